@@ -1,0 +1,34 @@
+import { z } from "zod";
+
+/** The environment variables ib-provider reads (documented in .env.example). Empty strings count as unset. */
+const port = z.coerce.number().int("expected an integer port").min(0).max(65535, "expected a port 0-65535");
+const optionalText = z.string().min(1).optional();
+
+export const envSchema = z.object({
+  IB_GATEWAY_URL: optionalText,
+  IB_ACCOUNT_ID: optionalText,
+  IB_CLIENT_ID: z.coerce.number().int("expected an integer client id").min(0).max(2_147_483_647).default(0),
+  PROVIDER_API_TOKEN: optionalText,
+  PROVIDER_CONFIG_FILE: z.string().min(1).default("config/config.provider.json"),
+  GRPC_HOST: z.string().min(1).default("127.0.0.1"),
+  GRPC_PORT: port.default(50051),
+  REST_HOST: z.string().min(1).default("127.0.0.1"),
+  REST_PORT: port.default(8081),
+  TLS_CERT_FILE: optionalText,
+  TLS_KEY_FILE: optionalText,
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Simulated Gateway (used only when IB_GATEWAY_URL is unset). */
+  SIMULATOR_PORT: port.default(0),
+  SIMULATOR_SEED: z.coerce.number().int("expected an integer seed").default(42),
+  /** How long shutdown waits for calls to finish before cancelling them. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+});
+
+export type EnvConfig = z.infer<typeof envSchema>;
+
+/** Drops empty values so that `IB_GATEWAY_URL=` in a .env file means "unset", as it reads. */
+export function nonEmptyEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v.trim() !== "") out[k] = v.trim();
+  return out;
+}

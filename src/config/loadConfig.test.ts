@@ -1,0 +1,141 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "./configError.js";
+import { loadConfig } from "./loadConfig.js";
+
+function withFile(content: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), "ibp-config-"));
+  writeFileSync(join(dir, "config.provider.json"), typeof content === "string" ? content : JSON.stringify(content));
+  return dir;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+const seed = {
+  provider: {
+    connectors: [
+      {
+        connectorType: "ib",
+        enabled: true,
+        markets: [{ marketType: "spot", symbols: [{ name: "BTCUSDT" }] }],
+        subscriptions: [
+          { type: "PROVIDER_MARKETDATA_CANDLE", symbols: ["BTCUSDT"], intervals: ["min1", "h1"], active: true },
+          { type: "PROVIDER_MARKETDATA_TRADE", symbols: ["BTCUSDT"], active: true },
+          { type: "PROVIDER_MARKETDATA_ORDERBOOK", symbols: ["BTCUSDT"], active: true },
+        ],
+      },
+    ],
+  },
+};
+
+const envFor = (dir: string, extra: Record<string, string> = {}) => ({ PROVIDER_CONFIG_FILE: join(dir, "config.provider.json"), ...extra });
+
+describe("configuration", () => {
+  it("accepts the seed's config.provider.json exactly as published", () => {
+    const dir = withFile(seed);
+    const config = loadConfig({ env: envFor(dir), cwd: dir });
+    expect(config.provider.ib?.markets[0]?.symbols[0]?.name).toBe("BTCUSDT");
+    expect(config.provider.ib?.subscriptions).toHaveLength(3);
+    expect(config.gateway).toBeUndefined();
+    expect(config.env.GRPC_PORT).toBe(50051);
+  });
+
+  it("accepts the same object without the outer provider key", () => {
+    const dir = withFile(seed.provider);
+    expect(loadConfig({ env: envFor(dir), cwd: dir }).provider.ib?.connectorType).toBe("ib");
+  });
+
+  it("names the file, the JSON path and the expected values for a bad market type", () => {
+    const bad = structuredClone(seed);
+    (bad.provider.connectors[0]!.markets[0] as { marketType: string }).marketType = "stocks";
+    const dir = withFile(bad);
+    const err = errorOf(() => loadConfig({ env: envFor(dir), cwd: dir }));
+    expect(err.message).toContain("config.provider.json");
+    expect(err.message).toContain("provider.connectors[0].markets[0].marketType");
+    expect(err.message).toMatch(/spot.*futures.*margin/);
+    expect(err.message).toContain('"stocks"');
+  });
+
+  it("rejects an unknown interval instead of defaulting to min1", () => {
+    const bad = structuredClone(seed);
+    bad.provider.connectors[0]!.subscriptions[0]!.intervals = ["min1", "h3"];
+    const dir = withFile(bad);
+    const err = errorOf(() => loadConfig({ env: envFor(dir), cwd: dir }));
+    expect(err.message).toContain("provider.connectors[0].subscriptions[0].intervals[1]");
+    expect(err.message).toContain("unknown interval");
+    expect(err.message).toContain('"h3"');
+  });
+
+  it("reports a misspelled key inside the ib connector", () => {
+    const bad = structuredClone(seed) as unknown as { provider: { connectors: Record<string, unknown>[] } };
+    const subs = bad.provider.connectors[0]!.subscriptions as Record<string, unknown>[];
+    subs[1] = { type: "PROVIDER_MARKETDATA_TRADE", symbols: ["BTCUSDT"], activ: true };
+    const dir = withFile(bad);
+    const err = errorOf(() => loadConfig({ env: envFor(dir), cwd: dir }));
+    expect(err.message).toContain("provider.connectors[0].subscriptions[1]");
+    expect(err.message).toContain("activ");
+  });
+
+  it("reports a subscription for a symbol no market lists", () => {
+    const bad = structuredClone(seed);
+    bad.provider.connectors[0]!.subscriptions[1]!.symbols = ["ETHUSDT"];
+    const dir = withFile(bad);
+    const err = errorOf(() => loadConfig({ env: envFor(dir), cwd: dir }));
+    expect(err.message).toContain("provider.connectors[0].subscriptions[1].symbols[0]");
+    expect(err.message).toContain("ETHUSDT");
+  });
+
+  it("reports invalid JSON with the file name", () => {
+    const dir = withFile("{ not json");
+    const err = errorOf(() => loadConfig({ env: envFor(dir), cwd: dir }));
+    expect(err.message).toMatch(/config\.provider\.json.*not valid JSON/);
+  });
+
+  it("fills ${VAR} placeholders and names a missing variable", () => {
+    const withToken = { provider: { apiToken: "${MY_TOKEN}", ...seed.provider } };
+    const dir = withFile(withToken);
+    expect(loadConfig({ env: envFor(dir, { MY_TOKEN: "s3cret" }), cwd: dir }).apiToken).toBe("s3cret");
+    const err = errorOf(() => loadConfig({ env: envFor(dir), cwd: dir }));
+    expect(err.message).toContain("provider.apiToken");
+    expect(err.message).toContain("MY_TOKEN is not set");
+  });
+
+  it("names a bad environment variable and its value", () => {
+    const dir = withFile(seed);
+    const err = errorOf(() => loadConfig({ env: envFor(dir, { GRPC_PORT: "fifty", IB_CLIENT_ID: "-1" }), cwd: dir }));
+    expect(err.message).toContain("GRPC_PORT");
+    expect(err.message).toContain('"fifty"');
+    expect(err.message).toContain("IB_CLIENT_ID");
+  });
+
+  it("parses IB_GATEWAY_URL in the Barfinex and plain forms, and rejects one without a port", () => {
+    const dir = withFile(seed);
+    expect(loadConfig({ env: envFor(dir, { IB_GATEWAY_URL: "http://localhost:4001" }), cwd: dir }).gateway).toEqual({ host: "localhost", port: 4001 });
+    expect(loadConfig({ env: envFor(dir, { IB_GATEWAY_URL: "127.0.0.1:4002" }), cwd: dir }).gateway).toEqual({ host: "127.0.0.1", port: 4002 });
+    expect(loadConfig({ env: envFor(dir, { IB_GATEWAY_URL: "tcp://gw:7497" }), cwd: dir }).gateway).toEqual({ host: "gw", port: 7497 });
+    const err = errorOf(() => loadConfig({ env: envFor(dir, { IB_GATEWAY_URL: "http://localhost" }), cwd: dir }));
+    expect(err.message).toMatch(/IB_GATEWAY_URL.*missing port/);
+  });
+
+  it("refuses to listen beyond loopback without a token", () => {
+    const dir = withFile(seed);
+    const err = errorOf(() => loadConfig({ env: envFor(dir, { GRPC_HOST: "0.0.0.0" }), cwd: dir }));
+    expect(err.message).toMatch(/GRPC_HOST.*refusing to listen on 0\.0\.0\.0 without PROVIDER_API_TOKEN/);
+    expect(loadConfig({ env: envFor(dir, { GRPC_HOST: "0.0.0.0", PROVIDER_API_TOKEN: "t" }), cwd: dir }).env.GRPC_HOST).toBe("0.0.0.0");
+  });
+
+  it("treats an empty variable as unset, as a .env line like IB_GATEWAY_URL= reads", () => {
+    const dir = withFile(seed);
+    expect(loadConfig({ env: envFor(dir, { IB_GATEWAY_URL: "", PROVIDER_API_TOKEN: " " }), cwd: dir })).toMatchObject({ gateway: undefined, apiToken: undefined });
+  });
+});
