@@ -1,0 +1,39 @@
+import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, type ServerInterceptor } from "@grpc/grpc-js";
+import type { TokenAuthenticator } from "./auth.js";
+import { toServiceError } from "./statusDetails.js";
+
+/**
+ * Open without a token: health checks (load balancers and orchestrators expect that) and server
+ * reflection, which only describes the public schema; `buf curl` sends -H headers to reflection only
+ * with --reflect-header, so a protected reflection would break the obvious command line.
+ */
+const OPEN_PREFIXES = ["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"];
+
+/**
+ * Checks the token before any handler runs. A rejected call gets UNAUTHENTICATED
+ * with a google.rpc.Status (ErrorInfo reason MISSING_TOKEN / INVALID_TOKEN); the server is unaffected.
+ */
+export function authInterceptor(auth: TokenAuthenticator): ServerInterceptor {
+  return (methodDescriptor, call) => {
+    if (!auth.enabled || OPEN_PREFIXES.some((p) => methodDescriptor.path.startsWith(p))) {
+      return new ServerInterceptingCall(call);
+    }
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        const header = (name: string) => {
+          const value = metadata.get(name)[0];
+          return typeof value === "string" ? value : undefined;
+        };
+        const error = auth.check(header("authorization"), header("x-api-token"));
+        if (error === undefined) {
+          next(metadata);
+          return;
+        }
+        const status = toServiceError(error);
+        call.sendStatus({ code: error.code, details: error.message, metadata: status.metadata });
+      })
+      .build();
+    const responder = new ResponderBuilder().withStart((next) => next(listener)).build();
+    return new ServerInterceptingCall(call, responder);
+  };
+}

@@ -1,0 +1,144 @@
+import {
+  status,
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedHandleCall,
+} from "@grpc/grpc-js";
+import type { Logger } from "../log/logger.js";
+import { ApiError, unavailable } from "./apiError.js";
+import type { CallContext, CallRegistry } from "./callContext.js";
+import { INTERNAL_ERROR, toServiceError } from "./statusDetails.js";
+
+/** A unary handler: a plain async function (nice-grpc style). */
+export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
+/** A server-stream handler: an async generator that stops when ctx.signal aborts. */
+export type ServerStreamHandler<Req, Res> = (request: Req, ctx: CallContext) => AsyncIterable<Res>;
+
+export interface HandlerDeps {
+  calls: CallRegistry;
+  log: Logger;
+}
+
+const SHUTTING_DOWN = unavailable("server is shutting down; reconnect to another instance or retry", "SHUTTING_DOWN");
+
+function contextFor(
+  method: string,
+  call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
+  controller: AbortController,
+  log: Logger,
+): CallContext {
+  return { method, signal: controller.signal, metadata: call.metadata, peer: call.getPeer(), log: log.child({ method }) };
+}
+
+/** Maps anything thrown to what the caller sees; unexpected errors are logged and become a bare INTERNAL. */
+function errorFor(err: unknown, ctx: CallContext): ApiError {
+  if (err instanceof ApiError) return err;
+  ctx.log.error({ err }, "handler failed");
+  return INTERNAL_ERROR;
+}
+
+export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>, deps: HandlerDeps): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const controller = deps.calls.register();
+    const ctx = contextFor(method, call, controller, deps.log);
+    const onCancel = () => controller.abort("cancelled");
+    call.once("cancelled", onCancel);
+    handler(call.request, ctx).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toServiceError(controller.signal.reason === "shutdown" ? SHUTTING_DOWN : errorFor(err, ctx))),
+    ).finally(() => {
+      call.off("cancelled", onCancel);
+      deps.calls.release(controller);
+    });
+  };
+}
+
+/**
+ * Runs an async generator as a grpc-js server stream. Honours backpressure: after write() returns false
+ * it waits for 'drain', raced against cancellation (after a cancel the drain never comes). On shutdown the
+ * stream ends with UNAVAILABLE "server is shutting down" so clients know to reconnect; on client cancel the
+ * generator is finalised (its finally blocks run) and nothing more is sent.
+ */
+export function serverStream<Req, Res>(
+  method: string,
+  handler: ServerStreamHandler<Req, Res>,
+  deps: HandlerDeps,
+): handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    const controller = deps.calls.register();
+    const ctx = contextFor(method, call, controller, deps.log);
+    const onCancel = () => controller.abort("cancelled");
+    call.once("cancelled", onCancel);
+
+    const run = async () => {
+      const iterator = handler(call.request, ctx)[Symbol.asyncIterator]();
+      try {
+        while (!controller.signal.aborted) {
+          const next = await iterator.next();
+          if (next.done || controller.signal.aborted) break;
+          if (!call.write(next.value)) await drainOrAbort(call, controller.signal);
+        }
+      } finally {
+        // Finalise the generator (runs its finally: unsubscribe, release IB lines).
+        await iterator.return?.();
+      }
+    };
+
+    run().then(
+      () => {
+        if (controller.signal.reason === "cancelled") return;
+        if (controller.signal.reason === "shutdown") call.emit("error", toServiceError(SHUTTING_DOWN));
+        else call.end();
+      },
+      (err: unknown) => {
+        if (controller.signal.reason === "cancelled") return;
+        const apiError = controller.signal.reason === "shutdown" ? SHUTTING_DOWN : errorFor(err, ctx);
+        call.emit("error", toServiceError(apiError));
+      },
+    ).finally(() => {
+      call.off("cancelled", onCancel);
+      deps.calls.release(controller);
+    });
+  };
+}
+
+function drainOrAbort(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    call.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Every method of a service answers UNIMPLEMENTED (HTTP 501) until its issue lands: never fake data. */
+export function unimplementedHandlers(
+  serviceName: string,
+  definition: Record<string, { requestStream: boolean; responseStream: boolean }>,
+  implemented: Record<string, UntypedHandleCall>,
+  deps: HandlerDeps,
+): Record<string, UntypedHandleCall> {
+  const out: Record<string, UntypedHandleCall> = {};
+  for (const [name, method] of Object.entries(definition)) {
+    const existing = implemented[name];
+    if (existing !== undefined) {
+      out[name] = existing;
+      continue;
+    }
+    const fullName = `${serviceName}.${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+    const error = new ApiError(status.UNIMPLEMENTED, `${fullName} is not implemented yet`, "NOT_IMPLEMENTED", { method: fullName });
+    out[name] = method.responseStream
+      ? serverStream(fullName, async function* () {
+          throw error;
+        }, deps)
+      : unary(fullName, async () => {
+          throw error;
+        }, deps);
+  }
+  return out;
+}

@@ -1,0 +1,264 @@
+import { EventEmitter } from "node:events";
+import { EventName, IBApi } from "@stoqey/ib";
+import { isPaperPort } from "../config/gatewayUrl.js";
+import type { Logger } from "../log/logger.js";
+import { maskAccountId } from "../log/mask.js";
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
+import type { ConnectionState, GatewayMode, GatewayStatus } from "./gatewayStatus.js";
+
+export interface GatewayConnectionOptions {
+  mode: GatewayMode;
+  host: string;
+  port: number;
+  clientId: number;
+  /** IB_ACCOUNT_ID: must be among the managed accounts, or start-up fails. */
+  accountId: string | undefined;
+  log: Logger;
+  /** How long to wait for the API to become ready (nextValidId) after a connect attempt. */
+  connectTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  /** Outbound request pacing handed to @stoqey/ib (IB allows 50 messages/s). */
+  maxRequestsPerSecond?: number;
+}
+
+/** Why the connection cannot be used and retrying will not help (bad account id, for instance). */
+export class GatewayFatalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "GatewayFatalError";
+  }
+}
+
+export interface GatewayConnectionEvents {
+  /** The API is ready (nextValidId received); `reconnected` is true after a loss. */
+  ready: [{ reconnected: boolean }];
+  /** The socket to the Gateway closed. */
+  lost: [{ reason: string }];
+  /** IB lost its own connectivity (1100) or restored it (1101 data lost / 1102 data maintained). */
+  ibConnectivity: [{ up: boolean; dataLost: boolean; code: number }];
+  state: [ConnectionState];
+}
+
+// IB message codes on the connection level (tws-protocol.md §3). They arrive with id -1, which
+// @stoqey/ib emits on `info`, not on `error`.
+const CLIENT_ID_IN_USE = 326;
+const CONNECTIVITY_LOST = 1100;
+const RESTORED_DATA_LOST = 1101;
+const RESTORED_DATA_MAINTAINED = 1102;
+const SOCKET_PORT_RESET = 1300;
+
+/**
+ * One @stoqey/ib connection to a Gateway, kept alive: the API counts as ready on nextValidId (not on TCP
+ * connect), a dropped socket is reconnected with capped exponential backoff and jitter using the same
+ * client id (IBApiNext's clientId + 1 habit would orphan the old session's subscriptions), and 326
+ * (client id in use) is reported plainly instead of looping fast.
+ */
+export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
+  readonly api: IBApi;
+  private readonly options: Required<Omit<GatewayConnectionOptions, "accountId">> & { accountId: string | undefined };
+  private current: GatewayStatus;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readyTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private stopped = false;
+  private everReady = false;
+  private pendingManagedAccounts: string[] = [];
+  private firstReady: { resolve: () => void; reject: (err: Error) => void } | undefined;
+
+  constructor(options: GatewayConnectionOptions) {
+    super();
+    this.options = {
+      connectTimeoutMs: 10_000,
+      backoff: DEFAULT_BACKOFF,
+      maxRequestsPerSecond: 40,
+      ...options,
+    };
+    this.current = {
+      mode: options.mode,
+      host: options.host,
+      port: options.port,
+      clientId: options.clientId,
+      state: "disconnected",
+      serverVersion: 0,
+      connectionTime: "",
+      managedAccounts: [],
+      activeAccount: undefined,
+      isPaper: isPaperPort(options.port),
+      connectedSince: undefined,
+      reconnectCount: 0,
+      lastError: undefined,
+      ibConnectivity: false,
+    };
+    this.api = new IBApi({ host: options.host, port: options.port, maxReqPerSec: this.options.maxRequestsPerSecond });
+    this.wire();
+  }
+
+  get status(): GatewayStatus {
+    return { ...this.current, managedAccounts: [...this.current.managedAccounts] };
+  }
+
+  get isReady(): boolean {
+    return this.current.state === "connected";
+  }
+
+  /**
+   * Connects and resolves when the API is ready. Rejects (and stops) when the first attempt fails: with
+   * IB_GATEWAY_URL set, start-up must fail clearly rather than serve nothing. Later losses reconnect.
+   */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.firstReady = { resolve, reject };
+      this.connect("connecting");
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.readyTimer);
+    this.setState("disconnected");
+    if (this.api.isConnected) this.api.disconnect();
+    this.firstReady?.reject(new Error("stopped before the Gateway connection was ready"));
+    this.firstReady = undefined;
+  }
+
+  private connect(state: ConnectionState): void {
+    if (this.stopped) return;
+    this.setState(state);
+    this.pendingManagedAccounts = [];
+    clearTimeout(this.readyTimer);
+    this.readyTimer = setTimeout(() => {
+      this.fail(`no API handshake from ${this.address} within ${this.options.connectTimeoutMs} ms (is it an IB Gateway/TWS with the API enabled?)`);
+      this.api.disconnect();
+    }, this.options.connectTimeoutMs);
+    this.api.connect(this.options.clientId);
+  }
+
+  private get address(): string {
+    return `${this.current.host}:${this.current.port}`;
+  }
+
+  private wire(): void {
+    const api = this.api;
+    api.on(EventName.server, (version: number, connectionTime: string) => {
+      this.current.serverVersion = version;
+      this.current.connectionTime = connectionTime;
+    });
+    api.on(EventName.managedAccounts, (accounts: string) => {
+      this.pendingManagedAccounts = accounts.split(",").map((a) => a.trim()).filter((a) => a !== "");
+    });
+    api.on(EventName.nextValidId, () => this.onReady());
+    api.on(EventName.disconnected, () => this.onDisconnected());
+    api.on(EventName.info, (message: string, code: number) => this.onInfo(message, code));
+    api.on(EventName.error, (err: Error, code: number, reqId: number) => {
+      // Connection-level failures (socket errors: 502) carry reqId -1; request errors are the adapter's.
+      if (reqId === -1 || reqId === undefined) this.current.lastError = `${err.message} (code ${code})`;
+    });
+  }
+
+  private onReady(): void {
+    if (this.current.state === "connected") return; // nextValidId also answers reqIds
+    clearTimeout(this.readyTimer);
+    const accounts = this.pendingManagedAccounts;
+    const wanted = this.options.accountId;
+    if (wanted !== undefined && !accounts.includes(wanted)) {
+      this.fatal(
+        `IB_ACCOUNT_ID ${maskAccountId(wanted)} is not managed by this login (managed: ${accounts.map(maskAccountId).join(", ") || "none"})`,
+      );
+      return;
+    }
+    if (wanted === undefined && accounts.length > 1) {
+      this.options.log.warn({ accounts: accounts.map(maskAccountId) }, "several managed accounts and no IB_ACCOUNT_ID: using the first");
+    }
+    const active = wanted ?? accounts[0];
+    this.current.managedAccounts = accounts;
+    this.current.activeAccount = active;
+    this.current.isPaper = (active?.startsWith("DU") ?? false) || isPaperPort(this.current.port);
+    this.current.connectedSince = new Date();
+    this.current.ibConnectivity = true;
+    this.current.lastError = undefined;
+    const reconnected = this.everReady;
+    if (reconnected) this.current.reconnectCount++;
+    this.everReady = true;
+    this.attempt = 0;
+    this.setState("connected");
+    this.options.log.info(
+      { gateway: this.address, mode: this.current.mode, serverVersion: this.current.serverVersion, account: active ? maskAccountId(active) : undefined, paper: this.current.isPaper },
+      reconnected ? "reconnected to the Gateway" : "connected to the Gateway",
+    );
+    this.firstReady?.resolve();
+    this.firstReady = undefined;
+    this.emit("ready", { reconnected });
+  }
+
+  private onInfo(message: string, code: number): void {
+    switch (code) {
+      case CLIENT_ID_IN_USE:
+        this.fail(`client id ${this.options.clientId} is already in use at ${this.address}: set IB_CLIENT_ID to an unused id, or wait until the old session is released`);
+        return;
+      case CONNECTIVITY_LOST:
+        this.current.ibConnectivity = false;
+        this.options.log.warn({ code }, "IB lost connectivity to its servers; data is stale until it is restored");
+        this.emit("ibConnectivity", { up: false, dataLost: false, code });
+        return;
+      case RESTORED_DATA_LOST:
+      case RESTORED_DATA_MAINTAINED:
+        this.current.ibConnectivity = true;
+        this.options.log.info({ code }, code === RESTORED_DATA_LOST ? "IB connectivity restored, data lost: resubscribing" : "IB connectivity restored, data maintained");
+        this.emit("ibConnectivity", { up: true, dataLost: code === RESTORED_DATA_LOST, code });
+        return;
+      case SOCKET_PORT_RESET:
+        this.current.lastError = message;
+        return;
+      default:
+        this.options.log.debug({ code, message }, "gateway info");
+    }
+  }
+
+  private onDisconnected(): void {
+    clearTimeout(this.readyTimer);
+    if (this.stopped) return;
+    const wasConnected = this.current.state === "connected";
+    this.current.connectedSince = undefined;
+    this.current.ibConnectivity = false;
+    const reason = this.current.lastError ?? "connection closed by the Gateway";
+    if (this.firstReady !== undefined) {
+      // The very first attempt failed: say so and stop; no silent retries at start-up.
+      this.fatal(`cannot connect to the IB Gateway at ${this.address}: ${reason}`);
+      return;
+    }
+    if (wasConnected) {
+      this.setState("lost");
+      this.options.log.warn({ gateway: this.address, reason }, "Gateway connection lost; reconnecting");
+      this.emit("lost", { reason });
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    const delay = backoffDelay(this.attempt++, this.options.backoff);
+    this.options.log.info({ gateway: this.address, delayMs: delay, attempt: this.attempt }, "reconnect scheduled");
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => this.connect("reconnecting"), delay);
+  }
+
+  private fail(message: string): void {
+    this.current.lastError = message;
+    this.options.log.error({ gateway: this.address }, message);
+  }
+
+  private fatal(message: string): void {
+    this.fail(message);
+    const pending = this.firstReady;
+    this.firstReady = undefined;
+    this.stop();
+    pending?.reject(new GatewayFatalError(message));
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.current.state === state) return;
+    this.current.state = state;
+    this.emit("state", state);
+  }
+}

@@ -1,0 +1,16 @@
+/** A live IB subscription shared by its consumers, as the runtime status reports it. */
+export type SubscriptionKind = "candle" | "trade" | "orderBook" | "tick" | "account";
+
+export interface SubscriptionSnapshot {
+  key: string;
+  kind: SubscriptionKind;
+  marketType: string;
+  symbol: string;
+  /** Candle interval name, "" for other kinds. */
+  interval: string;
+  consumers: number;
+  configured: boolean;
+  lastMessageAt: Date | undefined;
+  /** e.g. "live", "delayed", "stale", "resubscribing". */
+  state: string;
+}
