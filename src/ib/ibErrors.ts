@@ -1,0 +1,91 @@
+/**
+ * IB message codes → what they mean for a request. Every code is classified on its own as advisory (the
+ * request goes on: 10090/10091/10167 never end a stream), terminal (the request failed, with a typed
+ * kind) or informational (farm status). Sources: ../shared/docs/ib-rules.md and tws-protocol.md §3.
+ */
+
+export type IbErrorKind =
+  | "not-found" // 200: no security definition
+  | "permission" // 354, 10089, 10168: market data subscription needed
+  | "pacing" // 162 pacing violation, 100 message rate
+  | "limit" // 101 lines, 309 depth, 10190 tick-by-tick, 322 too many open requests
+  | "no-data" // 162 "query returned no data", 165
+  | "invalid" // 321 validation, 10299 wrong whatToShow
+  | "unavailable" // 502/504, connection lost
+  | "timeout" // no answer in time
+  | "cancelled" // cancelled by us or by IB
+  | "internal"; // anything else (including duplicate ids: our bug)
+
+export class IbError extends Error {
+  constructor(
+    readonly kind: IbErrorKind,
+    message: string,
+    /** The IB message code, when IB sent one. */
+    readonly ibCode?: number,
+  ) {
+    super(message);
+    this.name = "IbError";
+  }
+}
+
+export type IbCodeClass =
+  | { severity: "terminal"; kind: IbErrorKind }
+  | { severity: "advisory"; status: "delayed" | "partial" | "competing-session" | "book-reset" | "bust" | "message" }
+  | { severity: "info" };
+
+export function classifyIbCode(code: number, message: string): IbCodeClass {
+  switch (code) {
+    case 100:
+      return { severity: "terminal", kind: "pacing" };
+    case 101:
+    case 309:
+    case 10190:
+      return { severity: "terminal", kind: "limit" };
+    case 162:
+      return classify162(message);
+    case 165:
+    case 300: // cancel of an id IB no longer knows: the cancel raced the end
+    case 310:
+    case 366:
+    case 2174: // date-time without zone: we always send UTC, log only
+      return { severity: "info" };
+    case 200:
+      return { severity: "terminal", kind: "not-found" };
+    case 321:
+    case 10299:
+      return { severity: "terminal", kind: "invalid" };
+    case 322:
+      return { severity: "terminal", kind: /simultaneous|max/i.test(message) ? "limit" : "internal" };
+    case 354:
+    case 10089:
+    case 10168:
+      return { severity: "terminal", kind: "permission" };
+    case 502:
+    case 504:
+      return { severity: "terminal", kind: "unavailable" };
+    case 10167:
+      return { severity: "advisory", status: "delayed" };
+    case 10090:
+    case 10091:
+      return { severity: "advisory", status: "partial" };
+    case 10197:
+      return { severity: "advisory", status: "competing-session" };
+    case 317:
+      return { severity: "advisory", status: "book-reset" };
+    case 10225:
+      return { severity: "advisory", status: "bust" };
+    default:
+      // 2100-2199 are warnings (farm status, API notices); 1100-1102, 1300 are connection-level.
+      if ((code >= 2100 && code < 2200) || (code >= 1100 && code <= 1300)) return { severity: "info" };
+      return { severity: "terminal", kind: "internal" };
+  }
+}
+
+/** 162 covers pacing, "no data", cancellation and permissions: only the text tells them apart. */
+function classify162(message: string): IbCodeClass {
+  if (/pacing violation/i.test(message)) return { severity: "terminal", kind: "pacing" };
+  if (/returned no data|no data/i.test(message)) return { severity: "terminal", kind: "no-data" };
+  if (/cancel/i.test(message)) return { severity: "terminal", kind: "cancelled" };
+  if (/permission/i.test(message)) return { severity: "terminal", kind: "permission" };
+  return { severity: "terminal", kind: "internal" };
+}
