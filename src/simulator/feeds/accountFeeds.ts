@@ -1,0 +1,167 @@
+/**
+ * Account streams: account summary (+ periodic refresh), account updates (values, portfolio, time,
+ * download end), PnL and PnL single. Values follow the market at the current time.
+ */
+import { Decimal } from "decimal.js";
+import { money, type SimAccounts } from "../account.js";
+import * as msg from "../messages/outbound.js";
+import { formatZoned } from "./barSpec.js";
+import type { FeedContext, Subscription } from "./feed.js";
+
+const SUMMARY_TAGS_ALL = "ALL";
+
+/** Expands a reqAccountSummary tag list into (account, tag, value, currency) rows. */
+export function accountSummaryRows(accounts: SimAccounts, group: string, tags: string, nowMs: number) {
+  const wanted = new Set(tags.split(",").map((t) => t.trim()).filter(Boolean));
+  const rows: { account: string; tag: string; value: string; currency: string }[] = [];
+  void group; // "All" (or any group name): every account of the login.
+  for (const id of accounts.ids()) {
+    const v = accounts.value(id, nowMs);
+    if (!v) continue;
+    for (const r of accounts.summary(v)) {
+      if (wanted.has(r.tag) || wanted.has(SUMMARY_TAGS_ALL)) rows.push({ account: id, ...r });
+    }
+    if (wanted.has("$LEDGER")) for (const r of accounts.ledger(v, "USD")) rows.push({ account: id, ...r });
+    if (wanted.has("$LEDGER:USD")) for (const r of accounts.ledger(v, "USD")) rows.push({ account: id, ...r });
+    if (wanted.has("$LEDGER:ALL")) {
+      for (const cur of ["BASE", "USD"]) for (const r of accounts.ledger(v, cur)) rows.push({ account: id, ...r });
+    }
+  }
+  return rows;
+}
+
+export class AccountSummaryFeed implements Subscription {
+  readonly kind = "accountSummary" as const;
+  stalledUntil = 0;
+  private lastSentMs = 0;
+  private last = new Map<string, string>();
+
+  constructor(
+    private readonly ctx: FeedContext,
+    readonly reqId: number,
+    private readonly accounts: SimAccounts,
+    private readonly group: string,
+    private readonly tags: string,
+    private readonly refreshMs: number,
+  ) {}
+
+  /** Full summary + End. */
+  start(nowMs: number): void {
+    this.sendRows(nowMs, false);
+    this.ctx.send(msg.accountSummaryEnd(this.reqId));
+    this.lastSentMs = nowMs;
+  }
+
+  pump(nowMs: number): void {
+    if (nowMs - this.lastSentMs < this.refreshMs) return;
+    this.lastSentMs = nowMs;
+    this.sendRows(nowMs, true);
+  }
+
+  private sendRows(nowMs: number, changedOnly: boolean): void {
+    for (const r of accountSummaryRows(this.accounts, this.group, this.tags, nowMs)) {
+      const key = `${r.account}|${r.tag}|${r.currency}`;
+      if (changedOnly && this.last.get(key) === r.value) continue;
+      this.last.set(key, r.value);
+      this.ctx.send(msg.accountSummary(this.reqId, r.account, r.tag, r.value, r.currency));
+    }
+  }
+}
+
+/** reqAccountUpdates for one account (not keyed by a request id: IB allows one at a time per client). */
+export class AccountUpdatesFeed {
+  stalledUntil = 0;
+  private lastSentMs = 0;
+
+  constructor(
+    private readonly ctx: FeedContext,
+    readonly account: string,
+    private readonly accounts: SimAccounts,
+    private readonly refreshMs: number,
+  ) {}
+
+  start(nowMs: number): void {
+    this.sendAll(nowMs);
+    this.ctx.send(msg.accountDownloadEnd(this.account));
+    this.lastSentMs = nowMs;
+  }
+
+  pump(nowMs: number): void {
+    if (nowMs - this.lastSentMs < this.refreshMs) return;
+    this.lastSentMs = nowMs;
+    this.sendAll(nowMs);
+  }
+
+  private sendAll(nowMs: number): void {
+    const v = this.accounts.value(this.account, nowMs);
+    if (!v) return;
+    for (const kv of this.accounts.accountValues(v)) this.ctx.send(msg.accountValue(kv.key, kv.value, kv.currency, this.account));
+    for (const p of v.positions) {
+      const inst = p.position.instrument;
+      const dp = Math.max(2, new Decimal(inst.minTick).decimalPlaces());
+      this.ctx.send(
+        msg.portfolioValue(
+          this.ctx.sv,
+          inst,
+          p.position.quantity.toFixed(),
+          p.marketPrice.toDecimalPlaces(dp + 1).toFixed(),
+          money(p.marketValue),
+          p.position.avgCost.toFixed(),
+          money(p.unrealized),
+          "0",
+          this.account,
+        ),
+      );
+    }
+    this.ctx.send(msg.accountUpdateTime(formatZoned(nowMs, "America/New_York").slice(9, 14)));
+  }
+}
+
+export class PnlFeed implements Subscription {
+  readonly kind = "pnl" as const;
+  stalledUntil = 0;
+  private lastSentMs = -Infinity;
+
+  constructor(
+    private readonly ctx: FeedContext,
+    readonly reqId: number,
+    private readonly accounts: SimAccounts,
+    private readonly account: string,
+    private readonly intervalMs: number,
+  ) {}
+
+  pump(nowMs: number): void {
+    if (nowMs - this.lastSentMs < this.intervalMs) return;
+    this.lastSentMs = nowMs;
+    const v = this.accounts.value(this.account, nowMs);
+    if (!v) return;
+    this.ctx.send(msg.pnl(this.ctx.sv, this.reqId, money(v.daily), money(v.unrealized), "0"));
+  }
+}
+
+export class PnlSingleFeed implements Subscription {
+  readonly kind = "pnlSingle" as const;
+  stalledUntil = 0;
+  private lastSentMs = -Infinity;
+
+  constructor(
+    private readonly ctx: FeedContext,
+    readonly reqId: number,
+    private readonly accounts: SimAccounts,
+    private readonly account: string,
+    private readonly conId: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  pump(nowMs: number): void {
+    if (nowMs - this.lastSentMs < this.intervalMs) return;
+    this.lastSentMs = nowMs;
+    const v = this.accounts.value(this.account, nowMs);
+    const p = v?.positions.find((x) => x.position.instrument.conId === this.conId);
+    if (!p) {
+      this.ctx.send(msg.pnlSingle(this.ctx.sv, this.reqId, "0", undefined, undefined, undefined, undefined));
+      return;
+    }
+    this.ctx.send(msg.pnlSingle(this.ctx.sv, this.reqId, p.position.quantity.toFixed(), money(p.daily), money(p.unrealized), "0", money(p.marketValue)));
+  }
+}

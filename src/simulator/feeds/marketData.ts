@@ -1,0 +1,198 @@
+/**
+ * Level-1 market data (reqMktData): tickReqParams, marketDataType, then conflated ticks derived from the
+ * market model. Delayed data is the same feed shifted by `delayMs` with delayed tick types (+65 / 88).
+ */
+import { Decimal } from "decimal.js";
+import { TICK } from "../messages/ids.js";
+import * as msg from "../messages/outbound.js";
+import type { InstrumentSpec, Quote } from "../market/types.js";
+import type { Field } from "../wire/fields.js";
+import type { FeedContext, Subscription } from "./feed.js";
+
+export interface MarketDataOptions {
+  reqId: number;
+  instrument: InstrumentSpec;
+  /** Announced market data type: 1 live, 2 frozen, 3 delayed, 4 delayed-frozen. */
+  dataType: number;
+  delayMs: number;
+  genericTicks: Set<number>;
+}
+
+interface DayStats {
+  dayStartMs: number;
+  open?: string;
+  high?: Decimal;
+  low?: Decimal;
+  volume: Decimal;
+  close?: string;
+  pv: Decimal;
+}
+
+const DELAYED_OFFSET = 65;
+
+export class MarketDataFeed implements Subscription {
+  readonly kind = "mktData" as const;
+  readonly reqId: number;
+  readonly instrument: InstrumentSpec;
+  stalledUntil = 0;
+  private readonly delayed: boolean;
+  private lastQuote: Quote | undefined;
+  private lastTradeEndMs = 0;
+  private stats: DayStats | undefined;
+
+  constructor(
+    private readonly ctx: FeedContext,
+    private readonly o: MarketDataOptions,
+  ) {
+    this.reqId = o.reqId;
+    this.instrument = o.instrument;
+    this.delayed = o.dataType >= 3;
+  }
+
+  private tt(live: number): number {
+    if (!this.delayed) return live;
+    if (live === TICK.LAST_TIMESTAMP) return TICK.DELAYED_LAST_TIMESTAMP;
+    return live <= 14 ? live + DELAYED_OFFSET : live;
+  }
+
+  /** Time the feed shows (live: now; delayed: now − delay). */
+  private view(nowMs: number): number {
+    return this.delayed ? nowMs - this.o.delayMs : nowMs;
+  }
+
+  /** tickReqParams + marketDataType + the full current state. */
+  start(nowMs: number): void {
+    const { ctx, reqId, instrument } = this;
+    ctx.send(msg.tickReqParams(reqId, instrument.minTick, instrument.secType === "STK" ? "9c0001" : "", 3));
+    ctx.send(msg.marketDataType(reqId, this.o.dataType));
+    this.sendFull(nowMs);
+  }
+
+  /** Everything a snapshot shows (also the first burst of a stream). */
+  sendFull(nowMs: number): void {
+    const t = this.view(nowMs);
+    const stats = this.dayStats(t);
+    const q = this.ctx.market.quote(this.instrument, t);
+    this.sendQuote(q, undefined);
+    this.lastQuote = q;
+    const last = this.lastTrade(t);
+    if (last) {
+      this.sendLast(last.price, last.size, last.timeMs);
+    }
+    if (stats.high) this.ctx.send(msg.tickPrice(this.ctx.sv, this.reqId, this.tt(TICK.HIGH), stats.high.toFixed(), "0", 0));
+    if (stats.low) this.ctx.send(msg.tickPrice(this.ctx.sv, this.reqId, this.tt(TICK.LOW), stats.low.toFixed(), "0", 0));
+    this.ctx.send(msg.tickSize(this.ctx.sv, this.reqId, this.tt(TICK.VOLUME), stats.volume.toFixed()));
+    if (stats.close) this.ctx.send(msg.tickPrice(this.ctx.sv, this.reqId, this.tt(TICK.CLOSE), stats.close, "0", 0));
+    if (stats.open) this.ctx.send(msg.tickPrice(this.ctx.sv, this.reqId, this.tt(TICK.OPEN), stats.open, "0", 0));
+    if (this.o.genericTicks.has(236) || this.o.genericTicks.has(233)) {
+      // HALTED is announced for shortable/RT-volume subscribers, as TWS does.
+      this.ctx.send(msg.tickGeneric(this.reqId, TICK.HALTED, 0));
+    }
+    this.lastTradeEndMs = t;
+  }
+
+  pump(nowMs: number): void {
+    const t = this.view(nowMs);
+    if (t <= this.lastTradeEndMs) return;
+    const q = this.ctx.market.quote(this.instrument, t);
+    this.sendQuote(q, this.lastQuote);
+    this.lastQuote = q;
+    const trades = this.ctx.market.trades(this.instrument, this.lastTradeEndMs, t);
+    this.lastTradeEndMs = t;
+    if (trades.length === 0) return;
+    const fresh = !this.stats || this.stats.dayStartMs !== t - (t % 86_400_000);
+    const stats = this.dayStats(t);
+    // A freshly computed day already holds these trades.
+    if (!fresh) for (const tr of trades) this.applyTrade(stats, tr.price, tr.size);
+    const last = trades[trades.length - 1]!;
+    this.sendLast(last.price, last.size, last.timeMs);
+    const { sv } = this.ctx;
+    if (stats.high) this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.HIGH), stats.high.toFixed(), "0", 0));
+    if (stats.low) this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.LOW), stats.low.toFixed(), "0", 0));
+    this.ctx.send(msg.tickSize(sv, this.reqId, this.tt(TICK.VOLUME), stats.volume.toFixed()));
+    if (this.o.genericTicks.has(233) && !this.delayed) {
+      const vwap = stats.volume.isZero() ? last.price : stats.pv.div(stats.volume).toDecimalPlaces(6).toFixed();
+      this.ctx.send(msg.tickString(this.reqId, TICK.RT_VOLUME, `${last.price};${last.size};${last.timeMs};${stats.volume.toFixed()};${vwap};false`));
+    }
+  }
+
+  /** Encoded frames of one round of quote ticks, for flood mode. */
+  floodFrames(nowMs: number, n: number, out: Field[][]): void {
+    const q = this.ctx.market.quote(this.instrument, this.view(nowMs));
+    const { sv } = this.ctx;
+    for (let i = 0; i < n; i++) {
+      if (i % 2 === 0) out.push(msg.tickPrice(sv, this.reqId, this.tt(TICK.BID), q.bid, q.bidSize, 0));
+      else out.push(msg.tickPrice(sv, this.reqId, this.tt(TICK.ASK), q.ask, q.askSize, 0));
+    }
+  }
+
+  private sendQuote(q: Quote, prev: Quote | undefined): void {
+    const { sv } = this.ctx;
+    // TICK_PRICE carries the size, but @stoqey/ib drops the derived BID_SIZE (tick type 0 is falsy), and
+    // TWS itself sends the separate TICK_SIZE too: always follow a price with its explicit size tick.
+    if (!prev || prev.bid !== q.bid) {
+      this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.BID), q.bid, q.bidSize, 1));
+      this.ctx.send(msg.tickSize(sv, this.reqId, this.tt(TICK.BID_SIZE), q.bidSize));
+    } else if (prev.bidSize !== q.bidSize) {
+      this.ctx.send(msg.tickSize(sv, this.reqId, this.tt(TICK.BID_SIZE), q.bidSize));
+    }
+    if (!prev || prev.ask !== q.ask) {
+      this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.ASK), q.ask, q.askSize, 1));
+      this.ctx.send(msg.tickSize(sv, this.reqId, this.tt(TICK.ASK_SIZE), q.askSize));
+    } else if (prev.askSize !== q.askSize) {
+      this.ctx.send(msg.tickSize(sv, this.reqId, this.tt(TICK.ASK_SIZE), q.askSize));
+    }
+  }
+
+  private sendLast(price: string, size: string, timeMs: number): void {
+    const { sv } = this.ctx;
+    this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.LAST), price, size, 0));
+    this.ctx.send(msg.tickSize(sv, this.reqId, this.tt(TICK.LAST_SIZE), size));
+    this.ctx.send(msg.tickString(this.reqId, this.tt(TICK.LAST_TIMESTAMP), String(Math.floor(timeMs / 1000))));
+  }
+
+  private lastTrade(t: number) {
+    // Look back up to a day in growing steps for the most recent trade.
+    for (const span of [60_000, 3_600_000, 86_400_000]) {
+      const tr = this.ctx.market.trades(this.instrument, t - span, t);
+      if (tr.length > 0) return tr[tr.length - 1];
+    }
+    return undefined;
+  }
+
+  private applyTrade(s: DayStats, price: string, size: string): void {
+    const p = new Decimal(price);
+    if (s.open === undefined) s.open = price;
+    if (!s.high || p.gt(s.high)) s.high = p;
+    if (!s.low || p.lt(s.low)) s.low = p;
+    s.volume = s.volume.add(size);
+    s.pv = s.pv.add(p.mul(size));
+  }
+
+  /** Session-day statistics (UTC day), from hourly bars plus the trades of the current hour. */
+  private dayStats(t: number): DayStats {
+    const dayStartMs = t - (t % 86_400_000);
+    if (this.stats && this.stats.dayStartMs === dayStartMs) return this.stats;
+    const s: DayStats = { dayStartMs, volume: new Decimal(0), pv: new Decimal(0) };
+    const { market } = this.ctx;
+    const tradesWts = this.instrument.tradesWhatToShow;
+    const prev = market.bars(this.instrument, { barSize: 3600, fromSec: dayStartMs / 1000 - 86400, toSec: dayStartMs / 1000, useRTH: false, whatToShow: tradesWts });
+    if (prev.length > 0) s.close = prev[prev.length - 1]!.close;
+    const hourStartSec = Math.floor(t / 3_600_000) * 3600;
+    const bars = market.bars(this.instrument, { barSize: 3600, fromSec: dayStartMs / 1000, toSec: hourStartSec, useRTH: false, whatToShow: tradesWts });
+    for (const b of bars) {
+      if (s.open === undefined) s.open = b.open;
+      const hi = new Decimal(b.high);
+      const lo = new Decimal(b.low);
+      if (!s.high || hi.gt(s.high)) s.high = hi;
+      if (!s.low || lo.lt(s.low)) s.low = lo;
+      if (Number(b.volume) > 0) {
+        s.volume = s.volume.add(b.volume);
+        s.pv = s.pv.add(new Decimal(b.wap).mul(b.volume));
+      }
+    }
+    for (const tr of market.trades(this.instrument, Math.max(hourStartSec * 1000, dayStartMs), t)) this.applyTrade(s, tr.price, tr.size);
+    this.stats = s;
+    return s;
+  }
+}

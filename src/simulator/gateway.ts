@@ -1,0 +1,211 @@
+/**
+ * The simulated Gateway: a TCP server, the clientId registry, limits shared by every client (IB counts
+ * lines and pacing per login), and fault injection.
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import { SimAccounts } from "./account.js";
+import { ERR } from "./errors.js";
+import type { SubscriptionKind } from "./feeds/feed.js";
+import { HistoricalPacer } from "./limits.js";
+import type { Market } from "./market/types.js";
+import type { ResolvedOptions } from "./options.js";
+import { Session } from "./session.js";
+
+type Level = "debug" | "info" | "warn" | "error";
+
+/** What a session sees of its Gateway. */
+export interface GatewayCore {
+  readonly options: ResolvedOptions;
+  readonly market: Market;
+  readonly accounts: SimAccounts;
+  readonly pacer: HistoricalPacer;
+  readonly connected: boolean;
+  readonly stats: { floodTicks: number };
+  claimClientId(clientId: number, s: Session): boolean;
+  onSessionClosed(s: Session): void;
+  count(kinds: SubscriptionKind[]): number;
+  openHistoricalCount(): number;
+  log(level: Level, obj: Record<string, unknown>, text: string): void;
+}
+
+export interface Faults {
+  /** Closes every client connection (the server keeps listening). */
+  dropAll(): void;
+  /** Gateway restart: close everything, refuse connections for `downMs`, then listen again on the same port. */
+  restart(downMs: number): Promise<void>;
+  /** 1100 to every client; streams stop. */
+  connectivityLost(): void;
+  /** 1101 (dataLost: subscriptions are gone, clients must re-request) or 1102 (streams resume). */
+  connectivityRestored(dataLost: boolean): void;
+  /** 1100, then after `lostMs` 1101/1102. */
+  connectivityFlap(lostMs: number, dataLost: boolean): Promise<void>;
+  /** Stops sending data for `ms` (one subscription of one client, one client, or everything) while keeping sockets. */
+  stall(ms: number, target?: { clientId?: number; reqId?: number }): boolean;
+  /** Error 317 on every depth subscription, followed by a fresh book. */
+  depthReset(): void;
+  /** Error 10197 on every L1 subscription; their streams pause for `ms`. */
+  competingSession(ms?: number): void;
+}
+
+export class Gateway implements GatewayCore {
+  readonly pacer: HistoricalPacer;
+  readonly accounts: SimAccounts;
+  readonly stats = { floodTicks: 0 };
+  connected = true;
+  private server: Server | undefined;
+  private readonly sessions = new Set<Session>();
+  private readonly clientIds = new Map<number, Session>();
+  private nextSessionId = 1;
+  private boundPort = 0;
+  private closed = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly faults: Faults;
+
+  constructor(
+    readonly options: ResolvedOptions,
+    readonly market: Market,
+  ) {
+    this.pacer = new HistoricalPacer(options.limits);
+    this.accounts = new SimAccounts(market, options.accounts, options.now());
+    this.faults = this.makeFaults();
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async listen(port = this.options.port): Promise<void> {
+    const server = createServer((socket) => this.onConnection(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: this.options.host, port }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    if (addr && typeof addr === "object") this.boundPort = addr.port;
+    this.log("info", { host: this.options.host, port: this.boundPort }, "simulated IB Gateway listening");
+  }
+
+  private onConnection(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    const s = new Session(this, socket, this.nextSessionId++);
+    this.sessions.add(s);
+  }
+
+  claimClientId(clientId: number, s: Session): boolean {
+    const holder = this.clientIds.get(clientId);
+    if (holder && holder !== s) return false;
+    this.clientIds.set(clientId, s);
+    return true;
+  }
+
+  onSessionClosed(s: Session): void {
+    this.sessions.delete(s);
+    if (s.clientId !== undefined && this.clientIds.get(s.clientId) === s) this.clientIds.delete(s.clientId);
+  }
+
+  count(kinds: SubscriptionKind[]): number {
+    let n = 0;
+    for (const s of this.sessions) for (const sub of s.subscriptions()) if (kinds.includes(sub.kind)) n++;
+    return n;
+  }
+
+  openHistoricalCount(): number {
+    let n = this.count(["history"]);
+    for (const s of this.sessions) n += s.pendingHistoricalCount();
+    return n;
+  }
+
+  clientCount(): number {
+    return [...this.sessions].filter((s) => s.isReady).length;
+  }
+
+  log(level: Level, obj: Record<string, unknown>, text: string): void {
+    this.options.logger?.[level](obj, text);
+  }
+
+  private dropAll(): void {
+    for (const s of [...this.sessions]) s.close();
+  }
+
+  private async stopListening(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.dropAll();
+    await this.stopListening();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  private broadcast(e: { code: number; text: string }): void {
+    for (const s of this.sessions) if (s.isReady) s.info(e);
+  }
+
+  private makeFaults(): Faults {
+    return {
+      dropAll: () => this.dropAll(),
+      restart: async (downMs: number) => {
+        this.log("warn", { downMs }, "fault: gateway restart");
+        this.dropAll();
+        await this.stopListening();
+        await this.sleep(downMs);
+        if (!this.closed) await this.listen(this.boundPort);
+      },
+      connectivityLost: () => {
+        this.log("warn", {}, "fault: connectivity lost");
+        this.connected = false;
+        this.broadcast(ERR.CONNECTIVITY_LOST);
+      },
+      connectivityRestored: (dataLost: boolean) => {
+        this.log("warn", { dataLost }, "fault: connectivity restored");
+        this.connected = true;
+        if (dataLost) for (const s of this.sessions) s.dropMarketDataSubscriptions();
+        this.broadcast(dataLost ? ERR.RESTORED_DATA_LOST : ERR.RESTORED_DATA_KEPT);
+      },
+      connectivityFlap: async (lostMs: number, dataLost: boolean) => {
+        this.faults.connectivityLost();
+        await this.sleep(lostMs);
+        if (!this.closed) this.faults.connectivityRestored(dataLost);
+      },
+      stall: (ms: number, target?: { clientId?: number; reqId?: number }) => {
+        const until = Date.now() + ms;
+        let hit = false;
+        for (const s of this.sessions) {
+          if (target?.clientId !== undefined && s.clientId !== target.clientId) continue;
+          hit = s.stall(until, target?.reqId) || hit;
+        }
+        return hit;
+      },
+      depthReset: () => {
+        for (const s of this.sessions) if (s.isReady) s.resetDepth();
+      },
+      competingSession: (ms = 5000) => {
+        const until = Date.now() + ms;
+        for (const s of this.sessions) if (s.isReady) s.competingSession(until);
+      },
+    };
+  }
+}

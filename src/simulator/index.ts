@@ -1,0 +1,63 @@
+/**
+ * The simulated IB Gateway, in process: `startSimulator({ port: 0 })` → `{ host, port, close(), faults }`.
+ */
+import { createFallbackMarket } from "./fallbackMarket.js";
+import { Gateway, type Faults } from "./gateway.js";
+import type { Market, MarketOptions } from "./market/types.js";
+import { resolveOptions, type SimulatorOptions } from "./options.js";
+
+export type { SimulatorOptions } from "./options.js";
+export type { Faults } from "./gateway.js";
+export type { Limits } from "./limits.js";
+export type { AccountConfig, PositionConfig } from "./account.js";
+
+export interface SimulatorHandle {
+  readonly host: string;
+  /** The bound port (the ephemeral one when options.port was 0). */
+  readonly port: number;
+  readonly faults: Faults;
+  readonly market: Market;
+  /** Connected clients (after START_API). */
+  clientCount(): number;
+  /** L1 ticks written in flood mode so far. */
+  readonly stats: { floodTicks: number };
+  /** Stops every timer, closes every connection and the listener. */
+  close(): Promise<void>;
+}
+
+type MarketFactory = (o: MarketOptions) => Market;
+
+/** The market model from ./market when it exists, else the built-in fallback. */
+export async function loadMarketFactory(): Promise<{ factory: MarketFactory; source: "market" | "fallback" }> {
+  const specifier = "./market/index.js";
+  try {
+    const mod = (await import(specifier)) as { createMarket?: MarketFactory };
+    if (typeof mod.createMarket === "function") return { factory: mod.createMarket, source: "market" };
+  } catch {
+    // not available yet
+  }
+  return { factory: (o) => createFallbackMarket(o), source: "fallback" };
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const resolved = resolveOptions(options);
+  let market = options.market;
+  if (!market) {
+    const { factory, source } = await loadMarketFactory();
+    market = factory({ seed: resolved.seed, now: resolved.now } as MarketOptions);
+    resolved.logger?.info({ source, seed: resolved.seed }, "market model");
+  }
+  const gw = new Gateway(resolved, market);
+  await gw.listen();
+  return {
+    host: resolved.host,
+    get port() {
+      return gw.port;
+    },
+    faults: gw.faults,
+    market,
+    clientCount: () => gw.clientCount(),
+    stats: gw.stats,
+    close: () => gw.close(),
+  };
+}

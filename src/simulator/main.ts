@@ -1,0 +1,125 @@
+/**
+ * CLI: `npm run simulator -- --port 4002 [--host 127.0.0.1] [--seed 1] [--tick-interval-ms 250] [--flood]
+ *   [--accounts DU1234567,DU7654321] [--market-data-lines 100] [--delayed AAPL,MSFT] [--no-permission SPY]
+ *   [--restart-after 60 --restart-downtime 10] [--connectivity-loss-after 30 --connectivity-loss-ms 5000 --data-lost]
+ *   [--log-level info]`
+ */
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { DEFAULT_ACCOUNTS, type AccountConfig } from "./account.js";
+import type { Entitlement } from "./market/types.js";
+import { startSimulator } from "./index.js";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "4002" },
+    host: { type: "string", default: "127.0.0.1" },
+    seed: { type: "string", default: "1" },
+    "tick-interval-ms": { type: "string", default: "250" },
+    flood: { type: "boolean", default: false },
+    accounts: { type: "string" },
+    "market-data-lines": { type: "string" },
+    "max-depth": { type: "string" },
+    "max-tick-by-tick": { type: "string" },
+    "max-messages-per-sec": { type: "string" },
+    delayed: { type: "string" },
+    "no-permission": { type: "string" },
+    "historical-latency-ms": { type: "string" },
+    "restart-after": { type: "string" },
+    "restart-downtime": { type: "string", default: "10" },
+    "connectivity-loss-after": { type: "string" },
+    "connectivity-loss-ms": { type: "string", default: "5000" },
+    "data-lost": { type: "boolean", default: false },
+    "log-level": { type: "string", default: "info" },
+    help: { type: "boolean", default: false },
+  },
+  strict: true,
+});
+
+if (values.help) {
+  process.stdout.write(
+    [
+      "Simulated IB Gateway (TWS API server version 176)",
+      "  --port N                      listen port (default 4002; 0 = ephemeral)",
+      "  --host H                      bind address (default 127.0.0.1)",
+      "  --seed N                      market seed (same seed, same market)",
+      "  --tick-interval-ms N          L1 conflation / stream cadence (default 250)",
+      "  --flood                       write L1 ticks as fast as the socket accepts",
+      "  --accounts A,B                account ids (the first keeps the default positions)",
+      "  --market-data-lines N         market data lines (default 100)",
+      "  --max-depth N / --max-tick-by-tick N / --max-messages-per-sec N",
+      "  --delayed SYM,SYM             delayed-only entitlement for these symbols",
+      "  --no-permission SYM,SYM       no market data permission for these symbols",
+      "  --historical-latency-ms N     answer historical requests after N ms",
+      "  --restart-after S             simulate a Gateway restart every S seconds",
+      "  --restart-downtime S          seconds the port stays closed (default 10)",
+      "  --connectivity-loss-after S   send 1100 every S seconds, then 1101/1102",
+      "  --connectivity-loss-ms N      outage length (default 5000); --data-lost → 1101",
+      "",
+    ].join("\n"),
+  );
+  process.exit(0);
+}
+
+const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
+const logger = pino({ level: values["log-level"] });
+
+const accounts: AccountConfig[] | undefined = values.accounts
+  ? values.accounts
+      .split(",")
+      .filter(Boolean)
+      .map((id, i) => (i === 0 ? { ...DEFAULT_ACCOUNTS[0]!, id } : { id }))
+  : undefined;
+const entitlements: Record<string, Entitlement> = {};
+for (const s of (values.delayed ?? "").split(",").filter(Boolean)) entitlements[s.toUpperCase()] = "delayed-only";
+for (const s of (values["no-permission"] ?? "").split(",").filter(Boolean)) entitlements[s.toUpperCase()] = "none";
+
+const limits: Record<string, number> = {};
+const setLimit = (k: string, v: string | undefined) => {
+  const n = num(v);
+  if (n !== undefined && Number.isFinite(n)) limits[k] = n;
+};
+setLimit("marketDataLines", values["market-data-lines"]);
+setLimit("maxDepth", values["max-depth"]);
+setLimit("maxTickByTick", values["max-tick-by-tick"]);
+setLimit("maxMessagesPerSec", values["max-messages-per-sec"]);
+
+const sim = await startSimulator({
+  host: values.host,
+  port: Number(values.port),
+  seed: Number(values.seed),
+  tickIntervalMs: Number(values["tick-interval-ms"]),
+  flood: values.flood,
+  ...(accounts ? { accounts } : {}),
+  entitlements,
+  limits,
+  historicalLatencyMs: num(values["historical-latency-ms"]) ?? 0,
+  logger,
+});
+
+const timers: NodeJS.Timeout[] = [];
+const restartAfter = num(values["restart-after"]);
+if (restartAfter && restartAfter > 0) {
+  timers.push(
+    setInterval(() => {
+      void sim.faults.restart(Number(values["restart-downtime"]) * 1000);
+    }, restartAfter * 1000),
+  );
+}
+const lossAfter = num(values["connectivity-loss-after"]);
+if (lossAfter && lossAfter > 0) {
+  timers.push(
+    setInterval(() => {
+      void sim.faults.connectivityFlap(Number(values["connectivity-loss-ms"]), values["data-lost"]);
+    }, lossAfter * 1000),
+  );
+}
+
+const shutdown = async (signal: string) => {
+  logger.info({ signal }, "shutting down");
+  for (const t of timers) clearInterval(t);
+  await sim.close();
+  process.exit(0);
+};
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

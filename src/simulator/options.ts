@@ -1,0 +1,83 @@
+/** Options of the simulated Gateway, with defaults. */
+import type { Logger } from "pino";
+import type { AccountConfig } from "./account.js";
+import { DEFAULT_ACCOUNTS } from "./account.js";
+import { DEFAULT_LIMITS, type Limits } from "./limits.js";
+import type { Entitlement, Market } from "./market/types.js";
+import { SERVER_VERSION } from "./messages/ids.js";
+
+export interface SimulatorOptions {
+  /** Default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** 0 = ephemeral. Default 4002 for the CLI, 0 for startSimulator. */
+  port?: number;
+  /** Market seed (same seed → same trades, quotes, bars). Default 1. */
+  seed?: number;
+  /** Simulated clock, epoch ms. Default Date.now. */
+  now?: () => number;
+  /** The market model; default: createMarket({ seed }) from ./market, else the built-in fallback market. */
+  market?: Market;
+  /** L1 conflation interval and pump cadence of every stream (IB: ~250 ms stocks). Default 250. */
+  tickIntervalMs?: number;
+  /** Write L1 ticks as fast as the socket accepts (throughput benchmark). */
+  flood?: boolean;
+  /** Accounts (ids, cash, positions). Strings = ids with no positions. */
+  accounts?: (AccountConfig | string)[];
+  /** Per-symbol entitlement overrides (e.g. { AAPL: "delayed-only" }). */
+  entitlements?: Record<string, Entitlement>;
+  limits?: Partial<Limits>;
+  /** Highest server version offered (≤ 176 keeps the layouts this simulator implements). */
+  maxServerVersion?: number;
+  /** Delay of delayed market data. Default 15 min. */
+  delayedMs?: number;
+  /** Latency before a historical request is answered (makes open-request limits observable). Default 0. */
+  historicalLatencyMs?: number;
+  /** Account summary / account updates refresh cadence (IB: 3 min). Default 180000. */
+  accountRefreshMs?: number;
+  /** PnL update cadence (IB: ~1 s). Default 1000. */
+  pnlIntervalMs?: number;
+  /** Ticks per flood batch per subscription. Default 256. */
+  floodBatch?: number;
+  logger?: Logger;
+}
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  seed: number;
+  now: () => number;
+  tickIntervalMs: number;
+  flood: boolean;
+  accounts: AccountConfig[];
+  entitlements: Record<string, Entitlement>;
+  limits: Limits;
+  maxServerVersion: number;
+  delayedMs: number;
+  historicalLatencyMs: number;
+  accountRefreshMs: number;
+  pnlIntervalMs: number;
+  floodBatch: number;
+  logger: Logger | undefined;
+}
+
+export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
+  const accounts = (o.accounts ?? DEFAULT_ACCOUNTS).map((a) => (typeof a === "string" ? { id: a } : a));
+  return {
+    host: o.host ?? "127.0.0.1",
+    port: o.port ?? 0,
+    seed: o.seed ?? 1,
+    now: o.now ?? Date.now,
+    tickIntervalMs: Math.max(1, o.tickIntervalMs ?? 250),
+    flood: o.flood ?? false,
+    accounts: accounts.length > 0 ? accounts : DEFAULT_ACCOUNTS,
+    entitlements: o.entitlements ?? {},
+    limits: { ...DEFAULT_LIMITS, ...(o.limits ?? {}) },
+    maxServerVersion: Math.min(o.maxServerVersion ?? SERVER_VERSION, SERVER_VERSION),
+    delayedMs: o.delayedMs ?? 15 * 60_000,
+    historicalLatencyMs: o.historicalLatencyMs ?? 0,
+    accountRefreshMs: o.accountRefreshMs ?? 180_000,
+    pnlIntervalMs: o.pnlIntervalMs ?? 1000,
+    floodBatch: o.floodBatch ?? 256,
+    logger: o.logger,
+  };
+}
