@@ -146,4 +146,26 @@ export interface MarketOptions {
   seed: number;
   /** Multiplies every instrument's trade rate (1 = realistic; 0.1 = calm). */
   tradeRateScale?: number;
+  /**
+   * Clock for the date-dependent parts only (which ES contracts are live, tradingHours/liquidHours).
+   * Defaults to Date.now. Prices never depend on it. Optional addition, backward compatible.
+   */
+  now?: () => number;
+}
+
+/**
+ * One IB market-depth operation (updateMktDepth / updateMktDepthL2), as produced by `diffDepth` in
+ * ./index.ts: applied in order to the previous snapshot they yield the next one. Added for the
+ * protocol server; purely additive.
+ */
+export interface DepthOperation {
+  /** Row index on that side at the time the operation is applied. */
+  position: number;
+  /** 0 insert, 1 update, 2 delete. */
+  operation: 0 | 1 | 2;
+  /** 0 ask, 1 bid. */
+  side: 0 | 1;
+  price: string;
+  size: string;
+  marketMaker: string;
 }

@@ -1,0 +1,128 @@
+/**
+ * IB's historical-data request vocabulary: bar sizes ("5 mins"), durations ("2 D") and the
+ * duration ↔ bar-size step-size table. Pure functions, no market state.
+ */
+import { NEW_YORK, tradesOnWeekends } from "./sessions.js";
+import type { SessionKind } from "./types.js";
+import { weekday } from "./tz.js";
+
+export type ParsedBarSize = { seconds: number } | "week" | "month";
+
+const BAR_SIZES: Record<string, ParsedBarSize> = {
+  "1 secs": { seconds: 1 },
+  "5 secs": { seconds: 5 },
+  "10 secs": { seconds: 10 },
+  "15 secs": { seconds: 15 },
+  "30 secs": { seconds: 30 },
+  "1 min": { seconds: 60 },
+  "2 mins": { seconds: 120 },
+  "3 mins": { seconds: 180 },
+  "5 mins": { seconds: 300 },
+  "10 mins": { seconds: 600 },
+  "15 mins": { seconds: 900 },
+  "20 mins": { seconds: 1200 },
+  "30 mins": { seconds: 1800 },
+  "1 hour": { seconds: 3600 },
+  "2 hours": { seconds: 7200 },
+  "3 hours": { seconds: 10800 },
+  "4 hours": { seconds: 14400 },
+  "8 hours": { seconds: 28800 },
+  "1 day": { seconds: 86400 },
+  "1 week": "week",
+  "1 month": "month",
+};
+
+/** IB bar size string → seconds or calendar unit; undefined when IB would reject it (error 321). */
+export function parseBarSize(s: string): ParsedBarSize | undefined {
+  return BAR_SIZES[s.trim().replace(/\s+/g, " ")];
+}
+
+/** The BarQuery.barSize form of a parsed bar size. */
+export function barSizeForQuery(b: ParsedBarSize): number | "week" | "month" {
+  return typeof b === "string" ? b : b.seconds;
+}
+
+export type DurationUnit = "S" | "D" | "W" | "M" | "Y";
+
+export interface Duration {
+  unit: DurationUnit;
+  count: number;
+}
+
+/** "300 S" / "1 D" / "2 W" / "1 M" / "1 Y" → {unit, count}; undefined when malformed or count < 1. */
+export function parseDuration(s: string): Duration | undefined {
+  const m = /^\s*(\d+)\s+([SDWMY])\s*$/.exec(s);
+  if (!m) return undefined;
+  const count = Number(m[1]);
+  if (!Number.isSafeInteger(count) || count < 1) return undefined;
+  return { unit: m[2] as DurationUnit, count };
+}
+
+const DAY_SEC = 86400;
+
+/** Nominal length in seconds (D = 1 day, W = 7, M = 30, Y = 365) — for the step-size table only. */
+export function nominalDurationSec(d: Duration): number {
+  const per: Record<DurationUnit, number> = { S: 1, D: DAY_SEC, W: 7 * DAY_SEC, M: 30 * DAY_SEC, Y: 365 * DAY_SEC };
+  return d.count * per[d.unit];
+}
+
+/**
+ * Start of the request window ending at endSec.
+ * S: exact seconds. D: calendar days, except that for sessions closed on weekends Saturdays and
+ * Sundays are not counted (IB counts trading days; holidays are not modelled anyway). W: 7·n calendar
+ * days. M / Y: calendar months / years back (UTC calendar, day clamped to the month's length).
+ */
+export function durationStartSec(endSec: number, d: Duration, session: SessionKind): number {
+  switch (d.unit) {
+    case "S":
+      return endSec - d.count;
+    case "W":
+      return endSec - d.count * 7 * DAY_SEC;
+    case "D": {
+      if (tradesOnWeekends(session)) return endSec - d.count * DAY_SEC;
+      let t = endSec;
+      let left = d.count;
+      // Walk back one NY calendar day at a time; weekend days do not count.
+      while (left > 0) {
+        t -= DAY_SEC;
+        const wd = weekday(NEW_YORK.localDay(t * 1000));
+        if (wd !== 0 && wd !== 6) left--;
+      }
+      return t;
+    }
+    case "M":
+    case "Y": {
+      const months = d.unit === "M" ? d.count : 12 * d.count;
+      const e = new Date(endSec * 1000);
+      const y = e.getUTCFullYear();
+      const m = e.getUTCMonth() - months;
+      const lastDay = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+      const start = Date.UTC(y, m, Math.min(e.getUTCDate(), lastDay), e.getUTCHours(), e.getUTCMinutes(), e.getUTCSeconds());
+      return Math.floor(start / 1000);
+    }
+  }
+}
+
+/**
+ * IB's step-size table ("historical data limitations"): the longest duration each bar size may be
+ * requested with. 1 secs: 2000 S (IB's stated cap); 5 secs: 3600 S; 10/15 secs: 14400 S;
+ * 30 secs: 28800 S; 1 min: 1 D; 2 mins: 2 D; 3–20 mins: 1 W; 30 mins – 8 hours: 1 M;
+ * 1 day / 1 week / 1 month: unlimited. Durations compare by nominal length (M = 30 days).
+ */
+const MAX_DURATION_SEC: ReadonlyArray<readonly [number, number]> = [
+  [1, 2000],
+  [5, 3600],
+  [15, 14400],
+  [30, 28800],
+  [60, DAY_SEC],
+  [120, 2 * DAY_SEC],
+  [1200, 7 * DAY_SEC],
+  [28800, 30 * DAY_SEC],
+];
+
+export function isValidDurationForBarSize(duration: Duration, barSize: ParsedBarSize): boolean {
+  if (typeof barSize === "string") return true;
+  const len = nominalDurationSec(duration);
+  for (const [bar, max] of MAX_DURATION_SEC) if (barSize.seconds <= bar) return len <= max;
+  return true;
+}

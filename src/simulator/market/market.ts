@@ -1,0 +1,178 @@
+/**
+ * createMarket: wires the universe, the minute atom, bars, quotes and depth behind the Market
+ * interface. The only state is caches; every answer is a pure function of (seed, instrument, time).
+ */
+import { computeBars } from "./bars.js";
+import { formatMultiple } from "./decimals.js";
+import { buildDepth, type TopOfBook } from "./depth.js";
+import { hash4, unit } from "./hash.js";
+import { esContracts, modelByConId, staticModels, withHours, type InstrumentModel } from "./instruments.js";
+import { isTrading, MinuteScanner } from "./minutes.js";
+import { materialise, minuteOpenTicks, type MarketContext, type MinutePlan, type RawTrade } from "./priceProcess.js";
+import { isSessionOpen, NEW_YORK, tradeDay, tradeDayOf } from "./sessions.js";
+import type { Bar, BarQuery, ContractQuery, DepthSnapshot, InstrumentSpec, Market, MarketOptions, Quote, Trade, WhatToShow } from "./types.js";
+import { MINUTE_MS } from "./tz.js";
+
+const SALT_QUOTE = 0x71756f; // "quo"
+const QUOTE_BUCKET_MS = 100;
+const MINUTE_CACHE = 64;
+
+interface MinuteTrades {
+  plan: MinutePlan;
+  trades: RawTrade[];
+}
+
+export function createMarket(options: MarketOptions): Market {
+  const ctx: MarketContext = { seed: options.seed | 0, rateScale: options.tradeRateScale ?? 1 };
+  const now = options.now ?? Date.now;
+  const models = new Map<number, InstrumentModel>();
+  const minuteCache = new Map<string, MinuteTrades>();
+  let universe: { day: number; specs: InstrumentSpec[] } | undefined;
+
+  const model = (spec: InstrumentSpec): InstrumentModel => {
+    let m = models.get(spec.conId);
+    if (!m) {
+      m = modelByConId(spec.conId);
+      if (!m) throw new Error(`unknown instrument conId ${spec.conId} (${spec.symbol})`);
+      models.set(spec.conId, m);
+    }
+    return m;
+  };
+
+  /** Plan + trades of a trading minute, LRU-cached for quote/depth polling. */
+  const minute = (m: InstrumentModel, idx: number): MinuteTrades => {
+    const key = `${m.conId}:${idx}`;
+    const hit = minuteCache.get(key);
+    if (hit) {
+      minuteCache.delete(key);
+      minuteCache.set(key, hit);
+      return hit;
+    }
+    const rth = isSessionOpen(m.session, idx * MINUTE_MS, true);
+    const plan = { ...new MinuteScanner(ctx, m).planOf(idx, rth) };
+    const entry = { plan, trades: materialise(plan, m.tradeExchanges.length) };
+    minuteCache.set(key, entry);
+    if (minuteCache.size > MINUTE_CACHE) minuteCache.delete(minuteCache.keys().next().value as string);
+    return entry;
+  };
+
+  /** Last trading minute strictly before `t` (searching back ≤ 10 trade days), if any. */
+  const lastTradingMinuteBefore = (m: InstrumentModel, t: number): number | undefined => {
+    const limit = m.expiryMs === undefined ? t : Math.min(t, m.expiryMs);
+    const d0 = tradeDayOf(m.session, limit);
+    for (let d = d0; d > d0 - 10; d--) {
+      const td = tradeDay(m.session, d);
+      if (!td) continue;
+      for (let i = td.all.length - 1; i >= 0; i--) {
+        const [a, b] = td.all[i] as readonly [number, number];
+        const end = Math.min(b, limit);
+        if (end > Math.max(a, m.headMs)) return Math.floor((end - 1) / MINUTE_MS);
+      }
+    }
+    return undefined;
+  };
+
+  const topOfBook = (m: InstrumentModel, t: number): TopOfBook & { lastTicks: number } => {
+    let last: number;
+    let plan: MinutePlan | undefined;
+    const idx = Math.floor(t / MINUTE_MS);
+    if (isTrading(m, t, false)) {
+      const mt = minute(m, idx);
+      plan = mt.plan;
+      last = plan.o; // before the minute's first print: the previous close, which equals the open
+      for (const tr of mt.trades) {
+        if (tr.timeMs > t) break;
+        last = tr.ticks;
+      }
+    } else {
+      const prev = lastTradingMinuteBefore(m, t);
+      if (prev !== undefined) {
+        plan = minute(m, prev).plan;
+        last = plan.c;
+      } else {
+        last = minuteOpenTicks(ctx, m, Math.max(idx, Math.floor(m.headMs / MINUTE_MS)));
+      }
+    }
+    const bidOff = plan?.bidOff ?? 0;
+    const askOff = plan?.askOff ?? 1;
+    const hq = hash4(ctx.seed, m.conId, SALT_QUOTE, Math.floor(t / QUOTE_BUCKET_MS));
+    const size = (u: number): number => m.unitsMin + Math.floor(u * u * (m.unitsMax * 2 - m.unitsMin + 1));
+    return {
+      lastTicks: last,
+      bidTicks: Math.max(1, last - bidOff),
+      askTicks: Math.max(2, last + askOff),
+      bidUnits: size(unit(hq)),
+      askUnits: size(unit((hq * 2654435761) >>> 0)),
+    };
+  };
+
+  const instruments = (): InstrumentSpec[] => {
+    const n = now();
+    const day = NEW_YORK.localDay(n);
+    if (!universe || universe.day !== day) {
+      universe = { day, specs: [...staticModels(), ...esContracts(n, false)].map((m) => withHours(m, n)) };
+    }
+    return universe.specs;
+  };
+
+  const findContracts = (q: ContractQuery): InstrumentSpec[] => {
+    const n = now();
+    const eq = (a: string | undefined, b: string): boolean => a === undefined || a === "" || a.toUpperCase() === b.toUpperCase();
+    let candidates: InstrumentModel[] = [...staticModels(), ...esContracts(n, q.includeExpired ?? false)];
+    if (q.conId) {
+      const byId = modelByConId(q.conId);
+      const expired = byId?.expiryMs !== undefined && byId.expiryMs <= n;
+      candidates = byId && (!expired || q.includeExpired) ? [byId] : [];
+    }
+    return candidates
+      .filter((m) => {
+        const s = m.spec;
+        if (!eq(q.symbol, s.symbol) || !eq(q.secType, s.secType) || !eq(q.currency, s.currency) || !eq(q.localSymbol, s.localSymbol)) return false;
+        if (q.exchange && !eq(q.exchange, s.exchange) && !eq(q.exchange, s.primaryExch) && !s.validExchanges.split(",").some((x) => eq(q.exchange, x))) return false;
+        const exp = q.lastTradeDateOrContractMonth ?? "";
+        if (exp && exp !== s.lastTradeDateOrContractMonth && exp !== s.contractMonth) return false;
+        return true;
+      })
+      .map((m) => withHours(m, n));
+  };
+
+  return {
+    seed: ctx.seed,
+    instruments,
+    findContracts,
+    isOpen: (spec, timeMs, useRTH) => isTrading(model(spec), timeMs, useRTH),
+    trades: (spec, fromMs, toMs): Trade[] => {
+      const m = model(spec);
+      const out: Trade[] = [];
+      new MinuteScanner(ctx, m).trades(fromMs, toMs, (_plan, trades) => {
+        for (const tr of trades) {
+          if (tr.timeMs < fromMs || tr.timeMs >= toMs) continue;
+          out.push({ timeMs: tr.timeMs, price: formatMultiple(tr.ticks, m.tick), size: formatMultiple(tr.units, m.sizeStep), exchange: m.tradeExchanges[tr.exchange] ?? m.spec.exchange });
+        }
+      });
+      return out;
+    },
+    quote: (spec, timeMs): Quote => {
+      const m = model(spec);
+      const top = topOfBook(m, timeMs);
+      return {
+        timeMs,
+        bid: formatMultiple(top.bidTicks, m.tick),
+        ask: formatMultiple(top.askTicks, m.tick),
+        bidSize: formatMultiple(top.bidUnits, m.sizeStep),
+        askSize: formatMultiple(top.askUnits, m.sizeStep),
+      };
+    },
+    depth: (spec, timeMs, rows): DepthSnapshot => {
+      const m = model(spec);
+      return buildDepth(ctx.seed, m, topOfBook(m, timeMs), timeMs, rows);
+    },
+    bars: (spec, query: BarQuery): Bar[] => computeBars(ctx, model(spec), query),
+    headTimestampSec: (spec, _whatToShow: WhatToShow, _useRTH: boolean) => {
+      // Listing instants are set at a regular-session open, so useRTH does not move them.
+      const m = model(spec);
+      return Math.floor(m.headMs / 1000);
+    },
+  };
+}
+
