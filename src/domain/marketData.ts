@@ -1,0 +1,88 @@
+/**
+ * Market data domain types: produced by the IB adapter, consumed by the gRPC layer.
+ * Prices and sizes are Decimal (see decimal.ts), times are epoch milliseconds (UTC).
+ */
+import type { Decimal } from "./decimal.js";
+import type { IntervalName } from "./intervals.js";
+
+/** One trade print (IB tick-by-tick "Last"/"AllLast"). */
+export interface TradePrint {
+  timeMs: number;
+  price: Decimal;
+  size: Decimal;
+  exchange: string;
+  /** IB "special conditions" codes, as sent. */
+  conditions: string[];
+  pastLimit: boolean;
+  unreported: boolean;
+}
+
+export type MarketDataType = "live" | "frozen" | "delayed" | "delayed-frozen";
+
+/** Top of book plus last trade; absent fields are unknown (not zero). */
+export interface Level1 {
+  timeMs: number;
+  bid?: Decimal;
+  bidSize?: Decimal;
+  ask?: Decimal;
+  askSize?: Decimal;
+  last?: Decimal;
+  lastSize?: Decimal;
+  volume?: Decimal;
+  dataType: MarketDataType;
+}
+
+/** An IB bar (historical or 5-second real-time). startMs is the bar's opening instant. */
+export interface Bar {
+  startMs: number;
+  open: Decimal;
+  high: Decimal;
+  low: Decimal;
+  close: Decimal;
+  volume: Decimal;
+  vwap?: Decimal;
+  count?: number;
+}
+
+export interface Candle {
+  startMs: number;
+  interval: IntervalName;
+  open: Decimal;
+  high: Decimal;
+  low: Decimal;
+  close: Decimal;
+  volume: Decimal;
+  /** Volume-weighted average price, rounded half-even to at most 8 decimals; absent when volume is 0 or unknown. */
+  vwap?: Decimal;
+  tradeCount: number;
+  complete: boolean;
+  /** Set when a feed gap overlapped this candle: it may be missing trades. */
+  afterGap?: true;
+}
+
+export type BookSide = "bid" | "ask";
+
+export interface BookLevel {
+  price: Decimal;
+  size: Decimal;
+  /** SMART depth: the market maker / exchange of the row; "" when unknown or when a level aggregates several. */
+  marketMaker: string;
+}
+
+export type TradeSide = "buy" | "sell";
+
+/**
+ * Aggressor side from the prevailing quote: at/above the ask → buy, at/below the bid → sell, otherwise undefined.
+ * Deliberately no tick-rule fallback inside the spread. A locked or crossed quote where the price satisfies both
+ * tests is ambiguous → undefined.
+ */
+export function inferTradeSide(
+  trade: Pick<TradePrint, "price">,
+  quote: Pick<Level1, "bid" | "ask"> | undefined,
+): TradeSide | undefined {
+  if (quote === undefined) return undefined;
+  const buy = quote.ask !== undefined && trade.price.gte(quote.ask);
+  const sell = quote.bid !== undefined && trade.price.lte(quote.bid);
+  if (buy === sell) return undefined;
+  return buy ? "buy" : "sell";
+}
