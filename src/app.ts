@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { AppConfig } from "./config/loadConfig.js";
 import { TokenAuthenticator } from "./grpc/auth.js";
 import { GrpcServer } from "./grpc/server.js";
-import { GatewayConnection } from "./ib/gatewayConnection.js";
+import { IbAdapter } from "./ib/ibAdapter.js";
 import type { Logger } from "./log/logger.js";
 
 export const SERVICE_VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -16,7 +16,7 @@ interface RunningSimulator {
 
 export interface RunningApp {
   grpc: GrpcServer;
-  gateway: GatewayConnection;
+  adapter: IbAdapter;
   simulator: RunningSimulator | undefined;
   stop(): Promise<void>;
 }
@@ -36,13 +36,14 @@ export async function startApp(config: AppConfig, log: Logger): Promise<RunningA
     log.warn({ gateway: `${simulator.host}:${simulator.port}`, seed: config.env.SIMULATOR_SEED }, "IB_GATEWAY_URL is not set: serving the embedded simulated IB Gateway (synthetic data)");
   }
 
-  const gateway = new GatewayConnection({
+  const adapter = new IbAdapter({
     mode: simulator === undefined ? "real" : "simulator",
     host: target.host,
     port: target.port,
     clientId: config.env.IB_CLIENT_ID,
     accountId: config.env.IB_ACCOUNT_ID,
-    log: log.child({ component: "gateway" }),
+    log: log.child({ component: "ib" }),
+    provider: config.provider,
   });
 
   const grpc = new GrpcServer({
@@ -56,16 +57,17 @@ export async function startApp(config: AppConfig, log: Logger): Promise<RunningA
       provider: config.provider,
       startedAt,
       serviceVersion: SERVICE_VERSION,
-      gateway: () => gateway.status,
-      subscriptions: () => [],
+      gateway: () => adapter.status,
+      subscriptions: () => adapter.subscriptions(),
     },
+    instruments: adapter,
   });
 
   try {
-    await gateway.start();
+    await adapter.start();
     await grpc.start();
   } catch (err) {
-    gateway.stop();
+    adapter.stop();
     await simulator?.close();
     throw err;
   }
@@ -76,11 +78,11 @@ export async function startApp(config: AppConfig, log: Logger): Promise<RunningA
 
   return {
     grpc,
-    gateway,
+    adapter,
     simulator,
     async stop() {
       await grpc.shutdown();
-      gateway.stop();
+      adapter.stop();
       await simulator?.close();
     },
   };

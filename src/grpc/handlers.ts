@@ -7,6 +7,7 @@ import {
   type UntypedHandleCall,
 } from "@grpc/grpc-js";
 import type { Logger } from "../log/logger.js";
+import { apiErrorFromAdapter } from "./adapterErrors.js";
 import { ApiError, unavailable } from "./apiError.js";
 import type { CallContext, CallRegistry } from "./callContext.js";
 import { INTERNAL_ERROR, toServiceError } from "./statusDetails.js";
@@ -35,6 +36,8 @@ function contextFor(
 /** Maps anything thrown to what the caller sees; unexpected errors are logged and become a bare INTERNAL. */
 function errorFor(err: unknown, ctx: CallContext): ApiError {
   if (err instanceof ApiError) return err;
+  const fromAdapter = apiErrorFromAdapter(err);
+  if (fromAdapter !== undefined) return fromAdapter;
   ctx.log.error({ err }, "handler failed");
   return INTERNAL_ERROR;
 }

@@ -4,8 +4,10 @@ import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus as ServingStatus, HealthClient, type HealthCheckResponse } from "../../gen/grpc/health/v1/health.js";
 import { MarketDataServiceClient } from "../../gen/ibprovider/v1/market_data_service.js";
+import { SymbolServiceClient } from "../../gen/ibprovider/v1/symbol_service.js";
 import { ConnectionState, GatewayMode, RuntimeServiceClient, type GetRuntimeProofResponse } from "../../gen/ibprovider/v1/runtime_service.js";
 import type { GatewayStatus } from "../ib/gatewayStatus.js";
+import { IbError } from "../ib/ibErrors.js";
 import { createLogger } from "../log/logger.js";
 import { TokenAuthenticator } from "./auth.js";
 import { GrpcServer } from "./server.js";
@@ -58,6 +60,8 @@ beforeAll(async () => {
       gateway: () => gatewayStatus,
       subscriptions: () => [],
     },
+    // Seam: instrument resolution (the adapter's own tests cover it against the simulator).
+    instruments: { resolve: () => Promise.reject(new IbError("not-found", "no such symbol", 200)) },
   });
   await server.start();
   address = server.address;
@@ -118,7 +122,7 @@ describe("health", () => {
     try {
       for (const service of ["", "ibprovider.v1.MarketDataService", "ibprovider.v1.RuntimeService"]) {
         const res = await new Promise<HealthCheckResponse>((resolve, reject) =>
-          client.check({ service }, deadline(), (err, r) => (err ? reject(err) : resolve(r))),
+          client.check({ service }, new Metadata(), deadline(), (err, r) => (err ? reject(err) : resolve(r))),
         );
         expect(res.status).toBe(ServingStatus.SERVING);
       }
@@ -193,5 +197,27 @@ describe("calls through buf curl", () => {
       (e: { stderr: string }) => e.stderr,
     );
     expect(failed).toContain("unauthenticated");
+  });
+});
+
+describe("bad input", () => {
+  it("gets INVALID_ARGUMENT naming the field, and unknown symbols NOT_FOUND; the server keeps serving", async () => {
+    const client = new SymbolServiceClient(address, credentials.createInsecure());
+    const md = withToken("authorization", `Bearer ${TOKEN}`);
+    const get = (marketType: string, symbol: string, connectorType = "ib") =>
+      new Promise((resolve, reject) => client.getSymbol({ connectorType, marketType, symbol }, md, deadline(), (e, r) => (e ? reject(e) : resolve(r))));
+    const badMarket = await errorOf(get("stocks", "AAPL"));
+    expect(badMarket.code).toBe(status.INVALID_ARGUMENT);
+    expect(badMarket.details).toContain("market_type");
+    expect(readRichStatus(badMarket)?.badRequest?.fieldViolations[0]?.field).toBe("market_type");
+    const badConnector = await errorOf(get("spot", "AAPL", "binance"));
+    expect(badConnector.details).toContain("connector_type");
+    const badSymbol = await errorOf(get("spot", "AA PL;"));
+    expect(badSymbol.details).toContain("symbol");
+    const unknown = await errorOf(get("spot", "NOSUCH"));
+    expect(unknown.code).toBe(status.NOT_FOUND);
+    expect(readRichStatus(unknown)?.errorInfo?.reason).toBe("SYMBOL_NOT_FOUND");
+    client.close();
+    expect((await proof(md)).connectorType).toBe("ib");
   });
 });

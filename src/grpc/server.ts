@@ -14,6 +14,7 @@ import { serverStream, unary, unimplementedHandlers, type HandlerDeps } from "./
 import { addReflection } from "./reflection.js";
 import { HealthChecks } from "./services/healthChecks.js";
 import { RuntimeService, type RuntimeSources } from "./services/runtimeService.js";
+import { SymbolService, type InstrumentSource } from "./services/symbolService.js";
 
 export interface GrpcServerOptions {
   host: string;
@@ -22,6 +23,8 @@ export interface GrpcServerOptions {
   auth: TokenAuthenticator;
   log: Logger;
   runtime: RuntimeSources;
+  /** The IB adapter's instrument resolution. */
+  instruments: InstrumentSource;
   tls?: { certFile: string; keyFile: string } | undefined;
   /** How long shutdown lets unary calls finish before cancelling everything. */
   shutdownGraceMs?: number;
@@ -70,7 +73,11 @@ export class GrpcServer {
     });
     this.server.addService(MarketDataServiceService, unimplementedHandlers("ibprovider.v1.MarketDataService", MarketDataServiceService, {}, d));
     this.server.addService(AccountServiceService, unimplementedHandlers("ibprovider.v1.AccountService", AccountServiceService, {}, d));
-    this.server.addService(SymbolServiceService, unimplementedHandlers("ibprovider.v1.SymbolService", SymbolServiceService, {}, d));
+    const symbols = new SymbolService(this.options.runtime.provider, this.options.instruments);
+    this.server.addService(SymbolServiceService, {
+      listSymbols: unary("ibprovider.v1.SymbolService.ListSymbols", (req) => symbols.listSymbols(req), d),
+      getSymbol: unary("ibprovider.v1.SymbolService.GetSymbol", (req) => symbols.getSymbol(req), d),
+    });
     const healthHandlers: Record<string, UntypedHandleCall> = {
       check: unary("grpc.health.v1.Health.Check", (req) => this.health.check(req), d),
       watch: serverStream("grpc.health.v1.Health.Watch", (req, ctx) => this.health.watch(req, ctx), d),

@@ -1,0 +1,78 @@
+import type { Instrument } from "../../../gen/ibprovider/v1/types.js";
+import type { GetSymbolRequest, GetSymbolResponse, ListSymbolsRequest, ListSymbolsResponse } from "../../../gen/ibprovider/v1/symbol_service.js";
+import type { MarketType, ProviderConfig } from "../../config/providerConfig.js";
+import { toWire } from "../../domain/decimal.js";
+import { parseTradingHours } from "../../domain/tradingHours.js";
+import type { ResolvedInstrument } from "../../ib/contractResolver.js";
+import { checkConnector, checkInstrument, checkMarketType } from "../requestValidation.js";
+import { timestampFromMs } from "../protoTime.js";
+
+/** What the symbol service needs from the adapter. */
+export interface InstrumentSource {
+  resolve(marketType: MarketType, symbol: string): Promise<ResolvedInstrument>;
+}
+
+/** SymbolService: configured symbols, and any symbol resolved to its IB contract. */
+export class SymbolService {
+  constructor(
+    private readonly provider: ProviderConfig,
+    private readonly instruments: InstrumentSource,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async listSymbols(request: ListSymbolsRequest): Promise<ListSymbolsResponse> {
+    checkConnector(request.connectorType);
+    const marketType = checkMarketType(request.marketType);
+    const names = this.provider.ib?.markets.find((m) => m.marketType === marketType)?.symbols.map((s) => s.name) ?? [];
+    if (!request.resolve) return { symbols: names.map((name) => ({ ...EMPTY_INSTRUMENT, name })), unresolved: [] };
+    const results = await Promise.allSettled(names.map((name) => this.instruments.resolve(marketType, name)));
+    const response: ListSymbolsResponse = { symbols: [], unresolved: [] };
+    results.forEach((r, i) => {
+      if (r.status === "fulfilled") response.symbols.push(toInstrument(r.value, names[i]!, this.now()));
+      else response.unresolved.push({ name: names[i]!, reason: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+    });
+    return response;
+  }
+
+  async getSymbol(request: GetSymbolRequest): Promise<GetSymbolResponse> {
+    const { marketType, symbol } = checkInstrument(request);
+    const resolved = await this.instruments.resolve(marketType, symbol);
+    return { symbol: toInstrument(resolved, request.symbol, this.now()) };
+  }
+}
+
+const EMPTY_INSTRUMENT: Instrument = {
+  name: "", baseAsset: "", quoteAsset: "", status: "", tickSize: "", stepSize: "", minQuantity: "", conId: "0", secType: "", exchange: "",
+  primaryExchange: "", currency: "", localSymbol: "", tradingClass: "", lastTradeDate: "", multiplier: "", longName: "", timeZone: "",
+  tradingHours: [], liquidHours: [], mappingNote: "",
+};
+
+export function toInstrument(r: ResolvedInstrument, requestedName: string, nowMs: number): Instrument {
+  const sessions = (text: string) =>
+    parseTradingHours(text, r.timeZoneId || "UTC").map((s) => ({ start: timestampFromMs(s.startMs), end: timestampFromMs(s.endMs) }));
+  const trading = parseTradingHours(r.tradingHours, r.timeZoneId || "UTC");
+  const open = trading.some((s) => s.startMs <= nowMs && nowMs < s.endMs);
+  return {
+    name: requestedName,
+    baseAsset: r.baseAsset,
+    quoteAsset: r.quoteAsset,
+    status: open ? "TRADING" : "CLOSED",
+    tickSize: toWire(r.minTick),
+    stepSize: toWire(r.sizeIncrement),
+    minQuantity: toWire(r.minSize),
+    conId: String(r.conId),
+    secType: r.secType,
+    exchange: r.exchange,
+    primaryExchange: r.primaryExchange,
+    currency: r.currency,
+    localSymbol: r.localSymbol,
+    tradingClass: r.tradingClass,
+    lastTradeDate: r.lastTradeDate,
+    multiplier: r.multiplier,
+    longName: r.longName,
+    timeZone: r.timeZoneId,
+    tradingHours: sessions(r.tradingHours),
+    liquidHours: sessions(r.liquidHours),
+    mappingNote: r.note,
+  };
+}

@@ -1,0 +1,158 @@
+import { EventName, type Contract, type ContractDetails } from "@stoqey/ib";
+import type { Decimal } from "../domain/decimal.js";
+import type { IbContractOverride, MarketType } from "../config/providerConfig.js";
+import { decimalFromIb } from "../domain/decimal.js";
+import { IbError } from "./ibErrors.js";
+import type { RequestRouter } from "./requestRouter.js";
+import { mapSymbol, type ContractQuery } from "./symbolMapping.js";
+
+/** A Barfinex symbol resolved to exactly one IB contract (no TWS ids beyond IB's own contract fields). */
+export interface ResolvedInstrument {
+  marketType: MarketType;
+  /** Barfinex symbol as requested (upper case). */
+  symbol: string;
+  baseAsset: string;
+  quoteAsset: string;
+  /** How the symbol was mapped, "" when it is the IB instrument itself. */
+  note: string;
+  conId: number;
+  secType: string;
+  exchange: string;
+  primaryExchange: string;
+  currency: string;
+  localSymbol: string;
+  tradingClass: string;
+  /** Futures: YYYYMMDD; "" otherwise. */
+  lastTradeDate: string;
+  multiplier: string;
+  longName: string;
+  timeZoneId: string;
+  /** IB format "20261125:0930-20261125:1600;20261126:CLOSED". */
+  tradingHours: string;
+  liquidHours: string;
+  minTick: Decimal | undefined;
+  sizeIncrement: Decimal | undefined;
+  minSize: Decimal | undefined;
+  /** The contract to send in market data / history requests: conId plus its exchange. */
+  requestContract: Contract;
+}
+
+export interface ContractResolverOptions {
+  router: RequestRouter;
+  send: (reqId: number, contract: Contract) => void;
+  override: (marketType: MarketType, symbol: string) => IbContractOverride | undefined;
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Resolves symbols via reqContractDetails, cached per (market, symbol) with in-flight requests shared:
+ * a hundred streams asking for BTCUSDT cost IB one request. Unknown symbols fail fast with a typed
+ * not-found error (IB 200), and a request that IB never answers fails with a timeout, never a hang.
+ */
+export class ContractResolver {
+  private readonly cache = new Map<string, Promise<ResolvedInstrument>>();
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: ContractResolverOptions) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  resolve(marketType: MarketType, symbol: string): Promise<ResolvedInstrument> {
+    const upper = symbol.toUpperCase();
+    const key = `${marketType}/${upper}`;
+    let pending = this.cache.get(key);
+    if (pending === undefined) {
+      pending = this.lookup(marketType, upper);
+      this.cache.set(key, pending);
+      // Failures are not cached: the symbol may be listed later, or the Gateway was just down.
+      pending.catch(() => this.cache.delete(key));
+    }
+    return pending;
+  }
+
+  /** Forget everything (e.g. after the daily restart, when futures may have rolled). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private async lookup(marketType: MarketType, symbol: string): Promise<ResolvedInstrument> {
+    const mapped = mapSymbol(marketType, symbol, this.options.override(marketType, symbol));
+    if ("error" in mapped) throw new IbError("not-found", mapped.error);
+    const details = await this.contractDetails(mapped.contract);
+    const chosen = this.choose(details, mapped, symbol);
+    return toResolved(marketType, symbol, mapped, chosen);
+  }
+
+  private choose(details: ContractDetails[], mapped: ContractQuery, symbol: string): ContractDetails {
+    if (details.length === 0) throw new IbError("not-found", `no IB contract for ${symbol}`, 200);
+    if (mapped.pickFrontMonth) {
+      const today = new Date(this.options.now?.() ?? Date.now()).toISOString().slice(0, 10).replace(/-/g, "");
+      const live = details
+        .filter((d) => (d.contract.lastTradeDateOrContractMonth ?? "").slice(0, 8) >= today)
+        .sort((a, b) => (a.contract.lastTradeDateOrContractMonth ?? "").localeCompare(b.contract.lastTradeDateOrContractMonth ?? ""));
+      if (live[0] !== undefined) return live[0];
+      throw new IbError("not-found", `no unexpired ${mapped.contract.symbol} futures contract`, 200);
+    }
+    if (details.length > 1) {
+      const candidates = details.map((d) => `${d.contract.symbol} ${d.contract.secType} ${d.contract.primaryExch ?? d.contract.exchange} ${d.contract.currency} (conId ${d.contract.conId})`);
+      throw new IbError("not-found", `${symbol} is ambiguous at IB: ${candidates.join("; ")}. Set "ib": {"primaryExch" or "conId"} for it in config.provider.json`, 200);
+    }
+    return details[0]!;
+  }
+
+  private contractDetails(contract: Contract): Promise<ContractDetails[]> {
+    const { router } = this.options;
+    const reqId = router.allocateId();
+    const found: ContractDetails[] = [];
+    return new Promise<ContractDetails[]>((resolve, reject) => {
+      const timer = setTimeout(() => finish(new IbError("timeout", `IB did not answer the contract lookup for ${describe(contract)} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const finish = (err?: IbError) => {
+        clearTimeout(timer);
+        router.release(reqId);
+        if (err) reject(err);
+        else resolve(found);
+      };
+      router.on(EventName.contractDetails, reqId, (d: ContractDetails) => found.push(d));
+      router.on(EventName.contractDetailsEnd, reqId, () => finish());
+      router.onMessage(reqId, (code, message, cls) => {
+        if (cls.severity !== "terminal") return;
+        finish(cls.kind === "not-found" ? new IbError("not-found", `IB has no contract for ${describe(contract)} (${message})`, code) : new IbError(cls.kind, message, code));
+      });
+      this.options.send(reqId, contract);
+    });
+  }
+}
+
+function describe(c: Contract): string {
+  return [c.symbol, c.secType, c.exchange, c.currency, c.lastTradeDateOrContractMonth, c.localSymbol].filter((x) => x !== undefined && x !== "").join(" ");
+}
+
+function toResolved(marketType: MarketType, symbol: string, mapped: ContractQuery, d: ContractDetails): ResolvedInstrument {
+  const c = d.contract;
+  const text = (v: unknown) => (v === undefined || v === null ? "" : String(v));
+  return {
+    marketType,
+    symbol,
+    baseAsset: mapped.baseAsset,
+    quoteAsset: text(c.currency) || mapped.quoteAsset,
+    note: mapped.note,
+    conId: c.conId ?? 0,
+    secType: text(c.secType),
+    exchange: text(mapped.contract.exchange) || text(c.exchange),
+    primaryExchange: text(c.primaryExch),
+    currency: text(c.currency),
+    localSymbol: text(c.localSymbol),
+    tradingClass: text(c.tradingClass),
+    lastTradeDate: c.secType === "FUT" ? text(c.lastTradeDateOrContractMonth).slice(0, 8) : "",
+    multiplier: text(c.multiplier) === "0" ? "" : text(c.multiplier),
+    longName: text(d.longName),
+    timeZoneId: text(d.timeZoneId),
+    tradingHours: text(d.tradingHours),
+    liquidHours: text(d.liquidHours),
+    minTick: decimalFromIb(d.minTick),
+    sizeIncrement: decimalFromIb(d.sizeIncrement),
+    minSize: decimalFromIb(d.minSize),
+    requestContract: { conId: c.conId, exchange: text(mapped.contract.exchange) || text(c.exchange), secType: c.secType, symbol: c.symbol, currency: c.currency },
+  };
+}
