@@ -1,0 +1,107 @@
+import { createServer } from "node:net";
+import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RuntimeServiceClient, ConnectionState, GatewayMode, type GetRuntimeProofResponse } from "../gen/ibprovider/v1/runtime_service.js";
+import { SymbolServiceClient, type GetSymbolResponse, type ListSymbolsResponse } from "../gen/ibprovider/v1/symbol_service.js";
+import { startApp, type RunningApp } from "./app.js";
+import { loadConfig } from "./config/loadConfig.js";
+import { createLogger } from "./log/logger.js";
+import { readRichStatus } from "./grpc/statusDetails.js";
+
+// End to end: the real app (config → simulator → @stoqey/ib adapter → gRPC server) over loopback sockets.
+const TOKEN = "e2e-token";
+const log = createLogger("silent");
+let app: RunningApp;
+const md = new Metadata();
+md.set("authorization", `Bearer ${TOKEN}`);
+const deadline = () => ({ deadline: Date.now() + 10_000 });
+
+function appConfig(extra: Record<string, string> = {}) {
+  return loadConfig({ env: { PROVIDER_API_TOKEN: TOKEN, GRPC_PORT: "0", SIMULATOR_PORT: "0", ...extra } });
+}
+
+beforeAll(async () => {
+  app = await startApp(appConfig(), log);
+});
+
+afterAll(async () => {
+  await app.stop();
+});
+
+function call<Res>(fn: (cb: (err: ServiceError | null, res: Res) => void) => void): Promise<Res> {
+  return new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
+}
+
+describe("npm start on the embedded simulator", () => {
+  it("serves GetRuntimeProof to a generated client, saying the simulator is live", async () => {
+    const client = new RuntimeServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const proof = await call<GetRuntimeProofResponse>((cb) => client.getRuntimeProof({}, md, deadline(), cb));
+    client.close();
+    expect(proof).toMatchObject({
+      connectorType: "ib",
+      gatewayMode: GatewayMode.GATEWAY_MODE_SIMULATOR,
+      gatewayAddress: `127.0.0.1:${app.simulator!.port}`,
+      connectionState: ConnectionState.CONNECTION_STATE_CONNECTED,
+      serverVersion: 176,
+      isPaper: true,
+    });
+    expect(proof.managedAccounts.length).toBeGreaterThan(0);
+    expect(proof.activeAccount).toBe(proof.managedAccounts[0]);
+  });
+
+  it("resolves BTCUSDT to BTC/USD on PAXOS and says why", async () => {
+    const client = new SymbolServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const res = await call<GetSymbolResponse>((cb) => client.getSymbol({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" }, md, deadline(), cb));
+    client.close();
+    expect(res.symbol).toMatchObject({ name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USD", secType: "CRYPTO", exchange: "PAXOS", conId: "479624278", tickSize: "0.25" });
+    expect(res.symbol?.mappingNote).toContain("no USDT pairs");
+    expect(res.symbol?.tradingHours.length).toBeGreaterThan(0);
+  });
+
+  it("resolves a stock, a forex pair and the front-month future", async () => {
+    const client = new SymbolServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const get = (marketType: string, symbol: string) => call<GetSymbolResponse>((cb) => client.getSymbol({ connectorType: "ib", marketType, symbol }, md, deadline(), cb));
+    expect((await get("spot", "AAPL")).symbol).toMatchObject({ secType: "STK", conId: "265598", currency: "USD", tickSize: "0.01" });
+    expect((await get("spot", "EURUSD")).symbol).toMatchObject({ secType: "CASH", exchange: "IDEALPRO", baseAsset: "EUR", quoteAsset: "USD" });
+    const es = (await get("futures", "ES")).symbol!;
+    expect(es.secType).toBe("FUT");
+    expect(es.lastTradeDate >= new Date().toISOString().slice(0, 10).replace(/-/g, "")).toBe(true);
+    client.close();
+  });
+
+  it("fails fast with NOT_FOUND for a symbol IB does not know", async () => {
+    const client = new SymbolServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const started = Date.now();
+    const err = await call((cb) => client.getSymbol({ connectorType: "ib", marketType: "spot", symbol: "NOSUCHSYM" }, md, deadline(), cb)).catch((e: ServiceError) => e);
+    client.close();
+    expect((err as ServiceError).code).toBe(status.NOT_FOUND);
+    expect(readRichStatus(err as ServiceError)?.errorInfo?.metadata).toMatchObject({ ibCode: "200" });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("lists configured symbols, resolving them on request", async () => {
+    const client = new SymbolServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const res = await call<ListSymbolsResponse>((cb) => client.listSymbols({ connectorType: "ib", marketType: "spot", resolve: true }, md, deadline(), cb));
+    client.close();
+    expect(res.symbols.map((s) => s.name)).toContain("BTCUSDT");
+    expect(res.symbols.find((s) => s.name === "AAPL")?.conId).toBe("265598");
+  });
+});
+
+describe("start-up never falls back", () => {
+  it("fails clearly when IB_GATEWAY_URL points at nothing, instead of starting the simulator", async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const port = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(port));
+      });
+    });
+    await expect(startApp(appConfig({ IB_GATEWAY_URL: `127.0.0.1:${closedPort}` }), log)).rejects.toThrow(
+      new RegExp(`cannot connect to the IB Gateway at 127\\.0\\.0\\.1:${closedPort}`),
+    );
+  });
+
+  it("fails clearly when IB_ACCOUNT_ID is not among the managed accounts, without logging it in full", async () => {
+    await expect(startApp(appConfig({ IB_ACCOUNT_ID: "U9999999" }), log)).rejects.toThrow(/IB_ACCOUNT_ID U9\*\*\*999 is not managed by this login/);
+  });
+});
