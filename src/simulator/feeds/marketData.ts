@@ -28,7 +28,8 @@ interface DayStats {
   pv: Decimal;
 }
 
-const DELAYED_OFFSET = 65;
+/** Live → delayed tick types (tws-protocol.md §2.3). */
+const DELAYED: Record<number, number> = { 1: 66, 2: 67, 4: 68, 0: 69, 3: 70, 5: 71, 6: 72, 7: 73, 8: 74, 9: 75, 14: 76, 45: 88 };
 
 export class MarketDataFeed implements Subscription {
   readonly kind = "mktData" as const;
@@ -51,8 +52,7 @@ export class MarketDataFeed implements Subscription {
 
   private tt(live: number): number {
     if (!this.delayed) return live;
-    if (live === TICK.LAST_TIMESTAMP) return TICK.DELAYED_LAST_TIMESTAMP;
-    return live <= 14 ? live + DELAYED_OFFSET : live;
+    return DELAYED[live] ?? live;
   }
 
   /** Time the feed shows (live: now; delayed: now − delay). */

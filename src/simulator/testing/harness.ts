@@ -1,0 +1,142 @@
+/**
+ * Test harness: an unmodified @stoqey/ib client against the simulator on an ephemeral loopback port.
+ * Decoder errors ("unprocessed data", "Underrun", code 505) are collected so tests can fail on them.
+ */
+import { EventName, IBApi } from "@stoqey/ib";
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from "../index.js";
+
+export interface IbError {
+  code: number;
+  reqId: number;
+  message: string;
+}
+
+export interface TestClient {
+  ib: IBApi;
+  errors: IbError[];
+  infos: { code: number; message: string }[];
+  decodeErrors: string[];
+  /** Resolves with the first error for reqId (or rejects after timeout). */
+  errorFor(reqId: number, timeoutMs?: number): Promise<IbError>;
+  infoCode(code: number, timeoutMs?: number): Promise<void>;
+  close(): void;
+}
+
+const DECODE_ERROR = /unprocessed data|underrun|no parser implementation/i;
+
+export async function connectClient(port: number, clientId = 0, timeoutMs = 5000): Promise<TestClient> {
+  const ib = new IBApi({ host: "127.0.0.1", port, clientId, maxReqPerSec: 1000 });
+  const client: TestClient = {
+    ib,
+    errors: [],
+    infos: [],
+    decodeErrors: [],
+    errorFor: (reqId, t = 3000) =>
+      new Promise((resolve, reject) => {
+        const hit = client.errors.find((e) => e.reqId === reqId);
+        if (hit) return resolve(hit);
+        const timer = setTimeout(() => {
+          ib.off(EventName.error, on);
+          reject(new Error(`no error for reqId ${reqId} within ${t} ms`));
+        }, t);
+        const on = (_e: Error, code: number, id: number) => {
+          if (id !== reqId) return;
+          clearTimeout(timer);
+          ib.off(EventName.error, on);
+          resolve(client.errors.find((e) => e.reqId === reqId)!);
+          void code;
+        };
+        ib.on(EventName.error, on);
+      }),
+    infoCode: (code, t = 3000) =>
+      new Promise((resolve, reject) => {
+        if (client.infos.some((i) => i.code === code)) return resolve();
+        const timer = setTimeout(() => {
+          ib.off(EventName.info, on);
+          reject(new Error(`no info ${code} within ${t} ms`));
+        }, t);
+        const on = (_m: string, c: number) => {
+          if (c !== code) return;
+          clearTimeout(timer);
+          ib.off(EventName.info, on);
+          resolve();
+        };
+        ib.on(EventName.info, on);
+      }),
+    close: () => {
+      try {
+        ib.disconnect();
+      } catch {
+        /* already closed */
+      }
+    },
+  };
+  ib.on(EventName.error, (err: Error, code: number, reqId: number) => {
+    const message = err?.message ?? String(err);
+    client.errors.push({ code, reqId, message });
+    if (code === 505 || DECODE_ERROR.test(message)) client.decodeErrors.push(message);
+  });
+  ib.on(EventName.info, (message: string, code: number) => {
+    client.infos.push({ code, message });
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("nextValidId not received")), timeoutMs);
+    ib.once(EventName.nextValidId, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ib.connect(clientId);
+  });
+  return client;
+}
+
+/** Waits until `cond()` holds (polling), or throws after `timeoutMs`. */
+export async function until(cond: () => boolean, timeoutMs = 3000, what = "condition"): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts a simulator and tracks clients so a test can close everything in afterEach. */
+export class Fixture {
+  sim!: SimulatorHandle;
+  clients: TestClient[] = [];
+  async start(o: SimulatorOptions = {}): Promise<SimulatorHandle> {
+    this.sim = await startSimulator({ port: 0, tickIntervalMs: 20, ...o });
+    return this.sim;
+  }
+  async client(clientId = 0): Promise<TestClient> {
+    const c = await connectClient(this.sim.port, clientId);
+    this.clients.push(c);
+    return c;
+  }
+  decodeErrors(): string[] {
+    return this.clients.flatMap((c) => c.decodeErrors);
+  }
+  async stop(): Promise<void> {
+    for (const c of this.clients) c.close();
+    this.clients = [];
+    await this.sim?.close();
+  }
+}
+
+export const AAPL = { symbol: "AAPL", secType: "STK", exchange: "SMART", currency: "USD" } as const;
+export const MSFT = { symbol: "MSFT", secType: "STK", exchange: "SMART", currency: "USD" } as const;
+export const SPY = { symbol: "SPY", secType: "STK", exchange: "SMART", currency: "USD" } as const;
+export const BTC = { symbol: "BTC", secType: "CRYPTO", exchange: "PAXOS", currency: "USD" } as const;
+export const ETH = { symbol: "ETH", secType: "CRYPTO", exchange: "PAXOS", currency: "USD" } as const;
+export const EURUSD = { symbol: "EUR", secType: "CASH", exchange: "IDEALPRO", currency: "USD" } as const;
+export const ES = { symbol: "ES", secType: "FUT", exchange: "CME", currency: "USD" } as const;
+
+/** Wed 2026-11-18 10:00 New York: every instrument of the universe is trading. */
+export const SESSION_TIME_MS = Date.UTC(2026, 10, 18, 15, 0, 0);
+
+/** A clock that starts at `startMs` and runs `speed` times faster than wall time. */
+export function runningClock(startMs = SESSION_TIME_MS, speed = 1): () => number {
+  const wall0 = Date.now();
+  return () => startMs + Math.floor((Date.now() - wall0) * speed);
+}
