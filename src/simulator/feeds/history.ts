@@ -53,6 +53,21 @@ export class BarAccumulator {
     this.pv = this.pv.add(new Decimal(t.price).mul(t.size));
     this.count++;
   }
+  /** Merges a complete bar (in time order). */
+  addBar(b: Bar): void {
+    if (this.open === undefined) this.open = b.open;
+    this.close = b.close;
+    const hi = new Decimal(b.high);
+    const lo = new Decimal(b.low);
+    if (!this.high || hi.gt(this.high)) this.high = hi;
+    if (!this.low || lo.lt(this.low)) this.low = lo;
+    const v = new Decimal(b.volume);
+    if (v.gt(0)) {
+      this.volume = this.volume.add(v);
+      this.pv = this.pv.add(new Decimal(b.wap).mul(v));
+    }
+    this.count += Math.max(0, b.count);
+  }
   addPrice(price: string): void {
     const p = new Decimal(price);
     if (this.open === undefined) this.open = price;
@@ -130,12 +145,36 @@ export function barsAsOf(
   return bars;
 }
 
-/** A bar from startSec up to (excluding) nowMs. */
+/**
+ * A bar from startSec up to (excluding) nowMs. Trade bars are merged from the model's complete hourly
+ * and minute bars plus the trades of the current minute (cheap even for a month-long bar, and equal to
+ * aggregating every trade, since the model's bars are aggregates of its trades).
+ */
 export function partialBar(market: Market, inst: InstrumentSpec, startSec: number, nowMs: number, useRTH: boolean, what: WhatToShow): Bar | undefined {
   if (isTradeData(what)) {
-    let trades = market.trades(inst, startSec * 1000, nowMs);
+    const nowSec = Math.floor(nowMs / 1000);
+    const minuteStart = Math.max(startSec, Math.floor(nowSec / 60) * 60);
+    const hourStart = Math.max(startSec, Math.floor(nowSec / 3600) * 3600);
+    const firstHour = Math.ceil(startSec / 3600) * 3600;
+    const parts: Bar[] = [];
+    const q = (barSize: number, fromSec: number, toSec: number) =>
+      toSec > fromSec ? market.bars(inst, { barSize, fromSec, toSec, useRTH, whatToShow: what }) : [];
+    if (firstHour < hourStart) {
+      const hours = q(3600, firstHour, hourStart);
+      if (hours.every((b) => b.startSec % 3600 === 0)) {
+        parts.push(...q(60, startSec, firstHour), ...hours, ...q(60, hourStart, minuteStart));
+      } else {
+        parts.push(...q(60, startSec, minuteStart));
+      }
+    } else {
+      parts.push(...q(60, startSec, minuteStart));
+    }
+    let trades = market.trades(inst, minuteStart * 1000, nowMs);
     if (useRTH) trades = trades.filter((t) => market.isOpen(inst, t.timeMs, true));
-    return barFromTrades(startSec, trades);
+    const acc = new BarAccumulator(startSec);
+    for (const b of parts) acc.addBar(b);
+    for (const t of trades) acc.addTrade(t);
+    return acc.bar();
   }
   const acc = new BarAccumulator(startSec, true);
   const span = nowMs - startSec * 1000;
@@ -172,6 +211,12 @@ export class HistoryUpdateFeed implements Subscription {
       this.barStart = currentBarStart(market, this.instrument, this.barSize, nowSec, this.useRTH, this.what);
       this.acc = new BarAccumulator(this.barStart, !isTradeData(this.what));
       this.fromMs = this.barStart * 1000;
+      if (isTradeData(this.what) && nowMs - this.fromMs > 60_000) {
+        // Seed a long bar from the model's complete bars instead of replaying every trade.
+        const seeded = partialBar(market, this.instrument, this.barStart, nowMs, this.useRTH, this.what);
+        if (seeded) this.acc.addBar(seeded);
+        this.fromMs = nowMs;
+      }
     }
     const acc = this.acc!;
     if (nowMs <= this.fromMs) return;
