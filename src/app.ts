@@ -44,6 +44,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<RunningA
     accountId: config.env.IB_ACCOUNT_ID,
     log: log.child({ component: "ib" }),
     provider: config.provider,
+    marketDataType: config.env.IB_MARKET_DATA_TYPE,
   });
 
   const grpc = new GrpcServer({
@@ -61,6 +62,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<RunningA
       subscriptions: () => adapter.subscriptions(),
     },
     instruments: adapter,
+    marketData: adapter,
   });
 
   try {

@@ -8,6 +8,11 @@ export const envSchema = z.object({
   IB_GATEWAY_URL: optionalText,
   IB_ACCOUNT_ID: optionalText,
   IB_CLIENT_ID: z.coerce.number().int("expected an integer client id").min(0).max(2_147_483_647).default(0),
+  /**
+   * IB market data type requested at every (re)connect. "delayed" (IB type 3) means: live data where the
+   * account is entitled, delayed data (15-20 min) elsewhere instead of an error. Streams report which.
+   */
+  IB_MARKET_DATA_TYPE: z.enum(["live", "frozen", "delayed", "delayed-frozen"]).default("delayed"),
   PROVIDER_API_TOKEN: optionalText,
   PROVIDER_CONFIG_FILE: z.string().min(1).default("config/config.provider.json"),
   GRPC_HOST: z.string().min(1).default("127.0.0.1"),

@@ -62,6 +62,7 @@ beforeAll(async () => {
     },
     // Seam: instrument resolution (the adapter's own tests cover it against the simulator).
     instruments: { resolve: () => Promise.reject(new IbError("not-found", "no such symbol", 200)) },
+    marketData: { streamTicks: () => Promise.reject(new IbError("not-found", "no such symbol", 200)) },
   });
   await server.start();
   address = server.address;

@@ -15,6 +15,7 @@ import { addReflection } from "./reflection.js";
 import { HealthChecks } from "./services/healthChecks.js";
 import { RuntimeService, type RuntimeSources } from "./services/runtimeService.js";
 import { SymbolService, type InstrumentSource } from "./services/symbolService.js";
+import { MarketDataService, type MarketDataSource, type StreamSettings } from "./services/marketDataService.js";
 
 export interface GrpcServerOptions {
   host: string;
@@ -25,6 +26,9 @@ export interface GrpcServerOptions {
   runtime: RuntimeSources;
   /** The IB adapter's instrument resolution. */
   instruments: InstrumentSource;
+  /** The IB adapter's market data. */
+  marketData: MarketDataSource;
+  streams?: StreamSettings;
   tls?: { certFile: string; keyFile: string } | undefined;
   /** How long shutdown lets unary calls finish before cancelling everything. */
   shutdownGraceMs?: number;
@@ -71,7 +75,13 @@ export class GrpcServer {
       listConnectors: unary("ibprovider.v1.RuntimeService.ListConnectors", (req) => runtime.listConnectors(req), d),
       listSubscriptions: unary("ibprovider.v1.RuntimeService.ListSubscriptions", () => runtime.listSubscriptions(), d),
     });
-    this.server.addService(MarketDataServiceService, unimplementedHandlers("ibprovider.v1.MarketDataService", MarketDataServiceService, {}, d));
+    const marketData = new MarketDataService(this.options.marketData, this.options.streams);
+    this.server.addService(
+      MarketDataServiceService,
+      unimplementedHandlers("ibprovider.v1.MarketDataService", MarketDataServiceService, {
+        streamTicks: serverStream("ibprovider.v1.MarketDataService.StreamTicks", (req, ctx) => marketData.streamTicks(req, ctx), d),
+      }, d),
+    );
     this.server.addService(AccountServiceService, unimplementedHandlers("ibprovider.v1.AccountService", AccountServiceService, {}, d));
     const symbols = new SymbolService(this.options.runtime.provider, this.options.instruments);
     this.server.addService(SymbolServiceService, {

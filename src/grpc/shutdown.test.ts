@@ -17,6 +17,7 @@ describe("graceful shutdown", () => {
       shutdownGraceMs: grace,
       runtime: { provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] }, startedAt: new Date(), serviceVersion: "t", gateway: () => undefined, subscriptions: () => [] },
       instruments: { resolve: () => Promise.reject(new Error("unused")) },
+      marketData: { streamTicks: () => Promise.reject(new Error("unused")) },
     });
     await server.start();
     const client = new HealthClient(server.address, credentials.createInsecure());

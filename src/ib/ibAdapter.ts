@@ -1,40 +1,74 @@
 import type { MarketType, ProviderConfig } from "../config/providerConfig.js";
+import type { Level1 } from "../domain/marketData.js";
 import { ContractResolver, type ResolvedInstrument } from "./contractResolver.js";
+import type { FeedContext } from "./feeds/feedContext.js";
+import { FeedRegistry } from "./feeds/feedRegistry.js";
+import { level1Source } from "./feeds/level1Feed.js";
+import { DEFAULT_LINE_LIMITS, LineBudget, type LineLimits } from "./feeds/lineBudget.js";
+import type { ConsumerOptions } from "./feeds/sharedFeed.js";
+import type { SubscriberQueue } from "./feeds/subscriberQueue.js";
 import { GatewayConnection, type GatewayConnectionOptions } from "./gatewayConnection.js";
 import type { GatewayStatus } from "./gatewayStatus.js";
 import { RequestRouter } from "./requestRouter.js";
 import type { SubscriptionSnapshot } from "./subscriptionSnapshot.js";
 
+export type { ConsumerOptions } from "./feeds/sharedFeed.js";
+export type { FeedEvent, FeedStatus, FeedStatusKind } from "./feeds/feedEvents.js";
+export type { SubscriberQueue } from "./feeds/subscriberQueue.js";
+
+export type MarketDataTypeSetting = "live" | "frozen" | "delayed" | "delayed-frozen";
+const IB_MARKET_DATA_TYPE: Record<MarketDataTypeSetting, number> = { live: 1, frozen: 2, delayed: 3, "delayed-frozen": 4 };
+
 export interface IbAdapterOptions extends GatewayConnectionOptions {
   provider: ProviderConfig;
   requestTimeoutMs?: number;
+  marketDataType?: MarketDataTypeSetting;
+  limits?: LineLimits;
+  now?: () => number;
 }
 
 /**
- * The IB adapter's public face: one Gateway connection, instruments resolved and cached, and (as the
- * market data and account parts land) shared, paced subscriptions. Callers see typed values and
+ * The IB adapter's public face: one Gateway connection, instruments resolved and cached, and shared
+ * subscriptions delivered as async iterables of typed events. Callers see Decimal values, statuses and
  * IbError kinds, never TWS message ids, request ids or IB codes.
  */
 export class IbAdapter {
   readonly connection: GatewayConnection;
   private readonly router: RequestRouter;
   private readonly contracts: ContractResolver;
+  private readonly feeds: FeedRegistry;
+  private readonly ctx: FeedContext;
 
   constructor(options: IbAdapterOptions) {
+    const now = options.now ?? Date.now;
     this.connection = new GatewayConnection(options);
-    this.router = new RequestRouter(this.connection.api, options.log);
+    const api = this.connection.api;
+    this.router = new RequestRouter(api, options.log);
     const overrides = new Map<string, NonNullable<ProviderConfig["ib"]>["markets"][number]["symbols"][number]["ib"]>();
     for (const market of options.provider.ib?.markets ?? []) {
       for (const s of market.symbols) if (s.ib !== undefined) overrides.set(`${market.marketType}/${s.name.toUpperCase()}`, s.ib);
     }
     this.contracts = new ContractResolver({
       router: this.router,
-      send: (reqId, contract) => this.connection.api.reqContractDetails(reqId, contract),
+      send: (reqId, contract) => api.reqContractDetails(reqId, contract),
       override: (marketType, symbol) => overrides.get(`${marketType}/${symbol.toUpperCase()}`),
       timeoutMs: options.requestTimeoutMs,
+      now,
     });
-    // Futures roll and contract details may change across the Gateway's daily restart.
-    this.connection.on("ready", ({ reconnected }) => {
+    this.ctx = {
+      api,
+      router: this.router,
+      budget: new LineBudget(options.limits ?? DEFAULT_LINE_LIMITS),
+      now,
+      log: options.log,
+      isConnected: () => this.connection.isReady,
+    };
+    this.feeds = new FeedRegistry(this.connection, now);
+    const marketDataType = IB_MARKET_DATA_TYPE[options.marketDataType ?? "delayed"];
+    // Must precede the feeds' own 'ready' handling: the Gateway resets the type to live on every connect.
+    this.connection.prependListener("ready", ({ reconnected }) => {
+      api.reqMarketDataType(marketDataType);
+      // Futures roll and contract details may change across the Gateway's daily restart.
       if (reconnected) this.contracts.clear();
     });
   }
@@ -44,6 +78,7 @@ export class IbAdapter {
   }
 
   stop(): void {
+    this.feeds.closeAll();
     this.connection.stop();
   }
 
@@ -52,11 +87,21 @@ export class IbAdapter {
   }
 
   subscriptions(): SubscriptionSnapshot[] {
-    return [];
+    return this.feeds.snapshots();
   }
 
   /** Resolves a Barfinex symbol in a market to its IB instrument (IbError "not-found" when IB has none). */
   resolve(marketType: MarketType, symbol: string): Promise<ResolvedInstrument> {
     return this.contracts.resolve(marketType, symbol);
+  }
+
+  /**
+   * L1 ticks. One IB market data line per instrument however many consumers: symbols that resolve to the
+   * same contract (BTCUSDT, BTC) share it too.
+   */
+  async streamTicks(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<Level1>> {
+    const instrument = await this.resolve(marketType, symbol);
+    const feed = this.feeds.acquire({ key: `tick/${instrument.conId}`, kind: "tick", marketType, symbol: instrument.symbol }, () => level1Source(this.ctx, instrument));
+    return feed.subscribe(options);
   }
 }

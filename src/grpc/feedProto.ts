@@ -1,0 +1,64 @@
+import { MarketDataType, StreamStatusKind, type Heartbeat, type StreamStatus } from "../../gen/ibprovider/v1/types.js";
+import type { MarketDataType as DomainDataType } from "../domain/marketData.js";
+import type { FeedEvent, FeedStatus, FeedStatusKind } from "../ib/ibAdapter.js";
+import { durationFromMs, timestampFromMs } from "./protoTime.js";
+
+/** Feed events (adapter) → the status/heartbeat halves of every stream's event oneof (proto). */
+
+const STATUS_KINDS: Record<FeedStatusKind, StreamStatusKind> = {
+  subscribed: StreamStatusKind.STREAM_STATUS_KIND_SUBSCRIBED,
+  live: StreamStatusKind.STREAM_STATUS_KIND_LIVE,
+  delayed: StreamStatusKind.STREAM_STATUS_KIND_DELAYED,
+  frozen: StreamStatusKind.STREAM_STATUS_KIND_FROZEN,
+  stale: StreamStatusKind.STREAM_STATUS_KIND_STALE,
+  gap: StreamStatusKind.STREAM_STATUS_KIND_GAP,
+  reconnecting: StreamStatusKind.STREAM_STATUS_KIND_RECONNECTING,
+  "competing-session": StreamStatusKind.STREAM_STATUS_KIND_COMPETING_SESSION,
+  "limit-exceeded": StreamStatusKind.STREAM_STATUS_KIND_LIMIT_EXCEEDED,
+  "book-reset": StreamStatusKind.STREAM_STATUS_KIND_BOOK_RESET,
+  advisory: StreamStatusKind.STREAM_STATUS_KIND_ADVISORY,
+};
+
+export function statusToProto(status: FeedStatus): StreamStatus {
+  return {
+    kind: STATUS_KINDS[status.kind],
+    time: timestampFromMs(status.atMs),
+    message: status.message,
+    ibCode: status.ibCode ?? 0,
+    sinceLastData: status.sinceLastDataMs === undefined ? undefined : durationFromMs(status.sinceLastDataMs),
+  };
+}
+
+export function heartbeatToProto(event: Extract<FeedEvent<unknown>, { type: "heartbeat" }>): Heartbeat {
+  return { time: timestampFromMs(event.atMs), lastDataTime: event.lastDataMs === undefined ? undefined : timestampFromMs(event.lastDataMs) };
+}
+
+const DATA_TYPES: Record<DomainDataType, MarketDataType> = {
+  live: MarketDataType.MARKET_DATA_TYPE_LIVE,
+  frozen: MarketDataType.MARKET_DATA_TYPE_FROZEN,
+  delayed: MarketDataType.MARKET_DATA_TYPE_DELAYED,
+  "delayed-frozen": MarketDataType.MARKET_DATA_TYPE_DELAYED_FROZEN,
+};
+
+export function dataTypeToProto(t: DomainDataType): MarketDataType {
+  return DATA_TYPES[t];
+}
+
+/** Maps one feed event to a stream's event oneof, given how to map its data. */
+export function eventToProto<T, D extends string, E>(
+  event: FeedEvent<T>,
+  dataCase: D,
+  data: (value: T) => E,
+):
+  | { event: { $case: D; value: E } }
+  | { event: { $case: "status"; value: StreamStatus } }
+  | { event: { $case: "heartbeat"; value: Heartbeat } } {
+  switch (event.type) {
+    case "data":
+      return { event: { $case: dataCase, value: data(event.value) } };
+    case "status":
+      return { event: { $case: "status", value: statusToProto(event.status) } };
+    case "heartbeat":
+      return { event: { $case: "heartbeat", value: heartbeatToProto(event) } };
+  }
+}

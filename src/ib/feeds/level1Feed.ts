@@ -1,0 +1,61 @@
+import { EventName } from "@stoqey/ib";
+import { decimalFromIb, type Decimal } from "../../domain/decimal.js";
+import type { Level1, MarketDataType } from "../../domain/marketData.js";
+import type { ResolvedInstrument } from "../contractResolver.js";
+import { routeMessages, type FeedContext } from "./feedContext.js";
+import type { FeedEvent } from "./feedEvents.js";
+import type { FeedSource } from "./sharedFeed.js";
+
+// IB tick types (TWS API TickType): live and their delayed (+65) twins.
+const FIELD_BY_TICK: Record<number, keyof Level1> = {
+  0: "bidSize", 1: "bid", 2: "ask", 3: "askSize", 4: "last", 5: "lastSize", 8: "volume",
+  69: "bidSize", 66: "bid", 67: "ask", 70: "askSize", 68: "last", 71: "lastSize", 74: "volume",
+};
+
+const DATA_TYPES: Record<number, MarketDataType> = { 1: "live", 2: "frozen", 3: "delayed", 4: "delayed-frozen" };
+
+/**
+ * L1 (reqMktData) for one instrument: keeps the top of book and last trade, emits the whole state after
+ * each change, and reports IB's market data type (live/delayed/frozen) instead of hiding it.
+ */
+export function level1Source(ctx: FeedContext, instrument: ResolvedInstrument): FeedSource<Level1> {
+  let state: Level1 | undefined;
+  return {
+    joinEvents: (): FeedEvent<Level1>[] => (state === undefined ? [] : [{ type: "data", value: { ...state } }]),
+    open(sink) {
+      ctx.budget.take("marketDataLines");
+      const reqId = ctx.router.allocateId();
+      let current: Level1 = { timeMs: ctx.now(), dataType: "live" };
+      const update = (field: keyof Level1, value: Decimal | undefined) => {
+        if (value === undefined || field === "timeMs" || field === "dataType") return;
+        current = { ...current, [field]: value, timeMs: ctx.now() };
+        state = current;
+        sink.data(current);
+      };
+      ctx.router.on(EventName.tickPrice, reqId, (tickType: number, price: number) => {
+        const field = FIELD_BY_TICK[tickType];
+        if (field !== undefined) update(field, decimalFromIb(price));
+      });
+      ctx.router.on(EventName.tickSize, reqId, (tickType: number, size: number) => {
+        const field = FIELD_BY_TICK[tickType];
+        if (field !== undefined) update(field, decimalFromIb(size));
+      });
+      ctx.router.on(EventName.marketDataType, reqId, (type: number) => {
+        const dataType = DATA_TYPES[type] ?? "live";
+        if (dataType === current.dataType && state !== undefined) return;
+        current = { ...current, dataType };
+        const kind = dataType === "live" ? "live" : dataType === "frozen" ? "frozen" : dataType === "delayed" ? "delayed" : "frozen";
+        sink.status(kind, `IB market data type: ${dataType}`);
+      });
+      routeMessages(ctx, reqId, sink, `market data for ${instrument.symbol}`);
+      ctx.api.reqMktData(reqId, instrument.requestContract, "", false, false);
+      return {
+        close() {
+          if (ctx.isConnected()) ctx.api.cancelMktData(reqId);
+          ctx.router.release(reqId);
+          ctx.budget.give("marketDataLines");
+        },
+      };
+    },
+  };
+}

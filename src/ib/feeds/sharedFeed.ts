@@ -1,0 +1,170 @@
+import type { IbError } from "../ibErrors.js";
+import type { FeedEvent, FeedStatus, FeedStatusKind } from "./feedEvents.js";
+import { SubscriberQueue } from "./subscriberQueue.js";
+
+/** How a feed kind talks to IB: open one IB subscription, deliver through `sink`, cancel on close. */
+export interface FeedSource<T> {
+  open(sink: FeedSink<T>): OpenFeed;
+  /** Events a consumer joining a running feed gets first (e.g. the current book snapshot). */
+  joinEvents?(): FeedEvent<T>[];
+}
+
+export interface OpenFeed {
+  /** Cancels the IB subscription (cancelMktData etc.) and stops routing its messages. */
+  close(): void;
+}
+
+export interface FeedSink<T> {
+  data(value: T): void;
+  status(kind: FeedStatusKind, message: string, ibCode?: number): void;
+  /** A terminal IB error: every consumer's stream ends with it. */
+  fail(error: IbError): void;
+}
+
+export interface ConsumerOptions {
+  signal: AbortSignal;
+  maxQueued?: number;
+  heartbeatMs?: number;
+  staleAfterMs?: number;
+}
+
+/**
+ * One IB subscription shared by every consumer of the same (instrument, kind, parameters). The first
+ * consumer opens it at IB, later ones join (and get `joinEvents` first), the last one leaving cancels it.
+ * After a reconnect it is reopened transparently and every consumer gets a "gap" status: data is never
+ * glued across a gap in silence.
+ */
+export class SharedFeed<T> {
+  private readonly consumers = new Set<SubscriberQueue<T>>();
+  private open: OpenFeed | undefined;
+  private lastMessageMs: number | undefined;
+  private state: FeedStatusKind = "subscribed";
+  private failed = false;
+
+  constructor(
+    readonly key: string,
+    private readonly source: FeedSource<T>,
+    private readonly hooks: { now: () => number; onIdle: (feed: SharedFeed<T>) => void; configured?: boolean },
+  ) {}
+
+  get consumerCount(): number {
+    return this.consumers.size;
+  }
+
+  get lastMessageAt(): number | undefined {
+    return this.lastMessageMs;
+  }
+
+  get currentState(): FeedStatusKind {
+    return this.state;
+  }
+
+  get isConfigured(): boolean {
+    return this.hooks.configured ?? false;
+  }
+
+  /** Keeps the feed open with no consumer (configured `active` subscriptions). */
+  pin(): void {
+    this.hooks.configured = true;
+    this.ensureOpen();
+  }
+
+  subscribe(options: ConsumerOptions): SubscriberQueue<T> {
+    const queue: SubscriberQueue<T> = new SubscriberQueue<T>({
+      maxQueued: options.maxQueued ?? 10_000,
+      heartbeatMs: options.heartbeatMs ?? 5_000,
+      staleAfterMs: options.staleAfterMs ?? 0,
+      signal: options.signal,
+      now: this.hooks.now,
+      onClose: () => {
+        this.consumers.delete(queue);
+        this.releaseIfIdle();
+      },
+    });
+    if (queue.isClosed) return queue;
+    const joining = this.open !== undefined;
+    try {
+      this.ensureOpen(); // may refuse (a line limit): then nothing was added
+    } catch (err) {
+      queue.close();
+      throw err;
+    }
+    this.consumers.add(queue);
+    queue.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
+    if (joining) for (const event of this.source.joinEvents?.() ?? []) queue.push(event);
+    return queue;
+  }
+
+  /** The Gateway connection dropped: consumers hear it; the IB side is gone with the socket. */
+  connectionLost(): void {
+    this.drop();
+    this.broadcast(this.statusEvent("reconnecting", "Gateway connection lost; resubscribing when it is back"));
+  }
+
+  /** Reopen at IB (after a reconnect or IB's 1101 "data lost") and mark the gap. */
+  reopen(message: string): void {
+    this.drop();
+    if (this.consumers.size === 0 && !this.isConfigured) return;
+    this.broadcast(this.statusEvent("gap", message));
+    try {
+      this.ensureOpen();
+    } catch (err) {
+      this.failed = true;
+      for (const c of [...this.consumers]) c.close(err instanceof Error ? err : new Error(String(err)));
+      this.hooks.onIdle(this);
+    }
+  }
+
+  /** Tell every consumer something about the data without touching the subscription. */
+  announce(kind: FeedStatusKind, message: string, ibCode?: number): void {
+    this.state = kind;
+    this.broadcast(this.statusEvent(kind, message, ibCode));
+  }
+
+  /** Ends the feed (service shutdown). */
+  close(): void {
+    this.drop();
+    for (const c of [...this.consumers]) c.close();
+  }
+
+  private ensureOpen(): void {
+    if (this.open !== undefined || this.failed) return;
+    this.open = this.source.open({
+      data: (value) => {
+        this.lastMessageMs = this.hooks.now();
+        if (this.state === "subscribed" || this.state === "gap" || this.state === "stale") this.state = "live";
+        const event: FeedEvent<T> = { type: "data", value };
+        for (const c of this.consumers) c.push(event);
+      },
+      status: (kind, message, ibCode) => this.announce(kind, message, ibCode),
+      fail: (error) => {
+        this.failed = true;
+        this.drop();
+        for (const c of [...this.consumers]) c.close(error);
+        this.hooks.onIdle(this);
+      },
+    });
+  }
+
+  private drop(): void {
+    const open = this.open;
+    this.open = undefined;
+    open?.close();
+  }
+
+  private releaseIfIdle(): void {
+    if (this.consumers.size > 0 || this.isConfigured) return;
+    this.drop();
+    this.hooks.onIdle(this);
+  }
+
+  private broadcast(event: FeedEvent<T>): void {
+    for (const c of this.consumers) c.push(event);
+  }
+
+  private statusEvent(kind: FeedStatusKind, message: string, ibCode?: number): FeedEvent<T> {
+    const status: FeedStatus = { kind, atMs: this.hooks.now(), message };
+    if (ibCode !== undefined) status.ibCode = ibCode;
+    return { type: "status", status };
+  }
+}
