@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../log/logger.js";
+import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
+import type { FeedEvent } from "./feeds/feedEvents.js";
+import { IbAdapter } from "./ibAdapter.js";
+
+// The real adapter against the simulated Gateway, which injects the faults real Gateways produce.
+let sim: SimulatorHandle;
+let adapter: IbAdapter;
+const log = createLogger("silent");
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, seed: 11, tickIntervalMs: 20 });
+  adapter = new IbAdapter({
+    mode: "simulator",
+    host: sim.host,
+    port: sim.port,
+    clientId: 3,
+    accountId: undefined,
+    log,
+    provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] },
+    backoff: { initialMs: 50, maxMs: 400, jitter: 0.5 },
+  });
+  await adapter.start();
+});
+
+afterAll(async () => {
+  adapter.stop();
+  await sim.close();
+});
+
+/** Reads events until `until` matches one (bounded by time and count). */
+async function readUntil<T>(iterator: AsyncIterator<FeedEvent<T>[]>, until: (e: FeedEvent<T>) => boolean, seen: FeedEvent<T>[], timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && seen.length < 100_000) {
+    const next = await iterator.next();
+    if (next.done) throw new Error("stream ended");
+    seen.push(...next.value);
+    if (next.value.some(until)) return;
+  }
+  throw new Error("timed out");
+}
+
+describe("recovery", () => {
+  it("resumes every stream after a Gateway restart, with reconnecting and gap markers in between", async () => {
+    const controllers = [new AbortController(), new AbortController(), new AbortController()];
+    const iterators = await Promise.all(
+      [["spot", "BTCUSDT"], ["spot", "ETHUSDT"], ["spot", "BTC"]].map(async ([m, s], i) =>
+        (await adapter.streamTicks(m as "spot", s!, { signal: controllers[i]!.signal, heartbeatMs: 500 }))[Symbol.asyncIterator](),
+      ),
+    );
+    const seen = iterators.map(() => [] as FeedEvent<unknown>[]);
+    await Promise.all(iterators.map((it, i) => readUntil(it, (e) => e.type === "data", seen[i]!)));
+
+    await sim.faults.restart(300);
+    await Promise.all(
+      iterators.map(async (it, i) => {
+        const after = seen[i]!.length;
+        await readUntil(it, (e) => e.type === "status" && e.status.kind === "gap", seen[i]!);
+        await readUntil(it, (e) => e.type === "data", seen[i]!);
+        const kinds = seen[i]!.slice(after).map((e) => (e.type === "status" ? e.status.kind : e.type));
+        // Never glued across the gap: reconnecting, then gap, then data again.
+        expect(kinds.indexOf("reconnecting")).toBeGreaterThanOrEqual(0);
+        expect(kinds.indexOf("gap")).toBeGreaterThan(kinds.indexOf("reconnecting"));
+        expect(kinds.lastIndexOf("data")).toBeGreaterThan(kinds.indexOf("gap"));
+      }),
+    );
+    expect(adapter.status).toMatchObject({ state: "connected", reconnectCount: 1 });
+    // BTCUSDT and BTC share one IB line, before and after the restart.
+    expect(adapter.subscriptions().filter((s) => s.kind === "tick")).toHaveLength(2);
+    for (const c of controllers) c.abort();
+  });
+
+  it("marks streams stale on IB's 1100 and resubscribes with a gap on 1101 (data lost)", async () => {
+    const controller = new AbortController();
+    const it = (await adapter.streamTicks("spot", "AAPL", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
+    const seen: FeedEvent<unknown>[] = [];
+    await readUntil(it, (e) => e.type === "data", seen);
+    sim.faults.connectivityLost();
+    await readUntil(it, (e) => e.type === "status" && e.status.kind === "stale" && e.status.ibCode === 1100, seen);
+    sim.faults.connectivityRestored(true);
+    await readUntil(it, (e) => e.type === "status" && e.status.kind === "gap", seen);
+    await readUntil(it, (e) => e.type === "data", seen);
+    controller.abort();
+  });
+});
