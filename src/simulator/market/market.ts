@@ -5,7 +5,7 @@
 import { computeBars } from "./bars.js";
 import { formatMultiple } from "./decimals.js";
 import { buildDepth, type TopOfBook } from "./depth.js";
-import { hash4, unit } from "./hash.js";
+import { hash4, nth, unit } from "./hash.js";
 import { esContracts, modelByConId, staticModels, withHours, type InstrumentModel } from "./instruments.js";
 import { isTrading, MinuteScanner } from "./minutes.js";
 import { materialise, minuteOpenTicks, type MarketContext, type MinutePlan, type RawTrade } from "./priceProcess.js";
@@ -102,7 +102,7 @@ export function createMarket(options: MarketOptions): Market {
       bidTicks: Math.max(1, last - bidOff),
       askTicks: Math.max(2, last + askOff),
       bidUnits: size(unit(hq)),
-      askUnits: size(unit((hq * 2654435761) >>> 0)),
+      askUnits: size(unit(nth(hq, 1))),
     };
   };
 
