@@ -30,6 +30,7 @@ type MarketFactory = (o: MarketOptions) => Market;
 /** The market model from ./market when it exists, else the built-in fallback. */
 export async function loadMarketFactory(): Promise<{ factory: MarketFactory; source: "market" | "fallback" }> {
   const specifier = "./market/index.js";
+  if (process.env.IB_SIM_MARKET === "fallback") return { factory: (o) => createFallbackMarket(o), source: "fallback" };
   try {
     const mod = (await import(specifier)) as { createMarket?: MarketFactory };
     if (typeof mod.createMarket === "function") return { factory: mod.createMarket, source: "market" };
