@@ -1,0 +1,61 @@
+import { EventName, IBApi, type Contract } from "@stoqey/ib";
+import { afterEach, describe, expect, it } from "vitest";
+import { BTC, Fixture, runningClock, sleep, until } from "./testing/harness.js";
+
+const fx = new Fixture();
+afterEach(async () => {
+  expect(fx.decodeErrors()).toEqual([]);
+  await fx.stop();
+});
+
+describe("flood mode", () => {
+  it("writes L1 ticks as fast as a bare @stoqey/ib client decodes them, respecting backpressure", async () => {
+    await fx.start({ now: runningClock(), flood: true, tickIntervalMs: 10 });
+    const c = await fx.client();
+    let ticks = 0;
+    let bad = 0;
+    c.ib.on(EventName.tickPrice, (id: number, type: number, price: number) => {
+      ticks++;
+      if (id !== 1 || type < 1 || !(price > 0)) bad++;
+    });
+    c.ib.reqMktData(1, { ...BTC } as Contract, "", false, false);
+    await until(() => ticks > 1000, 5000, "flood started");
+    const t0 = Date.now();
+    const n0 = ticks;
+    await sleep(1000);
+    const rate = ((ticks - n0) * 1000) / (Date.now() - t0);
+    console.log(`flood: bare @stoqey/ib client decoded ${Math.round(rate)} ticks/s (server wrote ${fx.sim.stats.floodTicks})`);
+    expect(rate).toBeGreaterThan(10_000);
+    expect(bad).toBe(0);
+    // The server never runs far ahead of what the client reads.
+    expect(fx.sim.stats.floodTicks - ticks).toBeLessThan(2_000_000);
+    // The socket stays responsive to requests while flooding, and cancel stops the flood.
+    c.ib.reqCurrentTime();
+    await new Promise<void>((resolve) => c.ib.once(EventName.currentTime, () => resolve()));
+    c.ib.cancelMktData(1);
+    await sleep(300);
+    const n = ticks;
+    await sleep(200);
+    expect(ticks).toBe(n);
+  });
+
+  it("pauses on a client that does not read (write() → false) instead of buffering without bound", async () => {
+    await fx.start({ now: runningClock(), flood: true, tickIntervalMs: 10 });
+    const ib = new IBApi({ host: "127.0.0.1", port: fx.sim.port });
+    try {
+      ib.connect(9);
+      await new Promise<void>((resolve) => ib.once(EventName.nextValidId, () => resolve()));
+      ib.reqMktData(1, { ...BTC } as Contract, "", false, false);
+      await sleep(100);
+      // Stop reading: the TCP window fills, the server must stop writing.
+      (ib as unknown as { controller: { socket: { client: { pause(): void } } } }).controller.socket.client.pause();
+      await sleep(300);
+      const a = fx.sim.stats.floodTicks;
+      await sleep(300);
+      const b = fx.sim.stats.floodTicks;
+      expect(b - a).toBeLessThan(50_000);
+    } finally {
+      ib.disconnect();
+    }
+  });
+});
