@@ -141,6 +141,11 @@ export function startOfLocalDate(d: LocalDate, timeZone: string): number {
   return hi;
 }
 
+function addMonths(d: LocalDate, months: number): LocalDate {
+  const index = d.year * 12 + (d.month - 1) + months;
+  return { year: Math.floor(index / 12), month: (index % 12) + 1, day: d.day };
+}
+
 /** Monday = 0 … Sunday = 6. */
 function isoWeekdayIndex(d: LocalDate): number {
   return (new Date(wallMs(d)).getUTCDay() + 6) % 7;
@@ -168,7 +173,7 @@ export function intervalBounds(ms: number, interval: Interval | IntervalName, ti
     next = addDays(first, 7);
   } else {
     first = { year: today.year, month: today.month, day: 1 };
-    next = today.month === 12 ? { year: today.year + 1, month: 1, day: 1 } : { year: today.year, month: today.month + 1, day: 1 };
+    next = addMonths(first, 1);
   }
   return { startMs: startOfLocalDate(first, timeZone), endMs: startOfLocalDate(next, timeZone) };
 }

@@ -19,7 +19,7 @@ export const Dec: Decimal.Constructor = Decimal.clone({
 
 export const ZERO: Decimal = new Dec(0);
 
-/** Build a Decimal from exact text or an integer-ish number (for tests and literals; IB input goes through decimalFromIb). */
+/** Decimal from exact text or a literal number (tests, constants); IB input goes through decimalFromIb. */
 export function dec(value: string | number | Decimal): Decimal {
   return new Dec(typeof value === "number" ? String(value) : value);
 }
