@@ -7,8 +7,8 @@ import { MarketDataServiceClient } from "../../gen/ibprovider/v1/market_data_ser
 import { SymbolServiceClient } from "../../gen/ibprovider/v1/symbol_service.js";
 import { ConnectionState, GatewayMode, RuntimeServiceClient, type GetRuntimeProofResponse } from "../../gen/ibprovider/v1/runtime_service.js";
 import type { GatewayStatus } from "../ib/gatewayStatus.js";
-import { IbError } from "../ib/ibErrors.js";
 import { createLogger } from "../log/logger.js";
+import { noInstruments } from "./testing/noInstruments.js";
 import { TokenAuthenticator } from "./auth.js";
 import { GrpcServer } from "./server.js";
 import { readRichStatus } from "./statusDetails.js";
@@ -60,9 +60,9 @@ beforeAll(async () => {
       gateway: () => gatewayStatus,
       subscriptions: () => [],
     },
-    // Seam: instrument resolution (the adapter's own tests cover it against the simulator).
-    instruments: { resolve: () => Promise.reject(new IbError("not-found", "no such symbol", 200)) },
-    marketData: { streamTicks: () => Promise.reject(new IbError("not-found", "no such symbol", 200)) },
+    // Seam: the adapter (tested against the simulator in src/ib and end to end in app.e2e.test.ts).
+    instruments: noInstruments,
+    marketData: noInstruments,
   });
   await server.start();
   address = server.address;

@@ -80,6 +80,9 @@ export class GrpcServer {
       MarketDataServiceService,
       unimplementedHandlers("ibprovider.v1.MarketDataService", MarketDataServiceService, {
         streamTicks: serverStream("ibprovider.v1.MarketDataService.StreamTicks", (req, ctx) => marketData.streamTicks(req, ctx), d),
+        streamTrades: serverStream("ibprovider.v1.MarketDataService.StreamTrades", (req, ctx) => marketData.streamTrades(req, ctx), d),
+        streamOrderBook: serverStream("ibprovider.v1.MarketDataService.StreamOrderBook", (req, ctx) => marketData.streamOrderBook(req, ctx), d),
+        getOrderBook: unary("ibprovider.v1.MarketDataService.GetOrderBook", (req) => marketData.getOrderBook(req), d),
       }, d),
     );
     this.server.addService(AccountServiceService, unimplementedHandlers("ibprovider.v1.AccountService", AccountServiceService, {}, d));

@@ -2,6 +2,7 @@ import { credentials, status, type ServiceError } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus as ServingStatus, HealthClient } from "../../gen/grpc/health/v1/health.js";
 import { createLogger } from "../log/logger.js";
+import { noInstruments } from "./testing/noInstruments.js";
 import { TokenAuthenticator } from "./auth.js";
 import { readRichStatus } from "./statusDetails.js";
 import { GrpcServer } from "./server.js";
@@ -16,8 +17,8 @@ describe("graceful shutdown", () => {
       log: createLogger("silent"),
       shutdownGraceMs: grace,
       runtime: { provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] }, startedAt: new Date(), serviceVersion: "t", gateway: () => undefined, subscriptions: () => [] },
-      instruments: { resolve: () => Promise.reject(new Error("unused")) },
-      marketData: { streamTicks: () => Promise.reject(new Error("unused")) },
+      instruments: noInstruments,
+      marketData: noInstruments,
     });
     await server.start();
     const client = new HealthClient(server.address, credentials.createInsecure());

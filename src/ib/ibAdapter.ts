@@ -1,5 +1,9 @@
 import type { MarketType, ProviderConfig } from "../config/providerConfig.js";
+import { BookMirror } from "../domain/bookMirror.js";
 import type { Level1 } from "../domain/marketData.js";
+import { depthSource, type BookUpdate } from "./feeds/depthFeed.js";
+import { tradesSource, type TradeEvent } from "./feeds/tradesFeed.js";
+import { IbError } from "./ibErrors.js";
 import { ContractResolver, type ResolvedInstrument } from "./contractResolver.js";
 import type { FeedContext } from "./feeds/feedContext.js";
 import { FeedRegistry } from "./feeds/feedRegistry.js";
@@ -15,6 +19,11 @@ import type { SubscriptionSnapshot } from "./subscriptionSnapshot.js";
 export type { ConsumerOptions } from "./feeds/sharedFeed.js";
 export type { FeedEvent, FeedStatus, FeedStatusKind } from "./feeds/feedEvents.js";
 export type { SubscriberQueue } from "./feeds/subscriberQueue.js";
+export type { BookUpdate } from "./feeds/depthFeed.js";
+export type { TradeEvent } from "./feeds/tradesFeed.js";
+
+/** Rows per side of a depth subscription: IB sends at most what is asked, the limit is ours. */
+export const MAX_BOOK_DEPTH = 50;
 
 export type MarketDataTypeSetting = "live" | "frozen" | "delayed" | "delayed-frozen";
 const IB_MARKET_DATA_TYPE: Record<MarketDataTypeSetting, number> = { live: 1, frozen: 2, delayed: 3, "delayed-frozen": 4 };
@@ -101,7 +110,61 @@ export class IbAdapter {
    */
   async streamTicks(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<Level1>> {
     const instrument = await this.resolve(marketType, symbol);
-    const feed = this.feeds.acquire({ key: `tick/${instrument.conId}`, kind: "tick", marketType, symbol: instrument.symbol }, () => level1Source(this.ctx, instrument));
-    return feed.subscribe(options);
+    return this.level1Feed(instrument, marketType).subscribe(options);
+  }
+
+  private level1Feed(instrument: ResolvedInstrument, marketType: MarketType) {
+    return this.feeds.acquire({ key: `tick/${instrument.conId}`, kind: "tick", marketType, symbol: instrument.symbol }, () => level1Source(this.ctx, instrument));
+  }
+
+  /** Tick-by-tick trade prints, one IB tick-by-tick slot per instrument. */
+  async streamTrades(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<TradeEvent>> {
+    const instrument = await this.resolve(marketType, symbol);
+    const quote = () => this.feeds.peek<Level1>(`tick/${instrument.conId}`);
+    return this.feeds
+      .acquire({ key: `trade/${instrument.conId}`, kind: "trade", marketType, symbol: instrument.symbol }, () => tradesSource(this.ctx, instrument, quote))
+      .subscribe(options);
+  }
+
+  /** L2 depth: a snapshot, then deltas with sequence numbers. One IB depth subscription per (instrument, rows). */
+  async streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions): Promise<SubscriberQueue<BookUpdate>> {
+    if (!Number.isInteger(rows) || rows < 1 || rows > MAX_BOOK_DEPTH) throw new IbError("invalid", `depth must be 1-${MAX_BOOK_DEPTH} (got ${rows})`);
+    const instrument = await this.resolve(marketType, symbol);
+    return this.feeds
+      .acquire({ key: `book/${instrument.conId}/${rows}`, kind: "orderBook", marketType, symbol: instrument.symbol }, () => depthSource(this.ctx, instrument, rows))
+      .subscribe(options);
+  }
+
+  /**
+   * A depth snapshot: from the running shared subscription when there is one (immediately), otherwise
+   * from a short-lived one, once IB's initial burst of inserts has settled (bounded by `timeoutMs`).
+   */
+  async orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs = 3_000): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }> {
+    const controller = new AbortController();
+    const queue = await this.streamOrderBook(marketType, symbol, rows, { signal: controller.signal, heartbeatMs: 100 });
+    const book = new BookMirror();
+    const deadline = this.ctx.now() + timeoutMs;
+    let timeMs = this.ctx.now();
+    let consistent = false;
+    let sawDelta = false;
+    try {
+      for await (const batch of queue) {
+        let progressed = false;
+        for (const e of batch) {
+          if (e.type !== "data") continue;
+          book.apply(e.value);
+          timeMs = e.value.timeMs;
+          consistent = e.value.consistent;
+          progressed = true;
+          if (!e.value.snapshot) sawDelta = true;
+        }
+        const joinedWithBook = book.sequence !== undefined && book.levels(1).bids.length + book.levels(1).asks.length > 0 && consistent;
+        // A heartbeat (100 ms of quiet) after the first delta means the initial book has arrived.
+        if ((joinedWithBook && !sawDelta) || (sawDelta && !progressed) || this.ctx.now() > deadline) break;
+      }
+    } finally {
+      controller.abort();
+    }
+    return { book, timeMs, consistent: consistent && book.inSync };
   }
 }

@@ -1,9 +1,21 @@
-import type { StreamTicksRequest, StreamTicksResponse } from "../../../gen/ibprovider/v1/market_data_service.js";
-import type { Tick } from "../../../gen/ibprovider/v1/types.js";
-import { toWire } from "../../domain/decimal.js";
+import type {
+  GetOrderBookRequest,
+  GetOrderBookResponse,
+  StreamOrderBookRequest,
+  StreamOrderBookResponse,
+  StreamTicksRequest,
+  StreamTicksResponse,
+  StreamTradesRequest,
+  StreamTradesResponse,
+} from "../../../gen/ibprovider/v1/market_data_service.js";
+import { TradeSide, type OrderBookUpdate, type PriceLevel, type Tick, type Trade } from "../../../gen/ibprovider/v1/types.js";
+import type { BookMirror } from "../../domain/bookMirror.js";
+import { inferTradeSide } from "../../domain/marketData.js";
+import { toWire, type Decimal } from "../../domain/decimal.js";
 import type { Level1 } from "../../domain/marketData.js";
 import type { MarketType } from "../../config/providerConfig.js";
-import type { ConsumerOptions, SubscriberQueue } from "../../ib/ibAdapter.js";
+import { MAX_BOOK_DEPTH, type BookUpdate, type ConsumerOptions, type SubscriberQueue, type TradeEvent } from "../../ib/ibAdapter.js";
+import { invalidArgument } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
 import { dataTypeToProto, eventToProto } from "../feedProto.js";
 import { timestampFromMs } from "../protoTime.js";
@@ -12,6 +24,17 @@ import { checkInstrument } from "../requestValidation.js";
 /** What the market data service needs from the adapter. */
 export interface MarketDataSource {
   streamTicks(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<Level1>>;
+  streamTrades(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<TradeEvent>>;
+  streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions): Promise<SubscriberQueue<BookUpdate>>;
+  orderBookSnapshot(marketType: MarketType, symbol: string, rows: number): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }>;
+}
+
+const DEFAULT_BOOK_DEPTH = 10;
+
+function checkDepth(depth: number): number {
+  if (depth === 0) return DEFAULT_BOOK_DEPTH;
+  if (depth > MAX_BOOK_DEPTH) throw invalidArgument("depth", `at most ${MAX_BOOK_DEPTH} levels per side (got ${depth})`, "DEPTH_TOO_LARGE");
+  return depth;
 }
 
 export interface StreamSettings {
@@ -40,6 +63,72 @@ export class MarketDataService {
       yield { events: batch.map((e) => eventToProto(e, "tick", (l1) => tickToProto(l1, request.symbol))) };
     }
   }
+
+  async *streamTrades(request: StreamTradesRequest, ctx: CallContext): AsyncGenerator<StreamTradesResponse> {
+    const { marketType, symbol } = checkInstrument(request);
+    const queue = await this.source.streamTrades(marketType, symbol, this.consumerOptions(ctx));
+    for await (const batch of queue) {
+      yield { events: batch.map((e) => eventToProto(e, "trade", (t) => tradeToProto(t, request.symbol))) };
+    }
+  }
+
+  async *streamOrderBook(request: StreamOrderBookRequest, ctx: CallContext): AsyncGenerator<StreamOrderBookResponse> {
+    const { marketType, symbol } = checkInstrument(request);
+    const depth = checkDepth(request.depth);
+    const queue = await this.source.streamOrderBook(marketType, symbol, depth, this.consumerOptions(ctx));
+    for await (const batch of queue) {
+      yield { events: batch.map((e) => eventToProto(e, "update", (u) => bookUpdateToProto(u, request.symbol))) };
+    }
+  }
+
+  async getOrderBook(request: GetOrderBookRequest): Promise<GetOrderBookResponse> {
+    const { marketType, symbol } = checkInstrument(request);
+    const depth = checkDepth(request.depth);
+    const { book, timeMs, consistent } = await this.source.orderBookSnapshot(marketType, symbol, depth);
+    const levels = book.levels(depth);
+    return {
+      orderBook: {
+        symbol: request.symbol,
+        time: timestampFromMs(timeMs),
+        bids: levels.bids.map(levelToProto),
+        asks: levels.asks.map(levelToProto),
+        sequence: String(book.sequence ?? 0),
+        isConsistent: consistent,
+      },
+    };
+  }
+}
+
+function levelToProto(l: { price: Decimal; size: Decimal; marketMaker?: string }): PriceLevel {
+  return { price: toWire(l.price), volume: toWire(l.size), marketMaker: l.marketMaker ?? "" };
+}
+
+export function bookUpdateToProto(u: BookUpdate, symbol: string): OrderBookUpdate {
+  return {
+    symbol,
+    time: timestampFromMs(u.timeMs),
+    sequence: String(u.sequence),
+    isSnapshot: u.snapshot,
+    bids: u.bids.map(levelToProto),
+    asks: u.asks.map(levelToProto),
+    isConsistent: u.consistent,
+  };
+}
+
+const SIDES = { buy: TradeSide.TRADE_SIDE_BUY, sell: TradeSide.TRADE_SIDE_SELL } as const;
+
+export function tradeToProto(e: TradeEvent, symbol: string): Trade {
+  const side = inferTradeSide(e.trade, e.quote);
+  return {
+    symbol,
+    time: timestampFromMs(e.trade.timeMs),
+    price: toWire(e.trade.price),
+    volume: toWire(e.trade.size),
+    side: side === undefined ? TradeSide.TRADE_SIDE_UNSPECIFIED : SIDES[side],
+    exchange: e.trade.exchange,
+    conditions: e.trade.conditions.join(","),
+    tradeId: String(e.sequence),
+  };
 }
 
 export function tickToProto(l1: Level1, symbol: string): Tick {

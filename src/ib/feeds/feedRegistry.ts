@@ -57,6 +57,14 @@ export class FeedRegistry {
     return feed;
   }
 
+  /** The latest data of a running feed (e.g. the current quote), without subscribing. */
+  peek<T>(key: string): T | undefined {
+    const entry = this.feeds.get(key);
+    if (entry === undefined) return undefined;
+    const latest = (entry.feed as SharedFeed<T>).latest();
+    return latest;
+  }
+
   snapshots(): SubscriptionSnapshot[] {
     return [...this.feeds.values()].map(({ feed, descriptor }) => ({
       key: descriptor.key,

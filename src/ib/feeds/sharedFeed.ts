@@ -55,6 +55,16 @@ export class SharedFeed<T> {
     return this.lastMessageMs;
   }
 
+  /** The latest data value the feed's source would give a joining consumer, if any. */
+  latest(): T | undefined {
+    const events = this.open === undefined ? [] : (this.source.joinEvents?.() ?? []);
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i]!;
+      if (e.type === "data") return e.value;
+    }
+    return undefined;
+  }
+
   get currentState(): FeedStatusKind {
     return this.state;
   }
@@ -83,15 +93,15 @@ export class SharedFeed<T> {
     });
     if (queue.isClosed) return queue;
     const joining = this.open !== undefined;
-    try {
-      this.ensureOpen(); // may refuse (a line limit): then nothing was added
-    } catch (err) {
-      queue.close();
-      throw err;
-    }
     this.consumers.add(queue);
     queue.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
     if (joining) for (const event of this.source.joinEvents?.() ?? []) queue.push(event);
+    try {
+      this.ensureOpen(); // the first consumer is in place to receive what opening emits
+    } catch (err) {
+      queue.close(); // a line limit refused it: nothing stays open
+      throw err;
+    }
     return queue;
   }
 

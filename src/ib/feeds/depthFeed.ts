@@ -1,0 +1,87 @@
+import { EventName } from "@stoqey/ib";
+import { decimalFromIb } from "../../domain/decimal.js";
+import { OrderBook, type PriceSize } from "../../domain/orderBook.js";
+import type { BookLevel } from "../../domain/marketData.js";
+import type { ResolvedInstrument } from "../contractResolver.js";
+import { routeMessages, type FeedContext } from "./feedContext.js";
+import type { FeedEvent } from "./feedEvents.js";
+import type { FeedSource } from "./sharedFeed.js";
+
+/** An order book event: a snapshot to replace the local book with, or price-level deltas to apply. */
+export interface BookUpdate {
+  /** Per feed, +1 per update and never reset: a jump means a missed update. */
+  sequence: number;
+  timeMs: number;
+  snapshot: boolean;
+  bids: (PriceSize | BookLevel)[];
+  asks: (PriceSize | BookLevel)[];
+  consistent: boolean;
+}
+
+/**
+ * L2 depth for one instrument and row count, maintained as an OrderBook from IB's position-based
+ * insert/update/delete operations. The first consumer gets an (empty) snapshot and then deltas; a joining
+ * consumer gets the current book as a snapshot; IB's 317 reset empties the book and says so; an
+ * operation the book cannot apply (a missed message) triggers a resubscription rather than a wrong book.
+ */
+export function depthSource(ctx: FeedContext, instrument: ResolvedInstrument, rows: number): FeedSource<BookUpdate> {
+  const book = new OrderBook({ maxRows: rows });
+  let sequence = 0;
+  const snapshotEvent = (consistent: boolean): BookUpdate => {
+    const snap = book.snapshot();
+    return { sequence: ++sequence, timeMs: ctx.now(), snapshot: true, bids: snap.bids, asks: snap.asks, consistent };
+  };
+  // SMART depth aggregates several exchanges (msg 13 with market makers); single-exchange depth is msg 12.
+  const isSmartDepth = instrument.exchange === "SMART";
+  return {
+    joinEvents: (): FeedEvent<BookUpdate>[] => [{ type: "data", value: snapshotEvent(book.consistent) }],
+    open(sink) {
+      ctx.budget.take("depth");
+      let reqId = 0;
+      const subscribe = () => {
+        reqId = ctx.router.allocateId();
+        const apply = (position: number, marketMaker: string, operation: number, side: number, price: number, size: number) => {
+          const delta = book.apply({ position, operation, side, price: decimalFromIb(price), size: decimalFromIb(size), marketMaker });
+          if (delta.error !== undefined) {
+            // A message was missed (or IB sent an impossible op): rebuild from a fresh subscription.
+            sink.status("gap", `order book out of sync (${delta.error}); resubscribing`);
+            resubscribe();
+            return;
+          }
+          if (delta.bids.length === 0 && delta.asks.length === 0) return;
+          sink.data({ sequence: ++sequence, timeMs: ctx.now(), snapshot: false, bids: delta.bids, asks: delta.asks, consistent: delta.consistent });
+        };
+        ctx.router.on(EventName.updateMktDepth, reqId, (position: number, operation: number, side: number, price: number, size: number) =>
+          apply(position, "", operation, side, price, size),
+        );
+        ctx.router.on(EventName.updateMktDepthL2, reqId, (position: number, marketMaker: string, operation: number, side: number, price: number, size: number) =>
+          apply(position, marketMaker, operation, side, price, size),
+        );
+        routeMessages(ctx, reqId, sink, `order book for ${instrument.symbol}`, () => {
+          book.clear();
+          sink.data(snapshotEvent(false));
+        });
+        ctx.api.reqMktDepth(reqId, instrument.requestContract, rows, isSmartDepth, []);
+      };
+      const cancel = () => {
+        if (ctx.isConnected()) ctx.api.cancelMktDepth(reqId, isSmartDepth);
+        ctx.router.release(reqId);
+      };
+      const resubscribe = () => {
+        cancel();
+        book.clear();
+        sink.data(snapshotEvent(false));
+        subscribe();
+      };
+      book.clear();
+      sink.data(snapshotEvent(false));
+      subscribe();
+      return {
+        close() {
+          cancel();
+          ctx.budget.give("depth");
+        },
+      };
+    },
+  };
+}

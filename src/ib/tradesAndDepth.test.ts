@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BookMirror } from "../domain/bookMirror.js";
+import { createLogger } from "../log/logger.js";
+import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
+import type { FeedEvent } from "./feeds/feedEvents.js";
+import { IbAdapter, type BookUpdate } from "./ibAdapter.js";
+
+// The real adapter over @stoqey/ib against the simulated Gateway on loopback.
+let sim: SimulatorHandle;
+let adapter: IbAdapter;
+const log = createLogger("silent");
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, seed: 5, tickIntervalMs: 20 });
+  adapter = new IbAdapter({ mode: "simulator", host: sim.host, port: sim.port, clientId: 2, accountId: undefined, log, provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] } });
+  await adapter.start();
+});
+
+afterAll(async () => {
+  adapter.stop();
+  await sim.close();
+});
+
+async function take<T>(iterator: AsyncIterator<FeedEvent<T>[]>, until: (seen: FeedEvent<T>[]) => boolean, timeoutMs = 8_000): Promise<FeedEvent<T>[]> {
+  const seen: FeedEvent<T>[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (!until(seen)) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${seen.length} events`);
+    const next = await iterator.next();
+    if (next.done) throw new Error("stream ended");
+    seen.push(...next.value);
+  }
+  return seen;
+}
+
+const dataOf = <T>(events: FeedEvent<T>[]): T[] => events.flatMap((e) => (e.type === "data" ? [e.value] : []));
+
+describe("trades", () => {
+  it("stream tick-by-tick prints as exact decimals, with increasing ids and the aggressor side where the quote tells it", async () => {
+    const c = new AbortController();
+    await adapter.streamTicks("spot", "BTCUSDT", { signal: c.signal }); // a quote for side inference
+    const it = (await adapter.streamTrades("spot", "BTCUSDT", { signal: c.signal }))[Symbol.asyncIterator]();
+    const trades = dataOf(await take(it, (seen) => dataOf(seen).length >= 20));
+    c.abort();
+    for (const t of trades) {
+      expect(t.trade.price.mod(0.25).isZero()).toBe(true);
+      expect(t.trade.size.gt(0)).toBe(true);
+      expect(t.trade.timeMs).toBeGreaterThan(Date.now() - 120_000);
+    }
+    expect(trades.map((t) => t.sequence)).toEqual(trades.map((_, i) => trades[0]!.sequence + i));
+    expect(trades.some((t) => t.quote !== undefined)).toBe(true);
+  });
+});
+
+describe("order book", () => {
+  it("a snapshot then contiguous deltas build a consistent book; a joining consumer gets the current book first", async () => {
+    const c = new AbortController();
+    const first = (await adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
+    const mirror = new BookMirror();
+    const events = await take(first, (seen) => dataOf(seen).filter((u) => !u.snapshot).length >= 30);
+    const updates = dataOf(events);
+    expect(updates[0]!.snapshot).toBe(true);
+    for (const u of updates) mirror.apply(u);
+    expect(mirror.inSync).toBe(true);
+    const { bids, asks } = mirror.levels();
+    expect(bids.length).toBe(5);
+    expect(asks.length).toBe(5);
+    expect(bids[0]!.price.lt(asks[0]!.price)).toBe(true);
+    for (let i = 1; i < 5; i++) {
+      expect(bids[i]!.price.lt(bids[i - 1]!.price)).toBe(true);
+      expect(asks[i]!.price.gt(asks[i - 1]!.price)).toBe(true);
+    }
+
+    const joiner = (await adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
+    const joined = dataOf(await take(joiner, (seen) => dataOf(seen).length >= 1));
+    expect(joined[0]).toMatchObject({ snapshot: true, consistent: true });
+    expect(joined[0]!.bids.length).toBe(5);
+    expect(adapter.subscriptions().filter((s) => s.kind === "orderBook")).toHaveLength(1);
+    c.abort();
+  });
+
+  it("empties the book on IB's depth reset (317), says so, and rebuilds it", async () => {
+    const c = new AbortController();
+    const it = (await adapter.streamOrderBook("spot", "ETHUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
+    await take(it, (seen) => dataOf(seen).filter((u) => !u.snapshot).length >= 10);
+    sim.faults.depthReset();
+    const after = await take(it, (seen) => seen.some((e) => e.type === "status" && e.status.kind === "book-reset") && dataOf(seen).filter((u) => !u.snapshot).length >= 10);
+    const resetAt = after.findIndex((e) => e.type === "data" && e.value.snapshot);
+    expect(resetAt).toBeGreaterThanOrEqual(0);
+    expect((after[resetAt] as { value: BookUpdate }).value).toMatchObject({ snapshot: true, consistent: false, bids: [], asks: [] });
+    const mirror = new BookMirror();
+    for (const u of dataOf(after.slice(resetAt))) mirror.apply(u);
+    expect(mirror.levels().bids.length).toBe(5);
+    c.abort();
+  });
+
+  it("GetOrderBook-style snapshots come from a short-lived subscription when none is running", async () => {
+    const snap = await adapter.orderBookSnapshot("spot", "AAPL", 10);
+    expect(snap.book.levels().bids.length).toBe(10);
+    expect(snap.consistent).toBe(true);
+    expect(adapter.subscriptions().filter((s) => s.kind === "orderBook")).toHaveLength(0);
+  });
+});
+
+describe("limits", () => {
+  it("refuses a 4th depth subscription before IB would (309), naming the limit", async () => {
+    const c = new AbortController();
+    await adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal });
+    await adapter.streamOrderBook("spot", "ETHUSDT", 5, { signal: c.signal });
+    await adapter.streamOrderBook("spot", "AAPL", 5, { signal: c.signal });
+    await expect(adapter.streamOrderBook("spot", "MSFT", 5, { signal: c.signal })).rejects.toMatchObject({ kind: "limit", message: expect.stringContaining("depth") });
+    // The same book again joins the existing subscription.
+    await expect(adapter.streamOrderBook("spot", "AAPL", 5, { signal: c.signal })).resolves.toBeDefined();
+    c.abort();
+  });
+
+  it("refuses tick-by-tick beyond the limit", async () => {
+    const c = new AbortController();
+    for (const s of ["BTCUSDT", "ETHUSDT", "AAPL"]) await adapter.streamTrades("spot", s, { signal: c.signal });
+    await expect(adapter.streamTrades("spot", "MSFT", { signal: c.signal })).rejects.toMatchObject({ kind: "limit" });
+    c.abort();
+  });
+});
