@@ -69,6 +69,24 @@ describe("handshake", () => {
     await r.waitFor((f) => f[0] === "52");
   });
 
+  it("gates historical layouts: sv 120 has version fields and hasGaps, two-space UTC dates", async () => {
+    await fx.start({ now: () => Date.UTC(2026, 10, 18, 15) });
+    const r = await raw();
+    r.greet("v100..120");
+    expect((await r.waitFor(() => true))[0]).toBe("120");
+    r.send([71, 2, 4, ""]);
+    await r.waitFor((f) => f[0] === "9");
+    // REQ_HISTORICAL_DATA below sv 124: version 6, no keepUpToDate.
+    r.send([20, 6, 77, "", "BTC", "CRYPTO", "", "", "", "", "PAXOS", "", "USD", "", "", 0, "", "1 hour", "3 D", 0, "AGGTRADES", 1, ""]);
+    const h = await r.waitFor((f) => f[0] === "17");
+    expect(h.slice(0, 3)).toEqual(["17", "3", "77"]);
+    const n = Number(h[5]);
+    expect(n).toBeGreaterThanOrEqual(71);
+    expect(h.length).toBe(6 + n * 9);
+    expect(h[6]).toMatch(/^\d{8} {2}\d{2}:\d{2}:\d{2}$/);
+    expect(h[6 + 7]).toBe("false");
+  });
+
   it("serves several clients at once and refuses a clientId in use with 326 and a close", async () => {
     await fx.start();
     const a = await fx.client(1);

@@ -163,7 +163,7 @@ describe("historical bars", () => {
     await until(() => heads.length === 2);
     const a = heads.find(([id]) => id === 1)![1];
     expect(Number(a)).toBeLessThan(SESSION_TIME_MS / 1000);
-    expect(heads.find(([id]) => id === 2)![1]).toMatch(/^\d{8}-\d{2}:\d{2}:\d{2}$/);
+    expect(heads.find(([id]) => id === 2)![1]).toMatch(/^\d{8} {2}\d{2}:\d{2}:\d{2}$/);
   });
 
   it("streams 5-second real-time bars", async () => {

@@ -202,6 +202,7 @@ export class Session implements FeedContext {
       this.start(clientId);
       return;
     }
+    this.gw.log("debug", { clientId: this.clientId, msgId: id, fields: fields.length }, "request");
     const verdict = this.rate.hit();
     if (verdict !== "ok") {
       if (verdict === "violation") {
@@ -636,14 +637,14 @@ export class Session implements FeedContext {
         return;
       }
       const tz = inst.timeZoneId || "UTC";
-      const fmt = (s: number) => `${formatZoned(s * 1000, tz)} ${tz}`;
+      const fmt = (s: number) => (this.sv >= MIN_SV.INSTRUMENT_TIMEZONE ? `${formatZoned(s * 1000, tz)} ${tz}` : formatZoned(s * 1000, "UTC"));
       this.send(
         msg.historicalData(
           this.sv,
           reqId,
           fmt(startSec),
           fmt(endSec),
-          bars.map((bar) => ({ date: formatBarDate(bar.startSec, barSize, req.formatDate, tz), bar })),
+          bars.map((bar) => ({ date: formatBarDate(bar.startSec, barSize, req.formatDate, tz, this.sv), bar })),
         ),
       );
       if (req.keepUpToDate) {
@@ -686,12 +687,8 @@ export class Session implements FeedContext {
     const what = this.whatToShow(req.reqId, inst, req.whatToShow);
     if (!what) return;
     const sec = this.market.headTimestampSec(inst, what, req.useRTH);
-    const d = new Date(sec * 1000);
-    const p2 = (n: number) => String(n).padStart(2, "0");
-    const text =
-      req.formatDate === 2
-        ? String(sec)
-        : `${d.getUTCFullYear()}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())}-${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+    // TWS answers "yyyyMMdd  HH:mm:ss" (two spaces, Gateway time zone: UTC here) or epoch seconds.
+    const text = req.formatDate === 2 ? String(sec) : formatZoned(sec * 1000, "UTC").replace(" ", "  ");
     this.send(msg.headTimestamp(req.reqId, text));
   }
 

@@ -5,6 +5,7 @@
  */
 import { Decimal } from "decimal.js";
 import type { Bar, InstrumentSpec, Market, Trade, WhatToShow } from "../market/types.js";
+import { MIN_SV } from "../messages/ids.js";
 import * as msg from "../messages/outbound.js";
 import { barSeconds, formatYmd, formatZoned, type BarSize } from "./barSpec.js";
 import type { FeedContext, Subscription } from "./feed.js";
@@ -15,11 +16,16 @@ export function isTradeData(w: WhatToShow): boolean {
   return w === "TRADES" || w === "AGGTRADES" || w === "ADJUSTED_LAST";
 }
 
-/** IB date text of a bar start: daily and longer bars "yyyyMMdd"; intraday "yyyyMMdd HH:mm:ss TZ" or epoch seconds. */
-export function formatBarDate(startSec: number, barSize: BarSize, formatDate: number, tz: string): string {
+/**
+ * IB date text of a bar start: daily and longer bars "yyyyMMdd"; intraday epoch seconds (formatDate 2) or,
+ * from sv 174 (instrument time zone), "yyyyMMdd HH:mm:ss <instrument TZ>"; before that TWS sent
+ * "yyyyMMdd  HH:mm:ss" (two spaces) in the Gateway's zone (UTC here).
+ */
+export function formatBarDate(startSec: number, barSize: BarSize, formatDate: number, tz: string, sv: number): string {
   const tzName = tz || "UTC";
   if (barSize === "week" || barSize === "month" || barSize >= 86400) return formatYmd(startSec * 1000, tzName);
   if (formatDate === 2) return String(startSec);
+  if (sv < MIN_SV.INSTRUMENT_TIMEZONE) return formatZoned(startSec * 1000, "UTC").replace(" ", "  ");
   return `${formatZoned(startSec * 1000, tzName)} ${tzName}`;
 }
 
@@ -233,7 +239,7 @@ export class HistoryUpdateFeed implements Subscription {
     const key = `${bar.startSec}|${bar.open}|${bar.high}|${bar.low}|${bar.close}|${bar.volume}|${bar.count}`;
     if (key === this.lastSent) return;
     this.lastSent = key;
-    const date = formatBarDate(bar.startSec, this.barSize, this.formatDate, this.instrument.timeZoneId);
+    const date = formatBarDate(bar.startSec, this.barSize, this.formatDate, this.instrument.timeZoneId, this.ctx.sv);
     this.ctx.send(msg.historicalDataUpdate(this.ctx.sv, this.reqId, date, bar));
   }
 }
