@@ -3,6 +3,9 @@ import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RuntimeServiceClient, ConnectionState, GatewayMode, type GetRuntimeProofResponse } from "../gen/ibprovider/v1/runtime_service.js";
 import { SymbolServiceClient, type GetSymbolResponse, type ListSymbolsResponse } from "../gen/ibprovider/v1/symbol_service.js";
+import { AccountServiceClient, type GetAccountResponse, type ListAssetsResponse, type StreamAccountResponse } from "../gen/ibprovider/v1/account_service.js";
+import { MarketDataServiceClient, type GetOrderBookResponse, type StreamTicksResponse, type TickEvent } from "../gen/ibprovider/v1/market_data_service.js";
+import { MarketDataType, PositionSide, StreamStatusKind, type Tick } from "../gen/ibprovider/v1/types.js";
 import { startApp, type RunningApp } from "./app.js";
 import { loadConfig } from "./config/loadConfig.js";
 import { createLogger } from "./log/logger.js";
@@ -103,5 +106,100 @@ describe("start-up never falls back", () => {
 
   it("fails clearly when IB_ACCOUNT_ID is not among the managed accounts, without logging it in full", async () => {
     await expect(startApp(appConfig({ IB_ACCOUNT_ID: "U9999999" }), log)).rejects.toThrow(/IB_ACCOUNT_ID U9\*\*\*999 is not managed by this login/);
+  });
+});
+
+describe("accounts on the embedded simulator", () => {
+  it("serves the paper account per market: cash instruments in spot, futures in futures, margin figures everywhere", async () => {
+    const client = new AccountServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const get = (marketType: string) => call<GetAccountResponse>((cb) => client.getAccount({ connectorType: "ib", marketType, accountId: "" }, md, deadline(), cb));
+    const spot = (await get("spot")).account!;
+    expect(spot).toMatchObject({ connectorType: "ib", marketType: "spot", isActive: true, isPaper: true });
+    expect(spot.accountId).toMatch(/^DU/);
+    expect(spot.positions.map((p) => p.symbol).sort()).toEqual(["AAPL", "BTC"]);
+    const btc = spot.positions.find((p) => p.symbol === "BTC")!;
+    expect(btc).toMatchObject({ quantity: "0.5", side: PositionSide.POSITION_SIDE_LONG, secType: "CRYPTO" });
+    expect(Number(btc.lastPrice)).toBeGreaterThan(0);
+    expect(spot.summary?.netLiquidation).toMatch(/^\d+(\.\d+)?$/);
+    expect(spot.assets.find((a) => a.symbol === "USD")?.walletBalance).toMatch(/^-?\d+(\.\d+)?$/);
+
+    const futures = (await get("futures")).account!;
+    expect(futures.positions).toHaveLength(1);
+    expect(futures.positions[0]).toMatchObject({ secType: "FUT", quantity: "1" });
+    // IB's average cost includes the multiplier (50 for ES); the entry price does not.
+    expect(Number(futures.positions[0]!.entryPrice)).toBeLessThan(20_000);
+
+    const margin = (await get("margin")).account!;
+    expect(Number(margin.summary?.initialMargin)).toBeGreaterThan(0);
+    expect(margin.summary?.leverage).not.toBe("");
+
+    const assets = await call<ListAssetsResponse>((cb) => client.listAssets({ connectorType: "ib", marketType: "spot", accountId: "" }, md, deadline(), cb));
+    expect(assets.positions).toHaveLength(2);
+    expect(assets.assets.length).toBeGreaterThan(0);
+
+    const other = await call((cb) => client.getAccount({ connectorType: "ib", marketType: "spot", accountId: "U0000000" }, md, deadline(), cb)).catch((e: ServiceError) => e);
+    expect((other as ServiceError).code).toBe(status.NOT_FOUND);
+    client.close();
+  });
+
+  it("streams the account: summary, balances, positions and PnL", async () => {
+    const client = new AccountServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const stream = client.streamAccount({ connectorType: "ib", marketType: "spot", accountId: "" }, md);
+    const cases = new Set<string>();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out; saw ${[...cases].join(", ")}`)), 8_000);
+      stream.on("data", (res: StreamAccountResponse) => {
+        for (const e of res.events) if (e.event) cases.add(e.event.$case);
+        if (["summary", "asset", "position", "pnl"].every((c) => cases.has(c))) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      stream.on("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    stream.cancel();
+    client.close();
+  });
+});
+
+describe("market data streams over gRPC", () => {
+  it("StreamTicks delivers a subscribed status, then decimal ticks with their data type", async () => {
+    const client = new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const stream = client.streamTicks({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" }, md);
+    const events: TickEvent[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("timed out")), 8_000);
+      stream.on("data", (res: StreamTicksResponse) => {
+        events.push(...res.events);
+        if (events.filter((e) => e.event?.$case === "tick").length >= 3) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      stream.on("error", reject);
+    });
+    stream.cancel();
+    client.close();
+    expect(events[0]?.event).toMatchObject({ $case: "status", value: { kind: StreamStatusKind.STREAM_STATUS_KIND_SUBSCRIBED } });
+    const tick = events.find((e) => e.event?.$case === "tick")!.event!.value as Tick;
+    expect(tick.symbol).toBe("BTCUSDT");
+    expect(tick.marketDataType).toBe(MarketDataType.MARKET_DATA_TYPE_LIVE);
+    expect(tick.bid === "" || /^\d+(\.\d+)?$/.test(tick.bid)).toBe(true);
+  });
+
+  it("GetOrderBook returns a consistent snapshot; a bad depth names the field", async () => {
+    const client = new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const res = await call<GetOrderBookResponse>((cb) => client.getOrderBook({ connectorType: "ib", marketType: "spot", symbol: "AAPL", depth: 5 }, md, deadline(), cb));
+    expect(res.orderBook?.bids).toHaveLength(5);
+    expect(res.orderBook?.asks).toHaveLength(5);
+    expect(res.orderBook?.isConsistent).toBe(true);
+    expect(Number(res.orderBook!.bids[0]!.price)).toBeLessThan(Number(res.orderBook!.asks[0]!.price));
+    const bad = await call((cb) => client.getOrderBook({ connectorType: "ib", marketType: "spot", symbol: "AAPL", depth: 500 }, md, deadline(), cb)).catch((e: ServiceError) => e);
+    expect((bad as ServiceError).code).toBe(status.INVALID_ARGUMENT);
+    expect((bad as ServiceError).details).toContain("depth");
+    client.close();
   });
 });

@@ -61,8 +61,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<RunningA
       gateway: () => adapter.status,
       subscriptions: () => adapter.subscriptions(),
     },
-    instruments: adapter,
-    marketData: adapter,
+    adapter,
   });
 
   try {

@@ -44,6 +44,15 @@ export function dataTypeToProto(t: DomainDataType): MarketDataType {
   return DATA_TYPES[t];
 }
 
+/** The status/heartbeat half of every stream's event oneof. */
+export function controlEventToProto(
+  event: Exclude<FeedEvent<unknown>, { type: "data" }>,
+): { event: { $case: "status"; value: StreamStatus } } | { event: { $case: "heartbeat"; value: Heartbeat } } {
+  return event.type === "status"
+    ? { event: { $case: "status", value: statusToProto(event.status) } }
+    : { event: { $case: "heartbeat", value: heartbeatToProto(event) } };
+}
+
 /** Maps one feed event to a stream's event oneof, given how to map its data. */
 export function eventToProto<T, D extends string, E>(
   event: FeedEvent<T>,
@@ -53,12 +62,5 @@ export function eventToProto<T, D extends string, E>(
   | { event: { $case: D; value: E } }
   | { event: { $case: "status"; value: StreamStatus } }
   | { event: { $case: "heartbeat"; value: Heartbeat } } {
-  switch (event.type) {
-    case "data":
-      return { event: { $case: dataCase, value: data(event.value) } };
-    case "status":
-      return { event: { $case: "status", value: statusToProto(event.status) } };
-    case "heartbeat":
-      return { event: { $case: "heartbeat", value: heartbeatToProto(event) } };
-  }
+  return event.type === "data" ? { event: { $case: dataCase, value: data(event.value) } } : controlEventToProto(event);
 }

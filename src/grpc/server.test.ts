@@ -61,8 +61,7 @@ beforeAll(async () => {
       subscriptions: () => [],
     },
     // Seam: the adapter (tested against the simulator in src/ib and end to end in app.e2e.test.ts).
-    instruments: noInstruments,
-    marketData: noInstruments,
+    adapter: noInstruments,
   });
   await server.start();
   address = server.address;

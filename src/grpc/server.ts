@@ -16,6 +16,7 @@ import { HealthChecks } from "./services/healthChecks.js";
 import { RuntimeService, type RuntimeSources } from "./services/runtimeService.js";
 import { SymbolService, type InstrumentSource } from "./services/symbolService.js";
 import { MarketDataService, type MarketDataSource, type StreamSettings } from "./services/marketDataService.js";
+import { AccountService, type AccountSource } from "./services/accountService.js";
 
 export interface GrpcServerOptions {
   host: string;
@@ -24,10 +25,8 @@ export interface GrpcServerOptions {
   auth: TokenAuthenticator;
   log: Logger;
   runtime: RuntimeSources;
-  /** The IB adapter's instrument resolution. */
-  instruments: InstrumentSource;
-  /** The IB adapter's market data. */
-  marketData: MarketDataSource;
+  /** The IB adapter (instruments, market data, account). */
+  adapter: InstrumentSource & MarketDataSource & AccountSource;
   streams?: StreamSettings;
   tls?: { certFile: string; keyFile: string } | undefined;
   /** How long shutdown lets unary calls finish before cancelling everything. */
@@ -75,7 +74,7 @@ export class GrpcServer {
       listConnectors: unary("ibprovider.v1.RuntimeService.ListConnectors", (req) => runtime.listConnectors(req), d),
       listSubscriptions: unary("ibprovider.v1.RuntimeService.ListSubscriptions", () => runtime.listSubscriptions(), d),
     });
-    const marketData = new MarketDataService(this.options.marketData, this.options.streams);
+    const marketData = new MarketDataService(this.options.adapter, this.options.streams);
     this.server.addService(
       MarketDataServiceService,
       unimplementedHandlers("ibprovider.v1.MarketDataService", MarketDataServiceService, {
@@ -85,8 +84,15 @@ export class GrpcServer {
         getOrderBook: unary("ibprovider.v1.MarketDataService.GetOrderBook", (req) => marketData.getOrderBook(req), d),
       }, d),
     );
-    this.server.addService(AccountServiceService, unimplementedHandlers("ibprovider.v1.AccountService", AccountServiceService, {}, d));
-    const symbols = new SymbolService(this.options.runtime.provider, this.options.instruments);
+    const account = new AccountService(this.options.runtime.provider, this.options.adapter, this.options.streams);
+    this.server.addService(AccountServiceService, {
+      listAccounts: unary("ibprovider.v1.AccountService.ListAccounts", () => account.listAccounts(), d),
+      getAccount: unary("ibprovider.v1.AccountService.GetAccount", (req) => account.getAccount(req), d),
+      listPositions: unary("ibprovider.v1.AccountService.ListPositions", (req) => account.listPositions(req), d),
+      listAssets: unary("ibprovider.v1.AccountService.ListAssets", (req) => account.listAssets(req), d),
+      streamAccount: serverStream("ibprovider.v1.AccountService.StreamAccount", (req, ctx) => account.streamAccount(req, ctx), d),
+    });
+    const symbols = new SymbolService(this.options.runtime.provider, this.options.adapter);
     this.server.addService(SymbolServiceService, {
       listSymbols: unary("ibprovider.v1.SymbolService.ListSymbols", (req) => symbols.listSymbols(req), d),
       getSymbol: unary("ibprovider.v1.SymbolService.GetSymbol", (req) => symbols.getSymbol(req), d),

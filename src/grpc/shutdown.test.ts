@@ -17,8 +17,7 @@ describe("graceful shutdown", () => {
       log: createLogger("silent"),
       shutdownGraceMs: grace,
       runtime: { provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] }, startedAt: new Date(), serviceVersion: "t", gateway: () => undefined, subscriptions: () => [] },
-      instruments: noInstruments,
-      marketData: noInstruments,
+      adapter: noInstruments,
     });
     await server.start();
     const client = new HealthClient(server.address, credentials.createInsecure());

@@ -1,6 +1,7 @@
 import type { MarketType, ProviderConfig } from "../config/providerConfig.js";
 import { BookMirror } from "../domain/bookMirror.js";
 import type { Level1 } from "../domain/marketData.js";
+import { accountSource, type AccountState, type AccountUpdate } from "./feeds/accountFeed.js";
 import { depthSource, type BookUpdate } from "./feeds/depthFeed.js";
 import { tradesSource, type TradeEvent } from "./feeds/tradesFeed.js";
 import { IbError } from "./ibErrors.js";
@@ -21,6 +22,7 @@ export type { FeedEvent, FeedStatus, FeedStatusKind } from "./feeds/feedEvents.j
 export type { SubscriberQueue } from "./feeds/subscriberQueue.js";
 export type { BookUpdate } from "./feeds/depthFeed.js";
 export type { TradeEvent } from "./feeds/tradesFeed.js";
+export type { AccountState, AccountUpdate, PortfolioItem, AccountValues, AccountPnl } from "./feeds/accountFeed.js";
 
 /** Rows per side of a depth subscription: IB sends at most what is asked, the limit is ours. */
 export const MAX_BOOK_DEPTH = 50;
@@ -47,6 +49,7 @@ export class IbAdapter {
   private readonly contracts: ContractResolver;
   private readonly feeds: FeedRegistry;
   private readonly ctx: FeedContext;
+  private readonly accountStates = new Map<string, { state: () => AccountState; ready: Promise<void> }>();
 
   constructor(options: IbAdapterOptions) {
     const now = options.now ?? Date.now;
@@ -115,6 +118,50 @@ export class IbAdapter {
 
   private level1Feed(instrument: ResolvedInstrument, marketType: MarketType) {
     return this.feeds.acquire({ key: `tick/${instrument.conId}`, kind: "tick", marketType, symbol: instrument.symbol }, () => level1Source(this.ctx, instrument));
+  }
+
+  /** The account to serve: IB_ACCOUNT_ID or the only managed one; IB streams one account at a time. */
+  private accountFor(accountId: string): string {
+    const { activeAccount, managedAccounts } = this.connection.status;
+    if (activeAccount === undefined) throw new IbError("unavailable", "not connected to the Gateway yet");
+    if (accountId === "" || accountId === activeAccount) return activeAccount;
+    if (!managedAccounts.includes(accountId)) throw new IbError("not-found", `account ${accountId} is not managed by this login`);
+    throw new IbError("invalid", `account ${accountId} is not the active account: IB streams account updates for one account at a time; set IB_ACCOUNT_ID to serve it`);
+  }
+
+  private accountFeed(account: string) {
+    let downloaded!: () => void;
+    const ready = new Promise<void>((resolve) => (downloaded = resolve));
+    let source: ReturnType<typeof accountSource> | undefined;
+    const feed = this.feeds.acquire({ key: `account/${account}`, kind: "account", marketType: "", symbol: "" }, () => {
+      source = accountSource(this.ctx, account, () => downloaded());
+      this.accountStates.set(account, { state: source.state, ready });
+      return source;
+    });
+    // Account data is one cheap subscription: keep it running once asked for, like a configured one.
+    if (!feed.isConfigured) feed.pin();
+    return { feed, entry: this.accountStates.get(account)! };
+  }
+
+  /** The active account's values, portfolio and PnL, after IB's initial download (bounded by a timeout). */
+  async accountState(accountId = "", timeoutMs = 10_000): Promise<AccountState> {
+    const account = this.accountFor(accountId);
+    const { entry } = this.accountFeed(account);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new IbError("timeout", `IB did not send the account download for ${account.slice(0, 2)}… within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([entry.ready, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return entry.state();
+  }
+
+  /** Account updates (values per batch, positions, PnL) as IB sends them; joiners get the current state first. */
+  streamAccount(accountId: string, options: ConsumerOptions): SubscriberQueue<AccountUpdate> {
+    return this.accountFeed(this.accountFor(accountId)).feed.subscribe(options);
   }
 
   /** Tick-by-tick trade prints, one IB tick-by-tick slot per instrument. */
