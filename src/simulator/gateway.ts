@@ -58,7 +58,7 @@ export class Gateway implements GatewayCore {
   private nextSessionId = 1;
   private boundPort = 0;
   private closed = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
   readonly faults: Faults;
 
   constructor(
@@ -144,7 +144,11 @@ export class Gateway implements GatewayCore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
+    // Pending fault sleeps end now (their continuations see `closed`).
+    for (const [t, resolve] of this.timers) {
+      clearTimeout(t);
+      resolve();
+    }
     this.timers.clear();
     this.dropAll();
     await this.stopListening();
@@ -156,7 +160,7 @@ export class Gateway implements GatewayCore {
         this.timers.delete(t);
         resolve();
       }, ms);
-      this.timers.add(t);
+      this.timers.set(t, resolve);
     });
   }
 

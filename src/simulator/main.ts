@@ -2,6 +2,7 @@
  * CLI: `npm run simulator -- --port 4002 [--host 127.0.0.1] [--seed 1] [--tick-interval-ms 250] [--flood]
  *   [--accounts DU1234567,DU7654321] [--market-data-lines 100] [--delayed AAPL,MSFT] [--no-permission SPY]
  *   [--restart-after 60 --restart-downtime 10] [--connectivity-loss-after 30 --connectivity-loss-ms 5000 --data-lost]
+ *   [--drop-every S] [--stall-every S --stall-ms N] [--depth-reset-every S] [--competing-session-every S]
  *   [--log-level info]`
  */
 import { parseArgs } from "node:util";
@@ -30,6 +31,12 @@ const { values } = parseArgs({
     "connectivity-loss-after": { type: "string" },
     "connectivity-loss-ms": { type: "string", default: "5000" },
     "data-lost": { type: "boolean", default: false },
+    "drop-every": { type: "string" },
+    "stall-every": { type: "string" },
+    "stall-ms": { type: "string", default: "3000" },
+    "depth-reset-every": { type: "string" },
+    "competing-session-every": { type: "string" },
+    "competing-session-ms": { type: "string", default: "5000" },
     "log-level": { type: "string", default: "info" },
     help: { type: "boolean", default: false },
   },
@@ -55,6 +62,10 @@ if (values.help) {
       "  --restart-downtime S          seconds the port stays closed (default 10)",
       "  --connectivity-loss-after S   send 1100 every S seconds, then 1101/1102",
       "  --connectivity-loss-ms N      outage length (default 5000); --data-lost → 1101",
+      "  --drop-every S                drop every client connection every S seconds",
+      "  --stall-every S --stall-ms N  stall every stream for N ms every S seconds",
+      "  --depth-reset-every S         error 317 + fresh book on every depth subscription",
+      "  --competing-session-every S   error 10197 and an L1 pause (--competing-session-ms)",
       "",
     ].join("\n"),
   );
@@ -114,6 +125,15 @@ if (lossAfter && lossAfter > 0) {
     }, lossAfter * 1000),
   );
 }
+
+const every = (flag: string | undefined, fn: () => void) => {
+  const sec = num(flag);
+  if (sec && sec > 0) timers.push(setInterval(fn, sec * 1000));
+};
+every(values["drop-every"], () => sim.faults.dropAll());
+every(values["stall-every"], () => void sim.faults.stall(Number(values["stall-ms"])));
+every(values["depth-reset-every"], () => sim.faults.depthReset());
+every(values["competing-session-every"], () => sim.faults.competingSession(Number(values["competing-session-ms"])));
 
 const shutdown = async (signal: string) => {
   logger.info({ signal }, "shutting down");

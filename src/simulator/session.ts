@@ -251,9 +251,22 @@ export class Session implements FeedContext {
     for (const s of [...this.subs.values()]) {
       if (wall < s.stalledUntil) continue;
       if (this.gw.options.flood && s.kind === "mktData") continue;
-      s.pump(now);
+      try {
+        s.pump(now);
+      } catch (e) {
+        // A failing feed must not take the Gateway down: drop that subscription only.
+        this.gw.log("error", { err: String(e), reqId: s.reqId, kind: s.kind }, "feed failed; subscription dropped");
+        this.subs.delete(s.reqId);
+      }
     }
-    if (this.accountUpdates && wall >= this.accountUpdates.stalledUntil) this.accountUpdates.pump(now);
+    if (this.accountUpdates && wall >= this.accountUpdates.stalledUntil) {
+      try {
+        this.accountUpdates.pump(now);
+      } catch (e) {
+        this.gw.log("error", { err: String(e) }, "account updates failed");
+        this.accountUpdates = undefined;
+      }
+    }
     if (this.gw.options.flood && !this.flooding && [...this.subs.values()].some((s) => s.kind === "mktData")) {
       this.flooding = true;
       this.scheduleFlood();
@@ -407,6 +420,7 @@ export class Session implements FeedContext {
         return;
       }
       case OUT.CANCEL_ORDER:
+      case OUT.START_API: // already started: TWS ignores a repeat
         return;
       default:
         this.gw.log("debug", { id }, "unsupported message");

@@ -84,9 +84,9 @@ export class MarketDataFeed implements Subscription {
     this.ctx.send(msg.tickSize(this.ctx.sv, this.reqId, this.tt(TICK.VOLUME), stats.volume.toFixed()));
     if (stats.close) this.ctx.send(msg.tickPrice(this.ctx.sv, this.reqId, this.tt(TICK.CLOSE), stats.close, "0", 0));
     if (stats.open) this.ctx.send(msg.tickPrice(this.ctx.sv, this.reqId, this.tt(TICK.OPEN), stats.open, "0", 0));
-    if (this.o.genericTicks.has(236) || this.o.genericTicks.has(233)) {
-      // HALTED is announced for shortable/RT-volume subscribers, as TWS does.
-      this.ctx.send(msg.tickGeneric(this.reqId, TICK.HALTED, 0));
+    if (this.o.genericTicks.has(236) && this.instrument.secType === "STK") {
+      // Generic tick 236: SHORTABLE (46); 3 = at least 1000 shares available.
+      this.ctx.send(msg.tickGeneric(this.reqId, TICK.SHORTABLE, 3));
     }
     this.lastTradeEndMs = t;
   }
@@ -151,13 +151,17 @@ export class MarketDataFeed implements Subscription {
     this.ctx.send(msg.tickString(this.reqId, this.tt(TICK.LAST_TIMESTAMP), String(Math.floor(timeMs / 1000))));
   }
 
+  /** The most recent trade before t: the last minute's trades, else the last 1-minute bar of the past day. */
   private lastTrade(t: number) {
-    // Look back up to a day in growing steps for the most recent trade.
-    for (const span of [60_000, 3_600_000, 86_400_000]) {
-      const tr = this.ctx.market.trades(this.instrument, t - span, t);
-      if (tr.length > 0) return tr[tr.length - 1];
-    }
-    return undefined;
+    const { market } = this.ctx;
+    const recent = market.trades(this.instrument, t - 60_000, t);
+    if (recent.length > 0) return recent[recent.length - 1];
+    const tSec = Math.floor(t / 1000);
+    const bars = market.bars(this.instrument, { barSize: 60, fromSec: tSec - 86400, toSec: tSec, useRTH: false, whatToShow: this.instrument.tradesWhatToShow });
+    const bar = bars[bars.length - 1];
+    if (!bar) return undefined;
+    const tr = market.trades(this.instrument, bar.startSec * 1000, Math.min(t, (bar.startSec + 60) * 1000));
+    return tr[tr.length - 1];
   }
 
   private applyTrade(s: DayStats, price: string, size: string): void {
