@@ -14,7 +14,7 @@ import {
   RealTimeBarsFeed,
   WHAT_TO_SHOW,
 } from "./feeds/history.js";
-import { AccountSummaryFeed, AccountUpdatesFeed, PnlFeed, PnlSingleFeed } from "./feeds/accountFeeds.js";
+import { AccountSummaryFeed, AccountUpdatesFeed, AccountUpdatesMultiFeed, PnlFeed, PnlSingleFeed } from "./feeds/accountFeeds.js";
 import {
   barSeconds,
   durationWithinLimits,
@@ -378,6 +378,25 @@ export class Session implements FeedContext {
       }
       case OUT.REQ_POSITIONS:
         return this.onPositions();
+      case OUT.REQ_POSITIONS_MULTI: {
+        r.int();
+        const reqId = r.int();
+        const account = r.str();
+        return this.onPositionsMulti(reqId, account, r.str());
+      }
+      case OUT.CANCEL_POSITIONS_MULTI:
+        return;
+      case OUT.REQ_ACCOUNT_UPDATES_MULTI: {
+        r.int();
+        const reqId = r.int();
+        const account = r.str();
+        const modelCode = r.str();
+        return this.onAccountUpdatesMulti(reqId, account, modelCode, r.bool());
+      }
+      case OUT.CANCEL_ACCOUNT_UPDATES_MULTI: {
+        r.int();
+        return this.cancel(r.int(), "accountMulti");
+      }
       case OUT.CANCEL_POSITIONS:
         return;
       case OUT.REQ_PNL: {
@@ -764,6 +783,31 @@ export class Session implements FeedContext {
       for (const p of a.positions) this.send(msg.position(this.sv, a.id, p.instrument, p.quantity.toFixed(), p.avgCost.toFixed()));
     }
     this.send(msg.positionEnd());
+  }
+
+  private knownAccountOrAll(reqId: number, account: string): boolean {
+    if (account === "" || account.toUpperCase() === "ALL" || this.gw.accounts.ids().includes(account)) return true;
+    this.error(reqId, ERR.VALIDATION, `-'bB' : cause - Account ${account} is not managed by this login`);
+    return false;
+  }
+
+  private onPositionsMulti(reqId: number, account: string, modelCode: string): void {
+    if (!this.knownAccountOrAll(reqId, account)) return;
+    for (const a of this.gw.accounts.accounts) {
+      if (account && account.toUpperCase() !== "ALL" && a.id !== account) continue;
+      for (const p of a.positions) {
+        this.send(msg.positionMulti(this.sv, reqId, a.id, p.instrument, p.quantity.toFixed(), p.avgCost.toFixed(), modelCode));
+      }
+    }
+    this.send(msg.positionMultiEnd(reqId));
+  }
+
+  private onAccountUpdatesMulti(reqId: number, account: string, modelCode: string, ledgerAndNLV: boolean): void {
+    if (this.duplicate(reqId)) return;
+    if (!this.knownAccountOrAll(reqId, account)) return;
+    const feed = new AccountUpdatesMultiFeed(this, reqId, this.gw.accounts, account, modelCode, ledgerAndNLV, this.gw.options.accountRefreshMs);
+    this.add(feed);
+    feed.start(this.now());
   }
 
   private onPnl(reqId: number, account: string, conId: number | undefined): void {

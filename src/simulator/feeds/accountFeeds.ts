@@ -165,3 +165,47 @@ export class PnlSingleFeed implements Subscription {
     this.ctx.send(msg.pnlSingle(this.ctx.sv, this.reqId, p.position.quantity.toFixed(), money(p.daily), money(p.unrealized), "0", money(p.marketValue)));
   }
 }
+
+/** reqAccountUpdatesMulti: account values for one account (or all), End, then a refresh every `refreshMs`. */
+export class AccountUpdatesMultiFeed implements Subscription {
+  readonly kind = "accountMulti" as const;
+  stalledUntil = 0;
+  private lastSentMs = 0;
+
+  constructor(
+    private readonly ctx: FeedContext,
+    readonly reqId: number,
+    private readonly accounts: SimAccounts,
+    private readonly account: string,
+    private readonly modelCode: string,
+    private readonly ledgerAndNLV: boolean,
+    private readonly refreshMs: number,
+  ) {}
+
+  start(nowMs: number): void {
+    this.sendAll(nowMs);
+    this.ctx.send(msg.accountUpdateMultiEnd(this.reqId));
+    this.lastSentMs = nowMs;
+  }
+
+  pump(nowMs: number): void {
+    if (nowMs - this.lastSentMs < this.refreshMs) return;
+    this.lastSentMs = nowMs;
+    this.sendAll(nowMs);
+  }
+
+  private sendAll(nowMs: number): void {
+    const ids = this.account === "" || this.account.toUpperCase() === "ALL" ? this.accounts.ids() : [this.account];
+    for (const id of ids) {
+      const v = this.accounts.value(id, nowMs);
+      if (!v) continue;
+      const rows = this.ledgerAndNLV
+        ? [
+            { key: "NetLiquidation", value: money(v.netLiquidation), currency: "USD" },
+            ...this.accounts.ledger(v, "USD").map((r) => ({ key: r.tag, value: r.value, currency: r.currency })),
+          ]
+        : this.accounts.accountValues(v);
+      for (const r of rows) this.ctx.send(msg.accountUpdateMulti(this.reqId, id, this.modelCode, r.key, r.value, r.currency));
+    }
+  }
+}

@@ -14,7 +14,7 @@ export interface FeedContext {
   entitlement(inst: InstrumentSpec): Entitlement;
 }
 
-export type SubscriptionKind = "mktData" | "depth" | "tickByTick" | "history" | "realTimeBars" | "accountSummary" | "pnl" | "pnlSingle";
+export type SubscriptionKind = "mktData" | "depth" | "tickByTick" | "history" | "realTimeBars" | "accountSummary" | "accountMulti" | "pnl" | "pnlSingle";
 
 export interface Subscription {
   readonly reqId: number;

@@ -212,6 +212,40 @@ export function position(sv: number, account: string, c: InstrumentSpec, pos: st
   ];
 }
 export const positionEnd = (): Field[] => [IN.POSITION_END, 1];
+export function positionMulti(sv: number, reqId: number, account: string, c: InstrumentSpec, pos: string, avgCost: string, modelCode: string): Field[] {
+  return [
+    IN.POSITION_MULTI,
+    1,
+    reqId,
+    account,
+    c.conId,
+    c.symbol,
+    c.secType,
+    c.lastTradeDateOrContractMonth,
+    0,
+    "",
+    c.multiplier,
+    c.exchange,
+    c.currency,
+    c.localSymbol,
+    c.tradingClass,
+    size(sv, pos),
+    avgCost,
+    modelCode,
+  ];
+}
+export const positionMultiEnd = (reqId: number): Field[] => [IN.POSITION_MULTI_END, 1, reqId];
+export const accountUpdateMulti = (reqId: number, account: string, modelCode: string, key: string, value: string, currency: string): Field[] => [
+  IN.ACCOUNT_UPDATE_MULTI,
+  1,
+  reqId,
+  account,
+  modelCode,
+  key,
+  value,
+  currency,
+];
+export const accountUpdateMultiEnd = (reqId: number): Field[] => [IN.ACCOUNT_UPDATE_MULTI_END, 1, reqId];
 
 export const accountValue = (key: string, value: string, currency: string, account: string): Field[] => [
   IN.ACCT_VALUE,
