@@ -1,0 +1,370 @@
+import { describe, expect, it } from "vitest";
+import {
+  DEFAULT_HISTORICAL_PACING,
+  HistoricalScheduler,
+  pacingCost,
+  pacingKeyFor,
+  type HistoricalPacingRules,
+  type PacingKey,
+  type SchedulerClock,
+} from "./historicalScheduler.js";
+import { IbError } from "./ibErrors.js";
+
+/** Deterministic clock: timers fire only when the test advances time. */
+class FakeClock implements SchedulerClock {
+  private t = 1_700_000_000_000;
+  private nextId = 0;
+  private readonly timers = new Map<number, { at: number; fn: () => void }>();
+
+  now(): number {
+    return this.t;
+  }
+
+  setTimer(fn: () => void, ms: number): () => void {
+    const id = this.nextId++;
+    this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
+    return () => this.timers.delete(id);
+  }
+
+  /** Fires the earliest timer (moving time to it); false when none is pending. */
+  step(): boolean {
+    let best: [number, { at: number; fn: () => void }] | undefined;
+    for (const entry of this.timers) if (best === undefined || entry[1].at < best[1].at) best = entry;
+    if (best === undefined) return false;
+    this.timers.delete(best[0]);
+    this.t = Math.max(this.t, best[1].at);
+    best[1].fn();
+    return true;
+  }
+
+  get pending(): number {
+    return this.timers.size;
+  }
+}
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Runs the fake clock until `done` settles (microtasks flushed between timers). */
+async function drive(clock: FakeClock, done: Promise<unknown>): Promise<void> {
+  let finished = false;
+  void done.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  for (let i = 0; i < 1_000_000; i++) {
+    await flush();
+    if (finished) return;
+    if (!clock.step()) {
+      await flush();
+      if (finished) return;
+      throw new Error("stalled: nothing pending but not finished");
+    }
+  }
+  throw new Error("too many steps");
+}
+
+interface SendRecord {
+  t: number;
+  end: number;
+  key: PacingKey;
+  cost: number;
+}
+
+/** Independent check of every IB pacing rule over a send log (exact windows, no safety margin). */
+function violations(log: readonly SendRecord[], rules: HistoricalPacingRules): string[] {
+  const out: string[] = [];
+  const sorted = [...log].sort((a, b) => a.t - b.t);
+  sorted.forEach((s, i) => {
+    const before = sorted.slice(0, i);
+    const sameIdentity = before.filter((p) => p.key.identityKey === s.key.identityKey);
+    const last = sameIdentity[sameIdentity.length - 1];
+    if (last !== undefined && s.t - last.t < rules.identicalWindowMs) out.push(`identical within ${s.t - last.t} ms at #${i}`);
+    const same = sorted
+      .slice(0, i + 1)
+      .filter((p) => p.key.contractKey === s.key.contractKey && p.key.whatToShow === s.key.whatToShow && s.t - p.t < rules.sameContractWindowMs);
+    if (same.length > rules.sameContractMax) out.push(`${same.length} same-contract sends within ${rules.sameContractWindowMs} ms at #${i}`);
+    const global = sorted.slice(0, i + 1).filter((p) => s.t - p.t < rules.globalWindowMs);
+    const cost = global.reduce((a, p) => a + p.cost, 0);
+    if (cost > rules.globalMax) out.push(`global cost ${cost} at #${i}`);
+    const open = sorted.slice(0, i + 1).filter((p) => p.end > s.t).length;
+    if (open > rules.maxInFlight) out.push(`${open} open at #${i}`);
+  });
+  return out;
+}
+
+function key(contract: string, n: number | string, whatToShow = "TRADES"): PacingKey {
+  return pacingKeyFor({ contractKey: contract, barSize: "1 min", durationStr: "86400 S", endDateTime: `end-${n}`, whatToShow, useRTH: false });
+}
+
+function latency(clock: FakeClock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimer(resolve, ms));
+}
+
+describe("HistoricalScheduler", () => {
+  it("completes 300 requests for 10 contracts without ever breaking a pacing rule", async () => {
+    const clock = new FakeClock();
+    const scheduler = new HistoricalScheduler({ clock });
+    const log: SendRecord[] = [];
+    const jobs: Promise<number>[] = [];
+    for (let i = 0; i < 300; i++) {
+      const contract = `C${i % 10}@SMART`;
+      const whatToShow = i % 7 === 0 ? "BID_ASK" : "TRADES";
+      // A few exact duplicates to exercise the identical rule.
+      const k = key(contract, i % 25 === 0 ? "dup" : i, whatToShow);
+      const cost = pacingCost(whatToShow);
+      jobs.push(
+        scheduler.schedule({
+          key: k,
+          cost,
+          run: async () => {
+            const rec: SendRecord = { t: clock.now(), end: Infinity, key: k, cost };
+            log.push(rec);
+            await latency(clock, 500 + ((i * 7919) % 4000));
+            rec.end = clock.now();
+            return i;
+          },
+        }),
+      );
+    }
+    const all = Promise.all(jobs);
+    await drive(clock, all);
+    expect(await all).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(log).toHaveLength(300);
+    expect(violations(log, DEFAULT_HISTORICAL_PACING)).toEqual([]);
+    const s = scheduler.stats();
+    expect(s.queued).toBe(0);
+    expect(s.inFlight).toBe(0);
+    // 300 requests (some costing 2) at 60 per 10 minutes need well over 40 minutes: the limiter really waited.
+    const span = log[log.length - 1]!.t - log[0]!.t;
+    expect(span).toBeGreaterThan(40 * 60_000);
+    expect(clock.pending).toBe(0);
+  });
+
+  it("has a checker that does catch violations (sanity check of the test itself)", async () => {
+    const clock = new FakeClock();
+    const loose = new HistoricalScheduler({ clock, rules: { identicalWindowMs: 0, sameContractMax: 100, globalMax: 1000 } });
+    const log: SendRecord[] = [];
+    const jobs = Array.from({ length: 70 }, (_, i) => {
+      const k = key("A", i % 2 === 0 ? "dup" : i);
+      return loose.schedule({ key: k, run: async () => void log.push({ t: clock.now(), end: clock.now(), key: k, cost: 1 }) });
+    });
+    await drive(clock, Promise.all(jobs));
+    const found = violations(log, DEFAULT_HISTORICAL_PACING).join("\n");
+    expect(found).toMatch(/identical/);
+    expect(found).toMatch(/same-contract/);
+    expect(found).toMatch(/global cost/);
+  });
+
+  it("spaces identical requests at least 15 s apart", async () => {
+    const clock = new FakeClock();
+    const scheduler = new HistoricalScheduler({ clock });
+    const times: number[] = [];
+    const k = key("BTC@PAXOS", "same");
+    const jobs = [0, 1, 2].map(() => scheduler.schedule({ key: k, run: async () => void times.push(clock.now()) }));
+    await drive(clock, Promise.all(jobs));
+    expect(times).toHaveLength(3);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(15_000);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(15_000);
+  });
+
+  it("holds the 6th request for one contract until the 2 s window has passed", async () => {
+    const clock = new FakeClock();
+    const scheduler = new HistoricalScheduler({ clock, rules: { safetyMarginMs: 0 } });
+    const times: number[] = [];
+    const jobs = Array.from({ length: 7 }, (_, i) => scheduler.schedule({ key: key("AAPL@SMART", i), run: async () => void times.push(clock.now()) }));
+    await drive(clock, Promise.all(jobs));
+    const t0 = times[0]!;
+    expect(times.map((t) => t - t0)).toEqual([0, 0, 0, 0, 0, 2000, 2000]);
+  });
+
+  it("removes a request aborted while queued and rejects it as cancelled", async () => {
+    const clock = new FakeClock();
+    const scheduler = new HistoricalScheduler({ clock });
+    const k = key("BTC@PAXOS", "same");
+    const ran: string[] = [];
+    const first = scheduler.schedule({ key: k, run: async () => void ran.push("first") });
+    const controller = new AbortController();
+    const second = scheduler.schedule({ key: k, run: async () => void ran.push("second"), signal: controller.signal });
+    await flush();
+    expect(scheduler.stats().queued).toBe(1);
+    controller.abort();
+    await expect(second).rejects.toMatchObject({ name: "IbError", kind: "cancelled" });
+    await first;
+    expect(scheduler.stats().queued).toBe(0);
+    // Nothing left to wait for: no timer kept alive for the removed request.
+    while (clock.step()) await flush();
+    expect(ran).toEqual(["first"]);
+  });
+
+  it("rejects an already aborted request without running it", async () => {
+    const scheduler = new HistoricalScheduler({ clock: new FakeClock() });
+    let ran = false;
+    const p = scheduler.schedule({ key: key("X", 1), run: async () => void (ran = true), signal: AbortSignal.abort() });
+    await expect(p).rejects.toBeInstanceOf(IbError);
+    expect(ran).toBe(false);
+  });
+
+  it("does not let a contract held by its own rule block other contracts behind it", async () => {
+    const clock = new FakeClock();
+    const scheduler = new HistoricalScheduler({ clock });
+    const sent: string[] = [];
+    const t0 = clock.now();
+    const at: Record<string, number> = {};
+    const job = (name: string, k: PacingKey) =>
+      scheduler.schedule({
+        key: k,
+        run: async () => {
+          sent.push(name);
+          at[name] = clock.now() - t0;
+        },
+      });
+    const jobs = [
+      job("a1", key("A", "dup")),
+      job("a2", key("A", "dup")), // identical to a1: held 15 s
+      ...Array.from({ length: 6 }, (_, i) => job(`b${i}`, key("B", i))), // 6th held by the 2 s rule
+      job("c0", key("C", 0)),
+    ];
+    await drive(clock, Promise.all(jobs));
+    expect(at["c0"]).toBe(0);
+    expect(at["b4"]).toBe(0);
+    expect(at["b5"]).toBeGreaterThanOrEqual(2000);
+    expect(at["a2"]).toBeGreaterThanOrEqual(15_000);
+    expect(sent.indexOf("c0")).toBeLessThan(sent.indexOf("b5"));
+  });
+
+  it("keeps FIFO order for the shared 10-minute budget", async () => {
+    const clock = new FakeClock();
+    const scheduler = new HistoricalScheduler({ clock, rules: { globalMax: 3, safetyMarginMs: 0 } });
+    const sent: string[] = [];
+    const job = (name: string, contract: string, cost: 1 | 2) =>
+      scheduler.schedule({ key: key(contract, name), cost, run: async () => void sent.push(name) });
+    // x uses 2 of 3; y (cost 2) does not fit; z (cost 1) would fit but must not overtake y.
+    const jobs = [job("x", "X", 2), job("y", "Y", 2), job("z", "Z", 1)];
+    await flush();
+    expect(sent).toEqual(["x"]);
+    await drive(clock, Promise.all(jobs));
+    expect(sent).toEqual(["x", "y", "z"]);
+  });
+
+  it("retries a pacing rejection once after the back-off, counting the resend", async () => {
+    const clock = new FakeClock();
+    const retries: number[] = [];
+    const scheduler = new HistoricalScheduler({ clock, onPacingRetry: (_k, attempt) => retries.push(attempt) });
+    const times: number[] = [];
+    const k = key("ES@CME", 1);
+    const p = scheduler.schedule({
+      key: k,
+      run: async () => {
+        times.push(clock.now());
+        if (times.length === 1) throw new IbError("pacing", "Historical data request pacing violation", 162);
+        return "bars";
+      },
+    });
+    await drive(clock, p);
+    await expect(p).resolves.toBe("bars");
+    expect(times).toHaveLength(2);
+    // Back-off is 10 s, but the resend is identical to the first send, so rule 1 holds it to 15 s.
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(15_000);
+    expect(retries).toEqual([1]);
+    expect(scheduler.stats().sentInWindow).toBe(2);
+  });
+
+  it("surfaces a second pacing rejection and other errors as they are", async () => {
+    const clock = new FakeClock();
+    const scheduler = new HistoricalScheduler({ clock, rules: { pacingBackoffMs: 1000 } });
+    let calls = 0;
+    const pacing = scheduler.schedule({
+      key: key("ES@CME", 1),
+      run: async () => {
+        calls++;
+        throw new IbError("pacing", "pacing violation", 162);
+      },
+    });
+    const noData = scheduler.schedule({
+      key: key("NQ@CME", 1),
+      run: async () => {
+        throw new IbError("no-data", "HMDS query returned no data", 162);
+      },
+    });
+    await expect(noData).rejects.toMatchObject({ kind: "no-data" });
+    await drive(clock, pacing);
+    await expect(pacing).rejects.toMatchObject({ kind: "pacing" });
+    expect(calls).toBe(2);
+  });
+
+  it("cancels a request aborted during its pacing back-off", async () => {
+    const clock = new FakeClock();
+    const scheduler = new HistoricalScheduler({ clock });
+    const controller = new AbortController();
+    let calls = 0;
+    const p = scheduler.schedule({
+      key: key("ES@CME", 1),
+      signal: controller.signal,
+      run: async () => {
+        calls++;
+        throw new IbError("pacing", "pacing violation", 162);
+      },
+    });
+    await flush();
+    expect(scheduler.stats()).toMatchObject({ queued: 1, inFlight: 0 });
+    controller.abort();
+    await expect(p).rejects.toMatchObject({ kind: "cancelled" });
+    expect(calls).toBe(1);
+  });
+
+  it("caps the number of open requests", async () => {
+    const clock = new FakeClock();
+    const scheduler = new HistoricalScheduler({ clock, rules: { maxInFlight: 3 } });
+    let open = 0;
+    let maxOpen = 0;
+    const releases: (() => void)[] = [];
+    const jobs = Array.from({ length: 8 }, (_, i) =>
+      scheduler.schedule({
+        key: key(`C${i}`, i),
+        run: () =>
+          new Promise<void>((resolve) => {
+            open++;
+            maxOpen = Math.max(maxOpen, open);
+            releases.push(() => {
+              open--;
+              resolve();
+            });
+          }),
+      }),
+    );
+    await flush();
+    expect(scheduler.stats()).toMatchObject({ inFlight: 3, queued: 5 });
+    while (releases.length > 0) {
+      releases.shift()!();
+      await flush();
+    }
+    await Promise.all(jobs);
+    expect(maxOpen).toBe(3);
+    expect(scheduler.stats()).toMatchObject({ inFlight: 0, queued: 0, sentInWindow: 8 });
+  });
+
+  it("frees the open slot when run() throws synchronously", async () => {
+    const scheduler = new HistoricalScheduler({ clock: new FakeClock(), rules: { maxInFlight: 1 } });
+    const bad = scheduler.schedule<never>({
+      key: key("A", 1),
+      run: () => {
+        throw new Error("boom");
+      },
+    });
+    const good = scheduler.schedule({ key: key("B", 1), run: async () => "ok" });
+    await expect(bad).rejects.toThrow("boom");
+    await expect(good).resolves.toBe("ok");
+  });
+
+  it("cancelQueued rejects everything waiting", async () => {
+    const clock = new FakeClock();
+    const scheduler = new HistoricalScheduler({ clock });
+    const k = key("A", "dup");
+    const first = scheduler.schedule({ key: k, run: async () => 1 });
+    const second = scheduler.schedule({ key: k, run: async () => 2 });
+    scheduler.cancelQueued("shutting down");
+    await expect(first).resolves.toBe(1);
+    await expect(second).rejects.toMatchObject({ kind: "cancelled", message: "shutting down" });
+    expect(clock.pending).toBe(0);
+  });
+});
