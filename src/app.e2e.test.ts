@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
 import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RuntimeServiceClient, ConnectionState, GatewayMode, type GetRuntimeProofResponse } from "../gen/ibprovider/v1/runtime_service.js";
+import { RuntimeServiceClient, ConnectionState, GatewayMode, SubscriptionKind, type GetRuntimeProofResponse, type ListSubscriptionsResponse } from "../gen/ibprovider/v1/runtime_service.js";
 import { SymbolServiceClient, type GetSymbolResponse, type ListSymbolsResponse } from "../gen/ibprovider/v1/symbol_service.js";
 import { AccountServiceClient, type GetAccountResponse, type ListAssetsResponse, type StreamAccountResponse } from "../gen/ibprovider/v1/account_service.js";
 import { MarketDataServiceClient, type GetOrderBookResponse, type StreamTicksResponse, type TickEvent } from "../gen/ibprovider/v1/market_data_service.js";
@@ -201,5 +201,26 @@ describe("market data streams over gRPC", () => {
     expect((bad as ServiceError).code).toBe(status.INVALID_ARGUMENT);
     expect((bad as ServiceError).details).toContain("depth");
     client.close();
+  });
+});
+
+describe("configured subscriptions", () => {
+  it("start at boot from config.provider.json and show in ListSubscriptions with their freshness", async () => {
+    const client = new RuntimeServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const deadlineAt = Date.now() + 5_000;
+    let subs: ListSubscriptionsResponse["subscriptions"] = [];
+    // The default config activates BTCUSDT trades and order book; wait (bounded) until both have data.
+    while (Date.now() < deadlineAt) {
+      subs = (await call<ListSubscriptionsResponse>((cb) => client.listSubscriptions({}, md, deadline(), cb))).subscriptions;
+      if (subs.filter((s) => s.configured && s.lastMessageTime !== undefined).length >= 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    client.close();
+    const configured = subs.filter((s) => s.configured);
+    expect(configured.map((s) => s.kind).sort()).toEqual([SubscriptionKind.SUBSCRIPTION_KIND_TRADE, SubscriptionKind.SUBSCRIPTION_KIND_ORDER_BOOK].sort());
+    for (const s of configured) {
+      expect(s).toMatchObject({ marketType: "spot", symbol: "BTCUSDT", consumers: 1 });
+      expect(s.lastMessageAge).toBeDefined();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { AppConfig } from "./config/loadConfig.js";
 import { TokenAuthenticator } from "./grpc/auth.js";
 import { GrpcServer } from "./grpc/server.js";
+import { startConfiguredSubscriptions } from "./configuredSubscriptions.js";
 import { IbAdapter } from "./ib/ibAdapter.js";
 import type { Logger } from "./log/logger.js";
 
@@ -66,6 +67,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<RunningA
 
   try {
     await adapter.start();
+    await startConfiguredSubscriptions(config.provider, adapter, log.child({ component: "subscriptions" }));
     await grpc.start();
   } catch (err) {
     adapter.stop();

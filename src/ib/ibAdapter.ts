@@ -26,6 +26,8 @@ export type { AccountState, AccountUpdate, PortfolioItem, AccountValues, Account
 
 /** Rows per side of a depth subscription: IB sends at most what is asked, the limit is ours. */
 export const MAX_BOOK_DEPTH = 50;
+/** Rows of configured (active) order book subscriptions and of requests that do not say. */
+export const DEFAULT_BOOK_ROWS = 10;
 
 export type MarketDataTypeSetting = "live" | "frozen" | "delayed" | "delayed-frozen";
 const IB_MARKET_DATA_TYPE: Record<MarketDataTypeSetting, number> = { live: 1, frozen: 2, delayed: 3, "delayed-frozen": 4 };
@@ -139,7 +141,7 @@ export class IbAdapter {
       return source;
     });
     // Account data is one cheap subscription: keep it running once asked for, like a configured one.
-    if (!feed.isConfigured) feed.pin();
+    if (!feed.isPinned) feed.pin(false);
     return { feed, entry: this.accountStates.get(account)! };
   }
 
@@ -166,20 +168,33 @@ export class IbAdapter {
 
   /** Tick-by-tick trade prints, one IB tick-by-tick slot per instrument. */
   async streamTrades(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<TradeEvent>> {
+    return (await this.tradesFeed(marketType, symbol)).subscribe(options);
+  }
+
+  private async tradesFeed(marketType: MarketType, symbol: string) {
     const instrument = await this.resolve(marketType, symbol);
     const quote = () => this.feeds.peek<Level1>(`tick/${instrument.conId}`);
-    return this.feeds
-      .acquire({ key: `trade/${instrument.conId}`, kind: "trade", marketType, symbol: instrument.symbol }, () => tradesSource(this.ctx, instrument, quote))
-      .subscribe(options);
+    return this.feeds.acquire({ key: `trade/${instrument.conId}`, kind: "trade", marketType, symbol: instrument.symbol }, () => tradesSource(this.ctx, instrument, quote));
   }
 
   /** L2 depth: a snapshot, then deltas with sequence numbers. One IB depth subscription per (instrument, rows). */
   async streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions): Promise<SubscriberQueue<BookUpdate>> {
+    return (await this.orderBookFeed(marketType, symbol, rows)).subscribe(options);
+  }
+
+  private async orderBookFeed(marketType: MarketType, symbol: string, rows: number) {
     if (!Number.isInteger(rows) || rows < 1 || rows > MAX_BOOK_DEPTH) throw new IbError("invalid", `depth must be 1-${MAX_BOOK_DEPTH} (got ${rows})`);
     const instrument = await this.resolve(marketType, symbol);
-    return this.feeds
-      .acquire({ key: `book/${instrument.conId}/${rows}`, kind: "orderBook", marketType, symbol: instrument.symbol }, () => depthSource(this.ctx, instrument, rows))
-      .subscribe(options);
+    return this.feeds.acquire({ key: `book/${instrument.conId}/${rows}`, kind: "orderBook", marketType, symbol: instrument.symbol }, () => depthSource(this.ctx, instrument, rows));
+  }
+
+  /**
+   * Starts a subscription with no consumer and keeps it running (config.provider.json `active: true`):
+   * consumers that come later join it, and it counts as one consumer in the runtime status.
+   */
+  async activate(kind: "trade" | "orderBook", marketType: MarketType, symbol: string): Promise<void> {
+    const feed = kind === "trade" ? await this.tradesFeed(marketType, symbol) : await this.orderBookFeed(marketType, symbol, DEFAULT_BOOK_ROWS);
+    feed.pin(true);
   }
 
   /**

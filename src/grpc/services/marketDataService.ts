@@ -14,7 +14,7 @@ import { inferTradeSide } from "../../domain/marketData.js";
 import { toWire, type Decimal } from "../../domain/decimal.js";
 import type { Level1 } from "../../domain/marketData.js";
 import type { MarketType } from "../../config/providerConfig.js";
-import { MAX_BOOK_DEPTH, type BookUpdate, type ConsumerOptions, type SubscriberQueue, type TradeEvent } from "../../ib/ibAdapter.js";
+import { DEFAULT_BOOK_ROWS, MAX_BOOK_DEPTH, type BookUpdate, type ConsumerOptions, type SubscriberQueue, type TradeEvent } from "../../ib/ibAdapter.js";
 import { invalidArgument } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
 import { dataTypeToProto, eventToProto } from "../feedProto.js";
@@ -29,10 +29,8 @@ export interface MarketDataSource {
   orderBookSnapshot(marketType: MarketType, symbol: string, rows: number): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }>;
 }
 
-const DEFAULT_BOOK_DEPTH = 10;
-
 function checkDepth(depth: number): number {
-  if (depth === 0) return DEFAULT_BOOK_DEPTH;
+  if (depth === 0) return DEFAULT_BOOK_ROWS;
   if (depth > MAX_BOOK_DEPTH) throw invalidArgument("depth", `at most ${MAX_BOOK_DEPTH} levels per side (got ${depth})`, "DEPTH_TOO_LARGE");
   return depth;
 }

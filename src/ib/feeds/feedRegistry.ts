@@ -72,7 +72,7 @@ export class FeedRegistry {
       marketType: descriptor.marketType,
       symbol: descriptor.symbol,
       interval: descriptor.interval ?? "",
-      consumers: feed.consumerCount + (feed.isConfigured ? 1 : 0),
+      consumers: feed.consumerCount + (feed.isPinned ? 1 : 0),
       configured: feed.isConfigured,
       lastMessageAt: feed.lastMessageAt === undefined ? undefined : new Date(feed.lastMessageAt),
       state: feed.currentState,

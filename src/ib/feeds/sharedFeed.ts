@@ -40,11 +40,13 @@ export class SharedFeed<T> {
   private lastMessageMs: number | undefined;
   private state: FeedStatusKind = "subscribed";
   private failed = false;
+  private pinned = false;
+  private configured = false;
 
   constructor(
     readonly key: string,
     private readonly source: FeedSource<T>,
-    private readonly hooks: { now: () => number; onIdle: (feed: SharedFeed<T>) => void; configured?: boolean },
+    private readonly hooks: { now: () => number; onIdle: (feed: SharedFeed<T>) => void },
   ) {}
 
   get consumerCount(): number {
@@ -70,12 +72,20 @@ export class SharedFeed<T> {
   }
 
   get isConfigured(): boolean {
-    return this.hooks.configured ?? false;
+    return this.configured;
   }
 
-  /** Keeps the feed open with no consumer (configured `active` subscriptions). */
-  pin(): void {
-    this.hooks.configured = true;
+  get isPinned(): boolean {
+    return this.pinned;
+  }
+
+  /**
+   * Keeps the feed open with no consumer: configured `active` subscriptions (configured = true), or data
+   * worth keeping once asked for, such as the account (configured = false).
+   */
+  pin(configured: boolean): void {
+    this.pinned = true;
+    this.configured ||= configured;
     this.ensureOpen();
   }
 
@@ -114,7 +124,7 @@ export class SharedFeed<T> {
   /** Reopen at IB (after a reconnect or IB's 1101 "data lost") and mark the gap. */
   reopen(message: string): void {
     this.drop();
-    if (this.consumers.size === 0 && !this.isConfigured) return;
+    if (this.consumers.size === 0 && !this.pinned) return;
     this.broadcast(this.statusEvent("gap", message));
     try {
       this.ensureOpen();
@@ -163,7 +173,7 @@ export class SharedFeed<T> {
   }
 
   private releaseIfIdle(): void {
-    if (this.consumers.size > 0 || this.isConfigured) return;
+    if (this.consumers.size > 0 || this.pinned) return;
     this.drop();
     this.hooks.onIdle(this);
   }
