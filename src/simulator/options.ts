@@ -19,6 +19,8 @@ export interface SimulatorOptions {
   market?: Market;
   /** L1 conflation interval and pump cadence of every stream (IB: ~250 ms stocks). Default 250. */
   tickIntervalMs?: number;
+  /** Cadence of tick-by-tick streams (each model trade goes out within this of its time). Default 25. */
+  tickByTickIntervalMs?: number;
   /** Write L1 ticks as fast as the socket accepts (throughput benchmark). */
   flood?: boolean;
   /** Accounts (ids, cash, positions). Strings = ids with no positions. */
@@ -47,6 +49,7 @@ export interface ResolvedOptions {
   seed: number;
   now: () => number;
   tickIntervalMs: number;
+  tickByTickIntervalMs: number;
   flood: boolean;
   accounts: AccountConfig[];
   entitlements: Record<string, Entitlement>;
@@ -68,6 +71,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     seed: o.seed ?? 1,
     now: o.now ?? Date.now,
     tickIntervalMs: Math.max(1, o.tickIntervalMs ?? 250),
+    tickByTickIntervalMs: Math.max(1, o.tickByTickIntervalMs ?? Math.min(25, o.tickIntervalMs ?? 25)),
     flood: o.flood ?? false,
     accounts: accounts.length > 0 ? accounts : DEFAULT_ACCOUNTS,
     entitlements: o.entitlements ?? {},

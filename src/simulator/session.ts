@@ -70,6 +70,7 @@ export class Session implements FeedContext {
   private nextOrderId = 1;
   private readonly rate: MessageRateLimiter;
   private pumpTimer: NodeJS.Timeout | undefined;
+  private tickByTickTimer: NodeJS.Timeout | undefined;
   private flooding = false;
   private floodScheduled = false;
   /** Wall-clock ms until which every stream of this session is stalled. */
@@ -138,7 +139,9 @@ export class Session implements FeedContext {
     if (this.state === "closed") return;
     this.state = "closed";
     if (this.pumpTimer) clearInterval(this.pumpTimer);
+    if (this.tickByTickTimer) clearInterval(this.tickByTickTimer);
     this.pumpTimer = undefined;
+    this.tickByTickTimer = undefined;
     for (const p of this.pendingHistorical.values()) clearTimeout(p.timer);
     this.pendingHistorical.clear();
     for (const s of this.subs.values()) s.close?.();
@@ -236,20 +239,24 @@ export class Session implements FeedContext {
     this.error(-1, ERR.MD_FARM_OK);
     this.error(-1, ERR.HMDS_FARM_OK);
     this.error(-1, ERR.SECDEF_FARM_OK);
-    this.pumpTimer = setInterval(() => this.pump(), this.gw.options.tickIntervalMs);
+    this.pumpTimer = setInterval(() => this.pump(false), this.gw.options.tickIntervalMs);
     this.pumpTimer.unref();
+    // Tick-by-tick is not conflated: its own, faster cadence sends each trade close to its time.
+    this.tickByTickTimer = setInterval(() => this.pump(true), this.gw.options.tickByTickIntervalMs);
+    this.tickByTickTimer.unref();
     this.gw.log("info", { clientId, serverVersion: this.sv }, "client connected");
   }
 
   // --- pump -------------------------------------------------------------------------------------------
 
-  private pump(): void {
+  private pump(tickByTick: boolean): void {
     if (this.state !== "ready" || !this.gw.connected) return;
     const wall = Date.now();
     if (wall < this.stalledUntil) return;
     const now = this.now();
     for (const s of [...this.subs.values()]) {
       if (wall < s.stalledUntil) continue;
+      if ((s.kind === "tickByTick") !== tickByTick) continue;
       if (this.gw.options.flood && s.kind === "mktData") continue;
       try {
         s.pump(now);
@@ -259,6 +266,7 @@ export class Session implements FeedContext {
         this.subs.delete(s.reqId);
       }
     }
+    if (tickByTick) return;
     if (this.accountUpdates && wall >= this.accountUpdates.stalledUntil) {
       try {
         this.accountUpdates.pump(now);
