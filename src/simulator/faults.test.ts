@@ -94,7 +94,7 @@ describe("fault injection", () => {
     c.ib.reqMktData(1, { ...BTC } as Contract, "", false, false);
     c.ib.reqMktData(2, { symbol: "ETH", secType: "CRYPTO", exchange: "PAXOS", currency: "USD" } as Contract, "", false, false);
     await until(() => one.n > 3 && two.n > 3);
-    expect(fx.sim.faults.stall(400, { clientId: 3, reqId: 1 })).toBe(true);
+    expect(fx.sim.faults.stall(1000, { clientId: 3, reqId: 1 })).toBe(true);
     await sleep(40);
     const n1 = one.n;
     const n2 = two.n;
@@ -103,7 +103,7 @@ describe("fault injection", () => {
     expect(two.n).toBeGreaterThan(n2);
     await until(() => one.n > n1, 3000, "stream resumes after the stall");
     // Whole-gateway stall.
-    fx.sim.faults.stall(300);
+    fx.sim.faults.stall(1000);
     await sleep(40);
     const m = one.n + two.n;
     await sleep(200);
@@ -138,7 +138,7 @@ describe("fault injection", () => {
     const ticks = tickCounter(c, 6);
     c.ib.reqMktData(6, { ...BTC } as Contract, "", false, false);
     await until(() => ticks.n > 3);
-    fx.sim.faults.competingSession(300);
+    fx.sim.faults.competingSession(1000);
     const e = await c.errorFor(6);
     expect(e).toMatchObject({ code: 10197, message: "No market data during competing live session" });
     await sleep(30);

@@ -38,7 +38,7 @@ export function contractData(sv: number, reqId: number, c: InstrumentSpec): Fiel
   f.push(c.multiplier, c.orderTypes, c.validExchanges, 1 /* priceMagnifier */, 0 /* underConId */);
   f.push(c.longName, c.primaryExch);
   f.push(c.contractMonth, c.industry, c.category, c.subcategory, c.timeZoneId, c.tradingHours, c.liquidHours);
-  f.push("" /* evRule */, "" /* evMultiplier */, 0 /* secIdList count */);
+  f.push("" /* evRule */, 0 /* evMultiplier */, 0 /* secIdList count */);
   if (sv >= MIN_SV.AGG_GROUP) f.push(1);
   if (sv >= MIN_SV.UNDERLYING_INFO) f.push(c.secType === "FUT" ? c.symbol : "", c.secType === "FUT" ? "IND" : "");
   if (sv >= MIN_SV.MARKET_RULES) f.push(c.marketRuleIds);
