@@ -392,7 +392,7 @@ export function createFallbackMarket(options: MarketOptions & { nowMs?: number }
           continue;
         }
         // Long bars or quote bars: sample the book.
-        const step = Math.max(1, Math.floor((end - start) / 240));
+        const step = Math.max(Math.min(60, end - start), Math.floor((end - start) / 240));
         const px: string[] = [];
         for (let t = start; t < end; t += step) {
           if (!sessionOpen(s, t * 1000, q.useRTH)) continue;

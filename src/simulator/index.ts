@@ -1,8 +1,10 @@
 /**
  * The simulated IB Gateway, in process: `startSimulator({ port: 0 })` → `{ host, port, close(), faults }`.
+ * The market is the deterministic model of ./market (seeded), unless one is passed in.
  */
 import { createFallbackMarket } from "./fallbackMarket.js";
 import { Gateway, type Faults } from "./gateway.js";
+import { createMarket } from "./market/index.js";
 import type { Market, MarketOptions } from "./market/types.js";
 import { resolveOptions, type SimulatorOptions } from "./options.js";
 
@@ -27,25 +29,18 @@ export interface SimulatorHandle {
 
 type MarketFactory = (o: MarketOptions) => Market;
 
-/** The market model from ./market when it exists, else the built-in fallback. */
-export async function loadMarketFactory(): Promise<{ factory: MarketFactory; source: "market" | "fallback" }> {
-  const specifier = "./market/index.js";
+/** The market model from ./market, or the built-in fallback with IB_SIM_MARKET=fallback. */
+export function marketFactory(): { factory: MarketFactory; source: "market" | "fallback" } {
   if (process.env.IB_SIM_MARKET === "fallback") return { factory: (o) => createFallbackMarket(o), source: "fallback" };
-  try {
-    const mod = (await import(specifier)) as { createMarket?: MarketFactory };
-    if (typeof mod.createMarket === "function") return { factory: mod.createMarket, source: "market" };
-  } catch {
-    // not available yet
-  }
-  return { factory: (o) => createFallbackMarket(o), source: "fallback" };
+  return { factory: createMarket, source: "market" };
 }
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
   const resolved = resolveOptions(options);
   let market = options.market;
   if (!market) {
-    const { factory, source } = await loadMarketFactory();
-    market = factory({ seed: resolved.seed, now: resolved.now } as MarketOptions);
+    const { factory, source } = marketFactory();
+    market = factory({ seed: resolved.seed, now: resolved.now });
     resolved.logger?.info({ source, seed: resolved.seed }, "market model");
   }
   const gw = new Gateway(resolved, market);
