@@ -83,7 +83,7 @@ describe("market data", () => {
     expect(params[0]![0]).toBe(1);
     expect(types[0]).toEqual([1, 1]);
     const priceTypes = new Set(prices.map(([, t]) => t));
-    for (const t of [1, 2, 4]) expect(priceTypes).toContain(t);
+    for (const t of [1, 2, 4, 6, 7, 9, 14]) expect(priceTypes).toContain(t);
     const sizeTypes = new Set(sizes.map(([, t]) => t));
     for (const t of [0, 3, 5, 8]) expect(sizeTypes).toContain(t);
     const bid = prices.filter(([, t]) => t === 1).at(-1)![2];

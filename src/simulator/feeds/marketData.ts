@@ -7,6 +7,7 @@ import { TICK } from "../messages/ids.js";
 import * as msg from "../messages/outbound.js";
 import type { InstrumentSpec, Quote } from "../market/types.js";
 import type { Field } from "../wire/fields.js";
+import { zonedParts, zonedToEpochMs } from "./barSpec.js";
 import type { FeedContext, Subscription } from "./feed.js";
 
 export interface MarketDataOptions {
@@ -100,7 +101,7 @@ export class MarketDataFeed implements Subscription {
     const trades = this.ctx.market.trades(this.instrument, this.lastTradeEndMs, t);
     this.lastTradeEndMs = t;
     if (trades.length === 0) return;
-    const fresh = !this.stats || this.stats.dayStartMs !== t - (t % 86_400_000);
+    const fresh = !this.stats || this.stats.dayStartMs !== this.dayStart(t);
     const stats = this.dayStats(t);
     // A freshly computed day already holds these trades.
     if (!fresh) for (const tr of trades) this.applyTrade(stats, tr.price, tr.size);
@@ -173,9 +174,20 @@ export class MarketDataFeed implements Subscription {
     s.pv = s.pv.add(p.mul(size));
   }
 
-  /** Session-day statistics (UTC day), from hourly bars plus the trades of the current hour. */
+  /** Midnight of t's calendar day in the instrument's time zone (volume/high/low reset there). */
+  private dayStart(t: number): number {
+    const tz = this.instrument.timeZoneId || "UTC";
+    try {
+      const p = zonedParts(t, tz);
+      return zonedToEpochMs(+p.y, +p.mo, +p.d, 0, 0, 0, tz);
+    } catch {
+      return t - (t % 86_400_000);
+    }
+  }
+
+  /** Day statistics (instrument-zone day), from hourly bars plus the trades of the current hour. */
   private dayStats(t: number): DayStats {
-    const dayStartMs = t - (t % 86_400_000);
+    const dayStartMs = this.dayStart(t);
     if (this.stats && this.stats.dayStartMs === dayStartMs) return this.stats;
     const s: DayStats = { dayStartMs, volume: new Decimal(0), pv: new Decimal(0) };
     const { market } = this.ctx;
