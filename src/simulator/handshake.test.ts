@@ -45,6 +45,18 @@ describe("handshake", () => {
     expect((await r2.waitFor(() => true))[0]).toBe("176");
   });
 
+  it("handles a greeting coalesced with START_API and requests split byte by byte", async () => {
+    await fx.start();
+    const r = await raw();
+    const { encodeFrame } = await import("./wire/framing.js");
+    r.socket.write(Buffer.concat([RawClient.greetingBytes("v100..176"), encodeFrame([71, 2, 11, ""]), encodeFrame([49, 1])]));
+    await r.waitFor((f) => f[0] === "49");
+    const req = Buffer.concat([encodeFrame([49, 1]), encodeFrame([17, 1])]);
+    for (const b of req) r.socket.write(Buffer.from([b]));
+    await r.waitFor((f) => f[0] === "15" && r.frames.filter((x) => x[0] === "15").length === 2);
+    expect(r.frames.filter((f) => f[0] === "49").length).toBe(2);
+  });
+
   it("closes the socket when no common version exists", async () => {
     await fx.start();
     const r = await raw();
