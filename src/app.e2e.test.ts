@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RuntimeServiceClient, ConnectionState, GatewayMode, SubscriptionKind, type GetRuntimeProofResponse, type ListSubscriptionsResponse } from "../gen/ibprovider/v1/runtime_service.js";
 import { SymbolServiceClient, type GetSymbolResponse, type ListSymbolsResponse } from "../gen/ibprovider/v1/symbol_service.js";
 import { AccountServiceClient, type GetAccountResponse, type ListAssetsResponse, type StreamAccountResponse } from "../gen/ibprovider/v1/account_service.js";
-import { MarketDataServiceClient, type GetOrderBookResponse, type StreamTicksResponse, type TickEvent } from "../gen/ibprovider/v1/market_data_service.js";
+import { MarketDataServiceClient, type GetCandlesResponse, type GetOrderBookResponse, type StreamTicksResponse, type TickEvent } from "../gen/ibprovider/v1/market_data_service.js";
 import { MarketDataType, PositionSide, StreamStatusKind, type Tick } from "../gen/ibprovider/v1/types.js";
 import { startApp, type RunningApp } from "./app.js";
 import { loadConfig } from "./config/loadConfig.js";
@@ -222,5 +222,32 @@ describe("configured subscriptions", () => {
       expect(s).toMatchObject({ marketType: "spot", symbol: "BTCUSDT", consumers: 1 });
       expect(s.lastMessageAge).toBeDefined();
     }
+  });
+});
+
+describe("historical candles over gRPC", () => {
+  it("GetCandles returns 7 days of h1 BTCUSDT (the seed's example) with canonical decimals", async () => {
+    const client = new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const res = await call<GetCandlesResponse>((cb) =>
+      client.getCandles({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval: "h1", from: undefined, to: undefined, days: 7, regularHoursOnly: undefined }, md, deadline(), cb),
+    );
+    client.close();
+    expect(res.candles.length).toBeGreaterThanOrEqual(168);
+    expect(res.candles[0]).toMatchObject({ symbol: "BTCUSDT", interval: "h1", isComplete: true });
+    expect(res.candles[0]!.open).toMatch(/^\d+(\.\d+)?$/);
+    expect(res.candles.at(-1)!.isComplete).toBe(false);
+    expect(res.instrument).toMatchObject({ secType: "CRYPTO", exchange: "PAXOS" });
+  });
+
+  it("rejects an unknown interval naming the field and the accepted values; aliases work", async () => {
+    const client = new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const get = (interval: string) =>
+      call<GetCandlesResponse>((cb) => client.getCandles({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval, from: undefined, to: undefined, days: 1, regularHoursOnly: undefined }, md, deadline(), cb));
+    const err = (await get("h3").catch((e: ServiceError) => e)) as ServiceError;
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toContain("interval");
+    expect(err.details).toContain("min1");
+    expect((await get("1h")).candles[0]?.interval).toBe("h1");
+    client.close();
   });
 });

@@ -17,7 +17,7 @@ export interface GatewayConnectionOptions {
   /** How long to wait for the API to become ready (nextValidId) after a connect attempt. */
   connectTimeoutMs?: number;
   backoff?: BackoffOptions;
-  /** Outbound request pacing handed to @stoqey/ib (IB allows 50 messages/s). */
+  /** Outbound token bucket (@stoqey/ib's rate limiter): IB allows 50 messages/s, we keep 45. */
   maxRequestsPerSecond?: number;
 }
 
@@ -70,7 +70,7 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     this.options = {
       connectTimeoutMs: 10_000,
       backoff: DEFAULT_BACKOFF,
-      maxRequestsPerSecond: 40,
+      maxRequestsPerSecond: 45,
       ...options,
     };
     this.current = {

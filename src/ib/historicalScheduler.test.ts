@@ -167,6 +167,17 @@ describe("HistoricalScheduler", () => {
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(15_000);
   });
 
+  it("never sends more than maxSendsPerSecond, so a burst does not queue up in the client library", async () => {
+    const clock = new FakeClock();
+    const scheduler = new HistoricalScheduler({ clock, rules: { maxSendsPerSecond: 20 } });
+    const times: number[] = [];
+    const jobs = Array.from({ length: 55 }, (_, i) => scheduler.schedule({ key: key(`C${i}@X`, i), run: async () => void times.push(clock.now()) }));
+    await drive(clock, Promise.all(jobs));
+    expect(times).toHaveLength(55);
+    for (const t of times) expect(times.filter((u) => u <= t && t - u < 1_000).length).toBeLessThanOrEqual(20);
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(2_000);
+  });
+
   it("holds the 6th request for one contract until the 2 s window has passed", async () => {
     const clock = new FakeClock();
     const scheduler = new HistoricalScheduler({ clock, rules: { safetyMarginMs: 0 } });

@@ -30,6 +30,12 @@ export interface HistoricalPacingRules {
   globalMax: number;
   /** Rule 4: most requests in flight at once (IB: 50). */
   maxInFlight: number;
+  /**
+   * Historical requests sent per second, at most. Keeps bursts well under IB's 50 messages/s so that the
+   * client library's own outbound queue stays empty and our send times are IB's arrival times (a queued
+   * burst would arrive later than stamped and break the windows above at their edges).
+   */
+  maxSendsPerSecond: number;
   /** Wait before resending a request IB rejected with a pacing violation. */
   pacingBackoffMs: number;
   /** How many times a pacing-rejected request is resent before the error surfaces. */
@@ -45,9 +51,11 @@ export const DEFAULT_HISTORICAL_PACING: Readonly<HistoricalPacingRules> = Object
   globalWindowMs: 600_000,
   globalMax: 60,
   maxInFlight: 50,
+  maxSendsPerSecond: 20,
   pacingBackoffMs: 10_000,
   pacingRetries: 1,
-  safetyMarginMs: 100,
+  // Covers what other traffic may still hold in the outbound queue (1 s ≈ 45 messages at 45/s).
+  safetyMarginMs: 1_000,
 });
 
 /** What IB compares for pacing. */
@@ -158,6 +166,8 @@ export class HistoricalScheduler {
 
   /** Rule 3: sends within the global window, oldest first. */
   private readonly globalLog: Sent[] = [];
+  /** Sends in the last second (maxSendsPerSecond). */
+  private readonly rateLog: Sent[] = [];
   /** Rule 2: send times per contract+whatToShow, oldest first; plus a time-ordered index to prune them. */
   private readonly sameLog = new Map<string, number[]>();
   private readonly sameStamps: Stamp[] = [];
@@ -263,6 +273,11 @@ export class HistoricalScheduler {
       }
       // Shared budget: strict FIFO, so stop at the first request that does not fit.
       if (this.inFlight >= this.rules.maxInFlight) break; // a settle re-pumps
+      const rateAt = fitAt(this.rateLog, 1_000, this.rules.maxSendsPerSecond, 1, now);
+      if (rateAt > now) {
+        wake = Math.min(wake, rateAt);
+        break;
+      }
       const globalAt = this.globalFreeAt(e.cost, now);
       if (globalAt > now) {
         wake = Math.min(wake, globalAt);
@@ -276,6 +291,7 @@ export class HistoricalScheduler {
 
   private send(e: Entry, now: number): void {
     this.globalLog.push({ t: now, cost: e.cost });
+    this.rateLog.push({ t: now, cost: 1 });
     let log = this.sameLog.get(e.sameKey);
     if (log === undefined) this.sameLog.set(e.sameKey, (log = []));
     log.push(now);
@@ -347,6 +363,7 @@ export class HistoricalScheduler {
     const { safetyMarginMs: m } = this.rules;
     const globalW = this.rules.globalWindowMs + m;
     while (this.globalLog.length > 0 && now - this.globalLog[0]!.t >= globalW) this.globalLog.shift();
+    while (this.rateLog.length > 0 && now - this.rateLog[0]!.t >= 1_000) this.rateLog.shift();
 
     const sameW = this.rules.sameContractWindowMs + m;
     while (this.sameStamps.length > 0 && now - this.sameStamps[0]!.t >= sameW) {

@@ -5,6 +5,12 @@ import { accountSource, type AccountState, type AccountUpdate } from "./feeds/ac
 import { depthSource, type BookUpdate } from "./feeds/depthFeed.js";
 import { tradesSource, type TradeEvent } from "./feeds/tradesFeed.js";
 import { IbError } from "./ibErrors.js";
+import { intervalBounds } from "../domain/calendar.js";
+import type { Interval } from "../domain/intervals.js";
+import type { Candle } from "../domain/marketData.js";
+import { fetchHistoricalBars } from "./historicalData.js";
+import { HistoricalScheduler, type HistoricalPacingRules } from "./historicalScheduler.js";
+import { planHistory } from "./historyPlan.js";
 import { ContractResolver, type ResolvedInstrument } from "./contractResolver.js";
 import type { FeedContext } from "./feeds/feedContext.js";
 import { FeedRegistry } from "./feeds/feedRegistry.js";
@@ -38,6 +44,19 @@ export interface IbAdapterOptions extends GatewayConnectionOptions {
   marketDataType?: MarketDataTypeSetting;
   limits?: LineLimits;
   now?: () => number;
+  /** IB's historical pacing rules (tests scale them down together with the simulator's). */
+  historicalPacing?: Partial<HistoricalPacingRules>;
+  /** Most history requests one GetCandles may need (longer windows are refused, naming a coarser interval). */
+  maxHistoryChunks?: number;
+}
+
+export interface CandleQuery {
+  interval: Interval;
+  fromMs: number;
+  toMs: number;
+  /** Stocks: regular trading hours only (IB useRTH). */
+  regularHoursOnly: boolean;
+  signal?: AbortSignal;
 }
 
 /**
@@ -52,6 +71,9 @@ export class IbAdapter {
   private readonly feeds: FeedRegistry;
   private readonly ctx: FeedContext;
   private readonly accountStates = new Map<string, { state: () => AccountState; ready: Promise<void> }>();
+  private readonly history: HistoricalScheduler;
+  private readonly maxHistoryChunks: number;
+  private readonly requestTimeoutMs: number;
 
   constructor(options: IbAdapterOptions) {
     const now = options.now ?? Date.now;
@@ -78,6 +100,12 @@ export class IbAdapter {
       isConnected: () => this.connection.isReady,
     };
     this.feeds = new FeedRegistry(this.connection, now);
+    this.history = new HistoricalScheduler({
+      rules: options.historicalPacing,
+      onPacingRetry: (key, attempt) => options.log.warn({ contract: key.contractKey, attempt }, "IB reported a historical pacing violation; retrying after back-off"),
+    });
+    this.maxHistoryChunks = options.maxHistoryChunks ?? 60;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     const marketDataType = IB_MARKET_DATA_TYPE[options.marketDataType ?? "delayed"];
     // Must precede the feeds' own 'ready' handling: the Gateway resets the type to live on every connect.
     this.connection.prependListener("ready", ({ reconnected }) => {
@@ -120,6 +148,53 @@ export class IbAdapter {
 
   private level1Feed(instrument: ResolvedInstrument, marketType: MarketType) {
     return this.feeds.acquire({ key: `tick/${instrument.conId}`, kind: "tick", marketType, symbol: instrument.symbol }, () => level1Source(this.ctx, instrument));
+  }
+
+  /**
+   * Historical candles, ascending, for [fromMs, toMs): split into as many IB requests as IB's duration
+   * limits need, paced by the historical scheduler (waiting, never failing with 162), merged and
+   * de-duplicated. The last candle is incomplete when its interval has not ended yet.
+   */
+  async candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: Candle[] }> {
+    const instrument = await this.resolve(marketType, symbol);
+    const nowMs = this.ctx.now();
+    const timeZone = instrument.timeZoneId || "UTC";
+    const plan = planHistory({ interval: query.interval, fromMs: query.fromMs, toMs: query.toMs, secType: instrument.secType, nowMs, timeZone });
+    if (plan.chunks.length > this.maxHistoryChunks) {
+      throw new IbError(
+        "invalid",
+        `${query.interval.name} candles for this window need ${plan.chunks.length} IB requests (at most ${this.maxHistoryChunks}: IB allows 60 per 10 minutes); shorten the window or use a larger interval`,
+      );
+    }
+    const useRTH = query.regularHoursOnly && instrument.secType === "STK";
+    const batches = await Promise.all(
+      plan.chunks.map((chunk) =>
+        fetchHistoricalBars(this.ctx, this.history, instrument, { barSize: plan.barSize, durationStr: chunk.durationStr, endDateTime: chunk.endDateTime, whatToShow: plan.whatToShow, useRTH }, {
+          timeoutMs: this.requestTimeoutMs,
+          signal: query.signal,
+        }),
+      ),
+    );
+    const byStart = new Map<number, Candle>();
+    const windowStart = intervalBounds(query.fromMs, query.interval, timeZone).startMs;
+    for (const bar of batches.flat()) {
+      if (bar.startMs < windowStart || bar.startMs >= query.toMs) continue;
+      byStart.set(bar.startMs, {
+        startMs: bar.startMs,
+        interval: query.interval.name,
+        open: bar.open,
+        high: bar.high,
+        low: bar.low,
+        close: bar.close,
+        volume: bar.volume,
+        ...(bar.vwap === undefined ? {} : { vwap: bar.vwap }),
+        tradeCount: bar.count ?? 0,
+        // IB labels bars by their start; fixed-length bars end one interval later (IB aligns 2h/4h bars to
+        // the exchange day, not to UTC), calendar bars (month) at the next calendar boundary.
+        complete: (query.interval.seconds !== undefined ? bar.startMs + query.interval.seconds * 1000 : intervalBounds(bar.startMs, query.interval, timeZone).endMs) <= nowMs,
+      });
+    }
+    return { instrument, candles: [...byStart.values()].sort((a, b) => a.startMs - b.startMs) };
   }
 
   /** The account to serve: IB_ACCOUNT_ID or the only managed one; IB streams one account at a time. */

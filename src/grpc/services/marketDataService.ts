@@ -1,4 +1,6 @@
 import type {
+  GetCandlesRequest,
+  GetCandlesResponse,
   GetOrderBookRequest,
   GetOrderBookResponse,
   StreamOrderBookRequest,
@@ -8,18 +10,21 @@ import type {
   StreamTradesRequest,
   StreamTradesResponse,
 } from "../../../gen/ibprovider/v1/market_data_service.js";
-import { TradeSide, type OrderBookUpdate, type PriceLevel, type Tick, type Trade } from "../../../gen/ibprovider/v1/types.js";
+import { TradeSide, type Candle as ProtoCandle, type OrderBookUpdate, type PriceLevel, type Tick, type Trade } from "../../../gen/ibprovider/v1/types.js";
 import type { BookMirror } from "../../domain/bookMirror.js";
-import { inferTradeSide } from "../../domain/marketData.js";
+import { inferTradeSide, type Candle } from "../../domain/marketData.js";
 import { toWire, type Decimal } from "../../domain/decimal.js";
 import type { Level1 } from "../../domain/marketData.js";
 import type { MarketType } from "../../config/providerConfig.js";
-import { DEFAULT_BOOK_ROWS, MAX_BOOK_DEPTH, type BookUpdate, type ConsumerOptions, type SubscriberQueue, type TradeEvent } from "../../ib/ibAdapter.js";
-import { invalidArgument } from "../apiError.js";
+import { DEFAULT_BOOK_ROWS, MAX_BOOK_DEPTH, type BookUpdate, type CandleQuery, type ConsumerOptions, type SubscriberQueue, type TradeEvent } from "../../ib/ibAdapter.js";
+import type { ResolvedInstrument } from "../../ib/contractResolver.js";
+import { invalidArgument, notFound } from "../apiError.js";
+import { toInstrument } from "./symbolService.js";
+import { candleWindow } from "./candleWindow.js";
 import type { CallContext } from "../callContext.js";
 import { dataTypeToProto, eventToProto } from "../feedProto.js";
 import { timestampFromMs } from "../protoTime.js";
-import { checkInstrument } from "../requestValidation.js";
+import { checkInstrument, checkInterval } from "../requestValidation.js";
 
 /** What the market data service needs from the adapter. */
 export interface MarketDataSource {
@@ -27,6 +32,7 @@ export interface MarketDataSource {
   streamTrades(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<TradeEvent>>;
   streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions): Promise<SubscriberQueue<BookUpdate>>;
   orderBookSnapshot(marketType: MarketType, symbol: string, rows: number): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }>;
+  candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: Candle[] }>;
 }
 
 function checkDepth(depth: number): number {
@@ -52,6 +58,23 @@ export class MarketDataService {
 
   private consumerOptions(ctx: CallContext): ConsumerOptions {
     return { signal: ctx.signal, ...this.settings };
+  }
+
+  async getCandles(request: GetCandlesRequest, ctx: CallContext): Promise<GetCandlesResponse> {
+    const { marketType, symbol } = checkInstrument(request);
+    const interval = checkInterval(request.interval);
+    const nowMs = Date.now();
+    const { fromMs, toMs } = candleWindow(request, interval, nowMs);
+    const { instrument, candles } = await this.source.candles(marketType, symbol, {
+      interval,
+      fromMs,
+      toMs,
+      regularHoursOnly: request.regularHoursOnly ?? true,
+      signal: ctx.signal,
+    });
+    // Barfinex answers 404 when a window holds no data; the REST bridge maps NOT_FOUND to it.
+    if (candles.length === 0) throw notFound(`no ${interval.name} candles for ${request.symbol} between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`, "NO_DATA");
+    return { candles: candles.map((c) => candleToProto(c, request.symbol)), instrument: toInstrument(instrument, request.symbol, nowMs) };
   }
 
   async *streamTicks(request: StreamTicksRequest, ctx: CallContext): AsyncGenerator<StreamTicksResponse> {
@@ -126,6 +149,22 @@ export function tradeToProto(e: TradeEvent, symbol: string): Trade {
     exchange: e.trade.exchange,
     conditions: e.trade.conditions.join(","),
     tradeId: String(e.sequence),
+  };
+}
+
+export function candleToProto(c: Candle, symbol: string): ProtoCandle {
+  return {
+    symbol,
+    interval: c.interval,
+    time: timestampFromMs(c.startMs),
+    open: toWire(c.open),
+    high: toWire(c.high),
+    low: toWire(c.low),
+    close: toWire(c.close),
+    volume: toWire(c.volume),
+    vwap: toWire(c.vwap),
+    tradeCount: String(c.tradeCount),
+    isComplete: c.complete,
   };
 }
 

@@ -25,4 +25,5 @@ export const noInstruments: InstrumentSource & MarketDataSource & AccountSource 
   streamTrades: notFound,
   streamOrderBook: notFound,
   orderBookSnapshot: notFound,
+  candles: notFound,
 };

@@ -1,0 +1,30 @@
+import type { Timestamp } from "../../../gen/google/protobuf/timestamp.js";
+import type { Interval } from "../../domain/intervals.js";
+import { invalidArgument } from "../apiError.js";
+import { timestampToMs } from "../protoTime.js";
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * The window of a GetCandles request (Barfinex semantics): `to` defaults to now; `from` wins over `days`;
+ * with neither, 6 hours for min1 and 7 days otherwise. `days: 0` counts as unset.
+ */
+export function candleWindow(request: { from?: Timestamp | undefined; to?: Timestamp | undefined; days?: number | undefined }, interval: Interval, nowMs: number): { fromMs: number; toMs: number } {
+  const toMs = request.to === undefined ? nowMs : timestampToMs(request.to);
+  if (request.to !== undefined && !Number.isFinite(toMs)) throw invalidArgument("to", "not a valid time", "INVALID_TIME");
+  let fromMs: number;
+  if (request.from !== undefined) {
+    fromMs = timestampToMs(request.from);
+    if (!Number.isFinite(fromMs)) throw invalidArgument("from", "not a valid time", "INVALID_TIME");
+  } else if (request.days !== undefined && request.days > 0) {
+    fromMs = toMs - request.days * DAY_MS;
+  } else {
+    fromMs = toMs - (interval.name === "min1" ? 6 * HOUR_MS : 7 * DAY_MS);
+  }
+  if (fromMs >= toMs) {
+    throw invalidArgument("from", `must be before to (from ${new Date(fromMs).toISOString()}, to ${new Date(toMs).toISOString()})`, "INVALID_TIME_RANGE");
+  }
+  if (fromMs >= nowMs) throw invalidArgument("from", `is in the future (${new Date(fromMs).toISOString()})`, "INVALID_TIME_RANGE");
+  return { fromMs, toMs };
+}

@@ -1,0 +1,82 @@
+import { EventName, type BarSizeSetting, type WhatToShow } from "@stoqey/ib";
+import { decimalFromIb, ZERO } from "../domain/decimal.js";
+import type { Bar } from "../domain/marketData.js";
+import type { ResolvedInstrument } from "./contractResolver.js";
+import type { FeedContext } from "./feeds/feedContext.js";
+import { pacingCost, pacingKeyFor, type HistoricalScheduler } from "./historicalScheduler.js";
+import { parseIbBarTime } from "./historyPlan.js";
+import { IbError } from "./ibErrors.js";
+
+export interface HistoricalQuery {
+  barSize: string;
+  durationStr: string;
+  /** "yyyyMMdd-HH:mm:ss" UTC; never zone-less (IB 2174, shifted bars). */
+  endDateTime: string;
+  whatToShow: string;
+  useRTH: boolean;
+}
+
+/**
+ * One reqHistoricalData through the pacing scheduler: bars until IB's end marker, "no data" as an empty
+ * result, a timeout (with a cancel at IB) instead of a promise that never settles.
+ */
+export function fetchHistoricalBars(
+  ctx: FeedContext,
+  scheduler: HistoricalScheduler,
+  instrument: ResolvedInstrument,
+  query: HistoricalQuery,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<Bar[]> {
+  const params = { contractKey: `${instrument.conId}@${instrument.exchange}`, ...query };
+  return scheduler.schedule({
+    key: pacingKeyFor(params),
+    cost: pacingCost(query.whatToShow),
+    signal: options.signal,
+    run: () => runOnce(ctx, instrument, query, options.timeoutMs),
+  });
+}
+
+function runOnce(ctx: FeedContext, instrument: ResolvedInstrument, query: HistoricalQuery, timeoutMs: number): Promise<Bar[]> {
+  const reqId = ctx.router.allocateId();
+  const bars: Bar[] = [];
+  return new Promise<Bar[]>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      if (ctx.isConnected()) ctx.api.cancelHistoricalData(reqId);
+      finish(new IbError("timeout", `IB did not answer a ${query.barSize} history request for ${instrument.symbol} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const finish = (err?: IbError) => {
+      clearTimeout(timer);
+      ctx.router.release(reqId);
+      if (err) reject(err);
+      else resolve(bars);
+    };
+    ctx.router.on(EventName.historicalData, reqId, (time: string, open: number, high: number, low: number, close: number, volume: number, count: number | undefined, wap: number) => {
+      if (time.startsWith("finished")) {
+        finish();
+        return;
+      }
+      const startMs = parseIbBarTime(time, instrument.timeZoneId || undefined);
+      const o = decimalFromIb(open);
+      const h = decimalFromIb(high);
+      const l = decimalFromIb(low);
+      const c = decimalFromIb(close);
+      if (startMs === undefined || o === undefined || h === undefined || l === undefined || c === undefined) {
+        ctx.log.warn({ symbol: instrument.symbol, time }, "unreadable historical bar skipped");
+        return;
+      }
+      // IB sends -1 for volume/WAP/count where they do not exist (MIDPOINT bars: forex has no volume).
+      const vol = volume >= 0 ? decimalFromIb(volume) : undefined;
+      const bar: Bar = { startMs, open: o, high: h, low: l, close: c, volume: vol ?? ZERO };
+      if (wap > 0) bar.vwap = decimalFromIb(wap);
+      if (count !== undefined && count >= 0) bar.count = count;
+      bars.push(bar);
+    });
+    ctx.router.onMessage(reqId, (code, message, cls) => {
+      if (cls.severity !== "terminal") return;
+      if (cls.kind === "no-data") finish();
+      else finish(new IbError(cls.kind, `history for ${instrument.symbol}: ${message}`, code));
+    });
+    // formatDate 2: intraday bar times as epoch seconds (no zone guessing); daily bars come as yyyyMMdd.
+    ctx.api.reqHistoricalData(reqId, instrument.requestContract, query.endDateTime, query.durationStr, query.barSize as BarSizeSetting, query.whatToShow as WhatToShow, query.useRTH, 2, false);
+  });
+}
