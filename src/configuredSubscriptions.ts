@@ -1,4 +1,5 @@
 import type { MarketType, ProviderConfig } from "./config/providerConfig.js";
+import { parseInterval } from "./domain/intervals.js";
 import type { IbAdapter } from "./ib/ibAdapter.js";
 import type { Logger } from "./log/logger.js";
 
@@ -23,10 +24,7 @@ export async function startConfiguredSubscriptions(provider: ProviderConfig, ada
       try {
         if (sub.type === "PROVIDER_MARKETDATA_TRADE") await adapter.activate("trade", marketType, symbol);
         else if (sub.type === "PROVIDER_MARKETDATA_ORDERBOOK") await adapter.activate("orderBook", marketType, symbol);
-        else {
-          // Live candles are built on demand by StreamCandles; a configured candle subscription has nothing to pre-open yet.
-          continue;
-        }
+        else for (const name of sub.intervals ?? []) await adapter.activate("candle", marketType, symbol, parseInterval(name)!);
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         failures.push({ type: sub.type, marketType, symbol, reason });

@@ -86,3 +86,10 @@ export function inferTradeSide(
   if (buy === sell) return undefined;
   return buy ? "buy" : "sell";
 }
+
+/** An IB bar of the interval's own size as a candle. */
+export function candleFromBar(bar: Bar, interval: IntervalName, complete: boolean): Candle {
+  const candle: Candle = { startMs: bar.startMs, interval, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume, tradeCount: bar.count ?? 0, complete };
+  if (bar.vwap !== undefined) candle.vwap = bar.vwap;
+  return candle;
+}

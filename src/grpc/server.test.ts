@@ -158,12 +158,12 @@ describe("not yet implemented RPCs", () => {
     const md = withToken("authorization", `Bearer ${TOKEN}`);
     const err = await errorOf(
       new Promise((resolve, reject) =>
-        client.getCandles({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval: "h1", from: undefined, to: undefined, days: 7, regularHoursOnly: undefined }, md, deadline(), (e, r) => (e ? reject(e) : resolve(r))),
+        client.getTrades({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", from: undefined, to: undefined, limit: 10 }, md, deadline(), (e, r) => (e ? reject(e) : resolve(r))),
       ),
     );
     client.close();
     expect(err.code).toBe(status.UNIMPLEMENTED);
-    expect(err.details).toContain("GetCandles");
+    expect(err.details).toContain("GetTrades");
     expect(readRichStatus(err)?.errorInfo?.reason).toBe("NOT_IMPLEMENTED");
     expect((await proof(md)).connectorType).toBe("ib");
   });

@@ -82,6 +82,7 @@ export class GrpcServer {
         streamTrades: serverStream("ibprovider.v1.MarketDataService.StreamTrades", (req, ctx) => marketData.streamTrades(req, ctx), d),
         streamOrderBook: serverStream("ibprovider.v1.MarketDataService.StreamOrderBook", (req, ctx) => marketData.streamOrderBook(req, ctx), d),
         getOrderBook: unary("ibprovider.v1.MarketDataService.GetOrderBook", (req) => marketData.getOrderBook(req), d),
+        streamCandles: serverStream("ibprovider.v1.MarketDataService.StreamCandles", (req, ctx) => marketData.streamCandles(req, ctx), d),
         getCandles: unary("ibprovider.v1.MarketDataService.GetCandles", (req, ctx) => marketData.getCandles(req, ctx), d),
       }, d),
     );

@@ -2,12 +2,13 @@ import type { MarketType, ProviderConfig } from "../config/providerConfig.js";
 import { BookMirror } from "../domain/bookMirror.js";
 import type { Level1 } from "../domain/marketData.js";
 import { accountSource, type AccountState, type AccountUpdate } from "./feeds/accountFeed.js";
+import { candleSource } from "./feeds/candleFeed.js";
 import { depthSource, type BookUpdate } from "./feeds/depthFeed.js";
 import { tradesSource, type TradeEvent } from "./feeds/tradesFeed.js";
 import { IbError } from "./ibErrors.js";
 import { intervalBounds } from "../domain/calendar.js";
 import type { Interval } from "../domain/intervals.js";
-import type { Candle } from "../domain/marketData.js";
+import { candleFromBar, type Bar, type Candle } from "../domain/marketData.js";
 import { fetchHistoricalBars } from "./historicalData.js";
 import { HistoricalScheduler, type HistoricalPacingRules } from "./historicalScheduler.js";
 import { planHistory } from "./historyPlan.js";
@@ -159,42 +160,55 @@ export class IbAdapter {
     const instrument = await this.resolve(marketType, symbol);
     const nowMs = this.ctx.now();
     const timeZone = instrument.timeZoneId || "UTC";
-    const plan = planHistory({ interval: query.interval, fromMs: query.fromMs, toMs: query.toMs, secType: instrument.secType, nowMs, timeZone });
+    const useRTH = query.regularHoursOnly && instrument.secType === "STK";
+    const bars = await this.historyBars(instrument, query.interval, query.fromMs, query.toMs, useRTH, query.signal);
+    const byStart = new Map<number, Candle>();
+    const windowStart = intervalBounds(query.fromMs, query.interval, timeZone).startMs;
+    for (const bar of bars) {
+      if (bar.startMs < windowStart || bar.startMs >= query.toMs) continue;
+      // IB labels bars by their start; fixed-length bars end one interval later (IB aligns 2h/4h bars to
+      // the exchange day, not to UTC), calendar bars (month) at the next calendar boundary.
+      const endMs = query.interval.seconds !== undefined ? bar.startMs + query.interval.seconds * 1000 : intervalBounds(bar.startMs, query.interval, timeZone).endMs;
+      byStart.set(bar.startMs, candleFromBar(bar, query.interval.name, endMs <= nowMs));
+    }
+    return { instrument, candles: [...byStart.values()].sort((a, b) => a.startMs - b.startMs) };
+  }
+
+  /**
+   * Live candles: updates of the forming candle and one complete candle per interval. One IB real-time
+   * bar subscription (a market data line) per (instrument, interval).
+   */
+  async streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: ConsumerOptions): Promise<SubscriberQueue<Candle>> {
+    return (await this.candleFeed(marketType, symbol, interval)).subscribe(options);
+  }
+
+  private async candleFeed(marketType: MarketType, symbol: string, interval: Interval) {
+    const instrument = await this.resolve(marketType, symbol);
+    const useRTH = instrument.secType === "STK";
+    const history = { bars: (fromMs: number, toMs: number) => this.historyBars(instrument, interval, fromMs, toMs, useRTH) };
+    return this.feeds.acquire({ key: `candle/${instrument.conId}/${interval.name}`, kind: "candle", marketType, symbol: instrument.symbol, interval: interval.name }, () =>
+      candleSource(this.ctx, instrument, interval, history, useRTH),
+    );
+  }
+
+  /** IB bars of the interval's size for [fromMs, toMs): planned into IB-sized requests, paced, unmerged. */
+  private async historyBars(instrument: ResolvedInstrument, interval: Interval, fromMs: number, toMs: number, useRTH: boolean, signal?: AbortSignal): Promise<Bar[]> {
+    const plan = planHistory({ interval, fromMs, toMs, secType: instrument.secType, nowMs: this.ctx.now(), timeZone: instrument.timeZoneId || "UTC" });
     if (plan.chunks.length > this.maxHistoryChunks) {
       throw new IbError(
         "invalid",
-        `${query.interval.name} candles for this window need ${plan.chunks.length} IB requests (at most ${this.maxHistoryChunks}: IB allows 60 per 10 minutes); shorten the window or use a larger interval`,
+        `${interval.name} candles for this window need ${plan.chunks.length} IB requests (at most ${this.maxHistoryChunks}: IB allows 60 per 10 minutes); shorten the window or use a larger interval`,
       );
     }
-    const useRTH = query.regularHoursOnly && instrument.secType === "STK";
     const batches = await Promise.all(
       plan.chunks.map((chunk) =>
         fetchHistoricalBars(this.ctx, this.history, instrument, { barSize: plan.barSize, durationStr: chunk.durationStr, endDateTime: chunk.endDateTime, whatToShow: plan.whatToShow, useRTH }, {
           timeoutMs: this.requestTimeoutMs,
-          signal: query.signal,
+          signal,
         }),
       ),
     );
-    const byStart = new Map<number, Candle>();
-    const windowStart = intervalBounds(query.fromMs, query.interval, timeZone).startMs;
-    for (const bar of batches.flat()) {
-      if (bar.startMs < windowStart || bar.startMs >= query.toMs) continue;
-      byStart.set(bar.startMs, {
-        startMs: bar.startMs,
-        interval: query.interval.name,
-        open: bar.open,
-        high: bar.high,
-        low: bar.low,
-        close: bar.close,
-        volume: bar.volume,
-        ...(bar.vwap === undefined ? {} : { vwap: bar.vwap }),
-        tradeCount: bar.count ?? 0,
-        // IB labels bars by their start; fixed-length bars end one interval later (IB aligns 2h/4h bars to
-        // the exchange day, not to UTC), calendar bars (month) at the next calendar boundary.
-        complete: (query.interval.seconds !== undefined ? bar.startMs + query.interval.seconds * 1000 : intervalBounds(bar.startMs, query.interval, timeZone).endMs) <= nowMs,
-      });
-    }
-    return { instrument, candles: [...byStart.values()].sort((a, b) => a.startMs - b.startMs) };
+    return batches.flat();
   }
 
   /** The account to serve: IB_ACCOUNT_ID or the only managed one; IB streams one account at a time. */
@@ -267,8 +281,14 @@ export class IbAdapter {
    * Starts a subscription with no consumer and keeps it running (config.provider.json `active: true`):
    * consumers that come later join it, and it counts as one consumer in the runtime status.
    */
-  async activate(kind: "trade" | "orderBook", marketType: MarketType, symbol: string): Promise<void> {
-    const feed = kind === "trade" ? await this.tradesFeed(marketType, symbol) : await this.orderBookFeed(marketType, symbol, DEFAULT_BOOK_ROWS);
+  async activate(kind: "trade" | "orderBook" | "candle", marketType: MarketType, symbol: string, interval?: Interval): Promise<void> {
+    if (kind === "candle" && interval === undefined) throw new IbError("invalid", "a candle subscription needs an interval");
+    const feed =
+      kind === "trade"
+        ? await this.tradesFeed(marketType, symbol)
+        : kind === "orderBook"
+          ? await this.orderBookFeed(marketType, symbol, DEFAULT_BOOK_ROWS)
+          : await this.candleFeed(marketType, symbol, interval!);
     feed.pin(true);
   }
 

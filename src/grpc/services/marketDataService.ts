@@ -3,6 +3,8 @@ import type {
   GetCandlesResponse,
   GetOrderBookRequest,
   GetOrderBookResponse,
+  StreamCandlesRequest,
+  StreamCandlesResponse,
   StreamOrderBookRequest,
   StreamOrderBookResponse,
   StreamTicksRequest,
@@ -13,6 +15,7 @@ import type {
 import { TradeSide, type Candle as ProtoCandle, type OrderBookUpdate, type PriceLevel, type Tick, type Trade } from "../../../gen/ibprovider/v1/types.js";
 import type { BookMirror } from "../../domain/bookMirror.js";
 import { inferTradeSide, type Candle } from "../../domain/marketData.js";
+import type { Interval } from "../../domain/intervals.js";
 import { toWire, type Decimal } from "../../domain/decimal.js";
 import type { Level1 } from "../../domain/marketData.js";
 import type { MarketType } from "../../config/providerConfig.js";
@@ -33,6 +36,7 @@ export interface MarketDataSource {
   streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions): Promise<SubscriberQueue<BookUpdate>>;
   orderBookSnapshot(marketType: MarketType, symbol: string, rows: number): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }>;
   candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: Candle[] }>;
+  streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: ConsumerOptions): Promise<SubscriberQueue<Candle>>;
 }
 
 function checkDepth(depth: number): number {
@@ -75,6 +79,17 @@ export class MarketDataService {
     // Barfinex answers 404 when a window holds no data; the REST bridge maps NOT_FOUND to it.
     if (candles.length === 0) throw notFound(`no ${interval.name} candles for ${request.symbol} between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`, "NO_DATA");
     return { candles: candles.map((c) => candleToProto(c, request.symbol)), instrument: toInstrument(instrument, request.symbol, nowMs) };
+  }
+
+  async *streamCandles(request: StreamCandlesRequest, ctx: CallContext): AsyncGenerator<StreamCandlesResponse> {
+    const { marketType, symbol } = checkInstrument(request);
+    const interval = checkInterval(request.interval);
+    const queue = await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions(ctx));
+    for await (const batch of queue) {
+      // complete_only: Barfinex emits closed candles only; statuses and heartbeats still flow.
+      const events = batch.filter((e) => !(request.completeOnly && e.type === "data" && !e.value.complete));
+      if (events.length > 0) yield { events: events.map((e) => eventToProto(e, "candle", (c) => candleToProto(c, request.symbol))) };
+    }
   }
 
   async *streamTicks(request: StreamTicksRequest, ctx: CallContext): AsyncGenerator<StreamTicksResponse> {

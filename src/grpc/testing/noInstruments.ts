@@ -26,4 +26,5 @@ export const noInstruments: InstrumentSource & MarketDataSource & AccountSource 
   streamOrderBook: notFound,
   orderBookSnapshot: notFound,
   candles: notFound,
+  streamCandles: notFound,
 };

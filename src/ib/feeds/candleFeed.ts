@@ -1,0 +1,133 @@
+import { EventName, type WhatToShow } from "@stoqey/ib";
+import { CandleAggregator } from "../../domain/candleAggregator.js";
+import { intervalBounds } from "../../domain/calendar.js";
+import { decimalFromIb, ZERO } from "../../domain/decimal.js";
+import type { Interval } from "../../domain/intervals.js";
+import { candleFromBar, type Bar, type Candle } from "../../domain/marketData.js";
+import type { ResolvedInstrument } from "../contractResolver.js";
+import { whatToShowFor } from "../historyPlan.js";
+import { routeMessages, type FeedContext } from "./feedContext.js";
+import type { FeedEvent } from "./feedEvents.js";
+import type { FeedSource } from "./sharedFeed.js";
+
+/** IB's real-time bars are always 5 seconds long. */
+const RT_BAR_MS = 5_000;
+/** How long after a candle closes its final bar is fetched from history (IB needs a moment to settle it). */
+const HEAL_DELAY_MS = 2_000;
+
+export interface CandleHistory {
+  /** Bars of the candle's own size covering [fromMs, toMs), from IB's history (paced). */
+  bars(fromMs: number, toMs: number): Promise<Bar[]>;
+}
+
+/**
+ * Live candles for one instrument and interval, built from IB's 5-second real-time bars (one market data
+ * line). Real-time bars only start at subscription time, so the candle in progress then is seeded from
+ * history, and every candle that was not observed whole (the first one, and any one spanning a
+ * reconnect, since the feed is reopened then) is replaced when it closes by IB's own historical bar:
+ * complete candles are never glued together across a hole.
+ */
+export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, interval: Interval, history: CandleHistory, useRTH: boolean): FeedSource<Candle> {
+  const timeZone = instrument.timeZoneId || "UTC";
+  let latest: Candle | undefined;
+  return {
+    joinEvents: (): FeedEvent<Candle>[] => (latest === undefined ? [] : [{ type: "data", value: latest }]),
+    open(sink) {
+      ctx.budget.take("marketDataLines");
+      const aggregator = new CandleAggregator(interval, { timeZone });
+      const openedAt = ctx.now();
+      /** Candle starts that must come from history when they close. */
+      const heal = new Set<number>([intervalBounds(openedAt, interval, timeZone).startMs]);
+      let closed = false;
+      let seeded = false;
+      const buffered: Bar[] = [];
+
+      const emit = (candles: Candle[]) => {
+        for (const c of candles) {
+          if (c.complete && heal.has(c.startMs)) {
+            heal.delete(c.startMs);
+            healFromHistory(c);
+            continue;
+          }
+          latest = c;
+          sink.data(c);
+        }
+      };
+      const healFromHistory = (partial: Candle) => {
+        const end = intervalBounds(partial.startMs, interval, timeZone).endMs;
+        const timer = setTimeout(() => {
+          history.bars(partial.startMs, end).then(
+            (bars) => {
+              if (closed) return;
+              const bar = bars.find((b) => b.startMs === partial.startMs);
+              const healed: Candle = bar === undefined ? partial : candleFromBar(bar, interval.name, true);
+              latest = healed;
+              sink.data(healed);
+            },
+            (err: unknown) => {
+              if (closed) return;
+              // History failed: say so, and send what was observed rather than nothing.
+              sink.status("advisory", `could not fetch the final ${interval.name} bar from IB's history (${err instanceof Error ? err.message : String(err)}); this candle is built from live data only and may miss trades from around the subscription or reconnect`);
+              latest = partial;
+              sink.data(partial);
+            },
+          );
+        }, HEAL_DELAY_MS);
+        timer.unref();
+        timers.add(timer);
+      };
+      const timers = new Set<NodeJS.Timeout>();
+
+      const reqId = ctx.router.allocateId();
+      ctx.router.on(EventName.realtimeBar, reqId, (time: number, open: number, high: number, low: number, close: number, volume: number, wap: number, count: number) => {
+        const o = decimalFromIb(open);
+        const h = decimalFromIb(high);
+        const l = decimalFromIb(low);
+        const c = decimalFromIb(close);
+        if (o === undefined || h === undefined || l === undefined || c === undefined) return;
+        const bar: Bar = { startMs: time * 1000, open: o, high: h, low: l, close: c, volume: volume >= 0 ? (decimalFromIb(volume) ?? ZERO) : ZERO };
+        if (wap > 0) bar.vwap = decimalFromIb(wap);
+        if (count >= 0) bar.count = count;
+        if (!seeded) buffered.push(bar);
+        else emit(aggregator.addBar(bar));
+      });
+      routeMessages(ctx, reqId, sink, `live ${interval.name} candles for ${instrument.symbol}`);
+      ctx.api.reqRealTimeBars(reqId, instrument.requestContract, 5, whatToShowFor(instrument.secType) as WhatToShow, useRTH);
+
+      // Seed the candle in progress from history, then replay the real-time bars that started after it.
+      const start = intervalBounds(openedAt, interval, timeZone).startMs;
+      const seed = start < openedAt ? history.bars(start, openedAt) : Promise.resolve([]);
+      seed.then(
+        (bars) => {
+          if (closed) return;
+          const partial = bars.find((b) => b.startMs === start);
+          if (partial !== undefined) emit(aggregator.addBar({ ...partial, startMs: start }));
+        },
+        () => {
+          /* no seed: the candle in progress starts from live data and is healed at close */
+        },
+      ).finally(() => {
+        if (closed) return;
+        seeded = true;
+        for (const bar of buffered.splice(0)) if (bar.startMs + RT_BAR_MS > openedAt) emit(aggregator.addBar(bar));
+      });
+
+      // Close candles on the interval boundary even when no bar arrives (a quiet market).
+      const tick = setInterval(() => {
+        if (seeded) emit(aggregator.advance(ctx.now()));
+      }, 1_000);
+      tick.unref();
+
+      return {
+        close() {
+          closed = true;
+          clearInterval(tick);
+          for (const t of timers) clearTimeout(t);
+          if (ctx.isConnected()) ctx.api.cancelRealTimeBars(reqId);
+          ctx.router.release(reqId);
+          ctx.budget.give("marketDataLines");
+        },
+      };
+    },
+  };
+}
