@@ -252,3 +252,20 @@ describe("historical candles over gRPC", () => {
     client.close();
   });
 });
+
+describe("stream lifecycle", () => {
+  it("a client cancel ends the consumer and releases the IB subscription when it was the last one", async () => {
+    const client = new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const ticksOf = () => app.adapter.subscriptions().filter((s) => s.kind === "tick" && s.symbol === "MSFT");
+    const stream = client.streamTicks({ connectorType: "ib", marketType: "spot", symbol: "MSFT" }, md);
+    const cancelled = new Promise<ServiceError>((resolve) => stream.on("error", resolve));
+    await new Promise((resolve) => stream.once("data", resolve));
+    expect(ticksOf()).toHaveLength(1);
+    stream.cancel();
+    expect((await cancelled).code).toBe(status.CANCELLED);
+    const until = Date.now() + 3_000;
+    while (ticksOf().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(ticksOf()).toHaveLength(0);
+    client.close();
+  });
+});

@@ -83,4 +83,30 @@ describe("recovery", () => {
     await readUntil(it, (e) => e.type === "data", seen);
     controller.abort();
   });
+
+  it("says plainly that the client id is in use (326) instead of looping", async () => {
+    const second = new IbAdapter({
+      mode: "simulator", host: sim.host, port: sim.port, clientId: 3, accountId: undefined, log,
+      provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] },
+    });
+    await expect(second.start()).rejects.toThrow(/client id 3 is already in use at 127\.0\.0\.1:\d+: set IB_CLIENT_ID/);
+    expect(second.status.state).toBe("disconnected");
+    // The first connection is untouched.
+    expect(adapter.status.state).toBe("connected");
+  });
+
+  it("tells a stalled feed from a quiet one: STALE after the configured silence, then data again", async () => {
+    const controller = new AbortController();
+    const it = (await adapter.streamTicks("spot", "ETHUSDT", { signal: controller.signal, heartbeatMs: 100, staleAfterMs: 300 }))[Symbol.asyncIterator]();
+    const seen: FeedEvent<unknown>[] = [];
+    await readUntil(it, (e) => e.type === "data", seen);
+    expect(sim.faults.stall(1_500)).toBe(true);
+    await readUntil(it, (e) => e.type === "status" && e.status.kind === "stale", seen);
+    const stale = seen.find((e) => e.type === "status" && e.status.kind === "stale");
+    expect(stale?.type === "status" && stale.status.sinceLastDataMs).toBeGreaterThanOrEqual(300);
+    expect(seen.some((e) => e.type === "heartbeat")).toBe(true);
+    await readUntil(it, (e) => e.type === "data", seen);
+    controller.abort();
+  });
 });
+

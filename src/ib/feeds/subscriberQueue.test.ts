@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import type { FeedEvent } from "./feedEvents.js";
+import { SubscriberQueue } from "./subscriberQueue.js";
+
+function queue(maxQueued: number, signal = new AbortController().signal, onClose = () => undefined) {
+  return new SubscriberQueue<number>({ maxQueued, heartbeatMs: 50, staleAfterMs: 0, signal, now: Date.now, onClose });
+}
+
+describe("a consumer's queue", () => {
+  it("delivers everything queued since the last read as one batch", async () => {
+    const q = queue(100);
+    for (let i = 0; i < 5; i++) q.push({ type: "data", value: i });
+    const it = q[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.value).toEqual([0, 1, 2, 3, 4].map((value) => ({ type: "data", value })));
+    q.push({ type: "data", value: 5 });
+    expect((await it.next()).value).toEqual([{ type: "data", value: 5 }]);
+    q.close();
+    expect((await it.next()).done).toBe(true);
+  });
+
+  it("drops the oldest data of a consumer that falls behind, keeps statuses, and says how much it dropped", async () => {
+    const q = queue(10);
+    q.push({ type: "status", status: { kind: "subscribed", atMs: 0, message: "" } });
+    for (let i = 0; i < 100; i++) q.push({ type: "data", value: i });
+    const batch = (await q[Symbol.asyncIterator]().next()).value as FeedEvent<number>[];
+    expect(batch[0]).toMatchObject({ type: "status", status: { kind: "gap", message: "consumer fell behind: 91 events dropped" } });
+    expect(batch[1]).toMatchObject({ type: "status", status: { kind: "subscribed" } });
+    expect(batch.slice(2).map((e) => (e.type === "data" ? e.value : -1))).toEqual([91, 92, 93, 94, 95, 96, 97, 98, 99]);
+  });
+
+  it("sends a heartbeat when idle and ends when the consumer's signal aborts", async () => {
+    const controller = new AbortController();
+    let closed = 0;
+    const q = queue(10, controller.signal, () => void closed++);
+    const it = q[Symbol.asyncIterator]();
+    expect((await it.next()).value).toMatchObject([{ type: "heartbeat" }]);
+    controller.abort();
+    expect((await it.next()).done).toBe(true);
+    expect(closed).toBe(1);
+  });
+
+  it("throws the feed's terminal error to the consumer after the events queued before it", async () => {
+    const q = queue(10);
+    q.push({ type: "data", value: 1 });
+    q.close(new Error("permission"));
+    const it = q[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual([{ type: "data", value: 1 }]);
+    await expect(it.next()).rejects.toThrow("permission");
+  });
+});
