@@ -120,6 +120,34 @@ function offsetAt(ms: number, timeZone: string): number {
   return wallMs(f, f.hour, f.minute, f.second) - Math.floor(ms / 1000) * 1000;
 }
 
+/** Local wall-clock fields (date and time of day) in a zone. */
+export interface LocalWallTime extends LocalDate {
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+function wallOf(ms: number, timeZone: string): number {
+  const f = localFields(ms, timeZone);
+  return wallMs(f, f.hour, f.minute, f.second);
+}
+
+/**
+ * Local wall time in a zone → instant. Tries the offsets in force 12 h either side; the earliest match
+ * wins (a repeated hour at the DST fall-back reads as the first), and a wall time inside a DST gap, which
+ * does not exist, reads with the offset before the gap, as clocks would.
+ */
+export function zonedWallToUtc(w: LocalWallTime, timeZone: string): number {
+  const wall = wallMs(w, w.hour, w.minute, w.second);
+  const offsets = [-12, 12].map((h) => {
+    const probe = wall + h * 3_600_000;
+    return wallOf(probe, timeZone) - probe;
+  });
+  const candidates = offsets.map((o) => wall - o).filter((t) => wallOf(t, timeZone) === wall);
+  if (candidates.length > 0) return Math.min(...candidates);
+  return wall - offsets[0]!;
+}
+
 /** The first instant whose local date is `d` or later (local midnight, or the end of a DST gap covering it). */
 export function startOfLocalDate(d: LocalDate, timeZone: string): number {
   const wall = wallMs(d);

@@ -1,3 +1,5 @@
+import { assertTimeZone, zonedWallToUtc } from "./calendar.js";
+
 /**
  * IB trading-hours strings → UTC sessions. IB writes local exchange times in the contract's timeZoneId:
  * "20261125:0930-20261125:1600;20261126:CLOSED" (TWS ≥ 970 repeats the date after the dash; older
@@ -26,28 +28,13 @@ export function parseTradingHours(text: string, timeZone: string): Session[] {
   return sessions;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Offset of `timeZone` from UTC at instant `utcMs`, in ms (positive east of Greenwich). */
-export function zoneOffsetMs(utcMs: number, timeZone: string): number {
-  let f = formatters.get(timeZone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-    formatters.set(timeZone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(new Date(utcMs)).map((p) => [p.type, p.value]));
-  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
-  return asUtc - Math.floor(utcMs / 1000) * 1000;
-}
-
 /** "20261125" + "0930" in `timeZone` → epoch ms; undefined for an unknown zone. */
 function zonedToUtc(yyyymmdd: string, hhmm: string, timeZone: string): number | undefined {
-  const naive = Date.UTC(Number(yyyymmdd.slice(0, 4)), Number(yyyymmdd.slice(4, 6)) - 1, Number(yyyymmdd.slice(6, 8)), Number(hhmm.slice(0, 2)), Number(hhmm.slice(2, 4)));
   try {
-    // Two passes settle DST edges: the offset at the guessed instant, then at the corrected one.
-    const first = naive - zoneOffsetMs(naive, timeZone);
-    return naive - zoneOffsetMs(first, timeZone);
+    assertTimeZone(timeZone);
   } catch {
     return undefined;
   }
+  const n = (from: number, to: number, text: string) => Number(text.slice(from, to));
+  return zonedWallToUtc({ year: n(0, 4, yyyymmdd), month: n(4, 6, yyyymmdd), day: n(6, 8, yyyymmdd), hour: n(0, 2, hhmm), minute: n(2, 4, hhmm), second: 0 }, timeZone);
 }

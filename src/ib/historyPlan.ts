@@ -17,7 +17,7 @@
  * Chunks tile [startMs, endMs) oldest first, without gaps or overlaps, with boundaries on bar starts, so every
  * bar comes from one chunk; IB may still return an edge bar twice, so callers de-duplicate by bar start.
  */
-import { startOfLocalDate, intervalBounds, assertTimeZone } from "../domain/calendar.js";
+import { startOfLocalDate, intervalBounds, assertTimeZone, zonedWallToUtc, type LocalWallTime } from "../domain/calendar.js";
 import type { Interval, IntervalName } from "../domain/intervals.js";
 import { IbError } from "./ibErrors.js";
 
@@ -187,16 +187,7 @@ export function parseIbBarTime(text: string, timeZoneHint?: string): number | un
   return undefined;
 }
 
-interface Wall {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-}
-
-function fieldsOf(m: RegExpExecArray): Wall | undefined {
+function fieldsOf(m: RegExpExecArray): LocalWallTime | undefined {
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   if (checkedDate(year, month, day) === undefined || hour > 23 || minute > 59 || second > 59) return undefined;
   return { year, month, day, hour, minute, second };
@@ -216,47 +207,9 @@ function validZone(zone: string): string | undefined {
   }
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function wallAt(ms: number, timeZone: string): number {
-  let f = formatters.get(timeZone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
-    formatters.set(timeZone, f);
-  }
-  const v: Record<string, number> = {};
-  for (const p of f.formatToParts(ms)) v[p.type] = Number(p.value);
-  return wallMs({ year: v.year ?? 0, month: v.month ?? 1, day: v.day ?? 1, hour: v.hour ?? 0, minute: v.minute ?? 0, second: v.second ?? 0 });
-}
-
-function wallMs(w: Wall): number {
-  const d = new Date(0);
-  d.setUTCFullYear(w.year, w.month - 1, w.day);
-  d.setUTCHours(w.hour, w.minute, w.second, 0);
-  return d.getTime();
-}
-
-/** Local wall time in a zone → instant. Tries the offsets in force 12 h either side; earliest match wins. */
-function wallToUtc(w: Wall | undefined, timeZone: string): number | undefined {
-  if (w === undefined) return undefined;
-  const wall = wallMs(w);
-  const offsets = [-12, 12].map((h) => {
-    const probe = wall + h * 3_600_000;
-    return wallAt(probe, timeZone) - probe;
-  });
-  const candidates = offsets.map((o) => wall - o).filter((t) => wallAt(t, timeZone) === wall);
-  if (candidates.length > 0) return Math.min(...candidates);
-  // A wall time inside a DST gap does not exist; read it with the offset before the gap, as clocks would.
-  return wall - offsets[0]!;
+/** Local wall time in a zone → instant (see zonedWallToUtc); undefined for unreadable fields. */
+function wallToUtc(w: LocalWallTime | undefined, timeZone: string): number | undefined {
+  return w === undefined ? undefined : zonedWallToUtc(w, timeZone);
 }
 
 function iso(ms: number): string {
