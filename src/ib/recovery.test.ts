@@ -108,5 +108,20 @@ describe("recovery", () => {
     await readUntil(it, (e) => e.type === "data", seen);
     controller.abort();
   });
+
+  it("restores the requested market data type after a reconnect (the Gateway resets it to live)", async () => {
+    const controller = new AbortController();
+    const it = (await adapter.streamTicks("spot", "TSLA", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
+    const seen: FeedEvent<unknown>[] = [];
+    await readUntil(it, (e) => e.type === "status" && e.status.kind === "delayed", seen);
+    sim.faults.dropAll();
+    const after = seen.length;
+    await readUntil(it, (e) => e.type === "status" && e.status.kind === "gap", seen);
+    // TSLA is delayed-only: with the type not restored, IB would answer 10089 and end the stream.
+    await readUntil(it, (e) => e.type === "data", seen);
+    const resumed = seen.slice(after);
+    expect(resumed.some((e) => e.type === "status" && e.status.kind === "delayed")).toBe(true);
+    controller.abort();
+  });
 });
 
