@@ -15,7 +15,7 @@ export interface SimulatorOptions {
   seed?: number;
   /** Simulated clock, epoch ms. Default Date.now. */
   now?: () => number;
-  /** The market model; default: createMarket({ seed }) from ./market, else the built-in fallback market. */
+  /** The market model; default: createMarket({ seed, now }) from ./market. */
   market?: Market;
   /** L1 conflation interval and pump cadence of every stream (IB: ~250 ms stocks). Default 250. */
   tickIntervalMs?: number;
