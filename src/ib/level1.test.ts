@@ -105,4 +105,20 @@ describe("L1 ticks", () => {
     expect(err).toMatchObject({ kind: "not-found", ibCode: 200 });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
+
+  it("refuses a market data line beyond the account's limit before IB would (101), naming the limit", async () => {
+    const small = new IbAdapter({ mode: "simulator", host: sim.host, port: sim.port, clientId: 9, accountId: undefined, log, provider, limits: { marketDataLines: 2, depth: 3, tickByTick: 3 } });
+    await small.start();
+    const c = new AbortController();
+    await small.streamTicks("spot", "AAPL", { signal: c.signal });
+    await small.streamTicks("spot", "MSFT", { signal: c.signal });
+    await expect(small.streamTicks("spot", "SPY", { signal: c.signal })).rejects.toMatchObject({ kind: "limit", message: expect.stringContaining("market data lines") });
+    // Joining a line already open is free.
+    await expect(small.streamTicks("spot", "AAPL", { signal: c.signal })).resolves.toBeDefined();
+    c.abort();
+    // Lines come back when their last consumer leaves.
+    await expect(small.streamTicks("spot", "SPY", { signal: new AbortController().signal })).resolves.toBeDefined();
+    small.stop();
+  });
 });
+
