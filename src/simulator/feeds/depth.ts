@@ -3,8 +3,8 @@
  * time. Single-exchange depth goes out as msg 12, SMART depth as msg 13 with the market maker.
  */
 import * as msg from "../messages/outbound.js";
-import type { DepthSnapshot, InstrumentSpec } from "../market/types.js";
-import { diffDepth, type DepthOp } from "./depthDiff.js";
+import { diffDepth } from "../market/index.js";
+import type { DepthOperation, DepthSnapshot, InstrumentSpec } from "../market/types.js";
 import type { FeedContext, Subscription } from "./feed.js";
 
 export class DepthFeed implements Subscription {
@@ -22,7 +22,7 @@ export class DepthFeed implements Subscription {
 
   pump(nowMs: number): void {
     const next = this.ctx.market.depth(this.instrument, nowMs, this.rows);
-    const ops = diffDepth(this.book, next);
+    const ops = diffDepth(this.book ?? { timeMs: nowMs, bids: [], asks: [] }, next);
     this.book = next;
     for (const op of ops) this.sendOp(op);
   }
@@ -32,7 +32,7 @@ export class DepthFeed implements Subscription {
     this.book = undefined;
   }
 
-  private sendOp(op: DepthOp): void {
+  private sendOp(op: DepthOperation): void {
     const { sv } = this.ctx;
     if (this.isSmartDepth) {
       this.ctx.send(msg.marketDepthL2(sv, this.reqId, op.position, op.marketMaker, op.operation, op.side, op.price, op.size, true));

@@ -96,13 +96,30 @@ describe("diffDepth", () => {
   }
   const randomBook = (): DepthSnapshot => ({ timeMs: 0, bids: randomSide(-1), asks: randomSide(1) });
 
-  it("yields ops that turn prev into next (random books)", () => {
+  it("yields ops that turn prev into next (random books), each position valid when applied", () => {
     for (let i = 0; i < 2000; i++) {
       const prev = randomBook();
       const next = randomBook();
       const ops = diffDepth(prev, next);
       expect(applyDepthOps(prev, ops)).toEqual(next);
-      for (const o of ops) expect([0, 1, 2]).toContain(o.operation);
+      let book = prev;
+      for (const o of ops) {
+        expect([0, 1, 2]).toContain(o.operation);
+        const rows = o.side === 1 ? book.bids : book.asks;
+        if (o.operation === 0) expect(o.position).toBeLessThanOrEqual(rows.length);
+        else expect(o.position).toBeLessThan(rows.length);
+        book = applyDepthOps(book, [o]);
+      }
+    }
+  });
+
+  it("builds a book from an empty one with inserts only (a new subscription, or after 317)", () => {
+    const empty: DepthSnapshot = { timeMs: 0, bids: [], asks: [] };
+    for (let i = 0; i < 200; i++) {
+      const next = randomBook();
+      const ops = diffDepth(empty, next);
+      expect(ops.every((o) => o.operation === 0)).toBe(true);
+      expect(applyDepthOps(empty, ops)).toEqual(next);
     }
   });
 
