@@ -7,6 +7,7 @@ import { ERR, type IbError } from "./errors.js";
 import { DepthFeed } from "./feeds/depth.js";
 import type { FeedContext, Subscription } from "./feeds/feed.js";
 import {
+  barSeconds,
   barsAsOf,
   formatBarDate,
   HistoryUpdateFeed,
@@ -15,19 +16,12 @@ import {
   WHAT_TO_SHOW,
 } from "./feeds/history.js";
 import { AccountSummaryFeed, AccountUpdatesFeed, AccountUpdatesMultiFeed, PnlFeed, PnlSingleFeed } from "./feeds/accountFeeds.js";
-import {
-  barSeconds,
-  durationWithinLimits,
-  formatZoned,
-  parseBarSizeSetting,
-  parseDurationString,
-  parseEndDateTime,
-  windowStartSec,
-} from "./feeds/barSpec.js";
+import { formatZoned, parseEndDateTime } from "./feeds/ibDateTime.js";
 import { MarketDataFeed } from "./feeds/marketData.js";
 import { parseTickByTickType, TickByTickFeed } from "./feeds/tickByTick.js";
 import type { GatewayCore } from "./gateway.js";
 import { MessageRateLimiter } from "./limits.js";
+import { barSizeForQuery, durationStartSec, isValidDurationForBarSize, parseBarSize, parseDuration } from "./market/index.js";
 import type { Entitlement, InstrumentSpec, WhatToShow } from "./market/types.js";
 import {
   decodeReqContractData,
@@ -625,12 +619,13 @@ export class Session implements FeedContext {
     }
     const what = this.whatToShow(reqId, inst, req.whatToShow);
     if (!what) return;
-    const barSize = parseBarSizeSetting(req.barSize);
-    if (barSize === undefined) {
+    const parsedBarSize = parseBarSize(req.barSize);
+    if (parsedBarSize === undefined) {
       this.error(reqId, ERR.VALIDATION, `-'bP' : cause - Historical data bar size setting is invalid. Legal ones are: 1 secs, 5 secs, 10 secs, 15 secs, 30 secs, 1 min, 2 mins, 3 mins, 5 mins, 10 mins, 15 mins, 20 mins, 30 mins, 1 hour, 2 hours, 3 hours, 4 hours, 8 hours, 1 day, 1W, 1M`);
       return;
     }
-    const duration = parseDurationString(req.duration);
+    const barSize = barSizeForQuery(parsedBarSize);
+    const duration = parseDuration(req.duration);
     if (!duration) {
       this.error(reqId, ERR.VALIDATION, `-'bQ' : cause - Historical data query duration string [${req.duration}] is invalid`);
       return;
@@ -645,11 +640,11 @@ export class Session implements FeedContext {
       this.error(reqId, ERR.VALIDATION, `-'bW' : cause - Historical data query end date/time string [${req.endDateTime}] is invalid.  Format is 'YYYYMMDD{SPACE}hh:mm:ss[{SPACE}TMZ]'.`);
       return;
     }
-    if (!durationWithinLimits(duration, barSize)) {
+    if (!isValidDurationForBarSize(duration, parsedBarSize)) {
       this.error(reqId, ERR.HMDS, "Time length exceed max.");
       return;
     }
-    const startSec = windowStartSec(endSec, duration);
+    const startSec = durationStartSec(endSec, duration, inst.session);
     if ((endSec - startSec) / barSeconds(barSize) > 200_000) {
       this.error(reqId, ERR.HMDS, "Time length exceed max.");
       return;

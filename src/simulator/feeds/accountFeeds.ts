@@ -5,7 +5,7 @@
 import { Decimal } from "decimal.js";
 import { money, type SimAccounts } from "../account.js";
 import * as msg from "../messages/outbound.js";
-import { formatZoned } from "./barSpec.js";
+import { formatZoned } from "./ibDateTime.js";
 import type { FeedContext, Subscription } from "./feed.js";
 
 const SUMMARY_TAGS_ALL = "ALL";

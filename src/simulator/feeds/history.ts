@@ -4,16 +4,24 @@
  * aggregated from the trades (or quotes) up to now, so no future data leaks out.
  */
 import { Decimal } from "decimal.js";
-import type { Bar, InstrumentSpec, Market, Trade, WhatToShow } from "../market/types.js";
+import type { Bar, BarQuery, InstrumentSpec, Market, Trade, WhatToShow } from "../market/types.js";
 import { MIN_SV } from "../messages/ids.js";
 import * as msg from "../messages/outbound.js";
-import { barSeconds, formatYmd, formatZoned, type BarSize } from "./barSpec.js";
+import { formatYmd, formatZoned } from "./ibDateTime.js";
 import type { FeedContext, Subscription } from "./feed.js";
 
 export const WHAT_TO_SHOW: readonly WhatToShow[] = ["TRADES", "AGGTRADES", "MIDPOINT", "BID", "ASK", "BID_ASK", "ADJUSTED_LAST"];
 
 export function isTradeData(w: WhatToShow): boolean {
   return w === "TRADES" || w === "AGGTRADES" || w === "ADJUSTED_LAST";
+}
+
+/** A bar size as `BarQuery` takes it: seconds, or "week" / "month" (market's `barSizeForQuery` of `parseBarSize`). */
+export type BarSize = BarQuery["barSize"];
+
+/** Seconds of a bar, calendar sizes approximated (sanity limits and the forming bar's search window). */
+export function barSeconds(b: BarSize): number {
+  return b === "week" ? 7 * 86400 : b === "month" ? 31 * 86400 : b;
 }
 
 /**

@@ -7,7 +7,7 @@ import { TICK } from "../messages/ids.js";
 import * as msg from "../messages/outbound.js";
 import type { InstrumentSpec, Quote } from "../market/types.js";
 import type { Field } from "../wire/fields.js";
-import { zonedParts, zonedToEpochMs } from "./barSpec.js";
+import { zonedParts, zonedToEpochMs } from "./ibDateTime.js";
 import type { FeedContext, Subscription } from "./feed.js";
 
 export interface MarketDataOptions {

@@ -1,6 +1,6 @@
 /**
- * IB's historical-data request vocabulary: bar sizes ("5 mins"), durations ("2 D") and the
- * duration ↔ bar-size step-size table. Pure functions, no market state.
+ * IB's historical-data request vocabulary: bar sizes ("5 mins"), durations ("2 D"), the request window
+ * and IB's duration caps. Pure functions, no market state; the protocol server validates requests with them.
  */
 import { NEW_YORK, tradesOnWeekends } from "./sessions.js";
 import type { SessionKind } from "./types.js";
@@ -60,7 +60,7 @@ export function parseDuration(s: string): Duration | undefined {
 
 const DAY_SEC = 86400;
 
-/** Nominal length in seconds (D = 1 day, W = 7, M = 30, Y = 365) — for the step-size table only. */
+/** Nominal length in seconds (D = 1 day, W = 7, M = 30, Y = 365) — for the 1-second-bar cap only. */
 export function nominalDurationSec(d: Duration): number {
   const per: Record<DurationUnit, number> = { S: 1, D: DAY_SEC, W: 7 * DAY_SEC, M: 30 * DAY_SEC, Y: 365 * DAY_SEC };
   return d.count * per[d.unit];
@@ -104,25 +104,15 @@ export function durationStartSec(endSec: number, d: Duration, session: SessionKi
 }
 
 /**
- * IB's step-size table ("historical data limitations"): the longest duration each bar size may be
- * requested with. 1 secs: 2000 S (IB's stated cap); 5 secs: 3600 S; 10/15 secs: 14400 S;
- * 30 secs: 28800 S; 1 min: 1 D; 2 mins: 2 D; 3–20 mins: 1 W; 30 mins – 8 hours: 1 M;
- * 1 day / 1 week / 1 month: unlimited. Durations compare by nominal length (M = 30 days).
+ * IB's per-request duration caps (ib-rules.md, "max duration per request"): 1-second bars at most
+ * 2000 S; every other bar size at most 86400 S / 365 D / 52 W / 12 M / 68 Y. Beyond that IB is lenient:
+ * the step-size table of its docs (tws-protocol.md §3: "1 D: 1 min–1 day", …) says which durations suit
+ * a bar size, but longer ones are served (slowly), not rejected, so it is not a rejection rule here.
  */
-const MAX_DURATION_SEC: ReadonlyArray<readonly [number, number]> = [
-  [1, 2000],
-  [5, 3600],
-  [15, 14400],
-  [30, 28800],
-  [60, DAY_SEC],
-  [120, 2 * DAY_SEC],
-  [1200, 7 * DAY_SEC],
-  [28800, 30 * DAY_SEC],
-];
+const MAX_COUNT: Readonly<Record<DurationUnit, number>> = { S: 86400, D: 365, W: 52, M: 12, Y: 68 };
+const ONE_SEC_BAR_MAX_SEC = 2000;
 
 export function isValidDurationForBarSize(duration: Duration, barSize: ParsedBarSize): boolean {
-  if (typeof barSize === "string") return true;
-  const len = nominalDurationSec(duration);
-  for (const [bar, max] of MAX_DURATION_SEC) if (barSize.seconds <= bar) return len <= max;
-  return true;
+  if (typeof barSize !== "string" && barSize.seconds === 1) return nominalDurationSec(duration) <= ONE_SEC_BAR_MAX_SEC;
+  return duration.count <= MAX_COUNT[duration.unit];
 }
