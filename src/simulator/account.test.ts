@@ -1,12 +1,8 @@
 import { EventName, type Contract } from "@stoqey/ib";
-import { afterEach, describe, expect, it } from "vitest";
-import { Fixture, runningClock, until } from "./testing/harness.js";
+import { describe, expect, it } from "vitest";
+import { runningClock, until, useFixture } from "./testing/harness.js";
 
-const fx = new Fixture();
-afterEach(async () => {
-  expect(fx.decodeErrors()).toEqual([]);
-  await fx.stop();
-});
+const fx = useFixture();
 
 describe("simulated account", () => {
   it("answers account summary with the requested tags, $LEDGER included, then End; several accounts", async () => {

@@ -1,13 +1,9 @@
 import { EventName, IBApi, type Contract } from "@stoqey/ib";
 import { connect } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
-import { BTC, Fixture, connectClient, runningClock, sleep, until, type TestClient } from "./testing/harness.js";
+import { describe, expect, it } from "vitest";
+import { BTC, connectClient, runningClock, sleep, until, type TestClient, useFixture } from "./testing/harness.js";
 
-const fx = new Fixture();
-afterEach(async () => {
-  expect(fx.decodeErrors()).toEqual([]);
-  await fx.stop();
-});
+const fx = useFixture();
 
 function tickCounter(c: TestClient, reqId: number) {
   const counter = { n: 0 };

@@ -1,12 +1,8 @@
 import { EventName, IBApi, type Contract } from "@stoqey/ib";
-import { afterEach, describe, expect, it } from "vitest";
-import { BTC, Fixture, runningClock, sleep, until } from "./testing/harness.js";
+import { describe, expect, it } from "vitest";
+import { BTC, runningClock, sleep, until, useFixture } from "./testing/harness.js";
 
-const fx = new Fixture();
-afterEach(async () => {
-  expect(fx.decodeErrors()).toEqual([]);
-  await fx.stop();
-});
+const fx = useFixture();
 
 describe("flood mode", () => {
   it("writes L1 ticks as fast as a bare @stoqey/ib client decodes them, respecting backpressure", async () => {

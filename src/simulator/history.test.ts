@@ -1,13 +1,9 @@
 import { BarSizeSetting, EventName, IBApiNext, TickByTickDataType, WhatToShow, type Contract } from "@stoqey/ib";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startSimulator } from "./index.js";
-import { AAPL, BTC, EURUSD, Fixture, SESSION_TIME_MS, runningClock, until, type TestClient } from "./testing/harness.js";
+import { AAPL, BTC, EURUSD, SESSION_TIME_MS, runningClock, until, type TestClient, useFixture } from "./testing/harness.js";
 
-const fx = new Fixture();
-afterEach(async () => {
-  expect(fx.decodeErrors()).toEqual([]);
-  await fx.stop();
-});
+const fx = useFixture();
 
 interface HBar {
   date: string;

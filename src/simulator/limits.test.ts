@@ -1,13 +1,9 @@
 import { BarSizeSetting, EventName, TickByTickDataType, WhatToShow, type Contract } from "@stoqey/ib";
-import { afterEach, describe, expect, it } from "vitest";
-import { AAPL, BTC, ETH, Fixture, MSFT, SPY, runningClock, sleep, until } from "./testing/harness.js";
+import { describe, expect, it } from "vitest";
+import { AAPL, BTC, ETH, MSFT, SPY, runningClock, sleep, until, useFixture } from "./testing/harness.js";
 import { RawClient } from "./testing/rawClient.js";
 
-const fx = new Fixture();
-afterEach(async () => {
-  expect(fx.decodeErrors()).toEqual([]);
-  await fx.stop();
-});
+const fx = useFixture();
 
 describe("IB limits", () => {
   it("101 beyond the market data lines (real-time bars count too)", async () => {

@@ -1,13 +1,9 @@
 import { EventName, type Contract } from "@stoqey/ib";
-import { afterEach, describe, expect, it } from "vitest";
-import { AAPL, Fixture, runningClock, until } from "./testing/harness.js";
+import { describe, expect, it } from "vitest";
+import { AAPL, runningClock, until, useFixture } from "./testing/harness.js";
 import { RawClient } from "./testing/rawClient.js";
 
-const fx = new Fixture();
-afterEach(async () => {
-  expect(fx.decodeErrors()).toEqual([]);
-  await fx.stop();
-});
+const fx = useFixture();
 
 describe("what other TWS clients ask at connect (ib_insync/ib_async sync sequence)", () => {
   it("answers open orders, executions, completed orders, user info, positions/account updates multi", async () => {

@@ -1,13 +1,9 @@
 import { EventName, IBApiNext, TickByTickDataType, type Contract } from "@stoqey/ib";
 import { firstValueFrom } from "rxjs";
-import { afterEach, describe, expect, it } from "vitest";
-import { AAPL, BTC, ES, ETH, EURUSD, Fixture, MSFT, SPY, runningClock, until, type TestClient } from "./testing/harness.js";
+import { describe, expect, it } from "vitest";
+import { AAPL, BTC, ES, ETH, EURUSD, MSFT, SPY, runningClock, until, type TestClient, useFixture } from "./testing/harness.js";
 
-const fx = new Fixture();
-afterEach(async () => {
-  expect(fx.decodeErrors()).toEqual([]);
-  await fx.stop();
-});
+const fx = useFixture();
 
 function collect<T extends unknown[]>(c: TestClient, event: EventName): T[] {
   const out: T[] = [];

@@ -5,6 +5,7 @@
 import { Decimal } from "decimal.js";
 import { money, type SimAccounts } from "../account.js";
 import * as msg from "../messages/outbound.js";
+import type { Field } from "../wire/fields.js";
 import { formatZoned } from "./ibDateTime.js";
 import type { FeedContext, Subscription } from "./feed.js";
 
@@ -30,35 +31,53 @@ export function accountSummaryRows(accounts: SimAccounts, group: string, tags: s
   return rows;
 }
 
-export class AccountSummaryFeed implements Subscription {
-  readonly kind = "accountSummary" as const;
+/** Everything, then an end message; afterwards everything again every `refreshMs` (IB: every 3 minutes). */
+abstract class RefreshingFeed {
   stalledUntil = 0;
   private lastSentMs = 0;
-  private last = new Map<string, string>();
 
   constructor(
-    private readonly ctx: FeedContext,
-    readonly reqId: number,
-    private readonly accounts: SimAccounts,
-    private readonly group: string,
-    private readonly tags: string,
+    protected readonly ctx: FeedContext,
     private readonly refreshMs: number,
   ) {}
 
-  /** Full summary + End. */
   start(nowMs: number): void {
-    this.sendRows(nowMs, false);
-    this.ctx.send(msg.accountSummaryEnd(this.reqId));
+    this.sendAll(nowMs, false);
+    this.ctx.send(this.endMessage());
     this.lastSentMs = nowMs;
   }
 
   pump(nowMs: number): void {
     if (nowMs - this.lastSentMs < this.refreshMs) return;
     this.lastSentMs = nowMs;
-    this.sendRows(nowMs, true);
+    this.sendAll(nowMs, true);
   }
 
-  private sendRows(nowMs: number, changedOnly: boolean): void {
+  protected abstract sendAll(nowMs: number, refresh: boolean): void;
+  protected abstract endMessage(): Field[];
+}
+
+/** Full summary + End; a refresh sends only the rows that changed. */
+export class AccountSummaryFeed extends RefreshingFeed implements Subscription {
+  readonly kind = "accountSummary" as const;
+  private last = new Map<string, string>();
+
+  constructor(
+    ctx: FeedContext,
+    readonly reqId: number,
+    private readonly accounts: SimAccounts,
+    private readonly group: string,
+    private readonly tags: string,
+    refreshMs: number,
+  ) {
+    super(ctx, refreshMs);
+  }
+
+  protected endMessage(): Field[] {
+    return msg.accountSummaryEnd(this.reqId);
+  }
+
+  protected sendAll(nowMs: number, changedOnly: boolean): void {
     for (const r of accountSummaryRows(this.accounts, this.group, this.tags, nowMs)) {
       const key = `${r.account}|${r.tag}|${r.currency}`;
       if (changedOnly && this.last.get(key) === r.value) continue;
@@ -69,30 +88,21 @@ export class AccountSummaryFeed implements Subscription {
 }
 
 /** reqAccountUpdates for one account (not keyed by a request id: IB allows one at a time per client). */
-export class AccountUpdatesFeed {
-  stalledUntil = 0;
-  private lastSentMs = 0;
-
+export class AccountUpdatesFeed extends RefreshingFeed {
   constructor(
-    private readonly ctx: FeedContext,
+    ctx: FeedContext,
     readonly account: string,
     private readonly accounts: SimAccounts,
-    private readonly refreshMs: number,
-  ) {}
-
-  start(nowMs: number): void {
-    this.sendAll(nowMs);
-    this.ctx.send(msg.accountDownloadEnd(this.account));
-    this.lastSentMs = nowMs;
+    refreshMs: number,
+  ) {
+    super(ctx, refreshMs);
   }
 
-  pump(nowMs: number): void {
-    if (nowMs - this.lastSentMs < this.refreshMs) return;
-    this.lastSentMs = nowMs;
-    this.sendAll(nowMs);
+  protected endMessage(): Field[] {
+    return msg.accountDownloadEnd(this.account);
   }
 
-  private sendAll(nowMs: number): void {
+  protected sendAll(nowMs: number): void {
     const v = this.accounts.value(this.account, nowMs);
     if (!v) return;
     for (const kv of this.accounts.accountValues(v)) this.ctx.send(msg.accountValue(kv.key, kv.value, kv.currency, this.account));
@@ -167,34 +177,26 @@ export class PnlSingleFeed implements Subscription {
 }
 
 /** reqAccountUpdatesMulti: account values for one account (or all), End, then a refresh every `refreshMs`. */
-export class AccountUpdatesMultiFeed implements Subscription {
+export class AccountUpdatesMultiFeed extends RefreshingFeed implements Subscription {
   readonly kind = "accountMulti" as const;
-  stalledUntil = 0;
-  private lastSentMs = 0;
 
   constructor(
-    private readonly ctx: FeedContext,
+    ctx: FeedContext,
     readonly reqId: number,
     private readonly accounts: SimAccounts,
     private readonly account: string,
     private readonly modelCode: string,
     private readonly ledgerAndNLV: boolean,
-    private readonly refreshMs: number,
-  ) {}
-
-  start(nowMs: number): void {
-    this.sendAll(nowMs);
-    this.ctx.send(msg.accountUpdateMultiEnd(this.reqId));
-    this.lastSentMs = nowMs;
+    refreshMs: number,
+  ) {
+    super(ctx, refreshMs);
   }
 
-  pump(nowMs: number): void {
-    if (nowMs - this.lastSentMs < this.refreshMs) return;
-    this.lastSentMs = nowMs;
-    this.sendAll(nowMs);
+  protected endMessage(): Field[] {
+    return msg.accountUpdateMultiEnd(this.reqId);
   }
 
-  private sendAll(nowMs: number): void {
+  protected sendAll(nowMs: number): void {
     const ids = this.account === "" || this.account.toUpperCase() === "ALL" ? this.accounts.ids() : [this.account];
     for (const id of ids) {
       const v = this.accounts.value(id, nowMs);

@@ -191,22 +191,16 @@ export const accountSummary = (reqId: number, account: string, tag: string, valu
 ];
 export const accountSummaryEnd = (reqId: number): Field[] => [IN.ACCOUNT_SUMMARY_END, 1, reqId];
 
+/** The contract block of position and portfolio messages: conId … tradingClass (strike 0, right ""). */
+function positionContract(c: InstrumentSpec, exchange = c.exchange): Field[] {
+  return [c.conId, c.symbol, c.secType, c.lastTradeDateOrContractMonth, 0, "", c.multiplier, exchange, c.currency, c.localSymbol, c.tradingClass];
+}
 export function position(sv: number, account: string, c: InstrumentSpec, pos: string, avgCost: string): Field[] {
   return [
     IN.POSITION,
     3,
     account,
-    c.conId,
-    c.symbol,
-    c.secType,
-    c.lastTradeDateOrContractMonth,
-    0,
-    "",
-    c.multiplier,
-    c.exchange,
-    c.currency,
-    c.localSymbol,
-    c.tradingClass,
+    ...positionContract(c),
     size(sv, pos),
     avgCost,
   ];
@@ -218,17 +212,7 @@ export function positionMulti(sv: number, reqId: number, account: string, c: Ins
     1,
     reqId,
     account,
-    c.conId,
-    c.symbol,
-    c.secType,
-    c.lastTradeDateOrContractMonth,
-    0,
-    "",
-    c.multiplier,
-    c.exchange,
-    c.currency,
-    c.localSymbol,
-    c.tradingClass,
+    ...positionContract(c),
     size(sv, pos),
     avgCost,
     modelCode,
@@ -269,17 +253,7 @@ export function portfolioValue(
   return [
     IN.PORTFOLIO_VALUE,
     8,
-    c.conId,
-    c.symbol,
-    c.secType,
-    c.lastTradeDateOrContractMonth,
-    0,
-    "",
-    c.multiplier,
-    c.primaryExch,
-    c.currency,
-    c.localSymbol,
-    c.tradingClass,
+    ...positionContract(c, c.primaryExch),
     size(sv, pos),
     marketPrice,
     marketValue,

@@ -3,6 +3,7 @@
  * Decoder errors ("unprocessed data", "Underrun", code 505) are collected so tests can fail on them.
  */
 import { EventName, IBApi } from "@stoqey/ib";
+import { afterEach, expect } from "vitest";
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from "../index.js";
 
 export interface IbError {
@@ -122,6 +123,16 @@ export class Fixture {
     this.clients = [];
     await this.sim?.close();
   }
+}
+
+/** A Fixture stopped after each test, which then also fails if a client could not decode a message. */
+export function useFixture(): Fixture {
+  const fx = new Fixture();
+  afterEach(async () => {
+    expect(fx.decodeErrors()).toEqual([]);
+    await fx.stop();
+  });
+  return fx;
 }
 
 export const AAPL = { symbol: "AAPL", secType: "STK", exchange: "SMART", currency: "USD" } as const;
