@@ -26,7 +26,7 @@ export interface RunningApp {
  * Wires the service: the Gateway (real at IB_GATEWAY_URL, or the embedded simulator when it is unset:
  * never a fallback from one to the other), the IB connection and the gRPC server.
  */
-export async function startApp(config: AppConfig, log: Logger): Promise<RunningApp> {
+export async function startApp(config: AppConfig, log: Logger, onFatal: (message: string) => void = () => undefined): Promise<RunningApp> {
   const startedAt = new Date();
   let simulator: RunningSimulator | undefined;
   let target = config.gateway;
@@ -63,6 +63,15 @@ export async function startApp(config: AppConfig, log: Logger): Promise<RunningA
       subscriptions: () => adapter.subscriptions(),
     },
     adapter,
+  });
+
+  // Health follows the Gateway: the services are NOT_SERVING while it is away, so orchestrators and load
+  // balancers see what clients would; a fatal loss (account no longer managed) stops the process.
+  adapter.connection.on("state", (state) => grpc.health.setServicesServing(state === "connected"));
+  adapter.connection.on("fatal", ({ message }) => {
+    log.fatal({ reason: message }, "the Gateway connection cannot be used any more; stopping");
+    grpc.health.setServicesServing(false);
+    onFatal(message);
   });
 
   try {

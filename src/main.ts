@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { startApp } from "./app.js";
+import { startApp, type RunningApp } from "./app.js";
 import { ConfigError } from "./config/configError.js";
 import { loadConfig } from "./config/loadConfig.js";
 import { GatewayFatalError } from "./ib/gatewayConnection.js";
@@ -23,9 +23,12 @@ async function main(): Promise<void> {
     log.info({ connectors: config.provider.ignoredConnectors }, "config lists other connectors; this service serves only \"ib\"");
   }
 
-  let app;
+  let app: RunningApp | undefined;
   try {
-    app = await startApp(config, log);
+    app = await startApp(config, log, () => {
+      // Exit non-zero so that a supervisor restarts the service once the Gateway is fixed.
+      void app?.stop().finally(() => process.exit(1));
+    });
   } catch (err) {
     log.fatal({ err: err instanceof GatewayFatalError ? undefined : err }, err instanceof Error ? err.message : String(err));
     process.exit(1);

@@ -18,7 +18,8 @@ const BY_KIND: Record<IbErrorKind, { code: status; reason: string }> = {
 
 export function apiErrorFromAdapter(err: unknown): ApiError | undefined {
   if (!(err instanceof IbError)) return undefined;
-  const { code, reason } = BY_KIND[err.kind];
+  const { code, reason: byKind } = BY_KIND[err.kind];
+  const reason = err.reason ?? byKind;
   const metadata: Record<string, string> = err.ibCode === undefined ? {} : { ibCode: String(err.ibCode) };
   return new ApiError(code, err.message, reason, metadata);
 }

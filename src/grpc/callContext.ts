@@ -17,8 +17,10 @@ export interface CallContext {
 export type AbortReason = "cancelled" | "shutdown";
 
 /** Open calls, so that shutdown can end every stream instead of waiting forever on live feeds. */
+export type CallKind = "unary" | "stream";
+
 export class CallRegistry {
-  private readonly open = new Set<AbortController>();
+  private readonly open = new Map<AbortController, CallKind>();
   private closing = false;
 
   get size(): number {
@@ -29,10 +31,10 @@ export class CallRegistry {
     return this.closing;
   }
 
-  register(): AbortController {
+  register(kind: CallKind): AbortController {
     const controller = new AbortController();
     if (this.closing) controller.abort("shutdown" satisfies AbortReason);
-    else this.open.add(controller);
+    else this.open.set(controller, kind);
     return controller;
   }
 
@@ -40,9 +42,12 @@ export class CallRegistry {
     this.open.delete(controller);
   }
 
-  /** Aborts every open call with reason "shutdown"; new calls are aborted at once. */
-  abortAll(): void {
+  /**
+   * Aborts open calls of a kind (all when omitted) with reason "shutdown"; from then on new calls are
+   * aborted at once. Streams go first (they never end by themselves); unary calls get the grace period.
+   */
+  abortAll(kind?: CallKind): void {
     this.closing = true;
-    for (const controller of this.open) controller.abort("shutdown" satisfies AbortReason);
+    for (const [controller, k] of this.open) if (kind === undefined || k === kind) controller.abort("shutdown" satisfies AbortReason);
   }
 }

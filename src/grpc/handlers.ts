@@ -20,6 +20,8 @@ export type ServerStreamHandler<Req, Res> = (request: Req, ctx: CallContext) => 
 export interface HandlerDeps {
   calls: CallRegistry;
   log: Logger;
+  /** How long a stream may wait for a client that does not read before it is closed. */
+  maxDrainWaitMs?: number;
 }
 
 const SHUTTING_DOWN = unavailable("server is shutting down; reconnect to another instance or retry", "SHUTTING_DOWN");
@@ -44,7 +46,7 @@ function errorFor(err: unknown, ctx: CallContext): ApiError {
 
 export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>, deps: HandlerDeps): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    const controller = deps.calls.register();
+    const controller = deps.calls.register("unary");
     const ctx = contextFor(method, call, controller, deps.log);
     const onCancel = () => controller.abort("cancelled");
     call.once("cancelled", onCancel);
@@ -70,7 +72,7 @@ export function serverStream<Req, Res>(
   deps: HandlerDeps,
 ): handleServerStreamingCall<Req, Res> {
   return (call) => {
-    const controller = deps.calls.register();
+    const controller = deps.calls.register("stream");
     const ctx = contextFor(method, call, controller, deps.log);
     const onCancel = () => controller.abort("cancelled");
     call.once("cancelled", onCancel);
@@ -81,7 +83,9 @@ export function serverStream<Req, Res>(
         while (!controller.signal.aborted) {
           const next = await iterator.next();
           if (next.done || controller.signal.aborted) break;
-          if (!call.write(next.value)) await drainOrAbort(call, controller.signal);
+          if (!call.write(next.value) && !(await drainOrAbort(call, controller.signal, deps.maxDrainWaitMs ?? DEFAULT_MAX_DRAIN_WAIT_MS))) {
+            throw CLIENT_NOT_READING;
+          }
         }
       } finally {
         // Finalise the generator (runs its finally: unsubscribe, release IB lines).
@@ -107,17 +111,28 @@ export function serverStream<Req, Res>(
   };
 }
 
-function drainOrAbort(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+/**
+ * Waits for the client to read (drain), for the call to end, or at most `maxWaitMs`; false on the
+ * timeout. A client that keeps its stream open without reading would otherwise hold it forever.
+ */
+function drainOrAbort(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal, maxWaitMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = () => {
-      call.off("drain", done);
-      signal.removeEventListener("abort", done);
-      resolve();
+    const done = (drained: boolean) => () => {
+      clearTimeout(timer);
+      call.off("drain", onDrain);
+      signal.removeEventListener("abort", onAbort);
+      resolve(drained);
     };
-    call.once("drain", done);
-    signal.addEventListener("abort", done, { once: true });
+    const onDrain = done(true);
+    const onAbort = done(true);
+    const timer = setTimeout(done(false), maxWaitMs);
+    call.once("drain", onDrain);
+    signal.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+const DEFAULT_MAX_DRAIN_WAIT_MS = 60_000;
+const CLIENT_NOT_READING = new ApiError(status.RESOURCE_EXHAUSTED, "the client has not read from this stream for too long; closing it", "CLIENT_NOT_READING");
 
 /** Every method of a service answers UNIMPLEMENTED (HTTP 501) until its issue lands: never fake data. */
 export function unimplementedHandlers(

@@ -124,17 +124,19 @@ export class GrpcServer {
   /**
    * Graceful shutdown: health turns NOT_SERVING, every open stream ends with UNAVAILABLE "server is
    * shutting down" (handlers' finally blocks release their subscriptions), unary calls get the grace
-   * period, then anything left is cancelled.
+   * period to finish, then anything left is cancelled.
    */
   async shutdown(): Promise<void> {
     this.health.setAllNotServing();
     await sleep(10); // let Watch streams flush NOT_SERVING before they end
-    this.calls.abortAll();
+    this.calls.abortAll("stream");
     const grace = this.options.shutdownGraceMs ?? 5_000;
     const drained = new Promise<boolean>((resolve) => this.server.tryShutdown(() => resolve(true)));
     const timedOut = sleep(grace, false, { ref: false });
     if (!(await Promise.race([drained, timedOut]))) {
       this.options.log.warn({ openCalls: this.calls.size }, "shutdown grace period over: cancelling remaining calls");
+      this.calls.abortAll();
+      await sleep(10);
       this.server.forceShutdown();
     }
   }

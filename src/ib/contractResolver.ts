@@ -2,6 +2,7 @@ import { EventName, type Contract, type ContractDetails } from "@stoqey/ib";
 import type { Decimal } from "../domain/decimal.js";
 import type { IbContractOverride, MarketType } from "../config/providerConfig.js";
 import { decimalFromIb } from "../domain/decimal.js";
+import { requireConnected } from "./feeds/feedContext.js";
 import { IbError } from "./ibErrors.js";
 import type { RequestRouter } from "./requestRouter.js";
 import { mapSymbol, type ContractQuery } from "./symbolMapping.js";
@@ -43,6 +44,7 @@ export interface ContractResolverOptions {
   override: (marketType: MarketType, symbol: string) => IbContractOverride | undefined;
   timeoutMs?: number;
   now?: () => number;
+  isConnected: () => boolean;
 }
 
 /**
@@ -103,6 +105,7 @@ export class ContractResolver {
 
   private contractDetails(contract: Contract): Promise<ContractDetails[]> {
     const { router } = this.options;
+    requireConnected(this.options, `contract details for ${describe(contract)}`);
     const reqId = router.allocateId();
     const found: ContractDetails[] = [];
     return new Promise<ContractDetails[]>((resolve, reject) => {

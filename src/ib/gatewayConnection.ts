@@ -17,7 +17,7 @@ export interface GatewayConnectionOptions {
   /** How long to wait for the API to become ready (nextValidId) after a connect attempt. */
   connectTimeoutMs?: number;
   backoff?: BackoffOptions;
-  /** Outbound token bucket (@stoqey/ib's rate limiter): IB allows 50 messages/s, we keep 45. */
+  /** Outbound token bucket (@stoqey/ib's rate limiter, a multiple of 10): IB allows 50 messages/s, we keep 40. */
   maxRequestsPerSecond?: number;
 }
 
@@ -37,6 +37,8 @@ export interface GatewayConnectionEvents {
   /** IB lost its own connectivity (1100) or restored it (1101 data lost / 1102 data maintained). */
   ibConnectivity: [{ up: boolean; dataLost: boolean; code: number }];
   state: [ConnectionState];
+  /** The connection cannot be used and will not be retried (e.g. the account is no longer managed). */
+  fatal: [{ message: string }];
 }
 
 // IB message codes on the connection level (tws-protocol.md §3). They arrive with id -1, which
@@ -70,7 +72,9 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     this.options = {
       connectTimeoutMs: 10_000,
       backoff: DEFAULT_BACKOFF,
-      maxRequestsPerSecond: 45,
+      // @stoqey/ib's limiter lets ceil(n/10) messages through per 100 ms: 45 would really be 50/s, IB's
+      // own limit (error 100, and a dropped session after 3). A multiple of 10 is what it says.
+      maxRequestsPerSecond: 40,
       ...options,
     };
     this.current = {
@@ -117,7 +121,8 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.readyTimer);
     this.setState("disconnected");
-    if (this.api.isConnected) this.api.disconnect();
+    // Also while a connect is pending (TCP up, handshake not done): isConnected is still false then.
+    this.api.disconnect();
     this.firstReady?.reject(new Error("stopped before the Gateway connection was ready"));
     this.firstReady = undefined;
   }
@@ -157,6 +162,7 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
   }
 
   private onReady(): void {
+    if (this.stopped) return; // a handshake that completed after stop(): the socket is being closed
     if (this.current.state === "connected") return; // nextValidId also answers reqIds
     clearTimeout(this.readyTimer);
     const accounts = this.pendingManagedAccounts;
@@ -192,6 +198,7 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
   }
 
   private onInfo(message: string, code: number): void {
+    if (this.stopped) return;
     switch (code) {
       case CLIENT_ID_IN_USE:
         this.fail(`client id ${this.options.clientId} is already in use at ${this.address}: set IB_CLIENT_ID to an unused id, or wait until the old session is released`);
@@ -253,7 +260,8 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     const pending = this.firstReady;
     this.firstReady = undefined;
     this.stop();
-    pending?.reject(new GatewayFatalError(message));
+    if (pending !== undefined) pending.reject(new GatewayFatalError(message));
+    else this.emit("fatal", { message }); // after start-up nobody awaits: the app must hear it
   }
 
   private setState(state: ConnectionState): void {

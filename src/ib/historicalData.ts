@@ -2,7 +2,7 @@ import { EventName, type BarSizeSetting, type WhatToShow } from "@stoqey/ib";
 import { decimalFromIb, ZERO } from "../domain/decimal.js";
 import type { Bar } from "../domain/marketData.js";
 import type { ResolvedInstrument } from "./contractResolver.js";
-import type { FeedContext } from "./feeds/feedContext.js";
+import { requireConnected, type FeedContext } from "./feeds/feedContext.js";
 import { pacingCost, pacingKeyFor, type HistoricalScheduler } from "./historicalScheduler.js";
 import { parseIbBarTime } from "./historyPlan.js";
 import { IbError } from "./ibErrors.js";
@@ -32,20 +32,26 @@ export function fetchHistoricalBars(
     key: pacingKeyFor(params),
     cost: pacingCost(query.whatToShow),
     signal: options.signal,
-    run: () => runOnce(ctx, instrument, query, options.timeoutMs),
+    run: () => runOnce(ctx, instrument, query, options.timeoutMs, options.signal),
   });
 }
 
-function runOnce(ctx: FeedContext, instrument: ResolvedInstrument, query: HistoricalQuery, timeoutMs: number): Promise<Bar[]> {
+function runOnce(ctx: FeedContext, instrument: ResolvedInstrument, query: HistoricalQuery, timeoutMs: number, signal?: AbortSignal): Promise<Bar[]> {
+  requireConnected(ctx, `history for ${instrument.symbol}`);
   const reqId = ctx.router.allocateId();
   const bars: Bar[] = [];
   return new Promise<Bar[]>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    // Abandoned (timeout, or the caller gave up): cancel at IB so the request stops holding an open slot.
+    const abandon = (err: IbError) => {
       if (ctx.isConnected()) ctx.api.cancelHistoricalData(reqId);
-      finish(new IbError("timeout", `IB did not answer a ${query.barSize} history request for ${instrument.symbol} within ${timeoutMs} ms`));
-    }, timeoutMs);
+      finish(err);
+    };
+    const timer = setTimeout(() => abandon(new IbError("timeout", `IB did not answer a ${query.barSize} history request for ${instrument.symbol} within ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = () => abandon(new IbError("cancelled", "history request cancelled"));
+    signal?.addEventListener("abort", onAbort, { once: true });
     const finish = (err?: IbError) => {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       ctx.router.release(reqId);
       if (err) reject(err);
       else resolve(bars);

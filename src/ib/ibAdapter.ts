@@ -91,6 +91,7 @@ export class IbAdapter {
       override: (marketType, symbol) => overrides.get(`${marketType}/${symbol.toUpperCase()}`),
       timeoutMs: options.requestTimeoutMs,
       now,
+      isConnected: () => this.connection.isReady,
     });
     this.ctx = {
       api,
@@ -185,7 +186,7 @@ export class IbAdapter {
   private async candleFeed(marketType: MarketType, symbol: string, interval: Interval) {
     const instrument = await this.resolve(marketType, symbol);
     const useRTH = instrument.secType === "STK";
-    const history = { bars: (fromMs: number, toMs: number) => this.historyBars(instrument, interval, fromMs, toMs, useRTH) };
+    const history = { bars: (fromMs: number, toMs: number, signal?: AbortSignal) => this.historyBars(instrument, interval, fromMs, toMs, useRTH, signal) };
     return this.feeds.acquire({ key: `candle/${instrument.conId}/${interval.name}`, kind: "candle", marketType, symbol: instrument.symbol, interval: interval.name }, () =>
       candleSource(this.ctx, instrument, interval, history, useRTH),
     );
@@ -198,17 +199,31 @@ export class IbAdapter {
       throw new IbError(
         "invalid",
         `${interval.name} candles for this window need ${plan.chunks.length} IB requests (at most ${this.maxHistoryChunks}: IB allows 60 per 10 minutes); shorten the window or use a larger interval`,
+        undefined,
+        "WINDOW_TOO_LONG",
       );
     }
-    const batches = await Promise.all(
-      plan.chunks.map((chunk) =>
-        fetchHistoricalBars(this.ctx, this.history, instrument, { barSize: plan.barSize, durationStr: chunk.durationStr, endDateTime: chunk.endDateTime, whatToShow: plan.whatToShow, useRTH }, {
-          timeoutMs: this.requestTimeoutMs,
-          signal,
-        }),
-      ),
-    );
-    return batches.flat();
+    // One failed chunk fails the call: the others are withdrawn (queued ones never reach IB, running ones
+    // are cancelled there) instead of spending the 60-per-10-minutes budget for nothing.
+    const group = new AbortController();
+    const onAbort = () => group.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const batches = await Promise.all(
+        plan.chunks.map((chunk) =>
+          fetchHistoricalBars(this.ctx, this.history, instrument, { barSize: plan.barSize, durationStr: chunk.durationStr, endDateTime: chunk.endDateTime, whatToShow: plan.whatToShow, useRTH }, {
+            timeoutMs: this.requestTimeoutMs,
+            signal: group.signal,
+          }).catch((err: unknown) => {
+            group.abort();
+            throw err;
+          }),
+        ),
+      );
+      return batches.flat();
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   /** The account to serve: IB_ACCOUNT_ID or the only managed one; IB streams one account at a time. */
@@ -216,8 +231,8 @@ export class IbAdapter {
     const { activeAccount, managedAccounts } = this.connection.status;
     if (activeAccount === undefined) throw new IbError("unavailable", "not connected to the Gateway yet");
     if (accountId === "" || accountId === activeAccount) return activeAccount;
-    if (!managedAccounts.includes(accountId)) throw new IbError("not-found", `account ${accountId} is not managed by this login`);
-    throw new IbError("invalid", `account ${accountId} is not the active account: IB streams account updates for one account at a time; set IB_ACCOUNT_ID to serve it`);
+    if (!managedAccounts.includes(accountId)) throw new IbError("not-found", `account ${accountId} is not managed by this login`, undefined, "ACCOUNT_NOT_MANAGED");
+    throw new IbError("invalid", `account ${accountId} is not the active account: IB streams account updates for one account at a time; set IB_ACCOUNT_ID to serve it`, undefined, "ACCOUNT_NOT_ACTIVE");
   }
 
   private accountFeed(account: string) {
@@ -272,7 +287,7 @@ export class IbAdapter {
   }
 
   private async orderBookFeed(marketType: MarketType, symbol: string, rows: number) {
-    if (!Number.isInteger(rows) || rows < 1 || rows > MAX_BOOK_DEPTH) throw new IbError("invalid", `depth must be 1-${MAX_BOOK_DEPTH} (got ${rows})`);
+    if (!Number.isInteger(rows) || rows < 1 || rows > MAX_BOOK_DEPTH) throw new IbError("invalid", `depth must be 1-${MAX_BOOK_DEPTH} (got ${rows})`, undefined, "INVALID_DEPTH");
     const instrument = await this.resolve(marketType, symbol);
     return this.feeds.acquire({ key: `book/${instrument.conId}/${rows}`, kind: "orderBook", marketType, symbol: instrument.symbol }, () => depthSource(this.ctx, instrument, rows));
   }
@@ -282,7 +297,7 @@ export class IbAdapter {
    * consumers that come later join it, and it counts as one consumer in the runtime status.
    */
   async activate(kind: "trade" | "orderBook" | "candle", marketType: MarketType, symbol: string, interval?: Interval): Promise<void> {
-    if (kind === "candle" && interval === undefined) throw new IbError("invalid", "a candle subscription needs an interval");
+    if (kind === "candle" && interval === undefined) throw new IbError("invalid", "a candle subscription needs an interval", undefined, "INVALID_INTERVAL");
     const feed =
       kind === "trade"
         ? await this.tradesFeed(marketType, symbol)

@@ -9,7 +9,7 @@ describe("IB code classification", () => {
   it("tells the meanings of 162 apart by its text", () => {
     expect(classifyIbCode(162, "Historical Market Data Service error message:Historical data request pacing violation")).toEqual({ severity: "terminal", kind: "pacing" });
     expect(classifyIbCode(162, "Historical Market Data Service error message:HMDS query returned no data: BTC@PAXOS AggTrades")).toEqual({ severity: "terminal", kind: "no-data" });
-    expect(classifyIbCode(162, "Historical Market Data Service error message:API historical data query cancelled: 12")).toEqual({ severity: "terminal", kind: "cancelled" });
+    expect(classifyIbCode(162, "Historical Market Data Service error message:API historical data query cancelled: 12")).toEqual({ severity: "terminal", kind: "unavailable" });
   });
 
   it("maps limits, not-found and permissions to typed kinds", () => {

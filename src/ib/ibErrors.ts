@@ -22,6 +22,8 @@ export class IbError extends Error {
     message: string,
     /** The IB message code, when IB sent one. */
     readonly ibCode?: number,
+    /** A stable UPPER_SNAKE reason when the kind's default does not say it (e.g. ACCOUNT_NOT_MANAGED). */
+    readonly reason?: string,
   ) {
     super(message);
     this.name = "IbError";
@@ -85,7 +87,8 @@ export function classifyIbCode(code: number, message: string): IbCodeClass {
 function classify162(message: string): IbCodeClass {
   if (/pacing violation/i.test(message)) return { severity: "terminal", kind: "pacing" };
   if (/returned no data|no data/i.test(message)) return { severity: "terminal", kind: "no-data" };
-  if (/cancel/i.test(message)) return { severity: "terminal", kind: "cancelled" };
+  // Cancelled by IB (an HMDS farm dropping the query), not by the caller: worth retrying.
+  if (/cancel/i.test(message)) return { severity: "terminal", kind: "unavailable" };
   if (/permission/i.test(message)) return { severity: "terminal", kind: "permission" };
   return { severity: "terminal", kind: "internal" };
 }

@@ -12,7 +12,7 @@ import type {
 } from "../../../gen/ibprovider/v1/account_service.js";
 import { PositionSide, type Account, type AccountSummary, type Asset, type PnL, type Position } from "../../../gen/ibprovider/v1/types.js";
 import type { MarketType, ProviderConfig } from "../../config/providerConfig.js";
-import { fromWire, toWire } from "../../domain/decimal.js";
+import { decimalFromIb, fromWire, toWire } from "../../domain/decimal.js";
 import type { AccountPnl, AccountState, AccountUpdate, AccountValues, ConsumerOptions, PortfolioItem, SubscriberQueue } from "../../ib/ibAdapter.js";
 import type { GatewayStatus } from "../../ib/gatewayStatus.js";
 import type { CallContext } from "../callContext.js";
@@ -110,10 +110,9 @@ export class AccountService {
   }
 }
 
-/** IB sends amounts as text ("100000.00"): normalise to the canonical decimal form. */
+/** IB sends amounts as text ("100000.00"): the canonical decimal form, "" for sentinels or non-numbers. */
 function amount(text: string | undefined): string {
-  if (text === undefined) return "";
-  return toWire(fromWire(text));
+  return toWire(decimalFromIb(text));
 }
 
 export function summaryOf(v: AccountValues): AccountSummary {

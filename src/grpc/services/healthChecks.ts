@@ -28,6 +28,13 @@ export class HealthChecks {
     this.changes.emit("change", service);
   }
 
+  /** The ib-provider services (not the server as a whole) follow the Gateway connection. */
+  setServicesServing(serving: boolean): void {
+    for (const service of this.statuses.keys()) {
+      if (service !== "") this.setStatus(service, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+    }
+  }
+
   /** Marks everything NOT_SERVING (shutdown): load balancers stop sending new calls. */
   setAllNotServing(): void {
     for (const service of this.statuses.keys()) this.setStatus(service, ServingStatus.NOT_SERVING);

@@ -4,6 +4,7 @@ import type { MarketType, ProviderConfig } from "../../config/providerConfig.js"
 import { toWire } from "../../domain/decimal.js";
 import { parseTradingHours } from "../../domain/tradingHours.js";
 import type { ResolvedInstrument } from "../../ib/contractResolver.js";
+import { IbError } from "../../ib/ibErrors.js";
 import { checkConnector, checkInstrument, checkMarketType } from "../requestValidation.js";
 import { timestampFromMs } from "../protoTime.js";
 
@@ -29,7 +30,7 @@ export class SymbolService {
     const response: ListSymbolsResponse = { symbols: [], unresolved: [] };
     results.forEach((r, i) => {
       if (r.status === "fulfilled") response.symbols.push(toInstrument(r.value, names[i]!, this.now()));
-      else response.unresolved.push({ name: names[i]!, reason: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+      else response.unresolved.push({ name: names[i]!, reason: r.reason instanceof IbError ? r.reason.message : "internal error" });
     });
     return response;
   }

@@ -1,5 +1,5 @@
 import { EventName, type Contract } from "@stoqey/ib";
-import { decimalFromIb, fromWire, type Decimal } from "../../domain/decimal.js";
+import { decimalFromIb, ZERO, type Decimal } from "../../domain/decimal.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
 import type { FeedEvent } from "./feedEvents.js";
 import type { FeedSource } from "./sharedFeed.js";
@@ -69,10 +69,9 @@ export function accountSource(ctx: FeedContext, account: string, onDownloaded: (
       return events;
     },
     open(sink) {
-      values = emptyValues(account);
-      portfolio = new Map();
-      pnl = undefined;
-      downloaded = false;
+      // After a reconnect IB sends the whole account again. Until it has, the previous snapshot keeps being
+      // served (an empty account would read as a flat book); holdings not re-sent by the end are gone.
+      const seen = new Set<number>();
       let dirty = false;
       const flushValues = () => {
         if (!dirty) return;
@@ -99,7 +98,7 @@ export function accountSource(ctx: FeedContext, account: string, onDownloaded: (
           secType: String(contract.secType ?? ""),
           currency: contract.currency ?? "",
           multiplier: contract.multiplier === undefined ? "" : String(contract.multiplier),
-          position: decimalFromIb(position) ?? fromWire("0")!,
+          position: decimalFromIb(position) ?? ZERO,
           marketPrice: decimalFromIb(marketPrice),
           marketValue: decimalFromIb(marketValue),
           averageCost: decimalFromIb(averageCost),
@@ -108,12 +107,18 @@ export function accountSource(ctx: FeedContext, account: string, onDownloaded: (
           account,
         };
         portfolio.set(item.conId, item);
+        seen.add(item.conId);
         sink.data({ type: "position", item });
       };
       const onTime = () => flushValues();
       const onEnd = (accountName: string) => {
         if (accountName !== account) return;
         flushValues();
+        for (const [conId, item] of portfolio) {
+          if (seen.has(conId)) continue;
+          portfolio.delete(conId);
+          sink.data({ type: "position", item: { ...item, position: ZERO, marketValue: undefined, unrealizedPnl: undefined } });
+        }
         downloaded = true;
         onDownloaded();
       };

@@ -17,7 +17,7 @@ const HEAL_DELAY_MS = 2_000;
 
 export interface CandleHistory {
   /** Bars of the candle's own size covering [fromMs, toMs), from IB's history (paced). */
-  bars(fromMs: number, toMs: number): Promise<Bar[]>;
+  bars(fromMs: number, toMs: number, signal?: AbortSignal): Promise<Bar[]>;
 }
 
 /**
@@ -35,6 +35,8 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
     open(sink) {
       ctx.budget.take("marketDataLines");
       const aggregator = new CandleAggregator(interval, { timeZone });
+      // Seeds and heals still queued for IB's history are withdrawn when the feed closes.
+      const closing = new AbortController();
       const openedAt = ctx.now();
       /** Candle starts that must come from history when they close. */
       const heal = new Set<number>([intervalBounds(openedAt, interval, timeZone).startMs]);
@@ -56,19 +58,21 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
       const healFromHistory = (partial: Candle) => {
         const end = intervalBounds(partial.startMs, interval, timeZone).endMs;
         const timer = setTimeout(() => {
-          history.bars(partial.startMs, end).then(
+          timers.delete(timer);
+          history.bars(partial.startMs, end, closing.signal).then(
             (bars) => {
               if (closed) return;
               const bar = bars.find((b) => b.startMs === partial.startMs);
               const healed: Candle = bar === undefined ? partial : candleFromBar(bar, interval.name, true);
-              latest = healed;
+              // A joiner wants the newest candle: the healed one arrives after the next one has started.
+              if (latest === undefined || latest.startMs <= healed.startMs) latest = healed;
               sink.data(healed);
             },
             (err: unknown) => {
               if (closed) return;
               // History failed: say so, and send what was observed rather than nothing.
               sink.status("advisory", `could not fetch the final ${interval.name} bar from IB's history (${err instanceof Error ? err.message : String(err)}); this candle is built from live data only and may miss trades from around the subscription or reconnect`);
-              latest = partial;
+              if (latest === undefined || latest.startMs <= partial.startMs) latest = partial;
               sink.data(partial);
             },
           );
@@ -96,7 +100,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
 
       // Seed the candle in progress from history, then replay the real-time bars that started after it.
       const start = intervalBounds(openedAt, interval, timeZone).startMs;
-      const seed = start < openedAt ? history.bars(start, openedAt) : Promise.resolve([]);
+      const seed = start < openedAt ? history.bars(start, openedAt, closing.signal) : Promise.resolve([]);
       seed.then(
         (bars) => {
           if (closed) return;
@@ -121,6 +125,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
       return {
         close() {
           closed = true;
+          closing.abort();
           clearInterval(tick);
           for (const t of timers) clearTimeout(t);
           if (ctx.isConnected()) ctx.api.cancelRealTimeBars(reqId);

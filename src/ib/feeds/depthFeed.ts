@@ -8,6 +8,9 @@ import type { FeedEvent } from "./feedEvents.js";
 import type { FeedSource } from "./sharedFeed.js";
 
 /** An order book event: a snapshot to replace the local book with, or price-level deltas to apply. */
+/** Resubscriptions to rebuild a book that went out of sync happen at most this often. */
+const RESYNC_INTERVAL_MS = 10_000;
+
 export interface BookUpdate {
   /** Per feed, +1 per update and never reset: a jump means a missed update. */
   sequence: number;
@@ -27,23 +30,34 @@ export interface BookUpdate {
 export function depthSource(ctx: FeedContext, instrument: ResolvedInstrument, rows: number): FeedSource<BookUpdate> {
   const book = new OrderBook({ maxRows: rows });
   let sequence = 0;
-  const snapshotEvent = (consistent: boolean): BookUpdate => {
+  /** A snapshot replacing the book is a change (+1); a joiner's copy of the current book is not. */
+  const snapshotEvent = (consistent: boolean, isChange = true): BookUpdate => {
     const snap = book.snapshot();
-    return { sequence: ++sequence, timeMs: ctx.now(), snapshot: true, bids: snap.bids, asks: snap.asks, consistent };
+    return { sequence: isChange ? ++sequence : sequence, timeMs: ctx.now(), snapshot: true, bids: snap.bids, asks: snap.asks, consistent };
   };
   // SMART depth aggregates several exchanges (msg 13 with market makers); single-exchange depth is msg 12.
   const isSmartDepth = instrument.exchange === "SMART";
   return {
-    joinEvents: (): FeedEvent<BookUpdate>[] => [{ type: "data", value: snapshotEvent(book.consistent) }],
+    joinEvents: (): FeedEvent<BookUpdate>[] => [{ type: "data", value: snapshotEvent(book.consistent, false) }],
     open(sink) {
       ctx.budget.take("depth");
       let reqId = 0;
+      let lastResync = Number.NEGATIVE_INFINITY;
+      let outOfSync = false;
       const subscribe = () => {
         reqId = ctx.router.allocateId();
         const apply = (position: number, marketMaker: string, operation: number, side: number, price: number, size: number) => {
           const delta = book.apply({ position, operation, side, price: decimalFromIb(price), size: decimalFromIb(size), marketMaker });
           if (delta.error !== undefined) {
-            // A message was missed (or IB sent an impossible op): rebuild from a fresh subscription.
+            // A message was missed (or IB sent an impossible op): rebuild from a fresh subscription, at most
+            // once per RESYNC_INTERVAL_MS so a Gateway that keeps sending such ops cannot cause a request storm.
+            if (ctx.now() - lastResync < RESYNC_INTERVAL_MS) {
+              if (!outOfSync) sink.status("gap", `order book out of sync (${delta.error}); consistent again after the next resubscription`);
+              outOfSync = true;
+              return;
+            }
+            lastResync = ctx.now();
+            outOfSync = false;
             sink.status("gap", `order book out of sync (${delta.error}); resubscribing`);
             resubscribe();
             return;

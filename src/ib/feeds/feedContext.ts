@@ -15,6 +15,11 @@ export interface FeedContext {
   isConnected: () => boolean;
 }
 
+/** One-shot requests (contract details, history) fail fast while the Gateway is away instead of queueing. */
+export function requireConnected(ctx: Pick<FeedContext, "isConnected">, what: string): void {
+  if (!ctx.isConnected()) throw new IbError("unavailable", `not connected to the Gateway (reconnecting): cannot request ${what} now`);
+}
+
 /**
  * Routes IB messages for a subscription's request id into its sink: terminal codes end the feed with a
  * typed error; advisories become statuses and the stream goes on (10090/10167 never end it).
@@ -29,7 +34,8 @@ export function routeMessages<T>(ctx: FeedContext, reqId: number, sink: FeedSink
         if (cls.status === "book-reset") {
           onBookReset?.();
           sink.status("book-reset", message, code);
-        } else if (cls.status === "delayed") sink.status("delayed", message, code);
+        } else if (cls.status === "bust") sink.restart(`IB bust event: ${message}; resubscribed`, code);
+        else if (cls.status === "delayed") sink.status("delayed", message, code);
         else if (cls.status === "competing-session") sink.status("competing-session", message, code);
         else sink.status("advisory", message, code);
         return;

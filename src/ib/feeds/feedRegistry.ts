@@ -24,7 +24,7 @@ export class FeedRegistry {
   private readonly feeds = new Map<string, Entry>();
 
   constructor(
-    connection: GatewayConnection,
+    private readonly connection: GatewayConnection,
     private readonly now: () => number = Date.now,
   ) {
     connection.on("lost", () => {
@@ -38,7 +38,7 @@ export class FeedRegistry {
       for (const { feed } of this.feeds.values()) {
         if (!up) feed.announce("stale", "IB lost connectivity to its servers; data is stale until it is restored", code);
         else if (dataLost) feed.reopen(`IB connectivity restored, data lost (IB ${code}): resubscribed`);
-        else feed.announce("live", `IB connectivity restored, data maintained (IB ${code})`, code);
+        else feed.resume(`IB connectivity restored, data maintained (IB ${code})`, code);
       }
     });
   }
@@ -49,6 +49,7 @@ export class FeedRegistry {
     if (existing !== undefined) return existing.feed as SharedFeed<T>;
     const feed = new SharedFeed<T>(descriptor.key, source(), {
       now: this.now,
+      isConnected: () => this.connection.isReady,
       onIdle: (f) => {
         if (this.feeds.get(f.key)?.feed === f) this.feeds.delete(f.key);
       },
@@ -59,10 +60,7 @@ export class FeedRegistry {
 
   /** The latest data of a running feed (e.g. the current quote), without subscribing. */
   peek<T>(key: string): T | undefined {
-    const entry = this.feeds.get(key);
-    if (entry === undefined) return undefined;
-    const latest = (entry.feed as SharedFeed<T>).latest();
-    return latest;
+    return (this.feeds.get(key)?.feed as SharedFeed<T> | undefined)?.latest();
   }
 
   snapshots(): SubscriptionSnapshot[] {

@@ -22,19 +22,22 @@ export function level1Source(ctx: FeedContext, instrument: ResolvedInstrument): 
   let state: Level1 | undefined;
   return {
     joinEvents: (): FeedEvent<Level1>[] => (state === undefined ? [] : [{ type: "data", value: { ...state } }]),
+    latest: () => state,
     open(sink) {
       ctx.budget.take("marketDataLines");
       const reqId = ctx.router.allocateId();
       let current: Level1 = { timeMs: ctx.now(), dataType: "live" };
       const update = (field: keyof Level1, value: Decimal | undefined) => {
-        if (value === undefined || field === "timeMs" || field === "dataType") return;
+        if (field === "timeMs" || field === "dataType") return;
+        if (value === undefined && current[field] === undefined) return;
         current = { ...current, [field]: value, timeMs: ctx.now() };
         state = current;
         sink.data(current);
       };
       ctx.router.on(EventName.tickPrice, reqId, (tickType: number, price: number) => {
         const field = FIELD_BY_TICK[tickType];
-        if (field !== undefined) update(field, decimalFromIb(price));
+        // IB sends -1 for "no quote" (after hours, halts, no delayed data yet): the field is unknown, not -1.
+        if (field !== undefined) update(field, price === -1 ? undefined : decimalFromIb(price));
       });
       ctx.router.on(EventName.tickSize, reqId, (tickType: number, size: number) => {
         const field = FIELD_BY_TICK[tickType];

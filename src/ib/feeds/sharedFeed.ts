@@ -7,6 +7,8 @@ export interface FeedSource<T> {
   open(sink: FeedSink<T>): OpenFeed;
   /** Events a consumer joining a running feed gets first (e.g. the current book snapshot). */
   joinEvents?(): FeedEvent<T>[];
+  /** The latest data value, if any (peeked by other feeds, e.g. the quote for trade sides). */
+  latest?(): T | undefined;
 }
 
 export interface OpenFeed {
@@ -17,6 +19,8 @@ export interface OpenFeed {
 export interface FeedSink<T> {
   data(value: T): void;
   status(kind: FeedStatusKind, message: string, ibCode?: number): void;
+  /** IB dropped the subscription but it can be requested again (bust 10225, an unrecoverable book). */
+  restart(message: string, ibCode?: number): void;
   /** A terminal IB error: every consumer's stream ends with it. */
   fail(error: IbError): void;
 }
@@ -28,25 +32,41 @@ export interface ConsumerOptions {
   staleAfterMs?: number;
 }
 
+export interface SharedFeedHooks {
+  now: () => number;
+  onIdle: (feed: SharedFeed<unknown>) => void;
+  /** Whether requests can go to IB now. While not, feeds wait for the reconnect instead of queueing requests. */
+  isConnected: () => boolean;
+  /** Delay before a failed pinned (configured) feed is tried again. */
+  retryPinnedMs?: number;
+}
+
+/** The kinds of data a feed can be delivering; connection states (gap, stale, ...) come and go around them. */
+type DataKind = "live" | "delayed" | "frozen";
+const DATA_KINDS: readonly FeedStatusKind[] = ["live", "delayed", "frozen"];
+
 /**
  * One IB subscription shared by every consumer of the same (instrument, kind, parameters). The first
  * consumer opens it at IB, later ones join (and get `joinEvents` first), the last one leaving cancels it.
- * After a reconnect it is reopened transparently and every consumer gets a "gap" status: data is never
- * glued across a gap in silence.
+ * While the Gateway is away nothing is sent to IB (a request queued in the client library would be sent
+ * after the reconnect with nobody left to cancel it); after a reconnect the feed is reopened transparently
+ * and every consumer gets a "gap" status: data is never glued across a gap in silence.
  */
 export class SharedFeed<T> {
   private readonly consumers = new Set<SubscriberQueue<T>>();
   private open: OpenFeed | undefined;
   private lastMessageMs: number | undefined;
   private state: FeedStatusKind = "subscribed";
+  private dataKind: DataKind = "live";
   private failed = false;
   private pinned = false;
   private configured = false;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly key: string,
     private readonly source: FeedSource<T>,
-    private readonly hooks: { now: () => number; onIdle: (feed: SharedFeed<T>) => void },
+    private readonly hooks: SharedFeedHooks,
   ) {}
 
   get consumerCount(): number {
@@ -55,16 +75,6 @@ export class SharedFeed<T> {
 
   get lastMessageAt(): number | undefined {
     return this.lastMessageMs;
-  }
-
-  /** The latest data value the feed's source would give a joining consumer, if any. */
-  latest(): T | undefined {
-    const events = this.open === undefined ? [] : (this.source.joinEvents?.() ?? []);
-    for (let i = events.length - 1; i >= 0; i--) {
-      const e = events[i]!;
-      if (e.type === "data") return e.value;
-    }
-    return undefined;
   }
 
   get currentState(): FeedStatusKind {
@@ -79,14 +89,20 @@ export class SharedFeed<T> {
     return this.pinned;
   }
 
+  /** The latest data value of a running feed, if any. */
+  latest(): T | undefined {
+    return this.open === undefined ? undefined : this.source.latest?.();
+  }
+
   /**
    * Keeps the feed open with no consumer: configured `active` subscriptions (configured = true), or data
-   * worth keeping once asked for, such as the account (configured = false).
+   * worth keeping once asked for, such as the account (configured = false). A refusal (a line limit)
+   * throws and leaves nothing pinned.
    */
   pin(configured: boolean): void {
+    this.ensureOpen();
     this.pinned = true;
     this.configured ||= configured;
-    this.ensureOpen();
   }
 
   subscribe(options: ConsumerOptions): SubscriberQueue<T> {
@@ -106,6 +122,7 @@ export class SharedFeed<T> {
     this.consumers.add(queue);
     queue.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
     if (joining) for (const event of this.source.joinEvents?.() ?? []) queue.push(event);
+    if (!this.hooks.isConnected()) queue.push(this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back"));
     try {
       this.ensureOpen(); // the first consumer is in place to receive what opening emits
     } catch (err) {
@@ -118,52 +135,69 @@ export class SharedFeed<T> {
   /** The Gateway connection dropped: consumers hear it; the IB side is gone with the socket. */
   connectionLost(): void {
     this.drop();
-    this.broadcast(this.statusEvent("reconnecting", "Gateway connection lost; resubscribing when it is back"));
+    this.announce("reconnecting", "Gateway connection lost; resubscribing when it is back");
   }
 
-  /** Reopen at IB (after a reconnect or IB's 1101 "data lost") and mark the gap. */
-  reopen(message: string): void {
+  /** Reopen at IB (after a reconnect, IB's 1101 "data lost" or a bust) and mark the gap. */
+  reopen(message: string, ibCode?: number): void {
     this.drop();
     if (this.consumers.size === 0 && !this.pinned) return;
-    this.broadcast(this.statusEvent("gap", message));
+    this.announce("gap", message, ibCode);
     try {
       this.ensureOpen();
     } catch (err) {
-      this.failed = true;
-      for (const c of [...this.consumers]) c.close(err instanceof Error ? err : new Error(String(err)));
-      this.hooks.onIdle(this);
+      this.failWith(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
   /** Tell every consumer something about the data without touching the subscription. */
   announce(kind: FeedStatusKind, message: string, ibCode?: number): void {
+    if (DATA_KINDS.includes(kind)) this.dataKind = kind as DataKind;
     this.state = kind;
     this.broadcast(this.statusEvent(kind, message, ibCode));
   }
 
+  /** Data flows again as it did before (IB 1102): announce the data kind the feed had, not "live". */
+  resume(message: string, ibCode?: number): void {
+    this.announce(this.dataKind, message, ibCode);
+  }
+
   /** Ends the feed (service shutdown). */
   close(): void {
+    clearTimeout(this.retryTimer);
     this.drop();
     for (const c of [...this.consumers]) c.close();
   }
 
   private ensureOpen(): void {
-    if (this.open !== undefined || this.failed) return;
+    if (this.open !== undefined || this.failed || !this.hooks.isConnected()) return;
     this.open = this.source.open({
       data: (value) => {
         this.lastMessageMs = this.hooks.now();
-        if (this.state === "subscribed" || this.state === "gap" || this.state === "stale") this.state = "live";
+        if (!DATA_KINDS.includes(this.state)) this.state = this.dataKind;
         const event: FeedEvent<T> = { type: "data", value };
         for (const c of this.consumers) c.push(event);
       },
       status: (kind, message, ibCode) => this.announce(kind, message, ibCode),
-      fail: (error) => {
-        this.failed = true;
-        this.drop();
-        for (const c of [...this.consumers]) c.close(error);
-        this.hooks.onIdle(this);
-      },
+      restart: (message, ibCode) => this.reopen(message, ibCode),
+      fail: (error) => this.failWith(error),
     });
+  }
+
+  private failWith(error: Error): void {
+    this.drop();
+    for (const c of [...this.consumers]) c.close(error);
+    if (this.pinned) {
+      // A configured subscription must not vanish on a transient refusal (a limit after a reconnect,
+      // pacing): it is retried, and the runtime status shows why it is not delivering meanwhile.
+      this.state = "limit-exceeded";
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.reopen(`retrying after: ${error.message}`), this.hooks.retryPinnedMs ?? 30_000);
+      this.retryTimer.unref();
+      return;
+    }
+    this.failed = true;
+    this.hooks.onIdle(this as SharedFeed<unknown>);
   }
 
   private drop(): void {
@@ -175,7 +209,7 @@ export class SharedFeed<T> {
   private releaseIfIdle(): void {
     if (this.consumers.size > 0 || this.pinned) return;
     this.drop();
-    this.hooks.onIdle(this);
+    this.hooks.onIdle(this as SharedFeed<unknown>);
   }
 
   private broadcast(event: FeedEvent<T>): void {
