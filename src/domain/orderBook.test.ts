@@ -204,9 +204,19 @@ describe("OrderBook: consistency", () => {
     expect(book.rows("bid")).toEqual([]);
   });
 
+  it("ignores a delete past the end (IB sends them for rows an insert pushed beyond numRows)", () => {
+    const book = new OrderBook({ maxRows: 1 });
+    book.apply(ins(IB_SIDE_ASK, 0, "11", "1"));
+    const pushed = book.apply(ins(IB_SIDE_ASK, 0, "10.5", "2"));
+    expect(wireDelta(pushed)).toEqual({ bids: [], asks: ["10.5=2", "11=0"] });
+    const d = book.apply(del(IB_SIDE_ASK, 1));
+    expect(d).toMatchObject({ bids: [], asks: [], consistent: true });
+    expect(d.error).toBeUndefined();
+    expect(book.consistent).toBe(true);
+  });
+
   it.each([
     ["update of a missing row", upd(IB_SIDE_BID, 1, "10", "1")],
-    ["delete of a missing row", del(IB_SIDE_ASK, 0)],
     ["insert beyond the end", ins(IB_SIDE_BID, 2, "10", "1")],
     ["negative position", ins(IB_SIDE_BID, -1, "10", "1")],
     ["fractional position", ins(IB_SIDE_BID, 0.5, "10", "1")],

@@ -178,7 +178,7 @@ export class OrderBook {
     const side = op.side === IB_SIDE_BID ? this.bidSide : this.askSide;
     const touched = new Map<string, Touch>();
     if (op.operation === DEPTH_DELETE) {
-      side.remove(op.position, touched);
+      if (op.position < side.rows.length) side.remove(op.position, touched);
     } else {
       const row: BookLevel = { price: op.price!, size: op.size!, marketMaker: op.marketMaker ?? "" };
       if (op.operation === DEPTH_UPDATE) side.remove(op.position, touched);
@@ -224,11 +224,11 @@ export class OrderBook {
         }
         break;
       case DEPTH_UPDATE:
+        if (position >= length) return `update of missing ${sideName} row ${position} (${length} rows)`;
+        break;
       case DEPTH_DELETE:
-        if (position >= length) {
-          const verb = operation === DEPTH_UPDATE ? "update" : "delete";
-          return `${verb} of missing ${sideName} row ${position} (${length} rows)`;
-        }
+        // A delete past the end is a no-op (see apply), not an inconsistency: IB does send them, e.g. for
+        // a row an insert had already pushed beyond numRows (ib_insync ignores them the same way).
         break;
       default:
         return `unknown depth operation ${operation}`;
