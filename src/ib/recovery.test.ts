@@ -123,5 +123,23 @@ describe("recovery", () => {
     expect(resumed.some((e) => e.type === "status" && e.status.kind === "delayed")).toBe(true);
     controller.abort();
   });
+
+  it("a stream opened while the Gateway is away waits for it instead of queueing requests, then delivers", async () => {
+    await adapter.resolve("spot", "SPY"); // cached: no IB request needed to start the stream
+    const restarting = sim.faults.restart(600);
+    const until = Date.now() + 3_000;
+    while (adapter.status.state === "connected" && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(adapter.status.state).not.toBe("connected");
+    // One-shot requests fail fast meanwhile rather than being sent after the reconnect.
+    await expect(adapter.resolve("spot", "QQQ")).rejects.toMatchObject({ kind: "unavailable" });
+    const controller = new AbortController();
+    const it = (await adapter.streamTicks("spot", "SPY", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
+    const seen: FeedEvent<unknown>[] = [];
+    await readUntil(it, (e) => e.type === "status" && e.status.kind === "reconnecting", seen);
+    await restarting;
+    await readUntil(it, (e) => e.type === "data", seen);
+    expect(seen.some((e) => e.type === "status" && e.status.kind === "gap")).toBe(true);
+    controller.abort();
+  });
 });
 
