@@ -60,8 +60,9 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
   }
 
   private shed(): void {
-    // Keep statuses (they are few and matter), drop the oldest data.
-    const excess = this.queue.length - this.options.maxQueued;
+    // Keep statuses (they are few and matter), drop the oldest data. Shed a tenth more than needed so a
+    // consumer that stays behind costs one pass per maxQueued/10 events, not one per event.
+    const excess = this.queue.length - this.options.maxQueued + Math.floor(this.options.maxQueued / 10);
     let removed = 0;
     this.queue = this.queue.filter((e) => {
       if (removed < excess && e.type === "data") {
