@@ -141,5 +141,23 @@ describe("recovery", () => {
     expect(seen.some((e) => e.type === "status" && e.status.kind === "gap")).toBe(true);
     controller.abort();
   });
+
+  it("on 1102 (restored, data maintained) keeps the subscription and reports the data kind it had", async () => {
+    const controller = new AbortController();
+    const it = (await adapter.streamTicks("spot", "TSLA", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
+    const seen: FeedEvent<unknown>[] = [];
+    await readUntil(it, (e) => e.type === "data", seen);
+    sim.faults.connectivityLost();
+    await readUntil(it, (e) => e.type === "status" && e.status.kind === "stale", seen);
+    const from = seen.length;
+    sim.faults.connectivityRestored(false);
+    // TSLA is delayed for this account: "data maintained" must not turn it into LIVE.
+    await readUntil(it, (e) => e.type === "status" && e.status.ibCode === 1102, seen);
+    const restored = seen.slice(from).find((e) => e.type === "status" && e.status.ibCode === 1102);
+    expect(restored).toMatchObject({ status: { kind: "delayed" } });
+    expect(seen.slice(from).some((e) => e.type === "status" && e.status.kind === "gap")).toBe(false);
+    await readUntil(it, (e) => e.type === "data", seen);
+    controller.abort();
+  });
 });
 
