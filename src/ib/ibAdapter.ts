@@ -8,8 +8,9 @@ import { tradesSource, type TradeEvent } from "./feeds/tradesFeed.js";
 import { IbError } from "./ibErrors.js";
 import { intervalBounds } from "../domain/calendar.js";
 import type { Interval } from "../domain/intervals.js";
-import { candleFromBar, type Bar, type Candle } from "../domain/marketData.js";
+import { candleFromBar, type Bar, type Candle, type TradePrint } from "../domain/marketData.js";
 import { fetchHistoricalBars } from "./historicalData.js";
+import { fetchRecentTrades, MAX_HISTORICAL_TICKS } from "./historicalTicks.js";
 import { HistoricalScheduler, type HistoricalPacingRules } from "./historicalScheduler.js";
 import { planHistory } from "./historyPlan.js";
 import { ContractResolver, type ResolvedInstrument } from "./contractResolver.js";
@@ -190,6 +191,21 @@ export class IbAdapter {
     return this.feeds.acquire({ key: `candle/${instrument.conId}/${interval.name}`, kind: "candle", marketType, symbol: instrument.symbol, interval: interval.name }, () =>
       candleSource(this.ctx, instrument, interval, history, useRTH),
     );
+  }
+
+  /**
+   * The most recent `limit` trades in [fromMs, toMs) (at most 1000: IB's per-request maximum), ascending.
+   * One historical-ticks request, paced with the other historical requests.
+   */
+  async recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal }): Promise<TradePrint[]> {
+    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_HISTORICAL_TICKS) {
+      throw new IbError("invalid", `limit must be 1-${MAX_HISTORICAL_TICKS} (got ${query.limit})`, undefined, "INVALID_LIMIT");
+    }
+    const instrument = await this.resolve(marketType, symbol);
+    const endMs = Math.min(query.toMs, this.ctx.now());
+    const trades = await fetchRecentTrades(this.ctx, this.history, instrument, { endMs, count: query.limit, useRTH: false }, { timeoutMs: this.requestTimeoutMs, signal: query.signal });
+    const inWindow = trades.filter((t) => (query.fromMs === undefined || t.timeMs >= query.fromMs) && t.timeMs < query.toMs);
+    return inWindow.slice(-query.limit);
   }
 
   /** IB bars of the interval's size for [fromMs, toMs): planned into IB-sized requests, paced, unmerged. */

@@ -3,6 +3,8 @@ import type {
   GetCandlesResponse,
   GetOrderBookRequest,
   GetOrderBookResponse,
+  GetTradesRequest,
+  GetTradesResponse,
   StreamCandlesRequest,
   StreamCandlesResponse,
   StreamOrderBookRequest,
@@ -14,7 +16,7 @@ import type {
 } from "../../../gen/ibprovider/v1/market_data_service.js";
 import { TradeSide, type Candle as ProtoCandle, type OrderBookUpdate, type PriceLevel, type Tick, type Trade } from "../../../gen/ibprovider/v1/types.js";
 import type { BookMirror } from "../../domain/bookMirror.js";
-import { inferTradeSide, type Candle } from "../../domain/marketData.js";
+import { inferTradeSide, type Candle, type TradePrint } from "../../domain/marketData.js";
 import type { Interval } from "../../domain/intervals.js";
 import { toWire, type Decimal } from "../../domain/decimal.js";
 import type { Level1 } from "../../domain/marketData.js";
@@ -26,7 +28,7 @@ import { toInstrument } from "./symbolService.js";
 import { candleWindow } from "./candleWindow.js";
 import type { CallContext } from "../callContext.js";
 import { dataTypeToProto, eventToProto } from "../feedProto.js";
-import { timestampFromMs } from "../protoTime.js";
+import { timestampFromMs, timestampToMs } from "../protoTime.js";
 import { checkInstrument, checkInterval } from "../requestValidation.js";
 
 /** What the market data service needs from the adapter. */
@@ -37,7 +39,10 @@ export interface MarketDataSource {
   orderBookSnapshot(marketType: MarketType, symbol: string, rows: number): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }>;
   candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: Candle[] }>;
   streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: ConsumerOptions): Promise<SubscriberQueue<Candle>>;
+  recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal }): Promise<TradePrint[]>;
 }
+
+const DEFAULT_TRADES_LIMIT = 100;
 
 function checkDepth(depth: number): number {
   if (depth === 0) return DEFAULT_BOOK_ROWS;
@@ -79,6 +84,21 @@ export class MarketDataService {
     // Barfinex answers 404 when a window holds no data; the REST bridge maps NOT_FOUND to it.
     if (candles.length === 0) throw notFound(`no ${interval.name} candles for ${request.symbol} between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`, "NO_DATA");
     return { candles: candles.map((c) => candleToProto(c, request.symbol)), instrument: toInstrument(instrument, request.symbol, nowMs) };
+  }
+
+  async getTrades(request: GetTradesRequest, ctx: CallContext): Promise<GetTradesResponse> {
+    const { marketType, symbol } = checkInstrument(request);
+    const limit = request.limit === 0 ? DEFAULT_TRADES_LIMIT : request.limit;
+    if (limit > 1000) throw invalidArgument("limit", `at most 1000 trades per call (IB's per-request maximum; got ${limit})`, "LIMIT_TOO_LARGE");
+    const nowMs = Date.now();
+    const toMs = request.to === undefined ? nowMs : timestampToMs(request.to);
+    const fromMs = request.from === undefined ? undefined : timestampToMs(request.from);
+    if (fromMs !== undefined && fromMs >= toMs) throw invalidArgument("from", "must be before to", "INVALID_TIME_RANGE");
+    const trades = await this.source.recentTrades(marketType, symbol, { fromMs, toMs, limit, signal: ctx.signal });
+    return {
+      // Historical prints carry no quote (no side) and no service id: IB gives none for them.
+      trades: trades.map((t) => tradeToProto({ trade: t, sequence: 0, quote: undefined }, request.symbol, "")),
+    };
   }
 
   async *streamCandles(request: StreamCandlesRequest, ctx: CallContext): AsyncGenerator<StreamCandlesResponse> {
@@ -153,7 +173,7 @@ export function bookUpdateToProto(u: BookUpdate, symbol: string): OrderBookUpdat
 
 const SIDES = { buy: TradeSide.TRADE_SIDE_BUY, sell: TradeSide.TRADE_SIDE_SELL } as const;
 
-export function tradeToProto(e: TradeEvent, symbol: string): Trade {
+export function tradeToProto(e: TradeEvent, symbol: string, tradeId = String(e.sequence)): Trade {
   const side = inferTradeSide(e.trade, e.quote);
   return {
     symbol,
@@ -163,7 +183,7 @@ export function tradeToProto(e: TradeEvent, symbol: string): Trade {
     side: side === undefined ? TradeSide.TRADE_SIDE_UNSPECIFIED : SIDES[side],
     exchange: e.trade.exchange,
     conditions: e.trade.conditions.join(","),
-    tradeId: String(e.sequence),
+    tradeId,
   };
 }
 

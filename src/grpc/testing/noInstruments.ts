@@ -27,4 +27,5 @@ export const noInstruments: InstrumentSource & MarketDataSource & AccountSource 
   orderBookSnapshot: notFound,
   candles: notFound,
   streamCandles: notFound,
+  recentTrades: notFound,
 };
