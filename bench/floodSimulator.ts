@@ -1,0 +1,23 @@
+/**
+ * Child process of the benchmark: a flood-mode simulated Gateway on an ephemeral loopback port, in its own
+ * process (a real Gateway is a separate process too).
+ * IPC: sends { type: "ready", port }; answers { type: "stats" } with { type: "stats", floodTicks, clients };
+ * on { type: "stop" } closes the simulator and exits.
+ */
+import { startSimulator } from "../src/simulator/index.js";
+
+const sim = await startSimulator({ host: "127.0.0.1", port: 0, flood: true, seed: 1 });
+const send = (m: unknown) => process.send?.(m);
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  void sim.close().finally(() => process.exit(0));
+};
+process.on("message", (m: { type: string }) => {
+  if (m.type === "stats") send({ type: "stats", floodTicks: sim.stats.floodTicks, clients: sim.clientCount() });
+  else if (m.type === "stop") stop();
+});
+// The parent went away (crash, Ctrl-C): do not linger.
+process.on("disconnect", stop);
+send({ type: "ready", port: sim.port });
