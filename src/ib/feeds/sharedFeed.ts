@@ -9,6 +9,8 @@ export interface FeedSource<T> {
   joinEvents?(): FeedEvent<T>[];
   /** The latest data value, if any (peeked by other feeds, e.g. the quote for trade sides). */
   latest?(): T | undefined;
+  /** Each data value is a complete state: consumers that fall behind get the newest only (see SubscriberQueue). */
+  readonly conflate?: boolean;
 }
 
 export interface OpenFeed {
@@ -108,6 +110,7 @@ export class SharedFeed<T> {
   subscribe(options: ConsumerOptions): SubscriberQueue<T> {
     const queue: SubscriberQueue<T> = new SubscriberQueue<T>({
       maxQueued: options.maxQueued ?? 10_000,
+      conflate: this.source.conflate ?? false,
       heartbeatMs: options.heartbeatMs ?? 5_000,
       staleAfterMs: options.staleAfterMs ?? 0,
       signal: options.signal,

@@ -32,6 +32,15 @@ describe("a consumer's queue", () => {
     expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => 100 - kept.length + i));
   });
 
+  it("in conflating mode keeps only the newest state behind a slow consumer, statuses in order", async () => {
+    const q = new SubscriberQueue<number>({ maxQueued: 10, conflate: true, heartbeatMs: 50, staleAfterMs: 0, signal: new AbortController().signal, now: Date.now, onClose: () => undefined });
+    for (let i = 0; i < 1_000; i++) q.push({ type: "data", value: i });
+    q.push({ type: "status", status: { kind: "delayed", atMs: 0, message: "" } });
+    for (let i = 1_000; i < 2_000; i++) q.push({ type: "data", value: i });
+    const batch = (await q[Symbol.asyncIterator]().next()).value as FeedEvent<number>[];
+    expect(batch).toEqual([{ type: "data", value: 999 }, { type: "status", status: { kind: "delayed", atMs: 0, message: "" } }, { type: "data", value: 1_999 }]);
+  });
+
   it("sends a heartbeat when idle and ends when the consumer's signal aborts", async () => {
     const controller = new AbortController();
     let closed = 0;

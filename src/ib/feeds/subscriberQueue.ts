@@ -3,6 +3,12 @@ import type { FeedEvent, FeedStatus } from "./feedEvents.js";
 export interface SubscriberQueueOptions {
   /** Events kept for a consumer that falls behind; beyond it the oldest data is dropped (and said so). */
   maxQueued: number;
+  /**
+   * Each data event is a complete state (L1): a consumer that is behind needs only the newest one, so a
+   * queued data event is replaced instead of a new one being queued behind it. The queue then never
+   * grows, whatever the feed's rate.
+   */
+  conflate?: boolean;
   /** Idle time after which a heartbeat is delivered. */
   heartbeatMs: number;
   /** No data for this long → one "stale" status (repeated after each further period). 0 = never. */
@@ -44,7 +50,9 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
   push(event: FeedEvent<T>): void {
     if (this.closed) return;
     if (event.type === "data") this.lastDataMs = this.options.now();
-    this.queue.push(event);
+    const last = this.queue.length - 1;
+    if (this.options.conflate && event.type === "data" && last >= 0 && this.queue[last]!.type === "data") this.queue[last] = event;
+    else this.queue.push(event);
     if (this.queue.length > this.options.maxQueued) this.shed();
     this.wake?.();
   }
