@@ -16,6 +16,7 @@ import {
   WHAT_TO_SHOW,
 } from "./feeds/history.js";
 import { AccountSummaryFeed, AccountUpdatesFeed, AccountUpdatesMultiFeed, PnlFeed, PnlSingleFeed } from "./feeds/accountFeeds.js";
+import { historicalTicks, MAX_HISTORICAL_TICKS, parseHistoricalTicksWhat } from "./feeds/historicalTicks.js";
 import { formatZoned, parseEndDateTime } from "./feeds/ibDateTime.js";
 import { MarketDataFeed } from "./feeds/marketData.js";
 import { parseTickByTickType, TickByTickFeed } from "./feeds/tickByTick.js";
@@ -27,6 +28,7 @@ import {
   decodeReqContractData,
   decodeReqHeadTimestamp,
   decodeReqHistoricalData,
+  decodeReqHistoricalTicks,
   decodeReqMktData,
   decodeReqMktDepth,
   decodeReqRealTimeBars,
@@ -48,6 +50,8 @@ const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 interface PendingHistorical {
   reqId: number;
   timer: NodeJS.Timeout;
+  /** Historical ticks have no cancel at IB: cancelHistoricalData does not find them. */
+  kind: "bars" | "ticks";
 }
 
 export class Session implements FeedContext {
@@ -351,6 +355,8 @@ export class Session implements FeedContext {
         r.int();
         return this.onCancelHistorical(r.int());
       }
+      case OUT.REQ_HISTORICAL_TICKS:
+        return this.onHistoricalTicks(decodeReqHistoricalTicks(sv, r));
       case OUT.REQ_HEAD_TIMESTAMP:
         return this.onHeadTimestamp(decodeReqHeadTimestamp(sv, r));
       case OUT.CANCEL_HEAD_TIMESTAMP:
@@ -694,12 +700,12 @@ export class Session implements FeedContext {
     }
     const timer = setTimeout(answer, latency);
     timer.unref();
-    this.pendingHistorical.set(reqId, { reqId, timer });
+    this.pendingHistorical.set(reqId, { reqId, timer, kind: "bars" });
   }
 
   private onCancelHistorical(reqId: number): void {
     const pending = this.pendingHistorical.get(reqId);
-    if (pending) {
+    if (pending && pending.kind === "bars") {
       clearTimeout(pending.timer);
       this.pendingHistorical.delete(reqId);
       this.error(reqId, ERR.HMDS, `API historical data query cancelled: ${reqId}`);
@@ -711,6 +717,95 @@ export class Session implements FeedContext {
       return;
     }
     this.error(reqId, ERR.NO_HIST_QUERY, String(reqId));
+  }
+
+  /**
+   * reqHistoricalTicks (OUT 96). Checks in IB's order of layers: contract (200), request validation (321),
+   * permissions and data availability (162 from HMDS, like bars), open-request limit (322), pacing (162,
+   * counted in the same pacer as bars: IB paces every HMDS request; BID_ASK counts twice). One answer,
+   * done = 1, possibly empty. No cancel exists at IB (cancelHistoricalData does not find the request).
+   */
+  private onHistoricalTicks(req: ReturnType<typeof decodeReqHistoricalTicks>): void {
+    const { reqId } = req;
+    if (this.duplicate(reqId)) return;
+    const inst = this.resolve(reqId, req.contract);
+    if (!inst) return;
+    const what = parseHistoricalTicksWhat(req.whatToShow);
+    if (!what) {
+      // AGGTRADES is a bar-only value at IB; historical ticks know TRADES, BID_ASK and MIDPOINT.
+      this.error(reqId, ERR.VALIDATION, `-'bS' : cause - Invalid whatToShow ${req.whatToShow} for historical ticks: TRADES, BID_ASK or MIDPOINT`);
+      return;
+    }
+    if (req.numberOfTicks < 1 || req.numberOfTicks > MAX_HISTORICAL_TICKS) {
+      this.error(reqId, ERR.VALIDATION, `-'bU' : cause - Invalid numberOfTicks ${req.numberOfTicks}: 1 to ${MAX_HISTORICAL_TICKS} ticks per request`);
+      return;
+    }
+    const hasStart = req.startDateTime.trim() !== "";
+    const hasEnd = req.endDateTime.trim() !== "";
+    if (hasStart === hasEnd) {
+      this.error(reqId, ERR.VALIDATION, `-'bV' : cause - Exactly one of start and end date/time must be specified`);
+      return;
+    }
+    const now = this.now();
+    // A date without a zone is read in the instrument's zone, as for bars (parseEndDateTime).
+    const raw = hasStart ? req.startDateTime : req.endDateTime;
+    const sec = parseEndDateTime(raw, now, inst.timeZoneId || "UTC");
+    if (sec === undefined || /^\d{8}$/.test(raw.trim())) {
+      this.error(reqId, ERR.VALIDATION, `-'bW' : cause - Historical data query ${hasStart ? "start" : "end"} date/time string [${raw}] is invalid.  Format is 'YYYYMMDD{SPACE}hh:mm:ss[{SPACE}TMZ]'.`);
+      return;
+    }
+    if (this.entitlement(inst) === "none") {
+      this.error(reqId, ERR.HMDS, `No market data permissions for ${inst.exchange} ${inst.secType}`);
+      return;
+    }
+    // Crypto TRADES is accepted here (10299 is for bars, where AGGTRADES replaces it); forex has no trades.
+    if (inst.secType === "CASH" && what === "TRADES") {
+      this.error(reqId, ERR.HMDS, `No historical market data for ${inst.symbol}/${inst.secType}@${inst.exchange} Last 0`);
+      return;
+    }
+    const lim = this.gw.options.limits;
+    if (this.gw.openHistoricalCount() >= lim.historicalMaxOpen) {
+      this.error(reqId, ERR.PROCESSING, `-'bX' : cause - Only ${lim.historicalMaxOpen} simultaneous API historical data requests allowed.`);
+      return;
+    }
+    const violation = this.gw.pacer.admit({
+      contractKey: `${inst.conId}|${inst.exchange}|${what}`,
+      identityKey: `ticks|${inst.conId}|${req.startDateTime}|${req.endDateTime}|${req.numberOfTicks}|${what}|${req.useRth}|${req.ignoreSize}`,
+      weight: what === "BID_ASK" ? 2 : 1,
+    });
+    if (violation) {
+      this.error(reqId, ERR.HMDS, violation);
+      return;
+    }
+    const answer = () => {
+      this.pendingHistorical.delete(reqId);
+      if (this.state !== "ready") return;
+      const ticks = historicalTicks(this.market, inst, {
+        what,
+        // The end second is inclusive: ticks stamped with it belong to the answer.
+        ...(hasStart ? { fromMs: sec * 1000 } : { toMs: (sec + 1) * 1000 }),
+        nowMs: this.now(),
+        numberOfTicks: req.numberOfTicks,
+        useRth: req.useRth,
+        ignoreSize: req.ignoreSize,
+      });
+      const timeSec = (ms: number) => Math.floor(ms / 1000);
+      if (what === "TRADES") {
+        this.send(msg.historicalTicksLast(this.sv, reqId, ticks.map((t) => ({ timeSec: timeSec(t.timeMs), mask: 0, price: t.price, size: t.size, exchange: t.exchange, conditions: "" })), true));
+      } else if (what === "BID_ASK") {
+        this.send(msg.historicalTicksBidAsk(this.sv, reqId, ticks.map((t) => ({ timeSec: timeSec(t.timeMs), mask: 0, bid: t.bid, ask: t.ask, bidSize: t.bidSize, askSize: t.askSize })), true));
+      } else {
+        this.send(msg.historicalTicksMidpoint(this.sv, reqId, ticks.map((t) => ({ timeSec: timeSec(t.timeMs), price: t.price, size: t.size })), true));
+      }
+    };
+    const latency = this.gw.options.historicalLatencyMs;
+    if (latency <= 0) {
+      answer();
+      return;
+    }
+    const timer = setTimeout(answer, latency);
+    timer.unref();
+    this.pendingHistorical.set(reqId, { reqId, timer, kind: "ticks" });
   }
 
   pendingHistoricalCount(): number {

@@ -212,3 +212,32 @@ export function decodeReqHeadTimestamp(_sv: number, r: FieldReader): ReqHeadTime
   const formatDate = r.int();
   return { reqId, contract, useRTH, whatToShow, formatDate };
 }
+
+export interface ReqHistoricalTicks {
+  reqId: number;
+  contract: WireContract;
+  startDateTime: string;
+  endDateTime: string;
+  numberOfTicks: number;
+  whatToShow: string;
+  useRth: boolean;
+  ignoreSize: boolean;
+  miscOptions: string;
+}
+/**
+ * OUT 96 (no version field, sv ≥ 130): reqId, C12, includeExpired, startDateTime, endDateTime,
+ * numberOfTicks, whatToShow, useRth, ignoreSize, miscOptions ("tag=value;" pairs in one field).
+ */
+export function decodeReqHistoricalTicks(_sv: number, r: FieldReader): ReqHistoricalTicks {
+  const reqId = r.int();
+  const contract = readContract12(r);
+  contract.includeExpired = r.bool();
+  const startDateTime = r.str();
+  const endDateTime = r.str();
+  const numberOfTicks = r.int();
+  const whatToShow = r.str();
+  const useRth = r.bool();
+  const ignoreSize = r.bool();
+  const miscOptions = r.str();
+  return { reqId, contract, startDateTime, endDateTime, numberOfTicks, whatToShow, useRth, ignoreSize, miscOptions };
+}

@@ -164,6 +164,33 @@ export const historicalDataUpdate = (sv: number, reqId: number, date: string, ba
   bar.wap,
   size(sv, bar.volume),
 ];
+/**
+ * IN 98 HISTORICAL_TICKS_LAST: reqId, tickCount, {time (epoch s), mask (bit 0 pastLimit, bit 1 unreported),
+ * price, size, exchange, specialConditions} × tickCount, done.
+ */
+export function historicalTicksLast(sv: number, reqId: number, ticks: readonly { timeSec: number; mask: number; price: string; size: string; exchange: string; conditions: string }[], done: boolean): Field[] {
+  const f: Field[] = [IN.HISTORICAL_TICKS_LAST, reqId, ticks.length];
+  for (const t of ticks) f.push(t.timeSec, t.mask, t.price, size(sv, t.size), t.exchange, t.conditions);
+  f.push(done);
+  return f;
+}
+/**
+ * IN 97 HISTORICAL_TICKS_BID_ASK: reqId, tickCount, {time, mask (bit 0 bidPastLow, bit 1 askPastHigh),
+ * priceBid, priceAsk, sizeBid, sizeAsk} × tickCount, done.
+ */
+export function historicalTicksBidAsk(sv: number, reqId: number, ticks: readonly { timeSec: number; mask: number; bid: string; ask: string; bidSize: string; askSize: string }[], done: boolean): Field[] {
+  const f: Field[] = [IN.HISTORICAL_TICKS_BID_ASK, reqId, ticks.length];
+  for (const t of ticks) f.push(t.timeSec, t.mask, t.bid, t.ask, size(sv, t.bidSize), size(sv, t.askSize));
+  f.push(done);
+  return f;
+}
+/** IN 96 HISTORICAL_TICKS (MIDPOINT): reqId, tickCount, {time, 0 (unused, "for consistency"), price, size (0)} × tickCount, done. */
+export function historicalTicksMidpoint(sv: number, reqId: number, ticks: readonly { timeSec: number; price: string; size: string }[], done: boolean): Field[] {
+  const f: Field[] = [IN.HISTORICAL_TICKS, reqId, ticks.length];
+  for (const t of ticks) f.push(t.timeSec, 0, t.price, size(sv, t.size));
+  f.push(done);
+  return f;
+}
 export const headTimestamp = (reqId: number, value: string): Field[] => [IN.HEAD_TIMESTAMP, reqId, value];
 export const realTimeBar = (sv: number, reqId: number, bar: Bar): Field[] => [
   IN.REAL_TIME_BARS,
