@@ -4,6 +4,7 @@ import { isPaperPort } from "../config/gatewayUrl.js";
 import type { Logger } from "../log/logger.js";
 import { maskAccountId } from "../log/mask.js";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
+import { installInputFairness } from "./inputFairness.js";
 import type { ConnectionState, GatewayMode, GatewayStatus } from "./gatewayStatus.js";
 
 export interface GatewayConnectionOptions {
@@ -148,6 +149,8 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     api.on(EventName.server, (version: number, connectionTime: string) => {
       this.current.serverVersion = version;
       this.current.connectionTime = connectionTime;
+      // A new socket per connection: give each one the input time slice.
+      if (!installInputFairness(api)) this.options.log.debug("could not reach @stoqey/ib's socket: IB input is not time-sliced");
     });
     api.on(EventName.managedAccounts, (accounts: string) => {
       this.pendingManagedAccounts = accounts.split(",").map((a) => a.trim()).filter((a) => a !== "");
