@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RuntimeServiceClient, ConnectionState, GatewayMode, SubscriptionKind, type GetRuntimeProofResponse, type ListSubscriptionsResponse } from "../gen/ibprovider/v1/runtime_service.js";
 import { SymbolServiceClient, type GetSymbolResponse, type ListSymbolsResponse } from "../gen/ibprovider/v1/symbol_service.js";
 import { AccountServiceClient, type GetAccountResponse, type ListAssetsResponse, type StreamAccountResponse } from "../gen/ibprovider/v1/account_service.js";
-import { MarketDataServiceClient, type GetCandlesResponse, type GetOrderBookResponse, type StreamTicksResponse, type TickEvent } from "../gen/ibprovider/v1/market_data_service.js";
+import { MarketDataServiceClient, type GetCandlesResponse, type GetOrderBookResponse, type GetTradesResponse, type StreamTicksResponse, type TickEvent } from "../gen/ibprovider/v1/market_data_service.js";
 import { MarketDataType, PositionSide, StreamStatusKind, type Tick } from "../gen/ibprovider/v1/types.js";
 import { startApp, type RunningApp } from "./app.js";
 import { loadConfig } from "./config/loadConfig.js";
@@ -266,6 +266,23 @@ describe("stream lifecycle", () => {
     const until = Date.now() + 3_000;
     while (ticksOf().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     expect(ticksOf()).toHaveLength(0);
+    client.close();
+  });
+});
+
+describe("recent trades over gRPC", () => {
+  it("GetTrades returns the most recent prints, ascending, within the limit", async () => {
+    const client = new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const res = await call<GetTradesResponse>((cb) => client.getTrades({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", from: undefined, to: undefined, limit: 50 }, md, deadline(), cb));
+    expect(res.trades.length).toBeGreaterThanOrEqual(50);
+    expect(res.trades.length).toBeLessThanOrEqual(50);
+    const times = res.trades.map((t) => Number(t.time!.seconds));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(res.trades[0]).toMatchObject({ symbol: "BTCUSDT", side: 0 });
+    expect(res.trades[0]!.price).toMatch(/^\d+(\.\d+)?$/);
+    const tooMany = await call((cb) => client.getTrades({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", from: undefined, to: undefined, limit: 5000 }, md, deadline(), cb)).catch((e: ServiceError) => e);
+    expect((tooMany as ServiceError).code).toBe(status.INVALID_ARGUMENT);
+    expect((tooMany as ServiceError).details).toContain("limit");
     client.close();
   });
 });
