@@ -104,25 +104,20 @@ export class ContractResolver {
   }
 
   private contractDetails(contract: Contract): Promise<ContractDetails[]> {
-    const { router } = this.options;
-    requireConnected(this.options, `contract details for ${describe(contract)}`);
-    const reqId = router.allocateId();
+    const what = `contract details for ${describe(contract)}`;
+    requireConnected(this.options, what);
     const found: ContractDetails[] = [];
-    return new Promise<ContractDetails[]>((resolve, reject) => {
-      const timer = setTimeout(() => finish(new IbError("timeout", `IB did not answer the contract lookup for ${describe(contract)} within ${this.timeoutMs} ms`)), this.timeoutMs);
-      const finish = (err?: IbError) => {
-        clearTimeout(timer);
-        router.release(reqId);
-        if (err) reject(err);
-        else resolve(found);
-      };
-      router.on(EventName.contractDetails, reqId, (d: ContractDetails) => found.push(d));
-      router.on(EventName.contractDetailsEnd, reqId, () => finish());
-      router.onMessage(reqId, (code, message, cls) => {
-        if (cls.severity !== "terminal") return;
-        finish(cls.kind === "not-found" ? new IbError("not-found", `IB has no contract for ${describe(contract)} (${message})`, code) : new IbError(cls.kind, message, code));
-      });
-      this.options.send(reqId, contract);
+    return this.options.router.request({
+      what,
+      timeoutMs: this.timeoutMs,
+      listen: (reqId, end) => {
+        this.options.router.on(EventName.contractDetails, reqId, (d: ContractDetails) => found.push(d));
+        this.options.router.on(EventName.contractDetailsEnd, reqId, end);
+      },
+      result: () => found,
+      send: (reqId) => this.options.send(reqId, contract),
+      mapError: (code, message, cls) =>
+        cls.kind === "not-found" ? new IbError("not-found", `IB has no contract for ${describe(contract)} (${message})`, code) : new IbError(cls.kind, message, code),
     });
   }
 }

@@ -5,7 +5,6 @@ import type { ResolvedInstrument } from "./contractResolver.js";
 import { requireConnected, type FeedContext } from "./feeds/feedContext.js";
 import { pacingCost, pacingKeyFor, type HistoricalScheduler } from "./historicalScheduler.js";
 import { parseIbBarTime } from "./historyPlan.js";
-import { IbError } from "./ibErrors.js";
 
 export interface HistoricalQuery {
   barSize: string;
@@ -37,52 +36,41 @@ export function fetchHistoricalBars(
 }
 
 function runOnce(ctx: FeedContext, instrument: ResolvedInstrument, query: HistoricalQuery, timeoutMs: number, signal?: AbortSignal): Promise<Bar[]> {
-  requireConnected(ctx, `history for ${instrument.symbol}`);
-  const reqId = ctx.router.allocateId();
+  const what = `${query.barSize} history for ${instrument.symbol}`;
+  requireConnected(ctx, what);
   const bars: Bar[] = [];
-  return new Promise<Bar[]>((resolve, reject) => {
-    // Abandoned (timeout, or the caller gave up): cancel at IB so the request stops holding an open slot.
-    const abandon = (err: IbError) => {
+  return ctx.router.request({
+    what,
+    timeoutMs,
+    signal,
+    result: () => bars,
+    cancel: (reqId) => {
       if (ctx.isConnected()) ctx.api.cancelHistoricalData(reqId);
-      finish(err);
-    };
-    const timer = setTimeout(() => abandon(new IbError("timeout", `IB did not answer a ${query.barSize} history request for ${instrument.symbol} within ${timeoutMs} ms`)), timeoutMs);
-    const onAbort = () => abandon(new IbError("cancelled", "history request cancelled"));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const finish = (err?: IbError) => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      ctx.router.release(reqId);
-      if (err) reject(err);
-      else resolve(bars);
-    };
-    ctx.router.on(EventName.historicalData, reqId, (time: string, open: number, high: number, low: number, close: number, volume: number, count: number | undefined, wap: number) => {
-      if (time.startsWith("finished")) {
-        finish();
-        return;
-      }
-      const startMs = parseIbBarTime(time, instrument.timeZoneId || undefined);
-      const o = decimalFromIb(open);
-      const h = decimalFromIb(high);
-      const l = decimalFromIb(low);
-      const c = decimalFromIb(close);
-      if (startMs === undefined || o === undefined || h === undefined || l === undefined || c === undefined) {
-        ctx.log.warn({ symbol: instrument.symbol, time }, "unreadable historical bar skipped");
-        return;
-      }
-      // IB sends -1 for volume/WAP/count where they do not exist (MIDPOINT bars: forex has no volume).
-      const vol = volume >= 0 ? decimalFromIb(volume) : undefined;
-      const bar: Bar = { startMs, open: o, high: h, low: l, close: c, volume: vol ?? ZERO };
-      if (wap > 0) bar.vwap = decimalFromIb(wap);
-      if (count !== undefined && count >= 0) bar.count = count;
-      bars.push(bar);
-    });
-    ctx.router.onMessage(reqId, (code, message, cls) => {
-      if (cls.severity !== "terminal") return;
-      if (cls.kind === "no-data") finish();
-      else finish(new IbError(cls.kind, `history for ${instrument.symbol}: ${message}`, code));
-    });
+    },
+    listen: (reqId, end) =>
+      ctx.router.on(EventName.historicalData, reqId, (time: string, open: number, high: number, low: number, close: number, volume: number, count: number | undefined, wap: number) => {
+        if (time.startsWith("finished")) {
+          end();
+          return;
+        }
+        const startMs = parseIbBarTime(time, instrument.timeZoneId || undefined);
+        const o = decimalFromIb(open);
+        const h = decimalFromIb(high);
+        const l = decimalFromIb(low);
+        const c = decimalFromIb(close);
+        if (startMs === undefined || o === undefined || h === undefined || l === undefined || c === undefined) {
+          ctx.log.warn({ symbol: instrument.symbol, time }, "unreadable historical bar skipped");
+          return;
+        }
+        // IB sends -1 for volume/WAP/count where they do not exist (MIDPOINT bars: forex has no volume).
+        const vol = volume >= 0 ? decimalFromIb(volume) : undefined;
+        const bar: Bar = { startMs, open: o, high: h, low: l, close: c, volume: vol ?? ZERO };
+        if (wap > 0) bar.vwap = decimalFromIb(wap);
+        if (count !== undefined && count >= 0) bar.count = count;
+        bars.push(bar);
+      }),
     // formatDate 2: intraday bar times as epoch seconds (no zone guessing); daily bars come as yyyyMMdd.
-    ctx.api.reqHistoricalData(reqId, instrument.requestContract, query.endDateTime, query.durationStr, query.barSize as BarSizeSetting, query.whatToShow as WhatToShow, query.useRTH, 2, false);
+    send: (reqId) =>
+      ctx.api.reqHistoricalData(reqId, instrument.requestContract, query.endDateTime, query.durationStr, query.barSize as BarSizeSetting, query.whatToShow as WhatToShow, query.useRTH, 2, false),
   });
 }

@@ -1,6 +1,23 @@
 import { EventName, type IBApi } from "@stoqey/ib";
 import type { Logger } from "../log/logger.js";
-import { classifyIbCode, type IbCodeClass } from "./ibErrors.js";
+import { classifyIbCode, IbError, type IbCodeClass } from "./ibErrors.js";
+
+/** A request IB answers once (contract details, history, historical ticks), as `RequestRouter.request` runs it. */
+export interface OneShotRequest<T> {
+  /** For messages: "history for AAPL". */
+  what: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Registers the answer's routes (with `router.on(event, reqId, …)`); call `end()` on IB's end marker. */
+  listen(reqId: number, end: () => void): void;
+  /** The value to resolve with once the answer has ended. */
+  result(): T;
+  send(reqId: number): void;
+  /** Tells IB to stop (e.g. cancelHistoricalData) when the request is abandoned in flight. */
+  cancel?(reqId: number): void;
+  /** How a terminal IB message for this request becomes an error; "no data" ends it empty unless mapped. */
+  mapError?(code: number, message: string, cls: Extract<IbCodeClass, { severity: "terminal" }>): IbError | "end";
+}
 
 /** Receives IB messages (code 4 ERR_MSG) addressed to one request id. */
 export type RequestMessageSink = (code: number, message: string, cls: IbCodeClass) => void;
@@ -59,6 +76,41 @@ export class RequestRouter {
   release(reqId: number): void {
     for (const byId of this.routes.values()) byId.delete(reqId);
     this.sinks.delete(reqId);
+  }
+
+  /**
+   * Runs a one-shot request: a fresh id, its routes, IB's terminal messages as typed errors, a timeout and
+   * the caller's abort (both cancel at IB when it can), and the id released however it ends: never a
+   * promise that does not settle, never a late answer reaching another request.
+   */
+  request<T>(spec: OneShotRequest<T>): Promise<T> {
+    const reqId = this.allocateId();
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = (err?: IbError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        spec.signal?.removeEventListener("abort", onAbort);
+        this.release(reqId);
+        if (err) reject(err);
+        else resolve(spec.result());
+      };
+      const abandon = (err: IbError) => {
+        spec.cancel?.(reqId);
+        finish(err);
+      };
+      const timer = setTimeout(() => abandon(new IbError("timeout", `IB did not answer (${spec.what}) within ${spec.timeoutMs} ms`)), spec.timeoutMs);
+      const onAbort = () => abandon(new IbError("cancelled", `${spec.what}: cancelled`));
+      spec.signal?.addEventListener("abort", onAbort, { once: true });
+      spec.listen(reqId, () => finish());
+      this.onMessage(reqId, (code, message, cls) => {
+        if (cls.severity !== "terminal") return;
+        const mapped = spec.mapError?.(code, message, cls) ?? (cls.kind === "no-data" ? "end" : new IbError(cls.kind, `${spec.what}: ${message}`, code));
+        finish(mapped === "end" ? undefined : mapped);
+      });
+      spec.send(reqId);
+    });
   }
 
   get openRequests(): number {
