@@ -8,7 +8,7 @@ import {
 } from "@grpc/grpc-js";
 import type { Logger } from "../log/logger.js";
 import { apiErrorFromAdapter } from "./adapterErrors.js";
-import { ApiError, unavailable } from "./apiError.js";
+import { ApiError, unavailable, unimplemented } from "./apiError.js";
 import type { CallContext, CallRegistry } from "./callContext.js";
 import { INTERNAL_ERROR, toServiceError } from "./statusDetails.js";
 
@@ -149,7 +149,7 @@ export function unimplementedHandlers(
       continue;
     }
     const fullName = `${serviceName}.${name.charAt(0).toUpperCase()}${name.slice(1)}`;
-    const error = new ApiError(status.UNIMPLEMENTED, `${fullName} is not implemented yet`, "NOT_IMPLEMENTED", { method: fullName });
+    const error = unimplemented(fullName);
     out[name] = method.responseStream
       ? serverStream(fullName, async function* () {
           throw error;

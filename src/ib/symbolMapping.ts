@@ -19,7 +19,6 @@ const FUTURES_EXCHANGES: Record<string, string> = {
   YM: "CBOT", MYM: "CBOT", ZN: "CBOT", ZB: "CBOT", ZF: "CBOT", ZC: "CBOT", ZS: "CBOT", ZW: "CBOT",
   CL: "NYMEX", MCL: "NYMEX", NG: "NYMEX", GC: "COMEX", MGC: "COMEX", SI: "COMEX", HG: "COMEX",
 };
-const MONTH_CODES = "FGHJKMNQUVXZ";
 
 export interface ContractQuery {
   contract: Contract;
@@ -108,5 +107,3 @@ function mapFuture(symbol: string): MappingResult {
     quoteAsset: "USD",
   };
 }
-
-export { MONTH_CODES };
