@@ -34,6 +34,8 @@ export type { AccountState, AccountUpdate, PortfolioItem, AccountValues, Account
 
 /** Rows per side of a depth subscription: IB sends at most what is asked, the limit is ours. */
 export const MAX_BOOK_DEPTH = 50;
+/** How long GetOrderBook waits for IB's initial burst of rows when a book does not fill. */
+const INITIAL_BOOK_MS = 250;
 /** Rows of configured (active) order book subscriptions and of requests that do not say. */
 export const DEFAULT_BOOK_ROWS = 10;
 
@@ -329,26 +331,31 @@ export class IbAdapter {
    */
   async orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs = 3_000): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }> {
     const controller = new AbortController();
-    const queue = await this.streamOrderBook(marketType, symbol, rows, { signal: controller.signal, heartbeatMs: 100 });
+    const queue = await this.streamOrderBook(marketType, symbol, rows, { signal: controller.signal, heartbeatMs: 50 });
     const book = new BookMirror();
     const deadline = this.ctx.now() + timeoutMs;
     let timeMs = this.ctx.now();
     let consistent = false;
-    let sawDelta = false;
+    let firstDeltaAt: number | undefined;
+    const full = () => {
+      const { bids, asks } = book.levels(rows);
+      return bids.length >= rows && asks.length >= rows;
+    };
     try {
       for await (const batch of queue) {
-        let progressed = false;
+        let joined = false;
         for (const e of batch) {
           if (e.type !== "data") continue;
           book.apply(e.value);
           timeMs = e.value.timeMs;
           consistent = e.value.consistent;
-          progressed = true;
-          if (!e.value.snapshot) sawDelta = true;
+          if (e.value.snapshot && e.value.consistent) joined = true; // a running feed's current book
+          else if (!e.value.snapshot) firstDeltaAt ??= this.ctx.now();
         }
-        const joinedWithBook = book.sequence !== undefined && book.levels(1).bids.length + book.levels(1).asks.length > 0 && consistent;
-        // A heartbeat (100 ms of quiet) after the first delta means the initial book has arrived.
-        if ((joinedWithBook && !sawDelta) || (sawDelta && !progressed) || this.ctx.now() > deadline) break;
+        // Done when joining a running book, once a fresh one is full, or INITIAL_BOOK_MS after IB began
+        // sending it (a thin market may never fill every row), or at the deadline.
+        const now = this.ctx.now();
+        if (joined || (consistent && full()) || (firstDeltaAt !== undefined && now - firstDeltaAt >= INITIAL_BOOK_MS) || now > deadline) break;
       }
     } finally {
       controller.abort();

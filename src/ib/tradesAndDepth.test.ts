@@ -54,30 +54,35 @@ describe("trades", () => {
 });
 
 describe("order book", () => {
-  it("a snapshot then contiguous deltas build a consistent book; a joining consumer gets the current book first", async () => {
+  it("a snapshot then contiguous deltas rebuild exactly the book a joining consumer gets as its snapshot", async () => {
     const c = new AbortController();
-    const first = (await adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
-    const mirror = new BookMirror();
-    const events = await take(first, (seen) => dataOf(seen).filter((u) => !u.snapshot).length >= 30);
-    const updates = dataOf(events);
-    expect(updates[0]!.snapshot).toBe(true);
-    for (const u of updates) mirror.apply(u);
-    expect(mirror.inSync).toBe(true);
-    const { bids, asks } = mirror.levels();
-    expect(bids.length).toBe(5);
-    expect(asks.length).toBe(5);
-    expect(bids[0]!.price.lt(asks[0]!.price)).toBe(true);
-    for (let i = 1; i < 5; i++) {
-      expect(bids[i]!.price.lt(bids[i - 1]!.price)).toBe(true);
-      expect(asks[i]!.price.gt(asks[i - 1]!.price)).toBe(true);
-    }
+    try {
+      const first = (await adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
+      const updates = dataOf(await take(first, (seen) => dataOf(seen).filter((u) => !u.snapshot).length >= 30));
+      expect(updates[0]!.snapshot).toBe(true);
 
-    const joiner = (await adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
-    const joined = dataOf(await take(joiner, (seen) => dataOf(seen).length >= 1));
-    expect(joined[0]).toMatchObject({ snapshot: true, consistent: true });
-    expect(joined[0]!.bids.length).toBe(5);
-    expect(adapter.subscriptions().filter((s) => s.kind === "orderBook")).toHaveLength(1);
-    c.abort();
+      const joiner = (await adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
+      const joined = dataOf(await take(joiner, (seen) => dataOf(seen).length >= 1))[0]!;
+      expect(joined).toMatchObject({ snapshot: true, consistent: true });
+      expect(adapter.subscriptions().filter((s) => s.kind === "orderBook")).toHaveLength(1);
+
+      // The first consumer, replaying its own stream up to the joiner's sequence, has the same book.
+      while (updates.at(-1)!.sequence < joined.sequence) updates.push(...dataOf(await take(first, (seen) => dataOf(seen).length >= 1)));
+      const mirror = new BookMirror();
+      for (const u of updates) if (u.sequence <= joined.sequence) mirror.apply(u);
+      expect(mirror.inSync).toBe(true);
+      const wire = (levels: { price: { toString(): string }; size: { toString(): string } }[]) => levels.map((l) => `${l.price.toString()}x${l.size.toString()}`);
+      const { bids, asks } = mirror.levels();
+      expect(wire(bids)).toEqual(wire(joined.bids));
+      expect(wire(asks)).toEqual(wire(joined.asks));
+      expect(bids.length).toBeGreaterThan(0);
+      expect(bids.length).toBeLessThanOrEqual(5);
+      if (asks.length > 0) expect(bids[0]!.price.lt(asks[0]!.price)).toBe(true);
+      for (let i = 1; i < bids.length; i++) expect(bids[i]!.price.lt(bids[i - 1]!.price)).toBe(true);
+      for (let i = 1; i < asks.length; i++) expect(asks[i]!.price.gt(asks[i - 1]!.price)).toBe(true);
+    } finally {
+      c.abort();
+    }
   });
 
   it("empties the book on IB's depth reset (317), says so, and rebuilds it", async () => {
@@ -96,8 +101,11 @@ describe("order book", () => {
   });
 
   it("GetOrderBook-style snapshots come from a short-lived subscription when none is running", async () => {
+    const started = Date.now();
     const snap = await adapter.orderBookSnapshot("spot", "AAPL", 10);
+    expect(Date.now() - started).toBeLessThan(2_000); // not the 3 s deadline: the book filled
     expect(snap.book.levels().bids.length).toBe(10);
+    expect(snap.book.levels().asks.length).toBe(10);
     expect(snap.consistent).toBe(true);
     expect(adapter.subscriptions().filter((s) => s.kind === "orderBook")).toHaveLength(0);
   });
