@@ -126,6 +126,8 @@ export class IbAdapter {
 
   stop(): void {
     this.feeds.closeAll();
+    // Queued history requests would otherwise wait out their pacing timers after the service stopped.
+    this.history.cancelQueued("the service is stopping");
     this.connection.stop();
   }
 
