@@ -5,6 +5,7 @@ import type { Logger } from "../log/logger.js";
 import { maskAccountId } from "../log/mask.js";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import { installInputFairness } from "./inputFairness.js";
+import { installOutboundLimiter, type OutboundLimiter } from "./outboundLimiter.js";
 import type { ConnectionState, GatewayMode, GatewayStatus } from "./gatewayStatus.js";
 
 export interface GatewayConnectionOptions {
@@ -18,7 +19,7 @@ export interface GatewayConnectionOptions {
   /** How long to wait for the API to become ready (nextValidId) after a connect attempt. */
   connectTimeoutMs?: number;
   backoff?: BackoffOptions;
-  /** Outbound token bucket (@stoqey/ib's rate limiter, a multiple of 10): IB allows 50 messages/s, we keep 40. */
+  /** Outbound messages per second (OutboundLimiter): IB allows 50, we keep 45. */
   maxRequestsPerSecond?: number;
 }
 
@@ -58,6 +59,7 @@ const SOCKET_PORT_RESET = 1300;
  */
 export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
   readonly api: IBApi;
+  private readonly outbound: OutboundLimiter;
   private readonly options: Required<Omit<GatewayConnectionOptions, "accountId">> & { accountId: string | undefined };
   private current: GatewayStatus;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -73,9 +75,8 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     this.options = {
       connectTimeoutMs: 10_000,
       backoff: DEFAULT_BACKOFF,
-      // @stoqey/ib's limiter lets ceil(n/10) messages through per 100 ms: 45 would really be 50/s, IB's
-      // own limit (error 100, and a dropped session after 3). A multiple of 10 is what it says.
-      maxRequestsPerSecond: 40,
+      // Our OutboundLimiter counts a sliding second exactly: 45 leaves IB's 50/s (error 100) a margin.
+      maxRequestsPerSecond: 45,
       ...options,
     };
     this.current = {
@@ -94,7 +95,8 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
       lastError: undefined,
       ibConnectivity: false,
     };
-    this.api = new IBApi({ host: options.host, port: options.port, maxReqPerSec: this.options.maxRequestsPerSecond });
+    this.api = new IBApi({ host: options.host, port: options.port });
+    this.outbound = installOutboundLimiter(this.api, this.options.maxRequestsPerSecond);
     this.wire();
   }
 
@@ -122,6 +124,7 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.readyTimer);
     this.setState("disconnected");
+    this.outbound.clear();
     // Also while a connect is pending (TCP up, handshake not done): isConnected is still false then.
     this.api.disconnect();
     this.firstReady?.reject(new Error("stopped before the Gateway connection was ready"));
@@ -227,6 +230,9 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
 
   private onDisconnected(): void {
     clearTimeout(this.readyTimer);
+    // Whatever is still queued was meant for the session that just died: never write it onto the next.
+    const dropped = this.outbound.clear();
+    if (dropped > 0) this.options.log.info({ dropped }, "dropped queued outbound messages of the lost session");
     if (this.stopped) return;
     const wasConnected = this.current.state === "connected";
     this.current.connectedSince = undefined;

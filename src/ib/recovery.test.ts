@@ -159,5 +159,27 @@ describe("recovery", () => {
     await readUntil(it, (e) => e.type === "data", seen);
     controller.abort();
   });
+
+  it("never writes requests queued for a lost session onto the next connection", async () => {
+    const api = adapter.connection.api;
+    let answers = 0;
+    const onTime = () => void answers++;
+    api.on("currentTime" as never, onTime);
+    try {
+      // 200 requests at 45/s: most are still queued when the Gateway drops.
+      for (let i = 0; i < 200; i++) api.reqCurrentTime();
+      sim.faults.dropAll();
+      const until = Date.now() + 8_000;
+      while (adapter.status.state !== "connected" && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(adapter.status.state).toBe("connected");
+      const before = answers;
+      await new Promise((r) => setTimeout(r, 1_500));
+      // Nothing of the old queue reached the new session.
+      expect(answers - before).toBe(0);
+      expect(before).toBeLessThan(200);
+    } finally {
+      api.off("currentTime" as never, onTime);
+    }
+  });
 });
 
