@@ -68,7 +68,10 @@ export class ContractResolver {
       pending = this.lookup(marketType, upper);
       this.cache.set(key, pending);
       // Failures are not cached: the symbol may be listed later, or the Gateway was just down.
-      pending.catch(() => this.cache.delete(key));
+      const attempt = pending;
+      pending.catch(() => {
+        if (this.cache.get(key) === attempt) this.cache.delete(key);
+      });
     }
     return pending;
   }

@@ -75,7 +75,7 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     this.options = {
       connectTimeoutMs: 10_000,
       backoff: DEFAULT_BACKOFF,
-      // Our OutboundLimiter counts a sliding second exactly: 45 leaves IB's 50/s (error 100) a margin.
+      // 45/s in bursts of 5 (OutboundLimiter) leaves IB's 50/s (error 100) a margin for bunched arrivals.
       maxRequestsPerSecond: 45,
       ...options,
     };
@@ -102,6 +102,11 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
 
   get status(): GatewayStatus {
     return { ...this.current, managedAccounts: [...this.current.managedAccounts] };
+  }
+
+  /** How long a request sent now waits in the outbound token bucket (ms). */
+  get outboundBacklogMs(): number {
+    return this.outbound.backlogMs();
   }
 
   get isReady(): boolean {
@@ -219,6 +224,10 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
         this.current.ibConnectivity = true;
         this.options.log.info({ code }, code === RESTORED_DATA_LOST ? "IB connectivity restored, data lost: resubscribing" : "IB connectivity restored, data maintained");
         this.emit("ibConnectivity", { up: true, dataLost: code === RESTORED_DATA_LOST, code });
+        return;
+      case 100:
+        // Our outbound token bucket should make this impossible; IB drops the session after 3.
+        this.options.log.warn({ code, message }, "IB reports the message rate was exceeded (error 100)");
         return;
       case SOCKET_PORT_RESET:
         this.current.lastError = message;

@@ -125,6 +125,12 @@ export interface HistoricalSchedulerStats {
 export interface HistoricalSchedulerOptions {
   rules?: Partial<HistoricalPacingRules>;
   clock?: SchedulerClock;
+  /**
+   * How long a message sent now waits in the outbound queue before it reaches the socket (ms). Sends are
+   * stamped with now + this delay, so that the windows count IB's arrival times even when other traffic
+   * fills the outbound token bucket.
+   */
+  sendDelayMs?: () => number;
   /** Told about each pacing rejection that will be retried (for logs/metrics). */
   onPacingRetry?: (key: PacingKey, attempt: number, error: IbError) => void;
 }
@@ -158,6 +164,7 @@ export class HistoricalScheduler {
   readonly rules: Readonly<HistoricalPacingRules>;
   private readonly clock: SchedulerClock;
   private readonly onPacingRetry: HistoricalSchedulerOptions["onPacingRetry"];
+  private readonly sendDelayMs: () => number;
 
   /** Ordered by seq: a retried request keeps its original place in line. */
   private readonly queue: Entry[] = [];
@@ -185,6 +192,7 @@ export class HistoricalScheduler {
     this.rules = Object.freeze({ ...DEFAULT_HISTORICAL_PACING, ...options.rules });
     this.clock = options.clock ?? realClock;
     this.onPacingRetry = options.onPacingRetry;
+    this.sendDelayMs = options.sendDelayMs ?? (() => 0);
   }
 
   schedule<T>(request: HistoricalRequest<T>): Promise<T> {
@@ -289,7 +297,9 @@ export class HistoricalScheduler {
     this.wakeAt = wake;
   }
 
-  private send(e: Entry, now: number): void {
+  private send(e: Entry, dispatchedAt: number): void {
+    // Stamps stay in send order (the logs are pruned from the front) even if the delay estimate wobbles.
+    const now = Math.max(dispatchedAt + this.sendDelayMs(), this.globalLog.at(-1)?.t ?? -Infinity);
     this.globalLog.push({ t: now, cost: e.cost });
     this.rateLog.push({ t: now, cost: 1 });
     let log = this.sameLog.get(e.sameKey);

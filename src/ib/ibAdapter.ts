@@ -105,8 +105,10 @@ export class IbAdapter {
       isConnected: () => this.connection.isReady,
     };
     this.feeds = new FeedRegistry(this.connection, now);
+    this.connection.on("lost", () => this.router.failPending(new IbError("unavailable", "the Gateway connection was lost before IB answered; retry")));
     this.history = new HistoricalScheduler({
       rules: options.historicalPacing,
+      sendDelayMs: () => this.connection.outboundBacklogMs,
       onPacingRetry: (key, attempt) => options.log.warn({ contract: key.contractKey, attempt }, "IB reported a historical pacing violation; retrying after back-off"),
     });
     this.maxHistoryChunks = options.maxHistoryChunks ?? 60;
@@ -128,6 +130,7 @@ export class IbAdapter {
     this.feeds.closeAll();
     // Queued history requests would otherwise wait out their pacing timers after the service stopped.
     this.history.cancelQueued("the service is stopping");
+    this.router.failPending(new IbError("unavailable", "the service is stopping"));
     this.connection.stop();
   }
 

@@ -1,23 +1,30 @@
 import type { IBApi } from "@stoqey/ib";
 
 /**
- * Our outbound token bucket in front of the Gateway socket: at most `perSecond` messages in any second
- * (IB allows 50; error 100, and after 3 violations the session is closed). It replaces @stoqey/ib's own
- * limiter, whose in-memory queue survives a disconnect: requests queued for a session that died were
- * written onto the next connection, under request ids nobody tracks any more (orphaned IB lines).
- * `clear()` drops what is queued when the connection is lost.
+ * Our outbound token bucket in front of the Gateway socket: `perSecond` messages a second on average, in
+ * bursts of at most `burst` (IB allows 50/s; error 100, and after 3 violations the session is closed).
+ * A small bucket spaces messages out instead of sending a second's worth at once: arrivals bunched by
+ * the network or a busy Gateway then still stay under IB's count.
+ *
+ * It replaces @stoqey/ib's own limiter, whose in-memory queue survives a disconnect: requests queued for a
+ * session that died were written onto the next connection, under request ids nobody tracks any more
+ * (orphaned IB lines). `clear()` drops what is queued when the connection is lost.
  */
 export class OutboundLimiter {
   private readonly queue: unknown[][] = [];
-  /** Send times within the last second, oldest first. */
-  private readonly sent: number[] = [];
+  private tokens: number;
+  private refilledAt: number;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly write: (tokens: unknown[]) => void,
     private readonly perSecond: number,
+    private readonly burst = 5,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.tokens = burst;
+    this.refilledAt = now();
+  }
 
   get queued(): number {
     return this.queue.length;
@@ -31,6 +38,13 @@ export class OutboundLimiter {
     }
   }
 
+  /** About how long a message submitted now would wait before it is written (0 when it goes at once). */
+  backlogMs(): number {
+    this.refill();
+    const ahead = this.queue.length + 1 - Math.floor(this.tokens);
+    return ahead <= 0 ? 0 : Math.ceil((ahead / this.perSecond) * 1_000);
+  }
+
   /** Drops everything queued (the session it was meant for is gone); returns how many messages. */
   clear(): number {
     const dropped = this.queue.length;
@@ -40,17 +54,23 @@ export class OutboundLimiter {
     return dropped;
   }
 
-  private take(): boolean {
+  private refill(): void {
     const now = this.now();
-    while (this.sent.length > 0 && now - this.sent[0]! >= 1_000) this.sent.shift();
-    if (this.sent.length >= this.perSecond) return false;
-    this.sent.push(now);
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) * this.perSecond) / 1_000);
+    this.refilledAt = now;
+  }
+
+  private take(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
     return true;
   }
 
   private arm(): void {
     if (this.timer !== undefined) return;
-    const wait = Math.max(1, 1_000 - (this.now() - (this.sent[0] ?? this.now())));
+    this.refill();
+    const wait = Math.max(1, Math.ceil(((1 - this.tokens) / this.perSecond) * 1_000));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       while (this.queue.length > 0 && this.take()) this.write(this.queue.shift()!);

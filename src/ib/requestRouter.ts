@@ -34,6 +34,8 @@ export class RequestRouter {
   private nextId = 10_000;
   private readonly routes = new Map<string, Map<number, Listener>>();
   private readonly sinks = new Map<number, RequestMessageSink>();
+  /** One-shot requests in flight, by id: how to settle each. */
+  private readonly pending = new Map<number, (err?: IbError) => void>();
 
   constructor(
     private readonly api: IBApi,
@@ -89,28 +91,51 @@ export class RequestRouter {
       let settled = false;
       const finish = (err?: IbError) => {
         if (settled) return;
+        let value: T | undefined;
+        if (err === undefined) {
+          try {
+            value = spec.result();
+          } catch (e) {
+            err = e instanceof IbError ? e : new IbError("internal", `${spec.what}: ${e instanceof Error ? e.message : String(e)}`);
+          }
+        }
         settled = true;
         clearTimeout(timer);
         spec.signal?.removeEventListener("abort", onAbort);
+        this.pending.delete(reqId);
         this.release(reqId);
         if (err) reject(err);
-        else resolve(spec.result());
+        else resolve(value as T);
       };
       const abandon = (err: IbError) => {
         spec.cancel?.(reqId);
         finish(err);
       };
       const timer = setTimeout(() => abandon(new IbError("timeout", `IB did not answer (${spec.what}) within ${spec.timeoutMs} ms`)), spec.timeoutMs);
+      timer.unref();
       const onAbort = () => abandon(new IbError("cancelled", `${spec.what}: cancelled`));
       spec.signal?.addEventListener("abort", onAbort, { once: true });
+      this.pending.set(reqId, finish);
       spec.listen(reqId, () => finish());
       this.onMessage(reqId, (code, message, cls) => {
         if (cls.severity !== "terminal") return;
         const mapped = spec.mapError?.(code, message, cls) ?? (cls.kind === "no-data" ? "end" : new IbError(cls.kind, `${spec.what}: ${message}`, code));
         finish(mapped === "end" ? undefined : mapped);
       });
-      spec.send(reqId);
+      try {
+        spec.send(reqId);
+      } catch (e) {
+        finish(e instanceof IbError ? e : new IbError("internal", `${spec.what}: ${e instanceof Error ? e.message : String(e)}`));
+      }
     });
+  }
+
+  /**
+   * Fails every one-shot request still waiting for IB (the connection was lost or the service stops):
+   * the next session will never answer them, so nobody should wait out a timeout.
+   */
+  failPending(error: IbError): void {
+    for (const finish of [...this.pending.values()]) finish(error);
   }
 
   get openRequests(): number {

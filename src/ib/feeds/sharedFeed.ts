@@ -102,7 +102,12 @@ export class SharedFeed<T> {
    * throws and leaves nothing pinned.
    */
   pin(configured: boolean): void {
-    this.ensureOpen();
+    try {
+      this.ensureOpen();
+    } catch (err) {
+      this.releaseIfIdle(); // nothing open, nobody consuming: leave no entry behind
+      throw err;
+    }
     this.pinned = true;
     this.configured ||= configured;
   }
@@ -120,10 +125,14 @@ export class SharedFeed<T> {
         this.releaseIfIdle();
       },
     });
-    if (queue.isClosed) return queue;
+    if (queue.isClosed) {
+      this.releaseIfIdle(); // the caller left before the subscription started (e.g. during resolution)
+      return queue;
+    }
     const joining = this.open !== undefined;
     this.consumers.add(queue);
     queue.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
+    if (joining && this.state !== "subscribed") queue.push(this.statusEvent(this.state, `the shared subscription is ${this.state}`));
     if (joining) for (const event of this.source.joinEvents?.() ?? []) queue.push(event);
     if (!this.hooks.isConnected()) queue.push(this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back"));
     try {
@@ -137,14 +146,19 @@ export class SharedFeed<T> {
 
   /** The Gateway connection dropped: consumers hear it; the IB side is gone with the socket. */
   connectionLost(): void {
+    clearTimeout(this.retryTimer);
     this.drop();
     this.announce("reconnecting", "Gateway connection lost; resubscribing when it is back");
   }
 
   /** Reopen at IB (after a reconnect, IB's 1101 "data lost" or a bust) and mark the gap. */
   reopen(message: string, ibCode?: number): void {
+    clearTimeout(this.retryTimer);
     this.drop();
-    if (this.consumers.size === 0 && !this.pinned) return;
+    if (this.consumers.size === 0 && !this.pinned) {
+      this.hooks.onIdle(this as SharedFeed<unknown>);
+      return;
+    }
     this.announce("gap", message, ibCode);
     try {
       this.ensureOpen();
@@ -162,6 +176,7 @@ export class SharedFeed<T> {
 
   /** Data flows again as it did before (IB 1102): announce the data kind the feed had, not "live". */
   resume(message: string, ibCode?: number): void {
+    if (this.open === undefined) return; // not subscribed at IB (waiting to retry): nothing resumed
     this.announce(this.dataKind, message, ibCode);
   }
 
@@ -174,6 +189,7 @@ export class SharedFeed<T> {
 
   private ensureOpen(): void {
     if (this.open !== undefined || this.failed || !this.hooks.isConnected()) return;
+    clearTimeout(this.retryTimer); // opened another way (a consumer, a reconnect): the retry is moot
     this.open = this.source.open({
       data: (value) => {
         this.lastMessageMs = this.hooks.now();
@@ -195,7 +211,10 @@ export class SharedFeed<T> {
       // pacing): it is retried, and the runtime status shows why it is not delivering meanwhile.
       this.state = "limit-exceeded";
       clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.reopen(`retrying after: ${error.message}`), this.hooks.retryPinnedMs ?? 30_000);
+      this.retryTimer = setTimeout(() => {
+        // While the Gateway is away the reconnect reopens it; once open, there is nothing to retry.
+        if (this.open === undefined && this.hooks.isConnected()) this.reopen(`retrying after: ${error.message}`);
+      }, this.hooks.retryPinnedMs ?? 30_000);
       this.retryTimer.unref();
       return;
     }
