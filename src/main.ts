@@ -24,28 +24,17 @@ async function main(): Promise<void> {
   }
 
   let app: RunningApp | undefined;
-  try {
-    app = await startApp(config, log, () => {
-      // Exit non-zero so that a supervisor restarts the service once the Gateway is fixed.
-      void app?.stop().finally(() => process.exit(1));
-    });
-  } catch (err) {
-    log.fatal({ err: err instanceof GatewayFatalError ? undefined : err }, err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  }
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      log.warn({ signal }, "second signal: exiting now");
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, "shutting down");
-    app.stop().then(
+  let exitCode = 0;
+  let stopping: Promise<void> | undefined;
+  /** One shutdown, whichever asks first (a signal or a fatal Gateway loss); the worst exit code wins. */
+  const shutdown = (reason: string, code: number) => {
+    exitCode = Math.max(exitCode, code);
+    if (stopping !== undefined) return;
+    log.info({ reason }, "shutting down");
+    stopping = (app?.stop() ?? Promise.resolve()).then(
       () => {
         log.info("stopped");
-        process.exit(0);
+        process.exit(exitCode);
       },
       (err: unknown) => {
         log.error({ err }, "shutdown failed");
@@ -53,8 +42,29 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  const onSignal = (signal: string) => {
+    if (stopping !== undefined) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    shutdown(signal, 0);
+  };
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+
+  try {
+    // A fatal loss (e.g. the account is no longer managed) exits non-zero so that a supervisor restarts
+    // the service once the Gateway is fixed, also when it happens while the service is still starting.
+    app = await startApp(config, log, () => shutdown("the Gateway connection cannot be used any more", 1));
+  } catch (err) {
+    log.fatal({ err: err instanceof GatewayFatalError ? undefined : err }, err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  }
+  if (stopping !== undefined) {
+    // Asked to stop while starting: the app did not exist yet, stop it now.
+    await app.stop();
+    process.exit(exitCode);
+  }
 }
 
 void main();

@@ -81,7 +81,7 @@ export class GrpcServer {
         streamTicks: serverStream("ibprovider.v1.MarketDataService.StreamTicks", (req, ctx) => marketData.streamTicks(req, ctx), d),
         streamTrades: serverStream("ibprovider.v1.MarketDataService.StreamTrades", (req, ctx) => marketData.streamTrades(req, ctx), d),
         streamOrderBook: serverStream("ibprovider.v1.MarketDataService.StreamOrderBook", (req, ctx) => marketData.streamOrderBook(req, ctx), d),
-        getOrderBook: unary("ibprovider.v1.MarketDataService.GetOrderBook", (req) => marketData.getOrderBook(req), d),
+        getOrderBook: unary("ibprovider.v1.MarketDataService.GetOrderBook", (req, ctx) => marketData.getOrderBook(req, ctx), d),
         streamCandles: serverStream("ibprovider.v1.MarketDataService.StreamCandles", (req, ctx) => marketData.streamCandles(req, ctx), d),
         getTrades: unary("ibprovider.v1.MarketDataService.GetTrades", (req, ctx) => marketData.getTrades(req, ctx), d),
         getCandles: unary("ibprovider.v1.MarketDataService.GetCandles", (req, ctx) => marketData.getCandles(req, ctx), d),

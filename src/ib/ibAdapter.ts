@@ -18,6 +18,7 @@ import type { FeedContext } from "./feeds/feedContext.js";
 import { FeedRegistry } from "./feeds/feedRegistry.js";
 import { level1Source } from "./feeds/level1Feed.js";
 import { DEFAULT_LINE_LIMITS, LineBudget, type LineLimits } from "./feeds/lineBudget.js";
+import { requireConnected } from "./feeds/feedContext.js";
 import type { ConsumerOptions } from "./feeds/sharedFeed.js";
 import type { SubscriberQueue } from "./feeds/subscriberQueue.js";
 import { GatewayConnection, type GatewayConnectionOptions } from "./gatewayConnection.js";
@@ -334,8 +335,10 @@ export class IbAdapter {
    * A depth snapshot: from the running shared subscription when there is one (immediately), otherwise
    * from a short-lived one, once IB's initial burst of inserts has settled (bounded by `timeoutMs`).
    */
-  async orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs = 3_000): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }> {
+  async orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs = 3_000, signal?: AbortSignal): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }> {
+    requireConnected(this.ctx, `an order book for ${symbol}`);
     const controller = new AbortController();
+    signal?.addEventListener("abort", () => controller.abort(), { once: true });
     const queue = await this.streamOrderBook(marketType, symbol, rows, { signal: controller.signal, heartbeatMs: 50 });
     const book = new BookMirror();
     const deadline = this.ctx.now() + timeoutMs;

@@ -15,6 +15,7 @@ import type { CallContext } from "../callContext.js";
 export class HealthChecks {
   private readonly statuses = new Map<string, ServingStatus>();
   private readonly changes = new EventEmitter<{ change: [string] }>();
+  private shuttingDown = false;
 
   constructor(services: string[]) {
     this.changes.setMaxListeners(0);
@@ -30,6 +31,7 @@ export class HealthChecks {
 
   /** The ib-provider services (not the server as a whole) follow the Gateway connection. */
   setServicesServing(serving: boolean): void {
+    if (this.shuttingDown) return; // a reconnect during shutdown must not advertise SERVING again
     for (const service of this.statuses.keys()) {
       if (service !== "") this.setStatus(service, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     }
@@ -37,6 +39,7 @@ export class HealthChecks {
 
   /** Marks everything NOT_SERVING (shutdown): load balancers stop sending new calls. */
   setAllNotServing(): void {
+    this.shuttingDown = true;
     for (const service of this.statuses.keys()) this.setStatus(service, ServingStatus.NOT_SERVING);
   }
 

@@ -36,7 +36,7 @@ export interface MarketDataSource {
   streamTicks(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<Level1>>;
   streamTrades(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<TradeEvent>>;
   streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions): Promise<SubscriberQueue<BookUpdate>>;
-  orderBookSnapshot(marketType: MarketType, symbol: string, rows: number): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }>;
+  orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs?: number, signal?: AbortSignal): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }>;
   candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: Candle[] }>;
   streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: ConsumerOptions): Promise<SubscriberQueue<Candle>>;
   recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal }): Promise<TradePrint[]>;
@@ -137,10 +137,10 @@ export class MarketDataService {
     }
   }
 
-  async getOrderBook(request: GetOrderBookRequest): Promise<GetOrderBookResponse> {
+  async getOrderBook(request: GetOrderBookRequest, ctx: CallContext): Promise<GetOrderBookResponse> {
     const { marketType, symbol } = checkInstrument(request);
     const depth = checkDepth(request.depth);
-    const { book, timeMs, consistent } = await this.source.orderBookSnapshot(marketType, symbol, depth);
+    const { book, timeMs, consistent } = await this.source.orderBookSnapshot(marketType, symbol, depth, undefined, ctx.signal);
     const levels = book.levels(depth);
     return {
       orderBook: {

@@ -1,6 +1,6 @@
 import { EventName, type Contract } from "@stoqey/ib";
 import { decimalFromIb, ZERO, type Decimal } from "../../domain/decimal.js";
-import { routeMessages, type FeedContext } from "./feedContext.js";
+import type { FeedContext } from "./feedContext.js";
 import type { FeedEvent } from "./feedEvents.js";
 import type { FeedSource } from "./sharedFeed.js";
 
@@ -132,7 +132,10 @@ export function accountSource(ctx: FeedContext, account: string, onDownloaded: (
         pnl = { daily: decimalFromIb(daily), unrealized: decimalFromIb(unrealized), realized: decimalFromIb(realized) };
         sink.data({ type: "pnl", pnl });
       });
-      routeMessages(ctx, pnlReqId, sink, `PnL for the account`);
+      // PnL is an extra: an account without PnL access (or a PnL error) must not end the account stream.
+      ctx.router.onMessage(pnlReqId, (code, message, cls) => {
+        if (cls.severity === "terminal") sink.status("advisory", `PnL unavailable: ${message}`, code);
+      });
       ctx.api.reqAccountUpdates(true, account);
       ctx.api.reqPnL(pnlReqId, account, "");
       return {

@@ -44,6 +44,7 @@ export function depthSource(ctx: FeedContext, instrument: ResolvedInstrument, ro
       let reqId = 0;
       let lastResync = Number.NEGATIVE_INFINITY;
       let outOfSync = false;
+      let deferred: NodeJS.Timeout | undefined;
       const subscribe = () => {
         reqId = ctx.router.allocateId();
         const apply = (position: number, marketMaker: string, operation: number, side: number, price: number, size: number) => {
@@ -52,8 +53,17 @@ export function depthSource(ctx: FeedContext, instrument: ResolvedInstrument, ro
             // A message was missed (or IB sent an impossible op): rebuild from a fresh subscription, at most
             // once per RESYNC_INTERVAL_MS so a Gateway that keeps sending such ops cannot cause a request storm.
             if (ctx.now() - lastResync < RESYNC_INTERVAL_MS) {
-              if (!outOfSync) sink.status("gap", `order book out of sync (${delta.error}); consistent again after the next resubscription`);
-              outOfSync = true;
+              if (!outOfSync) {
+                sink.status("gap", `order book out of sync (${delta.error}); resubscribing in ${Math.ceil((lastResync + RESYNC_INTERVAL_MS - ctx.now()) / 1000)} s`);
+                outOfSync = true;
+                deferred = setTimeout(() => {
+                  deferred = undefined;
+                  lastResync = ctx.now();
+                  outOfSync = false;
+                  resubscribe();
+                }, lastResync + RESYNC_INTERVAL_MS - ctx.now());
+                deferred.unref();
+              }
               return;
             }
             lastResync = ctx.now();
@@ -92,6 +102,7 @@ export function depthSource(ctx: FeedContext, instrument: ResolvedInstrument, ro
       subscribe();
       return {
         close() {
+          clearTimeout(deferred);
           cancel();
           ctx.budget.give("depth");
         },
