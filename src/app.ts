@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { AppConfig } from "./config/loadConfig.js";
 import { TokenAuthenticator } from "./grpc/auth.js";
 import { GrpcServer } from "./grpc/server.js";
-import { startConfiguredSubscriptions } from "./configuredSubscriptions.js";
+import { ConfiguredSubscriptions } from "./configuredSubscriptions.js";
 import { IbAdapter } from "./ib/ibAdapter.js";
 import type { Logger } from "./log/logger.js";
 
@@ -74,11 +74,13 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     onFatal(message);
   });
 
+  const configured = new ConfiguredSubscriptions(config.provider, adapter, log.child({ component: "subscriptions" }));
   try {
     await adapter.start();
-    await startConfiguredSubscriptions(config.provider, adapter, log.child({ component: "subscriptions" }));
+    await configured.start();
     await grpc.start();
   } catch (err) {
+    configured.stop();
     adapter.stop();
     await simulator?.close();
     throw err;
@@ -94,6 +96,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     simulator,
     async stop() {
       await grpc.shutdown();
+      configured.stop();
       adapter.stop();
       await simulator?.close();
     },
