@@ -195,7 +195,14 @@ export class IbAdapter {
   private async candleFeed(marketType: MarketType, symbol: string, interval: Interval) {
     const instrument = await this.resolve(marketType, symbol);
     const useRTH = instrument.secType === "STK";
-    const history = { bars: (fromMs: number, toMs: number, signal?: AbortSignal) => this.historyBars(instrument, interval, fromMs, toMs, useRTH, signal) };
+    const history = {
+      bars: (fromMs: number, toMs: number, signal?: AbortSignal) => this.historyBars(instrument, interval, fromMs, toMs, useRTH, signal),
+      paced: (send: () => void, signal: AbortSignal) => {
+        // Every real-time bar request is its own (never "identical"); the per-contract and global rules apply.
+        const key = { contractKey: `${instrument.conId}@${instrument.exchange}`, whatToShow: "TRADES", identityKey: `realtime-bars/${this.router.allocateId()}` };
+        return this.history.schedule({ key, signal, run: async () => send() });
+      },
+    };
     return this.feeds.acquire({ key: `candle/${instrument.conId}/${interval.name}`, kind: "candle", marketType, symbol: instrument.symbol, interval: interval.name }, () =>
       candleSource(this.ctx, instrument, interval, history, useRTH),
     );

@@ -18,6 +18,11 @@ const HEAL_DELAY_MS = 2_000;
 export interface CandleHistory {
   /** Bars of the candle's own size covering [fromMs, toMs), from IB's history (paced). */
   bars(fromMs: number, toMs: number, signal?: AbortSignal): Promise<Bar[]>;
+  /**
+   * Sends the real-time bar request when IB's historical pacing allows: IB counts reqRealTimeBars against
+   * the same limits, and a reconnect reopening many candle feeds at once would otherwise trip them (162).
+   */
+  paced(send: () => void, signal: AbortSignal): Promise<void>;
 }
 
 /**
@@ -96,7 +101,15 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
         else emit(aggregator.addBar(bar));
       });
       routeMessages(ctx, reqId, sink, `live ${interval.name} candles for ${instrument.symbol}`);
-      ctx.api.reqRealTimeBars(reqId, instrument.requestContract, 5, whatToShowFor(instrument.secType) as WhatToShow, useRTH);
+      let requested = false;
+      history
+        .paced(() => {
+          requested = true;
+          ctx.api.reqRealTimeBars(reqId, instrument.requestContract, 5, whatToShowFor(instrument.secType) as WhatToShow, useRTH);
+        }, closing.signal)
+        .catch(() => {
+          /* withdrawn on close, or the connection went away: the feed's reopen asks again */
+        });
 
       // Seed the candle in progress from history, then replay the real-time bars that started after it.
       const start = intervalBounds(openedAt, interval, timeZone).startMs;
@@ -128,7 +141,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
           closing.abort();
           clearInterval(tick);
           for (const t of timers) clearTimeout(t);
-          if (ctx.isConnected()) ctx.api.cancelRealTimeBars(reqId);
+          if (requested && ctx.isConnected()) ctx.api.cancelRealTimeBars(reqId);
           ctx.router.release(reqId);
           ctx.budget.give("marketDataLines");
         },
