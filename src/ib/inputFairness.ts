@@ -17,15 +17,10 @@ export function installInputFairness(api: IBApi, sliceMs = 8): boolean {
   const socket = (api as unknown as { controller?: { socket?: { client?: Socket } } }).controller?.socket?.client;
   if (socket === undefined || typeof socket.pause !== "function") return false;
   let sliceStart = performance.now();
-  let lastData = sliceStart;
   let yielding = false;
   socket.on("data", () => {
     if (yielding) return;
-    const now = performance.now();
-    // A slice is continuous decoding: after a pause in the input, a new one starts.
-    if (now - lastData > sliceMs) sliceStart = now;
-    lastData = now;
-    if (now - sliceStart < sliceMs) return;
+    if (performance.now() - sliceStart < sliceMs) return;
     yielding = true;
     socket.pause();
     setImmediate(() => {
