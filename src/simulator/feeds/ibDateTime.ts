@@ -2,6 +2,8 @@
  * IB date-time strings in time zones (tws-protocol.md §2.6): endDateTime parsing and the formats of bar
  * dates, the current time and account update times. Bar sizes and durations are market/ibDurations.ts.
  */
+import { assertTimeZone, zonedWallToUtc } from "../../domain/calendar.js";
+
 const dtfCache = new Map<string, Intl.DateTimeFormat>();
 function dtf(tz: string): Intl.DateTimeFormat {
   let f = dtfCache.get(tz);
@@ -23,7 +25,7 @@ function dtf(tz: string): Intl.DateTimeFormat {
 
 export function isValidTimeZone(tz: string): boolean {
   try {
-    dtf(tz);
+    assertTimeZone(tz);
     return true;
   } catch {
     return false;
@@ -37,19 +39,9 @@ export function zonedParts(epochMs: number, tz: string): { y: string; mo: string
   return { y: p.year ?? "1970", mo: p.month ?? "01", d: p.day ?? "01", h: p.hour ?? "00", mi: p.minute ?? "00", s: p.second ?? "00" };
 }
 
-/** Offset of a zone at an instant, ms (local = utc + offset). */
-function zoneOffsetMs(epochMs: number, tz: string): number {
-  const p = zonedParts(epochMs, tz);
-  const asUtc = Date.UTC(+p.y, +p.mo - 1, +p.d, +p.h, +p.mi, +p.s);
-  return asUtc - Math.floor(epochMs / 1000) * 1000;
-}
-
-/** Epoch ms of a wall-clock time in a zone. */
+/** Epoch ms of a wall-clock time in a zone (the service's own conversion: one DST rule for both sides). */
 export function zonedToEpochMs(y: number, mo: number, d: number, h: number, mi: number, s: number, tz: string): number {
-  const guess = Date.UTC(y, mo - 1, d, h, mi, s);
-  const off1 = zoneOffsetMs(guess, tz);
-  const off2 = zoneOffsetMs(guess - off1, tz);
-  return guess - off2;
+  return zonedWallToUtc({ year: y, month: mo, day: d, hour: h, minute: mi, second: s }, tz);
 }
 
 /** "yyyyMMdd HH:mm:ss" in a zone. */
