@@ -3,6 +3,7 @@ import { EventName, IBApi } from "@stoqey/ib";
 import { isPaperPort } from "../config/gatewayUrl.js";
 import type { Logger } from "../log/logger.js";
 import { maskAccountId } from "../log/mask.js";
+import { ibMessagesIn, ibOutboundDropped, ibReconnects } from "../metrics/metrics.js";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import { installInputFairness } from "./inputFairness.js";
 import { installOutboundLimiter, type OutboundLimiter } from "./outboundLimiter.js";
@@ -104,6 +105,11 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     return { ...this.current, managedAccounts: [...this.current.managedAccounts] };
   }
 
+  /** Messages waiting in the outbound token bucket (metrics). */
+  get outboundQueued(): number {
+    return this.outbound.queued;
+  }
+
   /** How long a request sent now waits in the outbound token bucket (ms). */
   get outboundBacklogMs(): number {
     return this.outbound.backlogMs();
@@ -164,6 +170,8 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
       this.pendingManagedAccounts = accounts.split(",").map((a) => a.trim()).filter((a) => a !== "");
     });
     api.on(EventName.nextValidId, () => this.onReady());
+    // @stoqey/ib emits `received` once per decoded message, before handling it.
+    api.on(EventName.received, () => ibMessagesIn.inc());
     api.on(EventName.disconnected, () => this.onDisconnected());
     api.on(EventName.info, (message: string, code: number) => this.onInfo(message, code));
     api.on(EventName.error, (err: Error, code: number, reqId: number) => {
@@ -195,7 +203,10 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     this.current.ibConnectivity = true;
     this.current.lastError = undefined;
     const reconnected = this.everReady;
-    if (reconnected) this.current.reconnectCount++;
+    if (reconnected) {
+      this.current.reconnectCount++;
+      ibReconnects.inc();
+    }
     this.everReady = true;
     this.attempt = 0;
     this.setState("connected");
@@ -241,7 +252,10 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     clearTimeout(this.readyTimer);
     // Whatever is still queued was meant for the session that just died: never write it onto the next.
     const dropped = this.outbound.clear();
-    if (dropped > 0) this.options.log.info({ dropped }, "dropped queued outbound messages of the lost session");
+    if (dropped > 0) {
+      ibOutboundDropped.inc(dropped);
+      this.options.log.info({ dropped }, "dropped queued outbound messages of the lost session");
+    }
     if (this.stopped) return;
     const wasConnected = this.current.state === "connected";
     this.current.connectedSince = undefined;

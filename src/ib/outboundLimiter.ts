@@ -1,4 +1,5 @@
 import type { IBApi } from "@stoqey/ib";
+import { ibMessagesOut } from "../metrics/metrics.js";
 
 /**
  * Our outbound token bucket in front of the Gateway socket: `perSecond` messages a second on average, in
@@ -90,7 +91,10 @@ export function installOutboundLimiter(api: IBApi, perSecond: number): OutboundL
     throw new Error("@stoqey/ib internals changed: cannot install the outbound limiter (controller.rateLimiter)");
   }
   const socket = controller.socket;
-  const limiter = new OutboundLimiter((tokens) => socket.send(tokens), perSecond);
+  const limiter = new OutboundLimiter((tokens) => {
+    socket.send(tokens);
+    ibMessagesOut.inc();
+  }, perSecond);
   controller.rateLimiter = (tokens: unknown[]) => limiter.submit(tokens);
   return limiter;
 }
