@@ -52,15 +52,3 @@ export function controlEventToProto(
     ? { event: { $case: "status", value: statusToProto(event.status) } }
     : { event: { $case: "heartbeat", value: heartbeatToProto(event) } };
 }
-
-/** Maps one feed event to a stream's event oneof, given how to map its data. */
-export function eventToProto<T, D extends string, E>(
-  event: FeedEvent<T>,
-  dataCase: D,
-  data: (value: T) => E,
-):
-  | { event: { $case: D; value: E } }
-  | { event: { $case: "status"; value: StreamStatus } }
-  | { event: { $case: "heartbeat"; value: Heartbeat } } {
-  return event.type === "data" ? { event: { $case: dataCase, value: data(event.value) } } : controlEventToProto(event);
-}

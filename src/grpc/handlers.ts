@@ -11,11 +11,16 @@ import { apiErrorFromAdapter } from "./adapterErrors.js";
 import { ApiError, unavailable, unimplemented } from "./apiError.js";
 import type { CallContext, CallRegistry } from "./callContext.js";
 import { INTERNAL_ERROR, toServiceError } from "./statusDetails.js";
+import type { EncodedMessage } from "./streamEncoding.js";
 
 /** A unary handler: a plain async function (nice-grpc style). */
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
-/** A server-stream handler: an async generator that stops when ctx.signal aborts. */
-export type ServerStreamHandler<Req, Res> = (request: Req, ctx: CallContext) => AsyncIterable<Res>;
+/**
+ * A server-stream handler: an async generator that stops when ctx.signal aborts. It may yield messages
+ * already encoded (streamEncoding.ts), written as they are: the service must be registered through
+ * acceptPreEncoded.
+ */
+export type ServerStreamHandler<Req, Res> = (request: Req, ctx: CallContext) => AsyncIterable<Res | EncodedMessage>;
 
 export interface HandlerDeps {
   calls: CallRegistry;
@@ -83,7 +88,8 @@ export function serverStream<Req, Res>(
         while (!controller.signal.aborted) {
           const next = await iterator.next();
           if (next.done || controller.signal.aborted) break;
-          if (!call.write(next.value) && !(await drainOrAbort(call, controller.signal, deps.maxDrainWaitMs ?? DEFAULT_MAX_DRAIN_WAIT_MS))) {
+          // An EncodedMessage goes through the definition's pass-through serialiser (acceptPreEncoded).
+          if (!call.write(next.value as Res) && !(await drainOrAbort(call, controller.signal, deps.maxDrainWaitMs ?? DEFAULT_MAX_DRAIN_WAIT_MS))) {
             throw CLIENT_NOT_READING;
           }
         }

@@ -12,6 +12,7 @@ import { authInterceptor } from "./authInterceptor.js";
 import { CallRegistry } from "./callContext.js";
 import { serverStream, unary, unimplementedHandlers, type HandlerDeps } from "./handlers.js";
 import { addReflection } from "./reflection.js";
+import { acceptPreEncoded } from "./streamEncoding.js";
 import { HealthChecks } from "./services/healthChecks.js";
 import { RuntimeService, type RuntimeSources } from "./services/runtimeService.js";
 import { SymbolService, type InstrumentSource } from "./services/symbolService.js";
@@ -69,14 +70,14 @@ export class GrpcServer {
   private registerServices(): void {
     const d = this.deps;
     const runtime = new RuntimeService(this.options.runtime);
-    this.server.addService(RuntimeServiceService, {
+    this.server.addService(acceptPreEncoded(RuntimeServiceService), {
       getRuntimeProof: unary("ibprovider.v1.RuntimeService.GetRuntimeProof", () => runtime.getRuntimeProof(), d),
       listConnectors: unary("ibprovider.v1.RuntimeService.ListConnectors", (req) => runtime.listConnectors(req), d),
       listSubscriptions: unary("ibprovider.v1.RuntimeService.ListSubscriptions", () => runtime.listSubscriptions(), d),
     });
     const marketData = new MarketDataService(this.options.adapter, this.options.streams);
     this.server.addService(
-      MarketDataServiceService,
+      acceptPreEncoded(MarketDataServiceService),
       unimplementedHandlers("ibprovider.v1.MarketDataService", MarketDataServiceService, {
         streamTicks: serverStream("ibprovider.v1.MarketDataService.StreamTicks", (req, ctx) => marketData.streamTicks(req, ctx), d),
         streamTrades: serverStream("ibprovider.v1.MarketDataService.StreamTrades", (req, ctx) => marketData.streamTrades(req, ctx), d),
@@ -88,7 +89,7 @@ export class GrpcServer {
       }, d),
     );
     const account = new AccountService(this.options.runtime.provider, this.options.adapter, this.options.streams);
-    this.server.addService(AccountServiceService, {
+    this.server.addService(acceptPreEncoded(AccountServiceService), {
       listAccounts: unary("ibprovider.v1.AccountService.ListAccounts", () => account.listAccounts(), d),
       getAccount: unary("ibprovider.v1.AccountService.GetAccount", (req) => account.getAccount(req), d),
       listPositions: unary("ibprovider.v1.AccountService.ListPositions", (req) => account.listPositions(req), d),
@@ -96,7 +97,7 @@ export class GrpcServer {
       streamAccount: serverStream("ibprovider.v1.AccountService.StreamAccount", (req, ctx) => account.streamAccount(req, ctx), d),
     });
     const symbols = new SymbolService(this.options.runtime.provider, this.options.adapter);
-    this.server.addService(SymbolServiceService, {
+    this.server.addService(acceptPreEncoded(SymbolServiceService), {
       listSymbols: unary("ibprovider.v1.SymbolService.ListSymbols", (req) => symbols.listSymbols(req), d),
       getSymbol: unary("ibprovider.v1.SymbolService.GetSymbol", (req) => symbols.getSymbol(req), d),
     });
@@ -104,7 +105,7 @@ export class GrpcServer {
       check: unary("grpc.health.v1.Health.Check", (req) => this.health.check(req), d),
       watch: serverStream("grpc.health.v1.Health.Watch", (req, ctx) => this.health.watch(req, ctx), d),
     };
-    this.server.addService(HealthService, healthHandlers);
+    this.server.addService(acceptPreEncoded(HealthService), healthHandlers);
     addReflection(this.server);
   }
 

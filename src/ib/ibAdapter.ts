@@ -28,7 +28,8 @@ import type { SubscriptionSnapshot } from "./subscriptionSnapshot.js";
 
 export type { ConsumerOptions } from "./feeds/sharedFeed.js";
 export type { FeedEvent, FeedStatus, FeedStatusKind } from "./feeds/feedEvents.js";
-export type { SubscriberQueue } from "./feeds/subscriberQueue.js";
+export type { SubscriberQueue, ShedKind } from "./feeds/subscriberQueue.js";
+export { ConsumerTooSlowError } from "./feeds/subscriberQueue.js";
 export type { BookUpdate } from "./feeds/depthFeed.js";
 export type { TradeEvent } from "./feeds/tradesFeed.js";
 export type { AccountState, AccountUpdate, PortfolioItem, AccountValues, AccountPnl } from "./feeds/accountFeed.js";

@@ -125,6 +125,11 @@ export interface AccountEvent {
     /** Idle-stream heartbeat. */
     { $case: "heartbeat"; value: Heartbeat }
     | undefined;
+  /**
+   * Data events: the account subscription's sequence number, +1 per update from IB (one update can give
+   * several events); 0 on statuses and heartbeats.
+   */
+  sequence: string;
 }
 
 function createBaseListAccountsRequest(): ListAccountsRequest {
@@ -997,7 +1002,7 @@ export const StreamAccountResponse: MessageFns<StreamAccountResponse> = {
 };
 
 function createBaseAccountEvent(): AccountEvent {
-  return { event: undefined };
+  return { event: undefined, sequence: "0" };
 }
 
 export const AccountEvent: MessageFns<AccountEvent> = {
@@ -1021,6 +1026,9 @@ export const AccountEvent: MessageFns<AccountEvent> = {
       case "heartbeat":
         Heartbeat.encode(message.event.value, writer.uint32(50).fork()).join();
         break;
+    }
+    if (message.sequence !== "0") {
+      writer.uint32(56).uint64(message.sequence);
     }
     return writer;
   },
@@ -1086,6 +1094,14 @@ export const AccountEvent: MessageFns<AccountEvent> = {
             message.event = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.sequence = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1113,6 +1129,7 @@ export const AccountEvent: MessageFns<AccountEvent> = {
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : undefined,
+      sequence: isSet(object.sequence) ? globalThis.String(object.sequence) : "0",
     };
   },
 
@@ -1130,6 +1147,9 @@ export const AccountEvent: MessageFns<AccountEvent> = {
       obj.status = StreamStatus.toJSON(message.event.value);
     } else if (message.event?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.event.value);
+    }
+    if (message.sequence !== undefined) {
+      obj.sequence = message.sequence;
     }
     return obj;
   },
@@ -1177,6 +1197,7 @@ export const AccountEvent: MessageFns<AccountEvent> = {
         break;
       }
     }
+    message.sequence = object.sequence ?? "0";
     return message;
   },
 };
@@ -1232,7 +1253,10 @@ export const AccountServiceService = {
     responseSerialize: (value: ListAssetsResponse): Buffer => Buffer.from(ListAssetsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListAssetsResponse => ListAssetsResponse.decode(value),
   },
-  /** Balance, position and PnL updates as IB sends them. */
+  /**
+   * Balance, position and PnL updates as IB sends them. A client that falls 10,000 events behind gets the
+   * whole account again instead of the updates it missed.
+   */
   streamAccount: {
     path: "/ibprovider.v1.AccountService/StreamAccount" as const,
     requestStream: false as const,
@@ -1254,7 +1278,10 @@ export interface AccountServiceServer extends UntypedServiceImplementation {
   listPositions: handleUnaryCall<ListPositionsRequest, ListPositionsResponse>;
   /** Balances and positions (Barfinex assets). */
   listAssets: handleUnaryCall<ListAssetsRequest, ListAssetsResponse>;
-  /** Balance, position and PnL updates as IB sends them. */
+  /**
+   * Balance, position and PnL updates as IB sends them. A client that falls 10,000 events behind gets the
+   * whole account again instead of the updates it missed.
+   */
   streamAccount: handleServerStreamingCall<StreamAccountRequest, StreamAccountResponse>;
 }
 
@@ -1323,7 +1350,10 @@ export interface AccountServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListAssetsResponse) => void,
   ): ClientUnaryCall;
-  /** Balance, position and PnL updates as IB sends them. */
+  /**
+   * Balance, position and PnL updates as IB sends them. A client that falls 10,000 events behind gets the
+   * whole account again instead of the updates it missed.
+   */
   streamAccount(
     request: StreamAccountRequest,
     options?: Partial<CallOptions>,

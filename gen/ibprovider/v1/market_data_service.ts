@@ -95,6 +95,11 @@ export interface CandleEvent {
     /** Idle-stream heartbeat. */
     { $case: "heartbeat"; value: Heartbeat }
     | undefined;
+  /**
+   * Data events: the shared subscription's sequence number (see the service comment); 0 on statuses and
+   * heartbeats.
+   */
+  sequence: string;
 }
 
 /** Request for L1 ticks. */
@@ -127,6 +132,11 @@ export interface TickEvent {
     /** Idle-stream heartbeat. */
     { $case: "heartbeat"; value: Heartbeat }
     | undefined;
+  /**
+   * Data events: the shared subscription's sequence number (see the service comment); 0 on statuses and
+   * heartbeats.
+   */
+  sequence: string;
 }
 
 /** Request for live trades. */
@@ -159,6 +169,11 @@ export interface TradeEvent {
     /** Idle-stream heartbeat. */
     { $case: "heartbeat"; value: Heartbeat }
     | undefined;
+  /**
+   * Data events: the shared subscription's sequence number (see the service comment); 0 on statuses and
+   * heartbeats.
+   */
+  sequence: string;
 }
 
 /** Request for recent trades. */
@@ -237,6 +252,11 @@ export interface OrderBookEvent {
     /** Idle-stream heartbeat. */
     { $case: "heartbeat"; value: Heartbeat }
     | undefined;
+  /**
+   * Data events: the shared subscription's sequence number (see the service comment); 0 on statuses and
+   * heartbeats.
+   */
+  sequence: string;
 }
 
 function createBaseGetCandlesRequest(): GetCandlesRequest {
@@ -743,7 +763,7 @@ export const StreamCandlesResponse: MessageFns<StreamCandlesResponse> = {
 };
 
 function createBaseCandleEvent(): CandleEvent {
-  return { event: undefined };
+  return { event: undefined, sequence: "0" };
 }
 
 export const CandleEvent: MessageFns<CandleEvent> = {
@@ -758,6 +778,9 @@ export const CandleEvent: MessageFns<CandleEvent> = {
       case "heartbeat":
         Heartbeat.encode(message.event.value, writer.uint32(26).fork()).join();
         break;
+    }
+    if (message.sequence !== "0") {
+      writer.uint32(32).uint64(message.sequence);
     }
     return writer;
   },
@@ -799,6 +822,14 @@ export const CandleEvent: MessageFns<CandleEvent> = {
             message.event = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sequence = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -820,6 +851,7 @@ export const CandleEvent: MessageFns<CandleEvent> = {
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : undefined,
+      sequence: isSet(object.sequence) ? globalThis.String(object.sequence) : "0",
     };
   },
 
@@ -831,6 +863,9 @@ export const CandleEvent: MessageFns<CandleEvent> = {
       obj.status = StreamStatus.toJSON(message.event.value);
     } else if (message.event?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.event.value);
+    }
+    if (message.sequence !== undefined) {
+      obj.sequence = message.sequence;
     }
     return obj;
   },
@@ -860,6 +895,7 @@ export const CandleEvent: MessageFns<CandleEvent> = {
         break;
       }
     }
+    message.sequence = object.sequence ?? "0";
     return message;
   },
 };
@@ -1043,7 +1079,7 @@ export const StreamTicksResponse: MessageFns<StreamTicksResponse> = {
 };
 
 function createBaseTickEvent(): TickEvent {
-  return { event: undefined };
+  return { event: undefined, sequence: "0" };
 }
 
 export const TickEvent: MessageFns<TickEvent> = {
@@ -1058,6 +1094,9 @@ export const TickEvent: MessageFns<TickEvent> = {
       case "heartbeat":
         Heartbeat.encode(message.event.value, writer.uint32(26).fork()).join();
         break;
+    }
+    if (message.sequence !== "0") {
+      writer.uint32(32).uint64(message.sequence);
     }
     return writer;
   },
@@ -1099,6 +1138,14 @@ export const TickEvent: MessageFns<TickEvent> = {
             message.event = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sequence = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1120,6 +1167,7 @@ export const TickEvent: MessageFns<TickEvent> = {
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : undefined,
+      sequence: isSet(object.sequence) ? globalThis.String(object.sequence) : "0",
     };
   },
 
@@ -1131,6 +1179,9 @@ export const TickEvent: MessageFns<TickEvent> = {
       obj.status = StreamStatus.toJSON(message.event.value);
     } else if (message.event?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.event.value);
+    }
+    if (message.sequence !== undefined) {
+      obj.sequence = message.sequence;
     }
     return obj;
   },
@@ -1160,6 +1211,7 @@ export const TickEvent: MessageFns<TickEvent> = {
         break;
       }
     }
+    message.sequence = object.sequence ?? "0";
     return message;
   },
 };
@@ -1343,7 +1395,7 @@ export const StreamTradesResponse: MessageFns<StreamTradesResponse> = {
 };
 
 function createBaseTradeEvent(): TradeEvent {
-  return { event: undefined };
+  return { event: undefined, sequence: "0" };
 }
 
 export const TradeEvent: MessageFns<TradeEvent> = {
@@ -1358,6 +1410,9 @@ export const TradeEvent: MessageFns<TradeEvent> = {
       case "heartbeat":
         Heartbeat.encode(message.event.value, writer.uint32(26).fork()).join();
         break;
+    }
+    if (message.sequence !== "0") {
+      writer.uint32(32).uint64(message.sequence);
     }
     return writer;
   },
@@ -1399,6 +1454,14 @@ export const TradeEvent: MessageFns<TradeEvent> = {
             message.event = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sequence = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1420,6 +1483,7 @@ export const TradeEvent: MessageFns<TradeEvent> = {
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : undefined,
+      sequence: isSet(object.sequence) ? globalThis.String(object.sequence) : "0",
     };
   },
 
@@ -1431,6 +1495,9 @@ export const TradeEvent: MessageFns<TradeEvent> = {
       obj.status = StreamStatus.toJSON(message.event.value);
     } else if (message.event?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.event.value);
+    }
+    if (message.sequence !== undefined) {
+      obj.sequence = message.sequence;
     }
     return obj;
   },
@@ -1460,6 +1527,7 @@ export const TradeEvent: MessageFns<TradeEvent> = {
         break;
       }
     }
+    message.sequence = object.sequence ?? "0";
     return message;
   },
 };
@@ -2083,7 +2151,7 @@ export const StreamOrderBookResponse: MessageFns<StreamOrderBookResponse> = {
 };
 
 function createBaseOrderBookEvent(): OrderBookEvent {
-  return { event: undefined };
+  return { event: undefined, sequence: "0" };
 }
 
 export const OrderBookEvent: MessageFns<OrderBookEvent> = {
@@ -2098,6 +2166,9 @@ export const OrderBookEvent: MessageFns<OrderBookEvent> = {
       case "heartbeat":
         Heartbeat.encode(message.event.value, writer.uint32(26).fork()).join();
         break;
+    }
+    if (message.sequence !== "0") {
+      writer.uint32(32).uint64(message.sequence);
     }
     return writer;
   },
@@ -2139,6 +2210,14 @@ export const OrderBookEvent: MessageFns<OrderBookEvent> = {
             message.event = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sequence = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2160,6 +2239,7 @@ export const OrderBookEvent: MessageFns<OrderBookEvent> = {
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : undefined,
+      sequence: isSet(object.sequence) ? globalThis.String(object.sequence) : "0",
     };
   },
 
@@ -2171,6 +2251,9 @@ export const OrderBookEvent: MessageFns<OrderBookEvent> = {
       obj.status = StreamStatus.toJSON(message.event.value);
     } else if (message.event?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.event.value);
+    }
+    if (message.sequence !== undefined) {
+      obj.sequence = message.sequence;
     }
     return obj;
   },
@@ -2200,6 +2283,7 @@ export const OrderBookEvent: MessageFns<OrderBookEvent> = {
         break;
       }
     }
+    message.sequence = object.sequence ?? "0";
     return message;
   },
 };
@@ -2209,7 +2293,22 @@ export const OrderBookEvent: MessageFns<OrderBookEvent> = {
  *
  * Live streams share one IB subscription per instrument and kind across all clients. Every stream message
  * carries a batch of events: one event per message while the subscriber keeps up (no added latency),
- * everything queued for that subscriber in one message when it falls behind.
+ * everything queued for that subscriber in one message when it falls behind (at most about 1 MiB per
+ * message; more goes in the next ones).
+ *
+ * Slow clients: each stream keeps at most 10,000 data events queued for one client. A client that falls
+ * that far behind never slows the feed nor the other clients; what it gets depends on the kind of data:
+ * - StreamTicks (each tick is the whole L1 state): the queue collapses to the newest state (conflation);
+ *   the jump in `sequence` shows how many states were skipped.
+ * - StreamOrderBook: the queued deltas are replaced by a snapshot of the current book (is_snapshot).
+ * - StreamTrades and StreamCandles (every event matters): the stream ends with RESOURCE_EXHAUSTED,
+ *   reason CONSUMER_TOO_SLOW; resubscribe (and fetch what was missed with GetTrades / GetCandles).
+ * A client that reads nothing at all for 60 s is disconnected with RESOURCE_EXHAUSTED, CLIENT_NOT_READING.
+ *
+ * Sequence numbers: every data event carries `sequence`, +1 per event of the shared IB subscription, the
+ * same numbers for every client and never reset while the subscription lives (not across Gateway
+ * reconnects either). A GAP status follows a reconnect; a jump in `sequence` means missed or conflated
+ * events.
  */
 export type MarketDataServiceService = typeof MarketDataServiceService;
 export const MarketDataServiceService = {
@@ -2226,7 +2325,10 @@ export const MarketDataServiceService = {
     responseSerialize: (value: GetCandlesResponse): Buffer => Buffer.from(GetCandlesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetCandlesResponse => GetCandlesResponse.decode(value),
   },
-  /** Live candles: updates of the forming candle and a final one (is_complete) when its interval closes. */
+  /**
+   * Live candles: updates of the forming candle and a final one (is_complete) when its interval closes.
+   * Slow clients: RESOURCE_EXHAUSTED (CONSUMER_TOO_SLOW).
+   */
   streamCandles: {
     path: "/ibprovider.v1.MarketDataService/StreamCandles" as const,
     requestStream: false as const,
@@ -2237,7 +2339,10 @@ export const MarketDataServiceService = {
       Buffer.from(StreamCandlesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamCandlesResponse => StreamCandlesResponse.decode(value),
   },
-  /** Level-1 data: bid/ask/last with sizes, and whether it is live or delayed. */
+  /**
+   * Level-1 data: bid/ask/last with sizes, and whether it is live or delayed. Slow clients: conflated to
+   * the newest state.
+   */
   streamTicks: {
     path: "/ibprovider.v1.MarketDataService/StreamTicks" as const,
     requestStream: false as const,
@@ -2247,7 +2352,7 @@ export const MarketDataServiceService = {
     responseSerialize: (value: StreamTicksResponse): Buffer => Buffer.from(StreamTicksResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamTicksResponse => StreamTicksResponse.decode(value),
   },
-  /** Tick-by-tick trade prints. */
+  /** Tick-by-tick trade prints. Slow clients: RESOURCE_EXHAUSTED (CONSUMER_TOO_SLOW). */
   streamTrades: {
     path: "/ibprovider.v1.MarketDataService/StreamTrades" as const,
     requestStream: false as const,
@@ -2279,7 +2384,10 @@ export const MarketDataServiceService = {
       Buffer.from(GetOrderBookResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetOrderBookResponse => GetOrderBookResponse.decode(value),
   },
-  /** L2 depth: a snapshot, then incremental updates, each with a sequence number to detect gaps. */
+  /**
+   * L2 depth: a snapshot, then incremental updates, each with a sequence number to detect gaps. Slow
+   * clients: a fresh snapshot replaces the deltas they could not read in time.
+   */
   streamOrderBook: {
     path: "/ibprovider.v1.MarketDataService/StreamOrderBook" as const,
     requestStream: false as const,
@@ -2299,17 +2407,26 @@ export interface MarketDataServiceServer extends UntypedServiceImplementation {
    * paced by the service. The default window is 6 hours for min1 and 7 days otherwise.
    */
   getCandles: handleUnaryCall<GetCandlesRequest, GetCandlesResponse>;
-  /** Live candles: updates of the forming candle and a final one (is_complete) when its interval closes. */
+  /**
+   * Live candles: updates of the forming candle and a final one (is_complete) when its interval closes.
+   * Slow clients: RESOURCE_EXHAUSTED (CONSUMER_TOO_SLOW).
+   */
   streamCandles: handleServerStreamingCall<StreamCandlesRequest, StreamCandlesResponse>;
-  /** Level-1 data: bid/ask/last with sizes, and whether it is live or delayed. */
+  /**
+   * Level-1 data: bid/ask/last with sizes, and whether it is live or delayed. Slow clients: conflated to
+   * the newest state.
+   */
   streamTicks: handleServerStreamingCall<StreamTicksRequest, StreamTicksResponse>;
-  /** Tick-by-tick trade prints. */
+  /** Tick-by-tick trade prints. Slow clients: RESOURCE_EXHAUSTED (CONSUMER_TOO_SLOW). */
   streamTrades: handleServerStreamingCall<StreamTradesRequest, StreamTradesResponse>;
   /** Recent trades, ascending by time. */
   getTrades: handleUnaryCall<GetTradesRequest, GetTradesResponse>;
   /** An order book (L2 depth) snapshot. */
   getOrderBook: handleUnaryCall<GetOrderBookRequest, GetOrderBookResponse>;
-  /** L2 depth: a snapshot, then incremental updates, each with a sequence number to detect gaps. */
+  /**
+   * L2 depth: a snapshot, then incremental updates, each with a sequence number to detect gaps. Slow
+   * clients: a fresh snapshot replaces the deltas they could not read in time.
+   */
   streamOrderBook: handleServerStreamingCall<StreamOrderBookRequest, StreamOrderBookResponse>;
 }
 
@@ -2333,7 +2450,10 @@ export interface MarketDataServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetCandlesResponse) => void,
   ): ClientUnaryCall;
-  /** Live candles: updates of the forming candle and a final one (is_complete) when its interval closes. */
+  /**
+   * Live candles: updates of the forming candle and a final one (is_complete) when its interval closes.
+   * Slow clients: RESOURCE_EXHAUSTED (CONSUMER_TOO_SLOW).
+   */
   streamCandles(
     request: StreamCandlesRequest,
     options?: Partial<CallOptions>,
@@ -2343,14 +2463,17 @@ export interface MarketDataServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamCandlesResponse>;
-  /** Level-1 data: bid/ask/last with sizes, and whether it is live or delayed. */
+  /**
+   * Level-1 data: bid/ask/last with sizes, and whether it is live or delayed. Slow clients: conflated to
+   * the newest state.
+   */
   streamTicks(request: StreamTicksRequest, options?: Partial<CallOptions>): ClientReadableStream<StreamTicksResponse>;
   streamTicks(
     request: StreamTicksRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamTicksResponse>;
-  /** Tick-by-tick trade prints. */
+  /** Tick-by-tick trade prints. Slow clients: RESOURCE_EXHAUSTED (CONSUMER_TOO_SLOW). */
   streamTrades(
     request: StreamTradesRequest,
     options?: Partial<CallOptions>,
@@ -2392,7 +2515,10 @@ export interface MarketDataServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetOrderBookResponse) => void,
   ): ClientUnaryCall;
-  /** L2 depth: a snapshot, then incremental updates, each with a sequence number to detect gaps. */
+  /**
+   * L2 depth: a snapshot, then incremental updates, each with a sequence number to detect gaps. Slow
+   * clients: a fresh snapshot replaces the deltas they could not read in time.
+   */
   streamOrderBook(
     request: StreamOrderBookRequest,
     options?: Partial<CallOptions>,

@@ -1,14 +1,14 @@
-import type {
-  GetAccountRequest,
-  GetAccountResponse,
-  ListAccountsResponse,
-  ListAssetsRequest,
-  ListAssetsResponse,
-  ListPositionsRequest,
-  ListPositionsResponse,
-  StreamAccountRequest,
+import {
   StreamAccountResponse,
-  AccountEvent,
+  type AccountEvent,
+  type GetAccountRequest,
+  type GetAccountResponse,
+  type ListAccountsResponse,
+  type ListAssetsRequest,
+  type ListAssetsResponse,
+  type ListPositionsRequest,
+  type ListPositionsResponse,
+  type StreamAccountRequest,
 } from "../../../gen/ibprovider/v1/account_service.js";
 import { PositionSide, type Account, type AccountSummary, type Asset, type PnL, type Position } from "../../../gen/ibprovider/v1/types.js";
 import type { MarketType, ProviderConfig } from "../../config/providerConfig.js";
@@ -16,7 +16,7 @@ import { decimalFromIb, fromWire, toWire } from "../../domain/decimal.js";
 import type { AccountPnl, AccountState, AccountUpdate, AccountValues, ConsumerOptions, PortfolioItem, SubscriberQueue } from "../../ib/ibAdapter.js";
 import type { GatewayStatus } from "../../ib/gatewayStatus.js";
 import type { CallContext } from "../callContext.js";
-import { controlEventToProto } from "../feedProto.js";
+import { encodeBatch, type EncodedMessage, type StreamRendering } from "../streamEncoding.js";
 import { checkConnector, checkMarketType } from "../requestValidation.js";
 import type { StreamSettings } from "./marketDataService.js";
 import { DEFAULT_STREAM_SETTINGS } from "./marketDataService.js";
@@ -66,28 +66,16 @@ export class AccountService {
     return { assets: assetsOf(state.values), positions: state.portfolio.filter((p) => inMarket(p, marketType)).map(positionToProto) };
   }
 
-  async *streamAccount(request: StreamAccountRequest, ctx: CallContext): AsyncGenerator<StreamAccountResponse> {
+  async *streamAccount(request: StreamAccountRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const marketType = this.check(request);
     const queue = this.source.streamAccount(request.accountId, { signal: ctx.signal, ...this.settings });
-    for await (const batch of queue) {
-      const events: AccountEvent[] = [];
-      for (const e of batch) {
-        if (e.type !== "data") {
-          events.push(controlEventToProto(e));
-          continue;
-        }
-        const u = e.value;
-        if (u.type === "values") {
-          events.push({ event: { $case: "summary", value: summaryOf(u.values) } });
-          for (const asset of assetsOf(u.values)) events.push({ event: { $case: "asset", value: asset } });
-        } else if (u.type === "position") {
-          if (inMarket(u.item, marketType)) events.push({ event: { $case: "position", value: positionToProto(u.item) } });
-        } else {
-          events.push({ event: { $case: "pnl", value: pnlToProto(u.pnl) } });
-        }
-      }
-      if (events.length > 0) yield { events };
-    }
+    const rendering: StreamRendering<AccountUpdate, AccountEvent> = {
+      encode: (events) => StreamAccountResponse.encode({ events }).finish(),
+      key: marketType,
+      data: (u, seq) => accountEvents(u, marketType).map((event) => ({ event, sequence: String(seq) })),
+      control: (event) => ({ ...event, sequence: "0" }),
+    };
+    for await (const batch of queue) yield* encodeBatch(batch, rendering);
   }
 
   private check(request: { connectorType: string; marketType: string }): MarketType {
@@ -162,4 +150,11 @@ export function positionToProto(p: PortfolioItem): Position {
 
 export function pnlToProto(p: AccountPnl): PnL {
   return { dailyPnl: toWire(p.daily), unrealizedPnl: toWire(p.unrealized), realizedPnl: toWire(p.realized) };
+}
+
+/** One account update as the events of a market's account stream (positions of other markets left out). */
+function accountEvents(u: AccountUpdate, marketType: MarketType): NonNullable<AccountEvent["event"]>[] {
+  if (u.type === "values") return [{ $case: "summary", value: summaryOf(u.values) }, ...assetsOf(u.values).map((value) => ({ $case: "asset" as const, value }))];
+  if (u.type === "position") return inMarket(u.item, marketType) ? [{ $case: "position", value: positionToProto(u.item) }] : [];
+  return [{ $case: "pnl", value: pnlToProto(u.pnl) }];
 }

@@ -1,18 +1,22 @@
-import type {
-  GetCandlesRequest,
-  GetCandlesResponse,
-  GetOrderBookRequest,
-  GetOrderBookResponse,
-  GetTradesRequest,
-  GetTradesResponse,
-  StreamCandlesRequest,
+import {
   StreamCandlesResponse,
-  StreamOrderBookRequest,
   StreamOrderBookResponse,
-  StreamTicksRequest,
   StreamTicksResponse,
-  StreamTradesRequest,
   StreamTradesResponse,
+  type CandleEvent,
+  type GetCandlesRequest,
+  type GetCandlesResponse,
+  type GetOrderBookRequest,
+  type GetOrderBookResponse,
+  type GetTradesRequest,
+  type GetTradesResponse,
+  type OrderBookEvent,
+  type StreamCandlesRequest,
+  type StreamOrderBookRequest,
+  type StreamTicksRequest,
+  type StreamTradesRequest,
+  type TickEvent,
+  type TradeEvent as ProtoTradeEvent,
 } from "../../../gen/ibprovider/v1/market_data_service.js";
 import { TradeSide, type Candle as ProtoCandle, type OrderBookUpdate, type PriceLevel, type Tick, type Trade } from "../../../gen/ibprovider/v1/types.js";
 import type { BookMirror } from "../../domain/bookMirror.js";
@@ -27,7 +31,8 @@ import { invalidArgument, notFound } from "../apiError.js";
 import { toInstrument } from "./symbolService.js";
 import { candleWindow } from "./candleWindow.js";
 import type { CallContext } from "../callContext.js";
-import { dataTypeToProto, eventToProto } from "../feedProto.js";
+import { dataTypeToProto } from "../feedProto.js";
+import { encodeBatch, type EncodedMessage, type StreamRendering } from "../streamEncoding.js";
 import { timestampFromMs, timestampToMs } from "../protoTime.js";
 import { checkInstrument, checkInterval } from "../requestValidation.js";
 
@@ -101,40 +106,55 @@ export class MarketDataService {
     };
   }
 
-  async *streamCandles(request: StreamCandlesRequest, ctx: CallContext): AsyncGenerator<StreamCandlesResponse> {
+  async *streamCandles(request: StreamCandlesRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const interval = checkInterval(request.interval);
     const queue = await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions(ctx));
-    for await (const batch of queue) {
+    const rendering: StreamRendering<Candle, CandleEvent> = {
+      encode: (events) => StreamCandlesResponse.encode({ events }).finish(),
+      key: `${request.symbol}\0${request.completeOnly}`,
       // complete_only: Barfinex emits closed candles only; statuses and heartbeats still flow.
-      const events = batch.filter((e) => !(request.completeOnly && e.type === "data" && !e.value.complete));
-      if (events.length > 0) yield { events: events.map((e) => eventToProto(e, "candle", (c) => candleToProto(c, request.symbol))) };
-    }
+      data: (c, seq) => (request.completeOnly && !c.complete ? [] : [{ event: { $case: "candle", value: candleToProto(c, request.symbol) }, sequence: String(seq) }]),
+      control: (event) => ({ ...event, sequence: "0" }),
+    };
+    for await (const batch of queue) yield* encodeBatch(batch, rendering);
   }
 
-  async *streamTicks(request: StreamTicksRequest, ctx: CallContext): AsyncGenerator<StreamTicksResponse> {
+  async *streamTicks(request: StreamTicksRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const queue = await this.source.streamTicks(marketType, symbol, this.consumerOptions(ctx));
-    for await (const batch of queue) {
-      yield { events: batch.map((e) => eventToProto(e, "tick", (l1) => tickToProto(l1, request.symbol))) };
-    }
+    const rendering: StreamRendering<Level1, TickEvent> = {
+      encode: (events) => StreamTicksResponse.encode({ events }).finish(),
+      key: request.symbol,
+      data: (l1, seq) => [{ event: { $case: "tick", value: tickToProto(l1, request.symbol) }, sequence: String(seq) }],
+      control: (event) => ({ ...event, sequence: "0" }),
+    };
+    for await (const batch of queue) yield* encodeBatch(batch, rendering);
   }
 
-  async *streamTrades(request: StreamTradesRequest, ctx: CallContext): AsyncGenerator<StreamTradesResponse> {
+  async *streamTrades(request: StreamTradesRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const queue = await this.source.streamTrades(marketType, symbol, this.consumerOptions(ctx));
-    for await (const batch of queue) {
-      yield { events: batch.map((e) => eventToProto(e, "trade", (t) => tradeToProto(t, request.symbol))) };
-    }
+    const rendering: StreamRendering<TradeEvent, ProtoTradeEvent> = {
+      encode: (events) => StreamTradesResponse.encode({ events }).finish(),
+      key: request.symbol,
+      data: (t, seq) => [{ event: { $case: "trade", value: tradeToProto(t, request.symbol) }, sequence: String(seq) }],
+      control: (event) => ({ ...event, sequence: "0" }),
+    };
+    for await (const batch of queue) yield* encodeBatch(batch, rendering);
   }
 
-  async *streamOrderBook(request: StreamOrderBookRequest, ctx: CallContext): AsyncGenerator<StreamOrderBookResponse> {
+  async *streamOrderBook(request: StreamOrderBookRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const depth = checkDepth(request.depth);
     const queue = await this.source.streamOrderBook(marketType, symbol, depth, this.consumerOptions(ctx));
-    for await (const batch of queue) {
-      yield { events: batch.map((e) => eventToProto(e, "update", (u) => bookUpdateToProto(u, request.symbol))) };
-    }
+    const rendering: StreamRendering<BookUpdate, OrderBookEvent> = {
+      encode: (events) => StreamOrderBookResponse.encode({ events }).finish(),
+      key: request.symbol,
+      data: (u, seq) => [{ event: { $case: "update", value: bookUpdateToProto(u, request.symbol) }, sequence: String(seq) }],
+      control: (event) => ({ ...event, sequence: "0" }),
+    };
+    for await (const batch of queue) yield* encodeBatch(batch, rendering);
   }
 
   async getOrderBook(request: GetOrderBookRequest, ctx: CallContext): Promise<GetOrderBookResponse> {

@@ -61,12 +61,14 @@ export function accountSource(ctx: FeedContext, account: string, onDownloaded: (
   let downloaded = false;
   return {
     state: () => ({ downloaded, values: cloneValues(values), portfolio: [...portfolio.values()], pnl }),
-    joinEvents(): FeedEvent<AccountUpdate>[] {
+    // The account is a state: a consumer far behind gets it whole instead of the updates it missed.
+    overflow: "snapshot",
+    joinEvents(): AccountUpdate[] {
       if (!downloaded) return [];
-      const events: FeedEvent<AccountUpdate>[] = [{ type: "data", value: { type: "values", values: cloneValues(values) } }];
-      for (const item of portfolio.values()) events.push({ type: "data", value: { type: "position", item } });
-      if (pnl !== undefined) events.push({ type: "data", value: { type: "pnl", pnl } });
-      return events;
+      const updates: AccountUpdate[] = [{ type: "values", values: cloneValues(values) }];
+      for (const item of portfolio.values()) updates.push({ type: "position", item });
+      if (pnl !== undefined) updates.push({ type: "pnl", pnl });
+      return updates;
     },
     open(sink) {
       // After a reconnect IB sends the whole account again. Until it has, the previous snapshot keeps being

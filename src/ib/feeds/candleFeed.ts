@@ -36,7 +36,10 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
   const timeZone = instrument.timeZoneId || "UTC";
   let latest: Candle | undefined;
   return {
-    joinEvents: (): FeedEvent<Candle>[] => (latest === undefined ? [] : [{ type: "data", value: latest }]),
+    // Each update of a candle matters to a strategy (and the final one above all): a client that cannot
+    // keep up is disconnected rather than silently missing one.
+    overflow: "fail",
+    joinEvents: (): Candle[] => (latest === undefined ? [] : [latest]),
     open(sink) {
       ctx.budget.take("marketDataLines");
       const aggregator = new CandleAggregator(interval, { timeZone });

@@ -38,7 +38,9 @@ export function depthSource(ctx: FeedContext, instrument: ResolvedInstrument, ro
   // SMART depth aggregates several exchanges (msg 13 with market makers); single-exchange depth is msg 12.
   const isSmartDepth = instrument.exchange === "SMART";
   return {
-    joinEvents: (): FeedEvent<BookUpdate>[] => [{ type: "data", value: snapshotEvent(book.consistent, false) }],
+    // A consumer far behind gets the current book instead of the deltas it could not read in time.
+    overflow: "snapshot",
+    joinEvents: (): BookUpdate[] => [snapshotEvent(book.consistent, false)],
     open(sink) {
       ctx.budget.take("depth");
       let reqId = 0;

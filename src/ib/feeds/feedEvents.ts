@@ -24,6 +24,11 @@ export interface FeedStatus {
 }
 
 export type FeedEvent<T> =
-  | { type: "data"; value: T }
+  /**
+   * `seq` numbers the feed's data, +1 per event, the same for every consumer and never reset while the
+   * feed lives (not even across reconnects): a jump tells a consumer it missed (or had conflated) events.
+   * A state handed to a joiner or a lagging consumer carries the seq of the last event it includes.
+   */
+  | { type: "data"; value: T; seq: number }
   | { type: "status"; status: FeedStatus }
   | { type: "heartbeat"; atMs: number; lastDataMs: number | undefined };

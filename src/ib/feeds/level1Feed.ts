@@ -21,9 +21,9 @@ const DATA_TYPES: Record<number, MarketDataType> = { 1: "live", 2: "frozen", 3: 
 export function level1Source(ctx: FeedContext, instrument: ResolvedInstrument): FeedSource<Level1> {
   let state: Level1 | undefined;
   return {
-    // Every event is the whole top of book: a consumer behind the feed needs the newest one only.
-    conflate: true,
-    joinEvents: (): FeedEvent<Level1>[] => (state === undefined ? [] : [{ type: "data", value: { ...state } }]),
+    // Every event is the whole top of book: a consumer far behind the feed needs the newest one only.
+    overflow: "latest",
+    joinEvents: (): Level1[] => (state === undefined ? [] : [{ ...state }]),
     latest: () => state,
     open(sink) {
       ctx.budget.take("marketDataLines");

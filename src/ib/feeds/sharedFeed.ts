@@ -1,16 +1,16 @@
 import type { IbError } from "../ibErrors.js";
 import type { FeedEvent, FeedStatus, FeedStatusKind } from "./feedEvents.js";
-import { SubscriberQueue } from "./subscriberQueue.js";
+import { SubscriberQueue, type OverflowPolicy, type ShedKind } from "./subscriberQueue.js";
 
 /** How a feed kind talks to IB: open one IB subscription, deliver through `sink`, cancel on close. */
 export interface FeedSource<T> {
   open(sink: FeedSink<T>): OpenFeed;
-  /** Events a consumer joining a running feed gets first (e.g. the current book snapshot). */
-  joinEvents?(): FeedEvent<T>[];
+  /** The current state as data, for a consumer joining a running feed or one too far behind (e.g. the book). */
+  joinEvents?(): T[];
   /** The latest data value, if any (peeked by other feeds, e.g. the quote for trade sides). */
   latest?(): T | undefined;
-  /** Each data value is a complete state: consumers that fall behind get the newest only (see SubscriberQueue). */
-  readonly conflate?: boolean;
+  /** What a consumer `maxQueued` events behind gets (see OverflowPolicy); "snapshot" needs joinEvents. */
+  readonly overflow: OverflowPolicy;
 }
 
 export interface OpenFeed {
@@ -41,6 +41,8 @@ export interface SharedFeedHooks {
   isConnected: () => boolean;
   /** Delay before a failed pinned (configured) feed is tried again. */
   retryPinnedMs?: number;
+  /** A consumer's queue shed data to stay bounded. */
+  onShed?: (kind: ShedKind, events: number) => void;
 }
 
 /** The kinds of data a feed can be delivering; connection states (gap, stale, ...) come and go around them. */
@@ -64,6 +66,7 @@ export class SharedFeed<T> {
   private pinned = false;
   private configured = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private seq = 0;
 
   constructor(
     readonly key: string,
@@ -115,7 +118,8 @@ export class SharedFeed<T> {
   subscribe(options: ConsumerOptions): SubscriberQueue<T> {
     const queue: SubscriberQueue<T> = new SubscriberQueue<T>({
       maxQueued: options.maxQueued ?? 10_000,
-      conflate: this.source.conflate ?? false,
+      overflow: this.source.overflow,
+      snapshot: () => this.stateEvents(),
       heartbeatMs: options.heartbeatMs ?? 5_000,
       staleAfterMs: options.staleAfterMs ?? 0,
       signal: options.signal,
@@ -124,6 +128,7 @@ export class SharedFeed<T> {
         this.consumers.delete(queue);
         this.releaseIfIdle();
       },
+      ...(this.hooks.onShed === undefined ? {} : { onShed: this.hooks.onShed }),
     });
     if (queue.isClosed) {
       this.releaseIfIdle(); // the caller left before the subscription started (e.g. during resolution)
@@ -133,7 +138,7 @@ export class SharedFeed<T> {
     this.consumers.add(queue);
     queue.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
     if (joining && this.state !== "subscribed") queue.push(this.statusEvent(this.state, `the shared subscription is ${this.state}`));
-    if (joining) for (const event of this.source.joinEvents?.() ?? []) queue.push(event);
+    if (joining) for (const event of this.stateEvents()) queue.push(event);
     if (!this.hooks.isConnected()) queue.push(this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back"));
     try {
       this.ensureOpen(); // the first consumer is in place to receive what opening emits
@@ -194,7 +199,7 @@ export class SharedFeed<T> {
       data: (value) => {
         this.lastMessageMs = this.hooks.now();
         if (!DATA_KINDS.includes(this.state)) this.state = this.dataKind;
-        const event: FeedEvent<T> = { type: "data", value };
+        const event: FeedEvent<T> = { type: "data", value, seq: ++this.seq };
         for (const c of this.consumers) c.push(event);
       },
       status: (kind, message, ibCode) => this.announce(kind, message, ibCode),
@@ -236,6 +241,11 @@ export class SharedFeed<T> {
 
   private broadcast(event: FeedEvent<T>): void {
     for (const c of this.consumers) c.push(event);
+  }
+
+  /** The source's current state as data events, numbered as of the last event they include. */
+  private stateEvents(): FeedEvent<T>[] {
+    return (this.source.joinEvents?.() ?? []).map((value) => ({ type: "data", value, seq: this.seq }));
   }
 
   private statusEvent(kind: FeedStatusKind, message: string, ibCode?: number): FeedEvent<T> {

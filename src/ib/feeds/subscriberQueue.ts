@@ -1,14 +1,24 @@
-import type { FeedEvent, FeedStatus } from "./feedEvents.js";
+import type { FeedEvent } from "./feedEvents.js";
 
-export interface SubscriberQueueOptions {
-  /** Events kept for a consumer that falls behind; beyond it the oldest data is dropped (and said so). */
+/**
+ * What happens when a consumer has `maxQueued` events waiting (it reads slower than the feed delivers):
+ * - "latest": every data event is a complete state (L1): queued data collapses to the newest one.
+ * - "snapshot": data events are deltas of a state (depth): queued data is replaced by `snapshot()`,
+ *   the current state, which includes everything dropped.
+ * - "fail": every event matters (trades, candles, account): the consumer's stream ends with
+ *   ConsumerTooSlowError rather than a silent hole or unbounded memory.
+ */
+export type OverflowPolicy = "latest" | "snapshot" | "fail";
+
+/** What a queue did to keep a slow consumer bounded (for metrics). */
+export type ShedKind = "conflated" | "snapshot" | "overflow";
+
+export interface SubscriberQueueOptions<T> {
+  /** Events kept for a consumer that falls behind; reaching it applies `overflow`. */
   maxQueued: number;
-  /**
-   * Each data event is a complete state (L1): a consumer that is behind needs only the newest one, so a
-   * queued data event is replaced instead of a new one being queued behind it. The queue then never
-   * grows, whatever the feed's rate.
-   */
-  conflate?: boolean;
+  overflow: OverflowPolicy;
+  /** For "snapshot": the current state as data events, replacing the queued deltas. */
+  snapshot?: () => FeedEvent<T>[];
   /** Idle time after which a heartbeat is delivered. */
   heartbeatMs: number;
   /** No data for this long → one "stale" status (repeated after each further period). 0 = never. */
@@ -17,27 +27,38 @@ export interface SubscriberQueueOptions {
   now: () => number;
   /** Called once when the consumer goes away (abort, error or end). */
   onClose: () => void;
+  /** Called when data events are discarded to bound the queue: how, and how many. */
+  onShed?: (kind: ShedKind, events: number) => void;
+}
+
+/** A consumer fell `maxQueued` events behind a stream where every event matters. */
+export class ConsumerTooSlowError extends Error {
+  constructor(readonly maxQueued: number) {
+    super(`the client fell ${maxQueued} events behind this stream and was disconnected: read faster or resubscribe`);
+    this.name = "ConsumerTooSlowError";
+  }
 }
 
 /**
  * One consumer's view of a shared feed, as an async iterable of batches: every event queued since the
  * last read comes out in one batch, so a consumer that keeps up gets one event per batch (no added
- * latency) and one that falls behind catches up in a few large batches. A slow consumer never slows the
- * feed or the other consumers: past `maxQueued` its oldest data events are dropped and a "gap" status
- * tells it how many — never silently.
+ * latency) and one that falls behind catches up in a few large batches (throughput rises with load
+ * instead of latency). A slow consumer never slows the feed or the other consumers, and its memory is
+ * bounded by `maxQueued` events: see OverflowPolicy for what happens there — never silently.
  */
 export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
+  /** Data events currently queued (statuses are few and never shed). */
+  private queuedData = 0;
   private queue: FeedEvent<T>[] = [];
   private wake: (() => void) | undefined;
   private closed = false;
   private failure: Error | undefined;
-  private dropped = 0;
-  private lastDataMs: number | undefined;
+    private lastDataMs: number | undefined;
   private lastActivityMs: number;
   private lastStaleMs: number | undefined;
   private readonly onAbort = () => this.close();
 
-  constructor(private readonly options: SubscriberQueueOptions) {
+  constructor(private readonly options: SubscriberQueueOptions<T>) {
     this.lastActivityMs = options.now();
     if (options.signal.aborted) this.closed = true;
     else options.signal.addEventListener("abort", this.onAbort, { once: true });
@@ -49,11 +70,12 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
 
   push(event: FeedEvent<T>): void {
     if (this.closed) return;
-    if (event.type === "data") this.lastDataMs = this.options.now();
-    const last = this.queue.length - 1;
-    if (this.options.conflate && event.type === "data" && last >= 0 && this.queue[last]!.type === "data") this.queue[last] = event;
-    else this.queue.push(event);
-    if (this.queue.length > this.options.maxQueued) this.shed();
+    if (event.type === "data") {
+      this.lastDataMs = this.options.now();
+      if (this.queuedData >= this.options.maxQueued && !this.shed()) return;
+      this.queuedData++;
+    }
+    this.queue.push(event);
     this.wake?.();
   }
 
@@ -67,29 +89,31 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
     this.options.onClose();
   }
 
-  private shed(): void {
-    // Keep statuses (they are few and matter), drop the oldest data. Shed a tenth more than needed so a
-    // consumer that stays behind costs one pass per maxQueued/10 events, not one per event.
-    const excess = this.queue.length - this.options.maxQueued + Math.floor(this.options.maxQueued / 10);
-    let removed = 0;
-    this.queue = this.queue.filter((e) => {
-      if (removed < excess && e.type === "data") {
-        removed++;
-        return false;
-      }
-      return true;
-    });
-    this.dropped += removed;
+  /** Bounds the queue per the overflow policy; whether the incoming data event is still to be queued. */
+  private shed(): boolean {
+    const { overflow, onShed } = this.options;
+    if (overflow === "fail") {
+      onShed?.("overflow", this.queuedData);
+      this.queue = [];
+      this.queuedData = 0;
+      this.close(new ConsumerTooSlowError(this.options.maxQueued));
+      return false;
+    }
+    const statuses = this.queue.filter((e) => e.type !== "data");
+    // "latest": the event being pushed is the newest state and replaces all queued ones.
+    const kept = overflow === "snapshot" ? (this.options.snapshot?.() ?? []) : [];
+    onShed?.(overflow === "snapshot" ? "snapshot" : "conflated", this.queuedData);
+    this.queue = [...statuses, ...kept];
+    this.queuedData = kept.length;
+    // A snapshot is taken after the incoming delta was applied, so it already contains it.
+    if (overflow === "snapshot") this.wake?.();
+    return overflow === "latest";
   }
 
   private takeBatch(): FeedEvent<T>[] {
     const batch = this.queue;
     this.queue = [];
-    if (this.dropped > 0) {
-      const status: FeedStatus = { kind: "gap", atMs: this.options.now(), message: `consumer fell behind: ${this.dropped} events dropped` };
-      batch.unshift({ type: "status", status });
-      this.dropped = 0;
-    }
+    this.queuedData = 0;
     this.lastActivityMs = this.options.now();
     return batch;
   }
@@ -109,7 +133,7 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
   async *[Symbol.asyncIterator](): AsyncGenerator<FeedEvent<T>[]> {
     try {
       for (;;) {
-        if (this.queue.length > 0 || this.dropped > 0) {
+        if (this.queue.length > 0) {
           yield this.takeBatch();
           continue;
         }

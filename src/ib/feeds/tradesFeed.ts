@@ -20,6 +20,9 @@ export interface TradeEvent {
 export function tradesSource(ctx: FeedContext, instrument: ResolvedInstrument, quote: () => Level1 | undefined): FeedSource<TradeEvent> {
   let sequence = 0;
   return {
+    // Every print matters (volume, VWAP, signals): a client that cannot keep up is disconnected with
+    // RESOURCE_EXHAUSTED rather than silently missing prints.
+    overflow: "fail",
     open(sink) {
       ctx.budget.take("tickByTick");
       const reqId = ctx.router.allocateId();
