@@ -99,9 +99,10 @@ def cancel(channel: grpc.Channel, symbol: str) -> None:
     first = next(call)  # the stream is open and subscribed
     before = tick_consumers(channel, symbol)
     call.cancel()
+    code = "OK"
     try:
-        next(call)
-        code = "OK"
+        for _ in call:  # messages already received may still be delivered; then the cancellation
+            pass
     except grpc.RpcError as err:
         code = err.code().name
     # The server must let go of the IB subscription; poll the public API, bounded.

@@ -160,7 +160,10 @@ func cancelStream(ctx context.Context, conn *grpc.ClientConn, symbol string) err
 		return err
 	}
 	cancel()
-	_, err = st.Recv()
+	// Messages already received may still be delivered; then Recv reports the cancellation.
+	for err == nil {
+		_, err = st.Recv()
+	}
 	code := status.Code(err).String()
 	// The server must let go of the IB subscription; poll the public API, bounded.
 	after, giveUp := before, time.Now().Add(5*time.Second)
