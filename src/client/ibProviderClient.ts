@@ -1,0 +1,55 @@
+import { Client, credentials as grpcCredentials, type ChannelCredentials, type ClientOptions } from "@grpc/grpc-js";
+import { AccountServiceService } from "../../gen/ibprovider/v1/account_service.js";
+import { MarketDataServiceService } from "../../gen/ibprovider/v1/market_data_service.js";
+import { RuntimeServiceService } from "../../gen/ibprovider/v1/runtime_service.js";
+import { SymbolServiceService } from "../../gen/ibprovider/v1/symbol_service.js";
+import { bearerTokenInterceptor } from "./auth.js";
+import { streamMethods, unaryMethods, type StreamMethods, type UnaryMethods } from "./serviceMethods.js";
+
+/** Unary RPCs as promises and server streams as resumable async iterables. */
+export type ServiceMethods<S> = UnaryMethods<S> & StreamMethods<S>;
+
+export interface IbProviderClientOptions {
+  /** host:port of the gRPC listener. Default 127.0.0.1:50051 (`npm start`). */
+  address?: string;
+  /** PROVIDER_API_TOKEN of the service, sent as `Authorization: Bearer` on every call. */
+  token?: string;
+  /** Default: plaintext (the service's loopback default); `credentials.createSsl(ca)` when it serves TLS. */
+  credentials?: ChannelCredentials;
+  /** grpc-js channel options (keepalive, message sizes, ...). */
+  channelOptions?: Partial<ClientOptions>;
+}
+
+/** The four services of ib-provider over one HTTP/2 connection. */
+export interface IbProviderClient {
+  marketData: ServiceMethods<typeof MarketDataServiceService>;
+  accounts: ServiceMethods<typeof AccountServiceService>;
+  symbols: ServiceMethods<typeof SymbolServiceService>;
+  runtime: ServiceMethods<typeof RuntimeServiceService>;
+  /** Closes the connection; open streams end. */
+  close(): void;
+}
+
+function methodsOf<S extends object>(client: Client, service: S): ServiceMethods<S> {
+  return { ...unaryMethods(client, service), ...streamMethods(client, service) };
+}
+
+/**
+ * A typed client for ib-provider, built on the generated code in gen/.
+ *
+ * @example
+ * const client = createIbProviderClient({ token: process.env.PROVIDER_API_TOKEN });
+ * const { symbol } = await client.symbols.getSymbol({ symbol: "BTCUSDT" });
+ * for await (const item of client.marketData.streamTicks({ symbol: "BTCUSDT" })) { ... }
+ */
+export function createIbProviderClient(options: IbProviderClientOptions = {}): IbProviderClient {
+  const interceptors = [...(options.channelOptions?.interceptors ?? []), ...(options.token === undefined ? [] : [bearerTokenInterceptor(options.token)])];
+  const client = new Client(options.address ?? "127.0.0.1:50051", options.credentials ?? grpcCredentials.createInsecure(), { ...options.channelOptions, interceptors });
+  return {
+    marketData: methodsOf(client, MarketDataServiceService),
+    accounts: methodsOf(client, AccountServiceService),
+    symbols: methodsOf(client, SymbolServiceService),
+    runtime: methodsOf(client, RuntimeServiceService),
+    close: () => client.close(),
+  };
+}

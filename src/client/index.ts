@@ -1,0 +1,12 @@
+/**
+ * The TypeScript client of ib-provider: typed services over the generated code in gen/, bearer-token
+ * auth, resumable streams with gap reporting, and Decimal helpers for the API's decimal strings.
+ */
+export { createIbProviderClient, type IbProviderClient, type IbProviderClientOptions, type ServiceMethods } from "./ibProviderClient.js";
+export { resumableStream, isResumable, type ResumeOptions } from "./resumableStream.js";
+export type { StreamItem, StreamEventItem, StreamGap, StreamReconnecting } from "./streamItem.js";
+export type { UnaryOptions, RequestInput } from "./serviceMethods.js";
+export { DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff.js";
+export { bearerTokenInterceptor } from "./auth.js";
+export { errorInfoOf } from "./errorInfo.js";
+export { ApiDecimal, toDecimal, requireDecimal, fromDecimal, withDecimals, spreadOf, type WithDecimals } from "./decimal.js";
