@@ -57,6 +57,7 @@ const config = loadConfig({
   cwd: fileURLToPath(new URL("..", import.meta.url)),
   env: {
     GRPC_PORT: "0",
+    REST_PORT: "0",
     SIMULATOR_PORT: "0",
     IB_GATEWAY_URL: `127.0.0.1:${process.env.BENCH_GATEWAY_PORT}`,
     PROVIDER_API_TOKEN: process.env.BENCH_TOKEN ?? "bench-token",

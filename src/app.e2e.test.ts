@@ -20,7 +20,7 @@ md.set("authorization", `Bearer ${TOKEN}`);
 const deadline = () => ({ deadline: Date.now() + 10_000 });
 
 function appConfig(extra: Record<string, string> = {}) {
-  return loadConfig({ env: { PROVIDER_API_TOKEN: TOKEN, GRPC_PORT: "0", SIMULATOR_PORT: "0", ...extra } });
+  return loadConfig({ env: { PROVIDER_API_TOKEN: TOKEN, GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0", ...extra } });
 }
 
 beforeAll(async () => {

@@ -5,6 +5,10 @@ import { GrpcServer } from "./grpc/server.js";
 import { ConfiguredSubscriptions } from "./configuredSubscriptions.js";
 import { IbAdapter } from "./ib/ibAdapter.js";
 import type { Logger } from "./log/logger.js";
+import { loadDescriptorSet } from "./grpc/descriptorImage.js";
+import { watchAdapterMetrics } from "./metrics/adapterMetrics.js";
+import { grpcDialOf } from "./rest/grpcDial.js";
+import { RestServer } from "./rest/restServer.js";
 
 export const SERVICE_VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -17,6 +21,7 @@ interface RunningSimulator {
 
 export interface RunningApp {
   grpc: GrpcServer;
+  rest: RestServer;
   adapter: IbAdapter;
   simulator: RunningSimulator | undefined;
   stop(): Promise<void>;
@@ -24,7 +29,8 @@ export interface RunningApp {
 
 /**
  * Wires the service: the Gateway (real at IB_GATEWAY_URL, or the embedded simulator when it is unset:
- * never a fallback from one to the other), the IB connection and the gRPC server.
+ * never a fallback from one to the other), the IB connection, the gRPC server and the REST bridge in
+ * front of it (a gRPC client of it, so REST gets the same auth, validation and errors).
  */
 export async function startApp(config: AppConfig, log: Logger, onFatal: (message: string) => void = () => undefined): Promise<RunningApp> {
   const startedAt = new Date();
@@ -48,10 +54,11 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     marketDataType: config.env.IB_MARKET_DATA_TYPE,
   });
 
+  const auth = new TokenAuthenticator(config.apiToken);
   const grpc = new GrpcServer({
     host: config.env.GRPC_HOST,
     port: config.env.GRPC_PORT,
-    auth: new TokenAuthenticator(config.apiToken),
+    auth,
     log: log.child({ component: "grpc" }),
     tls: config.tls,
     shutdownGraceMs: config.env.SHUTDOWN_GRACE_MS,
@@ -75,27 +82,56 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
   });
 
   const configured = new ConfiguredSubscriptions(config.provider, adapter, log.child({ component: "subscriptions" }));
+  let rest: RestServer | undefined;
+  let grpcStarted = false;
   try {
     await adapter.start();
     await configured.start();
     await grpc.start();
+    grpcStarted = true;
+    rest = new RestServer({
+      host: config.env.REST_HOST,
+      port: config.env.REST_PORT,
+      log: log.child({ component: "rest" }),
+      descriptors: loadDescriptorSet(),
+      grpc: grpcDialOf(config.env.GRPC_HOST, grpc.port, config.tls),
+      auth,
+      readiness: () => {
+        const gateway = adapter.status;
+        return { ready: gateway.state === "connected", detail: { gateway: { mode: gateway.mode, state: gateway.state, address: `${gateway.host}:${gateway.port}` } } };
+      },
+      tls: config.tls,
+      corsOrigins: config.corsOrigins,
+      serviceVersion: SERVICE_VERSION,
+      startedAt,
+    });
+    await rest.start();
   } catch (err) {
+    await rest?.stop(0);
+    if (grpcStarted) await grpc.shutdown();
     configured.stop();
     adapter.stop();
     await simulator?.close();
     throw err;
   }
+  const unwatchMetrics = watchAdapterMetrics(adapter);
   if (config.apiToken === undefined) {
-    log.warn({ grpc: grpc.address }, "PROVIDER_API_TOKEN is not set: authentication is off and the service listens on loopback only");
+    log.warn({ grpc: grpc.address, rest: rest.url }, "PROVIDER_API_TOKEN is not set: authentication is off and the service listens on loopback only");
   }
-  log.info({ grpc: grpc.address, tls: config.tls !== undefined, auth: config.apiToken !== undefined, version: SERVICE_VERSION }, "ib-provider is serving");
+  log.info({ grpc: grpc.address, rest: `${rest.url}/api`, tls: config.tls !== undefined, auth: config.apiToken !== undefined, version: SERVICE_VERSION }, "ib-provider is serving");
 
+  const restServer = rest;
   return {
     grpc,
+    rest: restServer,
     adapter,
     simulator,
     async stop() {
+      // REST stops accepting first; its open streams end when the gRPC shutdown ends their calls.
+      const restStopped = restServer.stop(config.env.SHUTDOWN_GRACE_MS);
       await grpc.shutdown();
+      await restStopped;
+      unwatchMetrics();
       configured.stop();
       adapter.stop();
       await simulator?.close();

@@ -19,8 +19,14 @@ export const envSchema = z.object({
   GRPC_PORT: port.default(50051),
   REST_HOST: z.string().min(1).default("127.0.0.1"),
   REST_PORT: port.default(8081),
+  /** PEM certificate (chain) and key: gRPC and REST both serve TLS when set. */
+  PROVIDER_TLS_CERT: optionalText,
+  PROVIDER_TLS_KEY: optionalText,
+  /** Older names of PROVIDER_TLS_CERT / PROVIDER_TLS_KEY, still accepted. */
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
+  /** Origins allowed to call the REST bridge from a browser: comma-separated, "*" for any; unset = none. */
+  REST_CORS_ORIGINS: optionalText,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Simulated Gateway (used only when IB_GATEWAY_URL is unset). */
   SIMULATOR_PORT: port.default(0),

@@ -17,6 +17,8 @@ export interface AppConfig {
   /** Absolute path of the provider file that was read (undefined when it does not exist). */
   providerFile: string | undefined;
   tls: { certFile: string; keyFile: string } | undefined;
+  /** Browser origins allowed by the REST bridge's CORS ("*" = any); empty = no cross-origin access. */
+  corsOrigins: string[];
 }
 
 export interface LoadConfigOptions {
@@ -51,16 +53,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     else gateway = parsed;
   }
 
-  const tls =
-    env.TLS_CERT_FILE !== undefined && env.TLS_KEY_FILE !== undefined
-      ? { certFile: resolve(cwd, env.TLS_CERT_FILE), keyFile: resolve(cwd, env.TLS_KEY_FILE) }
-      : undefined;
-  if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
-    problems.push({ source: "environment variables TLS_CERT_FILE/TLS_KEY_FILE", path: "", message: "set both or neither" });
-  }
-  for (const [name, file] of [["TLS_CERT_FILE", tls?.certFile], ["TLS_KEY_FILE", tls?.keyFile]] as const) {
-    if (file !== undefined && !existsSync(file)) problems.push({ source: `environment variable ${name}`, path: "", message: `file not found: ${file}` });
-  }
+  const tls = tlsFiles(env, cwd, problems);
+  const corsOrigins = corsOriginsOf(env.REST_CORS_ORIGINS, problems);
 
   const { provider, providerFile } = readProviderFile(resolve(cwd, env.PROVIDER_CONFIG_FILE), rawEnv, problems);
   const apiToken = env.PROVIDER_API_TOKEN ?? (provider.apiToken === "" ? undefined : provider.apiToken);
@@ -79,7 +73,44 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { env, gateway, apiToken, provider, providerFile, tls };
+  return { env, gateway, apiToken, provider, providerFile, tls, corsOrigins };
+}
+
+/**
+ * PROVIDER_TLS_CERT/PROVIDER_TLS_KEY (or their older names TLS_CERT_FILE/TLS_KEY_FILE): both or neither,
+ * and the files must exist. Both names set to different files is a mistake worth stopping for.
+ */
+function tlsFiles(env: EnvConfig, cwd: string, problems: ConfigProblem[]): AppConfig["tls"] {
+  const pick = (name: "PROVIDER_TLS_CERT" | "PROVIDER_TLS_KEY", alias: "TLS_CERT_FILE" | "TLS_KEY_FILE") => {
+    const value = env[name];
+    const old = env[alias];
+    if (value !== undefined && old !== undefined && resolve(cwd, value) !== resolve(cwd, old)) {
+      problems.push({ source: `environment variables ${name}/${alias}`, path: "", message: `both set to different files: keep ${name} only` });
+    }
+    const chosen = value ?? old;
+    return chosen === undefined ? undefined : { name: value !== undefined ? name : alias, file: resolve(cwd, chosen) };
+  };
+  const cert = pick("PROVIDER_TLS_CERT", "TLS_CERT_FILE");
+  const key = pick("PROVIDER_TLS_KEY", "TLS_KEY_FILE");
+  if ((cert === undefined) !== (key === undefined)) {
+    problems.push({ source: "environment variables PROVIDER_TLS_CERT/PROVIDER_TLS_KEY", path: "", message: "set both or neither" });
+  }
+  for (const f of [cert, key]) {
+    if (f !== undefined && !existsSync(f.file)) problems.push({ source: `environment variable ${f.name}`, path: "", message: `file not found: ${f.file}` });
+  }
+  return cert !== undefined && key !== undefined ? { certFile: cert.file, keyFile: key.file } : undefined;
+}
+
+/** "https://a.example, http://localhost:3000" or "*". An origin is scheme://host[:port], no path. */
+function corsOriginsOf(value: string | undefined, problems: ConfigProblem[]): string[] {
+  if (value === undefined) return [];
+  const origins = value.split(",").map((o) => o.trim()).filter((o) => o !== "");
+  for (const origin of origins) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      problems.push({ source: "environment variable REST_CORS_ORIGINS", path: "", message: `expected "*" or origins like https://studio.example.com, comma-separated (got ${JSON.stringify(origin)})` });
+    }
+  }
+  return origins;
 }
 
 function readProviderFile(

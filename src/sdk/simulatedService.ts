@@ -7,6 +7,6 @@ import { createLogger } from "../log/logger.js";
  * loopback ports, with an API token so that SDKs prove they send it.
  */
 export function startSimulatedService(token: string): Promise<RunningApp> {
-  const config = loadConfig({ env: { PROVIDER_API_TOKEN: token, GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", SIMULATOR_PORT: "0" } });
+  const config = loadConfig({ env: { PROVIDER_API_TOKEN: token, GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0" } });
   return startApp(config, createLogger("silent"));
 }

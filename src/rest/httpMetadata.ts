@@ -1,0 +1,39 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { Metadata } from "@grpc/grpc-js";
+import { BindingError } from "./requestBinding.js";
+
+const METADATA_PREFIX = "grpc-metadata-";
+
+/**
+ * The gRPC metadata of a REST request, by allow-list (grpc-gateway's rules): Authorization and
+ * x-api-token (our two token headers) and `Grpc-Metadata-<key>` → `<key>`. Nothing else crosses over,
+ * so hop-by-hop and proxy headers never reach handlers.
+ */
+export function metadataOf(headers: IncomingHttpHeaders): Metadata {
+  const md = new Metadata();
+  for (const name of ["authorization", "x-api-token"] as const) {
+    const value = headers[name];
+    if (typeof value === "string") md.set(name, value);
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (!name.startsWith(METADATA_PREFIX) || value === undefined) continue;
+    const key = name.slice(METADATA_PREFIX.length);
+    if (key === "" || key.startsWith("grpc-")) continue; // reserved for the protocol itself
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (key.endsWith("-bin")) md.add(key, Buffer.from(v, "base64"));
+      else md.add(key, v);
+    }
+  }
+  return md;
+}
+
+const TIMEOUT_UNITS_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000001 };
+
+/** `Grpc-Timeout: 5S` (gRPC's TimeoutValue TimeoutUnit) → a deadline; undefined when absent. */
+export function deadlineOf(headers: IncomingHttpHeaders, now = Date.now()): Date | undefined {
+  const value = headers["grpc-timeout"];
+  if (value === undefined) return undefined;
+  const m = typeof value === "string" ? /^(\d{1,8})([HMSmun])$/.exec(value) : null;
+  if (m === null) throw new BindingError("Grpc-Timeout", `expected up to 8 digits and a unit H, M, S, m, u or n, e.g. "5S" (got ${JSON.stringify(value)})`);
+  return new Date(now + Number(m[1]) * TIMEOUT_UNITS_MS[m[2]!]!);
+}

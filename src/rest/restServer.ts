@@ -1,0 +1,204 @@
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createFileRegistry, type JsonObject } from "@bufbuild/protobuf";
+import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
+import { status as GrpcCode, type ChannelCredentials } from "@grpc/grpc-js";
+import express, { type Express, type RequestHandler } from "express";
+import { ApiError } from "../grpc/apiError.js";
+import type { TokenAuthenticator } from "../grpc/auth.js";
+import type { Logger } from "../log/logger.js";
+import { httpRequestDuration, metricsRegistry } from "../metrics/metrics.js";
+import { cors } from "./cors.js";
+import { docsRouter } from "./docsPage.js";
+import { rpcRoutes, type RpcRoute } from "./httpRules.js";
+import { openApiDocument, type OperationalRoute } from "./openApi.js";
+import { RpcChannel } from "./rpcChannel.js";
+import { HttpError, restErrorHandler, rpcGateway, sendStatus } from "./rpcGateway.js";
+import { statusJsonOfApiError } from "./rpcStatus.js";
+
+/** grpc-js's default receive limit: a body the gRPC server would refuse is refused here already. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface Readiness {
+  ready: boolean;
+  /** Shown in the /api/health/ready body (e.g. the Gateway's connection state). */
+  detail: JsonObject;
+}
+
+export interface RestServerOptions {
+  host: string;
+  /** 0 = ephemeral (tests). */
+  port: number;
+  log: Logger;
+  /** The compiled protos (routes, messages, comments): gen/ibprovider.binpb in the service. */
+  descriptors: FileDescriptorSet;
+  /** Where the gRPC server listens, and how to reach it (TLS when it serves TLS). */
+  grpc: { target: string; credentials: ChannelCredentials; channelOptions?: Record<string, string | number> };
+  /** Guards /api/metrics (the RPC routes are guarded by the gRPC server itself). */
+  auth: TokenAuthenticator;
+  readiness: () => Readiness;
+  tls?: { certFile: string; keyFile: string } | undefined;
+  corsOrigins?: readonly string[];
+  serviceVersion: string;
+  startedAt: Date;
+  maxBodyBytes?: number;
+}
+
+const OPERATIONAL_ROUTES: OperationalRoute[] = [
+  { path: "/api/health/live", summary: "Liveness", description: "The process is up: `{status, timestamp, uptimeSec}`. No token.", contentType: "application/json", open: true },
+  { path: "/api/health/ready", summary: "Readiness", description: "200 while the IB Gateway is connected, 503 otherwise. No token.", contentType: "application/json", open: true },
+  { path: "/api/metrics", summary: "Prometheus metrics", description: "Prometheus text format. Needs the token when one is configured.", contentType: "text/plain", open: false },
+  { path: "/api/docs-json", summary: "This OpenAPI document", description: "Generated from the protos' google.api.http rules and comments. No token.", contentType: "application/json", open: true },
+];
+
+/**
+ * The REST bridge at :8081/api (express 5): every google.api.http route of the compiled protos, relayed to
+ * the gRPC server as its client; health, Prometheus metrics and the OpenAPI document beside them.
+ */
+export class RestServer {
+  readonly routes: readonly RpcRoute[];
+  readonly openApi: JsonObject;
+  private readonly channel: RpcChannel;
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private boundPort: number | undefined;
+
+  constructor(private readonly options: RestServerOptions) {
+    const registry = createFileRegistry(options.descriptors);
+    this.routes = rpcRoutes(registry);
+    this.openApi = openApiDocument(
+      this.routes,
+      {
+        title: "ib-provider",
+        version: options.serviceVersion,
+        description:
+          "Interactive Brokers market data, accounts and symbols over REST: the gRPC API's google.api.http bindings, with grpc-gateway semantics (canonical proto3 JSON; errors as google.rpc.Status; streams as NDJSON or Server-Sent Events).",
+      },
+      OPERATIONAL_ROUTES,
+    );
+    this.channel = new RpcChannel(options.grpc.target, options.grpc.credentials, options.grpc.channelOptions);
+    const app = this.buildApp(rpcGateway({ routes: this.routes, registry, channel: this.channel, log: options.log, maxBodyBytes: this.maxBodyBytes }));
+    this.server =
+      options.tls === undefined
+        ? createHttpServer(app)
+        : createHttpsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, app);
+    // Slow-loris bounds for receiving a request; responses (streams) are not limited by these.
+    this.server.headersTimeout = 20_000;
+    this.server.requestTimeout = 60_000;
+    this.server.on("connection", (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
+  }
+
+  private get maxBodyBytes(): number {
+    return this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  }
+
+  get port(): number {
+    if (this.boundPort === undefined) throw new Error("REST server not started");
+    return this.boundPort;
+  }
+
+  /** e.g. "http://127.0.0.1:8081". */
+  get url(): string {
+    const host = this.options.host.includes(":") ? `[${this.options.host}]` : this.options.host;
+    return `${this.options.tls === undefined ? "http" : "https"}://${host}:${this.port}`;
+  }
+
+  private buildApp(gateway: RequestHandler): Express {
+    const app = express();
+    app.disable("x-powered-by");
+    app.set("etag", false);
+    app.set("query parser", "simple");
+    app.use(cors(this.options.corsOrigins ?? []));
+    app.use(this.bodyLimit());
+
+    const timed = (route: string, handler: RequestHandler): RequestHandler => (req, res, next) => {
+      const started = performance.now();
+      res.once("close", () => httpRequestDuration.observe({ method: req.method, route, status: res.statusCode }, (performance.now() - started) / 1000));
+      handler(req, res, next);
+    };
+    app.get("/api/health/live", timed("/api/health/live", (_req, res) => {
+      res.json({ status: "ok", timestamp: new Date().toISOString(), uptimeSec: Math.floor((Date.now() - this.options.startedAt.getTime()) / 1000) });
+    }));
+    app.get("/api/health/ready", timed("/api/health/ready", (_req, res) => {
+      const { ready, detail } = this.options.readiness();
+      res.status(ready ? 200 : 503).json({ status: ready ? "ok" : "unavailable", timestamp: new Date().toISOString(), ...detail });
+    }));
+    app.get("/api/metrics", timed("/api/metrics", (req, res, next) => {
+      const header = (name: string) => (typeof req.headers[name] === "string" ? (req.headers[name] as string) : undefined);
+      const denied = this.options.auth.check(header("authorization"), header("x-api-token"));
+      if (denied !== undefined) {
+        next(new HttpError(denied));
+        return;
+      }
+      metricsRegistry.metrics().then((text) => res.type(metricsRegistry.contentType).send(text), next);
+    }));
+    app.get("/api/docs-json", timed("/api/docs-json", (_req, res) => {
+      res.json(this.openApi);
+    }));
+    app.use(docsRouter());
+    for (const path of OPERATIONAL_ROUTES.map((r) => r.path)) {
+      app.all(path, (req, _res, next) => next(new HttpError(methodNotAllowed(req.method, path), 405, { Allow: "GET" })));
+    }
+    app.use(gateway);
+    app.use(restErrorHandler(this.options.log));
+    return app;
+  }
+
+  /** 413 before reading: a declared length over the limit never gets buffered. */
+  private bodyLimit(): RequestHandler {
+    return (req, res, next) => {
+      const length = Number(req.headers["content-length"] ?? "0");
+      if (Number.isFinite(length) && length > this.maxBodyBytes) {
+        const error = new ApiError(GrpcCode.RESOURCE_EXHAUSTED, `request body larger than ${this.maxBodyBytes} bytes`, "BODY_TOO_LARGE", { limit: String(this.maxBodyBytes) });
+        // The unread body stays on the socket: close the connection after answering.
+        res.set("Connection", "close");
+        sendStatus(res, 413, statusJsonOfApiError(error));
+        return;
+      }
+      next();
+    };
+  }
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    this.boundPort = (this.server.address() as AddressInfo).port;
+    this.server.on("error", (err) => this.options.log.error({ err }, "REST server error"));
+    return this.boundPort;
+  }
+
+  /**
+   * Stops accepting, lets running requests end for `graceMs` (open streams end when the gRPC server's
+   * shutdown ends them: each gets its last error frame), then closes what is left.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.boundPort === undefined) {
+      this.channel.close();
+      return;
+    }
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const timedOut = sleep(graceMs, "timeout" as const, { ref: false });
+    if ((await Promise.race([closed.then(() => "closed" as const), timedOut])) === "timeout") {
+      this.options.log.warn({ openConnections: this.sockets.size }, "REST grace period over: closing remaining connections");
+      this.server.closeAllConnections();
+      await closed;
+    }
+    this.channel.close();
+  }
+}
+
+function methodNotAllowed(method: string, path: string): ApiError {
+  return new ApiError(GrpcCode.UNIMPLEMENTED, `method ${method} is not allowed on ${path}; allowed: GET`, "METHOD_NOT_ALLOWED", { method, allowed: "GET" });
+}

@@ -1,0 +1,254 @@
+import type { ClientReadableStream } from "@grpc/grpc-js";
+import { status as GrpcCode } from "@grpc/grpc-js";
+import { fromBinary, toBinary, toJson, type JsonObject, type JsonValue, type Registry } from "@bufbuild/protobuf";
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
+import { ApiError, invalidArgument, notFound } from "../grpc/apiError.js";
+import type { Logger } from "../log/logger.js";
+import { httpOpenStreams, httpRequestDuration } from "../metrics/metrics.js";
+import { deadlineOf, metadataOf } from "./httpMetadata.js";
+import type { HttpMethod, RpcRoute } from "./httpRules.js";
+import { PathDecodingError } from "./pathTemplate.js";
+import { BindingError, bindRequest } from "./requestBinding.js";
+import { isServiceError, type RpcChannel } from "./rpcChannel.js";
+import { httpStatusOf, statusJsonOfApiError, statusJsonOfCallError, type StatusJson } from "./rpcStatus.js";
+import { errorFrame, framingFor, resultFrame, STREAM_HEADERS, type StreamFraming } from "./streamFraming.js";
+
+export interface RpcGatewayOptions {
+  routes: readonly RpcRoute[];
+  registry: Registry;
+  channel: RpcChannel;
+  log: Logger;
+  /** Largest request body accepted (HTTP 413 beyond); the gRPC server's receive limit. */
+  maxBodyBytes: number;
+}
+
+/** A bridge error with the HTTP status to answer, when it is not the gRPC code's own. */
+export class HttpError extends Error {
+  constructor(
+    readonly apiError: ApiError,
+    readonly httpStatus = httpStatusOf(apiError.code),
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(apiError.message);
+    this.name = "HttpError";
+  }
+}
+
+export function sendStatus(res: Response, httpStatus: number, body: StatusJson, headers: Record<string, string> = {}): void {
+  res.status(httpStatus).set(headers).type("application/json").send(JSON.stringify(body));
+}
+
+/**
+ * The REST face of every annotated RPC: finds the route (404 for an unknown path, 405 with `Allow` for a
+ * known path and another method), builds the request message from body, path and query, calls the gRPC
+ * server with the caller's token headers as metadata, and writes the answer in canonical proto3 JSON, or
+ * the stream as NDJSON/SSE. Knows no RPC by name.
+ */
+export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
+  const jsonBody = express.json({ limit: options.maxBodyBytes, strict: false, type: () => true });
+  return (req, res, next) => {
+    const started = performance.now();
+    const candidates = options.routes.flatMap((route) => {
+      const bound = route.template.match(req.path);
+      return bound === undefined ? [] : [{ route, bound }];
+    });
+    if (candidates.length === 0) {
+      next(new HttpError(notFound(`no route for ${req.method} ${req.path}`, "ROUTE_NOT_FOUND", { method: req.method, path: req.path })));
+      return;
+    }
+    const allowed = [...new Set(candidates.map((c) => c.route.httpMethod))];
+    const method = req.method === "HEAD" ? "GET" : req.method;
+    // The most literal segments wins: /api/accounts/{c}/{m}/positions over a template with a variable there.
+    const chosen = candidates.filter((c) => c.route.httpMethod === method).sort((a, b) => b.route.template.literalCount - a.route.template.literalCount)[0];
+    if (chosen === undefined) {
+      if (req.method === "OPTIONS") {
+        res.status(204).set("Allow", [...allowed, "OPTIONS"].join(", ")).end();
+        return;
+      }
+      next(methodNotAllowed(req.method, req.path, allowed));
+      return;
+    }
+    const { route, bound } = chosen;
+    res.once("close", () => httpRequestDuration.observe({ method, route: route.template.source, status: res.statusCode }, (performance.now() - started) / 1000));
+
+    const call = (body: JsonValue | undefined) => {
+      const query = new URL(req.originalUrl, "http://bridge").searchParams;
+      const message = bindRequest(route, { pathVariables: bound, query, body }, options.registry);
+      const request = Buffer.from(toBinary(route.method.input, message));
+      const metadata = metadataOf(req.headers);
+      const deadline = deadlineOf(req.headers);
+      const callOptions = deadline === undefined ? {} : { deadline };
+      if (route.method.methodKind === "server_streaming") {
+        pipeStream(options.channel.serverStream(route.grpcPath, request, metadata, callOptions), route, req, res, options);
+      } else {
+        void unary(route, request, metadata, callOptions, res, options).catch(next);
+      }
+    };
+    const callOrFail = (body: JsonValue | undefined) => {
+      try {
+        call(body);
+      } catch (err) {
+        next(err);
+      }
+    };
+    if (route.body === "") callOrFail(undefined);
+    else
+      jsonBody(req, res, (err?: unknown) => {
+        if (err !== undefined) next(err);
+        else callOrFail(req.body as JsonValue | undefined);
+      });
+  };
+}
+
+function methodNotAllowed(method: string, path: string, allowed: HttpMethod[]): HttpError {
+  const error = new ApiError(GrpcCode.UNIMPLEMENTED, `method ${method} is not allowed on ${path}; allowed: ${allowed.join(", ")}`, "METHOD_NOT_ALLOWED", {
+    method,
+    allowed: allowed.join(","),
+  });
+  return new HttpError(error, 405, { Allow: allowed.join(", ") });
+}
+
+async function unary(route: RpcRoute, request: Buffer, metadata: ReturnType<typeof metadataOf>, callOptions: { deadline?: Date }, res: Response, options: RpcGatewayOptions): Promise<void> {
+  const call = options.channel.unary(route.grpcPath, request, metadata, callOptions);
+  // A caller that hangs up cancels the call: no IB request is spent on an answer nobody reads.
+  const onClose = () => {
+    if (!res.writableFinished) call.cancel();
+  };
+  res.once("close", onClose);
+  let bytes: Buffer;
+  try {
+    bytes = await call.response;
+  } catch (err) {
+    if (res.destroyed) return;
+    throw err;
+  } finally {
+    res.off("close", onClose);
+  }
+  if (res.destroyed) return;
+  const json = responseJson(route, bytes, options.registry);
+  res.status(200).type("application/json").send(JSON.stringify(json));
+}
+
+/** The response in canonical proto3 JSON, zero values included (grpc-gateway's EmitUnpopulated). */
+function responseJson(route: RpcRoute, bytes: Buffer, registry: Registry): JsonValue {
+  const output = route.method.output;
+  const json = toJson(output, fromBinary(output, bytes), { registry, alwaysEmitImplicit: true });
+  if (route.responseBody === "") return json;
+  const field = output.fields.find((f) => f.name === route.responseBody)!;
+  return (json as JsonObject)[field.jsonName] ?? null;
+}
+
+/**
+ * Relays a gRPC server stream. The HTTP status is decided by the first event: a failure before any
+ * message is a plain error response (401, 400, ...), after it a last error frame. Backpressure runs end
+ * to end: a full socket pauses the gRPC call, whose flow control then holds the server's writes. A
+ * client that goes away cancels the call at once.
+ */
+function pipeStream(call: ClientReadableStream<Buffer>, route: RpcRoute, req: Request, res: Response, options: RpcGatewayOptions): void {
+  const framing: StreamFraming = framingFor(req.headers.accept);
+  let started = false;
+  let failure: StatusJson | undefined;
+  let done = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    httpOpenStreams.inc({ framing });
+    res.status(200).set(STREAM_HEADERS[framing]);
+    res.flushHeaders();
+  };
+  const finish = () => {
+    if (done) return;
+    done = true;
+    if (res.destroyed) return;
+    if (failure === undefined) {
+      start();
+      res.end();
+    } else if (started) {
+      res.end(errorFrame(framing, failure));
+    } else {
+      sendStatus(res, httpStatusOf(failure.code), failure);
+    }
+  };
+
+  res.once("close", () => {
+    if (started) httpOpenStreams.dec({ framing });
+    if (!done) {
+      done = true;
+      call.cancel();
+    }
+  });
+  call.on("data", (bytes: Buffer) => {
+    if (done) return;
+    let json: JsonValue;
+    try {
+      json = responseJson(route, bytes, options.registry);
+    } catch (err) {
+      options.log.error({ err, method: route.grpcPath }, "cannot convert a stream message to JSON");
+      failure = statusJsonOfApiError(new ApiError(GrpcCode.INTERNAL, "internal error", "INTERNAL"));
+      call.cancel();
+      finish();
+      return;
+    }
+    start();
+    if (!res.write(resultFrame(framing, json))) {
+      call.pause();
+      res.once("drain", () => call.resume());
+    }
+  });
+  // grpc-js emits 'error' before the buffered messages are read and 'end' after them: keep the
+  // failure and write it after the last message.
+  call.on("error", (err) => {
+    failure = isServiceError(err) ? statusJsonOfCallError(err) : statusJsonOfApiError(new ApiError(GrpcCode.INTERNAL, "internal error", "INTERNAL"));
+  });
+  call.on("end", finish);
+}
+
+/** Final error handler: every failure becomes a google.rpc.Status JSON body; nothing escapes. */
+export function restErrorHandler(log: Logger): (err: unknown, req: Request, res: Response, next: NextFunction) => void {
+  return (err, req, res, _next) => {
+    const { httpStatus, body, headers } = httpErrorOf(err);
+    if (httpStatus >= 500 && !isServiceError(err)) log.error({ err, method: req.method, path: req.path }, "REST request failed");
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendStatus(res, httpStatus, body, headers);
+  };
+}
+
+function httpErrorOf(err: unknown): { httpStatus: number; body: StatusJson; headers: Record<string, string> } {
+  if (err instanceof HttpError) return { httpStatus: err.httpStatus, body: statusJsonOfApiError(err.apiError), headers: err.headers };
+  if (isServiceError(err)) {
+    const body = statusJsonOfCallError(err);
+    return { httpStatus: httpStatusOf(body.code), body, headers: {} };
+  }
+  if (err instanceof BindingError) return fromApiError(invalidArgument(err.field === "" ? "request" : err.field, err.description));
+  if (err instanceof PathDecodingError) return fromApiError(invalidArgument("path", err.message));
+  const bodyParser = bodyParserErrorOf(err);
+  if (bodyParser !== undefined) return bodyParser;
+  return fromApiError(new ApiError(GrpcCode.INTERNAL, "internal error", "INTERNAL"));
+}
+
+function fromApiError(error: ApiError, httpStatus = httpStatusOf(error.code)) {
+  return { httpStatus, body: statusJsonOfApiError(error), headers: {} };
+}
+
+/** express.json's errors carry `type` and `status` (body-parser). */
+function bodyParserErrorOf(err: unknown) {
+  if (!(err instanceof Error) || !("type" in err) || typeof err.type !== "string") return undefined;
+  switch (err.type) {
+    case "entity.parse.failed":
+      return fromApiError(invalidArgument("body", `malformed JSON: ${err.message}`, "MALFORMED_BODY"));
+    case "entity.too.large": {
+      const limit = "limit" in err ? String(err.limit) : "";
+      return fromApiError(new ApiError(GrpcCode.RESOURCE_EXHAUSTED, `request body larger than ${limit} bytes`, "BODY_TOO_LARGE", { limit }), 413);
+    }
+    case "encoding.unsupported":
+    case "charset.unsupported":
+      return fromApiError(invalidArgument("body", err.message, "UNSUPPORTED_ENCODING"), 415);
+    case "request.aborted":
+      return fromApiError(new ApiError(GrpcCode.CANCELLED, "request aborted", "CANCELLED"));
+    default:
+      return undefined;
+  }
+}
