@@ -36,6 +36,15 @@ const UNSET_TEXT: readonly Decimal[] = [
 ];
 
 /**
+ * Market data repeats the same few prices and sizes thousands of times a second; Decimals are immutable,
+ * so one instance per recent number is shared instead of parsing the same text again (and its wire text
+ * is then computed once too, see toWire). Bounded: cleared when full.
+ */
+const interned = new Map<number, Decimal>();
+const MAX_INTERNED = 8_192;
+const wireText = new WeakMap<Decimal, string>();
+
+/**
  * Convert an IB price/size to Decimal without rounding: numbers go through String(n), the shortest text that
  * round-trips to the same double (so 0.1 stays 0.1, not 0.1000000000000000055...; 1e-7 parses as 0.0000001).
  * undefined, "", NaN, ±Infinity, unparseable text and IB's "unset" sentinels give undefined.
@@ -43,8 +52,13 @@ const UNSET_TEXT: readonly Decimal[] = [
 export function decimalFromIb(n: number | string | undefined): Decimal | undefined {
   if (n === undefined) return undefined;
   if (typeof n === "number") {
+    const known = interned.get(n);
+    if (known !== undefined) return known;
     if (!Number.isFinite(n) || UNSET_NUMBERS.includes(n)) return undefined;
-    return new Dec(String(n));
+    const d = new Dec(String(n));
+    if (interned.size >= MAX_INTERNED) interned.clear();
+    interned.set(n, d);
+    return d;
   }
   const text = n.trim();
   if (text === "") return undefined;
@@ -64,9 +78,14 @@ export function decimalFromIb(n: number | string | undefined): Decimal | undefin
  * undefined and non-finite values → "" (the proto's "unset").
  */
 export function toWire(d: Decimal | undefined): string {
-  if (d === undefined || !d.isFinite()) return "";
+  if (d === undefined) return "";
+  const known = wireText.get(d);
+  if (known !== undefined) return known;
+  if (!d.isFinite()) return "";
   // decimal.js keeps no trailing zeros internally, so toFixed() without digits is already minimal.
-  return d.isZero() ? "0" : d.toFixed();
+  const text = d.isZero() ? "0" : d.toFixed();
+  wireText.set(d, text);
+  return text;
 }
 
 /** Parse the wire form back; "" → undefined. Throws on malformed text (wire input is validated upstream). */

@@ -1,4 +1,5 @@
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { Heartbeat, StreamStatus } from "../../gen/ibprovider/v1/types.js";
 import type { FeedEvent } from "../ib/ibAdapter.js";
 import { controlEventToProto } from "./feedProto.js";
@@ -7,9 +8,10 @@ import { controlEventToProto } from "./feedProto.js";
  * Encode once, fan out bytes. A stream response is `repeated XEvent events = 1`, and protobuf encodes a
  * repeated field as the concatenation of its elements: the bytes of a response holding events A and B
  * are the bytes of {events:[A]} followed by those of {events:[B]}. So each feed event is encoded once,
- * per rendering (the symbol the client asked with), cached on the event, and every subscriber's message
- * is the concatenation of the cached chunks of its batch: a subscriber that keeps up gets the very same
- * bytes object as every other one.
+ * per rendering (the symbol the client asked with), memoised on the event, and every subscriber's message
+ * is the concatenation of the memoised bytes of its batch: subscribers that keep up all get the very same
+ * bytes object. Events nobody else will read are not memoised, and events not encoded yet are encoded
+ * together (one allocation per group, not per event).
  */
 
 /** A message already encoded, written as is (see acceptPreEncoded). */
@@ -19,8 +21,8 @@ export type EncodedMessage = Buffer;
 export type ControlEvent = { event: { $case: "status"; value: StreamStatus } } | { event: { $case: "heartbeat"; value: Heartbeat } };
 
 export interface StreamRendering<T, E> {
-  /** The response message's encoder for a list of events (ts-proto's `Response.encode({ events })`). */
-  encode(events: E[]): Uint8Array;
+  /** The response message's encoder for a list of events: ts-proto's `Response.encode({ events }, writer)`. */
+  encode(events: E[], writer: BinaryWriter): BinaryWriter;
   /** Identifies how data is rendered for this client (e.g. the symbol as requested): the cache key. */
   key: string;
   /** The proto events for one data event ([] to skip it for this client). */
@@ -34,48 +36,114 @@ export const MAX_MESSAGE_BYTES = 1 << 20;
 
 const EMPTY = Buffer.alloc(0);
 
-/** Per event object, per rendering key: the event's encoded chunk. Shared events are encoded once. */
-const chunks = new WeakMap<object, Map<string, Buffer>>();
-
-function chunkOf<T, E>(event: FeedEvent<T>, r: StreamRendering<T, E>): Buffer {
-  // Heartbeats are per subscriber: nothing to share.
-  if (event.type === "heartbeat") return encodeEvents(r, [r.control(controlEventToProto(event))]);
-  let byKey = chunks.get(event);
-  const cached = byKey?.get(r.key);
-  if (cached !== undefined) return cached;
-  const events = event.type === "data" ? r.data(event.value, event.seq) : [r.control(controlEventToProto(event))];
-  const chunk = events.length === 0 ? EMPTY : encodeEvents(r, events);
-  if (byKey === undefined) chunks.set(event, (byKey = new Map()));
-  byKey.set(r.key, chunk);
-  return chunk;
-}
+/**
+ * One writer for every encoding: a fresh BinaryWriter starts at 128 bytes and grows by copying, which was
+ * a fifth of the service's CPU under a tick flood; this one has grown once. Encoding is synchronous, so
+ * sharing it is safe; finish() copies the bytes out and resets it.
+ */
+const writer = new BinaryWriter();
 
 function encodeEvents<T, E>(r: StreamRendering<T, E>, events: E[]): Buffer {
-  const bytes = r.encode(events);
+  let bytes: Uint8Array;
+  try {
+    bytes = r.encode(events, writer).finish();
+  } catch (err) {
+    writer.finish(); // reset, so a failed encoding leaves nothing behind for the next one
+    throw err;
+  }
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** One batch of feed events → the response messages carrying it (usually one), each ≤ MAX_MESSAGE_BYTES. */
-export function* encodeBatch<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T, E>, maxBytes = MAX_MESSAGE_BYTES): Generator<EncodedMessage> {
-  if (batch.length === 1) {
-    const only = chunkOf(batch[0]!, r);
-    if (only.length > 0) yield only;
-    return;
-  }
+/** Events not encoded yet are encoded together, this many at a time (one allocation per group). */
+const GROUP = 64;
+
+/**
+ * One batch of feed events → the response messages carrying it (usually one), each about ≤ maxBytes.
+ * `shared`: other subscribers will read these events too, so each event's bytes are memoised on it.
+ */
+export function encodeBatch<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T, E>, shared: boolean, maxBytes = MAX_MESSAGE_BYTES): EncodedMessage[] {
+  const messages: Buffer[] = [];
   let parts: Buffer[] = [];
   let size = 0;
+  let pending: E[] = [];
+  /** For each event in `pending`, how many proto events it became; undefined owner = not memoised. */
+  let owners: { event: FeedEvent<T> | undefined; count: number }[] = [];
+
+  const encodePending = () => {
+    if (pending.length === 0) return;
+    const bytes = encodeEvents(r, pending);
+    if (shared) memoiseFrames(bytes, owners, r.key);
+    parts.push(bytes);
+    size += bytes.length;
+    pending = [];
+    owners = [];
+  };
+  const endMessage = () => {
+    encodePending();
+    if (size > 0) messages.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
+    parts = [];
+    size = 0;
+  };
+
   for (const event of batch) {
-    const chunk = chunkOf(event, r);
-    if (chunk.length === 0) continue;
-    if (size > 0 && size + chunk.length > maxBytes) {
-      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
+    const memo = event.type === "heartbeat" ? undefined : memoOf(event, r.key);
+    if (memo !== undefined) {
+      if (memo.length === 0) continue;
+      encodePending(); // keep the order
+      if (size > 0 && size + memo.length > maxBytes) endMessage();
+      parts.push(memo);
+      size += memo.length;
+      continue;
     }
-    parts.push(chunk);
-    size += chunk.length;
+    // Heartbeats are per subscriber: never memoised.
+    const events = event.type === "data" ? r.data(event.value, event.seq) : [r.control(controlEventToProto(event))];
+    if (events.length === 0) {
+      if (shared && event.type !== "heartbeat") event.memo = { key: r.key, bytes: EMPTY, next: event.memo };
+      continue;
+    }
+    for (const e of events) pending.push(e);
+    owners.push({ event: event.type === "heartbeat" ? undefined : event, count: events.length });
+    if (pending.length >= GROUP) {
+      encodePending();
+      if (size >= maxBytes) endMessage();
+    }
   }
-  if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+  endMessage();
+  return messages;
+}
+
+function memoOf<T>(event: Exclude<FeedEvent<T>, { type: "heartbeat" }>, key: string): Buffer | undefined {
+  for (let m = event.memo; m !== undefined; m = m.next) if (m.key === key) return m.bytes as Buffer;
+  return undefined;
+}
+
+/**
+ * Splits encoded events back into each feed event's bytes (views, no copies): at the top level a response
+ * is a sequence of `events` fields, each tag 0x0a, a varint length and the event.
+ */
+function memoiseFrames<T>(bytes: Buffer, owners: { event: FeedEvent<T> | undefined; count: number }[], key: string): void {
+  const only = owners.length === 1 ? owners[0]!.event : undefined;
+  if (only !== undefined && only.type !== "heartbeat") {
+    only.memo = { key, bytes, next: only.memo }; // the usual case: one event, the whole message
+    return;
+  }
+  let pos = 0;
+  for (const { event, count } of owners) {
+    const start = pos;
+    for (let i = 0; i < count; i++) {
+      pos++; // tag: field 1, length-delimited
+      let len = 0;
+      let shift = 0;
+      let b: number;
+      do {
+        b = bytes[pos++]!;
+        len += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (b & 0x80);
+      pos += len;
+    }
+    if (event !== undefined && event.type !== "heartbeat") event.memo = { key, bytes: bytes.subarray(start, pos), next: event.memo };
+  }
 }
 
 /**

@@ -70,12 +70,12 @@ export class AccountService {
     const marketType = this.check(request);
     const queue = this.source.streamAccount(request.accountId, { signal: ctx.signal, ...this.settings });
     const rendering: StreamRendering<AccountUpdate, AccountEvent> = {
-      encode: (events) => StreamAccountResponse.encode({ events }).finish(),
+      encode: (events, writer) => StreamAccountResponse.encode({ events }, writer),
       key: marketType,
       data: (u, seq) => accountEvents(u, marketType).map((event) => ({ event, sequence: String(seq) })),
       control: (event) => ({ ...event, sequence: "0" }),
     };
-    for await (const batch of queue) yield* encodeBatch(batch, rendering);
+    for await (const batch of queue) yield* encodeBatch(batch, rendering, queue.isShared);
   }
 
   private check(request: { connectorType: string; marketType: string }): MarketType {

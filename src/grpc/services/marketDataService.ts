@@ -111,37 +111,37 @@ export class MarketDataService {
     const interval = checkInterval(request.interval);
     const queue = await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions(ctx));
     const rendering: StreamRendering<Candle, CandleEvent> = {
-      encode: (events) => StreamCandlesResponse.encode({ events }).finish(),
+      encode: (events, writer) => StreamCandlesResponse.encode({ events }, writer),
       key: `${request.symbol}\0${request.completeOnly}`,
       // complete_only: Barfinex emits closed candles only; statuses and heartbeats still flow.
       data: (c, seq) => (request.completeOnly && !c.complete ? [] : [{ event: { $case: "candle", value: candleToProto(c, request.symbol) }, sequence: String(seq) }]),
       control: (event) => ({ ...event, sequence: "0" }),
     };
-    for await (const batch of queue) yield* encodeBatch(batch, rendering);
+    for await (const batch of queue) yield* encodeBatch(batch, rendering, queue.isShared);
   }
 
   async *streamTicks(request: StreamTicksRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const queue = await this.source.streamTicks(marketType, symbol, this.consumerOptions(ctx));
     const rendering: StreamRendering<Level1, TickEvent> = {
-      encode: (events) => StreamTicksResponse.encode({ events }).finish(),
+      encode: (events, writer) => StreamTicksResponse.encode({ events }, writer),
       key: request.symbol,
       data: (l1, seq) => [{ event: { $case: "tick", value: tickToProto(l1, request.symbol) }, sequence: String(seq) }],
       control: (event) => ({ ...event, sequence: "0" }),
     };
-    for await (const batch of queue) yield* encodeBatch(batch, rendering);
+    for await (const batch of queue) yield* encodeBatch(batch, rendering, queue.isShared);
   }
 
   async *streamTrades(request: StreamTradesRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const queue = await this.source.streamTrades(marketType, symbol, this.consumerOptions(ctx));
     const rendering: StreamRendering<TradeEvent, ProtoTradeEvent> = {
-      encode: (events) => StreamTradesResponse.encode({ events }).finish(),
+      encode: (events, writer) => StreamTradesResponse.encode({ events }, writer),
       key: request.symbol,
       data: (t, seq) => [{ event: { $case: "trade", value: tradeToProto(t, request.symbol) }, sequence: String(seq) }],
       control: (event) => ({ ...event, sequence: "0" }),
     };
-    for await (const batch of queue) yield* encodeBatch(batch, rendering);
+    for await (const batch of queue) yield* encodeBatch(batch, rendering, queue.isShared);
   }
 
   async *streamOrderBook(request: StreamOrderBookRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
@@ -149,12 +149,12 @@ export class MarketDataService {
     const depth = checkDepth(request.depth);
     const queue = await this.source.streamOrderBook(marketType, symbol, depth, this.consumerOptions(ctx));
     const rendering: StreamRendering<BookUpdate, OrderBookEvent> = {
-      encode: (events) => StreamOrderBookResponse.encode({ events }).finish(),
+      encode: (events, writer) => StreamOrderBookResponse.encode({ events }, writer),
       key: request.symbol,
       data: (u, seq) => [{ event: { $case: "update", value: bookUpdateToProto(u, request.symbol) }, sequence: String(seq) }],
       control: (event) => ({ ...event, sequence: "0" }),
     };
-    for await (const batch of queue) yield* encodeBatch(batch, rendering);
+    for await (const batch of queue) yield* encodeBatch(batch, rendering, queue.isShared);
   }
 
   async getOrderBook(request: GetOrderBookRequest, ctx: CallContext): Promise<GetOrderBookResponse> {

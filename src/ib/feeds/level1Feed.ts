@@ -7,7 +7,9 @@ import type { FeedEvent } from "./feedEvents.js";
 import type { FeedSource } from "./sharedFeed.js";
 
 // IB tick types (TWS API TickType): live and their delayed (+65) twins.
-const FIELD_BY_TICK: Record<number, keyof Level1> = {
+type PriceField = Exclude<keyof Level1, "timeMs" | "dataType">;
+
+const FIELD_BY_TICK: Record<number, PriceField> = {
   0: "bidSize", 1: "bid", 2: "ask", 3: "askSize", 4: "last", 5: "lastSize", 8: "volume",
   69: "bidSize", 66: "bid", 67: "ask", 70: "askSize", 68: "last", 71: "lastSize", 74: "volume",
 };
@@ -29,10 +31,12 @@ export function level1Source(ctx: FeedContext, instrument: ResolvedInstrument): 
       ctx.budget.take("marketDataLines");
       const reqId = ctx.router.allocateId();
       let current: Level1 = { timeMs: ctx.now(), dataType: "live" };
-      const update = (field: keyof Level1, value: Decimal | undefined) => {
-        if (field === "timeMs" || field === "dataType") return;
+      const update = (field: PriceField, value: Decimal | undefined) => {
         if (value === undefined && current[field] === undefined) return;
-        current = { ...current, [field]: value, timeMs: ctx.now() };
+        // Each event is an immutable state shared by every consumer: copy, then change one field.
+        const next = copyLevel1(current, ctx.now());
+        next[field] = value;
+        current = next;
         state = current;
         sink.data(current);
       };
@@ -63,4 +67,9 @@ export function level1Source(ctx: FeedContext, instrument: ResolvedInstrument): 
       };
     },
   };
+}
+
+/** A fixed-shape copy (a literal, not a spread with a computed key: this runs for every tick). */
+function copyLevel1(l: Level1, timeMs: number): Level1 {
+  return { timeMs, bid: l.bid, bidSize: l.bidSize, ask: l.ask, askSize: l.askSize, last: l.last, lastSize: l.lastSize, volume: l.volume, dataType: l.dataType };
 }

@@ -120,6 +120,7 @@ export class SharedFeed<T> {
       maxQueued: options.maxQueued ?? 10_000,
       overflow: this.source.overflow,
       snapshot: () => this.stateEvents(),
+      isShared: () => this.consumers.size > 1,
       heartbeatMs: options.heartbeatMs ?? 5_000,
       staleAfterMs: options.staleAfterMs ?? 0,
       signal: options.signal,

@@ -27,6 +27,8 @@ export interface SubscriberQueueOptions<T> {
   now: () => number;
   /** Called once when the consumer goes away (abort, error or end). */
   onClose: () => void;
+  /** Whether other consumers read the same events (so per-event work is worth keeping on them). */
+  isShared?: () => boolean;
   /** Called when data events are discarded to bound the queue: how, and how many. */
   onShed?: (kind: ShedKind, events: number) => void;
 }
@@ -50,7 +52,10 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
   /** Data events currently queued (statuses are few and never shed). */
   private queuedData = 0;
   private queue: FeedEvent<T>[] = [];
-  private wake: (() => void) | undefined;
+  /** Resolves the iterator's wait: true = woken by an event (or close), false = idle for heartbeatMs. */
+  private resolveWait: ((woke: boolean) => void) | undefined;
+  /** One timer per consumer, re-armed per wait (not one new timer per message: this runs per tick). */
+  private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private failure: Error | undefined;
     private lastDataMs: number | undefined;
@@ -62,6 +67,10 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
     this.lastActivityMs = options.now();
     if (options.signal.aborted) this.closed = true;
     else options.signal.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  get isShared(): boolean {
+    return this.options.isShared?.() ?? false;
   }
 
   get isClosed(): boolean {
@@ -76,7 +85,7 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
       this.queuedData++;
     }
     this.queue.push(event);
-    this.wake?.();
+    this.settle(true);
   }
 
   /** Ends the consumer's iteration; with an error, the iteration throws it. */
@@ -85,7 +94,8 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
     this.closed = true;
     this.failure = error;
     this.options.signal.removeEventListener("abort", this.onAbort);
-    this.wake?.();
+    clearTimeout(this.idleTimer);
+    this.settle(true);
     this.options.onClose();
   }
 
@@ -106,8 +116,15 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
     this.queue = [...statuses, ...kept];
     this.queuedData = kept.length;
     // A snapshot is taken after the incoming delta was applied, so it already contains it.
-    if (overflow === "snapshot") this.wake?.();
+    if (overflow === "snapshot") this.settle(true);
     return overflow === "latest";
+  }
+
+  private settle(woke: boolean): void {
+    const resolve = this.resolveWait;
+    if (resolve === undefined) return;
+    this.resolveWait = undefined;
+    resolve(woke);
   }
 
   private takeBatch(): FeedEvent<T>[] {
@@ -138,16 +155,11 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
           continue;
         }
         if (this.closed) break;
-        const idleFor = this.options.now() - this.lastActivityMs;
-        const wait = Math.max(0, this.options.heartbeatMs - idleFor);
         const woke = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), wait);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve(true);
-          };
+          this.resolveWait = resolve;
+          if (this.idleTimer === undefined) this.idleTimer = setTimeout(() => this.settle(false), this.options.heartbeatMs);
+          else this.idleTimer.refresh();
         });
-        this.wake = undefined;
         if (!woke && !this.closed && this.queue.length === 0) yield [this.idleEvent()];
       }
       if (this.failure !== undefined) throw this.failure;
