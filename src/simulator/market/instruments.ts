@@ -201,6 +201,55 @@ const STATIC: readonly InstrumentModel[] = [
     { conId: 76792991, symbol: "TSLA", primaryExch: "NASDAQ", currency: "USD", longName: "TESLA INC", tradingClass: "NMS", industry: "Consumer, Cyclical", category: "Auto Manufacturers", subcategory: "Auto-Cars/Light Trucks", stockType: "COMMON", entitlement: "delayed-only", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
     { base: 250, volScale: 2, vol1m: 0.0008, rateRth: 6, rateExt: 0.8, unitsMin: 1, unitsMax: 300, maxSpread: 3, headMs: utc("2010-06-29T13:30:00Z") },
   ),
+  // More large US stocks: enough distinct instruments for tests and benchmarks of many concurrent feeds.
+  stock(
+    { conId: 3691937, symbol: "AMZN", primaryExch: "NASDAQ", currency: "USD", longName: "AMAZON.COM INC", tradingClass: "NMS", industry: "Communications", category: "Internet", subcategory: "E-Commerce/Products", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 185, volScale: 1.2, vol1m: 0.00048, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("1997-05-15T13:30:00Z") },
+  ),
+  stock(
+    { conId: 208813719, symbol: "GOOGL", primaryExch: "NASDAQ", currency: "USD", longName: "ALPHABET INC-CL A", tradingClass: "NMS", industry: "Communications", category: "Internet", subcategory: "Web Portals/ISP", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 170, volScale: 1.1, vol1m: 0.00044, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("2004-08-19T13:30:00Z") },
+  ),
+  stock(
+    { conId: 4815747, symbol: "NVDA", primaryExch: "NASDAQ", currency: "USD", longName: "NVIDIA CORP", tradingClass: "NMS", industry: "Technology", category: "Semiconductors", subcategory: "Electronic Compo-Semicon", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 135, volScale: 2, vol1m: 0.00080, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("1999-01-22T14:30:00Z") },
+  ),
+  stock(
+    { conId: 107113386, symbol: "META", primaryExch: "NASDAQ", currency: "USD", longName: "META PLATFORMS INC-CLASS A", tradingClass: "NMS", industry: "Communications", category: "Internet", subcategory: "Internet Content-Entmnt", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 560, volScale: 1.4, vol1m: 0.00056, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("2012-05-18T13:30:00Z") },
+  ),
+  stock(
+    { conId: 1520593, symbol: "JPM", primaryExch: "NYSE", currency: "USD", longName: "JPMORGAN CHASE & CO", tradingClass: "JPM", industry: "Financial", category: "Banks", subcategory: "Money Center Banks", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 230, volScale: 0.8, vol1m: 0.00032, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("1980-03-17T14:30:00Z") },
+  ),
+  stock(
+    { conId: 49462172, symbol: "V", primaryExch: "NYSE", currency: "USD", longName: "VISA INC-CLASS A SHARES", tradingClass: "V", industry: "Financial", category: "Diversified Finan Serv", subcategory: "Finance-Credit Card", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 300, volScale: 0.7, vol1m: 0.00028, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("2008-03-19T13:30:00Z") },
+  ),
+  stock(
+    { conId: 8894, symbol: "KO", primaryExch: "NYSE", currency: "USD", longName: "COCA-COLA CO/THE", tradingClass: "KO", industry: "Consumer, Non-cyclical", category: "Beverages", subcategory: "Beverages-Non-alcoholic", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 62, volScale: 0.5, vol1m: 0.00020, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("1980-01-02T14:30:00Z") },
+  ),
+  stock(
+    { conId: 13977, symbol: "XOM", primaryExch: "NYSE", currency: "USD", longName: "EXXON MOBIL CORP", tradingClass: "XOM", industry: "Energy", category: "Oil&Gas", subcategory: "Oil Comp-Integrated", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 115, volScale: 0.9, vol1m: 0.00036, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("1980-01-02T14:30:00Z") },
+  ),
+  stock(
+    { conId: 15124833, symbol: "NFLX", primaryExch: "NASDAQ", currency: "USD", longName: "NETFLIX INC", tradingClass: "NMS", industry: "Communications", category: "Internet", subcategory: "Internet Content-Entmnt", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 850, volScale: 1.5, vol1m: 0.00060, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("2002-05-23T13:30:00Z") },
+  ),
+  stock(
+    { conId: 4391, symbol: "AMD", primaryExch: "NASDAQ", currency: "USD", longName: "ADVANCED MICRO DEVICES", tradingClass: "NMS", industry: "Technology", category: "Semiconductors", subcategory: "Electronic Compo-Semicon", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 140, volScale: 2, vol1m: 0.00080, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("1980-03-17T14:30:00Z") },
+  ),
+  stock(
+    { conId: 8314, symbol: "IBM", primaryExch: "NYSE", currency: "USD", longName: "INTL BUSINESS MACHINES CORP", tradingClass: "IBM", industry: "Technology", category: "Computers", subcategory: "Computer Services", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 215, volScale: 0.7, vol1m: 0.00028, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("1980-01-02T14:30:00Z") },
+  ),
+  stock(
+    { conId: 270639, symbol: "INTC", primaryExch: "NASDAQ", currency: "USD", longName: "INTEL CORP", tradingClass: "NMS", industry: "Technology", category: "Semiconductors", subcategory: "Electronic Compo-Semicon", stockType: "COMMON", entitlement: "live", timeZoneId: "US/Eastern", validExchanges: US_STK_EXCHANGES },
+    { base: 22, volScale: 1.6, vol1m: 0.00064, rateRth: 4, rateExt: 0.3, unitsMin: 1, unitsMax: 300, maxSpread: 2, headMs: utc("1980-03-17T14:30:00Z") },
+  ),
   // Entitlement "none" exercises IB's no-permission paths; it keeps the us-equity session (the server
   // never serves its data), but its hours are rendered in its own zone (MET) like IB does.
   stock(
