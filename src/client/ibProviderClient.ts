@@ -4,6 +4,7 @@ import { MarketDataServiceService } from "../../gen/ibprovider/v1/market_data_se
 import { RuntimeServiceService } from "../../gen/ibprovider/v1/runtime_service.js";
 import { SymbolServiceService } from "../../gen/ibprovider/v1/symbol_service.js";
 import { bearerTokenInterceptor } from "./auth.js";
+import { DEFAULT_BACKOFF } from "./backoff.js";
 import { streamMethods, unaryMethods, type StreamMethods, type UnaryMethods } from "./serviceMethods.js";
 
 /** Unary RPCs as promises and server streams as resumable async iterables. */
@@ -44,7 +45,14 @@ function methodsOf<S extends object>(client: Client, service: S): ServiceMethods
  */
 export function createIbProviderClient(options: IbProviderClientOptions = {}): IbProviderClient {
   const interceptors = [...(options.channelOptions?.interceptors ?? []), ...(options.token === undefined ? [] : [bearerTokenInterceptor(options.token)])];
-  const client = new Client(options.address ?? "127.0.0.1:50051", options.credentials ?? grpcCredentials.createInsecure(), { ...options.channelOptions, interceptors });
+  const client = new Client(options.address ?? "127.0.0.1:50051", options.credentials ?? grpcCredentials.createInsecure(), {
+    // grpc-js waits up to 120 s between its own reconnect attempts, and a stream re-opened meanwhile fails
+    // at once: keep the channel's backoff within the streams' so a resume happens when the service is back.
+    "grpc.initial_reconnect_backoff_ms": DEFAULT_BACKOFF.initialMs,
+    "grpc.max_reconnect_backoff_ms": DEFAULT_BACKOFF.maxMs,
+    ...options.channelOptions,
+    interceptors,
+  });
   return {
     marketData: methodsOf(client, MarketDataServiceService),
     accounts: methodsOf(client, AccountServiceService),
