@@ -21,8 +21,15 @@ export interface SimulatorOptions {
   tickIntervalMs?: number;
   /** Cadence of tick-by-tick streams (each model trade goes out within this of its time). Default 25. */
   tickByTickIntervalMs?: number;
-  /** Write L1 ticks as fast as the socket accepts (throughput benchmark). */
+  /** Write L1 ticks (and tick-by-tick trades) as fast as the socket accepts (throughput benchmark). */
   flood?: boolean;
+  /** Flood at most this many frames per second per session (latency at a given load); default unbounded. */
+  floodRatePerSec?: number;
+  /**
+   * Flood frames carry their send time as the size: wall-clock microseconds (performance.timeOrigin +
+   * performance.now()), so a receiver on this machine can measure latency from the Gateway's send.
+   */
+  floodStampSizes?: boolean;
   /** Accounts (ids, cash, positions). Strings = ids with no positions. */
   accounts?: (AccountConfig | string)[];
   /** Per-symbol entitlement overrides (e.g. { AAPL: "delayed-only" }). */
@@ -51,6 +58,8 @@ export interface ResolvedOptions {
   tickIntervalMs: number;
   tickByTickIntervalMs: number;
   flood: boolean;
+  floodRatePerSec: number | undefined;
+  floodStampSizes: boolean;
   accounts: AccountConfig[];
   entitlements: Record<string, Entitlement>;
   limits: Limits;
@@ -73,6 +82,8 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     tickIntervalMs: Math.max(1, o.tickIntervalMs ?? 250),
     tickByTickIntervalMs: Math.max(1, o.tickByTickIntervalMs ?? Math.min(25, o.tickIntervalMs ?? 25)),
     flood: o.flood ?? false,
+    floodRatePerSec: o.floodRatePerSec,
+    floodStampSizes: o.floodStampSizes ?? false,
     accounts: accounts.length > 0 ? accounts : DEFAULT_ACCOUNTS,
     entitlements: o.entitlements ?? {},
     limits: { ...DEFAULT_LIMITS, ...(o.limits ?? {}) },

@@ -71,6 +71,9 @@ export class Session implements FeedContext {
   private tickByTickTimer: NodeJS.Timeout | undefined;
   private flooding = false;
   private floodScheduled = false;
+  /** Rate-limited flood: when it started (performance.now()) and frames sent since. */
+  private floodStartMs: number | undefined;
+  private floodSent = 0;
   /** Wall-clock ms until which every stream of this session is stalled. */
   stalledUntil = 0;
 
@@ -255,7 +258,7 @@ export class Session implements FeedContext {
     for (const s of [...this.subs.values()]) {
       if (wall < s.stalledUntil) continue;
       if ((s.kind === "tickByTick") !== tickByTick) continue;
-      if (this.gw.options.flood && s.kind === "mktData") continue;
+      if (this.gw.options.flood && isFlooded(s)) continue; // flood() sends its data instead
       try {
         s.pump(now);
       } catch (e) {
@@ -273,7 +276,7 @@ export class Session implements FeedContext {
         this.accountUpdates = undefined;
       }
     }
-    if (this.gw.options.flood && !this.flooding && [...this.subs.values()].some((s) => s.kind === "mktData")) {
+    if (this.gw.options.flood && !this.flooding && [...this.subs.values()].some(isFlooded)) {
       this.flooding = true;
       this.scheduleFlood();
     }
@@ -288,24 +291,40 @@ export class Session implements FeedContext {
     });
   }
 
-  /** Flood mode: write L1 ticks until the socket says stop, then continue on 'drain'. */
+  /**
+   * Flood mode: write L1 ticks (and tick-by-tick trades) until the socket says stop, then continue on
+   * 'drain'; with floodRatePerSec, no faster than that on average.
+   */
   private flood(): void {
     if (this.state !== "ready" || !this.gw.connected) {
       this.flooding = false;
       return;
     }
     const wall = Date.now();
-    const feeds = [...this.subs.values()].filter((s): s is MarketDataFeed => s instanceof MarketDataFeed && wall >= s.stalledUntil);
+    const feeds = [...this.subs.values()].filter((s): s is MarketDataFeed | TickByTickFeed => isFlooded(s) && wall >= s.stalledUntil);
     if (feeds.length === 0 || wall < this.stalledUntil) {
       this.flooding = false;
       return;
     }
+    const { floodRatePerSec, floodStampSizes } = this.gw.options;
     const now = this.now();
     for (let round = 0; round < 8; round++) {
+      let batch = this.gw.options.floodBatch;
+      if (floodRatePerSec !== undefined) {
+        this.floodStartMs ??= performance.now();
+        const due = Math.floor(((performance.now() - this.floodStartMs) * floodRatePerSec) / 1000) - this.floodSent;
+        if (due <= 0) {
+          setTimeout(() => this.scheduleFlood(), 1);
+          return;
+        }
+        batch = Math.max(1, Math.min(batch, Math.ceil(due / feeds.length)));
+      }
+      const stamp = floodStampSizes ? String(Math.round((performance.timeOrigin + performance.now()) * 1000)) : undefined;
       const frames: Field[][] = [];
-      for (const f of feeds) f.floodFrames(now, this.gw.options.floodBatch, frames);
+      for (const f of feeds) f.floodFrames(now, batch, frames, stamp);
       const buf = Buffer.concat(frames.map((fr) => encodeFrame(fr)));
       this.gw.stats.floodTicks += frames.length;
+      this.floodSent += frames.length;
       if (!this.socket.write(buf)) return; // resumes on 'drain'
     }
     this.scheduleFlood();
@@ -972,4 +991,9 @@ export class Session implements FeedContext {
   info(e: IbError): void {
     this.error(-1, e);
   }
+}
+
+/** What flood mode sends as fast as the socket accepts: L1 and tick-by-tick trades. */
+function isFlooded(s: Subscription): s is MarketDataFeed | TickByTickFeed {
+  return s instanceof MarketDataFeed || (s instanceof TickByTickFeed && (s.type === "Last" || s.type === "AllLast"));
 }

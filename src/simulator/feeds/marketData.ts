@@ -118,12 +118,12 @@ export class MarketDataFeed implements Subscription {
   }
 
   /** Encoded frames of one round of quote ticks, for flood mode. */
-  floodFrames(nowMs: number, n: number, out: Field[][]): void {
+  floodFrames(nowMs: number, n: number, out: Field[][], stamp: string | undefined): void {
     const q = this.ctx.market.quote(this.instrument, this.view(nowMs));
     const { sv } = this.ctx;
     for (let i = 0; i < n; i++) {
-      if (i % 2 === 0) out.push(msg.tickPrice(sv, this.reqId, this.tt(TICK.BID), q.bid, q.bidSize, 0));
-      else out.push(msg.tickPrice(sv, this.reqId, this.tt(TICK.ASK), q.ask, q.askSize, 0));
+      if (i % 2 === 0) out.push(msg.tickPrice(sv, this.reqId, this.tt(TICK.BID), q.bid, stamp ?? q.bidSize, 0));
+      else out.push(msg.tickPrice(sv, this.reqId, this.tt(TICK.ASK), q.ask, stamp ?? q.askSize, 0));
     }
   }
 

@@ -6,6 +6,7 @@ import { Decimal } from "decimal.js";
 import * as msg from "../messages/outbound.js";
 import type { InstrumentSpec, Quote } from "../market/types.js";
 import type { FeedContext, Subscription } from "./feed.js";
+import type { Field } from "../wire/fields.js";
 
 export type TickByTickType = "Last" | "AllLast" | "BidAsk" | "MidPoint";
 
@@ -46,6 +47,14 @@ export class TickByTickFeed implements Subscription {
     }
     const times = [...trades.map((t) => t.timeMs), nowMs];
     for (const tm of times) this.quoteAt(tm);
+  }
+
+  /** Flood mode: trade prints at the current price (Last/AllLast only), as fast as the socket accepts. */
+  floodFrames(nowMs: number, n: number, out: Field[][], stamp: string | undefined): void {
+    const q = this.ctx.market.quote(this.instrument, nowMs);
+    const code = this.type === "Last" ? 1 : 2;
+    const sec = Math.floor(nowMs / 1000);
+    for (let i = 0; i < n; i++) out.push(msg.tickByTickLast(this.ctx.sv, this.reqId, code, sec, i % 2 === 0 ? q.bid : q.ask, stamp ?? "1", 0, "PAXOS", ""));
   }
 
   private quoteAt(timeMs: number): void {
