@@ -31,6 +31,13 @@ export const envSchema = z.object({
   /** Simulated Gateway (used only when IB_GATEWAY_URL is unset). */
   SIMULATOR_PORT: port.default(0),
   SIMULATOR_SEED: z.coerce.number().int("expected an integer seed").default(42),
+  /**
+   * Data events queued per streaming client before its stream's overflow policy applies (L1 conflates,
+   * depth and account resnapshot, trades and candles end RESOURCE_EXHAUSTED): bounds memory per client.
+   */
+  STREAM_BUFFER_EVENTS: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
+  /** Heartbeat on a stream with nothing to send for this long. */
+  STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   /** How long shutdown waits for calls to finish before cancelling them. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
 });
