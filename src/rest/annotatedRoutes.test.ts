@@ -211,7 +211,7 @@ describe("gRPC status → HTTP status (grpc-gateway's table)", () => {
     ["DATA_LOSS", status.DATA_LOSS, 500],
     ["UNAUTHENTICATED", status.UNAUTHENTICATED, 401],
   ];
-  it.each(table)("%s answers HTTP %i with {code, message, details}", async (_name, code, httpStatus) => {
+  it.each(table)("%s (code %i) answers HTTP %i with {code, message, details}", async (_name, code, httpStatus) => {
     const res = await get(`/api/test/fail/${code}`);
     expect(res.status).toBe(httpStatus);
     const body = (await res.json()) as Record<string, unknown>;

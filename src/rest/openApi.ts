@@ -48,8 +48,9 @@ export function openApiDocument(routes: readonly RpcRoute[], info: OpenApiInfo, 
   for (const route of routes) {
     const service = route.service.name;
     tags.set(service, comments.of(route.service));
+    // Summary: the comment's first sentence (Swagger UI shows it in the list); description: all of it.
     const methodText = comments.of(route.method);
-    const [summary = "", ...rest] = methodText.split("\n\n");
+    const summary = /^[^]*?\.(?=\s|$)/.exec(methodText.split("\n\n")[0]!)?.[0] ?? methodText.split("\n\n")[0]!;
     const streaming = route.method.methodKind === "server_streaming";
     const pathFields = new Set(route.template.variables);
     const parameters: JsonObject[] = route.template.variables.map((fieldPath) => {
@@ -81,8 +82,8 @@ export function openApiDocument(routes: readonly RpcRoute[], info: OpenApiInfo, 
         : schemas.fieldSchema(route.method.output.fields.find((f) => f.name === route.responseBody)!);
     const operation: JsonObject = {
       tags: [service],
-      summary: summary.replace(/\n/g, " "),
-      description: [rest.join("\n\n"), streaming ? STREAM_NOTE : ""].filter((t) => t !== "").join("\n\n"),
+      summary: summary.replace(/\s*\n\s*/g, " "),
+      description: [unwrap(methodText), streaming ? STREAM_NOTE : ""].filter((t) => t !== "").join("\n\n"),
       operationId: `${service}_${route.method.name}${route.bindingIndex === 0 ? "" : String(route.bindingIndex + 1)}`,
       "x-grpc-method": route.grpcPath,
       parameters,
@@ -137,6 +138,14 @@ export function openApiDocument(routes: readonly RpcRoute[], info: OpenApiInfo, 
 
 const STREAM_NOTE =
   "Server stream over HTTP: newline-delimited JSON (`{\"result\": …}` per line, `{\"error\": …}` last on failure) by default, Server-Sent Events with `Accept: text/event-stream`. Closing the connection cancels the stream.";
+
+/** Joins a comment's wrapped lines into paragraphs (Markdown would keep them apart anyway). */
+function unwrap(text: string): string {
+  return text
+    .split("\n\n")
+    .map((p) => p.replace(/\s*\n\s*/g, " "))
+    .join("\n\n");
+}
 
 function fieldAt(message: DescMessage, path: string): DescField | undefined {
   let current: DescMessage | undefined = message;

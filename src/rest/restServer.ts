@@ -188,9 +188,14 @@ export class RestServer {
       return;
     }
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Keep-alive connections become idle as their last response ends: close each then, not after the
+    // client's keep-alive timeout.
     this.server.closeIdleConnections();
+    const sweeper = setInterval(() => this.server.closeIdleConnections(), 25);
     const timedOut = sleep(graceMs, "timeout" as const, { ref: false });
-    if ((await Promise.race([closed.then(() => "closed" as const), timedOut])) === "timeout") {
+    const outcome = await Promise.race([closed.then(() => "closed" as const), timedOut]);
+    clearInterval(sweeper);
+    if (outcome === "timeout") {
       this.options.log.warn({ openConnections: this.sockets.size }, "REST grace period over: closing remaining connections");
       this.server.closeAllConnections();
       await closed;
