@@ -20,9 +20,12 @@ sys.path.append(str(Path(__file__).resolve().parents[2] / "clients" / "python"))
 
 import grpc  # noqa: E402
 
-from ibprovider.v1 import market_data_service_pb2 as md  # noqa: E402
-from ibprovider.v1 import market_data_service_pb2_grpc as md_grpc  # noqa: E402
-from ibprovider.v1 import types_pb2 as types  # noqa: E402
+try:
+    from ibprovider.v1 import market_data_service_pb2 as md
+    from ibprovider.v1 import market_data_service_pb2_grpc as md_grpc
+    from ibprovider.v1 import types_pb2 as types
+except ImportError:
+    sys.exit("ibprovider stubs not found: run `npx buf generate --template buf.gen.python.yaml` first")
 
 
 def dec(value: str) -> Decimal | None:
