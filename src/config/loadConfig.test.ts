@@ -139,3 +139,49 @@ describe("configuration", () => {
     expect(loadConfig({ env: envFor(dir, { IB_GATEWAY_URL: "", PROVIDER_API_TOKEN: " " }), cwd: dir })).toMatchObject({ gateway: undefined, apiToken: undefined });
   });
 });
+
+describe("REST bridge settings", () => {
+  const pem = (dir: string, name: string) => {
+    writeFileSync(join(dir, name), "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n");
+    return join(dir, name);
+  };
+
+  it("takes PROVIDER_TLS_CERT/PROVIDER_TLS_KEY for both servers", () => {
+    const dir = withFile(seed);
+    const config = loadConfig({ env: envFor(dir, { PROVIDER_TLS_CERT: pem(dir, "c.pem"), PROVIDER_TLS_KEY: pem(dir, "k.pem") }), cwd: dir });
+    expect(config.tls).toEqual({ certFile: join(dir, "c.pem"), keyFile: join(dir, "k.pem") });
+  });
+
+  it("still accepts the older TLS_CERT_FILE/TLS_KEY_FILE names", () => {
+    const dir = withFile(seed);
+    const config = loadConfig({ env: envFor(dir, { TLS_CERT_FILE: pem(dir, "c.pem"), TLS_KEY_FILE: pem(dir, "k.pem") }), cwd: dir });
+    expect(config.tls?.certFile).toBe(join(dir, "c.pem"));
+  });
+
+  it("refuses a certificate without a key, a missing file, and two names pointing at different files", () => {
+    const dir = withFile(seed);
+    expect(errorOf(() => loadConfig({ env: envFor(dir, { PROVIDER_TLS_CERT: pem(dir, "c.pem") }), cwd: dir })).message).toContain("set both or neither");
+    expect(errorOf(() => loadConfig({ env: envFor(dir, { PROVIDER_TLS_CERT: "nope.pem", PROVIDER_TLS_KEY: pem(dir, "k.pem") }), cwd: dir })).message).toContain("PROVIDER_TLS_CERT: file not found");
+    const both = errorOf(() =>
+      loadConfig({ env: envFor(dir, { PROVIDER_TLS_CERT: pem(dir, "c.pem"), TLS_CERT_FILE: pem(dir, "other.pem"), PROVIDER_TLS_KEY: pem(dir, "k.pem") }), cwd: dir }),
+    );
+    expect(both.message).toContain("keep PROVIDER_TLS_CERT only");
+  });
+
+  it("reads REST_CORS_ORIGINS as a comma-separated list of origins or *", () => {
+    const dir = withFile(seed);
+    expect(loadConfig({ env: envFor(dir), cwd: dir }).corsOrigins).toEqual([]);
+    expect(loadConfig({ env: envFor(dir, { REST_CORS_ORIGINS: "https://studio.example, http://localhost:3000" }), cwd: dir }).corsOrigins).toEqual([
+      "https://studio.example",
+      "http://localhost:3000",
+    ]);
+    expect(loadConfig({ env: envFor(dir, { REST_CORS_ORIGINS: "*" }), cwd: dir }).corsOrigins).toEqual(["*"]);
+    expect(errorOf(() => loadConfig({ env: envFor(dir, { REST_CORS_ORIGINS: "studio.example/path" }), cwd: dir })).message).toContain("REST_CORS_ORIGINS");
+  });
+
+  it("refuses a non-loopback REST_HOST without a token, like GRPC_HOST", () => {
+    const dir = withFile(seed);
+    expect(errorOf(() => loadConfig({ env: envFor(dir, { REST_HOST: "0.0.0.0" }), cwd: dir })).message).toContain("refusing to listen on 0.0.0.0 without PROVIDER_API_TOKEN");
+    expect(loadConfig({ env: envFor(dir, { REST_HOST: "0.0.0.0", PROVIDER_API_TOKEN: "t" }), cwd: dir }).env.REST_HOST).toBe("0.0.0.0");
+  });
+});
