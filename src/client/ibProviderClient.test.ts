@@ -60,7 +60,7 @@ describe("typed unary calls", () => {
   it("sends the bearer token and fills connectorType/marketType defaults", async () => {
     const c = client();
     expect((await c.runtime.getRuntimeProof()).gatewayMode).toBe(GatewayMode.GATEWAY_MODE_SIMULATOR);
-    const { symbol } = await c.symbols.getSymbol({ symbol: "BTCUSDT" });
+    const { symbol } = await c.symbols.getSymbol({ symbol: "BTCUSDT", marketType: undefined });
     expect(symbol).toMatchObject({ name: "BTCUSDT", exchange: "PAXOS", secType: "CRYPTO" });
   });
 

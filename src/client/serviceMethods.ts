@@ -45,7 +45,9 @@ function completeRequest<Req>(definition: MethodDefinition<Req, unknown>, input:
   const defaults: Record<string, string> = {};
   if (typeof (base as Record<string, unknown>).connectorType === "string") defaults.connectorType = "ib";
   if (typeof (base as Record<string, unknown>).marketType === "string") defaults.marketType = "spot";
-  return { ...base, ...defaults, ...input };
+  // A field passed as undefined keeps its default rather than reaching the encoder as undefined.
+  const given = Object.fromEntries(Object.entries(input ?? {}).filter(([, value]) => value !== undefined));
+  return { ...base, ...defaults, ...given };
 }
 
 function definitions<S extends object>(service: S): Array<[string, MethodDefinition<unknown, unknown>]> {
