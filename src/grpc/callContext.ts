@@ -11,10 +11,15 @@ export interface CallContext {
   readonly metadata: Metadata;
   readonly peer: string;
   readonly log: Logger;
+  /**
+   * Ends the call now with this error, even while a stream waits for a client that does not read (e.g. a
+   * consumer that fell too far behind: it would otherwise learn it only after its next read).
+   */
+  fail(error: Error): void;
 }
 
-/** Why a call's signal was aborted. */
-export type AbortReason = "cancelled" | "shutdown";
+/** Why a call's signal was aborted: the client, the server stopping, or an error the call ends with. */
+export type AbortReason = "cancelled" | "shutdown" | Error;
 
 /** Open calls, so that shutdown can end every stream instead of waiting forever on live feeds. */
 export type CallKind = "unary" | "stream";

@@ -9,7 +9,7 @@ import {
 import type { Logger } from "../log/logger.js";
 import { apiErrorFromAdapter } from "./adapterErrors.js";
 import { ApiError, unavailable, unimplemented } from "./apiError.js";
-import type { CallContext, CallRegistry } from "./callContext.js";
+import type { AbortReason, CallContext, CallRegistry } from "./callContext.js";
 import { INTERNAL_ERROR, toServiceError } from "./statusDetails.js";
 import type { EncodedMessage } from "./streamEncoding.js";
 
@@ -37,7 +37,14 @@ function contextFor(
   controller: AbortController,
   log: Logger,
 ): CallContext {
-  return { method, signal: controller.signal, metadata: call.metadata, peer: call.getPeer(), log: log.child({ method }) };
+  return {
+    method,
+    signal: controller.signal,
+    metadata: call.metadata,
+    peer: call.getPeer(),
+    log: log.child({ method }),
+    fail: (error) => controller.abort(error satisfies AbortReason),
+  };
 }
 
 /** Maps anything thrown to what the caller sees; unexpected errors are logged and become a bare INTERNAL. */
@@ -101,13 +108,16 @@ export function serverStream<Req, Res>(
 
     run().then(
       () => {
-        if (controller.signal.reason === "cancelled") return;
-        if (controller.signal.reason === "shutdown") call.emit("error", toServiceError(SHUTTING_DOWN));
+        const reason = controller.signal.reason as AbortReason | undefined;
+        if (reason === "cancelled") return;
+        if (reason === "shutdown") call.emit("error", toServiceError(SHUTTING_DOWN));
+        else if (reason instanceof Error) call.emit("error", toServiceError(errorFor(reason, ctx)));
         else call.end();
       },
       (err: unknown) => {
-        if (controller.signal.reason === "cancelled") return;
-        const apiError = controller.signal.reason === "shutdown" ? SHUTTING_DOWN : errorFor(err, ctx);
+        const reason = controller.signal.reason as AbortReason | undefined;
+        if (reason === "cancelled") return;
+        const apiError = reason === "shutdown" ? SHUTTING_DOWN : errorFor(reason instanceof Error ? reason : err, ctx);
         call.emit("error", toServiceError(apiError));
       },
     ).finally(() => {

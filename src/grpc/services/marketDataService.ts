@@ -71,7 +71,8 @@ export class MarketDataService {
   ) {}
 
   private consumerOptions(ctx: CallContext): ConsumerOptions {
-    return { signal: ctx.signal, ...this.settings };
+    // A consumer too far behind a trades/candles feed is usually not reading at all: end its call now.
+    return { signal: ctx.signal, ...this.settings, onOverflow: (error) => ctx.fail(error) };
   }
 
   async getCandles(request: GetCandlesRequest, ctx: CallContext): Promise<GetCandlesResponse> {

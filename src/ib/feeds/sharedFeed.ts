@@ -1,6 +1,6 @@
 import type { IbError } from "../ibErrors.js";
 import type { FeedEvent, FeedStatus, FeedStatusKind } from "./feedEvents.js";
-import { SubscriberQueue, type OverflowPolicy, type ShedKind } from "./subscriberQueue.js";
+import { SubscriberQueue, type ConsumerTooSlowError, type OverflowPolicy, type ShedKind } from "./subscriberQueue.js";
 
 /** How a feed kind talks to IB: open one IB subscription, deliver through `sink`, cancel on close. */
 export interface FeedSource<T> {
@@ -32,6 +32,8 @@ export interface ConsumerOptions {
   maxQueued?: number;
   heartbeatMs?: number;
   staleAfterMs?: number;
+  /** The consumer fell maxQueued events behind a "fail" feed (its iteration throws it on its next read). */
+  onOverflow?: (error: ConsumerTooSlowError) => void;
 }
 
 export interface SharedFeedHooks {
@@ -130,6 +132,7 @@ export class SharedFeed<T> {
         this.releaseIfIdle();
       },
       ...(this.hooks.onShed === undefined ? {} : { onShed: this.hooks.onShed }),
+      ...(options.onOverflow === undefined ? {} : { onOverflow: options.onOverflow }),
     });
     if (queue.isClosed) {
       this.releaseIfIdle(); // the caller left before the subscription started (e.g. during resolution)

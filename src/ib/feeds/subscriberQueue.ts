@@ -29,6 +29,8 @@ export interface SubscriberQueueOptions<T> {
   onClose: () => void;
   /** Whether other consumers read the same events (so per-event work is worth keeping on them). */
   isShared?: () => boolean;
+  /** "fail": called with the error once the consumer is closed for falling behind. */
+  onOverflow?: (error: ConsumerTooSlowError) => void;
   /** Called when data events are discarded to bound the queue: how, and how many. */
   onShed?: (kind: ShedKind, events: number) => void;
 }
@@ -106,7 +108,9 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
       onShed?.("overflow", this.queuedData);
       this.queue = [];
       this.queuedData = 0;
-      this.close(new ConsumerTooSlowError(this.options.maxQueued));
+      const error = new ConsumerTooSlowError(this.options.maxQueued);
+      this.close(error);
+      this.options.onOverflow?.(error);
       return false;
     }
     const statuses = this.queue.filter((e) => e.type !== "data");

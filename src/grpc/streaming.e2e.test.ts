@@ -1,0 +1,269 @@
+import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountServiceClient, type StreamAccountResponse } from "../../gen/ibprovider/v1/account_service.js";
+import {
+  MarketDataServiceClient,
+  type StreamCandlesResponse,
+  type StreamOrderBookResponse,
+  type StreamTicksResponse,
+  type StreamTradesResponse,
+} from "../../gen/ibprovider/v1/market_data_service.js";
+import { StreamStatusKind } from "../../gen/ibprovider/v1/types.js";
+import { startApp, type RunningApp } from "../app.js";
+import { loadConfig } from "../config/loadConfig.js";
+import { createLogger } from "../log/logger.js";
+import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
+import { readRichStatus } from "./statusDetails.js";
+
+// End to end over loopback sockets: generated client ↔ gRPC server ↔ IB adapter ↔ a simulated Gateway in
+// flood mode at a bounded rate (so streams carry thousands of events a second and a stalled client fills
+// its buffers within a second), reached through IB_GATEWAY_URL like a real one.
+const TOKEN = "streaming-token";
+const FLOOD_FRAMES_PER_SEC = 4_000;
+const BUFFER_EVENTS = 2_000;
+const log = createLogger("silent");
+let sim: SimulatorHandle;
+let app: RunningApp;
+const md = new Metadata();
+md.set("authorization", `Bearer ${TOKEN}`);
+
+/** 20 instruments the simulator knows, across markets. */
+const INSTRUMENTS: { marketType: string; symbol: string }[] = [
+  ...["AAPL", "MSFT", "SPY", "AMZN", "GOOGL", "NVDA", "META", "JPM", "V", "KO", "XOM", "NFLX", "AMD", "IBM", "INTC"].map((symbol) => ({ marketType: "spot", symbol })),
+  { marketType: "spot", symbol: "BTCUSDT" },
+  { marketType: "spot", symbol: "ETHUSDT" },
+  { marketType: "spot", symbol: "EURUSD" },
+  { marketType: "futures", symbol: "ES" },
+  { marketType: "margin", symbol: "TSLA" },
+];
+
+beforeAll(async () => {
+  sim = await startSimulator({ host: "127.0.0.1", port: 0, seed: 7, flood: true, floodRatePerSec: FLOOD_FRAMES_PER_SEC, floodBatch: 16 });
+  const config = loadConfig({
+    env: {
+      PROVIDER_API_TOKEN: TOKEN,
+      IB_GATEWAY_URL: `127.0.0.1:${sim.port}`,
+      GRPC_PORT: "0",
+      REST_PORT: "0",
+      // BTCUSDT listed, no configured subscriptions: every IB line in these tests is opened by a client.
+      PROVIDER_CONFIG_FILE: "bench/config.provider.json",
+      STREAM_BUFFER_EVENTS: String(BUFFER_EVENTS),
+      STREAM_HEARTBEAT_MS: "1000",
+    },
+  });
+  app = await startApp(config, log);
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await sim?.close();
+});
+
+/** A client on its own HTTP/2 connection (as separate client processes would be). */
+function marketData(): MarketDataServiceClient {
+  return new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+}
+
+interface Event {
+  sequence: string;
+  event?: { $case: string; value: unknown } | undefined;
+}
+
+/** Collects a stream's events; `until` resolves when `pred` holds (or rejects after timeoutMs). */
+class Collector {
+  readonly events: Event[] = [];
+  error: ServiceError | undefined;
+  private waiters: { pred: () => boolean; resolve: () => void }[] = [];
+
+  constructor(readonly call: ClientReadableStream<{ events: Event[] }>) {
+    call.on("data", (res: { events: Event[] }) => {
+      this.events.push(...res.events);
+      this.check();
+    });
+    call.on("error", (err: ServiceError) => {
+      this.error = err;
+      this.check();
+    });
+  }
+
+  get data(): Event[] {
+    return this.events.filter((e) => e.event !== undefined && e.event.$case !== "status" && e.event.$case !== "heartbeat");
+  }
+
+  statuses(kind: StreamStatusKind): number {
+    return this.events.filter((e) => e.event?.$case === "status" && (e.event.value as { kind: StreamStatusKind }).kind === kind).length;
+  }
+
+  until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (pred()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms (${this.data.length} data events, error ${this.error?.details ?? "none"})`)), timeoutMs);
+      this.waiters.push({ pred, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
+  private check(): void {
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.pred()) return true;
+      w.resolve();
+      return false;
+    });
+  }
+}
+
+const seqs = (events: Event[]) => events.map((e) => Number(e.sequence));
+const ticksOpen = () => app.adapter.subscriptions().filter((s) => s.kind === "tick");
+
+async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("every stream RPC", () => {
+  it("delivers typed data events numbered by the shared feed, the same numbers for every client; statuses carry 0", async () => {
+    const client = marketData();
+    const req = { connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" };
+    const a = new Collector(client.streamTicks(req, md) as ClientReadableStream<StreamTicksResponse>);
+    await a.until(() => a.data.length >= 5, 10_000, "first subscriber's ticks");
+    const b = new Collector(client.streamTicks(req, md) as ClientReadableStream<StreamTicksResponse>);
+    await b.until(() => b.data.length >= 50, 10_000, "second subscriber's ticks");
+    a.call.cancel();
+    b.call.cancel();
+    expect(a.events[0]).toMatchObject({ sequence: "0", event: { $case: "status" } });
+    // Strictly increasing; the joiner starts from the current state (numbered as of the last event it
+    // includes) and from then on sees exactly the first subscriber's numbers.
+    for (const c of [a, b]) expect(seqs(c.data)).toEqual([...new Set(seqs(c.data))].sort((x, y) => x - y));
+    const shared = seqs(b.data).slice(1).filter((s) => seqs(a.data).includes(s));
+    expect(shared.length).toBeGreaterThan(0);
+    const tick = a.data[0]!.event!.value as { symbol: string; bid: string };
+    expect(tick.symbol).toBe("BTCUSDT");
+    expect(tick.bid).toMatch(/^\d+(\.\d+)?$/);
+    client.close();
+  });
+
+  it("trades, order book, candles and account streams carry numbered data too", async () => {
+    const client = marketData();
+    const account = new AccountServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+    const streams = [
+      new Collector(client.streamTrades({ connectorType: "ib", marketType: "spot", symbol: "ETHUSDT" }, md) as ClientReadableStream<StreamTradesResponse>),
+      new Collector(client.streamOrderBook({ connectorType: "ib", marketType: "spot", symbol: "AAPL", depth: 5 }, md) as ClientReadableStream<StreamOrderBookResponse>),
+      new Collector(client.streamCandles({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval: "min1", completeOnly: false }, md) as ClientReadableStream<StreamCandlesResponse>),
+      new Collector(account.streamAccount({ connectorType: "ib", marketType: "spot", accountId: "" }, md) as ClientReadableStream<StreamAccountResponse>),
+    ];
+    await Promise.all(streams.map((s, i) => s.until(() => s.data.length >= 2, 15_000, `stream ${i} data`)));
+    for (const s of streams) {
+      s.call.cancel();
+      const numbers = seqs(s.data);
+      expect(numbers.every((n) => n > 0)).toBe(true);
+      expect([...numbers].sort((x, y) => x - y)).toEqual(numbers); // account updates can span several events
+    }
+    expect(streams.map((s) => s.data[0]!.event!.$case)).toEqual(["trade", "update", "candle", expect.stringMatching(/summary|asset|position|pnl/)]);
+    client.close();
+    account.close();
+  });
+});
+
+describe("many clients", () => {
+  it("200 concurrent streaming clients on 20 instruments share 20 IB lines, all get ticks, and cancelling releases every line", async () => {
+    const channels = Array.from({ length: 4 }, () => marketData());
+    const collectors: Collector[] = [];
+    for (let i = 0; i < 200; i++) {
+      const { marketType, symbol } = INSTRUMENTS[i % INSTRUMENTS.length]!;
+      collectors.push(new Collector(channels[i % channels.length]!.streamTicks({ connectorType: "ib", marketType, symbol }, md) as ClientReadableStream<StreamTicksResponse>));
+    }
+    await Promise.all(collectors.map((c, i) => c.until(() => c.data.length > 0 || c.error !== undefined, 20_000, `client ${i}`)));
+    expect(collectors.filter((c) => c.error !== undefined).map((c) => c.error!.details)).toEqual([]);
+    expect(ticksOpen()).toHaveLength(20);
+    expect(ticksOpen().reduce((n, s) => n + s.consumers, 0)).toBe(200);
+    for (const c of collectors) c.call.cancel();
+    await until(() => ticksOpen().length === 0, 5_000, "every IB line released");
+    for (const ch of channels) ch.close();
+  });
+});
+
+describe("slow clients", () => {
+  it("a stalled L1 client is conflated alone: the others get every event, it gets the newest state when it reads again", async () => {
+    const req = { connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" };
+    const fast = Array.from({ length: 3 }, () => {
+      const ch = marketData();
+      return { ch, c: new Collector(ch.streamTicks(req, md) as ClientReadableStream<StreamTicksResponse>) };
+    });
+    const stalledChannel = marketData();
+    const stalled = new Collector(stalledChannel.streamTicks(req, md) as ClientReadableStream<StreamTicksResponse>);
+    await stalled.until(() => stalled.data.length > 0, 10_000, "stalled client's first tick");
+    stalled.call.pause(); // stops reading: its HTTP/2 window fills, then its buffer on the server
+    const pausedAt = Number(stalled.data.at(-1)!.sequence);
+    const countAtPause = stalled.data.length;
+    // Long enough for 3× the buffer to arrive (≈ 1.5 ticks per frame): the stalled client must overflow.
+    await until(() => Number(fast[0]!.c.data.at(-1)?.sequence ?? 0) > pausedAt + 3 * BUFFER_EVENTS, 15_000, "3 buffers of data");
+    stalled.call.resume();
+    await stalled.until(() => Number(stalled.data.at(-1)!.sequence) > pausedAt + 3 * BUFFER_EVENTS, 10_000, "stalled client catches up");
+    for (const { ch, c } of fast) {
+      c.call.cancel();
+      ch.close();
+    }
+    stalled.call.cancel();
+    stalledChannel.close();
+
+    // The fast clients lost nothing: consecutive numbers from their first event on.
+    for (const { c } of fast) {
+      const s = seqs(c.data);
+      expect(s.slice(1).every((n, i) => n === s[i]! + 1)).toBe(true);
+    }
+    // The stalled one skipped states (conflation: the jump in sequence says how many), no error, no gap lies.
+    const after = seqs(stalled.data.slice(countAtPause));
+    const jumps = after.slice(1).filter((n, i) => n > after[i]! + 1);
+    expect(jumps.length).toBeGreaterThan(0);
+    expect(stalled.error?.code ?? status.CANCELLED).toBe(status.CANCELLED);
+  });
+
+  it("a stalled trades client is ended with RESOURCE_EXHAUSTED CONSUMER_TOO_SLOW while another keeps every print", async () => {
+    const req = { connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" };
+    const tradeConsumers = () => app.adapter.subscriptions().find((x) => x.kind === "trade")?.consumers ?? 0;
+    const fastChannel = marketData();
+    const fast = new Collector(fastChannel.streamTrades(req, md) as ClientReadableStream<StreamTradesResponse>);
+    const stalledChannel = marketData();
+    const stalled = new Collector(stalledChannel.streamTrades(req, md) as ClientReadableStream<StreamTradesResponse>);
+    await stalled.until(() => stalled.data.length > 0, 10_000, "stalled client's first trade");
+    expect(tradeConsumers()).toBe(2);
+    stalled.call.pause();
+    // The server ends the stalled call (and frees what it held) as soon as it falls BUFFER_EVENTS behind;
+    // the client hears it after reading what was already in flight (trailers follow the data).
+    await until(() => tradeConsumers() === 1, 15_000, "the server ends the stalled trades stream");
+    const before = fast.data.length;
+    await fast.until(() => fast.data.length > before + 100, 5_000, "the other client keeps streaming");
+    stalled.call.resume();
+    await stalled.until(() => stalled.error !== undefined, 5_000, "the stalled client gets the error");
+    expect(stalled.error!.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(readRichStatus(stalled.error!)?.errorInfo?.reason).toBe("CONSUMER_TOO_SLOW");
+    expect(stalled.error!.details).toMatch(/fell 2000 events behind/);
+    const s = seqs(fast.data);
+    expect(s.slice(1).every((n, i) => n === s[i]! + 1)).toBe(true);
+    fast.call.cancel();
+    fastChannel.close();
+    stalledChannel.close();
+    await until(() => tradeConsumers() === 0, 5_000, "trade line released");
+  });
+});
+
+describe("Gateway restart mid-stream", () => {
+  it("streams say RECONNECTING, then GAP, then data again, with sequence numbers continuing", async () => {
+    const client = marketData();
+    const c = new Collector(client.streamTicks({ connectorType: "ib", marketType: "spot", symbol: "ETHUSDT" }, md) as ClientReadableStream<StreamTicksResponse>);
+    await c.until(() => c.data.length > 10, 10_000, "ticks before the restart");
+    const before = Number(c.data.at(-1)!.sequence);
+    await sim.faults.restart(500);
+    await c.until(() => c.statuses(StreamStatusKind.STREAM_STATUS_KIND_GAP) > 0, 15_000, "GAP after the reconnect");
+    const gapAt = c.events.findIndex((e) => e.event?.$case === "status" && (e.event.value as { kind: StreamStatusKind }).kind === StreamStatusKind.STREAM_STATUS_KIND_GAP);
+    await c.until(() => c.events.slice(gapAt).some((e) => e.event?.$case === "tick"), 10_000, "data after the gap");
+    c.call.cancel();
+    client.close();
+    expect(c.statuses(StreamStatusKind.STREAM_STATUS_KIND_RECONNECTING)).toBeGreaterThan(0);
+    const firstAfter = c.events.slice(gapAt).find((e) => e.event?.$case === "tick")!;
+    expect(Number(firstAfter.sequence)).toBeGreaterThan(before);
+    expect(c.error?.code ?? status.CANCELLED).toBe(status.CANCELLED);
+  });
+});
