@@ -186,6 +186,16 @@ describe("bad input", () => {
     expect(res.status).toBe(400);
   });
 
+  it("answers 400 for a token header gRPC metadata cannot carry", async () => {
+    const res = await get("/api/test/echo/x", { headers: { authorization: "Bearer caf\u00e9" } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toContain("authorization");
+  });
+
+  it("answers 405 to HEAD (GET routes only)", async () => {
+    expect((await get("/api/test/echo/x", { method: "HEAD" })).status).toBe(405);
+  });
+
   it("stays up after all of that", async () => {
     expect((await get("/api/health/live")).status).toBe(200);
   });

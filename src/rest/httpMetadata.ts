@@ -11,18 +11,23 @@ const METADATA_PREFIX = "grpc-metadata-";
  */
 export function metadataOf(headers: IncomingHttpHeaders): Metadata {
   const md = new Metadata();
+  // gRPC metadata values are printable ASCII; grpc-js throws on anything else.
+  const add = (header: string, key: string, value: string | Buffer) => {
+    try {
+      md.add(key, value);
+    } catch {
+      throw new BindingError(header, "the header value has characters gRPC metadata cannot carry (printable ASCII only)");
+    }
+  };
   for (const name of ["authorization", "x-api-token"] as const) {
     const value = headers[name];
-    if (typeof value === "string") md.set(name, value);
+    if (typeof value === "string") add(name, name, value);
   }
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith(METADATA_PREFIX) || value === undefined) continue;
     const key = name.slice(METADATA_PREFIX.length);
     if (key === "" || key.startsWith("grpc-")) continue; // reserved for the protocol itself
-    for (const v of Array.isArray(value) ? value : [value]) {
-      if (key.endsWith("-bin")) md.add(key, Buffer.from(v, "base64"));
-      else md.add(key, v);
-    }
+    for (const v of Array.isArray(value) ? value : [value]) add(name, key, key.endsWith("-bin") ? Buffer.from(v, "base64") : v);
   }
   return md;
 }

@@ -113,7 +113,8 @@ export class RestServer {
     const app = express();
     app.disable("x-powered-by");
     app.set("etag", false);
-    app.set("query parser", "simple");
+    // Query strings are read per field by the binding (URLSearchParams), not by express.
+    app.set("query parser", false);
     app.use(cors(this.options.corsOrigins ?? []));
     app.use(this.bodyLimit());
 

@@ -57,7 +57,7 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
       return;
     }
     const allowed = [...new Set(candidates.map((c) => c.route.httpMethod))];
-    const method = req.method === "HEAD" ? "GET" : req.method;
+    const method = req.method;
     // The most literal segments wins: /api/accounts/{c}/{m}/positions over a template with a variable there.
     const chosen = candidates.filter((c) => c.route.httpMethod === method).sort((a, b) => b.route.template.literalCount - a.route.template.literalCount)[0];
     if (chosen === undefined) {
