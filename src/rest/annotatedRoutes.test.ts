@@ -312,6 +312,30 @@ describe("server streams over HTTP", () => {
     expect(JSON.parse(events[1]!.split("\n")[1]!.slice("data: ".length))).toMatchObject({ code: status.UNAVAILABLE });
   });
 
+  it("holds the gRPC stream back while the HTTP client does not read (backpressure end to end)", async () => {
+    const before = backend.countStreams.length;
+    const controller = new AbortController();
+    const total = 50_000;
+    const res = await fetch(`${base}/api/test/count?count=${total}&respectBackpressure=true&paddingBytes=1000`, { signal: controller.signal });
+    expect(res.status).toBe(200);
+    await eventually(() => backend.countStreams[before] !== undefined, 2_000, "stream started");
+    const record = backend.countStreams[before]!;
+    // Not reading: the server's writes stall once the socket, HTTP/2 window and buffers are full.
+    let last = -1;
+    await eventually(() => {
+      const stalled = record.written === last;
+      last = record.written;
+      return stalled && record.written > 0;
+    }, 5_000, "writes stalled");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(record.written).toBe(last);
+    expect(record.written).toBeLessThan(total / 2);
+    // Reading resumes the flow until the end.
+    const { text, ended } = await readBody(res, () => false, 20_000);
+    expect(ended).toBe(true);
+    expect(text.split("\n").filter((l) => l !== "").length).toBe(total);
+  });
+
   it("keeps many concurrent streams apart", async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, async (_, i) => {

@@ -32,6 +32,8 @@ export function buildTestImage(): FileDescriptorSet {
 /** A Count stream as the test server saw it. */
 export interface CountStreamRecord {
   cancelled: boolean;
+  /** Messages handed to grpc-js so far. */
+  written: number;
   ended: Promise<"cancelled" | "finished">;
 }
 
@@ -97,21 +99,34 @@ export async function startBridgeTestServer(image: FileDescriptorSet): Promise<B
       else callback(toServiceError(new ApiError(code as status, `failing with code ${code} as asked`, "TEST_FAILURE", { code: String(code) })));
     },
     Count: (call: ServerWritableStream<Buffer, Buffer>) => {
-      const request = fromBinary(CountRequest, call.request) as Message & { count: number; failCode: number; hold: boolean };
+      const request = fromBinary(CountRequest, call.request) as Message & { count: number; failCode: number; hold: boolean; respectBackpressure: boolean; paddingBytes: number };
       let resolveEnded: (how: "cancelled" | "finished") => void = () => undefined;
-      const record: CountStreamRecord = { cancelled: false, ended: new Promise((r) => (resolveEnded = r)) };
+      const record: CountStreamRecord = { cancelled: false, written: 0, ended: new Promise((r) => (resolveEnded = r)) };
       countStreams.push(record);
       call.on("cancelled", () => {
         record.cancelled = true;
         resolveEnded("cancelled");
       });
-      for (let n = 1; n <= request.count; n++) {
-        call.write(Buffer.from(toBinary(CountResponse, create(CountResponse, { n, big: BigInt(n) * 10_000_000_000n } as never))));
+      const padding = "x".repeat(request.paddingBytes);
+      const encode = (n: number) => Buffer.from(toBinary(CountResponse, create(CountResponse, { n, big: BigInt(n) * 10_000_000_000n, padding } as never)));
+      const finish = () => {
+        if (record.cancelled || request.hold) return; // held streams stay open until the client cancels
+        if (request.failCode !== 0) call.emit("error", toServiceError(new ApiError(request.failCode as status, "the count failed as asked", "TEST_FAILURE")));
+        else call.end();
+        resolveEnded("finished");
+      };
+      if (!request.respectBackpressure) {
+        for (let n = 1; n <= request.count; n++, record.written++) call.write(encode(n));
+        finish();
+        return;
       }
-      if (request.hold) return; // open until the client cancels
-      if (request.failCode !== 0) call.emit("error", toServiceError(new ApiError(request.failCode as status, "the count failed as asked", "TEST_FAILURE")));
-      else call.end();
-      resolveEnded("finished");
+      void (async () => {
+        for (let n = 1; n <= request.count && !record.cancelled; n++) {
+          record.written++;
+          if (!call.write(encode(n))) await Promise.race([new Promise((r) => call.once("drain", r)), record.ended]);
+        }
+        finish();
+      })();
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
