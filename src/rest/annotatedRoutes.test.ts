@@ -252,9 +252,9 @@ describe("server streams over HTTP", () => {
     const { text, ended } = await readBody(res, () => false);
     expect(ended).toBe(true);
     expect(text.trim().split("\n").map((l) => JSON.parse(l))).toEqual([
-      { result: { n: 1, big: "10000000000" } },
-      { result: { n: 2, big: "20000000000" } },
-      { result: { n: 3, big: "30000000000" } },
+      { result: { n: 1, big: "10000000000", padding: "" } },
+      { result: { n: 2, big: "20000000000", padding: "" } },
+      { result: { n: 3, big: "30000000000", padding: "" } },
     ]);
   });
 
