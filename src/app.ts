@@ -6,6 +6,7 @@ import { DEFAULT_STREAM_SETTINGS } from "./grpc/services/marketDataService.js";
 import { ConfiguredSubscriptions } from "./configuredSubscriptions.js";
 import { IbAdapter } from "./ib/ibAdapter.js";
 import type { Logger } from "./log/logger.js";
+import { isLoopbackHost } from "./config/gatewayUrl.js";
 import { loadDescriptorSet } from "./grpc/descriptorImage.js";
 import { watchAdapterMetrics } from "./metrics/adapterMetrics.js";
 import { grpcDialOf } from "./rest/grpcDial.js";
@@ -119,6 +120,9 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
   const unwatchMetrics = watchAdapterMetrics(adapter);
   if (config.apiToken === undefined) {
     log.warn({ grpc: grpc.address, rest: rest.url }, "PROVIDER_API_TOKEN is not set: authentication is off and the service listens on loopback only");
+  }
+  if (config.tls === undefined && !(isLoopbackHost(config.env.REST_HOST) && isLoopbackHost(config.env.GRPC_HOST))) {
+    log.warn("serving beyond loopback without TLS: the API token crosses the network in clear; set PROVIDER_TLS_CERT/PROVIDER_TLS_KEY or terminate TLS in front");
   }
   log.info({ grpc: grpc.address, rest: `${rest.url}/api`, tls: config.tls !== undefined, auth: config.apiToken !== undefined, version: SERVICE_VERSION }, "ib-provider is serving");
 

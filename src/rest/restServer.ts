@@ -16,7 +16,7 @@ import { docsRouter } from "./docsPage.js";
 import { rpcRoutes, type RpcRoute } from "./httpRules.js";
 import { openApiDocument, type OperationalRoute } from "./openApi.js";
 import { RpcChannel } from "./rpcChannel.js";
-import { HttpError, restErrorHandler, rpcGateway, sendStatus } from "./rpcGateway.js";
+import { headerValue, HttpError, restErrorHandler, rpcGateway, sendStatus } from "./rpcGateway.js";
 import { statusJsonOfApiError } from "./rpcStatus.js";
 
 /** grpc-js's default receive limit: a body the gRPC server would refuse is refused here already. */
@@ -37,7 +37,7 @@ export interface RestServerOptions {
   descriptors: FileDescriptorSet;
   /** Where the gRPC server listens, and how to reach it (TLS when it serves TLS). */
   grpc: { target: string; credentials: ChannelCredentials; channelOptions?: Record<string, string | number> };
-  /** Guards /api/metrics (the RPC routes are guarded by the gRPC server itself). */
+  /** The gRPC server's authenticator: guards /api/metrics, and RPC routes before their request is read. */
   auth: TokenAuthenticator;
   readiness: () => Readiness;
   tls?: { certFile: string; keyFile: string } | undefined;
@@ -80,7 +80,7 @@ export class RestServer {
       OPERATIONAL_ROUTES,
     );
     this.channel = new RpcChannel(options.grpc.target, options.grpc.credentials, options.grpc.channelOptions);
-    const app = this.buildApp(rpcGateway({ routes: this.routes, registry, channel: this.channel, log: options.log, maxBodyBytes: this.maxBodyBytes }));
+    const app = this.buildApp(rpcGateway({ routes: this.routes, registry, channel: this.channel, log: options.log, auth: options.auth, maxBodyBytes: this.maxBodyBytes }));
     this.server =
       options.tls === undefined
         ? createHttpServer(app)
@@ -131,8 +131,7 @@ export class RestServer {
       res.status(ready ? 200 : 503).json({ status: ready ? "ok" : "unavailable", timestamp: new Date().toISOString(), ...detail });
     }));
     app.get("/api/metrics", timed("/api/metrics", (req, res, next) => {
-      const header = (name: string) => (typeof req.headers[name] === "string" ? (req.headers[name] as string) : undefined);
-      const denied = this.options.auth.check(header("authorization"), header("x-api-token"));
+      const denied = this.options.auth.check(headerValue(req, "authorization"), headerValue(req, "x-api-token"));
       if (denied !== undefined) {
         next(new HttpError(denied));
         return;

@@ -3,6 +3,7 @@ import { status as GrpcCode } from "@grpc/grpc-js";
 import { fromBinary, toBinary, toJson, type JsonObject, type JsonValue, type Registry } from "@bufbuild/protobuf";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { ApiError, invalidArgument, notFound } from "../grpc/apiError.js";
+import type { TokenAuthenticator } from "../grpc/auth.js";
 import type { Logger } from "../log/logger.js";
 import { httpOpenStreams, httpRequestDuration } from "../metrics/metrics.js";
 import { deadlineOf, metadataOf } from "./httpMetadata.js";
@@ -18,6 +19,11 @@ export interface RpcGatewayOptions {
   registry: Registry;
   channel: RpcChannel;
   log: Logger;
+  /**
+   * The gRPC server's own authenticator, asked first so that a caller without a valid token learns that
+   * before anything about its request (the gRPC server checks again: it stays the authority).
+   */
+  auth: TokenAuthenticator;
   /** Largest request body accepted (HTTP 413 beyond); the gRPC server's receive limit. */
   maxBodyBytes: number;
 }
@@ -69,6 +75,11 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
       return;
     }
     const { route, bound } = chosen;
+    const denied = options.auth.check(headerValue(req, "authorization"), headerValue(req, "x-api-token"));
+    if (denied !== undefined) {
+      next(new HttpError(denied));
+      return;
+    }
     res.once("close", () => httpRequestDuration.observe({ method, route: route.template.source, status: res.statusCode }, (performance.now() - started) / 1000));
 
     const call = (body: JsonValue | undefined) => {
@@ -98,6 +109,11 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
         else callOrFail(req.body as JsonValue | undefined);
       });
   };
+}
+
+export function headerValue(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === "string" ? value : undefined;
 }
 
 function methodNotAllowed(method: string, path: string, allowed: HttpMethod[]): HttpError {

@@ -113,6 +113,10 @@ describe("errors are the gRPC ones", () => {
     expect(body.message).toBe("invalid provider API token");
   });
 
+  it("401 comes before any complaint about the request itself", async () => {
+    expect((await json("/api/candles/ib/spot/BTCUSDT/h1?days=seven", { authorization: "Bearer wrong" })).status).toBe(401);
+  });
+
   it("accepts x-api-token and a bare token in Authorization", async () => {
     expect((await get("/api/exchanges/runtime-proof", { "x-api-token": TOKEN })).status).toBe(200);
     expect((await get("/api/exchanges/runtime-proof", { authorization: TOKEN })).status).toBe(200);
