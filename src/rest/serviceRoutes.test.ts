@@ -60,7 +60,7 @@ describe("the seed's calls work as written", () => {
   });
 
   it("takes from/to as unix milliseconds, as Barfinex does", async () => {
-    const to = Date.UTC(2026, 10, 20, 12);
+    const to = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 24 * 3_600_000; // yesterday, on the hour
     const from = to - 6 * 3_600_000;
     const { status: code, body } = await json<{ candles: { time: string }[] }>(`/api/candles/ib/spot/BTCUSDT/h1?from=${from}&to=${to}`);
     expect(code).toBe(200);
