@@ -103,9 +103,9 @@ describe("routes from annotations alone", () => {
     expect(await res.json()).toEqual(["x", "y"]);
   });
 
-  it("forwards Authorization, x-api-token and Grpc-Metadata-* as gRPC metadata, nothing else", async () => {
-    const res = await get("/api/test/echo/m", { headers: { authorization: "Bearer abc", "x-api-token": "tok", "grpc-metadata-x-custom": "yes", cookie: "secret=1" } });
-    expect(((await res.json()) as { metadata: unknown }).metadata).toEqual({ authorization: "Bearer abc", "x-api-token": "tok", "x-custom": "yes" });
+  it("forwards Authorization, x-api-token, Grpc-Metadata-* and the HTTP peer as gRPC metadata, nothing else", async () => {
+    const res = await get("/api/test/echo/m", { headers: { authorization: "Bearer abc", "x-api-token": "tok", "grpc-metadata-x-custom": "yes", cookie: "secret=1", "x-forwarded-for": "10.1.2.3" } });
+    expect(((await res.json()) as { metadata: unknown }).metadata).toEqual({ authorization: "Bearer abc", "x-api-token": "tok", "x-custom": "yes", "x-forwarded-for": "10.1.2.3, 127.0.0.1" });
   });
 });
 

@@ -6,10 +6,11 @@ const METADATA_PREFIX = "grpc-metadata-";
 
 /**
  * The gRPC metadata of a REST request, by allow-list (grpc-gateway's rules): Authorization and
- * x-api-token (our two token headers) and `Grpc-Metadata-<key>` → `<key>`. Nothing else crosses over,
- * so hop-by-hop and proxy headers never reach handlers.
+ * x-api-token (our two token headers), `Grpc-Metadata-<key>` → `<key>`, and `x-forwarded-for` with the
+ * HTTP peer appended (the gRPC server sees the bridge as its peer). Nothing else crosses over, so
+ * hop-by-hop and proxy headers never reach handlers.
  */
-export function metadataOf(headers: IncomingHttpHeaders): Metadata {
+export function metadataOf(headers: IncomingHttpHeaders, peer?: string): Metadata {
   const md = new Metadata();
   // gRPC metadata values are printable ASCII; grpc-js throws on anything else.
   const add = (header: string, key: string, value: string | Buffer) => {
@@ -22,6 +23,10 @@ export function metadataOf(headers: IncomingHttpHeaders): Metadata {
   for (const name of ["authorization", "x-api-token"] as const) {
     const value = headers[name];
     if (typeof value === "string") add(name, name, value);
+  }
+  if (peer !== undefined) {
+    const forwarded = typeof headers["x-forwarded-for"] === "string" ? `${headers["x-forwarded-for"]}, ` : "";
+    add("x-forwarded-for", "x-forwarded-for", forwarded + peer);
   }
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith(METADATA_PREFIX) || value === undefined) continue;

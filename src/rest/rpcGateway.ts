@@ -80,13 +80,17 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
       next(new HttpError(denied));
       return;
     }
-    res.once("close", () => httpRequestDuration.observe({ method, route: route.template.source, status: res.statusCode }, (performance.now() - started) / 1000));
+    res.once("close", () => {
+      const seconds = (performance.now() - started) / 1000;
+      httpRequestDuration.observe({ method, route: route.template.source, status: res.statusCode }, seconds);
+      options.log.debug({ method, route: route.template.source, status: res.statusCode, ms: Math.round(seconds * 1000), completed: res.writableFinished }, "REST request");
+    });
 
     const call = (body: JsonValue | undefined) => {
       const query = new URL(req.originalUrl, "http://bridge").searchParams;
       const message = bindRequest(route, { pathVariables: bound, query, body }, options.registry);
       const request = Buffer.from(toBinary(route.method.input, message));
-      const metadata = metadataOf(req.headers);
+      const metadata = metadataOf(req.headers, req.socket.remoteAddress);
       const deadline = deadlineOf(req.headers);
       const callOptions = deadline === undefined ? {} : { deadline };
       if (route.method.methodKind === "server_streaming") {

@@ -81,7 +81,7 @@ export async function startBridgeTestServer(image: FileDescriptorSet): Promise<B
   const echo = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
     const request = fromBinary(EchoRequest, call.request) as Message & { tags: string[] };
     const metadata: Record<string, string> = {};
-    for (const key of ["authorization", "x-api-token", "x-custom"]) {
+    for (const key of ["authorization", "x-api-token", "x-custom", "x-forwarded-for"]) {
       const value = call.metadata.get(key)[0];
       if (typeof value === "string") metadata[key] = value;
     }
