@@ -101,7 +101,11 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       auth,
       readiness: () => {
         const gateway = adapter.status;
-        return { ready: gateway.state === "connected", detail: { gateway: { mode: gateway.mode, state: gateway.state, address: `${gateway.host}:${gateway.port}` } } };
+        // Ready follows the gRPC health status (connected); IB's own link (1100/1102) is shown beside it.
+        return {
+          ready: gateway.state === "connected",
+          detail: { gateway: { mode: gateway.mode, state: gateway.state, address: `${gateway.host}:${gateway.port}`, ibConnectivity: gateway.ibConnectivity } },
+        };
       },
       tls: config.tls,
       corsOrigins: config.corsOrigins,
