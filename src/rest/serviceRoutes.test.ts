@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import SwaggerParser from "@apidevtools/swagger-parser";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type RunningApp } from "../app.js";
@@ -207,6 +208,11 @@ describe("OpenAPI and docs", () => {
     for (const rpc of rpcs) expect(operationIds).toContain(rpc);
     expect(body.paths["/api/candles/{connector_type}/{market_type}/{symbol}/{interval}"]!.get!.description).toContain("default window is 6 hours");
     expect(body.paths["/api/ticks/{connector_type}/{market_type}/{symbol}/stream"]!.get!.description).toContain("Server-Sent Events");
+  });
+
+  it("the document is valid OpenAPI 3 (schema and references)", async () => {
+    const { body } = await json<object>("/api/docs-json", {});
+    await expect(SwaggerParser.validate(structuredClone(body) as never)).resolves.toBeDefined();
   });
 
   it("GET /api/docs is a Swagger UI page whose assets come from this server", async () => {
