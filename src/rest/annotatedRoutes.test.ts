@@ -1,3 +1,4 @@
+import SwaggerParser from "@apidevtools/swagger-parser";
 import { credentials, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenAuthenticator } from "../grpc/auth.js";
@@ -376,6 +377,11 @@ describe("OpenAPI", () => {
     expect(echo.parameters.find((p) => p.name === "inner.level")).toMatchObject({ in: "query", schema: { type: "integer" } });
     expect(echo.parameters.find((p) => p.name === "color")?.schema).toMatchObject({ type: "string", enum: ["COLOR_UNSPECIFIED", "COLOR_RED", "COLOR_BLUE"] });
     expect(doc.paths["/api/test/echo"]!.post!.operationId).toBe("BridgeTestService_Echo2");
+  });
+
+  it("stays valid OpenAPI 3 with request bodies, response_body, maps and streams", async () => {
+    const doc = (await (await get("/api/docs-json")).json()) as object;
+    await expect(SwaggerParser.validate(doc as never)).resolves.toBeDefined();
   });
 });
 
