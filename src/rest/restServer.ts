@@ -115,6 +115,11 @@ export class RestServer {
     app.set("etag", false);
     // Query strings are read per field by the binding (URLSearchParams), not by express.
     app.set("query parser", false);
+    app.use((_req, res, next) => {
+      // Every answer is JSON, text or a stream of either: never let a browser sniff it into HTML.
+      res.set("X-Content-Type-Options", "nosniff");
+      next();
+    });
     app.use(cors(this.options.corsOrigins ?? []));
     app.use(this.bodyLimit());
 

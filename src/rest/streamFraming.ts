@@ -16,7 +16,7 @@ export function framingFor(accept: string | undefined): StreamFraming {
 
 export const STREAM_HEADERS: Record<StreamFraming, Record<string, string>> = {
   // grpc-gateway streams as application/json; one object per line.
-  ndjson: { "Content-Type": "application/json", "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff" },
+  ndjson: { "Content-Type": "application/json", "Cache-Control": "no-cache" },
   // X-Accel-Buffering: a buffering reverse proxy would otherwise hold events back.
   sse: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" },
 };
