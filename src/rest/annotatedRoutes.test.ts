@@ -316,7 +316,7 @@ describe("server streams over HTTP", () => {
   it("holds the gRPC stream back while the HTTP client does not read (backpressure end to end)", async () => {
     const before = backend.countStreams.length;
     const controller = new AbortController();
-    const total = 50_000;
+    const total = 20_000;
     const res = await fetch(`${base}/api/test/count?count=${total}&respectBackpressure=true&paddingBytes=1000`, { signal: controller.signal });
     expect(res.status).toBe(200);
     await eventually(() => backend.countStreams[before] !== undefined, 2_000, "stream started");
