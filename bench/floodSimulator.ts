@@ -1,12 +1,22 @@
 /**
  * Child process of the benchmark: a flood-mode simulated Gateway on an ephemeral loopback port, in its own
- * process (a real Gateway is a separate process too).
+ * process (a real Gateway is a separate process too). BENCH_FLOOD_RATE bounds its rate (frames/s).
  * IPC: sends { type: "ready", port }; answers { type: "stats" } with { type: "stats", floodTicks, clients };
  * on { type: "stop" } closes the simulator and exits.
  */
 import { startSimulator } from "../src/simulator/index.js";
 
-const sim = await startSimulator({ host: "127.0.0.1", port: 0, flood: true, seed: 1 });
+// BENCH_FLOOD_RATE: frames per second (unset = as fast as the socket accepts). Sizes carry the send time
+// in wall-clock microseconds, for latency measured from the Gateway's send.
+const rate = process.env.BENCH_FLOOD_RATE === undefined ? undefined : Number(process.env.BENCH_FLOOD_RATE);
+const sim = await startSimulator({
+  host: "127.0.0.1",
+  port: 0,
+  flood: true,
+  seed: 1,
+  floodStampSizes: true,
+  ...(rate === undefined ? {} : { floodRatePerSec: rate, floodBatch: 8 }),
+});
 const send = (m: unknown) => process.send?.(m);
 let stopping = false;
 const stop = () => {

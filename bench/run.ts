@@ -1,42 +1,49 @@
 /**
- * Throughput benchmark on the simulator's flood mode (L1 ticks written as fast as the socket accepts).
- * `npm run bench` — see bench/README.md for what each figure means.
+ * Streaming benchmark (`npm run bench`; bench/README.md explains every figure, BENCHMARKS.md records them).
+ * It prints figures and ratios against baselines measured in the same run; it asserts nothing.
  *
- *  1. baseline: a bare @stoqey/ib IBApi client decoding one flooded instrument (BTC CRYPTO PAXOS USD);
- *  2. end to end: the real service (startApp, pointed at a flood simulator through IB_GATEWAY_URL, so its
- *     gateway mode is "real") and one gRPC StreamTicks consumer;
- *  3. fan-out: N = 1, 10, 100 concurrent StreamTicks consumers of the same symbol (one shared IB line).
+ *  1. baseline: a bare @stoqey/ib client decoding the flood simulator's L1 feed at full rate;
+ *  2. fan-out: the real service (startApp in its own process, IB_GATEWAY_URL → a flood simulator in
+ *     another) and N = 1, 10, 100, 500 StreamTicks subscribers of one symbol at full rate: ticks/s
+ *     delivered, latency from the simulator's send to the client's receipt, service RSS per subscriber;
+ *  3. added latency at 10k ticks/s in: the bare client and the service (1 subscriber) on a rate-limited
+ *     simulator, latency from the simulator's send for both, and the difference;
+ *  4. 1000 concurrent streams over 20 instruments held for a window;
+ *  5. handler layer: our grpc-js layer vs nice-grpc, the same pre-encoded stream, messages/s.
  *
- * Processes, all on 127.0.0.1: this one (the bare client of the baseline, the gRPC consumers, the clock),
- * the flood simulator (bench/floodSimulator.ts) and the service (bench/serviceWorker.ts). Each scenario
- * gets a fresh simulator and service. A service whose event loop is saturated cannot stall this process,
- * so every window closes on time and the run always ends.
- * Env: BENCH_WINDOW_MS (5000), BENCH_WARMUP_MS (1000), BENCH_FANOUT ("1,10,100"), BENCH_SERVICE_NODE_ARGS
- * (extra node flags for the service process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * The simulator stamps each flood frame's size with its send time (wall-clock µs), so latency is measured
+ * from the Gateway's send, across processes on the same host clock. Consumers count events straight from
+ * the wire (top-level frames) and decode one message in `sampleEvery` for latency, so that the measuring
+ * process costs little next to the service.
+ * Env: BENCH_WINDOW_MS (5000), BENCH_WARMUP_MS (1000), BENCH_FANOUT ("1,10,100,500"), BENCH_SCENARIOS
+ * ("baseline,fanout,latency,held,layer"), BENCH_SERVICE_NODE_ARGS (extra node flags for the service).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { Client, credentials, Metadata, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { EventName, IBApi, type Contract } from "@stoqey/ib";
-import { MarketDataServiceClient, type StreamTicksResponse } from "../gen/ibprovider/v1/market_data_service.js";
-import { StreamStatusKind } from "../gen/ibprovider/v1/types.js";
+import { StreamTicksRequest, StreamTicksResponse } from "../gen/ibprovider/v1/market_data_service.js";
 import type { ServiceProbe } from "./serviceWorker.js";
 
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 5000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1000);
-const FANOUT = (process.env.BENCH_FANOUT ?? "1,10,100").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
+const FANOUT = (process.env.BENCH_FANOUT ?? "1,10,100,500").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? "baseline,fanout,latency,held,layer").split(",").map((s) => s.trim()));
+/** Scenario 3: IB tick events per second in (the flood's frames give ≈ 1.5 events each). */
+const LATENCY_TICKS_PER_SEC = 10_000;
+/** Scenario 4: streams, instruments, and flood frames per second in total. */
+const HELD_STREAMS = 1_000;
+const HELD_FRAMES_PER_SEC = 400;
 /** Extra node flags for the service process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const SERVICE_NODE_ARGS = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
-const HARD_DEADLINE_MS = 170_000;
+const HARD_DEADLINE_MS = 420_000;
 const TOKEN = "bench-token";
 const BTC = { symbol: "BTC", secType: "CRYPTO", exchange: "PAXOS", currency: "USD" } as const;
 const DECODE_ERROR = /unprocessed data|underrun|no parser implementation/i;
 const MB = 1024 * 1024;
-/** grpc-js clients open HTTP/2 streams with a 64 KiB window (no BDP probing): too small for batches. */
-const CLIENT_OPTIONS = { "grpc-node.flow_control_window": 16 * MB };
 
 // Belt and braces: the run ends by itself even if something unforeseen hangs.
 const hardDeadline = setTimeout(() => {
@@ -136,8 +143,8 @@ interface FloodSim {
   stop(): Promise<boolean>;
 }
 
-async function startFloodSim(): Promise<FloodSim> {
-  const child = new Child("./floodSimulator.ts");
+async function startFloodSim(framesPerSec?: number): Promise<FloodSim> {
+  const child = new Child("./floodSimulator.ts", framesPerSec === undefined ? {} : { BENCH_FLOOD_RATE: String(framesPerSec) });
   const ready = await child.next<{ port: number }>("ready", 20_000);
   if (!ready) {
     await child.stop(1000);
@@ -152,28 +159,35 @@ async function startFloodSim(): Promise<FloodSim> {
 
 // --- measurement helpers ------------------------------------------------------------------------------
 
-/** Latency histogram with 1 ms buckets (tick timestamps are ms). */
+/** Latency histogram, 0.1 ms buckets up to 120 s. */
 class Histogram {
-  private readonly buckets = new Uint32Array(120_001);
+  private readonly buckets = new Uint32Array(1_200_001);
   count = 0;
   max = 0;
   add(ms: number): void {
-    const v = Math.max(0, Math.round(ms));
-    this.buckets[Math.min(v, 120_000)]!++;
+    const v = Math.max(0, Math.round(ms * 10));
+    this.buckets[Math.min(v, 1_200_000)]!++;
     this.count++;
     if (v > this.max) this.max = v;
   }
+  /** Milliseconds, 0.1 ms resolution. */
   percentile(p: number): number | null {
     if (this.count === 0) return null;
     const rank = Math.ceil((p / 100) * this.count);
     let seen = 0;
     for (let i = 0; i < this.buckets.length; i++) {
       seen += this.buckets[i]!;
-      if (seen >= rank) return i;
+      if (seen >= rank) return i / 10;
     }
-    return this.max;
+    return this.max / 10;
+  }
+  summary(): { p50: number | null; p99: number | null; max: number; samples: number } {
+    return { p50: this.percentile(50), p99: this.percentile(99), max: this.max / 10, samples: this.count };
   }
 }
+
+/** Wall-clock microseconds, comparable across processes of this host (the simulator's stamps). */
+const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
 
 interface ProcessSample {
   rssStartMB: number;
@@ -224,39 +238,131 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean>
   return true;
 }
 
-// --- 1. baseline: bare @stoqey/ib decode ---------------------------------------------------------------
+// --- consumers --------------------------------------------------------------------------------------------
 
-interface BaselineResult {
-  windowMs: number;
-  tickPricePerSec: number;
-  tickSizePerSec: number;
-  /** tickPrice + tickSize events per second: the reference of every ratio. */
-  ticksPerSec: number;
-  /** Flood frames the simulator wrote to this client per second. */
-  gatewayFramesPerSec: number | null;
-  decodeErrors: number;
-  decodeErrorSamples: string[];
-  otherIbErrors: number;
-  process: ProcessSample;
+/** grpc-js clients open HTTP/2 streams with a 64 KiB window (no BDP probing): too small for batches. */
+const CLIENT_OPTIONS = { "grpc-node.flow_control_window": 16 * MB };
+const STREAM_TICKS = "/ibprovider.v1.MarketDataService/StreamTicks";
+const identity = (b: Buffer) => b;
+
+function authMetadata(): Metadata {
+  const md = new Metadata();
+  md.set("authorization", `Bearer ${TOKEN}`);
+  return md;
 }
 
-async function baseline(): Promise<BaselineResult> {
-  const sim = await startFloodSim();
+/**
+ * One StreamTicks call read straight from the wire: events are counted from the response's top-level
+ * frames (tag 0x0a, length, event; an event's first byte says tick 0x0a / status 0x12 / heartbeat 0x1a),
+ * and one message in `sampleEvery` is decoded to measure the newest tick's latency from its stamp.
+ */
+class Consumer {
+  data = 0;
+  messages = 0;
+  statuses = 0;
+  error: string | undefined;
+  measuring = false;
+  private readonly call: ClientReadableStream<Buffer>;
+
+  constructor(client: Client, symbol: string, marketType: string, latency: Histogram | undefined, sampleEvery: number, sampled: { messages: number }) {
+    const request = Buffer.from(StreamTicksRequest.encode({ connectorType: "ib", marketType, symbol }).finish());
+    this.call = client.makeServerStreamRequest(STREAM_TICKS, identity, identity, request, authMetadata(), {});
+    this.call.on("data", (buf: Buffer) => {
+      this.messages++;
+      let pos = 0;
+      while (pos < buf.length) {
+        pos++; // tag of `events`
+        let len = 0;
+        let shift = 0;
+        let b: number;
+        do {
+          b = buf[pos++]!;
+          len += (b & 0x7f) * 2 ** shift;
+          shift += 7;
+        } while (b & 0x80);
+        const kind = buf[pos];
+        if (kind === 0x0a) this.data++;
+        else if (kind === 0x12) this.statuses++;
+        pos += len;
+      }
+      if (latency !== undefined && this.measuring && ++sampled.messages % sampleEvery === 0) {
+        const events = StreamTicksResponse.decode(buf).events;
+        for (let i = events.length - 1; i >= 0; i--) {
+          const e = events[i]!.event;
+          if (e?.$case !== "tick") continue;
+          // The newest stamp of the state (the ASK size: @stoqey/ib drops BID sizes); a real size is no stamp.
+          const stamp = Math.max(Number(e.value.bidSize) || 0, Number(e.value.askSize) || 0);
+          const ageUs = nowUs() - stamp;
+          if (ageUs >= 0 && ageUs < 60e6) latency.add(ageUs / 1000);
+          break;
+        }
+      }
+    });
+    this.call.on("error", (err: ServiceError) => {
+      if (err.code !== status.CANCELLED) this.error = `${status[err.code] ?? err.code}: ${err.details}`;
+    });
+  }
+
+  cancel(): void {
+    this.call.cancel();
+  }
+}
+
+function channels(port: number, n: number): Client[] {
+  return Array.from({ length: n }, () => new Client(`127.0.0.1:${port}`, credentials.createInsecure(), CLIENT_OPTIONS));
+}
+
+interface ServiceHandle {
+  svc: Child;
+  grpcPort: number;
+}
+
+async function startService(simPort: number): Promise<ServiceHandle> {
+  const svc = new Child("./serviceWorker.ts", { BENCH_GATEWAY_PORT: String(simPort), BENCH_TOKEN: TOKEN }, SERVICE_NODE_ARGS);
+  const ready = await svc.next<{ grpcPort: number }>("ready", 30_000);
+  if (!ready) {
+    await svc.stop(2_000);
+    throw new Error("service did not start within 30 s");
+  }
+  return { svc, grpcPort: ready.grpcPort };
+}
+
+async function probe(svc: Child, id: number): Promise<(ServiceProbe & { rttMs: number }) | undefined> {
+  const t0 = performance.now();
+  const p = await svc.ask<ServiceProbe>({ type: "probe", id }, 15_000);
+  return p === undefined ? undefined : { ...p, rttMs: Math.round(performance.now() - t0) };
+}
+
+// --- 1. baseline: bare @stoqey/ib decode -------------------------------------------------------------------
+
+interface BareResult {
+  ticksPerSec: number;
+  gatewayFramesPerSec: number | null;
+  latencyMs: ReturnType<Histogram["summary"]>;
+  decodeErrors: number;
+  clientElu: number;
+}
+
+/** A bare IBApi client on a flood simulator (full rate, or `framesPerSec`), counting tick events. */
+async function bareClient(framesPerSec?: number): Promise<BareResult> {
+  const sim = await startFloodSim(framesPerSec);
   const ib = new IBApi({ host: "127.0.0.1", port: sim.port, clientId: 0, maxReqPerSec: 1000 });
-  let tickPrice = 0;
-  let tickSize = 0;
-  let otherIbErrors = 0;
+  let ticks = 0;
+  let measuring = false;
+  const latency = new Histogram();
   const decodeErrors: string[] = [];
   ib.on(EventName.tickPrice, (id: number) => {
-    if (id === 1) tickPrice++;
+    if (id === 1) ticks++;
   });
-  ib.on(EventName.tickSize, (id: number) => {
-    if (id === 1) tickSize++;
+  ib.on(EventName.tickSize, (id: number, tickType?: number, size?: number) => {
+    if (id !== 1) return;
+    ticks++;
+    // The ASK size carries the simulator's send stamp (µs).
+    if (measuring && tickType === 3 && size !== undefined && size > 0) latency.add((nowUs() - Number(size)) / 1000);
   });
   ib.on(EventName.error, (err: Error, code: number) => {
     const message = err?.message ?? String(err);
     if (code === 505 || DECODE_ERROR.test(message)) decodeErrors.push(message);
-    else otherIbErrors++;
   });
   try {
     const connected = new Promise<boolean>((resolve) => {
@@ -268,27 +374,23 @@ async function baseline(): Promise<BaselineResult> {
     });
     ib.connect(0);
     if (!(await connected)) throw new Error("bare client: nextValidId not received within 10 s");
-    progress("baseline: bare @stoqey/ib client subscribed to BTC");
     ib.reqMktData(1, { ...BTC } as Contract, "", false, false);
-    if (!(await waitFor(() => tickPrice > 0, 10_000))) throw new Error("bare client: no flooded tick within 10 s");
+    if (!(await waitFor(() => ticks > 0, 10_000))) throw new Error("bare client: no tick within 10 s");
     await sleep(WARMUP_MS);
-    progress("baseline: measuring");
     const mon = processMonitor();
     const f0 = await sim.frames();
-    const [p0, z0, t0] = [tickPrice, tickSize, performance.now()];
+    const [n0, t0] = [ticks, performance.now()];
+    measuring = true;
     await sleep(WINDOW_MS);
-    const [p1, z1, ms] = [tickPrice, tickSize, performance.now() - t0];
+    measuring = false;
+    const [n1, ms] = [ticks, performance.now() - t0];
     const f1 = await sim.frames();
     return {
-      windowMs: Math.round(ms),
-      tickPricePerSec: perSec(p1 - p0, ms),
-      tickSizePerSec: perSec(z1 - z0, ms),
-      ticksPerSec: perSec(p1 - p0 + (z1 - z0), ms),
+      ticksPerSec: perSec(n1 - n0, ms),
       gatewayFramesPerSec: f0 === undefined || f1 === undefined ? null : perSec(f1 - f0, ms),
+      latencyMs: latency.summary(),
       decodeErrors: decodeErrors.length,
-      decodeErrorSamples: decodeErrors.slice(0, 3),
-      otherIbErrors,
-      process: mon.stop(),
+      clientElu: mon.stop().elu,
     };
   } finally {
     try {
@@ -301,295 +403,263 @@ async function baseline(): Promise<BaselineResult> {
   }
 }
 
-// --- 2 + 3. the service end to end, fan-out ------------------------------------------------------------
+// --- 2. fan-out at full rate, 3. service latency at a bounded rate -----------------------------------------
 
-/** One StreamTicks call; counters are cumulative, windows take differences. */
-class Consumer {
-  data = 0;
-  messages = 0;
-  heartbeats = 0;
-  statuses: Record<string, number> = {};
-  gapDropped = 0;
-  error: string | undefined;
-  measuring = false;
-  firstDataMs: number | undefined;
-  readonly call: ClientReadableStream<StreamTicksResponse>;
-
-  constructor(client: MarketDataServiceClient, md: Metadata, latency: Histogram, t0: number) {
-    this.call = client.streamTicks({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" }, md);
-    this.call.on("data", (res: StreamTicksResponse) => {
-      this.messages++;
-      const now = Date.now();
-      for (const e of res.events) {
-        const ev = e.event;
-        if (ev === undefined) continue;
-        if (ev.$case === "tick") {
-          this.data++;
-          this.firstDataMs ??= performance.now() - t0;
-          const t = ev.value.time;
-          if (this.measuring && t !== undefined) latency.add(now - (Number(t.seconds) * 1000 + t.nanos / 1e6));
-        } else if (ev.$case === "heartbeat") this.heartbeats++;
-        else {
-          const kind = (StreamStatusKind[ev.value.kind] ?? String(ev.value.kind)).replace("STREAM_STATUS_KIND_", "");
-          this.statuses[kind] = (this.statuses[kind] ?? 0) + 1;
-          const dropped = /(\d+) events dropped/.exec(ev.value.message);
-          if (ev.value.kind === StreamStatusKind.STREAM_STATUS_KIND_GAP && dropped) this.gapDropped += Number(dropped[1]);
-        }
-      }
-    });
-    this.call.on("error", (err: ServiceError) => {
-      if (err.code !== status.CANCELLED) this.error = `${status[err.code] ?? err.code}: ${err.details}`;
-    });
-  }
-
-  snapshot() {
-    return { data: this.data, messages: this.messages, heartbeats: this.heartbeats, gapDropped: this.gapDropped, statuses: { ...this.statuses } };
-  }
-}
-
-interface ServiceFigures {
-  /** Round trip of an IPC probe to the service process: how responsive its event loop was, ms. */
-  probeRttMs: number | null;
-  rssMB: number | null;
-  heapUsedMB: number | null;
-  elu: number | null;
-  loopDelayP99Ms: number | null;
-  loopDelayMaxMs: number | null;
-}
-
-interface FanoutResult {
+interface ServiceRound {
   consumers: number;
-  windowMs: number;
-  /** Consumers that had received a tick before the window (within 10 s of opening). */
-  consumersWithTicks: number;
-  /** Time from opening the calls to the first tick of the slowest consumer, ms (null: not all got one). */
-  slowestFirstTickMs: number | null;
-  /** Data events (ticks) per second summed over the consumers. */
-  aggregateTicksPerSec: number;
-  perConsumerTicksPerSec: { min: number; median: number; max: number };
-  aggregateMessagesPerSec: number;
-  /** Data events per StreamTicks response. */
-  avgBatchSize: number;
-  /** Flood frames the simulator wrote to the service per second (≈ what the service decoded; ×1.5 = IB tick events). */
+  ticksPerSec: number;
+  perConsumer: { min: number; median: number; max: number };
+  messagesPerSec: number;
+  avgBatch: number;
   gatewayFramesPerSec: number | null;
-  /** Service IB market data lines for the symbol at the end of the window, and their consumers. */
-  ibTickLines: number | null;
-  ibTickLineConsumers: number | null;
-  /** Status events received during the window, by kind. */
-  statuses: Record<string, number>;
-  heartbeats: number;
-  /** Sum over consumers of the "N events dropped" of GAP statuses received during the window. */
-  gapDroppedEvents: number;
-  /** Age of a tick when a consumer decoded it: service timestamp → receipt, ms. */
-  latencyMs: { p50: number | null; p99: number | null; max: number };
+  latencyMs: ReturnType<Histogram["summary"]>;
+  consumersWithData: number;
   streamErrors: string[];
-  /** The service's tick line was cancelled at IB after every consumer left (null: the service did not answer). */
-  tickLineReleasedAfterCancel: boolean | null;
-  serviceAtWindowStart: ServiceFigures;
-  serviceAtWindowEnd: ServiceFigures;
-  serviceStoppedCleanly: boolean;
-  serviceLog: { warnings: number; errors: number; samples: string[] } | null;
-  /** This (consumer) process over the window. */
-  consumerProcess: ProcessSample;
+  ibTickLines: number | null;
+  serviceRssMB: { idle: number | null; end: number | null };
+  serviceHeapUsedMB: number | null;
+  serviceElu: number | null;
+  probeRttMs: number | null;
+  lineReleasedAfterCancel: boolean | null;
+  consumerElu: number;
 }
 
-async function probeService(svc: Child, id: number): Promise<{ figures: ServiceFigures; probe: ServiceProbe | undefined }> {
-  const t0 = performance.now();
-  const probe = await svc.ask<ServiceProbe>({ type: "probe", id }, 15_000);
-  return {
-    probe,
-    figures: {
-      probeRttMs: probe ? Math.round(performance.now() - t0) : null,
-      rssMB: probe?.rssMB ?? null,
-      heapUsedMB: probe?.heapUsedMB ?? null,
-      elu: probe?.elu ?? null,
-      loopDelayP99Ms: probe?.loopDelayP99Ms ?? null,
-      loopDelayMaxMs: probe?.loopDelayMaxMs ?? null,
-    },
-  };
-}
-
-async function fanoutRound(n: number): Promise<FanoutResult> {
-  const sim = await startFloodSim();
-  const svc = new Child("./serviceWorker.ts", { BENCH_GATEWAY_PORT: String(sim.port), BENCH_TOKEN: TOKEN }, SERVICE_NODE_ARGS);
-  let client: MarketDataServiceClient | undefined;
+/**
+ * The service on a flood simulator (full rate or `framesPerSec`) with `n` StreamTicks consumers spread over
+ * `symbols` (one IB line each), over ⌈n/100⌉ connections.
+ */
+async function serviceRound(n: number, opts: { framesPerSec?: number; symbols?: { symbol: string; marketType: string }[]; sampleEvery: number; firstDataTimeoutMs?: number }): Promise<ServiceRound> {
+  const sim = await startFloodSim(opts.framesPerSec);
+  let svc: ServiceHandle | undefined;
   let consumers: Consumer[] = [];
+  let clients: Client[] = [];
   try {
-    const ready = await svc.next<{ grpcPort: number }>("ready", 30_000);
-    if (!ready) throw new Error("service did not start within 30 s");
-    const md = new Metadata();
-    md.set("authorization", `Bearer ${TOKEN}`);
-    client = new MarketDataServiceClient(`127.0.0.1:${ready.grpcPort}`, credentials.createInsecure(), CLIENT_OPTIONS);
-    const c = client;
+    svc = await startService(sim.port);
+    const idle = await probe(svc.svc, 0);
+    clients = channels(svc.grpcPort, Math.ceil(n / 100));
     const latency = new Histogram();
-    progress(`fan-out N=${n}: service up, opening ${n} StreamTicks call(s)`);
-    const opened = performance.now();
-    consumers = Array.from({ length: n }, () => new Consumer(c, md, latency, opened));
-    await waitFor(() => consumers.every((x) => x.data > 0 || x.error !== undefined), 10_000);
-    const failed = consumers.filter((x) => x.error !== undefined);
-    if (failed.length === n) throw new Error(`every StreamTicks call failed: ${failed[0]!.error}`);
+    const sampled = { messages: 0 };
+    const symbols = opts.symbols ?? [{ symbol: "BTCUSDT", marketType: "spot" }];
+    progress(`${n} consumer(s) of ${symbols.length} symbol(s)${opts.framesPerSec ? ` at ${opts.framesPerSec} frames/s` : " at full rate"}`);
+    consumers = Array.from({ length: n }, (_, i) => {
+      const s = symbols[i % symbols.length]!;
+      return new Consumer(clients[i % clients.length]!, s.symbol, s.marketType, latency, opts.sampleEvery, sampled);
+    });
+    await waitFor(() => consumers.every((c) => c.data > 0 || c.error !== undefined), opts.firstDataTimeoutMs ?? 15_000);
+    const withData = consumers.filter((c) => c.data > 0).length;
+    if (withData === 0) throw new Error(`no consumer received data: ${consumers.find((c) => c.error)?.error ?? "no error"}`);
     await sleep(WARMUP_MS);
-
-    progress(`fan-out N=${n}: measuring`);
-    const startProbe = probeService(svc, 1); // answered whenever the service's event loop gets to it
+    await probe(svc.svc, 1); // starts the service's ELU window
     const mon = processMonitor();
     const f0 = await sim.frames();
-    const before = consumers.map((x) => x.snapshot());
-    for (const x of consumers) x.measuring = true;
+    const before = consumers.map((c) => [c.data, c.messages] as const);
+    for (const c of consumers) c.measuring = true;
     const t0 = performance.now();
     await sleep(WINDOW_MS);
     const ms = performance.now() - t0;
-    for (const x of consumers) x.measuring = false;
-    const after = consumers.map((x) => x.snapshot());
+    for (const c of consumers) c.measuring = false;
+    const after = consumers.map((c) => [c.data, c.messages] as const);
     const f1 = await sim.frames();
-    const consumerProcess = mon.stop();
-    const endProbe = await probeService(svc, 2);
-    const start = await startProbe;
-
-    for (const x of consumers) x.call.cancel();
+    const consumerElu = mon.stop().elu;
+    const end = await probe(svc.svc, 2);
+    for (const c of consumers) c.cancel();
     let released: boolean | null = null;
-    const releaseDeadline = performance.now() + 5_000;
-    for (let id = 3; performance.now() < releaseDeadline; id++) {
-      const p = await svc.ask<ServiceProbe>({ type: "probe", id }, Math.max(1, releaseDeadline - performance.now()));
-      if (!p) break;
+    const releaseBy = performance.now() + 5_000;
+    for (let id = 3; performance.now() < releaseBy; id++) {
+      const p = await probe(svc.svc, id);
+      if (p === undefined) break;
       released = p.tickLines === 0;
       if (released) break;
       await sleep(100);
     }
-    const lastProbe = await svc.ask<ServiceProbe>({ type: "probe", id: 1000 }, 5_000);
-
-    const perConsumer = after.map((a, i) => perSec(a.data - before[i]!.data, ms)).sort((x, y) => x - y);
-    const data = after.reduce((sum, a, i) => sum + a.data - before[i]!.data, 0);
-    const messages = after.reduce((sum, a, i) => sum + a.messages - before[i]!.messages, 0);
-    const statuses: Record<string, number> = {};
-    after.forEach((a, i) => {
-      for (const [k, v] of Object.entries(a.statuses)) {
-        const d = v - (before[i]!.statuses[k] ?? 0);
-        if (d > 0) statuses[k] = (statuses[k] ?? 0) + d;
-      }
-    });
-    const firsts = consumers.map((x) => x.firstDataMs);
-    const withTicks = before.filter((b) => b.data > 0).length;
-    const result: FanoutResult = {
+    const perConsumer = after.map(([d], i) => perSec(d - before[i]![0], ms)).sort((a, b) => a - b);
+    const data = after.reduce((sum, [d], i) => sum + d - before[i]![0], 0);
+    const messages = after.reduce((sum, [, m], i) => sum + m - before[i]![1], 0);
+    return {
       consumers: n,
-      windowMs: Math.round(ms),
-      consumersWithTicks: withTicks,
-      slowestFirstTickMs: firsts.every((f) => f !== undefined) ? Math.round(Math.max(...(firsts as number[]))) : null,
-      aggregateTicksPerSec: perSec(data, ms),
-      perConsumerTicksPerSec: { min: perConsumer[0]!, median: perConsumer[Math.floor(perConsumer.length / 2)]!, max: perConsumer[perConsumer.length - 1]! },
-      aggregateMessagesPerSec: perSec(messages, ms),
-      avgBatchSize: messages === 0 ? 0 : round1(data / messages),
+      ticksPerSec: perSec(data, ms),
+      perConsumer: { min: perConsumer[0]!, median: perConsumer[Math.floor(perConsumer.length / 2)]!, max: perConsumer.at(-1)! },
+      messagesPerSec: perSec(messages, ms),
+      avgBatch: messages === 0 ? 0 : round1(data / messages),
       gatewayFramesPerSec: f0 === undefined || f1 === undefined ? null : perSec(f1 - f0, ms),
-      ibTickLines: endProbe.probe?.tickLines ?? null,
-      ibTickLineConsumers: endProbe.probe?.tickLineConsumers ?? null,
-      statuses,
-      heartbeats: after.reduce((sum, a, i) => sum + a.heartbeats - before[i]!.heartbeats, 0),
-      gapDroppedEvents: after.reduce((sum, a, i) => sum + a.gapDropped - before[i]!.gapDropped, 0),
-      latencyMs: { p50: latency.percentile(50), p99: latency.percentile(99), max: latency.max },
-      streamErrors: [...new Set(consumers.map((x) => x.error).filter((e): e is string => e !== undefined))],
-      tickLineReleasedAfterCancel: released,
-      serviceAtWindowStart: start.figures,
-      serviceAtWindowEnd: endProbe.figures,
-      serviceStoppedCleanly: false,
-      serviceLog: lastProbe ? { warnings: lastProbe.logWarnings, errors: lastProbe.logErrors, samples: lastProbe.logSamples } : null,
-      consumerProcess,
+      latencyMs: latency.summary(),
+      consumersWithData: withData,
+      streamErrors: [...new Set(consumers.map((c) => c.error).filter((e): e is string => e !== undefined))],
+      ibTickLines: end?.tickLines ?? null,
+      serviceRssMB: { idle: idle?.rssMB ?? null, end: end?.rssMB ?? null },
+      serviceHeapUsedMB: end?.heapUsedMB ?? null,
+      serviceElu: end?.elu ?? null,
+      probeRttMs: end?.rttMs ?? null,
+      lineReleasedAfterCancel: released,
+      consumerElu,
     };
-    client.close();
-    client = undefined;
-    result.serviceStoppedCleanly = await svc.stop(10_000);
-    return result;
   } finally {
-    for (const x of consumers) x.call.cancel();
-    client?.close();
-    await svc.stop(5_000);
+    for (const c of consumers) c.cancel();
+    for (const c of clients) c.close();
+    await svc?.svc.stop(10_000);
     await sim.stop();
+  }
+}
+
+// --- 5. handler layers --------------------------------------------------------------------------------------
+
+interface LayerResult {
+  layer: string;
+  streams: number;
+  messagesPerSec: number;
+}
+
+async function layerRounds(): Promise<{ results: LayerResult[]; workerRssMB: number | null }> {
+  const worker = new Child("./layerWorker.ts");
+  const ready = await worker.next<{ ownPort: number; nicePort: number }>("ready", 30_000);
+  if (!ready) {
+    await worker.stop(2_000);
+    throw new Error("layer worker did not start within 30 s");
+  }
+  const results: LayerResult[] = [];
+  try {
+    // Alternate the layers so that neither always runs on a warmer process.
+    for (const streams of [1, 100]) {
+      for (const [layer, port] of [["own (src/grpc/handlers.ts)", ready.ownPort], ["nice-grpc 2.1", ready.nicePort]] as const) {
+        const clients = channels(port, 1);
+        const consumers = Array.from({ length: streams }, () => new Consumer(clients[0]!, "BTCUSDT", "spot", undefined, 1, { messages: 0 }));
+        await waitFor(() => consumers.every((c) => c.messages > 0), 10_000);
+        await sleep(WARMUP_MS);
+        const m0 = consumers.reduce((s, c) => s + c.messages, 0);
+        const t0 = performance.now();
+        await sleep(WINDOW_MS / 2);
+        const ms = performance.now() - t0;
+        const m1 = consumers.reduce((s, c) => s + c.messages, 0);
+        for (const c of consumers) c.cancel();
+        clients[0]!.close();
+        results.push({ layer, streams, messagesPerSec: perSec(m1 - m0, ms) });
+        progress(`layer ${layer}, ${streams} stream(s): ${fmt(perSec(m1 - m0, ms))} msgs/s`);
+        await sleep(300);
+      }
+    }
+    const p = await worker.ask<{ rssMB: number }>({ type: "probe", id: 1 }, 5_000);
+    return { results, workerRssMB: p?.rssMB ?? null };
+  } finally {
+    await worker.stop(5_000);
   }
 }
 
 // --- report -----------------------------------------------------------------------------------------------
 
 const fmt = (n: number | null | undefined) => (n === null || n === undefined ? "-" : n.toLocaleString("en-US"));
-const ratio = (a: number, b: number) => (b === 0 ? null : Math.round((a / b) * 10_000) / 10_000);
+const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? null : Math.round((a / b) * 1000) / 1000);
+const lat = (l: ReturnType<Histogram["summary"]>) => `${fmt(l.p50)}/${fmt(l.p99)}/${fmt(l.max)}`;
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n");
 }
 
+const HELD_SYMBOLS = [
+  ...["AAPL", "MSFT", "SPY", "AMZN", "GOOGL", "NVDA", "META", "JPM", "V", "KO", "XOM", "NFLX", "AMD", "IBM", "INTC", "TSLA"].map((symbol) => ({ symbol, marketType: "spot" })),
+  { symbol: "BTCUSDT", marketType: "spot" },
+  { symbol: "ETHUSDT", marketType: "spot" },
+  { symbol: "EURUSD", marketType: "spot" },
+  { symbol: "ES", marketType: "futures" },
+];
+
+async function attempt<T>(what: string, run: () => Promise<T>, failures: string[]): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (err) {
+    const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+    failures.push(message);
+    progress(`FAILED ${message}`);
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
-  console.log(
-    `ib-provider flood benchmark — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs, warm-up ${WARMUP_MS} ms, window ${WINDOW_MS} ms, 127.0.0.1`,
-  );
-  console.log("processes: flood simulator | service (startApp, IB_GATEWAY_URL → simulator: gateway mode \"real\") | this one (bare client, gRPC consumers)");
-  const base = await baseline();
-  const fanout: FanoutResult[] = [];
-  const failures: { consumers: number; error: string }[] = [];
-  for (const n of FANOUT) {
-    try {
-      fanout.push(await fanoutRound(n));
-    } catch (err) {
-      failures.push({ consumers: n, error: err instanceof Error ? err.message : String(err) });
-      progress(`fan-out N=${n} failed: ${failures[failures.length - 1]!.error}`);
+  const failures: string[] = [];
+  console.log(`ib-provider streaming benchmark — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs, warm-up ${WARMUP_MS} ms, window ${WINDOW_MS} ms, 127.0.0.1`);
+  console.log("processes: flood simulator | service (startApp, IB_GATEWAY_URL → simulator) | this one (bare client, gRPC consumers)");
+
+  const bare = SCENARIOS.has("baseline") ? await attempt("baseline", () => bareClient(), failures) : undefined;
+  const fanout: ServiceRound[] = [];
+  if (SCENARIOS.has("fanout")) {
+    for (const n of FANOUT) {
+      const r = await attempt(`fan-out ${n}`, () => serviceRound(n, { sampleEvery: 16 }), failures);
+      if (r) fanout.push(r);
     }
   }
+  const latencyFrames = Math.round(LATENCY_TICKS_PER_SEC / 1.5);
+  const bareAtRate = SCENARIOS.has("latency") ? await attempt("bare at 10k ticks/s", () => bareClient(latencyFrames), failures) : undefined;
+  const serviceAtRate = SCENARIOS.has("latency") ? await attempt("service at 10k ticks/s", () => serviceRound(1, { framesPerSec: latencyFrames, sampleEvery: 1 }), failures) : undefined;
+  const held = SCENARIOS.has("held")
+    ? await attempt("1000 streams", () => serviceRound(HELD_STREAMS, { framesPerSec: HELD_FRAMES_PER_SEC, symbols: HELD_SYMBOLS, sampleEvery: 16, firstDataTimeoutMs: 30_000 }), failures)
+    : undefined;
+  const layers = SCENARIOS.has("layer") ? await attempt("handler layers", () => layerRounds(), failures) : undefined;
+
   const single = fanout.find((f) => f.consumers === 1);
-
-  const rows: string[][] = [
-    ["scenario", "ticks/s", "per consumer min/med/max", "msgs/s", "batch", "gw frames/s", "gap-dropped/s", "latency p50/p99/max ms", "svc rss start→end MB", "svc probe rtt ms"],
-    ["bare @stoqey/ib decode", fmt(base.ticksPerSec), "-", "-", "-", fmt(base.gatewayFramesPerSec), "-", "-", "-", "-"],
-    ...fanout.map((f) => [
-      f.consumers === 1 ? "service, 1 consumer (e2e)" : `service, ${f.consumers} consumers`,
-      fmt(f.aggregateTicksPerSec),
-      `${fmt(f.perConsumerTicksPerSec.min)}/${fmt(f.perConsumerTicksPerSec.median)}/${fmt(f.perConsumerTicksPerSec.max)}`,
-      fmt(f.aggregateMessagesPerSec),
-      String(f.avgBatchSize),
-      fmt(f.gatewayFramesPerSec),
-      fmt(perSec(f.gapDroppedEvents, f.windowMs)),
-      `${fmt(f.latencyMs.p50)}/${fmt(f.latencyMs.p99)}/${fmt(f.latencyMs.max)}`,
-      `${fmt(f.serviceAtWindowStart.rssMB)}→${fmt(f.serviceAtWindowEnd.rssMB)}`,
-      `${fmt(f.serviceAtWindowStart.probeRttMs)}/${fmt(f.serviceAtWindowEnd.probeRttMs)}`,
-    ]),
-  ];
   console.log();
-  console.log(table(rows));
-  console.log();
-  console.log(
-    `baseline: ${fmt(base.tickPricePerSec)} tickPrice/s + ${fmt(base.tickSizePerSec)} tickSize/s; decode errors ${base.decodeErrors}${base.decodeErrors ? ` (e.g. ${base.decodeErrorSamples[0]})` : ""}, other IB errors ${base.otherIbErrors}; client loop ELU ${base.process.elu}`,
-  );
-  for (const f of fanout) {
-    const st = Object.entries(f.statuses).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
+  if (bare) console.log(`bare @stoqey/ib decode: ${fmt(bare.ticksPerSec)} ticks/s (simulator ${fmt(bare.gatewayFramesPerSec)} frames/s), latency p50/p99/max ${lat(bare.latencyMs)} ms, decode errors ${bare.decodeErrors}, client ELU ${bare.clientElu}`);
+  if (fanout.length > 0) {
+    console.log();
     console.log(
-      `N=${f.consumers}: IB tick lines ${fmt(f.ibTickLines)} (consumers ${fmt(f.ibTickLineConsumers)}); ${f.consumersWithTicks}/${f.consumers} consumers had a tick before the window (slowest first tick ${fmt(f.slowestFirstTickMs)} ms); statuses in window: ${st}; heartbeats ${f.heartbeats}; stream errors ${f.streamErrors.length}`,
-    );
-    console.log(
-      `      service: loop ELU ${fmt(f.serviceAtWindowEnd.elu)}, loop delay p99/max ${fmt(f.serviceAtWindowEnd.loopDelayP99Ms)}/${fmt(f.serviceAtWindowEnd.loopDelayMaxMs)} ms, heap ${fmt(f.serviceAtWindowStart.heapUsedMB)}→${fmt(f.serviceAtWindowEnd.heapUsedMB)} MB, line released after cancel ${f.tickLineReleasedAfterCancel ?? "no answer"}, stopped cleanly ${f.serviceStoppedCleanly}, log ${f.serviceLog ? `${f.serviceLog.warnings} warn/${f.serviceLog.errors} err` : "no answer"}; consumer process ELU ${f.consumerProcess.elu}`,
-    );
-  }
-  for (const f of failures) console.log(`N=${f.consumers}: FAILED — ${f.error}`);
-
-  const ratios = {
-    endToEndOverBareDecode: single ? ratio(single.aggregateTicksPerSec, base.ticksPerSec) : null,
-    fanout: Object.fromEntries(
-      fanout.map((f) => [
-        `n${f.consumers}`,
-        {
-          aggregateOverSingle: single ? ratio(f.aggregateTicksPerSec, single.aggregateTicksPerSec) : null,
-          perConsumerMedianOverSingle: single ? ratio(f.perConsumerTicksPerSec.median, single.aggregateTicksPerSec) : null,
-          aggregateOverBareDecode: ratio(f.aggregateTicksPerSec, base.ticksPerSec),
-        },
+      table([
+        ["subscribers", "ticks/s", "÷ bare", "per sub min/med/max", "msgs/s", "batch", "gw frames/s", "latency p50/p99/max ms", "svc RSS idle→end MB", "RSS/sub KB", "svc ELU", "probe ms", "errors"],
+        ...fanout.map((f) => [
+          String(f.consumers),
+          fmt(f.ticksPerSec),
+          fmt(ratio(f.ticksPerSec, bare?.ticksPerSec)),
+          `${fmt(f.perConsumer.min)}/${fmt(f.perConsumer.median)}/${fmt(f.perConsumer.max)}`,
+          fmt(f.messagesPerSec),
+          String(f.avgBatch),
+          fmt(f.gatewayFramesPerSec),
+          lat(f.latencyMs),
+          `${fmt(f.serviceRssMB.idle)}→${fmt(f.serviceRssMB.end)}`,
+          single && f.consumers > 1 && f.serviceRssMB.end !== null && single.serviceRssMB.end !== null ? fmt(Math.round(((f.serviceRssMB.end - single.serviceRssMB.end) * 1024) / (f.consumers - 1))) : "-",
+          fmt(f.serviceElu),
+          fmt(f.probeRttMs),
+          String(f.streamErrors.length),
+        ]),
       ]),
-    ),
-  };
-  console.log();
-  console.log(`ratio end-to-end (1 consumer) ticks/s ÷ bare decode ticks/s: ${ratios.endToEndOverBareDecode ?? "-"}`);
-  for (const [k, v] of Object.entries(ratios.fanout)) {
-    console.log(`ratio ${k}: aggregate ÷ single ${v.aggregateOverSingle ?? "-"}, per-consumer median ÷ single ${v.perConsumerMedianOverSingle ?? "-"}, aggregate ÷ bare decode ${v.aggregateOverBareDecode ?? "-"}`);
+    );
+    for (const f of fanout) {
+      console.log(`  ${f.consumers}: ${f.consumersWithData}/${f.consumers} had data before the window; IB tick lines ${fmt(f.ibTickLines)}; service heap ${fmt(f.serviceHeapUsedMB)} MB; line released after cancel ${f.lineReleasedAfterCancel ?? "no answer"}; consumer process ELU ${f.consumerElu}${f.streamErrors.length ? `; errors: ${f.streamErrors.join("; ")}` : ""}`);
+    }
+  }
+  if (bareAtRate && serviceAtRate) {
+    console.log();
+    console.log(`at ${fmt(LATENCY_TICKS_PER_SEC)} ticks/s in (${fmt(latencyFrames)} frames/s), latency from the simulator's send, p50/p99/max ms:`);
+    console.log(`  bare @stoqey/ib client   ${lat(bareAtRate.latencyMs)}  (${fmt(bareAtRate.ticksPerSec)} ticks/s)`);
+    console.log(`  service, 1 subscriber    ${lat(serviceAtRate.latencyMs)}  (${fmt(serviceAtRate.ticksPerSec)} ticks/s, batch ${serviceAtRate.avgBatch})`);
+    const added = (p: "p50" | "p99") => (serviceAtRate.latencyMs[p] === null || bareAtRate.latencyMs[p] === null ? null : round1(serviceAtRate.latencyMs[p]! - bareAtRate.latencyMs[p]!));
+    console.log(`  added by the service     p50 ${fmt(added("p50"))} ms, p99 ${fmt(added("p99"))} ms`);
+  }
+  if (held) {
+    console.log();
+    console.log(
+      `${fmt(held.consumers)} streams over ${HELD_SYMBOLS.length} instruments at ${fmt(HELD_FRAMES_PER_SEC)} frames/s in: ${held.consumersWithData}/${held.consumers} received data, ${fmt(held.ticksPerSec)} ticks/s delivered (per stream min/med/max ${fmt(held.perConsumer.min)}/${fmt(held.perConsumer.median)}/${fmt(held.perConsumer.max)}), IB lines ${fmt(held.ibTickLines)}, latency p50/p99/max ${lat(held.latencyMs)} ms, service RSS ${fmt(held.serviceRssMB.idle)}→${fmt(held.serviceRssMB.end)} MB (${held.serviceRssMB.idle !== null && held.serviceRssMB.end !== null ? fmt(Math.round(((held.serviceRssMB.end - held.serviceRssMB.idle) * 1024) / held.consumers)) : "-"} KB per stream), ELU ${fmt(held.serviceElu)}, probe ${fmt(held.probeRttMs)} ms, errors ${held.streamErrors.length}, lines released ${held.lineReleasedAfterCancel ?? "no answer"}; ${fmt(held.messagesPerSec)} msgs/s (batch ${held.avgBatch}); consumer process ELU ${held.consumerElu}`,
+    );
+  }
+  if (layers) {
+    console.log();
+    console.log("handler layer, same pre-encoded one-tick stream (msgs/s):");
+    for (const streams of [1, 100]) {
+      const rows = layers.results.filter((r) => r.streams === streams);
+      const own = rows.find((r) => r.layer.startsWith("own"));
+      const nice = rows.find((r) => r.layer.startsWith("nice"));
+      console.log(`  ${streams} stream(s): own ${fmt(own?.messagesPerSec)}, nice-grpc ${fmt(nice?.messagesPerSec)}, own ÷ nice-grpc ${fmt(ratio(own?.messagesPerSec, nice?.messagesPerSec))}`);
+    }
   }
   console.log();
-  console.log(
-    JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, baseline: base, fanout, failures, ratios, durationMs: Date.now() - started }),
-  );
+  const n100 = fanout.find((f) => f.consumers === 100);
+  const addedP99 = bareAtRate && serviceAtRate && serviceAtRate.latencyMs.p99 !== null && bareAtRate.latencyMs.p99 !== null ? round1(serviceAtRate.latencyMs.p99 - bareAtRate.latencyMs.p99) : null;
+  console.log("targets (issue 5), measured in this run:");
+  console.log(`  1 subscriber ÷ bare decode ≥ 0.5: ${fmt(ratio(single?.ticksPerSec, bare?.ticksPerSec))}`);
+  console.log(`  100 subscribers aggregate ≥ 300,000 ticks/s: ${fmt(n100?.ticksPerSec)}`);
+  console.log(`  p99 added latency at 10k ticks/s < 2 ms: ${fmt(addedP99)} ms`);
+  console.log(`  1000 concurrent streams held: ${held ? `${held.consumersWithData}/${held.consumers} with data, ${held.streamErrors.length} errors` : "-"}`);
+  for (const f of failures) console.log(`FAILED ${f}`);
+  console.log();
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, failures, durationMs: Date.now() - started }));
 }
 
 main().then(

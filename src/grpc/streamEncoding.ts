@@ -31,8 +31,12 @@ export interface StreamRendering<T, E> {
   control(event: ControlEvent): E;
 }
 
-/** Messages above this are split: gRPC clients refuse messages over 4 MiB by default. */
-export const MAX_MESSAGE_BYTES = 1 << 20;
+/**
+ * Messages above this are split (gRPC clients refuse messages over 4 MiB by default). It also bounds what
+ * a stream holds in flight: grpc-js copies each message once more to frame it, and a stream waits for its
+ * message to reach the socket before the next; 256 KiB keeps 500 lagging streams under ~250 MB.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -62,6 +66,22 @@ const GROUP = 64;
  * `shared`: other subscribers will read these events too, so each event's bytes are memoised on it.
  */
 export function encodeBatch<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T, E>, shared: boolean, maxBytes = MAX_MESSAGE_BYTES): EncodedMessage[] {
+  if (!shared || batch.length < 2) return encodeFresh(batch, r, shared, maxBytes);
+  // Subscribers woken by the same events read the same batch: its messages are built once. A batch is a
+  // contiguous run of one feed's events, so its first and last events and its length identify it.
+  const first = batch[0]!;
+  const last = batch[batch.length - 1]!;
+  const cached = batchesByFirstEvent.get(first);
+  if (cached !== undefined && cached.key === r.key && cached.last === last && cached.length === batch.length && cached.maxBytes === maxBytes) return cached.messages;
+  const messages = encodeFresh(batch, r, shared, maxBytes);
+  if (first.type !== "heartbeat" && last.type !== "heartbeat") batchesByFirstEvent.set(first, { key: r.key, last, length: batch.length, maxBytes, messages });
+  return messages;
+}
+
+/** The last shared batch encoded, by its first event (weakly: it goes with its events). */
+const batchesByFirstEvent = new WeakMap<object, { key: string; last: object; length: number; maxBytes: number; messages: EncodedMessage[] }>();
+
+function encodeFresh<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T, E>, shared: boolean, maxBytes: number): EncodedMessage[] {
   const messages: Buffer[] = [];
   let parts: Buffer[] = [];
   let size = 0;

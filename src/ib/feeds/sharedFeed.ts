@@ -1,5 +1,6 @@
 import type { IbError } from "../ibErrors.js";
 import type { FeedEvent, FeedStatus, FeedStatusKind } from "./feedEvents.js";
+import { FeedLog } from "./feedLog.js";
 import { SubscriberQueue, type ConsumerTooSlowError, type OverflowPolicy, type ShedKind } from "./subscriberQueue.js";
 
 /** How a feed kind talks to IB: open one IB subscription, deliver through `sink`, cancel on close. */
@@ -47,6 +48,11 @@ export interface SharedFeedHooks {
   onShed?: (kind: ShedKind, events: number) => void;
 }
 
+/** Events a consumer may fall behind by default (STREAM_BUFFER_EVENTS). */
+const DEFAULT_MAX_QUEUED = 10_000;
+/** Appends between two upkeeps (overflow checks, freeing read events). */
+const UPKEEP_EVERY = 256;
+
 /** The kinds of data a feed can be delivering; connection states (gap, stale, ...) come and go around them. */
 type DataKind = "live" | "delayed" | "frozen";
 const DATA_KINDS: readonly FeedStatusKind[] = ["live", "delayed", "frozen"];
@@ -69,6 +75,9 @@ export class SharedFeed<T> {
   private configured = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private seq = 0;
+  /** Every event, once for all consumers (each reads it from its own position). */
+  private readonly log = new FeedLog<T>(DEFAULT_MAX_QUEUED);
+  private appendsSinceUpkeep = 0;
 
   constructor(
     readonly key: string,
@@ -118,8 +127,11 @@ export class SharedFeed<T> {
   }
 
   subscribe(options: ConsumerOptions): SubscriberQueue<T> {
+    const maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+    this.log.ensureCapacity(maxQueued);
     const queue: SubscriberQueue<T> = new SubscriberQueue<T>({
-      maxQueued: options.maxQueued ?? 10_000,
+      log: this.log,
+      maxQueued,
       overflow: this.source.overflow,
       snapshot: () => this.stateEvents(),
       isShared: () => this.consumers.size > 1,
@@ -203,8 +215,7 @@ export class SharedFeed<T> {
       data: (value) => {
         this.lastMessageMs = this.hooks.now();
         if (!DATA_KINDS.includes(this.state)) this.state = this.dataKind;
-        const event: FeedEvent<T> = { type: "data", value, seq: ++this.seq };
-        for (const c of this.consumers) c.push(event);
+        this.append({ type: "data", value, seq: ++this.seq });
       },
       status: (kind, message, ibCode) => this.announce(kind, message, ibCode),
       restart: (message, ibCode) => this.reopen(message, ibCode),
@@ -244,7 +255,26 @@ export class SharedFeed<T> {
   }
 
   private broadcast(event: FeedEvent<T>): void {
-    for (const c of this.consumers) c.push(event);
+    this.append(event);
+  }
+
+  private append(event: FeedEvent<T>): void {
+    this.log.append(event, this.hooks.now());
+    if (++this.appendsSinceUpkeep >= UPKEEP_EVERY) this.upkeep();
+  }
+
+  /**
+   * Now and then (not per event: that would cost one step per consumer per event): end consumers too far
+   * behind a "fail" feed, and free the events every consumer has read.
+   */
+  private upkeep(): void {
+    this.appendsSinceUpkeep = 0;
+    let oldest = this.log.end;
+    for (const c of [...this.consumers]) {
+      c.checkOverflow();
+      if (!c.isClosed && c.position < oldest) oldest = c.position;
+    }
+    this.log.release(oldest);
   }
 
   /** The source's current state as data events, numbered as of the last event they include. */

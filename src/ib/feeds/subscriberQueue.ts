@@ -1,4 +1,5 @@
 import type { FeedEvent } from "./feedEvents.js";
+import type { FeedLog } from "./feedLog.js";
 
 /**
  * What happens when a consumer has `maxQueued` events waiting (it reads slower than the feed delivers):
@@ -14,7 +15,9 @@ export type OverflowPolicy = "latest" | "snapshot" | "fail";
 export type ShedKind = "conflated" | "snapshot" | "overflow";
 
 export interface SubscriberQueueOptions<T> {
-  /** Events kept for a consumer that falls behind; reaching it applies `overflow`. */
+  /** The feed's events, shared by its consumers; this consumer reads from its own cursor. */
+  log: FeedLog<T>;
+  /** How far behind the feed this consumer may fall (events); beyond it `overflow` applies. */
   maxQueued: number;
   overflow: OverflowPolicy;
   /** For "snapshot": the current state as data events, replacing the queued deltas. */
@@ -29,7 +32,7 @@ export interface SubscriberQueueOptions<T> {
   onClose: () => void;
   /** Whether other consumers read the same events (so per-event work is worth keeping on them). */
   isShared?: () => boolean;
-  /** "fail": called with the error once the consumer is closed for falling behind. */
+  /** "fail": called with the error once the consumer is closed for falling behind (see checkOverflow). */
   onOverflow?: (error: ConsumerTooSlowError) => void;
   /** Called when data events are discarded to bound the queue: how, and how many. */
   onShed?: (kind: ShedKind, events: number) => void;
@@ -44,28 +47,34 @@ export class ConsumerTooSlowError extends Error {
 }
 
 /**
- * One consumer's view of a shared feed, as an async iterable of batches: every event queued since the
- * last read comes out in one batch, so a consumer that keeps up gets one event per batch (no added
- * latency) and one that falls behind catches up in a few large batches (throughput rises with load
- * instead of latency). A slow consumer never slows the feed or the other consumers, and its memory is
- * bounded by `maxQueued` events: see OverflowPolicy for what happens there — never silently.
+ * One consumer's view of a shared feed, as an async iterable of batches: every event appended to the
+ * feed's log since the last read comes out in one batch, so a consumer that keeps up gets each event at
+ * once and one that falls behind catches up in a few large batches (throughput rises with load instead
+ * of latency). A slow consumer never slows the feed or the other consumers; it holds no events of its
+ * own (the log keeps them once for everybody) and may fall at most `maxQueued` events behind: see
+ * OverflowPolicy for what happens there — never silently. Events only this consumer gets (its
+ * "subscribed" status, the state it joins with, heartbeats) are pushed to it directly.
  */
 export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
-  /** Data events currently queued (statuses are few and never shed). */
-  private queuedData = 0;
-  private queue: FeedEvent<T>[] = [];
+  /** The next log index this consumer reads. */
+  private cursor: number;
+  /** Events for this consumer only, delivered before the log's (they are pushed when it is at the end). */
+  private own: FeedEvent<T>[] = [];
   /** Resolves the iterator's wait: true = woken by an event (or close), false = idle for heartbeatMs. */
   private resolveWait: ((woke: boolean) => void) | undefined;
   /** One timer per consumer, re-armed per wait (not one new timer per message: this runs per tick). */
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private failure: Error | undefined;
-    private lastDataMs: number | undefined;
+  /** Once closed: the log index it reads up to (what was there when it closed). */
+  private limit = Number.POSITIVE_INFINITY;
   private lastActivityMs: number;
   private lastStaleMs: number | undefined;
   private readonly onAbort = () => this.close();
+  private readonly wake = () => this.settle(true);
 
   constructor(private readonly options: SubscriberQueueOptions<T>) {
+    this.cursor = options.log.end;
     this.lastActivityMs = options.now();
     if (options.signal.aborted) this.closed = true;
     else options.signal.addEventListener("abort", this.onAbort, { once: true });
@@ -79,49 +88,97 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
     return this.closed;
   }
 
+  /** The log index this consumer reads next (the feed frees what every consumer has read). */
+  get position(): number {
+    return this.cursor;
+  }
+
+  /** An event for this consumer only. */
   push(event: FeedEvent<T>): void {
     if (this.closed) return;
-    if (event.type === "data") {
-      this.lastDataMs = this.options.now();
-      if (this.queuedData >= this.options.maxQueued && !this.shed()) return;
-      this.queuedData++;
-    }
-    this.queue.push(event);
+    this.own.push(event);
     this.settle(true);
   }
 
-  /** Ends the consumer's iteration; with an error, the iteration throws it. */
+  /** Ends the consumer's iteration; with an error, the iteration throws it (after what it can still read). */
   close(error?: Error): void {
     if (this.closed) return;
     this.closed = true;
     this.failure = error;
+    this.limit = this.options.log.end;
     this.options.signal.removeEventListener("abort", this.onAbort);
+    this.options.log.cancelWake(this.wake);
     clearTimeout(this.idleTimer);
     this.settle(true);
     this.options.onClose();
   }
 
-  /** Bounds the queue per the overflow policy; whether the incoming data event is still to be queued. */
-  private shed(): boolean {
-    const { overflow, onShed } = this.options;
-    if (overflow === "fail") {
-      onShed?.("overflow", this.queuedData);
-      this.queue = [];
-      this.queuedData = 0;
-      const error = new ConsumerTooSlowError(this.options.maxQueued);
-      this.close(error);
-      this.options.onOverflow?.(error);
-      return false;
+  private get overflowed(): boolean {
+    return this.cursor < Math.max(this.options.log.start, this.end - this.options.maxQueued);
+  }
+
+  /**
+   * Applies the "fail" policy as soon as the consumer is too far behind, not at its next read: a client
+   * that stopped reading is usually not going to read again. (The feed calls this now and then.)
+   */
+  checkOverflow(): void {
+    if (this.closed || this.options.overflow !== "fail" || !this.overflowed) return;
+    this.failTooSlow();
+  }
+
+  private failTooSlow(): void {
+    const error = new ConsumerTooSlowError(this.options.maxQueued);
+    this.options.onShed?.("overflow", this.end - this.cursor);
+    this.cursor = this.end;
+    this.own = [];
+    this.close(error);
+    this.options.onOverflow?.(error);
+  }
+
+  /** Where reading stops: the log's end, or where it was when this consumer closed. */
+  private get end(): number {
+    return Math.min(this.options.log.end, this.limit);
+  }
+
+  private get hasPending(): boolean {
+    return this.own.length > 0 || this.cursor < this.end;
+  }
+
+  private takeBatch(): FeedEvent<T>[] {
+    const { log, overflow, onShed } = this.options;
+    let batch: FeedEvent<T>[];
+    if (this.overflowed) {
+      if (overflow === "fail") {
+        this.failTooSlow();
+        return [];
+      }
+      // Skip to the end: the statuses in between still count; the data is replaced by the newest state.
+      const skipped = this.end - this.cursor;
+      const statuses = log.statusesSince(this.cursor, this.end);
+      const latest = overflow === "latest" ? log.latestDataSince(this.cursor, this.end) : undefined;
+      const state = overflow === "snapshot" ? (this.options.snapshot?.() ?? []) : latest === undefined ? [] : [latest];
+      onShed?.(overflow === "snapshot" ? "snapshot" : "conflated", skipped - statuses.length);
+      batch = [...this.own, ...statuses, ...state];
+    } else {
+      batch = this.own.length === 0 ? log.read(this.cursor, this.end) : [...this.own, ...log.read(this.cursor, this.end)];
     }
-    const statuses = this.queue.filter((e) => e.type !== "data");
-    // "latest": the event being pushed is the newest state and replaces all queued ones.
-    const kept = overflow === "snapshot" ? (this.options.snapshot?.() ?? []) : [];
-    onShed?.(overflow === "snapshot" ? "snapshot" : "conflated", this.queuedData);
-    this.queue = [...statuses, ...kept];
-    this.queuedData = kept.length;
-    // A snapshot is taken after the incoming delta was applied, so it already contains it.
-    if (overflow === "snapshot") this.settle(true);
-    return overflow === "latest";
+    this.cursor = this.end;
+    this.own = [];
+    this.lastActivityMs = this.options.now();
+    return batch;
+  }
+
+  private idleEvent(): FeedEvent<T> {
+    const now = this.options.now();
+    this.lastActivityMs = now;
+    const { staleAfterMs } = this.options;
+    const lastDataMs = this.options.log.lastDataAtMs;
+    const since = now - (lastDataMs ?? this.lastActivityMs);
+    if (staleAfterMs > 0 && lastDataMs !== undefined && since >= staleAfterMs && (this.lastStaleMs === undefined || now - this.lastStaleMs >= staleAfterMs)) {
+      this.lastStaleMs = now;
+      return { type: "status", status: { kind: "stale", atMs: now, message: `no data for ${Math.round(since / 1000)} s`, sinceLastDataMs: since } };
+    }
+    return { type: "heartbeat", atMs: now, lastDataMs };
   }
 
   private settle(woke: boolean): void {
@@ -131,40 +188,23 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
     resolve(woke);
   }
 
-  private takeBatch(): FeedEvent<T>[] {
-    const batch = this.queue;
-    this.queue = [];
-    this.queuedData = 0;
-    this.lastActivityMs = this.options.now();
-    return batch;
-  }
-
-  private idleEvent(): FeedEvent<T> {
-    const now = this.options.now();
-    this.lastActivityMs = now;
-    const { staleAfterMs } = this.options;
-    const since = now - (this.lastDataMs ?? this.lastActivityMs);
-    if (staleAfterMs > 0 && this.lastDataMs !== undefined && since >= staleAfterMs && (this.lastStaleMs === undefined || now - this.lastStaleMs >= staleAfterMs)) {
-      this.lastStaleMs = now;
-      return { type: "status", status: { kind: "stale", atMs: now, message: `no data for ${Math.round(since / 1000)} s`, sinceLastDataMs: since } };
-    }
-    return { type: "heartbeat", atMs: now, lastDataMs: this.lastDataMs };
-  }
-
   async *[Symbol.asyncIterator](): AsyncGenerator<FeedEvent<T>[]> {
     try {
       for (;;) {
-        if (this.queue.length > 0) {
-          yield this.takeBatch();
+        if (this.hasPending) {
+          const batch = this.takeBatch();
+          if (batch.length > 0) yield batch;
           continue;
         }
         if (this.closed) break;
         const woke = await new Promise<boolean>((resolve) => {
           this.resolveWait = resolve;
+          this.options.log.onAppend(this.wake);
           if (this.idleTimer === undefined) this.idleTimer = setTimeout(() => this.settle(false), this.options.heartbeatMs);
           else this.idleTimer.refresh();
         });
-        if (!woke && !this.closed && this.queue.length === 0) yield [this.idleEvent()];
+        this.options.log.cancelWake(this.wake);
+        if (!woke && !this.closed && !this.hasPending) yield [this.idleEvent()];
       }
       if (this.failure !== undefined) throw this.failure;
     } finally {

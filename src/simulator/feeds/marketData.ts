@@ -117,13 +117,13 @@ export class MarketDataFeed implements Subscription {
     }
   }
 
-  /** Encoded frames of one round of quote ticks, for flood mode. */
+  /** Encoded frames of one round of quote ticks, for flood mode: BID/ASK pairs (ASK last), n rounded up. */
   floodFrames(nowMs: number, n: number, out: Field[][], stamp: string | undefined): void {
     const q = this.ctx.market.quote(this.instrument, this.view(nowMs));
     const { sv } = this.ctx;
-    for (let i = 0; i < n; i++) {
-      if (i % 2 === 0) out.push(msg.tickPrice(sv, this.reqId, this.tt(TICK.BID), q.bid, stamp ?? q.bidSize, 0));
-      else out.push(msg.tickPrice(sv, this.reqId, this.tt(TICK.ASK), q.ask, stamp ?? q.askSize, 0));
+    for (let i = 0; i < n; i += 2) {
+      out.push(msg.tickPrice(sv, this.reqId, this.tt(TICK.BID), q.bid, stamp ?? q.bidSize, 0));
+      out.push(msg.tickPrice(sv, this.reqId, this.tt(TICK.ASK), q.ask, stamp ?? q.askSize, 0));
     }
   }
 
