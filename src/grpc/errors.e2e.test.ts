@@ -1,0 +1,505 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Timestamp } from "../../gen/google/protobuf/timestamp.js";
+import {
+  MarketDataServiceClient,
+  type GetCandlesRequest,
+  type GetCandlesResponse,
+  type GetOrderBookResponse,
+  type GetTradesRequest,
+  type GetTradesResponse,
+  type StreamOrderBookResponse,
+} from "../../gen/ibprovider/v1/market_data_service.js";
+import { SymbolServiceClient, type GetSymbolResponse, type ListSymbolsResponse } from "../../gen/ibprovider/v1/symbol_service.js";
+import { AccountServiceClient, type GetAccountResponse } from "../../gen/ibprovider/v1/account_service.js";
+import { startApp, type RunningApp } from "../app.js";
+import { loadConfig } from "../config/loadConfig.js";
+import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
+import { ERROR_DOMAIN } from "./apiError.js";
+import { readRichStatus } from "./statusDetails.js";
+
+/*
+ * Every error reason a client can get, end to end: generated TypeScript clients ↔ the real gRPC server ↔ the
+ * IB adapter ↔ a simulated IB Gateway speaking the TWS protocol, all over loopback sockets. Each error is
+ * checked as a client sees it: the gRPC status code, the google.rpc.Status in grpc-status-details-bin with
+ * one ErrorInfo (stable reason, domain, IB code in metadata when IB sent one), BadRequest naming the field
+ * for bad input, and the server still serving afterwards.
+ *
+ * One app, pointed (IB_GATEWAY_URL) at a simulator this file starts, so that it can be made stricter than
+ * IB and be taken down:
+ *  - entitlements: IBM has no market data permission (SAP has none built in; TSLA is delayed-only);
+ *  - IB's per-contract historical pacing window measured 30 s instead of IB's documented 2 s (still 6
+ *    requests), so the adapter's scheduler, which paces for 2 s, can be answered with 162 "pacing violation";
+ *  - IB_MARKET_DATA_TYPE=live, so that a delayed-only symbol is refused (10089) instead of served delayed.
+ * UNIMPLEMENTED and UNAUTHENTICATED are covered in server.test.ts.
+ *
+ * Historical requests: the simulator (like IB) remembers them per contract for its 30 s pacing window, so
+ * each test asks history of its own contract (pacing: ETHUSDT; deadline: BTCUSDT; then SPY, MSFT; AAPL and
+ * IBM once each), and no two are identical (IB's 15 s rule would hold the second).
+ */
+
+const TOKEN = "errors-e2e-token";
+/** The app's warnings and errors, kept to check what reached IB (e.g. pacing retries, per contract). */
+const logLines: string[] = [];
+const log = pino({ level: "warn" }, { write: (line: string) => void logLines.push(line) });
+const md = new Metadata();
+md.set("authorization", `Bearer ${TOKEN}`);
+
+/** The simulator's per-contract pacing window (IB: 2 s; the adapter paces for 2 s + 1 s margin). */
+const SIM_SAME_CONTRACT_WINDOW_MS = 30_000;
+
+let simulator: SimulatorHandle;
+let app: RunningApp;
+let configDir: string;
+let marketData: MarketDataServiceClient;
+let symbols: SymbolServiceClient;
+let accounts: AccountServiceClient;
+
+interface Outcome {
+  error: unknown;
+  elapsedMs: number;
+}
+/** Started right after the app: it needs IB's pacing back-off to elapse, so it runs while the other tests do. */
+let pacingProbe: Promise<Outcome>;
+
+beforeAll(async () => {
+  simulator = await startSimulator({
+    host: "127.0.0.1",
+    port: 0,
+    seed: 5,
+    entitlements: { IBM: "none" },
+    limits: { historicalSameContractMs: SIM_SAME_CONTRACT_WINDOW_MS },
+  });
+  configDir = mkdtempSync(join(tmpdir(), "ib-provider-errors-e2e-"));
+  const providerFile = join(configDir, "config.provider.json");
+  // No configured (active) subscriptions: every IB line and history request in this file is a test's own.
+  // SAP trades in EUR on IBIS; the built-in mapping would ask IB for a USD stock, so the config says which.
+  writeFileSync(
+    providerFile,
+    JSON.stringify({ provider: { connectors: [{ connectorType: "ib", enabled: true, markets: [{ marketType: "spot", symbols: [{ name: "AAPL" }, { name: "BTCUSDT" }, { name: "SAP", ib: { currency: "EUR", primaryExch: "IBIS" } }] }] }] } }),
+  );
+  app = await startApp(
+    loadConfig({
+      env: {
+        PROVIDER_API_TOKEN: TOKEN,
+        GRPC_PORT: "0",
+        REST_PORT: "0",
+        IB_GATEWAY_URL: `127.0.0.1:${simulator.port}`,
+        IB_MARKET_DATA_TYPE: "live",
+        PROVIDER_CONFIG_FILE: providerFile,
+      },
+    }),
+    log,
+  );
+  const address = `127.0.0.1:${app.grpc.port}`;
+  marketData = new MarketDataServiceClient(address, credentials.createInsecure());
+  symbols = new SymbolServiceClient(address, credentials.createInsecure());
+  accounts = new AccountServiceClient(address, credentials.createInsecure());
+  // min1 over 8 days of ETHUSDT is 9 IB requests: the adapter sends 5 and holds the rest for its 2 s (+1 s)
+  // same-contract window; the simulator, still inside its 30 s window, answers those with 162 "pacing
+  // violation". The adapter retries a paced-out request once after its back-off (10 s, and no sooner than its
+  // own 15 s + 1 s identical-request rule allows), gets 162 again, and only then gives up: ~19 s in all.
+  pacingProbe = outcomeOf(candles({ symbol: "ETHUSDT", interval: "min1", days: 8 }, 28_000));
+});
+
+afterAll(async () => {
+  marketData?.close();
+  symbols?.close();
+  accounts?.close();
+  await app?.stop();
+  await simulator?.close();
+  if (configDir !== undefined) rmSync(configDir, { recursive: true, force: true });
+});
+
+// --- helpers ---------------------------------------------------------------------------------------------
+
+type Callback<Res> = (err: ServiceError | null, res: Res) => void;
+
+function unary<Res>(fn: (cb: Callback<Res>) => void): Promise<Res> {
+  return new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
+}
+
+function isServiceError(e: unknown): e is ServiceError {
+  return e instanceof Error && typeof (e as Partial<ServiceError>).code === "number";
+}
+
+function outcomeOf(call: Promise<unknown>): Promise<Outcome> {
+  const started = Date.now();
+  return call.then(
+    () => ({ error: undefined, elapsedMs: Date.now() - started }),
+    (error: unknown) => ({ error, elapsedMs: Date.now() - started }),
+  );
+}
+
+/** The error a unary call ends with; the test fails when the call succeeds instead. */
+async function failureOf(call: Promise<unknown>): Promise<ServiceError> {
+  const { error } = await outcomeOf(call);
+  if (error === undefined) throw new Error("expected the call to fail, but it succeeded");
+  if (!isServiceError(error)) throw error;
+  return error;
+}
+
+/** The error a server stream ends with (data before it is ignored), within `timeoutMs`. */
+function streamFailureOf(stream: ClientReadableStream<unknown>, timeoutMs = 5_000): Promise<ServiceError> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stream.cancel();
+      reject(new Error(`the stream did not fail within ${timeoutMs} ms`));
+    }, timeoutMs);
+    stream.on("data", () => undefined);
+    stream.on("error", (e: ServiceError) => {
+      clearTimeout(timer);
+      resolve(e);
+    });
+    stream.on("end", () => {
+      clearTimeout(timer);
+      reject(new Error("the stream ended without an error"));
+    });
+  });
+}
+
+interface ExpectedError {
+  code: status;
+  reason: string;
+  /** IB's message code in ErrorInfo metadata; absent means the metadata must not carry one. */
+  ibCode?: string;
+  /** The request field the error names (message, ErrorInfo metadata and the one BadRequest violation). */
+  field?: string;
+}
+
+function expectApiError(err: ServiceError, expected: ExpectedError): void {
+  expect(status[err.code], err.details).toBe(status[expected.code]);
+  const rich = readRichStatus(err);
+  expect(rich, "a google.rpc.Status in grpc-status-details-bin").toBeDefined();
+  expect(rich!.status.code).toBe(expected.code);
+  expect(rich!.status.message).toBe(err.details);
+  expect(rich!.errorInfo, err.details).toMatchObject({ reason: expected.reason, domain: ERROR_DOMAIN });
+  const metadata = rich!.errorInfo!.metadata;
+  if (expected.ibCode === undefined) expect(metadata).not.toHaveProperty("ibCode");
+  else expect(metadata).toMatchObject({ ibCode: expected.ibCode });
+  if (expected.field === undefined) {
+    expect(rich!.badRequest).toBeUndefined();
+  } else {
+    expect(err.details).toContain(expected.field);
+    expect(metadata).toMatchObject({ field: expected.field });
+    expect(rich!.badRequest?.fieldViolations.map((v) => v.field)).toEqual([expected.field]);
+    expect(rich!.badRequest?.fieldViolations[0]?.description).not.toBe("");
+  }
+}
+
+const deadlineIn = (ms: number) => ({ deadline: Date.now() + ms });
+const timestamp = (ms: number): Timestamp => ({ seconds: String(Math.floor(ms / 1000)), nanos: 0 });
+const HOUR_MS = 3_600_000;
+
+function candles(over: Partial<GetCandlesRequest>, deadlineMs = 10_000): Promise<GetCandlesResponse> {
+  const request: GetCandlesRequest = { connectorType: "ib", marketType: "spot", symbol: "AAPL", interval: "h1", from: undefined, to: undefined, days: undefined, regularHoursOnly: undefined, ...over };
+  return unary((cb) => marketData.getCandles(request, md, deadlineIn(deadlineMs), cb));
+}
+
+function trades(over: Partial<GetTradesRequest>): Promise<GetTradesResponse> {
+  const request: GetTradesRequest = { connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", from: undefined, to: undefined, limit: 10, ...over };
+  return unary((cb) => marketData.getTrades(request, md, deadlineIn(10_000), cb));
+}
+
+function getSymbol(symbol: string, over: { connectorType?: string; marketType?: string } = {}): Promise<GetSymbolResponse> {
+  return unary((cb) => symbols.getSymbol({ connectorType: "ib", marketType: "spot", symbol, ...over }, md, deadlineIn(10_000), cb));
+}
+
+const instrument = (symbol: string) => ({ connectorType: "ib", marketType: "spot", symbol });
+
+/** A call that needs IB (a contract lookup the first time) answers normally. */
+async function expectServing(symbol: string): Promise<void> {
+  expect((await getSymbol(symbol)).symbol?.conId).toMatch(/^[1-9]\d*$/);
+}
+
+/** Contracts (conId@exchange) the adapter logged a 162 pacing violation for, one entry per retry. */
+function pacingRetries(): string[] {
+  return logLines
+    .map((line) => JSON.parse(line) as { msg?: string; contract?: string })
+    .filter((entry) => entry.msg?.includes("historical pacing violation") === true)
+    .map((entry) => entry.contract ?? "");
+}
+
+async function until(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// --- the tests -------------------------------------------------------------------------------------------
+
+describe("INVALID_ARGUMENT: bad input is refused at once, naming the field", () => {
+  const nowMs = Date.now();
+  const cases: { name: string; field: string; reason: string; fail: () => Promise<ServiceError> }[] = [
+    { name: "GetCandles with an unknown interval", field: "interval", reason: "UNKNOWN_INTERVAL", fail: () => failureOf(candles({ interval: "h3" })) },
+    { name: "GetCandles with no interval", field: "interval", reason: "UNKNOWN_INTERVAL", fail: () => failureOf(candles({ interval: "" })) },
+    {
+      name: "StreamCandles with an unknown interval",
+      field: "interval",
+      reason: "UNKNOWN_INTERVAL",
+      fail: () => streamFailureOf(marketData.streamCandles({ ...instrument("AAPL"), interval: "fortnight", completeOnly: false }, md)),
+    },
+    { name: "GetSymbol with an empty symbol", field: "symbol", reason: "INVALID_SYMBOL", fail: () => failureOf(getSymbol("")) },
+    { name: "GetCandles with an invalid symbol", field: "symbol", reason: "INVALID_SYMBOL", fail: () => failureOf(candles({ symbol: "AAPL;DROP" })) },
+    { name: "StreamTicks with an empty symbol", field: "symbol", reason: "INVALID_SYMBOL", fail: () => streamFailureOf(marketData.streamTicks(instrument(""), md)) },
+    {
+      name: "GetCandles with from after to",
+      field: "from",
+      reason: "INVALID_TIME_RANGE",
+      fail: () => failureOf(candles({ from: timestamp(nowMs - HOUR_MS), to: timestamp(nowMs - 2 * HOUR_MS) })),
+    },
+    {
+      name: "GetTrades with from after to",
+      field: "from",
+      reason: "INVALID_TIME_RANGE",
+      fail: () => failureOf(trades({ from: timestamp(nowMs - HOUR_MS), to: timestamp(nowMs - 2 * HOUR_MS) })),
+    },
+    {
+      name: "GetCandles starting in the future",
+      field: "from",
+      reason: "INVALID_TIME_RANGE",
+      fail: () => failureOf(candles({ from: timestamp(nowMs + HOUR_MS), to: timestamp(nowMs + 2 * HOUR_MS) })),
+    },
+    { name: "GetSymbol for another connector", field: "connector_type", reason: "UNKNOWN_CONNECTOR", fail: () => failureOf(getSymbol("AAPL", { connectorType: "binance" })) },
+    {
+      name: "StreamTrades with no connector",
+      field: "connector_type",
+      reason: "UNKNOWN_CONNECTOR",
+      fail: () => streamFailureOf(marketData.streamTrades({ connectorType: "", marketType: "spot", symbol: "AAPL" }, md)),
+    },
+    { name: "GetCandles with an unknown market type", field: "market_type", reason: "UNKNOWN_MARKET_TYPE", fail: () => failureOf(candles({ marketType: "options" })) },
+    {
+      name: "ListSymbols with an unknown market type",
+      field: "market_type",
+      reason: "UNKNOWN_MARKET_TYPE",
+      fail: () => failureOf(unary<ListSymbolsResponse>((cb) => symbols.listSymbols({ connectorType: "ib", marketType: "swap", resolve: false }, md, deadlineIn(5_000), cb))),
+    },
+    {
+      name: "GetOrderBook deeper than 50 levels",
+      field: "depth",
+      reason: "DEPTH_TOO_LARGE",
+      fail: () => failureOf(unary<GetOrderBookResponse>((cb) => marketData.getOrderBook({ ...instrument("AAPL"), depth: 51 }, md, deadlineIn(5_000), cb))),
+    },
+    {
+      name: "StreamOrderBook deeper than 50 levels",
+      field: "depth",
+      reason: "DEPTH_TOO_LARGE",
+      fail: () => streamFailureOf(marketData.streamOrderBook({ ...instrument("AAPL"), depth: 500 }, md)),
+    },
+    { name: "GetTrades over 1000 trades", field: "limit", reason: "LIMIT_TOO_LARGE", fail: () => failureOf(trades({ limit: 1001 })) },
+  ];
+
+  it.each(cases)("$name → INVALID_ARGUMENT $reason naming $field", async ({ field, reason, fail }) => {
+    const started = Date.now();
+    const err = await fail();
+    expectApiError(err, { code: status.INVALID_ARGUMENT, reason, field });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("GetCandles over more IB requests than the service makes for one call → INVALID_ARGUMENT WINDOW_TOO_LONG, saying what to change", async () => {
+    // 100 days of min1 is 101 IB requests; one call may use at most 60 (IB allows 60 per 10 minutes).
+    const err = await failureOf(candles({ interval: "min1", from: timestamp(nowMs - 100 * 86_400_000) }));
+    expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "WINDOW_TOO_LONG" });
+    expect(err.details).toMatch(/shorten the window or use a larger interval/);
+  });
+
+  // Issue 5 item 1 wants "days out of range" refused as INVALID_ARGUMENT naming the field. There is no range
+  // rule for `days` (candleWindow.ts checks from/to only), so these reach the adapter: a uint32-sized `days`
+  // ends INTERNAL "internal error" (a RangeError in planHistory → intervalBounds); a long one ends
+  // INVALID_ARGUMENT WINDOW_TOO_LONG from the adapter's 60-request cap, naming neither `days` nor a field.
+  // Marked failing until a `days` rule exists (reported to the lead).
+  it.fails.each([
+    { days: 4_000_000_000, today: "INTERNAL" },
+    { days: 100_000, today: "WINDOW_TOO_LONG without a field" },
+  ])("GetCandles with days $days → INVALID_ARGUMENT naming days (today: $today)", async ({ days }) => {
+    const err = await failureOf(candles({ interval: "day", days }));
+    expect(status[err.code], err.details).toBe(status[status.INVALID_ARGUMENT]);
+    expect(err.details).toContain("days");
+    expect(readRichStatus(err)?.badRequest?.fieldViolations.map((v) => v.field)).toEqual(["days"]);
+  });
+
+  // A Timestamp outside 0001-01-01..9999-12-31 is invalid (google.protobuf.Timestamp). candleWindow.ts only
+  // checks Number.isFinite, so a `to` beyond JavaScript's Date range ends INTERNAL (a RangeError from
+  // toISOString while writing the "from is in the future" message). Marked failing (reported).
+  it.fails("GetCandles with a to beyond the Timestamp range → INVALID_ARGUMENT INVALID_TIME naming to (today: INTERNAL)", async () => {
+    const err = await failureOf(candles({ to: { seconds: "9000000000000000", nanos: 0 } }));
+    expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "INVALID_TIME", field: "to" });
+  });
+
+  // Not run: today a `from` of -9e15 s (far before 0001-01-01) makes planHistory build billions of chunks
+  // before ibAdapter.historyBars checks the 60-request cap, and the server process dies out of memory
+  // (reported to the lead as a crash any authenticated client can cause). Enable once candleWindow.ts
+  // refuses Timestamps outside the valid range.
+  it.skip("GetCandles with a from before the Timestamp range → INVALID_ARGUMENT INVALID_TIME naming from (today: the server runs out of memory)", async () => {
+    const err = await failureOf(candles({ from: { seconds: "-9000000000000000", nanos: 0 } }));
+    expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "INVALID_TIME", field: "from" });
+  });
+
+  it("keeps serving after a burst of bad requests", async () => {
+    await expectServing("AAPL");
+  });
+});
+
+describe("NOT_FOUND: a symbol IB does not know", () => {
+  it("GetSymbol, GetCandles and StreamTicks answer SYMBOL_NOT_FOUND with IB's code 200", async () => {
+    expectApiError(await failureOf(getSymbol("NOSUCHSYM")), { code: status.NOT_FOUND, reason: "SYMBOL_NOT_FOUND", ibCode: "200" });
+    expectApiError(await failureOf(candles({ symbol: "NOSUCHSYM" })), { code: status.NOT_FOUND, reason: "SYMBOL_NOT_FOUND", ibCode: "200" });
+    expectApiError(await streamFailureOf(marketData.streamTicks(instrument("NOSUCHSYM"), md)), { code: status.NOT_FOUND, reason: "SYMBOL_NOT_FOUND", ibCode: "200" });
+    await expectServing("AAPL");
+  });
+
+  it("GetAccount for an account this login does not manage answers NOT_FOUND ACCOUNT_NOT_MANAGED", async () => {
+    const err = await failureOf(unary<GetAccountResponse>((cb) => accounts.getAccount({ connectorType: "ib", marketType: "spot", accountId: "U0000000" }, md, deadlineIn(5_000), cb)));
+    expectApiError(err, { code: status.NOT_FOUND, reason: "ACCOUNT_NOT_MANAGED" });
+  });
+
+  it("GetCandles for a window with no bars answers NO_DATA", async () => {
+    // AAPL's regular hours on a Sunday: IB answers 162 "HMDS query returned no data" (an empty window).
+    const sunday = new Date();
+    sunday.setUTCDate(sunday.getUTCDate() - 7 - sunday.getUTCDay());
+    sunday.setUTCHours(15, 0, 0, 0);
+    const err = await failureOf(candles({ symbol: "AAPL", interval: "min5", from: timestamp(sunday.getTime()), to: timestamp(sunday.getTime() + HOUR_MS), regularHoursOnly: true }));
+    expectApiError(err, { code: status.NOT_FOUND, reason: "NO_DATA" });
+  });
+});
+
+describe("PERMISSION_DENIED: market data the account is not entitled to", () => {
+  it("StreamTicks on SAP (no permission) ends MARKET_DATA_SUBSCRIPTION_REQUIRED with IB's 354", async () => {
+    const err = await streamFailureOf(marketData.streamTicks(instrument("SAP"), md));
+    expectApiError(err, { code: status.PERMISSION_DENIED, reason: "MARKET_DATA_SUBSCRIPTION_REQUIRED", ibCode: "354" });
+  });
+
+  it("StreamTicks on TSLA (delayed-only) with live data requested ends MARKET_DATA_SUBSCRIPTION_REQUIRED with IB's 10089", async () => {
+    const err = await streamFailureOf(marketData.streamTicks(instrument("TSLA"), md));
+    expectApiError(err, { code: status.PERMISSION_DENIED, reason: "MARKET_DATA_SUBSCRIPTION_REQUIRED", ibCode: "10089" });
+  });
+
+  it("a symbol without permission (simulator entitlements option) is refused for depth (354) and history (162), and nothing stays subscribed", async () => {
+    const depth = await streamFailureOf(marketData.streamOrderBook({ ...instrument("IBM"), depth: 5 }, md));
+    expectApiError(depth, { code: status.PERMISSION_DENIED, reason: "MARKET_DATA_SUBSCRIPTION_REQUIRED", ibCode: "354" });
+    // IB reports missing permissions for history as 162 "No market data permissions for …".
+    const history = await failureOf(candles({ symbol: "IBM", interval: "h1", days: 2 }));
+    expectApiError(history, { code: status.PERMISSION_DENIED, reason: "MARKET_DATA_SUBSCRIPTION_REQUIRED", ibCode: "162" });
+    await until("the refused subscriptions to be released", () => app.adapter.subscriptions().length === 0, 3_000);
+  });
+});
+
+describe("INTERNAL IB_ERROR: an IB refusal the service has no specific reason for", () => {
+  it("GetTrades of a forex pair (IB keeps no trades for it) answers IB_ERROR with IB's 162 and IB's text", async () => {
+    // IB answers 162 "No historical market data for EUR/CASH@IDEALPRO Last 0": neither pacing, no-data nor
+    // permissions, so it takes the catch-all. (Reported: NO_DATA or INVALID_ARGUMENT would tell a client more.)
+    const err = await failureOf(trades({ symbol: "EURUSD" }));
+    expectApiError(err, { code: status.INTERNAL, reason: "IB_ERROR", ibCode: "162" });
+    expect(err.details).toMatch(/No historical market data for EUR/);
+    await expectServing("AAPL");
+  });
+});
+
+describe("RESOURCE_EXHAUSTED IB_LIMIT_REACHED: IB's 3 market depth subscriptions", () => {
+  it("refuses a 4th concurrent StreamOrderBook before asking IB, while the first three keep streaming", async () => {
+    const open = ["AAPL", "MSFT", "SPY"].map((symbol) => {
+      const stream: ClientReadableStream<StreamOrderBookResponse> = marketData.streamOrderBook({ ...instrument(symbol), depth: 5 }, md);
+      const state = { symbol, stream, updates: 0, error: undefined as ServiceError | undefined };
+      stream.on("data", (res: StreamOrderBookResponse) => {
+        state.updates += res.events.filter((e) => e.event?.$case === "update").length;
+      });
+      stream.on("error", (e: ServiceError) => (state.error = e));
+      return state;
+    });
+    try {
+      await until("the three books to stream", () => open.every((s) => s.updates >= 2), 5_000);
+      expect(app.adapter.subscriptions().filter((s) => s.kind === "orderBook")).toHaveLength(3);
+
+      const started = Date.now();
+      const refused = await streamFailureOf(marketData.streamOrderBook({ ...instrument("NVDA"), depth: 5 }, md));
+      // No ibCode: the adapter counts IB's lines and refuses before IB would answer 309.
+      expectApiError(refused, { code: status.RESOURCE_EXHAUSTED, reason: "IB_LIMIT_REACHED" });
+      expect(refused.details).toMatch(/3 IB market depth subscriptions/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      // A one-shot book needs a depth line too.
+      const snapshot = await failureOf(unary<GetOrderBookResponse>((cb) => marketData.getOrderBook({ ...instrument("NVDA"), depth: 5 }, md, deadlineIn(5_000), cb)));
+      expectApiError(snapshot, { code: status.RESOURCE_EXHAUSTED, reason: "IB_LIMIT_REACHED" });
+
+      const before = open.map((s) => s.updates);
+      await until("the three books to keep streaming", () => open.every((s, i) => s.updates > before[i]!), 5_000);
+      for (const s of open) expect(s.error, s.symbol).toBeUndefined();
+    } finally {
+      for (const s of open) s.stream.cancel();
+    }
+    // Cancelling gives the lines back (and the refused one never took one): the 4th symbol now has a book.
+    await until("the depth lines to be released", () => app.adapter.subscriptions().every((s) => s.kind !== "orderBook"), 3_000);
+    const book = await unary<GetOrderBookResponse>((cb) => marketData.getOrderBook({ ...instrument("NVDA"), depth: 5 }, md, deadlineIn(5_000), cb));
+    expect(book.orderBook?.bids.length).toBeGreaterThan(0);
+  });
+});
+
+describe("DEADLINE_EXCEEDED: deadlines are honoured", () => {
+  it("a GetCandles whose paced IB requests outlast a 300 ms deadline fails DEADLINE_EXCEEDED at the deadline, drops its queued requests, and the next call works", async () => {
+    // min1 over 10 days of BTCUSDT is 11 IB requests: 5 go at once, the others wait for IB's per-contract
+    // pacing window (2 s + the adapter's 1 s margin), so the call cannot finish within 300 ms.
+    const started = Date.now();
+    const err = await failureOf(candles({ symbol: "BTCUSDT", interval: "min1", days: 10 }, 300));
+    const elapsed = Date.now() - started;
+    expect(status[err.code], err.details).toBe(status[status.DEADLINE_EXCEEDED]);
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(300 + 500);
+    const next = await candles({ symbol: "SPY", interval: "h1", days: 5 });
+    expect(next.candles.length).toBeGreaterThan(0);
+
+    // Had the server kept working after the deadline, the 6 held requests would have gone to IB at ~3 s,
+    // into the simulator's 30 s window where BTCUSDT already has 5: 162, and a logged pacing retry.
+    const btc = (await getSymbol("BTCUSDT")).symbol!;
+    await new Promise((r) => setTimeout(r, Math.max(0, started + 4_000 - Date.now())));
+    expect(pacingRetries()).not.toContain(`${btc.conId}@${btc.exchange}`);
+  });
+});
+
+describe("RESOURCE_EXHAUSTED PACING_LIMIT: IB refuses historical requests as a pacing violation", () => {
+  it("surfaces IB's 162 pacing violation as PACING_LIMIT once the adapter's one retry after back-off is refused too", async () => {
+    const { error, elapsedMs } = await pacingProbe;
+    if (!isServiceError(error)) throw error ?? new Error("the paced-out GetCandles succeeded");
+    expectApiError(error, { code: status.RESOURCE_EXHAUSTED, reason: "PACING_LIMIT", ibCode: "162" });
+    expect(error.details).toMatch(/pacing violation/i);
+    // Not at the first 162 (≈3 s in): after the retry that IB refused as well.
+    expect(elapsedMs).toBeGreaterThan(10_000);
+    const eth = (await getSymbol("ETHUSDT")).symbol!;
+    const retries = pacingRetries();
+    expect(retries.length).toBeGreaterThan(0);
+    expect(new Set(retries)).toEqual(new Set([`${eth.conId}@${eth.exchange}`]));
+    await expectServing("AMZN");
+    // Run alone (-t), this test waits the whole ~19 s: too close to vitest's default 20 s timeout.
+  }, 30_000);
+});
+
+describe("UNAVAILABLE GATEWAY_UNAVAILABLE: the Gateway is down", () => {
+  it("answers within 2 s (not a hang) while the Gateway restarts, and serves again once it is back", async () => {
+    const restarted = simulator.faults.restart(1_500);
+    try {
+      await until("the adapter to notice the Gateway is gone", () => app.adapter.status.state !== "connected", 2_000);
+      const checks: [string, () => Promise<ServiceError>][] = [
+        ["GetSymbol of an unresolved symbol", () => failureOf(getSymbol("GOOGL"))],
+        ["GetCandles of an unresolved symbol", () => failureOf(candles({ symbol: "META", interval: "h1", days: 2 }))],
+        ["GetCandles of a resolved symbol", () => failureOf(candles({ symbol: "AAPL", interval: "h1", days: 3 }))],
+        ["StreamTicks", () => streamFailureOf(marketData.streamTicks(instrument("KO"), md))],
+      ];
+      for (const [what, check] of checks) {
+        const started = Date.now();
+        const err = await check();
+        expect(Date.now() - started, what).toBeLessThan(2_000);
+        expectApiError(err, { code: status.UNAVAILABLE, reason: "GATEWAY_UNAVAILABLE" });
+      }
+    } finally {
+      await restarted;
+    }
+    await until("the adapter to reconnect", () => app.adapter.status.state === "connected", 10_000);
+    await expectServing("GOOGL");
+    const back = await candles({ symbol: "MSFT", interval: "h1", days: 5 });
+    expect(back.candles.length).toBeGreaterThan(0);
+  });
+});
