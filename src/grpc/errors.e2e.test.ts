@@ -302,43 +302,35 @@ describe("INVALID_ARGUMENT: bad input is refused at once, naming the field", () 
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
-  it("GetCandles over more IB requests than the service makes for one call → INVALID_ARGUMENT WINDOW_TOO_LONG, saying what to change", async () => {
+  it("GetCandles over more IB requests than the service makes for one call → INVALID_ARGUMENT WINDOW_TOO_LONG naming the field, saying what to change", async () => {
     // 100 days of min1 is 101 IB requests; one call may use at most 60 (IB allows 60 per 10 minutes).
     const err = await failureOf(candles({ interval: "min1", from: timestamp(nowMs - 100 * 86_400_000) }));
-    expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "WINDOW_TOO_LONG" });
+    expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "WINDOW_TOO_LONG", field: "from" });
     expect(err.details).toMatch(/shorten the window or use a larger interval/);
+    const byDays = await failureOf(candles({ interval: "min1", days: 100 }));
+    expectApiError(byDays, { code: status.INVALID_ARGUMENT, reason: "WINDOW_TOO_LONG", field: "days" });
   });
 
-  // Issue 5 item 1 wants "days out of range" refused as INVALID_ARGUMENT naming the field. There is no range
-  // rule for `days` (candleWindow.ts checks from/to only), so these reach the adapter: a uint32-sized `days`
-  // ends INTERNAL "internal error" (a RangeError in planHistory → intervalBounds); a long one ends
-  // INVALID_ARGUMENT WINDOW_TOO_LONG from the adapter's 60-request cap, naming neither `days` nor a field.
-  // Marked failing until a `days` rule exists (reported to the lead).
-  it.fails.each([
-    { days: 4_000_000_000, today: "INTERNAL" },
-    { days: 100_000, today: "WINDOW_TOO_LONG without a field" },
-  ])("GetCandles with days $days → INVALID_ARGUMENT naming days (today: $today)", async ({ days }) => {
+  it.each([4_000_000_000, 100_000])("GetCandles with days %d → INVALID_ARGUMENT DAYS_OUT_OF_RANGE naming days", async (days) => {
     const err = await failureOf(candles({ interval: "day", days }));
-    expect(status[err.code], err.details).toBe(status[status.INVALID_ARGUMENT]);
-    expect(err.details).toContain("days");
-    expect(readRichStatus(err)?.badRequest?.fieldViolations.map((v) => v.field)).toEqual(["days"]);
+    expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "DAYS_OUT_OF_RANGE", field: "days" });
   });
 
-  // A Timestamp outside 0001-01-01..9999-12-31 is invalid (google.protobuf.Timestamp). candleWindow.ts only
-  // checks Number.isFinite, so a `to` beyond JavaScript's Date range ends INTERNAL (a RangeError from
-  // toISOString while writing the "from is in the future" message). Marked failing (reported).
-  it.fails("GetCandles with a to beyond the Timestamp range → INVALID_ARGUMENT INVALID_TIME naming to (today: INTERNAL)", async () => {
-    const err = await failureOf(candles({ to: { seconds: "9000000000000000", nanos: 0 } }));
-    expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "INVALID_TIME", field: "to" });
+  // google.protobuf.Timestamp is valid from 0001-01-01 to 9999-12-31; a `from` far before it once made the
+  // service plan billions of IB requests and run out of memory.
+  it.each([
+    { field: "to", ts: { seconds: "9000000000000000", nanos: 0 } },
+    { field: "from", ts: { seconds: "-9000000000000000", nanos: 0 } },
+  ])("GetCandles with $field outside the Timestamp range → INVALID_ARGUMENT INVALID_TIME naming $field", async ({ field, ts }) => {
+    const err = await failureOf(candles({ [field]: ts }));
+    expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "INVALID_TIME", field });
   });
 
-  // Not run: today a `from` of -9e15 s (far before 0001-01-01) makes planHistory build billions of chunks
-  // before ibAdapter.historyBars checks the 60-request cap, and the server process dies out of memory
-  // (reported to the lead as a crash any authenticated client can cause). Enable once candleWindow.ts
-  // refuses Timestamps outside the valid range.
-  it.skip("GetCandles with a from before the Timestamp range → INVALID_ARGUMENT INVALID_TIME naming from (today: the server runs out of memory)", async () => {
-    const err = await failureOf(candles({ from: { seconds: "-9000000000000000", nanos: 0 } }));
-    expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "INVALID_TIME", field: "from" });
+  it("GetCandles from the year 0001 in min1 is refused at once (WINDOW_TOO_LONG) without planning the requests", async () => {
+    const started = Date.now();
+    const err = await failureOf(candles({ interval: "min1", from: { seconds: "-62135596800", nanos: 0 } }));
+    expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "WINDOW_TOO_LONG", field: "from" });
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it("keeps serving after a burst of bad requests", async () => {
@@ -390,13 +382,13 @@ describe("PERMISSION_DENIED: market data the account is not entitled to", () => 
   });
 });
 
-describe("INTERNAL IB_ERROR: an IB refusal the service has no specific reason for", () => {
-  it("GetTrades of a forex pair (IB keeps no trades for it) answers IB_ERROR with IB's 162 and IB's text", async () => {
-    // IB answers 162 "No historical market data for EUR/CASH@IDEALPRO Last 0": neither pacing, no-data nor
-    // permissions, so it takes the catch-all. (Reported: NO_DATA or INVALID_ARGUMENT would tell a client more.)
+describe("trades of a forex pair", () => {
+  it("GetTrades and StreamTrades of a forex pair (IB keeps no trades for it) answer INVALID_ARGUMENT NO_TRADES_FOR_FOREX, saying what to use", async () => {
     const err = await failureOf(trades({ symbol: "EURUSD" }));
-    expectApiError(err, { code: status.INTERNAL, reason: "IB_ERROR", ibCode: "162" });
-    expect(err.details).toMatch(/No historical market data for EUR/);
+    expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "NO_TRADES_FOR_FOREX" });
+    expect(err.details).toMatch(/StreamTicks/);
+    const streamed = await streamFailureOf(marketData.streamTrades(instrument("EURUSD"), md));
+    expectApiError(streamed, { code: status.INVALID_ARGUMENT, reason: "NO_TRADES_FOR_FOREX" });
     await expectServing("AAPL");
   });
 });

@@ -72,6 +72,8 @@ export interface HistoryPlanInput {
   nowMs: number;
   /** IANA zone that day/week/month bars align to (the instrument's); intraday bars align to UTC epochs. */
   timeZone?: string;
+  /** More IB requests than this: refused (WINDOW_TOO_LONG) before the plan is built. */
+  maxChunks?: number;
 }
 
 export interface HistoryChunk {
@@ -114,6 +116,9 @@ export function planHistory(input: HistoryPlanInput): HistoryPlan {
   const endMs = Math.min(intervalBounds(toMs - 1, interval, timeZone).endMs, Math.floor(nowMs / 1000) * 1000);
 
   const maxChunk = MAX_CHUNK_MS[interval.name];
+  // Chunks are at most maxChunk long, so this many at least: a huge window is refused without building it.
+  const atLeast = Math.ceil((endMs - startMs) / maxChunk);
+  if (input.maxChunks !== undefined && atLeast > input.maxChunks) throw windowTooLong(interval, atLeast, input.maxChunks);
   const chunks: HistoryChunk[] = [];
   for (let cur = startMs; cur < endMs; ) {
     let next = cur + maxChunk;
@@ -126,7 +131,17 @@ export function planHistory(input: HistoryPlanInput): HistoryPlan {
     chunks.push({ endDateTime: formatIbUtc(next), durationStr: durationFor(interval, next - cur), startMs: cur, endMs: next });
     cur = next;
   }
+  if (input.maxChunks !== undefined && chunks.length > input.maxChunks) throw windowTooLong(interval, chunks.length, input.maxChunks);
   return { barSize: IB_BAR_SIZE[interval.name], whatToShow: whatToShowFor(input.secType), startMs, endMs, chunks };
+}
+
+function windowTooLong(interval: Interval, requests: number, max: number): IbError {
+  return new IbError(
+    "invalid",
+    `${interval.name} candles for this window need ${requests >= 1e6 ? "millions of" : requests} IB requests (at most ${max}: IB allows 60 per 10 minutes); shorten the window or use a larger interval`,
+    undefined,
+    "WINDOW_TOO_LONG",
+  );
 }
 
 /** The shortest IB duration that covers spanMs for these bars (see the header for the rules). */

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { MarketType, ProviderConfig } from "../config/providerConfig.js";
 import { BookMirror } from "../domain/bookMirror.js";
 import type { Level1 } from "../domain/marketData.js";
@@ -217,7 +218,7 @@ export class IbAdapter {
     if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_HISTORICAL_TICKS) {
       throw new IbError("invalid", `limit must be 1-${MAX_HISTORICAL_TICKS} (got ${query.limit})`, undefined, "INVALID_LIMIT");
     }
-    const instrument = await this.resolve(marketType, symbol);
+    const instrument = withTrades(await this.resolve(marketType, symbol));
     const endMs = Math.min(query.toMs, this.ctx.now());
     const trades = await fetchRecentTrades(this.ctx, this.history, instrument, { endMs, count: query.limit, useRTH: false }, { timeoutMs: this.requestTimeoutMs, signal: query.signal });
     const inWindow = trades.filter((t) => (query.fromMs === undefined || t.timeMs >= query.fromMs) && t.timeMs < query.toMs);
@@ -226,18 +227,12 @@ export class IbAdapter {
 
   /** IB bars of the interval's size for [fromMs, toMs): planned into IB-sized requests, paced, unmerged. */
   private async historyBars(instrument: ResolvedInstrument, interval: Interval, fromMs: number, toMs: number, useRTH: boolean, signal?: AbortSignal): Promise<Bar[]> {
-    const plan = planHistory({ interval, fromMs, toMs, secType: instrument.secType, nowMs: this.ctx.now(), timeZone: instrument.timeZoneId || "UTC" });
-    if (plan.chunks.length > this.maxHistoryChunks) {
-      throw new IbError(
-        "invalid",
-        `${interval.name} candles for this window need ${plan.chunks.length} IB requests (at most ${this.maxHistoryChunks}: IB allows 60 per 10 minutes); shorten the window or use a larger interval`,
-        undefined,
-        "WINDOW_TOO_LONG",
-      );
-    }
+    const plan = planHistory({ interval, fromMs, toMs, secType: instrument.secType, nowMs: this.ctx.now(), timeZone: instrument.timeZoneId || "UTC", maxChunks: this.maxHistoryChunks });
     // One failed chunk fails the call: the others are withdrawn (queued ones never reach IB, running ones
     // are cancelled there) instead of spending the 60-per-10-minutes budget for nothing.
     const group = new AbortController();
+    // Every chunk's request listens to it (up to maxHistoryChunks): not a listener leak.
+    setMaxListeners(this.maxHistoryChunks * 2 + 10, group.signal);
     const onAbort = () => group.abort();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
@@ -308,7 +303,7 @@ export class IbAdapter {
   }
 
   private async tradesFeed(marketType: MarketType, symbol: string) {
-    const instrument = await this.resolve(marketType, symbol);
+    const instrument = withTrades(await this.resolve(marketType, symbol));
     const quote = () => this.feeds.peek<Level1>(`tick/${instrument.conId}`);
     return this.feeds.acquire({ key: `trade/${instrument.conId}`, kind: "trade", marketType, symbol: instrument.symbol }, () => tradesSource(this.ctx, instrument, quote));
   }
@@ -378,4 +373,12 @@ export class IbAdapter {
     }
     return { book, timeMs, consistent: consistent && book.inSync };
   }
+}
+
+/** IB keeps no trade prints for forex (it answers 162 "No historical market data"): say so plainly. */
+function withTrades(instrument: ResolvedInstrument): ResolvedInstrument {
+  if (instrument.secType === "CASH") {
+    throw new IbError("invalid", `IB reports no trades for forex pairs (${instrument.symbol}): use StreamTicks for quotes or GetCandles for midpoint bars`, undefined, "NO_TRADES_FOR_FOREX");
+  }
+  return instrument;
 }

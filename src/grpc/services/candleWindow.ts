@@ -1,22 +1,25 @@
 import type { Timestamp } from "../../../gen/google/protobuf/timestamp.js";
 import type { Interval } from "../../domain/intervals.js";
 import { invalidArgument } from "../apiError.js";
-import { timestampToMs } from "../protoTime.js";
+import { isValidTimestamp, timestampToMs } from "../protoTime.js";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+/** A century of days: IB's daily history goes back decades, not further. */
+export const MAX_DAYS = 36_500;
 
 /**
  * The window of a GetCandles request (Barfinex semantics): `to` defaults to now; `from` wins over `days`;
  * with neither, 6 hours for min1 and 7 days otherwise. `days: 0` counts as unset.
  */
 export function candleWindow(request: { from?: Timestamp | undefined; to?: Timestamp | undefined; days?: number | undefined }, interval: Interval, nowMs: number): { fromMs: number; toMs: number } {
+  if (request.to !== undefined && !isValidTimestamp(request.to)) throw invalidArgument("to", "not a valid time (0001-01-01 to 9999-12-31)", "INVALID_TIME");
+  if (request.from !== undefined && !isValidTimestamp(request.from)) throw invalidArgument("from", "not a valid time (0001-01-01 to 9999-12-31)", "INVALID_TIME");
+  if (request.days !== undefined && request.days > MAX_DAYS) throw invalidArgument("days", `at most ${MAX_DAYS} (got ${request.days})`, "DAYS_OUT_OF_RANGE");
   const toMs = request.to === undefined ? nowMs : timestampToMs(request.to);
-  if (request.to !== undefined && !Number.isFinite(toMs)) throw invalidArgument("to", "not a valid time", "INVALID_TIME");
   let fromMs: number;
   if (request.from !== undefined) {
     fromMs = timestampToMs(request.from);
-    if (!Number.isFinite(fromMs)) throw invalidArgument("from", "not a valid time", "INVALID_TIME");
   } else if (request.days !== undefined && request.days > 0) {
     fromMs = toMs - request.days * DAY_MS;
   } else {

@@ -33,7 +33,8 @@ import { candleWindow } from "./candleWindow.js";
 import type { CallContext } from "../callContext.js";
 import { dataTypeToProto } from "../feedProto.js";
 import { encodeBatch, type EncodedMessage, type StreamRendering } from "../streamEncoding.js";
-import { timestampFromMs, timestampToMs } from "../protoTime.js";
+import { isValidTimestamp, timestampFromMs, timestampToMs } from "../protoTime.js";
+import { IbError } from "../../ib/ibErrors.js";
 import { checkInstrument, checkInterval } from "../requestValidation.js";
 
 /** What the market data service needs from the adapter. */
@@ -80,13 +81,13 @@ export class MarketDataService {
     const interval = checkInterval(request.interval);
     const nowMs = Date.now();
     const { fromMs, toMs } = candleWindow(request, interval, nowMs);
-    const { instrument, candles } = await this.source.candles(marketType, symbol, {
-      interval,
-      fromMs,
-      toMs,
-      regularHoursOnly: request.regularHoursOnly ?? true,
-      signal: ctx.signal,
-    });
+    const { instrument, candles } = await this.source
+      .candles(marketType, symbol, { interval, fromMs, toMs, regularHoursOnly: request.regularHoursOnly ?? true, signal: ctx.signal })
+      .catch((err: unknown) => {
+        // The window is what the client chose: name the field that set it.
+        if (err instanceof IbError && err.reason === "WINDOW_TOO_LONG") throw invalidArgument(request.from !== undefined ? "from" : "days", err.message, "WINDOW_TOO_LONG");
+        throw err;
+      });
     // Barfinex answers 404 when a window holds no data; the REST bridge maps NOT_FOUND to it.
     if (candles.length === 0) throw notFound(`no ${interval.name} candles for ${request.symbol} between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`, "NO_DATA");
     return { candles: candles.map((c) => candleToProto(c, request.symbol)), instrument: toInstrument(instrument, request.symbol, nowMs) };
@@ -97,6 +98,8 @@ export class MarketDataService {
     const limit = request.limit === 0 ? DEFAULT_TRADES_LIMIT : request.limit;
     if (limit > 1000) throw invalidArgument("limit", `at most 1000 trades per call (IB's per-request maximum; got ${limit})`, "LIMIT_TOO_LARGE");
     const nowMs = Date.now();
+    if (request.to !== undefined && !isValidTimestamp(request.to)) throw invalidArgument("to", "not a valid time (0001-01-01 to 9999-12-31)", "INVALID_TIME");
+    if (request.from !== undefined && !isValidTimestamp(request.from)) throw invalidArgument("from", "not a valid time (0001-01-01 to 9999-12-31)", "INVALID_TIME");
     const toMs = request.to === undefined ? nowMs : timestampToMs(request.to);
     const fromMs = request.from === undefined ? undefined : timestampToMs(request.from);
     if (fromMs !== undefined && fromMs >= toMs) throw invalidArgument("from", "must be before to", "INVALID_TIME_RANGE");
