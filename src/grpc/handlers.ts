@@ -12,6 +12,13 @@ import { ApiError, unavailable, unimplemented } from "./apiError.js";
 import type { AbortReason, CallContext, CallRegistry } from "./callContext.js";
 import { INTERNAL_ERROR, toServiceError } from "./statusDetails.js";
 import type { EncodedMessage } from "./streamEncoding.js";
+import { activeStreams, grpcRequestDuration, streamMessagesOut } from "../metrics/metrics.js";
+import { streamKindOfMethod } from "../metrics/streamMetrics.js";
+
+/** Records a finished call's duration (a stream's lifetime) with its final status code. */
+function observe(method: string, startedMs: number, code: status): void {
+  grpcRequestDuration.observe({ method, code: status[code] ?? String(code) }, (performance.now() - startedMs) / 1000);
+}
 
 /** A unary handler: a plain async function (nice-grpc style). */
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -58,13 +65,21 @@ function errorFor(err: unknown, ctx: CallContext): ApiError {
 
 export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>, deps: HandlerDeps): handleUnaryCall<Req, Res> {
   return (call, callback) => {
+    const startedMs = performance.now();
     const controller = deps.calls.register("unary");
     const ctx = contextFor(method, call, controller, deps.log);
     const onCancel = () => controller.abort("cancelled");
     call.once("cancelled", onCancel);
     handler(call.request, ctx).then(
-      (response) => callback(null, response),
-      (err: unknown) => callback(toServiceError(controller.signal.reason === "shutdown" ? SHUTTING_DOWN : errorFor(err, ctx))),
+      (response) => {
+        callback(null, response);
+        observe(method, startedMs, status.OK);
+      },
+      (err: unknown) => {
+        const apiError = controller.signal.reason === "shutdown" ? SHUTTING_DOWN : errorFor(err, ctx);
+        callback(toServiceError(apiError));
+        observe(method, startedMs, controller.signal.reason === "cancelled" ? status.CANCELLED : apiError.code);
+      },
     ).finally(() => {
       call.off("cancelled", onCancel);
       deps.calls.release(controller);
@@ -83,11 +98,18 @@ export function serverStream<Req, Res>(
   handler: ServerStreamHandler<Req, Res>,
   deps: HandlerDeps,
 ): handleServerStreamingCall<Req, Res> {
+  const kind = streamKindOfMethod(method) ?? "other";
+  // Label children resolved once: per-message metric updates must not hash label sets on the hot path.
+  const messagesOut = streamMessagesOut.labels(kind);
+  const open = activeStreams.labels(kind);
   return (call) => {
+    const startedMs = performance.now();
     const controller = deps.calls.register("stream");
     const ctx = contextFor(method, call, controller, deps.log);
     const onCancel = () => controller.abort("cancelled");
     call.once("cancelled", onCancel);
+    open.inc();
+    let finalCode: status = status.OK;
 
     const run = async () => {
       const iterator = handler(call.request, ctx)[Symbol.asyncIterator]();
@@ -96,6 +118,7 @@ export function serverStream<Req, Res>(
           const next = await iterator.next();
           if (next.done || controller.signal.aborted) break;
           // An EncodedMessage goes through the definition's pass-through serialiser (acceptPreEncoded).
+          messagesOut.inc();
           if (!call.write(next.value as Res) && !(await drainOrAbort(call, controller.signal, deps.maxDrainWaitMs ?? DEFAULT_MAX_DRAIN_WAIT_MS))) {
             throw CLIENT_NOT_READING;
           }
@@ -109,18 +132,30 @@ export function serverStream<Req, Res>(
     run().then(
       () => {
         const reason = controller.signal.reason as AbortReason | undefined;
-        if (reason === "cancelled") return;
-        if (reason === "shutdown") call.emit("error", toServiceError(SHUTTING_DOWN));
-        else if (reason instanceof Error) call.emit("error", toServiceError(errorFor(reason, ctx)));
-        else call.end();
+        if (reason === "cancelled") {
+          finalCode = status.CANCELLED;
+          return;
+        }
+        const apiError = reason === "shutdown" ? SHUTTING_DOWN : reason instanceof Error ? errorFor(reason, ctx) : undefined;
+        if (apiError === undefined) call.end();
+        else {
+          finalCode = apiError.code;
+          call.emit("error", toServiceError(apiError));
+        }
       },
       (err: unknown) => {
         const reason = controller.signal.reason as AbortReason | undefined;
-        if (reason === "cancelled") return;
+        if (reason === "cancelled") {
+          finalCode = status.CANCELLED;
+          return;
+        }
         const apiError = reason === "shutdown" ? SHUTTING_DOWN : errorFor(reason instanceof Error ? reason : err, ctx);
+        finalCode = apiError.code;
         call.emit("error", toServiceError(apiError));
       },
     ).finally(() => {
+      open.dec();
+      observe(method, startedMs, finalCode);
       call.off("cancelled", onCancel);
       deps.calls.release(controller);
     });

@@ -14,6 +14,7 @@ import { loadConfig } from "../config/loadConfig.js";
 import { createLogger } from "../log/logger.js";
 import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
 import { readRichStatus } from "./statusDetails.js";
+import { activeStreams, conflatedMessages, droppedMessages, grpcRequestDuration, streamMessagesOut } from "../metrics/metrics.js";
 
 // End to end over loopback sockets: generated client ↔ gRPC server ↔ IB adapter ↔ a simulated Gateway in
 // flood mode at a bounded rate (so streams carry thousands of events a second and a stalled client fills
@@ -265,5 +266,26 @@ describe("Gateway restart mid-stream", () => {
     const firstAfter = c.events.slice(gapAt).find((e) => e.event?.$case === "tick")!;
     expect(Number(firstAfter.sequence)).toBeGreaterThan(before);
     expect(c.error?.code ?? status.CANCELLED).toBe(status.CANCELLED);
+  });
+});
+
+describe("metrics", () => {
+  it("count open streams, messages out, conflated and dropped events, and call durations by status", async () => {
+    const value = async (metric: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> }, labels: Record<string, string>) =>
+      (await metric.get()).values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((n, v) => n + v.value, 0);
+    // The slow-client tests above conflated ticks and dropped trades.
+    expect(await value(conflatedMessages, { kind: "tick" })).toBeGreaterThan(0);
+    expect(await value(droppedMessages, { kind: "trade" })).toBeGreaterThan(0);
+    expect(await value(streamMessagesOut, { kind: "tick" })).toBeGreaterThan(100);
+    expect(await value(grpcRequestDuration, { method: "ibprovider.v1.MarketDataService.StreamTrades", code: "RESOURCE_EXHAUSTED" })).toBeGreaterThan(0);
+    const client = marketData();
+    const c = new Collector(client.streamTicks({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" }, md) as ClientReadableStream<StreamTicksResponse>);
+    await c.until(() => c.data.length > 0, 10_000, "a tick");
+    expect(await value(activeStreams, { kind: "tick" })).toBe(1);
+    c.call.cancel();
+    await until(() => ticksOpen().length === 0, 5_000, "released");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await value(activeStreams, { kind: "tick" })).toBe(0);
+    client.close();
   });
 });

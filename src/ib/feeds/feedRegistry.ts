@@ -1,5 +1,6 @@
 import type { GatewayConnection } from "../gatewayConnection.js";
 import type { SubscriptionKind, SubscriptionSnapshot } from "../subscriptionSnapshot.js";
+import { recordShed } from "../../metrics/streamMetrics.js";
 import { SharedFeed, type FeedSource } from "./sharedFeed.js";
 
 export interface FeedDescriptor {
@@ -53,6 +54,7 @@ export class FeedRegistry {
       onIdle: (f) => {
         if (this.feeds.get(f.key)?.feed === f) this.feeds.delete(f.key);
       },
+      onShed: (shed, events) => recordShed(descriptor.kind, shed, events),
     });
     this.feeds.set(descriptor.key, { feed: feed as SharedFeed<unknown>, descriptor });
     return feed;
