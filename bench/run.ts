@@ -27,6 +27,7 @@ import { Client, credentials, Metadata, status, type ClientReadableStream, type 
 import { EventName, IBApi, type Contract } from "@stoqey/ib";
 import { StreamTicksRequest, StreamTicksResponse } from "../gen/ibprovider/v1/market_data_service.js";
 import type { ServiceProbe } from "./serviceWorker.js";
+import { nextEvent } from "../src/grpc/streamEncoding.js";
 
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 5000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1000);
@@ -269,21 +270,12 @@ class Consumer {
     this.call = client.makeServerStreamRequest(STREAM_TICKS, identity, identity, request, authMetadata(), {});
     this.call.on("data", (buf: Buffer) => {
       this.messages++;
-      let pos = 0;
-      while (pos < buf.length) {
-        pos++; // tag of `events`
-        let len = 0;
-        let shift = 0;
-        let b: number;
-        do {
-          b = buf[pos++]!;
-          len += (b & 0x7f) * 2 ** shift;
-          shift += 7;
-        } while (b & 0x80);
-        const kind = buf[pos];
+      for (let pos = 0; pos < buf.length; ) {
+        const { start, end } = nextEvent(buf, pos);
+        const kind = buf[start]; // the event's first field: tick 0x0a, status 0x12, heartbeat 0x1a
         if (kind === 0x0a) this.data++;
         else if (kind === 0x12) this.statuses++;
-        pos += len;
+        pos = end;
       }
       if (latency !== undefined && this.measuring && ++sampled.messages % sampleEvery === 0) {
         const events = StreamTicksResponse.decode(buf).events;

@@ -150,20 +150,26 @@ function memoiseFrames<T>(bytes: Buffer, owners: { event: FeedEvent<T> | undefin
   let pos = 0;
   for (const { event, count } of owners) {
     const start = pos;
-    for (let i = 0; i < count; i++) {
-      pos++; // tag: field 1, length-delimited
-      let len = 0;
-      let shift = 0;
-      let b: number;
-      do {
-        b = bytes[pos++]!;
-        len += (b & 0x7f) * 2 ** shift;
-        shift += 7;
-      } while (b & 0x80);
-      pos += len;
-    }
+    for (let i = 0; i < count; i++) pos = nextEvent(bytes, pos).end;
     if (event !== undefined && event.type !== "heartbeat") event.memo = { key, bytes: bytes.subarray(start, pos), next: event.memo };
   }
+}
+
+/**
+ * Walks a stream response's top-level `events` fields: the event starting at `pos` (tag 0x0a, varint
+ * length, event bytes) → where its bytes start and where the next event starts.
+ */
+export function nextEvent(bytes: Uint8Array, pos: number): { start: number; end: number } {
+  let p = pos + 1; // tag: field 1, length-delimited
+  let len = 0;
+  let shift = 0;
+  let b: number;
+  do {
+    b = bytes[p++]!;
+    len += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (b & 0x80);
+  return { start: p, end: p + len };
 }
 
 /**
