@@ -23,8 +23,10 @@ function gap(cause: StreamGap["cause"], fields: Partial<Omit<StreamGap, "kind" |
  *
  * The service numbers data events per shared feed, +1 per event, the same for every subscriber and never
  * reset while the feed lives. So across a reconnect: next = last + 1 is seamless, a jump is exactly the
- * events missed, the same number again is the state we already have (dropped), and a smaller one means
- * the feed was re-created (the numbers started over).
+ * events missed, and a smaller one means the feed was re-created (the numbers started over). The same
+ * number again is no gap and is delivered: one account update gives several events with one number, and
+ * a state handed to a (re)joining subscriber (the L1 quote, the book snapshot, the account) carries the
+ * number of the last event it includes — a full state, which the consumer applies like any other.
  */
 export class SequenceTracker<E extends StreamEvent> {
   private last: bigint | undefined;
@@ -50,11 +52,6 @@ export class SequenceTracker<E extends StreamEvent> {
     if (sequence === undefined) {
       if (this.reopened && this.sawData) items.push(gap("reconnected"));
     } else if (this.last !== undefined) {
-      if (sequence === this.last) {
-        // A re-opened stream starts with the feed's current state, which we already have.
-        this.reopened = false;
-        return [];
-      }
       if (sequence > this.last + 1n) {
         items.push(gap("sequence", { missed: sequence - this.last - 1n, lastSequence: this.last, nextSequence: sequence }));
       } else if (sequence < this.last) {
