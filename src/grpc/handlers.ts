@@ -110,6 +110,7 @@ export function serverStream<Req, Res>(
     call.once("cancelled", onCancel);
     open.inc();
     let finalCode: status = status.OK;
+    const inFlight = new InFlight();
 
     const run = async () => {
       const iterator = handler(call.request, ctx)[Symbol.asyncIterator]();
@@ -119,7 +120,9 @@ export function serverStream<Req, Res>(
           if (next.done || controller.signal.aborted) break;
           // An EncodedMessage goes through the definition's pass-through serialiser (acceptPreEncoded).
           messagesOut.inc();
-          if (!call.write(next.value as Res) && !(await drainOrAbort(call, controller.signal, deps.maxDrainWaitMs ?? DEFAULT_MAX_DRAIN_WAIT_MS))) {
+          const sent = inFlight.track(Buffer.isBuffer(next.value) ? next.value.length : 0);
+          const accepted = call.write(next.value as Res, sent);
+          if ((!accepted || inFlight.full) && !(await inFlight.room(call, controller.signal, deps.maxDrainWaitMs ?? DEFAULT_MAX_DRAIN_WAIT_MS))) {
             throw CLIENT_NOT_READING;
           }
         }
@@ -166,21 +169,60 @@ export function serverStream<Req, Res>(
  * Waits for the client to read (drain), for the call to end, or at most `maxWaitMs`; false on the
  * timeout. A client that keeps its stream open without reading would otherwise hold it forever.
  */
-function drainOrAbort(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal, maxWaitMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (drained: boolean) => () => {
-      clearTimeout(timer);
-      call.off("drain", onDrain);
-      signal.removeEventListener("abort", onAbort);
-      resolve(drained);
+/**
+ * The bytes of a stream's messages not yet handed to HTTP/2. grpc-js accepts up to 16 messages per call
+ * before write() says "wait" — with 256 KiB messages, 4 MiB per lagging stream — so a stream also waits
+ * while more than MAX_IN_FLIGHT_BYTES are pending.
+ */
+class InFlight {
+  private bytes = 0;
+  private onRoom: (() => void) | undefined;
+
+  get full(): boolean {
+    return this.bytes > MAX_IN_FLIGHT_BYTES;
+  }
+
+  /** Counts a message; the returned callback is its write callback. */
+  track(size: number): () => void {
+    this.bytes += size;
+    return () => {
+      this.bytes -= size;
+      if (!this.full) this.onRoom?.();
     };
-    const onDrain = done(true);
-    const onAbort = done(true);
-    const timer = setTimeout(done(false), maxWaitMs);
-    call.once("drain", onDrain);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  }
+
+  /**
+   * Waits until the call drains and the pending bytes are under the bound, or the call ends, or at most
+   * `maxWaitMs` (false: a client that keeps its stream open without reading would otherwise hold it).
+   */
+  room(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal, maxWaitMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      let drained = call.writableNeedDrain !== true;
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        call.off("drain", onDrain);
+        signal.removeEventListener("abort", onAbort);
+        this.onRoom = undefined;
+        resolve(ok);
+      };
+      const check = () => {
+        if (drained && !this.full) finish(true);
+      };
+      const onDrain = () => {
+        drained = true;
+        check();
+      };
+      const onAbort = () => finish(true);
+      const timer = setTimeout(() => finish(false), maxWaitMs);
+      call.on("drain", onDrain);
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.onRoom = check;
+      check();
+    });
+  }
 }
+
+const MAX_IN_FLIGHT_BYTES = 512 * 1024;
 
 const DEFAULT_MAX_DRAIN_WAIT_MS = 60_000;
 const CLIENT_NOT_READING = new ApiError(status.RESOURCE_EXHAUSTED, "the client has not read from this stream for too long; closing it", "CLIENT_NOT_READING");

@@ -71,15 +71,40 @@ export function encodeBatch<T, E>(batch: readonly FeedEvent<T>[], r: StreamRende
   // contiguous run of one feed's events, so its first and last events and its length identify it.
   const first = batch[0]!;
   const last = batch[batch.length - 1]!;
-  const cached = batchesByFirstEvent.get(first);
-  if (cached !== undefined && cached.key === r.key && cached.last === last && cached.length === batch.length && cached.maxBytes === maxBytes) return cached.messages;
+  const cached = batchesThisTurn.get(r.key);
+  if (cached !== undefined && cached.first === first && cached.last === last && cached.length === batch.length && cached.maxBytes === maxBytes) return cached.messages;
   const messages = encodeFresh(batch, r, shared, maxBytes);
-  if (first.type !== "heartbeat" && last.type !== "heartbeat") batchesByFirstEvent.set(first, { key: r.key, last, length: batch.length, maxBytes, messages });
+  if (first.type !== "heartbeat" && last.type !== "heartbeat") {
+    if (batchesThisTurn.size === 0) setImmediate(() => batchesThisTurn.clear());
+    batchesThisTurn.set(r.key, { first, last, length: batch.length, maxBytes, messages });
+  }
   return messages;
 }
 
-/** The last shared batch encoded, by its first event (weakly: it goes with its events). */
-const batchesByFirstEvent = new WeakMap<object, { key: string; last: object; length: number; maxBytes: number; messages: EncodedMessage[] }>();
+/**
+ * The last shared batch encoded per rendering, kept until the event loop turns: subscribers woken by the
+ * same events read in the same turn, and nothing is held for longer (a batch can be a few MB).
+ */
+const batchesThisTurn = new Map<string, { first: object; last: object; length: number; maxBytes: number; messages: EncodedMessage[] }>();
+
+/**
+ * A subscriber's stream as encoded messages. Heartbeats come from the queue when the feed is idle; when
+ * the feed is busy but none of its events is for this subscriber (complete candles only, another market's
+ * positions), they come from here, so that every idle stream hears one at least every `heartbeatMs`.
+ */
+export async function* encodeStream<T, E>(queue: AsyncIterable<FeedEvent<T>[]> & { readonly isShared: boolean }, r: StreamRendering<T, E>, heartbeatMs: number, now: () => number = Date.now): AsyncGenerator<EncodedMessage> {
+  let lastSentMs = now();
+  for await (const batch of queue) {
+    const messages = encodeBatch(batch, r, queue.isShared);
+    if (messages.length > 0) {
+      lastSentMs = now();
+      yield* messages;
+    } else if (now() - lastSentMs >= heartbeatMs) {
+      lastSentMs = now();
+      yield* encodeBatch([{ type: "heartbeat", atMs: lastSentMs, lastDataMs: undefined }], r, false);
+    }
+  }
+}
 
 function encodeFresh<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T, E>, shared: boolean, maxBytes: number): EncodedMessage[] {
   const messages: Buffer[] = [];

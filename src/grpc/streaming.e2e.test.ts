@@ -60,9 +60,14 @@ afterAll(async () => {
   await sim?.close();
 });
 
-/** A client on its own HTTP/2 connection (as separate client processes would be). */
-function marketData(): MarketDataServiceClient {
-  return new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
+/**
+ * A client on its own HTTP/2 connection (as separate client processes would be), with the window the
+ * README recommends for grpc-js (its 64 KiB default throttles a busy stream); a stalled client keeps the
+ * default, so that its stall reaches the server within a second.
+ */
+function marketData(window: "wide" | "default" = "wide"): MarketDataServiceClient {
+  const options = window === "wide" ? { "grpc-node.flow_control_window": 8 * 1024 * 1024 } : {};
+  return new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure(), options);
 }
 
 interface Event {
@@ -192,7 +197,7 @@ describe("slow clients", () => {
       const ch = marketData();
       return { ch, c: new Collector(ch.streamTicks(req, md) as ClientReadableStream<StreamTicksResponse>) };
     });
-    const stalledChannel = marketData();
+    const stalledChannel = marketData("default");
     const stalled = new Collector(stalledChannel.streamTicks(req, md) as ClientReadableStream<StreamTicksResponse>);
     await stalled.until(() => stalled.data.length > 0, 10_000, "stalled client's first tick");
     stalled.call.pause(); // stops reading: its HTTP/2 window fills, then its buffer on the server
@@ -226,10 +231,10 @@ describe("slow clients", () => {
     const tradeConsumers = () => app.adapter.subscriptions().find((x) => x.kind === "trade")?.consumers ?? 0;
     const fastChannel = marketData();
     const fast = new Collector(fastChannel.streamTrades(req, md) as ClientReadableStream<StreamTradesResponse>);
-    const stalledChannel = marketData();
+    const stalledChannel = marketData("default");
     const stalled = new Collector(stalledChannel.streamTrades(req, md) as ClientReadableStream<StreamTradesResponse>);
     await stalled.until(() => stalled.data.length > 0, 10_000, "stalled client's first trade");
-    expect(tradeConsumers()).toBe(2);
+    await until(() => tradeConsumers() === 2, 5_000, "both trade subscribers in place");
     stalled.call.pause();
     // The server ends the stalled call (and frees what it held) as soon as it falls BUFFER_EVENTS behind;
     // the client hears it after reading what was already in flight (trailers follow the data).

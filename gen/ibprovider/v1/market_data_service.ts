@@ -2293,7 +2293,7 @@ export const OrderBookEvent: MessageFns<OrderBookEvent> = {
  *
  * Live streams share one IB subscription per instrument and kind across all clients. Every stream message
  * carries a batch of events: one event per message while the subscriber keeps up (no added latency),
- * everything queued for that subscriber in one message when it falls behind (at most about 1 MiB per
+ * everything queued for that subscriber in one message when it falls behind (at most about 256 KiB per
  * message; more goes in the next ones).
  *
  * Slow clients: each stream keeps at most 10,000 data events queued for one client. A client that falls

@@ -16,7 +16,7 @@ import { decimalFromIb, fromWire, toWire } from "../../domain/decimal.js";
 import type { AccountPnl, AccountState, AccountUpdate, AccountValues, ConsumerOptions, PortfolioItem, SubscriberQueue } from "../../ib/ibAdapter.js";
 import type { GatewayStatus } from "../../ib/gatewayStatus.js";
 import type { CallContext } from "../callContext.js";
-import { encodeBatch, type EncodedMessage, type StreamRendering } from "../streamEncoding.js";
+import { encodeStream, type EncodedMessage, type StreamRendering } from "../streamEncoding.js";
 import { checkConnector, checkMarketType } from "../requestValidation.js";
 import type { StreamSettings } from "./marketDataService.js";
 import { DEFAULT_STREAM_SETTINGS } from "./marketDataService.js";
@@ -71,11 +71,11 @@ export class AccountService {
     const queue = this.source.streamAccount(request.accountId, { signal: ctx.signal, ...this.settings });
     const rendering: StreamRendering<AccountUpdate, AccountEvent> = {
       encode: (events, writer) => StreamAccountResponse.encode({ events }, writer),
-      key: marketType,
+      key: `account\0${marketType}`,
       data: (u, seq) => accountEvents(u, marketType).map((event) => ({ event, sequence: String(seq) })),
       control: (event) => ({ ...event, sequence: "0" }),
     };
-    for await (const batch of queue) yield* encodeBatch(batch, rendering, queue.isShared);
+    yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
   }
 
   private check(request: { connectorType: string; marketType: string }): MarketType {

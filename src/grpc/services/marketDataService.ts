@@ -32,7 +32,7 @@ import { toInstrument } from "./symbolService.js";
 import { candleWindow } from "./candleWindow.js";
 import type { CallContext } from "../callContext.js";
 import { dataTypeToProto } from "../feedProto.js";
-import { encodeBatch, type EncodedMessage, type StreamRendering } from "../streamEncoding.js";
+import { encodeStream, type EncodedMessage, type StreamRendering } from "../streamEncoding.js";
 import { isValidTimestamp, timestampFromMs, timestampToMs } from "../protoTime.js";
 import { IbError } from "../../ib/ibErrors.js";
 import { checkInstrument, checkInterval } from "../requestValidation.js";
@@ -116,12 +116,12 @@ export class MarketDataService {
     const queue = await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions(ctx));
     const rendering: StreamRendering<Candle, CandleEvent> = {
       encode: (events, writer) => StreamCandlesResponse.encode({ events }, writer),
-      key: `${request.symbol}\0${request.completeOnly}`,
+      key: `candle\0${request.symbol}\0${request.completeOnly}`,
       // complete_only: Barfinex emits closed candles only; statuses and heartbeats still flow.
       data: (c, seq) => (request.completeOnly && !c.complete ? [] : [{ event: { $case: "candle", value: candleToProto(c, request.symbol) }, sequence: String(seq) }]),
       control: (event) => ({ ...event, sequence: "0" }),
     };
-    for await (const batch of queue) yield* encodeBatch(batch, rendering, queue.isShared);
+    yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
   }
 
   async *streamTicks(request: StreamTicksRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
@@ -129,11 +129,11 @@ export class MarketDataService {
     const queue = await this.source.streamTicks(marketType, symbol, this.consumerOptions(ctx));
     const rendering: StreamRendering<Level1, TickEvent> = {
       encode: (events, writer) => StreamTicksResponse.encode({ events }, writer),
-      key: request.symbol,
+      key: `tick\0${request.symbol}`,
       data: (l1, seq) => [{ event: { $case: "tick", value: tickToProto(l1, request.symbol) }, sequence: String(seq) }],
       control: (event) => ({ ...event, sequence: "0" }),
     };
-    for await (const batch of queue) yield* encodeBatch(batch, rendering, queue.isShared);
+    yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
   }
 
   async *streamTrades(request: StreamTradesRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
@@ -141,11 +141,11 @@ export class MarketDataService {
     const queue = await this.source.streamTrades(marketType, symbol, this.consumerOptions(ctx));
     const rendering: StreamRendering<TradeEvent, ProtoTradeEvent> = {
       encode: (events, writer) => StreamTradesResponse.encode({ events }, writer),
-      key: request.symbol,
+      key: `trade\0${request.symbol}`,
       data: (t, seq) => [{ event: { $case: "trade", value: tradeToProto(t, request.symbol) }, sequence: String(seq) }],
       control: (event) => ({ ...event, sequence: "0" }),
     };
-    for await (const batch of queue) yield* encodeBatch(batch, rendering, queue.isShared);
+    yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
   }
 
   async *streamOrderBook(request: StreamOrderBookRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
@@ -154,11 +154,11 @@ export class MarketDataService {
     const queue = await this.source.streamOrderBook(marketType, symbol, depth, this.consumerOptions(ctx));
     const rendering: StreamRendering<BookUpdate, OrderBookEvent> = {
       encode: (events, writer) => StreamOrderBookResponse.encode({ events }, writer),
-      key: request.symbol,
+      key: `book\0${request.symbol}`,
       data: (u, seq) => [{ event: { $case: "update", value: bookUpdateToProto(u, request.symbol) }, sequence: String(seq) }],
       control: (event) => ({ ...event, sequence: "0" }),
     };
-    for await (const batch of queue) yield* encodeBatch(batch, rendering, queue.isShared);
+    yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
   }
 
   async getOrderBook(request: GetOrderBookRequest, ctx: CallContext): Promise<GetOrderBookResponse> {

@@ -73,17 +73,32 @@ export class FeedLog<T> {
     return out;
   }
 
+  /**
+   * For a consumer skipped over [from, to): the statuses in between (as far as kept, in order) with the
+   * newest data event in its place among them — what "latest" conflation delivers.
+   */
+  conflated(from: number, to = this.endIndex): FeedEvent<T>[] {
+    const latest = this.latestDataIndex(from, to);
+    const out: FeedEvent<T>[] = [];
+    for (const s of this.statuses) {
+      if (s.index < from || s.index >= to) continue;
+      if (latest !== undefined && latest.index < s.index && !out.includes(latest.event)) out.push(latest.event);
+      out.push(s.event);
+    }
+    if (latest !== undefined && !out.includes(latest.event)) out.push(latest.event);
+    return out;
+  }
+
   /** For a consumer skipped over [from, to): the statuses in between (as far as kept), in order. */
   statusesSince(from: number, to = this.endIndex): FeedEvent<T>[] {
     return this.statuses.filter((s) => s.index >= from && s.index < to).map((s) => s.event);
   }
 
-  /** The newest data event in [from, to), if any. */
-  latestDataSince(from: number, to = this.endIndex): FeedEvent<T> | undefined {
-    if (this.lastData !== undefined && this.lastData.index >= from && this.lastData.index < to) return this.lastData.event;
+  private latestDataIndex(from: number, to: number): { index: number; event: FeedEvent<T> } | undefined {
+    if (this.lastData !== undefined && this.lastData.index >= from && this.lastData.index < to) return this.lastData;
     for (let i = Math.min(to, this.endIndex) - 1; i >= Math.max(from, this.start); i--) {
       const e = this.ring[i % this.capacity];
-      if (e?.type === "data") return e;
+      if (e?.type === "data") return { index: i, event: e };
     }
     return undefined;
   }

@@ -153,9 +153,16 @@ export class SharedFeed<T> {
     const joining = this.open !== undefined;
     this.consumers.add(queue);
     queue.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
-    if (joining && this.state !== "subscribed") queue.push(this.statusEvent(this.state, `the shared subscription is ${this.state}`));
-    if (joining) for (const event of this.stateEvents()) queue.push(event);
-    if (!this.hooks.isConnected()) queue.push(this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back"));
+    if (joining) {
+      // A data kind (live, delayed, frozen) describes the state that follows; a trouble state (stale,
+      // reconnecting, ...) happened after it: say it after the state, as the others heard it.
+      const current = this.state === "subscribed" ? undefined : this.statusEvent(this.state, `the shared subscription is ${this.state}`);
+      const describesData = DATA_KINDS.includes(this.state);
+      if (current !== undefined && describesData) queue.push(current);
+      for (const event of this.stateEvents()) queue.push(event);
+      if (current !== undefined && !describesData) queue.push(current);
+    }
+    if (!this.hooks.isConnected() && this.state !== "reconnecting") queue.push(this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back"));
     try {
       this.ensureOpen(); // the first consumer is in place to receive what opening emits
     } catch (err) {

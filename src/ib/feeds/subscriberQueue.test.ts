@@ -65,7 +65,29 @@ describe("a consumer of a shared feed log", () => {
     log.append(status("delayed"), 0);
     for (let i = 501; i <= 1_000; i++) log.append(data(i), 0);
     expect(await next(q)).toEqual([status("delayed"), data(1_000)]);
-    expect(shed).toEqual([["conflated", 1_000]]);
+    expect(shed).toEqual([["conflated", 999]]); // 1000 data events skipped, the newest delivered
+  });
+
+  it("latest: statuses after the newest state stay after it (a GAP is never followed by a quote from before it)", async () => {
+    const log = new FeedLog<number>(10);
+    const q = consumer(log, 10, "latest");
+    log.append(status("delayed"), 0);
+    for (let i = 1; i <= 20; i++) log.append(data(i), 0);
+    const gap: FeedEvent<number> = { type: "status", status: { kind: "gap", atMs: 0, message: "reconnected" } };
+    log.append(gap, 0);
+    expect(await next(q)).toEqual([status("delayed"), data(20), gap]);
+  });
+
+  it("a consumer closed by a feed error keeps what it had not read yet, whatever the feed frees afterwards", async () => {
+    const log = new FeedLog<number>(10);
+    const q = consumer(log, 10);
+    for (let i = 1; i <= 3; i++) log.append(data(i), 0);
+    q.close(new Error("refused"));
+    log.release(log.end); // the feed frees everything its open consumers have read
+    for (let i = 4; i <= 30; i++) log.append(data(i), 0); // and goes on (a retried pinned feed)
+    const it = q[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual([data(1), data(2), data(3)]);
+    await expect(it.next()).rejects.toThrow("refused");
   });
 
   it("snapshot: a consumer far behind gets the current state instead of the deltas it missed", async () => {

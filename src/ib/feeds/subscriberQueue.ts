@@ -4,9 +4,9 @@ import type { FeedLog } from "./feedLog.js";
 /**
  * What happens when a consumer has `maxQueued` events waiting (it reads slower than the feed delivers):
  * - "latest": every data event is a complete state (L1): queued data collapses to the newest one.
- * - "snapshot": data events are deltas of a state (depth): queued data is replaced by `snapshot()`,
+ * - "snapshot": data events are deltas of a state (depth, account): queued data is replaced by `snapshot()`,
  *   the current state, which includes everything dropped.
- * - "fail": every event matters (trades, candles, account): the consumer's stream ends with
+ * - "fail": every event matters (trades, candles): the consumer's stream ends with
  *   ConsumerTooSlowError rather than a silent hole or unbounded memory.
  */
 export type OverflowPolicy = "latest" | "snapshot" | "fail";
@@ -76,7 +76,10 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
   constructor(private readonly options: SubscriberQueueOptions<T>) {
     this.cursor = options.log.end;
     this.lastActivityMs = options.now();
-    if (options.signal.aborted) this.closed = true;
+    if (options.signal.aborted) {
+      this.closed = true;
+      this.limit = this.cursor;
+    }
     else options.signal.addEventListener("abort", this.onAbort, { once: true });
   }
 
@@ -106,6 +109,12 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
     this.closed = true;
     this.failure = error;
     this.limit = this.options.log.end;
+    // Ending with an error, it still reads what came before it: keep those events with this consumer, so
+    // the feed freeing (or overwriting) its log cannot take them away.
+    if (error !== undefined && !(error instanceof ConsumerTooSlowError) && this.cursor < this.limit && !this.overflowed) {
+      this.own.push(...this.options.log.read(this.cursor, this.limit));
+      this.cursor = this.limit;
+    }
     this.options.signal.removeEventListener("abort", this.onAbort);
     this.options.log.cancelWake(this.wake);
     clearTimeout(this.idleTimer);
@@ -114,7 +123,7 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
   }
 
   private get overflowed(): boolean {
-    return this.cursor < Math.max(this.options.log.start, this.end - this.options.maxQueued);
+    return this.cursor < this.end && this.cursor < Math.max(this.options.log.start, this.end - this.options.maxQueued);
   }
 
   /**
@@ -122,7 +131,7 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
    * that stopped reading is usually not going to read again. (The feed calls this now and then.)
    */
   checkOverflow(): void {
-    if (this.closed || this.options.overflow !== "fail" || !this.overflowed) return;
+    if (this.closed || this.options.overflow !== "fail" || !this.overflowed) return; // closed: its end is set
     this.failTooSlow();
   }
 
@@ -152,13 +161,14 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
         this.failTooSlow();
         return [];
       }
-      // Skip to the end: the statuses in between still count; the data is replaced by the newest state.
+      // Skip to the end: the statuses in between still count, in order; the data is replaced by the
+      // newest state (in its place among the statuses) or by a snapshot of the current state (after them).
       const skipped = this.end - this.cursor;
-      const statuses = log.statusesSince(this.cursor, this.end);
-      const latest = overflow === "latest" ? log.latestDataSince(this.cursor, this.end) : undefined;
-      const state = overflow === "snapshot" ? (this.options.snapshot?.() ?? []) : latest === undefined ? [] : [latest];
-      onShed?.(overflow === "snapshot" ? "snapshot" : "conflated", skipped - statuses.length);
-      batch = [...this.own, ...statuses, ...state];
+      const kept = overflow === "latest" ? log.conflated(this.cursor, this.end) : [...log.statusesSince(this.cursor, this.end), ...(this.options.snapshot?.() ?? [])];
+      const keptData = kept.filter((e) => e.type === "data").length;
+      const statuses = kept.length - keptData;
+      onShed?.(overflow === "snapshot" ? "snapshot" : "conflated", skipped - statuses - (overflow === "latest" ? keptData : 0));
+      batch = [...this.own, ...kept];
     } else {
       batch = this.own.length === 0 ? log.read(this.cursor, this.end) : [...this.own, ...log.read(this.cursor, this.end)];
     }
