@@ -31,10 +31,38 @@ export interface StreamRendering<T, E> {
   control(event: ControlEvent): E;
 }
 
+/** A stream event of the API: the oneof `event` and the feed's `sequence` ("0" on statuses, heartbeats). */
+interface NumberedEvent {
+  event?: unknown;
+  sequence: string;
+}
+
 /**
- * Messages above this are split (gRPC clients refuse messages over 4 MiB by default). It also bounds what
- * a stream holds in flight: grpc-js copies each message once more to frame it, and a stream waits for its
- * message to reach the socket before the next; 256 KiB keeps 500 lagging streams under ~250 MB.
+ * The rendering of a stream whose data events are one oneof case each (ticks, trades, candles, books):
+ * `toEvent` gives the case for a value, or undefined when the value is not for this client.
+ */
+export function numberedRendering<T, E extends NumberedEvent>(
+  key: string,
+  encode: (events: E[], writer: BinaryWriter) => BinaryWriter,
+  toEvent: (value: T) => E["event"] | undefined,
+): StreamRendering<T, E> {
+  // ts-proto's event types are { event?: oneof; sequence: string }: the one place that builds them.
+  const numbered = (event: E["event"], sequence: string) => ({ event, sequence }) as E;
+  return {
+    key,
+    encode,
+    data: (value, seq) => {
+      const event = toEvent(value);
+      return event === undefined ? [] : [numbered(event, String(seq))];
+    },
+    control: (event) => numbered(event.event, "0"),
+  };
+}
+
+/**
+ * Messages above this are split (gRPC clients refuse messages over 4 MiB by default). It also sets the
+ * grain of what a lagging stream holds: grpc-js copies each message once more to frame it, and a handler
+ * waits while more than 512 KiB of its messages are not yet handed to HTTP/2 (handlers.ts).
  */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 

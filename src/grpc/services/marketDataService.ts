@@ -32,7 +32,7 @@ import { toInstrument } from "./symbolService.js";
 import { candleWindow } from "./candleWindow.js";
 import type { CallContext } from "../callContext.js";
 import { dataTypeToProto } from "../feedProto.js";
-import { encodeStream, type EncodedMessage, type StreamRendering } from "../streamEncoding.js";
+import { encodeStream, numberedRendering, type EncodedMessage } from "../streamEncoding.js";
 import { isValidTimestamp, timestampFromMs, timestampToMs } from "../protoTime.js";
 import { IbError } from "../../ib/ibErrors.js";
 import { checkInstrument, checkInterval } from "../requestValidation.js";
@@ -114,37 +114,34 @@ export class MarketDataService {
     const { marketType, symbol } = checkInstrument(request);
     const interval = checkInterval(request.interval);
     const queue = await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions(ctx));
-    const rendering: StreamRendering<Candle, CandleEvent> = {
-      encode: (events, writer) => StreamCandlesResponse.encode({ events }, writer),
-      key: `candle\0${request.symbol}\0${request.completeOnly}`,
+    const rendering = numberedRendering<Candle, CandleEvent>(
+      `candle\0${request.symbol}\0${request.completeOnly}`,
+      (events, writer) => StreamCandlesResponse.encode({ events }, writer),
       // complete_only: Barfinex emits closed candles only; statuses and heartbeats still flow.
-      data: (c, seq) => (request.completeOnly && !c.complete ? [] : [{ event: { $case: "candle", value: candleToProto(c, request.symbol) }, sequence: String(seq) }]),
-      control: (event) => ({ ...event, sequence: "0" }),
-    };
+      (c) => (request.completeOnly && !c.complete ? undefined : { $case: "candle", value: candleToProto(c, request.symbol) }),
+    );
     yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
   }
 
   async *streamTicks(request: StreamTicksRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const queue = await this.source.streamTicks(marketType, symbol, this.consumerOptions(ctx));
-    const rendering: StreamRendering<Level1, TickEvent> = {
-      encode: (events, writer) => StreamTicksResponse.encode({ events }, writer),
-      key: `tick\0${request.symbol}`,
-      data: (l1, seq) => [{ event: { $case: "tick", value: tickToProto(l1, request.symbol) }, sequence: String(seq) }],
-      control: (event) => ({ ...event, sequence: "0" }),
-    };
+    const rendering = numberedRendering<Level1, TickEvent>(
+      `tick\0${request.symbol}`,
+      (events, writer) => StreamTicksResponse.encode({ events }, writer),
+      (l1) => ({ $case: "tick", value: tickToProto(l1, request.symbol) }),
+    );
     yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
   }
 
   async *streamTrades(request: StreamTradesRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const queue = await this.source.streamTrades(marketType, symbol, this.consumerOptions(ctx));
-    const rendering: StreamRendering<TradeEvent, ProtoTradeEvent> = {
-      encode: (events, writer) => StreamTradesResponse.encode({ events }, writer),
-      key: `trade\0${request.symbol}`,
-      data: (t, seq) => [{ event: { $case: "trade", value: tradeToProto(t, request.symbol) }, sequence: String(seq) }],
-      control: (event) => ({ ...event, sequence: "0" }),
-    };
+    const rendering = numberedRendering<TradeEvent, ProtoTradeEvent>(
+      `trade\0${request.symbol}`,
+      (events, writer) => StreamTradesResponse.encode({ events }, writer),
+      (t) => ({ $case: "trade", value: tradeToProto(t, request.symbol) }),
+    );
     yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
   }
 
@@ -152,12 +149,11 @@ export class MarketDataService {
     const { marketType, symbol } = checkInstrument(request);
     const depth = checkDepth(request.depth);
     const queue = await this.source.streamOrderBook(marketType, symbol, depth, this.consumerOptions(ctx));
-    const rendering: StreamRendering<BookUpdate, OrderBookEvent> = {
-      encode: (events, writer) => StreamOrderBookResponse.encode({ events }, writer),
-      key: `book\0${request.symbol}`,
-      data: (u, seq) => [{ event: { $case: "update", value: bookUpdateToProto(u, request.symbol) }, sequence: String(seq) }],
-      control: (event) => ({ ...event, sequence: "0" }),
-    };
+    const rendering = numberedRendering<BookUpdate, OrderBookEvent>(
+      `book\0${request.symbol}`,
+      (events, writer) => StreamOrderBookResponse.encode({ events }, writer),
+      (u) => ({ $case: "update", value: bookUpdateToProto(u, request.symbol) }),
+    );
     yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
   }
 
