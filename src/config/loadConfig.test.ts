@@ -170,13 +170,19 @@ describe("REST bridge settings", () => {
 
   it("reads REST_CORS_ORIGINS as a comma-separated list of origins or *", () => {
     const dir = withFile(seed);
+    const token = { PROVIDER_API_TOKEN: "t" };
     expect(loadConfig({ env: envFor(dir), cwd: dir }).corsOrigins).toEqual([]);
-    expect(loadConfig({ env: envFor(dir, { REST_CORS_ORIGINS: "https://studio.example, http://localhost:3000" }), cwd: dir }).corsOrigins).toEqual([
+    expect(loadConfig({ env: envFor(dir, { ...token, REST_CORS_ORIGINS: "https://studio.example, http://localhost:3000" }), cwd: dir }).corsOrigins).toEqual([
       "https://studio.example",
       "http://localhost:3000",
     ]);
-    expect(loadConfig({ env: envFor(dir, { REST_CORS_ORIGINS: "*" }), cwd: dir }).corsOrigins).toEqual(["*"]);
-    expect(errorOf(() => loadConfig({ env: envFor(dir, { REST_CORS_ORIGINS: "studio.example/path" }), cwd: dir })).message).toContain("REST_CORS_ORIGINS");
+    expect(loadConfig({ env: envFor(dir, { ...token, REST_CORS_ORIGINS: "*" }), cwd: dir }).corsOrigins).toEqual(["*"]);
+    expect(errorOf(() => loadConfig({ env: envFor(dir, { ...token, REST_CORS_ORIGINS: "studio.example/path" }), cwd: dir })).message).toContain("REST_CORS_ORIGINS");
+  });
+
+  it("refuses browser origins without a token: any page of those origins could read the account", () => {
+    const dir = withFile(seed);
+    expect(errorOf(() => loadConfig({ env: envFor(dir, { REST_CORS_ORIGINS: "*" }), cwd: dir })).message).toContain("browser origins need PROVIDER_API_TOKEN");
   });
 
   it("refuses a non-loopback REST_HOST without a token, like GRPC_HOST", () => {

@@ -59,7 +59,15 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const { provider, providerFile } = readProviderFile(resolve(cwd, env.PROVIDER_CONFIG_FILE), rawEnv, problems);
   const apiToken = env.PROVIDER_API_TOKEN ?? (provider.apiToken === "" ? undefined : provider.apiToken);
 
-  // Without a token anyone who can reach the port could use the account's data: loopback only.
+  // Without a token anyone who can reach the port could use the account's data: loopback only, and no
+  // web page of another origin may read it (CORS would let any visited site call the bridge).
+  if (apiToken === undefined && corsOrigins.length > 0) {
+    problems.push({
+      source: "environment variable REST_CORS_ORIGINS",
+      path: "",
+      message: "browser origins need PROVIDER_API_TOKEN: without a token any page of those origins could read the account; set a token or unset REST_CORS_ORIGINS",
+    });
+  }
   if (apiToken === undefined) {
     for (const name of ["GRPC_HOST", "REST_HOST"] as const) {
       if (!isLoopbackHost(env[name])) {

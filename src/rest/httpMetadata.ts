@@ -31,11 +31,14 @@ export function metadataOf(headers: IncomingHttpHeaders, peer?: string): Metadat
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith(METADATA_PREFIX) || value === undefined) continue;
     const key = name.slice(METADATA_PREFIX.length);
-    if (key === "" || key.startsWith("grpc-")) continue; // reserved for the protocol itself
+    // Reserved: the protocol's own keys, and the ones the bridge sets from the real headers (auth, peer).
+    if (key === "" || key.startsWith("grpc-") || RESERVED_KEYS.has(key)) continue;
     for (const v of Array.isArray(value) ? value : [value]) add(name, key, key.endsWith("-bin") ? Buffer.from(v, "base64") : v);
   }
   return md;
 }
+
+const RESERVED_KEYS = new Set(["authorization", "x-api-token", "x-forwarded-for"]);
 
 const TIMEOUT_UNITS_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000001 };
 

@@ -120,6 +120,7 @@ export class RestServer {
       res.set("X-Content-Type-Options", "nosniff");
       next();
     });
+    if (!this.options.auth.enabled) app.use(loopbackHostsOnly(this.options.host));
     app.use(cors(this.options.corsOrigins ?? []));
     app.use(this.bodyLimit());
 
@@ -211,4 +212,26 @@ export class RestServer {
 
 function methodNotAllowed(method: string, path: string): ApiError {
   return new ApiError(GrpcCode.UNIMPLEMENTED, `method ${method} is not allowed on ${path}; allowed: GET`, "METHOD_NOT_ALLOWED", { method, allowed: "GET" });
+}
+
+/**
+ * Without a token the bridge listens on loopback only, but a web page can still reach it through a name
+ * of its own that resolves to 127.0.0.1 (DNS rebinding): then the Host header carries that name. Only
+ * loopback names (and the configured host) are served; anything else is 421 Misdirected Request.
+ */
+function loopbackHostsOnly(listenHost: string): RequestHandler {
+  const allowed = new Set(["127.0.0.1", "localhost", "::1", listenHost.toLowerCase()]);
+  return (req, res, next) => {
+    const host = (req.headers.host ?? "").toLowerCase();
+    const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d*$/, "");
+    if (allowed.has(name)) {
+      next();
+      return;
+    }
+    sendStatus(res, 421, {
+      code: GrpcCode.PERMISSION_DENIED,
+      message: `Host ${JSON.stringify(req.headers.host ?? "")} is not a loopback name: without PROVIDER_API_TOKEN the service answers only requests addressed to 127.0.0.1, localhost or [::1]`,
+      details: [],
+    });
+  };
 }

@@ -21,6 +21,9 @@ export class RpcChannel {
       // Our server is the only peer: no message size cap beyond the server's own (a long GetCandles
       // window can exceed grpc-js's 4 MiB default).
       "grpc.max_receive_message_length": -1,
+      // grpc-js's 64 KiB HTTP/2 window would cap a busy REST stream at ~10 batches a second (and make a
+      // fast REST reader look "too slow" to the service): the same 8 MiB as src/client.
+      "grpc-node.flow_control_window": 8 * 1024 * 1024,
       ...options,
     });
   }

@@ -82,12 +82,16 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
     }
     res.once("close", () => {
       const seconds = (performance.now() - started) / 1000;
-      httpRequestDuration.observe({ method, route: route.template.source, status: res.statusCode }, seconds);
-      options.log.debug({ method, route: route.template.source, status: res.statusCode, ms: Math.round(seconds * 1000), completed: res.writableFinished }, "REST request");
+      // A client that left before its answer: nginx's 499, not the 200 express defaults to.
+      const status = res.headersSent ? res.statusCode : 499;
+      httpRequestDuration.observe({ method, route: route.template.source, status }, seconds);
+      options.log.debug({ method, route: route.template.source, status, ms: Math.round(seconds * 1000), completed: res.writableFinished }, "REST request");
     });
 
     const call = (body: JsonValue | undefined) => {
-      const query = new URL(req.originalUrl, "http://bridge").searchParams;
+      // The query is the text after "?" (an absolute-form request target is no reason for a 500).
+      const at = req.originalUrl.indexOf("?");
+      const query = new URLSearchParams(at < 0 ? "" : req.originalUrl.slice(at + 1));
       const message = bindRequest(route, { pathVariables: bound, query, body }, options.registry);
       const request = Buffer.from(toBinary(route.method.input, message));
       const metadata = metadataOf(req.headers, req.socket.remoteAddress);

@@ -1,0 +1,46 @@
+import { request } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApp, type RunningApp } from "../app.js";
+import { loadConfig } from "../config/loadConfig.js";
+import { createLogger } from "../log/logger.js";
+
+// Without PROVIDER_API_TOKEN the bridge is loopback-only; a page reaching it through a DNS name of its
+// own that resolves to 127.0.0.1 (DNS rebinding) must not read the account.
+let app: RunningApp;
+
+beforeAll(async () => {
+  app = await startApp(loadConfig({ env: { GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0" } }), createLogger("silent"));
+});
+
+afterAll(async () => {
+  await app?.stop();
+});
+
+function get(path: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port: app.rest.port, path, headers: { host }, timeout: 5_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("the REST bridge without a token", () => {
+  it("answers requests addressed to a loopback name", async () => {
+    for (const host of [`127.0.0.1:${app.rest.port}`, `localhost:${app.rest.port}`, "[::1]"]) {
+      expect((await get("/api/exchanges/runtime-proof", host)).status, host).toBe(200);
+    }
+  });
+
+  it("refuses any other Host with 421, naming it (DNS rebinding)", async () => {
+    const res = await get("/api/accounts", "attacker.example");
+    expect(res.status).toBe(421);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 7, message: expect.stringContaining("attacker.example") });
+    expect(res.body).not.toContain("DU");
+  });
+});
