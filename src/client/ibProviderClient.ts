@@ -27,7 +27,10 @@ export interface IbProviderClient {
   accounts: ServiceMethods<typeof AccountServiceService>;
   symbols: ServiceMethods<typeof SymbolServiceService>;
   runtime: ServiceMethods<typeof RuntimeServiceService>;
-  /** Closes the connection; open streams end. */
+  /**
+   * Closes the connection for new calls (grpc-js lets calls already open run to their end): end open
+   * streams first, by breaking out of their loops or aborting their `signal`.
+   */
   close(): void;
 }
 

@@ -1,5 +1,5 @@
 import { status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
-import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from "./backoff.js";
+import { backoffDelay, backoffPolicy, sleep, type BackoffPolicy } from "./backoff.js";
 import { errorInfoOf, isServiceError } from "./errorInfo.js";
 import { SequenceTracker, type StreamEvent } from "./sequenceTracker.js";
 import type { StreamItem } from "./streamItem.js";
@@ -42,7 +42,7 @@ export async function* resumableStream<E extends StreamEvent>(
   options: ResumeOptions = {},
 ): AsyncGenerator<StreamItem<E>, void, undefined> {
   const { signal, maxRetries = Number.POSITIVE_INFINITY, isRetryable = isResumable } = options;
-  const policy: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const policy = backoffPolicy(options.backoff);
   const tracker = new SequenceTracker<E>();
   // A function, not a narrowed property read: the signal changes while we await.
   const aborted = () => signal?.aborted === true;
@@ -53,8 +53,14 @@ export async function* resumableStream<E extends StreamEvent>(
     signal?.addEventListener("abort", cancel, { once: true });
     try {
       for await (const response of call as AsyncIterable<{ events: E[] }>) {
-        attempt = 0;
-        for (const event of response.events) yield* tracker.accept(event);
+        if (aborted()) return; // responses already buffered are not for a consumer that left
+        for (const event of response.events) {
+          // Only data proves the stream healthy: every stream opens with a SUBSCRIBED status, so resetting
+          // on any event would retry a feed that fails right after subscribing forever, at the first delay.
+          if (event.event !== undefined && event.event.$case !== "status" && event.event.$case !== "heartbeat") attempt = 0;
+          yield* tracker.accept(event);
+          if (aborted()) return;
+        }
       }
       return; // the service ended the stream normally
     } catch (err) {
