@@ -28,7 +28,8 @@ const INIT = `window.onload = function () {
     url: "/api/docs-json",
     dom_id: "#swagger-ui",
     deepLinking: true,
-    persistAuthorization: true,
+    // The token stays in the page (not in localStorage, where any script of the origin could read it).
+    persistAuthorization: false,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
     layout: "StandaloneLayout",
   });

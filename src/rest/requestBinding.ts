@@ -159,14 +159,25 @@ function wrappedScalar(message: DescMessage): ScalarType | undefined {
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
+/** The date and time fields of "YYYY-MM-DD[THH:MM:SS...]" exist (no month 13, no February 30, no 25:00). */
+function validCalendarTime(value: string): boolean {
+  const [y, mo, d, h = 0, mi = 0, s = 0] = (value.match(/\d+/g) ?? []).slice(0, 6).map(Number) as number[];
+  if (y === undefined || mo === undefined || d === undefined || y < 1) return false;
+  const daysInMonth = new Date(Date.UTC(2000, mo, 0)).getUTCDate() + (mo === 2 && !(y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) ? -1 : 0);
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth && h <= 23 && mi <= 59 && s <= 60;
+}
+
 /** RFC 3339, a date (midnight UTC) or unix milliseconds, as the protos' comments promise for REST. */
 function timestampJson(value: string, name: string): JsonValue {
   if (/^-?\d{1,15}$/.test(value)) {
     const date = new Date(Number(value));
-    if (!Number.isNaN(date.getTime())) return date.toISOString();
+    const year = date.getUTCFullYear();
+    // google.protobuf.Timestamp spans the years 0001 to 9999.
+    if (!Number.isNaN(date.getTime()) && year >= 1 && year <= 9999) return date.toISOString();
+    throw new BindingError(name, `unix milliseconds outside the years 0001-9999 (got ${value})`);
   }
-  if (RFC3339.test(value)) return value.replace(/[t ]/, "T").replace(/z$/, "Z");
-  if (DATE_ONLY.test(value) && !Number.isNaN(Date.parse(value))) return `${value}T00:00:00Z`;
+  if (RFC3339.test(value) && validCalendarTime(value)) return value.replace(/[t ]/, "T").replace(/z$/, "Z");
+  if (DATE_ONLY.test(value) && validCalendarTime(value)) return `${value}T00:00:00Z`;
   throw new BindingError(name, `expected an RFC 3339 time (2024-05-01T12:00:00Z) or unix milliseconds (got ${JSON.stringify(value)})`);
 }
 

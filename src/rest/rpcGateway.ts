@@ -216,7 +216,21 @@ function pipeStream(call: ClientReadableStream<Buffer>, route: RpcRoute, req: Re
     start();
     if (!res.write(resultFrame(framing, json))) {
       call.pause();
-      res.once("drain", () => call.resume());
+      // A client that never reads again would hold the socket, the paused call and its buffers for as
+      // long as it keeps the connection: give up after what the gRPC side allows (60 s) and a margin.
+      const stuck = setTimeout(() => {
+        if (done) return;
+        done = true;
+        call.cancel();
+        res.destroy();
+      }, STALLED_READER_MS);
+      const forget = () => clearTimeout(stuck);
+      res.once("close", forget);
+      res.once("drain", () => {
+        forget();
+        res.off("close", forget);
+        call.resume();
+      });
     }
   });
   // grpc-js emits 'error' before the buffered messages are read and 'end' after them: keep the
@@ -226,6 +240,9 @@ function pipeStream(call: ClientReadableStream<Buffer>, route: RpcRoute, req: Re
   });
   call.on("end", finish);
 }
+
+/** How long a REST stream waits for a client that stopped reading before it closes the connection. */
+const STALLED_READER_MS = 70_000;
 
 /** Final error handler: every failure becomes a google.rpc.Status JSON body; nothing escapes. */
 export function restErrorHandler(log: Logger): (err: unknown, req: Request, res: Response, next: NextFunction) => void {

@@ -136,6 +136,16 @@ describe("errors are the gRPC ones", () => {
     expect(body.message).toBe('invalid days: expected an unsigned 32-bit integer (got "seven")');
   });
 
+  it.each([
+    ["a month 13, day 45, hour 99 time", "2024-13-45T99:99:99Z"],
+    ["February 30", "2023-02-30"],
+    ["unix milliseconds beyond the year 9999", "999999999999999"],
+  ])("400 naming the field for %s", async (_what, from) => {
+    const { status: code, body } = await json<{ message: string }>(`/api/candles/ib/spot/BTCUSDT/h1?from=${from}`);
+    expect(code).toBe(400);
+    expect(body.message).toMatch(/^invalid from: /);
+  });
+
   it("404 for a symbol IB does not know", async () => {
     const { status: code, body } = await json<{ code: number }>("/api/symbols/ib/spot/NOSUCHSYM");
     expect(code).toBe(404);
