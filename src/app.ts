@@ -104,7 +104,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
         // Ready follows the gRPC health status (connected); IB's own link (1100/1102) is shown beside it.
         return {
           ready: gateway.state === "connected",
-          detail: { gateway: { mode: gateway.mode, state: gateway.state, address: `${gateway.host}:${gateway.port}`, ibConnectivity: gateway.ibConnectivity } },
+          detail: { gateway: { mode: gateway.mode, state: gateway.state, ibConnectivity: gateway.ibConnectivity } },
         };
       },
       tls: config.tls,
