@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type RunningApp } from "../app.js";
 import { loadConfig } from "../config/loadConfig.js";
 import { createLogger } from "../log/logger.js";
+import { readAll } from "./testing/httpGet.js";
 
 // Without PROVIDER_API_TOKEN the bridge is loopback-only; a page reaching it through a DNS name of its
 // own that resolves to 127.0.0.1 (DNS rebinding) must not read the account.
@@ -17,17 +18,7 @@ afterAll(async () => {
 });
 
 function get(path: string, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: app.rest.port, path, headers: { host }, timeout: 5_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
-    req.end();
-  });
+  return readAll((onResponse) => request({ host: "127.0.0.1", port: app.rest.port, path, headers: { host }, timeout: 5_000 }, onResponse));
 }
 
 describe("the REST bridge without a token", () => {

@@ -10,6 +10,7 @@ import { HealthClient, HealthCheckResponse_ServingStatus as ServingStatus, type 
 import { startApp, type RunningApp } from "../app.js";
 import { loadConfig } from "../config/loadConfig.js";
 import { createLogger } from "../log/logger.js";
+import { readAll } from "./testing/httpGet.js";
 
 // PROVIDER_TLS_CERT/PROVIDER_TLS_KEY: REST and gRPC both serve TLS, and the bridge reaches gRPC over it.
 const TOKEN = "tls-token";
@@ -34,17 +35,7 @@ afterAll(async () => {
 });
 
 function httpsGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers, ca: readFileSync(certFile), timeout: 10_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
-    req.end();
-  });
+  return readAll((onResponse) => request(url, { headers, ca: readFileSync(certFile), timeout: 10_000 }, onResponse));
 }
 
 describe("HTTPS", () => {
