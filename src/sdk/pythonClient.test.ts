@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningApp } from "../app.js";
 import { DEBIAN_PYTHON, pythonToolchain, toolchainVerdict } from "./debianToolchain.js";
-import { checkResult, jsonLines, runProgram } from "./runProgram.js";
+import { checkProgramContract } from "./checkProgramContract.js";
+import { runProgram } from "./runProgram.js";
 import { cleanEnv, REPO_ROOT } from "./sdkPaths.js";
 import { startSimulatedService } from "./simulatedService.js";
 
@@ -55,43 +56,7 @@ describe.skipIf(!verdict.run)("the generated Python client against the service o
     expect(existsSync(join(outDir!, "clients", "python", "grpc"))).toBe(false);
   });
 
-  it("answers unary calls with typed fields: the runtime proof and BTCUSDT resolved on PAXOS", async () => {
-    const result = checkResult((await check(["unary"])).stdout, "unary");
-    expect(result).toEqual({
-      check: "unary",
-      gateway_mode: "GATEWAY_MODE_SIMULATOR",
-      server_version: 176,
-      symbol: "BTCUSDT",
-      sec_type: "CRYPTO",
-      exchange: "PAXOS",
-      con_id: 479624278,
-      tick_size: "0.25",
-    });
-  });
-
-  it("reads typed ticks from a server stream and stops after a bounded number", async () => {
-    const { stdout } = await check(["stream", "BTCUSDT", "3"]);
-    const ticks = jsonLines(stdout).filter((line) => line.check === "tick");
-    expect(ticks.length).toBeGreaterThanOrEqual(3);
-    for (const tick of ticks) {
-      expect(tick).toMatchObject({ type: "Tick", symbol: "BTCUSDT", market_data_type: "MARKET_DATA_TYPE_LIVE" });
-      expect(tick.time_s).toBeGreaterThan(0);
-    }
-    expect(ticks.some((tick) => /^\d+(\.\d+)?$/.test(String(tick.bid)))).toBe(true);
-    expect(checkResult(stdout, "stream").ticks).toBe(ticks.length);
-  });
-
-  it("gets UNAUTHENTICATED with ErrorInfo reason INVALID_TOKEN for a wrong token", async () => {
-    const result = checkResult((await check(["auth"], { PROVIDER_API_TOKEN: "wrong-token" })).stdout, "auth");
-    expect(result).toEqual({ check: "auth", code: "UNAUTHENTICATED", details: "invalid provider API token", reason: "INVALID_TOKEN" });
-  });
-
-  it("cancels a stream cleanly: the client sees CANCELLED and the service releases the IB subscription", async () => {
-    // AAPL: no configured subscription keeps its tick feed alive, so the consumer count must go to zero.
-    const result = checkResult((await check(["cancel", "AAPL"])).stdout, "cancel");
-    expect(result).toMatchObject({ consumers_before: 1, code_after_cancel: "CANCELLED", consumers_after: 0 });
-    expect(app!.adapter.subscriptions().filter((s) => s.kind === "tick" && s.symbol === "AAPL")).toEqual([]);
-  });
+  checkProgramContract(check, () => app!, { tickType: "Tick", unauthenticated: "UNAUTHENTICATED", cancelled: "CANCELLED" });
 
   it("runs examples/python/candles_h1.py: a week of h1 candles as dataclasses with Decimal", async () => {
     const { stdout } = await python("examples/python/candles_h1.py", ["BTCUSDT"], 60_000);
