@@ -112,6 +112,8 @@ export const MIN_SV = {
   REALIZED_PNL: 135,
   TICK_BY_TICK: 137,
   TICK_BY_TICK_IGNORE_SIZE: 140,
+  /** placeOrder drops its leading version field. */
+  ORDER_CONTAINER: 145,
   SMART_DEPTH: 146,
   MKT_DEPTH_PRIM_EXCHANGE: 149,
   STOCK_TYPE: 152,

@@ -103,7 +103,13 @@ export function decodeReqMktData(sv: number, r: FieldReader): ReqMktData {
   return { reqId, contract, genericTickList, snapshot, regulatorySnapshot };
 }
 
-export function decodeReqContractData(sv: number, r: FieldReader): { reqId: number; contract: WireContract; secIdType: string; secId: string } {
+export interface ReqContractData {
+  reqId: number;
+  contract: WireContract;
+  secIdType: string;
+  secId: string;
+}
+export function decodeReqContractData(sv: number, r: FieldReader): ReqContractData {
   r.int(); // version 8
   const reqId = r.int();
   const contract = readContract12(r);
@@ -240,4 +246,105 @@ export function decodeReqHistoricalTicks(_sv: number, r: FieldReader): ReqHistor
   const ignoreSize = r.bool();
   const miscOptions = r.str();
   return { reqId, contract, startDateTime, endDateTime, numberOfTicks, whatToShow, useRth, ignoreSize, miscOptions };
+}
+
+// --- small requests (their fields were read inline by the session before the dispatch table) ----------
+
+/** A request without fields (or whose fields the simulator does not need). */
+export function decodeNothing(_sv: number, _r: FieldReader): void {}
+
+/** version, reqId: most cancels, and reqExecutions (whose filter the simulator ignores). */
+export function decodeVersionedReqId(_sv: number, r: FieldReader): number {
+  r.int(); // version
+  return r.int();
+}
+
+/** reqId alone: the newer cancels (tick-by-tick, PnL) and reqUserInfo. */
+export function decodeReqId(_sv: number, r: FieldReader): number {
+  return r.int();
+}
+
+/** reqMarketDataType: version, type (1 live, 2 frozen, 3 delayed, 4 delayed frozen). */
+export function decodeReqMarketDataType(_sv: number, r: FieldReader): number {
+  r.int(); // version
+  return r.int();
+}
+
+export interface ReqAccountSummary {
+  reqId: number;
+  group: string;
+  tags: string;
+}
+export function decodeReqAccountSummary(_sv: number, r: FieldReader): ReqAccountSummary {
+  r.int(); // version
+  const reqId = r.int();
+  const group = r.str();
+  const tags = r.str();
+  return { reqId, group, tags };
+}
+
+/** reqAccountUpdates (OUT 6, REQ_ACCOUNT_DATA): no reqId, one stream per connection. */
+export interface ReqAccountUpdates {
+  subscribe: boolean;
+  account: string;
+}
+export function decodeReqAccountUpdates(_sv: number, r: FieldReader): ReqAccountUpdates {
+  r.int(); // version
+  const subscribe = r.bool();
+  const account = r.str();
+  return { subscribe, account };
+}
+
+export interface ReqPositionsMulti {
+  reqId: number;
+  account: string;
+  modelCode: string;
+}
+export function decodeReqPositionsMulti(_sv: number, r: FieldReader): ReqPositionsMulti {
+  r.int(); // version
+  const reqId = r.int();
+  const account = r.str();
+  const modelCode = r.str();
+  return { reqId, account, modelCode };
+}
+
+export interface ReqAccountUpdatesMulti {
+  reqId: number;
+  account: string;
+  modelCode: string;
+  ledgerAndNLV: boolean;
+}
+export function decodeReqAccountUpdatesMulti(_sv: number, r: FieldReader): ReqAccountUpdatesMulti {
+  r.int(); // version
+  const reqId = r.int();
+  const account = r.str();
+  const modelCode = r.str();
+  const ledgerAndNLV = r.bool();
+  return { reqId, account, modelCode, ledgerAndNLV };
+}
+
+/** reqPnL and reqPnLSingle (conId set); the model code is read and ignored. */
+export interface ReqPnl {
+  reqId: number;
+  account: string;
+  conId: number | undefined;
+}
+export function decodeReqPnl(_sv: number, r: FieldReader): ReqPnl {
+  const reqId = r.int();
+  const account = r.str();
+  r.str(); // modelCode
+  return { reqId, account, conId: undefined };
+}
+export function decodeReqPnlSingle(_sv: number, r: FieldReader): ReqPnl {
+  const reqId = r.int();
+  const account = r.str();
+  r.str(); // modelCode
+  const conId = r.int();
+  return { reqId, account, conId };
+}
+
+/** placeOrder: only the order id is needed, to refuse it. */
+export function decodePlaceOrderId(sv: number, r: FieldReader): number {
+  if (sv < MIN_SV.ORDER_CONTAINER) r.int(); // version
+  return r.int();
 }
