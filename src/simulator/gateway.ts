@@ -1,10 +1,10 @@
 /**
  * The simulated Gateway: a TCP server, the clientId registry, limits shared by every client (IB counts
- * lines and pacing per login), and fault injection.
+ * lines and pacing per login); fault injection (./faults) drives it through FaultTarget.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { SimAccounts } from "./account.js";
-import { ERR } from "./errors.js";
+import { createFaults, type FaultTarget, type Faults } from "./faults.js";
 import type { SubscriptionKind } from "./feeds/feed.js";
 import { HistoricalPacer } from "./limits.js";
 import type { Market } from "./market/types.js";
@@ -28,32 +28,13 @@ export interface GatewayCore {
   log(level: Level, obj: Record<string, unknown>, text: string): void;
 }
 
-export interface Faults {
-  /** Closes every client connection (the server keeps listening). */
-  dropAll(): void;
-  /** Gateway restart: close everything, refuse connections for `downMs`, then listen again on the same port. */
-  restart(downMs: number): Promise<void>;
-  /** 1100 to every client; streams stop. */
-  connectivityLost(): void;
-  /** 1101 (dataLost: subscriptions are gone, clients must re-request) or 1102 (streams resume). */
-  connectivityRestored(dataLost: boolean): void;
-  /** 1100, then after `lostMs` 1101/1102. */
-  connectivityFlap(lostMs: number, dataLost: boolean): Promise<void>;
-  /** Stops sending data for `ms` (one subscription of one client, one client, or everything) while keeping sockets. */
-  stall(ms: number, target?: { clientId?: number; reqId?: number }): boolean;
-  /** Error 317 on every depth subscription, followed by a fresh book. */
-  depthReset(): void;
-  /** Error 10197 on every L1 subscription; their streams pause for `ms`. */
-  competingSession(ms?: number): void;
-}
-
-export class Gateway implements GatewayCore {
+export class Gateway implements GatewayCore, FaultTarget {
   readonly pacer: HistoricalPacer;
   readonly accounts: SimAccounts;
   readonly stats = { floodTicks: 0 };
   connected = true;
   private server: Server | undefined;
-  private readonly sessions = new Set<Session>();
+  readonly sessions = new Set<Session>();
   private readonly clientIds = new Map<number, Session>();
   private nextSessionId = 1;
   private boundPort = 0;
@@ -67,11 +48,15 @@ export class Gateway implements GatewayCore {
   ) {
     this.pacer = new HistoricalPacer(options.limits);
     this.accounts = new SimAccounts(market, options.accounts, options.now());
-    this.faults = this.makeFaults();
+    this.faults = createFaults(this);
   }
 
   get port(): number {
     return this.boundPort;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   async listen(port = this.options.port): Promise<void> {
@@ -130,11 +115,11 @@ export class Gateway implements GatewayCore {
     this.options.logger?.[level](obj, text);
   }
 
-  private dropAll(): void {
+  dropAll(): void {
     for (const s of [...this.sessions]) s.close();
   }
 
-  private async stopListening(): Promise<void> {
+  async stopListening(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -154,7 +139,7 @@ export class Gateway implements GatewayCore {
     await this.stopListening();
   }
 
-  private sleep(ms: number): Promise<void> {
+  sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(() => {
         this.timers.delete(t);
@@ -162,54 +147,5 @@ export class Gateway implements GatewayCore {
       }, ms);
       this.timers.set(t, resolve);
     });
-  }
-
-  private broadcast(e: { code: number; text: string }): void {
-    for (const s of this.sessions) if (s.isReady) s.info(e);
-  }
-
-  private makeFaults(): Faults {
-    return {
-      dropAll: () => this.dropAll(),
-      restart: async (downMs: number) => {
-        this.log("warn", { downMs }, "fault: gateway restart");
-        this.dropAll();
-        await this.stopListening();
-        await this.sleep(downMs);
-        if (!this.closed) await this.listen(this.boundPort);
-      },
-      connectivityLost: () => {
-        this.log("warn", {}, "fault: connectivity lost");
-        this.connected = false;
-        this.broadcast(ERR.CONNECTIVITY_LOST);
-      },
-      connectivityRestored: (dataLost: boolean) => {
-        this.log("warn", { dataLost }, "fault: connectivity restored");
-        this.connected = true;
-        if (dataLost) for (const s of this.sessions) s.dropMarketDataSubscriptions();
-        this.broadcast(dataLost ? ERR.RESTORED_DATA_LOST : ERR.RESTORED_DATA_KEPT);
-      },
-      connectivityFlap: async (lostMs: number, dataLost: boolean) => {
-        this.faults.connectivityLost();
-        await this.sleep(lostMs);
-        if (!this.closed) this.faults.connectivityRestored(dataLost);
-      },
-      stall: (ms: number, target?: { clientId?: number; reqId?: number }) => {
-        const until = Date.now() + ms;
-        let hit = false;
-        for (const s of this.sessions) {
-          if (target?.clientId !== undefined && s.clientId !== target.clientId) continue;
-          hit = s.stall(until, target?.reqId) || hit;
-        }
-        return hit;
-      },
-      depthReset: () => {
-        for (const s of this.sessions) if (s.isReady) s.resetDepth();
-      },
-      competingSession: (ms = 5000) => {
-        const until = Date.now() + ms;
-        for (const s of this.sessions) if (s.isReady) s.competingSession(until);
-      },
-    };
   }
 }

@@ -2,13 +2,14 @@
  * The simulated IB Gateway, in process: `startSimulator({ port: 0 })` → `{ host, port, close(), faults }`.
  * The market is the deterministic model of ./market (seeded), unless one is passed in.
  */
-import { Gateway, type Faults } from "./gateway.js";
+import type { Faults } from "./faults.js";
+import { Gateway } from "./gateway.js";
 import { createMarket } from "./market/index.js";
 import type { Market } from "./market/types.js";
 import { resolveOptions, type SimulatorOptions } from "./options.js";
 
 export type { SimulatorOptions } from "./options.js";
-export type { Faults } from "./gateway.js";
+export type { Faults } from "./faults.js";
 export type { Limits } from "./limits.js";
 export type { AccountConfig, PositionConfig } from "./account.js";
 
