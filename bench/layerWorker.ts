@@ -14,6 +14,7 @@ import { CallRegistry } from "../src/grpc/callContext.js";
 import { serverStream, type HandlerDeps } from "../src/grpc/handlers.js";
 import { acceptPreEncoded } from "../src/grpc/streamEncoding.js";
 import { createLogger } from "../src/log/logger.js";
+import { DEFAULT_STREAM_SETTINGS } from "../src/stream/streamSettings.js";
 
 const send = (m: unknown) => process.send?.(m);
 
@@ -51,7 +52,7 @@ async function* ticks(signal: AbortSignal): AsyncGenerator<Buffer> {
 const definition = acceptPreEncoded({ streamTicks: MarketDataServiceService.streamTicks });
 
 // Our layer.
-const deps: HandlerDeps = { calls: new CallRegistry(), log: createLogger("silent") };
+const deps: HandlerDeps = { calls: new CallRegistry(), log: createLogger("silent"), streams: DEFAULT_STREAM_SETTINGS };
 const own = new Server();
 own.addService(definition, { streamTicks: serverStream("ibprovider.v1.MarketDataService.StreamTicks", (_req, ctx) => ticks(ctx.signal), deps) });
 const ownPort = await new Promise<number>((resolve, reject) =>

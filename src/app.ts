@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import type { AppConfig } from "./config/loadConfig.js";
 import { TokenAuthenticator } from "./grpc/auth.js";
 import { GrpcServer } from "./grpc/server.js";
-import { DEFAULT_STREAM_SETTINGS } from "./grpc/services/marketDataService.js";
 import { ConfiguredSubscriptions } from "./configuredSubscriptions.js";
 import { IbAdapter } from "./ib/ibAdapter.js";
 import type { Logger } from "./log/logger.js";
@@ -64,7 +63,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     log: log.child({ component: "grpc" }),
     tls: config.tls,
     shutdownGraceMs: config.env.SHUTDOWN_GRACE_MS,
-    streams: { ...DEFAULT_STREAM_SETTINGS, maxQueued: config.env.STREAM_BUFFER_EVENTS, heartbeatMs: config.env.STREAM_HEARTBEAT_MS },
+    streams: config.streams,
     runtime: {
       provider: config.provider,
       startedAt,

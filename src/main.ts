@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { startApp, type RunningApp } from "./app.js";
 import { ConfigError } from "./config/configError.js";
 import { loadConfig } from "./config/loadConfig.js";
-import { GatewayFatalError } from "./ib/gatewayConnection.js";
+import { GatewayFatalError } from "./ib/connection/gatewayConnection.js";
 import { createLogger } from "./log/logger.js";
 
 /** `npm start`: reads .env (real environment variables win), validates config, serves until SIGINT/SIGTERM. */

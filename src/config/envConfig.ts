@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_STREAM_SETTINGS } from "../stream/streamSettings.js";
 
 /** The environment variables ib-provider reads (documented in .env.example). Empty strings count as unset. */
 const port = z.coerce.number().int("expected an integer port").min(0).max(65535, "expected a port 0-65535");
@@ -35,9 +36,9 @@ export const envSchema = z.object({
    * Data events queued per streaming client before its stream's overflow policy applies (L1 conflates,
    * depth and account resnapshot, trades and candles end RESOURCE_EXHAUSTED): bounds memory per client.
    */
-  STREAM_BUFFER_EVENTS: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
+  STREAM_BUFFER_EVENTS: z.coerce.number().int().min(10).max(1_000_000).default(DEFAULT_STREAM_SETTINGS.maxQueued),
   /** Heartbeat on a stream with nothing to send for this long. */
-  STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_STREAM_SETTINGS.heartbeatMs),
   /** How long shutdown waits for calls to finish before cancelling them. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
 });

@@ -1,3 +1,4 @@
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError, formatJsonPath, problemsFromZod, type ConfigProblem } from "./configError.js";
@@ -19,6 +20,8 @@ export interface AppConfig {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Browser origins allowed by the REST bridge's CORS ("*" = any); empty = no cross-origin access. */
   corsOrigins: string[];
+  /** How every stream behaves (STREAM_* variables over DEFAULT_STREAM_SETTINGS). */
+  streams: StreamSettings;
 }
 
 export interface LoadConfigOptions {
@@ -81,7 +84,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { env, gateway, apiToken, provider, providerFile, tls, corsOrigins };
+  const streams: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, maxQueued: env.STREAM_BUFFER_EVENTS, heartbeatMs: env.STREAM_HEARTBEAT_MS };
+  return { env, gateway, apiToken, provider, providerFile, tls, corsOrigins, streams };
 }
 
 /**

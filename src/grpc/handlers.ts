@@ -4,14 +4,14 @@ import {
   type handleUnaryCall,
   type ServerUnaryCall,
   type ServerWritableStream,
-  type UntypedHandleCall,
 } from "@grpc/grpc-js";
 import type { Logger } from "../log/logger.js";
 import { apiErrorFromAdapter } from "./adapterErrors.js";
-import { ApiError, unavailable, unimplemented } from "./apiError.js";
+import { ApiError, unavailable } from "./apiError.js";
 import type { AbortReason, CallContext, CallRegistry } from "./callContext.js";
 import { INTERNAL_ERROR, toServiceError } from "./statusDetails.js";
 import type { EncodedMessage } from "./streamEncoding.js";
+import type { StreamSettings } from "../stream/streamSettings.js";
 import { activeStreams, grpcRequestDuration, streamMessagesOut } from "../metrics/metrics.js";
 import { streamKindOfMethod } from "../metrics/streamMetrics.js";
 
@@ -32,8 +32,8 @@ export type ServerStreamHandler<Req, Res> = (request: Req, ctx: CallContext) => 
 export interface HandlerDeps {
   calls: CallRegistry;
   log: Logger;
-  /** How long a stream may wait for a client that does not read before it is closed. */
-  maxDrainWaitMs?: number;
+  /** Drain wait and in-flight bound of every stream (the rest of the settings are the feeds'). */
+  streams: Pick<StreamSettings, "maxDrainWaitMs" | "maxInFlightBytes">;
 }
 
 const SHUTTING_DOWN = unavailable("server is shutting down; reconnect to another instance or retry", "SHUTTING_DOWN");
@@ -110,7 +110,7 @@ export function serverStream<Req, Res>(
     call.once("cancelled", onCancel);
     open.inc();
     let finalCode: status = status.OK;
-    const inFlight = new InFlight();
+    const inFlight = new InFlight(deps.streams.maxInFlightBytes);
 
     const run = async () => {
       const iterator = handler(call.request, ctx)[Symbol.asyncIterator]();
@@ -122,7 +122,7 @@ export function serverStream<Req, Res>(
           messagesOut.inc();
           const sent = inFlight.track(Buffer.isBuffer(next.value) ? next.value.length : 0);
           const accepted = call.write(next.value as Res, sent);
-          if ((!accepted || inFlight.full) && !(await inFlight.room(call, controller.signal, deps.maxDrainWaitMs ?? DEFAULT_MAX_DRAIN_WAIT_MS))) {
+          if ((!accepted || inFlight.full) && !(await inFlight.room(call, controller.signal, deps.streams.maxDrainWaitMs))) {
             throw CLIENT_NOT_READING;
           }
         }
@@ -166,20 +166,18 @@ export function serverStream<Req, Res>(
 }
 
 /**
- * Waits for the client to read (drain), for the call to end, or at most `maxWaitMs`; false on the
- * timeout. A client that keeps its stream open without reading would otherwise hold it forever.
- */
-/**
  * The bytes of a stream's messages not yet handed to HTTP/2. grpc-js accepts up to 16 messages per call
  * before write() says "wait" — with 256 KiB messages, 4 MiB per lagging stream — so a stream also waits
- * while more than MAX_IN_FLIGHT_BYTES are pending.
+ * while more than `maxBytes` are pending (StreamSettings.maxInFlightBytes).
  */
 class InFlight {
   private bytes = 0;
   private onRoom: (() => void) | undefined;
 
+  constructor(private readonly maxBytes: number) {}
+
   get full(): boolean {
-    return this.bytes > MAX_IN_FLIGHT_BYTES;
+    return this.bytes > this.maxBytes;
   }
 
   /** Counts a message; the returned callback is its write callback. */
@@ -222,34 +220,4 @@ class InFlight {
   }
 }
 
-const MAX_IN_FLIGHT_BYTES = 512 * 1024;
-
-const DEFAULT_MAX_DRAIN_WAIT_MS = 60_000;
 const CLIENT_NOT_READING = new ApiError(status.RESOURCE_EXHAUSTED, "the client has not read from this stream for too long; closing it", "CLIENT_NOT_READING");
-
-/** Every method of a service answers UNIMPLEMENTED (HTTP 501) until its issue lands: never fake data. */
-export function unimplementedHandlers(
-  serviceName: string,
-  definition: Record<string, { requestStream: boolean; responseStream: boolean }>,
-  implemented: Record<string, UntypedHandleCall>,
-  deps: HandlerDeps,
-): Record<string, UntypedHandleCall> {
-  const out: Record<string, UntypedHandleCall> = {};
-  for (const [name, method] of Object.entries(definition)) {
-    const existing = implemented[name];
-    if (existing !== undefined) {
-      out[name] = existing;
-      continue;
-    }
-    const fullName = `${serviceName}.${name.charAt(0).toUpperCase()}${name.slice(1)}`;
-    const error = unimplemented(fullName);
-    out[name] = method.responseStream
-      ? serverStream(fullName, async function* () {
-          throw error;
-        }, deps)
-      : unary(fullName, async () => {
-          throw error;
-        }, deps);
-  }
-  return out;
-}

@@ -5,10 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus as ServingStatus, HealthClient, type HealthCheckResponse } from "../../gen/grpc/health/v1/health.js";
 import { MarketDataServiceClient, MarketDataServiceService } from "../../gen/ibprovider/v1/market_data_service.js";
 import { CallRegistry } from "./callContext.js";
-import { unimplementedHandlers } from "./handlers.js";
+import { bindService, methodName, type ServiceImplementation } from "./serviceBinding.js";
+import { unimplemented } from "./apiError.js";
+import { DEFAULT_STREAM_SETTINGS } from "../stream/streamSettings.js";
 import { SymbolServiceClient } from "../../gen/ibprovider/v1/symbol_service.js";
 import { ConnectionState, GatewayMode, RuntimeServiceClient, type GetRuntimeProofResponse } from "../../gen/ibprovider/v1/runtime_service.js";
-import type { GatewayStatus } from "../ib/gatewayStatus.js";
+import type { GatewayStatus } from "../ib/connection/gatewayStatus.js";
 import { createLogger } from "../log/logger.js";
 import { noInstruments } from "./testing/noInstruments.js";
 import { TokenAuthenticator } from "./auth.js";
@@ -156,11 +158,24 @@ describe("RuntimeService", () => {
 
 describe("RPCs without an implementation", () => {
   it("answer UNIMPLEMENTED with reason NOT_IMPLEMENTED (what a new proto method gets until it is built)", async () => {
-    // Every RPC is implemented today: the mechanism the server wraps each service in is exercised on a
-    // bare grpc-js server with no implementation at all.
+    // Every RPC is implemented today: a service whose every handler says unimplemented() is bound the way
+    // the server binds its services, on a bare grpc-js server.
     const bare = new Server();
-    const deps = { calls: new CallRegistry(), log: createLogger("silent") };
-    bare.addService(MarketDataServiceService, unimplementedHandlers("ibprovider.v1.MarketDataService", MarketDataServiceService, {}, deps));
+    const deps = { calls: new CallRegistry(), log: createLogger("silent"), streams: DEFAULT_STREAM_SETTINGS };
+    const notBuilt = Object.fromEntries(
+      Object.entries(MarketDataServiceService).map(([key, m]) => [
+        key,
+        m.responseStream
+          ? async function* () {
+              yield* [];
+              throw unimplemented(methodName(m.path));
+            }
+          : async () => {
+              throw unimplemented(methodName(m.path));
+            },
+      ]),
+    ) as unknown as ServiceImplementation<typeof MarketDataServiceService>;
+    bare.addService(...bindService(MarketDataServiceService, notBuilt, deps));
     const port = await new Promise<number>((resolve, reject) => bare.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
     const client = new MarketDataServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
     const err = await errorOf(

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Server, ServerCredentials, type UntypedHandleCall } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServiceDefinition } from "@grpc/grpc-js";
 import { HealthService } from "../../gen/grpc/health/v1/health.js";
 import { AccountServiceService } from "../../gen/ibprovider/v1/account_service.js";
 import { MarketDataServiceService } from "../../gen/ibprovider/v1/market_data_service.js";
@@ -10,13 +10,14 @@ import type { Logger } from "../log/logger.js";
 import type { TokenAuthenticator } from "./auth.js";
 import { authInterceptor } from "./authInterceptor.js";
 import { CallRegistry } from "./callContext.js";
-import { serverStream, unary, unimplementedHandlers, type HandlerDeps } from "./handlers.js";
+import type { HandlerDeps } from "./handlers.js";
+import { bindService, serviceName, type ServiceImplementation } from "./serviceBinding.js";
 import { addReflection } from "./reflection.js";
-import { acceptPreEncoded } from "./streamEncoding.js";
 import { HealthChecks } from "./services/healthChecks.js";
 import { RuntimeService, type RuntimeSources } from "./services/runtimeService.js";
 import { SymbolService, type InstrumentSource } from "./services/symbolService.js";
-import { MarketDataService, type MarketDataSource, type StreamSettings } from "./services/marketDataService.js";
+import { MarketDataService, type MarketDataSource } from "./services/marketDataService.js";
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { AccountService, type AccountSource } from "./services/accountService.js";
 
 export interface GrpcServerOptions {
@@ -34,12 +35,8 @@ export interface GrpcServerOptions {
   shutdownGraceMs?: number;
 }
 
-export const SERVICE_NAMES = [
-  "ibprovider.v1.MarketDataService",
-  "ibprovider.v1.AccountService",
-  "ibprovider.v1.SymbolService",
-  "ibprovider.v1.RuntimeService",
-];
+/** Our services, by the names health checks and reflection know them under. */
+export const SERVICE_NAMES = [MarketDataServiceService, AccountServiceService, SymbolServiceService, RuntimeServiceService].map(serviceName);
 
 /**
  * The gRPC host: auth interceptor, grpc.health.v1, reflection, our four services, and a shutdown that
@@ -50,11 +47,13 @@ export class GrpcServer {
   private readonly server: Server;
   private readonly calls = new CallRegistry();
   private readonly deps: HandlerDeps;
+  private readonly streams: StreamSettings;
   private boundPort: number | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
     this.server = new Server({ interceptors: [authInterceptor(options.auth)] });
-    this.deps = { calls: this.calls, log: options.log };
+    this.streams = options.streams ?? DEFAULT_STREAM_SETTINGS;
+    this.deps = { calls: this.calls, log: options.log, streams: this.streams };
     this.registerServices();
   }
 
@@ -68,44 +67,13 @@ export class GrpcServer {
   }
 
   private registerServices(): void {
-    const d = this.deps;
-    const runtime = new RuntimeService(this.options.runtime);
-    this.server.addService(acceptPreEncoded(RuntimeServiceService), {
-      getRuntimeProof: unary("ibprovider.v1.RuntimeService.GetRuntimeProof", () => runtime.getRuntimeProof(), d),
-      listConnectors: unary("ibprovider.v1.RuntimeService.ListConnectors", (req) => runtime.listConnectors(req), d),
-      listSubscriptions: unary("ibprovider.v1.RuntimeService.ListSubscriptions", () => runtime.listSubscriptions(), d),
-    });
-    const marketData = new MarketDataService(this.options.adapter, this.options.streams);
-    this.server.addService(
-      acceptPreEncoded(MarketDataServiceService),
-      unimplementedHandlers("ibprovider.v1.MarketDataService", MarketDataServiceService, {
-        streamTicks: serverStream("ibprovider.v1.MarketDataService.StreamTicks", (req, ctx) => marketData.streamTicks(req, ctx), d),
-        streamTrades: serverStream("ibprovider.v1.MarketDataService.StreamTrades", (req, ctx) => marketData.streamTrades(req, ctx), d),
-        streamOrderBook: serverStream("ibprovider.v1.MarketDataService.StreamOrderBook", (req, ctx) => marketData.streamOrderBook(req, ctx), d),
-        getOrderBook: unary("ibprovider.v1.MarketDataService.GetOrderBook", (req, ctx) => marketData.getOrderBook(req, ctx), d),
-        streamCandles: serverStream("ibprovider.v1.MarketDataService.StreamCandles", (req, ctx) => marketData.streamCandles(req, ctx), d),
-        getTrades: unary("ibprovider.v1.MarketDataService.GetTrades", (req, ctx) => marketData.getTrades(req, ctx), d),
-        getCandles: unary("ibprovider.v1.MarketDataService.GetCandles", (req, ctx) => marketData.getCandles(req, ctx), d),
-      }, d),
-    );
-    const account = new AccountService(this.options.runtime.provider, this.options.adapter, this.options.streams);
-    this.server.addService(acceptPreEncoded(AccountServiceService), {
-      listAccounts: unary("ibprovider.v1.AccountService.ListAccounts", () => account.listAccounts(), d),
-      getAccount: unary("ibprovider.v1.AccountService.GetAccount", (req) => account.getAccount(req), d),
-      listPositions: unary("ibprovider.v1.AccountService.ListPositions", (req) => account.listPositions(req), d),
-      listAssets: unary("ibprovider.v1.AccountService.ListAssets", (req) => account.listAssets(req), d),
-      streamAccount: serverStream("ibprovider.v1.AccountService.StreamAccount", (req, ctx) => account.streamAccount(req, ctx), d),
-    });
-    const symbols = new SymbolService(this.options.runtime.provider, this.options.adapter);
-    this.server.addService(acceptPreEncoded(SymbolServiceService), {
-      listSymbols: unary("ibprovider.v1.SymbolService.ListSymbols", (req) => symbols.listSymbols(req), d),
-      getSymbol: unary("ibprovider.v1.SymbolService.GetSymbol", (req) => symbols.getSymbol(req), d),
-    });
-    const healthHandlers: Record<string, UntypedHandleCall> = {
-      check: unary("grpc.health.v1.Health.Check", (req) => this.health.check(req), d),
-      watch: serverStream("grpc.health.v1.Health.Watch", (req, ctx) => this.health.watch(req, ctx), d),
-    };
-    this.server.addService(acceptPreEncoded(HealthService), healthHandlers);
+    const { adapter, runtime } = this.options;
+    const add = <D extends ServiceDefinition>(definition: D, service: ServiceImplementation<D>) => this.server.addService(...bindService(definition, service, this.deps));
+    add(RuntimeServiceService, new RuntimeService(runtime));
+    add(MarketDataServiceService, new MarketDataService(adapter, this.streams));
+    add(AccountServiceService, new AccountService(runtime.provider, adapter, this.streams));
+    add(SymbolServiceService, new SymbolService(runtime.provider, adapter));
+    add(HealthService, this.health);
     addReflection(this.server);
   }
 

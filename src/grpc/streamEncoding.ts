@@ -1,14 +1,15 @@
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { Heartbeat, StreamStatus } from "../../gen/ibprovider/v1/types.js";
-import type { FeedEvent } from "../ib/ibAdapter.js";
+import type { FeedEvent } from "../stream/feedEvents.js";
 import { controlEventToProto } from "./feedProto.js";
 
 /**
  * Encode once, fan out bytes. A stream response is `repeated XEvent events = 1`, and protobuf encodes a
  * repeated field as the concatenation of its elements: the bytes of a response holding events A and B
  * are the bytes of {events:[A]} followed by those of {events:[B]}. So each feed event is encoded once,
- * per rendering (the symbol the client asked with), memoised on the event, and every subscriber's message
+ * per rendering (the symbol the client asked with), memoised beside the event (a WeakMap of this module's:
+ * the feed's events carry nothing for the transport), and every subscriber's message
  * is the concatenation of the memoised bytes of its batch: subscribers that keep up all get the very same
  * bytes object. Events nobody else will read are not memoised, and events not encoded yet are encoded
  * together (one allocation per group, not per event).
@@ -119,22 +120,11 @@ export function encodeBatch<T, E>(batch: readonly FeedEvent<T>[], r: StreamRende
 const batchesThisTurn = new Map<string, { first: object; last: object; length: number; maxBytes: number; messages: EncodedMessage[] }>();
 
 /**
- * A subscriber's stream as encoded messages. Heartbeats come from the queue when the feed is idle; when
- * the feed is busy but none of its events is for this subscriber (complete candles only, another market's
- * positions), they come from here, so that every idle stream hears one at least every `heartbeatMs`.
+ * A subscriber's stream as encoded messages. Its heartbeats and "stale" statuses come from the feed cursor
+ * (src/stream), which also skips the data this subscriber does not want.
  */
-export async function* encodeStream<T, E>(queue: AsyncIterable<FeedEvent<T>[]> & { readonly isShared: boolean }, r: StreamRendering<T, E>, heartbeatMs: number, now: () => number = Date.now): AsyncGenerator<EncodedMessage> {
-  let lastSentMs = now();
-  for await (const batch of queue) {
-    const messages = encodeBatch(batch, r, queue.isShared);
-    if (messages.length > 0) {
-      lastSentMs = now();
-      yield* messages;
-    } else if (now() - lastSentMs >= heartbeatMs) {
-      lastSentMs = now();
-      yield* encodeBatch([{ type: "heartbeat", atMs: lastSentMs, lastDataMs: undefined }], r, false);
-    }
-  }
+export async function* encodeStream<T, E>(cursor: AsyncIterable<FeedEvent<T>[]> & { readonly isShared: boolean }, r: StreamRendering<T, E>): AsyncGenerator<EncodedMessage> {
+  for await (const batch of cursor) yield* encodeBatch(batch, r, cursor.isShared);
 }
 
 function encodeFresh<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T, E>, shared: boolean, maxBytes: number): EncodedMessage[] {
@@ -183,7 +173,7 @@ function encodeFresh<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T,
         // Heartbeats are per subscriber: never memoised.
         const events = event.type === "data" ? r.data(event.value, event.seq) : [r.control(controlEventToProto(event))];
         if (events.length === 0) {
-          if (shared && event.type !== "heartbeat") event.memo = { key: r.key, bytes: EMPTY, next: event.memo };
+          if (shared && event.type !== "heartbeat") memoise(event, r.key, EMPTY);
           continue;
         }
         r.encode(events, writer);
@@ -204,9 +194,25 @@ function encodeFresh<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T,
   return messages;
 }
 
-function memoOf<T>(event: Exclude<FeedEvent<T>, { type: "heartbeat" }>, key: string): Buffer | undefined {
-  for (let m = event.memo; m !== undefined; m = m.next) if (m.key === key) return m.bytes as Buffer;
+/**
+ * An event's encodings, one per rendering (e.g. per symbol alias; a list: usually one entry). Kept beside
+ * the event, not on it, and gone with it once the feed's log has freed it.
+ */
+interface EncodingMemo {
+  key: string;
+  bytes: Buffer;
+  next: EncodingMemo | undefined;
+}
+
+const memos = new WeakMap<object, EncodingMemo>();
+
+function memoOf(event: object, key: string): Buffer | undefined {
+  for (let m = memos.get(event); m !== undefined; m = m.next) if (m.key === key) return m.bytes;
   return undefined;
+}
+
+function memoise(event: object, key: string, bytes: Buffer): void {
+  memos.set(event, { key, bytes, next: memos.get(event) });
 }
 
 /**
@@ -216,14 +222,14 @@ function memoOf<T>(event: Exclude<FeedEvent<T>, { type: "heartbeat" }>, key: str
 function memoiseFrames<T>(bytes: Buffer, owners: { event: FeedEvent<T> | undefined; count: number }[], key: string): void {
   const only = owners.length === 1 ? owners[0]!.event : undefined;
   if (only !== undefined && only.type !== "heartbeat") {
-    only.memo = { key, bytes, next: only.memo }; // the usual case: one event, the whole message
+    memoise(only, key, bytes); // the usual case: one event, the whole message
     return;
   }
   let pos = 0;
   for (const { event, count } of owners) {
     const start = pos;
     for (let i = 0; i < count; i++) pos = nextEvent(bytes, pos).end;
-    if (event !== undefined && event.type !== "heartbeat") event.memo = { key, bytes: bytes.subarray(start, pos), next: event.memo };
+    if (event !== undefined && event.type !== "heartbeat") memoise(event, key, bytes.subarray(start, pos));
   }
 }
 

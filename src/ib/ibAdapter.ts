@@ -10,27 +10,27 @@ import { IbError } from "./ibErrors.js";
 import { intervalBounds } from "../domain/calendar.js";
 import type { Interval } from "../domain/intervals.js";
 import { candleFromBar, type Bar, type Candle, type TradePrint } from "../domain/marketData.js";
-import { fetchHistoricalBars } from "./historicalData.js";
-import { fetchRecentTrades, MAX_HISTORICAL_TICKS } from "./historicalTicks.js";
-import { HistoricalScheduler, type HistoricalPacingRules } from "./historicalScheduler.js";
-import { planHistory } from "./historyPlan.js";
-import { ContractResolver, type ResolvedInstrument } from "./contractResolver.js";
+import { fetchHistoricalBars } from "./history/historicalData.js";
+import { fetchRecentTrades, MAX_HISTORICAL_TICKS } from "./history/historicalTicks.js";
+import { HistoricalScheduler, type HistoricalPacingRules } from "./history/historicalScheduler.js";
+import { planHistory } from "./history/historyPlan.js";
+import { ContractResolver, type ResolvedInstrument } from "./contracts/contractResolver.js";
 import type { FeedContext } from "./feeds/feedContext.js";
 import { FeedRegistry } from "./feeds/feedRegistry.js";
 import { level1Source } from "./feeds/level1Feed.js";
 import { DEFAULT_LINE_LIMITS, LineBudget, type LineLimits } from "./feeds/lineBudget.js";
 import { requireConnected } from "./feeds/feedContext.js";
-import type { ConsumerOptions } from "./feeds/sharedFeed.js";
-import type { SubscriberQueue } from "./feeds/subscriberQueue.js";
-import { GatewayConnection, type GatewayConnectionOptions } from "./gatewayConnection.js";
-import type { GatewayStatus } from "./gatewayStatus.js";
-import { RequestRouter } from "./requestRouter.js";
-import type { SubscriptionSnapshot } from "./subscriptionSnapshot.js";
+import type { ConsumerOptions } from "../stream/sharedFeed.js";
+import type { FeedCursor } from "../stream/feedCursor.js";
+import { GatewayConnection, type GatewayConnectionOptions } from "./connection/gatewayConnection.js";
+import type { GatewayStatus } from "./connection/gatewayStatus.js";
+import { RequestRouter } from "./connection/requestRouter.js";
+import type { SubscriptionSnapshot } from "./feeds/subscriptionSnapshot.js";
 
-export type { ConsumerOptions } from "./feeds/sharedFeed.js";
-export type { FeedEvent, FeedStatus, FeedStatusKind } from "./feeds/feedEvents.js";
-export type { SubscriberQueue, ShedKind } from "./feeds/subscriberQueue.js";
-export { ConsumerTooSlowError } from "./feeds/subscriberQueue.js";
+export type { ConsumerOptions } from "../stream/sharedFeed.js";
+export type { FeedEvent, FeedStatus, FeedStatusKind } from "../stream/feedEvents.js";
+export type { FeedCursor, ShedKind } from "../stream/feedCursor.js";
+export { ConsumerTooSlowError } from "../stream/feedCursor.js";
 export type { BookUpdate } from "./feeds/depthFeed.js";
 export type { TradeEvent } from "./feeds/tradesFeed.js";
 export type { AccountState, AccountUpdate, PortfolioItem, AccountValues, AccountPnl } from "./feeds/accountFeed.js";
@@ -154,7 +154,7 @@ export class IbAdapter {
    * L1 ticks. One IB market data line per instrument however many consumers: symbols that resolve to the
    * same contract (BTCUSDT, BTC) share it too.
    */
-  async streamTicks(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<Level1>> {
+  async streamTicks(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<FeedCursor<Level1>> {
     const instrument = await this.resolve(marketType, symbol);
     return this.level1Feed(instrument, marketType).subscribe(options);
   }
@@ -190,7 +190,7 @@ export class IbAdapter {
    * Live candles: updates of the forming candle and one complete candle per interval. One IB real-time
    * bar subscription (a market data line) per (instrument, interval).
    */
-  async streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: ConsumerOptions): Promise<SubscriberQueue<Candle>> {
+  async streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: ConsumerOptions): Promise<FeedCursor<Candle>> {
     return (await this.candleFeed(marketType, symbol, interval)).subscribe(options);
   }
 
@@ -293,12 +293,12 @@ export class IbAdapter {
   }
 
   /** Account updates (values per batch, positions, PnL) as IB sends them; joiners get the current state first. */
-  streamAccount(accountId: string, options: ConsumerOptions): SubscriberQueue<AccountUpdate> {
+  streamAccount(accountId: string, options: ConsumerOptions): FeedCursor<AccountUpdate> {
     return this.accountFeed(this.accountFor(accountId)).feed.subscribe(options);
   }
 
   /** Tick-by-tick trade prints, one IB tick-by-tick slot per instrument. */
-  async streamTrades(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<TradeEvent>> {
+  async streamTrades(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<FeedCursor<TradeEvent>> {
     return (await this.tradesFeed(marketType, symbol)).subscribe(options);
   }
 
@@ -309,7 +309,7 @@ export class IbAdapter {
   }
 
   /** L2 depth: a snapshot, then deltas with sequence numbers. One IB depth subscription per (instrument, rows). */
-  async streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions): Promise<SubscriberQueue<BookUpdate>> {
+  async streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions): Promise<FeedCursor<BookUpdate>> {
     return (await this.orderBookFeed(marketType, symbol, rows)).subscribe(options);
   }
 

@@ -18,7 +18,7 @@ export function streamKindOfMethod(method: string): StreamKind | undefined {
 }
 
 /**
- * Counts what a consumer's queue shed to stay bounded (SubscriberQueue's onShed): "overflow" drops the
+ * Counts what a consumer's queue shed to stay bounded (FeedCursor's onShed): "overflow" drops the
  * events (the stream then ends), "conflated"/"snapshot" replace them with the newest state.
  */
 export function recordShed(kind: StreamKind, shed: "conflated" | "snapshot" | "overflow", events: number): void {

@@ -13,19 +13,18 @@ import {
 import { PositionSide, type Account, type AccountSummary, type Asset, type PnL, type Position } from "../../../gen/ibprovider/v1/types.js";
 import type { MarketType, ProviderConfig } from "../../config/providerConfig.js";
 import { decimalFromIb, fromWire, toWire } from "../../domain/decimal.js";
-import type { AccountPnl, AccountState, AccountUpdate, AccountValues, ConsumerOptions, PortfolioItem, SubscriberQueue } from "../../ib/ibAdapter.js";
-import type { GatewayStatus } from "../../ib/gatewayStatus.js";
+import type { AccountPnl, AccountState, AccountUpdate, AccountValues, ConsumerOptions, PortfolioItem, FeedCursor } from "../../ib/ibAdapter.js";
+import type { GatewayStatus } from "../../ib/connection/gatewayStatus.js";
 import type { CallContext } from "../callContext.js";
 import { encodeStream, type EncodedMessage, type StreamRendering } from "../streamEncoding.js";
 import { checkConnector, checkMarketType } from "../requestValidation.js";
-import type { StreamSettings } from "./marketDataService.js";
-import { DEFAULT_STREAM_SETTINGS } from "./marketDataService.js";
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../../stream/streamSettings.js";
 
 /** What the account service needs from the adapter. */
 export interface AccountSource {
   readonly status: GatewayStatus;
   accountState(accountId?: string): Promise<AccountState>;
-  streamAccount(accountId: string, options: ConsumerOptions): SubscriberQueue<AccountUpdate>;
+  streamAccount(accountId: string, options: ConsumerOptions<AccountUpdate>): FeedCursor<AccountUpdate>;
 }
 
 /** Futures positions belong to the futures market; everything else is spot (and margin, seen through margin). */
@@ -68,14 +67,17 @@ export class AccountService {
 
   async *streamAccount(request: StreamAccountRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const marketType = this.check(request);
-    const queue = this.source.streamAccount(request.accountId, { signal: ctx.signal, ...this.settings });
+    const { maxQueued, heartbeatMs, staleAfterMs } = this.settings;
+    // Positions of other markets are not this stream's (an idle stream still hears heartbeats).
+    const accepts = (u: AccountUpdate) => u.type !== "position" || inMarket(u.item, marketType);
+    const cursor = this.source.streamAccount(request.accountId, { signal: ctx.signal, maxQueued, heartbeatMs, staleAfterMs, accepts });
     const rendering: StreamRendering<AccountUpdate, AccountEvent> = {
       encode: (events, writer) => StreamAccountResponse.encode({ events }, writer),
       key: `account\0${marketType}`,
-      data: (u, seq) => accountEvents(u, marketType).map((event) => ({ event, sequence: String(seq) })),
+      data: (u, seq) => accountEvents(u).map((event) => ({ event, sequence: String(seq) })),
       control: (event) => ({ ...event, sequence: "0" }),
     };
-    yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
+    yield* encodeStream(cursor, rendering);
   }
 
   private check(request: { connectorType: string; marketType: string }): MarketType {
@@ -152,9 +154,9 @@ export function pnlToProto(p: AccountPnl): PnL {
   return { dailyPnl: toWire(p.daily), unrealizedPnl: toWire(p.unrealized), realizedPnl: toWire(p.realized) };
 }
 
-/** One account update as the events of a market's account stream (positions of other markets left out). */
-function accountEvents(u: AccountUpdate, marketType: MarketType): NonNullable<AccountEvent["event"]>[] {
+/** One account update as the events of an account stream. */
+function accountEvents(u: AccountUpdate): NonNullable<AccountEvent["event"]>[] {
   if (u.type === "values") return [{ $case: "summary", value: summaryOf(u.values) }, ...assetsOf(u.values).map((value) => ({ $case: "asset" as const, value }))];
-  if (u.type === "position") return inMarket(u.item, marketType) ? [{ $case: "position", value: positionToProto(u.item) }] : [];
+  if (u.type === "position") return [{ $case: "position", value: positionToProto(u.item) }];
   return [{ $case: "pnl", value: pnlToProto(u.pnl) }];
 }

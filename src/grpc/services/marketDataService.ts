@@ -25,13 +25,14 @@ import type { Interval } from "../../domain/intervals.js";
 import { toWire, type Decimal } from "../../domain/decimal.js";
 import type { Level1 } from "../../domain/marketData.js";
 import type { MarketType } from "../../config/providerConfig.js";
-import { DEFAULT_BOOK_ROWS, MAX_BOOK_DEPTH, type BookUpdate, type CandleQuery, type ConsumerOptions, type SubscriberQueue, type TradeEvent } from "../../ib/ibAdapter.js";
-import type { ResolvedInstrument } from "../../ib/contractResolver.js";
+import { DEFAULT_BOOK_ROWS, MAX_BOOK_DEPTH, type BookUpdate, type CandleQuery, type ConsumerOptions, type FeedCursor, type TradeEvent } from "../../ib/ibAdapter.js";
+import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { invalidArgument, notFound } from "../apiError.js";
 import { toInstrument } from "./symbolService.js";
 import { candleWindow } from "./candleWindow.js";
 import type { CallContext } from "../callContext.js";
 import { dataTypeToProto } from "../feedProto.js";
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../../stream/streamSettings.js";
 import type { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { encodeStream, numberedRendering, type EncodedMessage } from "../streamEncoding.js";
 import { isValidTimestamp, timestampFromMs, timestampToMs } from "../protoTime.js";
@@ -40,12 +41,12 @@ import { checkInstrument, checkInterval } from "../requestValidation.js";
 
 /** What the market data service needs from the adapter. */
 export interface MarketDataSource {
-  streamTicks(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<Level1>>;
-  streamTrades(marketType: MarketType, symbol: string, options: ConsumerOptions): Promise<SubscriberQueue<TradeEvent>>;
-  streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions): Promise<SubscriberQueue<BookUpdate>>;
+  streamTicks(marketType: MarketType, symbol: string, options: ConsumerOptions<Level1>): Promise<FeedCursor<Level1>>;
+  streamTrades(marketType: MarketType, symbol: string, options: ConsumerOptions<TradeEvent>): Promise<FeedCursor<TradeEvent>>;
+  streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions<BookUpdate>): Promise<FeedCursor<BookUpdate>>;
   orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs?: number, signal?: AbortSignal): Promise<{ book: BookMirror; timeMs: number; consistent: boolean }>;
   candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: Candle[] }>;
-  streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: ConsumerOptions): Promise<SubscriberQueue<Candle>>;
+  streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: ConsumerOptions<Candle>): Promise<FeedCursor<Candle>>;
   recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal }): Promise<TradePrint[]>;
 }
 
@@ -57,14 +58,6 @@ function checkDepth(depth: number): number {
   return depth;
 }
 
-export interface StreamSettings {
-  heartbeatMs: number;
-  staleAfterMs: number;
-  maxQueued: number;
-}
-
-export const DEFAULT_STREAM_SETTINGS: StreamSettings = { heartbeatMs: 5_000, staleAfterMs: 30_000, maxQueued: 10_000 };
-
 /** MarketDataService: live streams are the adapter's shared feeds, one response per batch of events. */
 export class MarketDataService {
   constructor(
@@ -72,9 +65,10 @@ export class MarketDataService {
     private readonly settings: StreamSettings = DEFAULT_STREAM_SETTINGS,
   ) {}
 
-  private consumerOptions(ctx: CallContext): ConsumerOptions {
+  private consumerOptions<T>(ctx: CallContext, accepts?: (value: T) => boolean): ConsumerOptions<T> {
+    const { maxQueued, heartbeatMs, staleAfterMs } = this.settings;
     // A consumer too far behind a trades/candles feed is usually not reading at all: end its call now.
-    return { signal: ctx.signal, ...this.settings, onOverflow: (error) => ctx.fail(error) };
+    return { signal: ctx.signal, maxQueued, heartbeatMs, staleAfterMs, onOverflow: (error) => ctx.fail(error), ...(accepts === undefined ? {} : { accepts }) };
   }
 
   async getCandles(request: GetCandlesRequest, ctx: CallContext): Promise<GetCandlesResponse> {
@@ -114,49 +108,49 @@ export class MarketDataService {
   async *streamCandles(request: StreamCandlesRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const interval = checkInterval(request.interval);
-    const queue = await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions(ctx));
+    // complete_only: Barfinex emits closed candles only; statuses and heartbeats still flow.
+    const cursor = await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions<Candle>(ctx, request.completeOnly ? (c) => c.complete : undefined));
     const rendering = numberedRendering<Candle, CandleEvent>(
-      `candle\0${request.symbol}\0${request.completeOnly}`,
+      `candle\0${request.symbol}`,
       (events, writer) => StreamCandlesResponse.encode({ events }, writer),
-      // complete_only: Barfinex emits closed candles only; statuses and heartbeats still flow.
-      (c) => (request.completeOnly && !c.complete ? undefined : { $case: "candle", value: candleToProto(c, request.symbol) }),
+      (c) => ({ $case: "candle", value: candleToProto(c, request.symbol) }),
     );
-    yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
+    yield* encodeStream(cursor, rendering);
   }
 
   async *streamTicks(request: StreamTicksRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
-    const queue = await this.source.streamTicks(marketType, symbol, this.consumerOptions(ctx));
+    const cursor = await this.source.streamTicks(marketType, symbol, this.consumerOptions(ctx));
     const rendering = numberedRendering<Level1, TickEvent>(
       `tick\0${request.symbol}`,
       (events, writer) => StreamTicksResponse.encode({ events }, writer),
       (l1) => ({ $case: "tick", value: tickToProto(l1, request.symbol) }),
       (l1, seq, writer) => writeTickEvent(l1, request.symbol, seq, writer),
     );
-    yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
+    yield* encodeStream(cursor, rendering);
   }
 
   async *streamTrades(request: StreamTradesRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
-    const queue = await this.source.streamTrades(marketType, symbol, this.consumerOptions(ctx));
+    const cursor = await this.source.streamTrades(marketType, symbol, this.consumerOptions(ctx));
     const rendering = numberedRendering<TradeEvent, ProtoTradeEvent>(
       `trade\0${request.symbol}`,
       (events, writer) => StreamTradesResponse.encode({ events }, writer),
       (t) => ({ $case: "trade", value: tradeToProto(t, request.symbol) }),
     );
-    yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
+    yield* encodeStream(cursor, rendering);
   }
 
   async *streamOrderBook(request: StreamOrderBookRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const depth = checkDepth(request.depth);
-    const queue = await this.source.streamOrderBook(marketType, symbol, depth, this.consumerOptions(ctx));
+    const cursor = await this.source.streamOrderBook(marketType, symbol, depth, this.consumerOptions(ctx));
     const rendering = numberedRendering<BookUpdate, OrderBookEvent>(
       `book\0${request.symbol}`,
       (events, writer) => StreamOrderBookResponse.encode({ events }, writer),
       (u) => ({ $case: "update", value: bookUpdateToProto(u, request.symbol) }),
     );
-    yield* encodeStream(queue, rendering, this.settings.heartbeatMs);
+    yield* encodeStream(cursor, rendering);
   }
 
   async getOrderBook(request: GetOrderBookRequest, ctx: CallContext): Promise<GetOrderBookResponse> {

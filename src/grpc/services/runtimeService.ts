@@ -10,8 +10,8 @@ import {
   type SubscriptionStatus,
 } from "../../../gen/ibprovider/v1/runtime_service.js";
 import type { ProviderConfig, SubscriptionType } from "../../config/providerConfig.js";
-import type { GatewayStatus } from "../../ib/gatewayStatus.js";
-import type { SubscriptionSnapshot } from "../../ib/subscriptionSnapshot.js";
+import type { GatewayStatus } from "../../ib/connection/gatewayStatus.js";
+import type { SubscriptionSnapshot } from "../../ib/feeds/subscriptionSnapshot.js";
 import { durationFromMs, timestampFromMs } from "../protoTime.js";
 
 /** What the runtime service reads: configuration, the Gateway connection and the live subscriptions. */

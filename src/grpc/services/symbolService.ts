@@ -3,7 +3,7 @@ import type { GetSymbolRequest, GetSymbolResponse, ListSymbolsRequest, ListSymbo
 import type { MarketType, ProviderConfig } from "../../config/providerConfig.js";
 import { toWire } from "../../domain/decimal.js";
 import { parseTradingHours } from "../../domain/tradingHours.js";
-import type { ResolvedInstrument } from "../../ib/contractResolver.js";
+import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { IbError } from "../../ib/ibErrors.js";
 import { checkConnector, checkInstrument, checkMarketType } from "../requestValidation.js";
 import { timestampFromMs } from "../protoTime.js";

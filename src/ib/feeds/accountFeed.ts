@@ -1,8 +1,8 @@
 import { EventName, type Contract } from "@stoqey/ib";
 import { decimalFromIb, ZERO, type Decimal } from "../../domain/decimal.js";
 import type { FeedContext } from "./feedContext.js";
-import type { FeedEvent } from "./feedEvents.js";
-import type { FeedSource } from "./sharedFeed.js";
+import type { FeedEvent } from "../../stream/feedEvents.js";
+import type { FeedSource } from "../../stream/sharedFeed.js";
 
 /** One holding as IB's portfolio reports it (reqAccountUpdates). */
 export interface PortfolioItem {

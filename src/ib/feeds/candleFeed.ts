@@ -4,11 +4,11 @@ import { intervalBounds } from "../../domain/calendar.js";
 import { decimalFromIb, ZERO } from "../../domain/decimal.js";
 import type { Interval } from "../../domain/intervals.js";
 import { candleFromBar, type Bar, type Candle } from "../../domain/marketData.js";
-import type { ResolvedInstrument } from "../contractResolver.js";
-import { whatToShowFor } from "../historyPlan.js";
+import type { ResolvedInstrument } from "../contracts/contractResolver.js";
+import { whatToShowFor } from "../history/historyPlan.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
-import type { FeedEvent } from "./feedEvents.js";
-import type { FeedSource } from "./sharedFeed.js";
+import type { FeedEvent } from "../../stream/feedEvents.js";
+import type { FeedSource } from "../../stream/sharedFeed.js";
 
 /** IB's real-time bars are always 5 seconds long. */
 const RT_BAR_MS = 5_000;

@@ -2,10 +2,10 @@ import { EventName } from "@stoqey/ib";
 import { decimalFromIb } from "../../domain/decimal.js";
 import { OrderBook, type PriceSize } from "../../domain/orderBook.js";
 import type { BookLevel } from "../../domain/marketData.js";
-import type { ResolvedInstrument } from "../contractResolver.js";
+import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
-import type { FeedEvent } from "./feedEvents.js";
-import type { FeedSource } from "./sharedFeed.js";
+import type { FeedEvent } from "../../stream/feedEvents.js";
+import type { FeedSource } from "../../stream/sharedFeed.js";
 
 /** An order book event: a snapshot to replace the local book with, or price-level deltas to apply. */
 /** Resubscriptions to rebuild a book that went out of sync happen at most this often. */

@@ -1,7 +1,7 @@
-import type { GatewayConnection } from "../gatewayConnection.js";
-import type { SubscriptionKind, SubscriptionSnapshot } from "../subscriptionSnapshot.js";
+import type { GatewayConnection } from "../connection/gatewayConnection.js";
+import type { SubscriptionKind, SubscriptionSnapshot } from "./subscriptionSnapshot.js";
 import { recordShed } from "../../metrics/streamMetrics.js";
-import { SharedFeed, type FeedSource } from "./sharedFeed.js";
+import { SharedFeed, type FeedSource } from "../../stream/sharedFeed.js";
 
 export interface FeedDescriptor {
   key: string;

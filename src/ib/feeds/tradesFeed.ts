@@ -1,9 +1,9 @@
 import { EventName } from "@stoqey/ib";
 import { decimalFromIb } from "../../domain/decimal.js";
 import type { Level1, TradePrint } from "../../domain/marketData.js";
-import type { ResolvedInstrument } from "../contractResolver.js";
+import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
-import type { FeedSource } from "./sharedFeed.js";
+import type { FeedSource } from "../../stream/sharedFeed.js";
 
 /** A trade print with the quote that prevailed when it arrived (for aggressor-side inference). */
 export interface TradeEvent {

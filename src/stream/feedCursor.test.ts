@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FeedEvent } from "./feedEvents.js";
-import { FeedLog } from "./feedLog.js";
-import { ConsumerTooSlowError, SubscriberQueue, type OverflowPolicy, type ShedKind } from "./subscriberQueue.js";
+import { EventLog } from "./eventLog.js";
+import { ConsumerTooSlowError, FeedCursor, type OverflowPolicy, type ShedKind } from "./feedCursor.js";
 
 interface Extra {
   signal?: AbortSignal;
@@ -9,17 +9,22 @@ interface Extra {
   snapshot?: () => FeedEvent<number>[];
   shed?: [ShedKind, number][];
   overflowed?: ConsumerTooSlowError[];
+  accepts?: (value: number) => boolean;
+  now?: () => number;
+  heartbeatMs?: number;
+  staleAfterMs?: number;
 }
 
-function consumer(log: FeedLog<number>, maxQueued: number, overflow: OverflowPolicy = "fail", extra: Extra = {}) {
-  return new SubscriberQueue<number>({
+function consumer(log: EventLog<number>, maxQueued: number, overflow: OverflowPolicy = "fail", extra: Extra = {}) {
+  return new FeedCursor<number>({
     log,
     maxQueued,
     overflow,
-    heartbeatMs: 50,
-    staleAfterMs: 0,
+    heartbeatMs: extra.heartbeatMs ?? 50,
+    staleAfterMs: extra.staleAfterMs ?? 0,
     signal: extra.signal ?? new AbortController().signal,
-    now: Date.now,
+    now: extra.now ?? Date.now,
+    ...(extra.accepts === undefined ? {} : { accepts: extra.accepts }),
     onClose: extra.onClose ?? (() => undefined),
     ...(extra.snapshot === undefined ? {} : { snapshot: extra.snapshot }),
     onShed: (kind, n) => extra.shed?.push([kind, n]),
@@ -29,11 +34,11 @@ function consumer(log: FeedLog<number>, maxQueued: number, overflow: OverflowPol
 
 const data = (value: number): FeedEvent<number> => ({ type: "data", value, seq: value });
 const status = (kind: "subscribed" | "delayed"): FeedEvent<number> => ({ type: "status", status: { kind, atMs: 0, message: "" } });
-const next = async (q: SubscriberQueue<number>) => (await q[Symbol.asyncIterator]().next()).value as FeedEvent<number>[];
+const next = async (q: FeedCursor<number>) => (await q[Symbol.asyncIterator]().next()).value as FeedEvent<number>[];
 
 describe("a consumer of a shared feed log", () => {
   it("gets everything appended since its last read as one batch, and each event at once when it keeps up", async () => {
-    const log = new FeedLog<number>(100);
+    const log = new EventLog<number>(100);
     const q = consumer(log, 100);
     for (let i = 0; i < 5; i++) log.append(data(i), 0);
     const it = q[Symbol.asyncIterator]();
@@ -45,7 +50,7 @@ describe("a consumer of a shared feed log", () => {
   });
 
   it("shares the events with other consumers, each from its own position, its own events first", async () => {
-    const log = new FeedLog<number>(100);
+    const log = new EventLog<number>(100);
     const early = consumer(log, 100);
     log.append(data(1), 0);
     const late = consumer(log, 100);
@@ -59,7 +64,7 @@ describe("a consumer of a shared feed log", () => {
 
   it("latest: a consumer far behind gets the newest state and the statuses it skipped; the seq jump shows what was conflated", async () => {
     const shed: [ShedKind, number][] = [];
-    const log = new FeedLog<number>(10);
+    const log = new EventLog<number>(10);
     const q = consumer(log, 10, "latest", { shed });
     for (let i = 1; i <= 500; i++) log.append(data(i), 0);
     log.append(status("delayed"), 0);
@@ -69,7 +74,7 @@ describe("a consumer of a shared feed log", () => {
   });
 
   it("latest: statuses after the newest state stay after it (a GAP is never followed by a quote from before it)", async () => {
-    const log = new FeedLog<number>(10);
+    const log = new EventLog<number>(10);
     const q = consumer(log, 10, "latest");
     log.append(status("delayed"), 0);
     for (let i = 1; i <= 20; i++) log.append(data(i), 0);
@@ -79,7 +84,7 @@ describe("a consumer of a shared feed log", () => {
   });
 
   it("a consumer closed by a feed error keeps what it had not read yet, whatever the feed frees afterwards", async () => {
-    const log = new FeedLog<number>(10);
+    const log = new EventLog<number>(10);
     const q = consumer(log, 10);
     for (let i = 1; i <= 3; i++) log.append(data(i), 0);
     q.close(new Error("refused"));
@@ -91,7 +96,7 @@ describe("a consumer of a shared feed log", () => {
   });
 
   it("snapshot: a consumer far behind gets the current state instead of the deltas it missed", async () => {
-    const log = new FeedLog<number>(10);
+    const log = new EventLog<number>(10);
     const q = consumer(log, 10, "snapshot", { snapshot: () => [{ type: "data", value: -25, seq: 25 }] });
     for (let i = 1; i <= 25; i++) log.append(data(i), 0);
     expect(await next(q)).toEqual([{ type: "data", value: -25, seq: 25 }]);
@@ -103,7 +108,7 @@ describe("a consumer of a shared feed log", () => {
   it("fail: a consumer that falls maxQueued events behind is ended with ConsumerTooSlowError as soon as it is checked", async () => {
     let closed = 0;
     const overflowed: ConsumerTooSlowError[] = [];
-    const log = new FeedLog<number>(10);
+    const log = new EventLog<number>(10);
     const q = consumer(log, 10, "fail", { onClose: () => void closed++, overflowed });
     for (let i = 0; i < 10; i++) log.append(data(i), 0);
     q.checkOverflow();
@@ -119,7 +124,7 @@ describe("a consumer of a shared feed log", () => {
   it("sends a heartbeat when idle and ends when the consumer's signal aborts", async () => {
     const controller = new AbortController();
     let closed = 0;
-    const q = consumer(new FeedLog<number>(10), 10, "fail", { signal: controller.signal, onClose: () => void closed++ });
+    const q = consumer(new EventLog<number>(10), 10, "fail", { signal: controller.signal, onClose: () => void closed++ });
     const it = q[Symbol.asyncIterator]();
     expect((await it.next()).value).toMatchObject([{ type: "heartbeat" }]);
     controller.abort();
@@ -128,7 +133,7 @@ describe("a consumer of a shared feed log", () => {
   });
 
   it("after a terminal error, reads what was appended before it, then throws it", async () => {
-    const log = new FeedLog<number>(10);
+    const log = new EventLog<number>(10);
     const q = consumer(log, 10);
     log.append(data(1), 0);
     q.close(new Error("permission"));
@@ -139,12 +144,53 @@ describe("a consumer of a shared feed log", () => {
   });
 
   it("a window that grows keeps the indices of what it holds", () => {
-    const log = new FeedLog<number>(4);
+    const log = new EventLog<number>(4);
     for (let i = 0; i < 6; i++) log.append(data(i), 0);
     log.ensureCapacity(8);
     expect(log.start).toBe(2);
     expect(log.read(2).map((e) => (e.type === "data" ? e.value : -1))).toEqual([2, 3, 4, 5]);
     for (let i = 6; i < 10; i++) log.append(data(i), 0);
     expect(log.read(2).map((e) => (e.type === "data" ? e.value : -1))).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it("skips the data its consumer does not want, keeping statuses and sequence numbers", async () => {
+    const log = new EventLog<number>(100);
+    const q = consumer(log, 100, "fail", { accepts: (n) => n % 2 === 0 });
+    for (let i = 1; i <= 4; i++) log.append(data(i), 0);
+    log.append(status("delayed"), 0);
+    expect(await next(q)).toEqual([data(2), data(4), status("delayed")]);
+  });
+
+  it("is the one producer of heartbeats: a consumer of a busy feed none of whose data it wants hears one every heartbeatMs", async () => {
+    let clock = 0;
+    const log = new EventLog<number>(1_000);
+    const q = consumer(log, 1_000, "fail", { accepts: () => false, now: () => clock, heartbeatMs: 250 });
+    const heard: FeedEvent<number>[][] = [];
+    const reading = (async () => {
+      for await (const batch of q) heard.push(batch);
+    })();
+    // 1000 ms of this clock with an unwanted event every 10 ms.
+    for (let i = 1; i <= 100; i++) {
+      clock += 10;
+      log.append(data(i), clock);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    q.close();
+    await reading;
+    expect(heard.map((b) => b.map((e) => e.type))).toEqual([["heartbeat"], ["heartbeat"], ["heartbeat"], ["heartbeat"]]);
+  });
+
+  it("says stale once per period when its feed has had no data for staleAfterMs", async () => {
+    let clock = 0;
+    const log = new EventLog<number>(100);
+    log.append(data(1), clock);
+    const q = consumer(log, 100, "fail", { now: () => clock, heartbeatMs: 20, staleAfterMs: 1_000 });
+    const it = q[Symbol.asyncIterator]();
+    clock = 1_500;
+    const first = (await it.next()).value as FeedEvent<number>[];
+    expect(first).toEqual([{ type: "status", status: { kind: "stale", atMs: 1_500, message: "no data for 2 s", sinceLastDataMs: 1_500 } }]);
+    clock = 1_600; // within the same period: a plain heartbeat
+    expect(((await it.next()).value as FeedEvent<number>[])[0]!.type).toBe("heartbeat");
+    q.close();
   });
 });

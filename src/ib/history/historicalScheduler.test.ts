@@ -8,7 +8,7 @@ import {
   type PacingKey,
   type SchedulerClock,
 } from "./historicalScheduler.js";
-import { IbError } from "./ibErrors.js";
+import { IbError } from "../ibErrors.js";
 
 /** Deterministic clock: timers fire only when the test advances time. */
 class FakeClock implements SchedulerClock {

@@ -1,5 +1,5 @@
 import type { IBApi } from "@stoqey/ib";
-import { ibMessagesOut } from "../metrics/metrics.js";
+import { ibMessagesOut } from "../../metrics/metrics.js";
 
 /**
  * Our outbound token bucket in front of the Gateway socket: `perSecond` messages a second on average, in

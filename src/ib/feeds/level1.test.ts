@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
-import { createLogger } from "../log/logger.js";
-import type { Level1 } from "../domain/marketData.js";
-import type { FeedEvent } from "./feeds/feedEvents.js";
-import { IbAdapter } from "./ibAdapter.js";
-import { IbError } from "./ibErrors.js";
+import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
+import { createLogger } from "../../log/logger.js";
+import type { Level1 } from "../../domain/marketData.js";
+import type { FeedEvent } from "../../stream/feedEvents.js";
+import { IbAdapter } from "../ibAdapter.js";
+import { IbError } from "../ibErrors.js";
 
 // The real adapter over @stoqey/ib against the simulated Gateway on loopback.
 let sim: SimulatorHandle;

@@ -1,9 +1,14 @@
-import type { IbError } from "../ibErrors.js";
 import type { FeedEvent, FeedStatus, FeedStatusKind } from "./feedEvents.js";
-import { FeedLog } from "./feedLog.js";
-import { SubscriberQueue, type ConsumerTooSlowError, type OverflowPolicy, type ShedKind } from "./subscriberQueue.js";
+import type { FeedHistory } from "./feedHistory.js";
+import { EventLog } from "./eventLog.js";
+import { FeedCursor } from "./feedCursor.js";
+import type { ConsumerTooSlowError, OverflowPolicy, ShedKind } from "./overflowPolicy.js";
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "./streamSettings.js";
 
-/** How a feed kind talks to IB: open one IB subscription, deliver through `sink`, cancel on close. */
+/**
+ * Where a feed's data comes from (an IB subscription in src/ib; a bus consumer on an edge): open one
+ * upstream subscription, deliver through `sink`, cancel on close.
+ */
 export interface FeedSource<T> {
   open(sink: FeedSink<T>): OpenFeed;
   /** The current state as data, for a consumer joining a running feed or one too far behind (e.g. the book). */
@@ -15,32 +20,32 @@ export interface FeedSource<T> {
 }
 
 export interface OpenFeed {
-  /** Cancels the IB subscription (cancelMktData etc.) and stops routing its messages. */
+  /** Cancels the upstream subscription (at IB: cancelMktData etc.) and stops routing its messages. */
   close(): void;
 }
 
 export interface FeedSink<T> {
   data(value: T): void;
   status(kind: FeedStatusKind, message: string, ibCode?: number): void;
-  /** IB dropped the subscription but it can be requested again (bust 10225, an unrecoverable book). */
+  /** Upstream dropped the subscription but it can be requested again (IB: bust 10225, an unrecoverable book). */
   restart(message: string, ibCode?: number): void;
-  /** A terminal IB error: every consumer's stream ends with it. */
-  fail(error: IbError): void;
+  /** A terminal error: every consumer's stream ends with it. */
+  fail(error: Error): void;
 }
 
-export interface ConsumerOptions {
+/** One consumer's terms: the stream settings it is held to (defaults: DEFAULT_STREAM_SETTINGS). */
+export interface ConsumerOptions<T = unknown> extends Partial<Pick<StreamSettings, "maxQueued" | "heartbeatMs" | "staleAfterMs">> {
   signal: AbortSignal;
-  maxQueued?: number;
-  heartbeatMs?: number;
-  staleAfterMs?: number;
   /** The consumer fell maxQueued events behind a "fail" feed (its iteration throws it on its next read). */
   onOverflow?: (error: ConsumerTooSlowError) => void;
+  /** The data this consumer wants (see FeedCursorOptions.accepts). */
+  accepts?: (value: T) => boolean;
 }
 
 export interface SharedFeedHooks {
   now: () => number;
   onIdle: (feed: SharedFeed<unknown>) => void;
-  /** Whether requests can go to IB now. While not, feeds wait for the reconnect instead of queueing requests. */
+  /** Whether the source can be opened now. While not, feeds wait for the reconnect instead of queueing requests. */
   isConnected: () => boolean;
   /** Delay before a failed pinned (configured) feed is tried again. */
   retryPinnedMs?: number;
@@ -48,8 +53,6 @@ export interface SharedFeedHooks {
   onShed?: (kind: ShedKind, events: number) => void;
 }
 
-/** Events a consumer may fall behind by default (STREAM_BUFFER_EVENTS). */
-const DEFAULT_MAX_QUEUED = 10_000;
 /** Appends between two upkeeps (overflow checks, freeing read events). */
 const UPKEEP_EVERY = 256;
 
@@ -58,14 +61,14 @@ type DataKind = "live" | "delayed" | "frozen";
 const DATA_KINDS: readonly FeedStatusKind[] = ["live", "delayed", "frozen"];
 
 /**
- * One IB subscription shared by every consumer of the same (instrument, kind, parameters). The first
- * consumer opens it at IB, later ones join (and get `joinEvents` first), the last one leaving cancels it.
- * While the Gateway is away nothing is sent to IB (a request queued in the client library would be sent
- * after the reconnect with nobody left to cancel it); after a reconnect the feed is reopened transparently
- * and every consumer gets a "gap" status: data is never glued across a gap in silence.
+ * One upstream subscription (at IB) shared by every consumer of the same (instrument, kind, parameters).
+ * The first consumer opens it, later ones join (and get `joinEvents` first), the last one leaving cancels
+ * it. While upstream is away nothing is sent (a request queued in the client library would be sent after
+ * the reconnect with nobody left to cancel it); after a reconnect the feed is reopened transparently and
+ * every consumer gets a "gap" status: data is never glued across a gap in silence.
  */
 export class SharedFeed<T> {
-  private readonly consumers = new Set<SubscriberQueue<T>>();
+  private readonly consumers = new Set<FeedCursor<T>>();
   private open: OpenFeed | undefined;
   private lastMessageMs: number | undefined;
   private state: FeedStatusKind = "subscribed";
@@ -76,7 +79,7 @@ export class SharedFeed<T> {
   private retryTimer: NodeJS.Timeout | undefined;
   private seq = 0;
   /** Every event, once for all consumers (each reads it from its own position). */
-  private readonly log = new FeedLog<T>(DEFAULT_MAX_QUEUED);
+  private readonly log = new EventLog<T>(DEFAULT_STREAM_SETTINGS.maxQueued);
   private appendsSinceUpkeep = 0;
 
   constructor(
@@ -126,17 +129,22 @@ export class SharedFeed<T> {
     this.configured ||= configured;
   }
 
-  subscribe(options: ConsumerOptions): SubscriberQueue<T> {
-    const maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+  /** What the feed still holds of its past: the replay seam (see FeedHistory). */
+  get history(): FeedHistory<T> {
+    return this.log;
+  }
+
+  subscribe(options: ConsumerOptions<T>): FeedCursor<T> {
+    const maxQueued = options.maxQueued ?? DEFAULT_STREAM_SETTINGS.maxQueued;
     this.log.ensureCapacity(maxQueued);
-    const queue: SubscriberQueue<T> = new SubscriberQueue<T>({
+    const queue: FeedCursor<T> = new FeedCursor<T>({
       log: this.log,
       maxQueued,
       overflow: this.source.overflow,
       snapshot: () => this.stateEvents(),
       isShared: () => this.consumers.size > 1,
-      heartbeatMs: options.heartbeatMs ?? 5_000,
-      staleAfterMs: options.staleAfterMs ?? 0,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_STREAM_SETTINGS.heartbeatMs,
+      staleAfterMs: options.staleAfterMs ?? DEFAULT_STREAM_SETTINGS.staleAfterMs,
       signal: options.signal,
       now: this.hooks.now,
       onClose: () => {
@@ -145,6 +153,7 @@ export class SharedFeed<T> {
       },
       ...(this.hooks.onShed === undefined ? {} : { onShed: this.hooks.onShed }),
       ...(options.onOverflow === undefined ? {} : { onOverflow: options.onOverflow }),
+      ...(options.accepts === undefined ? {} : { accepts: options.accepts }),
     });
     if (queue.isClosed) {
       this.releaseIfIdle(); // the caller left before the subscription started (e.g. during resolution)

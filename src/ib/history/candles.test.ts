@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dec, toWire } from "../domain/decimal.js";
-import { parseInterval } from "../domain/intervals.js";
-import type { Candle } from "../domain/marketData.js";
-import { createLogger } from "../log/logger.js";
-import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
-import type { FeedEvent } from "./feeds/feedEvents.js";
-import { IbAdapter } from "./ibAdapter.js";
+import { dec, toWire } from "../../domain/decimal.js";
+import { parseInterval } from "../../domain/intervals.js";
+import type { Candle } from "../../domain/marketData.js";
+import { createLogger } from "../../log/logger.js";
+import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
+import type { FeedEvent } from "../../stream/feedEvents.js";
+import { IbAdapter } from "../ibAdapter.js";
 
 // Live candles from the real adapter against the simulated Gateway, whose market is a pure function of
 // (seed, instrument, time): a complete live candle must equal the historical bar of the same minute.

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BookMirror } from "../domain/bookMirror.js";
-import { createLogger } from "../log/logger.js";
-import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
-import type { FeedEvent } from "./feeds/feedEvents.js";
-import { IbAdapter, type BookUpdate } from "./ibAdapter.js";
+import { BookMirror } from "../../domain/bookMirror.js";
+import { createLogger } from "../../log/logger.js";
+import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
+import type { FeedEvent } from "../../stream/feedEvents.js";
+import { IbAdapter, type BookUpdate } from "../ibAdapter.js";
 
 // The real adapter over @stoqey/ib against the simulated Gateway on loopback.
 let sim: SimulatorHandle;

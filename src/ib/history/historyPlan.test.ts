@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { INTERVAL_NAMES, parseInterval, type Interval, type IntervalName } from "../domain/intervals.js";
-import { IbError } from "./ibErrors.js";
+import { INTERVAL_NAMES, parseInterval, type Interval, type IntervalName } from "../../domain/intervals.js";
+import { IbError } from "../ibErrors.js";
 import { durationFor, formatIbUtc, parseIbBarTime, planHistory, type HistoryPlan } from "./historyPlan.js";
 
 const iv = (name: IntervalName): Interval => parseInterval(name)!;

@@ -29,16 +29,6 @@ export type FeedEvent<T> =
    * feed lives (not even across reconnects): a jump tells a consumer it missed (or had conflated) events.
    * A state handed to a joiner or a lagging consumer carries the seq of the last event it includes.
    */
-  | { type: "data"; value: T; seq: number; memo?: EncodingMemo }
-  | { type: "status"; status: FeedStatus; memo?: EncodingMemo }
+  | { type: "data"; value: T; seq: number }
+  | { type: "status"; status: FeedStatus }
   | { type: "heartbeat"; atMs: number; lastDataMs: number | undefined };
-
-/**
- * Where a transport keeps its encoding of an event that is shared by every consumer of a feed, so that it
- * is encoded once (one entry per rendering, e.g. per symbol alias; a list: usually one entry).
- */
-export interface EncodingMemo {
-  key: string;
-  bytes: Uint8Array;
-  next: EncodingMemo | undefined;
-}

@@ -1,10 +1,10 @@
 import { EventName, type Contract, type ContractDetails } from "@stoqey/ib";
-import type { Decimal } from "../domain/decimal.js";
-import type { IbContractOverride, MarketType } from "../config/providerConfig.js";
-import { decimalFromIb } from "../domain/decimal.js";
-import { requireConnected } from "./feeds/feedContext.js";
-import { IbError } from "./ibErrors.js";
-import type { RequestRouter } from "./requestRouter.js";
+import type { Decimal } from "../../domain/decimal.js";
+import type { IbContractOverride, MarketType } from "../../config/providerConfig.js";
+import { decimalFromIb } from "../../domain/decimal.js";
+import { requireConnected } from "../feeds/feedContext.js";
+import { IbError } from "../ibErrors.js";
+import type { RequestRouter } from "../connection/requestRouter.js";
 import { mapSymbol, type ContractQuery } from "./symbolMapping.js";
 
 /** A Barfinex symbol resolved to exactly one IB contract (no TWS ids beyond IB's own contract fields). */

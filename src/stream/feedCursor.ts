@@ -1,22 +1,12 @@
 import type { FeedEvent } from "./feedEvents.js";
-import type { FeedLog } from "./feedLog.js";
+import type { EventLog } from "./eventLog.js";
+import { ConsumerTooSlowError, type OverflowPolicy, type ShedKind } from "./overflowPolicy.js";
 
-/**
- * What happens when a consumer has `maxQueued` events waiting (it reads slower than the feed delivers):
- * - "latest": every data event is a complete state (L1): queued data collapses to the newest one.
- * - "snapshot": data events are deltas of a state (depth, account): queued data is replaced by `snapshot()`,
- *   the current state, which includes everything dropped.
- * - "fail": every event matters (trades, candles): the consumer's stream ends with
- *   ConsumerTooSlowError rather than a silent hole or unbounded memory.
- */
-export type OverflowPolicy = "latest" | "snapshot" | "fail";
+export { ConsumerTooSlowError, type OverflowPolicy, type ShedKind } from "./overflowPolicy.js";
 
-/** What a queue did to keep a slow consumer bounded (for metrics). */
-export type ShedKind = "conflated" | "snapshot" | "overflow";
-
-export interface SubscriberQueueOptions<T> {
+export interface FeedCursorOptions<T> {
   /** The feed's events, shared by its consumers; this consumer reads from its own cursor. */
-  log: FeedLog<T>;
+  log: EventLog<T>;
   /** How far behind the feed this consumer may fall (events); beyond it `overflow` applies. */
   maxQueued: number;
   overflow: OverflowPolicy;
@@ -36,14 +26,11 @@ export interface SubscriberQueueOptions<T> {
   onOverflow?: (error: ConsumerTooSlowError) => void;
   /** Called when data events are discarded to bound the queue: how, and how many. */
   onShed?: (kind: ShedKind, events: number) => void;
-}
-
-/** A consumer fell `maxQueued` events behind a stream where every event matters. */
-export class ConsumerTooSlowError extends Error {
-  constructor(readonly maxQueued: number) {
-    super(`the client fell ${maxQueued} events behind this stream and was disconnected: read faster or resubscribe`);
-    this.name = "ConsumerTooSlowError";
-  }
+  /**
+   * The data this consumer wants (e.g. complete candles only, one market's positions); the rest is
+   * skipped here, so that a consumer of a busy feed none of whose data it wants still hears heartbeats.
+   */
+  accepts?: (value: T) => boolean;
 }
 
 /**
@@ -53,9 +40,11 @@ export class ConsumerTooSlowError extends Error {
  * of latency). A slow consumer never slows the feed or the other consumers; it holds no events of its
  * own (the log keeps them once for everybody) and may fall at most `maxQueued` events behind: see
  * OverflowPolicy for what happens there — never silently. Events only this consumer gets (its
- * "subscribed" status, the state it joins with, heartbeats) are pushed to it directly.
+ * "subscribed" status, the state it joins with, heartbeats) are pushed to it directly. The cursor is the
+ * one producer of heartbeats and "stale" statuses: a consumer that has been delivered nothing for
+ * `heartbeatMs` hears one, whether its feed is idle or busy with data it does not want.
  */
-export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
+export class FeedCursor<T> implements AsyncIterable<FeedEvent<T>[]> {
   /** The next log index this consumer reads. */
   private cursor: number;
   /** Events for this consumer only, delivered before the log's (they are pushed when it is at the end). */
@@ -73,7 +62,7 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
   private readonly onAbort = () => this.close();
   private readonly wake = () => this.settle(true);
 
-  constructor(private readonly options: SubscriberQueueOptions<T>) {
+  constructor(private readonly options: FeedCursorOptions<T>) {
     this.cursor = options.log.end;
     this.lastActivityMs = options.now();
     if (options.signal.aborted) {
@@ -174,8 +163,8 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
     }
     this.cursor = this.end;
     this.own = [];
-    this.lastActivityMs = this.options.now();
-    return batch;
+    const { accepts } = this.options;
+    return accepts === undefined ? batch : batch.filter((e) => e.type !== "data" || accepts(e.value));
   }
 
   private idleEvent(): FeedEvent<T> {
@@ -203,7 +192,11 @@ export class SubscriberQueue<T> implements AsyncIterable<FeedEvent<T>[]> {
       for (;;) {
         if (this.hasPending) {
           const batch = this.takeBatch();
-          if (batch.length > 0) yield batch;
+          const now = this.options.now();
+          if (batch.length > 0) {
+            this.lastActivityMs = now;
+            yield batch;
+          } else if (!this.closed && now - this.lastActivityMs >= this.options.heartbeatMs) yield [this.idleEvent()];
           continue;
         }
         if (this.closed) break;

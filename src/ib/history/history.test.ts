@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dec, toWire } from "../domain/decimal.js";
-import { parseInterval } from "../domain/intervals.js";
-import { createLogger } from "../log/logger.js";
-import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
-import { IbAdapter } from "./ibAdapter.js";
+import { dec, toWire } from "../../domain/decimal.js";
+import { parseInterval } from "../../domain/intervals.js";
+import { createLogger } from "../../log/logger.js";
+import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
+import { IbAdapter } from "../ibAdapter.js";
 
 // The real adapter against the simulated Gateway. IB's historical pacing windows (10 min, 15 s, 2 s) are
 // scaled down by the same factor on both sides so that 300 requests take seconds, not 50 minutes; the

@@ -15,7 +15,7 @@
  * IB paces per user) is retried after a back-off instead of surfacing, and its resend counts again.
  * The run() callback owns its own timeout: a request that never settles keeps its open slot.
  */
-import { IbError } from "./ibErrors.js";
+import { IbError } from "../ibErrors.js";
 
 export interface HistoricalPacingRules {
   /** Rule 1: an identical request must wait this long after the previous one (IB: 15 s). */

@@ -1,6 +1,6 @@
 import { EventName, type IBApi } from "@stoqey/ib";
-import type { Logger } from "../log/logger.js";
-import { classifyIbCode, IbError, type IbCodeClass } from "./ibErrors.js";
+import type { Logger } from "../../log/logger.js";
+import { classifyIbCode, IbError, type IbCodeClass } from "../ibErrors.js";
 
 /** A request IB answers once (contract details, history, historical ticks), as `RequestRouter.request` runs it. */
 export interface OneShotRequest<T> {

@@ -1,8 +1,8 @@
 import { EventName, type BarSizeSetting, type WhatToShow } from "@stoqey/ib";
-import { decimalFromIb, ZERO } from "../domain/decimal.js";
-import type { Bar } from "../domain/marketData.js";
-import type { ResolvedInstrument } from "./contractResolver.js";
-import { requireConnected, type FeedContext } from "./feeds/feedContext.js";
+import { decimalFromIb, ZERO } from "../../domain/decimal.js";
+import type { Bar } from "../../domain/marketData.js";
+import type { ResolvedInstrument } from "../contracts/contractResolver.js";
+import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
 import { pacingCost, pacingKeyFor, type HistoricalScheduler } from "./historicalScheduler.js";
 import { parseIbBarTime } from "./historyPlan.js";
 

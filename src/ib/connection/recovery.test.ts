@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../log/logger.js";
-import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
-import type { FeedEvent } from "./feeds/feedEvents.js";
-import { IbAdapter } from "./ibAdapter.js";
+import { createLogger } from "../../log/logger.js";
+import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
+import type { FeedEvent } from "../../stream/feedEvents.js";
+import { IbAdapter } from "../ibAdapter.js";
 
 // The real adapter against the simulated Gateway, which injects the faults real Gateways produce.
 let sim: SimulatorHandle;

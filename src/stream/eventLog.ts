@@ -1,4 +1,5 @@
 import type { FeedEvent } from "./feedEvents.js";
+import type { FeedHistory, FeedReplay, FeedStart } from "./feedHistory.js";
 
 /** Statuses kept apart from the window, so that a consumer skipped ahead still hears of them. */
 const KEPT_STATUSES = 256;
@@ -11,10 +12,13 @@ const KEPT_STATUSES = 256;
  *
  * Indices are absolute (the feed's n-th event); the log keeps a window of the latest `capacity` events,
  * freeing earlier ones once every consumer has read them (`release`). A consumer that falls further
- * behind than the window has overflowed (see SubscriberQueue's overflow policies).
+ * behind than the window has overflowed (see the overflow policies). What is still held can be read
+ * again from a sequence number or a time (FeedHistory: the replay seam).
  */
-export class FeedLog<T> {
+export class EventLog<T> implements FeedHistory<T> {
   private ring: (FeedEvent<T> | undefined)[];
+  /** When each event in the ring was appended (epoch ms), for reads from a time. */
+  private times: Float64Array;
   private endIndex = 0;
   private releasedUpTo = 0;
   /** Events before this were never in the current window (it grew): they are not readable. */
@@ -26,6 +30,7 @@ export class FeedLog<T> {
 
   constructor(private capacity: number) {
     this.ring = new Array<FeedEvent<T> | undefined>(capacity);
+    this.times = new Float64Array(capacity);
   }
 
   /** Index of the next event to be appended. */
@@ -50,6 +55,7 @@ export class FeedLog<T> {
   append(event: FeedEvent<T>, nowMs: number): void {
     const index = this.endIndex++;
     this.ring[index % this.capacity] = event;
+    this.times[index % this.capacity] = nowMs;
     if (event.type === "data") {
       this.lastData = { index, event };
       this.lastDataMs = nowMs;
@@ -123,10 +129,42 @@ export class FeedLog<T> {
   ensureCapacity(capacity: number): void {
     if (capacity <= this.capacity) return;
     const ring = new Array<FeedEvent<T> | undefined>(capacity);
+    const times = new Float64Array(capacity);
     const start = this.start;
-    for (let i = start; i < this.endIndex; i++) ring[i % capacity] = this.ring[i % this.capacity];
+    for (let i = start; i < this.endIndex; i++) {
+      ring[i % capacity] = this.ring[i % this.capacity];
+      times[i % capacity] = this.times[i % this.capacity]!;
+    }
     this.floor = start;
     this.ring = ring;
+    this.times = times;
     this.capacity = capacity;
+  }
+
+  /**
+   * The events still held from `start` (see FeedHistory). Events every consumer has read are freed, so
+   * this in-memory log holds little of the past: complete is false whenever the start is no longer held.
+   */
+  eventsFrom(start: FeedStart): FeedReplay<T> {
+    const first = Math.max(this.start, this.releasedUpTo);
+    let from = this.endIndex;
+    let complete: boolean;
+    if ("afterSeq" in start) {
+      // Right after the last data event numbered ≤ afterSeq (statuses after it, such as a gap, follow it).
+      let found = false;
+      for (let i = this.endIndex - 1; i >= first; i--) {
+        const e = this.ring[i % this.capacity];
+        if (e?.type === "data" && e.seq <= start.afterSeq) {
+          found = true;
+          break;
+        }
+        from = i;
+      }
+      complete = found || first === 0;
+    } else {
+      for (let i = this.endIndex - 1; i >= first && this.times[i % this.capacity]! >= start.atMs; i--) from = i;
+      complete = first === 0 || (first < this.endIndex && this.times[first % this.capacity]! <= start.atMs);
+    }
+    return { events: this.read(from), complete };
   }
 }

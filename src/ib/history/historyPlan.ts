@@ -17,9 +17,9 @@
  * Chunks tile [startMs, endMs) oldest first, without gaps or overlaps, with boundaries on bar starts, so every
  * bar comes from one chunk; IB may still return an edge bar twice, so callers de-duplicate by bar start.
  */
-import { startOfLocalDate, intervalBounds, assertTimeZone, zonedWallToUtc, type LocalWallTime } from "../domain/calendar.js";
-import type { Interval, IntervalName } from "../domain/intervals.js";
-import { IbError } from "./ibErrors.js";
+import { startOfLocalDate, intervalBounds, assertTimeZone, zonedWallToUtc, type LocalWallTime } from "../../domain/calendar.js";
+import type { Interval, IntervalName } from "../../domain/intervals.js";
+import { IbError } from "../ibErrors.js";
 
 export type IbBarSize = "1 min" | "5 mins" | "15 mins" | "30 mins" | "1 hour" | "2 hours" | "4 hours" | "1 day" | "1 week" | "1 month";
 

@@ -1,5 +1,5 @@
 import type { Contract } from "@stoqey/ib";
-import type { IbContractOverride, MarketType } from "../config/providerConfig.js";
+import type { IbContractOverride, MarketType } from "../../config/providerConfig.js";
 
 /**
  * Barfinex symbols → IB contract queries. IB names instruments differently from crypto exchanges:

@@ -1,8 +1,8 @@
 import { EventName, type HistoricalTickLast, type WhatToShow } from "@stoqey/ib";
-import { decimalFromIb } from "../domain/decimal.js";
-import type { TradePrint } from "../domain/marketData.js";
-import type { ResolvedInstrument } from "./contractResolver.js";
-import { requireConnected, type FeedContext } from "./feeds/feedContext.js";
+import { decimalFromIb } from "../../domain/decimal.js";
+import type { TradePrint } from "../../domain/marketData.js";
+import type { ResolvedInstrument } from "../contracts/contractResolver.js";
+import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
 import { pacingKeyFor, type HistoricalScheduler } from "./historicalScheduler.js";
 import { formatIbUtc } from "./historyPlan.js";
 
