@@ -1,4 +1,5 @@
-import type { MarketType, ProviderConfig } from "./config/providerConfig.js";
+import type { ProviderConfig } from "./config/providerConfig.js";
+import type { MarketType } from "./domain/marketType.js";
 import { parseInterval, type Interval } from "./domain/intervals.js";
 import type { IbAdapter } from "./ib/ibAdapter.js";
 import { IbError } from "./ib/ibErrors.js";

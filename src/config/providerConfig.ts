@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { describeAcceptedIntervals, parseInterval } from "../domain/intervals.js";
+import { MARKET_TYPES } from "../domain/marketType.js";
 
 /**
  * config/config.provider.json in the Barfinex shape: provider → connectors → markets → symbols, plus
@@ -7,9 +8,6 @@ import { describeAcceptedIntervals, parseInterval } from "../domain/intervals.js
  * files are). Objects inside the ib connector are strict: a typo such as "activ" is an error, not a
  * silently ignored key.
  */
-
-export const MARKET_TYPES = ["spot", "futures", "margin"] as const;
-export type MarketType = (typeof MARKET_TYPES)[number];
 
 export const SUBSCRIPTION_TYPES = [
   "PROVIDER_MARKETDATA_CANDLE",

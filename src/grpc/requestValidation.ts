@@ -1,4 +1,4 @@
-import { MARKET_TYPES, type MarketType } from "../config/providerConfig.js";
+import { MARKET_TYPES, type MarketType } from "../domain/marketType.js";
 import { describeAcceptedIntervals, parseInterval, type Interval } from "../domain/intervals.js";
 import { invalidArgument } from "./apiError.js";
 

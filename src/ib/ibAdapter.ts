@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
-import type { MarketType, ProviderConfig } from "../config/providerConfig.js";
+import type { ProviderConfig } from "../config/providerConfig.js";
+import type { MarketType } from "../domain/marketType.js";
 import { BookMirror } from "../domain/bookMirror.js";
 import type { Level1 } from "../domain/marketData.js";
 import { accountSource, type AccountState, type AccountUpdate } from "./feeds/accountFeed.js";

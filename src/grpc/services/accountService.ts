@@ -11,7 +11,8 @@ import {
   type StreamAccountRequest,
 } from "../../../gen/ibprovider/v1/account_service.js";
 import { PositionSide, type Account, type AccountSummary, type Asset, type PnL, type Position } from "../../../gen/ibprovider/v1/types.js";
-import type { MarketType, ProviderConfig } from "../../config/providerConfig.js";
+import type { ProviderConfig } from "../../config/providerConfig.js";
+import type { MarketType } from "../../domain/marketType.js";
 import { decimalFromIb, fromWire, toWire } from "../../domain/decimal.js";
 import type { AccountPnl, AccountState, AccountUpdate, AccountValues, ConsumerOptions, PortfolioItem, FeedCursor } from "../../ib/ibAdapter.js";
 import type { GatewayStatus } from "../../ib/connection/gatewayStatus.js";

@@ -24,7 +24,7 @@ import { inferTradeSide, type Candle, type TradePrint } from "../../domain/marke
 import type { Interval } from "../../domain/intervals.js";
 import { toWire, type Decimal } from "../../domain/decimal.js";
 import type { Level1 } from "../../domain/marketData.js";
-import type { MarketType } from "../../config/providerConfig.js";
+import type { MarketType } from "../../domain/marketType.js";
 import { DEFAULT_BOOK_ROWS, MAX_BOOK_DEPTH, type BookUpdate, type CandleQuery, type ConsumerOptions, type FeedCursor, type TradeEvent } from "../../ib/ibAdapter.js";
 import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { invalidArgument, notFound } from "../apiError.js";

@@ -1,6 +1,7 @@
 import type { Instrument } from "../../../gen/ibprovider/v1/types.js";
 import type { GetSymbolRequest, GetSymbolResponse, ListSymbolsRequest, ListSymbolsResponse } from "../../../gen/ibprovider/v1/symbol_service.js";
-import type { MarketType, ProviderConfig } from "../../config/providerConfig.js";
+import type { ProviderConfig } from "../../config/providerConfig.js";
+import type { MarketType } from "../../domain/marketType.js";
 import { toWire } from "../../domain/decimal.js";
 import { parseTradingHours } from "../../domain/tradingHours.js";
 import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";

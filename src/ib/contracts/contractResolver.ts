@@ -1,6 +1,7 @@
 import { EventName, type Contract, type ContractDetails } from "@stoqey/ib";
 import type { Decimal } from "../../domain/decimal.js";
-import type { IbContractOverride, MarketType } from "../../config/providerConfig.js";
+import type { IbContractOverride } from "../../config/providerConfig.js";
+import type { MarketType } from "../../domain/marketType.js";
 import { decimalFromIb } from "../../domain/decimal.js";
 import { requireConnected } from "../feeds/feedContext.js";
 import { IbError } from "../ibErrors.js";

@@ -1,5 +1,6 @@
 import type { Contract } from "@stoqey/ib";
-import type { IbContractOverride, MarketType } from "../../config/providerConfig.js";
+import type { IbContractOverride } from "../../config/providerConfig.js";
+import type { MarketType } from "../../domain/marketType.js";
 
 /**
  * Barfinex symbols → IB contract queries. IB names instruments differently from crypto exchanges:

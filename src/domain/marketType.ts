@@ -1,0 +1,6 @@
+/**
+ * Barfinex's market types: where a symbol trades as the platform sees it. "spot" covers stocks, crypto
+ * and forex; "futures" IB futures; "margin" spot seen through the margin account.
+ */
+export const MARKET_TYPES = ["spot", "futures", "margin"] as const;
+export type MarketType = (typeof MARKET_TYPES)[number];
