@@ -1,18 +1,12 @@
 import type { ProviderConfig } from "./config/providerConfig.js";
 import type { MarketType } from "./domain/marketType.js";
-import { parseInterval, type Interval } from "./domain/intervals.js";
-import type { IbAdapter } from "./ib/ibAdapter.js";
+import { parseInterval } from "./domain/intervals.js";
+import type { ConfiguredFeed, IbAdapter } from "./ib/ibAdapter.js";
 import { IbError } from "./ib/ibErrors.js";
 import type { Logger } from "./log/logger.js";
 
 /** One configured `active: true` subscription: a kind, an instrument and (candles) an interval. */
-interface Activation {
-  type: string;
-  kind: "trade" | "orderBook" | "candle";
-  marketType: MarketType;
-  symbol: string;
-  interval?: Interval;
-}
+type Activation = ConfiguredFeed & { type: string };
 
 export interface ActivationFailure {
   type: string;
@@ -67,13 +61,14 @@ export class ConfiguredSubscriptions {
     const still: Activation[] = [];
     for (const a of this.pending) {
       try {
-        await this.adapter.activate(a.kind, a.marketType, a.symbol, a.interval);
+        await this.adapter.activate(a);
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         still.push(a);
-        failures.push({ type: a.type, marketType: a.marketType, symbol: a.symbol, interval: a.interval?.name ?? "", reason });
+        const interval = a.kind === "candle" ? a.interval.name : "";
+        failures.push({ type: a.type, marketType: a.marketType, symbol: a.symbol, interval, reason });
         const level = err instanceof IbError && err.kind === "unavailable" ? "warn" : "error";
-        this.log[level]({ type: a.type, marketType: a.marketType, symbol: a.symbol, interval: a.interval?.name, reason }, "configured subscription could not start; will retry");
+        this.log[level]({ type: a.type, marketType: a.marketType, symbol: a.symbol, interval: interval || undefined, reason }, "configured subscription could not start; will retry");
       }
     }
     this.pending = still;

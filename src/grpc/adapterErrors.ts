@@ -1,6 +1,6 @@
 import { status } from "@grpc/grpc-js";
-import { IbError, type IbErrorKind } from "../ib/ibErrors.js";
-import { ConsumerTooSlowError } from "../ib/ibAdapter.js";
+import { IbError, type IbErrorKind, type IbFact } from "../ib/ibErrors.js";
+import { ConsumerTooSlowError } from "../stream/overflowPolicy.js";
 import { ApiError } from "./apiError.js";
 
 /** Typed adapter errors → gRPC status and a stable reason; IB's code travels in ErrorInfo metadata. */
@@ -17,11 +17,19 @@ const BY_KIND: Record<IbErrorKind, { code: status; reason: string }> = {
   internal: { code: status.INTERNAL, reason: "IB_ERROR" },
 };
 
+/** Facts the adapter reports beyond its kind → their own reasons (the adapter chooses no API vocabulary). */
+const BY_FACT: Record<IbFact, { code: status; reason: string }> = {
+  "account-not-managed": { code: status.NOT_FOUND, reason: "ACCOUNT_NOT_MANAGED" },
+  "account-not-active": { code: status.INVALID_ARGUMENT, reason: "ACCOUNT_NOT_ACTIVE" },
+  "no-trades": { code: status.INVALID_ARGUMENT, reason: "NO_TRADES_FOR_FOREX" },
+  // GetCandles names the field that set the window (from or days) before it gets here.
+  "history-too-long": { code: status.INVALID_ARGUMENT, reason: "WINDOW_TOO_LONG" },
+};
+
 export function apiErrorFromAdapter(err: unknown): ApiError | undefined {
   if (err instanceof ConsumerTooSlowError) return new ApiError(status.RESOURCE_EXHAUSTED, err.message, "CONSUMER_TOO_SLOW", { maxQueued: String(err.maxQueued) });
   if (!(err instanceof IbError)) return undefined;
-  const { code, reason: byKind } = BY_KIND[err.kind];
-  const reason = err.reason ?? byKind;
+  const { code, reason } = err.fact === undefined ? BY_KIND[err.kind] : BY_FACT[err.fact];
   const metadata: Record<string, string> = err.ibCode === undefined ? {} : { ibCode: String(err.ibCode) };
   return new ApiError(code, err.message, reason, metadata);
 }

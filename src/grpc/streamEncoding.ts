@@ -2,7 +2,7 @@ import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { Heartbeat, StreamStatus } from "../../gen/ibprovider/v1/types.js";
 import type { FeedEvent } from "../stream/feedEvents.js";
-import { controlEventToProto } from "./feedProto.js";
+import { controlEventToProto } from "./mapping/streamStatus.js";
 
 /**
  * Encode once, fan out bytes. A stream response is `repeated XEvent events = 1`, and protobuf encodes a

@@ -16,14 +16,23 @@ export type IbErrorKind =
   | "cancelled" // cancelled by us or by IB
   | "internal"; // anything else (including duplicate ids: our bug)
 
+/**
+ * What went wrong when the kind alone does not say it: facts about IB and this login, which the API layer
+ * turns into its own reasons (src/grpc/adapterErrors.ts). The adapter chooses no API vocabulary.
+ */
+export type IbFact =
+  | "account-not-managed" // the login does not manage the account asked for
+  | "account-not-active" // IB streams account updates for one account at a time
+  | "no-trades" // IB keeps no trade prints for the instrument (forex pairs: 162)
+  | "history-too-long"; // a window needs more IB requests than one call may make
+
 export class IbError extends Error {
   constructor(
     readonly kind: IbErrorKind,
     message: string,
     /** The IB message code, when IB sent one. */
     readonly ibCode?: number,
-    /** A stable UPPER_SNAKE reason when the kind's default does not say it (e.g. ACCOUNT_NOT_MANAGED). */
-    readonly reason?: string,
+    readonly fact?: IbFact,
   ) {
     super(message);
     this.name = "IbError";

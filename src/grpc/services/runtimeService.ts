@@ -12,7 +12,7 @@ import {
 import type { ProviderConfig, SubscriptionType } from "../../config/providerConfig.js";
 import type { GatewayStatus } from "../../ib/connection/gatewayStatus.js";
 import type { SubscriptionSnapshot } from "../../ib/feeds/subscriptionSnapshot.js";
-import { durationFromMs, timestampFromMs } from "../protoTime.js";
+import { durationFromMs, timestampFromMs } from "../mapping/protoTime.js";
 
 /** What the runtime service reads: configuration, the Gateway connection and the live subscriptions. */
 export interface RuntimeSources {

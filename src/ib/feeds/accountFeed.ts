@@ -1,7 +1,6 @@
 import { EventName, type Contract } from "@stoqey/ib";
 import { decimalFromIb, ZERO, type Decimal } from "../../domain/decimal.js";
 import type { FeedContext } from "./feedContext.js";
-import type { FeedEvent } from "../../stream/feedEvents.js";
 import type { FeedSource } from "../../stream/sharedFeed.js";
 
 /** One holding as IB's portfolio reports it (reqAccountUpdates). */

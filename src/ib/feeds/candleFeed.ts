@@ -7,7 +7,6 @@ import { candleFromBar, type Bar, type Candle } from "../../domain/marketData.js
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { whatToShowFor } from "../history/historyPlan.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
-import type { FeedEvent } from "../../stream/feedEvents.js";
 import type { FeedSource } from "../../stream/sharedFeed.js";
 
 /** IB's real-time bars are always 5 seconds long. */

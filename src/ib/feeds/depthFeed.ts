@@ -4,7 +4,6 @@ import { OrderBook, type PriceSize } from "../../domain/orderBook.js";
 import type { BookLevel } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
-import type { FeedEvent } from "../../stream/feedEvents.js";
 import type { FeedSource } from "../../stream/sharedFeed.js";
 
 /** An order book event: a snapshot to replace the local book with, or price-level deltas to apply. */

@@ -3,7 +3,6 @@ import { decimalFromIb, type Decimal } from "../../domain/decimal.js";
 import type { Level1, MarketDataType } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
-import type { FeedEvent } from "../../stream/feedEvents.js";
 import type { FeedSource } from "../../stream/sharedFeed.js";
 
 // IB tick types (TWS API TickType): live and their delayed (+65) twins.

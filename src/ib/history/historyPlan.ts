@@ -72,7 +72,7 @@ export interface HistoryPlanInput {
   nowMs: number;
   /** IANA zone that day/week/month bars align to (the instrument's); intraday bars align to UTC epochs. */
   timeZone?: string;
-  /** More IB requests than this: refused (WINDOW_TOO_LONG) before the plan is built. */
+  /** More IB requests than this: refused ("history-too-long") before the plan is built. */
   maxChunks?: number;
 }
 
@@ -140,7 +140,7 @@ function windowTooLong(interval: Interval, requests: number, max: number): IbErr
     "invalid",
     `${interval.name} candles for this window need ${requests >= 1e6 ? "millions of" : requests} IB requests (at most ${max}: IB allows 60 per 10 minutes); shorten the window or use a larger interval`,
     undefined,
-    "WINDOW_TOO_LONG",
+    "history-too-long",
   );
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { TickEvent } from "../../../gen/ibprovider/v1/market_data_service.js";
 import { dec, type Decimal } from "../../domain/decimal.js";
 import type { Level1, MarketDataType } from "../../domain/marketData.js";
-import { tickToProto, writeTickEvent } from "./marketDataService.js";
+import { tickToProto, writeTickEvent } from "./marketData.js";
 
 // writeTickEvent is a hand-written mirror of ts-proto's encoding of TickEvent{tick: tickToProto(...)}:
 // for any L1 state it must give the very same bytes (so a field added to Tick or to tickToProto without

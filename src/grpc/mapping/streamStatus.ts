@@ -1,6 +1,6 @@
-import { MarketDataType, StreamStatusKind, type Heartbeat, type StreamStatus } from "../../gen/ibprovider/v1/types.js";
-import type { MarketDataType as DomainDataType } from "../domain/marketData.js";
-import type { FeedEvent, FeedStatus, FeedStatusKind } from "../ib/ibAdapter.js";
+import { MarketDataType, StreamStatusKind, type Heartbeat, type StreamStatus } from "../../../gen/ibprovider/v1/types.js";
+import type { MarketDataType as DomainDataType } from "../../domain/marketData.js";
+import type { FeedEvent, FeedStatus, FeedStatusKind } from "../../ib/ibAdapter.js";
 import { durationFromMs, timestampFromMs } from "./protoTime.js";
 
 /** Feed events (adapter) → the status/heartbeat halves of every stream's event oneof (proto). */

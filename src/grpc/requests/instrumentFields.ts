@@ -1,6 +1,6 @@
-import { MARKET_TYPES, type MarketType } from "../domain/marketType.js";
-import { describeAcceptedIntervals, parseInterval, type Interval } from "../domain/intervals.js";
-import { invalidArgument } from "./apiError.js";
+import { MARKET_TYPES, type MarketType } from "../../domain/marketType.js";
+import { describeAcceptedIntervals, parseInterval, type Interval } from "../../domain/intervals.js";
+import { invalidArgument } from "../apiError.js";
 
 /** Field checks shared by every request that names an instrument; each error names its field. */
 export interface InstrumentRequest {

@@ -1,5 +1,5 @@
-import type { Duration } from "../../gen/google/protobuf/duration.js";
-import type { Timestamp } from "../../gen/google/protobuf/timestamp.js";
+import type { Duration } from "../../../gen/google/protobuf/duration.js";
+import type { Timestamp } from "../../../gen/google/protobuf/timestamp.js";
 
 /** Epoch milliseconds → google.protobuf.Timestamp (int64 seconds as a string: ts-proto forceLong=string). */
 export function timestampFromMs(ms: number): Timestamp {

@@ -1,0 +1,107 @@
+import { setMaxListeners } from "node:events";
+import { intervalBounds } from "../../domain/calendar.js";
+import type { Interval } from "../../domain/intervals.js";
+import { candleFromBar, type Bar, type Candle, type TradePrint } from "../../domain/marketData.js";
+import type { ResolvedInstrument } from "../contracts/contractResolver.js";
+import type { CandleHistory } from "../feeds/candleFeed.js";
+import type { FeedContext } from "../feeds/feedContext.js";
+import { fetchHistoricalBars } from "./historicalData.js";
+import type { HistoricalScheduler } from "./historicalScheduler.js";
+import { fetchRecentTrades } from "./historicalTicks.js";
+import { planHistory } from "./historyPlan.js";
+
+export interface CandleQuery {
+  interval: Interval;
+  fromMs: number;
+  toMs: number;
+  /** Stocks: regular trading hours only (IB useRTH). */
+  regularHoursOnly: boolean;
+  signal?: AbortSignal;
+}
+
+export interface HistoryServiceOptions {
+  /** Most history requests one call may need (longer windows are refused: "history-too-long"). */
+  maxChunks: number;
+  requestTimeoutMs: number;
+}
+
+/**
+ * IB's history as the adapter serves it: candle windows split into as many IB requests as IB's duration
+ * limits need, paced by the historical scheduler (waiting, never failing with 162), merged and
+ * de-duplicated; recent trade prints; and the history side of live candle feeds (seeding, healing, the
+ * pacing of real-time bar requests).
+ */
+export class HistoryService {
+  constructor(
+    private readonly ctx: FeedContext,
+    private readonly scheduler: HistoricalScheduler,
+    private readonly options: HistoryServiceOptions,
+  ) {}
+
+  /** Candles of [fromMs, toMs), ascending; the last is incomplete when its interval has not ended yet. */
+  async candles(instrument: ResolvedInstrument, query: CandleQuery): Promise<Candle[]> {
+    const nowMs = this.ctx.now();
+    const timeZone = instrument.timeZoneId || "UTC";
+    const useRTH = query.regularHoursOnly && instrument.secType === "STK";
+    const bars = await this.bars(instrument, query.interval, query.fromMs, query.toMs, useRTH, query.signal);
+    const byStart = new Map<number, Candle>();
+    const windowStart = intervalBounds(query.fromMs, query.interval, timeZone).startMs;
+    for (const bar of bars) {
+      if (bar.startMs < windowStart || bar.startMs >= query.toMs) continue;
+      // IB labels bars by their start; fixed-length bars end one interval later (IB aligns 2h/4h bars to
+      // the exchange day, not to UTC), calendar bars (month) at the next calendar boundary.
+      const endMs = query.interval.seconds !== undefined ? bar.startMs + query.interval.seconds * 1000 : intervalBounds(bar.startMs, query.interval, timeZone).endMs;
+      byStart.set(bar.startMs, candleFromBar(bar, query.interval.name, endMs <= nowMs));
+    }
+    return [...byStart.values()].sort((a, b) => a.startMs - b.startMs);
+  }
+
+  /** The history a live candle feed of this instrument and interval seeds and heals from. */
+  forCandleFeed(instrument: ResolvedInstrument, interval: Interval, useRTH: boolean, allocateId: () => number): CandleHistory {
+    return {
+      bars: (fromMs, toMs, signal) => this.bars(instrument, interval, fromMs, toMs, useRTH, signal),
+      paced: (send, signal) => {
+        // Every real-time bar request is its own (never "identical"); the per-contract and global rules apply.
+        const key = { contractKey: `${instrument.conId}@${instrument.exchange}`, whatToShow: "TRADES", identityKey: `realtime-bars/${allocateId()}` };
+        return this.scheduler.schedule({ key, signal, run: async () => send() });
+      },
+    };
+  }
+
+  /** The most recent `limit` trades (1 to IB's 1000 per request) in [fromMs, toMs), ascending: one paced request. */
+  async recentTrades(instrument: ResolvedInstrument, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal }): Promise<TradePrint[]> {
+    const endMs = Math.min(query.toMs, this.ctx.now());
+    const trades = await fetchRecentTrades(this.ctx, this.scheduler, instrument, { endMs, count: query.limit, useRTH: false }, { timeoutMs: this.options.requestTimeoutMs, signal: query.signal });
+    const inWindow = trades.filter((t) => (query.fromMs === undefined || t.timeMs >= query.fromMs) && t.timeMs < query.toMs);
+    return inWindow.slice(-query.limit);
+  }
+
+  /** IB bars of the interval's size for [fromMs, toMs): planned into IB-sized requests, paced, unmerged. */
+  private async bars(instrument: ResolvedInstrument, interval: Interval, fromMs: number, toMs: number, useRTH: boolean, signal?: AbortSignal): Promise<Bar[]> {
+    const { maxChunks, requestTimeoutMs } = this.options;
+    const plan = planHistory({ interval, fromMs, toMs, secType: instrument.secType, nowMs: this.ctx.now(), timeZone: instrument.timeZoneId || "UTC", maxChunks });
+    // One failed chunk fails the call: the others are withdrawn (queued ones never reach IB, running ones
+    // are cancelled there) instead of spending the 60-per-10-minutes budget for nothing.
+    const group = new AbortController();
+    // Every chunk's request listens to it (up to maxChunks): not a listener leak.
+    setMaxListeners(maxChunks * 2 + 10, group.signal);
+    const onAbort = () => group.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const batches = await Promise.all(
+        plan.chunks.map((chunk) =>
+          fetchHistoricalBars(this.ctx, this.scheduler, instrument, { barSize: plan.barSize, durationStr: chunk.durationStr, endDateTime: chunk.endDateTime, whatToShow: plan.whatToShow, useRTH }, {
+            timeoutMs: requestTimeoutMs,
+            signal: group.signal,
+          }).catch((err: unknown) => {
+            group.abort();
+            throw err;
+          }),
+        ),
+      );
+      return batches.flat();
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}
