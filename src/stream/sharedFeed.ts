@@ -77,6 +77,8 @@ export class SharedFeed<T> {
   private pinned = false;
   private configured = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Counts openings and drops, so that an opening superseded while in progress is recognised. */
+  private openings = 0;
   private seq = 0;
   /** Every event, once for all consumers (each reads it from its own position). */
   private readonly log = new EventLog<T>(DEFAULT_STREAM_SETTINGS.maxQueued);
@@ -164,14 +166,17 @@ export class SharedFeed<T> {
     queue.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
     if (joining) {
       // A data kind (live, delayed, frozen) describes the state that follows; a trouble state (stale,
-      // reconnecting, ...) happened after it: say it after the state, as the others heard it.
+      // reconnecting, ...) happened after it: say it after the state, as the others heard it — and the
+      // data kind before the state still, unless it is plain live (delayed data must not pass for live).
       const current = this.state === "subscribed" ? undefined : this.statusEvent(this.state, `the shared subscription is ${this.state}`);
       const describesData = DATA_KINDS.includes(this.state);
       if (current !== undefined && describesData) queue.push(current);
+      else if (this.dataKind !== "live") queue.push(this.statusEvent(this.dataKind, `the shared subscription's data is ${this.dataKind}`));
       for (const event of this.stateEvents()) queue.push(event);
       if (current !== undefined && !describesData) queue.push(current);
+    } else if (!this.hooks.isConnected() || this.state === "reconnecting") {
+      queue.push(this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back"));
     }
-    if (!this.hooks.isConnected() && this.state !== "reconnecting") queue.push(this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back"));
     try {
       this.ensureOpen(); // the first consumer is in place to receive what opening emits
     } catch (err) {
@@ -227,7 +232,8 @@ export class SharedFeed<T> {
   private ensureOpen(): void {
     if (this.open !== undefined || this.failed || !this.hooks.isConnected()) return;
     clearTimeout(this.retryTimer); // opened another way (a consumer, a reconnect): the retry is moot
-    this.open = this.source.open({
+    const generation = ++this.openings;
+    const opened = this.source.open({
       data: (value) => {
         this.lastMessageMs = this.hooks.now();
         if (!DATA_KINDS.includes(this.state)) this.state = this.dataKind;
@@ -237,6 +243,10 @@ export class SharedFeed<T> {
       restart: (message, ibCode) => this.reopen(message, ibCode),
       fail: (error) => this.failWith(error),
     });
+    // A source that failed or restarted while opening was dropped before it was recorded: close it here,
+    // or its upstream line would stay taken.
+    if (this.openings === generation && this.open === undefined) this.open = opened;
+    else if (this.open !== opened) opened.close();
   }
 
   private failWith(error: Error): void {
@@ -259,6 +269,7 @@ export class SharedFeed<T> {
   }
 
   private drop(): void {
+    this.openings++; // an opening in progress is superseded
     const open = this.open;
     this.open = undefined;
     open?.close();
