@@ -19,7 +19,8 @@ import { DEFAULT_LINE_LIMITS, LineBudget, type LineLimits } from "./feeds/lineBu
 import { readOrderBookSnapshot, type OrderBookSnapshot } from "./feeds/orderBookSnapshot.js";
 import type { SubscriptionSnapshot } from "./feeds/subscriptionSnapshot.js";
 import { tradesSource, type TradeEvent } from "./feeds/tradesFeed.js";
-import { HistoricalScheduler, type HistoricalPacingRules } from "./history/historicalScheduler.js";
+import { HistoricalScheduler } from "./history/historicalScheduler.js";
+import type { HistoricalPacingRules } from "./history/pacingRules.js";
 import { HistoryService, type CandleQuery } from "./history/historyService.js";
 import { IbError } from "./ibErrors.js";
 

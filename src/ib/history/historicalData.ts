@@ -3,7 +3,8 @@ import { decimalFromIb, ZERO } from "../../domain/decimal.js";
 import type { Bar } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
-import { pacingCost, pacingKeyFor, type HistoricalScheduler } from "./historicalScheduler.js";
+import type { HistoricalScheduler } from "./historicalScheduler.js";
+import { pacingCost, pacingKeyFor } from "./pacingRules.js";
 import { parseIbBarTime } from "./historyPlan.js";
 
 export interface HistoricalQuery {

@@ -16,79 +16,9 @@
  * The run() callback owns its own timeout: a request that never settles keeps its open slot.
  */
 import { IbError } from "../ibErrors.js";
+import { DEFAULT_HISTORICAL_PACING, pacingCost, type HistoricalPacingRules, type PacingKey } from "./pacingRules.js";
 
-export interface HistoricalPacingRules {
-  /** Rule 1: an identical request must wait this long after the previous one (IB: 15 s). */
-  identicalWindowMs: number;
-  /** Rule 2: window for requests on the same contract + exchange + whatToShow (IB: 2 s). */
-  sameContractWindowMs: number;
-  /** Rule 2: most requests allowed per same-contract window (IB: 6 or more violate, so 5). */
-  sameContractMax: number;
-  /** Rule 3: the rolling window of the global budget (IB: 10 min). */
-  globalWindowMs: number;
-  /** Rule 3: budget per rolling window, in cost units (IB: 60; BID_ASK costs 2). */
-  globalMax: number;
-  /** Rule 4: most requests in flight at once (IB: 50). */
-  maxInFlight: number;
-  /**
-   * Historical requests sent per second, at most. Keeps bursts well under IB's 50 messages/s so that the
-   * client library's own outbound queue stays empty and our send times are IB's arrival times (a queued
-   * burst would arrive later than stamped and break the windows above at their edges).
-   */
-  maxSendsPerSecond: number;
-  /** Wait before resending a request IB rejected with a pacing violation. */
-  pacingBackoffMs: number;
-  /** How many times a pacing-rejected request is resent before the error surfaces. */
-  pacingRetries: number;
-  /** Added to every window: IB measures arrival, not our send time, and the network jitters. */
-  safetyMarginMs: number;
-}
-
-export const DEFAULT_HISTORICAL_PACING: Readonly<HistoricalPacingRules> = Object.freeze({
-  identicalWindowMs: 15_000,
-  sameContractWindowMs: 2_000,
-  sameContractMax: 5,
-  globalWindowMs: 600_000,
-  globalMax: 60,
-  maxInFlight: 50,
-  maxSendsPerSecond: 20,
-  pacingBackoffMs: 10_000,
-  pacingRetries: 1,
-  // Covers what other traffic may still hold in the outbound queue (1 s ≈ 45 messages at 45/s).
-  safetyMarginMs: 1_000,
-});
-
-/** What IB compares for pacing. */
-export interface PacingKey {
-  /** Contract + exchange (e.g. conId@exchange): rule 2 groups by it together with whatToShow. */
-  contractKey: string;
-  whatToShow: string;
-  /** Everything that makes two requests identical for rule 1 (see historicalIdentityKey). */
-  identityKey: string;
-}
-
-export interface HistoricalRequestParams {
-  contractKey: string;
-  barSize: string;
-  durationStr: string;
-  endDateTime: string;
-  whatToShow: string;
-  useRTH: boolean;
-}
-
-/** Rule 1's notion of "identical": contract, bar size, duration, end, whatToShow and useRTH. */
-export function historicalIdentityKey(p: HistoricalRequestParams): string {
-  return [p.contractKey, p.barSize, p.durationStr, p.endDateTime, p.whatToShow, p.useRTH ? "1" : "0"].join("\u0000");
-}
-
-export function pacingKeyFor(p: HistoricalRequestParams): PacingKey {
-  return { contractKey: p.contractKey, whatToShow: p.whatToShow, identityKey: historicalIdentityKey(p) };
-}
-
-/** BID_ASK counts twice against the 60-per-10-minutes budget. */
-export function pacingCost(whatToShow: string): 1 | 2 {
-  return whatToShow === "BID_ASK" ? 2 : 1;
-}
+export { DEFAULT_HISTORICAL_PACING, historicalIdentityKey, pacingKeyFor, pacingCost, type HistoricalPacingRules, type PacingKey, type HistoricalRequestParams } from "./pacingRules.js";
 
 export interface SchedulerClock {
   now(): number;

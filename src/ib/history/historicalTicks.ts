@@ -3,7 +3,8 @@ import { decimalFromIb } from "../../domain/decimal.js";
 import type { TradePrint } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
-import { pacingKeyFor, type HistoricalScheduler } from "./historicalScheduler.js";
+import type { HistoricalScheduler } from "./historicalScheduler.js";
+import { pacingKeyFor } from "./pacingRules.js";
 import { formatIbUtc } from "./historyPlan.js";
 
 /** IB returns at most 1000 historical ticks per request. */
