@@ -1,0 +1,63 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+/**
+ * Data flows one way (docs: "The folder list shows the architecture"): each layer of src/ imports only
+ * the layers below it. Checked on every non-test source file, so a shortcut upward fails here, not in review.
+ */
+const SRC = dirname(fileURLToPath(import.meta.url));
+
+/** What each folder of src/ may import besides itself (folders of src/, "gen", or packages). */
+const ALLOWED: Record<string, { folders: string[]; forbiddenPackages?: string[] }> = {
+  domain: { folders: [], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
+  stream: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
+  log: { folders: [] },
+  metrics: { folders: [] },
+  config: { folders: ["domain", "stream", "ib"] }, // ib: adapter option types only
+  ib: { folders: ["domain", "stream", "config", "log", "metrics"], forbiddenPackages: ["@grpc/grpc-js", "express"] },
+  grpc: { folders: ["gen", "domain", "stream", "ib", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib", "express"] },
+  rest: { folders: ["gen", "grpc", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib"] },
+  // The simulated Gateway is a product of its own: it shares only the exchange calendar.
+  simulator: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js"] },
+  client: { folders: ["gen"], forbiddenPackages: ["@stoqey/ib"] },
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return e.name === "testing" ? [] : sourceFiles(path);
+    return e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^"'\n;]*?from\s*["']([^"']+)["']/g), ...text.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
+}
+
+/** The folder of src/ (or "gen") an import lands in, or the package it names. */
+function targetOf(file: string, spec: string): { folder?: string; pkg?: string } {
+  if (!spec.startsWith(".")) return { pkg: spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]! };
+  const rel = relative(SRC, resolve(dirname(file), spec));
+  if (rel.startsWith("../gen/") || rel === "../gen") return { folder: "gen" };
+  if (rel.startsWith("..")) return { folder: rel };
+  return { folder: rel.split("/")[0]! };
+}
+
+describe("the layers of src/", () => {
+  for (const [layer, rules] of Object.entries(ALLOWED)) {
+    it(`${layer}/ imports only ${rules.folders.length === 0 ? "itself" : rules.folders.join(", ")}${rules.forbiddenPackages ? ` and none of ${rules.forbiddenPackages.join(", ")}` : ""}`, () => {
+      const violations: string[] = [];
+      for (const file of sourceFiles(join(SRC, layer))) {
+        for (const spec of importsOf(file)) {
+          const { folder, pkg } = targetOf(file, spec);
+          if (folder !== undefined && folder !== layer && !rules.folders.includes(folder)) violations.push(`${relative(SRC, file)} → ${spec}`);
+          if (pkg !== undefined && rules.forbiddenPackages?.includes(pkg)) violations.push(`${relative(SRC, file)} → ${pkg}`);
+        }
+      }
+      expect(violations).toEqual([]);
+    });
+  }
+});
