@@ -53,6 +53,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     log: log.child({ component: "ib" }),
     provider: config.provider,
     marketDataType: config.env.IB_MARKET_DATA_TYPE,
+    historicalPacing: config.historicalPacing,
   });
 
   const auth = new TokenAuthenticator(config.apiToken);
@@ -108,6 +109,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       },
       tls: config.tls,
       corsOrigins: config.corsOrigins,
+      streams: config.streams,
       serviceVersion: SERVICE_VERSION,
       startedAt,
     });

@@ -17,6 +17,7 @@ import { rpcRoutes, type RpcRoute } from "./httpRules.js";
 import { openApiDocument, type OperationalRoute } from "./openApi.js";
 import { RpcChannel } from "./rpcChannel.js";
 import { headerValue, HttpError, restErrorHandler, rpcGateway, sendStatus } from "./rpcGateway.js";
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { statusJsonOfApiError } from "./rpcStatus.js";
 
 /** grpc-js's default receive limit: a body the gRPC server would refuse is refused here already. */
@@ -45,7 +46,12 @@ export interface RestServerOptions {
   serviceVersion: string;
   startedAt: Date;
   maxBodyBytes?: number;
+  /** The streams' settings: a REST stream whose client stopped reading is closed after the gRPC drain wait and a margin. */
+  streams?: Pick<StreamSettings, "maxDrainWaitMs">;
 }
+
+/** Beyond the gRPC drain wait: the gRPC side ends the call first (CLIENT_NOT_READING), then the socket goes. */
+const STALLED_READER_MARGIN_MS = 10_000;
 
 const OPERATIONAL_ROUTES: OperationalRoute[] = [
   { path: "/api/health/live", summary: "Liveness", description: "The process is up: `{status, timestamp, uptimeSec}`. No token.", contentType: "application/json", open: true },
@@ -80,7 +86,7 @@ export class RestServer {
       OPERATIONAL_ROUTES,
     );
     this.channel = new RpcChannel(options.grpc.target, options.grpc.credentials, options.grpc.channelOptions);
-    const app = this.buildApp(rpcGateway({ routes: this.routes, registry, channel: this.channel, log: options.log, auth: options.auth, maxBodyBytes: this.maxBodyBytes }));
+    const app = this.buildApp(rpcGateway({ routes: this.routes, registry, channel: this.channel, log: options.log, auth: options.auth, maxBodyBytes: this.maxBodyBytes, stalledReaderMs: (options.streams ?? DEFAULT_STREAM_SETTINGS).maxDrainWaitMs + STALLED_READER_MARGIN_MS }));
     this.server =
       options.tls === undefined
         ? createHttpServer(app)

@@ -26,6 +26,8 @@ export interface RpcGatewayOptions {
   auth: TokenAuthenticator;
   /** Largest request body accepted (HTTP 413 beyond); the gRPC server's receive limit. */
   maxBodyBytes: number;
+  /** How long a REST stream waits for a client that stopped reading before it closes the connection. */
+  stalledReaderMs: number;
 }
 
 /** A bridge error with the HTTP status to answer, when it is not the gRPC code's own. */
@@ -217,13 +219,13 @@ function pipeStream(call: ClientReadableStream<Buffer>, route: RpcRoute, req: Re
     if (!res.write(resultFrame(framing, json))) {
       call.pause();
       // A client that never reads again would hold the socket, the paused call and its buffers for as
-      // long as it keeps the connection: give up after what the gRPC side allows (60 s) and a margin.
+      // long as it keeps the connection: give up after what the gRPC side allows and a margin.
       const stuck = setTimeout(() => {
         if (done) return;
         done = true;
         call.cancel();
         res.destroy();
-      }, STALLED_READER_MS);
+      }, options.stalledReaderMs);
       const forget = () => clearTimeout(stuck);
       res.once("close", forget);
       res.once("drain", () => {
@@ -240,9 +242,6 @@ function pipeStream(call: ClientReadableStream<Buffer>, route: RpcRoute, req: Re
   });
   call.on("end", finish);
 }
-
-/** How long a REST stream waits for a client that stopped reading before it closes the connection. */
-const STALLED_READER_MS = 70_000;
 
 /** Final error handler: every failure becomes a google.rpc.Status JSON body; nothing escapes. */
 export function restErrorHandler(log: Logger): (err: unknown, req: Request, res: Response, next: NextFunction) => void {
