@@ -6,6 +6,7 @@ import { envSchema, nonEmptyEnv, type EnvConfig } from "./envConfig.js";
 import { isLoopbackHost, parseGatewayUrl, type GatewayAddress } from "./gatewayUrl.js";
 import { ibConnectorSchema, providerSchema, type ProviderConfig } from "./providerConfig.js";
 import { substituteEnv } from "./substituteEnv.js";
+import type { IbAdapterOptions } from "../ib/ibAdapter.js";
 
 /** Everything the service needs to start, validated. */
 export interface AppConfig {
@@ -22,6 +23,12 @@ export interface AppConfig {
   corsOrigins: string[];
   /** How every stream behaves (STREAM_* variables over DEFAULT_STREAM_SETTINGS). */
   streams: StreamSettings;
+  /**
+   * IB's historical pacing windows, over the ones IB documents (undefined = IB's). Never read from the
+   * environment (loadConfig leaves it unset): the windows are IB's, not a setting. Tests scale them down
+   * to run against a simulator whose own windows are scaled (startTestApp in src/testing).
+   */
+  historicalPacing?: IbAdapterOptions["historicalPacing"];
 }
 
 export interface LoadConfigOptions {

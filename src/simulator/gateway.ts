@@ -13,6 +13,20 @@ import { Session } from "./session.js";
 
 type Level = "debug" | "info" | "warn" | "error";
 
+/** Counters of what the Gateway did, for tests (waiting on them instead of sleeping) and the benchmark. */
+export interface GatewayStats {
+  /** L1 ticks written in flood mode. */
+  floodTicks: number;
+  /**
+   * Turns of the sessions' stream pump (one per tickIntervalMs per connected session), counted also while
+   * streams are stalled or IB's connectivity is lost: each is a chance for every stream to send. A test
+   * proves that a stream sent nothing more by letting the pump turn a few times, not by sleeping.
+   */
+  pumpTurns: number;
+  /** Historical requests (bars, ticks) that reached the open-request and pacing checks, per IB symbol, admitted or not. */
+  historicalRequests: Map<string, number>;
+}
+
 /** What a session sees of its Gateway. */
 export interface GatewayCore {
   readonly options: ResolvedOptions;
@@ -20,7 +34,7 @@ export interface GatewayCore {
   readonly accounts: SimAccounts;
   readonly pacer: HistoricalPacer;
   readonly connected: boolean;
-  readonly stats: { floodTicks: number };
+  readonly stats: GatewayStats;
   claimClientId(clientId: number, s: Session): boolean;
   onSessionClosed(s: Session): void;
   count(kinds: SubscriptionKind[]): number;
@@ -31,7 +45,7 @@ export interface GatewayCore {
 export class Gateway implements GatewayCore, FaultTarget {
   readonly pacer: HistoricalPacer;
   readonly accounts: SimAccounts;
-  readonly stats = { floodTicks: 0 };
+  readonly stats: GatewayStats = { floodTicks: 0, pumpTurns: 0, historicalRequests: new Map() };
   connected = true;
   private server: Server | undefined;
   readonly sessions = new Set<Session>();

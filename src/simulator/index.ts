@@ -3,7 +3,7 @@
  * The market is the deterministic model of ./market (seeded), unless one is passed in.
  */
 import type { Faults } from "./faults.js";
-import { Gateway } from "./gateway.js";
+import { Gateway, type GatewayStats } from "./gateway.js";
 import { createMarket } from "./market/index.js";
 import type { Market } from "./market/types.js";
 import { resolveOptions, type SimulatorOptions } from "./options.js";
@@ -12,6 +12,7 @@ export type { SimulatorOptions } from "./options.js";
 export type { Faults } from "./faults.js";
 export type { Limits } from "./limits.js";
 export type { AccountConfig, PositionConfig } from "./account.js";
+export type { GatewayStats } from "./gateway.js";
 
 export interface SimulatorHandle {
   readonly host: string;
@@ -21,8 +22,8 @@ export interface SimulatorHandle {
   readonly market: Market;
   /** Connected clients (after START_API). */
   clientCount(): number;
-  /** L1 ticks written in flood mode so far. */
-  readonly stats: { floodTicks: number };
+  /** Counters: flood ticks written, pump turns, historical requests per symbol. */
+  readonly stats: Readonly<GatewayStats>;
   /** Stops every timer, closes every connection and the listener. */
   close(): Promise<void>;
 }

@@ -269,7 +269,9 @@ export class Session implements FeedContext {
   // --- pump -------------------------------------------------------------------------------------------
 
   private pump(tickByTick: boolean): void {
-    if (this.state !== "ready" || !this.gateway.connected) return;
+    if (this.state !== "ready") return;
+    if (!tickByTick) this.gateway.stats.pumpTurns++;
+    if (!this.gateway.connected) return;
     const wall = Date.now();
     if (wall < this.stalledUntil) return;
     const now = this.now();

@@ -47,6 +47,7 @@ function whatToShow(session: Session, reqId: number, inst: InstrumentSpec, raw: 
 function admitHistorical(session: Session, reqId: number, inst: InstrumentSpec, what: string, identityKey: string): boolean {
   const { gateway } = session;
   const lim = gateway.options.limits;
+  gateway.stats.historicalRequests.set(inst.symbol, (gateway.stats.historicalRequests.get(inst.symbol) ?? 0) + 1);
   if (gateway.openHistoricalCount() >= lim.historicalMaxOpen) {
     session.error(reqId, ERR.PROCESSING, `-'bX' : cause - Only ${lim.historicalMaxOpen} simultaneous API historical data requests allowed.`);
     return false;
