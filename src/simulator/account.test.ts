@@ -1,6 +1,7 @@
 import { EventName, type Contract } from "@stoqey/ib";
 import { describe, expect, it } from "vitest";
-import { runningClock, until, useFixture } from "./testing/harness.js";
+import { until } from "../testing/until.js";
+import { afterPumpTurns, roundTrip, runningClock, useFixture } from "./testing/harness.js";
 
 const fx = useFixture();
 
@@ -13,7 +14,7 @@ describe("simulated account", () => {
     c.ib.on(EventName.accountSummary, (id: number, acct: string, tag: string, value: string, cur: string) => rows.push([id, acct, tag, value, cur]));
     c.ib.on(EventName.accountSummaryEnd, (id: number) => ends.push(id));
     c.ib.reqAccountSummary(1, "All", "NetLiquidation,TotalCashValue,BuyingPower,AccountType,$LEDGER:ALL");
-    await until(() => ends.includes(1));
+    await until(() => ends.includes(1), { what: "accountSummaryEnd" });
     const tags = new Set(rows.map((r) => r[2]));
     for (const t of ["NetLiquidation", "TotalCashValue", "BuyingPower", "AccountType", "CashBalance", "NetLiquidationByCurrency", "UnrealizedPnL"]) {
       expect(tags).toContain(t);
@@ -39,7 +40,7 @@ describe("simulated account", () => {
     c.ib.on(EventName.position, (acct: string, contract: Contract, p: number, avg?: number) => pos.push([acct, contract, p, avg ?? 0]));
     c.ib.on(EventName.positionEnd, () => (ended = true));
     c.ib.reqPositions();
-    await until(() => ended);
+    await until(() => ended, { what: "positionEnd" });
     const by = (s: string) => pos.find(([, k]) => k.symbol === s)!;
     expect(by("AAPL")[2]).toBe(100);
     expect(by("BTC")[2]).toBe(0.5);
@@ -66,7 +67,7 @@ describe("simulated account", () => {
     c.ib.on(EventName.updateAccountTime, (t: string) => (time = t));
     c.ib.on(EventName.accountDownloadEnd, (a: string) => (end = a));
     c.ib.reqAccountUpdates(true, "DU1234567");
-    await until(() => end !== "");
+    await until(() => end !== "", { what: "accountDownloadEnd" });
     expect(end).toBe("DU1234567");
     expect(time).toMatch(/^\d{2}:\d{2}$/);
     expect(values.get("NetLiquidation:USD")).toBeDefined();
@@ -88,16 +89,17 @@ describe("simulated account", () => {
     );
     c.ib.reqPnL(1, "DU1234567", "");
     c.ib.reqPnLSingle(2, "DU1234567", "", 265598);
-    await until(() => pnl.length >= 2 && single.length >= 2);
+    await until(() => pnl.length >= 2 && single.length >= 2, { what: "two PnL and two PnL single updates" });
     expect(typeof pnl[0]![2]).toBe("number");
     expect(pnl[0]![3]).toBe(0);
     expect(single[0]![1]).toBe(100);
     expect(single[0]![5]).toBeGreaterThan(0);
     c.ib.cancelPnL(1);
     c.ib.cancelPnLSingle(2);
-    await new Promise((r) => setTimeout(r, 80));
+    await roundTrip(c); // both cancels are handled; updates sent before them have arrived
     const n = pnl.length + single.length;
-    await new Promise((r) => setTimeout(r, 150));
+    // 10 turns of 20 ms: four PnL intervals (50 ms) without an update.
+    await afterPumpTurns(fx.sim, c);
     expect(pnl.length + single.length).toBe(n);
   });
 });

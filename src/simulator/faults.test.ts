@@ -1,7 +1,8 @@
 import { EventName, IBApi, type Contract } from "@stoqey/ib";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
-import { BTC, connectClient, runningClock, sleep, until, type TestClient, useFixture } from "./testing/harness.js";
+import { until } from "../testing/until.js";
+import { afterPumpTurns, BTC, connectClient, roundTrip, runningClock, type TestClient, useFixture } from "./testing/harness.js";
 
 const fx = useFixture();
 
@@ -34,7 +35,7 @@ describe("fault injection", () => {
     a.ib.on(EventName.disconnected, () => down++);
     b.ib.on(EventName.disconnected, () => down++);
     fx.sim.faults.dropAll();
-    await until(() => down === 2);
+    await until(() => down === 2, { what: "both clients disconnected" });
     const again = await fx.client(1);
     expect(again.ib.isConnected).toBe(true);
   });
@@ -46,7 +47,7 @@ describe("fault injection", () => {
     let down = false;
     a.ib.on(EventName.disconnected, () => (down = true));
     const restarted = fx.sim.faults.restart(300);
-    await until(() => down);
+    await until(() => down, { what: "the client disconnected" });
     expect(await refused(port)).toBe(true);
     await restarted;
     expect(fx.sim.port).toBe(port);
@@ -59,25 +60,24 @@ describe("fault injection", () => {
     const c = await fx.client();
     const ticks = tickCounter(c, 1);
     c.ib.reqMktData(1, { ...BTC } as Contract, "", false, false);
-    await until(() => ticks.n > 5);
+    await until(() => ticks.n > 5, { what: "BTC ticks" });
     fx.sim.faults.connectivityLost();
     await c.infoCode(1100);
-    await sleep(60);
+    // Ticks sent before the 1100 arrived before it (one socket, in order).
     let n = ticks.n;
-    await sleep(200);
+    await afterPumpTurns(fx.sim, c);
     expect(ticks.n).toBe(n);
     fx.sim.faults.connectivityRestored(false);
     await c.infoCode(1102);
-    await until(() => ticks.n > n, 3000, "ticks after 1102");
+    await until(() => ticks.n > n, { what: "ticks after 1102" });
     await fx.sim.faults.connectivityFlap(50, true);
     await c.infoCode(1101);
-    await sleep(60);
     n = ticks.n;
-    await sleep(200);
+    await afterPumpTurns(fx.sim, c);
     expect(ticks.n).toBe(n);
     // Re-requesting the same id works again after data loss.
     c.ib.reqMktData(1, { ...BTC } as Contract, "", false, false);
-    await until(() => ticks.n > n, 3000, "ticks after resubscribe");
+    await until(() => ticks.n > n, { what: "ticks after resubscribe" });
     expect(c.errors.filter((e) => e.reqId === 1)).toEqual([]);
     expect(c.infos.map((i) => i.message)).toContain("Connectivity between IB and TWS has been restored - data lost.");
   });
@@ -89,23 +89,22 @@ describe("fault injection", () => {
     const two = tickCounter(c, 2);
     c.ib.reqMktData(1, { ...BTC } as Contract, "", false, false);
     c.ib.reqMktData(2, { symbol: "ETH", secType: "CRYPTO", exchange: "PAXOS", currency: "USD" } as Contract, "", false, false);
-    await until(() => one.n > 3 && two.n > 3);
+    await until(() => one.n > 3 && two.n > 3, { what: "ticks on both streams" });
     expect(fx.sim.faults.stall(1000, { clientId: 3, reqId: 1 })).toBe(true);
-    await sleep(40);
+    await roundTrip(c); // what was sent before the stall has arrived
     const n1 = one.n;
     const n2 = two.n;
-    await sleep(250);
+    await until(() => two.n > n2 + 3, { what: "the other stream to keep streaming" });
+    await afterPumpTurns(fx.sim, c);
     expect(one.n).toBe(n1);
-    expect(two.n).toBeGreaterThan(n2);
-    await until(() => one.n > n1, 3000, "stream resumes after the stall");
+    await until(() => one.n > n1, { what: "stream resumes after the stall" });
     // Whole-gateway stall.
     fx.sim.faults.stall(1000);
-    await sleep(40);
+    // The socket still answers requests; and once it did, what was sent before the stall has arrived.
+    await roundTrip(c);
     const m = one.n + two.n;
-    await sleep(200);
+    await afterPumpTurns(fx.sim, c);
     expect(one.n + two.n).toBe(m);
-    c.ib.reqCurrentTime();
-    await new Promise<void>((resolve) => c.ib.once(EventName.currentTime, () => resolve()));
   });
 
   it("sends 317 for depth subscriptions, then rebuilds the book from inserts", async () => {
@@ -118,13 +117,13 @@ describe("fault injection", () => {
     c.ib.on(EventName.error, (_e: Error, code: number, id: number) => {
       if (id === 5 && code === 317) start = ops.length;
     });
-    await until(() => ops.length >= 10);
+    await until(() => ops.length >= 10, { what: "10 depth operations" });
     fx.sim.faults.depthReset();
     const e = await c.errorFor(5);
     expect(e.code).toBe(317);
     expect(e.message).toBe("Market depth data has been RESET. Please empty deep book contents before applying any new entries.");
     expect(start).toBeGreaterThanOrEqual(10);
-    await until(() => ops.length >= start + 10);
+    await until(() => ops.length >= start + 10, { what: "10 depth operations after the reset" });
     expect(ops.slice(start, start + 10)).toEqual(Array(10).fill(0));
   });
 
@@ -133,15 +132,15 @@ describe("fault injection", () => {
     const c = await fx.client();
     const ticks = tickCounter(c, 6);
     c.ib.reqMktData(6, { ...BTC } as Contract, "", false, false);
-    await until(() => ticks.n > 3);
+    await until(() => ticks.n > 3, { what: "BTC ticks" });
     fx.sim.faults.competingSession(1000);
     const e = await c.errorFor(6);
     expect(e).toMatchObject({ code: 10197, message: "No market data during competing live session" });
-    await sleep(30);
+    // The stream is paused as the 10197 is sent: what came before it is all there is.
     const n = ticks.n;
-    await sleep(150);
+    await afterPumpTurns(fx.sim, c);
     expect(ticks.n).toBe(n);
-    await until(() => ticks.n > n, 3000, "ticks after the competing session");
+    await until(() => ticks.n > n, { what: "ticks after the competing session" });
   });
 
   it("an unmodified client reconnects after a restart", async () => {

@@ -1,6 +1,8 @@
 import { EventName, IBApi, type Contract } from "@stoqey/ib";
 import { describe, expect, it } from "vitest";
-import { BTC, runningClock, sleep, until, useFixture } from "./testing/harness.js";
+import { until } from "../testing/until.js";
+import { pumpTurns } from "../testing/pumpTurns.js";
+import { afterPumpTurns, BTC, roundTrip, runningClock, useFixture } from "./testing/harness.js";
 
 const fx = useFixture();
 
@@ -18,18 +20,20 @@ describe("flood mode", () => {
     });
     c.ib.reqMktData(1, { ...BTC } as Contract, "", false, false);
     // 10 ms conflation would give ~200 ticks/s at most: thousands within the bound means flooding.
-    await until(() => ticks > 5_000, 5_000, "flood started");
+    await until(() => ticks > 5_000, { what: "flood started" });
     expect(bad).toBe(0);
     // The server never runs far ahead of what the client reads.
     expect(fx.sim.stats.floodTicks - ticks).toBeLessThan(2_000_000);
     // The socket stays responsive to requests while flooding, and cancel stops the flood.
-    c.ib.reqCurrentTime();
-    await new Promise<void>((resolve) => c.ib.once(EventName.currentTime, () => resolve()));
+    await roundTrip(c);
     c.ib.cancelMktData(1);
-    await sleep(300);
+    // Answered after the cancel was handled, behind every tick flooded before it.
+    await roundTrip(c);
     const n = ticks;
-    await sleep(200);
+    const written = fx.sim.stats.floodTicks;
+    await afterPumpTurns(fx.sim, c);
     expect(ticks).toBe(n);
+    expect(fx.sim.stats.floodTicks).toBe(written);
   });
 
   it("pauses on a client that does not read (write() → false) instead of buffering without bound", async () => {
@@ -39,14 +43,22 @@ describe("flood mode", () => {
       ib.connect(9);
       await new Promise<void>((resolve) => ib.once(EventName.nextValidId, () => resolve()));
       ib.reqMktData(1, { ...BTC } as Contract, "", false, false);
-      await sleep(100);
+      await until(() => fx.sim.stats.floodTicks > 0, { what: "the flood to start" });
       // Stop reading: the TCP window fills, the server must stop writing.
       (ib as unknown as { controller: { socket: { client: { pause(): void } } } }).controller.socket.client.pause();
-      await sleep(300);
-      const a = fx.sim.stats.floodTicks;
-      await sleep(300);
-      const b = fx.sim.stats.floodTicks;
-      expect(b - a).toBeLessThan(50_000);
+      // Once the socket buffers are full, a whole run of pump turns passes without a tick written (a
+      // reading client gets thousands per turn).
+      let quietRuns = 0;
+      await until(
+        async () => {
+          const before = fx.sim.stats.floodTicks;
+          await pumpTurns(fx.sim, 10);
+          quietRuns = fx.sim.stats.floodTicks === before ? quietRuns + 1 : 0;
+          return quietRuns >= 2;
+        },
+        { what: "the flood to stop writing to a client that does not read" },
+      );
+      expect(fx.sim.stats.floodTicks).toBeLessThan(2_000_000);
     } finally {
       ib.disconnect();
     }

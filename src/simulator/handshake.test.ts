@@ -1,6 +1,7 @@
 import { EventName } from "@stoqey/ib";
 import { afterEach, describe, expect, it } from "vitest";
-import { Fixture, connectClient, until } from "./testing/harness.js";
+import { until } from "../testing/until.js";
+import { Fixture, connectClient, roundTrip } from "./testing/harness.js";
 import { RawClient } from "./testing/rawClient.js";
 
 const fx = new Fixture();
@@ -119,12 +120,11 @@ describe("handshake", () => {
     ib.on(EventName.info, (_m: string, code: number) => infos.push(code));
     ib.on(EventName.disconnected, () => (disconnected = true));
     ib.connect(2);
-    await until(() => disconnected, 3000, "disconnect after 326");
+    await until(() => disconnected, { what: "disconnect after 326" });
     expect(infos).toContain(326);
     ib.disconnect();
     // The original holders are untouched.
-    a.ib.reqCurrentTime();
-    await new Promise<void>((resolve) => a.ib.once(EventName.currentTime, () => resolve()));
+    await roundTrip(a);
     expect(b.ib.isConnected).toBe(true);
   });
 
@@ -132,7 +132,7 @@ describe("handshake", () => {
     await fx.start();
     const a = await connectClient(fx.sim.port, 5);
     a.close();
-    await until(() => fx.sim.clientCount() === 0);
+    await until(() => fx.sim.clientCount() === 0, { what: "the connection to close" });
     const again = await fx.client(5);
     expect(again.ib.isConnected).toBe(true);
   });

@@ -3,7 +3,8 @@ import { lastValueFrom } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { historicalTicks, type HistoricalTicksQuery } from "./feeds/historicalTicks.js";
 import type { InstrumentSpec, Trade } from "./market/types.js";
-import { AAPL, BTC, EURUSD, SESSION_TIME_MS, type TestClient, until, useFixture } from "./testing/harness.js";
+import { until } from "../testing/until.js";
+import { AAPL, BTC, EURUSD, SESSION_TIME_MS, type TestClient, useFixture } from "./testing/harness.js";
 import { RawClient } from "./testing/rawClient.js";
 
 const fx = useFixture();
@@ -189,7 +190,7 @@ describe("reqHistoricalTicks (OUT 96)", () => {
     req(10, AAPL, "", utc(END), 10, "TRADES");
     req(11, AAPL, "", utc(END), 10, "TRADES");
     expect(await c.errorFor(11)).toMatchObject({ code: 162, message: pacing });
-    await until(() => got === 1);
+    await until(() => got === 1, { what: "the first request's ticks" });
     // No cancel at IB: cancelHistoricalData does not find a historical ticks request.
     c.ib.cancelHistoricalData(10);
     expect((await c.errorFor(10)).code).toBe(366);

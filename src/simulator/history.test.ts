@@ -1,7 +1,8 @@
 import { BarSizeSetting, EventName, IBApiNext, TickByTickDataType, WhatToShow, type Contract } from "@stoqey/ib";
 import { describe, expect, it } from "vitest";
 import { startSimulator } from "./index.js";
-import { AAPL, BTC, EURUSD, SESSION_TIME_MS, runningClock, until, type TestClient, useFixture } from "./testing/harness.js";
+import { until } from "../testing/until.js";
+import { AAPL, afterPumpTurns, BTC, EURUSD, roundTrip, SESSION_TIME_MS, runningClock, type TestClient, useFixture } from "./testing/harness.js";
 
 const fx = useFixture();
 
@@ -135,7 +136,7 @@ describe("historical bars", () => {
     const p = history(c, 5);
     c.ib.reqHistoricalData(5, { ...BTC } as Contract, "", "1800 S", BarSizeSetting.MINUTES_ONE, "AGGTRADES", 0, 2, true);
     const bars = await p;
-    await until(() => new Set(updates.map((u) => u[1])).size >= 2, 8000, "updates across two bars");
+    await until(() => new Set(updates.map((u) => u[1])).size >= 2, { timeoutMs: 8000, what: "updates across two bars" });
     const firstDate = Number(updates[0]![1]);
     expect(firstDate).toBeGreaterThanOrEqual(Number(bars.at(-1)!.date));
     for (const [, , open, high, low, close] of updates) {
@@ -143,9 +144,9 @@ describe("historical bars", () => {
       expect(low).toBeLessThanOrEqual(Math.min(open, close));
     }
     c.ib.cancelHistoricalData(5);
-    await new Promise((r) => setTimeout(r, 60));
+    await roundTrip(c); // the cancel is handled; updates sent before it have arrived
     const n = updates.length;
-    await new Promise((r) => setTimeout(r, 150));
+    await afterPumpTurns(fx.sim, c);
     expect(updates.length).toBe(n);
   });
 
@@ -156,7 +157,7 @@ describe("historical bars", () => {
     c.ib.on(EventName.headTimestamp, (id: number, ts: string) => heads.push([id, ts]));
     c.ib.reqHeadTimestamp(1, { ...AAPL } as Contract, WhatToShow.TRADES, true, 2);
     c.ib.reqHeadTimestamp(2, { ...BTC } as Contract, WhatToShow.AGGTRADES, false, 1);
-    await until(() => heads.length === 2);
+    await until(() => heads.length === 2, { what: "both head timestamps" });
     const a = heads.find(([id]) => id === 1)![1];
     expect(Number(a)).toBeLessThan(SESSION_TIME_MS / 1000);
     expect(heads.find(([id]) => id === 2)![1]).toMatch(/^\d{8} {2}\d{2}:\d{2}:\d{2}$/);
@@ -170,7 +171,7 @@ describe("historical bars", () => {
       rt.push([id, time, open, high, low, close, volume]),
     );
     c.ib.reqRealTimeBars(7, { ...AAPL } as Contract, 5, WhatToShow.TRADES, false);
-    await until(() => rt.length >= 3, 5000, "three real-time bars");
+    await until(() => rt.length >= 3, { what: "three real-time bars" });
     for (let i = 1; i < rt.length; i++) expect(rt[i]![1] - rt[i - 1]![1]).toBe(5);
     expect(rt[0]![1] % 5).toBe(0);
     c.ib.cancelRealTimeBars(7);
@@ -212,7 +213,7 @@ describe("a market, not noise", () => {
     });
     c.ib.reqTickByTickData(1, { ...BTC } as Contract, TickByTickDataType.AllLast, 0, false);
     const minute = Math.floor(start / 60_000) * 60 + 60; // first full minute after the start
-    await until(() => trades.some((x) => x.t >= minute + 60), 8000, "a full streamed minute");
+    await until(() => trades.some((x) => x.t >= minute + 60), { timeoutMs: 8000, what: "a full streamed minute" });
     c.ib.cancelTickByTickData(1);
     const inMinute = trades.filter((x) => x.t >= minute && x.t < minute + 60);
     expect(inMinute.length).toBeGreaterThan(0);

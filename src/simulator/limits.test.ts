@@ -1,6 +1,7 @@
 import { BarSizeSetting, EventName, TickByTickDataType, WhatToShow, type Contract } from "@stoqey/ib";
 import { describe, expect, it } from "vitest";
-import { AAPL, BTC, ETH, MSFT, SPY, runningClock, sleep, until, useFixture } from "./testing/harness.js";
+import { until } from "../testing/until.js";
+import { AAPL, BTC, ETH, MSFT, SPY, roundTrip, runningClock, sleep, useFixture } from "./testing/harness.js";
 import { RawClient } from "./testing/rawClient.js";
 
 const fx = useFixture();
@@ -16,9 +17,9 @@ describe("IB limits", () => {
     expect(e).toMatchObject({ code: 101, message: "Max number of tickers has been reached." });
     // Freeing a line makes room again.
     c.ib.cancelMktData(1);
-    await sleep(50);
     c.ib.reqMktData(4, { ...SPY } as Contract, "", false, false);
-    await sleep(100);
+    // Requests are handled in order: an error for 4 would arrive before this answer.
+    await roundTrip(c);
     expect(c.errors.find((x) => x.reqId === 4)).toBeUndefined();
   });
 
@@ -91,7 +92,7 @@ describe("IB limits", () => {
       if (id === 2 && date.startsWith("finished")) done = true;
     });
     c.ib.reqHistoricalData(2, { ...BTC } as Contract, "", "1 D", BarSizeSetting.HOURS_ONE, "AGGTRADES", 0, 2, false);
-    await until(() => done);
+    await until(() => done, { what: "the AGGTRADES bars" });
   });
 
   it("100 beyond the message rate, and a disconnect after repeated violations", async () => {

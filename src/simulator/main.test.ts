@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { AAPL, BTC, connectClient, until, type TestClient } from "./testing/harness.js";
+import { until } from "../testing/until.js";
+import { AAPL, BTC, connectClient, type TestClient } from "./testing/harness.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 let child: ChildProcess | undefined;
@@ -64,7 +65,7 @@ describe("CLI (npm run simulator)", () => {
     c.ib.reqMktDepth(3, { ...BTC } as Contract, 5, false, []);
     c.ib.reqAccountSummary(4, "All", "NetLiquidation,TotalCashValue,$LEDGER");
     c.ib.reqPositions();
-    await until(() => ticks > 5 && trades > 0 && depth > 10 && summaryEnd && positionEnd, 10_000, "streams and account");
+    await until(() => ticks > 5 && trades > 0 && depth > 10 && summaryEnd && positionEnd, { timeoutMs: 10_000, what: "streams and account" });
     expect(c.decodeErrors).toEqual([]);
   });
 });

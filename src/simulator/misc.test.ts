@@ -1,6 +1,7 @@
 import { EventName, type Contract } from "@stoqey/ib";
 import { describe, expect, it } from "vitest";
-import { AAPL, runningClock, until, useFixture } from "./testing/harness.js";
+import { until } from "../testing/until.js";
+import { AAPL, runningClock, useFixture } from "./testing/harness.js";
 import { RawClient } from "./testing/rawClient.js";
 
 const fx = useFixture();
@@ -29,7 +30,7 @@ describe("what other TWS clients ask at connect (ib_insync/ib_async sync sequenc
     c.ib.reqPositionsMulti(5, "DU1234567", "");
     c.ib.reqAccountUpdatesMulti(6, "DU2", "", false);
     c.ib.reqAccountUpdatesMulti(7, "DU1234567", "", true);
-    await until(() => seen.size >= 7, 3000, "every End message");
+    await until(() => seen.size >= 7, { what: "every End message" });
     expect(multiPos).toHaveLength(1);
     expect(multiPos[0]![2].symbol).toBe("AAPL");
     expect(multiValues.filter(([id]) => id === 6).every(([, a]) => a === "DU2")).toBe(true);
@@ -46,7 +47,7 @@ describe("what other TWS clients ask at connect (ib_insync/ib_async sync sequenc
     c.ib.on(EventName.tickString, (id: number, t: number, v: string) => strings.push([id, t, v]));
     c.ib.on(EventName.tickGeneric, (id: number, t: number, v: number) => generics.push([id, t, v]));
     c.ib.reqMktData(1, { ...AAPL } as Contract, "233,236", false, false);
-    await until(() => strings.some(([, t]) => t === 48) && generics.length > 0, 5000, "generic ticks");
+    await until(() => strings.some(([, t]) => t === 48) && generics.length > 0, { what: "generic ticks" });
     const rt = strings.find(([, t]) => t === 48)![2].split(";");
     expect(rt).toHaveLength(6);
     expect(Number(rt[0])).toBeGreaterThan(0);

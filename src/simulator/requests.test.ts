@@ -1,7 +1,8 @@
 import { EventName, IBApiNext, TickByTickDataType, type Contract } from "@stoqey/ib";
 import { firstValueFrom } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { AAPL, BTC, ES, ETH, EURUSD, MSFT, SPY, runningClock, until, type TestClient, useFixture } from "./testing/harness.js";
+import { until } from "../testing/until.js";
+import { AAPL, afterPumpTurns, BTC, ES, ETH, EURUSD, MSFT, roundTrip, SPY, runningClock, type TestClient, useFixture } from "./testing/harness.js";
 
 const fx = useFixture();
 
@@ -22,7 +23,7 @@ describe("housekeeping", () => {
     c.ib.reqCurrentTime();
     c.ib.reqIds(1);
     c.ib.reqManagedAccts();
-    await until(() => times.length > 0 && ids.length > 0 && accts.length > 0);
+    await until(() => times.length > 0 && ids.length > 0 && accts.length > 0, { what: "currentTime, nextValidId and managedAccounts" });
     expect(Math.abs(times[0]![0] - now() / 1000)).toBeLessThan(3);
     expect(ids[0]![0]).toBe(1);
     expect(accts[0]![0]).toBe("DU1234567,DU7654321");
@@ -37,7 +38,7 @@ describe("contract details", () => {
     const ends = collect<[number]>(c, EventName.contractDetailsEnd);
     const queries = [AAPL, MSFT, SPY, BTC, ETH, ES, EURUSD];
     queries.forEach((q, i) => c.ib.reqContractDetails(100 + i, { ...q } as Contract));
-    await until(() => ends.length === queries.length);
+    await until(() => ends.length === queries.length, { what: "every contractDetailsEnd" });
     const by = (id: number) => details.filter(([r]) => r === id).map(([, d]) => d);
     expect(by(100)[0]!.contract.conId).toBe(265598);
     expect(by(103)[0]!.contract).toMatchObject({ symbol: "BTC", secType: "CRYPTO", exchange: "PAXOS", currency: "USD" });
@@ -75,7 +76,7 @@ describe("market data", () => {
     const params = collect<[number, number, string, number]>(c, EventName.tickReqParams);
     const types = collect<[number, number]>(c, EventName.marketDataType);
     c.ib.reqMktData(1, { ...BTC } as Contract, "233", false, false);
-    await until(() => prices.filter(([id, t]) => id === 1 && t === 4).length >= 2, 5000, "two LAST ticks");
+    await until(() => prices.filter(([id, t]) => id === 1 && t === 4).length >= 2, { what: "two LAST ticks" });
     expect(params[0]![0]).toBe(1);
     expect(types[0]).toEqual([1, 1]);
     const priceTypes = new Set(prices.map(([, t]) => t));
@@ -88,9 +89,9 @@ describe("market data", () => {
     // Fractional crypto sizes survive.
     expect(sizes.some(([, , s]) => !Number.isInteger(s))).toBe(true);
     c.ib.cancelMktData(1);
-    await new Promise((r) => setTimeout(r, 100));
+    await roundTrip(c); // the cancel is handled; ticks sent before it have arrived
     const n = prices.length;
-    await new Promise((r) => setTimeout(r, 150));
+    await afterPumpTurns(fx.sim, c);
     expect(prices.length).toBe(n);
   });
 
@@ -124,7 +125,7 @@ describe("market data", () => {
     const prices = collect<[number, number, number]>(c, EventName.tickPrice);
     const ends = collect<[number]>(c, EventName.tickSnapshotEnd);
     c.ib.reqMktData(3, { ...AAPL } as Contract, "", true, false);
-    await until(() => ends.length === 1);
+    await until(() => ends.length === 1, { what: "tickSnapshotEnd" });
     expect(ends[0]![0]).toBe(3);
     expect(prices.filter(([id]) => id === 3).map(([, t]) => t)).toEqual(expect.arrayContaining([1, 2, 4]));
   });
@@ -140,7 +141,7 @@ describe("market data", () => {
     c.ib.reqMarketDataType(3);
     c.ib.reqMktData(5, { ...AAPL } as Contract, "", false, false);
     expect((await c.errorFor(5)).code).toBe(10167);
-    await until(() => prices.some(([id, t]) => id === 5 && t === 68));
+    await until(() => prices.some(([id, t]) => id === 5 && t === 68), { what: "a delayed LAST tick (68)" });
     expect(types).toContainEqual([5, 3]);
     const pt = new Set(prices.filter(([id]) => id === 5).map(([, t]) => t));
     expect(pt.has(66) && pt.has(67)).toBe(true);
@@ -175,11 +176,6 @@ function apply(b: ReturnType<typeof book>, position: number, operation: number, 
   }
 }
 /** Resolves once the server has answered a request sent now, i.e. after everything it wrote before. */
-async function roundTrip(c: TestClient): Promise<void> {
-  const answered = new Promise<void>((resolve) => c.ib.once(EventName.currentTime, () => resolve()));
-  c.ib.reqCurrentTime();
-  await answered;
-}
 function checkBook(b: ReturnType<typeof book>, rows: number) {
   expect(b.bids.length).toBe(rows);
   expect(b.asks.length).toBe(rows);
@@ -204,7 +200,7 @@ describe("market depth", () => {
     });
     const l2 = collect(c, EventName.updateMktDepthL2);
     c.ib.reqMktDepth(8, { ...BTC } as Contract, 5, false, []);
-    await until(() => n > 30, 5000, "depth updates");
+    await until(() => n > 30, { what: "depth updates" });
     // A pump's operations may arrive in several chunks: check the book on a pump boundary, after the cancel.
     c.ib.cancelMktDepth(8, false);
     await roundTrip(c);
@@ -227,7 +223,7 @@ describe("market depth", () => {
       apply(b, pos, op, side, price, size);
     });
     c.ib.reqMktDepth(9, { ...AAPL } as Contract, 10, true, []);
-    await until(() => n > 40, 5000, "L2 updates");
+    await until(() => n > 40, { what: "L2 updates" });
     c.ib.cancelMktDepth(9, true);
     await roundTrip(c);
     checkBook(b, 10);
@@ -247,7 +243,7 @@ describe("tick-by-tick", () => {
     c.ib.reqTickByTickData(12, { ...BTC } as Contract, TickByTickDataType.Last, 0, false);
     c.ib.reqTickByTickData(13, { ...BTC } as Contract, TickByTickDataType.BidAsk, 0, false);
     c.ib.reqTickByTickData(14, { ...BTC } as Contract, TickByTickDataType.MidPoint, 0, false);
-    await until(() => last.some(([id]) => id === 11) && last.some(([id]) => id === 12) && ba.length > 1 && mid.length > 1, 8000, "tick-by-tick");
+    await until(() => last.some(([id]) => id === 11) && last.some(([id]) => id === 12) && ba.length > 1 && mid.length > 1, { timeoutMs: 8000, what: "tick-by-tick" });
     const all = last.filter(([id]) => id === 11);
     expect(all[0]![1]).toBe(2);
     expect(last.find(([id]) => id === 12)![1]).toBe(1);

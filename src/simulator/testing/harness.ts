@@ -4,6 +4,7 @@
  */
 import { EventName, IBApi } from "@stoqey/ib";
 import { afterEach, expect } from "vitest";
+import { pumpTurns } from "../../testing/pumpTurns.js";
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from "../index.js";
 
 export interface IbError {
@@ -91,16 +92,38 @@ export async function connectClient(port: number, clientId = 0, timeoutMs = 5000
   return client;
 }
 
-/** Waits until `cond()` holds (polling), or throws after `timeoutMs`. */
-export async function until(cond: () => boolean, timeoutMs = 3000, what = "condition"): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Real time passing, for what is measured in it (IB's one-second message-rate window). */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A request the Gateway answers in order after everything it sent before: once the answer is back, all
+ * of that has arrived and been decoded.
+ */
+export function roundTrip(c: TestClient, timeoutMs = 5_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      c.ib.off(EventName.currentTime, on);
+      reject(new Error(`no currentTime within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const on = () => {
+      clearTimeout(timer);
+      c.ib.off(EventName.currentTime, on);
+      resolve();
+    };
+    c.ib.on(EventName.currentTime, on);
+    c.ib.reqCurrentTime();
+  });
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Gives every stream `turns` chances to send (turns of the Gateway's pump), then a round trip so that
+ * whatever was sent meanwhile has arrived: after it, a stream that must be silent had every chance not
+ * to be. Replaces "sleep, then see that nothing more came".
+ */
+export async function afterPumpTurns(sim: SimulatorHandle, c: TestClient, turns = 10): Promise<void> {
+  await pumpTurns(sim, turns);
+  await roundTrip(c);
+}
 
 /** Starts a simulator and tracks clients so a test can close everything in afterEach. */
 export class Fixture {
