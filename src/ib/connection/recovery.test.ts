@@ -1,33 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../log/logger.js";
-import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
 import type { FeedEvent } from "../../stream/feedEvents.js";
-import { IbAdapter } from "../ibAdapter.js";
+import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
+import { until } from "../../testing/until.js";
 
 // The real adapter against the simulated Gateway, which injects the faults real Gateways produce.
-let sim: SimulatorHandle;
-let adapter: IbAdapter;
-const log = createLogger("silent");
-
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0, seed: 11, tickIntervalMs: 20 });
-  adapter = new IbAdapter({
-    mode: "simulator",
-    host: sim.host,
-    port: sim.port,
-    clientId: 3,
-    accountId: undefined,
-    log,
-    provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] },
-    backoff: { initialMs: 50, maxMs: 400, jitter: 0.5 },
-  });
-  await adapter.start();
-});
-
-afterAll(async () => {
-  adapter.stop();
-  await sim.close();
-});
+const fx = useAdapterOnSimulator({ simulator: { seed: 11, tickIntervalMs: 20 }, adapter: { clientId: 3, backoff: { initialMs: 50, maxMs: 400, jitter: 0.5 } } });
 
 /** Reads events until `until` matches one (bounded by time and count). */
 async function readUntil<T>(iterator: AsyncIterator<FeedEvent<T>[]>, until: (e: FeedEvent<T>) => boolean, seen: FeedEvent<T>[], timeoutMs = 8_000): Promise<void> {
@@ -46,13 +23,13 @@ describe("recovery", () => {
     const controllers = [new AbortController(), new AbortController(), new AbortController()];
     const iterators = await Promise.all(
       [["spot", "BTCUSDT"], ["spot", "ETHUSDT"], ["spot", "BTC"]].map(async ([m, s], i) =>
-        (await adapter.streamTicks(m as "spot", s!, { signal: controllers[i]!.signal, heartbeatMs: 500 }))[Symbol.asyncIterator](),
+        (await fx.adapter.streamTicks(m as "spot", s!, { signal: controllers[i]!.signal, heartbeatMs: 500 }))[Symbol.asyncIterator](),
       ),
     );
     const seen = iterators.map(() => [] as FeedEvent<unknown>[]);
     await Promise.all(iterators.map((it, i) => readUntil(it, (e) => e.type === "data", seen[i]!)));
 
-    await sim.faults.restart(300);
+    await fx.sim.faults.restart(300);
     await Promise.all(
       iterators.map(async (it, i) => {
         const after = seen[i]!.length;
@@ -65,42 +42,39 @@ describe("recovery", () => {
         expect(kinds.lastIndexOf("data")).toBeGreaterThan(kinds.indexOf("gap"));
       }),
     );
-    expect(adapter.status).toMatchObject({ state: "connected", reconnectCount: 1 });
+    expect(fx.adapter.status).toMatchObject({ state: "connected", reconnectCount: 1 });
     // BTCUSDT and BTC share one IB line, before and after the restart.
-    expect(adapter.subscriptions().filter((s) => s.kind === "tick")).toHaveLength(2);
+    expect(fx.adapter.subscriptions().filter((s) => s.kind === "tick")).toHaveLength(2);
     for (const c of controllers) c.abort();
   });
 
   it("marks streams stale on IB's 1100 and resubscribes with a gap on 1101 (data lost)", async () => {
     const controller = new AbortController();
-    const it = (await adapter.streamTicks("spot", "AAPL", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
+    const it = (await fx.adapter.streamTicks("spot", "AAPL", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
     const seen: FeedEvent<unknown>[] = [];
     await readUntil(it, (e) => e.type === "data", seen);
-    sim.faults.connectivityLost();
+    fx.sim.faults.connectivityLost();
     await readUntil(it, (e) => e.type === "status" && e.status.kind === "stale" && e.status.ibCode === 1100, seen);
-    sim.faults.connectivityRestored(true);
+    fx.sim.faults.connectivityRestored(true);
     await readUntil(it, (e) => e.type === "status" && e.status.kind === "gap", seen);
     await readUntil(it, (e) => e.type === "data", seen);
     controller.abort();
   });
 
   it("says plainly that the client id is in use (326) instead of looping", async () => {
-    const second = new IbAdapter({
-      mode: "simulator", host: sim.host, port: sim.port, clientId: 3, accountId: undefined, log,
-      provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] },
-    });
+    const second = fx.another({ clientId: 3 });
     await expect(second.start()).rejects.toThrow(/client id 3 is already in use at 127\.0\.0\.1:\d+: set IB_CLIENT_ID/);
     expect(second.status.state).toBe("disconnected");
     // The first connection is untouched.
-    expect(adapter.status.state).toBe("connected");
+    expect(fx.adapter.status.state).toBe("connected");
   });
 
   it("tells a stalled feed from a quiet one: STALE after the configured silence, then data again", async () => {
     const controller = new AbortController();
-    const it = (await adapter.streamTicks("spot", "ETHUSDT", { signal: controller.signal, heartbeatMs: 100, staleAfterMs: 300 }))[Symbol.asyncIterator]();
+    const it = (await fx.adapter.streamTicks("spot", "ETHUSDT", { signal: controller.signal, heartbeatMs: 100, staleAfterMs: 300 }))[Symbol.asyncIterator]();
     const seen: FeedEvent<unknown>[] = [];
     await readUntil(it, (e) => e.type === "data", seen);
-    expect(sim.faults.stall(1_500)).toBe(true);
+    expect(fx.sim.faults.stall(1_500)).toBe(true);
     await readUntil(it, (e) => e.type === "status" && e.status.kind === "stale", seen);
     const stale = seen.find((e) => e.type === "status" && e.status.kind === "stale");
     expect(stale?.type === "status" && stale.status.sinceLastDataMs).toBeGreaterThanOrEqual(300);
@@ -111,10 +85,10 @@ describe("recovery", () => {
 
   it("restores the requested market data type after a reconnect (the Gateway resets it to live)", async () => {
     const controller = new AbortController();
-    const it = (await adapter.streamTicks("spot", "TSLA", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
+    const it = (await fx.adapter.streamTicks("spot", "TSLA", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
     const seen: FeedEvent<unknown>[] = [];
     await readUntil(it, (e) => e.type === "status" && e.status.kind === "delayed", seen);
-    sim.faults.dropAll();
+    fx.sim.faults.dropAll();
     const after = seen.length;
     await readUntil(it, (e) => e.type === "status" && e.status.kind === "gap", seen);
     // TSLA is delayed-only: with the type not restored, IB would answer 10089 and end the stream.
@@ -125,15 +99,13 @@ describe("recovery", () => {
   });
 
   it("a stream opened while the Gateway is away waits for it instead of queueing requests, then delivers", async () => {
-    await adapter.resolve("spot", "SPY"); // cached: no IB request needed to start the stream
-    const restarting = sim.faults.restart(600);
-    const until = Date.now() + 3_000;
-    while (adapter.status.state === "connected" && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-    expect(adapter.status.state).not.toBe("connected");
+    await fx.adapter.resolve("spot", "SPY"); // cached: no IB request needed to start the stream
+    const restarting = fx.sim.faults.restart(600);
+    await until(() => fx.adapter.status.state !== "connected", { what: "the adapter to notice the Gateway is gone" });
     // One-shot requests fail fast meanwhile rather than being sent after the reconnect.
-    await expect(adapter.resolve("spot", "QQQ")).rejects.toMatchObject({ kind: "unavailable" });
+    await expect(fx.adapter.resolve("spot", "QQQ")).rejects.toMatchObject({ kind: "unavailable" });
     const controller = new AbortController();
-    const it = (await adapter.streamTicks("spot", "SPY", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
+    const it = (await fx.adapter.streamTicks("spot", "SPY", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
     const seen: FeedEvent<unknown>[] = [];
     await readUntil(it, (e) => e.type === "status" && e.status.kind === "reconnecting", seen);
     await restarting;
@@ -144,13 +116,13 @@ describe("recovery", () => {
 
   it("on 1102 (restored, data maintained) keeps the subscription and reports the data kind it had", async () => {
     const controller = new AbortController();
-    const it = (await adapter.streamTicks("spot", "TSLA", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
+    const it = (await fx.adapter.streamTicks("spot", "TSLA", { signal: controller.signal, heartbeatMs: 500 }))[Symbol.asyncIterator]();
     const seen: FeedEvent<unknown>[] = [];
     await readUntil(it, (e) => e.type === "data", seen);
-    sim.faults.connectivityLost();
+    fx.sim.faults.connectivityLost();
     await readUntil(it, (e) => e.type === "status" && e.status.kind === "stale", seen);
     const from = seen.length;
-    sim.faults.connectivityRestored(false);
+    fx.sim.faults.connectivityRestored(false);
     // TSLA is delayed for this account: "data maintained" must not turn it into LIVE.
     await readUntil(it, (e) => e.type === "status" && e.status.ibCode === 1102, seen);
     const restored = seen.slice(from).find((e) => e.type === "status" && e.status.ibCode === 1102);
@@ -161,19 +133,23 @@ describe("recovery", () => {
   });
 
   it("never writes requests queued for a lost session onto the next connection", async () => {
-    const api = adapter.connection.api;
+    const api = fx.adapter.connection.api;
     let answers = 0;
     const onTime = () => void answers++;
     api.on("currentTime" as never, onTime);
     try {
       // 200 requests at 45/s: most are still queued when the Gateway drops.
       for (let i = 0; i < 200; i++) api.reqCurrentTime();
-      sim.faults.dropAll();
-      const until = Date.now() + 8_000;
-      while (adapter.status.state !== "connected" && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-      expect(adapter.status.state).toBe("connected");
+      fx.sim.faults.dropAll();
+      await until(() => fx.adapter.status.state === "connected", { what: "the adapter to reconnect", timeoutMs: 8_000 });
       const before = answers;
-      await new Promise((r) => setTimeout(r, 1_500));
+      // A probe of another kind, queued behind whatever is still queued and answered in order: by the time
+      // its answer is back, every old request that reached the new session would have been answered.
+      let probed = false;
+      const onProbe = () => void (probed = true);
+      api.once("nextValidId" as never, onProbe);
+      api.reqIds(1);
+      await until(() => probed, { what: "the probe's answer" });
       // Nothing of the old queue reached the new session.
       expect(answers - before).toBe(0);
       expect(before).toBeLessThan(200);

@@ -1,15 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
-import { createLogger } from "../../log/logger.js";
 import type { Level1 } from "../../domain/marketData.js";
 import type { FeedEvent } from "../../stream/feedEvents.js";
-import { IbAdapter } from "../ibAdapter.js";
 import { IbError } from "../ibErrors.js";
+import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
 
 // The real adapter over @stoqey/ib against the simulated Gateway on loopback.
-let sim: SimulatorHandle;
-let adapter: IbAdapter;
-const log = createLogger("silent");
 // SAP trades on IBIS in EUR: reachable only through a config override, and the simulated account has no
 // entitlement for it.
 const provider = {
@@ -17,17 +12,7 @@ const provider = {
   ignoredConnectors: [],
   ib: { connectorType: "ib" as const, enabled: true, subscriptions: [], markets: [{ marketType: "spot" as const, symbols: [{ name: "SAP", ib: { exchange: "IBIS", currency: "EUR" } }] }] },
 };
-
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0, seed: 7, tickIntervalMs: 20 });
-  adapter = new IbAdapter({ mode: "simulator", host: sim.host, port: sim.port, clientId: 1, accountId: undefined, log, provider });
-  await adapter.start();
-});
-
-afterAll(async () => {
-  adapter.stop();
-  await sim.close();
-});
+const fx = useAdapterOnSimulator({ simulator: { seed: 7, tickIntervalMs: 20 }, adapter: { clientId: 1, provider } });
 
 /** Reads batches until `want` data events arrived (bounded by time). */
 async function collect(iterable: AsyncIterable<FeedEvent<Level1>[]>, want: number, timeoutMs = 5_000): Promise<FeedEvent<Level1>[]> {
@@ -43,7 +28,7 @@ async function collect(iterable: AsyncIterable<FeedEvent<Level1>[]>, want: numbe
 describe("L1 ticks", () => {
   it("stream decimal bid/ask/last with the market data type reported", async () => {
     const controller = new AbortController();
-    const queue = await adapter.streamTicks("spot", "BTCUSDT", { signal: controller.signal, heartbeatMs: 1_000 });
+    const queue = await fx.adapter.streamTicks("spot", "BTCUSDT", { signal: controller.signal, heartbeatMs: 1_000 });
     const events = await collect(queue, 5);
     controller.abort();
     expect(events[0]).toMatchObject({ type: "status", status: { kind: "subscribed" } });
@@ -57,7 +42,7 @@ describe("L1 ticks", () => {
   });
 
   it("150 consumers of 10 instruments use 10 IB market data lines, and the last one out cancels", async () => {
-    const es = sim.market.instruments().filter((i) => i.symbol === "ES").map((i) => i.lastTradeDateOrContractMonth).sort();
+    const es = fx.sim.market.instruments().filter((i) => i.symbol === "ES").map((i) => i.lastTradeDateOrContractMonth).sort();
     const symbols: [("spot" | "futures"), string][] = [
       ["spot", "AAPL"], ["spot", "MSFT"], ["spot", "SPY"], ["spot", "TSLA"], ["spot", "BTCUSDT"], ["spot", "ETHUSDT"], ["spot", "EURUSD"],
       ["futures", `ES-${es[es.length - 3]}`], ["futures", `ES-${es[es.length - 2]}`], ["futures", `ES-${es[es.length - 1]}`],
@@ -68,21 +53,21 @@ describe("L1 ticks", () => {
       const [market, symbol] = symbols[i % symbols.length]!;
       const c = new AbortController();
       controllers.push(c);
-      queues.push(await adapter.streamTicks(market, symbol, { signal: c.signal, heartbeatMs: 1_000 }));
+      queues.push(await fx.adapter.streamTicks(market, symbol, { signal: c.signal, heartbeatMs: 1_000 }));
     }
-    const ticks = adapter.subscriptions().filter((s) => s.kind === "tick");
+    const ticks = fx.adapter.subscriptions().filter((s) => s.kind === "tick");
     expect(ticks).toHaveLength(10);
     expect(ticks.reduce((n, s) => n + s.consumers, 0)).toBe(150);
     // Every consumer receives data (the late joiners get the current state first).
     const firstData = await Promise.all(queues.map(async (q) => (await collect(q, 1)).some((e) => e.type === "data")));
     expect(firstData.every(Boolean)).toBe(true);
     for (const c of controllers) c.abort();
-    expect(adapter.subscriptions().filter((s) => s.kind === "tick")).toHaveLength(0);
+    expect(fx.adapter.subscriptions().filter((s) => s.kind === "tick")).toHaveLength(0);
   });
 
   it("reports delayed data for an instrument the account has only delayed entitlement for", async () => {
     const controller = new AbortController();
-    const events = await collect(await adapter.streamTicks("spot", "TSLA", { signal: controller.signal, heartbeatMs: 1_000 }), 2);
+    const events = await collect(await fx.adapter.streamTicks("spot", "TSLA", { signal: controller.signal, heartbeatMs: 1_000 }), 2);
     controller.abort();
     expect(events.some((e) => e.type === "status" && e.status.kind === "delayed")).toBe(true);
     const data = events.flatMap((e) => (e.type === "data" ? [e.value] : []));
@@ -91,23 +76,23 @@ describe("L1 ticks", () => {
 
   it("ends the stream with a permission error when the account has no entitlement at all", async () => {
     const controller = new AbortController();
-    const queue = await adapter.streamTicks("spot", "SAP", { signal: controller.signal, heartbeatMs: 1_000 });
+    const queue = await fx.adapter.streamTicks("spot", "SAP", { signal: controller.signal, heartbeatMs: 1_000 });
     const failure = await collect(queue, 1).catch((e: unknown) => e);
     controller.abort();
     expect(failure).toBeInstanceOf(IbError);
     expect(failure).toMatchObject({ kind: "permission", ibCode: 354 });
-    expect(adapter.subscriptions().filter((s) => s.kind === "tick")).toHaveLength(0);
+    expect(fx.adapter.subscriptions().filter((s) => s.kind === "tick")).toHaveLength(0);
   });
 
   it("fails fast with not-found for a symbol IB does not know", async () => {
     const started = Date.now();
-    const err = await adapter.streamTicks("spot", "NOSUCH", { signal: new AbortController().signal }).catch((e: unknown) => e);
+    const err = await fx.adapter.streamTicks("spot", "NOSUCH", { signal: new AbortController().signal }).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: "not-found", ibCode: 200 });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it("refuses a market data line beyond the account's limit before IB would (101), naming the limit", async () => {
-    const small = new IbAdapter({ mode: "simulator", host: sim.host, port: sim.port, clientId: 9, accountId: undefined, log, provider, limits: { marketDataLines: 2, depth: 3, tickByTick: 3 } });
+    const small = fx.another({ clientId: 9, provider, limits: { marketDataLines: 2, depth: 3, tickByTick: 3 } });
     await small.start();
     const c = new AbortController();
     await small.streamTicks("spot", "AAPL", { signal: c.signal });

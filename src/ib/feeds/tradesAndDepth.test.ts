@@ -1,25 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BookMirror } from "../../domain/bookMirror.js";
-import { createLogger } from "../../log/logger.js";
-import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
 import type { FeedEvent } from "../../stream/feedEvents.js";
 import { IbAdapter, type BookUpdate } from "../ibAdapter.js";
+import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
 
 // The real adapter over @stoqey/ib against the simulated Gateway on loopback.
-let sim: SimulatorHandle;
-let adapter: IbAdapter;
-const log = createLogger("silent");
-
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0, seed: 5, tickIntervalMs: 20 });
-  adapter = new IbAdapter({ mode: "simulator", host: sim.host, port: sim.port, clientId: 2, accountId: undefined, log, provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] } });
-  await adapter.start();
-});
-
-afterAll(async () => {
-  adapter.stop();
-  await sim.close();
-});
+const fx = useAdapterOnSimulator({ simulator: { seed: 5, tickIntervalMs: 20 }, adapter: { clientId: 2 } });
 
 async function take<T>(iterator: AsyncIterator<FeedEvent<T>[]>, until: (seen: FeedEvent<T>[]) => boolean, timeoutMs = 8_000): Promise<FeedEvent<T>[]> {
   const seen: FeedEvent<T>[] = [];
@@ -38,8 +24,8 @@ const dataOf = <T>(events: FeedEvent<T>[]): T[] => events.flatMap((e) => (e.type
 describe("trades", () => {
   it("stream tick-by-tick prints as exact decimals, with increasing ids and the aggressor side where the quote tells it", async () => {
     const c = new AbortController();
-    await adapter.streamTicks("spot", "BTCUSDT", { signal: c.signal }); // a quote for side inference
-    const it = (await adapter.streamTrades("spot", "BTCUSDT", { signal: c.signal }))[Symbol.asyncIterator]();
+    await fx.adapter.streamTicks("spot", "BTCUSDT", { signal: c.signal }); // a quote for side inference
+    const it = (await fx.adapter.streamTrades("spot", "BTCUSDT", { signal: c.signal }))[Symbol.asyncIterator]();
     // The simulated market trades BTC about 1-3 times a second, varying with its (seeded) activity.
     const trades = dataOf(await take(it, (seen) => dataOf(seen).length >= 6, 15_000));
     c.abort();
@@ -57,14 +43,14 @@ describe("order book", () => {
   it("a snapshot then contiguous deltas rebuild exactly the book a joining consumer gets as its snapshot", async () => {
     const c = new AbortController();
     try {
-      const first = (await adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
+      const first = (await fx.adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
       const updates = dataOf(await take(first, (seen) => dataOf(seen).filter((u) => !u.snapshot).length >= 30));
       expect(updates[0]!.snapshot).toBe(true);
 
-      const joiner = (await adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
+      const joiner = (await fx.adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
       const joined = dataOf(await take(joiner, (seen) => dataOf(seen).length >= 1))[0]!;
       expect(joined).toMatchObject({ snapshot: true, consistent: true });
-      expect(adapter.subscriptions().filter((s) => s.kind === "orderBook")).toHaveLength(1);
+      expect(fx.adapter.subscriptions().filter((s) => s.kind === "orderBook")).toHaveLength(1);
 
       // The first consumer, replaying its own stream up to the joiner's sequence, has the same book.
       while (updates.at(-1)!.sequence < joined.sequence) updates.push(...dataOf(await take(first, (seen) => dataOf(seen).length >= 1)));
@@ -87,9 +73,9 @@ describe("order book", () => {
 
   it("empties the book on IB's depth reset (317), says so, and rebuilds it", async () => {
     const c = new AbortController();
-    const it = (await adapter.streamOrderBook("spot", "ETHUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
+    const it = (await fx.adapter.streamOrderBook("spot", "ETHUSDT", 5, { signal: c.signal }))[Symbol.asyncIterator]();
     await take(it, (seen) => dataOf(seen).filter((u) => !u.snapshot).length >= 10);
-    sim.faults.depthReset();
+    fx.sim.faults.depthReset();
     const after = await take(it, (seen) => seen.some((e) => e.type === "status" && e.status.kind === "book-reset") && dataOf(seen).filter((u) => !u.snapshot).length >= 10);
     const resetAt = after.findIndex((e) => e.type === "data" && e.value.snapshot);
     expect(resetAt).toBeGreaterThanOrEqual(0);
@@ -102,31 +88,31 @@ describe("order book", () => {
 
   it("GetOrderBook-style snapshots come from a short-lived subscription when none is running", async () => {
     const started = Date.now();
-    const snap = await adapter.orderBookSnapshot("spot", "AAPL", 10);
+    const snap = await fx.adapter.orderBookSnapshot("spot", "AAPL", 10);
     expect(Date.now() - started).toBeLessThan(2_000); // not the 3 s deadline: the book filled
     expect(snap.book.levels().bids.length).toBe(10);
     expect(snap.book.levels().asks.length).toBe(10);
     expect(snap.consistent).toBe(true);
-    expect(adapter.subscriptions().filter((s) => s.kind === "orderBook")).toHaveLength(0);
+    expect(fx.adapter.subscriptions().filter((s) => s.kind === "orderBook")).toHaveLength(0);
   });
 });
 
 describe("limits", () => {
   it("refuses a 4th depth subscription before IB would (309), naming the limit", async () => {
     const c = new AbortController();
-    await adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal });
-    await adapter.streamOrderBook("spot", "ETHUSDT", 5, { signal: c.signal });
-    await adapter.streamOrderBook("spot", "AAPL", 5, { signal: c.signal });
-    await expect(adapter.streamOrderBook("spot", "MSFT", 5, { signal: c.signal })).rejects.toMatchObject({ kind: "limit", message: expect.stringContaining("depth") });
+    await fx.adapter.streamOrderBook("spot", "BTCUSDT", 5, { signal: c.signal });
+    await fx.adapter.streamOrderBook("spot", "ETHUSDT", 5, { signal: c.signal });
+    await fx.adapter.streamOrderBook("spot", "AAPL", 5, { signal: c.signal });
+    await expect(fx.adapter.streamOrderBook("spot", "MSFT", 5, { signal: c.signal })).rejects.toMatchObject({ kind: "limit", message: expect.stringContaining("depth") });
     // The same book again joins the existing subscription.
-    await expect(adapter.streamOrderBook("spot", "AAPL", 5, { signal: c.signal })).resolves.toBeDefined();
+    await expect(fx.adapter.streamOrderBook("spot", "AAPL", 5, { signal: c.signal })).resolves.toBeDefined();
     c.abort();
   });
 
   it("refuses tick-by-tick beyond the limit", async () => {
     const c = new AbortController();
-    for (const s of ["BTCUSDT", "ETHUSDT", "AAPL"]) await adapter.streamTrades("spot", s, { signal: c.signal });
-    await expect(adapter.streamTrades("spot", "MSFT", { signal: c.signal })).rejects.toMatchObject({ kind: "limit" });
+    for (const s of ["BTCUSDT", "ETHUSDT", "AAPL"]) await fx.adapter.streamTrades("spot", s, { signal: c.signal });
+    await expect(fx.adapter.streamTrades("spot", "MSFT", { signal: c.signal })).rejects.toMatchObject({ kind: "limit" });
     c.abort();
   });
 });

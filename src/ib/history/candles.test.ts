@@ -2,37 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dec, toWire } from "../../domain/decimal.js";
 import { parseInterval } from "../../domain/intervals.js";
 import type { Candle } from "../../domain/marketData.js";
-import { createLogger } from "../../log/logger.js";
-import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
 import type { FeedEvent } from "../../stream/feedEvents.js";
-import { IbAdapter } from "../ibAdapter.js";
+import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
 
 // Live candles from the real adapter against the simulated Gateway, whose market is a pure function of
 // (seed, instrument, time): a complete live candle must equal the historical bar of the same minute.
-let sim: SimulatorHandle;
-let adapter: IbAdapter;
-const log = createLogger("silent");
-
 // Both sides share a clock shifted so that a minute boundary comes ~6 s after start (time runs at its
 // real pace; only the wall-clock reading is moved), instead of waiting up to a minute.
 const offset = (54_000 - (Date.now() % 60_000) + 60_000) % 60_000;
 const now = () => Date.now() + offset;
-
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0, seed: 9, tickIntervalMs: 50, now });
-  adapter = new IbAdapter({ mode: "simulator", host: sim.host, port: sim.port, clientId: 6, accountId: undefined, log, provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] }, now });
-  await adapter.start();
-});
-
-afterAll(async () => {
-  adapter.stop();
-  await sim.close();
-});
+const fx = useAdapterOnSimulator({ simulator: { seed: 9, tickIntervalMs: 50, now }, adapter: { clientId: 6, now } });
 
 describe("live candles", () => {
   it("update the forming min1 candle, then close it equal to IB's own bar for that minute", async () => {
     const controller = new AbortController();
-    const queue = await adapter.streamCandles("spot", "BTCUSDT", parseInterval("min1")!, { signal: controller.signal, heartbeatMs: 1_000 });
+    const queue = await fx.adapter.streamCandles("spot", "BTCUSDT", parseInterval("min1")!, { signal: controller.signal, heartbeatMs: 1_000 });
     const seen: FeedEvent<Candle>[] = [];
     const deadline = Date.now() + 20_000;
     // Bounded: the minute boundary (~6 s away) plus the history fetch of the final bar.
@@ -46,8 +30,8 @@ describe("live candles", () => {
     const complete = candles.find((c) => c.complete);
     expect(forming.length).toBeGreaterThan(0);
     expect(complete).toBeDefined();
-    const btc = sim.market.instruments().find((i) => i.symbol === "BTC")!;
-    const [bar] = sim.market.bars(btc, { barSize: 60, fromSec: complete!.startMs / 1000, toSec: complete!.startMs / 1000 + 1, useRTH: false, whatToShow: "AGGTRADES" });
+    const btc = fx.sim.market.instruments().find((i) => i.symbol === "BTC")!;
+    const [bar] = fx.sim.market.bars(btc, { barSize: 60, fromSec: complete!.startMs / 1000, toSec: complete!.startMs / 1000 + 1, useRTH: false, whatToShow: "AGGTRADES" });
     expect([toWire(complete!.open), toWire(complete!.high), toWire(complete!.low), toWire(complete!.close), toWire(complete!.volume)]).toEqual(
       [bar!.open, bar!.high, bar!.low, bar!.close, bar!.volume].map((v) => toWire(dec(v))),
     );

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dec, toWire } from "../../domain/decimal.js";
 import { parseInterval } from "../../domain/intervals.js";
-import { createLogger } from "../../log/logger.js";
-import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
-import { IbAdapter } from "../ibAdapter.js";
+import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
 
 // The real adapter against the simulated Gateway. IB's historical pacing windows (10 min, 15 s, 2 s) are
 // scaled down by the same factor on both sides so that 300 requests take seconds, not 50 minutes; the
@@ -11,14 +9,9 @@ import { IbAdapter } from "../ibAdapter.js";
 // 10 min → 3 s, 15 s → 75 ms, 2 s → 10 ms. Messages per second are not scaled (the client library paces
 // its socket in real time), so 60 requests still take 1.5 s at 40/s and the 60-per-window rule binds.
 const SCALE = 200;
-let sim: SimulatorHandle;
-let adapter: IbAdapter;
 const pacingViolations: string[] = [];
-const log = createLogger("silent");
-
-beforeAll(async () => {
-  sim = await startSimulator({
-    port: 0,
+const fx = useAdapterOnSimulator({
+  simulator: {
     seed: 3,
     limits: {
       historicalWindowMs: 600_000 / SCALE,
@@ -26,15 +19,9 @@ beforeAll(async () => {
       historicalSameContractMs: 2_000 / SCALE,
       // 1 message/s per 50 would still be IB's; the request burst is paced by the scheduler, not by this.
     },
-  });
-  adapter = new IbAdapter({
-    mode: "simulator",
-    host: sim.host,
-    port: sim.port,
+  },
+  adapter: {
     clientId: 4,
-    accountId: undefined,
-    log,
-    provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] },
     historicalPacing: {
       globalWindowMs: 600_000 / SCALE,
       identicalWindowMs: 15_000 / SCALE,
@@ -45,16 +32,13 @@ beforeAll(async () => {
       pacingBackoffMs: 10_000 / SCALE,
     },
     maxHistoryChunks: 400,
-  });
-  adapter.connection.api.on("error" as never, (err: Error, code: number) => {
-    if (code === 162 && /pacing/i.test(err.message)) pacingViolations.push(err.message);
-  });
-  await adapter.start();
+  },
 });
 
-afterAll(async () => {
-  adapter.stop();
-  await sim.close();
+beforeAll(() => {
+  fx.adapter.connection.api.on("error" as never, (err: Error, code: number) => {
+    if (code === 162 && /pacing/i.test(err.message)) pacingViolations.push(err.message);
+  });
 });
 
 const h1 = parseInterval("h1")!;
@@ -64,7 +48,7 @@ describe("historical candles", () => {
   it("7 days of h1 BTC equal the simulated market's own bars, ascending, the forming one incomplete", async () => {
     const toMs = Date.now();
     const fromMs = toMs - 7 * 86_400_000;
-    const { candles, instrument } = await adapter.candles("spot", "BTCUSDT", { interval: h1, fromMs, toMs, regularHoursOnly: true });
+    const { candles, instrument } = await fx.adapter.candles("spot", "BTCUSDT", { interval: h1, fromMs, toMs, regularHoursOnly: true });
     expect(instrument.secType).toBe("CRYPTO");
     expect(candles.length).toBeGreaterThanOrEqual(7 * 24);
     expect(candles.length).toBeLessThanOrEqual(7 * 24 + 1);
@@ -72,8 +56,8 @@ describe("historical candles", () => {
     expect(candles.slice(0, -1).every((c) => c.complete)).toBe(true);
     expect(candles.at(-1)!.complete).toBe(false);
 
-    const btc = sim.market.instruments().find((i) => i.symbol === "BTC")!;
-    const reference = sim.market.bars(btc, { barSize: 3600, fromSec: candles[0]!.startMs / 1000, toSec: candles.at(-2)!.startMs / 1000 + 1, useRTH: false, whatToShow: "AGGTRADES" });
+    const btc = fx.sim.market.instruments().find((i) => i.symbol === "BTC")!;
+    const reference = fx.sim.market.bars(btc, { barSize: 3600, fromSec: candles[0]!.startMs / 1000, toSec: candles.at(-2)!.startMs / 1000 + 1, useRTH: false, whatToShow: "AGGTRADES" });
     const complete = candles.slice(0, -1);
     expect(complete.map((c) => [c.startMs / 1000, toWire(c.open), toWire(c.high), toWire(c.low), toWire(c.close), toWire(c.volume)])).toEqual(
       reference.map((b) => [b.startSec, b.open, b.high, b.low, b.close, b.volume].map((v, i) => (i === 0 ? v : toWire(dec(String(v)))))),
@@ -83,16 +67,13 @@ describe("historical candles", () => {
   it("splits a long min1 window into day-sized requests and merges them without gaps or duplicates", async () => {
     const toMs = Math.floor(Date.now() / 60_000) * 60_000;
     const fromMs = toMs - 3 * 86_400_000;
-    const { candles } = await adapter.candles("spot", "ETHUSDT", { interval: min1, fromMs, toMs, regularHoursOnly: true });
+    const { candles } = await fx.adapter.candles("spot", "ETHUSDT", { interval: min1, fromMs, toMs, regularHoursOnly: true });
     expect(candles).toHaveLength(3 * 1440);
     expect(new Set(candles.map((c) => c.startMs)).size).toBe(candles.length);
   });
 
   it("refuses a window that would need more requests than allowed, suggesting a larger interval", async () => {
-    const small = new IbAdapter({
-      mode: "simulator", host: sim.host, port: sim.port, clientId: 5, accountId: undefined, log,
-      provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] }, maxHistoryChunks: 60,
-    });
+    const small = fx.another({ clientId: 5, maxHistoryChunks: 60 });
     await small.start();
     const toMs = Date.now();
     await expect(small.candles("spot", "BTCUSDT", { interval: min1, fromMs: toMs - 365 * 86_400_000, toMs, regularHoursOnly: true })).rejects.toMatchObject({
@@ -115,7 +96,7 @@ describe("historical candles", () => {
         const [market, symbol] = symbols[i % symbols.length]!;
         // Distinct windows, one IB request each (a day of h1 bars); BTC/BTCUSDT share a contract.
         const day = Math.floor(i / symbols.length) + 1;
-        return adapter.candles(market, symbol, { interval: h1, fromMs: endMs - (day + 1) * dayMs, toMs: endMs - day * dayMs, regularHoursOnly: false });
+        return fx.adapter.candles(market, symbol, { interval: h1, fromMs: endMs - (day + 1) * dayMs, toMs: endMs - day * dayMs, regularHoursOnly: false });
       }),
     );
     expect(results).toHaveLength(300);
