@@ -6,29 +6,26 @@ import { SymbolServiceClient, type GetSymbolResponse, type ListSymbolsResponse }
 import { AccountServiceClient, type GetAccountResponse, type ListAssetsResponse, type StreamAccountResponse } from "../gen/ibprovider/v1/account_service.js";
 import { MarketDataServiceClient, type GetCandlesResponse, type GetOrderBookResponse, type GetTradesResponse, type StreamTicksResponse, type TickEvent } from "../gen/ibprovider/v1/market_data_service.js";
 import { MarketDataType, PositionSide, StreamStatusKind, type Tick } from "../gen/ibprovider/v1/types.js";
-import { startApp, type RunningApp } from "./app.js";
-import { loadConfig } from "./config/loadConfig.js";
-import { createLogger } from "./log/logger.js";
+import type { RunningApp } from "./app.js";
 import { readRichStatus } from "./grpc/statusDetails.js";
+import { startTestApp, type TestApp } from "./testing/testApp.js";
+import { until } from "./testing/until.js";
 
 // End to end: the real app (config → simulator → @stoqey/ib adapter → gRPC server) over loopback sockets.
 const TOKEN = "e2e-token";
-const log = createLogger("silent");
+let testApp: TestApp;
 let app: RunningApp;
 const md = new Metadata();
 md.set("authorization", `Bearer ${TOKEN}`);
 const deadline = () => ({ deadline: Date.now() + 10_000 });
 
-function appConfig(extra: Record<string, string> = {}) {
-  return loadConfig({ env: { PROVIDER_API_TOKEN: TOKEN, GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0", ...extra } });
-}
-
 beforeAll(async () => {
-  app = await startApp(appConfig(), log);
+  testApp = await startTestApp({ token: TOKEN });
+  app = testApp.app;
 });
 
 afterAll(async () => {
-  await app.stop();
+  await testApp?.stop();
 });
 
 function call<Res>(fn: (cb: (err: ServiceError | null, res: Res) => void) => void): Promise<Res> {
@@ -99,13 +96,13 @@ describe("start-up never falls back", () => {
         probe.close(() => resolve(port));
       });
     });
-    await expect(startApp(appConfig({ IB_GATEWAY_URL: `127.0.0.1:${closedPort}` }), log)).rejects.toThrow(
+    await expect(startTestApp({ token: TOKEN, env: { IB_GATEWAY_URL: `127.0.0.1:${closedPort}` } })).rejects.toThrow(
       new RegExp(`cannot connect to the IB Gateway at 127\\.0\\.0\\.1:${closedPort}`),
     );
   });
 
   it("fails clearly when IB_ACCOUNT_ID is not among the managed accounts, without logging it in full", async () => {
-    await expect(startApp(appConfig({ IB_ACCOUNT_ID: "U9999999" }), log)).rejects.toThrow(/IB_ACCOUNT_ID U9\*\*\*999 is not managed by this login/);
+    await expect(startTestApp({ token: TOKEN, env: { IB_ACCOUNT_ID: "U9999999" } })).rejects.toThrow(/IB_ACCOUNT_ID U9\*\*\*999 is not managed by this login/);
   });
 });
 
@@ -207,15 +204,16 @@ describe("market data streams over gRPC", () => {
 describe("configured subscriptions", () => {
   it("start at boot from config.provider.json and show in ListSubscriptions with their freshness", async () => {
     const client = new RuntimeServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure());
-    const deadlineAt = Date.now() + 5_000;
     let subs: ListSubscriptionsResponse["subscriptions"] = [];
     // The default config activates BTCUSDT trades, order book and min1/h1 candles; wait (bounded) until
     // the trades and the book have data (candles speak every 5 s).
-    while (Date.now() < deadlineAt) {
-      subs = (await call<ListSubscriptionsResponse>((cb) => client.listSubscriptions({}, md, deadline(), cb))).subscriptions;
-      if (subs.filter((s) => s.configured && s.lastMessageTime !== undefined).length >= 2) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until(
+      async () => {
+        subs = (await call<ListSubscriptionsResponse>((cb) => client.listSubscriptions({}, md, deadline(), cb))).subscriptions;
+        return subs.filter((s) => s.configured && s.lastMessageTime !== undefined).length >= 2;
+      },
+      { what: "two configured subscriptions with data" },
+    );
     client.close();
     const configured = subs.filter((s) => s.configured);
     expect(configured.map((s) => `${s.kind}${s.interval}`).sort()).toEqual(
@@ -263,9 +261,7 @@ describe("stream lifecycle", () => {
     expect(ticksOf()).toHaveLength(1);
     stream.cancel();
     expect((await cancelled).code).toBe(status.CANCELLED);
-    const until = Date.now() + 3_000;
-    while (ticksOf().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    expect(ticksOf()).toHaveLength(0);
+    await until(() => ticksOf().length === 0, { what: "the MSFT tick line to be released" });
     client.close();
   });
 });

@@ -8,6 +8,7 @@ import { cleanEnv, REPO_ROOT } from "../sdk/sdkPaths.js";
 import { startSimulatedService } from "../sdk/simulatedService.js";
 import { createIbProviderClient, type IbProviderClient, type IbProviderClientOptions } from "./ibProviderClient.js";
 import type { StreamGap, StreamItem, StreamReconnecting } from "./streamItem.js";
+import { until } from "../testing/until.js";
 import { TcpProxy } from "./testing/tcpProxy.js";
 
 // The client against the whole service on the simulator (real sockets). Connection drops are made with a
@@ -25,14 +26,6 @@ function client(options: IbProviderClientOptions = {}): IbProviderClient {
   const c = createIbProviderClient({ address: `127.0.0.1:${app.grpc.port}`, token: TOKEN, channelOptions: fastChannel, ...options });
   opened.push(c);
   return c;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const giveUp = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > giveUp) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Consumes a stream in the background, bounded: the returned promise settles when it ends or fails. */
@@ -86,14 +79,14 @@ describe("resumable streams", () => {
     const items: Array<StreamItem<TradeEvent>> = [];
     const done = consume(client({ address: proxy.address }).marketData.streamTrades({ symbol: "BTCUSDT" }, { ...FAST, signal: stop.signal }), items);
     try {
-      await until(() => trades(items).length >= 2, "two trades through the proxy");
+      await until(() => trades(items).length >= 2, { timeoutMs: 10_000, what: "two trades through the proxy" });
       proxy.cut();
       const lastSeen = trades(items).at(-1)!;
-      await until(() => items.some((i) => i.kind === "reconnecting"), "the stream to notice the drop");
+      await until(() => items.some((i) => i.kind === "reconnecting"), { timeoutMs: 10_000, what: "the stream to notice the drop" });
       // Keep the connection down until the feed has moved on by at least two trades.
-      await until(() => trades(reference).some((s) => s >= lastSeen + 2n), "two trades while disconnected", 15_000);
+      await until(() => trades(reference).some((s) => s >= lastSeen + 2n), { timeoutMs: 15_000, what: "two trades while disconnected" });
       proxy.restore();
-      await until(() => items.some((i) => i.kind === "gap") && trades(items).at(-1)! > lastSeen + 2n, "trades after the resume", 15_000);
+      await until(() => items.some((i) => i.kind === "gap") && trades(items).at(-1)! > lastSeen + 2n, { timeoutMs: 15_000, what: "trades after the resume" });
     } finally {
       proxy.restore();
       stop.abort();
@@ -118,11 +111,11 @@ describe("resumable streams", () => {
     const items: Array<StreamItem<unknown>> = [];
     const done = consume(client({ address: proxy.address }).marketData.streamTicks({ symbol: "AAPL" }, { ...FAST, signal: stop.signal }), items);
     try {
-      await until(() => items.filter((i) => i.kind === "event" && i.sequence !== undefined).length >= 2, "AAPL ticks");
+      await until(() => items.filter((i) => i.kind === "event" && i.sequence !== undefined).length >= 2, { timeoutMs: 10_000, what: "AAPL ticks" });
       proxy.cut();
-      await until(() => items.filter((i) => i.kind === "reconnecting").length >= 4 && tickConsumers("AAPL") === 0, "four retries and the feed released");
+      await until(() => items.filter((i) => i.kind === "reconnecting").length >= 4 && tickConsumers("AAPL") === 0, { timeoutMs: 10_000, what: "four retries and the feed released" });
       proxy.restore();
-      await until(() => items.some((i) => i.kind === "gap"), "the resumed stream", 15_000);
+      await until(() => items.some((i) => i.kind === "gap"), { timeoutMs: 15_000, what: "the resumed stream" });
     } finally {
       proxy.restore();
       stop.abort();
@@ -137,15 +130,15 @@ describe("resumable streams", () => {
     const stop = new AbortController();
     const items: Array<StreamItem<unknown>> = [];
     const done = consume(client().marketData.streamTicks({ symbol: "MSFT" }, { signal: stop.signal }), items);
-    await until(() => tickConsumers("MSFT") === 1 && items.length > 0, "the MSFT stream");
+    await until(() => tickConsumers("MSFT") === 1 && items.length > 0, { timeoutMs: 10_000, what: "the MSFT stream" });
     stop.abort();
     await expect(done).resolves.toBeUndefined();
-    await until(() => tickConsumers("MSFT") === 0, "the service to release MSFT ticks", 5_000);
+    await until(() => tickConsumers("MSFT") === 0, { what: "the service to release MSFT ticks" });
   });
 
   it("cancels the call when the consumer breaks out of the loop", async () => {
     for await (const item of client().marketData.streamTicks({ symbol: "SPY" })) if (item.kind === "event") break;
-    await until(() => tickConsumers("SPY") === 0, "the service to release SPY ticks", 5_000);
+    await until(() => tickConsumers("SPY") === 0, { what: "the service to release SPY ticks" });
   });
 
   it("throws errors that would fail again (UNAUTHENTICATED) without retrying", async () => {

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,9 +13,10 @@ import {
 } from "../../gen/ibprovider/v1/market_data_service.js";
 import { SymbolServiceClient, type GetSymbolResponse, type ListSymbolsResponse } from "../../gen/ibprovider/v1/symbol_service.js";
 import { AccountServiceClient, type GetAccountResponse } from "../../gen/ibprovider/v1/account_service.js";
-import { startApp, type RunningApp } from "../app.js";
-import { loadConfig } from "../config/loadConfig.js";
-import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
+import type { RunningApp } from "../app.js";
+import type { SimulatorHandle } from "../simulator/index.js";
+import { startTestApp, type TestApp } from "../testing/testApp.js";
+import { until } from "../testing/until.js";
 import { ERROR_DOMAIN } from "./apiError.js";
 import { readRichStatus } from "./statusDetails.js";
 
@@ -32,9 +30,12 @@ import { readRichStatus } from "./statusDetails.js";
  * One app, pointed (IB_GATEWAY_URL) at a simulator this file starts, so that it can be made stricter than
  * IB and be taken down:
  *  - entitlements: IBM has no market data permission (SAP has none built in; TSLA is delayed-only);
- *  - IB's per-contract historical pacing window measured 30 s instead of IB's documented 2 s (still 6
- *    requests), so the adapter's scheduler, which paces for 2 s, can be answered with 162 "pacing violation";
+ *  - IB's per-contract historical pacing window measured 30 s instead of IB's documented 2 s (with 6
+ *    requests allowed in it instead of 5), so the adapter's scheduler, which paces for a shorter window, can
+ *    be answered with 162 "pacing violation";
  *  - IB_MARKET_DATA_TYPE=live, so that a delayed-only symbol is refused (10089) instead of served delayed.
+ * The app's own pacing windows (AppConfig.historicalPacing) are shorter than IB's where a test would wait
+ * them out (per contract, identical requests, the back-off before a retry): the same rules in seconds.
  * UNIMPLEMENTED and UNAUTHENTICATED are covered in server.test.ts.
  *
  * Historical requests: the simulator (like IB) remembers them per contract for its 30 s pacing window, so
@@ -49,12 +50,19 @@ const log = pino({ level: "warn" }, { write: (line: string) => void logLines.pus
 const md = new Metadata();
 md.set("authorization", `Bearer ${TOKEN}`);
 
-/** The simulator's per-contract pacing window (IB: 2 s; the adapter paces for 2 s + 1 s margin). */
+/** The simulator's per-contract pacing window (IB: 2 s; the adapter paces for PACING's 1 s + 200 ms margin). */
 const SIM_SAME_CONTRACT_WINDOW_MS = 30_000;
+/**
+ * The app's pacing: IB's windows / 10 (15 s identical → 1.5 s, 10 s back-off → 1 s), the per-contract one
+ * / 2 (2 s → 1 s, margin 1 s → 200 ms) so that what it holds stays held well past a 300 ms deadline.
+ */
+const PACING = { sameContractWindowMs: 1_000, safetyMarginMs: 200, identicalWindowMs: 1_500, pacingBackoffMs: 1_000 };
+/** When the adapter sends what it held for IB's per-contract window. */
+const HELD_MS = PACING.sameContractWindowMs + PACING.safetyMarginMs;
 
+let testApp: TestApp;
 let simulator: SimulatorHandle;
 let app: RunningApp;
-let configDir: string;
 let marketData: MarketDataServiceClient;
 let symbols: SymbolServiceClient;
 let accounts: AccountServiceClient;
@@ -67,52 +75,34 @@ interface Outcome {
 let pacingProbe: Promise<Outcome>;
 
 beforeAll(async () => {
-  simulator = await startSimulator({
-    host: "127.0.0.1",
-    port: 0,
-    seed: 5,
-    entitlements: { IBM: "none" },
-    limits: { historicalSameContractMs: SIM_SAME_CONTRACT_WINDOW_MS },
-  });
-  configDir = mkdtempSync(join(tmpdir(), "ib-provider-errors-e2e-"));
-  const providerFile = join(configDir, "config.provider.json");
-  // No configured (active) subscriptions: every IB line and history request in this file is a test's own.
-  // SAP trades in EUR on IBIS; the built-in mapping would ask IB for a USD stock, so the config says which.
-  writeFileSync(
-    providerFile,
-    JSON.stringify({ provider: { connectors: [{ connectorType: "ib", enabled: true, markets: [{ marketType: "spot", symbols: [{ name: "AAPL" }, { name: "BTCUSDT" }, { name: "SAP", ib: { currency: "EUR", primaryExch: "IBIS" } }] }] }] } }),
-  );
-  app = await startApp(
-    loadConfig({
-      env: {
-        PROVIDER_API_TOKEN: TOKEN,
-        GRPC_PORT: "0",
-        REST_PORT: "0",
-        IB_GATEWAY_URL: `127.0.0.1:${simulator.port}`,
-        IB_MARKET_DATA_TYPE: "live",
-        PROVIDER_CONFIG_FILE: providerFile,
-      },
-    }),
+  testApp = await startTestApp({
+    token: TOKEN,
     log,
-  );
-  const address = `127.0.0.1:${app.grpc.port}`;
-  marketData = new MarketDataServiceClient(address, credentials.createInsecure());
-  symbols = new SymbolServiceClient(address, credentials.createInsecure());
-  accounts = new AccountServiceClient(address, credentials.createInsecure());
-  // min1 over 8 days of ETHUSDT is 9 IB requests: the adapter sends 5 and holds the rest for its 2 s (+1 s)
-  // same-contract window; the simulator, still inside its 30 s window, answers those with 162 "pacing
-  // violation". The adapter retries a paced-out request once after its back-off (10 s, and no sooner than its
-  // own 15 s + 1 s identical-request rule allows), gets 162 again, and only then gives up: ~19 s in all.
-  pacingProbe = outcomeOf(candles({ symbol: "ETHUSDT", interval: "min1", days: 8 }, 28_000));
+    simulator: { seed: 5, entitlements: { IBM: "none" }, limits: { historicalSameContractMs: SIM_SAME_CONTRACT_WINDOW_MS, historicalSameContractMax: 7 } },
+    historicalPacing: PACING,
+    env: { IB_MARKET_DATA_TYPE: "live" },
+    // No configured (active) subscriptions: every IB line and history request in this file is a test's own.
+    // SAP trades in EUR on IBIS; the built-in mapping would ask IB for a USD stock, so the config says which.
+    provider: { provider: { connectors: [{ connectorType: "ib", enabled: true, markets: [{ marketType: "spot", symbols: [{ name: "AAPL" }, { name: "BTCUSDT" }, { name: "SAP", ib: { currency: "EUR", primaryExch: "IBIS" } }] }] }] } },
+  });
+  app = testApp.app;
+  simulator = testApp.simulator!;
+  marketData = new MarketDataServiceClient(testApp.grpcAddress, credentials.createInsecure());
+  symbols = new SymbolServiceClient(testApp.grpcAddress, credentials.createInsecure());
+  accounts = new AccountServiceClient(testApp.grpcAddress, credentials.createInsecure());
+  // min1 over 8 days of ETHUSDT is 9 IB requests: the adapter sends 5 and holds the rest for its per-contract
+  // window (HELD_MS); the simulator, still inside its 30 s window, takes one more and answers the others
+  // with 162 "pacing violation".
+  // The adapter retries a paced-out request once after its back-off (and no sooner than its own identical-
+  // request rule allows), gets 162 again, and only then gives up: ~3 s in all (~19 s at IB's windows).
+  pacingProbe = outcomeOf(candles({ symbol: "ETHUSDT", interval: "min1", days: 8 }, 15_000));
 });
 
 afterAll(async () => {
   marketData?.close();
   symbols?.close();
   accounts?.close();
-  await app?.stop();
-  await simulator?.close();
-  if (configDir !== undefined) rmSync(configDir, { recursive: true, force: true });
+  await testApp?.stop();
 });
 
 // --- helpers ---------------------------------------------------------------------------------------------
@@ -222,14 +212,6 @@ function pacingRetries(): string[] {
     .map((line) => JSON.parse(line) as { msg?: string; contract?: string })
     .filter((entry) => entry.msg?.includes("historical pacing violation") === true)
     .map((entry) => entry.contract ?? "");
-}
-
-async function until(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 // --- the tests -------------------------------------------------------------------------------------------
@@ -378,7 +360,7 @@ describe("PERMISSION_DENIED: market data the account is not entitled to", () => 
     // IB reports missing permissions for history as 162 "No market data permissions for …".
     const history = await failureOf(candles({ symbol: "IBM", interval: "h1", days: 2 }));
     expectApiError(history, { code: status.PERMISSION_DENIED, reason: "MARKET_DATA_SUBSCRIPTION_REQUIRED", ibCode: "162" });
-    await until("the refused subscriptions to be released", () => app.adapter.subscriptions().length === 0, 3_000);
+    await until(() => app.adapter.subscriptions().length === 0, { what: "the refused subscriptions to be released" });
   });
 });
 
@@ -405,7 +387,7 @@ describe("RESOURCE_EXHAUSTED IB_LIMIT_REACHED: IB's 3 market depth subscriptions
       return state;
     });
     try {
-      await until("the three books to stream", () => open.every((s) => s.updates >= 2), 5_000);
+      await until(() => open.every((s) => s.updates >= 2), { what: "the three books to stream" });
       expect(app.adapter.subscriptions().filter((s) => s.kind === "orderBook")).toHaveLength(3);
 
       const started = Date.now();
@@ -419,13 +401,13 @@ describe("RESOURCE_EXHAUSTED IB_LIMIT_REACHED: IB's 3 market depth subscriptions
       expectApiError(snapshot, { code: status.RESOURCE_EXHAUSTED, reason: "IB_LIMIT_REACHED" });
 
       const before = open.map((s) => s.updates);
-      await until("the three books to keep streaming", () => open.every((s, i) => s.updates > before[i]!), 5_000);
+      await until(() => open.every((s, i) => s.updates > before[i]!), { what: "the three books to keep streaming" });
       for (const s of open) expect(s.error, s.symbol).toBeUndefined();
     } finally {
       for (const s of open) s.stream.cancel();
     }
     // Cancelling gives the lines back (and the refused one never took one): the 4th symbol now has a book.
-    await until("the depth lines to be released", () => app.adapter.subscriptions().every((s) => s.kind !== "orderBook"), 3_000);
+    await until(() => app.adapter.subscriptions().every((s) => s.kind !== "orderBook"), { what: "the depth lines to be released" });
     const book = await unary<GetOrderBookResponse>((cb) => marketData.getOrderBook({ ...instrument("NVDA"), depth: 5 }, md, deadlineIn(5_000), cb));
     expect(book.orderBook?.bids.length).toBeGreaterThan(0);
   });
@@ -434,7 +416,9 @@ describe("RESOURCE_EXHAUSTED IB_LIMIT_REACHED: IB's 3 market depth subscriptions
 describe("DEADLINE_EXCEEDED: deadlines are honoured", () => {
   it("a GetCandles whose paced IB requests outlast a 300 ms deadline fails DEADLINE_EXCEEDED at the deadline, drops its queued requests, and the next call works", async () => {
     // min1 over 10 days of BTCUSDT is 11 IB requests: 5 go at once, the others wait for IB's per-contract
-    // pacing window (2 s + the adapter's 1 s margin), so the call cannot finish within 300 ms.
+    // pacing window (HELD_MS), so the call cannot finish within 300 ms.
+    const sentToIb = () => simulator.stats.historicalRequests.get("BTC") ?? 0;
+    const sentBefore = sentToIb();
     const started = Date.now();
     const err = await failureOf(candles({ symbol: "BTCUSDT", interval: "min1", days: 10 }, 300));
     const elapsed = Date.now() - started;
@@ -444,10 +428,13 @@ describe("DEADLINE_EXCEEDED: deadlines are honoured", () => {
     const next = await candles({ symbol: "SPY", interval: "h1", days: 5 });
     expect(next.candles.length).toBeGreaterThan(0);
 
-    // Had the server kept working after the deadline, the 6 held requests would have gone to IB at ~3 s,
-    // into the simulator's 30 s window where BTCUSDT already has 5: 162, and a logged pacing retry.
+    // Had the server kept the 6 held requests after the deadline, they would go to IB once the per-contract
+    // window lets them, ahead of any later request for the same contract (the scheduler keeps them in order):
+    // so when a later one is answered, IB has seen all that would ever reach it: the first 5 and that one.
+    const later = await candles({ symbol: "BTCUSDT", interval: "h1", days: 1 });
+    expect(later.candles.length).toBeGreaterThan(0);
+    expect(sentToIb() - sentBefore).toBe(5 + 1);
     const btc = (await getSymbol("BTCUSDT")).symbol!;
-    await new Promise((r) => setTimeout(r, Math.max(0, started + 4_000 - Date.now())));
     expect(pacingRetries()).not.toContain(`${btc.conId}@${btc.exchange}`);
   });
 });
@@ -458,22 +445,21 @@ describe("RESOURCE_EXHAUSTED PACING_LIMIT: IB refuses historical requests as a p
     if (!isServiceError(error)) throw error ?? new Error("the paced-out GetCandles succeeded");
     expectApiError(error, { code: status.RESOURCE_EXHAUSTED, reason: "PACING_LIMIT", ibCode: "162" });
     expect(error.details).toMatch(/pacing violation/i);
-    // Not at the first 162 (≈3 s in): after the retry that IB refused as well.
-    expect(elapsedMs).toBeGreaterThan(10_000);
+    // Not at the first 162 (≈HELD_MS in): after the retry that IB refused as well.
+    expect(elapsedMs).toBeGreaterThan(HELD_MS + PACING.pacingBackoffMs);
     const eth = (await getSymbol("ETHUSDT")).symbol!;
     const retries = pacingRetries();
     expect(retries.length).toBeGreaterThan(0);
     expect(new Set(retries)).toEqual(new Set([`${eth.conId}@${eth.exchange}`]));
     await expectServing("AMZN");
-    // Run alone (-t), this test waits the whole ~19 s: too close to vitest's default 20 s timeout.
-  }, 30_000);
+  });
 });
 
 describe("UNAVAILABLE GATEWAY_UNAVAILABLE: the Gateway is down", () => {
   it("answers within 2 s (not a hang) while the Gateway restarts, and serves again once it is back", async () => {
     const restarted = simulator.faults.restart(1_500);
     try {
-      await until("the adapter to notice the Gateway is gone", () => app.adapter.status.state !== "connected", 2_000);
+      await until(() => app.adapter.status.state !== "connected", { timeoutMs: 2_000, what: "the adapter to notice the Gateway is gone" });
       const checks: [string, () => Promise<ServiceError>][] = [
         ["GetSymbol of an unresolved symbol", () => failureOf(getSymbol("GOOGL"))],
         ["GetCandles of an unresolved symbol", () => failureOf(candles({ symbol: "META", interval: "h1", days: 2 }))],
@@ -489,7 +475,7 @@ describe("UNAVAILABLE GATEWAY_UNAVAILABLE: the Gateway is down", () => {
     } finally {
       await restarted;
     }
-    await until("the adapter to reconnect", () => app.adapter.status.state === "connected", 10_000);
+    await until(() => app.adapter.status.state === "connected", { timeoutMs: 10_000, what: "the adapter to reconnect" });
     await expectServing("GOOGL");
     const back = await candles({ symbol: "MSFT", interval: "h1", days: 5 });
     expect(back.candles.length).toBeGreaterThan(0);

@@ -9,10 +9,10 @@ import {
   type StreamTradesResponse,
 } from "../../gen/ibprovider/v1/market_data_service.js";
 import { StreamStatusKind } from "../../gen/ibprovider/v1/types.js";
-import { startApp, type RunningApp } from "../app.js";
-import { loadConfig } from "../config/loadConfig.js";
-import { createLogger } from "../log/logger.js";
-import { startSimulator, type SimulatorHandle } from "../simulator/index.js";
+import type { RunningApp } from "../app.js";
+import type { SimulatorHandle } from "../simulator/index.js";
+import { startTestApp, type TestApp } from "../testing/testApp.js";
+import { until, type UntilOptions } from "../testing/until.js";
 import { readRichStatus } from "./statusDetails.js";
 import { activeStreams, conflatedMessages, droppedMessages, grpcRequestDuration, streamMessagesOut } from "../metrics/metrics.js";
 
@@ -22,7 +22,7 @@ import { activeStreams, conflatedMessages, droppedMessages, grpcRequestDuration,
 const TOKEN = "streaming-token";
 const FLOOD_FRAMES_PER_SEC = 4_000;
 const BUFFER_EVENTS = 2_000;
-const log = createLogger("silent");
+let testApp: TestApp;
 let sim: SimulatorHandle;
 let app: RunningApp;
 const md = new Metadata();
@@ -39,25 +39,22 @@ const INSTRUMENTS: { marketType: string; symbol: string }[] = [
 ];
 
 beforeAll(async () => {
-  sim = await startSimulator({ host: "127.0.0.1", port: 0, seed: 7, flood: true, floodRatePerSec: FLOOD_FRAMES_PER_SEC, floodBatch: 16 });
-  const config = loadConfig({
+  testApp = await startTestApp({
+    token: TOKEN,
+    simulator: { seed: 7, flood: true, floodRatePerSec: FLOOD_FRAMES_PER_SEC, floodBatch: 16 },
     env: {
-      PROVIDER_API_TOKEN: TOKEN,
-      IB_GATEWAY_URL: `127.0.0.1:${sim.port}`,
-      GRPC_PORT: "0",
-      REST_PORT: "0",
       // BTCUSDT listed, no configured subscriptions: every IB line in these tests is opened by a client.
       PROVIDER_CONFIG_FILE: "bench/config.provider.json",
       STREAM_BUFFER_EVENTS: String(BUFFER_EVENTS),
       STREAM_HEARTBEAT_MS: "1000",
     },
   });
-  app = await startApp(config, log);
+  app = testApp.app;
+  sim = testApp.simulator!;
 });
 
 afterAll(async () => {
-  await app?.stop();
-  await sim?.close();
+  await testApp?.stop();
 });
 
 /**
@@ -75,7 +72,7 @@ interface Event {
   event?: { $case: string; value: unknown } | undefined;
 }
 
-/** Collects a stream's events; `until` resolves when `pred` holds (or rejects after timeoutMs). */
+/** Collects a stream's events; `until` resolves, woken by the stream, when `pred` holds (or rejects after timeoutMs). */
 class Collector {
   readonly events: Event[] = [];
   error: ServiceError | undefined;
@@ -100,7 +97,7 @@ class Collector {
     return this.events.filter((e) => e.event?.$case === "status" && (e.event.value as { kind: StreamStatusKind }).kind === kind).length;
   }
 
-  until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  until(pred: () => boolean, { what, timeoutMs = 5_000 }: UntilOptions): Promise<void> {
     if (pred()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms (${this.data.length} data events, error ${this.error?.details ?? "none"})`)), timeoutMs);
@@ -120,22 +117,14 @@ class Collector {
 const seqs = (events: Event[]) => events.map((e) => Number(e.sequence));
 const ticksOpen = () => app.adapter.subscriptions().filter((s) => s.kind === "tick");
 
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe("every stream RPC", () => {
   it("delivers typed data events numbered by the shared feed, the same numbers for every client; statuses carry 0", async () => {
     const client = marketData();
     const req = { connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" };
     const a = new Collector(client.streamTicks(req, md) as ClientReadableStream<StreamTicksResponse>);
-    await a.until(() => a.data.length >= 5, 10_000, "first subscriber's ticks");
+    await a.until(() => a.data.length >= 5, { timeoutMs: 10_000, what: "first subscriber's ticks" });
     const b = new Collector(client.streamTicks(req, md) as ClientReadableStream<StreamTicksResponse>);
-    await b.until(() => b.data.length >= 50, 10_000, "second subscriber's ticks");
+    await b.until(() => b.data.length >= 50, { timeoutMs: 10_000, what: "second subscriber's ticks" });
     a.call.cancel();
     b.call.cancel();
     expect(a.events[0]).toMatchObject({ sequence: "0", event: { $case: "status" } });
@@ -159,7 +148,7 @@ describe("every stream RPC", () => {
       new Collector(client.streamCandles({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval: "min1", completeOnly: false }, md) as ClientReadableStream<StreamCandlesResponse>),
       new Collector(account.streamAccount({ connectorType: "ib", marketType: "spot", accountId: "" }, md) as ClientReadableStream<StreamAccountResponse>),
     ];
-    await Promise.all(streams.map((s, i) => s.until(() => s.data.length >= 2, 15_000, `stream ${i} data`)));
+    await Promise.all(streams.map((s, i) => s.until(() => s.data.length >= 2, { timeoutMs: 15_000, what: `stream ${i} data` })));
     for (const s of streams) {
       s.call.cancel();
       const numbers = seqs(s.data);
@@ -180,12 +169,12 @@ describe("many clients", () => {
       const { marketType, symbol } = INSTRUMENTS[i % INSTRUMENTS.length]!;
       collectors.push(new Collector(channels[i % channels.length]!.streamTicks({ connectorType: "ib", marketType, symbol }, md) as ClientReadableStream<StreamTicksResponse>));
     }
-    await Promise.all(collectors.map((c, i) => c.until(() => c.data.length > 0 || c.error !== undefined, 20_000, `client ${i}`)));
+    await Promise.all(collectors.map((c, i) => c.until(() => c.data.length > 0 || c.error !== undefined, { timeoutMs: 20_000, what: `client ${i}` })));
     expect(collectors.filter((c) => c.error !== undefined).map((c) => c.error!.details)).toEqual([]);
     expect(ticksOpen()).toHaveLength(20);
     expect(ticksOpen().reduce((n, s) => n + s.consumers, 0)).toBe(200);
     for (const c of collectors) c.call.cancel();
-    await until(() => ticksOpen().length === 0, 5_000, "every IB line released");
+    await until(() => ticksOpen().length === 0, { what: "every IB line released" });
     for (const ch of channels) ch.close();
   });
 });
@@ -199,14 +188,14 @@ describe("slow clients", () => {
     });
     const stalledChannel = marketData("default");
     const stalled = new Collector(stalledChannel.streamTicks(req, md) as ClientReadableStream<StreamTicksResponse>);
-    await stalled.until(() => stalled.data.length > 0, 10_000, "stalled client's first tick");
+    await stalled.until(() => stalled.data.length > 0, { timeoutMs: 10_000, what: "stalled client's first tick" });
     stalled.call.pause(); // stops reading: its HTTP/2 window fills, then its buffer on the server
     const pausedAt = Number(stalled.data.at(-1)!.sequence);
     const countAtPause = stalled.data.length;
     // Long enough for 3× the buffer to arrive (≈ 1.5 ticks per frame): the stalled client must overflow.
-    await until(() => Number(fast[0]!.c.data.at(-1)?.sequence ?? 0) > pausedAt + 3 * BUFFER_EVENTS, 15_000, "3 buffers of data");
+    await until(() => Number(fast[0]!.c.data.at(-1)?.sequence ?? 0) > pausedAt + 3 * BUFFER_EVENTS, { timeoutMs: 15_000, what: "3 buffers of data" });
     stalled.call.resume();
-    await stalled.until(() => Number(stalled.data.at(-1)!.sequence) > pausedAt + 3 * BUFFER_EVENTS, 10_000, "stalled client catches up");
+    await stalled.until(() => Number(stalled.data.at(-1)!.sequence) > pausedAt + 3 * BUFFER_EVENTS, { timeoutMs: 10_000, what: "stalled client catches up" });
     for (const { ch, c } of fast) {
       c.call.cancel();
       ch.close();
@@ -233,16 +222,16 @@ describe("slow clients", () => {
     const fast = new Collector(fastChannel.streamTrades(req, md) as ClientReadableStream<StreamTradesResponse>);
     const stalledChannel = marketData("default");
     const stalled = new Collector(stalledChannel.streamTrades(req, md) as ClientReadableStream<StreamTradesResponse>);
-    await stalled.until(() => stalled.data.length > 0, 10_000, "stalled client's first trade");
-    await until(() => tradeConsumers() === 2, 5_000, "both trade subscribers in place");
+    await stalled.until(() => stalled.data.length > 0, { timeoutMs: 10_000, what: "stalled client's first trade" });
+    await until(() => tradeConsumers() === 2, { what: "both trade subscribers in place" });
     stalled.call.pause();
     // The server ends the stalled call (and frees what it held) as soon as it falls BUFFER_EVENTS behind;
     // the client hears it after reading what was already in flight (trailers follow the data).
-    await until(() => tradeConsumers() === 1, 15_000, "the server ends the stalled trades stream");
+    await until(() => tradeConsumers() === 1, { timeoutMs: 15_000, what: "the server ends the stalled trades stream" });
     const before = fast.data.length;
-    await fast.until(() => fast.data.length > before + 100, 5_000, "the other client keeps streaming");
+    await fast.until(() => fast.data.length > before + 100, { what: "the other client keeps streaming" });
     stalled.call.resume();
-    await stalled.until(() => stalled.error !== undefined, 5_000, "the stalled client gets the error");
+    await stalled.until(() => stalled.error !== undefined, { what: "the stalled client gets the error" });
     expect(stalled.error!.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(readRichStatus(stalled.error!)?.errorInfo?.reason).toBe("CONSUMER_TOO_SLOW");
     expect(stalled.error!.details).toMatch(/fell 2000 events behind/);
@@ -251,7 +240,7 @@ describe("slow clients", () => {
     fast.call.cancel();
     fastChannel.close();
     stalledChannel.close();
-    await until(() => tradeConsumers() === 0, 5_000, "trade line released");
+    await until(() => tradeConsumers() === 0, { what: "trade line released" });
   });
 });
 
@@ -259,12 +248,12 @@ describe("Gateway restart mid-stream", () => {
   it("streams say RECONNECTING, then GAP, then data again, with sequence numbers continuing", async () => {
     const client = marketData();
     const c = new Collector(client.streamTicks({ connectorType: "ib", marketType: "spot", symbol: "ETHUSDT" }, md) as ClientReadableStream<StreamTicksResponse>);
-    await c.until(() => c.data.length > 10, 10_000, "ticks before the restart");
+    await c.until(() => c.data.length > 10, { timeoutMs: 10_000, what: "ticks before the restart" });
     const before = Number(c.data.at(-1)!.sequence);
     await sim.faults.restart(500);
-    await c.until(() => c.statuses(StreamStatusKind.STREAM_STATUS_KIND_GAP) > 0, 15_000, "GAP after the reconnect");
+    await c.until(() => c.statuses(StreamStatusKind.STREAM_STATUS_KIND_GAP) > 0, { timeoutMs: 15_000, what: "GAP after the reconnect" });
     const gapAt = c.events.findIndex((e) => e.event?.$case === "status" && (e.event.value as { kind: StreamStatusKind }).kind === StreamStatusKind.STREAM_STATUS_KIND_GAP);
-    await c.until(() => c.events.slice(gapAt).some((e) => e.event?.$case === "tick"), 10_000, "data after the gap");
+    await c.until(() => c.events.slice(gapAt).some((e) => e.event?.$case === "tick"), { timeoutMs: 10_000, what: "data after the gap" });
     c.call.cancel();
     client.close();
     expect(c.statuses(StreamStatusKind.STREAM_STATUS_KIND_RECONNECTING)).toBeGreaterThan(0);
@@ -285,12 +274,11 @@ describe("metrics", () => {
     expect(await value(grpcRequestDuration, { method: "ibprovider.v1.MarketDataService.StreamTrades", code: "RESOURCE_EXHAUSTED" })).toBeGreaterThan(0);
     const client = marketData();
     const c = new Collector(client.streamTicks({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" }, md) as ClientReadableStream<StreamTicksResponse>);
-    await c.until(() => c.data.length > 0, 10_000, "a tick");
+    await c.until(() => c.data.length > 0, { timeoutMs: 10_000, what: "a tick" });
     expect(await value(activeStreams, { kind: "tick" })).toBe(1);
     c.call.cancel();
-    await until(() => ticksOpen().length === 0, 5_000, "released");
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await value(activeStreams, { kind: "tick" })).toBe(0);
+    await until(() => ticksOpen().length === 0, { what: "released" });
+    await until(async () => (await value(activeStreams, { kind: "tick" })) === 0, { what: "the stream gauge back at 0" });
     client.close();
   });
 });

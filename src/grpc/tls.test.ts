@@ -1,21 +1,16 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus as ServingStatus, HealthClient, type HealthCheckResponse } from "../../gen/grpc/health/v1/health.js";
 import { createLogger } from "../log/logger.js";
 import { TokenAuthenticator } from "./auth.js";
 import { GrpcServer } from "./server.js";
+import { selfSignedCertificate } from "../testing/selfSignedCertificate.js";
 import { noInstruments } from "./testing/noInstruments.js";
 
 describe("TLS", () => {
   it("serves gRPC over TLS with the configured certificate and key", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ibp-tls-"));
-    const keyFile = join(dir, "key.pem");
-    const certFile = join(dir, "cert.pem");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "1", "-keyout", keyFile, "-out", certFile], { stdio: "ignore", timeout: 20_000 });
+    const certificate = selfSignedCertificate();
+    const { certFile, keyFile } = certificate;
     const server = new GrpcServer({
       host: "127.0.0.1",
       port: 0,
@@ -26,7 +21,7 @@ describe("TLS", () => {
       adapter: noInstruments,
     });
     await server.start();
-    const client = new HealthClient(server.address, credentials.createSsl(readFileSync(certFile)));
+    const client = new HealthClient(server.address, credentials.createSsl(certificate.cert));
     try {
       const res = await new Promise<HealthCheckResponse>((resolve, reject) =>
         client.check({ service: "" }, new Metadata(), { deadline: Date.now() + 5_000 }, (err, r) => (err ? reject(err) : resolve(r))),
@@ -40,6 +35,7 @@ describe("TLS", () => {
     } finally {
       client.close();
       await server.shutdown();
+      certificate.remove();
     }
   });
 });

@@ -4,22 +4,23 @@ import { AccountServiceClient } from "../../gen/ibprovider/v1/account_service.js
 import { MarketDataServiceClient } from "../../gen/ibprovider/v1/market_data_service.js";
 import { RuntimeServiceClient } from "../../gen/ibprovider/v1/runtime_service.js";
 import { SymbolServiceClient } from "../../gen/ibprovider/v1/symbol_service.js";
-import { startApp, type RunningApp } from "../app.js";
-import { loadConfig } from "../config/loadConfig.js";
-import { createLogger } from "../log/logger.js";
+import type { RunningApp } from "../app.js";
 import { SERVICE_NAMES } from "./server.js";
+import { startTestApp, type TestApp } from "../testing/testApp.js";
 
 // "Done when" of issue 5: a generated TypeScript client calls every unary RPC of every service against
 // what `npm start` runs (the default config on the embedded simulator), and gets real answers.
+let testApp: TestApp;
 let app: RunningApp;
 const md = new Metadata();
 
 beforeAll(async () => {
-  app = await startApp(loadConfig({ env: { GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0" } }), createLogger("silent"));
+  testApp = await startTestApp();
+  app = testApp.app;
 });
 
 afterAll(async () => {
-  await app?.stop();
+  await testApp?.stop();
 });
 
 type Callback = (err: ServiceError | null, res: unknown) => void;

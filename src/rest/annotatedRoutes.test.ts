@@ -5,7 +5,8 @@ import { TokenAuthenticator } from "../grpc/auth.js";
 import { createLogger } from "../log/logger.js";
 import { RestServer } from "./restServer.js";
 import { buildTestImage, startBridgeTestServer, type BridgeTestServer } from "./testing/bridgeTestService.js";
-import { eventCount, eventually, lineCount, readBody } from "./testing/httpStream.js";
+import { until } from "../testing/until.js";
+import { eventCount, lineCount, readBody } from "./testing/httpStream.js";
 
 // The bridge over a service it has no code for: bridge_test.proto, compiled by buf when the test runs.
 let backend: BridgeTestServer;
@@ -319,19 +320,19 @@ describe("server streams over HTTP", () => {
     const total = 20_000;
     const res = await fetch(`${base}/api/test/count?count=${total}&respectBackpressure=true&paddingBytes=1000`, { signal: controller.signal });
     expect(res.status).toBe(200);
-    await eventually(() => backend.countStreams[before] !== undefined, 2_000, "stream started");
+    await until(() => backend.countStreams[before] !== undefined, { timeoutMs: 2_000, what: "stream started" });
     const record = backend.countStreams[before]!;
     // Not reading: the server's writes stall once the socket, HTTP/2 window and buffers are full
     // (no progress for half a second; a busy machine may pause the flow briefly before that).
     let last = -1;
     let since = Date.now();
-    await eventually(() => {
+    await until(() => {
       if (record.written !== last) {
         last = record.written;
         since = Date.now();
       }
       return record.written > 0 && Date.now() - since >= 500;
-    }, 10_000, "writes stalled");
+    }, { timeoutMs: 10_000, what: "writes stalled" });
     expect(record.written).toBeLessThan(total / 2);
     // Reading resumes the flow until the end.
     const { text, ended } = await readBody(res, () => false, 20_000);
@@ -392,7 +393,7 @@ describe("isolation", () => {
     const controller = new AbortController();
     const res = await fetch(`${base}/api/test/count?count=1&hold=true`, { signal: controller.signal });
     await readBody(res, lineCount(1));
-    await eventually(async () => (await get("/api/health/live")).status === 200, 2_000, "health answers");
+    await until(async () => (await get("/api/health/live")).status === 200, { timeoutMs: 2_000, what: "health answers" });
     controller.abort();
   });
 });

@@ -1,20 +1,21 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type RunningApp } from "../app.js";
-import { loadConfig } from "../config/loadConfig.js";
-import { createLogger } from "../log/logger.js";
+import type { RunningApp } from "../app.js";
 import { readAll } from "./testing/httpGet.js";
+import { startTestApp, type TestApp } from "../testing/testApp.js";
 
 // Without PROVIDER_API_TOKEN the bridge is loopback-only; a page reaching it through a DNS name of its
 // own that resolves to 127.0.0.1 (DNS rebinding) must not read the account.
+let testApp: TestApp;
 let app: RunningApp;
 
 beforeAll(async () => {
-  app = await startApp(loadConfig({ env: { GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0" } }), createLogger("silent"));
+  testApp = await startTestApp();
+  app = testApp.app;
 });
 
 afterAll(async () => {
-  await app?.stop();
+  await testApp?.stop();
 });
 
 function get(path: string, host: string): Promise<{ status: number; body: string }> {

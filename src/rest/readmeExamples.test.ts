@@ -4,9 +4,8 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type RunningApp } from "../app.js";
-import { loadConfig } from "../config/loadConfig.js";
-import { createLogger } from "../log/logger.js";
+import type { RunningApp } from "../app.js";
+import { startTestApp, type TestApp } from "../testing/testApp.js";
 
 // Every shell command shown in README.md and docs/*.md is run as a reader would run it, or checked, by
 // the rule of COMMAND_RULES it matches: the docs stay true or this fails. A command no rule matches fails
@@ -45,7 +44,7 @@ const COMMAND_RULES: ReadonlyArray<{ match: RegExp; check: Check }> = [
   { match: /^(npx buf generate --template |\/usr\/bin\/python3 examples\/|GO111MODULE=off .* go run |npx tsx examples\/)/, check: { kind: "sdk" } },
   { match: /^sudo apt-get install /, check: { kind: "apt" } },
   { match: /^npm (ci|install)$/, check: { kind: "skip", why: "reinstalls node_modules under the running suite; .ci/run runs npm ci on every CI run" } },
-  { match: /^npm start( &)?$/, check: { kind: "skip", why: "serves until stopped; this file starts the same service with startApp on ephemeral ports and runs the docs' calls against it" } },
+  { match: /^npm start( &)?$/, check: { kind: "skip", why: "serves until stopped; this file starts the same service with startApp (startTestApp) on ephemeral ports and runs the docs' calls against it" } },
   { match: /^npm test$/, check: { kind: "skip", why: "is the suite this test belongs to" } },
   { match: /^npm run gen$/, check: { kind: "skip", why: "rewrites gen/; CI's npm run gen:check proves it leaves gen/ unchanged" } },
   { match: /^npm run bench$/, check: { kind: "skip", why: "takes ≈ 3 minutes of every core: a benchmark, not a test (bench/README.md)" } },
@@ -121,6 +120,7 @@ function shownStatus(c: DocCommand): string {
   return "200";
 }
 
+let testApp: TestApp;
 let app: RunningApp;
 const env = () => ({ ...process.env, PROVIDER_API_TOKEN: TOKEN });
 const local = (command: string) =>
@@ -167,11 +167,12 @@ const sseMessages = (out: string) => out.split("\n\n").filter((e) => e.startsWit
 const ndjsonMessages = (out: string) => out.split("\n").filter((l) => l !== "");
 
 beforeAll(async () => {
-  app = await startApp(loadConfig({ env: { PROVIDER_API_TOKEN: TOKEN, GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0" } }), createLogger("silent"));
+  testApp = await startTestApp({ token: TOKEN });
+  app = testApp.app;
 }, 30_000);
 
 afterAll(async () => {
-  await app?.stop();
+  await testApp?.stop();
 });
 
 describe("every shell command in README.md and docs/*.md", () => {

@@ -2,25 +2,27 @@ import { readdirSync, readFileSync } from "node:fs";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type RunningApp } from "../app.js";
-import { loadConfig } from "../config/loadConfig.js";
-import { createLogger } from "../log/logger.js";
-import { eventCount, eventually, lineCount, readBody } from "./testing/httpStream.js";
+import type { RunningApp } from "../app.js";
+import { eventCount, lineCount, readBody } from "./testing/httpStream.js";
+import { startTestApp, type TestApp } from "../testing/testApp.js";
+import { until } from "../testing/until.js";
 
 // The whole service (config → simulator → adapter → gRPC → REST bridge) over real HTTP on loopback.
 const TOKEN = "rest-token";
+let testApp: TestApp;
 let app: RunningApp;
 let base: string;
 let stopped = false;
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 beforeAll(async () => {
-  app = await startApp(loadConfig({ env: { PROVIDER_API_TOKEN: TOKEN, GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0" } }), createLogger("silent"));
+  testApp = await startTestApp({ token: TOKEN });
+  app = testApp.app;
   base = app.rest.url;
 }, 30_000);
 
 afterAll(async () => {
-  if (!stopped) await app.stop();
+  if (!stopped) await testApp?.stop();
 });
 
 const get = (path: string, headers: Record<string, string> = auth, init: RequestInit = {}) =>
@@ -255,7 +257,7 @@ describe("live streams over HTTP", () => {
     expect(lines[0]!.result.events[0]).toMatchObject({ status: { kind: "STREAM_STATUS_KIND_SUBSCRIBED" } });
     expect(await tickConsumers()).toBe(1);
     controller.abort();
-    await eventually(async () => (await tickConsumers()) === 0, 5_000, "the tick subscription released");
+    await until(async () => (await tickConsumers()) === 0, { what: "the tick subscription released" });
   });
 
   it("SSE: StreamTrades delivers events to Accept: text/event-stream", async () => {
@@ -278,7 +280,7 @@ describe("live streams over HTTP", () => {
   it("on shutdown, an open stream ends with an UNAVAILABLE error line", async () => {
     const res = await fetch(`${base}/api/orderbook/ib/spot/BTCUSDT/stream`, { headers: auth, signal: AbortSignal.timeout(15_000) });
     await readBody(res, lineCount(1));
-    const stopping = app.stop();
+    const stopping = testApp.stop();
     stopped = true;
     const { text } = await readBody(res, () => false, 10_000);
     await stopping;

@@ -1,48 +1,40 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthClient, HealthCheckResponse_ServingStatus as ServingStatus, type HealthCheckResponse } from "../../gen/grpc/health/v1/health.js";
-import { startApp, type RunningApp } from "../app.js";
-import { loadConfig } from "../config/loadConfig.js";
-import { createLogger } from "../log/logger.js";
+import type { RunningApp } from "../app.js";
+import { selfSignedCertificate, type TestCertificate } from "../testing/selfSignedCertificate.js";
+import { startTestApp, type TestApp } from "../testing/testApp.js";
 import { readAll } from "./testing/httpGet.js";
 
 // PROVIDER_TLS_CERT/PROVIDER_TLS_KEY: REST and gRPC both serve TLS, and the bridge reaches gRPC over it.
 const TOKEN = "tls-token";
-let dir: string;
-let certFile: string;
+let certificate: TestCertificate;
+let testApp: TestApp;
 let app: RunningApp;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "ibp-rest-tls-"));
-  certFile = join(dir, "cert.pem");
-  const keyFile = join(dir, "key.pem");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "1", "-keyout", keyFile, "-out", certFile], { stdio: "ignore", timeout: 20_000 });
-  app = await startApp(
-    loadConfig({ env: { PROVIDER_API_TOKEN: TOKEN, GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0", PROVIDER_TLS_CERT: certFile, PROVIDER_TLS_KEY: keyFile } }),
-    createLogger("silent"),
-  );
+  certificate = selfSignedCertificate();
+  testApp = await startTestApp({ token: TOKEN, env: { PROVIDER_TLS_CERT: certificate.certFile, PROVIDER_TLS_KEY: certificate.keyFile } });
+  app = testApp.app;
 }, 30_000);
 
 afterAll(async () => {
-  await app?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await testApp?.stop();
+  certificate?.remove();
 });
 
 function httpsGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return readAll((onResponse) => request(url, { headers, ca: readFileSync(certFile), timeout: 10_000 }, onResponse));
+  return readAll((onResponse) => request(url, { headers, ca: certificate.cert, timeout: 10_000 }, onResponse));
 }
 
 describe("HTTPS", () => {
   it("serves the seed's https://localhost:8081/api/exchanges/runtime-proof call over TLS (curl, as written)", async () => {
     const { stdout: out } = await promisify(execFile)(
       "curl",
-      ["-sS", "--max-time", "10", "--cacert", certFile, "-H", `Authorization: Bearer ${TOKEN}`, `https://localhost:${app.rest.port}/api/exchanges/runtime-proof`],
+      ["-sS", "--max-time", "10", "--cacert", certificate.certFile, "-H", `Authorization: Bearer ${TOKEN}`, `https://localhost:${app.rest.port}/api/exchanges/runtime-proof`],
       { encoding: "utf8", timeout: 15_000 },
     );
     expect(JSON.parse(out)).toMatchObject({ connectorType: "ib", gatewayMode: "GATEWAY_MODE_SIMULATOR" });
@@ -56,7 +48,7 @@ describe("HTTPS", () => {
   });
 
   it("serves gRPC over TLS with the same certificate", async () => {
-    const client = new HealthClient(`localhost:${app.grpc.port}`, credentials.createSsl(readFileSync(certFile)));
+    const client = new HealthClient(`localhost:${app.grpc.port}`, credentials.createSsl(certificate.cert));
     try {
       const res = await new Promise<HealthCheckResponse>((resolve, reject) =>
         client.check({ service: "" }, new Metadata(), { deadline: Date.now() + 5_000 }, (err, r) => (err ? reject(err) : resolve(r))),

@@ -25,12 +25,3 @@ export async function readBody(response: Response, until: (text: string) => bool
 
 export const lineCount = (n: number) => (text: string) => text.split("\n").length - 1 >= n;
 export const eventCount = (n: number) => (text: string) => text.split("\n\n").length - 1 >= n;
-
-/** Waits (bounded) until `check` holds. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
