@@ -153,7 +153,8 @@ function encodeFresh<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T,
 
   try {
     for (const event of batch) {
-      const memo = event.type === "heartbeat" ? undefined : memoOf(event, r.key);
+      // Only shared events are memoised: a lone subscriber's events cost no lookup.
+      const memo = !shared || event.type === "heartbeat" ? undefined : memoOf(event, r.key);
       if (memo !== undefined) {
         if (memo.length === 0) continue;
         encodePending(); // keep the order

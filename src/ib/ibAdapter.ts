@@ -24,16 +24,12 @@ import type { HistoricalPacingRules } from "./history/pacingRules.js";
 import { HistoryService, type CandleQuery } from "./history/historyService.js";
 import { IbError } from "./ibErrors.js";
 
-export type { ConsumerOptions } from "../stream/sharedFeed.js";
-export type { FeedEvent, FeedStatus, FeedStatusKind } from "../stream/feedEvents.js";
-export type { FeedCursor } from "../stream/feedCursor.js";
-export type { ShedKind } from "../stream/overflowPolicy.js";
-export { ConsumerTooSlowError } from "../stream/overflowPolicy.js";
 export type { BookUpdate } from "./feeds/depthFeed.js";
 export type { TradeEvent } from "./feeds/tradesFeed.js";
 export type { AccountState, AccountUpdate, PortfolioItem, AccountValues, AccountPnl } from "./feeds/accountFeed.js";
 export type { CandleQuery } from "./history/historyService.js";
 export type { OrderBookSnapshot } from "./feeds/orderBookSnapshot.js";
+export { MAX_HISTORICAL_TICKS } from "./history/historicalTicks.js";
 
 /** Rows of configured (active) order book subscriptions. */
 export const DEFAULT_BOOK_ROWS = 10;

@@ -31,6 +31,23 @@ describe("a feed's event log as the replay seam", () => {
     expect(log.eventsFrom({ afterSeq: 8 })).toEqual({ events: [data(9), data(10)], complete: true });
     log.release(log.end); // every consumer has read everything
     expect(log.eventsFrom({ afterSeq: 8 })).toEqual({ events: [], complete: false });
+    // A client that has the newest event misses nothing, whatever was freed.
+    expect(log.eventsFrom({ afterSeq: 10 })).toEqual({ events: [], complete: true });
+    expect(log.eventsFrom({ atMs: 10_001 })).toEqual({ events: [], complete: true });
+  });
+
+  it("counts a freed status after the start as missed, and a freed event at the start time as missed", () => {
+    const log = new EventLog<number>(100);
+    log.append(data(1), 1_000);
+    log.append(data(2), 1_000);
+    log.append(gap, 1_500);
+    log.append(data(3), 2_000);
+    log.release(1); // data 1 freed
+    expect(log.eventsFrom({ atMs: 1_000 })).toEqual({ events: [data(2), gap, data(3)], complete: false });
+    expect(log.eventsFrom({ afterSeq: 1 })).toEqual({ events: [data(2), gap, data(3)], complete: true });
+    log.release(3); // data 2 and the gap freed
+    expect(log.eventsFrom({ afterSeq: 2 })).toEqual({ events: [data(3)], complete: false }); // the gap came after 2
+    expect(log.eventsFrom({ atMs: 1_600 })).toEqual({ events: [data(3)], complete: true });
   });
 
   it("keeps events' times when its window grows", () => {

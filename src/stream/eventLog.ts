@@ -19,6 +19,15 @@ export class EventLog<T> implements FeedHistory<T> {
   private ring: (FeedEvent<T> | undefined)[];
   /** When each event in the ring was appended (epoch ms), for reads from a time. */
   private times: Float64Array;
+  /**
+   * Each event's place in the feed's numbering, for reads from a sequence: a data event's seq, a status
+   * half a step after the data before it (a client that has seq N has not heard a status that came after N).
+   */
+  private marks: Float64Array;
+  /** The mark and time of the newest event no longer held (overwritten or freed): -∞ while none is lost. */
+  private droppedMark = Number.NEGATIVE_INFINITY;
+  private droppedAtMs = Number.NEGATIVE_INFINITY;
+  private lastSeq = 0;
   private endIndex = 0;
   private releasedUpTo = 0;
   /** Events before this were never in the current window (it grew): they are not readable. */
@@ -31,6 +40,7 @@ export class EventLog<T> implements FeedHistory<T> {
   constructor(private capacity: number) {
     this.ring = new Array<FeedEvent<T> | undefined>(capacity);
     this.times = new Float64Array(capacity);
+    this.marks = new Float64Array(capacity);
   }
 
   /** Index of the next event to be appended. */
@@ -54,8 +64,12 @@ export class EventLog<T> implements FeedHistory<T> {
 
   append(event: FeedEvent<T>, nowMs: number): void {
     const index = this.endIndex++;
-    this.ring[index % this.capacity] = event;
-    this.times[index % this.capacity] = nowMs;
+    const slot = index % this.capacity;
+    if (this.ring[slot] !== undefined) this.dropped(slot); // overwritten before every consumer read it
+    this.ring[slot] = event;
+    this.times[slot] = nowMs;
+    if (event.type === "data") this.lastSeq = event.seq;
+    this.marks[slot] = event.type === "data" ? event.seq : this.lastSeq + 0.5;
     if (event.type === "data") {
       this.lastData = { index, event };
       this.lastDataMs = nowMs;
@@ -121,7 +135,11 @@ export class EventLog<T> implements FeedHistory<T> {
   /** Frees the events before `index` (every consumer has read them). */
   release(index: number): void {
     const upTo = Math.min(index, this.endIndex);
-    for (let i = Math.max(this.releasedUpTo, this.start); i < upTo; i++) this.ring[i % this.capacity] = undefined;
+    for (let i = Math.max(this.releasedUpTo, this.start); i < upTo; i++) {
+      const slot = i % this.capacity;
+      if (this.ring[slot] !== undefined) this.dropped(slot);
+      this.ring[slot] = undefined;
+    }
     this.releasedUpTo = Math.max(this.releasedUpTo, upTo);
   }
 
@@ -130,41 +148,36 @@ export class EventLog<T> implements FeedHistory<T> {
     if (capacity <= this.capacity) return;
     const ring = new Array<FeedEvent<T> | undefined>(capacity);
     const times = new Float64Array(capacity);
+    const marks = new Float64Array(capacity);
     const start = this.start;
     for (let i = start; i < this.endIndex; i++) {
       ring[i % capacity] = this.ring[i % this.capacity];
       times[i % capacity] = this.times[i % this.capacity]!;
+      marks[i % capacity] = this.marks[i % this.capacity]!;
     }
     this.floor = start;
     this.ring = ring;
     this.times = times;
+    this.marks = marks;
     this.capacity = capacity;
   }
 
   /**
    * The events still held from `start` (see FeedHistory). Events every consumer has read are freed, so
-   * this in-memory log holds little of the past: complete is false whenever the start is no longer held.
+   * this in-memory log holds little of the past: complete is false once an event after the start is gone.
    */
   eventsFrom(start: FeedStart): FeedReplay<T> {
     const first = Math.max(this.start, this.releasedUpTo);
+    const after = "afterSeq" in start ? (i: number) => this.marks[i % this.capacity]! > start.afterSeq : (i: number) => this.times[i % this.capacity]! >= start.atMs;
     let from = this.endIndex;
-    let complete: boolean;
-    if ("afterSeq" in start) {
-      // Right after the last data event numbered ≤ afterSeq (statuses after it, such as a gap, follow it).
-      let found = false;
-      for (let i = this.endIndex - 1; i >= first; i--) {
-        const e = this.ring[i % this.capacity];
-        if (e?.type === "data" && e.seq <= start.afterSeq) {
-          found = true;
-          break;
-        }
-        from = i;
-      }
-      complete = found || first === 0;
-    } else {
-      for (let i = this.endIndex - 1; i >= first && this.times[i % this.capacity]! >= start.atMs; i--) from = i;
-      complete = first === 0 || (first < this.endIndex && this.times[first % this.capacity]! <= start.atMs);
-    }
+    while (from > first && after(from - 1)) from--;
+    const complete = "afterSeq" in start ? this.droppedMark <= start.afterSeq : this.droppedAtMs < start.atMs;
     return { events: this.read(from), complete };
+  }
+
+  /** Notes the event in `slot` as no longer held (its mark and time bound what a replay can still give). */
+  private dropped(slot: number): void {
+    this.droppedMark = Math.max(this.droppedMark, this.marks[slot]!);
+    this.droppedAtMs = Math.max(this.droppedAtMs, this.times[slot]!);
   }
 }

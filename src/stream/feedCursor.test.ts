@@ -178,6 +178,8 @@ describe("a consumer of a shared feed log", () => {
     q.close();
     await reading;
     expect(heard.map((b) => b.map((e) => e.type))).toEqual([["heartbeat"], ["heartbeat"], ["heartbeat"], ["heartbeat"]]);
+    // Its heartbeats' last data time is its own (none delivered), not the busy feed's.
+    expect(heard.map((b) => (b[0] as { lastDataMs?: number }).lastDataMs)).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it("says stale once per period when its feed has had no data for staleAfterMs", async () => {

@@ -59,6 +59,8 @@ export class FeedCursor<T> implements AsyncIterable<FeedEvent<T>[]> {
   private limit = Number.POSITIVE_INFINITY;
   private lastActivityMs: number;
   private lastStaleMs: number | undefined;
+  /** For a consumer that skips data (accepts): when it was last delivered data, for its heartbeats. */
+  private lastDeliveredDataMs: number | undefined;
   private readonly onAbort = () => this.close();
   private readonly wake = () => this.settle(true);
 
@@ -171,13 +173,14 @@ export class FeedCursor<T> implements AsyncIterable<FeedEvent<T>[]> {
     const now = this.options.now();
     this.lastActivityMs = now;
     const { staleAfterMs } = this.options;
+    // Staleness is the feed's (no data at all); a heartbeat's last data time is this consumer's data.
     const lastDataMs = this.options.log.lastDataAtMs;
     const since = now - (lastDataMs ?? this.lastActivityMs);
     if (staleAfterMs > 0 && lastDataMs !== undefined && since >= staleAfterMs && (this.lastStaleMs === undefined || now - this.lastStaleMs >= staleAfterMs)) {
       this.lastStaleMs = now;
       return { type: "status", status: { kind: "stale", atMs: now, message: `no data for ${Math.round(since / 1000)} s`, sinceLastDataMs: since } };
     }
-    return { type: "heartbeat", atMs: now, lastDataMs };
+    return { type: "heartbeat", atMs: now, lastDataMs: this.options.accepts === undefined ? lastDataMs : this.lastDeliveredDataMs };
   }
 
   private settle(woke: boolean): void {
@@ -195,6 +198,7 @@ export class FeedCursor<T> implements AsyncIterable<FeedEvent<T>[]> {
           const now = this.options.now();
           if (batch.length > 0) {
             this.lastActivityMs = now;
+            if (this.options.accepts !== undefined && batch.some((e) => e.type === "data")) this.lastDeliveredDataMs = now;
             yield batch;
           } else if (!this.closed && now - this.lastActivityMs >= this.options.heartbeatMs) yield [this.idleEvent()];
           continue;

@@ -359,6 +359,19 @@ describe("a shared feed over one upstream subscription", () => {
     expect(b.data[0]!.seq).toBe(2);
   });
 
+  it("a configured feed whose source fails while opening stays pinned and is retried, not dropped", async () => {
+    const { feed, source, world } = setup({ retryPinnedMs: 10 });
+    source.failWhileOpening = new Error("max number of tickers reached");
+    const reopened = source.nextOpen();
+    feed.pin(true);
+    expect([feed.isPinned, feed.isConfigured, world.idle]).toEqual([true, true, []]);
+    source.failWhileOpening = undefined;
+    await reopened; // the first, failed open
+    await source.nextOpen(); // the retry
+    expect(source.opens).toBe(2);
+    expect(source.closes).toBe(1);
+  });
+
   it("a failure on an unpinned feed ends every consumer with the error, closes the source and the feed goes idle", async () => {
     const { feed, source, world } = setup();
     const [a, b] = [consume(feed), consume(feed)];

@@ -121,14 +121,18 @@ export class SharedFeed<T> {
    * throws and leaves nothing pinned.
    */
   pin(configured: boolean): void {
+    const was = { pinned: this.pinned, configured: this.configured };
+    // Pinned before opening: a source that fails at once is retried like any pinned feed, not dropped.
+    this.pinned = true;
+    this.configured ||= configured;
     try {
       this.ensureOpen();
     } catch (err) {
+      this.pinned = was.pinned;
+      this.configured = was.configured;
       this.releaseIfIdle(); // nothing open, nobody consuming: leave no entry behind
       throw err;
     }
-    this.pinned = true;
-    this.configured ||= configured;
   }
 
   /** What the feed still holds of its past: the replay seam (see FeedHistory). */
@@ -139,7 +143,7 @@ export class SharedFeed<T> {
   subscribe(options: ConsumerOptions<T>): FeedCursor<T> {
     const maxQueued = options.maxQueued ?? DEFAULT_STREAM_SETTINGS.maxQueued;
     this.log.ensureCapacity(maxQueued);
-    const queue: FeedCursor<T> = new FeedCursor<T>({
+    const cursor: FeedCursor<T> = new FeedCursor<T>({
       log: this.log,
       maxQueued,
       overflow: this.source.overflow,
@@ -150,40 +154,40 @@ export class SharedFeed<T> {
       signal: options.signal,
       now: this.hooks.now,
       onClose: () => {
-        this.consumers.delete(queue);
+        this.consumers.delete(cursor);
         this.releaseIfIdle();
       },
       ...(this.hooks.onShed === undefined ? {} : { onShed: this.hooks.onShed }),
       ...(options.onOverflow === undefined ? {} : { onOverflow: options.onOverflow }),
       ...(options.accepts === undefined ? {} : { accepts: options.accepts }),
     });
-    if (queue.isClosed) {
+    if (cursor.isClosed) {
       this.releaseIfIdle(); // the caller left before the subscription started (e.g. during resolution)
-      return queue;
+      return cursor;
     }
     const joining = this.open !== undefined;
-    this.consumers.add(queue);
-    queue.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
+    this.consumers.add(cursor);
+    cursor.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
     if (joining) {
       // A data kind (live, delayed, frozen) describes the state that follows; a trouble state (stale,
       // reconnecting, ...) happened after it: say it after the state, as the others heard it — and the
       // data kind before the state still, unless it is plain live (delayed data must not pass for live).
       const current = this.state === "subscribed" ? undefined : this.statusEvent(this.state, `the shared subscription is ${this.state}`);
       const describesData = DATA_KINDS.includes(this.state);
-      if (current !== undefined && describesData) queue.push(current);
-      else if (this.dataKind !== "live") queue.push(this.statusEvent(this.dataKind, `the shared subscription's data is ${this.dataKind}`));
-      for (const event of this.stateEvents()) queue.push(event);
-      if (current !== undefined && !describesData) queue.push(current);
+      if (current !== undefined && describesData) cursor.push(current);
+      else if (this.dataKind !== "live") cursor.push(this.statusEvent(this.dataKind, `the shared subscription's data is ${this.dataKind}`));
+      for (const event of this.stateEvents()) cursor.push(event);
+      if (current !== undefined && !describesData) cursor.push(current);
     } else if (!this.hooks.isConnected() || this.state === "reconnecting") {
-      queue.push(this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back"));
+      cursor.push(this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back"));
     }
     try {
       this.ensureOpen(); // the first consumer is in place to receive what opening emits
     } catch (err) {
-      queue.close(); // a line limit refused it: nothing stays open
+      cursor.close(); // a line limit refused it: nothing stays open
       throw err;
     }
-    return queue;
+    return cursor;
   }
 
   /** The Gateway connection dropped: consumers hear it; the IB side is gone with the socket. */

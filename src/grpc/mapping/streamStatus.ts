@@ -1,9 +1,9 @@
 import { MarketDataType, StreamStatusKind, type Heartbeat, type StreamStatus } from "../../../gen/ibprovider/v1/types.js";
 import type { MarketDataType as DomainDataType } from "../../domain/marketData.js";
-import type { FeedEvent, FeedStatus, FeedStatusKind } from "../../ib/ibAdapter.js";
+import type { FeedEvent, FeedStatus, FeedStatusKind } from "../../stream/feedEvents.js";
 import { durationFromMs, timestampFromMs } from "./protoTime.js";
 
-/** Feed events (adapter) → the status/heartbeat halves of every stream's event oneof (proto). */
+/** Feed events (stream core) → the status/heartbeat halves of every stream's event oneof (proto). */
 
 const STATUS_KINDS: Record<FeedStatusKind, StreamStatusKind> = {
   subscribed: StreamStatusKind.STREAM_STATUS_KIND_SUBSCRIBED,

@@ -1,10 +1,10 @@
-import { DEFAULT_BOOK_ROWS } from "../../ib/ibAdapter.js";
+import { DEFAULT_BOOK_ROWS, MAX_HISTORICAL_TICKS } from "../../ib/ibAdapter.js";
 import { invalidArgument } from "../apiError.js";
 
 /** Rows per side a depth request may ask for: IB sends at most what is asked, the limit is ours. */
 export const MAX_BOOK_DEPTH = 50;
 /** Trades per GetTrades call: IB's per-request maximum of historical ticks. */
-export const MAX_TRADES = 1_000;
+const MAX_TRADES = MAX_HISTORICAL_TICKS;
 const DEFAULT_TRADES = 100;
 
 /** `depth` of book requests: 0 = the default rows (those of configured subscriptions, so they share one). */

@@ -14,7 +14,9 @@ import type { Account } from "../../../gen/ibprovider/v1/types.js";
 import type { ProviderConfig } from "../../config/providerConfig.js";
 import type { MarketType } from "../../domain/marketType.js";
 import { assetsOf, pnlToProto, positionToProto, summaryOf } from "../mapping/account.js";
-import type { AccountState, AccountUpdate, ConsumerOptions, PortfolioItem, FeedCursor } from "../../ib/ibAdapter.js";
+import type { AccountState, AccountUpdate, PortfolioItem } from "../../ib/ibAdapter.js";
+import type { FeedCursor } from "../../stream/feedCursor.js";
+import type { ConsumerOptions } from "../../stream/sharedFeed.js";
 import type { GatewayStatus } from "../../ib/connection/gatewayStatus.js";
 import type { CallContext } from "../callContext.js";
 import { encodeStream, type EncodedMessage, type StreamRendering } from "../streamEncoding.js";
@@ -74,7 +76,7 @@ export class AccountService {
     const cursor = this.source.streamAccount(request.accountId, { signal: ctx.signal, maxQueued, heartbeatMs, staleAfterMs, accepts });
     const rendering: StreamRendering<AccountUpdate, AccountEvent> = {
       encode: (events, writer) => StreamAccountResponse.encode({ events }, writer),
-      key: `account\0${marketType}`,
+      key: "account", // data does not depend on the market (filtered by `accepts`): one encoding for all
       data: (u, seq) => accountEvents(u).map((event) => ({ event, sequence: String(seq) })),
       control: (event) => ({ ...event, sequence: "0" }),
     };

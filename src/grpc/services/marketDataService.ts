@@ -21,7 +21,9 @@ import {
 import type { Candle, Level1, TradePrint } from "../../domain/marketData.js";
 import type { Interval } from "../../domain/intervals.js";
 import type { MarketType } from "../../domain/marketType.js";
-import type { BookUpdate, CandleQuery, ConsumerOptions, FeedCursor, OrderBookSnapshot, TradeEvent } from "../../ib/ibAdapter.js";
+import type { BookUpdate, CandleQuery, OrderBookSnapshot, TradeEvent } from "../../ib/ibAdapter.js";
+import type { FeedCursor } from "../../stream/feedCursor.js";
+import type { ConsumerOptions } from "../../stream/sharedFeed.js";
 import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { IbError } from "../../ib/ibErrors.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../../stream/streamSettings.js";

@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_HISTORICAL_PACING,
-  HistoricalScheduler,
-  pacingCost,
-  pacingKeyFor,
-  type HistoricalPacingRules,
-  type PacingKey,
-  type SchedulerClock,
-} from "./historicalScheduler.js";
+import { HistoricalScheduler, type SchedulerClock } from "./historicalScheduler.js";
+import { DEFAULT_HISTORICAL_PACING, pacingCost, pacingKeyFor, type HistoricalPacingRules, type PacingKey } from "./pacingRules.js";
 import { IbError } from "../ibErrors.js";
 
 /** Deterministic clock: timers fire only when the test advances time. */

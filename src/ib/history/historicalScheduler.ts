@@ -16,9 +16,7 @@
  * The run() callback owns its own timeout: a request that never settles keeps its open slot.
  */
 import { IbError } from "../ibErrors.js";
-import { DEFAULT_HISTORICAL_PACING, pacingCost, type HistoricalPacingRules, type PacingKey } from "./pacingRules.js";
-
-export { DEFAULT_HISTORICAL_PACING, historicalIdentityKey, pacingKeyFor, pacingCost, type HistoricalPacingRules, type PacingKey, type HistoricalRequestParams } from "./pacingRules.js";
+import { DEFAULT_HISTORICAL_PACING, type HistoricalPacingRules, type PacingKey } from "./pacingRules.js";
 
 export interface SchedulerClock {
   now(): number;
