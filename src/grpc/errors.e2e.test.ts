@@ -90,6 +90,8 @@ beforeAll(async () => {
   marketData = new MarketDataServiceClient(testApp.grpcAddress, credentials.createInsecure());
   symbols = new SymbolServiceClient(testApp.grpcAddress, credentials.createInsecure());
   accounts = new AccountServiceClient(testApp.grpcAddress, credentials.createInsecure());
+  // Connected before the first timed call: "at once" is about the service, not a channel's first connect.
+  await Promise.all([marketData, symbols, accounts].map((c) => new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + 5_000, (e) => (e ? reject(e) : resolve())))));
   // min1 over 8 days of ETHUSDT is 9 IB requests: the adapter sends 5 and holds the rest for its per-contract
   // window (HELD_MS); the simulator, still inside its 30 s window, takes one more and answers the others
   // with 162 "pacing violation".
