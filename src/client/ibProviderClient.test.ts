@@ -5,7 +5,7 @@ import { GatewayMode } from "../../gen/ibprovider/v1/runtime_service.js";
 import type { RunningApp } from "../app.js";
 import { runProgram } from "../sdk/runProgram.js";
 import { cleanEnv, REPO_ROOT } from "../sdk/sdkPaths.js";
-import { startSimulatedService } from "../sdk/simulatedService.js";
+import { startTestApp } from "../testing/testApp.js";
 import { createIbProviderClient, type IbProviderClient, type IbProviderClientOptions } from "./ibProviderClient.js";
 import type { StreamGap, StreamItem, StreamReconnecting } from "./streamItem.js";
 import { until } from "../testing/until.js";
@@ -39,7 +39,7 @@ const trades = (items: Array<StreamItem<TradeEvent>>) => items.flatMap((i) => (i
 const tickConsumers = (symbol: string) => app.adapter.subscriptions().filter((s) => s.kind === "tick" && s.symbol === symbol).reduce((n, s) => n + s.consumers, 0);
 
 beforeAll(async () => {
-  app = await startSimulatedService(TOKEN);
+  app = await startTestApp({ token: TOKEN }).then((t) => t.app);
   proxy = await TcpProxy.start(app.grpc.port);
 });
 

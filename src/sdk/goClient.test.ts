@@ -8,7 +8,7 @@ import { DEBIAN_GOCODE, goToolchain, toolchainVerdict } from "./debianToolchain.
 import { checkProgramContract } from "./checkProgramContract.js";
 import { runProgram } from "./runProgram.js";
 import { cleanEnv, REPO_ROOT } from "./sdkPaths.js";
-import { startSimulatedService } from "./simulatedService.js";
+import { startTestApp } from "../testing/testApp.js";
 
 // The README's Go path, end to end and offline: `npx buf generate --template buf.gen.go.yaml` with Debian's
 // protoc-gen-go / protoc-gen-go-grpc, built in GOPATH mode against Debian's Go sources (no module proxy),
@@ -43,7 +43,7 @@ describe.skipIf(!verdict.run)("the generated Go client against the service on th
       // A cold build of grpc-go takes ~10 s on two idle cores; CI machines are busier.
       await runProgram("go", ["build", "-o", `${join(dir, "bin")}/`, "./src/sdk/go/sdkcheck", "./examples/go/stream_trades"], { cwd: REPO_ROOT, env: goEnv, timeoutMs: 150_000 });
     })();
-    [app] = await Promise.all([startSimulatedService(TOKEN), built]);
+    [app] = await Promise.all([startTestApp({ token: TOKEN }).then((t) => t.app), built]);
     env = cleanEnv({ IB_PROVIDER_ADDR: `127.0.0.1:${app.grpc.port}`, PROVIDER_API_TOKEN: TOKEN });
   }, 180_000);
 

@@ -8,7 +8,7 @@ import { DEBIAN_PYTHON, pythonToolchain, toolchainVerdict } from "./debianToolch
 import { checkProgramContract } from "./checkProgramContract.js";
 import { runProgram } from "./runProgram.js";
 import { cleanEnv, REPO_ROOT } from "./sdkPaths.js";
-import { startSimulatedService } from "./simulatedService.js";
+import { startTestApp } from "../testing/testApp.js";
 
 // The README's Python path, end to end: `npx buf generate --template buf.gen.python.yaml` with Debian's
 // protoc and grpc_python_plugin, then Debian's /usr/bin/python3 + grpcio against the whole service on the
@@ -31,7 +31,7 @@ describe.skipIf(!verdict.run)("the generated Python client against the service o
     if (verdict.message !== undefined) throw new Error(verdict.message);
     outDir = await mkdtemp(join(tmpdir(), "ib-provider-py-sdk-"));
     const generated = runProgram("npx", ["buf", "generate", "--template", "buf.gen.python.yaml", "-o", outDir], { cwd: REPO_ROOT, env: process.env, timeoutMs: 60_000 });
-    [app] = await Promise.all([startSimulatedService(TOKEN), generated]);
+    [app] = await Promise.all([startTestApp({ token: TOKEN }).then((t) => t.app), generated]);
     env = cleanEnv({
       PYTHONPATH: join(outDir, "clients", "python"),
       PYTHONDONTWRITEBYTECODE: "1",
