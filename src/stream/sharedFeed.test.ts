@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one behaviour table of SharedFeed, with the fake source and the recording
+// consumer (≈ 150 lines) that every test shares; split it by behaviour if it grows further.
 import { afterEach, describe, expect, it } from "vitest";
 import type { FeedEvent, FeedStatus } from "./feedEvents.js";
 import type { FeedCursor } from "./feedCursor.js";
