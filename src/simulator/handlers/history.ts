@@ -7,7 +7,7 @@ import { ERR } from "../errors.js";
 import { historicalTicks, MAX_HISTORICAL_TICKS, parseHistoricalTicksWhat } from "../feeds/historicalTicks.js";
 import { barSeconds, barsAsOf, formatBarDate, HistoryUpdateFeed, isTradeData, RealTimeBarsFeed, WHAT_TO_SHOW } from "../feeds/history.js";
 import { formatZoned, parseEndDateTime } from "../feeds/ibDateTime.js";
-import { barSizeForQuery, durationStartSec, isValidDurationForBarSize, parseBarSize, parseDuration } from "../market/index.js";
+import { barSizeForQuery, barWindowStartSec, durationStartSec, isValidDurationForBarSize, parseBarSize, parseDuration } from "../market/index.js";
 import type { InstrumentSpec, WhatToShow } from "../market/types.js";
 import { MIN_SV } from "../messages/ids.js";
 import type { ReqHeadTimestamp, ReqHistoricalData, ReqHistoricalTicks, ReqRealTimeBars } from "../messages/inbound.js";
@@ -123,7 +123,8 @@ export function reqHistoricalData(session: Session, req: ReqHistoricalData): voi
   const identityKey = `${inst.conId}|${req.endDateTime}|${req.barSize}|${req.duration}|${what}|${req.useRTH}|${req.keepUpToDate}`;
   if (!admitHistorical(session, reqId, inst, what, identityKey)) return;
   answerAfterLatency(session, reqId, "bars", () => {
-    const bars = barsAsOf(session.market, inst, { barSize, fromSec: startSec, toSec: endSec, useRTH: req.useRTH, whatToShow: what }, session.now());
+    const fromSec = barWindowStartSec(startSec, barSize, inst.timeZoneId);
+    const bars = barsAsOf(session.market, inst, { barSize, fromSec, toSec: endSec, useRTH: req.useRTH, whatToShow: what }, session.now());
     if (bars.length === 0 && !req.keepUpToDate) {
       session.error(reqId, ERR.HMDS, `HMDS query returned no data: ${inst.localSymbol}@${inst.exchange} ${what}`);
       return;

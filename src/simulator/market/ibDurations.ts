@@ -2,9 +2,11 @@
  * IB's historical-data request vocabulary: bar sizes ("5 mins"), durations ("2 D"), the request window
  * and IB's duration caps. Pure functions, no market state; the protocol server validates requests with them.
  */
-import { NEW_YORK, tradesOnWeekends } from "./sessions.js";
+import { NEW_YORK, tradeDay, tradesOnWeekends } from "./sessions.js";
 import type { SessionKind } from "./types.js";
-import { weekday } from "./tz.js";
+import { dayToYmd, weekday, ymdToDay, zone } from "./tz.js";
+
+const DAY_SEC = 86400;
 
 export type ParsedBarSize = { seconds: number } | "week" | "month";
 
@@ -42,6 +44,25 @@ export function barSizeForQuery(b: ParsedBarSize): number | "week" | "month" {
   return typeof b === "string" ? b : b.seconds;
 }
 
+/**
+ * First bar start to ask the market for, given the request window's start: for day, week and month bars
+ * the start of the period (in the contract's time zone) that contains the window start. The market returns
+ * bars whose start lies in the window; intraday bars of the window's first day start inside it, a daily
+ * bar of that day starts at its midnight, before it. Aligning keeps the first trade day in every bar size
+ * (IB: "1 W" of daily bars ending Thursday 02:49 is the five trade days from the Thursday before).
+ */
+export function barWindowStartSec(startSec: number, barSize: number | "week" | "month", timeZoneId: string): number {
+  if (typeof barSize === "number" && barSize < DAY_SEC) return startSec;
+  const tz = zone(timeZoneId || "UTC");
+  let day = tz.localDay(startSec * 1000);
+  if (barSize === "week") day -= (weekday(day) + 6) % 7;
+  if (barSize === "month") {
+    const { y, m } = dayToYmd(day);
+    day = ymdToDay(y, m, 1);
+  }
+  return Math.floor(tz.localToUtc(day, 0) / 1000);
+}
+
 export type DurationUnit = "S" | "D" | "W" | "M" | "Y";
 
 export interface Duration {
@@ -58,7 +79,6 @@ export function parseDuration(s: string): Duration | undefined {
   return { unit: m[2] as DurationUnit, count };
 }
 
-const DAY_SEC = 86400;
 
 /** Nominal length in seconds (D = 1 day, W = 7, M = 30, Y = 365) — for the 1-second-bar cap only. */
 export function nominalDurationSec(d: Duration): number {
@@ -69,7 +89,7 @@ export function nominalDurationSec(d: Duration): number {
 /**
  * Start of the request window ending at endSec.
  * S: exact seconds. D: calendar days, except that for sessions closed on weekends Saturdays and
- * Sundays are not counted (IB counts trading days; holidays are not modelled anyway). W: 7·n calendar
+ * Sundays and exchange holidays are not counted (IB counts trading days). W: 7·n calendar
  * days. M / Y: calendar months / years back (UTC calendar, day clamped to the month's length).
  */
 export function durationStartSec(endSec: number, d: Duration, session: SessionKind): number {
@@ -82,11 +102,10 @@ export function durationStartSec(endSec: number, d: Duration, session: SessionKi
       if (tradesOnWeekends(session)) return endSec - d.count * DAY_SEC;
       let t = endSec;
       let left = d.count;
-      // Walk back one NY calendar day at a time; weekend days do not count.
+      // Walk back one NY calendar day at a time; days without a session (weekends, holidays) do not count.
       while (left > 0) {
         t -= DAY_SEC;
-        const wd = weekday(NEW_YORK.localDay(t * 1000));
-        if (wd !== 0 && wd !== 6) left--;
+        if (tradeDay(session, NEW_YORK.localDay(t * 1000)) !== undefined) left--;
       }
       return t;
     }

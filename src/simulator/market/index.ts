@@ -7,6 +7,7 @@ export {
   parseBarSize,
   parseDuration,
   durationStartSec,
+  barWindowStartSec,
   isValidDurationForBarSize,
   nominalDurationSec,
   barSizeForQuery,

@@ -3,9 +3,12 @@
  * Chicago hours are the same instants, as both zones switch DST together). A "trade day" is the
  * NY civil date a session belongs to; overnight sessions (CME, FX) belong to the day they end on.
  *
- * Holidays are deliberately ignored (weekends only): the calendar stays a tiny pure function and the
- * protocol server never has to special-case a missing day. Documented in README.md.
+ * Holidays and early closes come from ./calendar.ts (NYSE rules; CME equity futures' holiday schedule):
+ * US equities are closed on NYSE holidays and stop at 13:00 (extended hours at 17:00) on early-close days;
+ * CME halts at 13:00 ET on most NYSE holidays, with that trading belonging to the next trade date, and is
+ * closed on Good Friday, Christmas and New Year's Day; FX (24×5) and crypto (24×7) ignore holidays.
  */
+import { cmeFullClose, nyseEarlyClose, nyseHoliday } from "./calendar.js";
 import type { SessionKind } from "./types.js";
 import { weekday, zone } from "./tz.js";
 
@@ -49,19 +52,55 @@ function toUtc(day: number, minute: number): number {
   return NEW_YORK.localToUtc(day + shift, minute - shift * 1440);
 }
 
+const EARLY_CLOSE_EQUITY_RTH_END = 13 * 60;
+const EARLY_CLOSE_EQUITY_ALL_END = 17 * 60;
+/** CME equity futures halt at 12:00 CT on a holiday, 12:15 CT on an NYSE early-close day. */
+const CME_HOLIDAY_HALT = 13 * 60;
+const CME_EARLY_HALT = 13 * 60 + 15;
+
+const isWeekday = (day: number): boolean => {
+  const wd = weekday(day);
+  return wd >= 1 && wd <= 5;
+};
+
+/** A weekday NYSE holiday on which Globex trades a short session that belongs to the next trade date. */
+function cmeHolidaySession(day: number): boolean {
+  return isWeekday(day) && nyseHoliday(day) !== undefined && !cmeFullClose(day);
+}
+
+function computeTradeDay(kind: SessionKind, day: number): TradeDay | undefined {
+  const s = SCHEDULES[kind];
+  if (s.weekdaysOnly && !isWeekday(day)) return undefined;
+  const interval = (from: number, to: number): Interval => [toUtc(day, from), toUtc(day, to)];
+  if (kind === "us-equity") {
+    if (nyseHoliday(day) !== undefined) return undefined;
+    const early = nyseEarlyClose(day);
+    const all = interval(s.all[0], early ? EARLY_CLOSE_EQUITY_ALL_END : s.all[1]);
+    const [ra, rb] = s.rth as readonly [number, number];
+    return { day, all: [all], rth: [interval(ra, early ? EARLY_CLOSE_EQUITY_RTH_END : rb)] };
+  }
+  if (kind === "cme-globex") {
+    if (nyseHoliday(day) !== undefined) return undefined;
+    const early = nyseEarlyClose(day);
+    // Holiday sessions just before this day (skipping the weekend) trade for this date.
+    const before: Interval[] = [];
+    for (let p = day - 1; p > day - 7; p--) {
+      if (cmeHolidaySession(p)) before.unshift([toUtc(p, s.all[0]), toUtc(p, CME_HOLIDAY_HALT)]);
+      else if (isWeekday(p)) break;
+    }
+    const [ra, rb] = s.rth as readonly [number, number];
+    return { day, all: [...before, interval(s.all[0], early ? CME_EARLY_HALT : s.all[1])], rth: [interval(ra, early ? CME_EARLY_HALT : rb)] };
+  }
+  const all = interval(s.all[0], s.all[1]);
+  return { day, all: [all], rth: s.rth === "all" ? [all] : [interval(s.rth[0], s.rth[1])] };
+}
+
 /** The sessions of one NY trade day, or undefined when the market is closed all day. */
 export function tradeDay(kind: SessionKind, day: number): TradeDay | undefined {
   const key = `${kind}:${day}`;
   const hit = cache.get(key);
   if (hit !== undefined) return hit ?? undefined;
-  const s = SCHEDULES[kind];
-  const wd = weekday(day);
-  let result: TradeDay | null = null;
-  if (!s.weekdaysOnly || (wd >= 1 && wd <= 5)) {
-    const all: Interval = [toUtc(day, s.all[0]), toUtc(day, s.all[1])];
-    const rth: Interval = s.rth === "all" ? all : [toUtc(day, s.rth[0]), toUtc(day, s.rth[1])];
-    result = { day, all: [all], rth: [rth] };
-  }
+  const result = computeTradeDay(kind, day) ?? null;
   if (cache.size > 50_000) cache.clear();
   cache.set(key, result);
   return result ?? undefined;
@@ -72,7 +111,13 @@ export function tradeDayOf(kind: SessionKind, utcMs: number): number {
   const { day, minute } = NEW_YORK.localDayMinute(utcMs);
   const start = SCHEDULES[kind].all[0];
   // Sessions that start the previous evening: after that evening start, the instant belongs to tomorrow.
-  return start < 0 && minute >= 1440 + start ? day + 1 : day;
+  let d = start < 0 && minute >= 1440 + start ? day + 1 : day;
+  // A CME holiday session trades for the next weekday that is not a holiday.
+  if (kind === "cme-globex" && cmeHolidaySession(d)) {
+    do d++;
+    while (!isWeekday(d) || nyseHoliday(d) !== undefined);
+  }
+  return d;
 }
 
 export function isSessionOpen(kind: SessionKind, utcMs: number, rthOnly: boolean): boolean {
