@@ -22,7 +22,7 @@ export class DepthFeed implements Subscription {
 
   pump(nowMs: number): void {
     const next = this.ctx.market.depth(this.instrument, nowMs, this.rows);
-    const ops = diffDepth(this.book ?? { timeMs: nowMs, bids: [], asks: [] }, next);
+    const ops = diffDepth(this.book ?? { timeMs: nowMs, bids: [], asks: [] }, next, this.rows);
     this.book = next;
     for (const op of ops) this.sendOp(op);
   }

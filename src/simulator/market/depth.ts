@@ -60,8 +60,12 @@ function sameLevel(a: DepthLevel, b: DepthLevel): boolean {
   return a.size === b.size && a.marketMaker === b.marketMaker;
 }
 
-/** Ops for one side; `before(x, y)` is true when price x ranks ahead of price y on that side. */
-function diffSide(prev: readonly DepthLevel[], next: readonly DepthLevel[], side: 0 | 1): DepthOperation[] {
+/**
+ * Ops for one side. Every position stays inside [0, maxRows): IB never addresses a row beyond those
+ * requested, and clients holding a fixed-length book (ib_insync's `domBids[position]`) rely on it, so an
+ * insert into a full book first deletes the last row.
+ */
+function diffSide(prev: readonly DepthLevel[], next: readonly DepthLevel[], side: 0 | 1, maxRows: number): DepthOperation[] {
   const ahead = (x: number, y: number): boolean => (side === 1 ? x > y : x < y);
   const ops: DepthOperation[] = [];
   const cur = [...prev];
@@ -81,6 +85,10 @@ function diffSide(prev: readonly DepthLevel[], next: readonly DepthLevel[], side
       if (!sameLevel(here, target) || here.price !== target.price) op(i, 1, target);
       cur[i] = target;
     } else {
+      if (cur.length >= maxRows) {
+        op(cur.length - 1, 2, cur[cur.length - 1] as DepthLevel);
+        cur.pop();
+      }
       op(i, 0, target);
       cur.splice(i, 0, target);
     }
@@ -91,10 +99,12 @@ function diffSide(prev: readonly DepthLevel[], next: readonly DepthLevel[], side
 
 /**
  * IB-style market-depth operations turning `prev` into `next` (asks first, then bids). Applying them
- * in order with `applyDepthOps` yields `next` exactly.
+ * in order with `applyDepthOps` yields `next` exactly; no operation addresses a row at or beyond `rows`
+ * (default: the longer of the two books), and no side ever holds more than `rows` levels.
  */
-export function diffDepth(prev: DepthSnapshot, next: DepthSnapshot): DepthOperation[] {
-  return [...diffSide(prev.asks, next.asks, 0), ...diffSide(prev.bids, next.bids, 1)];
+export function diffDepth(prev: DepthSnapshot, next: DepthSnapshot, rows?: number): DepthOperation[] {
+  const max = (a: readonly DepthLevel[], b: readonly DepthLevel[]): number => rows ?? Math.max(a.length, b.length);
+  return [...diffSide(prev.asks, next.asks, 0, max(prev.asks, next.asks)), ...diffSide(prev.bids, next.bids, 1, max(prev.bids, next.bids))];
 }
 
 /** Applies IB depth operations (0 insert, 1 update, 2 delete at `position`) to a snapshot. */
