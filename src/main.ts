@@ -1,9 +1,11 @@
+import { setLogger } from "@grpc/grpc-js";
 import { existsSync } from "node:fs";
 import { startApp, type RunningApp } from "./app.js";
 import { ConfigError } from "./config/configError.js";
+import { listenProblemOf } from "./config/listenProblem.js";
 import { loadConfig } from "./config/loadConfig.js";
 import { GatewayFatalError } from "./ib/connection/gatewayConnection.js";
-import { createLogger } from "./log/logger.js";
+import { createLogger, type Logger } from "./log/logger.js";
 
 /** `npm start`: reads .env (real environment variables win), validates config, serves until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -18,7 +20,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.env.LOG_LEVEL);
+  const log = createLogger(config.env.LOG_LEVEL, { format: config.env.LOG_FORMAT });
+  routeGrpcJsLogs(log);
+  for (const warning of config.warnings) log.warn(warning);
   if (config.provider.ignoredConnectors.length > 0) {
     log.info({ connectors: config.provider.ignoredConnectors }, "config lists other connectors; this service serves only \"ib\"");
   }
@@ -57,6 +61,13 @@ async function main(): Promise<void> {
     // the service once the Gateway is fixed, also when it happens while the service is still starting.
     app = await startApp(config, log, () => shutdown("the Gateway connection cannot be used any more", 1));
   } catch (err) {
+    // A port in use (or a host not of this machine) is a setting to change, not a bug: one line naming
+    // the variable, on stderr like the config errors, no stack.
+    const listenProblem = listenProblemOf(err, config.env, config.gateway === undefined);
+    if (listenProblem !== undefined) {
+      process.stderr.write(`ib-provider: ${listenProblem}\n`);
+      process.exit(2);
+    }
     log.fatal({ err: err instanceof GatewayFatalError ? undefined : err }, err instanceof Error ? err.message : String(err));
     process.exit(1);
   }
@@ -65,6 +76,24 @@ async function main(): Promise<void> {
     await app.stop();
     process.exit(exitCode);
   }
+}
+
+/**
+ * grpc-js writes its own diagnostics to stderr as bare "E …" lines; they go to our log instead (one
+ * format, redaction). Its "No address added" line only announces the bind error main reports itself.
+ */
+function routeGrpcJsLogs(log: Logger): void {
+  const grpcLog = log.child({ component: "grpc-js" });
+  const text = (message: unknown, rest: unknown[]) => [message, ...rest].map(String).join(" ");
+  setLogger({
+    error: (message?: unknown, ...rest: unknown[]) => {
+      const line = text(message, rest);
+      if (line.startsWith("No address added")) grpcLog.debug(line);
+      else grpcLog.error(line);
+    },
+    info: (message?: unknown, ...rest: unknown[]) => grpcLog.info(text(message, rest)),
+    debug: (message?: unknown, ...rest: unknown[]) => grpcLog.debug(text(message, rest)),
+  } as Partial<Console> as Console);
 }
 
 void main();

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { DEFAULT_STREAM_SETTINGS } from "../stream/streamSettings.js";
 
+/** Relative to the working directory; the only provider file that may be absent (the service then serves no symbols). */
+export const DEFAULT_PROVIDER_CONFIG_FILE = "config/config.provider.json";
+
 /** The environment variables ib-provider reads (documented in .env.example). Empty strings count as unset. */
 const port = z.coerce.number().int("expected an integer port").min(0).max(65535, "expected a port 0-65535");
 const optionalText = z.string().min(1).optional();
@@ -15,7 +18,7 @@ export const envSchema = z.object({
    */
   IB_MARKET_DATA_TYPE: z.enum(["live", "frozen", "delayed", "delayed-frozen"]).default("delayed"),
   PROVIDER_API_TOKEN: optionalText,
-  PROVIDER_CONFIG_FILE: z.string().min(1).default("config/config.provider.json"),
+  PROVIDER_CONFIG_FILE: z.string().min(1).default(DEFAULT_PROVIDER_CONFIG_FILE),
   GRPC_HOST: z.string().min(1).default("127.0.0.1"),
   GRPC_PORT: port.default(50051),
   REST_HOST: z.string().min(1).default("127.0.0.1"),
@@ -29,6 +32,8 @@ export const envSchema = z.object({
   /** Origins allowed to call the REST bridge from a browser: comma-separated, "*" for any; unset = none. */
   REST_CORS_ORIGINS: optionalText,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** auto: readable lines when stdout is a terminal, JSON otherwise (a file, a pipe, a log collector). */
+  LOG_FORMAT: z.enum(["auto", "pretty", "json"]).default("auto"),
   /** Simulated Gateway (used only when IB_GATEWAY_URL is unset). */
   SIMULATOR_PORT: port.default(0),
   SIMULATOR_SEED: z.coerce.number().int("expected an integer seed").default(42),

@@ -134,6 +134,30 @@ describe("configuration", () => {
     expect(loadConfig({ env: envFor(dir, { GRPC_HOST: "0.0.0.0", PROVIDER_API_TOKEN: "t" }), cwd: dir }).env.GRPC_HOST).toBe("0.0.0.0");
   });
 
+  it("stops when PROVIDER_CONFIG_FILE names a file that does not exist, naming it", () => {
+    const dir = withFile(seed);
+    const err = errorOf(() => loadConfig({ env: { PROVIDER_CONFIG_FILE: "config.provdier.json" }, cwd: dir }));
+    expect(err.message).toContain(`environment variable PROVIDER_CONFIG_FILE: file not found: ${join(dir, "config.provdier.json")}`);
+  });
+
+  it("starts without the default config/config.provider.json, with a warning naming it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ibp-config-"));
+    for (const env of [{}, { PROVIDER_CONFIG_FILE: "config/config.provider.json" }]) {
+      const config = loadConfig({ env, cwd: dir });
+      expect(config.providerFile).toBeUndefined();
+      expect(config.warnings).toEqual([expect.stringContaining(`no provider config at ${join(dir, "config", "config.provider.json")}`)]);
+    }
+    expect(loadConfig({ env: envFor(withFile(seed)), cwd: dir }).warnings).toEqual([]);
+  });
+
+  it("refuses two listeners on one port (0 = any free port, for each)", () => {
+    const dir = withFile(seed);
+    expect(errorOf(() => loadConfig({ env: envFor(dir, { GRPC_PORT: "9000", REST_PORT: "9000" }), cwd: dir })).message).toContain("GRPC_PORT and REST_PORT are both 9000");
+    expect(errorOf(() => loadConfig({ env: envFor(dir, { SIMULATOR_PORT: "50051" }), cwd: dir })).message).toContain("SIMULATOR_PORT and GRPC_PORT are both 50051");
+    expect(loadConfig({ env: envFor(dir, { SIMULATOR_PORT: "50051", IB_GATEWAY_URL: "127.0.0.1:4002" }), cwd: dir }).env.SIMULATOR_PORT).toBe(50051);
+    expect(loadConfig({ env: envFor(dir, { GRPC_PORT: "0", REST_PORT: "0" }), cwd: dir }).env.GRPC_PORT).toBe(0);
+  });
+
   it("treats an empty variable as unset, as a .env line like IB_GATEWAY_URL= reads", () => {
     const dir = withFile(seed);
     expect(loadConfig({ env: envFor(dir, { IB_GATEWAY_URL: "", PROVIDER_API_TOKEN: " " }), cwd: dir })).toMatchObject({ gateway: undefined, apiToken: undefined });

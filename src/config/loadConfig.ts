@@ -2,7 +2,8 @@ import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSe
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError, formatJsonPath, problemsFromZod, type ConfigProblem } from "./configError.js";
-import { envSchema, nonEmptyEnv, type EnvConfig } from "./envConfig.js";
+import { DEFAULT_PROVIDER_CONFIG_FILE, envSchema, nonEmptyEnv, type EnvConfig } from "./envConfig.js";
+import { samePortProblem } from "./listenProblem.js";
 import { isLoopbackHost, parseGatewayUrl, type GatewayAddress } from "./gatewayUrl.js";
 import { ibConnectorSchema, providerSchema, type ProviderConfig } from "./providerConfig.js";
 import { substituteEnv } from "./substituteEnv.js";
@@ -16,8 +17,10 @@ export interface AppConfig {
   /** The API token, from PROVIDER_API_TOKEN or the provider file's apiToken; undefined = auth disabled. */
   apiToken: string | undefined;
   provider: ProviderConfig;
-  /** Absolute path of the provider file that was read (undefined when it does not exist). */
+  /** Absolute path of the provider file that was read (undefined when the default one does not exist). */
   providerFile: string | undefined;
+  /** What the operator should know but that does not stop start-up (main logs each as a warning). */
+  warnings: string[];
   tls: { certFile: string; keyFile: string } | undefined;
   /** Browser origins allowed by the REST bridge's CORS ("*" = any); empty = no cross-origin access. */
   corsOrigins: string[];
@@ -44,6 +47,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const rawEnv = nonEmptyEnv(options.env ?? process.env);
   const cwd = options.cwd ?? process.cwd();
   const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
 
   const envResult = envSchema.safeParse(rawEnv);
   if (!envResult.success) {
@@ -63,10 +67,13 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     else gateway = parsed;
   }
 
+  const samePort = samePortProblem(env, gateway === undefined && env.IB_GATEWAY_URL === undefined);
+  if (samePort !== undefined) problems.push({ source: "environment variables", path: "", message: samePort });
+
   const tls = tlsFiles(env, cwd, problems);
   const corsOrigins = corsOriginsOf(env.REST_CORS_ORIGINS, problems);
 
-  const { provider, providerFile } = readProviderFile(resolve(cwd, env.PROVIDER_CONFIG_FILE), rawEnv, problems);
+  const { provider, providerFile } = readProviderFile(resolve(cwd, env.PROVIDER_CONFIG_FILE), resolve(cwd, DEFAULT_PROVIDER_CONFIG_FILE), rawEnv, problems, warnings);
   const apiToken = env.PROVIDER_API_TOKEN ?? (provider.apiToken === "" ? undefined : provider.apiToken);
 
   // Without a token anyone who can reach the port could use the account's data: loopback only, and no
@@ -92,7 +99,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   const streams: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, maxQueued: env.STREAM_BUFFER_EVENTS, heartbeatMs: env.STREAM_HEARTBEAT_MS };
-  return { env, gateway, apiToken, provider, providerFile, tls, corsOrigins, streams };
+  return { env, gateway, apiToken, provider, providerFile, warnings, tls, corsOrigins, streams };
 }
 
 /**
@@ -132,13 +139,27 @@ function corsOriginsOf(value: string | undefined, problems: ConfigProblem[]): st
   return origins;
 }
 
+/**
+ * A file the operator named must exist: a typo in PROVIDER_CONFIG_FILE would otherwise start a service
+ * with no symbols and no subscriptions that still answers candles, and nothing would say why. Only the
+ * default file may be absent (a first `npm start` from another directory): a warning says so.
+ */
 function readProviderFile(
   file: string,
+  defaultFile: string,
   env: Record<string, string>,
   problems: ConfigProblem[],
+  warnings: string[],
 ): { provider: ProviderConfig; providerFile: string | undefined } {
   const empty: ProviderConfig = { apiToken: undefined, ib: undefined, ignoredConnectors: [] };
-  if (!existsSync(file)) return { provider: empty, providerFile: undefined };
+  if (!existsSync(file)) {
+    if (file === defaultFile) {
+      warnings.push(`no provider config at ${file} (PROVIDER_CONFIG_FILE's default): serving no configured symbols or subscriptions`);
+    } else {
+      problems.push({ source: "environment variable PROVIDER_CONFIG_FILE", path: "", message: `file not found: ${file}` });
+    }
+    return { provider: empty, providerFile: undefined };
+  }
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, "utf8"));
