@@ -3,6 +3,26 @@ import { status } from "@grpc/grpc-js";
 /** The ErrorInfo domain of every error this service raises (AIP-193). */
 export const ERROR_DOMAIN = "ib-provider";
 
+/**
+ * How much of a caller's value an error repeats: enough to recognise it, never enough to grow the status
+ * past what HTTP/2 peers accept (a 40 KB symbol echoed into grpc-message and the details once made the
+ * trailers too large to send, and the caller's whole connection hung).
+ */
+export const ECHO_CHARS = 40;
+
+/** A caller's value as an error quotes it: JSON-quoted, cut after ECHO_CHARS characters with its length said. */
+export function echo(value: string): string {
+  if (value.length <= ECHO_CHARS) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, ECHO_CHARS))}… (${value.length} characters)`;
+}
+
+/** Cuts `text` to at most `max` characters, saying how long it was (statuses and their details are bounded). */
+export function bounded(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const note = `… (${text.length} characters)`;
+  return text.slice(0, Math.max(0, max - note.length)) + note;
+}
+
 export interface FieldViolation {
   field: string;
   description: string;

@@ -12,6 +12,7 @@ import type { AbortReason, CallContext, CallRegistry } from "./callContext.js";
 import { INTERNAL_ERROR, toServiceError } from "./statusDetails.js";
 import type { EncodedMessage } from "./streamEncoding.js";
 import type { StreamSettings } from "../stream/streamSettings.js";
+import { checkStringFields } from "./requests/stringFields.js";
 import { activeStreams, grpcRequestDuration, streamMessagesOut } from "../metrics/metrics.js";
 import { streamKindOfMethod } from "../metrics/streamMetrics.js";
 
@@ -70,7 +71,12 @@ export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>,
     const ctx = contextFor(method, call, controller, deps.log);
     const onCancel = () => controller.abort("cancelled");
     call.once("cancelled", onCancel);
-    handler(call.request, ctx).then(
+    // Bounded before any work: no handler, IB request or log line sees an oversized string.
+    const handled = (async () => {
+      checkStringFields(call.request);
+      return handler(call.request, ctx);
+    })();
+    handled.then(
       (response) => {
         callback(null, response);
         observe(method, startedMs, status.OK);
@@ -113,6 +119,7 @@ export function serverStream<Req, Res>(
     const inFlight = new InFlight(deps.streams.maxInFlightBytes);
 
     const run = async () => {
+      checkStringFields(call.request);
       const iterator = handler(call.request, ctx)[Symbol.asyncIterator]();
       try {
         while (!controller.signal.aborted) {

@@ -2,16 +2,33 @@ import { Metadata, status, type ServiceError, type StatusObject } from "@grpc/gr
 import { Any } from "../../gen/google/protobuf/any.js";
 import { BadRequest, ErrorInfo } from "../../gen/google/rpc/error_details.js";
 import { Status } from "../../gen/google/rpc/status.js";
-import { ApiError, ERROR_DOMAIN } from "./apiError.js";
+import { ApiError, bounded, ERROR_DOMAIN } from "./apiError.js";
 
 const TYPE_PREFIX = "type.googleapis.com/";
 
-/** google.rpc.Status for an ApiError: code, message, ErrorInfo and (for bad fields) BadRequest. */
+/**
+ * Every status this service sends is bounded, whatever a message or a detail was built from (a caller's
+ * value, an IB error text): the message travels twice (grpc-message and the details), and trailers over
+ * a peer's header-list limit are not an error it can read but a connection that stops answering.
+ * Together these keep a status under ~3 KiB; validation quotes values through echo() well below them.
+ */
+export const STATUS_LIMITS = { messageChars: 512, metadataEntries: 8, metadataKeyChars: 64, metadataValueChars: 128, fieldViolations: 8, fieldChars: 64, descriptionChars: 256 } as const;
+
+function boundedMetadata(metadata: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata).slice(0, STATUS_LIMITS.metadataEntries)) {
+    out[bounded(key, STATUS_LIMITS.metadataKeyChars)] = bounded(value, STATUS_LIMITS.metadataValueChars);
+  }
+  return out;
+}
+
+/** google.rpc.Status for an ApiError: code, message, ErrorInfo and (for bad fields) BadRequest, each bounded. */
 export function richStatusOf(err: ApiError): Status {
+  const reason = bounded(err.reason, STATUS_LIMITS.metadataKeyChars);
   const details: Any[] = [
     Any.fromPartial({
       typeUrl: TYPE_PREFIX + "google.rpc.ErrorInfo",
-      value: ErrorInfo.encode({ reason: err.reason, domain: ERROR_DOMAIN, metadata: err.metadata }).finish(),
+      value: ErrorInfo.encode({ reason, domain: ERROR_DOMAIN, metadata: boundedMetadata(err.metadata) }).finish(),
     }),
   ];
   if (err.fieldViolations.length > 0) {
@@ -19,12 +36,21 @@ export function richStatusOf(err: ApiError): Status {
       Any.fromPartial({
         typeUrl: TYPE_PREFIX + "google.rpc.BadRequest",
         value: BadRequest.encode({
-          fieldViolations: err.fieldViolations.map((v) => ({ ...v, reason: err.reason })),
+          fieldViolations: err.fieldViolations.slice(0, STATUS_LIMITS.fieldViolations).map((v) => ({
+            field: bounded(v.field, STATUS_LIMITS.fieldChars),
+            description: bounded(v.description, STATUS_LIMITS.descriptionChars),
+            reason,
+          })),
         }).finish(),
       }),
     );
   }
-  return { code: err.code, message: err.message, details };
+  return { code: err.code, message: boundedMessage(err.message), details };
+}
+
+/** The human message as sent (grpc-message, the REST body's `message`). */
+export function boundedMessage(message: string): string {
+  return bounded(message, STATUS_LIMITS.messageChars);
 }
 
 /**
@@ -33,8 +59,9 @@ export function richStatusOf(err: ApiError): Status {
  */
 export function toServiceError(err: ApiError): Partial<StatusObject> & ServiceError {
   const metadata = new Metadata();
-  metadata.set("grpc-status-details-bin", Buffer.from(Status.encode(richStatusOf(err)).finish()));
-  return Object.assign(new Error(err.message), { code: err.code, details: err.message, metadata }) as ServiceError;
+  const rich = richStatusOf(err);
+  metadata.set("grpc-status-details-bin", Buffer.from(Status.encode(rich).finish()));
+  return Object.assign(new Error(rich.message), { code: err.code, details: rich.message, metadata }) as ServiceError;
 }
 
 /** Decodes the rich status a server sent (for clients and tests). */

@@ -1,3 +1,5 @@
+import { echo } from "../grpc/apiError.js";
+
 /**
  * A google.api.http path template (google/api/http.proto):
  *
@@ -136,7 +138,7 @@ function decodeSegment(raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new PathDecodingError(`malformed percent-encoding in path segment ${JSON.stringify(raw)}`);
+    throw new PathDecodingError(`malformed percent-encoding in path segment ${echo(raw)}`);
   }
 }
 

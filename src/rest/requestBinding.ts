@@ -10,6 +10,7 @@ import {
   type Message,
   type Registry,
 } from "@bufbuild/protobuf";
+import { echo } from "../grpc/apiError.js";
 import type { RpcRoute } from "./httpRules.js";
 
 /** A request that cannot become the RPC's input message; `field` is the path or query name as sent. */
@@ -178,7 +179,7 @@ function timestampJson(value: string, name: string): JsonValue {
   }
   if (RFC3339.test(value) && validCalendarTime(value)) return value.replace(/[t ]/, "T").replace(/z$/, "Z");
   if (DATE_ONLY.test(value) && validCalendarTime(value)) return `${value}T00:00:00Z`;
-  throw new BindingError(name, `expected an RFC 3339 time (2024-05-01T12:00:00Z) or unix milliseconds (got ${JSON.stringify(value)})`);
+  throw new BindingError(name, `expected an RFC 3339 time (2024-05-01T12:00:00Z) or unix milliseconds (got ${echo(value)})`);
 }
 
 function enumJson(values: ReadonlyArray<{ name: string; number: number }>, value: string, name: string): JsonValue {
@@ -188,7 +189,7 @@ function enumJson(values: ReadonlyArray<{ name: string; number: number }>, value
     const byNumber = values.find((v) => v.number === Number(value));
     if (byNumber !== undefined) return byNumber.name;
   }
-  throw new BindingError(name, `expected one of ${values.map((v) => v.name).join(", ")} (got ${JSON.stringify(value)})`);
+  throw new BindingError(name, `expected one of ${values.map((v) => v.name).join(", ")} (got ${echo(value)})`);
 }
 
 const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1, what: "a 32-bit integer" };
@@ -197,7 +198,7 @@ const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n, what: "a 64-bit integer"
 const UINT64 = { min: 0n, max: 2n ** 64n - 1n, what: "an unsigned 64-bit integer" };
 
 function scalarJson(type: ScalarType, value: string, name: string): JsonValue {
-  const bad = (what: string) => new BindingError(name, `expected ${what} (got ${JSON.stringify(value)})`);
+  const bad = (what: string) => new BindingError(name, `expected ${what} (got ${echo(value)})`);
   switch (type) {
     case ScalarType.STRING:
       return value;

@@ -7,7 +7,7 @@ import { createFileRegistry, type JsonObject } from "@bufbuild/protobuf";
 import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
 import { status as GrpcCode, type ChannelCredentials } from "@grpc/grpc-js";
 import express, { type Express, type RequestHandler } from "express";
-import { ApiError } from "../grpc/apiError.js";
+import { ApiError, echo } from "../grpc/apiError.js";
 import type { TokenAuthenticator } from "../grpc/auth.js";
 import type { Logger } from "../log/logger.js";
 import { httpRequestDuration, metricsRegistry } from "../metrics/metrics.js";
@@ -19,6 +19,13 @@ import { RpcChannel } from "./rpcChannel.js";
 import { headerValue, HttpError, restErrorHandler, rpcGateway, sendStatus } from "./rpcGateway.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { statusJsonOfApiError } from "./rpcStatus.js";
+
+/**
+ * The longest request target (path and query) the bridge reads. Our longest real one (candles with
+ * from/to) is under 300 characters; a 15 KB path once reached the gRPC server as a 5,000-character
+ * symbol. Beyond this: 414 before any routing.
+ */
+export const MAX_URL_CHARS = 4_096;
 
 /** grpc-js's default receive limit: a body the gRPC server would refuse is refused here already. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -126,6 +133,7 @@ export class RestServer {
       res.set("X-Content-Type-Options", "nosniff");
       next();
     });
+    app.use(urlLengthLimit());
     if (!this.options.auth.enabled) app.use(loopbackHostsOnly(this.options.host));
     app.use(cors(this.options.corsOrigins ?? []));
     app.use(this.bodyLimit());
@@ -220,6 +228,19 @@ function methodNotAllowed(method: string, path: string): ApiError {
   return new ApiError(GrpcCode.UNIMPLEMENTED, `method ${method} is not allowed on ${path}; allowed: GET`, "METHOD_NOT_ALLOWED", { method, allowed: "GET" });
 }
 
+function urlLengthLimit(): RequestHandler {
+  return (req, res, next) => {
+    if (req.originalUrl.length <= MAX_URL_CHARS) {
+      next();
+      return;
+    }
+    const error = new ApiError(GrpcCode.INVALID_ARGUMENT, `request target longer than ${MAX_URL_CHARS} characters (got ${req.originalUrl.length})`, "URI_TOO_LONG", {
+      limit: String(MAX_URL_CHARS),
+    });
+    sendStatus(res, 414, statusJsonOfApiError(error));
+  };
+}
+
 /**
  * Without a token the bridge listens on loopback only, but a web page can still reach it through a name
  * of its own that resolves to 127.0.0.1 (DNS rebinding): then the Host header carries that name. Only
@@ -236,7 +257,7 @@ function loopbackHostsOnly(listenHost: string): RequestHandler {
     }
     sendStatus(res, 421, {
       code: GrpcCode.PERMISSION_DENIED,
-      message: `Host ${JSON.stringify(req.headers.host ?? "")} is not a loopback name: without PROVIDER_API_TOKEN the service answers only requests addressed to 127.0.0.1, localhost or [::1]`,
+      message: `Host ${echo(req.headers.host ?? "")} is not a loopback name: without PROVIDER_API_TOKEN the service answers only requests addressed to 127.0.0.1, localhost or [::1]`,
       details: [],
     });
   };

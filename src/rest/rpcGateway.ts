@@ -6,7 +6,7 @@ import { ApiError, invalidArgument, notFound } from "../grpc/apiError.js";
 import type { TokenAuthenticator } from "../grpc/auth.js";
 import type { Logger } from "../log/logger.js";
 import { httpOpenStreams, httpRequestDuration } from "../metrics/metrics.js";
-import { deadlineOf, metadataOf } from "./httpMetadata.js";
+import { deadlineOf, metadataOf, MetadataTooLargeError } from "./httpMetadata.js";
 import type { HttpMethod, RpcRoute } from "./httpRules.js";
 import { PathDecodingError } from "./pathTemplate.js";
 import { BindingError, bindRequest } from "./requestBinding.js";
@@ -263,6 +263,9 @@ function httpErrorOf(err: unknown): { httpStatus: number; body: StatusJson; head
     return { httpStatus: httpStatusOf(body.code), body, headers: {} };
   }
   if (err instanceof BindingError) return fromApiError(invalidArgument(err.field === "" ? "request" : err.field, err.description));
+  if (err instanceof MetadataTooLargeError) {
+    return fromApiError(new ApiError(GrpcCode.INVALID_ARGUMENT, err.message, err.reason, { limit: String(err.limit), got: String(err.got) }), 431);
+  }
   if (err instanceof PathDecodingError) return fromApiError(invalidArgument("path", err.message));
   const bodyParser = bodyParserErrorOf(err);
   if (bodyParser !== undefined) return bodyParser;

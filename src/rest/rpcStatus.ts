@@ -62,8 +62,9 @@ export function statusJsonOfCallError(err: { code: number; details: string; meta
 
 /** The same body for errors the bridge raises itself (bad query, unknown route, ...), built as gRPC builds it. */
 export function statusJsonOfApiError(err: ApiError): StatusJson {
-  const bin = Buffer.from(Status.encode(richStatusOf(err)).finish());
-  return { code: err.code, message: err.message, details: detailsFromStatusBinary(bin) };
+  const rich = richStatusOf(err);
+  const bin = Buffer.from(Status.encode(rich).finish());
+  return { code: err.code, message: rich.message, details: detailsFromStatusBinary(bin) };
 }
 
 function detailsFromStatusBinary(bin: Uint8Array): JsonValue[] {

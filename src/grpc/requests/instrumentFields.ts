@@ -1,6 +1,6 @@
 import { MARKET_TYPES, type MarketType } from "../../domain/marketType.js";
 import { describeAcceptedIntervals, parseInterval, type Interval } from "../../domain/intervals.js";
-import { invalidArgument } from "../apiError.js";
+import { echo, invalidArgument } from "../apiError.js";
 
 /** Field checks shared by every request that names an instrument; each error names its field. */
 export interface InstrumentRequest {
@@ -11,20 +11,20 @@ export interface InstrumentRequest {
 
 export function checkConnector(connectorType: string): void {
   if (connectorType !== "ib") {
-    throw invalidArgument("connector_type", `this service is the "ib" connector (got ${JSON.stringify(connectorType)})`, "UNKNOWN_CONNECTOR");
+    throw invalidArgument("connector_type", `this service is the "ib" connector (got ${echo(connectorType)})`, "UNKNOWN_CONNECTOR");
   }
 }
 
 export function checkMarketType(marketType: string): MarketType {
   if (!(MARKET_TYPES as readonly string[]).includes(marketType)) {
-    throw invalidArgument("market_type", `expected one of ${MARKET_TYPES.join(", ")} (got ${JSON.stringify(marketType)})`, "UNKNOWN_MARKET_TYPE");
+    throw invalidArgument("market_type", `expected one of ${MARKET_TYPES.join(", ")} (got ${echo(marketType)})`, "UNKNOWN_MARKET_TYPE");
   }
   return marketType as MarketType;
 }
 
 export function checkSymbol(symbol: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._\-/ ]{0,31}$/.test(symbol)) {
-    throw invalidArgument("symbol", `expected a symbol such as BTCUSDT, AAPL, EURUSD or ES (got ${JSON.stringify(symbol)})`, "INVALID_SYMBOL");
+    throw invalidArgument("symbol", `expected a symbol such as BTCUSDT, AAPL, EURUSD or ES (got ${echo(symbol)})`, "INVALID_SYMBOL");
   }
   return symbol.toUpperCase();
 }
@@ -37,7 +37,7 @@ export function checkInstrument(request: InstrumentRequest): { marketType: Marke
 export function checkInterval(text: string): Interval {
   const interval = parseInterval(text);
   if (interval === undefined) {
-    throw invalidArgument("interval", `unknown interval ${JSON.stringify(text)}; expected one of ${describeAcceptedIntervals()}`, "UNKNOWN_INTERVAL");
+    throw invalidArgument("interval", `unknown interval ${echo(text)}; expected one of ${describeAcceptedIntervals()}`, "UNKNOWN_INTERVAL");
   }
   return interval;
 }

@@ -5,7 +5,7 @@ import {
   type HealthCheckRequest,
   type HealthCheckResponse,
 } from "../../../gen/grpc/health/v1/health.js";
-import { ApiError } from "../apiError.js";
+import { ApiError, echo } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
 
 /**
@@ -45,7 +45,7 @@ export class HealthChecks {
 
   async check(request: HealthCheckRequest): Promise<HealthCheckResponse> {
     const serving = this.statuses.get(request.service);
-    if (serving === undefined) throw new ApiError(status.NOT_FOUND, `unknown service ${JSON.stringify(request.service)}`, "UNKNOWN_SERVICE");
+    if (serving === undefined) throw new ApiError(status.NOT_FOUND, `unknown service ${echo(request.service)}`, "UNKNOWN_SERVICE");
     return { status: serving };
   }
 
