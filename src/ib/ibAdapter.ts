@@ -19,7 +19,7 @@ import { DEFAULT_LINE_LIMITS, LineBudget, type LineLimits } from "./feeds/lineBu
 import { readOrderBookSnapshot, type OrderBookSnapshot } from "./feeds/orderBookSnapshot.js";
 import type { SubscriptionSnapshot } from "./feeds/subscriptionSnapshot.js";
 import { tradesSource, type TradeEvent } from "./feeds/tradesFeed.js";
-import { HistoricalScheduler } from "./history/historicalScheduler.js";
+import { HistoricalScheduler, type HistoricalSchedulerStats } from "./history/historicalScheduler.js";
 import type { HistoricalPacingRules } from "./history/pacingRules.js";
 import { HistoryService, type CandleQuery } from "./history/historyService.js";
 import { IbError } from "./ibErrors.js";
@@ -100,6 +100,14 @@ export class IbAdapter {
       sendDelayMs: () => this.connection.outboundBacklogMs,
       onPacingRetry: (key, attempt) => options.log.warn({ contract: key.contractKey, attempt }, "IB reported a historical pacing violation; retrying after back-off"),
     });
+    // Before the feeds reopen (their 'ready' and 'ibConnectivity' handlers come first otherwise): their
+    // real-time bar and seed requests then wait for the restored connection to settle.
+    this.connection.prependListener("ready", ({ reconnected }) => {
+      if (reconnected) this.scheduler.connectionRestored();
+    });
+    this.connection.prependListener("ibConnectivity", ({ up, dataLost }) => {
+      if (up && dataLost) this.scheduler.connectionRestored();
+    });
     this.history = new HistoryService(this.ctx, this.scheduler, { maxChunks: options.maxHistoryChunks ?? 60, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
     this.accounts = new AccountFeeds(this.ctx, this.feeds, () => this.connection.status);
     const marketDataType = IB_MARKET_DATA_TYPE[options.marketDataType ?? "delayed"];
@@ -129,6 +137,12 @@ export class IbAdapter {
 
   subscriptions(): SubscriptionSnapshot[] {
     return this.feeds.snapshots();
+  }
+
+  /** IB's historical pacing as the adapter spends it: queued requests, the budget used, a settling hold. */
+  historicalPacing(): HistoricalSchedulerStats & { budget: number; userReserve: number; windowMs: number } {
+    const { globalMax, userReserve, globalWindowMs } = this.scheduler.rules;
+    return { ...this.scheduler.stats(), budget: globalMax, userReserve, windowMs: globalWindowMs };
   }
 
   /** Resolves a Barfinex symbol in a market to its IB instrument (IbError "not-found" when IB has none). */

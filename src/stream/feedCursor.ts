@@ -1,4 +1,4 @@
-import type { FeedEvent } from "./feedEvents.js";
+import type { FeedEvent, FeedStatus } from "./feedEvents.js";
 import type { EventLog } from "./eventLog.js";
 import { ConsumerTooSlowError, type OverflowPolicy, type ShedKind } from "./overflowPolicy.js";
 
@@ -31,6 +31,14 @@ export interface FeedCursorOptions<T> {
    * skipped here, so that a consumer of a busy feed none of whose data it wants still hears heartbeats.
    */
   accepts?: (value: T) => boolean;
+  /** What the feed is waiting for, if anything (said in "stale" statuses instead of a bare "no data"). */
+  waiting?: () => FeedWait | undefined;
+}
+
+/** Why a feed delivers nothing yet (see the "waiting" status). */
+export interface FeedWait {
+  message: string;
+  untilMs: number | undefined;
 }
 
 /**
@@ -178,7 +186,11 @@ export class FeedCursor<T> implements AsyncIterable<FeedEvent<T>[]> {
     const since = now - (lastDataMs ?? this.lastActivityMs);
     if (staleAfterMs > 0 && lastDataMs !== undefined && since >= staleAfterMs && (this.lastStaleMs === undefined || now - this.lastStaleMs >= staleAfterMs)) {
       this.lastStaleMs = now;
-      return { type: "status", status: { kind: "stale", atMs: now, message: `no data for ${Math.round(since / 1000)} s`, sinceLastDataMs: since } };
+      const wait = this.options.waiting?.();
+      const message = `no data for ${Math.round(since / 1000)} s${wait === undefined ? "" : `: ${wait.message}`}`;
+      const status: FeedStatus = { kind: "stale", atMs: now, message, sinceLastDataMs: since };
+      if (wait?.untilMs !== undefined) status.untilMs = wait.untilMs;
+      return { type: "status", status };
     }
     return { type: "heartbeat", atMs: now, lastDataMs: this.options.accepts === undefined ? lastDataMs : this.lastDeliveredDataMs };
   }

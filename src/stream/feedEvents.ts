@@ -11,7 +11,9 @@ export type FeedStatusKind =
   | "competing-session"
   | "limit-exceeded"
   | "book-reset"
-  | "advisory";
+  | "advisory"
+  /** The upstream request is held back (a settling connection, a pacing budget): `message` says what for, `untilMs` until when. */
+  | "waiting";
 
 export interface FeedStatus {
   kind: FeedStatusKind;
@@ -21,6 +23,8 @@ export interface FeedStatus {
   ibCode?: number;
   /** For "stale": how long no data has arrived. */
   sinceLastDataMs?: number;
+  /** For "waiting" (and "stale" while waiting): when the wait is expected to end (an estimate). */
+  untilMs?: number;
 }
 
 export type FeedEvent<T> =

@@ -1,7 +1,7 @@
 import type { FeedEvent, FeedStatus, FeedStatusKind } from "./feedEvents.js";
 import type { FeedHistory } from "./feedHistory.js";
 import { EventLog } from "./eventLog.js";
-import { FeedCursor } from "./feedCursor.js";
+import { FeedCursor, type FeedWait } from "./feedCursor.js";
 import type { ConsumerTooSlowError, OverflowPolicy, ShedKind } from "./overflowPolicy.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "./streamSettings.js";
 
@@ -22,11 +22,18 @@ export interface FeedSource<T> {
 export interface OpenFeed {
   /** Cancels the upstream subscription (at IB: cancelMktData etc.) and stops routing its messages. */
   close(): void;
+  /**
+   * Whether the upstream request has actually been sent (default: once opened). A source that holds its
+   * request back (IB's pacing, a settling connection) says false meanwhile, and says why with `waiting`.
+   */
+  isRequested?(): boolean;
 }
 
 export interface FeedSink<T> {
   data(value: T): void;
   status(kind: FeedStatusKind, message: string, ibCode?: number): void;
+  /** The upstream request is held back: what for (`message`) and until when, if known. */
+  waiting(message: string, untilMs: number | undefined): void;
   /** Upstream dropped the subscription but it can be requested again (IB: bust 10225, an unrecoverable book). */
   restart(message: string, ibCode?: number): void;
   /** A terminal error: every consumer's stream ends with it. */
@@ -72,6 +79,8 @@ export class SharedFeed<T> {
   private open: OpenFeed | undefined;
   private lastMessageMs: number | undefined;
   private state: FeedStatusKind = "subscribed";
+  /** What the last "waiting" status said (while the state is "waiting"). */
+  private wait: FeedWait | undefined;
   private dataKind: DataKind = "live";
   private failed = false;
   private pinned = false;
@@ -100,6 +109,16 @@ export class SharedFeed<T> {
 
   get currentState(): FeedStatusKind {
     return this.state;
+  }
+
+  /** While the state is "waiting": what for and until when. */
+  get currentWait(): FeedWait | undefined {
+    return this.state === "waiting" ? this.wait : undefined;
+  }
+
+  /** Whether the upstream subscription is requested now (not merely wanted: see OpenFeed.isRequested). */
+  get isRequestedUpstream(): boolean {
+    return this.open !== undefined && (this.open.isRequested?.() ?? true);
   }
 
   get isConfigured(): boolean {
@@ -160,6 +179,7 @@ export class SharedFeed<T> {
       ...(this.hooks.onShed === undefined ? {} : { onShed: this.hooks.onShed }),
       ...(options.onOverflow === undefined ? {} : { onOverflow: options.onOverflow }),
       ...(options.accepts === undefined ? {} : { accepts: options.accepts }),
+      waiting: () => this.currentWait,
     });
     if (cursor.isClosed) {
       this.releaseIfIdle(); // the caller left before the subscription started (e.g. during resolution)
@@ -172,7 +192,9 @@ export class SharedFeed<T> {
       // A data kind (live, delayed, frozen) describes the state that follows; a trouble state (stale,
       // reconnecting, ...) happened after it: say it after the state, as the others heard it — and the
       // data kind before the state still, unless it is plain live (delayed data must not pass for live).
-      const current = this.state === "subscribed" ? undefined : this.statusEvent(this.state, `the shared subscription is ${this.state}`);
+      const wait = this.currentWait;
+      const current =
+        this.state === "subscribed" ? undefined : wait !== undefined ? this.statusEvent("waiting", wait.message, undefined, wait.untilMs) : this.statusEvent(this.state, `the shared subscription is ${this.state}`);
       const describesData = DATA_KINDS.includes(this.state);
       if (current !== undefined && describesData) cursor.push(current);
       else if (this.dataKind !== "live") cursor.push(this.statusEvent(this.dataKind, `the shared subscription's data is ${this.dataKind}`));
@@ -214,10 +236,10 @@ export class SharedFeed<T> {
   }
 
   /** Tell every consumer something about the data without touching the subscription. */
-  announce(kind: FeedStatusKind, message: string, ibCode?: number): void {
+  announce(kind: FeedStatusKind, message: string, ibCode?: number, untilMs?: number): void {
     if (DATA_KINDS.includes(kind)) this.dataKind = kind as DataKind;
     this.state = kind;
-    this.broadcast(this.statusEvent(kind, message, ibCode));
+    this.broadcast(this.statusEvent(kind, message, ibCode, untilMs));
   }
 
   /** Data flows again as it did before (IB 1102): announce the data kind the feed had, not "live". */
@@ -244,6 +266,10 @@ export class SharedFeed<T> {
         this.append({ type: "data", value, seq: ++this.seq });
       },
       status: (kind, message, ibCode) => this.announce(kind, message, ibCode),
+      waiting: (message, untilMs) => {
+        this.wait = { message, untilMs };
+        this.announce("waiting", message, undefined, untilMs);
+      },
       restart: (message, ibCode) => this.reopen(message, ibCode),
       fail: (error) => this.failWith(error),
     });
@@ -313,9 +339,10 @@ export class SharedFeed<T> {
     return (this.source.joinEvents?.() ?? []).map((value) => ({ type: "data", value, seq: this.seq }));
   }
 
-  private statusEvent(kind: FeedStatusKind, message: string, ibCode?: number): FeedEvent<T> {
+  private statusEvent(kind: FeedStatusKind, message: string, ibCode?: number, untilMs?: number): FeedEvent<T> {
     const status: FeedStatus = { kind, atMs: this.hooks.now(), message };
     if (ibCode !== undefined) status.ibCode = ibCode;
+    if (untilMs !== undefined) status.untilMs = untilMs;
     return { type: "status", status };
   }
 }

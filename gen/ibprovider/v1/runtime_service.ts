@@ -326,8 +326,17 @@ export interface SubscriptionStatus {
   lastMessageAge?:
     | Duration
     | undefined;
-  /** Current state of the data. */
+  /** Current state of the data ("waiting" while the IB request is held back: see waiting_for). */
   state: string;
+  /**
+   * Whether the subscription is requested at IB now. False while the service reconnects, or holds the
+   * request back (waiting_for says why), or retries after a limit: consumers present, no data from IB.
+   */
+  requestedAtIb: boolean;
+  /** While the state is "waiting": what for (the Gateway connection to settle, IB's historical pacing budget). */
+  waitingFor: string;
+  /** While the state is "waiting": when the wait is expected to end, unset if unknown. */
+  waitingUntil?: Timestamp | undefined;
 }
 
 function createBaseGetRuntimeProofRequest(): GetRuntimeProofRequest {
@@ -1441,6 +1450,9 @@ function createBaseSubscriptionStatus(): SubscriptionStatus {
     lastMessageTime: undefined,
     lastMessageAge: undefined,
     state: "",
+    requestedAtIb: false,
+    waitingFor: "",
+    waitingUntil: undefined,
   };
 }
 
@@ -1475,6 +1487,15 @@ export const SubscriptionStatus: MessageFns<SubscriptionStatus> = {
     }
     if (message.state !== "") {
       writer.uint32(82).string(message.state);
+    }
+    if (message.requestedAtIb !== false) {
+      writer.uint32(88).bool(message.requestedAtIb);
+    }
+    if (message.waitingFor !== "") {
+      writer.uint32(98).string(message.waitingFor);
+    }
+    if (message.waitingUntil !== undefined) {
+      Timestamp.encode(message.waitingUntil, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -1572,6 +1593,30 @@ export const SubscriptionStatus: MessageFns<SubscriptionStatus> = {
             message.state = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.requestedAtIb = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.waitingFor = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.waitingUntil = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1608,6 +1653,21 @@ export const SubscriptionStatus: MessageFns<SubscriptionStatus> = {
         ? Duration.fromJSON(object.last_message_age)
         : undefined,
       state: isSet(object.state) ? globalThis.String(object.state) : "",
+      requestedAtIb: isSet(object.requestedAtIb)
+        ? globalThis.Boolean(object.requestedAtIb)
+        : isSet(object.requested_at_ib)
+        ? globalThis.Boolean(object.requested_at_ib)
+        : false,
+      waitingFor: isSet(object.waitingFor)
+        ? globalThis.String(object.waitingFor)
+        : isSet(object.waiting_for)
+        ? globalThis.String(object.waiting_for)
+        : "",
+      waitingUntil: isSet(object.waitingUntil)
+        ? fromJsonTimestamp(object.waitingUntil)
+        : isSet(object.waiting_until)
+        ? fromJsonTimestamp(object.waiting_until)
+        : undefined,
     };
   },
 
@@ -1643,6 +1703,15 @@ export const SubscriptionStatus: MessageFns<SubscriptionStatus> = {
     if (message.state !== undefined) {
       obj.state = message.state;
     }
+    if (message.requestedAtIb !== undefined) {
+      obj.requestedAtIb = message.requestedAtIb;
+    }
+    if (message.waitingFor !== undefined) {
+      obj.waitingFor = message.waitingFor;
+    }
+    if (message.waitingUntil !== undefined) {
+      obj.waitingUntil = fromTimestamp(message.waitingUntil).toISOString();
+    }
     return obj;
   },
 
@@ -1665,6 +1734,11 @@ export const SubscriptionStatus: MessageFns<SubscriptionStatus> = {
       ? Duration.fromPartial(object.lastMessageAge)
       : undefined;
     message.state = object.state ?? "";
+    message.requestedAtIb = object.requestedAtIb ?? false;
+    message.waitingFor = object.waitingFor ?? "";
+    message.waitingUntil = (object.waitingUntil !== undefined && object.waitingUntil !== null)
+      ? Timestamp.fromPartial(object.waitingUntil)
+      : undefined;
     return message;
   },
 };

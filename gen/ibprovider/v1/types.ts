@@ -42,6 +42,12 @@ export enum StreamStatusKind {
   STREAM_STATUS_KIND_BOOK_RESET = 10,
   /** STREAM_STATUS_KIND_ADVISORY - An advisory from IB that does not end the stream (e.g. IB 10090/10167: partly delayed data). */
   STREAM_STATUS_KIND_ADVISORY = 11,
+  /**
+   * STREAM_STATUS_KIND_WAITING - The service holds the IB request of this stream back on purpose: `message` says what it waits for (the
+   * Gateway connection to settle after reconnects, IB's historical pacing budget) and `until` until when.
+   * Data follows without further action; no data arrives meanwhile.
+   */
+  STREAM_STATUS_KIND_WAITING = 12,
   UNRECOGNIZED = -1,
 }
 
@@ -83,6 +89,9 @@ export function streamStatusKindFromJSON(object: any): StreamStatusKind {
     case 11:
     case "STREAM_STATUS_KIND_ADVISORY":
       return StreamStatusKind.STREAM_STATUS_KIND_ADVISORY;
+    case 12:
+    case "STREAM_STATUS_KIND_WAITING":
+      return StreamStatusKind.STREAM_STATUS_KIND_WAITING;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -116,6 +125,8 @@ export function streamStatusKindToJSON(object: StreamStatusKind): string {
       return "STREAM_STATUS_KIND_BOOK_RESET";
     case StreamStatusKind.STREAM_STATUS_KIND_ADVISORY:
       return "STREAM_STATUS_KIND_ADVISORY";
+    case StreamStatusKind.STREAM_STATUS_KIND_WAITING:
+      return "STREAM_STATUS_KIND_WAITING";
     case StreamStatusKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -281,7 +292,14 @@ export interface StreamStatus {
   /** The Interactive Brokers message code behind this status, 0 when none. */
   ibCode: number;
   /** For STALE: how long no data has arrived. */
-  sinceLastData?: Duration | undefined;
+  sinceLastData?:
+    | Duration
+    | undefined;
+  /**
+   * For WAITING (and STALE while waiting): when the wait is expected to end, unset if unknown. An estimate:
+   * requests queued ahead may finish early or be withdrawn.
+   */
+  until?: Timestamp | undefined;
 }
 
 /** Sent on idle streams so that a client can tell "quiet market" from "dead feed". */
@@ -575,7 +593,7 @@ export interface Account {
 }
 
 function createBaseStreamStatus(): StreamStatus {
-  return { kind: 0, time: undefined, message: "", ibCode: 0, sinceLastData: undefined };
+  return { kind: 0, time: undefined, message: "", ibCode: 0, sinceLastData: undefined, until: undefined };
 }
 
 export const StreamStatus: MessageFns<StreamStatus> = {
@@ -594,6 +612,9 @@ export const StreamStatus: MessageFns<StreamStatus> = {
     }
     if (message.sinceLastData !== undefined) {
       Duration.encode(message.sinceLastData, writer.uint32(42).fork()).join();
+    }
+    if (message.until !== undefined) {
+      Timestamp.encode(message.until, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -651,6 +672,14 @@ export const StreamStatus: MessageFns<StreamStatus> = {
             message.sinceLastData = Duration.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.until = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -678,6 +707,7 @@ export const StreamStatus: MessageFns<StreamStatus> = {
         : isSet(object.since_last_data)
         ? Duration.fromJSON(object.since_last_data)
         : undefined,
+      until: isSet(object.until) ? fromJsonTimestamp(object.until) : undefined,
     };
   },
 
@@ -698,6 +728,9 @@ export const StreamStatus: MessageFns<StreamStatus> = {
     if (message.sinceLastData !== undefined) {
       obj.sinceLastData = Duration.toJSON(message.sinceLastData);
     }
+    if (message.until !== undefined) {
+      obj.until = fromTimestamp(message.until).toISOString();
+    }
     return obj;
   },
 
@@ -712,6 +745,9 @@ export const StreamStatus: MessageFns<StreamStatus> = {
     message.ibCode = object.ibCode ?? 0;
     message.sinceLastData = (object.sinceLastData !== undefined && object.sinceLastData !== null)
       ? Duration.fromPartial(object.sinceLastData)
+      : undefined;
+    message.until = (object.until !== undefined && object.until !== null)
+      ? Timestamp.fromPartial(object.until)
       : undefined;
     return message;
   },

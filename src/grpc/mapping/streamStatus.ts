@@ -17,6 +17,7 @@ const STATUS_KINDS: Record<FeedStatusKind, StreamStatusKind> = {
   "limit-exceeded": StreamStatusKind.STREAM_STATUS_KIND_LIMIT_EXCEEDED,
   "book-reset": StreamStatusKind.STREAM_STATUS_KIND_BOOK_RESET,
   advisory: StreamStatusKind.STREAM_STATUS_KIND_ADVISORY,
+  waiting: StreamStatusKind.STREAM_STATUS_KIND_WAITING,
 };
 
 export function statusToProto(status: FeedStatus): StreamStatus {
@@ -26,6 +27,7 @@ export function statusToProto(status: FeedStatus): StreamStatus {
     message: status.message,
     ibCode: status.ibCode ?? 0,
     sinceLastData: status.sinceLastDataMs === undefined ? undefined : durationFromMs(status.sinceLastDataMs),
+    until: status.untilMs === undefined ? undefined : timestampFromMs(status.untilMs),
   };
 }
 

@@ -115,6 +115,9 @@ export class RuntimeService {
       lastMessageTime: s.lastMessageAt === undefined ? undefined : timestampFromMs(s.lastMessageAt.getTime()),
       lastMessageAge: s.lastMessageAt === undefined ? undefined : durationFromMs(Math.max(0, now - s.lastMessageAt.getTime())),
       state: s.state,
+      requestedAtIb: s.requestedAtIb,
+      waitingFor: s.waiting?.message ?? "",
+      waitingUntil: s.waiting?.untilMs === undefined ? undefined : timestampFromMs(s.waiting.untilMs),
     }));
   }
 }

@@ -14,14 +14,26 @@ const RT_BAR_MS = 5_000;
 /** How long after a candle closes its final bar is fetched from history (IB needs a moment to settle it). */
 const HEAL_DELAY_MS = 2_000;
 
+/** Why a feed's history or real-time bar request is held back, until when, in words for the consumers. */
+export interface CandleHistoryWait {
+  reason: "settling" | "budget";
+  untilMs: number;
+  message: string;
+}
+
+/**
+ * IB's history as a live candle feed uses it. Its requests are the service's own: paced after user calls,
+ * within a share of IB's budget, and held while the connection settles after reconnects. `onWait` hears
+ * when a request is held back for longer than a moment (then `undefined` once it is sent).
+ */
 export interface CandleHistory {
   /** Bars of the candle's own size covering [fromMs, toMs), from IB's history (paced). */
-  bars(fromMs: number, toMs: number, signal?: AbortSignal): Promise<Bar[]>;
+  bars(fromMs: number, toMs: number, signal?: AbortSignal, onWait?: (wait: CandleHistoryWait | undefined) => void): Promise<Bar[]>;
   /**
    * Sends the real-time bar request when IB's historical pacing allows: IB counts reqRealTimeBars against
    * the same limits, and a reconnect reopening many candle feeds at once would otherwise trip them (162).
    */
-  paced(send: () => void, signal: AbortSignal): Promise<void>;
+  paced(send: () => void, signal: AbortSignal, onWait?: (wait: CandleHistoryWait | undefined) => void): Promise<void>;
 }
 
 /**
@@ -30,10 +42,17 @@ export interface CandleHistory {
  * history, and every candle that was not observed whole (the first one, and any one spanning a
  * reconnect, since the feed is reopened then) is replaced when it closes by IB's own historical bar:
  * complete candles are never glued together across a hole.
+ *
+ * A reopen within the candle in progress (a reconnect) continues that candle from what was observed of it
+ * instead of seeding it again: the missed window comes with IB's own bar when the candle closes. A seed
+ * that would wait for IB's pacing budget is dropped the same way. So a reopen costs one real-time bar
+ * request, and a burst of reconnects cannot spend the 60-per-10-minutes budget on seeds.
  */
 export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, interval: Interval, history: CandleHistory, useRTH: boolean): FeedSource<Candle> {
   const timeZone = instrument.timeZoneId || "UTC";
   let latest: Candle | undefined;
+  /** Outlives a reopen: the candle in progress goes on across a reconnect within it. */
+  let kept: CandleAggregator | undefined;
   return {
     // Each update of a candle matters to a strategy (and the final one above all): a client that cannot
     // keep up is disconnected rather than silently missing one.
@@ -41,14 +60,17 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
     joinEvents: (): Candle[] => (latest === undefined ? [] : [latest]),
     open(sink) {
       ctx.budget.take("marketDataLines");
-      const aggregator = new CandleAggregator(interval, { timeZone });
       // Seeds and heals still queued for IB's history are withdrawn when the feed closes.
       const closing = new AbortController();
       const openedAt = ctx.now();
+      const start = intervalBounds(openedAt, interval, timeZone).startMs;
+      const continuing = kept !== undefined && kept.current()?.startMs === start;
+      const aggregator = continuing && kept !== undefined ? kept : new CandleAggregator(interval, { timeZone });
+      kept = aggregator;
       /** Candle starts that must come from history when they close. */
-      const heal = new Set<number>([intervalBounds(openedAt, interval, timeZone).startMs]);
+      const heal = new Set<number>([start]);
       let closed = false;
-      let seeded = false;
+      let seeded = continuing;
       const buffered: Bar[] = [];
 
       const emit = (candles: Candle[]) => {
@@ -105,17 +127,32 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
       routeMessages(ctx, reqId, sink, `live ${interval.name} candles for ${instrument.symbol}`);
       let requested = false;
       history
-        .paced(() => {
-          requested = true;
-          ctx.api.reqRealTimeBars(reqId, instrument.requestContract, 5, whatToShowFor(instrument.secType) as WhatToShow, useRTH);
-        }, closing.signal)
+        .paced(
+          () => {
+            requested = true;
+            ctx.api.reqRealTimeBars(reqId, instrument.requestContract, 5, whatToShowFor(instrument.secType) as WhatToShow, useRTH);
+          },
+          closing.signal,
+          (wait) => {
+            if (closed) return;
+            if (wait !== undefined) sink.waiting(wait.message, wait.untilMs);
+            else sink.status("subscribed", `real-time bars for ${instrument.symbol} requested at IB; ${interval.name} candles follow`);
+          },
+        )
         .catch(() => {
           /* withdrawn on close, or the connection went away: the feed's reopen asks again */
         });
 
-      // Seed the candle in progress from history, then replay the real-time bars that started after it.
-      const start = intervalBounds(openedAt, interval, timeZone).startMs;
-      const seed = start < openedAt ? history.bars(start, openedAt, closing.signal) : Promise.resolve([]);
+      // Seed the candle in progress from history, then replay the real-time bars that started after it. A
+      // seed held back by IB's budget is withdrawn (costing nothing): the candle is healed at close anyway.
+      const seedWithdrawn = new AbortController();
+      closing.signal.addEventListener("abort", () => seedWithdrawn.abort(), { once: true });
+      const seed =
+        !continuing && start < openedAt
+          ? history.bars(start, openedAt, seedWithdrawn.signal, (wait) => {
+              if (wait?.reason === "budget") seedWithdrawn.abort();
+            })
+          : Promise.resolve([]);
       seed.then(
         (bars) => {
           if (closed) return;
@@ -138,6 +175,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
       tick.unref();
 
       return {
+        isRequested: () => requested && !closed && ctx.isConnected(),
         close() {
           closed = true;
           closing.abort();

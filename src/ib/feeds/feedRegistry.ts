@@ -76,6 +76,8 @@ export class FeedRegistry {
       configured: feed.isConfigured,
       lastMessageAt: feed.lastMessageAt === undefined ? undefined : new Date(feed.lastMessageAt),
       state: feed.currentState,
+      requestedAtIb: feed.isRequestedUpstream,
+      waiting: feed.currentWait,
     }));
   }
 

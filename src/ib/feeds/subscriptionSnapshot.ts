@@ -11,6 +11,10 @@ export interface SubscriptionSnapshot {
   consumers: number;
   configured: boolean;
   lastMessageAt: Date | undefined;
-  /** e.g. "live", "delayed", "stale", "resubscribing". */
+  /** e.g. "live", "delayed", "stale", "reconnecting", "waiting". */
   state: string;
+  /** Whether the subscription is requested at IB now (false while reconnecting, held back or retrying). */
+  requestedAtIb: boolean;
+  /** While "waiting": what for, and until when if known. */
+  waiting: { message: string; untilMs: number | undefined } | undefined;
 }

@@ -3,7 +3,7 @@ import { decimalFromIb, ZERO } from "../../domain/decimal.js";
 import type { Bar } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
-import type { HistoricalScheduler } from "./historicalScheduler.js";
+import type { HistoricalPriority, HistoricalScheduler, HistoricalWait } from "./historicalScheduler.js";
 import { pacingCost, pacingKeyFor } from "./pacingRules.js";
 import { parseIbBarTime } from "./historyPlan.js";
 
@@ -25,13 +25,15 @@ export function fetchHistoricalBars(
   scheduler: HistoricalScheduler,
   instrument: ResolvedInstrument,
   query: HistoricalQuery,
-  options: { timeoutMs: number; signal?: AbortSignal },
+  options: { timeoutMs: number; signal?: AbortSignal; priority?: HistoricalPriority; onWait?: (wait: HistoricalWait | undefined) => void },
 ): Promise<Bar[]> {
   const params = { contractKey: `${instrument.conId}@${instrument.exchange}`, ...query };
   return scheduler.schedule({
     key: pacingKeyFor(params),
     cost: pacingCost(query.whatToShow),
     signal: options.signal,
+    priority: options.priority ?? "user",
+    onWait: options.onWait,
     run: () => runOnce(ctx, instrument, query, options.timeoutMs, options.signal),
   });
 }

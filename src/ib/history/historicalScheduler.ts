@@ -11,6 +11,12 @@
  * but a request held only by its own contract (rules 1 and 2, or its pacing back-off) is skipped over, so one
  * busy contract never blocks the others (no head-of-line blocking).
  *
+ * Priorities: user calls (GetCandles, GetTrades) go before internal requests (a live candle feed's real-time
+ * bars, seeding and healing), and internal requests never take the last `userReserve` units of the global
+ * budget; after a reconnect they also wait until the connection has settled (settleAfterReconnectMs,
+ * doubled per further reconnect within the window): a burst of Gateway restarts must not spend the budget
+ * on sessions that die a moment later, and must never leave user calls queued for a whole pacing window.
+ *
  * A request IB answers with a pacing violation anyway (another client of the same IB user shares the budget:
  * IB paces per user) is retried after a back-off instead of surfacing, and its resend counts again.
  * The run() callback owns its own timeout: a request that never settles keeps its open slot.
@@ -32,6 +38,16 @@ export const realClock: SchedulerClock = {
   },
 };
 
+/** Who is asking: a user's call, or the service itself (live candle feeds). */
+export type HistoricalPriority = "user" | "internal";
+
+/** Why a queued request is not sent yet, and until when (an estimate when requests ahead may finish early). */
+export interface HistoricalWait {
+  /** "settling": the connection was restored a moment ago; "budget": IB's N-requests-per-window budget. */
+  reason: "settling" | "budget";
+  untilMs: number;
+}
+
 export interface HistoricalRequest<T> {
   key: PacingKey;
   /** Pacing cost: 2 for BID_ASK (see pacingCost), else 1. */
@@ -40,6 +56,13 @@ export interface HistoricalRequest<T> {
   run: () => Promise<T>;
   /** Aborting while queued (or backing off) removes the request; aborting a running request is run()'s job. */
   signal?: AbortSignal;
+  /** Default "user". */
+  priority?: HistoricalPriority;
+  /**
+   * Told when the request starts waiting for the connection to settle or for the budget (and when that
+   * estimate moves by a second or more), then `undefined` when it is sent after such a wait.
+   */
+  onWait?: (wait: HistoricalWait | undefined) => void;
 }
 
 export interface HistoricalSchedulerStats {
@@ -48,6 +71,12 @@ export interface HistoricalSchedulerStats {
   inFlight: number;
   /** Cost units sent within the current global window. */
   sentInWindow: number;
+  /** Queued internal requests (live candle feeds), included in `queued`. */
+  queuedInternal: number;
+  /** Internal requests are held until then (a settling connection); undefined when not held. */
+  settlingUntilMs: number | undefined;
+  /** Cost units sent since the scheduler started, per priority. */
+  sentTotal: Record<HistoricalPriority, number>;
 }
 
 export interface HistoricalSchedulerOptions {
@@ -76,6 +105,10 @@ interface Entry {
   notBefore: number;
   retries: number;
   detach: () => void;
+  priority: HistoricalPriority;
+  onWait: ((wait: HistoricalWait | undefined) => void) | undefined;
+  /** The last wait reported through onWait. */
+  reported: HistoricalWait | undefined;
 }
 
 interface Sent {
@@ -110,6 +143,12 @@ export class HistoricalScheduler {
   private readonly identityLast = new Map<string, number>();
   private readonly identityStamps: Stamp[] = [];
 
+  /** Internal requests wait until then (settleAfterReconnectMs). */
+  private settleUntil = -Infinity;
+  /** Recent reconnects, oldest first (within the global window): each doubles the settle time. */
+  private readonly reconnects: number[] = [];
+  private readonly sentTotal: Record<HistoricalPriority, number> = { user: 0, internal: 0 };
+
   private pumping = false;
   private pumpAgain = false;
   private wakeAt = Infinity;
@@ -138,6 +177,9 @@ export class HistoricalScheduler {
         notBefore: -Infinity,
         retries: 0,
         detach: () => undefined,
+        priority: request.priority ?? "user",
+        onWait: request.onWait,
+        reported: undefined,
       };
       const signal = request.signal;
       if (signal !== undefined) {
@@ -155,7 +197,29 @@ export class HistoricalScheduler {
     this.prune(now);
     let sentInWindow = 0;
     for (const s of this.globalLog) sentInWindow += s.cost;
-    return { queued: this.queue.length, inFlight: this.inFlight, sentInWindow };
+    return {
+      queued: this.queue.length,
+      inFlight: this.inFlight,
+      sentInWindow,
+      queuedInternal: this.queue.filter((e) => e.priority === "internal").length,
+      settlingUntilMs: this.settleUntil > now ? this.settleUntil : undefined,
+      sentTotal: { ...this.sentTotal },
+    };
+  }
+
+  /**
+   * The Gateway connection (or IB's own, 1101) was restored: hold internal requests until it has stayed up
+   * for the settle time, doubled for every other reconnect within the global window. Returns the time.
+   */
+  connectionRestored(): number {
+    const now = this.clock.now();
+    while (this.reconnects.length > 0 && now - this.reconnects[0]! >= this.rules.globalWindowMs) this.reconnects.shift();
+    this.reconnects.push(now);
+    const { settleAfterReconnectMs: base, settleMaxMs: max } = this.rules;
+    const wait = Math.min(max, base * 2 ** Math.min(30, this.reconnects.length - 1));
+    this.settleUntil = Math.max(this.settleUntil, now + wait);
+    this.pump();
+    return this.settleUntil;
   }
 
   /** Rejects every queued request (not those in flight) with IbError("cancelled"), e.g. on shutdown. */
@@ -198,31 +262,76 @@ export class HistoricalScheduler {
     const now = this.clock.now();
     this.prune(now);
     let wake = Infinity;
-    for (let i = 0; i < this.queue.length; ) {
-      const e = this.queue[i]!;
+    // User calls first, then internal requests; FIFO within each.
+    const order = [...this.queue.filter((e) => e.priority === "user"), ...this.queue.filter((e) => e.priority === "internal")];
+    /** Set once the shared budget stopped a request: nothing behind it in line is sent (FIFO). */
+    let blocked = false;
+    /** Cost of the requests ahead that wait for the global budget (for the estimates). */
+    let budgetAhead = 0;
+    for (const e of order) {
+      if (e.priority === "internal" && this.settleUntil > now) {
+        this.report(e, { reason: "settling", untilMs: this.settleUntil });
+        wake = Math.min(wake, this.settleUntil);
+        continue;
+      }
       const ownAt = Math.max(e.notBefore, this.identicalFreeAt(e), this.sameContractFreeAt(e, now));
       if (ownAt > now) {
         // Held by its own contract only: let the others pass (no head-of-line blocking).
         wake = Math.min(wake, ownAt);
-        i++;
         continue;
       }
-      // Shared budget: strict FIFO, so stop at the first request that does not fit.
-      if (this.inFlight >= this.rules.maxInFlight) break; // a settle re-pumps
-      const rateAt = fitAt(this.rateLog, 1_000, this.rules.maxSendsPerSecond, 1, now);
-      if (rateAt > now) {
-        wake = Math.min(wake, rateAt);
-        break;
+      const max = this.budgetFor(e);
+      if (!blocked) {
+        // Shared budget: strict FIFO, so stop at the first request that does not fit.
+        if (this.inFlight >= this.rules.maxInFlight) {
+          blocked = true; // a settle re-pumps
+        } else {
+          const rateAt = fitAt(this.rateLog, 1_000, this.rules.maxSendsPerSecond, 1, now);
+          const globalAt = this.globalFreeAt(e.cost, max, now);
+          if (rateAt > now || globalAt > now) {
+            wake = Math.min(wake, Math.max(rateAt, globalAt));
+            blocked = true;
+          } else {
+            this.queue.splice(this.queue.indexOf(e), 1);
+            this.send(e, now);
+            continue;
+          }
+        }
       }
-      const globalAt = this.globalFreeAt(e.cost, now);
-      if (globalAt > now) {
-        wake = Math.min(wake, globalAt);
-        break;
-      }
-      this.queue.splice(i, 1);
-      this.send(e, now);
+      budgetAhead += e.cost;
+      const estimate = this.budgetEstimate(budgetAhead, max, now);
+      if (estimate > now + 1_000) this.report(e, { reason: "budget", untilMs: estimate });
     }
     this.wakeAt = wake;
+  }
+
+  /** Cost units of the global window this request may fill: internal ones leave the user reserve. */
+  private budgetFor(e: Entry): number {
+    return e.priority === "internal" ? Math.max(1, this.rules.globalMax - this.rules.userReserve) : this.rules.globalMax;
+  }
+
+  /**
+   * When `need` more cost units fit the global window (of `max` units), as the window stands: the first units
+   * free now, the rest as the sends in the window age out, then as the ones sent meanwhile do.
+   */
+  private budgetEstimate(need: number, max: number, now: number): number {
+    const windowMs = this.rules.globalWindowMs + this.rules.safetyMarginMs;
+    let used = 0;
+    for (const s of this.globalLog) used += s.cost;
+    let missing = need - Math.max(0, max - used);
+    if (missing <= 0) return now;
+    for (const s of this.globalLog) {
+      missing -= s.cost;
+      if (missing <= 0) return s.t + windowMs;
+    }
+    return now + windowMs * Math.ceil(missing / max + 1);
+  }
+
+  private report(e: Entry, wait: HistoricalWait): void {
+    const last = e.reported;
+    if (last !== undefined && last.reason === wait.reason && Math.abs(last.untilMs - wait.untilMs) < 1_000) return;
+    e.reported = wait;
+    e.onWait?.(wait);
   }
 
   private send(e: Entry, dispatchedAt: number): void {
@@ -237,6 +346,11 @@ export class HistoricalScheduler {
     this.identityLast.set(e.key.identityKey, now);
     this.identityStamps.push({ t: now, key: e.key.identityKey });
     this.inFlight++;
+    this.sentTotal[e.priority] += e.cost;
+    if (e.reported !== undefined) {
+      e.reported = undefined;
+      e.onWait?.(undefined);
+    }
 
     let result: Promise<unknown>;
     try {
@@ -292,8 +406,8 @@ export class HistoricalScheduler {
     );
   }
 
-  private globalFreeAt(cost: number, now: number): number {
-    return fitAt(this.globalLog, this.rules.globalWindowMs + this.rules.safetyMarginMs, this.rules.globalMax, cost, now);
+  private globalFreeAt(cost: number, max: number, now: number): number {
+    return fitAt(this.globalLog, this.rules.globalWindowMs + this.rules.safetyMarginMs, max, cost, now);
   }
 
   /** Drops sends that no longer count in any window. */

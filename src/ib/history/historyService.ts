@@ -3,10 +3,10 @@ import { intervalBounds } from "../../domain/calendar.js";
 import type { Interval } from "../../domain/intervals.js";
 import { candleFromBar, type Bar, type Candle, type TradePrint } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
-import type { CandleHistory } from "../feeds/candleFeed.js";
+import type { CandleHistory, CandleHistoryWait } from "../feeds/candleFeed.js";
 import type { FeedContext } from "../feeds/feedContext.js";
 import { fetchHistoricalBars } from "./historicalData.js";
-import type { HistoricalScheduler } from "./historicalScheduler.js";
+import type { HistoricalPriority, HistoricalScheduler, HistoricalWait } from "./historicalScheduler.js";
 import { fetchRecentTrades } from "./historicalTicks.js";
 import { planHistory } from "./historyPlan.js";
 
@@ -56,16 +56,30 @@ export class HistoryService {
     return [...byStart.values()].sort((a, b) => a.startMs - b.startMs);
   }
 
-  /** The history a live candle feed of this instrument and interval seeds and heals from. */
+  /**
+   * The history a live candle feed of this instrument and interval seeds and heals from. Its requests are
+   * internal: they go after user calls, leave IB's budget a reserve for them, and wait for a settled
+   * connection after reconnects (HistoricalScheduler).
+   */
   forCandleFeed(instrument: ResolvedInstrument, interval: Interval, useRTH: boolean, allocateId: () => number): CandleHistory {
+    const describe = (onWait: ((wait: CandleHistoryWait | undefined) => void) | undefined, what: string) =>
+      onWait === undefined ? undefined : (wait: HistoricalWait | undefined) => onWait(wait === undefined ? undefined : { ...wait, message: this.describeWait(wait, what) });
     return {
-      bars: (fromMs, toMs, signal) => this.bars(instrument, interval, fromMs, toMs, useRTH, signal),
-      paced: (send, signal) => {
+      bars: (fromMs, toMs, signal, onWait) => this.bars(instrument, interval, fromMs, toMs, useRTH, signal, "internal", describe(onWait, `${interval.name} history for ${instrument.symbol}`)),
+      paced: (send, signal, onWait) => {
         // Every real-time bar request is its own (never "identical"); the per-contract and global rules apply.
         const key = { contractKey: `${instrument.conId}@${instrument.exchange}`, whatToShow: "TRADES", identityKey: `realtime-bars/${allocateId()}` };
-        return this.scheduler.schedule({ key, signal, run: async () => send() });
+        return this.scheduler.schedule({ key, signal, priority: "internal", onWait: describe(onWait, `real-time bars for ${instrument.symbol}`), run: async () => send() });
       },
     };
+  }
+
+  private describeWait(wait: HistoricalWait, what: string): string {
+    const { globalMax, globalWindowMs, userReserve } = this.scheduler.rules;
+    const until = new Date(wait.untilMs).toISOString();
+    return wait.reason === "settling"
+      ? `waiting until ${until} for the Gateway connection to settle after reconnecting before requesting ${what} (IB counts these against its historical pacing budget; a request on a connection that drops again would spend it for nothing)`
+      : `waiting until about ${until} for IB's historical pacing budget before requesting ${what} (${globalMax} requests per ${Math.round(globalWindowMs / 1000)} s, ${userReserve} of them kept for user calls)`;
   }
 
   /** The most recent `limit` trades (1 to IB's 1000 per request) in [fromMs, toMs), ascending: one paced request. */
@@ -77,7 +91,16 @@ export class HistoryService {
   }
 
   /** IB bars of the interval's size for [fromMs, toMs): planned into IB-sized requests, paced, unmerged. */
-  private async bars(instrument: ResolvedInstrument, interval: Interval, fromMs: number, toMs: number, useRTH: boolean, signal?: AbortSignal): Promise<Bar[]> {
+  private async bars(
+    instrument: ResolvedInstrument,
+    interval: Interval,
+    fromMs: number,
+    toMs: number,
+    useRTH: boolean,
+    signal?: AbortSignal,
+    priority: HistoricalPriority = "user",
+    onWait?: (wait: HistoricalWait | undefined) => void,
+  ): Promise<Bar[]> {
     const { maxChunks, requestTimeoutMs } = this.options;
     const plan = planHistory({ interval, fromMs, toMs, secType: instrument.secType, nowMs: this.ctx.now(), timeZone: instrument.timeZoneId || "UTC", maxChunks });
     // One failed chunk fails the call: the others are withdrawn (queued ones never reach IB, running ones
@@ -93,6 +116,8 @@ export class HistoryService {
           fetchHistoricalBars(this.ctx, this.scheduler, instrument, { barSize: plan.barSize, durationStr: chunk.durationStr, endDateTime: chunk.endDateTime, whatToShow: plan.whatToShow, useRTH }, {
             timeoutMs: requestTimeoutMs,
             signal: group.signal,
+            priority,
+            onWait,
           }).catch((err: unknown) => {
             group.abort();
             throw err;

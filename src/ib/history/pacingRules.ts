@@ -28,6 +28,19 @@ export interface HistoricalPacingRules {
   pacingRetries: number;
   /** Added to every window: IB measures arrival, not our send time, and the network jitters. */
   safetyMarginMs: number;
+  /**
+   * Cost units of the global budget that internal requests (live candle feeds' real-time bars, seeds and
+   * heals) leave to user calls: resubscriptions can never take the whole budget, so GetCandles is answered.
+   */
+  userReserve: number;
+  /**
+   * After a reconnect (or IB's 1101), internal requests wait for the connection to have stayed up this long,
+   * doubled for each further reconnect within the global window (a flapping Gateway): requests sent on a
+   * session that drops a moment later spend the budget and deliver nothing.
+   */
+  settleAfterReconnectMs: number;
+  /** The longest such wait. */
+  settleMaxMs: number;
 }
 
 export const DEFAULT_HISTORICAL_PACING: Readonly<HistoricalPacingRules> = Object.freeze({
@@ -42,6 +55,9 @@ export const DEFAULT_HISTORICAL_PACING: Readonly<HistoricalPacingRules> = Object
   pacingRetries: 1,
   // Covers what other traffic may still hold in the outbound queue (1 s ≈ 45 messages at 45/s).
   safetyMarginMs: 1_000,
+  userReserve: 10,
+  settleAfterReconnectMs: 2_000,
+  settleMaxMs: 30_000,
 });
 
 /** What IB compares for pacing. */
