@@ -27,6 +27,12 @@ export const ERR = {
   MD_FARM_OK: { code: 2104, text: "Market data farm connection is OK:usfarm" },
   HMDS_FARM_OK: { code: 2106, text: "HMDS data farm connection is OK:ushmds" },
   SECDEF_FARM_OK: { code: 2158, text: "Sec-def data farm connection is OK:secdefnj" },
+  /**
+   * How the simulator identifies itself on the wire: a farm-status message (id -1, informational for every
+   * client) naming a farm no real Gateway has. Sent first after START_API, so an adapter knows before
+   * nextValidId that it talks to a simulator (src/ib/connection/gatewayStatus.ts reads it).
+   */
+  SIMULATOR_IDENTITY: { code: 2104, text: "Market data farm connection is OK:ib-provider-simulator" },
   NEEDS_SUBSCRIPTION: {
     code: 10089,
     text:

@@ -18,7 +18,7 @@ const raw = async () => {
 };
 
 describe("handshake", () => {
-  it("answers min(client max, 176) in exactly two fields, then managed accounts, next id and farm status", async () => {
+  it("answers min(client max, 176) in exactly two fields, then its identity, managed accounts, next id and farm status", async () => {
     await fx.start();
     const r = await raw();
     r.greet("v100..193");
@@ -28,11 +28,13 @@ describe("handshake", () => {
     r.send([71, 2, 7, ""]);
     await r.waitFor((f) => f[0] === "4" && f[3] === "2158");
     const ids = r.frames.slice(1).map((f) => `${f[0]}:${f[3] ?? ""}`);
-    expect(ids).toEqual(["15:", "9:", "4:2104", "4:2106", "4:2158"]);
-    expect(r.frames[1]).toEqual(["15", "1", "DU1234567"]);
-    expect(r.frames[2]).toEqual(["9", "1", "1"]);
+    expect(ids).toEqual(["4:2104", "15:", "9:", "4:2104", "4:2106", "4:2158"]);
+    // A farm no real Gateway has: how an adapter tells the simulator from IB (issue 12, finding 8).
+    expect(r.frames[1]).toEqual(["4", "2", "-1", "2104", "Market data farm connection is OK:ib-provider-simulator", ""]);
+    expect(r.frames[2]).toEqual(["15", "1", "DU1234567"]);
+    expect(r.frames[3]).toEqual(["9", "1", "1"]);
     // sv ≥ 166: ERR_MSG carries advancedOrderRejectJson.
-    expect(r.frames[3]).toEqual(["4", "2", "-1", "2104", "Market data farm connection is OK:usfarm", ""]);
+    expect(r.frames[4]).toEqual(["4", "2", "-1", "2104", "Market data farm connection is OK:usfarm", ""]);
   });
 
   it("negotiates ib_insync's v157..176 and accepts a +PACEAPI suffix, byte by byte", async () => {
@@ -72,7 +74,7 @@ describe("handshake", () => {
     r.greet("v100..150");
     expect((await r.waitFor(() => true))[0]).toBe("150");
     r.send([71, 2, 3, ""]);
-    const farm = await r.waitFor((f) => f[0] === "4" && f[3] === "2104");
+    const farm = await r.waitFor((f) => f[0] === "4" && f[3] === "2104" && f[4]!.endsWith(":usfarm"));
     expect(farm).toEqual(["4", "2", "-1", "2104", "Market data farm connection is OK:usfarm"]);
     // REQ_CONTRACT_DATA at sv 150: no issuerId.
     r.send([9, 8, 42, "", "BTC", "CRYPTO", "", "", "", "", "PAXOS", "", "USD", "", "", 0, "", ""]);

@@ -17,16 +17,18 @@ afterEach(() => {
 });
 
 describe("CLI (npm run simulator)", () => {
-  it("serves a stock @stoqey/ib client: AAPL and BTC, ticks, trades, depth, 7 days of h1 BTC bars, account summary, positions", async () => {
-    child = spawn(process.execPath, ["--import", "tsx", "src/simulator/main.ts", "--port", "0", "--tick-interval-ms", "50", "--seed", "3"], {
+  it("serves a stock @stoqey/ib client (with the documented default seed 42): AAPL and BTC, ticks, trades, depth, 7 days of h1 BTC bars, account summary, positions", async () => {
+    child = spawn(process.execPath, ["--import", "tsx", "src/simulator/main.ts", "--port", "0", "--tick-interval-ms", "50"], {
       cwd: root,
       stdio: ["ignore", "pipe", "inherit"],
     });
+    let seed: number | undefined;
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("simulator did not start")), 15_000);
       createInterface({ input: child!.stdout! }).on("line", (line) => {
         try {
-          const rec = JSON.parse(line) as { port?: number; msg?: string };
+          const rec = JSON.parse(line) as { port?: number; msg?: string; seed?: number };
+          if (rec.msg === "market model") seed = rec.seed;
           if (rec.msg === "simulated IB Gateway listening" && rec.port) {
             clearTimeout(timer);
             resolve(rec.port);
@@ -37,6 +39,7 @@ describe("CLI (npm run simulator)", () => {
       });
       child!.once("exit", (code) => reject(new Error(`simulator exited with ${code}`)));
     });
+    expect(seed).toBe(42); // docs/simulator.md and the service's SIMULATOR_SEED
     const c = (client = await connectClient(port));
     const next = new IBApiNext({ host: "127.0.0.1", port });
     try {

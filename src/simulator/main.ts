@@ -1,5 +1,5 @@
 /**
- * CLI: `npm run simulator -- --port 4002 [--host 127.0.0.1] [--seed 1] [--tick-interval-ms 250] [--flood]
+ * CLI: `npm run simulator -- --port 4002 [--host 127.0.0.1] [--seed 42] [--tick-interval-ms 250] [--flood]
  *   [--accounts DU1234567,DU7654321] [--market-data-lines 100] [--delayed AAPL,MSFT] [--no-permission SPY]
  *   [--restart-after 60 --restart-downtime 10] [--connectivity-loss-after 30 --connectivity-loss-ms 5000 --data-lost]
  *   [--drop-every S] [--stall-every S --stall-ms N] [--depth-reset-every S] [--competing-session-every S]
@@ -10,12 +10,13 @@ import { pino } from "pino";
 import { DEFAULT_ACCOUNTS, type AccountConfig } from "./account.js";
 import type { Entitlement } from "./market/types.js";
 import { startSimulator } from "./index.js";
+import { DEFAULT_SEED } from "./options.js";
 
 const { values } = parseArgs({
   options: {
     port: { type: "string", default: "4002" },
     host: { type: "string", default: "127.0.0.1" },
-    seed: { type: "string", default: "1" },
+    seed: { type: "string", default: String(DEFAULT_SEED) },
     "tick-interval-ms": { type: "string", default: "250" },
     flood: { type: "boolean", default: false },
     accounts: { type: "string" },
@@ -49,7 +50,7 @@ if (values.help) {
       "Simulated IB Gateway (TWS API server version 176)",
       "  --port N                      listen port (default 4002; 0 = ephemeral)",
       "  --host H                      bind address (default 127.0.0.1)",
-      "  --seed N                      market seed (same seed, same market)",
+      `  --seed N                      market seed (same seed, same market; default ${DEFAULT_SEED})`,
       "  --tick-interval-ms N          L1 conflation / stream cadence (default 250)",
       "  --flood                       write L1 ticks as fast as the socket accepts",
       "  --accounts A,B                account ids (the first keeps the default positions)",

@@ -6,12 +6,15 @@ import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import type { Entitlement, Market } from "./market/types.js";
 import { SERVER_VERSION } from "./messages/ids.js";
 
+/** The market seed when none is given: the same for the CLI, startSimulator and the service (SIMULATOR_SEED). */
+export const DEFAULT_SEED = 42;
+
 export interface SimulatorOptions {
   /** Default 127.0.0.1 (loopback only). */
   host?: string;
   /** 0 = ephemeral. Default 4002 for the CLI, 0 for startSimulator. */
   port?: number;
-  /** Market seed (same seed → same trades, quotes, bars). Default 1. */
+  /** Market seed (same seed → same trades, quotes, bars). Default DEFAULT_SEED (42, as the service's SIMULATOR_SEED). */
   seed?: number;
   /** Simulated clock, epoch ms. Default Date.now. */
   now?: () => number;
@@ -77,7 +80,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
   return {
     host: o.host ?? "127.0.0.1",
     port: o.port ?? 0,
-    seed: o.seed ?? 1,
+    seed: o.seed ?? DEFAULT_SEED,
     now: o.now ?? Date.now,
     tickIntervalMs: Math.max(1, o.tickIntervalMs ?? 250),
     tickByTickIntervalMs: Math.max(1, o.tickByTickIntervalMs ?? Math.min(25, o.tickIntervalMs ?? 25)),

@@ -253,6 +253,7 @@ export class Session implements FeedContext {
     }
     this.clientId = clientId;
     this.state = "ready";
+    this.info(ERR.SIMULATOR_IDENTITY);
     this.send(msg.managedAccounts(this.gateway.accounts.ids()));
     this.send(msg.nextValidId(this.nextOrderId));
     this.error(-1, ERR.MD_FARM_OK);

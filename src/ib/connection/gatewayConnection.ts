@@ -7,7 +7,7 @@ import { ibMessagesIn, ibOutboundDropped, ibReconnects } from "../../metrics/met
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import { installInputFairness } from "./inputFairness.js";
 import { installOutboundLimiter, type OutboundLimiter } from "./outboundLimiter.js";
-import type { ConnectionState, GatewayMode, GatewayStatus } from "./gatewayStatus.js";
+import { isSimulatorIdentity, type ConnectionState, type GatewayMode, type GatewayStatus } from "./gatewayStatus.js";
 
 export interface GatewayConnectionOptions {
   mode: GatewayMode;
@@ -163,6 +163,8 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     api.on(EventName.server, (version: number, connectionTime: string) => {
       this.current.serverVersion = version;
       this.current.connectionTime = connectionTime;
+      // A new connection: what it is comes from this session (a simulator names itself before nextValidId).
+      this.current.mode = this.options.mode;
       // A new socket per connection: give each one the input time slice.
       if (!installInputFairness(api)) this.options.log.debug("could not reach @stoqey/ib's socket: IB input is not time-sliced");
     });
@@ -221,6 +223,11 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
 
   private onInfo(message: string, code: number): void {
     if (this.stopped) return;
+    if (isSimulatorIdentity(code, message)) {
+      if (this.current.mode !== "simulator") this.options.log.info({ gateway: this.address }, "the Gateway is a simulator (it says so on the wire)");
+      this.current.mode = "simulator";
+      return;
+    }
     switch (code) {
       case CLIENT_ID_IN_USE:
         this.fail(`client id ${this.options.clientId} is already in use at ${this.address}: set IB_CLIENT_ID to an unused id, or wait until the old session is released`);
