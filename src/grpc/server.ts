@@ -13,7 +13,7 @@ import { CallRegistry } from "./callContext.js";
 import type { HandlerDeps } from "./handlers.js";
 import { bindService, serviceName, type ServiceImplementation } from "./serviceBinding.js";
 import { addReflection } from "./reflection.js";
-import { HealthChecks } from "./services/healthChecks.js";
+import { HealthChecks, type HealthWatchLimits } from "./services/healthChecks.js";
 import { RuntimeService, type RuntimeSources } from "./services/runtimeService.js";
 import { SymbolService, type InstrumentSource } from "./services/symbolService.js";
 import { MarketDataService, type MarketDataSource } from "./services/marketDataService.js";
@@ -33,6 +33,8 @@ export interface GrpcServerOptions {
   tls?: { certFile: string; keyFile: string } | undefined;
   /** How long shutdown lets unary calls finish before cancelling everything. */
   shutdownGraceMs?: number;
+  /** Open grpc.health.v1 Watch streams per connection and in total (default DEFAULT_HEALTH_WATCH_LIMITS). */
+  healthWatchLimits?: HealthWatchLimits;
 }
 
 /** Our services, by the names health checks and reflection know them under. */
@@ -43,7 +45,7 @@ export const SERVICE_NAMES = [MarketDataServiceService, AccountServiceService, S
  * actively ends open streams (grpc-js's tryShutdown would otherwise wait forever on live feeds).
  */
 export class GrpcServer {
-  readonly health = new HealthChecks(SERVICE_NAMES);
+  readonly health: HealthChecks;
   private readonly server: Server;
   private readonly calls = new CallRegistry();
   private readonly deps: HandlerDeps;
@@ -51,6 +53,7 @@ export class GrpcServer {
   private boundPort: number | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
+    this.health = new HealthChecks(SERVICE_NAMES, options.healthWatchLimits);
     this.server = new Server({ interceptors: [authInterceptor(options.auth)] });
     this.streams = options.streams ?? DEFAULT_STREAM_SETTINGS;
     this.deps = { calls: this.calls, log: options.log, streams: this.streams };
