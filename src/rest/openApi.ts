@@ -1,4 +1,6 @@
 import { ScalarType, type DescEnum, type DescField, type DescMessage, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { CONNECTOR_TYPES, INTERVAL_NAMES, MARKET_TYPES, describeAcceptedIntervals } from "../config/barfinexNames.js";
+import { MAX_DAYS } from "../grpc/requests/timeWindow.js";
 import type { RpcRoute } from "./httpRules.js";
 import { SourceComments } from "./sourceComments.js";
 
@@ -19,6 +21,36 @@ export interface OperationalRoute {
 }
 
 const STATUS_SCHEMA = "google.rpc.Status";
+
+/**
+ * What the request checks accept for fields the protos type as plain strings or integers, so that Swagger
+ * UI offers a list and an example instead of an empty text box (by proto field name, wherever it is a
+ * path or query parameter). Intervals list the Barfinex names; the aliases are accepted too.
+ */
+const PARAMETER_FACTS: Record<string, { schema: JsonObject; example: JsonValue; note?: string }> = {
+  connector_type: { schema: { enum: [...CONNECTOR_TYPES] }, example: "ib" },
+  market_type: { schema: { enum: [...MARKET_TYPES] }, example: "spot" },
+  interval: { schema: { enum: [...INTERVAL_NAMES] }, example: "h1", note: `Also accepted: ${describeAcceptedIntervals().replace(/^.*\(aliases: (.*)\)$/, "$1")}.` },
+  symbol: { schema: {}, example: "BTCUSDT" },
+  days: { schema: { format: "int32", minimum: 0, maximum: MAX_DAYS }, example: 7, note: "0 counts as unset." },
+};
+
+/** A parameter of `field` (its schema, text and example), with PARAMETER_FACTS applied. */
+function parameterOf(name: string, where: "path" | "query", field: DescField | undefined, schemas: SchemaCollector, comments: SourceComments): JsonObject {
+  const facts = field === undefined ? undefined : PARAMETER_FACTS[field.name];
+  const text = [field === undefined ? "" : comments.of(field), facts?.note ?? ""].filter((t) => t !== "").join(" ");
+  const schema: JsonObject = { ...(field === undefined ? { type: "string" } : schemas.fieldSchema(field)), ...facts?.schema };
+  if (text !== "" && !("$ref" in schema)) schema.description = text;
+  return {
+    name,
+    in: where,
+    required: where === "path",
+    description: text,
+    schema,
+    ...(facts === undefined ? {} : { example: facts.example }),
+    ...(field?.fieldKind === "list" ? { style: "form", explode: true } : {}),
+  };
+}
 
 /**
  * OpenAPI 3 from the same google.api.http rules the bridge mounts, with the proto comments as text:
@@ -53,27 +85,11 @@ export function openApiDocument(routes: readonly RpcRoute[], info: OpenApiInfo, 
     const summary = /^[^]*?\.(?=\s|$)/.exec(methodText.split("\n\n")[0]!)?.[0] ?? methodText.split("\n\n")[0]!;
     const streaming = route.method.methodKind === "server_streaming";
     const pathFields = new Set(route.template.variables);
-    const parameters: JsonObject[] = route.template.variables.map((fieldPath) => {
-      const field = fieldAt(route.method.input, fieldPath);
-      return {
-        name: fieldPath,
-        in: "path",
-        required: true,
-        description: field === undefined ? "" : comments.of(field),
-        schema: field === undefined ? { type: "string" } : schemas.fieldSchema(field),
-      };
-    });
+    const parameters: JsonObject[] = route.template.variables.map((fieldPath) => parameterOf(fieldPath, "path", fieldAt(route.method.input, fieldPath), schemas, comments));
     if (route.body !== "*") {
       for (const { name, field } of queryFields(route.method.input, "", new Set())) {
         if (pathFields.has(name) || name === route.body || name.startsWith(`${route.body}.`)) continue;
-        parameters.push({
-          name: name.split(".").map((part, i, all) => (i === all.length - 1 ? field.jsonName : part)).join("."),
-          in: "query",
-          required: false,
-          description: comments.of(field),
-          schema: schemas.fieldSchema(field),
-          ...(field.fieldKind === "list" ? { style: "form", explode: true } : {}),
-        });
+        parameters.push(parameterOf(name.split(".").map((part, i, all) => (i === all.length - 1 ? field.jsonName : part)).join("."), "query", field, schemas, comments));
       }
     }
     const responseSchema: JsonObject =
@@ -247,9 +263,10 @@ function scalarSchema(type: ScalarType): JsonObject {
     case ScalarType.SINT32:
     case ScalarType.SFIXED32:
       return { type: "integer", format: "int32" };
+    // A JSON number (unlike 64-bit integers below); "int64" here would read as a string-encoded int64.
     case ScalarType.UINT32:
     case ScalarType.FIXED32:
-      return { type: "integer", format: "int64", minimum: 0 };
+      return { type: "integer", format: "uint32", minimum: 0, maximum: 4_294_967_295 };
     // 64-bit integers are strings in proto3 JSON (JavaScript numbers lose precision past 2^53).
     case ScalarType.INT64:
     case ScalarType.SINT64:
