@@ -1,11 +1,21 @@
-import { Gauge } from "prom-client";
+import { Counter, Gauge } from "prom-client";
 import { metricsRegistry } from "./metrics.js";
 
 /** What the scrape-time gauges read from an IB adapter (IbAdapter satisfies it). */
 export interface AdapterMetricsSource {
   readonly status: { state: string };
-  subscriptions(): ReadonlyArray<{ kind: string; consumers: number }>;
+  subscriptions(): ReadonlyArray<{ kind: string; consumers: number; requestedAtIb: boolean; state: string }>;
   readonly connection: { readonly outboundQueued: number };
+  /** IB's historical pacing as the adapter spends it (HistoricalScheduler stats and rules). */
+  historicalPacing(): {
+    queued: number;
+    queuedInternal: number;
+    inFlight: number;
+    sentInWindow: number;
+    settlingUntilMs: number | undefined;
+    sentTotal: Record<"user" | "internal", number>;
+    budget: number;
+  };
 }
 
 /** Adapters being watched; one in production, several when tests run apps side by side. */
@@ -54,6 +64,104 @@ new Gauge({
     this.reset();
     for (const kind of KINDS) this.set({ kind }, 0);
     for (const s of sources) for (const sub of s.subscriptions()) this.inc({ kind: sub.kind }, sub.consumers);
+  },
+});
+
+new Gauge({
+  name: "ibprovider_ib_subscriptions_requested",
+  help: "Live IB subscriptions per kind that are requested at IB now; the others have consumers but no IB request (reconnecting, waiting for a settling connection or IB's pacing budget, retrying after a limit)",
+  labelNames: ["kind"] as const,
+  registers: [metricsRegistry],
+  collect() {
+    this.reset();
+    for (const kind of KINDS) this.set({ kind }, 0);
+    for (const s of sources) for (const sub of s.subscriptions()) if (sub.requestedAtIb) this.inc({ kind: sub.kind });
+  },
+});
+
+new Gauge({
+  name: "ibprovider_ib_subscriptions_waiting",
+  help: "Live IB subscriptions per kind whose IB request is held back (a settling connection after reconnects, IB's historical pacing budget)",
+  labelNames: ["kind"] as const,
+  registers: [metricsRegistry],
+  collect() {
+    this.reset();
+    for (const kind of KINDS) this.set({ kind }, 0);
+    for (const s of sources) for (const sub of s.subscriptions()) if (sub.state === "waiting") this.inc({ kind: sub.kind });
+  },
+});
+
+const PRIORITIES = ["user", "internal"] as const;
+
+new Gauge({
+  name: "ibprovider_ib_historical_queued",
+  help: "Historical requests (bars, ticks, real-time bar subscriptions) waiting for IB's pacing, per priority: user calls or the service's own (live candle feeds)",
+  labelNames: ["priority"] as const,
+  registers: [metricsRegistry],
+  collect() {
+    this.reset();
+    let internal = 0;
+    let all = 0;
+    for (const s of sources) {
+      const p = s.historicalPacing();
+      internal += p.queuedInternal;
+      all += p.queued;
+    }
+    this.set({ priority: "user" }, all - internal);
+    this.set({ priority: "internal" }, internal);
+  },
+});
+
+new Gauge({
+  name: "ibprovider_ib_historical_budget_used",
+  help: "Cost units of IB's historical pacing budget spent within the current window (the limit is ibprovider_ib_historical_budget)",
+  registers: [metricsRegistry],
+  collect() {
+    let used = 0;
+    for (const s of sources) used += s.historicalPacing().sentInWindow;
+    this.set(used);
+  },
+});
+
+new Gauge({
+  name: "ibprovider_ib_historical_budget",
+  help: "IB's historical pacing budget per window, in cost units (IB: 60 per 10 minutes)",
+  registers: [metricsRegistry],
+  collect() {
+    let budget = 0;
+    for (const s of sources) budget = Math.max(budget, s.historicalPacing().budget);
+    this.set(budget);
+  },
+});
+
+new Gauge({
+  name: "ibprovider_ib_historical_settling_seconds",
+  help: "Seconds until the service's own historical requests may go again after reconnects (the connection must settle first); 0 when not held",
+  registers: [metricsRegistry],
+  collect() {
+    const now = Date.now();
+    let wait = 0;
+    for (const s of sources) {
+      const until = s.historicalPacing().settlingUntilMs;
+      if (until !== undefined) wait = Math.max(wait, (until - now) / 1000);
+    }
+    this.set(wait);
+  },
+});
+
+new Counter({
+  name: "ibprovider_ib_historical_sent_total",
+  help: "Cost units of historical requests sent to IB, per priority: user calls or the service's own (live candle feeds' real-time bars, seeds, heals)",
+  labelNames: ["priority"] as const,
+  registers: [metricsRegistry],
+  collect() {
+    // Mirrors the schedulers' own counters at scrape time.
+    this.reset();
+    for (const priority of PRIORITIES) {
+      let sent = 0;
+      for (const s of sources) sent += s.historicalPacing().sentTotal[priority];
+      this.inc({ priority }, sent);
+    }
   },
 });
 

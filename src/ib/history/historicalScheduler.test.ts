@@ -371,4 +371,59 @@ describe("HistoricalScheduler", () => {
     await expect(second).rejects.toMatchObject({ kind: "cancelled", message: "shutting down" });
     expect(clock.pending).toBe(0);
   });
+
+  describe("user calls and the service's own requests", () => {
+    it("sends a user call before internal requests queued earlier, and keeps the user reserve free of internal ones", async () => {
+      const clock = new FakeClock();
+      const scheduler = new HistoricalScheduler({ clock, rules: { globalMax: 6, userReserve: 2, safetyMarginMs: 0 } });
+      const sent: string[] = [];
+      const job = (name: string, priority: "user" | "internal") => scheduler.schedule({ key: key(name, name), priority, run: async () => void sent.push(name) });
+      // Six internal requests: only four fit (the last two units are the users'); a user call after them goes first.
+      const internal = ["i1", "i2", "i3", "i4", "i5", "i6"].map((n) => job(n, "internal"));
+      await flush();
+      expect(sent).toEqual(["i1", "i2", "i3", "i4"]);
+      const user = [job("u1", "user"), job("u2", "user")];
+      await drive(clock, Promise.all(user));
+      expect(sent).toEqual(["i1", "i2", "i3", "i4", "u1", "u2"]);
+      expect(clock.now() - 1_700_000_000_000).toBe(0); // answered at once, not a window later
+      await drive(clock, Promise.all(internal));
+      expect(sent.slice(6)).toEqual(["i5", "i6"]);
+      expect(scheduler.stats().sentTotal).toEqual({ user: 2, internal: 6 });
+    });
+
+    it("holds internal requests after a reconnect until the connection settles, doubling for each further reconnect", async () => {
+      const clock = new FakeClock();
+      const scheduler = new HistoricalScheduler({ clock, rules: { settleAfterReconnectMs: 1_000, settleMaxMs: 5_000, globalWindowMs: 60_000 } });
+      const t0 = clock.now();
+      expect(scheduler.connectionRestored()).toBe(t0 + 1_000);
+      expect(scheduler.connectionRestored()).toBe(t0 + 2_000);
+      expect(scheduler.connectionRestored()).toBe(t0 + 4_000);
+      expect(scheduler.connectionRestored()).toBe(t0 + 5_000); // capped
+      const waits: unknown[] = [];
+      const sentAt: Record<string, number> = {};
+      const internal = scheduler.schedule({ key: key("A", 1), priority: "internal", onWait: (w) => waits.push(w), run: async () => void (sentAt.internal = clock.now()) });
+      const user = scheduler.schedule({ key: key("B", 1), run: async () => void (sentAt.user = clock.now()) });
+      await drive(clock, Promise.all([internal, user]));
+      expect(sentAt).toEqual({ user: t0, internal: t0 + 5_000 });
+      expect(waits).toEqual([{ reason: "settling", untilMs: t0 + 5_000 }, undefined]);
+      // A reconnect a window later counts as the first again.
+      clock.setTimer(() => undefined, 60_000);
+      clock.step();
+      expect(scheduler.connectionRestored()).toBe(clock.now() + 1_000);
+    });
+
+    it("tells an internal request waiting for the budget until about when", async () => {
+      const clock = new FakeClock();
+      const scheduler = new HistoricalScheduler({ clock, rules: { globalMax: 4, userReserve: 1, globalWindowMs: 60_000, safetyMarginMs: 0 } });
+      const t0 = clock.now();
+      const first = [1, 2, 3].map((n) => scheduler.schedule({ key: key("A", n), priority: "internal", run: async () => n }));
+      const waits: unknown[] = [];
+      const late = scheduler.schedule({ key: key("B", 1), priority: "internal", onWait: (w) => waits.push(w), run: async () => "late" });
+      await flush();
+      expect(scheduler.stats()).toMatchObject({ queued: 1, queuedInternal: 1, sentInWindow: 3 });
+      expect(waits).toEqual([{ reason: "budget", untilMs: t0 + 60_000 }]);
+      await drive(clock, Promise.all([...first, late]));
+      expect(waits).toEqual([{ reason: "budget", untilMs: t0 + 60_000 }, undefined]);
+    });
+  });
 });
