@@ -22,6 +22,8 @@ class FakeSource implements FeedSource<number> {
   refuseOpen: Error | undefined;
   /** open() reports this through the sink before it returns (a source that refuses at once). */
   failWhileOpening: Error | undefined;
+  /** What the open subscription's isRequested() says (a source holding its upstream request back says false). */
+  requested = true;
   private current: FeedSink<number> | undefined;
   private readonly openWaiters: (() => void)[] = [];
 
@@ -44,6 +46,7 @@ class FakeSource implements FeedSource<number> {
     for (const wake of this.openWaiters.splice(0)) wake();
     if (this.failWhileOpening !== undefined) sink.fail(this.failWhileOpening);
     return {
+      isRequested: () => this.requested,
       close: () => {
         this.closes++;
         if (this.current === sink) this.current = undefined;
@@ -321,6 +324,34 @@ describe("a shared feed over one upstream subscription", () => {
     await b.heard(3);
     await b.until((r) => r.words.includes("stale"), "stale");
     expect(b.words.slice(0, b.words.indexOf("stale"))).toContain("delayed");
+  });
+
+  it("a source holding its request back says what it waits for and until when: to its consumers, to joiners, in 'stale', and as not requested upstream", async () => {
+    const { feed, source, world } = setup();
+    const a = consume(feed, { heartbeatMs: 20, staleAfterMs: 30 });
+    source.sink.data(1);
+    source.requested = false;
+    source.sink.waiting("waiting for IB's historical pacing budget", 61_000);
+    await a.until((r) => r.statuses("waiting").length === 1, "the waiting status");
+    expect(a.statuses("waiting")[0]).toMatchObject({ message: "waiting for IB's historical pacing budget", untilMs: 61_000 });
+    expect(feed.currentState).toBe("waiting");
+    expect(feed.currentWait).toEqual({ message: "waiting for IB's historical pacing budget", untilMs: 61_000 });
+    expect(feed.isRequestedUpstream).toBe(false);
+
+    source.joinState = [1];
+    const b = consume(feed);
+    await b.until((r) => r.statuses("waiting").length === 1, "the joiner's waiting status");
+    expect(b.statuses("waiting")[0]).toMatchObject({ message: "waiting for IB's historical pacing budget", untilMs: 61_000 });
+
+    // No data for a while: the stale status says why, not a bare "no data".
+    world.clock += 5_000;
+    await a.until((r) => r.statuses("stale").length >= 1, "a stale status");
+    expect(a.statuses("stale")[0]).toMatchObject({ message: "no data for 5 s: waiting for IB's historical pacing budget", untilMs: 61_000 });
+
+    source.requested = true;
+    source.sink.data(2);
+    expect(feed.currentWait).toBeUndefined();
+    expect(feed.isRequestedUpstream).toBe(true);
   });
 
   it("a pinned feed stays open with no consumer and counts as configured", async () => {
