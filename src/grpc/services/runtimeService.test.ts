@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { StreamStatusKind } from "../../../gen/ibprovider/v1/types.js";
+import { statusToProto } from "../mapping/streamStatus.js";
+import { RuntimeService } from "./runtimeService.js";
+
+describe("what the runtime status says about a subscription IB does not have open", () => {
+  it("ListSubscriptions gives requested_at_ib, and what a waiting subscription waits for and until when", async () => {
+    const service = new RuntimeService({
+      provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] },
+      startedAt: new Date(0),
+      serviceVersion: "test",
+      gateway: () => undefined,
+      now: () => 10_000,
+      subscriptions: () => [
+        { key: "candle/1/min1", kind: "candle", marketType: "spot", symbol: "BTCUSDT", interval: "min1", consumers: 2, configured: false, lastMessageAt: new Date(4_000), state: "waiting", requestedAtIb: false, waiting: { message: "waiting for the Gateway connection to settle", untilMs: 12_500 } },
+        { key: "tick/1", kind: "tick", marketType: "spot", symbol: "BTCUSDT", interval: "", consumers: 1, configured: false, lastMessageAt: undefined, state: "live", requestedAtIb: true, waiting: undefined },
+      ],
+    });
+    const { subscriptions } = await service.listSubscriptions();
+    expect(subscriptions[0]).toMatchObject({ state: "waiting", requestedAtIb: false, waitingFor: "waiting for the Gateway connection to settle", waitingUntil: { seconds: "12", nanos: 500_000_000 } });
+    expect(subscriptions[1]).toMatchObject({ state: "live", requestedAtIb: true, waitingFor: "", waitingUntil: undefined });
+  });
+
+  it("a WAITING stream status carries its until time; other statuses none", () => {
+    expect(statusToProto({ kind: "waiting", atMs: 1_000, message: "waiting for IB's historical pacing budget", untilMs: 61_000 })).toMatchObject({
+      kind: StreamStatusKind.STREAM_STATUS_KIND_WAITING,
+      until: { seconds: "61", nanos: 0 },
+    });
+    expect(statusToProto({ kind: "live", atMs: 1_000, message: "" }).until).toBeUndefined();
+  });
+});
