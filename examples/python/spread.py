@@ -7,6 +7,13 @@
 Options: --updates N stops after N printed lines (default: run until Ctrl-C).
 Environment: IB_PROVIDER_ADDR (default 127.0.0.1:50051), PROVIDER_API_TOKEN (when the server has one).
 Decimal strings become decimal.Decimal: prices are never floats.
+
+Spreads are computed on consistent quotes only. IB sends one change of the book as several row operations
+(and one change of the quote as a bid tick, then an ask tick), and the service forwards each as it comes:
+between them the best bid can reach or pass the best ask. A book counts only while the stream says
+`is_consistent` (it mirrors IB's rows: false in the empty snapshot after a reset and after a missed update
+until the fresh snapshot) and is not crossed; a quote only while bid < ask. Otherwise that spread shows "-" until
+the next consistent state.
 """
 import argparse
 import asyncio
@@ -60,13 +67,26 @@ class Market:
                     side[price] = volume
         self.book_consistent = update.is_consistent
 
-    def line(self) -> str:
-        l1 = f"{self.ask - self.bid}" if self.bid is not None and self.ask is not None else "-"
-        if self.bids and self.asks:
-            best_bid, best_ask = max(self.bids), min(self.asks)
-            book = f"{best_ask - best_bid} ({best_bid} / {best_ask}, {len(self.bids)}x{len(self.asks)} levels{'' if self.book_consistent else ', rebuilding'})"
-        else:
-            book = "-"
+    def l1_spread(self) -> Decimal | None:
+        """ask - bid, or None until both are known and the quote is not mid-update (bid >= ask)."""
+        if self.bid is None or self.ask is None or self.bid >= self.ask:
+            return None
+        return self.ask - self.bid
+
+    def book_top(self) -> tuple[Decimal, Decimal] | None:
+        """(best bid, best ask) of a consistent, uncrossed book with both sides; None otherwise."""
+        if not self.book_consistent or not self.bids or not self.asks:
+            return None
+        best_bid, best_ask = max(self.bids), min(self.asks)
+        return (best_bid, best_ask) if best_bid < best_ask else None
+
+    def line(self) -> str | None:
+        """The spreads, or None while neither is consistent yet (nothing worth printing)."""
+        spread, top = self.l1_spread(), self.book_top()
+        if spread is None and top is None:
+            return None
+        l1 = f"{spread}" if spread is not None else "-"
+        book = f"{top[1] - top[0]} ({top[0]} / {top[1]}, {len(self.bids)}x{len(self.asks)} levels)" if top is not None else "-"
         return f"{self.symbol:8} L1 spread {l1:>10}  book spread {book}"
 
 
@@ -118,7 +138,7 @@ async def main() -> int:
                     raise RuntimeError("a stream ended")
                 market = getter.result()
                 line = market.line()
-                if last_line.get(market.symbol) != line:  # print changes only
+                if line is not None and last_line.get(market.symbol) != line:  # consistent changes only
                     last_line[market.symbol] = line
                     print(line, flush=True)
                     printed += 1

@@ -65,11 +65,49 @@ describe.skipIf(!verdict.run)("the generated Python client against the service o
     expect(stdout).toMatch(/last: Candle\(time=datetime\.datetime\(.*open=Decimal\('[\d.]+'\)/);
   });
 
-  it("runs examples/python/spread.py: ticks and depth for two symbols, printing both spreads", async () => {
-    const { stdout } = await python("examples/python/spread.py", ["BTCUSDT", "ETHUSDT", "--updates", "6"], 30_000);
+  // IB (and the simulator) send one change of a book as several row operations and one change of a quote as
+  // two ticks: about one update in six passes through a crossed state. 24 lines all positive is what a
+  // strategy needs; the example once printed -12.50 mid-update (a 1-in-100 chance to see none in 24).
+  it("runs examples/python/spread.py: ticks and depth for two symbols, printing positive spreads only", async () => {
+    const { stdout } = await python("examples/python/spread.py", ["BTCUSDT", "ETHUSDT", "--updates", "24"], 45_000);
     const lines = stdout.split("\n").filter((line) => line.includes("L1 spread"));
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(24);
+    const spreads = lines.flatMap((line) => [...line.matchAll(/spread +(-?[\d.]+)/g)].map((m) => Number(m[1])));
+    expect(spreads.length).toBeGreaterThan(24);
+    expect(spreads.filter((spread) => !(spread > 0)), stdout).toEqual([]);
     expect(stdout).toMatch(/BTCUSDT +L1 spread +[\d.]+ +book spread [\d.]+ \(/);
     expect(stdout).toContain("ETHUSDT");
+  }, 50_000);
+
+  it("spread.py's strategy state ignores a book mid-update, one not consistent, and a crossed quote", async () => {
+    // The same ops as IB's for a price move: the new best bid arrives before the old best ask is gone.
+    const script = [
+      "import importlib.util, sys",
+      "spec = importlib.util.spec_from_file_location('spread', 'examples/python/spread.py'); spread = importlib.util.module_from_spec(spec); spec.loader.exec_module(spread)",
+      "from ibprovider.v1 import types_pb2 as t",
+      "L = t.PriceLevel",
+      "m = spread.Market('BTCUSDT')",
+      "m.on_book(t.OrderBookUpdate(is_snapshot=True, is_consistent=True, bids=[L(price='100', volume='1')], asks=[L(price='101', volume='1')]))",
+      "print('snapshot', m.line())",
+      "m.on_book(t.OrderBookUpdate(is_consistent=True, bids=[L(price='102', volume='1')]))",
+      "print('crossed', m.line())",
+      "m.on_book(t.OrderBookUpdate(is_consistent=True, asks=[L(price='101', volume='0'), L(price='103', volume='2')]))",
+      "print('settled', m.line())",
+      "m.on_book(t.OrderBookUpdate(is_snapshot=True, is_consistent=False))",
+      "print('reset', m.line())",
+      "m.on_tick(t.Tick(bid='104', ask='103.5'))",
+      "print('quote crossed', m.line())",
+      "m.on_tick(t.Tick(bid='104', ask='104.25'))",
+      "print('quote', m.line())",
+    ].join("\n");
+    const { stdout } = await python("-c", [script], 15_000);
+    expect(stdout.split("\n").filter(Boolean)).toEqual([
+      "snapshot BTCUSDT  L1 spread          -  book spread 1 (100 / 101, 1x1 levels)",
+      "crossed None",
+      "settled BTCUSDT  L1 spread          -  book spread 1 (102 / 103, 2x1 levels)",
+      "reset None",
+      "quote crossed None",
+      "quote BTCUSDT  L1 spread       0.25  book spread -",
+    ]);
   });
 });
