@@ -33,6 +33,19 @@ export const ERR = {
    * nextValidId that it talks to a simulator (src/ib/connection/gatewayStatus.ts reads it).
    */
   SIMULATOR_IDENTITY: { code: 2104, text: "Market data farm connection is OK:ib-provider-simulator" },
+  /**
+   * A data request for an instrument with fractional sizes (crypto) from a client below server version 163,
+   * which can only read whole sizes: refused rather than served with sizes truncated to 0.
+   */
+  FRACTIONAL_SIZES_UNSUPPORTED: {
+    code: 10285,
+    text: "Your API version does not support fractional size rules. Please upgrade to a minimum version 163.",
+  },
+  /** To a pre-v100 client, in its own unframed format, before closing (session.ts). */
+  LEGACY_CLIENT: {
+    code: 506,
+    text: "Unsupported version: this Gateway serves TWS API clients of version 100 or later (the V100+ handshake). Please upgrade the API client.",
+  },
   NEEDS_SUBSCRIPTION: {
     code: 10089,
     text:

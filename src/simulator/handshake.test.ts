@@ -92,7 +92,8 @@ describe("handshake", () => {
     r.send([71, 2, 4, ""]);
     await r.waitFor((f) => f[0] === "9");
     // REQ_HISTORICAL_DATA below sv 124: version 6, no keepUpToDate.
-    r.send([20, 6, 77, "", "BTC", "CRYPTO", "", "", "", "", "PAXOS", "", "USD", "", "", 0, "", "1 hour", "3 D", 0, "AGGTRADES", 1, ""]);
+    // (EUR.USD: crypto needs fractional sizes, sv ≥ 163.)
+    r.send([20, 6, 77, "", "EUR", "CASH", "", "", "", "", "IDEALPRO", "", "USD", "", "", 0, "", "1 hour", "3 D", 0, "MIDPOINT", 1, ""]);
     const h = await r.waitFor((f) => f[0] === "17");
     expect(h.slice(0, 3)).toEqual(["17", "3", "77"]);
     const n = Number(h[5]);

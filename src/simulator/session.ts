@@ -17,7 +17,7 @@ import { MIN_CLIENT_VERSION, MIN_SV, OUT } from "./messages/ids.js";
 import * as msg from "./messages/outbound.js";
 import { requestTable } from "./requestTable.js";
 import { type Field } from "./wire/fields.js";
-import { encodeFrame, FrameReader, parseGreeting } from "./wire/framing.js";
+import { encodeFrame, encodeLegacy, FrameReader, parseGreeting } from "./wire/framing.js";
 
 type State = "greeting" | "await-start" | "ready" | "closed";
 
@@ -172,6 +172,10 @@ export class Session implements FeedContext {
       this.greetingBuf = Buffer.concat([this.greetingBuf, chunk]);
       const g = parseGreeting(this.greetingBuf);
       if (g.kind === "incomplete") return;
+      if (g.kind === "legacy") {
+        this.refuseLegacyClient(g.clientVersion);
+        return;
+      }
       if (g.kind === "invalid") {
         this.gateway.log("warn", { reason: g.reason }, "bad greeting; closing");
         this.close();
@@ -203,6 +207,22 @@ export class Session implements FeedContext {
       if ((this.state as State) === "closed") return;
       this.onMessage(f);
     }
+  }
+
+  /**
+   * A pre-v100 client (no "API\0" greeting). Serving the legacy protocol would mean unframed messages in
+   * 20-year-old layouts that no maintained client speaks; closing silently left such a client waiting for
+   * ever. It gets what it can read instead: the legacy reply (server version, connection time), an ERR_MSG
+   * (id -1, 506, the reason) in the unframed format it decodes, and a close.
+   */
+  private refuseLegacyClient(clientVersion: number): void {
+    this.gateway.log("warn", { clientVersion }, "pre-v100 client; answering 506 and closing");
+    const v = this.gateway.options.maxServerVersion;
+    this.socket.write(encodeLegacy([v, `${formatZoned(this.now(), "UTC")} GMT`]));
+    this.socket.write(encodeLegacy(msg.errMsg(0, -1, ERR.LEGACY_CLIENT.code, ERR.LEGACY_CLIENT.text)));
+    this.state = "closed";
+    this.gateway.onSessionClosed(this);
+    this.socket.end();
   }
 
   private onMessage(fields: string[]): void {

@@ -3,7 +3,7 @@
  * market model. Delayed data is the same feed shifted by `delayMs` with delayed tick types (+65 / 88).
  */
 import { Decimal } from "decimal.js";
-import { TICK } from "../messages/ids.js";
+import { MIN_SV, TICK } from "../messages/ids.js";
 import * as msg from "../messages/outbound.js";
 import type { InstrumentSpec, Quote } from "../market/types.js";
 import type { Field } from "../wire/fields.js";
@@ -64,7 +64,7 @@ export class MarketDataFeed implements Subscription {
   /** tickReqParams + marketDataType + the full current state. */
   start(nowMs: number): void {
     const { ctx, reqId, instrument } = this;
-    ctx.send(msg.tickReqParams(reqId, instrument.minTick, instrument.secType === "STK" ? "9c0001" : "", 3));
+    if (ctx.sv >= MIN_SV.REQ_SMART_COMPONENTS) ctx.send(msg.tickReqParams(reqId, instrument.minTick, instrument.secType === "STK" ? "9c0001" : "", 3));
     ctx.send(msg.marketDataType(reqId, this.o.dataType));
     this.sendFull(nowMs);
   }

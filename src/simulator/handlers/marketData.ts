@@ -4,6 +4,7 @@ import { DepthFeed } from "../feeds/depth.js";
 import { MarketDataFeed } from "../feeds/marketData.js";
 import { parseTickByTickType, TickByTickFeed } from "../feeds/tickByTick.js";
 import type { InstrumentSpec } from "../market/types.js";
+import { MIN_SV } from "../messages/ids.js";
 import type { ReqMktData, ReqMktDepth, ReqTickByTick } from "../messages/inbound.js";
 import * as msg from "../messages/outbound.js";
 import type { Session } from "../session.js";
@@ -64,7 +65,7 @@ export function reqMktData(session: Session, req: ReqMktData): void {
   });
   const now = session.now();
   if (req.snapshot || req.regulatorySnapshot) {
-    session.send(msg.tickReqParams(req.reqId, inst.minTick, "", 3));
+    if (session.sv >= MIN_SV.REQ_SMART_COMPONENTS) session.send(msg.tickReqParams(req.reqId, inst.minTick, "", 3));
     session.send(msg.marketDataType(req.reqId, dataType));
     feed.sendFull(now);
     session.send(msg.tickSnapshotEnd(req.reqId));

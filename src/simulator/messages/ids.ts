@@ -98,7 +98,12 @@ export const IN = {
 /** Server-version gates used by the layouts below 177 (names as in the official clients). */
 export const MIN_SV = {
   OPTIONAL_CAPABILITIES: 72,
+  /** reqContractDetails carries primaryExch (request version 8) from here; older clients send version 7. */
+  PRIMARYEXCH: 75,
+  /** Positions (msgs 7, 61) are decimals from here; below it IB's decoders read an int. */
+  FRACTIONAL_POSITIONS: 101,
   MD_SIZE_MULTIPLIER: 110,
+  /** Also TICK_REQ_PARAMS (msg 81): its bboExchange is the key of reqSmartComponents, both from TWS API 9.73. */
   REQ_SMART_COMPONENTS: 114,
   REQ_HEAD_TIMESTAMP: 118,
   AGG_GROUP: 121,

@@ -109,10 +109,14 @@ export interface ReqContractData {
   secIdType: string;
   secId: string;
 }
+/**
+ * OUT 9, decoded by the version it carries: version 8 added primaryExch (clients at sv ≥ 75 send it),
+ * version 7 has none, so "AAPL, SMART, EUR" from an old client asks for the EUR listing, not the USD one.
+ */
 export function decodeReqContractData(sv: number, r: FieldReader): ReqContractData {
-  r.int(); // version 8
+  const version = r.int();
   const reqId = r.int();
-  const contract = readContract12(r);
+  const contract = readContract12(r, { primaryExch: version >= 8 && sv >= MIN_SV.PRIMARYEXCH });
   contract.includeExpired = r.bool();
   const secIdType = r.str();
   const secId = r.str();

@@ -14,6 +14,11 @@ export function size(sv: number, s: string): string {
   return String(Number.isFinite(n) ? n : 0);
 }
 
+/** Positions are decimals from sv 101 (MIN_SERVER_VER_FRACTIONAL_POSITIONS: IB's decoders read a float there, an int below). */
+export function positionSize(sv: number, s: string): string {
+  return sv >= MIN_SV.FRACTIONAL_POSITIONS ? s : size(MIN_SV.FRACTIONAL_SIZE_SUPPORT - 1, s);
+}
+
 export function errMsg(sv: number, id: number, code: number, text: string): Field[] {
   const f: Field[] = [IN.ERR_MSG, 2, id, code, text];
   if (sv >= MIN_SV.ADVANCED_ORDER_REJECT) f.push("");
@@ -228,7 +233,7 @@ export function position(sv: number, account: string, c: InstrumentSpec, pos: st
     3,
     account,
     ...positionContract(c),
-    size(sv, pos),
+    positionSize(sv, pos),
     avgCost,
   ];
 }
@@ -240,7 +245,7 @@ export function positionMulti(sv: number, reqId: number, account: string, c: Ins
     reqId,
     account,
     ...positionContract(c),
-    size(sv, pos),
+    positionSize(sv, pos), // POSITION_MULTI exists from sv 103 on: always a decimal
     avgCost,
     modelCode,
   ];
@@ -281,7 +286,7 @@ export function portfolioValue(
     IN.PORTFOLIO_VALUE,
     8,
     ...positionContract(c, c.primaryExch),
-    size(sv, pos),
+    positionSize(sv, pos),
     marketPrice,
     marketValue,
     avgCost,

@@ -19,11 +19,20 @@ export interface Greeting {
 
 export type GreetingResult =
   | { kind: "incomplete" }
+  /** A pre-v100 client: its version as a NUL-terminated decimal, no "API\0" prefix, unframed messages. */
+  | { kind: "legacy"; clientVersion: number; consumed: number }
   | { kind: "invalid"; reason: string }
   | { kind: "ok"; greeting: Greeting; consumed: number };
 
 /** Parses the client greeting at the start of `buf`. */
 export function parseGreeting(buf: Buffer): GreetingResult {
+  if (buf.length > 0 && buf[0]! >= 0x30 && buf[0]! <= 0x39) {
+    const nul = buf.indexOf(0);
+    if (nul < 0) return buf.length > 16 ? { kind: "invalid", reason: "legacy greeting too long" } : { kind: "incomplete" };
+    const text = buf.subarray(0, nul).toString("latin1");
+    if (/^\d+$/.test(text)) return { kind: "legacy", clientVersion: Number(text), consumed: nul + 1 };
+    return { kind: "invalid", reason: `bad legacy greeting "${text}"` };
+  }
   const head = Math.min(buf.length, API_PREFIX.length);
   if (!buf.subarray(0, head).equals(API_PREFIX.subarray(0, head))) {
     return { kind: "invalid", reason: "missing API\\0 prefix" };
@@ -40,6 +49,11 @@ export function parseGreeting(buf: Buffer): GreetingResult {
   const maxVersion = m[2] !== undefined ? Number(m[2]) : minVersion;
   if (maxVersion < minVersion) return { kind: "invalid", reason: `empty version range "${text}"` };
   return { kind: "ok", greeting: { minVersion, maxVersion, connectOptions: m[3] ?? "" }, consumed: end };
+}
+
+/** One message of the pre-v100 protocol: NUL-terminated fields, no length prefix. */
+export function encodeLegacy(fields: readonly Field[]): Buffer {
+  return Buffer.from(fields.map((f) => fieldText(f) + "\0").join(""), "utf8");
 }
 
 /** Encodes one message as a length-prefixed, NUL-terminated frame. */
