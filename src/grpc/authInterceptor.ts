@@ -1,4 +1,6 @@
 import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, type ServerInterceptor } from "@grpc/grpc-js";
+import { status as GrpcStatus } from "@grpc/grpc-js";
+import type { AccessLog } from "./accessLog.js";
 import type { TokenAuthenticator } from "./auth.js";
 import { toServiceError } from "./statusDetails.js";
 
@@ -12,9 +14,11 @@ const OPEN_PREFIXES = ["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerRef
 /**
  * Checks the token before any handler runs. A rejected call gets UNAUTHENTICATED
  * with a google.rpc.Status (ErrorInfo reason MISSING_TOKEN / INVALID_TOKEN); the server is unaffected.
+ * A rejected call never reaches a handler: its access log line is written here.
  */
-export function authInterceptor(auth: TokenAuthenticator): ServerInterceptor {
+export function authInterceptor(auth: TokenAuthenticator, accessLog?: AccessLog): ServerInterceptor {
   return (methodDescriptor, call) => {
+    const startedMs = performance.now();
     if (!auth.enabled || OPEN_PREFIXES.some((p) => methodDescriptor.path.startsWith(p))) {
       return new ServerInterceptingCall(call);
     }
@@ -30,7 +34,15 @@ export function authInterceptor(auth: TokenAuthenticator): ServerInterceptor {
           return;
         }
         const status = toServiceError(error);
-        call.sendStatus({ code: error.code, details: error.message, metadata: status.metadata });
+        call.sendStatus({ code: error.code, details: status.details, metadata: status.metadata });
+        accessLog?.write({
+          protocol: "grpc",
+          client: call.getPeer(),
+          method: methodDescriptor.path.slice(1).replace("/", "."),
+          status: GrpcStatus[error.code] ?? String(error.code),
+          ms: performance.now() - startedMs,
+          bytesOut: 0,
+        });
       })
       .build();
     const responder = new ResponderBuilder().withStart((next) => next(listener)).build();

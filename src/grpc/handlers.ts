@@ -7,7 +7,8 @@ import {
 } from "@grpc/grpc-js";
 import type { Logger } from "../log/logger.js";
 import { apiErrorFromAdapter } from "./adapterErrors.js";
-import { ApiError, unavailable } from "./apiError.js";
+import type { AccessLog } from "./accessLog.js";
+import { ApiError, bounded, unavailable } from "./apiError.js";
 import type { AbortReason, CallContext, CallRegistry } from "./callContext.js";
 import { INTERNAL_ERROR, toServiceError } from "./statusDetails.js";
 import type { EncodedMessage } from "./streamEncoding.js";
@@ -16,9 +17,26 @@ import { checkStringFields } from "./requests/stringFields.js";
 import { activeStreams, grpcRequestDuration, streamMessagesOut } from "../metrics/metrics.js";
 import { streamKindOfMethod } from "../metrics/streamMetrics.js";
 
-/** Records a finished call's duration (a stream's lifetime) with its final status code. */
-function observe(method: string, startedMs: number, code: status): void {
-  grpcRequestDuration.observe({ method, code: status[code] ?? String(code) }, (performance.now() - startedMs) / 1000);
+/**
+ * Records a finished call: its duration (a stream's lifetime) with its final status code in the metrics,
+ * and its access log line.
+ */
+function observe(method: string, startedMs: number, code: status, ctx: CallContext, accessLog: AccessLog | undefined, bytesOut: number, messages?: number): void {
+  const ms = performance.now() - startedMs;
+  const codeName = status[code] ?? String(code);
+  grpcRequestDuration.observe({ method, code: codeName }, ms / 1000);
+  if (accessLog?.enabled !== true) return;
+  const forwarded = ctx.metadata.get("x-forwarded-for")[0];
+  accessLog.write({
+    protocol: "grpc",
+    client: ctx.peer,
+    ...(typeof forwarded === "string" ? { forwardedFor: bounded(forwarded, 128) } : {}),
+    method,
+    status: codeName,
+    ms,
+    bytesOut,
+    ...(messages === undefined ? {} : { messages }),
+  });
 }
 
 /** A unary handler: a plain async function (nice-grpc style). */
@@ -35,6 +53,8 @@ export interface HandlerDeps {
   log: Logger;
   /** Drain wait and in-flight bound of every stream (the rest of the settings are the feeds'). */
   streams: Pick<StreamSettings, "maxDrainWaitMs" | "maxInFlightBytes">;
+  /** One line per finished call (default: none). */
+  accessLog?: AccessLog;
 }
 
 const SHUTTING_DOWN = unavailable("server is shutting down; reconnect to another instance or retry", "SHUTTING_DOWN");
@@ -64,7 +84,8 @@ function errorFor(err: unknown, ctx: CallContext): ApiError {
   return INTERNAL_ERROR;
 }
 
-export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>, deps: HandlerDeps): handleUnaryCall<Req, Res> {
+/** `responseSize` measures a response for the access log (only called when a line will be written). */
+export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>, deps: HandlerDeps, responseSize?: (response: Res) => number): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const startedMs = performance.now();
     const controller = deps.calls.register("unary");
@@ -79,12 +100,12 @@ export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>,
     handled.then(
       (response) => {
         callback(null, response);
-        observe(method, startedMs, status.OK);
+        observe(method, startedMs, status.OK, ctx, deps.accessLog, deps.accessLog?.enabled === true && responseSize !== undefined ? responseSize(response) : 0);
       },
       (err: unknown) => {
         const apiError = controller.signal.reason === "shutdown" ? SHUTTING_DOWN : errorFor(err, ctx);
         callback(toServiceError(apiError));
-        observe(method, startedMs, controller.signal.reason === "cancelled" ? status.CANCELLED : apiError.code);
+        observe(method, startedMs, controller.signal.reason === "cancelled" ? status.CANCELLED : apiError.code, ctx, deps.accessLog, 0);
       },
     ).finally(() => {
       call.off("cancelled", onCancel);
@@ -103,6 +124,7 @@ export function serverStream<Req, Res>(
   method: string,
   handler: ServerStreamHandler<Req, Res>,
   deps: HandlerDeps,
+  responseSize?: (response: Res) => number,
 ): handleServerStreamingCall<Req, Res> {
   const kind = streamKindOfMethod(method) ?? "other";
   // Label children resolved once: per-message metric updates must not hash label sets on the hot path.
@@ -117,6 +139,8 @@ export function serverStream<Req, Res>(
     open.inc();
     let finalCode: status = status.OK;
     const inFlight = new InFlight(deps.streams.maxInFlightBytes);
+    let bytesOut = 0;
+    let messages = 0;
 
     const run = async () => {
       checkStringFields(call.request);
@@ -127,7 +151,11 @@ export function serverStream<Req, Res>(
           if (next.done || controller.signal.aborted) break;
           // An EncodedMessage goes through the definition's pass-through serialiser (acceptPreEncoded).
           messagesOut.inc();
-          const sent = inFlight.track(Buffer.isBuffer(next.value) ? next.value.length : 0);
+          const size = Buffer.isBuffer(next.value) ? next.value.length : 0;
+          messages++;
+          // Messages not pre-encoded (health) are measured only when a line will be written.
+          bytesOut += Buffer.isBuffer(next.value) || responseSize === undefined || deps.accessLog?.enabled !== true ? size : responseSize(next.value as Res);
+          const sent = inFlight.track(size);
           const accepted = call.write(next.value as Res, sent);
           if ((!accepted || inFlight.full) && !(await inFlight.room(call, controller.signal, deps.streams.maxDrainWaitMs))) {
             throw CLIENT_NOT_READING;
@@ -165,7 +193,7 @@ export function serverStream<Req, Res>(
       },
     ).finally(() => {
       open.dec();
-      observe(method, startedMs, finalCode);
+      observe(method, startedMs, finalCode, ctx, deps.accessLog, bytesOut, messages);
       call.off("cancelled", onCancel);
       deps.calls.release(controller);
     });

@@ -8,6 +8,7 @@ import { RuntimeServiceService } from "../../gen/ibprovider/v1/runtime_service.j
 import { SymbolServiceService } from "../../gen/ibprovider/v1/symbol_service.js";
 import type { Logger } from "../log/logger.js";
 import type { TokenAuthenticator } from "./auth.js";
+import { AccessLog } from "./accessLog.js";
 import { authInterceptor } from "./authInterceptor.js";
 import { CallRegistry } from "./callContext.js";
 import type { HandlerDeps } from "./handlers.js";
@@ -33,6 +34,8 @@ export interface GrpcServerOptions {
   tls?: { certFile: string; keyFile: string } | undefined;
   /** How long shutdown lets unary calls finish before cancelling everything. */
   shutdownGraceMs?: number;
+  /** Access log lines at info (ACCESS_LOG=on) instead of debug. */
+  accessLog?: boolean;
   /** Open grpc.health.v1 Watch streams per connection and in total (default DEFAULT_HEALTH_WATCH_LIMITS). */
   healthWatchLimits?: HealthWatchLimits;
 }
@@ -54,9 +57,10 @@ export class GrpcServer {
 
   constructor(private readonly options: GrpcServerOptions) {
     this.health = new HealthChecks(SERVICE_NAMES, options.healthWatchLimits);
-    this.server = new Server({ interceptors: [authInterceptor(options.auth)] });
+    const accessLog = new AccessLog(options.log, options.accessLog);
+    this.server = new Server({ interceptors: [authInterceptor(options.auth, accessLog)] });
     this.streams = options.streams ?? DEFAULT_STREAM_SETTINGS;
-    this.deps = { calls: this.calls, log: options.log, streams: this.streams };
+    this.deps = { calls: this.calls, log: options.log, streams: this.streams, accessLog };
     this.registerServices();
   }
 

@@ -7,7 +7,8 @@ import { createFileRegistry, type JsonObject } from "@bufbuild/protobuf";
 import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
 import { status as GrpcCode, type ChannelCredentials } from "@grpc/grpc-js";
 import express, { type Express, type RequestHandler } from "express";
-import { ApiError, echo } from "../grpc/apiError.js";
+import { AccessLog } from "../grpc/accessLog.js";
+import { ApiError, bounded, echo } from "../grpc/apiError.js";
 import type { TokenAuthenticator } from "../grpc/auth.js";
 import type { Logger } from "../log/logger.js";
 import { httpRequestDuration, metricsRegistry } from "../metrics/metrics.js";
@@ -16,7 +17,7 @@ import { docsRouter } from "./docsPage.js";
 import { rpcRoutes, type RpcRoute } from "./httpRules.js";
 import { openApiDocument, type OperationalRoute } from "./openApi.js";
 import { RpcChannel } from "./rpcChannel.js";
-import { headerValue, HttpError, restErrorHandler, rpcGateway, sendStatus } from "./rpcGateway.js";
+import { answeredStatus, headerValue, HttpError, restErrorHandler, rpcGateway, sendStatus } from "./rpcGateway.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { statusJsonOfApiError } from "./rpcStatus.js";
 
@@ -53,6 +54,8 @@ export interface RestServerOptions {
   serviceVersion: string;
   startedAt: Date;
   maxBodyBytes?: number;
+  /** Access log lines at info (ACCESS_LOG=on) instead of debug. */
+  accessLog?: boolean;
   /** The streams' settings: a REST stream whose client stopped reading is closed after the gRPC drain wait and a margin. */
   streams?: Pick<StreamSettings, "maxDrainWaitMs">;
 }
@@ -128,6 +131,7 @@ export class RestServer {
     app.set("etag", false);
     // Query strings are read per field by the binding (URLSearchParams), not by express.
     app.set("query parser", false);
+    app.use(accessLogger(new AccessLog(this.options.log, this.options.accessLog)));
     app.use((_req, res, next) => {
       // Every answer is JSON, text or a stream of either: never let a browser sniff it into HTML.
       res.set("X-Content-Type-Options", "nosniff");
@@ -140,6 +144,7 @@ export class RestServer {
 
     const timed = (route: string, handler: RequestHandler): RequestHandler => (req, res, next) => {
       const started = performance.now();
+      res.locals.route = route;
       res.once("close", () => httpRequestDuration.observe({ method: req.method, route, status: res.statusCode }, (performance.now() - started) / 1000));
       handler(req, res, next);
     };
@@ -226,6 +231,38 @@ export class RestServer {
 
 function methodNotAllowed(method: string, path: string): ApiError {
   return new ApiError(GrpcCode.UNIMPLEMENTED, `method ${method} is not allowed on ${path}; allowed: GET`, "METHOD_NOT_ALLOWED", { method, allowed: "GET" });
+}
+
+/**
+ * One access log line per request when it ends: the client's address, the method and the route's
+ * template (set by whatever answered; never the raw path or query), status, duration and bytes.
+ */
+function accessLogger(accessLog: AccessLog): RequestHandler {
+  return (req, res, next) => {
+    if (!accessLog.enabled) {
+      next();
+      return;
+    }
+    const started = performance.now();
+    const socket = req.socket;
+    const writtenBefore = socket.bytesWritten;
+    res.once("close", () => {
+      const forwarded = req.headers["x-forwarded-for"];
+      const length = Number(req.headers["content-length"]);
+      accessLog.write({
+        protocol: "rest",
+        client: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`,
+        ...(typeof forwarded === "string" ? { forwardedFor: bounded(forwarded, 128) } : {}),
+        method: req.method,
+        route: typeof res.locals.route === "string" ? res.locals.route : "(no route)",
+        status: answeredStatus(res),
+        ms: performance.now() - started,
+        bytesOut: socket.bytesWritten - writtenBefore,
+        ...(Number.isFinite(length) && length > 0 ? { bytesIn: length } : {}),
+      });
+    });
+    next();
+  };
 }
 
 function urlLengthLimit(): RequestHandler {

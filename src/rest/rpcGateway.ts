@@ -82,12 +82,11 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
       next(new HttpError(denied));
       return;
     }
+    // The access log names the route's template, never the raw path (restServer.ts accessLogger).
+    res.locals.route = route.template.source;
     res.once("close", () => {
       const seconds = (performance.now() - started) / 1000;
-      // A client that left before its answer: nginx's 499, not the 200 express defaults to.
-      const status = res.headersSent ? res.statusCode : 499;
-      httpRequestDuration.observe({ method, route: route.template.source, status }, seconds);
-      options.log.debug({ method, route: route.template.source, status, ms: Math.round(seconds * 1000), completed: res.writableFinished }, "REST request");
+      httpRequestDuration.observe({ method, route: route.template.source, status: answeredStatus(res) }, seconds);
     });
 
     const call = (body: JsonValue | undefined) => {
@@ -119,6 +118,11 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
         else callOrFail(req.body as JsonValue | undefined);
       });
   };
+}
+
+/** The status a call ended with: a client that left before its answer is nginx's 499, not the 200 express defaults to. */
+export function answeredStatus(res: Response): number {
+  return res.headersSent ? res.statusCode : 499;
 }
 
 export function headerValue(req: Request, name: string): string | undefined {
