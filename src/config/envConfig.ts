@@ -32,6 +32,11 @@ export const envSchema = z.object({
   /** Origins allowed to call the REST bridge from a browser: comma-separated, "*" for any; unset = none. */
   REST_CORS_ORIGINS: optionalText,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /**
+   * The access log (one line per gRPC and REST call: client, method, status, duration, bytes; never a
+   * token or an account id) at info when on; at debug otherwise.
+   */
+  ACCESS_LOG: z.enum(["on", "off", "true", "false", "1", "0"]).default("off").transform((v) => v === "on" || v === "true" || v === "1"),
   /** auto: readable lines when stdout is a terminal, JSON otherwise (a file, a pipe, a log collector). */
   LOG_FORMAT: z.enum(["auto", "pretty", "json"]).default("auto"),
   /** Simulated Gateway (used only when IB_GATEWAY_URL is unset). */
