@@ -292,7 +292,9 @@ export class HistoricalScheduler {
             wake = Math.min(wake, Math.max(rateAt, globalAt));
             blocked = true;
           } else {
-            this.queue.splice(this.queue.indexOf(e), 1);
+            const i = this.queue.indexOf(e);
+            if (i < 0) continue; // withdrawn during this pass (an onWait that aborted it)
+            this.queue.splice(i, 1);
             this.send(e, now);
             continue;
           }
