@@ -52,7 +52,7 @@ function startMain(env: Record<string, string>, cwd = freshDir()): Run {
     child,
     stdout: () => out,
     stderr: () => err,
-    exited: (timeoutMs = 15_000) =>
+    exited: (timeoutMs = 20_000) =>
       Promise.race([
         exit,
         new Promise<never>((_, reject) =>
@@ -62,7 +62,7 @@ function startMain(env: Record<string, string>, cwd = freshDir()): Run {
           }, timeoutMs).unref(),
         ),
       ]),
-    printed: (text, timeoutMs = 15_000) =>
+    printed: (text, timeoutMs = 20_000) =>
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no "${text}" within ${timeoutMs} ms\n--- stdout\n${out}\n--- stderr\n${err}`)), timeoutMs);
         const check = () => {
@@ -105,7 +105,7 @@ const jsonLines = (out: string) =>
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as { level: number; msg: string });
 
-describe("npm start (src/main.ts) for a new user", () => {
+describe("npm start (src/main.ts) for a new user", { timeout: 30_000 }, () => {
   it("stops, naming the file, when PROVIDER_CONFIG_FILE names a file that does not exist", async () => {
     const missing = join(freshDir(), "config.provdier.json");
     const run = startMain({ PROVIDER_CONFIG_FILE: missing });
@@ -152,7 +152,7 @@ describe("npm start (src/main.ts) for a new user", () => {
   });
 });
 
-describe("npm start's logs", () => {
+describe("npm start's logs", { timeout: 30_000 }, () => {
   it("are JSON lines when stdout is not a terminal", async () => {
     const run = startMain({ LOG_FORMAT: "" });
     await run.printed("ib-provider is serving");
