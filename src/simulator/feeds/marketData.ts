@@ -5,6 +5,7 @@
 import { Decimal } from "decimal.js";
 import { MIN_SV, TICK } from "../messages/ids.js";
 import * as msg from "../messages/outbound.js";
+import { tradeDay, tradeDayOf, type Interval } from "../market/sessions.js";
 import type { InstrumentSpec, Quote } from "../market/types.js";
 import type { Field } from "../wire/fields.js";
 import { zonedParts, zonedToEpochMs } from "./ibDateTime.js";
@@ -108,6 +109,11 @@ export class MarketDataFeed implements Subscription {
     const last = trades[trades.length - 1]!;
     this.sendLast(last.price, last.size, last.timeMs);
     const { sv } = this.ctx;
+    if (stats.open === undefined) {
+      // The regular session opens during the stream: its first price becomes the day's OPEN.
+      stats.open = this.sessionValues(t, "open").open;
+      if (stats.open) this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.OPEN), stats.open, "0", 0));
+    }
     if (stats.high) this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.HIGH), stats.high.toFixed(), "0", 0));
     if (stats.low) this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.LOW), stats.low.toFixed(), "0", 0));
     this.ctx.send(msg.tickSize(sv, this.reqId, this.tt(TICK.VOLUME), stats.volume.toFixed()));
@@ -165,9 +171,41 @@ export class MarketDataFeed implements Subscription {
     return tr[tr.length - 1];
   }
 
+  /**
+   * The official session values IB sends as OPEN (14) and CLOSE (9): for US stocks the regular session's
+   * first price (09:30 ET, not the 04:00 pre-market print) and the previous trade day's regular close
+   * (16:00, or 13:00 on an early close; not the 20:00 after-hours print); for 24-hour instruments the
+   * session's own first and last prices. OPEN is undefined until the regular session has started.
+   */
+  private sessionValues(t: number, which: "open" | "both" = "both"): { open?: string; close?: string } {
+    const { market } = this.ctx;
+    const kind = this.instrument.session;
+    const regular = (iv: { all: readonly Interval[]; rth: readonly Interval[] }) => (kind === "us-equity" ? iv.rth : iv.all);
+    const rthOnly = kind === "us-equity";
+    const what = this.instrument.tradesWhatToShow;
+    const day = tradeDayOf(kind, t);
+    const out: { open?: string; close?: string } = {};
+    for (let d = day - 1; which === "both" && d > day - 15; d--) {
+      const prev = tradeDay(kind, d);
+      const last = prev && regular(prev)[regular(prev).length - 1];
+      if (!last) continue;
+      const end = Math.min(last[1], t);
+      const bars = market.bars(this.instrument, { barSize: 60, fromSec: Math.floor(end / 1000) - 3600, toSec: Math.ceil(end / 1000), useRTH: rthOnly, whatToShow: what });
+      out.close = bars[bars.length - 1]?.close;
+      break;
+    }
+    const today = tradeDay(kind, day);
+    const first = today && regular(today)[0];
+    if (first && t >= first[0]) {
+      const from = Math.floor(first[0] / 1000);
+      const bar = market.bars(this.instrument, { barSize: 60, fromSec: from, toSec: from + 3600, useRTH: rthOnly, whatToShow: what })[0];
+      if (bar && bar.startSec * 1000 <= t) out.open = bar.open;
+    }
+    return out;
+  }
+
   private applyTrade(s: DayStats, price: string, size: string): void {
     const p = new Decimal(price);
-    if (s.open === undefined) s.open = price;
     if (!s.high || p.gt(s.high)) s.high = p;
     if (!s.low || p.lt(s.low)) s.low = p;
     s.volume = s.volume.add(size);
@@ -192,12 +230,12 @@ export class MarketDataFeed implements Subscription {
     const s: DayStats = { dayStartMs, volume: new Decimal(0), pv: new Decimal(0) };
     const { market } = this.ctx;
     const tradesWts = this.instrument.tradesWhatToShow;
-    const prev = market.bars(this.instrument, { barSize: 3600, fromSec: dayStartMs / 1000 - 86400, toSec: dayStartMs / 1000, useRTH: false, whatToShow: tradesWts });
-    if (prev.length > 0) s.close = prev[prev.length - 1]!.close;
+    const official = this.sessionValues(t);
+    s.open = official.open;
+    s.close = official.close;
     const hourStartSec = Math.floor(t / 3_600_000) * 3600;
     const bars = market.bars(this.instrument, { barSize: 3600, fromSec: dayStartMs / 1000, toSec: hourStartSec, useRTH: false, whatToShow: tradesWts });
     for (const b of bars) {
-      if (s.open === undefined) s.open = b.open;
       const hi = new Decimal(b.high);
       const lo = new Decimal(b.low);
       if (!s.high || hi.gt(s.high)) s.high = hi;

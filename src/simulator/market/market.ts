@@ -106,6 +106,17 @@ export function createMarket(options: MarketOptions): Market {
     };
   };
 
+  /**
+   * The instant whose book a quote or depth request at `t` shows: `t` while the instrument trades, else the
+   * last instant of its last trading minute. A closed market looks closed, as IB's data does: no new
+   * prices, and sizes and depth levels frozen at the close instead of flickering every 100 ms.
+   */
+  const bookTime = (m: InstrumentModel, t: number): number => {
+    if (isTrading(m, t, false)) return t;
+    const prev = lastTradingMinuteBefore(m, t);
+    return prev === undefined ? t : (prev + 1) * MINUTE_MS - 1;
+  };
+
   const instruments = (): InstrumentSpec[] => {
     const n = now();
     const day = NEW_YORK.localDay(n);
@@ -154,7 +165,7 @@ export function createMarket(options: MarketOptions): Market {
     },
     quote: (spec, timeMs): Quote => {
       const m = model(spec);
-      const top = topOfBook(m, timeMs);
+      const top = topOfBook(m, bookTime(m, timeMs));
       return {
         timeMs,
         bid: formatMultiple(top.bidTicks, m.tick),
@@ -165,7 +176,8 @@ export function createMarket(options: MarketOptions): Market {
     },
     depth: (spec, timeMs, rows): DepthSnapshot => {
       const m = model(spec);
-      return buildDepth(ctx.seed, m, topOfBook(m, timeMs), timeMs, rows);
+      const t = bookTime(m, timeMs);
+      return { ...buildDepth(ctx.seed, m, topOfBook(m, t), t, rows), timeMs };
     },
     bars: (spec, query: BarQuery): Bar[] => computeBars(ctx, model(spec), query),
     headTimestampSec: (spec, _whatToShow: WhatToShow, _useRTH: boolean) => {
