@@ -2,7 +2,7 @@ import { BarSizeSetting, EventName, IBApiNext, TickByTickDataType, WhatToShow, t
 import { describe, expect, it } from "vitest";
 import { startSimulator } from "./index.js";
 import { until } from "../testing/until.js";
-import { AAPL, afterPumpTurns, BTC, EURUSD, roundTrip, SESSION_TIME_MS, runningClock, type TestClient, useFixture } from "./testing/harness.js";
+import { AAPL, afterPumpTurns, BTC, EURUSD, MSFT, roundTrip, SESSION_TIME_MS, runningClock, type TestClient, useFixture } from "./testing/harness.js";
 
 const fx = useFixture();
 
@@ -230,5 +230,33 @@ describe("a market, not noise", () => {
     expect(bar.low).toBe(Math.min(...inMinute.map((x) => x.price)));
     expect(bar.count).toBe(inMinute.length);
     expect(bar.volume).toBeCloseTo(vol, 6);
+  });
+});
+
+describe("bar windows are the same for every bar size (issue 12, finding 6)", () => {
+  const NOW = Date.UTC(2026, 11, 10, 7, 49); // Thu 2026-12-10 02:49 New York
+
+  it("1 W ending Thursday 02:49 ET: daily bars for the five trade days the hourly bars cover", async () => {
+    await fx.start({ now: () => NOW });
+    const c = await fx.client();
+    const daily = history(c, 1);
+    c.ib.reqHistoricalData(1, { ...MSFT } as Contract, "", "1 W", BarSizeSetting.DAYS_ONE, "TRADES", 0, 1, false);
+    const days = (await daily).map((b) => b.date);
+    const hourly = history(c, 2);
+    c.ib.reqHistoricalData(2, { ...MSFT } as Contract, "", "1 W", BarSizeSetting.HOURS_ONE, "TRADES", 0, 1, false);
+    const hourDays = [...new Set((await hourly).map((b) => b.date.slice(0, 8)))];
+    expect(days).toEqual(["20261203", "20261204", "20261207", "20261208", "20261209"]);
+    expect(hourDays).toEqual(days);
+  });
+
+  it("1 Y of daily bars starts on the window's first day, and skips NYSE holidays", async () => {
+    await fx.start({ now: () => NOW });
+    const c = await fx.client();
+    const daily = history(c, 3, 10_000);
+    c.ib.reqHistoricalData(3, { ...MSFT } as Contract, "", "1 Y", BarSizeSetting.DAYS_ONE, "TRADES", 0, 1, false);
+    const days = (await daily).map((b) => b.date);
+    expect(days[0]).toBe("20251210");
+    for (const holiday of ["20251225", "20260101", "20260403", "20260703", "20261126"]) expect(days).not.toContain(holiday);
+    expect(days).toContain("20261127"); // the early close trades
   });
 });
