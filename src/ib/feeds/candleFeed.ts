@@ -27,6 +27,11 @@ export interface CandleHistoryWait {
  * when a request is held back for longer than a moment (then `undefined` once it is sent).
  */
 export interface CandleHistory {
+  /**
+   * Bars covering [fromMs, toMs) to seed the candle in progress with: of the candle's own size, or minutes
+   * (coalesced with the other intraday feeds of the instrument opening at the same time).
+   */
+  seed(fromMs: number, toMs: number, signal: AbortSignal, onWait?: (wait: CandleHistoryWait | undefined) => void): Promise<Bar[]>;
   /** Bars of the candle's own size covering [fromMs, toMs), from IB's history (paced). */
   bars(fromMs: number, toMs: number, signal?: AbortSignal, onWait?: (wait: CandleHistoryWait | undefined) => void): Promise<Bar[]>;
   /**
@@ -149,15 +154,17 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
       closing.signal.addEventListener("abort", () => seedWithdrawn.abort(), { once: true });
       const seed =
         !continuing && start < openedAt
-          ? history.bars(start, openedAt, seedWithdrawn.signal, (wait) => {
+          ? history.seed(start, openedAt, seedWithdrawn.signal, (wait) => {
               if (wait?.reason === "budget") seedWithdrawn.abort();
             })
           : Promise.resolve([]);
       seed.then(
         (bars) => {
           if (closed) return;
-          const partial = bars.find((b) => b.startMs === start);
-          if (partial !== undefined) emit(aggregator.addBar({ ...partial, startMs: start }));
+          // The candle's own bar, or its minutes: folded in, and only the result sent.
+          const end = intervalBounds(start, interval, timeZone).endMs;
+          const updates = bars.filter((b) => b.startMs >= start && b.startMs < end).flatMap((b) => aggregator.addBar(b));
+          emit(updates.slice(-1));
         },
         () => {
           /* no seed: the candle in progress starts from live data and is healed at close */

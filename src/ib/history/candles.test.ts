@@ -36,4 +36,29 @@ describe("live candles", () => {
       [bar!.open, bar!.high, bar!.low, bar!.close, bar!.volume].map((v) => toWire(dec(v))),
     );
   }, 30_000);
+
+  it("seeds the candles in progress of several intervals of one instrument opening together from one request of minutes", async () => {
+    const historical = () => fx.sim.stats.historicalRequests.get("ETH") ?? 0;
+    const before = historical();
+    const controller = new AbortController();
+    const intervals = ["min5", "min15", "h1"];
+    const cursors = await Promise.all(intervals.map((name) => fx.adapter.streamCandles("spot", "ETHUSDT", parseInterval(name)!, { signal: controller.signal, heartbeatMs: 1_000 })));
+    const firsts = await Promise.all(
+      cursors.map(async (cursor) => {
+        for await (const batch of cursor) {
+          const data = batch.find((e) => e.type === "data");
+          if (data?.type === "data") return data.value;
+        }
+        throw new Error("stream ended");
+      }),
+    );
+    controller.abort();
+    expect(historical() - before).toBe(1);
+    // Each forming candle opens at IB's first minute of it: seeded from history, not from live bars.
+    const eth = fx.sim.market.instruments().find((i) => i.symbol === "ETH")!;
+    for (const candle of firsts) {
+      const [minute] = fx.sim.market.bars(eth, { barSize: 60, fromSec: candle.startMs / 1000, toSec: candle.startMs / 1000 + 1, useRTH: false, whatToShow: "AGGTRADES" });
+      expect(toWire(candle.open)).toBe(toWire(dec(minute!.open)));
+    }
+  }, 20_000);
 });

@@ -9,6 +9,12 @@ import { fetchHistoricalBars } from "./historicalData.js";
 import type { HistoricalPriority, HistoricalScheduler, HistoricalWait } from "./historicalScheduler.js";
 import { fetchRecentTrades } from "./historicalTicks.js";
 import { planHistory } from "./historyPlan.js";
+import { CandleSeeds } from "./candleSeeds.js";
+import { parseInterval } from "../../domain/intervals.js";
+
+/** The bars intraday seeds are summed from, and the longest interval seeded that way (IB's 4-hour bars). */
+const MINUTE = parseInterval("min1")!;
+const MAX_COALESCED_SECONDS = 4 * 3600;
 
 export interface CandleQuery {
   interval: Interval;
@@ -32,6 +38,8 @@ export interface HistoryServiceOptions {
  * pacing of real-time bar requests).
  */
 export class HistoryService {
+  private readonly seeds = new CandleSeeds();
+
   constructor(
     private readonly ctx: FeedContext,
     private readonly scheduler: HistoricalScheduler,
@@ -66,6 +74,17 @@ export class HistoryService {
       onWait === undefined ? undefined : (wait: HistoricalWait | undefined) => onWait(wait === undefined ? undefined : { ...wait, message: this.describeWait(wait, what) });
     return {
       bars: (fromMs, toMs, signal, onWait) => this.bars(instrument, interval, fromMs, toMs, useRTH, signal, "internal", describe(onWait, `${interval.name} history for ${instrument.symbol}`)),
+      seed: (fromMs, toMs, signal, onWait) => {
+        const what = `the ${interval.name} candle in progress for ${instrument.symbol}`;
+        if (interval.seconds === undefined || interval.seconds > MAX_COALESCED_SECONDS) {
+          return this.bars(instrument, interval, fromMs, toMs, useRTH, signal, "internal", describe(onWait, what));
+        }
+        // Intraday: one request of minutes for every interval of the instrument opening together.
+        const key = `${instrument.conId}@${instrument.exchange}/${useRTH ? "rth" : "all"}`;
+        const fetchMinutes = (from: number, to: number, batchSignal: AbortSignal, batchWait: (wait: HistoricalWait | undefined) => void) =>
+          this.bars(instrument, MINUTE, from, to, useRTH, batchSignal, "internal", batchWait);
+        return this.seeds.seed(key, fromMs, toMs, fetchMinutes, { signal, onWait: describe(onWait, what) });
+      },
       paced: (send, signal, onWait) => {
         // Every real-time bar request is its own (never "identical"); the per-contract and global rules apply.
         const key = { contractKey: `${instrument.conId}@${instrument.exchange}`, whatToShow: "TRADES", identityKey: `realtime-bars/${allocateId()}` };
