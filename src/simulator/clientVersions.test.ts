@@ -35,13 +35,13 @@ async function rawRoundTrip(r: RawClient): Promise<void> {
 const C12 = (symbol: string, secType: string, exchange: string, currency: string) => ["0", symbol, secType, "", "", "", "", exchange, "", currency, "", ""];
 
 describe("a client at each server version decodes every message it is sent", () => {
-  it.each([100, 101, 151, 162, 163, 176])("server version %i: contract, L1, depth, bars, real-time bars, account, positions, PnL, tick-by-tick", async (sv) => {
+  it.each([100, 101, 151, 162, 163, 176])("server version %i: contract, L1 (+snapshot), depth (+SMART), bars (+updates), real-time bars, account, positions (+multi), PnL, tick-by-tick, historical ticks, head timestamp", async (sv) => {
     // 20× time: the 5-second real-time bar arrives after a quarter of a second.
     await fx.start({ now: runningClock(undefined, 20), maxServerVersion: sv, tickIntervalMs: 20 });
     const c = await fx.client();
     const seen = new Map<string, number>();
     const count = (k: string) => () => seen.set(k, (seen.get(k) ?? 0) + 1);
-    for (const e of [EventName.contractDetailsEnd, EventName.tickPrice, EventName.tickSize, EventName.updateMktDepth, EventName.historicalData, EventName.realtimeBar, EventName.accountSummaryEnd, EventName.positionEnd, EventName.updatePortfolio, EventName.accountDownloadEnd, EventName.pnl, EventName.pnlSingle, EventName.tickByTickAllLast, EventName.tickReqParams]) {
+    for (const e of [EventName.contractDetailsEnd, EventName.tickPrice, EventName.tickSize, EventName.updateMktDepth, EventName.historicalData, EventName.realtimeBar, EventName.accountSummaryEnd, EventName.positionEnd, EventName.updatePortfolio, EventName.accountDownloadEnd, EventName.pnl, EventName.pnlSingle, EventName.tickByTickAllLast, EventName.tickReqParams, EventName.tickSnapshotEnd, EventName.positionMultiEnd, EventName.accountUpdateMultiEnd, EventName.headTimestamp, EventName.historicalDataUpdate, EventName.historicalTicksLast, EventName.updateMktDepthL2]) {
       (c.ib as unknown as { on(e: string, l: () => void): void }).on(e, count(e));
     }
     c.ib.reqContractDetails(1, { ...AAPL } as Contract);
@@ -58,10 +58,27 @@ describe("a client at each server version decodes every message it is sent", () 
       c.ib.reqPnLSingle(9, ACCOUNT, "", 265598);
     }
     if (sv >= 140) c.ib.reqTickByTickData(10, { ...AAPL } as Contract, "AllLast" as never, 0, false);
+    c.ib.reqMktData(11, { ...AAPL } as Contract, "", true, false); // snapshot
+    if (sv >= 103) {
+      c.ib.reqPositionsMulti(12, ACCOUNT, "");
+      c.ib.reqAccountUpdatesMulti(13, ACCOUNT, "", false);
+    }
+    if (sv >= 118) c.ib.reqHeadTimestamp(14, { ...AAPL } as Contract, "TRADES" as never, false, 2);
+    if (sv >= 124) c.ib.reqHistoricalData(15, { ...AAPL } as Contract, "", "1800 S", "1 min" as never, "TRADES" as never, 0, 2, true);
+    if (sv >= 130) c.ib.reqHistoricalTicks(16, { ...AAPL } as Contract, "", "20261118-15:00:00", 10, "TRADES" as never, 0, false);
+    c.ib.reqMktDepth(17, { ...AAPL } as Contract, 3, sv >= 146, []); // SMART depth (msg 13) where the client can ask for it
     const want = [EventName.contractDetailsEnd, EventName.tickPrice, EventName.tickSize, EventName.updateMktDepth, EventName.historicalData, EventName.realtimeBar, EventName.accountSummaryEnd, EventName.positionEnd, EventName.updatePortfolio, EventName.accountDownloadEnd];
     if (sv >= 127) want.push(EventName.pnl, EventName.pnlSingle);
     if (sv >= 140) want.push(EventName.tickByTickAllLast);
-    await until(() => want.every((e) => (seen.get(e) ?? 0) > 0), { timeoutMs: 10_000, what: `every answer at sv ${sv}: ${want.filter((e) => !seen.get(e)).join(", ")}` });
+    want.push(EventName.tickSnapshotEnd);
+    if (sv >= 103) want.push(EventName.positionMultiEnd, EventName.accountUpdateMultiEnd);
+    if (sv >= 118) want.push(EventName.headTimestamp);
+    if (sv >= 124) want.push(EventName.historicalDataUpdate);
+    if (sv >= 130) want.push(EventName.historicalTicksLast);
+    if (sv >= 146) want.push(EventName.updateMktDepthL2);
+    await until(() => want.every((e) => (seen.get(e) ?? 0) > 0), { timeoutMs: 10_000, what: `every answer at sv ${sv}` }).catch((e: Error) => {
+      throw new Error(`${e.message}; missing: ${want.filter((w) => !seen.get(w)).join(", ")}; errors: ${JSON.stringify(c.errors)}`);
+    });
     await roundTrip(c);
     expect(c.decodeErrors).toEqual([]);
     // msg 81 exists from sv 114; crypto (fractional sizes) needs sv 163.
