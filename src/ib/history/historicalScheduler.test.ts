@@ -425,5 +425,34 @@ describe("HistoricalScheduler", () => {
       await drive(clock, Promise.all([...first, late]));
       expect(waits).toEqual([{ reason: "budget", untilMs: t0 + 60_000 }, undefined]);
     });
+
+    it("with IB's numbers: 11 candle feeds through 10 Gateway restarts 8 s apart stay within their share, and all resubscribe within the longest settle", async () => {
+      const clock = new FakeClock();
+      const scheduler = new HistoricalScheduler({ clock });
+      const { globalMax, userReserve, settleMaxMs } = scheduler.rules;
+      let sent = 0;
+      let session: AbortController | undefined;
+      let requests: Promise<unknown>[] = [];
+      const resubscribe = () => {
+        session = new AbortController();
+        scheduler.connectionRestored();
+        // Each feed's real-time bars; a feed closed by the next drop withdraws its request.
+        requests = Array.from({ length: 11 }, (_, i) =>
+          scheduler.schedule({ key: key(`F${i}`, `rt-${clock.now()}`), priority: "internal", signal: session!.signal, run: async () => void sent++ }).catch(() => "withdrawn"),
+        );
+      };
+      for (let drop = 1; drop <= 10; drop++) {
+        resubscribe();
+        const next = new Promise<void>((resolve) => clock.setTimer(resolve, 8_000));
+        await drive(clock, next);
+        session!.abort();
+      }
+      const lastReconnect = clock.now();
+      resubscribe();
+      await drive(clock, Promise.all(requests));
+      console.info(`11 feeds, 10 restarts 8 s apart: ${sent} real-time bar requests sent, resubscribed ${clock.now() - lastReconnect} ms after the last`);
+      expect(sent).toBeLessThanOrEqual(globalMax - userReserve);
+      expect(clock.now() - lastReconnect).toBeLessThanOrEqual(settleMaxMs + 1_000);
+    });
   });
 });
