@@ -50,8 +50,9 @@ export interface CandleHistory {
  *
  * A reopen within the candle in progress (a reconnect) continues that candle from what was observed of it
  * instead of seeding it again: the missed window comes with IB's own bar when the candle closes. A seed
- * that would wait for IB's pacing budget is dropped the same way. So a reopen costs one real-time bar
- * request, and a burst of reconnects cannot spend the 60-per-10-minutes budget on seeds.
+ * that would wait for IB's pacing budget is dropped the same way, and the seeds of an instrument's intraday
+ * feeds opening together share one request (CandleSeeds). So a reopen costs one real-time bar request, and
+ * a burst of reconnects cannot spend the 60-per-10-minutes budget on seeds.
  */
 export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, interval: Interval, history: CandleHistory, useRTH: boolean): FeedSource<Candle> {
   const timeZone = instrument.timeZoneId || "UTC";
