@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,7 +40,7 @@ afterEach(async () => {
 function startMain(env: Record<string, string>, cwd = freshDir()): Run {
   const child = spawn(process.execPath, ["--import", TSX, MAIN], {
     cwd,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0", LOG_FORMAT: "json", ...env },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -52,7 +52,7 @@ function startMain(env: Record<string, string>, cwd = freshDir()): Run {
     child,
     stdout: () => out,
     stderr: () => err,
-    exited: (timeoutMs = 20_000) =>
+    exited: (timeoutMs = 25_000) =>
       Promise.race([
         exit,
         new Promise<never>((_, reject) =>
@@ -62,7 +62,7 @@ function startMain(env: Record<string, string>, cwd = freshDir()): Run {
           }, timeoutMs).unref(),
         ),
       ]),
-    printed: (text, timeoutMs = 20_000) =>
+    printed: (text, timeoutMs = 25_000) =>
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no "${text}" within ${timeoutMs} ms\n--- stdout\n${out}\n--- stderr\n${err}`)), timeoutMs);
         const check = () => {
@@ -105,7 +105,7 @@ const jsonLines = (out: string) =>
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as { level: number; msg: string });
 
-describe("npm start (src/main.ts) for a new user", { timeout: 30_000 }, () => {
+describe("npm start (src/main.ts) for a new user", { timeout: 40_000 }, () => {
   it("stops, naming the file, when PROVIDER_CONFIG_FILE names a file that does not exist", async () => {
     const missing = join(freshDir(), "config.provdier.json");
     const run = startMain({ PROVIDER_CONFIG_FILE: missing });
@@ -114,23 +114,13 @@ describe("npm start (src/main.ts) for a new user", { timeout: 30_000 }, () => {
     expect(run.stdout(), "nothing was started").not.toContain("ib-provider is serving");
   });
 
-  it("starts with a warning when the default config/config.provider.json is absent", async () => {
+  it("starts with a warning when the default config/config.provider.json is absent (logs: JSON lines into a pipe)", async () => {
     const cwd = freshDir();
     const run = startMain({}, cwd);
     await run.printed("ib-provider is serving");
     const warning = jsonLines(run.stdout()).find((l) => l.msg.includes("no provider config"));
     expect(warning, run.stdout()).toMatchObject({ level: 40 });
     expect(warning!.msg).toContain(join(cwd, "config", "config.provider.json"));
-    run.child.kill("SIGTERM");
-    expect(await run.exited()).toBe(0);
-  });
-
-  it("reads the file PROVIDER_CONFIG_FILE names, with no warning", async () => {
-    const cwd = freshDir();
-    writeFileSync(join(cwd, "mine.json"), JSON.stringify({ provider: { connectors: [{ connectorType: "ib", markets: [{ marketType: "spot", symbols: [{ name: "AAPL" }] }] }] } }));
-    const run = startMain({ PROVIDER_CONFIG_FILE: "mine.json" }, cwd);
-    await run.printed("ib-provider is serving");
-    expect(run.stdout()).not.toContain("no provider config");
     run.child.kill("SIGTERM");
     expect(await run.exited()).toBe(0);
   });
@@ -144,30 +134,16 @@ describe("npm start (src/main.ts) for a new user", { timeout: 30_000 }, () => {
     expect(lines[0]).toMatch(new RegExp(`^ib-provider: .*127\\.0\\.0\\.1:${port}: the port is already in use.*set ${variable} to a free port$`));
     expect(run.stdout()).not.toMatch(/"level":60|"stack"|    at /);
   });
-
-  it("refuses two listeners on one port as a configuration error", async () => {
-    const run = startMain({ GRPC_PORT: "50999", REST_PORT: "50999" });
-    expect(await run.exited()).toBe(2);
-    expect(run.stderr()).toContain("GRPC_PORT and REST_PORT are both 50999: each listener needs its own port");
-  });
 });
 
-describe("npm start's logs", { timeout: 30_000 }, () => {
-  it("are JSON lines when stdout is not a terminal", async () => {
-    const run = startMain({ LOG_FORMAT: "" });
-    await run.printed("ib-provider is serving");
-    expect(jsonLines(run.stdout()).some((l) => l.msg === "ib-provider is serving")).toBe(true);
-    run.child.kill("SIGTERM");
-    await run.exited();
-  });
-
+describe("npm start's logs", { timeout: 40_000 }, () => {
   // script(1) gives the process a pseudo-terminal, as a shell does.
   it.skipIf(!existsSync("/usr/bin/script"))("are readable lines on a terminal", async () => {
     const command = `exec env -i PATH="$PATH" HOME="$HOME" GRPC_PORT=0 REST_PORT=0 SIMULATOR_PORT=0 ${JSON.stringify(process.execPath)} --import ${TSX} ${MAIN}`;
     const child = spawn("/usr/bin/script", ["-qefc", command, "/dev/null"], { cwd: freshDir(), stdio: ["pipe", "pipe", "pipe"], env: process.env, detached: true });
     let out = "";
     const serving = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not serving within 20 s:\n${out}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`not serving within 25 s:\n${out}`)), 25_000);
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
         out += chunk;
         if (out.includes("ib-provider is serving")) {
