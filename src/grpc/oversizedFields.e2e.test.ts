@@ -1,4 +1,6 @@
+import { execFile, spawnSync } from "node:child_process";
 import { connect, constants, type ClientHttp2Session } from "node:http2";
+import { promisify } from "node:util";
 import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetCandlesRequest, MarketDataServiceClient } from "../../gen/ibprovider/v1/market_data_service.js";
@@ -151,6 +153,34 @@ describe("an oversized string field", () => {
     } finally {
       client.close();
     }
+  });
+});
+
+/** gRPC's C core (Debian's python3-grpcio), if installed: it refused the old oversized trailers as RESOURCE_EXHAUSTED. */
+const PYTHON = "/usr/bin/python3";
+const hasCCore = spawnSync(PYTHON, ["-c", "import grpc"], { timeout: 10_000 }).status === 0;
+const C_CORE_CALL = `
+import sys, grpc
+def field(tag, text):
+    data = text.encode(); n = len(data); size = bytearray()
+    while True:
+        size.append((n & 0x7f) | (0x80 if n >> 7 else 0)); n >>= 7
+        if not n: break
+    return bytes([tag]) + bytes(size) + data
+channel = grpc.insecure_channel(sys.argv[1], options=[("grpc.enable_http_proxy", 0)])
+get_symbol = channel.unary_unary("/ibprovider.v1.SymbolService/GetSymbol", request_serializer=lambda b: b, response_deserializer=lambda b: b)
+for symbol in ["A" * 40960, "AAPL"]:
+    try:
+        get_symbol(field(0x0a, "ib") + field(0x12, "spot") + field(0x1a, symbol), metadata=[("authorization", "Bearer " + sys.argv[2])], timeout=5)
+        print("OK")
+    except grpc.RpcError as e:
+        print(e.code().name)
+`;
+
+describe.skipIf(!hasCCore)("a C-core client (grpcio)", () => {
+  it("gets INVALID_ARGUMENT for a 40 KB symbol (not RESOURCE_EXHAUSTED), then an answer on the same channel", async () => {
+    const { stdout } = await promisify(execFile)(PYTHON, ["-c", C_CORE_CALL, testApp.grpcAddress, TOKEN], { timeout: 15_000 });
+    expect(stdout.trim().split("\n")).toEqual(["INVALID_ARGUMENT", "OK"]);
   });
 });
 
