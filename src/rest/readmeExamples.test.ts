@@ -42,6 +42,8 @@ type Check =
   | { kind: "sdk" }
   /** Debian packages: every one must be in .ci/run's SDK_DEBIAN_PACKAGES, which CI installs. */
   | { kind: "apt" }
+  /** Waits for the service (after `npm start &`): returns at once against the running test service. */
+  | { kind: "wait" }
   /** Cannot run inside a test, for the reason given. */
   | { kind: "skip"; why: string };
 
@@ -65,6 +67,7 @@ const COMMAND_RULES: ReadonlyArray<{ match: RegExp; check: Check }> = [
   { match: /^(npx buf generate --template |\/usr\/bin\/python3 examples\/|GO111MODULE=off .* go run |npx tsx examples\/)/, check: { kind: "sdk" } },
   // As root (a container) there is no sudo: the docs show the root form and say "prefix with sudo" otherwise.
   { match: /^apt-get update && apt-get install /, check: { kind: "apt" } },
+  { match: /^until curl -sf http:\/\/127\.0\.0\.1:8081\/api\/health\/ready >\/dev\/null; do sleep 1; done$/, check: { kind: "wait" } },
   { match: /^npm (ci|install)$/, check: { kind: "skip", why: "reinstalls node_modules under the running suite; .ci/run runs npm ci on every CI run" } },
   { match: /^npm start( &)?$/, check: { kind: "skip", why: "serves until stopped; this file starts the same service with startApp (startTestApp) on ephemeral ports and runs the docs' calls against it" } },
   { match: /^npm test$/, check: { kind: "skip", why: "is the suite this test belongs to" } },
@@ -247,6 +250,10 @@ describe("every shell command in README.md and docs/*.md", () => {
     const out = await runUntil(c.command.replace(/--port \d+/, "--port 0"), (o) => o.includes("simulated IB Gateway listening"), 60_000);
     expect(out).toContain("simulated IB Gateway listening");
   }, 70_000);
+
+  it.each(rows(ofKind("wait")))("returns once the service serves: %s", async (_, c) => {
+    await run(c.command, 15_000);
+  }, 20_000);
 
   it.each(rows(ofKind("ci")))("CI runs: %s", (_, c) => {
     const lines = CI_SCRIPT.split("\n").map((l) => l.replace(" --silent", "").trim());
