@@ -301,6 +301,7 @@ export class HistoricalScheduler {
         }
       }
       budgetAhead += e.cost;
+      if (e.onWait === undefined) continue; // estimates only for those who listen (this runs per pump)
       const estimate = this.budgetEstimate(budgetAhead, max, now);
       if (estimate > now + 1_000) this.report(e, { reason: "budget", untilMs: estimate });
     }
