@@ -32,7 +32,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const resolved = resolveOptions(options);
   let market = options.market;
   if (!market) {
-    market = createMarket({ seed: resolved.seed, now: resolved.now });
+    market = createMarket({ seed: resolved.seed, now: resolved.now, freezeWhenClosed: resolved.frozenWhenClosed });
     resolved.logger?.info({ seed: resolved.seed }, "market model");
   }
   const gw = new Gateway(resolved, market);

@@ -42,6 +42,12 @@ export interface SimulatorOptions {
   maxServerVersion?: number;
   /** Delay of delayed market data. Default 15 min. */
   delayedMs?: number;
+  /**
+   * A closed market looks closed: quotes, sizes and depth frozen at the last trading instant, as IB's data.
+   * Default false for startSimulator (tests of streams at any hour need a book that moves; stocks are
+   * closed ~60% of a week); the CLI turns it on (`--live-when-closed` turns it off).
+   */
+  frozenWhenClosed?: boolean;
   /** Latency before a historical request is answered (makes open-request limits observable). Default 0. */
   historicalLatencyMs?: number;
   /** Account summary / account updates refresh cadence (IB: 3 min). Default 180000. */
@@ -68,6 +74,7 @@ export interface ResolvedOptions {
   limits: Limits;
   maxServerVersion: number;
   delayedMs: number;
+  frozenWhenClosed: boolean;
   historicalLatencyMs: number;
   accountRefreshMs: number;
   pnlIntervalMs: number;
@@ -92,6 +99,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     limits: { ...DEFAULT_LIMITS, ...(o.limits ?? {}) },
     maxServerVersion: Math.min(o.maxServerVersion ?? SERVER_VERSION, SERVER_VERSION),
     delayedMs: o.delayedMs ?? 15 * 60_000,
+    frozenWhenClosed: o.frozenWhenClosed ?? false,
     historicalLatencyMs: o.historicalLatencyMs ?? 0,
     accountRefreshMs: o.accountRefreshMs ?? 180_000,
     pnlIntervalMs: o.pnlIntervalMs ?? 1000,

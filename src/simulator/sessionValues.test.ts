@@ -47,7 +47,7 @@ describe("session values", () => {
 
 describe("a closed market looks closed", () => {
   it("sends no quote, size or depth change while AAPL is closed (Saturday)", async () => {
-    const sim = await fx.start({ now: runningClock(et(2026, 11, 21, 12, 0), 20), tickIntervalMs: 20 });
+    const sim = await fx.start({ now: runningClock(et(2026, 11, 21, 12, 0), 20), tickIntervalMs: 20, frozenWhenClosed: true });
     const c = await fx.client();
     let ticks = 0;
     let depthOps = 0;

@@ -112,7 +112,7 @@ export function createMarket(options: MarketOptions): Market {
    * prices, and sizes and depth levels frozen at the close instead of flickering every 100 ms.
    */
   const bookTime = (m: InstrumentModel, t: number): number => {
-    if (isTrading(m, t, false)) return t;
+    if (!options.freezeWhenClosed || isTrading(m, t, false)) return t;
     const prev = lastTradingMinuteBefore(m, t);
     return prev === undefined ? t : (prev + 1) * MINUTE_MS - 1;
   };

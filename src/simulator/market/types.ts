@@ -151,6 +151,12 @@ export interface MarketOptions {
    * Defaults to Date.now. Prices never depend on it. Optional addition, backward compatible.
    */
   now?: () => number;
+  /**
+   * While an instrument does not trade, show the book of its last trading instant (quotes, sizes and depth
+   * frozen, as IB's data looks). Default false: sizes and depth levels keep flickering around the last
+   * price, which tests of a stream at any hour rely on (stocks are closed ~60% of a week).
+   */
+  freezeWhenClosed?: boolean;
 }
 
 /**
