@@ -79,8 +79,9 @@ async function main(): Promise<void> {
 }
 
 /**
- * grpc-js writes its own diagnostics to stderr as bare "E …" lines; they go to our log instead (one
- * format, redaction). Its "No address added" line only announces the bind error main reports itself.
+ * grpc-js writes its own errors to stderr as bare "E …" lines; they go to our log instead (one format,
+ * redaction). Its "No address added" line only announces the bind error main reports itself. Its info and
+ * debug lines (GRPC_VERBOSITY / GRPC_TRACE, asked for explicitly) stay on stderr as grpc-js writes them.
  */
 function routeGrpcJsLogs(log: Logger): void {
   const grpcLog = log.child({ component: "grpc-js" });
@@ -91,8 +92,8 @@ function routeGrpcJsLogs(log: Logger): void {
       if (line.startsWith("No address added")) grpcLog.debug(line);
       else grpcLog.error(line);
     },
-    info: (message?: unknown, ...rest: unknown[]) => grpcLog.info(text(message, rest)),
-    debug: (message?: unknown, ...rest: unknown[]) => grpcLog.debug(text(message, rest)),
+    info: (message?: unknown, ...rest: unknown[]) => console.error(`I ${String(message)}`, ...rest),
+    debug: (message?: unknown, ...rest: unknown[]) => console.error(`D ${String(message)}`, ...rest),
   } as Partial<Console> as Console);
 }
 
