@@ -65,6 +65,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     tls: config.tls,
     shutdownGraceMs: config.env.SHUTDOWN_GRACE_MS,
     streams: config.streams,
+    accessLog: config.env.ACCESS_LOG,
     runtime: {
       provider: config.provider,
       startedAt,
@@ -110,6 +111,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       tls: config.tls,
       corsOrigins: config.corsOrigins,
       streams: config.streams,
+      accessLog: config.env.ACCESS_LOG,
       serviceVersion: SERVICE_VERSION,
       startedAt,
     });

@@ -18,7 +18,7 @@ const ALLOWED: Record<string, { folders: string[]; forbiddenPackages?: string[] 
   config: { folders: ["domain", "stream", "ib"] }, // ib: adapter option types only
   ib: { folders: ["domain", "stream", "config", "log", "metrics"], forbiddenPackages: ["@grpc/grpc-js", "express"] },
   grpc: { folders: ["gen", "domain", "stream", "ib", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib", "express"] },
-  rest: { folders: ["gen", "grpc", "stream", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib"] },
+  rest: { folders: ["gen", "domain", "grpc", "stream", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib"] },
   // The simulated Gateway is a product of its own: it shares only the exchange calendar.
   simulator: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js"] },
   client: { folders: ["gen"], forbiddenPackages: ["@stoqey/ib"] },

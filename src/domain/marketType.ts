@@ -4,3 +4,6 @@
  */
 export const MARKET_TYPES = ["spot", "futures", "margin"] as const;
 export type MarketType = (typeof MARKET_TYPES)[number];
+
+/** connectorType values this service serves (a Barfinex deployment runs one connector per exchange). */
+export const CONNECTOR_TYPES = ["ib"] as const;

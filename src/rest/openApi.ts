@@ -1,5 +1,6 @@
 import { ScalarType, type DescEnum, type DescField, type DescMessage, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { CONNECTOR_TYPES, INTERVAL_NAMES, MARKET_TYPES, describeAcceptedIntervals } from "../config/barfinexNames.js";
+import { INTERVAL_NAMES, describeAcceptedIntervals } from "../domain/intervals.js";
+import { CONNECTOR_TYPES, MARKET_TYPES } from "../domain/marketType.js";
 import { MAX_DAYS } from "../grpc/requests/timeWindow.js";
 import type { RpcRoute } from "./httpRules.js";
 import { SourceComments } from "./sourceComments.js";

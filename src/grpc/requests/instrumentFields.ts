@@ -1,4 +1,4 @@
-import { MARKET_TYPES, type MarketType } from "../../domain/marketType.js";
+import { CONNECTOR_TYPES, MARKET_TYPES, type MarketType } from "../../domain/marketType.js";
 import { describeAcceptedIntervals, parseInterval, type Interval } from "../../domain/intervals.js";
 import { echo, invalidArgument } from "../apiError.js";
 
@@ -10,8 +10,8 @@ export interface InstrumentRequest {
 }
 
 export function checkConnector(connectorType: string): void {
-  if (connectorType !== "ib") {
-    throw invalidArgument("connector_type", `this service is the "ib" connector (got ${echo(connectorType)})`, "UNKNOWN_CONNECTOR");
+  if (!(CONNECTOR_TYPES as readonly string[]).includes(connectorType)) {
+    throw invalidArgument("connector_type", `this service is the ${CONNECTOR_TYPES.map((c) => JSON.stringify(c)).join(", ")} connector (got ${echo(connectorType)})`, "UNKNOWN_CONNECTOR");
   }
 }
 
