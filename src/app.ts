@@ -39,7 +39,12 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
   let target = config.gateway;
   if (target === undefined) {
     const { startSimulator } = await import("./simulator/index.js");
-    simulator = await startSimulator({ host: "127.0.0.1", port: config.env.SIMULATOR_PORT, seed: config.env.SIMULATOR_SEED });
+    simulator = await startSimulator({
+      host: "127.0.0.1",
+      port: config.env.SIMULATOR_PORT,
+      seed: config.env.SIMULATOR_SEED,
+      frozenWhenClosed: config.env.SIMULATOR_CLOSED_MARKETS === "frozen",
+    });
     target = { host: simulator.host, port: simulator.port };
     log.warn({ gateway: `${simulator.host}:${simulator.port}`, seed: config.env.SIMULATOR_SEED }, "IB_GATEWAY_URL is not set: serving the embedded simulated IB Gateway (synthetic data)");
   }

@@ -43,6 +43,11 @@ export const envSchema = z.object({
   SIMULATOR_PORT: port.default(0),
   SIMULATOR_SEED: z.coerce.number().int("expected an integer seed").default(42),
   /**
+   * Simulated markets outside their hours: "frozen" (quotes, sizes and depth stay at the last trading instant,
+   * as IB's data does; crypto trades 24/7, FX 24/5) or "live" (they keep moving: tests and demos at any hour).
+   */
+  SIMULATOR_CLOSED_MARKETS: z.enum(["frozen", "live"]).default("frozen"),
+  /**
    * Data events queued per streaming client before its stream's overflow policy applies (L1 conflates,
    * depth and account resnapshot, trades and candles end RESOURCE_EXHAUSTED): bounds memory per client.
    */

@@ -41,6 +41,13 @@ const seed = {
 const envFor = (dir: string, extra: Record<string, string> = {}) => ({ PROVIDER_CONFIG_FILE: join(dir, "config.provider.json"), ...extra });
 
 describe("configuration", () => {
+  it("freezes the embedded simulator's closed markets unless SIMULATOR_CLOSED_MARKETS=live, and names a bad value", () => {
+    const dir = withFile({});
+    expect(loadConfig({ env: envFor(dir), cwd: dir }).env.SIMULATOR_CLOSED_MARKETS).toBe("frozen");
+    expect(loadConfig({ env: envFor(dir, { SIMULATOR_CLOSED_MARKETS: "live" }), cwd: dir }).env.SIMULATOR_CLOSED_MARKETS).toBe("live");
+    expect(() => loadConfig({ env: envFor(dir, { SIMULATOR_CLOSED_MARKETS: "open" }), cwd: dir })).toThrow(/SIMULATOR_CLOSED_MARKETS/);
+  });
+
   it("accepts the seed's config.provider.json exactly as published", () => {
     const dir = withFile(seed);
     const config = loadConfig({ env: envFor(dir), cwd: dir });

@@ -353,7 +353,6 @@ const DOC_SERVICE = "127.0.0.1:50051";
  * them visible and fails once they are fixed, so the entry is removed then.
  */
 const KNOWN_BROKEN: Record<string, string> = {
-  "docs/simulator.md, ts snippet 1": "uses startSimulator without importing it and an undefined fakeNow (issue 13, item 8)",
 };
 
 describe("every code block in README.md and docs/*.md", () => {
