@@ -391,6 +391,26 @@ describe("HistoricalScheduler", () => {
       expect(scheduler.stats().sentTotal).toEqual({ user: 2, internal: 6 });
     });
 
+    it("does not let a client that keeps IB's window full hold an internal request forever: after internalMaxWaitMs it queues with the user calls", async () => {
+      const clock = new FakeClock();
+      const t0 = clock.now();
+      const rules = { globalMax: 6, userReserve: 2, globalWindowMs: 60_000, safetyMarginMs: 0, sameContractWindowMs: 0, identicalWindowMs: 0, internalMaxWaitMs: 30_000 };
+      const scheduler = new HistoricalScheduler({ clock, rules });
+      let internalAt: number | undefined;
+      // A user call every 10 s for 5 minutes: from 40 s on the window holds ≥ 4 units, all the internal share.
+      const users: Promise<unknown>[] = [];
+      for (let i = 0; i < 30; i++) clock.setTimer(() => void users.push(scheduler.schedule({ key: key(`U${i}`, i), run: async () => i })), i * 10_000);
+      const internal = new Promise((resolve) =>
+        clock.setTimer(() => resolve(scheduler.schedule({ key: key("I", 1), priority: "internal", run: async () => void (internalAt = clock.now()) })), 45_000),
+      );
+      await drive(clock, internal.then((p) => p));
+      expect(internalAt! - (t0 + 45_000)).toBeLessThanOrEqual(60_000); // without ageing: after the users stop, ≈ 5 minutes later
+      await drive(clock, new Promise((resolve) => clock.setTimer(() => resolve(undefined), 300_000)));
+      await drive(clock, Promise.all(users));
+      expect(users).toHaveLength(30);
+      expect(scheduler.stats().sentTotal).toEqual({ user: 30, internal: 1 });
+    });
+
     it("holds internal requests after a reconnect until the connection settles, doubling for each further reconnect", async () => {
       const clock = new FakeClock();
       const scheduler = new HistoricalScheduler({ clock, rules: { settleAfterReconnectMs: 1_000, settleMaxMs: 5_000, globalWindowMs: 60_000 } });

@@ -106,6 +106,8 @@ interface Entry {
   retries: number;
   detach: () => void;
   priority: HistoricalPriority;
+  /** When it was queued (an internal request waiting past internalMaxWaitMs joins the user calls' line). */
+  queuedAt: number;
   onWait: ((wait: HistoricalWait | undefined) => void) | undefined;
   /** The last wait reported through onWait. */
   reported: HistoricalWait | undefined;
@@ -178,6 +180,7 @@ export class HistoricalScheduler {
         retries: 0,
         detach: () => undefined,
         priority: request.priority ?? "user",
+        queuedAt: this.clock.now(),
         onWait: request.onWait,
         reported: undefined,
       };
@@ -262,8 +265,11 @@ export class HistoricalScheduler {
     const now = this.clock.now();
     this.prune(now);
     let wake = Infinity;
-    // User calls first, then internal requests; FIFO within each.
-    const order = [...this.queue.filter((e) => e.priority === "user"), ...this.queue.filter((e) => e.priority === "internal")];
+    // User calls first, then internal requests; FIFO within each. An internal request that has waited
+    // internalMaxWaitMs is in the first line, in its place by arrival: nothing waits forever.
+    const aged = now - this.rules.internalMaxWaitMs;
+    const first = (e: Entry) => e.priority === "user" || e.queuedAt <= aged;
+    const order = [...this.queue.filter(first), ...this.queue.filter((e) => !first(e))];
     /** Set once the shared budget stopped a request: nothing behind it in line is sent (FIFO). */
     let blocked = false;
     /** Cost of the requests ahead that wait for the global budget (for the estimates). */
@@ -283,7 +289,10 @@ export class HistoricalScheduler {
       const max = this.budgetFor(e);
       if (!blocked) {
         // Shared budget: strict FIFO, so stop at the first request that does not fit.
-        if (this.inFlight >= this.rules.maxInFlight) {
+        // Internal requests leave in-flight slots to user calls as they leave budget (a burst of seeds
+        // waiting on a slow Gateway must not hold all of IB's 50 open requests).
+        const maxInFlight = e.priority === "internal" ? Math.max(1, this.rules.maxInFlight - this.rules.userReserve) : this.rules.maxInFlight;
+        if (this.inFlight >= maxInFlight) {
           blocked = true; // a settle re-pumps
         } else {
           const rateAt = fitAt(this.rateLog, 1_000, this.rules.maxSendsPerSecond, 1, now);

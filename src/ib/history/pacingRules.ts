@@ -41,6 +41,11 @@ export interface HistoricalPacingRules {
   settleAfterReconnectMs: number;
   /** The longest such wait. */
   settleMaxMs: number;
+  /**
+   * An internal request queued this long takes its place in line with user calls (FIFO by arrival): user
+   * calls go first, but a client that keeps IB's window full cannot hold resubscriptions and heals forever.
+   */
+  internalMaxWaitMs: number;
 }
 
 export const DEFAULT_HISTORICAL_PACING: Readonly<HistoricalPacingRules> = Object.freeze({
@@ -58,6 +63,7 @@ export const DEFAULT_HISTORICAL_PACING: Readonly<HistoricalPacingRules> = Object
   userReserve: 10,
   settleAfterReconnectMs: 2_000,
   settleMaxMs: 30_000,
+  internalMaxWaitMs: 60_000,
 });
 
 /** What IB compares for pacing. */
