@@ -59,6 +59,11 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
   let latest: Candle | undefined;
   /** Outlives a reopen: the candle in progress goes on across a reconnect within it. */
   let kept: CandleAggregator | undefined;
+  /**
+   * Closed candles whose final bar has not come from history yet, by start: they outlive a reopen too, so a
+   * heal withdrawn by a reconnect (waiting out its delay, the settle hold or the budget) is asked again.
+   */
+  const unhealed = new Map<number, Candle>();
   return {
     // Each update of a candle matters to a strategy (and the final one above all): a client that cannot
     // keep up is disconnected rather than silently missing one.
@@ -91,12 +96,14 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
         }
       };
       const healFromHistory = (partial: Candle) => {
+        unhealed.set(partial.startMs, partial);
         const end = intervalBounds(partial.startMs, interval, timeZone).endMs;
         const timer = setTimeout(() => {
           timers.delete(timer);
           history.bars(partial.startMs, end, closing.signal).then(
             (bars) => {
               if (closed) return;
+              unhealed.delete(partial.startMs);
               const bar = bars.find((b) => b.startMs === partial.startMs);
               const healed: Candle = bar === undefined ? partial : candleFromBar(bar, interval.name, true);
               // A joiner wants the newest candle: the healed one arrives after the next one has started.
@@ -105,6 +112,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
             },
             (err: unknown) => {
               if (closed) return;
+              unhealed.delete(partial.startMs);
               // History failed: say so, and send what was observed rather than nothing.
               sink.status("advisory", `could not fetch the final ${interval.name} bar from IB's history (${err instanceof Error ? err.message : String(err)}); this candle is built from live data only and may miss trades from around the subscription or reconnect`);
               if (latest === undefined || latest.startMs <= partial.startMs) latest = partial;
@@ -116,6 +124,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
         timers.add(timer);
       };
       const timers = new Set<NodeJS.Timeout>();
+      for (const partial of [...unhealed.values()]) healFromHistory(partial);
 
       const reqId = ctx.router.allocateId();
       ctx.router.on(EventName.realtimeBar, reqId, (time: number, open: number, high: number, low: number, close: number, volume: number, wap: number, count: number) => {
