@@ -61,11 +61,12 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     historicalPacing: config.historicalPacing,
   });
 
-  const auth = new TokenAuthenticator(config.apiToken);
+  const auth = new TokenAuthenticator(config.clients);
   const grpc = new GrpcServer({
     host: config.env.GRPC_HOST,
     port: config.env.GRPC_PORT,
     auth,
+    clients: config.clients,
     log: log.child({ component: "grpc" }),
     tls: config.tls,
     shutdownGraceMs: config.env.SHUTDOWN_GRACE_MS,
@@ -130,13 +131,13 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     throw err;
   }
   const unwatchMetrics = watchAdapterMetrics(adapter);
-  if (config.apiToken === undefined) {
+  if (config.clients.length === 0) {
     log.warn({ grpc: grpc.address, rest: rest.url }, "PROVIDER_API_TOKEN is not set: authentication is off and the service listens on loopback only");
   }
   if (config.tls === undefined && !(isLoopbackHost(config.env.REST_HOST) && isLoopbackHost(config.env.GRPC_HOST))) {
     log.warn("serving beyond loopback without TLS: the API token crosses the network in clear; set PROVIDER_TLS_CERT/PROVIDER_TLS_KEY or terminate TLS in front");
   }
-  log.info({ grpc: grpc.address, rest: `${rest.url}/api`, tls: config.tls !== undefined, auth: config.apiToken !== undefined, version: SERVICE_VERSION }, "ib-provider is serving");
+  log.info({ grpc: grpc.address, rest: `${rest.url}/api`, tls: config.tls !== undefined, auth: config.clients.length > 0, clients: config.clients.map((c) => c.name), version: SERVICE_VERSION }, "ib-provider is serving");
 
   const restServer = rest;
   return {

@@ -18,6 +18,8 @@ export const envSchema = z.object({
    */
   IB_MARKET_DATA_TYPE: z.enum(["live", "frozen", "delayed", "delayed-frozen"]).default("delayed"),
   PROVIDER_API_TOKEN: optionalText,
+  /** Named clients: a JSON file of names, token SHA-256 digests and quotas (docs/configuration.md). */
+  PROVIDER_CLIENTS_FILE: optionalText,
   PROVIDER_CONFIG_FILE: z.string().min(1).default(DEFAULT_PROVIDER_CONFIG_FILE),
   GRPC_HOST: z.string().min(1).default("127.0.0.1"),
   GRPC_PORT: port.default(50051),

@@ -1,6 +1,7 @@
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { ANONYMOUS_CLIENT_NAME, defaultClient, readClientsFile, type ClientConfig } from "./clientsFile.js";
 import { ConfigError, formatJsonPath, problemsFromZod, type ConfigProblem } from "./configError.js";
 import { DEFAULT_PROVIDER_CONFIG_FILE, envSchema, nonEmptyEnv, type EnvConfig } from "./envConfig.js";
 import { samePortProblem } from "./listenProblem.js";
@@ -16,6 +17,11 @@ export interface AppConfig {
   gateway: GatewayAddress | undefined;
   /** The API token, from PROVIDER_API_TOKEN or the provider file's apiToken; undefined = auth disabled. */
   apiToken: string | undefined;
+  /**
+   * Who may call: PROVIDER_CLIENTS_FILE's clients, plus `default` for the API token. Empty = authentication
+   * off (loopback only); every call is then client `anonymous`.
+   */
+  clients: ClientConfig[];
   provider: ProviderConfig;
   /** Absolute path of the provider file that was read (undefined when the default one does not exist). */
   providerFile: string | undefined;
@@ -75,23 +81,24 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
 
   const { provider, providerFile } = readProviderFile(resolve(cwd, env.PROVIDER_CONFIG_FILE), resolve(cwd, DEFAULT_PROVIDER_CONFIG_FILE), rawEnv, problems, warnings);
   const apiToken = env.PROVIDER_API_TOKEN ?? (provider.apiToken === "" ? undefined : provider.apiToken);
+  const clients = clientsOf(apiToken, env.PROVIDER_CLIENTS_FILE === undefined ? undefined : resolve(cwd, env.PROVIDER_CLIENTS_FILE), problems);
 
   // Without a token anyone who can reach the port could use the account's data: loopback only, and no
   // web page of another origin may read it (CORS would let any visited site call the bridge).
-  if (apiToken === undefined && corsOrigins.length > 0) {
+  if (clients.length === 0 && corsOrigins.length > 0) {
     problems.push({
       source: "environment variable REST_CORS_ORIGINS",
       path: "",
       message: "browser origins need PROVIDER_API_TOKEN: without a token any page of those origins could read the account; set a token or unset REST_CORS_ORIGINS",
     });
   }
-  if (apiToken === undefined) {
+  if (clients.length === 0) {
     for (const name of ["GRPC_HOST", "REST_HOST"] as const) {
       if (!isLoopbackHost(env[name])) {
         problems.push({
           source: `environment variable ${name}`,
           path: "",
-          message: `refusing to listen on ${env[name]} without PROVIDER_API_TOKEN: set a token or use a loopback address (127.0.0.1)`,
+          message: `refusing to listen on ${env[name]} without PROVIDER_API_TOKEN or PROVIDER_CLIENTS_FILE: set a token or use a loopback address (127.0.0.1)`,
         });
       }
     }
@@ -99,7 +106,23 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   const streams: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, maxQueued: env.STREAM_BUFFER_EVENTS, heartbeatMs: env.STREAM_HEARTBEAT_MS };
-  return { env, gateway, apiToken, provider, providerFile, warnings, tls, corsOrigins, streams };
+  return { env, gateway, apiToken, clients, provider, providerFile, warnings, tls, corsOrigins, streams };
+}
+
+/** The clients file's clients and the API token's `default` (both may be set: the names must then differ). */
+function clientsOf(apiToken: string | undefined, clientsFile: string | undefined, problems: ConfigProblem[]): ClientConfig[] {
+  const clients = clientsFile === undefined ? [] : readClientsFile(clientsFile, problems);
+  if (apiToken === undefined) return clients;
+  const token = defaultClient(apiToken);
+  for (const client of clients) {
+    if (client.name === token.name || client.name === ANONYMOUS_CLIENT_NAME) {
+      problems.push({ source: clientsFile!, path: "", message: `client name ${JSON.stringify(client.name)} is reserved (PROVIDER_API_TOKEN's client is "${token.name}"; "${ANONYMOUS_CLIENT_NAME}" is every caller when no token is set)` });
+    }
+    if (client.tokenSha256.equals(token.tokenSha256)) {
+      problems.push({ source: clientsFile!, path: "", message: `client ${JSON.stringify(client.name)} has PROVIDER_API_TOKEN's token: give each client its own token` });
+    }
+  }
+  return [...clients, token];
 }
 
 /**

@@ -45,7 +45,7 @@ const deadline = () => ({ deadline: Date.now() + 5_000 });
 const settle = (run: (cb: (err: ServiceError | null) => void) => void) => new Promise<void>((resolve) => run(() => resolve()));
 
 describe("the access log", () => {
-  it("writes one line per gRPC call, with peer, method, status, duration and bytes, and never the token or the account id", async () => {
+  it("writes one line per gRPC call, with the client's name and address, method, status, duration and bytes, and never the token or the account id", async () => {
     const symbols = new SymbolServiceClient(testApp.grpcAddress, credentials.createInsecure());
     const accounts = new AccountServiceClient(testApp.grpcAddress, credentials.createInsecure());
     const marketData = new MarketDataServiceClient(testApp.grpcAddress, credentials.createInsecure());
@@ -80,8 +80,9 @@ describe("the access log", () => {
       "ibprovider.v1.AccountService.GetAccount OK",
       "ibprovider.v1.MarketDataService.StreamTicks CANCELLED",
     ]);
+    expect(grpc.map((l) => l.client)).toEqual(["default", "(unauthenticated)", "default", "default"]);
     for (const line of grpc) {
-      expect(line.client).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(line.peer).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(line.ms).toBeGreaterThanOrEqual(0);
     }
     expect(grpc[0]!.bytesOut).toBeGreaterThan(10);
@@ -108,7 +109,8 @@ describe("the access log", () => {
       "GET /api/health/live 200",
     ]);
     for (const line of rest) {
-      expect(line.client).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(line.client).toBe("default");
+      expect(line.peer).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(line.bytesOut).toBeGreaterThan(0);
     }
     // The bridge's own gRPC calls are logged too, with the HTTP client in forwardedFor.

@@ -1,15 +1,19 @@
 import type { Logger } from "../log/logger.js";
 
 /**
- * One line per call, for gRPC and REST alike: who called (the peer's address; the REST bridge adds the
- * HTTP client's in `forwardedFor`), what (the gRPC method, or the REST route's template — never the raw
+ * One line per call, for gRPC and REST alike: who called (the client's name — from the clients file,
+ * `default` for PROVIDER_API_TOKEN, `anonymous` without authentication, `(unauthenticated)` for a rejected
+ * token — and the peer's address; the REST bridge adds the HTTP client's in `forwardedFor`), what (the gRPC method, or the REST route's template — never the raw
  * path or query, which may carry an account id), how it ended, how long it took and the bytes sent.
  * Never a header, a token or a request field.
  */
 export interface AccessEntry {
   /** "grpc" or "rest". */
   protocol: "grpc" | "rest";
+  /** The client's name, never its token. */
   client: string;
+  /** The caller's address (host:port). */
+  peer: string;
   forwardedFor?: string;
   method: string;
   /** REST: the matched route template ("/api/candles/{connector_type}/…"), or "(no route)". */

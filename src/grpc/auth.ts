@@ -1,34 +1,49 @@
-import { timingSafeEqual, createHash } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
+import { ANONYMOUS_CLIENT_NAME, defaultClient, sha256, type ClientConfig } from "../config/clientsFile.js";
 import { ApiError, unauthenticated } from "./apiError.js";
+
+/** Who a token belongs to: a named client (clients file, or `default` for PROVIDER_API_TOKEN). */
+type KnownClient = Pick<ClientConfig, "name" | "tokenSha256">;
 
 /**
  * Bearer-token authentication shared by gRPC and the REST bridge. Accepts `authorization: Bearer <token>`,
  * a bare token in `authorization` (Barfinex accepts that too) and `x-api-token: <token>`.
- * Tokens are compared in constant time over their SHA-256 digests, so neither content nor length leaks
- * through timing.
+ * A token is resolved to its client by comparing its SHA-256 digest with every stored digest in constant
+ * time, without stopping at a match, so neither content, length nor which client matched leaks through
+ * timing. Only digests are kept: the clients file never holds a token.
  */
 export class TokenAuthenticator {
-  private readonly expected: Buffer | undefined;
+  private readonly clients: readonly KnownClient[];
 
-  constructor(token: string | undefined) {
-    this.expected = token === undefined ? undefined : digest(token);
+  /** A token (PROVIDER_API_TOKEN, client `default`) or the configured clients; none = authentication off. */
+  constructor(clients: string | undefined | readonly KnownClient[]) {
+    this.clients = clients === undefined ? [] : typeof clients === "string" ? [defaultClient(clients)] : clients;
   }
 
   get enabled(): boolean {
-    return this.expected !== undefined;
+    return this.clients.length > 0;
   }
 
-  /** Returns undefined when the caller may proceed, or the error to answer with. */
-  check(authorization: string | undefined, apiTokenHeader: string | undefined): ApiError | undefined {
-    if (this.expected === undefined) return undefined;
+  /** The caller's client name (`anonymous` when authentication is off), or the error to answer with. */
+  authenticate(authorization: string | undefined, apiTokenHeader: string | undefined): { client: string } | ApiError {
+    if (!this.enabled) return { client: ANONYMOUS_CLIENT_NAME };
     const presented = tokenFrom(authorization) ?? apiTokenHeader?.trim();
     if (presented === undefined || presented === "") {
       return unauthenticated("missing provider API token: send 'Authorization: Bearer <token>' or 'x-api-token: <token>'", "MISSING_TOKEN");
     }
-    if (!timingSafeEqual(digest(presented), this.expected)) {
-      return unauthenticated("invalid provider API token", "INVALID_TOKEN");
+    const digest = sha256(presented);
+    let client: string | undefined;
+    for (const known of this.clients) {
+      // Every digest is compared (no early exit): the time taken does not say which client, if any, matched.
+      if (timingSafeEqual(digest, known.tokenSha256) && client === undefined) client = known.name;
     }
-    return undefined;
+    return client === undefined ? unauthenticated("invalid provider API token", "INVALID_TOKEN") : { client };
+  }
+
+  /** Returns undefined when the caller may proceed, or the error to answer with. */
+  check(authorization: string | undefined, apiTokenHeader: string | undefined): ApiError | undefined {
+    const result = this.authenticate(authorization, apiTokenHeader);
+    return result instanceof ApiError ? result : undefined;
   }
 }
 
@@ -37,8 +52,4 @@ function tokenFrom(authorization: string | undefined): string | undefined {
   const value = authorization.trim();
   const bearer = /^bearer\s+(.+)$/i.exec(value);
   return bearer ? bearer[1]!.trim() : value === "" ? undefined : value;
-}
-
-function digest(token: string): Buffer {
-  return createHash("sha256").update(token, "utf8").digest();
 }

@@ -2,6 +2,8 @@ import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, type S
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import type { AccessLog } from "./accessLog.js";
 import type { TokenAuthenticator } from "./auth.js";
+import { ApiError } from "./apiError.js";
+import { rememberClient } from "./callClient.js";
 import { toServiceError } from "./statusDetails.js";
 
 /**
@@ -12,7 +14,7 @@ import { toServiceError } from "./statusDetails.js";
 const OPEN_PREFIXES = ["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"];
 
 /**
- * Checks the token before any handler runs. A rejected call gets UNAUTHENTICATED
+ * Checks the token before any handler runs and remembers whose it is (callClient.ts). A rejected call gets UNAUTHENTICATED
  * with a google.rpc.Status (ErrorInfo reason MISSING_TOKEN / INVALID_TOKEN); the server is unaffected.
  * A rejected call never reaches a handler: its access log line is written here.
  */
@@ -28,16 +30,19 @@ export function authInterceptor(auth: TokenAuthenticator, accessLog?: AccessLog)
           const value = metadata.get(name)[0];
           return typeof value === "string" ? value : undefined;
         };
-        const error = auth.check(header("authorization"), header("x-api-token"));
-        if (error === undefined) {
+        const result = auth.authenticate(header("authorization"), header("x-api-token"));
+        if (!(result instanceof ApiError)) {
+          rememberClient(metadata, result.client);
           next(metadata);
           return;
         }
+        const error = result;
         const status = toServiceError(error);
         call.sendStatus({ code: error.code, details: status.details, metadata: status.metadata });
         accessLog?.write({
           protocol: "grpc",
-          client: call.getPeer(),
+          client: "(unauthenticated)",
+          peer: call.getPeer(),
           method: methodDescriptor.path.slice(1).replace("/", "."),
           status: GrpcStatus[error.code] ?? String(error.code),
           ms: performance.now() - startedMs,

@@ -10,6 +10,8 @@ export interface CallContext {
   readonly signal: AbortSignal;
   readonly metadata: Metadata;
   readonly peer: string;
+  /** The caller's client name (clients file, `default` for PROVIDER_API_TOKEN, `anonymous` without auth). */
+  readonly client: string;
   readonly log: Logger;
   /**
    * Ends the call now with this error, even while a stream waits for a client that does not read (e.g. a

@@ -16,6 +16,8 @@ import type { StreamSettings } from "../stream/streamSettings.js";
 import { checkStringFields } from "./requests/stringFields.js";
 import { activeStreams, grpcRequestDuration, streamMessagesOut } from "../metrics/metrics.js";
 import { streamKindOfMethod } from "../metrics/streamMetrics.js";
+import { clientOf } from "./callClient.js";
+import type { StreamQuotas } from "./streamQuotas.js";
 
 /**
  * Records a finished call: its duration (a stream's lifetime) with its final status code in the metrics,
@@ -24,12 +26,13 @@ import { streamKindOfMethod } from "../metrics/streamMetrics.js";
 function observe(method: string, startedMs: number, code: status, ctx: CallContext, accessLog: AccessLog | undefined, bytesOut: number, messages?: number): void {
   const ms = performance.now() - startedMs;
   const codeName = status[code] ?? String(code);
-  grpcRequestDuration.observe({ method, code: codeName }, ms / 1000);
+  grpcRequestDuration.observe({ method, code: codeName, client: ctx.client }, ms / 1000);
   if (accessLog?.enabled !== true) return;
   const forwarded = ctx.metadata.get("x-forwarded-for")[0];
   accessLog.write({
     protocol: "grpc",
-    client: ctx.peer,
+    client: ctx.client,
+    peer: ctx.peer,
     ...(typeof forwarded === "string" ? { forwardedFor: bounded(forwarded, 128) } : {}),
     method,
     status: codeName,
@@ -55,6 +58,8 @@ export interface HandlerDeps {
   streams: Pick<StreamSettings, "maxDrainWaitMs" | "maxInFlightBytes">;
   /** One line per finished call (default: none). */
   accessLog?: AccessLog;
+  /** Open streams per client against their `streams` quota (default: not limited). */
+  quotas?: StreamQuotas;
 }
 
 const SHUTTING_DOWN = unavailable("server is shutting down; reconnect to another instance or retry", "SHUTTING_DOWN");
@@ -70,6 +75,7 @@ function contextFor(
     signal: controller.signal,
     metadata: call.metadata,
     peer: call.getPeer(),
+    client: clientOf(call.metadata),
     log: log.child({ method }),
     fail: (error) => controller.abort(error satisfies AbortReason),
   };
@@ -127,13 +133,21 @@ export function serverStream<Req, Res>(
   responseSize?: (response: Res) => number,
 ): handleServerStreamingCall<Req, Res> {
   const kind = streamKindOfMethod(method) ?? "other";
-  // Label children resolved once: per-message metric updates must not hash label sets on the hot path.
-  const messagesOut = streamMessagesOut.labels(kind);
-  const open = activeStreams.labels(kind);
   return (call) => {
     const startedMs = performance.now();
     const controller = deps.calls.register("stream");
     const ctx = contextFor(method, call, controller, deps.log);
+    // Health Watch streams have their own per-connection and total limits (HealthWatchLimits).
+    const releaseQuota = kind === "health" || deps.quotas === undefined ? () => undefined : deps.quotas.acquire(ctx.client);
+    if (releaseQuota instanceof ApiError) {
+      call.emit("error", toServiceError(releaseQuota));
+      observe(method, startedMs, releaseQuota.code, ctx, deps.accessLog, 0, 0);
+      deps.calls.release(controller);
+      return;
+    }
+    // Label children resolved once per call: per-message metric updates must not hash label sets.
+    const messagesOut = streamMessagesOut.labels(kind, ctx.client);
+    const open = activeStreams.labels(kind, ctx.client);
     const onCancel = () => controller.abort("cancelled");
     call.once("cancelled", onCancel);
     open.inc();
@@ -193,6 +207,7 @@ export function serverStream<Req, Res>(
       },
     ).finally(() => {
       open.dec();
+      releaseQuota();
       observe(method, startedMs, finalCode, ctx, deps.accessLog, bytesOut, messages);
       call.off("cancelled", onCancel);
       deps.calls.release(controller);

@@ -11,6 +11,8 @@ import type { TokenAuthenticator } from "./auth.js";
 import { AccessLog } from "./accessLog.js";
 import { authInterceptor } from "./authInterceptor.js";
 import { CallRegistry } from "./callContext.js";
+import { StreamQuotas } from "./streamQuotas.js";
+import type { ClientConfig } from "../config/clientsFile.js";
 import type { HandlerDeps } from "./handlers.js";
 import { bindService, serviceName, type ServiceImplementation } from "./serviceBinding.js";
 import { addReflection } from "./reflection.js";
@@ -26,6 +28,8 @@ export interface GrpcServerOptions {
   /** 0 = ephemeral (tests). */
   port: number;
   auth: TokenAuthenticator;
+  /** The named clients' quotas (those not named, e.g. `anonymous`, get DEFAULT_CLIENT_QUOTAS). */
+  clients?: readonly ClientConfig[];
   log: Logger;
   runtime: RuntimeSources;
   /** The IB adapter (instruments, market data, account). */
@@ -51,16 +55,19 @@ export class GrpcServer {
   readonly health: HealthChecks;
   private readonly server: Server;
   private readonly calls = new CallRegistry();
+  /** Open streams per client (tests read it to see places given back). */
+  readonly quotas: StreamQuotas;
   private readonly deps: HandlerDeps;
   private readonly streams: StreamSettings;
   private boundPort: number | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
     this.health = new HealthChecks(SERVICE_NAMES, options.healthWatchLimits);
+    this.quotas = new StreamQuotas(options.clients);
     const accessLog = new AccessLog(options.log, options.accessLog);
     this.server = new Server({ interceptors: [authInterceptor(options.auth, accessLog)] });
     this.streams = options.streams ?? DEFAULT_STREAM_SETTINGS;
-    this.deps = { calls: this.calls, log: options.log, streams: this.streams, accessLog };
+    this.deps = { calls: this.calls, log: options.log, streams: this.streams, accessLog, quotas: this.quotas };
     this.registerServices();
   }
 

@@ -7,6 +7,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
  * (adapterMetrics.ts).
  *
  * Label `kind` is a stream kind: candle, trade, orderBook, tick, account (the SubscriptionKind names).
+ * Label `client` is the caller's client name (clients file, `default`, `anonymous`): as many values as
+ * configured clients, never a token or an address.
  */
 export const metricsRegistry = new Registry();
 
@@ -20,16 +22,16 @@ const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 /** Open gRPC server streams per kind (REST streams are gRPC streams too, so they count here). */
 export const activeStreams = new Gauge({
   name: "ibprovider_active_streams",
-  help: "Open server streams per kind",
-  labelNames: ["kind"] as const,
+  help: "Open server streams per kind and client",
+  labelNames: ["kind", "client"] as const,
   registers: [metricsRegistry],
 });
 
 /** Stream response messages written to clients (each carries a batch of events). */
 export const streamMessagesOut = new Counter({
   name: "ibprovider_stream_messages_out_total",
-  help: "Stream response messages sent to clients, per kind",
-  labelNames: ["kind"] as const,
+  help: "Stream response messages sent to clients, per kind and client",
+  labelNames: ["kind", "client"] as const,
   registers: [metricsRegistry],
 });
 
@@ -52,8 +54,8 @@ export const conflatedMessages = new Counter({
 /** gRPC calls by method and final status code, measured from call start to status. */
 export const grpcRequestDuration = new Histogram({
   name: "ibprovider_grpc_request_duration_seconds",
-  help: "gRPC unary call latency (and stream lifetime) by method and status code",
-  labelNames: ["method", "code"] as const,
+  help: "gRPC unary call latency (and stream lifetime) by method, status code and client",
+  labelNames: ["method", "code", "client"] as const,
   buckets: LATENCY_BUCKETS,
   registers: [metricsRegistry],
 });

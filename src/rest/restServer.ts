@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createFileRegistry, type JsonObject } from "@bufbuild/protobuf";
 import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
 import { status as GrpcCode, type ChannelCredentials } from "@grpc/grpc-js";
-import express, { type Express, type RequestHandler } from "express";
+import express, { type Express, type Request, type RequestHandler } from "express";
 import { AccessLog } from "../grpc/accessLog.js";
 import { ApiError, bounded, echo } from "../grpc/apiError.js";
 import type { TokenAuthenticator } from "../grpc/auth.js";
@@ -131,7 +131,7 @@ export class RestServer {
     app.set("etag", false);
     // Query strings are read per field by the binding (URLSearchParams), not by express.
     app.set("query parser", false);
-    app.use(accessLogger(new AccessLog(this.options.log, this.options.accessLog)));
+    app.use(accessLogger(new AccessLog(this.options.log, this.options.accessLog), this.options.auth));
     app.use((_req, res, next) => {
       // Every answer is JSON, text or a stream of either: never let a browser sniff it into HTML.
       res.set("X-Content-Type-Options", "nosniff");
@@ -234,10 +234,16 @@ function methodNotAllowed(method: string, path: string): ApiError {
 }
 
 /**
- * One access log line per request when it ends: the client's address, the method and the route's
+ * One access log line per request when it ends: the client's name and address, the method and the route's
  * template (set by whatever answered; never the raw path or query), status, duration and bytes.
  */
-function accessLogger(accessLog: AccessLog): RequestHandler {
+/** The caller's client name for the access log (only resolved when a line is written). */
+function clientName(auth: TokenAuthenticator, req: Request): string {
+  const result = auth.authenticate(headerValue(req, "authorization"), headerValue(req, "x-api-token"));
+  return "client" in result ? result.client : "(unauthenticated)";
+}
+
+function accessLogger(accessLog: AccessLog, auth: TokenAuthenticator): RequestHandler {
   return (req, res, next) => {
     if (!accessLog.enabled) {
       next();
@@ -251,7 +257,8 @@ function accessLogger(accessLog: AccessLog): RequestHandler {
       const length = Number(req.headers["content-length"]);
       accessLog.write({
         protocol: "rest",
-        client: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`,
+        client: clientName(auth, req),
+        peer: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`,
         ...(typeof forwarded === "string" ? { forwardedFor: bounded(forwarded, 128) } : {}),
         method: req.method,
         route: typeof res.locals.route === "string" ? res.locals.route : "(no route)",

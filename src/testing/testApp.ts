@@ -11,6 +11,8 @@ export interface TestAppOptions {
   token?: string;
   /** More environment variables, as an operator would set them (STREAM_*, IB_MARKET_DATA_TYPE, …). */
   env?: Record<string, string>;
+  /** A clients file's content (PROVIDER_CLIENTS_FILE: names, token digests, quotas), written to a temporary file. */
+  clients?: unknown;
   /** A provider config (config.provider.json's content), written to a temporary file; default: the repository's. */
   provider?: unknown;
   /**
@@ -50,9 +52,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     if (configDir !== undefined) rmSync(configDir, { recursive: true, force: true });
   };
   try {
+    if (options.provider !== undefined || options.clients !== undefined) configDir = mkdtempSync(join(tmpdir(), "ibp-test-app-"));
+    if (options.clients !== undefined) {
+      env.PROVIDER_CLIENTS_FILE = join(configDir!, "clients.json");
+      writeFileSync(env.PROVIDER_CLIENTS_FILE, JSON.stringify(options.clients));
+    }
     if (options.provider !== undefined) {
-      configDir = mkdtempSync(join(tmpdir(), "ibp-test-app-"));
-      env.PROVIDER_CONFIG_FILE = join(configDir, "config.provider.json");
+      env.PROVIDER_CONFIG_FILE = join(configDir!, "config.provider.json");
       writeFileSync(env.PROVIDER_CONFIG_FILE, JSON.stringify(options.provider));
     }
     if (options.simulator !== undefined) {

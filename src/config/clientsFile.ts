@@ -1,0 +1,90 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { z } from "zod";
+import { problemsFromZod, type ConfigProblem } from "./configError.js";
+
+/** What a client may hold at once. Phase 2 adds IB lines and history requests per window. */
+export interface ClientQuotas {
+  /** Open server streams (grpc.health.v1 Watch streams have their own limits and are not counted). */
+  streams: number;
+}
+
+/** The one place quota defaults are written: a client without `quotas`, `default` and `anonymous` get them. */
+export const DEFAULT_CLIENT_QUOTAS: Readonly<ClientQuotas> = Object.freeze({ streams: 1000 });
+
+/** The client PROVIDER_API_TOKEN authenticates as. */
+export const DEFAULT_CLIENT_NAME = "default";
+/** Every call counts as this client when no token is configured (authentication off, loopback only). */
+export const ANONYMOUS_CLIENT_NAME = "anonymous";
+
+/** A named client: its token is known only by its SHA-256 digest. */
+export interface ClientConfig {
+  name: string;
+  /** SHA-256 of the token (32 bytes). */
+  tokenSha256: Buffer;
+  quotas: ClientQuotas;
+}
+
+const clientSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "expected a name of 1-32 characters: a-z, 0-9, _ and -, starting with a letter or digit"),
+  tokenSha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "expected the token's SHA-256 as 64 hex digits (printf %s \"$TOKEN\" | sha256sum), never the token itself"),
+  quotas: z
+    .strictObject({ streams: z.number().int("expected an integer").min(1, "expected at least 1").max(1_000_000).optional() })
+    .optional(),
+});
+
+const clientsFileSchema = z
+  .strictObject({ clients: z.array(clientSchema).min(1, "expected at least one client") })
+  .superRefine((file, ctx) => {
+    const seenNames = new Map<string, number>();
+    const seenHashes = new Map<string, number>();
+    file.clients.forEach((client, i) => {
+      const sameName = seenNames.get(client.name);
+      if (sameName !== undefined) ctx.addIssue({ code: "custom", path: ["clients", i, "name"], message: `duplicate client name (also at clients[${sameName}])` });
+      seenNames.set(client.name, i);
+      const hash = client.tokenSha256.toLowerCase();
+      const sameHash = seenHashes.get(hash);
+      if (sameHash !== undefined) ctx.addIssue({ code: "custom", path: ["clients", i, "tokenSha256"], message: `the same token as clients[${sameHash}]: give each client its own token` });
+      seenHashes.set(hash, i);
+    });
+  });
+
+export function sha256(token: string): Buffer {
+  return createHash("sha256").update(token, "utf8").digest();
+}
+
+/** PROVIDER_API_TOKEN as a client: named `default`, with the default quotas. */
+export function defaultClient(token: string): ClientConfig {
+  return { name: DEFAULT_CLIENT_NAME, tokenSha256: sha256(token), quotas: { ...DEFAULT_CLIENT_QUOTAS } };
+}
+
+/**
+ * Reads PROVIDER_CLIENTS_FILE (`file`, absolute). Problems name the file, the JSON path and what was
+ * expected; a missing file is a problem too (a typo would otherwise lock every client out, or let none in).
+ */
+export function readClientsFile(file: string, problems: ConfigProblem[]): ClientConfig[] {
+  if (!existsSync(file)) {
+    problems.push({ source: "environment variable PROVIDER_CLIENTS_FILE", path: "", message: `file not found: ${file}` });
+    return [];
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    problems.push({ source: file, path: "", message: `not valid JSON: ${(err as Error).message}` });
+    return [];
+  }
+  const parsed = clientsFileSchema.safeParse(json);
+  if (!parsed.success) {
+    // Never echo a tokenSha256 value back: someone may have pasted the token itself there.
+    problems.push(...problemsFromZod(file, json, parsed.error.issues).map((p) => (p.path.endsWith(".tokenSha256") ? { ...p, message: p.message.replace(/ \(got .*\)$/, "") } : p)));
+    return [];
+  }
+  return parsed.data.clients.map((c) => ({
+    name: c.name,
+    tokenSha256: Buffer.from(c.tokenSha256, "hex"),
+    quotas: { ...DEFAULT_CLIENT_QUOTAS, ...(c.quotas?.streams === undefined ? {} : { streams: c.quotas.streams }) },
+  }));
+}
