@@ -1,4 +1,5 @@
 import { execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -20,7 +21,7 @@ import { startTestApp, type TestApp } from "../testing/testApp.js";
 // - Python and TypeScript snippets: type-checked (TypeScript, with the repository's compiler settings, as
 //   a file saved at the repository root) and run against the service on the simulator where they call it
 //   (its address replaced by the test service's), bounded, then stopped as the doc says (Ctrl-C);
-// - JSON: parsed; a provider config is validated by loadConfig.
+// - JSON: parsed; a provider config or a clients file is validated by loadConfig.
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DOC_FILES = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
 const CI_SCRIPT = readFileSync(join(ROOT, ".ci/run"), "utf8");
@@ -44,6 +45,8 @@ type Check =
   | { kind: "apt" }
   /** Waits for the service (after `npm start &`): returns at once against the running test service. */
   | { kind: "wait" }
+  /** Prints $TOKEN's SHA-256 (a clients file's tokenSha256): run with a TOKEN, it prints that token's digest. */
+  | { kind: "digest" }
   /** Cannot run inside a test, for the reason given. */
   | { kind: "skip"; why: string };
 
@@ -68,6 +71,7 @@ const COMMAND_RULES: ReadonlyArray<{ match: RegExp; check: Check }> = [
   // As root (a container) there is no sudo: the docs show the root form and say "prefix with sudo" otherwise.
   { match: /^apt-get update && apt-get install /, check: { kind: "apt" } },
   { match: /^until curl -sf http:\/\/127\.0\.0\.1:8081\/api\/health\/ready >\/dev\/null; do sleep 1; done$/, check: { kind: "wait" } },
+  { match: /^printf %s "\$TOKEN" \| sha256sum$/, check: { kind: "digest" } },
   { match: /^npm (ci|install)$/, check: { kind: "skip", why: "reinstalls node_modules under the running suite; .ci/run runs npm ci on every CI run" } },
   { match: /^npm start( &)?$/, check: { kind: "skip", why: "serves until stopped; this file starts the same service with startApp (startTestApp) on ephemeral ports and runs the docs' calls against it" } },
   { match: /^npm test$/, check: { kind: "skip", why: "is the suite this test belongs to" } },
@@ -255,6 +259,19 @@ describe("every shell command in README.md and docs/*.md", () => {
     await run(c.command, 15_000);
   }, 20_000);
 
+  it.each(rows(ofKind("digest")))("prints the token's SHA-256 as a clients file takes it: %s", async (_, c) => {
+    const { stdout } = await promisify(execFile)("bash", ["-c", c.command], { cwd: ROOT, env: { ...process.env, TOKEN }, encoding: "utf8" });
+    const digest = stdout.split(/\s+/)[0]!;
+    expect(digest).toBe(createHash("sha256").update(TOKEN).digest("hex"));
+    const dir = mkdtempSync(join(tmpdir(), "ibp-doc-clients-"));
+    try {
+      writeFileSync(join(dir, "clients.json"), JSON.stringify({ clients: [{ name: "doc", tokenSha256: digest }] }));
+      expect(loadConfig({ env: { PROVIDER_CLIENTS_FILE: "clients.json" }, cwd: dir }).clients.map((client) => client.name)).toEqual(["doc"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it.each(rows(ofKind("ci")))("CI runs: %s", (_, c) => {
     const lines = CI_SCRIPT.split("\n").map((l) => l.replace(" --silent", "").trim());
     expect(lines.some((l) => l.includes(c.command)), ".ci/run has this exact command").toBe(true);
@@ -367,8 +384,18 @@ describe("every code block in README.md and docs/*.md", () => {
     expect(COMMANDS.filter((c) => /(^|[;&|]\s*)sudo /.test(c.command)).map((c) => `${c.command}  (${whereShown(c)})`)).toEqual([]);
   });
 
-  it.each(snippetsOf("json").map((j) => [j.name, j] as const))("%s is JSON (a provider config passes loadConfig)", (_, j) => {
+  it.each(snippetsOf("json").map((j) => [j.name, j] as const))("%s is JSON (a provider config or a clients file passes loadConfig)", (_, j) => {
     const json = JSON.parse(j.body) as unknown;
+    if (json !== null && typeof json === "object" && "clients" in json) {
+      const dir = mkdtempSync(join(tmpdir(), "ibp-doc-clients-"));
+      try {
+        writeFileSync(join(dir, "clients.json"), j.body);
+        expect(loadConfig({ env: { PROVIDER_CLIENTS_FILE: "clients.json" }, cwd: dir }).clients.length).toBeGreaterThan(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      return;
+    }
     if (json === null || typeof json !== "object" || !("provider" in json)) return;
     const dir = mkdtempSync(join(tmpdir(), "ibp-doc-config-"));
     try {
