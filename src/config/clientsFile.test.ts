@@ -78,6 +78,9 @@ describe("the clients file", () => {
     expect(errorOf(() => load(dir)).message).toContain(`${join(dir, "clients.json")} at clients[0]: Unrecognized key`);
     const reserved = withClients({ clients: [{ name: "default", tokenSha256: sha256("a") }] });
     expect(errorOf(() => load(reserved, { PROVIDER_API_TOKEN: "t" })).message).toContain('client name "default" is reserved');
+    // "anonymous" names unauthenticated calls (health, reflection) even without PROVIDER_API_TOKEN.
+    const anonymous = withClients({ clients: [{ name: "anonymous", tokenSha256: sha256("a") }] });
+    expect(errorOf(() => load(anonymous)).message).toContain('client name "anonymous" is reserved');
   });
 
   it("names a missing file and a file that is not JSON", () => {
@@ -86,5 +89,10 @@ describe("the clients file", () => {
       `environment variable PROVIDER_CLIENTS_FILE: file not found: ${join(dir, "clinets.json")}`,
     );
     expect(errorOf(() => load(dir)).message).toContain(`${join(dir, "clients.json")}: not valid JSON`);
+    // A token pasted unquoted where its digest belongs is not quoted back (V8's message quotes the text).
+    const pasted = withClients('{"clients": [{"name": "alpha", "tokenSha256": my-secret-token}]}');
+    const message = errorOf(() => load(pasted)).message;
+    expect(message).toContain("not valid JSON");
+    expect(message).not.toContain("secret");
   });
 });

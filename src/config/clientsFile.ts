@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
-import { problemsFromZod, type ConfigProblem } from "./configError.js";
+import { jsonSyntaxProblem, problemsFromZod, type ConfigProblem } from "./configError.js";
 
 /** What a client may hold at once. Phase 2 adds IB lines and history requests per window. */
 export interface ClientQuotas {
@@ -70,10 +70,11 @@ export function readClientsFile(file: string, problems: ConfigProblem[]): Client
     return [];
   }
   let json: unknown;
+  const text = readFileSync(file, "utf8");
   try {
-    json = JSON.parse(readFileSync(file, "utf8"));
+    json = JSON.parse(text);
   } catch (err) {
-    problems.push({ source: file, path: "", message: `not valid JSON: ${(err as Error).message}` });
+    problems.push({ source: file, path: "", message: jsonSyntaxProblem(err, text) });
     return [];
   }
   const parsed = clientsFileSchema.safeParse(json);

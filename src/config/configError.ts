@@ -51,3 +51,14 @@ export function problemsFromZod(
     return { source, path: formatJsonPath(path), message: issue.message + shown };
   });
 }
+
+/**
+ * JSON.parse's complaint without the text it quotes (V8 quotes a snippet around the fault, and a config file
+ * may hold a token): where it is, when V8 says, as line and column of `text`.
+ */
+export function jsonSyntaxProblem(err: unknown, text: string): string {
+  const position = /position (\d+)/.exec(err instanceof Error ? err.message : "")?.[1];
+  if (position === undefined) return "not valid JSON";
+  const before = text.slice(0, Number(position)).split("\n");
+  return `not valid JSON at line ${before.length}, column ${before.at(-1)!.length + 1}`;
+}

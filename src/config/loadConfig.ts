@@ -1,8 +1,8 @@
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ANONYMOUS_CLIENT_NAME, defaultClient, readClientsFile, type ClientConfig } from "./clientsFile.js";
-import { ConfigError, formatJsonPath, problemsFromZod, type ConfigProblem } from "./configError.js";
+import { ANONYMOUS_CLIENT_NAME, DEFAULT_CLIENT_NAME, defaultClient, readClientsFile, type ClientConfig } from "./clientsFile.js";
+import { ConfigError, formatJsonPath, jsonSyntaxProblem, problemsFromZod, type ConfigProblem } from "./configError.js";
 import { DEFAULT_PROVIDER_CONFIG_FILE, envSchema, nonEmptyEnv, type EnvConfig } from "./envConfig.js";
 import { samePortProblem } from "./listenProblem.js";
 import { isLoopbackHost, parseGatewayUrl, type GatewayAddress } from "./gatewayUrl.js";
@@ -112,12 +112,15 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
 /** The clients file's clients and the API token's `default` (both may be set: the names must then differ). */
 function clientsOf(apiToken: string | undefined, clientsFile: string | undefined, problems: ConfigProblem[]): ClientConfig[] {
   const clients = clientsFile === undefined ? [] : readClientsFile(clientsFile, problems);
+  // Reserved whether or not a token is set: "anonymous" also names unauthenticated calls (health, reflection).
+  for (const client of clients) {
+    if (client.name === DEFAULT_CLIENT_NAME || client.name === ANONYMOUS_CLIENT_NAME) {
+      problems.push({ source: clientsFile!, path: "", message: `client name ${JSON.stringify(client.name)} is reserved (PROVIDER_API_TOKEN's client is "${DEFAULT_CLIENT_NAME}"; "${ANONYMOUS_CLIENT_NAME}" is every caller without a token)` });
+    }
+  }
   if (apiToken === undefined) return clients;
   const token = defaultClient(apiToken);
   for (const client of clients) {
-    if (client.name === token.name || client.name === ANONYMOUS_CLIENT_NAME) {
-      problems.push({ source: clientsFile!, path: "", message: `client name ${JSON.stringify(client.name)} is reserved (PROVIDER_API_TOKEN's client is "${token.name}"; "${ANONYMOUS_CLIENT_NAME}" is every caller when no token is set)` });
-    }
     if (client.tokenSha256.equals(token.tokenSha256)) {
       problems.push({ source: clientsFile!, path: "", message: `client ${JSON.stringify(client.name)} has PROVIDER_API_TOKEN's token: give each client its own token` });
     }
@@ -184,10 +187,11 @@ function readProviderFile(
     return { provider: empty, providerFile: undefined };
   }
   let json: unknown;
+  const text = readFileSync(file, "utf8");
   try {
-    json = JSON.parse(readFileSync(file, "utf8"));
+    json = JSON.parse(text);
   } catch (err) {
-    problems.push({ source: file, path: "", message: `not valid JSON: ${(err as Error).message}` });
+    problems.push({ source: file, path: "", message: jsonSyntaxProblem(err, text) });
     return { provider: empty, providerFile: file };
   }
   const wrapped = json !== null && typeof json === "object" && !Array.isArray(json) && "provider" in json;
