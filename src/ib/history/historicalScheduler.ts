@@ -23,6 +23,7 @@
  */
 import { IbError } from "../ibErrors.js";
 import { DEFAULT_HISTORICAL_PACING, type HistoricalPacingRules, type PacingKey } from "./pacingRules.js";
+import { PacingWindows } from "./pacingWindows.js";
 
 export interface SchedulerClock {
   now(): number;
@@ -113,16 +114,6 @@ interface Entry {
   reported: HistoricalWait | undefined;
 }
 
-interface Sent {
-  t: number;
-  cost: number;
-}
-
-interface Stamp {
-  t: number;
-  key: string;
-}
-
 export class HistoricalScheduler {
   readonly rules: Readonly<HistoricalPacingRules>;
   private readonly clock: SchedulerClock;
@@ -134,16 +125,8 @@ export class HistoricalScheduler {
   private seq = 0;
   private inFlight = 0;
 
-  /** Rule 3: sends within the global window, oldest first. */
-  private readonly globalLog: Sent[] = [];
-  /** Sends in the last second (maxSendsPerSecond). */
-  private readonly rateLog: Sent[] = [];
-  /** Rule 2: send times per contract+whatToShow, oldest first; plus a time-ordered index to prune them. */
-  private readonly sameLog = new Map<string, number[]>();
-  private readonly sameStamps: Stamp[] = [];
-  /** Rule 1: last send per identity; plus a time-ordered index to prune them. */
-  private readonly identityLast = new Map<string, number>();
-  private readonly identityStamps: Stamp[] = [];
+  /** What was sent within each of IB's windows. */
+  private readonly windows: PacingWindows;
 
   /** Internal requests wait until then (settleAfterReconnectMs). */
   private settleUntil = -Infinity;
@@ -159,6 +142,7 @@ export class HistoricalScheduler {
 
   constructor(options: HistoricalSchedulerOptions = {}) {
     this.rules = Object.freeze({ ...DEFAULT_HISTORICAL_PACING, ...options.rules });
+    this.windows = new PacingWindows(this.rules);
     this.clock = options.clock ?? realClock;
     this.onPacingRetry = options.onPacingRetry;
     this.sendDelayMs = options.sendDelayMs ?? (() => 0);
@@ -197,9 +181,8 @@ export class HistoricalScheduler {
 
   stats(): HistoricalSchedulerStats {
     const now = this.clock.now();
-    this.prune(now);
-    let sentInWindow = 0;
-    for (const s of this.globalLog) sentInWindow += s.cost;
+    this.windows.prune(now);
+    const sentInWindow = this.windows.budgetUsed();
     return {
       queued: this.queue.length,
       inFlight: this.inFlight,
@@ -263,7 +246,7 @@ export class HistoricalScheduler {
 
   private dispatch(): void {
     const now = this.clock.now();
-    this.prune(now);
+    this.windows.prune(now);
     let wake = Infinity;
     // User calls first, then internal requests; FIFO within each. An internal request that has waited
     // internalMaxWaitMs is in the first line, in its place by arrival: nothing waits forever.
@@ -280,7 +263,7 @@ export class HistoricalScheduler {
         wake = Math.min(wake, this.settleUntil);
         continue;
       }
-      const ownAt = Math.max(e.notBefore, this.identicalFreeAt(e), this.sameContractFreeAt(e, now));
+      const ownAt = Math.max(e.notBefore, this.windows.identicalFreeAt(e.key.identityKey), this.windows.sameContractFreeAt(e.sameKey, now));
       if (ownAt > now) {
         // Held by its own contract only: let the others pass (no head-of-line blocking).
         wake = Math.min(wake, ownAt);
@@ -295,8 +278,8 @@ export class HistoricalScheduler {
         if (this.inFlight >= maxInFlight) {
           blocked = true; // a settle re-pumps
         } else {
-          const rateAt = fitAt(this.rateLog, 1_000, this.rules.maxSendsPerSecond, 1, now);
-          const globalAt = this.globalFreeAt(e.cost, max, now);
+          const rateAt = this.windows.rateFreeAt(now);
+          const globalAt = this.windows.globalFreeAt(e.cost, max, now);
           if (rateAt > now || globalAt > now) {
             wake = Math.min(wake, Math.max(rateAt, globalAt));
             blocked = true;
@@ -311,7 +294,7 @@ export class HistoricalScheduler {
       }
       budgetAhead += e.cost;
       if (e.onWait === undefined) continue; // estimates only for those who listen (this runs per pump)
-      const estimate = this.budgetEstimate(budgetAhead, max, now);
+      const estimate = this.windows.budgetEstimate(budgetAhead, max, now);
       if (estimate > now + 1_000) this.report(e, { reason: "budget", untilMs: estimate });
     }
     this.wakeAt = wake;
@@ -322,23 +305,6 @@ export class HistoricalScheduler {
     return e.priority === "internal" ? Math.max(1, this.rules.globalMax - this.rules.userReserve) : this.rules.globalMax;
   }
 
-  /**
-   * When `need` more cost units fit the global window (of `max` units), as the window stands: the first units
-   * free now, the rest as the sends in the window age out, then as the ones sent meanwhile do.
-   */
-  private budgetEstimate(need: number, max: number, now: number): number {
-    const windowMs = this.rules.globalWindowMs + this.rules.safetyMarginMs;
-    let used = 0;
-    for (const s of this.globalLog) used += s.cost;
-    let missing = need - Math.max(0, max - used);
-    if (missing <= 0) return now;
-    for (const s of this.globalLog) {
-      missing -= s.cost;
-      if (missing <= 0) return s.t + windowMs;
-    }
-    return now + windowMs * Math.ceil(missing / max + 1);
-  }
-
   private report(e: Entry, wait: HistoricalWait): void {
     const last = e.reported;
     if (last !== undefined && last.reason === wait.reason && Math.abs(last.untilMs - wait.untilMs) < 1_000) return;
@@ -347,16 +313,7 @@ export class HistoricalScheduler {
   }
 
   private send(e: Entry, dispatchedAt: number): void {
-    // Stamps stay in send order (the logs are pruned from the front) even if the delay estimate wobbles.
-    const now = Math.max(dispatchedAt + this.sendDelayMs(), this.globalLog.at(-1)?.t ?? -Infinity);
-    this.globalLog.push({ t: now, cost: e.cost });
-    this.rateLog.push({ t: now, cost: 1 });
-    let log = this.sameLog.get(e.sameKey);
-    if (log === undefined) this.sameLog.set(e.sameKey, (log = []));
-    log.push(now);
-    this.sameStamps.push({ t: now, key: e.sameKey });
-    this.identityLast.set(e.key.identityKey, now);
-    this.identityStamps.push({ t: now, key: e.key.identityKey });
+    this.windows.record(e.key.identityKey, e.sameKey, e.cost, dispatchedAt + this.sendDelayMs());
     this.inFlight++;
     this.sentTotal[e.priority] += e.cost;
     if (e.reported !== undefined) {
@@ -401,49 +358,6 @@ export class HistoricalScheduler {
     this.queue.splice(i, 0, e);
   }
 
-  private identicalFreeAt(e: Entry): number {
-    const last = this.identityLast.get(e.key.identityKey);
-    return last === undefined ? -Infinity : last + this.rules.identicalWindowMs + this.rules.safetyMarginMs;
-  }
-
-  private sameContractFreeAt(e: Entry, now: number): number {
-    const log = this.sameLog.get(e.sameKey);
-    if (log === undefined) return -Infinity;
-    return fitAt(
-      log.map((t) => ({ t, cost: 1 })),
-      this.rules.sameContractWindowMs + this.rules.safetyMarginMs,
-      this.rules.sameContractMax,
-      1,
-      now,
-    );
-  }
-
-  private globalFreeAt(cost: number, max: number, now: number): number {
-    return fitAt(this.globalLog, this.rules.globalWindowMs + this.rules.safetyMarginMs, max, cost, now);
-  }
-
-  /** Drops sends that no longer count in any window. */
-  private prune(now: number): void {
-    const { safetyMarginMs: m } = this.rules;
-    const globalW = this.rules.globalWindowMs + m;
-    while (this.globalLog.length > 0 && now - this.globalLog[0]!.t >= globalW) this.globalLog.shift();
-    while (this.rateLog.length > 0 && now - this.rateLog[0]!.t >= 1_000) this.rateLog.shift();
-
-    const sameW = this.rules.sameContractWindowMs + m;
-    while (this.sameStamps.length > 0 && now - this.sameStamps[0]!.t >= sameW) {
-      const { key } = this.sameStamps.shift()!;
-      const log = this.sameLog.get(key);
-      log?.shift(); // stamps and per-key logs are both in send order
-      if (log !== undefined && log.length === 0) this.sameLog.delete(key);
-    }
-
-    const identW = this.rules.identicalWindowMs + m;
-    while (this.identityStamps.length > 0 && now - this.identityStamps[0]!.t >= identW) {
-      const { t, key } = this.identityStamps.shift()!;
-      if (this.identityLast.get(key) === t) this.identityLast.delete(key);
-    }
-  }
-
   private armTimer(): void {
     if (this.wakeAt === this.timerAt && this.cancelTimer !== undefined) return;
     this.cancelTimer?.();
@@ -462,20 +376,4 @@ export class HistoricalScheduler {
 
 function cancelledError(): IbError {
   return new IbError("cancelled", "historical request cancelled while queued");
-}
-
-/**
- * Earliest time ≥ now at which a request of `cost` fits: the sends still inside the window (a send at s counts
- * while T - s < windowMs) plus cost stay ≤ max. A cost above max waits for an empty window.
- */
-function fitAt(log: readonly Sent[], windowMs: number, max: number, cost: number, now: number): number {
-  const need = Math.min(cost, max);
-  let start = 0;
-  while (start < log.length && now - log[start]!.t >= windowMs) start++;
-  let sum = 0;
-  for (let i = start; i < log.length; i++) sum += log[i]!.cost;
-  if (sum + need <= max) return now;
-  let i = start;
-  while (i < log.length && sum + need > max) sum -= log[i++]!.cost;
-  return log[i - 1]!.t + windowMs;
 }
