@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConfiguredSubscriptions } from "./configuredSubscriptions.js";
 import { createLogger } from "./log/logger.js";
 import { useAdapterOnSimulator } from "./testing/adapterOnSimulator.js";

@@ -1,31 +1,18 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "./configError.js";
 import { DEFAULT_CLIENT_QUOTAS } from "./clientsFile.js";
 import { loadConfig } from "./loadConfig.js";
+import { configErrorOf, dirWithFile } from "../testing/configFiles.js";
 
 // Issue 13, item 3 (phase 1): PROVIDER_CLIENTS_FILE names the clients, their token digests and quotas.
 const sha256 = (token: string) => createHash("sha256").update(token).digest("hex");
 
 /** A directory with clients.json (no provider file: the default one may be absent). */
-function withClients(content: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), "ibp-clients-"));
-  writeFileSync(join(dir, "clients.json"), typeof content === "string" ? content : JSON.stringify(content));
-  return dir;
-}
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
+const withClients = (content: unknown) => dirWithFile("clients.json", content);
+const errorOf = configErrorOf;
 
 const load = (dir: string, env: Record<string, string> = {}) => loadConfig({ env: { PROVIDER_CLIENTS_FILE: "clients.json", ...env }, cwd: dir });
 

@@ -2,24 +2,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "./configError.js";
 import { loadConfig } from "./loadConfig.js";
+import { configErrorOf, dirWithFile } from "../testing/configFiles.js";
 
-function withFile(content: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), "ibp-config-"));
-  writeFileSync(join(dir, "config.provider.json"), typeof content === "string" ? content : JSON.stringify(content));
-  return dir;
-}
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
+const withFile = (content: unknown) => dirWithFile("config.provider.json", content);
+const errorOf = configErrorOf;
 
 const seed = {
   provider: {

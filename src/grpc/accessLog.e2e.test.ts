@@ -1,4 +1,3 @@
-import { Writable } from "node:stream";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +6,7 @@ import { MarketDataServiceClient } from "../../gen/ibprovider/v1/market_data_ser
 import { SymbolServiceClient } from "../../gen/ibprovider/v1/symbol_service.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
 import { until } from "../testing/until.js";
+import { captureLog } from "../testing/logCapture.js";
 import { AccessLog, type AccessEntry } from "./accessLog.js";
 
 // Issue 13, item 5: one access log line per call (gRPC and REST), with the client, method, status,
@@ -14,16 +14,9 @@ import { AccessLog, type AccessEntry } from "./accessLog.js";
 const TOKEN = "access-log-secret-token";
 const ACCOUNT = "DU1234567";
 
-const lines: Record<string, unknown>[] = [];
-let output = "";
-const sink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    output += chunk.toString();
-    for (const line of chunk.toString().split("\n")) if (line.trim() !== "") lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
-const accessLines = () => lines.flatMap((l) => (l.access === undefined ? [] : [l.access as AccessEntry]));
+const log = captureLog();
+const { sink } = log;
+const accessLines = () => log.accessLines<AccessEntry>();
 
 let testApp: TestApp;
 
@@ -88,7 +81,7 @@ describe("the access log", () => {
     expect(grpc[0]!.bytesOut).toBeGreaterThan(10);
     expect(grpc[3]!.messages).toBeGreaterThanOrEqual(2);
     expect(grpc[3]!.bytesOut).toBeGreaterThan(0);
-    expect(output).not.toContain(TOKEN);
+    expect(log.output()).not.toContain(TOKEN);
     expect(JSON.stringify(accessLines())).not.toContain(ACCOUNT);
   });
 
@@ -115,7 +108,7 @@ describe("the access log", () => {
     }
     // The bridge's own gRPC calls are logged too, with the HTTP client in forwardedFor.
     expect(accessLines().slice(before).filter((l) => l.protocol === "grpc" && l.forwardedFor === "127.0.0.1").length).toBeGreaterThanOrEqual(2);
-    expect(output).not.toContain(TOKEN);
+    expect(log.output()).not.toContain(TOKEN);
     expect(JSON.stringify(accessLines())).not.toContain(ACCOUNT);
   });
 

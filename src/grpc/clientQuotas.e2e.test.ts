@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { Writable } from "node:stream";
-import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MarketDataServiceClient, type StreamTicksResponse } from "../../gen/ibprovider/v1/market_data_service.js";
+import { MarketDataServiceClient } from "../../gen/ibprovider/v1/market_data_service.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
 import { until } from "../testing/until.js";
+import { captureLog } from "../testing/logCapture.js";
+import { firstOutcome } from "../testing/firstOutcome.js";
 import type { AccessEntry } from "./accessLog.js";
 import { readRichStatus } from "./statusDetails.js";
 
@@ -17,16 +18,8 @@ const API_TOKEN = "single-api-token-89ab";
 const sha256 = (token: string) => createHash("sha256").update(token).digest("hex");
 const QUOTA = 2;
 
-const lines: Record<string, unknown>[] = [];
-let output = "";
-const sink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    output += chunk.toString();
-    for (const line of chunk.toString().split("\n")) if (line.trim() !== "") lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
-const accessLines = () => lines.flatMap((l) => (l.access === undefined ? [] : [l.access as AccessEntry]));
+const log = captureLog();
+const accessLines = () => log.accessLines<AccessEntry>();
 
 let testApp: TestApp;
 let stopped = false;
@@ -42,7 +35,7 @@ beforeAll(async () => {
       ],
     },
     env: { ACCESS_LOG: "on" },
-    log: pino({ level: "info" }, sink),
+    log: pino({ level: "info" }, log.sink),
   });
   client = new MarketDataServiceClient(testApp.grpcAddress, credentials.createInsecure());
 }, 30_000);
@@ -57,21 +50,6 @@ const open = (token: string, symbol = "BTCUSDT") => {
   md.set("authorization", `Bearer ${token}`);
   return client.streamTicks({ connectorType: "ib", marketType: "spot", symbol }, md);
 };
-
-/** "open" once the stream's first message arrives, or the error it ended with (bounded). */
-function firstOutcome(stream: ClientReadableStream<StreamTicksResponse>): Promise<"open" | ServiceError> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("a stream neither answered nor failed within 5 s")), 5_000);
-    stream.once("data", () => {
-      clearTimeout(timer);
-      resolve("open");
-    });
-    stream.once("error", (err: ServiceError) => {
-      clearTimeout(timer);
-      resolve(err);
-    });
-  });
-}
 
 const openCount = (name: string) => testApp.app.grpc.quotas.openOf(name);
 
@@ -136,7 +114,7 @@ describe("named clients and their stream quota", () => {
     expect(new Set(streams.map((l) => l.client))).toEqual(new Set(["alpha", "beta", "default"]));
     expect(streams.find((l) => l.status === "RESOURCE_EXHAUSTED")?.client).toBe("alpha");
     for (const l of streams) expect(l.peer).toMatch(/^127\.0\.0\.1:\d+$/);
-    for (const token of [ALPHA_TOKEN, BETA_TOKEN, API_TOKEN]) expect(output).not.toContain(token);
+    for (const token of [ALPHA_TOKEN, BETA_TOKEN, API_TOKEN]) expect(log.output()).not.toContain(token);
   });
 
   it("gives every place back when the server shuts down (last: it stops the app)", async () => {

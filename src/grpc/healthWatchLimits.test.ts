@@ -1,8 +1,9 @@
-import { credentials, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { credentials, status, type ServiceError } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { HealthClient, type HealthCheckResponse } from "../../gen/grpc/health/v1/health.js";
+import { HealthClient } from "../../gen/grpc/health/v1/health.js";
 import { createLogger } from "../log/logger.js";
 import { until } from "../testing/until.js";
+import { firstOutcome } from "../testing/firstOutcome.js";
 import { noInstruments } from "./testing/noInstruments.js";
 import { TokenAuthenticator } from "./auth.js";
 import { GrpcServer } from "./server.js";
@@ -43,21 +44,6 @@ afterEach(async () => {
   }
 });
 
-/** Resolves with "open" once the stream's first status arrives, or with the error it ended with (bounded). */
-function firstOutcome(stream: ClientReadableStream<HealthCheckResponse>): Promise<"open" | ServiceError> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("a Watch stream neither answered nor failed within 3 s")), 3_000);
-    stream.once("data", () => {
-      clearTimeout(timer);
-      resolve("open");
-    });
-    stream.once("error", (err: ServiceError) => {
-      clearTimeout(timer);
-      resolve(err);
-    });
-  });
-}
-
 function expectWatchLimit(outcome: "open" | ServiceError, scope: "connection" | "server", limit: number): void {
   expect(outcome).not.toBe("open");
   const err = outcome as ServiceError;
@@ -71,7 +57,7 @@ describe("Health/Watch without a token", () => {
     const perConnection = DEFAULT_HEALTH_WATCH_LIMITS.perConnection;
     const client = connection();
     const streams = Array.from({ length: perConnection }, () => client.watch({ service: "" }));
-    expect(await Promise.all(streams.map(firstOutcome))).toEqual(streams.map(() => "open"));
+    expect(await Promise.all(streams.map((s) => firstOutcome(s)))).toEqual(streams.map(() => "open"));
 
     const started = performance.now();
     expectWatchLimit(await firstOutcome(client.watch({ service: "" })), "connection", perConnection);
@@ -89,7 +75,7 @@ describe("Health/Watch without a token", () => {
     const first = connection();
     const second = connection();
     const streams = [...Array.from({ length: 4 }, () => first.watch({ service: "" })), ...Array.from({ length: 2 }, () => second.watch({ service: "" }))];
-    expect(await Promise.all(streams.map(firstOutcome))).toEqual(streams.map(() => "open"));
+    expect(await Promise.all(streams.map((s) => firstOutcome(s)))).toEqual(streams.map(() => "open"));
     expectWatchLimit(await firstOutcome(second.watch({ service: "" })), "server", 6);
     expectWatchLimit(await firstOutcome(connection().watch({ service: "" })), "server", 6);
 

@@ -1,5 +1,4 @@
 import { EventName, IBApiNext, TickByTickDataType, type Contract } from "@stoqey/ib";
-import { firstValueFrom } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { until } from "../testing/until.js";
 import { AAPL, afterPumpTurns, BTC, ES, ETH, EURUSD, MSFT, roundTrip, SPY, runningClock, type TestClient, useFixture } from "./testing/harness.js";

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { FeedEvent } from "../../stream/feedEvents.js";
 import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
 import { until } from "../../testing/until.js";

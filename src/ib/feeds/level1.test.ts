@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Level1 } from "../../domain/marketData.js";
 import type { FeedEvent } from "../../stream/feedEvents.js";
 import { IbError } from "../ibErrors.js";

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BookMirror } from "../../domain/bookMirror.js";
 import type { FeedEvent } from "../../stream/feedEvents.js";
-import { IbAdapter, type BookUpdate } from "../ibAdapter.js";
+import type { BookUpdate } from "../ibAdapter.js";
 import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
 
 // The real adapter over @stoqey/ib against the simulated Gateway on loopback.

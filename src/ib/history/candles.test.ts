@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { dec, toWire } from "../../domain/decimal.js";
 import { parseInterval } from "../../domain/intervals.js";
 import type { Candle } from "../../domain/marketData.js";

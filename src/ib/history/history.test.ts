@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { dec, toWire } from "../../domain/decimal.js";
 import { parseInterval } from "../../domain/intervals.js";
 import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
