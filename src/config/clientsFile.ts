@@ -3,14 +3,18 @@ import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { jsonSyntaxProblem, problemsFromZod, type ConfigProblem } from "./configError.js";
 
-/** What a client may hold at once. Phase 2 adds IB lines and history requests per window. */
+/** What a client may hold at once, or spend per window. Fair shares of IB's limits apply on top of these. */
 export interface ClientQuotas {
   /** Open server streams (grpc.health.v1 Watch streams have their own limits and are not counted). */
   streams: number;
+  /** IB market-data lines (reqMktData / reqRealTimeBars) the client's streams may hold; 0 = no cap beyond its fair share. */
+  ibLines: number;
+  /** IB historical-data requests the client's calls may send per 10 minutes; 0 = no cap beyond its fair share. */
+  historyRequests: number;
 }
 
 /** The one place quota defaults are written: a client without `quotas`, `default` and `anonymous` get them. */
-export const DEFAULT_CLIENT_QUOTAS: Readonly<ClientQuotas> = Object.freeze({ streams: 1000 });
+export const DEFAULT_CLIENT_QUOTAS: Readonly<ClientQuotas> = Object.freeze({ streams: 1000, ibLines: 0, historyRequests: 0 });
 
 /** The client PROVIDER_API_TOKEN authenticates as. */
 export const DEFAULT_CLIENT_NAME = "default";
@@ -31,7 +35,11 @@ const clientSchema = z.strictObject({
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, "expected the token's SHA-256 as 64 hex digits (printf %s \"$TOKEN\" | sha256sum), never the token itself"),
   quotas: z
-    .strictObject({ streams: z.number().int("expected an integer").min(1, "expected at least 1").max(1_000_000).optional() })
+    .strictObject({
+      streams: z.number().int("expected an integer").min(1, "expected at least 1").max(1_000_000).optional(),
+      ibLines: z.number().int("expected an integer").min(0, "expected 0 (no cap) or more").max(10_000).optional(),
+      historyRequests: z.number().int("expected an integer").min(0, "expected 0 (no cap) or more").max(10_000).optional(),
+    })
     .optional(),
 });
 
@@ -86,6 +94,10 @@ export function readClientsFile(file: string, problems: ConfigProblem[]): Client
   return parsed.data.clients.map((c) => ({
     name: c.name,
     tokenSha256: Buffer.from(c.tokenSha256, "hex"),
-    quotas: { ...DEFAULT_CLIENT_QUOTAS, ...(c.quotas?.streams === undefined ? {} : { streams: c.quotas.streams }) },
+    quotas: {
+      streams: c.quotas?.streams ?? DEFAULT_CLIENT_QUOTAS.streams,
+      ibLines: c.quotas?.ibLines ?? DEFAULT_CLIENT_QUOTAS.ibLines,
+      historyRequests: c.quotas?.historyRequests ?? DEFAULT_CLIENT_QUOTAS.historyRequests,
+    },
   }));
 }
