@@ -13,10 +13,12 @@ const SRC = dirname(fileURLToPath(import.meta.url));
 const ALLOWED: Record<string, { folders: string[]; forbiddenPackages?: string[] }> = {
   domain: { folders: [], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
   stream: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
+  // The embedded store (SQLite): persistence only, no IB, no transport.
+  store: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
   log: { folders: [] },
   metrics: { folders: [] },
   config: { folders: ["domain", "stream", "ib"] }, // ib: adapter option types only
-  ib: { folders: ["domain", "stream", "config", "log", "metrics"], forbiddenPackages: ["@grpc/grpc-js", "express"] },
+  ib: { folders: ["domain", "stream", "store", "config", "log", "metrics"], forbiddenPackages: ["@grpc/grpc-js", "express"] },
   grpc: { folders: ["gen", "domain", "stream", "ib", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib", "express"] },
   rest: { folders: ["gen", "domain", "grpc", "stream", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib"] },
   // The simulated Gateway is a product of its own: it shares only the exchange calendar.

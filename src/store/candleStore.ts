@@ -1,0 +1,171 @@
+import { dec } from "../domain/decimal.js";
+import type { IntervalName } from "../domain/intervals.js";
+import type { Bar } from "../domain/marketData.js";
+import type { SqliteDatabase } from "./database.js";
+import type { StoreWriter } from "./storeWriter.js";
+import { mergeRanges, type TimeRange } from "./timeRanges.js";
+
+/** One stored history: an IB contract's bars of one size, kind and session (IB's own history key). */
+export interface CandleSeriesKey {
+  conId: number;
+  interval: IntervalName;
+  /** IB whatToShow: TRADES, AGGTRADES (crypto), MIDPOINT (forex). */
+  whatToShow: string;
+  /** Regular trading hours only (IB useRTH). */
+  rth: boolean;
+}
+
+/** For people reading the store (exports, stats): which symbol and exchange time zone the series is. */
+export interface CandleSeriesLabel {
+  symbol: string;
+  timeZone: string;
+}
+
+export interface CandleSeriesInfo extends CandleSeriesKey, CandleSeriesLabel {
+  bars: number;
+  firstStartMs: number | undefined;
+  lastStartMs: number | undefined;
+}
+
+/** Rows per write transaction: ~5 ms of work at the measured ~265k upserts/s. */
+const ROWS_PER_JOB = 1_000;
+
+type CandleRow = [number, string, string, string, string, string, string | null, number];
+
+/**
+ * Candles kept by series, and the ranges of each series that were asked of IB ("covered": what IB returned
+ * for them is all there is, even when that is nothing — a weekend, a holiday). Reads are synchronous and
+ * never wait for writes queued behind them; writes go through the store's one writer, the coverage of a
+ * range only after all of its bars, so a crash between leaves bars without coverage (asked again), never
+ * coverage without bars.
+ */
+export class CandleStore {
+  private readonly ids = new Map<string, number>();
+  private readonly statements;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly writer: StoreWriter,
+  ) {
+    this.statements = {
+      findSeries: db.prepare<[number, string, string, number], { id: number }>("SELECT id FROM candle_series WHERE con_id = ? AND interval = ? AND what_to_show = ? AND rth = ?"),
+      insertSeries: db.prepare("INSERT INTO candle_series (con_id, interval, what_to_show, rth, symbol, time_zone) VALUES (?, ?, ?, ?, ?, ?)"),
+      relabelSeries: db.prepare("UPDATE candle_series SET symbol = ?, time_zone = ? WHERE id = ?"),
+      read: db.prepare<[number, number, number]>("SELECT start_ms, open, high, low, close, volume, vwap, trades FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms").raw(true),
+      upsert: db.prepare("INSERT OR REPLACE INTO candles (series, start_ms, open, high, low, close, volume, vwap, trades) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      covered: db.prepare<[number, number, number], { from_ms: number; to_ms: number }>("SELECT from_ms, to_ms FROM coverage WHERE series = ? AND to_ms >= ? AND from_ms <= ? ORDER BY from_ms"),
+      deleteCoverage: db.prepare("DELETE FROM coverage WHERE series = ? AND from_ms = ?"),
+      insertCoverage: db.prepare("INSERT INTO coverage (series, from_ms, to_ms, fetched_at_ms) VALUES (?, ?, ?, ?)"),
+      series: db.prepare<[], CandleSeriesRow>(
+        "SELECT s.id, s.con_id, s.interval, s.what_to_show, s.rth, s.symbol, s.time_zone, COUNT(c.start_ms) AS bars, MIN(c.start_ms) AS first_ms, MAX(c.start_ms) AS last_ms FROM candle_series s LEFT JOIN candles c ON c.series = s.id GROUP BY s.id ORDER BY s.symbol, s.interval",
+      ),
+    };
+  }
+
+  /** Stored bars of [fromMs, toMs), ascending by start. */
+  read(key: CandleSeriesKey, fromMs: number, toMs: number): Bar[] {
+    const id = this.idOf(key, undefined);
+    if (id === undefined) return [];
+    return (this.statements.read.all(id, fromMs, toMs) as CandleRow[]).map(barFromRow);
+  }
+
+  /** The covered parts of [fromMs, toMs), merged, oldest first. */
+  covered(key: CandleSeriesKey, fromMs: number, toMs: number): TimeRange[] {
+    const id = this.idOf(key, undefined);
+    if (id === undefined) return [];
+    const rows = this.statements.covered.all(id, fromMs, toMs);
+    return mergeRanges(rows.map((r) => ({ fromMs: Math.max(r.from_ms, fromMs), toMs: Math.min(r.to_ms, toMs) })));
+  }
+
+  /**
+   * Queues bars (replacing stored bars of the same start) and, after them, `covered` as asked of IB.
+   * Resolves when committed; rejects when the write failed (the caller's answer does not depend on it).
+   */
+  write(key: CandleSeriesKey & CandleSeriesLabel, bars: readonly Bar[], covered: TimeRange | undefined, nowMs: number): Promise<void> {
+    const rows = bars.map((b): CandleRow => [b.startMs, b.open.toString(), b.high.toString(), b.low.toString(), b.close.toString(), b.volume.toString(), b.vwap?.toString() ?? null, b.count ?? 0]);
+    return new Promise((resolve, reject) => {
+      const jobs = Math.max(1, Math.ceil(rows.length / ROWS_PER_JOB));
+      for (let j = 0; j < jobs; j++) {
+        const slice = rows.slice(j * ROWS_PER_JOB, (j + 1) * ROWS_PER_JOB);
+        const last = j === jobs - 1;
+        this.writer.enqueue(() => {
+          try {
+            this.db.transaction(() => {
+              const id = this.idOf(key, key)!;
+              for (const row of slice) this.statements.upsert.run(id, ...row);
+              if (last && covered !== undefined) this.addCoverage(id, covered, nowMs);
+            })();
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+            throw err;
+          }
+          if (last) resolve();
+        });
+      }
+    });
+  }
+
+  /** Every series with its bar count and range (operators, exports). */
+  series(): CandleSeriesInfo[] {
+    return this.statements.series.all().map((r) => ({
+      conId: r.con_id,
+      interval: r.interval as IntervalName,
+      whatToShow: r.what_to_show,
+      rth: r.rth === 1,
+      symbol: r.symbol,
+      timeZone: r.time_zone,
+      bars: r.bars,
+      firstStartMs: r.first_ms ?? undefined,
+      lastStartMs: r.last_ms ?? undefined,
+    }));
+  }
+
+  /** Merges `range` into the series' coverage (inside the caller's transaction). */
+  private addCoverage(id: number, range: TimeRange, nowMs: number): void {
+    if (range.toMs <= range.fromMs) return;
+    let fromMs = range.fromMs;
+    let toMs = range.toMs;
+    for (const r of this.statements.covered.all(id, fromMs, toMs)) {
+      fromMs = Math.min(fromMs, r.from_ms);
+      toMs = Math.max(toMs, r.to_ms);
+      this.statements.deleteCoverage.run(id, r.from_ms);
+    }
+    this.statements.insertCoverage.run(id, fromMs, toMs, nowMs);
+  }
+
+  /** The series' id; created (with its label) when `label` is given, else undefined when unknown. */
+  private idOf(key: CandleSeriesKey, label: CandleSeriesLabel | undefined): number | undefined {
+    const text = `${key.conId}/${key.interval}/${key.whatToShow}/${key.rth ? 1 : 0}`;
+    const known = this.ids.get(text);
+    if (known !== undefined) return known;
+    const row = this.statements.findSeries.get(key.conId, key.interval, key.whatToShow, key.rth ? 1 : 0);
+    let id = row?.id;
+    if (id === undefined) {
+      if (label === undefined) return undefined;
+      id = Number(this.statements.insertSeries.run(key.conId, key.interval, key.whatToShow, key.rth ? 1 : 0, label.symbol, label.timeZone).lastInsertRowid);
+    } else if (label !== undefined) {
+      this.statements.relabelSeries.run(label.symbol, label.timeZone, id);
+    }
+    this.ids.set(text, id);
+    return id;
+  }
+}
+
+interface CandleSeriesRow {
+  id: number;
+  con_id: number;
+  interval: string;
+  what_to_show: string;
+  rth: number;
+  symbol: string;
+  time_zone: string;
+  bars: number;
+  first_ms: number | null;
+  last_ms: number | null;
+}
+
+function barFromRow(row: CandleRow): Bar {
+  const bar: Bar = { startMs: row[0], open: dec(row[1]), high: dec(row[2]), low: dec(row[3]), close: dec(row[4]), volume: dec(row[5]), count: row[7] };
+  if (row[6] !== null) bar.vwap = dec(row[6]);
+  return bar;
+}

@@ -1,0 +1,49 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { MIGRATIONS } from "./migrations.js";
+
+/** `:memory:` keeps nothing after the process ends (tests, throwaway runs). */
+export const IN_MEMORY = ":memory:";
+
+export type SqliteDatabase = Database.Database;
+
+export class StoreVersionError extends Error {}
+
+/**
+ * Opens (creating when absent) the store's SQLite file: WAL (readers never block the one writer, and a
+ * crash loses at most the open transaction), synchronous=NORMAL (durable up to the last checkpointed
+ * commit on power loss, never corrupt), foreign keys on, then migrated to the current schema.
+ */
+export function openDatabase(path: string): SqliteDatabase {
+  if (path !== IN_MEMORY) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 5000");
+    migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+export function schemaVersion(db: SqliteDatabase): number {
+  return db.pragma("user_version", { simple: true }) as number;
+}
+
+function migrate(db: SqliteDatabase): void {
+  const version = schemaVersion(db);
+  if (version > MIGRATIONS.length) {
+    throw new StoreVersionError(`store ${db.name} has schema version ${version}; this ib-provider knows up to ${MIGRATIONS.length} (written by a newer version: upgrade, or point STORE_PATH elsewhere)`);
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,77 @@
+import { statSync } from "node:fs";
+import { CandleStore } from "./candleStore.js";
+import { IN_MEMORY, openDatabase, schemaVersion, type SqliteDatabase } from "./database.js";
+import { StoreWriter } from "./storeWriter.js";
+
+export interface StoreStats {
+  path: string;
+  schemaVersion: number;
+  /** Database file plus its WAL, in bytes (0 in memory). */
+  sizeBytes: number;
+  rows: { candles: number; coverage: number; series: number; contracts: number };
+  /** Write jobs queued and not yet committed. */
+  pendingWrites: number;
+  /** Write jobs that failed since start (e.g. disk full); the service keeps serving from memory and IB. */
+  failedWrites: number;
+}
+
+/**
+ * The embedded market-data store (STORE_PATH): one SQLite file in WAL mode, one writer. What the service
+ * fetched from IB once is served from here after, across restarts.
+ */
+export class MarketStore {
+  readonly candles: CandleStore;
+  private readonly writer: StoreWriter;
+  private failedWrites = 0;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly db: SqliteDatabase,
+    onWriteError: (err: unknown) => void,
+  ) {
+    this.writer = new StoreWriter((err) => {
+      this.failedWrites++;
+      onWriteError(err);
+    });
+    this.candles = new CandleStore(db, this.writer);
+  }
+
+  static open(path: string, onWriteError: (err: unknown) => void = () => undefined): MarketStore {
+    return new MarketStore(path, openDatabase(path), onWriteError);
+  }
+
+  /** Resolves when every write queued so far is committed. */
+  flushed(): Promise<void> {
+    return this.writer.idle();
+  }
+
+  stats(): StoreStats {
+    const count = (table: string) => (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    return {
+      path: this.path,
+      schemaVersion: schemaVersion(this.db),
+      sizeBytes: this.path === IN_MEMORY ? 0 : fileSize(this.path) + fileSize(`${this.path}-wal`),
+      rows: { candles: count("candles"), coverage: count("coverage"), series: count("candle_series"), contracts: count("contracts") },
+      pendingWrites: this.writer.pending,
+      failedWrites: this.failedWrites,
+    };
+  }
+
+  /** Commits what is queued, checkpoints the WAL into the file and closes it. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.writer.close();
+    if (this.path !== IN_MEMORY) this.db.pragma("wal_checkpoint(TRUNCATE)");
+    this.db.close();
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The store's schema, one entry per version (SQLite's `user_version`). A migration is applied once, in a
+ * transaction with the version bump; a file written by a newer version is refused rather than guessed at.
+ * Never edit a released entry: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: candles by series, the ranges asked of IB (so empty ranges are not asked again), resolved contracts.
+  `
+  CREATE TABLE candle_series (
+    id INTEGER PRIMARY KEY,
+    con_id INTEGER NOT NULL,
+    interval TEXT NOT NULL,
+    what_to_show TEXT NOT NULL,
+    rth INTEGER NOT NULL,
+    symbol TEXT NOT NULL,
+    time_zone TEXT NOT NULL,
+    UNIQUE (con_id, interval, what_to_show, rth)
+  );
+  CREATE TABLE candles (
+    series INTEGER NOT NULL REFERENCES candle_series(id),
+    start_ms INTEGER NOT NULL,
+    open TEXT NOT NULL,
+    high TEXT NOT NULL,
+    low TEXT NOT NULL,
+    close TEXT NOT NULL,
+    volume TEXT NOT NULL,
+    vwap TEXT,
+    trades INTEGER NOT NULL,
+    PRIMARY KEY (series, start_ms)
+  ) WITHOUT ROWID;
+  CREATE TABLE coverage (
+    series INTEGER NOT NULL REFERENCES candle_series(id),
+    from_ms INTEGER NOT NULL,
+    to_ms INTEGER NOT NULL,
+    fetched_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (series, from_ms)
+  ) WITHOUT ROWID;
+  CREATE TABLE contracts (
+    key TEXT PRIMARY KEY,
+    con_id INTEGER NOT NULL,
+    details TEXT NOT NULL,
+    fetched_at_ms INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,23 @@
+/**
+ * Child process of crashSafety.test.ts: writes one covered hour of min1 bars per write, forever, printing
+ * the number of hours committed after each, until it is killed.
+ */
+import { dec } from "../../domain/decimal.js";
+import { MarketStore } from "../marketStore.js";
+
+const path = process.argv[2]!;
+const store = MarketStore.open(path);
+const key = { conId: 1, interval: "min1" as const, whatToShow: "TRADES", rth: false, symbol: "CRASH", timeZone: "UTC" };
+const HOUR = 3_600_000;
+
+async function main(): Promise<void> {
+  for (let hour = 0; ; hour++) {
+    const bars = Array.from({ length: 60 }, (_, m) => ({ startMs: hour * HOUR + m * 60_000, open: dec("1.5"), high: dec("2.25"), low: dec("1"), close: dec("2"), volume: dec(String(hour)), count: m }));
+    // Several hours per turn keep the writer busy, so the kill lands inside a transaction now and then.
+    const writes = [store.candles.write(key, bars, { fromMs: hour * HOUR, toMs: (hour + 1) * HOUR }, Date.now())];
+    if (hour % 8 !== 7) continue;
+    await Promise.all(writes);
+    process.stdout.write(`${hour + 1}\n`);
+  }
+}
+void main();
