@@ -3,16 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { dec } from "../domain/decimal.js";
-import type { Bar } from "../domain/marketData.js";
-import type { CandleSeriesKey } from "./candleStore.js";
+import type { CandleSeriesKey, StoredBar } from "./candleStore.js";
 import { openDatabase, StoreVersionError } from "./database.js";
 import { MarketStore } from "./marketStore.js";
 
 const KEY: CandleSeriesKey & { symbol: string; timeZone: string } = { conId: 265598, interval: "min1", whatToShow: "TRADES", rth: false, symbol: "AAPL", timeZone: "America/New_York" };
 const T0 = Date.UTC(2026, 10, 2, 14, 30);
 
-function bar(i: number, close = "100.25"): Bar {
-  return { startMs: T0 + i * 60_000, open: dec("100.1"), high: dec("100.5"), low: dec("99.95"), close: dec(close), volume: dec("1234.5"), vwap: dec("100.2"), count: 17 };
+function bar(i: number, close = "100.25"): StoredBar {
+  return { startMs: T0 + i * 60_000, open: dec("100.1"), high: dec("100.5"), low: dec("99.95"), close: dec(close), volume: dec("1234.5"), vwap: dec("100.2"), count: 17, complete: true };
 }
 
 let dirs: string[] = [];
@@ -29,7 +28,7 @@ afterEach(() => {
 describe("the candle store", () => {
   it("keeps bars with exact decimals and reads a range back in order", async () => {
     const store = MarketStore.open(":memory:");
-    await store.candles.write(KEY, [bar(2), bar(0), bar(1)], undefined, T0);
+    await store.candles.write(KEY, [bar(2), bar(0), bar(1)], {}, T0);
     const read = store.candles.read(KEY, T0, T0 + 2 * 60_000);
     expect(read.map((b) => [b.startMs - T0, b.close.toString(), b.volume.toString(), b.vwap?.toString(), b.count])).toEqual([
       [0, "100.25", "1234.5", "100.2", 17],
@@ -40,29 +39,50 @@ describe("the candle store", () => {
 
   it("replaces a bar written again at the same start (IB revised it)", async () => {
     const store = MarketStore.open(":memory:");
-    await store.candles.write(KEY, [bar(0, "1")], undefined, T0);
-    await store.candles.write(KEY, [bar(0, "2")], undefined, T0);
+    await store.candles.write(KEY, [bar(0, "1")], {}, T0);
+    await store.candles.write(KEY, [bar(0, "2")], {}, T0);
     expect(store.candles.read(KEY, T0, T0 + 60_000).map((b) => b.close.toString())).toEqual(["2"]);
     store.close();
   });
 
   it("merges covered ranges, including empty ones (nothing at IB is still covered)", async () => {
     const store = MarketStore.open(":memory:");
-    await store.candles.write(KEY, [], { fromMs: 0, toMs: 100 }, T0);
-    await store.candles.write(KEY, [bar(0)], { fromMs: 200, toMs: 300 }, T0);
-    await store.candles.write(KEY, [], { fromMs: 100, toMs: 150 }, T0);
-    expect(store.candles.covered(KEY, 0, 1_000)).toEqual([{ fromMs: 0, toMs: 150 }, { fromMs: 200, toMs: 300 }]);
-    expect(store.candles.covered(KEY, 50, 250)).toEqual([{ fromMs: 50, toMs: 150 }, { fromMs: 200, toMs: 250 }]);
+    await store.candles.write(KEY, [], { covered: { fromMs: 0, toMs: 100 } }, T0);
+    await store.candles.write(KEY, [bar(0)], { covered: { fromMs: 200, toMs: 300 } }, T0);
+    await store.candles.write(KEY, [], { covered: { fromMs: 100, toMs: 150 } }, T0);
+    expect(store.candles.covered(KEY, 0, 1_000, T0)).toEqual([{ fromMs: 0, toMs: 150 }, { fromMs: 200, toMs: 300 }]);
+    expect(store.candles.covered(KEY, 50, 250, T0)).toEqual([{ fromMs: 50, toMs: 150 }, { fromMs: 200, toMs: 250 }]);
     expect(store.stats().rows.coverage).toBe(2);
+    store.close();
+  });
+
+  it("replaces a range with what IB now has there (a bar IB dropped is gone)", async () => {
+    const store = MarketStore.open(":memory:");
+    await store.candles.write(KEY, [bar(0), bar(1), bar(2)], {}, T0);
+    await store.candles.write(KEY, [bar(1, "9")], { replace: { fromMs: T0, toMs: T0 + 120_000 } }, T0);
+    expect(store.candles.read(KEY, T0, T0 + 180_000).map((b) => [b.startMs - T0, b.close.toString()])).toEqual([
+      [60_000, "9"],
+      [120_000, "100.25"],
+    ]);
+    store.close();
+  });
+
+  it("counts the recent range as covered only until it is due again, and keeps the forming bar incomplete", async () => {
+    const store = MarketStore.open(":memory:");
+    const forming = { ...bar(1), complete: false };
+    await store.candles.write(KEY, [bar(0), forming], { recent: { fromMs: T0, toMs: T0 + 120_000, validUntilMs: T0 + 90_000 } }, T0);
+    expect(store.candles.covered(KEY, T0, T0 + 120_000, T0 + 89_999)).toEqual([{ fromMs: T0, toMs: T0 + 120_000 }]);
+    expect(store.candles.covered(KEY, T0, T0 + 120_000, T0 + 90_000)).toEqual([]);
+    expect(store.candles.read(KEY, T0, T0 + 120_000).map((b) => b.complete)).toEqual([true, false]);
     store.close();
   });
 
   it("keeps series apart by contract, interval, what-to-show and session", async () => {
     const store = MarketStore.open(":memory:");
-    await store.candles.write(KEY, [bar(0)], { fromMs: T0, toMs: T0 + 60_000 }, T0);
+    await store.candles.write(KEY, [bar(0)], { covered: { fromMs: T0, toMs: T0 + 60_000 } }, T0);
     for (const other of [{ ...KEY, conId: 1 }, { ...KEY, interval: "min5" as const }, { ...KEY, whatToShow: "MIDPOINT" }, { ...KEY, rth: true }]) {
       expect(store.candles.read(other, 0, T0 * 2)).toEqual([]);
-      expect(store.candles.covered(other, 0, T0 * 2)).toEqual([]);
+      expect(store.candles.covered(other, 0, T0 * 2, T0)).toEqual([]);
     }
     store.close();
   });
@@ -70,7 +90,7 @@ describe("the candle store", () => {
   it("splits a large write into short transactions and still reads all of it", async () => {
     const store = MarketStore.open(":memory:");
     const many = Array.from({ length: 5_500 }, (_, i) => bar(i));
-    await store.candles.write(KEY, many, { fromMs: T0, toMs: T0 + 5_500 * 60_000 }, T0);
+    await store.candles.write(KEY, many, { covered: { fromMs: T0, toMs: T0 + 5_500 * 60_000 } }, T0);
     expect(store.candles.read(KEY, T0, T0 + 5_500 * 60_000)).toHaveLength(5_500);
     expect(store.stats()).toMatchObject({ rows: { candles: 5_500, series: 1 }, pendingWrites: 0, failedWrites: 0 });
     store.close();
@@ -79,11 +99,11 @@ describe("the candle store", () => {
   it("survives a restart: bars, coverage and series are in the file", async () => {
     const path = tempFile();
     const first = MarketStore.open(path);
-    await first.candles.write(KEY, [bar(0), bar(1)], { fromMs: T0, toMs: T0 + 120_000 }, T0);
+    await first.candles.write(KEY, [bar(0), bar(1)], { covered: { fromMs: T0, toMs: T0 + 120_000 } }, T0);
     first.close();
     const second = MarketStore.open(path);
     expect(second.candles.read(KEY, T0, T0 + 120_000)).toHaveLength(2);
-    expect(second.candles.covered(KEY, T0, T0 + 120_000)).toEqual([{ fromMs: T0, toMs: T0 + 120_000 }]);
+    expect(second.candles.covered(KEY, T0, T0 + 120_000, T0)).toEqual([{ fromMs: T0, toMs: T0 + 120_000 }]);
     expect(second.candles.series()).toMatchObject([{ symbol: "AAPL", interval: "min1", bars: 2, firstStartMs: T0, lastStartMs: T0 + 60_000 }]);
     expect(second.stats().sizeBytes).toBeGreaterThan(0);
     second.close();
@@ -93,7 +113,7 @@ describe("the candle store", () => {
     const errors: unknown[] = [];
     const store = MarketStore.open(":memory:", (err) => errors.push(err));
     store.close();
-    await expect(store.candles.write(KEY, [bar(0)], undefined, T0)).rejects.toThrow(/not open/);
+    await expect(store.candles.write(KEY, [bar(0)], {}, T0)).rejects.toThrow(/not open/);
     expect(errors).toHaveLength(1);
   });
 

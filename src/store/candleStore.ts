@@ -27,10 +27,25 @@ export interface CandleSeriesInfo extends CandleSeriesKey, CandleSeriesLabel {
   lastStartMs: number | undefined;
 }
 
+/** A stored bar: `complete` when its interval had ended when IB sent it (the forming bar is kept as incomplete). */
+export interface StoredBar extends Bar {
+  complete: boolean;
+}
+
+/** What a write records besides its bars. */
+export interface CandleWriteScope {
+  /** Stored bars starting in this range are removed first: the written bars are all IB has there. */
+  replace?: TimeRange;
+  /** Settled and asked of IB: never asked again. Committed with the write's last bars. */
+  covered?: TimeRange;
+  /** Asked of IB, but recent enough that IB may revise it: counts as covered until `validUntilMs`. */
+  recent?: TimeRange & { validUntilMs: number };
+}
+
 /** Rows per write transaction: ~5 ms of work at the measured ~265k upserts/s. */
 const ROWS_PER_JOB = 1_000;
 
-type CandleRow = [number, string, string, string, string, string, string | null, number];
+type CandleRow = [number, string, string, string, string, string, string | null, number, number];
 
 /**
  * Candles kept by series, and the ranges of each series that were asked of IB ("covered": what IB returned
@@ -51,8 +66,11 @@ export class CandleStore {
       findSeries: db.prepare<[number, string, string, number], { id: number }>("SELECT id FROM candle_series WHERE con_id = ? AND interval = ? AND what_to_show = ? AND rth = ?"),
       insertSeries: db.prepare("INSERT INTO candle_series (con_id, interval, what_to_show, rth, symbol, time_zone) VALUES (?, ?, ?, ?, ?, ?)"),
       relabelSeries: db.prepare("UPDATE candle_series SET symbol = ?, time_zone = ? WHERE id = ?"),
-      read: db.prepare<[number, number, number]>("SELECT start_ms, open, high, low, close, volume, vwap, trades FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms").raw(true),
-      upsert: db.prepare("INSERT OR REPLACE INTO candles (series, start_ms, open, high, low, close, volume, vwap, trades) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      read: db.prepare<[number, number, number]>("SELECT start_ms, open, high, low, close, volume, vwap, trades, complete FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms").raw(true),
+      upsert: db.prepare("INSERT OR REPLACE INTO candles (series, start_ms, open, high, low, close, volume, vwap, trades, complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      deleteRange: db.prepare("DELETE FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ?"),
+      recent: db.prepare<[number], { from_ms: number; to_ms: number; valid_until_ms: number }>("SELECT from_ms, to_ms, valid_until_ms FROM recent_coverage WHERE series = ?"),
+      setRecent: db.prepare("INSERT OR REPLACE INTO recent_coverage (series, from_ms, to_ms, valid_until_ms) VALUES (?, ?, ?, ?)"),
       covered: db.prepare<[number, number, number], { from_ms: number; to_ms: number }>("SELECT from_ms, to_ms FROM coverage WHERE series = ? AND to_ms >= ? AND from_ms <= ? ORDER BY from_ms"),
       deleteCoverage: db.prepare("DELETE FROM coverage WHERE series = ? AND from_ms = ?"),
       insertCoverage: db.prepare("INSERT INTO coverage (series, from_ms, to_ms, fetched_at_ms) VALUES (?, ?, ?, ?)"),
@@ -63,37 +81,43 @@ export class CandleStore {
   }
 
   /** Stored bars of [fromMs, toMs), ascending by start. */
-  read(key: CandleSeriesKey, fromMs: number, toMs: number): Bar[] {
+  read(key: CandleSeriesKey, fromMs: number, toMs: number): StoredBar[] {
     const id = this.idOf(key, undefined);
     if (id === undefined) return [];
     return (this.statements.read.all(id, fromMs, toMs) as CandleRow[]).map(barFromRow);
   }
 
-  /** The covered parts of [fromMs, toMs), merged, oldest first. */
-  covered(key: CandleSeriesKey, fromMs: number, toMs: number): TimeRange[] {
+  /** The covered parts of [fromMs, toMs) at `nowMs` (settled, plus the recent range while valid), merged, oldest first. */
+  covered(key: CandleSeriesKey, fromMs: number, toMs: number, nowMs: number): TimeRange[] {
     const id = this.idOf(key, undefined);
     if (id === undefined) return [];
-    const rows = this.statements.covered.all(id, fromMs, toMs);
-    return mergeRanges(rows.map((r) => ({ fromMs: Math.max(r.from_ms, fromMs), toMs: Math.min(r.to_ms, toMs) })));
+    const rows: TimeRange[] = this.statements.covered.all(id, fromMs, toMs).map((r) => ({ fromMs: r.from_ms, toMs: r.to_ms }));
+    const recent = this.statements.recent.get(id);
+    if (recent !== undefined && recent.valid_until_ms > nowMs) rows.push({ fromMs: recent.from_ms, toMs: recent.to_ms });
+    return mergeRanges(rows.map((r) => ({ fromMs: Math.max(r.fromMs, fromMs), toMs: Math.min(r.toMs, toMs) })));
   }
 
   /**
-   * Queues bars (replacing stored bars of the same start) and, after them, `covered` as asked of IB.
+   * Queues bars (replacing stored bars of the same start) and what `scope` records about them.
    * Resolves when committed; rejects when the write failed (the caller's answer does not depend on it).
    */
-  write(key: CandleSeriesKey & CandleSeriesLabel, bars: readonly Bar[], covered: TimeRange | undefined, nowMs: number): Promise<void> {
-    const rows = bars.map((b): CandleRow => [b.startMs, b.open.toString(), b.high.toString(), b.low.toString(), b.close.toString(), b.volume.toString(), b.vwap?.toString() ?? null, b.count ?? 0]);
+  write(key: CandleSeriesKey & CandleSeriesLabel, bars: readonly StoredBar[], scope: CandleWriteScope, nowMs: number): Promise<void> {
+    const rows = bars.map((b): CandleRow => [b.startMs, b.open.toString(), b.high.toString(), b.low.toString(), b.close.toString(), b.volume.toString(), b.vwap?.toString() ?? null, b.count ?? 0, b.complete ? 1 : 0]);
     return new Promise((resolve, reject) => {
       const jobs = Math.max(1, Math.ceil(rows.length / ROWS_PER_JOB));
       for (let j = 0; j < jobs; j++) {
         const slice = rows.slice(j * ROWS_PER_JOB, (j + 1) * ROWS_PER_JOB);
+        const first = j === 0;
         const last = j === jobs - 1;
         this.writer.enqueue(() => {
           try {
             this.db.transaction(() => {
               const id = this.idOf(key, key)!;
+              if (first && scope.replace !== undefined) this.statements.deleteRange.run(id, scope.replace.fromMs, scope.replace.toMs);
               for (const row of slice) this.statements.upsert.run(id, ...row);
-              if (last && covered !== undefined) this.addCoverage(id, covered, nowMs);
+              if (!last) return;
+              if (scope.covered !== undefined) this.addCoverage(id, scope.covered, nowMs);
+              if (scope.recent !== undefined) this.statements.setRecent.run(id, scope.recent.fromMs, scope.recent.toMs, scope.recent.validUntilMs);
             })();
           } catch (err) {
             reject(err instanceof Error ? err : new Error(String(err)));
@@ -164,8 +188,8 @@ interface CandleSeriesRow {
   last_ms: number | null;
 }
 
-function barFromRow(row: CandleRow): Bar {
-  const bar: Bar = { startMs: row[0], open: dec(row[1]), high: dec(row[2]), low: dec(row[3]), close: dec(row[4]), volume: dec(row[5]), count: row[7] };
+function barFromRow(row: CandleRow): StoredBar {
+  const bar: StoredBar = { startMs: row[0], open: dec(row[1]), high: dec(row[2]), low: dec(row[3]), close: dec(row[4]), volume: dec(row[5]), count: row[7], complete: row[8] === 1 };
   if (row[6] !== null) bar.vwap = dec(row[6]);
   return bar;
 }

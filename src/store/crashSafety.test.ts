@@ -36,7 +36,7 @@ it("kill -9 in the middle of writing loses at most the open transaction: the fil
   raw.close();
   const store = MarketStore.open(path);
   const key = { conId: 1, interval: "min1" as const, whatToShow: "TRADES", rth: false };
-  const covered = store.candles.covered(key, 0, Number.MAX_SAFE_INTEGER);
+  const covered = store.candles.covered(key, 0, Number.MAX_SAFE_INTEGER, Date.now());
   // Every hour reported committed is there, covered as one range from 0.
   expect(covered).toHaveLength(1);
   expect(covered[0]!.fromMs).toBe(0);

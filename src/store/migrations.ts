@@ -4,7 +4,8 @@
  * Never edit a released entry: append a new one.
  */
 export const MIGRATIONS: readonly string[] = [
-  // 1: candles by series, the ranges asked of IB (so empty ranges are not asked again), resolved contracts.
+  // 1: candles by series; the settled ranges asked of IB (empty ones too, so they are not asked again) and the
+  // last recent range per series (valid briefly: IB may still revise it); resolved contracts.
   `
   CREATE TABLE candle_series (
     id INTEGER PRIMARY KEY,
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly string[] = [
     volume TEXT NOT NULL,
     vwap TEXT,
     trades INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
     PRIMARY KEY (series, start_ms)
   ) WITHOUT ROWID;
   CREATE TABLE coverage (
@@ -35,6 +37,12 @@ export const MIGRATIONS: readonly string[] = [
     fetched_at_ms INTEGER NOT NULL,
     PRIMARY KEY (series, from_ms)
   ) WITHOUT ROWID;
+  CREATE TABLE recent_coverage (
+    series INTEGER PRIMARY KEY REFERENCES candle_series(id),
+    from_ms INTEGER NOT NULL,
+    to_ms INTEGER NOT NULL,
+    valid_until_ms INTEGER NOT NULL
+  );
   CREATE TABLE contracts (
     key TEXT PRIMARY KEY,
     con_id INTEGER NOT NULL,

@@ -12,9 +12,9 @@ const HOUR = 3_600_000;
 
 async function main(): Promise<void> {
   for (let hour = 0; ; hour++) {
-    const bars = Array.from({ length: 60 }, (_, m) => ({ startMs: hour * HOUR + m * 60_000, open: dec("1.5"), high: dec("2.25"), low: dec("1"), close: dec("2"), volume: dec(String(hour)), count: m }));
+    const bars = Array.from({ length: 60 }, (_, m) => ({ startMs: hour * HOUR + m * 60_000, open: dec("1.5"), high: dec("2.25"), low: dec("1"), close: dec("2"), volume: dec(String(hour)), count: m, complete: true }));
     // Several hours per turn keep the writer busy, so the kill lands inside a transaction now and then.
-    const writes = [store.candles.write(key, bars, { fromMs: hour * HOUR, toMs: (hour + 1) * HOUR }, Date.now())];
+    const writes = [store.candles.write(key, bars, { covered: { fromMs: hour * HOUR, toMs: (hour + 1) * HOUR } }, Date.now())];
     if (hour % 8 !== 7) continue;
     await Promise.all(writes);
     process.stdout.write(`${hour + 1}\n`);
