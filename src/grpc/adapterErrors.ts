@@ -24,6 +24,10 @@ const BY_FACT: Record<IbFact, { code: status; reason: string }> = {
   "no-trades": { code: status.INVALID_ARGUMENT, reason: "NO_TRADES_FOR_FOREX" },
   // GetCandles names the field that set the window (from or days) before it gets here.
   "history-too-long": { code: status.INVALID_ARGUMENT, reason: "WINDOW_TOO_LONG" },
+  // The caller's client would spend more of IB's historical budget than its historyRequests quota allows.
+  "history-quota": { code: status.RESOURCE_EXHAUSTED, reason: "QUOTA_EXCEEDED" },
+  // Refused at once instead of blocking until the deadline: RetryInfo says when the wait should fit.
+  "history-wait-exceeds-deadline": { code: status.RESOURCE_EXHAUSTED, reason: "HISTORY_WAIT_EXCEEDS_DEADLINE" },
 };
 
 export function apiErrorFromAdapter(err: unknown): ApiError | undefined {
@@ -31,5 +35,8 @@ export function apiErrorFromAdapter(err: unknown): ApiError | undefined {
   if (!(err instanceof IbError)) return undefined;
   const { code, reason } = err.fact === undefined ? BY_KIND[err.kind] : BY_FACT[err.fact];
   const metadata: Record<string, string> = err.ibCode === undefined ? {} : { ibCode: String(err.ibCode) };
-  return new ApiError(code, err.message, reason, metadata);
+  const details = err.details ?? {};
+  if (err.fact === "history-quota") Object.assign(metadata, { quota: "historyRequests", limit: String(details.limit ?? ""), client: details.client ?? "" });
+  if (err.fact === "history-wait-exceeds-deadline" && details.waitMs !== undefined) metadata.waitSeconds = String(Math.ceil(details.waitMs / 1000));
+  return new ApiError(code, err.message, reason, metadata, [], details.retryAfterMs);
 }

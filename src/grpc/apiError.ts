@@ -40,6 +40,8 @@ export class ApiError extends Error {
     readonly reason: string,
     readonly metadata: Record<string, string> = {},
     readonly fieldViolations: FieldViolation[] = [],
+    /** When the caller may retry (ms from now): sent as google.rpc.RetryInfo, and Retry-After over REST. */
+    readonly retryDelayMs?: number,
   ) {
     super(message);
     this.name = "ApiError";

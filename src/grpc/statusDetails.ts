@@ -1,6 +1,6 @@
 import { Metadata, status, type ServiceError, type StatusObject } from "@grpc/grpc-js";
 import { Any } from "../../gen/google/protobuf/any.js";
-import { BadRequest, ErrorInfo } from "../../gen/google/rpc/error_details.js";
+import { BadRequest, ErrorInfo, RetryInfo } from "../../gen/google/rpc/error_details.js";
 import { Status } from "../../gen/google/rpc/status.js";
 import { ApiError, bounded, ERROR_DOMAIN } from "./apiError.js";
 
@@ -45,7 +45,23 @@ export function richStatusOf(err: ApiError): Status {
       }),
     );
   }
+  if (err.retryDelayMs !== undefined) {
+    // Whole milliseconds, never negative: "retry now" is 0 s.
+    const ms = Math.max(0, Math.ceil(err.retryDelayMs));
+    details.push(
+      Any.fromPartial({
+        typeUrl: TYPE_PREFIX + "google.rpc.RetryInfo",
+        value: RetryInfo.encode({ retryDelay: { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 } }).finish(),
+      }),
+    );
+  }
   return { code: err.code, message: boundedMessage(err.message), details };
+}
+
+/** RetryInfo's delay in ms, from a status's details (undefined when it has none). */
+export function retryDelayMsOf(retryInfo: RetryInfo | undefined): number | undefined {
+  const d = retryInfo?.retryDelay;
+  return d === undefined ? undefined : Number(d.seconds) * 1000 + Math.round(d.nanos / 1_000_000);
 }
 
 /** The human message as sent (grpc-message, the REST body's `message`). */
@@ -65,17 +81,21 @@ export function toServiceError(err: ApiError): Partial<StatusObject> & ServiceEr
 }
 
 /** Decodes the rich status a server sent (for clients and tests). */
-export function readRichStatus(error: { metadata?: Metadata }): { status: Status; errorInfo: ErrorInfo | undefined; badRequest: BadRequest | undefined } | undefined {
+export function readRichStatus(
+  error: { metadata?: Metadata },
+): { status: Status; errorInfo: ErrorInfo | undefined; badRequest: BadRequest | undefined; retryInfo: RetryInfo | undefined } | undefined {
   const bin = error.metadata?.get("grpc-status-details-bin")[0];
   if (!(bin instanceof Buffer)) return undefined;
   const decoded = Status.decode(bin);
   const find = (name: string) => decoded.details.find((d) => d.typeUrl === TYPE_PREFIX + name)?.value;
   const info = find("google.rpc.ErrorInfo");
   const bad = find("google.rpc.BadRequest");
+  const retry = find("google.rpc.RetryInfo");
   return {
     status: decoded,
     errorInfo: info ? ErrorInfo.decode(info) : undefined,
     badRequest: bad ? BadRequest.decode(bad) : undefined,
+    retryInfo: retry ? RetryInfo.decode(retry) : undefined,
   };
 }
 

@@ -24,7 +24,21 @@ export type IbFact =
   | "account-not-managed" // the login does not manage the account asked for
   | "account-not-active" // IB streams account updates for one account at a time
   | "no-trades" // IB keeps no trade prints for the instrument (forex pairs: 162)
-  | "history-too-long"; // a window needs more IB requests than one call may make
+  | "history-too-long" // a window needs more IB requests than one call may make
+  | "history-quota" // the caller's client would exceed its historical requests per window (details: limit, client)
+  | "history-wait-exceeds-deadline"; // IB's pacing would hold the call past the caller's deadline (details: waitMs)
+
+/** Numbers behind a fact, for the API layer's metadata and retry advice. */
+export interface IbErrorDetails {
+  /** When trying again may succeed, from now (ms). */
+  retryAfterMs?: number;
+  /** The quota or limit that was hit. */
+  limit?: number;
+  /** The accounting name the call carried (history-quota). */
+  client?: string;
+  /** The estimated wait (ms) that was too long (history-wait-exceeds-deadline). */
+  waitMs?: number;
+}
 
 export class IbError extends Error {
   constructor(
@@ -33,6 +47,7 @@ export class IbError extends Error {
     /** The IB message code, when IB sent one. */
     readonly ibCode?: number,
     readonly fact?: IbFact,
+    readonly details?: IbErrorDetails,
   ) {
     super(message);
     this.name = "IbError";

@@ -475,4 +475,138 @@ describe("HistoricalScheduler", () => {
       expect(clock.now() - lastReconnect).toBeLessThanOrEqual(settleMaxMs + 1_000);
     });
   });
+
+  describe("clients sharing IB's budget", () => {
+    /** Windows small enough to count by hand; rules 1 and 2 off unless a test wants them. */
+    const small = { globalMax: 10, globalWindowMs: 60_000, safetyMarginMs: 0, identicalWindowMs: 0, sameContractWindowMs: 0, maxSendsPerSecond: 1_000, clientReserve: 3 };
+
+    it("sends another client's single request next, however many requests the first client has queued", async () => {
+      const clock = new FakeClock();
+      const t0 = clock.now();
+      const scheduler = new HistoricalScheduler({ clock, rules: small });
+      const sent: string[] = [];
+      const a = Array.from({ length: 500 }, (_, i) => scheduler.schedule({ key: key("A", i), client: "a", run: async () => void sent.push(`a${i}`) }));
+      await flush();
+      expect(sent).toHaveLength(10); // alone, a may fill the window
+      let bAt: number | undefined;
+      const b = scheduler.schedule({ key: key("B", 1), client: "b", run: async () => void ((bAt = clock.now()), sent.push("b")) });
+      await drive(clock, b);
+      // b goes with the first units that free: a's 490 queued requests do not go first (FIFO made b wait 49
+      // windows). a's 10 sends all leave the window at once, so a and b have both sent 0 then: a tie, the
+      // older (a's) first: one turn.
+      expect(sent.indexOf("b")).toBeLessThanOrEqual(11);
+      expect(bAt! - t0).toBe(60_000);
+      for (const p of a) p.catch(() => undefined);
+      scheduler.cancelQueued();
+    });
+
+    it("alternates between two clients' backlogs by what each has sent in the window, the older first on a tie", async () => {
+      const clock = new FakeClock();
+      const scheduler = new HistoricalScheduler({ clock, rules: { ...small, globalMax: 100, maxInFlight: 1 } });
+      const sent: string[] = [];
+      // One open request at a time, so that both queue: a queues 6 (its first goes at once), then b 3.
+      const jobs = [
+        ...Array.from({ length: 6 }, (_, i) => scheduler.schedule({ key: key("A", i), client: "a", run: () => latency(clock, 100).then(() => void sent.push("a")) })),
+        ...Array.from({ length: 3 }, (_, i) => scheduler.schedule({ key: key("B", i), client: "b", run: () => latency(clock, 100).then(() => void sent.push("b")) })),
+      ];
+      await drive(clock, Promise.all(jobs));
+      // b's first (a has sent 1), then one each (a's first on a tie: older), then a's rest.
+      expect(sent.join("")).toBe("ababab" + "aaa");
+    });
+
+    it("keeps globalMax - clientReserve units for others while another client has a request queued, and lets a client alone use the whole window", async () => {
+      const clock = new FakeClock();
+      const t0 = clock.now();
+      const scheduler = new HistoricalScheduler({ clock, rules: { ...small, identicalWindowMs: 15_000 } });
+      const sentAt: Record<string, number> = {};
+      const job = (name: string, client: string, k: PacingKey) => scheduler.schedule({ key: k, client, run: async () => void (sentAt[name] = clock.now() - t0) });
+      const b1 = job("b1", "b", key("B", "dup"));
+      await flush();
+      // b's next request is identical to b1: held 15 s by rule 1, but queued.
+      const b2 = job("b2", "b", key("B", "dup"));
+      const a = Array.from({ length: 20 }, (_, i) => job(`a${i}`, "a", key("A", i)));
+      await flush();
+      // a may hold 10 - 3 = 7 while b waits; b1 holds 1; 2 units stay free for b2.
+      expect(Object.keys(sentAt).filter((n) => n.startsWith("a"))).toHaveLength(7);
+      await drive(clock, b2);
+      expect(sentAt.b2).toBe(15_000); // not a window later
+      await drive(clock, Promise.all([b1, ...a]));
+      // Once b has nothing queued, a alone fills the whole window: a's 20 go in 60 s windows of 10 minus b's 2.
+      expect(sentAt.a19).toBe(120_000);
+    });
+
+    it("refuses at once a call that does not fit the client's quota, saying when it will, and never lets the client's sends exceed it", async () => {
+      const clock = new FakeClock();
+      const t0 = clock.now();
+      const scheduler = new HistoricalScheduler({ clock, rules: small, quotaOf: (c) => (c === "a" ? 4 : 0) });
+      const sentAt: number[] = [];
+      scheduler.admit({ client: "a", cost: 3, requests: 3 });
+      const first = [1, 2, 3].map((i) => scheduler.schedule({ key: key("A", i), client: "a", run: async () => void sentAt.push(clock.now() - t0) }));
+      await flush();
+      clock.setTimer(() => undefined, 10_000);
+      clock.step();
+      // 3 sent, 1 left: a call of 2 is refused until the first send leaves the window.
+      let refused: unknown;
+      try {
+        scheduler.admit({ client: "a", cost: 2, requests: 2 });
+      } catch (err) {
+        refused = err;
+      }
+      expect(refused).toMatchObject({ name: "IbError", kind: "limit", fact: "history-quota", details: { limit: 4, client: "a", retryAfterMs: 50_000 } });
+      expect(() => scheduler.admit({ client: "a", cost: 5, requests: 5 })).toThrow(/more than client "a"'s quota of 4/);
+      expect(() => scheduler.admit({ client: "a", cost: 1, requests: 1 })).not.toThrow();
+      expect(() => scheduler.admit({ client: "b", cost: 9, requests: 9 })).not.toThrow(); // b has no quota
+      // Requests scheduled without admit (or resent) still wait for the quota instead of exceeding it.
+      const more = [4, 5].map((i) => scheduler.schedule({ key: key("A", i), client: "a", run: async () => void sentAt.push(clock.now() - t0) }));
+      await drive(clock, Promise.all([...first, ...more]));
+      expect(sentAt).toEqual([0, 0, 0, 10_000, 60_000]);
+    });
+
+    it("refuses a call whose last request would, by estimate, go after its deadline, and admits one whose deadline is long enough", async () => {
+      const clock = new FakeClock();
+      const t0 = clock.now();
+      const scheduler = new HistoricalScheduler({ clock, rules: small });
+      const fill = Array.from({ length: 10 }, (_, i) => scheduler.schedule({ key: key("A", i), client: "a", run: async () => i }));
+      await Promise.all(fill);
+      let refused: unknown;
+      try {
+        scheduler.admit({ client: "b", cost: 2, requests: 2, deadlineMs: t0 + 5_000 });
+      } catch (err) {
+        refused = err;
+      }
+      // The window is full until t0 + 60 s; with 5 s allowed, a retry after 55 s would fit.
+      expect(refused).toMatchObject({ fact: "history-wait-exceeds-deadline", details: { waitMs: 60_000, retryAfterMs: 55_000 } });
+      expect(() => scheduler.admit({ client: "b", cost: 2, requests: 2, deadlineMs: t0 + 61_000 })).not.toThrow();
+      expect(() => scheduler.admit({ client: "b", cost: 2, requests: 2 })).not.toThrow(); // no deadline: waits
+    });
+
+    it("counts requests sent to IB by kind and outcome, and estimates the wait of the last queued user request", async () => {
+      const clock = new FakeClock();
+      const scheduler = new HistoricalScheduler({ clock, rules: { ...small, globalMax: 3, pacingBackoffMs: 1_000 } });
+      let paced = 0;
+      const controller = new AbortController();
+      const jobs = [
+        scheduler.schedule({ key: key("A", 1), kind: "bars", run: async () => 1 }),
+        scheduler.schedule({
+          key: key("B", 1),
+          kind: "ticks",
+          run: async () => {
+            if (paced++ === 0) throw new IbError("pacing", "pacing violation", 162);
+            throw new IbError("no-data", "no data", 162);
+          },
+        }),
+        scheduler.schedule({ key: key("C", 1), kind: "realtime_bars", signal: controller.signal, run: () => new Promise((_, reject) => controller.signal.addEventListener("abort", () => reject(new IbError("cancelled", "cancelled")))) }),
+        scheduler.schedule({ key: key("D", 1), kind: "bars", run: async () => 4 }),
+      ].map((p) => p.catch(() => "failed"));
+      await flush();
+      expect(scheduler.stats().userWaitMs).toBe(60_000); // D waits a window (3 units used)
+      controller.abort();
+      await drive(clock, Promise.all(jobs));
+      const { requests, userWaitMs } = scheduler.stats();
+      expect(requests.bars).toEqual({ ok: 2, error: 0, cancelled: 0, pacing_retry: 0 });
+      expect(requests.ticks).toEqual({ ok: 0, error: 1, cancelled: 0, pacing_retry: 1 });
+      expect(requests.realtime_bars).toEqual({ ok: 0, error: 0, cancelled: 1, pacing_retry: 0 });
+      expect(userWaitMs).toBe(0);
+    });
+  });
 });

@@ -7,9 +7,15 @@
  *   4. at most 50 requests open at once (322 "Only 50 simultaneous ...").
  * A violation costs a 162 and, repeated, the session; so the queue holds requests until every rule allows them.
  *
- * Fairness: FIFO for the shared budget (rules 3 and 4: a big request is never starved by small ones behind it),
- * but a request held only by its own contract (rules 1 and 2, or its pacing back-off) is skipped over, so one
- * busy contract never blocks the others (no head-of-line blocking).
+ * Fairness: one line for the shared budget (rules 3 and 4: a big request is never starved by small ones behind
+ * it), but a request held only by its own contract (rules 1 and 2, or its pacing back-off) or by its own
+ * client's share or quota is skipped over, so one busy contract or client never blocks the others (no
+ * head-of-line blocking). Among user calls the line is fair between clients (the opaque accounting name a
+ * call carries): the next request is the one of the client that has sent the fewest cost units in the
+ * current window, counting its own requests ahead in line (ties: oldest first). A client with 500 queued
+ * requests therefore delays another client's single request by one turn at most. While another client has
+ * requests queued, no client may hold more than globalMax - clientReserve units of the window; a client's
+ * `historyRequests` quota (quotaOf) caps it always, and a call that cannot fit it is refused at once (admit).
  *
  * Priorities: user calls (GetCandles, GetTrades) go before internal requests (a live candle feed's real-time
  * bars, seeding and healing), and internal requests never take the last `userReserve` units of the global
@@ -49,8 +55,24 @@ export interface HistoricalWait {
   untilMs: number;
 }
 
+/** What kind of IB request it is (for the request counters). */
+export type HistoricalRequestKind = "bars" | "ticks" | "realtime_bars" | "head_timestamp";
+
+/** How a request sent to IB ended: answered, failed, cancelled, or rejected for pacing and sent again. */
+export type HistoricalOutcome = "ok" | "error" | "cancelled" | "pacing_retry";
+
+/** The accounting name of internal requests (never a client's: client names are validated, see clientsFile.ts). */
+export const INTERNAL_ACCOUNT = "(internal)";
+
 export interface HistoricalRequest<T> {
   key: PacingKey;
+  /** Default "bars". */
+  kind?: HistoricalRequestKind;
+  /**
+   * Whose call this is: an opaque accounting name (the API layer's client name) for the fair order, the
+   * per-client share and quota. User requests without one share the name "". Ignored for internal requests.
+   */
+  client?: string;
   /** Pacing cost: 2 for BID_ASK (see pacingCost), else 1. */
   cost?: 1 | 2;
   /** Sends the request; called exactly when the rules allow it (and again on a pacing retry). */
@@ -78,6 +100,13 @@ export interface HistoricalSchedulerStats {
   settlingUntilMs: number | undefined;
   /** Cost units sent since the scheduler started, per priority. */
   sentTotal: Record<HistoricalPriority, number>;
+  /** Requests sent to IB since the scheduler started, per kind and outcome (a pacing retry counts each send). */
+  requests: Record<HistoricalRequestKind, Record<HistoricalOutcome, number>>;
+  /**
+   * Estimated wait (ms) until the last queued user request in line is sent, as IB's budget stands; 0 when
+   * no user request waits for the budget.
+   */
+  userWaitMs: number;
 }
 
 export interface HistoricalSchedulerOptions {
@@ -91,6 +120,19 @@ export interface HistoricalSchedulerOptions {
   sendDelayMs?: () => number;
   /** Told about each pacing rejection that will be retried (for logs/metrics). */
   onPacingRetry?: (key: PacingKey, attempt: number, error: IbError) => void;
+  /** A client's quota of cost units per global window; 0 (or no function) = no cap beyond its fair share. */
+  quotaOf?: (client: string) => number;
+}
+
+/** What a user call is about to ask (admit). */
+export interface HistoricalCall {
+  client?: string;
+  /** Cost units of all its requests. */
+  cost: number;
+  /** How many requests (they may share one contract: rule 2 spreads them). */
+  requests: number;
+  /** The caller gives up then (epoch ms); undefined = no deadline. */
+  deadlineMs?: number;
 }
 
 interface Entry {
@@ -107,6 +149,9 @@ interface Entry {
   retries: number;
   detach: () => void;
   priority: HistoricalPriority;
+  kind: HistoricalRequestKind;
+  /** Accounting name: the client's for user requests, INTERNAL_ACCOUNT for internal ones. */
+  account: string;
   /** When it was queued (an internal request waiting past internalMaxWaitMs joins the user calls' line). */
   queuedAt: number;
   onWait: ((wait: HistoricalWait | undefined) => void) | undefined;
@@ -133,6 +178,8 @@ export class HistoricalScheduler {
   /** Recent reconnects, oldest first (within the global window): each doubles the settle time. */
   private readonly reconnects: number[] = [];
   private readonly sentTotal: Record<HistoricalPriority, number> = { user: 0, internal: 0 };
+  private readonly outcomes = newOutcomeCounts();
+  private readonly quotaOf: (client: string) => number;
 
   private pumping = false;
   private pumpAgain = false;
@@ -146,6 +193,91 @@ export class HistoricalScheduler {
     this.clock = options.clock ?? realClock;
     this.onPacingRetry = options.onPacingRetry;
     this.sendDelayMs = options.sendDelayMs ?? (() => 0);
+    this.quotaOf = options.quotaOf ?? (() => 0);
+  }
+
+  /**
+   * Checks a user call before its requests are scheduled (call it in the same turn as schedule(), so that
+   * nothing changes in between): throws IbError fact "history-quota" when its cost does not fit what the
+   * client may still send in the window (its quota less what it sent and has queued), and fact
+   * "history-wait-exceeds-deadline" when its last request would, by estimate, be sent after the caller's
+   * deadline. Both carry retryAfterMs when waiting can help.
+   */
+  admit(call: HistoricalCall): void {
+    const now = this.clock.now();
+    this.windows.prune(now);
+    const account = call.client ?? "";
+    const quota = this.quotaOf(account);
+    if (quota > 0) {
+      const queued = this.queuedCostOf(account);
+      const left = quota - this.windows.usedBy(account) - queued;
+      if (call.cost > left) {
+        const windowS = Math.round(this.rules.globalWindowMs / 1000);
+        if (call.cost > quota) {
+          throw new IbError("limit", `this call needs ${call.cost} historical requests, more than client ${JSON.stringify(account)}'s quota of ${quota} per ${windowS} s: ask for a shorter window`, undefined, "history-quota", { limit: quota, client: account });
+        }
+        const at = this.windows.accountRoomAt(account, queued + call.cost, quota, now) ?? now + this.rules.globalWindowMs + this.rules.safetyMarginMs;
+        throw new IbError(
+          "limit",
+          `client ${JSON.stringify(account)} may send ${Math.max(0, left)} more historical requests in this ${windowS}-second window (quota ${quota}) and this call needs ${call.cost}`,
+          undefined,
+          "history-quota",
+          { limit: quota, client: account, retryAfterMs: Math.max(0, at - now) },
+        );
+      }
+    }
+    if (call.deadlineMs !== undefined) {
+      const at = this.estimateCall(account, call, now);
+      if (at > call.deadlineMs) {
+        const allowed = Math.max(0, call.deadlineMs - now);
+        throw new IbError(
+          "limit",
+          `IB's historical pacing budget (${this.rules.globalMax} requests per ${Math.round(this.rules.globalWindowMs / 1000)} s) lets this call's ${call.requests} request(s) go in about ${Math.ceil((at - now) / 1000)} s, after its deadline (${Math.ceil(allowed / 1000)} s); retry later or with a longer deadline`,
+          undefined,
+          "history-wait-exceeds-deadline",
+          // Retried then with the same deadline, its wait should fit (unless others queue meanwhile).
+          { waitMs: at - now, retryAfterMs: Math.max(1_000, at - now - allowed) },
+        );
+      }
+    }
+  }
+
+  /** When a call of `account` queued now would have its last request sent, by estimate. */
+  private estimateCall(account: string, call: HistoricalCall, now: number): number {
+    const own = this.queuedCostOf(account);
+    // Its last request's place in the fair line: after the entries whose key is at most its own.
+    const lastKey = this.windows.usedBy(account) + own + Math.max(0, call.cost - 1);
+    let ahead = own + call.cost;
+    for (const { e, key } of this.fairLine(now)) if (e.account !== account && key <= lastKey) ahead += e.cost;
+    const budgetAt = this.windows.budgetEstimate(ahead, this.rules.globalMax, now);
+    // Rule 2 spreads one contract's requests (a call's chunks share one).
+    const spread = Math.floor(Math.max(0, call.requests - 1) / this.rules.sameContractMax) * (this.rules.sameContractWindowMs + this.rules.safetyMarginMs);
+    return Math.max(budgetAt, now + spread);
+  }
+
+  private queuedCostOf(account: string): number {
+    let cost = 0;
+    for (const e of this.queue) if (e.account === account) cost += e.cost;
+    return cost;
+  }
+
+  /**
+   * The queue's first line in fair order: user calls, and internal requests queued internalMaxWaitMs or
+   * longer. Each request's key is what its client has sent in the window plus the cost of its client's
+   * requests ahead of it; the smallest key goes first, the oldest on a tie. Aged internal requests count as
+   * a client that has sent nothing (they have waited long enough already).
+   */
+  private fairLine(now: number): { e: Entry; key: number }[] {
+    const aged = now - this.rules.internalMaxWaitMs;
+    const running = new Map<string, number>();
+    const line: { e: Entry; key: number }[] = [];
+    for (const e of this.queue) {
+      if (e.priority === "internal" && (e.queuedAt > aged || this.settleUntil > now)) continue;
+      const key = running.get(e.account) ?? (e.priority === "internal" ? 0 : this.windows.usedBy(e.account));
+      running.set(e.account, key + e.cost);
+      line.push({ e, key });
+    }
+    return line.sort((a, b) => a.key - b.key || a.e.seq - b.e.seq);
   }
 
   schedule<T>(request: HistoricalRequest<T>): Promise<T> {
@@ -164,6 +296,8 @@ export class HistoricalScheduler {
         retries: 0,
         detach: () => undefined,
         priority: request.priority ?? "user",
+        kind: request.kind ?? "bars",
+        account: (request.priority ?? "user") === "internal" ? INTERNAL_ACCOUNT : (request.client ?? ""),
         queuedAt: this.clock.now(),
         onWait: request.onWait,
         reported: undefined,
@@ -190,7 +324,21 @@ export class HistoricalScheduler {
       queuedInternal: this.queue.filter((e) => e.priority === "internal").length,
       settlingUntilMs: this.settleUntil > now ? this.settleUntil : undefined,
       sentTotal: { ...this.sentTotal },
+      requests: Object.fromEntries(Object.entries(this.outcomes).map(([k, v]) => [k, { ...v }])) as HistoricalSchedulerStats["requests"],
+      userWaitMs: this.userWaitMs(now),
     };
+  }
+
+  private userWaitMs(now: number): number {
+    let ahead = 0;
+    let last = -1;
+    const line = this.fairLine(now);
+    line.forEach(({ e }, i) => {
+      if (e.priority === "user") last = i;
+    });
+    for (let i = 0; i <= last; i++) ahead += line[i]!.e.cost;
+    if (ahead === 0) return 0;
+    return Math.max(0, this.windows.budgetEstimate(ahead, this.rules.globalMax, now) - now);
   }
 
   /**
@@ -248,11 +396,14 @@ export class HistoricalScheduler {
     const now = this.clock.now();
     this.windows.prune(now);
     let wake = Infinity;
-    // User calls first, then internal requests; FIFO within each. An internal request that has waited
-    // internalMaxWaitMs is in the first line, in its place by arrival: nothing waits forever.
-    const aged = now - this.rules.internalMaxWaitMs;
-    const first = (e: Entry) => e.priority === "user" || e.queuedAt <= aged;
-    const order = [...this.queue.filter(first), ...this.queue.filter((e) => !first(e))];
+    // User calls first, fair between clients (fairLine); then internal requests, FIFO. An internal request
+    // that has waited internalMaxWaitMs is in the first line: nothing waits forever.
+    const first = this.fairLine(now).map(({ e }) => e);
+    const inFirst = new Set(first);
+    const order = [...first, ...this.queue.filter((e) => !inFirst.has(e))];
+    /** Clients with user requests queued (the fair share applies while another client has some). */
+    const waiting = new Set<string>();
+    for (const e of this.queue) if (e.priority === "user") waiting.add(e.account);
     /** Set once the shared budget stopped a request: nothing behind it in line is sent (FIFO). */
     let blocked = false;
     /** Cost of the requests ahead that wait for the global budget (for the estimates). */
@@ -263,9 +414,9 @@ export class HistoricalScheduler {
         wake = Math.min(wake, this.settleUntil);
         continue;
       }
-      const ownAt = Math.max(e.notBefore, this.windows.identicalFreeAt(e.key.identityKey), this.windows.sameContractFreeAt(e.sameKey, now));
+      const ownAt = Math.max(e.notBefore, this.windows.identicalFreeAt(e.key.identityKey), this.windows.sameContractFreeAt(e.sameKey, now), this.clientFreeAt(e, waiting, now));
       if (ownAt > now) {
-        // Held by its own contract only: let the others pass (no head-of-line blocking).
+        // Held by its own contract or client only: let the others pass (no head-of-line blocking).
         wake = Math.min(wake, ownAt);
         continue;
       }
@@ -300,6 +451,20 @@ export class HistoricalScheduler {
     this.wakeAt = wake;
   }
 
+  /**
+   * When the request's client may send it: within its quota always, and within globalMax - clientReserve
+   * while another client has requests queued. Internal requests have their own limit (budgetFor).
+   */
+  private clientFreeAt(e: Entry, waiting: ReadonlySet<string>, now: number): number {
+    if (e.priority !== "user") return -Infinity;
+    let at = -Infinity;
+    const quota = this.quotaOf(e.account);
+    if (quota > 0) at = this.windows.accountFreeAt(e.account, e.cost, quota, now);
+    const others = waiting.size > (waiting.has(e.account) ? 1 : 0);
+    if (others) at = Math.max(at, this.windows.accountFreeAt(e.account, e.cost, Math.max(1, this.rules.globalMax - this.rules.clientReserve), now));
+    return at;
+  }
+
   /** Cost units of the global window this request may fill: internal ones leave the user reserve. */
   private budgetFor(e: Entry): number {
     return e.priority === "internal" ? Math.max(1, this.rules.globalMax - this.rules.userReserve) : this.rules.globalMax;
@@ -313,7 +478,7 @@ export class HistoricalScheduler {
   }
 
   private send(e: Entry, dispatchedAt: number): void {
-    this.windows.record(e.key.identityKey, e.sameKey, e.cost, dispatchedAt + this.sendDelayMs());
+    this.windows.record(e.key.identityKey, e.sameKey, e.cost, dispatchedAt + this.sendDelayMs(), e.account);
     this.inFlight++;
     this.sentTotal[e.priority] += e.cost;
     if (e.reported !== undefined) {
@@ -330,6 +495,7 @@ export class HistoricalScheduler {
     result.then(
       (value) => {
         this.inFlight--;
+        this.outcomes[e.kind].ok++;
         e.detach();
         e.resolve(value);
         this.pump();
@@ -345,10 +511,13 @@ export class HistoricalScheduler {
   private failed(e: Entry, error: unknown): void {
     const pacing = error instanceof IbError && error.kind === "pacing";
     if (!pacing || e.retries >= this.rules.pacingRetries || e.signal?.aborted) {
+      const cancelled = e.signal?.aborted === true || (error instanceof IbError && error.kind === "cancelled");
+      this.outcomes[e.kind][cancelled ? "cancelled" : "error"]++;
       e.detach();
       e.reject(error);
       return;
     }
+    this.outcomes[e.kind].pacing_retry++;
     e.retries++;
     e.notBefore = this.clock.now() + this.rules.pacingBackoffMs;
     this.onPacingRetry?.(e.key, e.retries, error);
@@ -372,6 +541,12 @@ export class HistoricalScheduler {
       this.pump();
     }, Math.max(0, at - this.clock.now()));
   }
+}
+
+const KINDS: readonly HistoricalRequestKind[] = ["bars", "ticks", "realtime_bars", "head_timestamp"];
+
+function newOutcomeCounts(): Record<HistoricalRequestKind, Record<HistoricalOutcome, number>> {
+  return Object.fromEntries(KINDS.map((k) => [k, { ok: 0, error: 0, cancelled: 0, pacing_retry: 0 }])) as Record<HistoricalRequestKind, Record<HistoricalOutcome, number>>;
 }
 
 function cancelledError(): IbError {

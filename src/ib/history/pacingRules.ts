@@ -46,6 +46,13 @@ export interface HistoricalPacingRules {
    * calls go first, but a client that keeps IB's window full cannot hold resubscriptions and heals forever.
    */
   internalMaxWaitMs: number;
+  /**
+   * Fair share between clients (the accounting names user calls carry): while another client has requests
+   * queued, no single client may hold more than globalMax - clientReserve cost units of the global window,
+   * so a client that arrives while another keeps the window full finds units it can use at once. A client
+   * alone may use the whole window. Not IB's rule: a setting (AppConfig.historicalPacing).
+   */
+  clientReserve: number;
 }
 
 export const DEFAULT_HISTORICAL_PACING: Readonly<HistoricalPacingRules> = Object.freeze({
@@ -64,6 +71,7 @@ export const DEFAULT_HISTORICAL_PACING: Readonly<HistoricalPacingRules> = Object
   settleAfterReconnectMs: 2_000,
   settleMaxMs: 30_000,
   internalMaxWaitMs: 60_000,
+  clientReserve: 10,
 });
 
 /** What IB compares for pacing. */

@@ -3,6 +3,8 @@ import type { HistoricalPacingRules } from "./pacingRules.js";
 interface Sent {
   t: number;
   cost: number;
+  /** Whose call it was (the scheduler's accounting name), for per-client shares and quotas. */
+  account?: string;
 }
 
 interface Stamp {
@@ -28,11 +30,11 @@ export class PacingWindows {
 
   constructor(private readonly rules: Readonly<HistoricalPacingRules>) {}
 
-  /** Records a send of `cost` units at about `at`. */
-  record(identityKey: string, sameKey: string, cost: number, at: number): void {
+  /** Records a send of `cost` units at about `at`, on `account`'s behalf. */
+  record(identityKey: string, sameKey: string, cost: number, at: number, account: string): void {
     // Stamps stay in send order (the logs are pruned from the front) even if the delay estimate wobbles.
     const now = Math.max(at, this.globalLog.at(-1)?.t ?? -Infinity);
-    this.globalLog.push({ t: now, cost });
+    this.globalLog.push({ t: now, cost, account });
     this.rateLog.push({ t: now, cost: 1 });
     let log = this.sameLog.get(sameKey);
     if (log === undefined) this.sameLog.set(sameKey, (log = []));
@@ -47,6 +49,40 @@ export class PacingWindows {
     let used = 0;
     for (const s of this.globalLog) used += s.cost;
     return used;
+  }
+
+  /** Cost units `account` sent within the global window (as of the last prune). */
+  usedBy(account: string): number {
+    let used = 0;
+    for (const s of this.globalLog) if (s.account === account) used += s.cost;
+    return used;
+  }
+
+  /** When `account` may send `cost` more units without holding more than `max` of the global window. */
+  accountFreeAt(account: string, cost: number, max: number, now: number): number {
+    return fitAt(
+      this.globalLog.filter((s) => s.account === account),
+      this.rules.globalWindowMs + this.rules.safetyMarginMs,
+      max,
+      cost,
+      now,
+    );
+  }
+
+  /**
+   * When `need` more units fit `account`'s `max` units of the global window, counting only what it sent
+   * (what it has queued is sent later and ages out later still): undefined when its sends in the window
+   * cannot free enough.
+   */
+  accountRoomAt(account: string, need: number, max: number, now: number): number | undefined {
+    let missing = this.usedBy(account) + need - max;
+    if (missing <= 0) return now;
+    for (const s of this.globalLog) {
+      if (s.account !== account) continue;
+      missing -= s.cost;
+      if (missing <= 0) return s.t + this.rules.globalWindowMs + this.rules.safetyMarginMs;
+    }
+    return undefined;
   }
 
   identicalFreeAt(identityKey: string): number {
