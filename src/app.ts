@@ -59,6 +59,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     provider: config.provider,
     marketDataType: config.env.IB_MARKET_DATA_TYPE,
     historicalPacing: config.historicalPacing,
+    clientLines: config.ibLines,
   });
 
   const auth = new TokenAuthenticator(config.clients);

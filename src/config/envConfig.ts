@@ -56,6 +56,11 @@ export const envSchema = z.object({
   STREAM_BUFFER_EVENTS: z.coerce.number().int().min(10).max(1_000_000).default(DEFAULT_STREAM_SETTINGS.maxQueued),
   /** Heartbeat on a stream with nothing to send for this long. */
   STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_STREAM_SETTINGS.heartbeatMs),
+  /**
+   * Percent of each kind of IB line (market data, depth, tick-by-tick) kept for clients holding less than
+   * their fair share (the kind's limit / the number of clients), at least one line; 0 = no reserve.
+   */
+  IB_LINES_RESERVE_PERCENT: z.coerce.number().int("expected an integer percent").min(0).max(50, "expected 0-50").default(10),
   /** How long shutdown waits for calls to finish before cancelling them. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
 });

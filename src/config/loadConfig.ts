@@ -1,7 +1,7 @@
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ANONYMOUS_CLIENT_NAME, DEFAULT_CLIENT_NAME, defaultClient, readClientsFile, type ClientConfig } from "./clientsFile.js";
+import { ANONYMOUS_CLIENT_NAME, DEFAULT_CLIENT_NAME, DEFAULT_CLIENT_QUOTAS, defaultClient, readClientsFile, type ClientConfig } from "./clientsFile.js";
 import { ConfigError, formatJsonPath, jsonSyntaxProblem, problemsFromZod, type ConfigProblem } from "./configError.js";
 import { DEFAULT_PROVIDER_CONFIG_FILE, envSchema, nonEmptyEnv, type EnvConfig } from "./envConfig.js";
 import { samePortProblem } from "./listenProblem.js";
@@ -38,6 +38,11 @@ export interface AppConfig {
    * to run against a simulator whose own windows are scaled (startTestApp in src/testing).
    */
   historicalPacing?: IbAdapterOptions["historicalPacing"];
+  /**
+   * Who shares IB's lines (the adapter's clientLines): the clients (`anonymous` alone when authentication
+   * is off) with their ibLines caps, and IB_LINES_RESERVE_PERCENT.
+   */
+  ibLines: NonNullable<IbAdapterOptions["clientLines"]>;
 }
 
 export interface LoadConfigOptions {
@@ -106,7 +111,9 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   const streams: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, maxQueued: env.STREAM_BUFFER_EVENTS, heartbeatMs: env.STREAM_HEARTBEAT_MS };
-  return { env, gateway, apiToken, clients, provider, providerFile, warnings, tls, corsOrigins, streams };
+  const sharers = clients.length === 0 ? [{ name: ANONYMOUS_CLIENT_NAME, quotas: DEFAULT_CLIENT_QUOTAS }] : clients;
+  const ibLines = { clients: sharers.map((c) => ({ name: c.name, maxLines: c.quotas.ibLines })), reservePercent: env.IB_LINES_RESERVE_PERCENT };
+  return { env, gateway, apiToken, clients, provider, providerFile, warnings, tls, corsOrigins, streams, ibLines };
 }
 
 /** The clients file's clients and the API token's `default` (both may be set: the names must then differ). */

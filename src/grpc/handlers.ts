@@ -17,7 +17,8 @@ import { checkStringFields } from "./requests/stringFields.js";
 import { activeStreams, grpcRequestDuration, streamMessagesOut } from "../metrics/metrics.js";
 import { streamKindOfMethod } from "../metrics/streamMetrics.js";
 import { clientOf } from "./callClient.js";
-import type { StreamQuotas } from "./streamQuotas.js";
+import { lineQuotaExceeded, type StreamQuotas } from "./streamQuotas.js";
+import { LineQuotaError } from "../ib/ibAdapter.js";
 
 /**
  * Records a finished call: its duration (a stream's lifetime) with its final status code in the metrics,
@@ -84,6 +85,7 @@ function contextFor(
 /** Maps anything thrown to what the caller sees; unexpected errors are logged and become a bare INTERNAL. */
 function errorFor(err: unknown, ctx: CallContext): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof LineQuotaError) return lineQuotaExceeded(err);
   const fromAdapter = apiErrorFromAdapter(err);
   if (fromAdapter !== undefined) return fromAdapter;
   ctx.log.error({ err }, "handler failed");
@@ -206,6 +208,9 @@ export function serverStream<Req, Res>(
         call.emit("error", toServiceError(apiError));
       },
     ).finally(() => {
+      // The call's signal aborts when the call ends, whatever ended it (a feed's error too): what the
+      // adapter holds for the call (its client's IB line charges) is given back on it.
+      if (!controller.signal.aborted) controller.abort();
       open.dec();
       releaseQuota();
       observe(method, startedMs, finalCode, ctx, deps.accessLog, bytesOut, messages);

@@ -1,5 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { DEFAULT_CLIENT_QUOTAS, type ClientConfig } from "../config/clientsFile.js";
+import { formatShare, LineQuotaError } from "../ib/feeds/clientLines.js";
 import { ApiError } from "./apiError.js";
 
 /**
@@ -47,4 +48,20 @@ function quotaExceeded(quota: "streams", limit: number, client: string): ApiErro
     "QUOTA_EXCEEDED",
     { quota, limit: String(limit), client },
   );
+}
+
+/**
+ * A client refused an IB line (the adapter's LineQuotaError): QUOTA_EXCEEDED like the streams quota,
+ * with quota `ibLines` (its own cap) or `ibLinesFairShare` (the reserve is left and it holds its fair
+ * share; `limit` is the share, `held` what it holds), and the line kind.
+ */
+export function lineQuotaExceeded(err: LineQuotaError): ApiError {
+  const quota = err.rule === "cap" ? "ibLines" : "ibLinesFairShare";
+  return new ApiError(status.RESOURCE_EXHAUSTED, err.message, "QUOTA_EXCEEDED", {
+    quota,
+    limit: formatShare(err.limit),
+    client: err.client,
+    held: String(err.held),
+    kind: err.lineKind,
+  });
 }

@@ -3,7 +3,7 @@ import type { MarketType } from "../domain/marketType.js";
 import type { Interval } from "../domain/intervals.js";
 import type { Candle, Level1, TradePrint } from "../domain/marketData.js";
 import type { FeedCursor } from "../stream/feedCursor.js";
-import type { ConsumerOptions } from "../stream/sharedFeed.js";
+import type { ConsumerOptions, FeedSource } from "../stream/sharedFeed.js";
 import { GatewayConnection, type GatewayConnectionOptions } from "./connection/gatewayConnection.js";
 import type { GatewayStatus } from "./connection/gatewayStatus.js";
 import { RequestRouter } from "./connection/requestRouter.js";
@@ -13,7 +13,8 @@ import type { AccountState, AccountUpdate } from "./feeds/accountFeed.js";
 import { candleSource } from "./feeds/candleFeed.js";
 import { depthSource, type BookUpdate } from "./feeds/depthFeed.js";
 import { requireConnected, type FeedContext } from "./feeds/feedContext.js";
-import { FeedRegistry } from "./feeds/feedRegistry.js";
+import { FeedRegistry, type FeedDescriptor } from "./feeds/feedRegistry.js";
+import { ClientLines, NO_CLIENT_LINE_RULES, type ClientLineRules, type LineConsumerOptions } from "./feeds/clientLines.js";
 import { level1Source } from "./feeds/level1Feed.js";
 import { DEFAULT_LINE_LIMITS, LineBudget, type LineLimits } from "./feeds/lineBudget.js";
 import { readOrderBookSnapshot, type OrderBookSnapshot } from "./feeds/orderBookSnapshot.js";
@@ -29,6 +30,7 @@ export type { TradeEvent } from "./feeds/tradesFeed.js";
 export type { AccountState, AccountUpdate, PortfolioItem, AccountValues, AccountPnl } from "./feeds/accountFeed.js";
 export type { CandleQuery } from "./history/historyService.js";
 export type { OrderBookSnapshot } from "./feeds/orderBookSnapshot.js";
+export { LineQuotaError, SERVICE_LINES, type ClientLineRules, type LineConsumerOptions } from "./feeds/clientLines.js";
 export { MAX_HISTORICAL_TICKS } from "./history/historicalTicks.js";
 
 /** Rows of configured (active) order book subscriptions. */
@@ -42,6 +44,8 @@ export interface IbAdapterOptions extends GatewayConnectionOptions {
   requestTimeoutMs?: number;
   marketDataType?: MarketDataTypeSetting;
   limits?: LineLimits;
+  /** Who shares IB's lines: per-client caps, fair shares and their reserve (default: IB's limits only). */
+  clientLines?: ClientLineRules;
   now?: () => number;
   /** IB's historical pacing rules (tests scale them down together with the simulator's). */
   historicalPacing?: Partial<HistoricalPacingRules>;
@@ -67,6 +71,8 @@ export class IbAdapter {
   private readonly scheduler: HistoricalScheduler;
   private readonly history: HistoryService;
   private readonly accounts: AccountFeeds;
+  /** IB's lines as the clients hold them (tests read it to see lines given back). */
+  readonly lines: ClientLines;
 
   constructor(options: IbAdapterOptions) {
     const now = options.now ?? Date.now;
@@ -85,15 +91,17 @@ export class IbAdapter {
       now,
       isConnected: () => this.connection.isReady,
     });
+    const limits = options.limits ?? DEFAULT_LINE_LIMITS;
+    this.lines = new ClientLines(limits, options.clientLines ?? NO_CLIENT_LINE_RULES);
     this.ctx = {
       api,
       router: this.router,
-      budget: new LineBudget(options.limits ?? DEFAULT_LINE_LIMITS),
+      budget: new LineBudget(limits),
       now,
       log: options.log,
       isConnected: () => this.connection.isReady,
     };
-    this.feeds = new FeedRegistry(this.connection, now);
+    this.feeds = new FeedRegistry(this.connection, now, this.lines);
     this.connection.on("lost", () => this.router.failPending(new IbError("unavailable", "the Gateway connection was lost before IB answered; retry")));
     this.scheduler = new HistoricalScheduler({
       rules: options.historicalPacing,
@@ -154,9 +162,9 @@ export class IbAdapter {
    * L1 ticks. One IB market data line per instrument however many consumers: symbols that resolve to the
    * same contract (BTCUSDT, BTC) share it too.
    */
-  async streamTicks(marketType: MarketType, symbol: string, options: ConsumerOptions<Level1>): Promise<FeedCursor<Level1>> {
+  async streamTicks(marketType: MarketType, symbol: string, options: LineConsumerOptions<Level1>): Promise<FeedCursor<Level1>> {
     const instrument = await this.resolve(marketType, symbol);
-    return this.feeds.acquire({ key: `tick/${instrument.conId}`, kind: "tick", marketType, symbol: instrument.symbol }, () => level1Source(this.ctx, instrument)).subscribe(options);
+    return this.feeds.consume({ key: `tick/${instrument.conId}`, kind: "tick", marketType, symbol: instrument.symbol }, () => level1Source(this.ctx, instrument), options);
   }
 
   /** Historical candles, ascending, for [fromMs, toMs) (see HistoryService.candles). */
@@ -169,17 +177,18 @@ export class IbAdapter {
    * Live candles: updates of the forming candle and one complete candle per interval. One IB real-time
    * bar subscription (a market data line) per (instrument, interval).
    */
-  async streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: ConsumerOptions<Candle>): Promise<FeedCursor<Candle>> {
-    return (await this.candleFeed(marketType, symbol, interval)).subscribe(options);
+  async streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: LineConsumerOptions<Candle>): Promise<FeedCursor<Candle>> {
+    const feed = await this.candleFeed(marketType, symbol, interval);
+    return this.feeds.consume(feed.descriptor, feed.source, options);
   }
 
-  private async candleFeed(marketType: MarketType, symbol: string, interval: Interval) {
+  private async candleFeed(marketType: MarketType, symbol: string, interval: Interval): Promise<FeedPlan<Candle>> {
     const instrument = await this.resolve(marketType, symbol);
     const useRTH = instrument.secType === "STK";
-    const history = this.history.forCandleFeed(instrument, interval, useRTH, () => this.router.allocateId());
-    return this.feeds.acquire({ key: `candle/${instrument.conId}/${interval.name}`, kind: "candle", marketType, symbol: instrument.symbol, interval: interval.name }, () =>
-      candleSource(this.ctx, instrument, interval, history, useRTH),
-    );
+    return {
+      descriptor: { key: `candle/${instrument.conId}/${interval.name}`, kind: "candle", marketType, symbol: instrument.symbol, interval: interval.name },
+      source: () => candleSource(this.ctx, instrument, interval, this.history.forCandleFeed(instrument, interval, useRTH, () => this.router.allocateId()), useRTH),
+    };
   }
 
   /** The most recent `limit` trades (1 to IB's 1000) in [fromMs, toMs), ascending. */
@@ -198,56 +207,65 @@ export class IbAdapter {
   }
 
   /** Tick-by-tick trade prints, one IB tick-by-tick slot per instrument. */
-  async streamTrades(marketType: MarketType, symbol: string, options: ConsumerOptions<TradeEvent>): Promise<FeedCursor<TradeEvent>> {
-    return (await this.tradesFeed(marketType, symbol)).subscribe(options);
+  async streamTrades(marketType: MarketType, symbol: string, options: LineConsumerOptions<TradeEvent>): Promise<FeedCursor<TradeEvent>> {
+    const feed = await this.tradesFeed(marketType, symbol);
+    return this.feeds.consume(feed.descriptor, feed.source, options);
   }
 
-  private async tradesFeed(marketType: MarketType, symbol: string) {
+  private async tradesFeed(marketType: MarketType, symbol: string): Promise<FeedPlan<TradeEvent>> {
     const instrument = withTrades(await this.resolve(marketType, symbol));
     const quote = () => this.feeds.peek<Level1>(`tick/${instrument.conId}`);
-    return this.feeds.acquire({ key: `trade/${instrument.conId}`, kind: "trade", marketType, symbol: instrument.symbol }, () => tradesSource(this.ctx, instrument, quote));
+    return { descriptor: { key: `trade/${instrument.conId}`, kind: "trade", marketType, symbol: instrument.symbol }, source: () => tradesSource(this.ctx, instrument, quote) };
   }
 
   /** L2 depth of `rows` rows per side: a snapshot, then deltas with sequence numbers. One IB depth subscription per (instrument, rows). */
-  async streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions<BookUpdate>): Promise<FeedCursor<BookUpdate>> {
-    return (await this.orderBookFeed(marketType, symbol, rows)).subscribe(options);
+  async streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: LineConsumerOptions<BookUpdate>): Promise<FeedCursor<BookUpdate>> {
+    const feed = await this.orderBookFeed(marketType, symbol, rows);
+    return this.feeds.consume(feed.descriptor, feed.source, options);
   }
 
-  private async orderBookFeed(marketType: MarketType, symbol: string, rows: number) {
+  private async orderBookFeed(marketType: MarketType, symbol: string, rows: number): Promise<FeedPlan<BookUpdate>> {
     const instrument = await this.resolve(marketType, symbol);
-    return this.feeds.acquire({ key: `book/${instrument.conId}/${rows}`, kind: "orderBook", marketType, symbol: instrument.symbol }, () => depthSource(this.ctx, instrument, rows));
+    return { descriptor: { key: `book/${instrument.conId}/${rows}`, kind: "orderBook", marketType, symbol: instrument.symbol }, source: () => depthSource(this.ctx, instrument, rows) };
   }
 
   /**
    * Starts a subscription with no consumer and keeps it running (config.provider.json `active: true`):
-   * consumers that come later join it, and it counts as one consumer in the runtime status.
+   * consumers that come later join it, and it counts as one consumer in the runtime status. Its line is
+   * charged to SERVICE_LINES: within IB's limit, exempt from the clients' fair shares (the operator's choice).
    */
   async activate(configured: ConfiguredFeed): Promise<void> {
     const { marketType, symbol } = configured;
-    const feed =
+    const feed: FeedPlan<unknown> =
       configured.kind === "candle"
         ? await this.candleFeed(marketType, symbol, configured.interval)
         : configured.kind === "trade"
           ? await this.tradesFeed(marketType, symbol)
           : await this.orderBookFeed(marketType, symbol, DEFAULT_BOOK_ROWS);
-    feed.pin(true);
+    this.feeds.pin(feed.descriptor, feed.source);
   }
 
   /**
    * A depth snapshot: from the running shared subscription when there is one (immediately), otherwise
    * from a short-lived one, once IB's initial burst of inserts has settled (bounded by `timeoutMs`).
    */
-  async orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs = 3_000, signal?: AbortSignal): Promise<OrderBookSnapshot> {
+  async orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs = 3_000, signal?: AbortSignal, client?: string): Promise<OrderBookSnapshot> {
     requireConnected(this.ctx, `an order book for ${symbol}`);
     const controller = new AbortController();
     signal?.addEventListener("abort", () => controller.abort(), { once: true });
     try {
-      const cursor = await this.streamOrderBook(marketType, symbol, rows, { signal: controller.signal, heartbeatMs: 50 });
+      const cursor = await this.streamOrderBook(marketType, symbol, rows, { signal: controller.signal, heartbeatMs: 50, ...(client === undefined ? {} : { client }) });
       return await readOrderBookSnapshot(cursor, rows, timeoutMs, this.ctx.now);
     } finally {
       controller.abort();
     }
   }
+}
+
+/** A shared feed to consume or pin: its key and kind, and how to open it at IB (called once, when it is new). */
+interface FeedPlan<T> {
+  descriptor: FeedDescriptor;
+  source: () => FeedSource<T>;
 }
 
 /** IB keeps no trade prints for forex (it answers 162 "No historical market data"): say so plainly. */

@@ -21,9 +21,8 @@ import {
 import type { Candle, Level1, TradePrint } from "../../domain/marketData.js";
 import type { Interval } from "../../domain/intervals.js";
 import type { MarketType } from "../../domain/marketType.js";
-import type { BookUpdate, CandleQuery, OrderBookSnapshot, TradeEvent } from "../../ib/ibAdapter.js";
+import type { BookUpdate, CandleQuery, LineConsumerOptions, OrderBookSnapshot, TradeEvent } from "../../ib/ibAdapter.js";
 import type { FeedCursor } from "../../stream/feedCursor.js";
-import type { ConsumerOptions } from "../../stream/sharedFeed.js";
 import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { IbError } from "../../ib/ibErrors.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../../stream/streamSettings.js";
@@ -39,12 +38,12 @@ import { encodeStream, numberedRendering, type EncodedMessage } from "../streamE
 
 /** What the market data service needs from the adapter. */
 export interface MarketDataSource {
-  streamTicks(marketType: MarketType, symbol: string, options: ConsumerOptions<Level1>): Promise<FeedCursor<Level1>>;
-  streamTrades(marketType: MarketType, symbol: string, options: ConsumerOptions<TradeEvent>): Promise<FeedCursor<TradeEvent>>;
-  streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: ConsumerOptions<BookUpdate>): Promise<FeedCursor<BookUpdate>>;
-  orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs?: number, signal?: AbortSignal): Promise<OrderBookSnapshot>;
+  streamTicks(marketType: MarketType, symbol: string, options: LineConsumerOptions<Level1>): Promise<FeedCursor<Level1>>;
+  streamTrades(marketType: MarketType, symbol: string, options: LineConsumerOptions<TradeEvent>): Promise<FeedCursor<TradeEvent>>;
+  streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: LineConsumerOptions<BookUpdate>): Promise<FeedCursor<BookUpdate>>;
+  orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs?: number, signal?: AbortSignal, client?: string): Promise<OrderBookSnapshot>;
   candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: Candle[] }>;
-  streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: ConsumerOptions<Candle>): Promise<FeedCursor<Candle>>;
+  streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: LineConsumerOptions<Candle>): Promise<FeedCursor<Candle>>;
   recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal }): Promise<TradePrint[]>;
 }
 
@@ -55,10 +54,11 @@ export class MarketDataService {
     private readonly settings: StreamSettings = DEFAULT_STREAM_SETTINGS,
   ) {}
 
-  private consumerOptions<T>(ctx: CallContext, accepts?: (value: T) => boolean): ConsumerOptions<T> {
+  private consumerOptions<T>(ctx: CallContext, accepts?: (value: T) => boolean): LineConsumerOptions<T> {
     const { maxQueued, heartbeatMs, staleAfterMs } = this.settings;
     // A consumer too far behind a trades/candles feed is usually not reading at all: end its call now.
-    return { signal: ctx.signal, maxQueued, heartbeatMs, staleAfterMs, onOverflow: (error) => ctx.fail(error), ...(accepts === undefined ? {} : { accepts }) };
+    // Its IB lines are charged to the caller's client (per-client caps and fair shares).
+    return { signal: ctx.signal, client: ctx.client, maxQueued, heartbeatMs, staleAfterMs, onOverflow: (error) => ctx.fail(error), ...(accepts === undefined ? {} : { accepts }) };
   }
 
   async getCandles(request: GetCandlesRequest, ctx: CallContext): Promise<GetCandlesResponse> {
@@ -140,7 +140,7 @@ export class MarketDataService {
   async getOrderBook(request: GetOrderBookRequest, ctx: CallContext): Promise<GetOrderBookResponse> {
     const { marketType, symbol } = checkInstrument(request);
     const depth = checkDepth(request.depth);
-    const { book, timeMs, consistent } = await this.source.orderBookSnapshot(marketType, symbol, depth, undefined, ctx.signal);
+    const { book, timeMs, consistent } = await this.source.orderBookSnapshot(marketType, symbol, depth, undefined, ctx.signal, ctx.client);
     const levels = book.levels(depth);
     return {
       orderBook: {

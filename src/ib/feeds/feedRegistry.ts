@@ -2,6 +2,18 @@ import type { GatewayConnection } from "../connection/gatewayConnection.js";
 import type { SubscriptionKind, SubscriptionSnapshot } from "./subscriptionSnapshot.js";
 import { recordShed } from "../../metrics/streamMetrics.js";
 import { SharedFeed, type FeedSource } from "../../stream/sharedFeed.js";
+import type { FeedCursor } from "../../stream/feedCursor.js";
+import { SERVICE_LINES, type ClientLines, type LineConsumerOptions } from "./clientLines.js";
+import type { LineKind } from "./lineBudget.js";
+
+/** The IB line each kind of subscription holds (account updates hold none). */
+const LINE_OF: Record<SubscriptionKind, LineKind | undefined> = {
+  tick: "marketDataLines",
+  candle: "marketDataLines", // reqRealTimeBars
+  trade: "tickByTick",
+  orderBook: "depth",
+  account: undefined,
+};
 
 export interface FeedDescriptor {
   key: string;
@@ -27,6 +39,8 @@ export class FeedRegistry {
   constructor(
     private readonly connection: GatewayConnection,
     private readonly now: () => number = Date.now,
+    /** The clients' lines: charged per consumer (consume, pin), given back when a feed ends. */
+    private readonly lines?: ClientLines,
   ) {
     connection.on("lost", () => {
       for (const { feed } of this.feeds.values()) feed.connectionLost();
@@ -52,12 +66,46 @@ export class FeedRegistry {
       now: this.now,
       isConnected: () => this.connection.isReady,
       onIdle: (f) => {
-        if (this.feeds.get(f.key)?.feed === f) this.feeds.delete(f.key);
+        if (this.feeds.get(f.key)?.feed !== f) return;
+        this.feeds.delete(f.key);
+        this.lines?.ended(f.key);
       },
       onShed: (shed, events) => recordShed(descriptor.kind, shed, events),
     });
     this.feeds.set(descriptor.key, { feed: feed as SharedFeed<unknown>, descriptor });
     return feed;
+  }
+
+  /**
+   * A consumer of the feed (acquired as above), charged to `options.client`'s lines (SERVICE_LINES when
+   * none is named): refused before anything is requested when the client or IB has no line left (see
+   * ClientLines). The charge is given back when `options.signal` aborts or the feed ends.
+   */
+  consume<T>(descriptor: FeedDescriptor, source: () => FeedSource<T>, options: LineConsumerOptions<T>): FeedCursor<T> {
+    const line = LINE_OF[descriptor.kind];
+    const release = line === undefined || this.lines === undefined ? () => undefined : this.lines.charge(options.client ?? SERVICE_LINES, line, descriptor.key);
+    try {
+      const cursor = this.acquire(descriptor, source).subscribe(options);
+      if (cursor.isClosed) release();
+      else options.signal.addEventListener("abort", release, { once: true });
+      return cursor;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** Keeps the feed open with no consumer (configured `active` subscriptions), its line charged to SERVICE_LINES. */
+  pin<T>(descriptor: FeedDescriptor, source: () => FeedSource<T>): void {
+    const line = LINE_OF[descriptor.kind];
+    const release =
+      line === undefined || this.lines === undefined || this.lines.holds(SERVICE_LINES, descriptor.key) ? () => undefined : this.lines.charge(SERVICE_LINES, line, descriptor.key);
+    try {
+      this.acquire(descriptor, source).pin(true);
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   /** The latest data of a running feed (e.g. the current quote), without subscribing. */
@@ -84,5 +132,6 @@ export class FeedRegistry {
   closeAll(): void {
     for (const { feed } of this.feeds.values()) feed.close();
     this.feeds.clear();
+    this.lines?.clear();
   }
 }

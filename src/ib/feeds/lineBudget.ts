@@ -14,7 +14,10 @@ export const DEFAULT_LINE_LIMITS: LineLimits = { marketDataLines: 100, depth: 3,
 
 export type LineKind = keyof LineLimits;
 
-const NAMES: Record<LineKind, string> = {
+export const LINE_KINDS: readonly LineKind[] = ["marketDataLines", "depth", "tickByTick"];
+
+/** How IB calls each kind, for messages. */
+export const LINE_NAMES: Record<LineKind, string> = {
   marketDataLines: "market data lines",
   depth: "market depth subscriptions",
   tickByTick: "tick-by-tick subscriptions",
@@ -26,9 +29,7 @@ export class LineBudget {
   constructor(private readonly limits: LineLimits = DEFAULT_LINE_LIMITS) {}
 
   take(kind: LineKind): void {
-    if (this.used[kind] >= this.limits[kind]) {
-      throw new IbError("limit", `all ${this.limits[kind]} IB ${NAMES[kind]} are in use; close a subscription or raise the account's limit`);
-    }
+    if (this.used[kind] >= this.limits[kind]) throw lineLimitReached(kind, this.limits[kind]);
     this.used[kind]++;
   }
 
@@ -39,4 +40,9 @@ export class LineBudget {
   inUse(kind: LineKind): number {
     return this.used[kind];
   }
+}
+
+/** IB's own limit of a kind is reached (every client's lines together). */
+export function lineLimitReached(kind: LineKind, limit: number): IbError {
+  return new IbError("limit", `all ${limit} IB ${LINE_NAMES[kind]} are in use; close a subscription or raise the account's limit`);
 }
