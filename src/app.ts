@@ -10,6 +10,8 @@ import { loadDescriptorSet } from "./grpc/descriptorImage.js";
 import { watchAdapterMetrics } from "./metrics/adapterMetrics.js";
 import { grpcDialOf } from "./rest/grpcDial.js";
 import { RestServer } from "./rest/restServer.js";
+import { MarketStore } from "./store/marketStore.js";
+import { watchStoreMetrics } from "./metrics/storeMetrics.js";
 
 export const SERVICE_VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -24,6 +26,7 @@ export interface RunningApp {
   grpc: GrpcServer;
   rest: RestServer;
   adapter: IbAdapter;
+  store: MarketStore;
   simulator: RunningSimulator | undefined;
   stop(): Promise<void>;
 }
@@ -35,6 +38,9 @@ export interface RunningApp {
  */
 export async function startApp(config: AppConfig, log: Logger, onFatal: (message: string) => void = () => undefined): Promise<RunningApp> {
   const startedAt = new Date();
+  // First: a store that cannot be opened (permissions, a newer schema) stops start-up before anything listens.
+  const storeLog = log.child({ component: "store" });
+  const store = MarketStore.open(config.store.path, (err) => storeLog.error({ err }, "a store write failed; the service keeps serving, what it fetched will be asked of IB again"));
   let simulator: RunningSimulator | undefined;
   let target = config.gateway;
   if (target === undefined) {
@@ -59,7 +65,9 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     provider: config.provider,
     marketDataType: config.env.IB_MARKET_DATA_TYPE,
     historicalPacing: config.historicalPacing,
+    historyRequestQuotas: new Map(config.clients.map((c) => [c.name, c.quotas.historyRequests])),
     clientLines: config.ibLines,
+    store: { candles: store.candles, settings: config.store },
   });
 
   const auth = new TokenAuthenticator(config.clients);
@@ -129,22 +137,25 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     configured.stop();
     adapter.stop();
     await simulator?.close();
+    store.close();
     throw err;
   }
   const unwatchMetrics = watchAdapterMetrics(adapter);
+  const unwatchStoreMetrics = watchStoreMetrics({ store, cache: () => adapter.candleCacheStats() });
   if (config.clients.length === 0) {
     log.warn({ grpc: grpc.address, rest: rest.url }, "PROVIDER_API_TOKEN is not set: authentication is off and the service listens on loopback only");
   }
   if (config.tls === undefined && !(isLoopbackHost(config.env.REST_HOST) && isLoopbackHost(config.env.GRPC_HOST))) {
     log.warn("serving beyond loopback without TLS: the API token crosses the network in clear; set PROVIDER_TLS_CERT/PROVIDER_TLS_KEY or terminate TLS in front");
   }
-  log.info({ grpc: grpc.address, rest: `${rest.url}/api`, tls: config.tls !== undefined, auth: config.clients.length > 0, clients: config.clients.map((c) => c.name), version: SERVICE_VERSION }, "ib-provider is serving");
+  log.info({ grpc: grpc.address, rest: `${rest.url}/api`, tls: config.tls !== undefined, auth: config.clients.length > 0, clients: config.clients.map((c) => c.name), store: config.store.path, version: SERVICE_VERSION }, "ib-provider is serving");
 
   const restServer = rest;
   return {
     grpc,
     rest: restServer,
     adapter,
+    store,
     simulator,
     async stop() {
       // REST stops accepting first; its open streams end when the gRPC shutdown ends their calls.
@@ -152,9 +163,12 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       await grpc.shutdown();
       await restStopped;
       unwatchMetrics();
+      unwatchStoreMetrics();
       configured.stop();
       adapter.stop();
       await simulator?.close();
+      // Last: what IB sent until the adapter stopped is committed.
+      store.close();
     },
   };
 }

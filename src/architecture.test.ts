@@ -17,7 +17,7 @@ const ALLOWED: Record<string, { folders: string[]; forbiddenPackages?: string[] 
   store: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
   log: { folders: [] },
   metrics: { folders: [] },
-  config: { folders: ["domain", "stream", "ib"] }, // ib: adapter option types only
+  config: { folders: ["domain", "stream", "store", "ib"] }, // ib: adapter option types only
   ib: { folders: ["domain", "stream", "store", "config", "log", "metrics"], forbiddenPackages: ["@grpc/grpc-js", "express"] },
   grpc: { folders: ["gen", "domain", "stream", "ib", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib", "express"] },
   rest: { folders: ["gen", "domain", "grpc", "stream", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib"] },

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_STORE_PATH } from "../store/storeSettings.js";
 import { DEFAULT_STREAM_SETTINGS } from "../stream/streamSettings.js";
 
 /** Relative to the working directory; the only provider file that may be absent (the service then serves no symbols). */
@@ -56,6 +57,11 @@ export const envSchema = z.object({
   STREAM_BUFFER_EVENTS: z.coerce.number().int().min(10).max(1_000_000).default(DEFAULT_STREAM_SETTINGS.maxQueued),
   /** Heartbeat on a stream with nothing to send for this long. */
   STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_STREAM_SETTINGS.heartbeatMs),
+  /**
+   * The market-data store (SQLite): history fetched from IB once is served from it after, across restarts.
+   * Relative to the working directory; ":memory:" keeps nothing (throwaway runs).
+   */
+  STORE_PATH: z.string().min(1).default(DEFAULT_STORE_PATH),
   /**
    * Percent of each kind of IB line (market data, depth, tick-by-tick) kept for clients holding less than
    * their fair share (the kind's limit / the number of clients), at least one line; 0 = no reserve.

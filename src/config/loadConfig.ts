@@ -9,6 +9,7 @@ import { isLoopbackHost, parseGatewayUrl, type GatewayAddress } from "./gatewayU
 import { ibConnectorSchema, providerSchema, type ProviderConfig } from "./providerConfig.js";
 import { substituteEnv } from "./substituteEnv.js";
 import type { IbAdapterOptions } from "../ib/ibAdapter.js";
+import { DEFAULT_STORE_SETTINGS, IN_MEMORY, type StoreSettings } from "../store/storeSettings.js";
 
 /** Everything the service needs to start, validated. */
 export interface AppConfig {
@@ -43,6 +44,8 @@ export interface AppConfig {
    * is off) with their ibLines caps, and IB_LINES_RESERVE_PERCENT.
    */
   ibLines: NonNullable<IbAdapterOptions["clientLines"]>;
+  /** The market-data store (STORE_PATH, absolute, over DEFAULT_STORE_SETTINGS). */
+  store: StoreSettings;
 }
 
 export interface LoadConfigOptions {
@@ -111,9 +114,10 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   const streams: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, maxQueued: env.STREAM_BUFFER_EVENTS, heartbeatMs: env.STREAM_HEARTBEAT_MS };
+  const store: StoreSettings = { ...DEFAULT_STORE_SETTINGS, path: env.STORE_PATH === IN_MEMORY ? IN_MEMORY : resolve(cwd, env.STORE_PATH) };
   const sharers = clients.length === 0 ? [{ name: ANONYMOUS_CLIENT_NAME, quotas: DEFAULT_CLIENT_QUOTAS }] : clients;
   const ibLines = { clients: sharers.map((c) => ({ name: c.name, maxLines: c.quotas.ibLines })), reservePercent: env.IB_LINES_RESERVE_PERCENT };
-  return { env, gateway, apiToken, clients, provider, providerFile, warnings, tls, corsOrigins, streams, ibLines };
+  return { env, gateway, apiToken, clients, provider, providerFile, warnings, tls, corsOrigins, streams, store, ibLines };
 }
 
 /** The clients file's clients and the API token's `default` (both may be set: the names must then differ). */

@@ -23,6 +23,9 @@ import { tradesSource, type TradeEvent } from "./feeds/tradesFeed.js";
 import { HistoricalScheduler, type HistoricalSchedulerStats } from "./history/historicalScheduler.js";
 import type { HistoricalPacingRules } from "./history/pacingRules.js";
 import { HistoryService, type CandleQuery } from "./history/historyService.js";
+import { CandleCache, type CandleCacheStats, type CandleSource } from "./history/candleCache.js";
+import type { CandleStore } from "../store/candleStore.js";
+import type { StoreSettings } from "../store/storeSettings.js";
 import { IbError } from "./ibErrors.js";
 
 export type { BookUpdate } from "./feeds/depthFeed.js";
@@ -51,6 +54,10 @@ export interface IbAdapterOptions extends GatewayConnectionOptions {
   historicalPacing?: Partial<HistoricalPacingRules>;
   /** Most history requests one GetCandles may need (longer windows are refused: "history-too-long"). */
   maxHistoryChunks?: number;
+  /** Historical requests (cost units) per pacing window each client's calls may cause; absent or 0 = no cap beyond its fair share. */
+  historyRequestQuotas?: ReadonlyMap<string, number>;
+  /** The market-data store: candle windows are served from it first and what IB returns is kept there. */
+  store?: { candles: CandleStore; settings: StoreSettings };
 }
 
 /** A configured `active: true` subscription the adapter keeps running with no consumer. */
@@ -70,6 +77,9 @@ export class IbAdapter {
   private readonly ctx: FeedContext;
   private readonly scheduler: HistoricalScheduler;
   private readonly history: HistoryService;
+  /** Candle windows: the store first when there is one, else IB. */
+  private readonly candleHistory: CandleSource;
+  private readonly candleCache: CandleCache | undefined;
   private readonly accounts: AccountFeeds;
   /** IB's lines as the clients hold them (tests read it to see lines given back). */
   readonly lines: ClientLines;
@@ -106,6 +116,7 @@ export class IbAdapter {
     this.scheduler = new HistoricalScheduler({
       rules: options.historicalPacing,
       sendDelayMs: () => this.connection.outboundBacklogMs,
+      quotaOf: (client) => options.historyRequestQuotas?.get(client) ?? 0,
       onPacingRetry: (key, attempt) => options.log.warn({ contract: key.contractKey, attempt }, "IB reported a historical pacing violation; retrying after back-off"),
     });
     // Before the feeds reopen (their 'ready' and 'ibConnectivity' handlers come first otherwise): their
@@ -116,7 +127,10 @@ export class IbAdapter {
     this.connection.prependListener("ibConnectivity", ({ up, dataLost }) => {
       if (up && dataLost) this.scheduler.connectionRestored();
     });
-    this.history = new HistoryService(this.ctx, this.scheduler, { maxChunks: options.maxHistoryChunks ?? 60, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
+    const maxChunks = options.maxHistoryChunks ?? 60;
+    this.history = new HistoryService(this.ctx, this.scheduler, { maxChunks, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
+    this.candleCache = options.store === undefined ? undefined : new CandleCache(this.history, options.store.candles, options.store.settings, now, maxChunks);
+    this.candleHistory = this.candleCache ?? this.history;
     this.accounts = new AccountFeeds(this.ctx, this.feeds, () => this.connection.status);
     const marketDataType = IB_MARKET_DATA_TYPE[options.marketDataType ?? "delayed"];
     // Must precede the feeds' own 'ready' handling: the Gateway resets the type to live on every connect.
@@ -153,6 +167,11 @@ export class IbAdapter {
     return { ...this.scheduler.stats(), budget: globalMax, userReserve, windowMs: globalWindowMs };
   }
 
+  /** What the history cache served from the store and from IB (undefined without a store). */
+  candleCacheStats(): CandleCacheStats | undefined {
+    return this.candleCache?.stats;
+  }
+
   /** Resolves a Barfinex symbol in a market to its IB instrument (IbError "not-found" when IB has none). */
   resolve(marketType: MarketType, symbol: string): Promise<ResolvedInstrument> {
     return this.contracts.resolve(marketType, symbol);
@@ -170,7 +189,7 @@ export class IbAdapter {
   /** Historical candles, ascending, for [fromMs, toMs) (see HistoryService.candles). */
   async candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: Candle[] }> {
     const instrument = await this.resolve(marketType, symbol);
-    return { instrument, candles: await this.history.candles(instrument, query) };
+    return { instrument, candles: await this.candleHistory.candles(instrument, query) };
   }
 
   /**
@@ -192,7 +211,7 @@ export class IbAdapter {
   }
 
   /** The most recent `limit` trades (1 to IB's 1000) in [fromMs, toMs), ascending. */
-  async recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal }): Promise<TradePrint[]> {
+  async recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal; client?: string; deadlineMs?: number }): Promise<TradePrint[]> {
     return this.history.recentTrades(withTrades(await this.resolve(marketType, symbol)), query);
   }
 

@@ -70,9 +70,13 @@ describe("the candle store", () => {
   it("counts the recent range as covered only until it is due again, and keeps the forming bar incomplete", async () => {
     const store = MarketStore.open(":memory:");
     const forming = { ...bar(1), complete: false };
-    await store.candles.write(KEY, [bar(0), forming], { recent: { fromMs: T0, toMs: T0 + 120_000, validUntilMs: T0 + 90_000 } }, T0);
-    expect(store.candles.covered(KEY, T0, T0 + 120_000, T0 + 89_999)).toEqual([{ fromMs: T0, toMs: T0 + 120_000 }]);
-    expect(store.candles.covered(KEY, T0, T0 + 120_000, T0 + 90_000)).toEqual([]);
+    await store.candles.write(KEY, [bar(0), forming], { recent: { fromMs: T0, toMs: T0 + 120_000, formingEndMs: T0 + 120_000 } }, T0 + 60_000);
+    const recent = (nowMs: number, ttlMs: number) => store.candles.covered(KEY, T0, T0 + 120_000, nowMs, ttlMs);
+    expect(recent(T0 + 89_999, 30_000)).toEqual([{ fromMs: T0, toMs: T0 + 120_000 }]);
+    expect(recent(T0 + 90_000, 30_000)).toEqual([]);
+    // Never past the forming bar's end, whatever the TTL; and a reader with no TTL always asks again.
+    expect(recent(T0 + 120_000, 600_000)).toEqual([]);
+    expect(recent(T0 + 60_000, 0)).toEqual([]);
     expect(store.candles.read(KEY, T0, T0 + 120_000).map((b) => b.complete)).toEqual([true, false]);
     store.close();
   });

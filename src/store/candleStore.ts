@@ -38,8 +38,11 @@ export interface CandleWriteScope {
   replace?: TimeRange;
   /** Settled and asked of IB: never asked again. Committed with the write's last bars. */
   covered?: TimeRange;
-  /** Asked of IB, but recent enough that IB may revise it: counts as covered until `validUntilMs`. */
-  recent?: TimeRange & { validUntilMs: number };
+  /**
+   * Asked of IB at the write's `nowMs`, but recent enough that IB may revise it: counts as covered for the
+   * reader's recent TTL, and never once the bar that was forming then (ending at `formingEndMs`) has ended.
+   */
+  recent?: TimeRange & { formingEndMs: number };
 }
 
 /** Rows per write transaction: ~5 ms of work at the measured ~265k upserts/s. */
@@ -69,8 +72,8 @@ export class CandleStore {
       read: db.prepare<[number, number, number]>("SELECT start_ms, open, high, low, close, volume, vwap, trades, complete FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms").raw(true),
       upsert: db.prepare("INSERT OR REPLACE INTO candles (series, start_ms, open, high, low, close, volume, vwap, trades, complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       deleteRange: db.prepare("DELETE FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ?"),
-      recent: db.prepare<[number], { from_ms: number; to_ms: number; valid_until_ms: number }>("SELECT from_ms, to_ms, valid_until_ms FROM recent_coverage WHERE series = ?"),
-      setRecent: db.prepare("INSERT OR REPLACE INTO recent_coverage (series, from_ms, to_ms, valid_until_ms) VALUES (?, ?, ?, ?)"),
+      recent: db.prepare<[number], { from_ms: number; to_ms: number; fetched_at_ms: number; forming_end_ms: number }>("SELECT from_ms, to_ms, fetched_at_ms, forming_end_ms FROM recent_coverage WHERE series = ?"),
+      setRecent: db.prepare("INSERT OR REPLACE INTO recent_coverage (series, from_ms, to_ms, fetched_at_ms, forming_end_ms) VALUES (?, ?, ?, ?, ?)"),
       covered: db.prepare<[number, number, number], { from_ms: number; to_ms: number }>("SELECT from_ms, to_ms FROM coverage WHERE series = ? AND to_ms >= ? AND from_ms <= ? ORDER BY from_ms"),
       deleteCoverage: db.prepare("DELETE FROM coverage WHERE series = ? AND from_ms = ?"),
       insertCoverage: db.prepare("INSERT INTO coverage (series, from_ms, to_ms, fetched_at_ms) VALUES (?, ?, ?, ?)"),
@@ -87,13 +90,16 @@ export class CandleStore {
     return (this.statements.read.all(id, fromMs, toMs) as CandleRow[]).map(barFromRow);
   }
 
-  /** The covered parts of [fromMs, toMs) at `nowMs` (settled, plus the recent range while valid), merged, oldest first. */
-  covered(key: CandleSeriesKey, fromMs: number, toMs: number, nowMs: number): TimeRange[] {
+  /**
+   * The covered parts of [fromMs, toMs) at `nowMs`, merged, oldest first: the settled ranges, plus the recent
+   * range when fetched less than `recentTtlMs` ago and its forming bar has not ended.
+   */
+  covered(key: CandleSeriesKey, fromMs: number, toMs: number, nowMs: number, recentTtlMs = 0): TimeRange[] {
     const id = this.idOf(key, undefined);
     if (id === undefined) return [];
     const rows: TimeRange[] = this.statements.covered.all(id, fromMs, toMs).map((r) => ({ fromMs: r.from_ms, toMs: r.to_ms }));
     const recent = this.statements.recent.get(id);
-    if (recent !== undefined && recent.valid_until_ms > nowMs) rows.push({ fromMs: recent.from_ms, toMs: recent.to_ms });
+    if (recent !== undefined && nowMs < recent.fetched_at_ms + recentTtlMs && nowMs < recent.forming_end_ms) rows.push({ fromMs: recent.from_ms, toMs: recent.to_ms });
     return mergeRanges(rows.map((r) => ({ fromMs: Math.max(r.fromMs, fromMs), toMs: Math.min(r.toMs, toMs) })));
   }
 
@@ -117,7 +123,7 @@ export class CandleStore {
               for (const row of slice) this.statements.upsert.run(id, ...row);
               if (!last) return;
               if (scope.covered !== undefined) this.addCoverage(id, scope.covered, nowMs);
-              if (scope.recent !== undefined) this.statements.setRecent.run(id, scope.recent.fromMs, scope.recent.toMs, scope.recent.validUntilMs);
+              if (scope.recent !== undefined) this.statements.setRecent.run(id, scope.recent.fromMs, scope.recent.toMs, nowMs, scope.recent.formingEndMs);
             })();
           } catch (err) {
             reject(err instanceof Error ? err : new Error(String(err)));

@@ -2,9 +2,8 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "./migrations.js";
+import { IN_MEMORY } from "./storeSettings.js";
 
-/** `:memory:` keeps nothing after the process ends (tests, throwaway runs). */
-export const IN_MEMORY = ":memory:";
 
 export type SqliteDatabase = Database.Database;
 

@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import { CandleStore } from "./candleStore.js";
-import { IN_MEMORY, openDatabase, schemaVersion, type SqliteDatabase } from "./database.js";
+import { openDatabase, schemaVersion, type SqliteDatabase } from "./database.js";
+import { IN_MEMORY } from "./storeSettings.js";
 import { StoreWriter } from "./storeWriter.js";
 
 export interface StoreStats {

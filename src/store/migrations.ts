@@ -41,7 +41,8 @@ export const MIGRATIONS: readonly string[] = [
     series INTEGER PRIMARY KEY REFERENCES candle_series(id),
     from_ms INTEGER NOT NULL,
     to_ms INTEGER NOT NULL,
-    valid_until_ms INTEGER NOT NULL
+    fetched_at_ms INTEGER NOT NULL,
+    forming_end_ms INTEGER NOT NULL
   );
   CREATE TABLE contracts (
     key TEXT PRIMARY KEY,

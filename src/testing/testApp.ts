@@ -43,7 +43,7 @@ export interface TestApp {
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   // Stock books and quotes keep moving outside market hours, so that tests pass at any hour of the week.
-  const env: Record<string, string> = { GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", REST_HOST: "127.0.0.1", REST_PORT: "0", SIMULATOR_PORT: "0", SIMULATOR_CLOSED_MARKETS: "live" };
+  const env: Record<string, string> = { GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", REST_HOST: "127.0.0.1", REST_PORT: "0", SIMULATOR_PORT: "0", SIMULATOR_CLOSED_MARKETS: "live", STORE_PATH: ":memory:" };
   if (options.token !== undefined) env.PROVIDER_API_TOKEN = options.token;
   let configDir: string | undefined;
   let simulator: SimulatorHandle | undefined;

@@ -1,0 +1,127 @@
+/**
+ * History from the store first (issue 14): a candle window is served from what the store holds, and only
+ * the ranges it does not cover are asked of IB (paced as ever); what IB returns is stored.
+ *
+ * Ranges are kept per series (contract, interval, what-to-show, RTH) and aligned on bar starts:
+ * - settled: bars that ended more than the settle window ago (StoreSettings) — asked once, kept, and the
+ *   range recorded as covered even when IB had nothing there (weekends, holidays, before listing);
+ * - recent: the rest up to now, forming bar included — served from the store only for `recentTtlMs` (and
+ *   never past the end of the bar that was forming), then asked again, because IB may still revise it.
+ * A read the store covers completely never touches the pacing scheduler.
+ */
+import { intervalBounds } from "../../domain/calendar.js";
+import type { Interval } from "../../domain/intervals.js";
+import { candleFromBar, type Candle } from "../../domain/marketData.js";
+import type { CandleSeriesKey, CandleStore, StoredBar } from "../../store/candleStore.js";
+import type { StoreSettings } from "../../store/storeSettings.js";
+import { bridgeGaps, missingRanges, type TimeRange } from "../../store/timeRanges.js";
+import type { ResolvedInstrument } from "../contracts/contractResolver.js";
+import { IbError } from "../ibErrors.js";
+import { MAX_CHUNK_MS, planHistory, whatToShowFor } from "./historyPlan.js";
+import type { CandleQuery } from "./historyService.js";
+
+/** What one cached call did: all from the store ("hit"), part ("partial") or none ("miss"). */
+export type CacheOutcome = "hit" | "partial" | "miss";
+
+export interface CandleCacheStats {
+  calls: Record<CacheOutcome, number>;
+  /** Bars served from the store, and fetched from IB through the cache. */
+  barsFromStore: number;
+  barsFromIb: number;
+}
+
+export interface CandleSource {
+  candles(instrument: ResolvedInstrument, query: CandleQuery): Promise<Candle[]>;
+}
+
+export class CandleCache {
+  readonly stats: CandleCacheStats = { calls: { hit: 0, partial: 0, miss: 0 }, barsFromStore: 0, barsFromIb: 0 };
+
+  constructor(
+    private readonly ib: CandleSource,
+    private readonly store: CandleStore,
+    private readonly settings: Pick<StoreSettings, "intradaySettleMs" | "dailySettleMs" | "recentTtlMs">,
+    private readonly now: () => number,
+    /** Most IB requests one call may need (the same limit as uncached calls; only missing ranges count). */
+    private readonly maxChunks: number,
+  ) {}
+
+  async candles(instrument: ResolvedInstrument, query: CandleQuery): Promise<Candle[]> {
+    const nowMs = this.now();
+    // A window in the future or reversed: IB's path refuses it with its own reason.
+    if (query.fromMs >= nowMs || query.fromMs >= query.toMs) return this.ib.candles(instrument, query);
+    const { interval } = query;
+    const timeZone = instrument.timeZoneId || "UTC";
+    const key: CandleSeriesKey = { conId: instrument.conId, interval: interval.name, whatToShow: whatToShowFor(instrument.secType), rth: query.regularHoursOnly && instrument.secType === "STK" };
+    const windowStart = intervalBounds(query.fromMs, interval, timeZone).startMs;
+    // Bars start before `to` and before now (IB has nothing later); the window ends at the last one's end.
+    const lastStart = Math.min(query.toMs, nowMs + 1) - 1;
+    const windowEnd = lastStart < windowStart ? windowStart : intervalBounds(lastStart, interval, timeZone).endMs;
+    const settledTo = intervalBounds(nowMs - this.settleMs(interval), interval, timeZone).startMs;
+
+    const covered = this.store.covered(key, windowStart, windowEnd, nowMs, this.settings.recentTtlMs);
+    const missing = bridgeGaps(missingRanges({ fromMs: windowStart, toMs: windowEnd }, covered), MAX_CHUNK_MS[interval.name]);
+    const outcome: CacheOutcome = missing.length === 0 ? "hit" : covered.length === 0 ? "miss" : "partial";
+    this.stats.calls[outcome]++;
+    if (missing.length > 0) this.checkRequests(instrument, interval, missing, nowMs, timeZone);
+
+    // Read before fetching: the writes below are queued, and the fetched bars replace these by start anyway.
+    const byStart = new Map<number, Candle>();
+    for (const bar of this.store.read(key, windowStart, query.toMs)) {
+      const endMs = barEnd(bar.startMs, interval, timeZone);
+      byStart.set(bar.startMs, candleFromBar(bar, interval.name, bar.complete && endMs <= nowMs));
+    }
+    this.stats.barsFromStore += byStart.size;
+    const fetched = await Promise.all(missing.map((range) => this.ib.candles(instrument, { ...query, fromMs: range.fromMs, toMs: range.toMs })));
+    const label = { ...key, symbol: instrument.symbol, timeZone };
+    missing.forEach((range, i) => {
+      const candles = fetched[i]!.filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs);
+      this.stats.barsFromIb += candles.length;
+      for (const c of candles) byStart.set(c.startMs, c);
+      this.remember(label, range, candles, settledTo, nowMs, interval, timeZone);
+    });
+    return [...byStart.values()].filter((c) => c.startMs >= windowStart && c.startMs < query.toMs).sort((a, b) => a.startMs - b.startMs);
+  }
+
+  /** Queues what IB returned for `range`: the settled part as covered for good, the rest as recent. */
+  private remember(label: CandleSeriesKey & { symbol: string; timeZone: string }, range: TimeRange, candles: Candle[], settledTo: number, nowMs: number, interval: Interval, timeZone: string): void {
+    const bars = candles.map((c): StoredBar => {
+      const bar: StoredBar = { startMs: c.startMs, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume, count: c.tradeCount, complete: c.complete };
+      if (c.vwap !== undefined) bar.vwap = c.vwap;
+      return bar;
+    });
+    const settledEnd = Math.min(range.toMs, Math.max(range.fromMs, settledTo));
+    const scope: Parameters<CandleStore["write"]>[2] = { replace: range };
+    if (settledEnd > range.fromMs) scope.covered = { fromMs: range.fromMs, toMs: settledEnd };
+    if (range.toMs > settledEnd) {
+      scope.recent = { fromMs: settledEnd, toMs: range.toMs, formingEndMs: barEnd(intervalBounds(nowMs, interval, timeZone).startMs, interval, timeZone) };
+    }
+    // A failed write is the store's to report (MarketStore's onWriteError); the answer stands without it.
+    this.store.write(label, bars, scope, nowMs).catch(() => undefined);
+  }
+
+  /** Refuses a call whose missing ranges need more IB requests than one call may make, before any is sent. */
+  private checkRequests(instrument: ResolvedInstrument, interval: Interval, missing: TimeRange[], nowMs: number, timeZone: string): void {
+    let requests = 0;
+    for (const range of missing) {
+      if (range.fromMs >= nowMs) continue;
+      requests += planHistory({ interval, fromMs: range.fromMs, toMs: range.toMs, secType: instrument.secType, nowMs, timeZone, maxChunks: this.maxChunks }).chunks.length;
+    }
+    if (requests > this.maxChunks) {
+      throw new IbError(
+        "invalid",
+        `${interval.name} history for this window needs ${requests} IB requests beyond what the store holds, more than ${this.maxChunks} per call: ask for a shorter window, or fill the store first (npm run backfill)`,
+        undefined,
+        "history-too-long",
+      );
+    }
+  }
+
+  private settleMs(interval: Interval): number {
+    return interval.seconds !== undefined && interval.seconds < 86_400 ? this.settings.intradaySettleMs : this.settings.dailySettleMs;
+  }
+}
+
+function barEnd(startMs: number, interval: Interval, timeZone: string): number {
+  return interval.seconds !== undefined ? startMs + interval.seconds * 1000 : intervalBounds(startMs, interval, timeZone).endMs;
+}

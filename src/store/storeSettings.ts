@@ -1,0 +1,26 @@
+/** How the store keeps and trusts history: one object, read by the adapter's history cache and documented once. */
+export interface StoreSettings {
+  /** SQLite file (created with its folder when absent); ":memory:" keeps nothing. */
+  path: string;
+  /** Intraday bars (min1…h4) are final this long after they end; until then they are asked of IB again. */
+  intradaySettleMs: number;
+  /** Day, week and month bars are final this long after they end (IB corrects volumes overnight). */
+  dailySettleMs: number;
+  /**
+   * How long a range IB answered within its settle window (the forming bar included) is served from the
+   * store before IB is asked again; never beyond the end of the bar that was forming.
+   */
+  recentTtlMs: number;
+}
+
+/** STORE_PATH for a store that keeps nothing after the process ends (tests, throwaway runs). */
+export const IN_MEMORY = ":memory:";
+
+export const DEFAULT_STORE_PATH = "data/ib-provider.sqlite";
+
+export const DEFAULT_STORE_SETTINGS: Readonly<StoreSettings> = Object.freeze({
+  path: DEFAULT_STORE_PATH,
+  intradaySettleMs: 10 * 60_000,
+  dailySettleMs: 24 * 3_600_000,
+  recentTtlMs: 60_000,
+});
