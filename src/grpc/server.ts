@@ -10,6 +10,7 @@ import type { Logger } from "../log/logger.js";
 import type { TokenAuthenticator } from "./auth.js";
 import { AccessLog } from "./accessLog.js";
 import { authInterceptor } from "./authInterceptor.js";
+import { deadlineInterceptor } from "./callDeadline.js";
 import { CallRegistry } from "./callContext.js";
 import { StreamQuotas } from "./streamQuotas.js";
 import type { ClientConfig } from "../config/clientsFile.js";
@@ -65,7 +66,7 @@ export class GrpcServer {
     this.health = new HealthChecks(SERVICE_NAMES, options.healthWatchLimits);
     this.quotas = new StreamQuotas(options.clients);
     const accessLog = new AccessLog(options.log, options.accessLog);
-    this.server = new Server({ interceptors: [authInterceptor(options.auth, accessLog)] });
+    this.server = new Server({ interceptors: [authInterceptor(options.auth, accessLog), deadlineInterceptor()] });
     this.streams = options.streams ?? DEFAULT_STREAM_SETTINGS;
     this.deps = { calls: this.calls, log: options.log, streams: this.streams, accessLog, quotas: this.quotas };
     this.registerServices();

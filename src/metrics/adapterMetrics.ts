@@ -15,6 +15,10 @@ export interface AdapterMetricsSource {
     settlingUntilMs: number | undefined;
     sentTotal: Record<"user" | "internal", number>;
     budget: number;
+    /** Requests sent to IB since start, per kind (bars, ticks, realtime_bars, head_timestamp) and outcome. */
+    requests: Record<string, Record<string, number>>;
+    /** Estimated wait (ms) of the last queued user request; 0 when none waits for the budget. */
+    userWaitMs: number;
   };
 }
 
@@ -161,6 +165,44 @@ new Counter({
       let sent = 0;
       for (const s of sources) sent += s.historicalPacing().sentTotal[priority];
       this.inc({ priority }, sent);
+    }
+  },
+});
+
+new Gauge({
+  name: "ibprovider_ib_historical_in_flight",
+  help: "Historical requests sent to IB and not answered yet (IB allows 50 open at once)",
+  registers: [metricsRegistry],
+  collect() {
+    let open = 0;
+    for (const s of sources) open += s.historicalPacing().inFlight;
+    this.set(open);
+  },
+});
+
+new Gauge({
+  name: "ibprovider_ib_historical_wait_seconds",
+  help: "Estimated seconds until the last queued user history request is sent, as IB's pacing budget stands (fair order between clients); 0 when none waits",
+  registers: [metricsRegistry],
+  collect() {
+    let wait = 0;
+    for (const s of sources) wait = Math.max(wait, s.historicalPacing().userWaitMs / 1000);
+    this.set(wait);
+  },
+});
+
+new Counter({
+  name: "ibprovider_ib_history_requests_total",
+  help: "Historical requests sent to IB, per kind (bars, ticks, realtime_bars, head_timestamp) and outcome (ok, error, cancelled, pacing_retry: rejected for pacing and sent again)",
+  labelNames: ["kind", "outcome"] as const,
+  registers: [metricsRegistry],
+  collect() {
+    // Mirrors the schedulers' own counters at scrape time.
+    this.reset();
+    for (const s of sources) {
+      for (const [kind, outcomes] of Object.entries(s.historicalPacing().requests)) {
+        for (const [outcome, n] of Object.entries(outcomes)) this.inc({ kind, outcome }, n);
+      }
     }
   },
 });

@@ -11,7 +11,7 @@ import type { HttpMethod, RpcRoute } from "./httpRules.js";
 import { PathDecodingError } from "./pathTemplate.js";
 import { BindingError, bindRequest } from "./requestBinding.js";
 import { isServiceError, type RpcChannel } from "./rpcChannel.js";
-import { httpStatusOf, statusJsonOfApiError, statusJsonOfCallError, type StatusJson } from "./rpcStatus.js";
+import { httpStatusOf, retryAfterHeaderOf, statusJsonOfApiError, statusJsonOfCallError, type StatusJson } from "./rpcStatus.js";
 import { errorFrame, framingFor, resultFrame, STREAM_HEADERS, type StreamFraming } from "./streamFraming.js";
 
 export interface RpcGatewayOptions {
@@ -196,7 +196,7 @@ function pipeStream(call: ClientReadableStream<Buffer>, route: RpcRoute, req: Re
     } else if (started) {
       res.end(errorFrame(framing, failure));
     } else {
-      sendStatus(res, httpStatusOf(failure.code), failure);
+      sendStatus(res, httpStatusOf(failure.code), failure, retryAfterHeaderOf(failure));
     }
   };
 
@@ -264,7 +264,7 @@ function httpErrorOf(err: unknown): { httpStatus: number; body: StatusJson; head
   if (err instanceof HttpError) return { httpStatus: err.httpStatus, body: statusJsonOfApiError(err.apiError), headers: err.headers };
   if (isServiceError(err)) {
     const body = statusJsonOfCallError(err);
-    return { httpStatus: httpStatusOf(body.code), body, headers: {} };
+    return { httpStatus: httpStatusOf(body.code), body, headers: retryAfterHeaderOf(body) };
   }
   if (err instanceof BindingError) return fromApiError(invalidArgument(err.field === "" ? "request" : err.field, err.description));
   if (err instanceof MetadataTooLargeError) {

@@ -60,6 +60,21 @@ export function statusJsonOfCallError(err: { code: number; details: string; meta
   return { code: err.code, message: err.details, details };
 }
 
+/**
+ * Retry-After (whole seconds, rounded up) from a status's google.rpc.RetryInfo, as HTTP clients and proxies
+ * read it (RFC 9110 §10.2.3); no header when the status has none.
+ */
+export function retryAfterHeaderOf(body: StatusJson): Record<string, string> {
+  for (const detail of body.details) {
+    if (detail === null || typeof detail !== "object" || Array.isArray(detail)) continue;
+    if (detail["@type"] !== "type.googleapis.com/google.rpc.RetryInfo") continue;
+    const delay = detail.retryDelay;
+    const seconds = typeof delay === "string" ? Number(delay.replace(/s$/, "")) : NaN;
+    if (Number.isFinite(seconds) && seconds >= 0) return { "Retry-After": String(Math.ceil(seconds)) };
+  }
+  return {};
+}
+
 /** The same body for errors the bridge raises itself (bad query, unknown route, ...), built as gRPC builds it. */
 export function statusJsonOfApiError(err: ApiError): StatusJson {
   const rich = richStatusOf(err);

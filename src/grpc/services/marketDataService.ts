@@ -28,6 +28,7 @@ import { IbError } from "../../ib/ibErrors.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../../stream/streamSettings.js";
 import { invalidArgument, notFound } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
+import { deadlineMsOf } from "../callDeadline.js";
 import { toInstrument } from "../mapping/instrument.js";
 import { bookUpdateToProto, candleToProto, levelToProto, tickToProto, tradeToProto, writeTickEvent } from "../mapping/marketData.js";
 import { timestampFromMs } from "../mapping/protoTime.js";
@@ -44,7 +45,7 @@ export interface MarketDataSource {
   orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs?: number, signal?: AbortSignal, client?: string): Promise<OrderBookSnapshot>;
   candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: Candle[] }>;
   streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: LineConsumerOptions<Candle>): Promise<FeedCursor<Candle>>;
-  recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal }): Promise<TradePrint[]>;
+  recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal; client?: string; deadlineMs?: number }): Promise<TradePrint[]>;
 }
 
 /** MarketDataService: live streams are the adapter's shared feeds, one response per batch of events. */
@@ -67,7 +68,7 @@ export class MarketDataService {
     const nowMs = Date.now();
     const { fromMs, toMs } = candleWindow(request, interval, nowMs);
     const { instrument, candles } = await this.source
-      .candles(marketType, symbol, { interval, fromMs, toMs, regularHoursOnly: request.regularHoursOnly ?? true, signal: ctx.signal })
+      .candles(marketType, symbol, { interval, fromMs, toMs, regularHoursOnly: request.regularHoursOnly ?? true, signal: ctx.signal, client: ctx.client, deadlineMs: deadlineMsOf(ctx.metadata) })
       .catch((err: unknown) => {
         // The window is what the client chose: name the field that set it.
         if (err instanceof IbError && err.fact === "history-too-long") throw invalidArgument(request.from !== undefined ? "from" : "days", err.message, "WINDOW_TOO_LONG");
@@ -82,7 +83,7 @@ export class MarketDataService {
     const { marketType, symbol } = checkInstrument(request);
     const limit = checkTradesLimit(request.limit);
     const { fromMs, toMs } = tradesWindow(request, Date.now());
-    const trades = await this.source.recentTrades(marketType, symbol, { fromMs, toMs, limit, signal: ctx.signal });
+    const trades = await this.source.recentTrades(marketType, symbol, { fromMs, toMs, limit, signal: ctx.signal, client: ctx.client, deadlineMs: deadlineMsOf(ctx.metadata) });
     return {
       // Historical prints carry no quote (no side) and no service id: IB gives none for them.
       trades: trades.map((t) => tradeToProto({ trade: t, sequence: 0, quote: undefined }, request.symbol, "")),

@@ -25,12 +25,14 @@ export function fetchHistoricalBars(
   scheduler: HistoricalScheduler,
   instrument: ResolvedInstrument,
   query: HistoricalQuery,
-  options: { timeoutMs: number; signal?: AbortSignal; priority?: HistoricalPriority; onWait?: (wait: HistoricalWait | undefined) => void },
+  options: { timeoutMs: number; signal?: AbortSignal; priority?: HistoricalPriority; client?: string; onWait?: (wait: HistoricalWait | undefined) => void },
 ): Promise<Bar[]> {
   const params = { contractKey: `${instrument.conId}@${instrument.exchange}`, ...query };
   return scheduler.schedule({
     key: pacingKeyFor(params),
+    kind: "bars",
     cost: pacingCost(query.whatToShow),
+    client: options.client,
     signal: options.signal,
     priority: options.priority ?? "user",
     onWait: options.onWait,

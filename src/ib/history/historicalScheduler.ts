@@ -129,7 +129,7 @@ export interface HistoricalCall {
   client?: string;
   /** Cost units of all its requests. */
   cost: number;
-  /** How many requests (they may share one contract: rule 2 spreads them). */
+  /** How many requests (for the messages). */
   requests: number;
   /** The caller gives up then (epoch ms); undefined = no deadline. */
   deadlineMs?: number;
@@ -249,10 +249,9 @@ export class HistoricalScheduler {
     const lastKey = this.windows.usedBy(account) + own + Math.max(0, call.cost - 1);
     let ahead = own + call.cost;
     for (const { e, key } of this.fairLine(now)) if (e.account !== account && key <= lastKey) ahead += e.cost;
-    const budgetAt = this.windows.budgetEstimate(ahead, this.rules.globalMax, now);
-    // Rule 2 spreads one contract's requests (a call's chunks share one).
-    const spread = Math.floor(Math.max(0, call.requests - 1) / this.rules.sameContractMax) * (this.rules.sameContractWindowMs + this.rules.safetyMarginMs);
-    return Math.max(budgetAt, now + spread);
+    // The global budget only: the per-contract rules hold a call's requests for seconds, not minutes, and a
+    // deadline that short is left to run out as before (the call then ends DEADLINE_EXCEEDED).
+    return this.windows.budgetEstimate(ahead, this.rules.globalMax, now);
   }
 
   private queuedCostOf(account: string): number {

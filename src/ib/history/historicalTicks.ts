@@ -3,7 +3,7 @@ import { decimalFromIb } from "../../domain/decimal.js";
 import type { TradePrint } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
-import type { HistoricalScheduler } from "./historicalScheduler.js";
+import type { HistoricalScheduler, HistoricalWait } from "./historicalScheduler.js";
 import { pacingKeyFor } from "./pacingRules.js";
 import { formatIbUtc } from "./historyPlan.js";
 
@@ -20,13 +20,16 @@ export function fetchRecentTrades(
   scheduler: HistoricalScheduler,
   instrument: ResolvedInstrument,
   query: { endMs: number; count: number; useRTH: boolean },
-  options: { timeoutMs: number; signal?: AbortSignal },
+  options: { timeoutMs: number; signal?: AbortSignal; client?: string; onWait?: (wait: HistoricalWait | undefined) => void },
 ): Promise<TradePrint[]> {
   const endDateTime = formatIbUtc(query.endMs);
   const params = { contractKey: `${instrument.conId}@${instrument.exchange}`, barSize: "ticks", durationStr: String(query.count), endDateTime, whatToShow: "TRADES", useRTH: query.useRTH };
   return scheduler.schedule({
     key: pacingKeyFor(params),
+    kind: "ticks",
+    client: options.client,
     signal: options.signal,
+    onWait: options.onWait,
     run: () => {
       const what = `recent trades for ${instrument.symbol}`;
       requireConnected(ctx, what);

@@ -10,13 +10,15 @@ import type { HistoricalPriority, HistoricalScheduler, HistoricalWait } from "./
 import { fetchRecentTrades } from "./historicalTicks.js";
 import { planHistory } from "./historyPlan.js";
 import { CandleSeeds } from "./candleSeeds.js";
+import { startUserHistoryCall, type HistoryCaller } from "./userHistoryCall.js";
+import { pacingCost } from "./pacingRules.js";
 import { parseInterval } from "../../domain/intervals.js";
 
 /** The bars intraday seeds are summed from, and the longest interval seeded that way (IB's 4-hour bars). */
 const MINUTE = parseInterval("min1")!;
 const MAX_COALESCED_SECONDS = 4 * 3600;
 
-export interface CandleQuery {
+export interface CandleQuery extends HistoryCaller {
   interval: Interval;
   fromMs: number;
   toMs: number;
@@ -51,7 +53,7 @@ export class HistoryService {
     const nowMs = this.ctx.now();
     const timeZone = instrument.timeZoneId || "UTC";
     const useRTH = query.regularHoursOnly && instrument.secType === "STK";
-    const bars = await this.bars(instrument, query.interval, query.fromMs, query.toMs, useRTH, query.signal);
+    const bars = await this.bars(instrument, query.interval, query.fromMs, query.toMs, useRTH, query.signal, "user", undefined, query);
     const byStart = new Map<number, Candle>();
     const windowStart = intervalBounds(query.fromMs, query.interval, timeZone).startMs;
     for (const bar of bars) {
@@ -88,7 +90,7 @@ export class HistoryService {
       paced: (send, signal, onWait) => {
         // Every real-time bar request is its own (never "identical"); the per-contract and global rules apply.
         const key = { contractKey: `${instrument.conId}@${instrument.exchange}`, whatToShow: "TRADES", identityKey: `realtime-bars/${allocateId()}` };
-        return this.scheduler.schedule({ key, signal, priority: "internal", onWait: describe(onWait, `real-time bars for ${instrument.symbol}`), run: async () => send() });
+        return this.scheduler.schedule({ key, kind: "realtime_bars", signal, priority: "internal", onWait: describe(onWait, `real-time bars for ${instrument.symbol}`), run: async () => send() });
       },
     };
   }
@@ -102,9 +104,10 @@ export class HistoryService {
   }
 
   /** The most recent `limit` trades (1 to IB's 1000 per request) in [fromMs, toMs), ascending: one paced request. */
-  async recentTrades(instrument: ResolvedInstrument, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal }): Promise<TradePrint[]> {
+  async recentTrades(instrument: ResolvedInstrument, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal } & HistoryCaller): Promise<TradePrint[]> {
     const endMs = Math.min(query.toMs, this.ctx.now());
-    const trades = await fetchRecentTrades(this.ctx, this.scheduler, instrument, { endMs, count: query.limit, useRTH: false }, { timeoutMs: this.options.requestTimeoutMs, signal: query.signal });
+    const call = startUserHistoryCall(this.scheduler, this.ctx.log, { client: query.client, deadlineMs: query.deadlineMs, what: `recent trades for ${instrument.symbol}`, requests: 1, cost: 1, now: this.ctx.now });
+    const trades = await fetchRecentTrades(this.ctx, this.scheduler, instrument, { endMs, count: query.limit, useRTH: false }, { timeoutMs: this.options.requestTimeoutMs, signal: query.signal, client: query.client, onWait: call.onWait(0) });
     const inWindow = trades.filter((t) => (query.fromMs === undefined || t.timeMs >= query.fromMs) && t.timeMs < query.toMs);
     return inWindow.slice(-query.limit);
   }
@@ -119,9 +122,15 @@ export class HistoryService {
     signal?: AbortSignal,
     priority: HistoricalPriority = "user",
     onWait?: (wait: HistoricalWait | undefined) => void,
+    caller?: HistoryCaller,
   ): Promise<Bar[]> {
     const { maxChunks, requestTimeoutMs } = this.options;
     const plan = planHistory({ interval, fromMs, toMs, secType: instrument.secType, nowMs: this.ctx.now(), timeZone: instrument.timeZoneId || "UTC", maxChunks });
+    // A user call is admitted as a whole (its client's quota, the caller's deadline) and logs its waits.
+    const call =
+      priority === "user"
+        ? startUserHistoryCall(this.scheduler, this.ctx.log, { client: caller?.client, deadlineMs: caller?.deadlineMs, what: `${interval.name} history for ${instrument.symbol}`, requests: plan.chunks.length, cost: plan.chunks.length * pacingCost(plan.whatToShow), now: this.ctx.now })
+        : undefined;
     // One failed chunk fails the call: the others are withdrawn (queued ones never reach IB, running ones
     // are cancelled there) instead of spending the 60-per-10-minutes budget for nothing.
     const group = new AbortController();
@@ -131,12 +140,13 @@ export class HistoryService {
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const batches = await Promise.all(
-        plan.chunks.map((chunk) =>
+        plan.chunks.map((chunk, i) =>
           fetchHistoricalBars(this.ctx, this.scheduler, instrument, { barSize: plan.barSize, durationStr: chunk.durationStr, endDateTime: chunk.endDateTime, whatToShow: plan.whatToShow, useRTH }, {
             timeoutMs: requestTimeoutMs,
             signal: group.signal,
             priority,
-            onWait,
+            client: caller?.client,
+            onWait: call?.onWait(i) ?? onWait,
           }).catch((err: unknown) => {
             group.abort();
             throw err;
