@@ -67,6 +67,11 @@ export const envSchema = z.object({
    * their fair share (the kind's limit / the number of clients), at least one line; 0 = no reserve.
    */
   IB_LINES_RESERVE_PERCENT: z.coerce.number().int("expected an integer percent").min(0).max(50, "expected 0-50").default(10),
+  /**
+   * Units of IB's historical budget (60 per 10 minutes) no single client may take while another client has
+   * history requests queued (HistoricalPacingRules.clientReserve; unset = its default, 10).
+   */
+  HISTORY_CLIENT_RESERVE: z.coerce.number().int("expected an integer").min(0).max(50, "expected 0-50").optional(),
   /** How long shutdown waits for calls to finish before cancelling them. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
 });

@@ -34,9 +34,10 @@ export interface AppConfig {
   /** How every stream behaves (STREAM_* variables over DEFAULT_STREAM_SETTINGS). */
   streams: StreamSettings;
   /**
-   * IB's historical pacing windows, over the ones IB documents (undefined = IB's). Never read from the
-   * environment (loadConfig leaves it unset): the windows are IB's, not a setting. Tests scale them down
-   * to run against a simulator whose own windows are scaled (startTestApp in src/testing).
+   * IB's historical pacing windows, over the ones IB documents (undefined = IB's). The windows are IB's,
+   * not a setting: only the fair share between clients is read from the environment (HISTORY_CLIENT_RESERVE
+   * → clientReserve). Tests scale the windows down to run against a simulator whose own windows are scaled
+   * (startTestApp in src/testing).
    */
   historicalPacing?: IbAdapterOptions["historicalPacing"];
   /**
@@ -117,7 +118,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const store: StoreSettings = { ...DEFAULT_STORE_SETTINGS, path: env.STORE_PATH === IN_MEMORY ? IN_MEMORY : resolve(cwd, env.STORE_PATH) };
   const sharers = clients.length === 0 ? [{ name: ANONYMOUS_CLIENT_NAME, quotas: DEFAULT_CLIENT_QUOTAS }] : clients;
   const ibLines = { clients: sharers.map((c) => ({ name: c.name, maxLines: c.quotas.ibLines })), reservePercent: env.IB_LINES_RESERVE_PERCENT };
-  return { env, gateway, apiToken, clients, provider, providerFile, warnings, tls, corsOrigins, streams, store, ibLines };
+  const historicalPacing = env.HISTORY_CLIENT_RESERVE === undefined ? undefined : { clientReserve: env.HISTORY_CLIENT_RESERVE };
+  return { env, gateway, apiToken, clients, provider, providerFile, warnings, tls, corsOrigins, streams, store, ibLines, historicalPacing };
 }
 
 /** The clients file's clients and the API token's `default` (both may be set: the names must then differ). */

@@ -65,7 +65,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       simulator = await startSimulator({ ...options.simulator, host: "127.0.0.1", port: 0 });
       env.IB_GATEWAY_URL = `127.0.0.1:${simulator.port}`;
     }
-    const config: AppConfig = { ...loadConfig({ env: { ...env, ...options.env } }), historicalPacing: options.historicalPacing };
+    const loaded = loadConfig({ env: { ...env, ...options.env } });
+    const config: AppConfig = { ...loaded, historicalPacing: { ...loaded.historicalPacing, ...options.historicalPacing } };
     const app = await startApp(config, options.log ?? createLogger("silent"));
     return {
       app,
