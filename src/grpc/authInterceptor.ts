@@ -4,6 +4,7 @@ import type { AccessLog } from "./accessLog.js";
 import type { TokenAuthenticator } from "./auth.js";
 import { ApiError } from "./apiError.js";
 import { rememberClient } from "./callClient.js";
+import { ANONYMOUS_CLIENT_NAME } from "../config/clientsFile.js";
 import { toServiceError } from "./statusDetails.js";
 
 /**
@@ -21,8 +22,16 @@ const OPEN_PREFIXES = ["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerRef
 export function authInterceptor(auth: TokenAuthenticator, accessLog?: AccessLog): ServerInterceptor {
   return (methodDescriptor, call) => {
     const startedMs = performance.now();
-    if (!auth.enabled || OPEN_PREFIXES.some((p) => methodDescriptor.path.startsWith(p))) {
-      return new ServerInterceptingCall(call);
+    if (!auth.enabled) return new ServerInterceptingCall(call);
+    if (OPEN_PREFIXES.some((p) => methodDescriptor.path.startsWith(p))) {
+      // Open without a token, and still remembered: a call the interceptor did not see fails closed (callClient.ts).
+      const open = new ServerListenerBuilder()
+        .withOnReceiveMetadata((metadata, next) => {
+          rememberClient(metadata, ANONYMOUS_CLIENT_NAME);
+          next(metadata);
+        })
+        .build();
+      return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(open)).build());
     }
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {

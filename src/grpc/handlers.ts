@@ -61,26 +61,38 @@ export interface HandlerDeps {
   accessLog?: AccessLog;
   /** Open streams per client against their `streams` quota (default: not limited). */
   quotas?: StreamQuotas;
+  /**
+   * Authentication is on: every call must carry the client the auth interceptor resolved, and one that
+   * does not is refused (callClient.ts clientOf). Default false: every call is `anonymous`.
+   */
+  authenticated?: boolean;
 }
 
 const SHUTTING_DOWN = unavailable("server is shutting down; reconnect to another instance or retry", "SHUTTING_DOWN");
 
+/** The call's context, and the error to refuse it with when its client is unknown (clientOf: fail closed). */
 function contextFor(
   method: string,
   call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
   controller: AbortController,
-  log: Logger,
-): CallContext {
-  return {
+  deps: HandlerDeps,
+): { ctx: CallContext; refused: ApiError | undefined } {
+  const client = clientOf(call.metadata, deps.authenticated ?? false);
+  const ctx: CallContext = {
     method,
     signal: controller.signal,
     metadata: call.metadata,
     peer: call.getPeer(),
-    client: clientOf(call.metadata),
-    log: log.child({ method }),
+    client: client instanceof ApiError ? UNRESOLVED_CLIENT_LABEL : client,
+    log: deps.log.child({ method }),
     fail: (error) => controller.abort(error satisfies AbortReason),
   };
+  if (client instanceof ApiError) ctx.log.error({ peer: ctx.peer }, "a call reached its handler without the client its authentication resolved; refused (fail closed)");
+  return { ctx, refused: client instanceof ApiError ? client : undefined };
 }
+
+/** The client name a refused call is logged and measured under (not a valid client name: it cannot collide). */
+const UNRESOLVED_CLIENT_LABEL = "(unresolved)";
 
 /** Maps anything thrown to what the caller sees; unexpected errors are logged and become a bare INTERNAL. */
 function errorFor(err: unknown, ctx: CallContext): ApiError {
@@ -97,7 +109,13 @@ export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>,
   return (call, callback) => {
     const startedMs = performance.now();
     const controller = deps.calls.register("unary");
-    const ctx = contextFor(method, call, controller, deps.log);
+    const { ctx, refused } = contextFor(method, call, controller, deps);
+    if (refused !== undefined) {
+      callback(toServiceError(refused));
+      observe(method, startedMs, refused.code, ctx, deps.accessLog, 0);
+      deps.calls.release(controller);
+      return;
+    }
     const onCancel = () => controller.abort("cancelled");
     call.once("cancelled", onCancel);
     // Bounded before any work: no handler, IB request or log line sees an oversized string.
@@ -138,9 +156,9 @@ export function serverStream<Req, Res>(
   return (call) => {
     const startedMs = performance.now();
     const controller = deps.calls.register("stream");
-    const ctx = contextFor(method, call, controller, deps.log);
+    const { ctx, refused } = contextFor(method, call, controller, deps);
     // Health Watch streams have their own per-connection and total limits (HealthWatchLimits).
-    const releaseQuota = kind === "health" || deps.quotas === undefined ? () => undefined : deps.quotas.acquire(ctx.client);
+    const releaseQuota = refused ?? (kind === "health" || deps.quotas === undefined ? () => undefined : deps.quotas.acquire(ctx.client));
     if (releaseQuota instanceof ApiError) {
       call.emit("error", toServiceError(releaseQuota));
       observe(method, startedMs, releaseQuota.code, ctx, deps.accessLog, 0, 0);

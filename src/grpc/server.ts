@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Server, ServerCredentials, type ServiceDefinition } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerInterceptor, type ServiceDefinition } from "@grpc/grpc-js";
 import { HealthService } from "../../gen/grpc/health/v1/health.js";
 import { AccountServiceService } from "../../gen/ibprovider/v1/account_service.js";
 import { MarketDataServiceService } from "../../gen/ibprovider/v1/market_data_service.js";
@@ -16,7 +16,8 @@ import { StreamQuotas } from "./streamQuotas.js";
 import type { ClientConfig } from "../config/clientsFile.js";
 import type { HandlerDeps } from "./handlers.js";
 import { bindService, serviceName, type ServiceImplementation } from "./serviceBinding.js";
-import { addReflection } from "./reflection.js";
+import { addReflection, type ReflectionLimits } from "./reflection.js";
+import type { PeerStreamLimits } from "./peerStreamLimits.js";
 import { HealthChecks, type HealthWatchLimits } from "./services/healthChecks.js";
 import { RuntimeService, type RuntimeSources } from "./services/runtimeService.js";
 import { SymbolService, type InstrumentSource } from "./services/symbolService.js";
@@ -43,6 +44,13 @@ export interface GrpcServerOptions {
   accessLog?: boolean;
   /** Open grpc.health.v1 Watch streams per connection and in total (default DEFAULT_HEALTH_WATCH_LIMITS). */
   healthWatchLimits?: HealthWatchLimits;
+  /** Open reflection streams per connection and in total (default DEFAULT_REFLECTION_LIMITS). */
+  reflectionLimits?: ReflectionLimits;
+  /**
+   * Interceptors run after authentication (a seam: tests add one that passes on a clone of the metadata,
+   * as a future interceptor might, to prove that a call whose client is lost fails closed).
+   */
+  interceptorsAfterAuth?: ServerInterceptor[];
 }
 
 /** Our services, by the names health checks and reflection know them under. */
@@ -61,20 +69,26 @@ export class GrpcServer {
   private readonly deps: HandlerDeps;
   private readonly streams: StreamSettings;
   private boundPort: number | undefined;
+  private reflection: PeerStreamLimits | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
     this.health = new HealthChecks(SERVICE_NAMES, options.healthWatchLimits);
     this.quotas = new StreamQuotas(options.clients);
     const accessLog = new AccessLog(options.log, options.accessLog);
-    this.server = new Server({ interceptors: [authInterceptor(options.auth, accessLog), deadlineInterceptor()] });
+    this.server = new Server({ interceptors: [authInterceptor(options.auth, accessLog), deadlineInterceptor(), ...(options.interceptorsAfterAuth ?? [])] });
     this.streams = options.streams ?? DEFAULT_STREAM_SETTINGS;
-    this.deps = { calls: this.calls, log: options.log, streams: this.streams, accessLog, quotas: this.quotas };
+    this.deps = { calls: this.calls, log: options.log, streams: this.streams, accessLog, quotas: this.quotas, authenticated: options.auth.enabled };
     this.registerServices();
   }
 
   get port(): number {
     if (this.boundPort === undefined) throw new Error("server not started");
     return this.boundPort;
+  }
+
+  /** Open reflection streams: in total, and on the busiest connection. */
+  get openReflections(): { total: number; maxPerConnection: number } {
+    return this.reflection?.open ?? { total: 0, maxPerConnection: 0 };
   }
 
   get address(): string {
@@ -89,7 +103,7 @@ export class GrpcServer {
     add(AccountServiceService, new AccountService(runtime.provider, adapter, this.streams));
     add(SymbolServiceService, new SymbolService(runtime.provider, adapter));
     add(HealthService, this.health);
-    addReflection(this.server);
+    this.reflection = addReflection(this.server, this.options.reflectionLimits);
   }
 
   async start(): Promise<number> {

@@ -7,16 +7,14 @@ import {
 } from "../../../gen/grpc/health/v1/health.js";
 import { ApiError, echo } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
+import { PeerStreamLimits, type StreamLimits } from "../peerStreamLimits.js";
 
 /**
  * Open Watch streams allowed per HTTP/2 connection and in total. Watch needs no token (orchestrators
  * expect that), so without a bound anyone who can connect could hold unbounded server memory: 15,000
  * Watch streams on one connection once took 542 MB. A health checker needs one or two per service.
  */
-export interface HealthWatchLimits {
-  perConnection: number;
-  total: number;
-}
+export type HealthWatchLimits = StreamLimits;
 
 export const DEFAULT_HEALTH_WATCH_LIMITS: HealthWatchLimits = { perConnection: 16, total: 1_000 };
 
@@ -29,14 +27,18 @@ export class HealthChecks {
   private readonly statuses = new Map<string, ServingStatus>();
   private readonly changes = new EventEmitter<{ change: [string] }>();
   private shuttingDown = false;
-  /** Open Watch streams by connection (the peer's address and port). */
-  private readonly watchesByPeer = new Map<string, number>();
-  private watchCount = 0;
+  private readonly watches: PeerStreamLimits;
 
-  constructor(
-    services: string[],
-    private readonly watchLimits: HealthWatchLimits = DEFAULT_HEALTH_WATCH_LIMITS,
-  ) {
+  constructor(services: string[], watchLimits: HealthWatchLimits = DEFAULT_HEALTH_WATCH_LIMITS) {
+    this.watches = new PeerStreamLimits(watchLimits, (scope, limit) =>
+      watchLimit(
+        scope === "connection"
+          ? `at most ${limit} Health/Watch streams per connection are open; close one or poll Health/Check`
+          : `the server holds its maximum of ${limit} Health/Watch streams; retry later or poll Health/Check`,
+        limit,
+        scope,
+      ),
+    );
     this.changes.setMaxListeners(0);
     this.statuses.set("", ServingStatus.SERVING);
     for (const name of services) this.statuses.set(name, ServingStatus.SERVING);
@@ -70,36 +72,17 @@ export class HealthChecks {
 
   /** Open Watch streams: in total, and on the busiest connection. */
   get openWatches(): { total: number; maxPerConnection: number } {
-    return { total: this.watchCount, maxPerConnection: Math.max(0, ...this.watchesByPeer.values()) };
+    return this.watches.open;
   }
 
   async *watch(request: HealthCheckRequest, ctx: CallContext): AsyncGenerator<HealthCheckResponse> {
-    this.admitWatch(ctx.peer);
+    const release = this.watches.admit(ctx.peer);
+    if (release instanceof ApiError) throw release;
     try {
       yield* this.statusChanges(request.service, ctx);
     } finally {
-      this.releaseWatch(ctx.peer);
+      release();
     }
-  }
-
-  private admitWatch(peer: string): void {
-    const onConnection = this.watchesByPeer.get(peer) ?? 0;
-    const { perConnection, total } = this.watchLimits;
-    if (onConnection >= perConnection) {
-      throw watchLimit(`at most ${perConnection} Health/Watch streams per connection are open; close one or poll Health/Check`, perConnection, "connection");
-    }
-    if (this.watchCount >= total) {
-      throw watchLimit(`the server holds its maximum of ${total} Health/Watch streams; retry later or poll Health/Check`, total, "server");
-    }
-    this.watchesByPeer.set(peer, onConnection + 1);
-    this.watchCount++;
-  }
-
-  private releaseWatch(peer: string): void {
-    this.watchCount--;
-    const left = (this.watchesByPeer.get(peer) ?? 1) - 1;
-    if (left > 0) this.watchesByPeer.set(peer, left);
-    else this.watchesByPeer.delete(peer);
   }
 
   private async *statusChanges(service: string, ctx: CallContext): AsyncGenerator<HealthCheckResponse> {

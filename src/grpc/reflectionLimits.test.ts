@@ -1,0 +1,118 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { credentials, loadPackageDefinition, status, type Client, type ClientDuplexStream, type ServiceClientConstructor, type ServiceError } from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { afterEach, describe, expect, it } from "vitest";
+import { createLogger } from "../log/logger.js";
+import { until } from "../testing/until.js";
+import { noInstruments } from "./testing/noInstruments.js";
+import { TokenAuthenticator } from "./auth.js";
+import { DEFAULT_REFLECTION_LIMITS, type ReflectionLimits } from "./reflection.js";
+import { GrpcServer } from "./server.js";
+import { readRichStatus } from "./statusDetails.js";
+
+// Issue 13, item 4's sibling: reflection streams (ServerReflectionInfo, open without a token like health
+// Watch) are bounded per connection and in total; before, any caller could open them without limit.
+const reflectionProto = join(dirname(createRequire(import.meta.url).resolve("@grpc/reflection/package.json")), "build/proto/grpc/reflection/v1/reflection.proto");
+const ReflectionClient = (loadPackageDefinition(loadSync(reflectionProto, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true })) as unknown as {
+  grpc: { reflection: { v1: { ServerReflection: ServiceClientConstructor } } };
+}).grpc.reflection.v1.ServerReflection;
+
+type ReflectionStream = ClientDuplexStream<unknown, unknown>;
+const opened: { server: GrpcServer; clients: Client[] }[] = [];
+
+async function startServer(reflectionLimits?: ReflectionLimits) {
+  const server = new GrpcServer({
+    host: "127.0.0.1",
+    port: 0,
+    auth: new TokenAuthenticator("a-token-reflection-callers-do-not-have"),
+    log: createLogger("silent"),
+    shutdownGraceMs: 1_000,
+    runtime: { provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] }, startedAt: new Date(), serviceVersion: "t", gateway: () => undefined, subscriptions: () => [] },
+    adapter: noInstruments,
+    ...(reflectionLimits === undefined ? {} : { reflectionLimits }),
+  });
+  await server.start();
+  const entry = { server, clients: [] as Client[] };
+  opened.push(entry);
+  /** A client on a connection of its own (grpc-js would otherwise share one subchannel between clients). */
+  const connection = () => {
+    const client = new ReflectionClient(server.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+    entry.clients.push(client);
+    return client;
+  };
+  return { server, connection };
+}
+
+afterEach(async () => {
+  for (const { server, clients } of opened.splice(0)) {
+    for (const client of clients) client.close();
+    await server.shutdown();
+  }
+});
+
+/** Opens a reflection stream and asks for the service list: "open" once answered, or the error it ended with. */
+function reflect(client: Client): { stream: ReflectionStream; outcome: Promise<"open" | ServiceError> } {
+  const stream = (client as unknown as { ServerReflectionInfo(): ReflectionStream }).ServerReflectionInfo();
+  const outcome = new Promise<"open" | ServiceError>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("a reflection stream neither answered nor failed within 5 s")), 5_000);
+    stream.once("data", () => {
+      clearTimeout(timer);
+      resolve("open");
+    });
+    stream.once("error", (err: ServiceError) => {
+      clearTimeout(timer);
+      resolve(err);
+    });
+  });
+  stream.write({ host: "", list_services: "" });
+  return { stream, outcome };
+}
+
+function expectLimit(outcome: "open" | ServiceError, scope: "connection" | "server", limit: number): void {
+  expect(outcome).not.toBe("open");
+  const err = outcome as ServiceError;
+  expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+  expect(readRichStatus(err)?.errorInfo).toMatchObject({ reason: "REFLECTION_STREAM_LIMIT", metadata: { scope, limit: String(limit) } });
+}
+
+describe("reflection streams without a token", () => {
+  it(`admits ${DEFAULT_REFLECTION_LIMITS.perConnection} streams per connection by default and refuses the next with RESOURCE_EXHAUSTED REFLECTION_STREAM_LIMIT, while another connection still reflects`, async () => {
+    const { server, connection } = await startServer();
+    const { perConnection } = DEFAULT_REFLECTION_LIMITS;
+    const client = connection();
+    const streams = Array.from({ length: perConnection }, () => reflect(client));
+    expect(await Promise.all(streams.map((s) => s.outcome))).toEqual(streams.map(() => "open"));
+    expectLimit(await reflect(client).outcome, "connection", perConnection);
+    expect(await reflect(connection()).outcome).toBe("open");
+    expect(server.openReflections).toEqual({ total: perConnection + 1, maxPerConnection: perConnection });
+  });
+
+  it("bounds them in total across connections", async () => {
+    const { server, connection } = await startServer({ perConnection: 3, total: 5 });
+    const a = connection();
+    const b = connection();
+    const open = [...[1, 2, 3].map(() => reflect(a)), ...[1, 2].map(() => reflect(b))];
+    expect(await Promise.all(open.map((s) => s.outcome))).toEqual(open.map(() => "open"));
+    expectLimit(await reflect(connection()).outcome, "server", 5);
+    expect(server.openReflections.total).toBe(5);
+  });
+
+  it("gives places back when streams are cancelled or ended, over repeated cycles", async () => {
+    const { server, connection } = await startServer({ perConnection: 3, total: 5 });
+    const client = connection();
+    for (let cycle = 0; cycle < 10; cycle++) {
+      const streams = [reflect(client), reflect(client), reflect(client)];
+      expect(await Promise.all(streams.map((s) => s.outcome))).toEqual(["open", "open", "open"]);
+      expectLimit(await reflect(client).outcome, "connection", 3);
+      // One cancelled, two half-closed by the client (the server then ends them with OK).
+      streams[0]!.stream.on("error", () => undefined);
+      streams[0]!.stream.cancel();
+      for (const s of streams.slice(1)) {
+        s.stream.on("error", () => undefined);
+        s.stream.end();
+      }
+      await until(() => server.openReflections.total === 0, { what: `every reflection place given back after cycle ${cycle}` });
+    }
+  });
+});
