@@ -555,6 +555,7 @@ describe("HistoricalScheduler", () => {
       expect(refused).toMatchObject({ name: "IbError", kind: "limit", fact: "history-quota", details: { limit: 4, client: "a", retryAfterMs: 50_000 } });
       expect(() => scheduler.admit({ client: "a", cost: 5, requests: 5 })).toThrow(/more than client "a"'s quota of 4/);
       expect(() => scheduler.admit({ client: "a", cost: 1, requests: 1 })).not.toThrow();
+      expect(() => scheduler.admit({ client: "a", cost: 0, requests: 0 })).not.toThrow(); // a window IB need not be asked for
       expect(() => scheduler.admit({ client: "b", cost: 9, requests: 9 })).not.toThrow(); // b has no quota
       // Requests scheduled without admit (or resent) still wait for the quota instead of exceeding it.
       const more = [4, 5].map((i) => scheduler.schedule({ key: key("A", i), client: "a", run: async () => void sentAt.push(clock.now() - t0) }));

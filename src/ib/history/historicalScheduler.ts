@@ -204,6 +204,7 @@ export class HistoricalScheduler {
    * deadline. Both carry retryAfterMs when waiting can help.
    */
   admit(call: HistoricalCall): void {
+    if (call.cost <= 0) return; // nothing to ask IB (a client over its quota by retries is not refused for it)
     const now = this.clock.now();
     this.windows.prune(now);
     const account = call.client ?? "";
