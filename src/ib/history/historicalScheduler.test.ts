@@ -500,6 +500,25 @@ describe("HistoricalScheduler", () => {
       scheduler.cancelQueued();
     });
 
+    it("with IB's numbers: a second client's call among a first client's 500 queued requests goes with the next unit that frees", async () => {
+      const clock = new FakeClock();
+      const t0 = clock.now();
+      const scheduler = new HistoricalScheduler({ clock });
+      const sent: string[] = [];
+      const a = Array.from({ length: 500 }, (_, i) => scheduler.schedule({ key: key(`A${i % 10}`, i), client: "a", run: async () => void sent.push("a") }).catch(() => "cancelled"));
+      // b asks 30 s later: a has filled IB's window (60) in a burst and has 440 more queued.
+      const b = new Promise<number>((resolve) =>
+        clock.setTimer(() => void scheduler.schedule({ key: key("B", 1), client: "b", run: async () => void sent.push("b") }).then(() => resolve(clock.now() - t0)), 30_000),
+      );
+      await drive(clock, b);
+      const waitedMs = (await b) - 30_000;
+      console.info(`IB's numbers: client b's one request behind client a's 500 was sent ${Math.round(waitedMs / 1000)} s after it was queued, as request #${sent.indexOf("b") + 1} (FIFO: #501, ~70 minutes)`);
+      expect(sent.indexOf("b")).toBe(60); // the first unit that frees
+      expect(waitedMs).toBeLessThanOrEqual(600_000 + 1_000 - 30_000 + 1_000);
+      scheduler.cancelQueued();
+      await Promise.all(a);
+    });
+
     it("alternates between two clients' backlogs by what each has sent in the window, the older first on a tie", async () => {
       const clock = new FakeClock();
       const scheduler = new HistoricalScheduler({ clock, rules: { ...small, globalMax: 100, maxInFlight: 1 } });
