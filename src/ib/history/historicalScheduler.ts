@@ -30,6 +30,9 @@
 import { IbError } from "../ibErrors.js";
 import { DEFAULT_HISTORICAL_PACING, type HistoricalPacingRules, type PacingKey } from "./pacingRules.js";
 import { PacingWindows } from "./pacingWindows.js";
+import { ClientShares, INTERNAL_ACCOUNT, type HistoricalCall } from "./clientShares.js";
+
+export { INTERNAL_ACCOUNT, type HistoricalCall } from "./clientShares.js";
 
 export interface SchedulerClock {
   now(): number;
@@ -60,9 +63,6 @@ export type HistoricalRequestKind = "bars" | "ticks" | "realtime_bars" | "head_t
 
 /** How a request sent to IB ended: answered, failed, cancelled, or rejected for pacing and sent again. */
 export type HistoricalOutcome = "ok" | "error" | "cancelled" | "pacing_retry";
-
-/** The accounting name of internal requests (never a client's: client names are validated, see clientsFile.ts). */
-export const INTERNAL_ACCOUNT = "(internal)";
 
 export interface HistoricalRequest<T> {
   key: PacingKey;
@@ -124,17 +124,6 @@ export interface HistoricalSchedulerOptions {
   quotaOf?: (client: string) => number;
 }
 
-/** What a user call is about to ask (admit). */
-export interface HistoricalCall {
-  client?: string;
-  /** Cost units of all its requests. */
-  cost: number;
-  /** How many requests (for the messages). */
-  requests: number;
-  /** The caller gives up then (epoch ms); undefined = no deadline. */
-  deadlineMs?: number;
-}
-
 interface Entry {
   seq: number;
   key: PacingKey;
@@ -179,7 +168,8 @@ export class HistoricalScheduler {
   private readonly reconnects: number[] = [];
   private readonly sentTotal: Record<HistoricalPriority, number> = { user: 0, internal: 0 };
   private readonly outcomes = newOutcomeCounts();
-  private readonly quotaOf: (client: string) => number;
+  /** The clients' side: fair order, shares, quotas, admission. */
+  private readonly shares: ClientShares;
 
   private pumping = false;
   private pumpAgain = false;
@@ -193,7 +183,7 @@ export class HistoricalScheduler {
     this.clock = options.clock ?? realClock;
     this.onPacingRetry = options.onPacingRetry;
     this.sendDelayMs = options.sendDelayMs ?? (() => 0);
-    this.quotaOf = options.quotaOf ?? (() => 0);
+    this.shares = new ClientShares(this.rules, this.windows, options.quotaOf ?? (() => 0));
   }
 
   /**
@@ -204,80 +194,10 @@ export class HistoricalScheduler {
    * deadline. Both carry retryAfterMs when waiting can help.
    */
   admit(call: HistoricalCall): void {
-    if (call.cost <= 0) return; // nothing to ask IB (a client over its quota by retries is not refused for it)
+    if (call.cost <= 0) return; // nothing to ask IB (a client over its quota by resends is not refused for it)
     const now = this.clock.now();
     this.windows.prune(now);
-    const account = call.client ?? "";
-    const quota = this.quotaOf(account);
-    if (quota > 0) {
-      const queued = this.queuedCostOf(account);
-      const left = quota - this.windows.usedBy(account) - queued;
-      if (call.cost > left) {
-        const windowS = Math.round(this.rules.globalWindowMs / 1000);
-        if (call.cost > quota) {
-          throw new IbError("limit", `this call needs ${call.cost} historical requests, more than client ${JSON.stringify(account)}'s quota of ${quota} per ${windowS} s: ask for a shorter window`, undefined, "history-quota", { limit: quota, client: account });
-        }
-        const at = this.windows.accountRoomAt(account, queued + call.cost, quota, now) ?? now + this.rules.globalWindowMs + this.rules.safetyMarginMs;
-        throw new IbError(
-          "limit",
-          `client ${JSON.stringify(account)} may send ${Math.max(0, left)} more historical requests in this ${windowS}-second window (quota ${quota}) and this call needs ${call.cost}`,
-          undefined,
-          "history-quota",
-          { limit: quota, client: account, retryAfterMs: Math.max(0, at - now) },
-        );
-      }
-    }
-    if (call.deadlineMs !== undefined) {
-      const at = this.estimateCall(account, call, now);
-      if (at > call.deadlineMs) {
-        const allowed = Math.max(0, call.deadlineMs - now);
-        throw new IbError(
-          "limit",
-          `IB's historical pacing budget (${this.rules.globalMax} requests per ${Math.round(this.rules.globalWindowMs / 1000)} s) lets this call's ${call.requests} request(s) go in about ${Math.ceil((at - now) / 1000)} s, after its deadline (${Math.ceil(allowed / 1000)} s); retry later or with a longer deadline`,
-          undefined,
-          "history-wait-exceeds-deadline",
-          // Retried then with the same deadline, its wait should fit (unless others queue meanwhile).
-          { waitMs: at - now, retryAfterMs: Math.max(1_000, at - now - allowed) },
-        );
-      }
-    }
-  }
-
-  /** When a call of `account` queued now would have its last request sent, by estimate. */
-  private estimateCall(account: string, call: HistoricalCall, now: number): number {
-    const own = this.queuedCostOf(account);
-    // Its last request's place in the fair line: after the entries whose key is at most its own.
-    const lastKey = this.windows.usedBy(account) + own + Math.max(0, call.cost - 1);
-    let ahead = own + call.cost;
-    for (const { e, key } of this.fairLine(now)) if (e.account !== account && key <= lastKey) ahead += e.cost;
-    // The global budget only: the per-contract rules hold a call's requests for seconds, not minutes, and a
-    // deadline that short is left to run out as before (the call then ends DEADLINE_EXCEEDED).
-    return this.windows.budgetEstimate(ahead, this.rules.globalMax, now);
-  }
-
-  private queuedCostOf(account: string): number {
-    let cost = 0;
-    for (const e of this.queue) if (e.account === account) cost += e.cost;
-    return cost;
-  }
-
-  /**
-   * The queue's first line in fair order: user calls, and internal requests queued internalMaxWaitMs or
-   * longer. Each request's key is what its client has sent in the window plus the cost of its client's
-   * requests ahead of it; the smallest key goes first, the oldest on a tie. Aged internal requests count as
-   * a client that has sent nothing (they have waited long enough already).
-   */
-  private fairLine(now: number): { e: Entry; key: number }[] {
-    const aged = now - this.rules.internalMaxWaitMs;
-    const running = new Map<string, number>();
-    const line: { e: Entry; key: number }[] = [];
-    for (const e of this.queue) {
-      if (e.priority === "internal" && (e.queuedAt > aged || this.settleUntil > now)) continue;
-      const key = running.get(e.account) ?? (e.priority === "internal" ? 0 : this.windows.usedBy(e.account));
-      running.set(e.account, key + e.cost);
-      line.push({ e, key });
-    }
-    return line.sort((a, b) => a.key - b.key || a.e.seq - b.e.seq);
+    this.shares.admit(call, this.queue, now, this.settleUntil > now);
   }
 
   schedule<T>(request: HistoricalRequest<T>): Promise<T> {
@@ -325,20 +245,8 @@ export class HistoricalScheduler {
       settlingUntilMs: this.settleUntil > now ? this.settleUntil : undefined,
       sentTotal: { ...this.sentTotal },
       requests: Object.fromEntries(Object.entries(this.outcomes).map(([k, v]) => [k, { ...v }])) as HistoricalSchedulerStats["requests"],
-      userWaitMs: this.userWaitMs(now),
+      userWaitMs: this.shares.userWaitMs(this.queue, now, this.settleUntil > now),
     };
-  }
-
-  private userWaitMs(now: number): number {
-    let ahead = 0;
-    let last = -1;
-    const line = this.fairLine(now);
-    line.forEach(({ e }, i) => {
-      if (e.priority === "user") last = i;
-    });
-    for (let i = 0; i <= last; i++) ahead += line[i]!.e.cost;
-    if (ahead === 0) return 0;
-    return Math.max(0, this.windows.budgetEstimate(ahead, this.rules.globalMax, now) - now);
   }
 
   /**
@@ -398,7 +306,7 @@ export class HistoricalScheduler {
     let wake = Infinity;
     // User calls first, fair between clients (fairLine); then internal requests, FIFO. An internal request
     // that has waited internalMaxWaitMs is in the first line: nothing waits forever.
-    const first = this.fairLine(now).map(({ e }) => e);
+    const first = this.shares.fairLine(this.queue, now, this.settleUntil > now).map(({ e }) => e);
     const inFirst = new Set(first);
     const order = [...first, ...this.queue.filter((e) => !inFirst.has(e))];
     /** Clients with user requests queued (the fair share applies while another client has some). */
@@ -414,7 +322,7 @@ export class HistoricalScheduler {
         wake = Math.min(wake, this.settleUntil);
         continue;
       }
-      const ownAt = Math.max(e.notBefore, this.windows.identicalFreeAt(e.key.identityKey), this.windows.sameContractFreeAt(e.sameKey, now), this.clientFreeAt(e, waiting, now));
+      const ownAt = Math.max(e.notBefore, this.windows.identicalFreeAt(e.key.identityKey), this.windows.sameContractFreeAt(e.sameKey, now), this.shares.freeAt(e, waiting, now));
       if (ownAt > now) {
         // Held by its own contract or client only: let the others pass (no head-of-line blocking).
         wake = Math.min(wake, ownAt);
@@ -449,20 +357,6 @@ export class HistoricalScheduler {
       if (estimate > now + 1_000) this.report(e, { reason: "budget", untilMs: estimate });
     }
     this.wakeAt = wake;
-  }
-
-  /**
-   * When the request's client may send it: within its quota always, and within globalMax - clientReserve
-   * while another client has requests queued. Internal requests have their own limit (budgetFor).
-   */
-  private clientFreeAt(e: Entry, waiting: ReadonlySet<string>, now: number): number {
-    if (e.priority !== "user") return -Infinity;
-    let at = -Infinity;
-    const quota = this.quotaOf(e.account);
-    if (quota > 0) at = this.windows.accountFreeAt(e.account, e.cost, quota, now);
-    const others = waiting.size > (waiting.has(e.account) ? 1 : 0);
-    if (others) at = Math.max(at, this.windows.accountFreeAt(e.account, e.cost, Math.max(1, this.rules.globalMax - this.rules.clientReserve), now));
-    return at;
   }
 
   /** Cost units of the global window this request may fill: internal ones leave the user reserve. */
