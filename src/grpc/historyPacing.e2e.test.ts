@@ -90,6 +90,14 @@ describe("a client's historyRequests quota", () => {
     expect(retryMs).toBeGreaterThan(30_000);
     expect(retryMs).toBeLessThanOrEqual(61_000);
     expect(sent()).toBe(3);
+    // GetTrades spends the same budget: refused too.
+    const trades = await failure(
+      new Promise((resolve, reject) =>
+        client.getTrades({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", limit: 10 }, auth(ALPHA_TOKEN), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res))),
+      ),
+    );
+    expect(readRichStatus(trades)?.errorInfo).toMatchObject({ reason: "QUOTA_EXCEEDED", metadata: { quota: "historyRequests", client: "alpha" } });
+    expect(sent()).toBe(3);
 
     // beta has no quota of its own: served meanwhile.
     expect((await getCandles(client, dayWindow(6), BETA_TOKEN)).candles.length).toBeGreaterThan(0);
