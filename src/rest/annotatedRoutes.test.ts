@@ -362,6 +362,11 @@ describe("CORS", () => {
     expect(res.headers.get("access-control-allow-headers")).toMatch(/Authorization/);
   });
 
+  it("lets an allowed origin's page read Retry-After", async () => {
+    const res = await get("/api/test/echo/x", { headers: { origin: "https://studio.example" } });
+    expect(res.headers.get("access-control-expose-headers")).toBe("Retry-After");
+  });
+
   it("gives other origins no CORS headers", async () => {
     const res = await get("/api/test/echo/x", { headers: { origin: "https://evil.example" } });
     expect(res.status).toBe(200);

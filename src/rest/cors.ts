@@ -16,6 +16,8 @@ export function cors(origins: readonly string[]): RequestHandler {
       return;
     }
     res.set("Access-Control-Allow-Origin", any ? "*" : origin);
+    // A page may read when to retry a refused call (RetryInfo's delay): not a CORS-safelisted header.
+    res.set("Access-Control-Expose-Headers", "Retry-After");
     if (!any) res.append("Vary", "Origin");
     if (req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
       res.set({
