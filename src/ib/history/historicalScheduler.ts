@@ -13,9 +13,11 @@
  * head-of-line blocking). Among user calls the line is fair between clients (the opaque accounting name a
  * call carries): the next request is the one of the client that has sent the fewest cost units in the
  * current window, counting its own requests ahead in line (ties: oldest first). A client with 500 queued
- * requests therefore delays another client's single request by one turn at most. While another client has
- * requests queued, no client may hold more than globalMax - clientReserve units of the window; a client's
- * `historyRequests` quota (quotaOf) caps it always, and a call that cannot fit it is refused at once (admit).
+ * requests therefore delays another client's single request by one turn at most (it goes with the next unit
+ * that frees). While another client has requests queued, no client may hold more than globalMax -
+ * clientReserve units of the window; a client's `historyRequests` quota (quotaOf) caps it always. A call that
+ * cannot fit its quota, or whose estimated wait passes the caller's deadline, is refused at once (admit).
+ * The clients' side of all this is in clientShares.ts.
  *
  * Priorities: user calls (GetCandles, GetTrades) go before internal requests (a live candle feed's real-time
  * bars, seeding and healing), and internal requests never take the last `userReserve` units of the global
