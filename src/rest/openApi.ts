@@ -3,6 +3,7 @@ import { INTERVAL_NAMES, describeAcceptedIntervals } from "../domain/intervals.j
 import { CONNECTOR_TYPES, MARKET_TYPES } from "../domain/marketType.js";
 import { MAX_DAYS } from "../grpc/requests/timeWindow.js";
 import type { RpcRoute } from "./httpRules.js";
+import { FORMAT_PARAMETER, type ResponseRenderer } from "./responseRenderer.js";
 import { SourceComments } from "./sourceComments.js";
 
 export interface OpenApiInfo {
@@ -58,7 +59,7 @@ function parameterOf(name: string, where: "path" | "query", field: DescField | u
  * one operation per binding, path variables as path parameters, the other scalar fields (dotted for
  * nested messages) as query parameters, `body` as the request body, canonical proto3 JSON schemas.
  */
-export function openApiDocument(routes: readonly RpcRoute[], info: OpenApiInfo, operational: readonly OperationalRoute[] = []): JsonObject {
+export function openApiDocument(routes: readonly RpcRoute[], info: OpenApiInfo, operational: readonly OperationalRoute[] = [], renderers: readonly ResponseRenderer[] = []): JsonObject {
   const comments = new SourceComments();
   const schemas = new SchemaCollector(comments);
   const paths: Record<string, JsonObject> = {};
@@ -93,6 +94,12 @@ export function openApiDocument(routes: readonly RpcRoute[], info: OpenApiInfo, 
         parameters.push(parameterOf(name.split(".").map((part, i, all) => (i === all.length - 1 ? field.jsonName : part)).join("."), "query", field, schemas, comments));
       }
     }
+    // Other forms of the answer (CSV candles): one more media type each, and the `format` parameter.
+    const forms = streaming ? [] : renderers.filter((r) => r.grpcPath === route.grpcPath);
+    if (forms.length > 0) {
+      const description = `The answer's form: \`json\` (default) or ${forms.map((r) => `\`${r.format}\` (as \`Accept: ${r.mediaType}\`)`).join(", ")}. Errors are JSON in every form.`;
+      parameters.push({ name: FORMAT_PARAMETER, in: "query", required: false, description, schema: { type: "string", enum: ["json", ...forms.map((r) => r.format)], description } });
+    }
     const responseSchema: JsonObject =
       route.responseBody === ""
         ? schemas.ref(route.method.output)
@@ -115,7 +122,10 @@ export function openApiDocument(routes: readonly RpcRoute[], info: OpenApiInfo, 
                 "text/event-stream": { schema: { type: "string" } },
               },
             }
-          : { description: "OK", content: { "application/json": { schema: responseSchema } } },
+          : {
+              description: ["OK", ...forms.map((r) => r.description)].join("\n\n"),
+              content: { "application/json": { schema: responseSchema }, ...Object.fromEntries(forms.map((r) => [r.mediaType, { schema: { type: "string" } }])) },
+            },
         default: { description: "An error: google.rpc.Status with ErrorInfo (and BadRequest for bad fields).", content: { "application/json": { schema: { $ref: `#/components/schemas/${STATUS_SCHEMA}` } } } },
       },
     };

@@ -13,6 +13,7 @@ import type { TokenAuthenticator } from "../grpc/auth.js";
 import type { Logger } from "../log/logger.js";
 import { httpRequestDuration, metricsRegistry } from "../metrics/metrics.js";
 import { cors } from "./cors.js";
+import { candlesCsvRenderer } from "./csvCandles.js";
 import { docsRouter } from "./docsPage.js";
 import { rpcRoutes, type RpcRoute } from "./httpRules.js";
 import { openApiDocument, type OperationalRoute } from "./openApi.js";
@@ -63,6 +64,9 @@ export interface RestServerOptions {
 /** Beyond the gRPC drain wait: the gRPC side ends the call first (CLIENT_NOT_READING), then the socket goes. */
 const STALLED_READER_MARGIN_MS = 10_000;
 
+/** Forms besides JSON for some unary answers (responseRenderer.ts): the bridge knows them only by this list. */
+const RENDERERS = [candlesCsvRenderer];
+
 const OPERATIONAL_ROUTES: OperationalRoute[] = [
   { path: "/api/health/live", summary: "Liveness", description: "The process is up: `{status, timestamp, uptimeSec}`. No token.", contentType: "application/json", open: true },
   { path: "/api/health/ready", summary: "Readiness", description: "200 while the IB Gateway is connected, 503 otherwise. No token.", contentType: "application/json", open: true },
@@ -94,9 +98,10 @@ export class RestServer {
           "Interactive Brokers market data, accounts and symbols over REST: the gRPC API's google.api.http bindings, with grpc-gateway semantics (canonical proto3 JSON; errors as google.rpc.Status; streams as NDJSON or Server-Sent Events).",
       },
       OPERATIONAL_ROUTES,
+      RENDERERS,
     );
     this.channel = new RpcChannel(options.grpc.target, options.grpc.credentials, options.grpc.channelOptions);
-    const app = this.buildApp(rpcGateway({ routes: this.routes, registry, channel: this.channel, log: options.log, auth: options.auth, maxBodyBytes: this.maxBodyBytes, stalledReaderMs: (options.streams ?? DEFAULT_STREAM_SETTINGS).maxDrainWaitMs + STALLED_READER_MARGIN_MS }));
+    const app = this.buildApp(rpcGateway({ routes: this.routes, registry, channel: this.channel, log: options.log, auth: options.auth, maxBodyBytes: this.maxBodyBytes, stalledReaderMs: (options.streams ?? DEFAULT_STREAM_SETTINGS).maxDrainWaitMs + STALLED_READER_MARGIN_MS, renderers: RENDERERS }));
     this.server =
       options.tls === undefined
         ? createHttpServer(app)

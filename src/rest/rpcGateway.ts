@@ -10,6 +10,7 @@ import { deadlineOf, metadataOf, MetadataTooLargeError } from "./httpMetadata.js
 import type { HttpMethod, RpcRoute } from "./httpRules.js";
 import { PathDecodingError } from "./pathTemplate.js";
 import { BindingError, bindRequest } from "./requestBinding.js";
+import { chosenRenderer, type ResponseRenderer } from "./responseRenderer.js";
 import { isServiceError, type RpcChannel } from "./rpcChannel.js";
 import { httpStatusOf, retryAfterHeaderOf, statusJsonOfApiError, statusJsonOfCallError, type StatusJson } from "./rpcStatus.js";
 import { errorFrame, framingFor, resultFrame, STREAM_HEADERS, type StreamFraming } from "./streamFraming.js";
@@ -28,6 +29,8 @@ export interface RpcGatewayOptions {
   maxBodyBytes: number;
   /** How long a REST stream waits for a client that stopped reading before it closes the connection. */
   stalledReaderMs: number;
+  /** Forms other than JSON for some unary answers (`?format=`, `Accept`): responseRenderer.ts. */
+  renderers?: readonly ResponseRenderer[];
 }
 
 /** A bridge error with the HTTP status to answer, when it is not the gRPC code's own. */
@@ -94,6 +97,8 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
       const at = req.originalUrl.indexOf("?");
       const query = new URLSearchParams(at < 0 ? "" : req.originalUrl.slice(at + 1));
       const message = bindRequest(route, { pathVariables: bound, query, body }, options.registry);
+      const renderer = chosenRenderer(options.renderers ?? [], route, query, headerValue(req, "accept"), () => res.append("Vary", "Accept"));
+      const rendering = renderer === undefined ? undefined : { renderer, request: toJson(route.method.input, message, { registry: options.registry }) as JsonObject };
       const request = Buffer.from(toBinary(route.method.input, message));
       const metadata = metadataOf(req.headers, req.socket.remoteAddress);
       const deadline = deadlineOf(req.headers);
@@ -101,7 +106,7 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
       if (route.method.methodKind === "server_streaming") {
         pipeStream(options.channel.serverStream(route.grpcPath, request, metadata, callOptions), route, req, res, options);
       } else {
-        void unary(route, request, metadata, callOptions, res, options).catch(next);
+        void unary(route, request, metadata, callOptions, res, options, rendering).catch(next);
       }
     };
     const callOrFail = (body: JsonValue | undefined) => {
@@ -138,7 +143,15 @@ function methodNotAllowed(method: string, path: string, allowed: HttpMethod[]): 
   return new HttpError(error, 405, { Allow: allowed.join(", ") });
 }
 
-async function unary(route: RpcRoute, request: Buffer, metadata: ReturnType<typeof metadataOf>, callOptions: { deadline?: Date }, res: Response, options: RpcGatewayOptions): Promise<void> {
+async function unary(
+  route: RpcRoute,
+  request: Buffer,
+  metadata: ReturnType<typeof metadataOf>,
+  callOptions: { deadline?: Date },
+  res: Response,
+  options: RpcGatewayOptions,
+  rendering?: { renderer: ResponseRenderer; request: JsonObject },
+): Promise<void> {
   const call = options.channel.unary(route.grpcPath, request, metadata, callOptions);
   // A caller that hangs up cancels the call: no IB request is spent on an answer nobody reads.
   const onClose = () => {
@@ -156,6 +169,11 @@ async function unary(route: RpcRoute, request: Buffer, metadata: ReturnType<type
   }
   if (res.destroyed) return;
   const json = responseJson(route, bytes, options.registry);
+  if (rendering !== undefined) {
+    const { body, headers } = rendering.renderer.render(json, rendering.request);
+    res.status(200).set(headers).type(`${rendering.renderer.mediaType}; charset=utf-8`).send(body);
+    return;
+  }
   res.status(200).type("application/json").send(JSON.stringify(json));
 }
 
