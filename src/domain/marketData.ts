@@ -2,7 +2,7 @@
  * Market data domain types: produced by the IB adapter, consumed by the gRPC layer.
  * Prices and sizes are Decimal (see decimal.ts), times are epoch milliseconds (UTC).
  */
-import type { Decimal } from "./decimal.js";
+import { toWire, type Decimal } from "./decimal.js";
 import type { IntervalName } from "./intervals.js";
 
 /** One trade print (IB tick-by-tick "Last"/"AllLast"). */
@@ -85,6 +85,27 @@ export function inferTradeSide(
   const sell = quote.bid !== undefined && trade.price.lte(quote.bid);
   if (buy === sell) return undefined;
   return buy ? "buy" : "sell";
+}
+
+/**
+ * A candle whose prices and sizes are their canonical wire text (toWire: plain notation, no trailing zeros;
+ * "" for an unknown vwap): bulk history as the store keeps it and the API sends it, without a Decimal per value.
+ */
+export interface TextCandle {
+  startMs: number;
+  interval: IntervalName;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: string;
+  vwap: string;
+  tradeCount: number;
+  complete: boolean;
+}
+
+export function textCandleOf(c: Candle): TextCandle {
+  return { startMs: c.startMs, interval: c.interval, open: toWire(c.open), high: toWire(c.high), low: toWire(c.low), close: toWire(c.close), volume: toWire(c.volume), vwap: toWire(c.vwap), tradeCount: c.tradeCount, complete: c.complete };
 }
 
 /** An IB bar of the interval's own size as a candle. */

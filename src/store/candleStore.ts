@@ -1,6 +1,6 @@
-import { dec } from "../domain/decimal.js";
+import { dec, toWire } from "../domain/decimal.js";
 import type { IntervalName } from "../domain/intervals.js";
-import type { Bar } from "../domain/marketData.js";
+import type { Bar, TextCandle } from "../domain/marketData.js";
 import type { SqliteDatabase } from "./database.js";
 import type { StoreWriter } from "./storeWriter.js";
 import { mergeRanges, type TimeRange } from "./timeRanges.js";
@@ -70,6 +70,7 @@ export class CandleStore {
       insertSeries: db.prepare("INSERT INTO candle_series (con_id, interval, what_to_show, rth, symbol, time_zone) VALUES (?, ?, ?, ?, ?, ?)"),
       relabelSeries: db.prepare("UPDATE candle_series SET symbol = ?, time_zone = ? WHERE id = ?"),
       read: db.prepare<[number, number, number]>("SELECT start_ms, open, high, low, close, volume, vwap, trades, complete FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms").raw(true),
+      readPage: db.prepare<[number, number, number, number]>("SELECT start_ms, open, high, low, close, volume, vwap, trades, complete FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms LIMIT ?").raw(true),
       upsert: db.prepare("INSERT OR REPLACE INTO candles (series, start_ms, open, high, low, close, volume, vwap, trades, complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       deleteRange: db.prepare("DELETE FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ?"),
       recent: db.prepare<[number], { from_ms: number; to_ms: number; fetched_at_ms: number; forming_end_ms: number }>("SELECT from_ms, to_ms, fetched_at_ms, forming_end_ms FROM recent_coverage WHERE series = ?"),
@@ -91,6 +92,28 @@ export class CandleStore {
   }
 
   /**
+   * Up to `limit` stored candles from `fromMs` (inclusive) to `toMs`, ascending, as wire text: the bulk read
+   * path (no Decimal per value). Page on with fromMs = the last start + 1.
+   */
+  readText(key: CandleSeriesKey, fromMs: number, toMs: number, limit: number): TextCandle[] {
+    const id = this.idOf(key, undefined);
+    if (id === undefined) return [];
+    const interval = key.interval;
+    return (this.statements.readPage.all(id, fromMs, toMs, limit) as CandleRow[]).map((r) => ({
+      startMs: r[0],
+      interval,
+      open: r[1],
+      high: r[2],
+      low: r[3],
+      close: r[4],
+      volume: r[5],
+      vwap: r[6] ?? "",
+      tradeCount: r[7],
+      complete: r[8] === 1,
+    }));
+  }
+
+  /**
    * The covered parts of [fromMs, toMs) at `nowMs`, merged, oldest first: the settled ranges, plus the recent
    * range when fetched less than `recentTtlMs` ago and its forming bar has not ended.
    */
@@ -108,7 +131,8 @@ export class CandleStore {
    * Resolves when committed; rejects when the write failed (the caller's answer does not depend on it).
    */
   write(key: CandleSeriesKey & CandleSeriesLabel, bars: readonly StoredBar[], scope: CandleWriteScope, nowMs: number): Promise<void> {
-    const rows = bars.map((b): CandleRow => [b.startMs, b.open.toString(), b.high.toString(), b.low.toString(), b.close.toString(), b.volume.toString(), b.vwap?.toString() ?? null, b.count ?? 0, b.complete ? 1 : 0]);
+    // Wire text: read back, it goes to the API as it is (readText), with no Decimal in between.
+    const rows = bars.map((b): CandleRow => [b.startMs, toWire(b.open), toWire(b.high), toWire(b.low), toWire(b.close), toWire(b.volume), b.vwap === undefined ? null : toWire(b.vwap), b.count ?? 0, b.complete ? 1 : 0]);
     return new Promise((resolve, reject) => {
       const jobs = Math.max(1, Math.ceil(rows.length / ROWS_PER_JOB));
       for (let j = 0; j < jobs; j++) {

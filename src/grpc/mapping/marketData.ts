@@ -1,7 +1,7 @@
 import type { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { TradeSide, type Candle as ProtoCandle, type OrderBookUpdate, type PriceLevel, type Tick, type Trade } from "../../../gen/ibprovider/v1/types.js";
 import { toWire, type Decimal } from "../../domain/decimal.js";
-import { inferTradeSide, type Candle, type Level1 } from "../../domain/marketData.js";
+import { inferTradeSide, type Candle, type Level1, type TextCandle } from "../../domain/marketData.js";
 import type { BookUpdate, TradeEvent } from "../../ib/ibAdapter.js";
 import { dataTypeToProto } from "./streamStatus.js";
 import { timestampFromMs } from "./protoTime.js";
@@ -37,6 +37,23 @@ export function tradeToProto(e: TradeEvent, symbol: string, tradeId = String(e.s
     exchange: e.trade.exchange,
     conditions: e.trade.conditions.join(","),
     tradeId,
+  };
+}
+
+/** A stored or historical candle: its text goes to the wire as it is. */
+export function textCandleToProto(c: TextCandle, symbol: string): ProtoCandle {
+  return {
+    symbol,
+    interval: c.interval,
+    time: timestampFromMs(c.startMs),
+    open: c.open,
+    high: c.high,
+    low: c.low,
+    close: c.close,
+    volume: c.volume,
+    vwap: c.vwap,
+    tradeCount: String(c.tradeCount),
+    isComplete: c.complete,
   };
 }
 

@@ -18,7 +18,7 @@ import {
   type TickEvent,
   type TradeEvent as ProtoTradeEvent,
 } from "../../../gen/ibprovider/v1/market_data_service.js";
-import type { Candle, Level1, TradePrint } from "../../domain/marketData.js";
+import type { Candle, Level1, TextCandle, TradePrint } from "../../domain/marketData.js";
 import type { Interval } from "../../domain/intervals.js";
 import type { MarketType } from "../../domain/marketType.js";
 import type { BookUpdate, CandleQuery, LineConsumerOptions, OrderBookSnapshot, TradeEvent } from "../../ib/ibAdapter.js";
@@ -30,7 +30,7 @@ import { invalidArgument, notFound } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
 import { deadlineMsOf } from "../callDeadline.js";
 import { toInstrument } from "../mapping/instrument.js";
-import { bookUpdateToProto, candleToProto, levelToProto, tickToProto, tradeToProto, writeTickEvent } from "../mapping/marketData.js";
+import { bookUpdateToProto, candleToProto, levelToProto, textCandleToProto, tickToProto, tradeToProto, writeTickEvent } from "../mapping/marketData.js";
 import { timestampFromMs } from "../mapping/protoTime.js";
 import { checkInstrument, checkInterval } from "../requests/instrumentFields.js";
 import { checkDepth, checkTradesLimit } from "../requests/sizeFields.js";
@@ -43,7 +43,7 @@ export interface MarketDataSource {
   streamTrades(marketType: MarketType, symbol: string, options: LineConsumerOptions<TradeEvent>): Promise<FeedCursor<TradeEvent>>;
   streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: LineConsumerOptions<BookUpdate>): Promise<FeedCursor<BookUpdate>>;
   orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs?: number, signal?: AbortSignal, client?: string): Promise<OrderBookSnapshot>;
-  candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: Candle[] }>;
+  candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: TextCandle[] }>;
   streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: LineConsumerOptions<Candle>): Promise<FeedCursor<Candle>>;
   recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal; client?: string; deadlineMs?: number }): Promise<TradePrint[]>;
 }
@@ -76,7 +76,7 @@ export class MarketDataService {
       });
     // Barfinex answers 404 when a window holds no data; the REST bridge maps NOT_FOUND to it.
     if (candles.length === 0) throw notFound(`no ${interval.name} candles for ${request.symbol} between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`, "NO_DATA");
-    return { candles: candles.map((c) => candleToProto(c, request.symbol)), instrument: toInstrument(instrument, request.symbol, nowMs) };
+    return { candles: candles.map((c) => textCandleToProto(c, request.symbol)), instrument: toInstrument(instrument, request.symbol, nowMs) };
   }
 
   async getTrades(request: GetTradesRequest, ctx: CallContext): Promise<GetTradesResponse> {

@@ -3,8 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseInterval } from "../../domain/intervals.js";
-import { toWire } from "../../domain/decimal.js";
-import type { Candle } from "../../domain/marketData.js";
+import type { TextCandle } from "../../domain/marketData.js";
 import { MarketStore } from "../../store/marketStore.js";
 import { DEFAULT_STORE_SETTINGS, type StoreSettings } from "../../store/storeSettings.js";
 import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
@@ -31,7 +30,7 @@ const min1 = parseInterval("min1")!;
 const DAY = 86_400_000;
 /** Historical requests that reached the simulated Gateway, all symbols. */
 const ibRequests = () => [...fx.sim.stats.historicalRequests.values()].reduce((a, b) => a + b, 0);
-const wire = (candles: Candle[]) => candles.map((c) => [c.startMs, toWire(c.open), toWire(c.high), toWire(c.low), toWire(c.close), toWire(c.volume), c.tradeCount, c.complete]);
+const wire = (candles: TextCandle[]) => candles.map((c) => [c.startMs, c.open, c.high, c.low, c.close, c.volume, c.vwap, c.tradeCount, c.complete]);
 
 async function candlesOf(adapter: IbAdapter, symbol: string, interval = h1, fromMs = Date.now() - 7 * DAY, toMs = Date.now()) {
   return (await adapter.candles("spot", symbol, { interval, fromMs, toMs, regularHoursOnly: false })).candles;

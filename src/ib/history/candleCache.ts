@@ -11,7 +11,7 @@
  */
 import { intervalBounds } from "../../domain/calendar.js";
 import type { Interval } from "../../domain/intervals.js";
-import { candleFromBar, type Candle } from "../../domain/marketData.js";
+import { textCandleOf, type Candle, type TextCandle } from "../../domain/marketData.js";
 import type { CandleSeriesKey, CandleStore, StoredBar } from "../../store/candleStore.js";
 import type { StoreSettings } from "../../store/storeSettings.js";
 import { bridgeGaps, missingRanges, type TimeRange } from "../../store/timeRanges.js";
@@ -34,6 +34,9 @@ export interface CandleSource {
   candles(instrument: ResolvedInstrument, query: CandleQuery): Promise<Candle[]>;
 }
 
+/** Rows per store read before yielding to the event loop (≈ 20-40 ms of reading here). */
+const READ_PAGE = 20_000;
+
 export class CandleCache {
   readonly stats: CandleCacheStats = { calls: { hit: 0, partial: 0, miss: 0 }, barsFromStore: 0, barsFromIb: 0 };
 
@@ -46,10 +49,10 @@ export class CandleCache {
     private readonly maxChunks: number,
   ) {}
 
-  async candles(instrument: ResolvedInstrument, query: CandleQuery): Promise<Candle[]> {
+  async candles(instrument: ResolvedInstrument, query: CandleQuery): Promise<TextCandle[]> {
     const nowMs = this.now();
     // A window in the future or reversed: IB's path refuses it with its own reason.
-    if (query.fromMs >= nowMs || query.fromMs >= query.toMs) return this.ib.candles(instrument, query);
+    if (query.fromMs >= nowMs || query.fromMs >= query.toMs) return (await this.ib.candles(instrument, query)).map(textCandleOf);
     const { interval } = query;
     const timeZone = instrument.timeZoneId || "UTC";
     const key: CandleSeriesKey = { conId: instrument.conId, interval: interval.name, whatToShow: whatToShowFor(instrument.secType), rth: query.regularHoursOnly && instrument.secType === "STK" };
@@ -65,22 +68,42 @@ export class CandleCache {
     this.stats.calls[outcome]++;
     if (missing.length > 0) this.checkRequests(instrument, interval, missing, nowMs, timeZone);
 
-    // Read before fetching: the writes below are queued, and the fetched bars replace these by start anyway.
-    const byStart = new Map<number, Candle>();
-    for (const bar of this.store.read(key, windowStart, query.toMs)) {
-      const endMs = barEnd(bar.startMs, interval, timeZone);
-      byStart.set(bar.startMs, candleFromBar(bar, interval.name, bar.complete && endMs <= nowMs));
-    }
-    this.stats.barsFromStore += byStart.size;
-    const fetched = await Promise.all(missing.map((range) => this.ib.candles(instrument, { ...query, fromMs: range.fromMs, toMs: range.toMs })));
+    // IB's requests go out first; the store is read meanwhile, in pages (other calls and streams are served
+    // between them). A failure is awaited below: the handler only keeps it from counting as unhandled.
+    const fetching = Promise.all(missing.map((range) => this.ib.candles(instrument, { ...query, fromMs: range.fromMs, toMs: range.toMs })));
+    fetching.catch(() => undefined);
+    const stored = await this.readStored(key, windowStart, query.toMs, nowMs, interval, timeZone);
+    this.stats.barsFromStore += stored.length;
+    if (missing.length === 0) return stored;
+
+    const fetched = await fetching;
     const label = { ...key, symbol: instrument.symbol, timeZone };
+    const fromIb: TextCandle[] = [];
     missing.forEach((range, i) => {
-      const candles = fetched[i]!.filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs);
-      this.stats.barsFromIb += candles.length;
-      for (const c of candles) byStart.set(c.startMs, c);
+      const candles = fetched[i]!.filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs && c.startMs < query.toMs);
       this.remember(label, range, candles, settledTo, nowMs, interval, timeZone);
+      for (const c of candles) fromIb.push(textCandleOf(c));
     });
-    return [...byStart.values()].filter((c) => c.startMs >= windowStart && c.startMs < query.toMs).sort((a, b) => a.startMs - b.startMs);
+    this.stats.barsFromIb += fromIb.length;
+    // Both ascending; IB's answer wins inside the ranges it was asked for (the store may hold older revisions).
+    const asked = (ms: number) => missing.some((r) => ms >= r.fromMs && ms < r.toMs);
+    return mergeByStart(stored.filter((c) => !asked(c.startMs)), fromIb.sort((a, b) => a.startMs - b.startMs));
+  }
+
+  /** Stored candles of [fromMs, toMs) in pages, yielding to the event loop between pages. */
+  private async readStored(key: CandleSeriesKey, fromMs: number, toMs: number, nowMs: number, interval: Interval, timeZone: string): Promise<TextCandle[]> {
+    const out: TextCandle[] = [];
+    for (let from = fromMs; ; ) {
+      const page = this.store.readText(key, from, toMs, READ_PAGE);
+      for (const c of page) {
+        // Stored complete means: ended when IB sent it. The forming bar stays incomplete until IB is asked again.
+        if (c.complete && barEnd(c.startMs, interval, timeZone) > nowMs) c.complete = false;
+        out.push(c);
+      }
+      if (page.length < READ_PAGE) return out;
+      from = page[page.length - 1]!.startMs + 1;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Queues what IB returned for `range`: the settled part as covered for good, the rest as recent. */
@@ -120,6 +143,17 @@ export class CandleCache {
   private settleMs(interval: Interval): number {
     return interval.seconds !== undefined && interval.seconds < 86_400 ? this.settings.intradaySettleMs : this.settings.dailySettleMs;
   }
+}
+
+function mergeByStart(a: TextCandle[], b: TextCandle[]): TextCandle[] {
+  const out: TextCandle[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]!.startMs < b[j]!.startMs)) out.push(a[i++]!);
+    else out.push(b[j++]!);
+  }
+  return out;
 }
 
 function barEnd(startMs: number, interval: Interval, timeZone: string): number {

@@ -1,0 +1,110 @@
+/**
+ * Store scenario of the benchmark (issue 14): a cached GetCandles of one year of min1 bars for one symbol,
+ * served from the store through the real service over loopback gRPC, against the raw read of the same rows
+ * from the same SQLite file (better-sqlite3, rows as arrays, no conversion). Runs the service in this
+ * process (the embedded simulated Gateway); the ratio raw ÷ API is the figure (issue target ≥ 0.5).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { pino } from "pino";
+import { MarketDataServiceClient, type GetCandlesResponse } from "../gen/ibprovider/v1/market_data_service.js";
+import { startApp } from "../src/app.js";
+import { loadConfig } from "../src/config/loadConfig.js";
+import { dec } from "../src/domain/decimal.js";
+import type { StoredBar } from "../src/store/candleStore.js";
+
+export interface StoreRound {
+  bars: number;
+  fillMs: number;
+  /** Best of the repeats, ms. */
+  rawReadMs: number;
+  apiMs: number;
+  /** The first API call after the fill (no warm caches in the process). */
+  apiFirstMs: number;
+  /** raw ÷ API time: 1 = the API costs what the raw read does. */
+  ratio: number;
+  ibRequestsDuringApi: number;
+}
+
+const REPEATS = Number(process.env.BENCH_STORE_REPEATS ?? 3);
+const DAYS = Number(process.env.BENCH_STORE_DAYS ?? 365);
+const MINUTE = 60_000;
+
+export async function storeRound(): Promise<StoreRound> {
+  const dir = mkdtempSync(join(tmpdir(), "ibp-bench-store-"));
+  const path = join(dir, "store.sqlite");
+  const config = loadConfig({
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    env: { GRPC_PORT: "0", REST_PORT: "0", SIMULATOR_PORT: "0", PROVIDER_API_TOKEN: "bench-token", STORE_PATH: path, PROVIDER_CONFIG_FILE: "bench/config.provider.json" },
+  });
+  const app = await startApp(config, pino({ level: "silent" }));
+  try {
+    const instrument = await app.adapter.resolve("spot", "BTCUSDT");
+    const key = { conId: instrument.conId, interval: "min1" as const, whatToShow: "AGGTRADES", rth: false, symbol: instrument.symbol, timeZone: instrument.timeZoneId || "UTC" };
+    // One year of settled minutes, ending an hour ago on the hour, written as the cache would.
+    const toMs = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
+    const fromMs = toMs - DAYS * 86_400_000;
+    const fillStarted = performance.now();
+    const price = dec("64250.5");
+    for (let start = fromMs; start < toMs; start += 10_000 * MINUTE) {
+      const end = Math.min(toMs, start + 10_000 * MINUTE);
+      const bars: StoredBar[] = [];
+      for (let t = start; t < end; t += MINUTE) bars.push({ startMs: t, open: price, high: dec("64262.25"), low: dec("64240"), close: dec("64251.75"), volume: dec("12.3456"), vwap: dec("64251.125"), count: 42, complete: true });
+      await app.store.candles.write(key, bars, { covered: { fromMs: start, toMs: end } }, Date.now());
+    }
+    await app.store.flushed();
+    const fillMs = performance.now() - fillStarted;
+
+    const raw = new Database(path, { readonly: true });
+    const series = (raw.prepare("SELECT id FROM candle_series WHERE con_id = ? AND interval = 'min1'").get(instrument.conId) as { id: number }).id;
+    const read = raw.prepare("SELECT start_ms, open, high, low, close, volume, vwap, trades, complete FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms").raw(true);
+    let bars = 0;
+    let rawReadMs = Infinity;
+    for (let i = 0; i < REPEATS; i++) {
+      const t0 = performance.now();
+      bars = read.all(series, fromMs, toMs).length;
+      rawReadMs = Math.min(rawReadMs, performance.now() - t0);
+    }
+    raw.close();
+
+    const client = new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure(), { "grpc.max_receive_message_length": -1 });
+    const metadata = new Metadata();
+    metadata.set("authorization", "Bearer bench-token");
+    const ibBefore = [...(app.simulator as unknown as { stats: { historicalRequests: Map<string, number> } } | undefined)?.stats.historicalRequests.values() ?? []].reduce((a, b) => a + b, 0);
+    const call = () =>
+      new Promise<GetCandlesResponse>((resolve, reject) =>
+        client.getCandles({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval: "min1", from: { seconds: String(fromMs / 1000), nanos: 0 }, to: { seconds: String(toMs / 1000), nanos: 0 }, regularHoursOnly: false }, metadata, { deadline: Date.now() + 120_000 }, (err: ServiceError | null, res?: GetCandlesResponse) => (err ? reject(err) : resolve(res!))),
+      );
+    let apiMs = Infinity;
+    let apiFirstMs = 0;
+    for (let i = 0; i < REPEATS; i++) {
+      const t0 = performance.now();
+      const res = await call();
+      const ms = performance.now() - t0;
+      if (i === 0) apiFirstMs = ms;
+      apiMs = Math.min(apiMs, ms);
+      if (res.candles.length !== bars) throw new Error(`GetCandles answered ${res.candles.length} candles, the store holds ${bars}`);
+    }
+    client.close();
+    const ibAfter = [...(app.simulator as unknown as { stats: { historicalRequests: Map<string, number> } } | undefined)?.stats.historicalRequests.values() ?? []].reduce((a, b) => a + b, 0);
+    return { bars, fillMs: Math.round(fillMs), rawReadMs: Math.round(rawReadMs), apiMs: Math.round(apiMs), apiFirstMs: Math.round(apiFirstMs), ratio: Math.round((rawReadMs / apiMs) * 100) / 100, ibRequestsDuringApi: ibAfter - ibBefore };
+  } finally {
+    await app.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  storeRound().then(
+    (r) => console.log(JSON.stringify(r)),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
