@@ -16,6 +16,11 @@ describe("candle CSV", () => {
     );
   });
 
+  it("writes a stored candle's text as it is", () => {
+    const row = candleCsvRowOf({ startMs: 0, interval: "h1", open: "1.50", high: "2", low: "1", close: "1.75", volume: "10", vwap: "", tradeCount: 3, complete: false });
+    expect(candleCsv([row])).toBe("time,time_ms,open,high,low,close,volume,vwap,trades,complete\n1970-01-01T00:00:00Z,0,1.50,2,1,1.75,10,,3,false\n");
+  });
+
   it("writes times as the JSON API does: whole seconds without a fraction, milliseconds when there are any", () => {
     expect(csvTime(0)).toBe("1970-01-01T00:00:00Z");
     expect(csvTime(1_500)).toBe("1970-01-01T00:00:01.500Z");

@@ -8,7 +8,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningApp } from "../app.js";
 import { loadConfig } from "../config/loadConfig.js";
+import { CANDLE_CSV_HEADER } from "../domain/candleCsv.js";
+import { dec } from "../domain/decimal.js";
 import { DEBIAN_PYTHON, pythonToolchain, toolchainVerdict } from "../sdk/debianToolchain.js";
+import { MarketStore } from "../store/marketStore.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
 
 // Every code block in README.md and docs/*.md is run as a reader would paste it, or checked, by the rule
@@ -47,6 +50,11 @@ type Check =
   | { kind: "wait" }
   /** Prints $TOKEN's SHA-256 (a clients file's tokenSha256): run with a TOKEN, it prints that token's digest. */
   | { kind: "digest" }
+  /** `npm run store -- …`: run from a scratch directory (where its output files land) on a scratch store file (STORE_PATH) holding AAPL and BTCUSDT candles; exits 0. */
+  | { kind: "store" }
+  /** `npm run backfill -- …`: against the test service (its address and token), over one day instead of the
+   * days shown (IB's real pacing runs here: 30 days of minutes is minutes of waiting); exits 0 with a summary. */
+  | { kind: "backfill" }
   /** Cannot run inside a test, for the reason given. */
   | { kind: "skip"; why: string };
 
@@ -72,6 +80,8 @@ const COMMAND_RULES: ReadonlyArray<{ match: RegExp; check: Check }> = [
   { match: /^apt-get update && apt-get install /, check: { kind: "apt" } },
   { match: /^until curl -sf http:\/\/127\.0\.0\.1:8081\/api\/health\/ready >\/dev\/null; do sleep 1; done$/, check: { kind: "wait" } },
   { match: /^printf %s "\$TOKEN" \| sha256sum$/, check: { kind: "digest" } },
+  { match: /^npm run (--silent )?store -- /, check: { kind: "store" } },
+  { match: /^npm run backfill -- /, check: { kind: "backfill" } },
   { match: /^npm (ci|install)$/, check: { kind: "skip", why: "reinstalls node_modules under the running suite; .ci/run runs npm ci on every CI run" } },
   { match: /^npm start( &)?$/, check: { kind: "skip", why: "serves until stopped; this file starts the same service with startApp (startTestApp) on ephemeral ports and runs the docs' calls against it" } },
   { match: /^npm test$/, check: { kind: "skip", why: "is the suite this test belongs to" } },
@@ -220,18 +230,27 @@ describe("every shell command in README.md and docs/*.md", () => {
     const body = stdout.slice(0, stdout.lastIndexOf("\n"));
     expect(stdout.slice(stdout.lastIndexOf("\n") + 1), body.slice(0, 300)).toBe(shownStatus(c));
     if (c.command.includes("/api/metrics")) expect(body).toContain("ibprovider_ib_connected 1");
+    else if (/format=csv|Accept: text\/csv/.test(c.command)) expect(body.split("\n")[0]).toBe(CANDLE_CSV_HEADER.trimEnd());
     else expect(() => JSON.parse(body) as unknown, body.slice(0, 300)).not.toThrow();
   }, 40_000);
 
   it.each(rows(ofKind("rest").filter((c) => c.command.includes(" -N "))))("streams: %s", async (_, c) => {
     const sse = c.command.includes("text/event-stream");
-    const out = await runUntil(c.command, (o) => (sse ? sseMessages(o) : ndjsonMessages(o)).length >= 2 && o.endsWith("\n"));
+    const backfill = c.command.includes("/api/store/backfill");
+    const out = await runUntil(c.command, (o) => (backfill ? o.includes('"summary"') : (sse ? sseMessages(o) : ndjsonMessages(o)).length >= 2) && o.endsWith("\n"));
     const messages = sse
       ? sseMessages(out).map((e) => JSON.parse(e.slice("data: ".length)) as unknown)
       : ndjsonMessages(out).map((l) => (JSON.parse(l) as { result: unknown }).result);
     expect(messages.length).toBeGreaterThanOrEqual(2);
-    for (const m of messages) expect(m).toHaveProperty("events");
+    // A backfill streams progress events, then its summary; live streams carry batches of events.
+    if (backfill) expect(messages.at(-1)).toHaveProperty("summary.failedSymbols", 0);
+    else for (const m of messages) expect(m).toHaveProperty("events");
   }, 40_000);
+
+  it.each(rows(ofKind("backfill")))("%s", async (_, c) => {
+    const { stdout } = await run(`${c.command.replace(/--days \d+/, "--days 1")} --url 127.0.0.1:${app.grpc.port}`, 40_000);
+    expect(stdout).toMatch(/ bars stored from \d+ IB requests; every symbol done$/m);
+  }, 45_000);
 
   it.each(rows(ofKind("grpc")))("%s", async (_, c) => {
     expect(c.command, "calls the address the docs use, replaced here by the test service's").toContain(DOC_GRPC);
@@ -270,6 +289,31 @@ describe("every shell command in README.md and docs/*.md", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe("the store CLI", () => {
+    let scratch: string;
+    beforeAll(async () => {
+      scratch = mkdtempSync(join(tmpdir(), "ibp-doc-store-"));
+      const store = MarketStore.open(join(scratch, "store.sqlite"));
+      const day = Date.UTC(2026, 10, 2, 14, 30);
+      const bars = (n: number, stepMs: number) => Array.from({ length: n }, (_, i) => ({ startMs: day + i * stepMs, open: dec("1.5"), high: dec("2"), low: dec("1"), close: dec("1.75"), volume: dec(i), count: i, complete: true }));
+      await store.candles.write({ conId: 265598, interval: "min1", whatToShow: "TRADES", rth: true, symbol: "AAPL", timeZone: "US/Eastern" }, bars(390, 60_000), { covered: { fromMs: day, toMs: day + 390 * 60_000 } }, Date.now());
+      await store.candles.write({ conId: 1, interval: "h1", whatToShow: "AGGTRADES", rth: false, symbol: "BTCUSDT", timeZone: "UTC" }, bars(48, 3_600_000), {}, Date.now());
+      store.close();
+    });
+    afterAll(() => {
+      if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it.each(rows(ofKind("store")))("%s", async (_, c) => {
+      // npm --prefix: the repository's script, run from the scratch directory (INIT_CWD: where --out and ">" write).
+      const command = c.command.replace(/^npm run /, `npm --prefix ${ROOT} run `);
+      const { stdout } = await promisify(execFile)("bash", ["-c", command], { cwd: scratch, env: { ...process.env, STORE_PATH: join(scratch, "store.sqlite") }, timeout: 30_000, encoding: "utf8" });
+      const out = /(?:--out |> )(\S+)/.exec(c.command)?.[1];
+      if (out !== undefined) expect(readFileSync(join(scratch, out), "utf8").split("\n")[0]).toBe(CANDLE_CSV_HEADER.trimEnd());
+      else expect(stdout.trim()).not.toBe("");
+    }, 40_000);
   });
 
   it.each(rows(ofKind("ci")))("CI runs: %s", (_, c) => {
