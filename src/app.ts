@@ -67,7 +67,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     historicalPacing: config.historicalPacing,
     historyRequestQuotas: new Map(config.clients.map((c) => [c.name, c.quotas.historyRequests])),
     clientLines: config.ibLines,
-    store: { candles: store.candles, settings: config.store },
+    store: { candles: store.candles, settings: config.store, contracts: store.contracts },
   });
 
   const auth = new TokenAuthenticator(config.clients);
@@ -89,6 +89,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       subscriptions: () => adapter.subscriptions(),
     },
     adapter,
+    store: adapter,
   });
 
   // Health follows the Gateway: the services are NOT_SERVING while it is away, so orchestrators and load

@@ -1,13 +1,13 @@
 import type { ProviderConfig } from "../config/providerConfig.js";
 import type { MarketType } from "../domain/marketType.js";
 import type { Interval } from "../domain/intervals.js";
-import type { Candle, Level1, TradePrint } from "../domain/marketData.js";
+import { textCandleOf, type Candle, type Level1, type TextCandle, type TradePrint } from "../domain/marketData.js";
 import type { FeedCursor } from "../stream/feedCursor.js";
 import type { ConsumerOptions, FeedSource } from "../stream/sharedFeed.js";
 import { GatewayConnection, type GatewayConnectionOptions } from "./connection/gatewayConnection.js";
 import type { GatewayStatus } from "./connection/gatewayStatus.js";
 import { RequestRouter } from "./connection/requestRouter.js";
-import { ContractResolver, type ResolvedInstrument } from "./contracts/contractResolver.js";
+import { ContractResolver, type PersistedContracts, type ResolvedInstrument } from "./contracts/contractResolver.js";
 import { AccountFeeds } from "./feeds/accountFeeds.js";
 import type { AccountState, AccountUpdate } from "./feeds/accountFeed.js";
 import { candleSource } from "./feeds/candleFeed.js";
@@ -23,7 +23,8 @@ import { tradesSource, type TradeEvent } from "./feeds/tradesFeed.js";
 import { HistoricalScheduler, type HistoricalSchedulerStats } from "./history/historicalScheduler.js";
 import type { HistoricalPacingRules } from "./history/pacingRules.js";
 import { HistoryService, type CandleQuery } from "./history/historyService.js";
-import { CandleCache, type CandleCacheStats, type CandleSource } from "./history/candleCache.js";
+import { CandleCache, type CandleCacheStats } from "./history/candleCache.js";
+import { runBackfill, type BackfillEvent, type BackfillOptions, type BackfillRequest } from "./history/backfill.js";
 import type { CandleStore } from "../store/candleStore.js";
 import type { StoreSettings } from "../store/storeSettings.js";
 import { IbError } from "./ibErrors.js";
@@ -32,6 +33,7 @@ export type { BookUpdate } from "./feeds/depthFeed.js";
 export type { TradeEvent } from "./feeds/tradesFeed.js";
 export type { AccountState, AccountUpdate, PortfolioItem, AccountValues, AccountPnl } from "./feeds/accountFeed.js";
 export type { CandleQuery } from "./history/historyService.js";
+export type { BackfillEvent, BackfillOptions, BackfillRequest } from "./history/backfill.js";
 export type { OrderBookSnapshot } from "./feeds/orderBookSnapshot.js";
 export { LineQuotaError, SERVICE_LINES, type ClientLineRules, type LineConsumerOptions } from "./feeds/clientLines.js";
 export { MAX_HISTORICAL_TICKS } from "./history/historicalTicks.js";
@@ -57,7 +59,7 @@ export interface IbAdapterOptions extends GatewayConnectionOptions {
   /** Historical requests (cost units) per pacing window each client's calls may cause; absent or 0 = no cap beyond its fair share. */
   historyRequestQuotas?: ReadonlyMap<string, number>;
   /** The market-data store: candle windows are served from it first and what IB returns is kept there. */
-  store?: { candles: CandleStore; settings: StoreSettings };
+  store?: { candles: CandleStore; settings: StoreSettings; contracts?: PersistedContracts };
 }
 
 /** A configured `active: true` subscription the adapter keeps running with no consumer. */
@@ -78,14 +80,18 @@ export class IbAdapter {
   private readonly scheduler: HistoricalScheduler;
   private readonly history: HistoryService;
   /** Candle windows: the store first when there is one, else IB. */
-  private readonly candleHistory: CandleSource;
+  private readonly candleHistory: { candles(instrument: ResolvedInstrument, query: CandleQuery): Promise<TextCandle[]> };
   private readonly candleCache: CandleCache | undefined;
+  private readonly store: IbAdapterOptions["store"];
+  private readonly now: () => number;
   private readonly accounts: AccountFeeds;
   /** IB's lines as the clients hold them (tests read it to see lines given back). */
   readonly lines: ClientLines;
 
   constructor(options: IbAdapterOptions) {
     const now = options.now ?? Date.now;
+    this.now = now;
+    this.store = options.store;
     this.connection = new GatewayConnection(options);
     const api = this.connection.api;
     this.router = new RequestRouter(api, options.log);
@@ -100,6 +106,7 @@ export class IbAdapter {
       timeoutMs: options.requestTimeoutMs,
       now,
       isConnected: () => this.connection.isReady,
+      persisted: options.store?.contracts,
     });
     const limits = options.limits ?? DEFAULT_LINE_LIMITS;
     this.lines = new ClientLines(limits, options.clientLines ?? NO_CLIENT_LINE_RULES);
@@ -130,7 +137,7 @@ export class IbAdapter {
     const maxChunks = options.maxHistoryChunks ?? 60;
     this.history = new HistoryService(this.ctx, this.scheduler, { maxChunks, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
     this.candleCache = options.store === undefined ? undefined : new CandleCache(this.history, options.store.candles, options.store.settings, now, maxChunks);
-    this.candleHistory = this.candleCache ?? this.history;
+    this.candleHistory = this.candleCache ?? { candles: async (instrument, query) => (await this.history.candles(instrument, query)).map(textCandleOf) };
     this.accounts = new AccountFeeds(this.ctx, this.feeds, () => this.connection.status);
     const marketDataType = IB_MARKET_DATA_TYPE[options.marketDataType ?? "delayed"];
     // Must precede the feeds' own 'ready' handling: the Gateway resets the type to live on every connect.
@@ -138,6 +145,14 @@ export class IbAdapter {
       api.reqMarketDataType(marketDataType);
       // Futures roll and contract details may change across the Gateway's daily restart.
       if (reconnected) this.contracts.clear();
+    });
+    // The configured symbols are resolved in the background at every connect, so symbol lists show their
+    // contracts by default (from the store's copy when it is fresh: no IB request then).
+    const configured = (options.provider.ib?.markets ?? []).flatMap((m) => m.symbols.map((s) => [m.marketType, s.name] as const));
+    this.connection.on("ready", () => {
+      for (const [marketType, name] of configured) {
+        this.resolve(marketType, name).catch((err: unknown) => options.log.debug({ symbol: name, marketType, reason: err instanceof Error ? err.message : String(err) }, "a configured symbol did not resolve"));
+      }
     });
   }
 
@@ -172,6 +187,11 @@ export class IbAdapter {
     return this.candleCache?.stats;
   }
 
+  /** A symbol's instrument as known without asking IB (resolved before, here or by an earlier run), or undefined. */
+  knownInstrument(marketType: MarketType, symbol: string): ResolvedInstrument | undefined {
+    return this.contracts.known(marketType, symbol);
+  }
+
   /** Resolves a Barfinex symbol in a market to its IB instrument (IbError "not-found" when IB has none). */
   resolve(marketType: MarketType, symbol: string): Promise<ResolvedInstrument> {
     return this.contracts.resolve(marketType, symbol);
@@ -186,10 +206,23 @@ export class IbAdapter {
     return this.feeds.consume({ key: `tick/${instrument.conId}`, kind: "tick", marketType, symbol: instrument.symbol }, () => level1Source(this.ctx, instrument), options);
   }
 
-  /** Historical candles, ascending, for [fromMs, toMs) (see HistoryService.candles). */
-  async candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: Candle[] }> {
+  /**
+   * Historical candles, ascending, for [fromMs, toMs), as wire text (bulk history: no Decimal per value):
+   * from the store first when there is one (CandleCache), else IB (HistoryService.candles).
+   */
+  async candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: TextCandle[] }> {
     const instrument = await this.resolve(marketType, symbol);
     return { instrument, candles: await this.candleHistory.candles(instrument, query) };
+  }
+
+  /**
+   * Bulk history into the store (history/backfill.ts): each symbol's missing ranges in IB-sized requests
+   * through the candle path above, a few at a time; progress events, then a summary.
+   */
+  backfill(request: BackfillRequest, options?: BackfillOptions): AsyncGenerator<BackfillEvent, void, undefined> {
+    if (this.store === undefined) throw new IbError("invalid", "this service runs without a store (STORE_PATH): nothing to backfill into");
+    const source = { resolve: this.resolve.bind(this), candles: this.candles.bind(this), historicalPacing: this.historicalPacing.bind(this), store: this.store.candles, settings: this.store.settings, now: this.now };
+    return runBackfill(source, request, options);
   }
 
   /**

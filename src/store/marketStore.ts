@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import { CandleStore } from "./candleStore.js";
+import { ContractStore } from "./contractStore.js";
 import { openDatabase, schemaVersion, type SqliteDatabase } from "./database.js";
 import { IN_MEMORY } from "./storeSettings.js";
 import { StoreWriter } from "./storeWriter.js";
@@ -22,6 +23,7 @@ export interface StoreStats {
  */
 export class MarketStore {
   readonly candles: CandleStore;
+  readonly contracts: ContractStore;
   private readonly writer: StoreWriter;
   private failedWrites = 0;
   private closed = false;
@@ -36,6 +38,7 @@ export class MarketStore {
       onWriteError(err);
     });
     this.candles = new CandleStore(db, this.writer);
+    this.contracts = new ContractStore(db, this.writer);
   }
 
   static open(path: string, onWriteError: (err: unknown) => void = () => undefined): MarketStore {

@@ -30,13 +30,17 @@ export interface ListSymbolsRequest {
   connectorType: string;
   /** spot, futures or margin. */
   marketType: string;
-  /** Resolve each symbol at IB (slower; unresolvable symbols are reported in `unresolved`). */
+  /**
+   * Resolve each symbol at IB now (slower; unresolvable symbols are reported in `unresolved`). Without it,
+   * each symbol comes with its contract as already known: the configured symbols are resolved in the
+   * background at every connect and kept in the store, so only a symbol not resolved yet has only `name`.
+   */
   resolve: boolean;
 }
 
 /** Configured symbols. */
 export interface ListSymbolsResponse {
-  /** Symbols; with resolve=false only `name` is set. */
+  /** Symbols; with resolve=false, a symbol whose contract is not known yet has only `name` set. */
   symbols: Instrument[];
   /** Configured symbols IB could not resolve (resolve=true only), with the reason. */
   unresolved: UnresolvedSymbol[];

@@ -9,6 +9,8 @@ import { EMPTY_INSTRUMENT, toInstrument } from "../mapping/instrument.js";
 /** What the symbol service needs from the adapter. */
 export interface InstrumentSource {
   resolve(marketType: MarketType, symbol: string): Promise<ResolvedInstrument>;
+  /** Known without asking IB (resolved earlier, or kept by the store). */
+  knownInstrument(marketType: MarketType, symbol: string): ResolvedInstrument | undefined;
 }
 
 /** SymbolService: configured symbols, and any symbol resolved to its IB contract. */
@@ -23,7 +25,17 @@ export class SymbolService {
     checkConnector(request.connectorType);
     const marketType = checkMarketType(request.marketType);
     const names = this.provider.ib?.markets.find((m) => m.marketType === marketType)?.symbols.map((s) => s.name) ?? [];
-    if (!request.resolve) return { symbols: names.map((name) => ({ ...EMPTY_INSTRUMENT, name })), unresolved: [] };
+    if (!request.resolve) {
+      // Without asking IB: what is known (configured symbols resolve in the background at every connect).
+      const nowMs = this.now();
+      return {
+        symbols: names.map((name) => {
+          const known = this.instruments.knownInstrument(marketType, name);
+          return known === undefined ? { ...EMPTY_INSTRUMENT, name } : toInstrument(known, name, nowMs);
+        }),
+        unresolved: [],
+      };
+    }
     const results = await Promise.allSettled(names.map((name) => this.instruments.resolve(marketType, name)));
     const response: ListSymbolsResponse = { symbols: [], unresolved: [] };
     results.forEach((r, i) => {

@@ -21,6 +21,7 @@ export const noInstruments: InstrumentSource & MarketDataSource & AccountSource 
   accountState: () => Promise.reject(new IbError("unavailable", "not connected")),
   streamAccount: notConnected,
   resolve: notFound,
+  knownInstrument: () => undefined,
   streamTicks: notFound,
   streamTrades: notFound,
   streamOrderBook: notFound,

@@ -46,7 +46,19 @@ export interface ContractResolverOptions {
   timeoutMs?: number;
   now?: () => number;
   isConnected: () => boolean;
+  /** Resolved contracts kept across restarts (the store); used for `persistedMaxAgeMs` after they were fetched. */
+  persisted?: PersistedContracts;
+  persistedMaxAgeMs?: number;
 }
+
+/** Where resolved contracts are kept across restarts (the store's ContractStore satisfies it). */
+export interface PersistedContracts {
+  get(key: string): { details: string; fetchedAtMs: number } | undefined;
+  put(key: string, conId: number, details: string, nowMs: number): void;
+}
+
+/** A day: contract details change rarely, trading hours cover the next days, futures are checked for expiry. */
+export const DEFAULT_PERSISTED_CONTRACT_AGE_MS = 24 * 3_600_000;
 
 /**
  * Resolves symbols via reqContractDetails, cached per (market, symbol) with in-flight requests shared:
@@ -55,6 +67,8 @@ export interface ContractResolverOptions {
  */
 export class ContractResolver {
   private readonly cache = new Map<string, Promise<ResolvedInstrument>>();
+  /** Settled resolutions of this process (the cache above holds promises, in flight ones too). */
+  private readonly resolved = new Map<string, ResolvedInstrument>();
   private readonly timeoutMs: number;
 
   constructor(private readonly options: ContractResolverOptions) {
@@ -66,7 +80,9 @@ export class ContractResolver {
     const key = `${marketType}/${upper}`;
     let pending = this.cache.get(key);
     if (pending === undefined) {
-      pending = this.lookup(marketType, upper);
+      const kept = this.persisted(key, this.options.persistedMaxAgeMs ?? DEFAULT_PERSISTED_CONTRACT_AGE_MS);
+      pending = kept !== undefined ? Promise.resolve(kept) : this.lookup(marketType, upper).then((r) => this.keep(key, r));
+      if (kept !== undefined) this.resolved.set(key, kept);
       this.cache.set(key, pending);
       // Failures are not cached: the symbol may be listed later, or the Gateway was just down.
       const attempt = pending;
@@ -77,9 +93,43 @@ export class ContractResolver {
     return pending;
   }
 
+  /**
+   * What is known of a symbol without asking IB: resolved by this process, or kept by the store (of any
+   * age: for showing, not for requests). Undefined when neither has it.
+   */
+  known(marketType: MarketType, symbol: string): ResolvedInstrument | undefined {
+    const key = `${marketType}/${symbol.toUpperCase()}`;
+    return this.resolved.get(key) ?? this.persisted(key, Infinity);
+  }
+
   /** Forget everything (e.g. after the daily restart, when futures may have rolled). */
   clear(): void {
     this.cache.clear();
+    this.resolved.clear();
+  }
+
+  private keep(key: string, r: ResolvedInstrument): ResolvedInstrument {
+    this.resolved.set(key, r);
+    this.options.persisted?.put(key, r.conId, serialize(r), this.now());
+    return r;
+  }
+
+  /** A kept contract fetched less than maxAgeMs ago; never a future that has expired since. */
+  private persisted(key: string, maxAgeMs: number): ResolvedInstrument | undefined {
+    const kept = this.options.persisted?.get(key);
+    if (kept === undefined || this.now() - kept.fetchedAtMs >= maxAgeMs) return undefined;
+    let r: ResolvedInstrument;
+    try {
+      r = deserialize(kept.details);
+    } catch {
+      return undefined; // written by another version: ask IB again
+    }
+    if (r.lastTradeDate !== "" && r.lastTradeDate < yyyymmdd(this.now())) return undefined;
+    return r;
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
   }
 
   private async lookup(marketType: MarketType, symbol: string): Promise<ResolvedInstrument> {
@@ -93,7 +143,7 @@ export class ContractResolver {
   private choose(details: ContractDetails[], mapped: ContractQuery, symbol: string): ContractDetails {
     if (details.length === 0) throw new IbError("not-found", `no IB contract for ${symbol}`, 200);
     if (mapped.pickFrontMonth) {
-      const today = new Date(this.options.now?.() ?? Date.now()).toISOString().slice(0, 10).replace(/-/g, "");
+      const today = yyyymmdd(this.now());
       const live = details
         .filter((d) => (d.contract.lastTradeDateOrContractMonth ?? "").slice(0, 8) >= today)
         .sort((a, b) => (a.contract.lastTradeDateOrContractMonth ?? "").localeCompare(b.contract.lastTradeDateOrContractMonth ?? ""));
@@ -124,6 +174,26 @@ export class ContractResolver {
         cls.kind === "not-found" ? new IbError("not-found", `IB has no contract for ${describe(contract)} (${message})`, code) : new IbError(cls.kind, message, code),
     });
   }
+}
+
+function yyyymmdd(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10).replace(/-/g, "");
+}
+
+const DECIMAL_FIELDS = ["minTick", "sizeIncrement", "minSize"] as const;
+
+/** JSON with the decimals as their text, read back by deserialize (a version tag guards the shape). */
+function serialize(r: ResolvedInstrument): string {
+  return JSON.stringify({ v: 1, ...r, minTick: r.minTick?.toString(), sizeIncrement: r.sizeIncrement?.toString(), minSize: r.minSize?.toString() });
+}
+
+function deserialize(text: string): ResolvedInstrument {
+  const o = JSON.parse(text) as Record<string, unknown> & { v?: number };
+  if (o.v !== 1 || typeof o.conId !== "number" || typeof o.symbol !== "string") throw new Error("unknown contract record");
+  const { v: _version, ...rest } = o;
+  const r = rest as unknown as ResolvedInstrument;
+  for (const f of DECIMAL_FIELDS) (r as unknown as Record<string, unknown>)[f] = decimalFromIb(o[f] as string | undefined);
+  return r;
 }
 
 function describe(c: Contract): string {
