@@ -1,13 +1,13 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { credentials, loadPackageDefinition, status, type Client, type ClientDuplexStream, type ServiceClientConstructor, type ServiceError } from "@grpc/grpc-js";
+import { credentials, loadPackageDefinition, Server, ServerCredentials, status, type Client, type ClientDuplexStream, type ServiceClientConstructor, type ServiceError } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../log/logger.js";
 import { until } from "../testing/until.js";
 import { noInstruments } from "./testing/noInstruments.js";
 import { TokenAuthenticator } from "./auth.js";
-import { DEFAULT_REFLECTION_LIMITS, type ReflectionLimits } from "./reflection.js";
+import { addReflection, DEFAULT_REFLECTION_LIMITS, type ReflectionLimits } from "./reflection.js";
 import { GrpcServer } from "./server.js";
 import { readRichStatus } from "./statusDetails.js";
 
@@ -113,6 +113,33 @@ describe("reflection streams without a token", () => {
         s.stream.end();
       }
       await until(() => server.openReflections.total === 0, { what: `every reflection place given back after cycle ${cycle}` });
+    }
+  });
+});
+
+describe("a reflection stream whose client does not read", () => {
+  it("stops reading its requests while its answers wait, and answers them all once the client reads", async () => {
+    const server = new Server();
+    const streams = addReflection(server, { perConnection: 2, total: 2 });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    const client = new ReflectionClient(`127.0.0.1:${port}`, credentials.createInsecure());
+    try {
+      const stream = (client as unknown as { ServerReflectionInfo(): ReflectionStream }).ServerReflectionInfo();
+      const REQUESTS = 2_000;
+      // Each answer is the file descriptors of a service (kilobytes); the client reads none of them.
+      for (let i = 0; i < REQUESTS; i++) stream.write({ host: "", file_containing_symbol: "ibprovider.v1.MarketDataService" });
+      await until(() => streams.paused === 1, { what: "the stream to stop reading requests while answers wait" });
+      const held = streams.answered;
+      expect(held).toBeLessThan(REQUESTS / 4);
+      let received = 0;
+      stream.on("data", () => received++);
+      await until(() => received === REQUESTS, { timeoutMs: 20_000, what: "every request answered once the client reads" });
+      expect(streams.answered).toBe(REQUESTS);
+      stream.end();
+      await until(() => streams.open.total === 0 && streams.paused === 0, { what: "the stream's place given back" });
+    } finally {
+      client.close();
+      server.forceShutdown();
     }
   });
 });

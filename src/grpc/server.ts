@@ -16,8 +16,7 @@ import { StreamQuotas } from "./streamQuotas.js";
 import type { ClientConfig } from "../config/clientsFile.js";
 import type { HandlerDeps } from "./handlers.js";
 import { bindService, serviceName, type ServiceImplementation } from "./serviceBinding.js";
-import { addReflection, type ReflectionLimits } from "./reflection.js";
-import type { PeerStreamLimits } from "./peerStreamLimits.js";
+import { addReflection, type ReflectionLimits, type ReflectionStreams } from "./reflection.js";
 import { HealthChecks, type HealthWatchLimits } from "./services/healthChecks.js";
 import { RuntimeService, type RuntimeSources } from "./services/runtimeService.js";
 import { SymbolService, type InstrumentSource } from "./services/symbolService.js";
@@ -69,7 +68,7 @@ export class GrpcServer {
   private readonly deps: HandlerDeps;
   private readonly streams: StreamSettings;
   private boundPort: number | undefined;
-  private reflection: PeerStreamLimits | undefined;
+  private reflection: ReflectionStreams | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
     this.health = new HealthChecks(SERVICE_NAMES, options.healthWatchLimits);
