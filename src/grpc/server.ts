@@ -6,6 +6,7 @@ import { AccountServiceService } from "../../gen/ibprovider/v1/account_service.j
 import { MarketDataServiceService } from "../../gen/ibprovider/v1/market_data_service.js";
 import { RuntimeServiceService } from "../../gen/ibprovider/v1/runtime_service.js";
 import { SymbolServiceService } from "../../gen/ibprovider/v1/symbol_service.js";
+import { StoreServiceService } from "../../gen/ibprovider/v1/store_service.js";
 import type { Logger } from "../log/logger.js";
 import type { TokenAuthenticator } from "./auth.js";
 import { AccessLog } from "./accessLog.js";
@@ -23,6 +24,8 @@ import { SymbolService, type InstrumentSource } from "./services/symbolService.j
 import { MarketDataService, type MarketDataSource } from "./services/marketDataService.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { AccountService, type AccountSource } from "./services/accountService.js";
+import { StoreService, type StoreSource } from "./services/storeService.js";
+import { unimplemented } from "./apiError.js";
 
 export interface GrpcServerOptions {
   host: string;
@@ -35,6 +38,8 @@ export interface GrpcServerOptions {
   runtime: RuntimeSources;
   /** The IB adapter (instruments, market data, account). */
   adapter: InstrumentSource & MarketDataSource & AccountSource;
+  /** Backfills into the store (the adapter); without it StoreService answers UNIMPLEMENTED. */
+  store?: StoreSource;
   streams?: StreamSettings;
   tls?: { certFile: string; keyFile: string } | undefined;
   /** How long shutdown lets unary calls finish before cancelling everything. */
@@ -52,11 +57,17 @@ export interface GrpcServerOptions {
   interceptorsAfterAuth?: ServerInterceptor[];
 }
 
+const NO_STORE: StoreSource = {
+  backfill: () => {
+    throw unimplemented("StoreService.Backfill", "not available: this server has no store");
+  },
+};
+
 /** Our services, by the names health checks and reflection know them under. */
-export const SERVICE_NAMES = [MarketDataServiceService, AccountServiceService, SymbolServiceService, RuntimeServiceService].map(serviceName);
+export const SERVICE_NAMES = [MarketDataServiceService, AccountServiceService, SymbolServiceService, RuntimeServiceService, StoreServiceService].map(serviceName);
 
 /**
- * The gRPC host: auth interceptor, grpc.health.v1, reflection, our four services, and a shutdown that
+ * The gRPC host: auth interceptor, grpc.health.v1, reflection, our services, and a shutdown that
  * actively ends open streams (grpc-js's tryShutdown would otherwise wait forever on live feeds).
  */
 export class GrpcServer {
@@ -101,6 +112,7 @@ export class GrpcServer {
     add(MarketDataServiceService, new MarketDataService(adapter, this.streams));
     add(AccountServiceService, new AccountService(runtime.provider, adapter, this.streams));
     add(SymbolServiceService, new SymbolService(runtime.provider, adapter));
+    add(StoreServiceService, new StoreService(this.options.store ?? NO_STORE));
     add(HealthService, this.health);
     this.reflection = addReflection(this.server, this.options.reflectionLimits);
   }

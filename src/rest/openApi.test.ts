@@ -47,6 +47,13 @@ describe("the OpenAPI document of the service", () => {
     expect(days).toMatchObject({ in: "query", example: 7, schema: { type: "integer", format: "int32", minimum: 0, maximum: 36_500 } });
   });
 
+  it("POST /api/store/backfill takes the whole BackfillRequest as its JSON body and streams BackfillResponse", () => {
+    const op = (doc.paths["/api/store/backfill"] as Record<string, { operationId: string; requestBody?: unknown; responses: Record<string, unknown> }>).post!;
+    expect(op.operationId).toBe("StoreService_Backfill");
+    expect(JSON.stringify(op.requestBody)).toContain("#/components/schemas/ibprovider.v1.BackfillRequest");
+    expect(JSON.stringify(op.responses["200"])).toContain("#/components/schemas/ibprovider.v1.BackfillResponse");
+  });
+
   it("every example is one of its parameter's values", () => {
     for (const p of parameters.filter((q) => q.example !== undefined && q.schema.enum !== undefined)) expect(p.schema.enum, `${p.op} ${p.name}`).toContain(p.example);
   });

@@ -272,6 +272,30 @@ describe("live streams over HTTP", () => {
     expect(events.flatMap((e) => e.events).some((e) => typeof e === "object" && e !== null && "trade" in e)).toBe(true);
   });
 
+  it("POST /api/store/backfill takes a JSON body and streams NDJSON progress lines, then the summary", async () => {
+    const to = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 50 * 86_400_000;
+    const res = await fetch(`${base}/api/store/backfill`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ connectorType: "ib", marketType: "spot", symbols: ["BTCUSDT", "NOSUCHSYM"], interval: "h1", days: 2, to: new Date(to).toISOString() }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    expect(res.status).toBe(200);
+    const { text, ended } = await readBody(res, () => false);
+    expect(ended).toBe(true);
+    const lines = text.trim().split("\n").map((l) => JSON.parse(l) as { result: { progress?: { requestsDone: number; requestsPlanned: number }; summary?: Record<string, unknown> } });
+    expect(lines.at(-2)!.result.progress).toMatchObject({ requestsDone: 1, requestsPlanned: 1, barsStored: "48" });
+    expect(lines.at(-1)!.result.summary).toMatchObject({
+      requestsSent: 1,
+      barsStored: "48",
+      failedSymbols: 1,
+      symbols: [
+        { symbol: "BTCUSDT", bars: "48", requestsSent: 1 },
+        { symbol: "NOSUCHSYM", failure: { code: "NOT_FOUND", reason: "SYMBOL_NOT_FOUND" } },
+      ],
+    });
+  });
+
   it("a stream refused by the server is a plain HTTP error", async () => {
     const res = await get("/api/ticks/ib/spot/BTCUSDT/stream", {});
     expect(res.status).toBe(401);

@@ -1,0 +1,150 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { credentials, status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MarketDataServiceClient } from "../../../gen/ibprovider/v1/market_data_service.js";
+import { StoreServiceClient } from "../../../gen/ibprovider/v1/store_service.js";
+import { startTestApp, type TestApp } from "../../testing/testApp.js";
+import { until } from "../../testing/until.js";
+import { timestampFromMs } from "../mapping/protoTime.js";
+import { readRichStatus } from "../statusDetails.js";
+import { candlesOf, PACING, runBackfill, SIMULATOR, summaryOf } from "./testing/backfillCalls.js";
+
+// Issue 14 item 4: StoreService.Backfill through the whole service (config → simulator → adapter → store
+// file → gRPC), with IB's historical pacing scaled down on both sides (testing/backfillCalls.ts).
+const DAY = 86_400_000;
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const TSX = pathToFileURL(join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
+
+const dir = mkdtempSync(join(tmpdir(), "ibp-backfill-"));
+let testApp: TestApp;
+let fresh: TestApp | undefined;
+let store: StoreServiceClient;
+let marketData: MarketDataServiceClient;
+
+beforeAll(async () => {
+  // No configured subscriptions: every history request the simulator counts is the test's.
+  testApp = await startTestApp({ simulator: SIMULATOR, historicalPacing: PACING, env: { STORE_PATH: join(dir, "store.sqlite"), PROVIDER_CONFIG_FILE: "bench/config.provider.json" } });
+  store = new StoreServiceClient(testApp.grpcAddress, credentials.createInsecure());
+  marketData = new MarketDataServiceClient(testApp.grpcAddress, credentials.createInsecure());
+}, 30_000);
+
+afterAll(async () => {
+  store?.close();
+  marketData?.close();
+  await testApp?.stop();
+  await fresh?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Historical requests that reached the simulated Gateway, all symbols. */
+const ibRequests = () => [...testApp.simulator!.stats.historicalRequests.values()].reduce((a, b) => a + b, 0);
+
+describe("StoreService.Backfill", () => {
+  const toMs = Math.floor(Date.now() / DAY) * DAY - DAY;
+  const fromMs = toMs - 3 * DAY;
+  const symbols = ["AAPL", "BTCUSDT", "EURUSD"];
+
+  it("fills the store: GetCandles of the window then sends 0 history requests to IB and equals a fresh full download; an unknown symbol fails alone", async () => {
+    const { messages, error } = await runBackfill(store, { symbols: ["AAPL", "NOSUCHSYM", "BTCUSDT", "EURUSD"], interval: "1m", from: timestampFromMs(fromMs), to: timestampFromMs(toMs) });
+    expect(error).toBeUndefined();
+    const summary = summaryOf(messages)!;
+    // min1 is one IB request per day: 3 days for each known symbol.
+    expect(summary.symbols.map((s) => [s.symbol, s.requestsSent, s.failure?.reason ?? "ok"])).toEqual([
+      ["AAPL", 3, "ok"],
+      ["NOSUCHSYM", 0, "SYMBOL_NOT_FOUND"],
+      ["BTCUSDT", 3, "ok"],
+      ["EURUSD", 3, "ok"],
+    ]);
+    expect(summary.symbols[1]!.failure).toMatchObject({ code: "NOT_FOUND" });
+    expect(summary).toMatchObject({ requestsSent: 9, failedSymbols: 1 });
+    expect(Number(summary.symbols[2]!.bars)).toBe(3 * 1440);
+    const progress = messages.flatMap((m) => (m.event?.$case === "progress" ? [m.event.value] : []));
+    expect(progress.at(-1)).toMatchObject({ requestsDone: 9, requestsPlanned: 9, barsStored: summary.barsStored, symbolsPlanned: 4 });
+    expect(progress.map((p) => p.requestsDone)).toEqual([...progress.map((p) => p.requestsDone)].sort((a, b) => a - b));
+
+    const sent = ibRequests();
+    const stored = await Promise.all(symbols.map((s) => candlesOf(marketData, s, "min1", fromMs, toMs)));
+    expect(ibRequests()).toBe(sent);
+
+    fresh = await startTestApp({ simulator: SIMULATOR, historicalPacing: PACING, env: { PROVIDER_CONFIG_FILE: "bench/config.provider.json" } });
+    const freshClient = new MarketDataServiceClient(fresh.grpcAddress, credentials.createInsecure());
+    const downloaded = await Promise.all(symbols.map((s) => candlesOf(freshClient, s, "min1", fromMs, toMs)));
+    freshClient.close();
+    expect(stored).toEqual(downloaded);
+    expect((stored[1] as unknown[]).length).toBe(3 * 1440);
+  });
+
+  it("run again, plans nothing: the covered ranges are skipped", async () => {
+    const sent = ibRequests();
+    const { messages } = await runBackfill(store, { symbols, interval: "min1", from: timestampFromMs(fromMs), to: timestampFromMs(toMs) });
+    const summary = summaryOf(messages)!;
+    expect(summary.requestsSent).toBe(0);
+    expect(summary.symbols.every((s) => s.requestsPlanned === 0 && s.rangesInStore === 1)).toBe(true);
+    expect(ibRequests()).toBe(sent);
+  });
+
+  it("a cancelled backfill withdraws its queued requests; run again, it plans only what is missing", async () => {
+    const end = toMs - 10 * DAY;
+    const request = { symbols: ["MSFT", "ETHUSDT"], interval: "min1", from: timestampFromMs(end - 10 * DAY), to: timestampFromMs(end) };
+    let planned = 0;
+    let done = 0;
+    const before = ibRequests();
+    const { error } = await runBackfill(store, request, (m, cancel) => {
+      if (m.event?.$case !== "progress") return;
+      planned = m.event.value.requestsPlanned;
+      done = m.event.value.requestsDone;
+      if (done >= 2) cancel();
+    });
+    expect(error?.code).toBe(status.CANCELLED);
+    expect(planned).toBe(20);
+    await until(() => testApp.app.adapter.historicalPacing().queued === 0 && testApp.app.adapter.historicalPacing().inFlight === 0, { what: "the backfill's requests withdrawn" });
+    const sentBeforeResume = ibRequests() - before;
+    expect(sentBeforeResume).toBeLessThan(planned);
+    // Resumed: only what is missing is planned (the requests cancelled in flight included).
+    const { messages } = await runBackfill(store, request);
+    const summary = summaryOf(messages)!;
+    expect(summary.failedSymbols).toBe(0);
+    const replanned = summary.symbols.reduce((n, s) => n + s.requestsPlanned, 0);
+    expect(replanned).toBeLessThanOrEqual(planned - done);
+    expect(replanned).toBeGreaterThanOrEqual(planned - sentBeforeResume);
+    expect(summary.requestsSent).toBe(replanned);
+  });
+
+  it.each([
+    [{ symbols: [], interval: "min1" }, "symbols", "NO_SYMBOLS"],
+    [{ symbols: ["AAPL", "BAD SYMBOL!"], interval: "min1" }, "symbols[1]", "INVALID_SYMBOL"],
+    [{ symbols: ["AAPL"], interval: "m7" }, "interval", "UNKNOWN_INTERVAL"],
+    [{ symbols: ["AAPL"], interval: "min1", days: 40_000 }, "days", "DAYS_OUT_OF_RANGE"],
+  ])("refuses a bad request before any IB request: %j → invalid %s (%s)", async (request, field, reason) => {
+    const { error, messages } = await runBackfill(store, request);
+    expect(messages).toEqual([]);
+    expect(error?.code).toBe(status.INVALID_ARGUMENT);
+    expect(error?.details).toMatch(new RegExp(`^invalid ${field.replace(/[[\]]/g, "\\$&")}: `));
+    expect(readRichStatus(error!)?.errorInfo?.reason).toBe(reason);
+  });
+
+  it("npm run backfill: a progress line per change without a TTY, a summary per symbol, exit code 1 when a symbol failed", async () => {
+    const end = toMs - 40 * DAY;
+    const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src/cli/backfill.ts"), "--symbols", "BTCUSDT,NOSUCHSYM", "--interval", "h1", "--days", "10", "--to", String(end), "--url", testApp.grpcAddress], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(code, `${out}\n${err}`).toBe(1);
+    expect(err).toMatch(/^backfill: 1\/1 requests, 240 bars stored, ETA /m);
+    const lines = out.trim().split("\n");
+    expect(lines[0]).toMatch(/^symbol\s+bars\s+IB requests\s+ranges already stored\s+result$/);
+    expect(lines[1]).toMatch(/^BTCUSDT\s+240\s+1\s+0\s+ok$/);
+    expect(lines[2]).toMatch(/^NOSUCHSYM\s+0\s+0\s+0\s+FAILED NOT_FOUND SYMBOL_NOT_FOUND: /);
+    expect(lines[3]).toBe("240 bars stored from 1 IB requests; 1 of 2 symbols failed");
+  });
+});

@@ -1,0 +1,15 @@
+/**
+ * The service in a process of its own, for tests that kill it (kill -9 in the middle of a backfill):
+ * configured from its environment as src/main.ts is (STORE_PATH, IB_GATEWAY_URL, ports, …), plus IB's
+ * historical pacing windows as JSON in argv[2] — the environment deliberately cannot scale IB's windows
+ * (loadConfig), and a test cannot wait out IB's 10 minutes. Prints "grpc <port>" once serving; runs until
+ * killed.
+ */
+import { startApp } from "../app.js";
+import { loadConfig } from "../config/loadConfig.js";
+import { createLogger } from "../log/logger.js";
+
+const pacing = JSON.parse(process.argv[2] ?? "{}") as NonNullable<ReturnType<typeof loadConfig>["historicalPacing"]>;
+const config = loadConfig({ env: process.env });
+const app = await startApp({ ...config, historicalPacing: { ...config.historicalPacing, ...pacing } }, createLogger("silent"));
+process.stdout.write(`grpc ${app.grpc.port}\n`);
