@@ -62,6 +62,26 @@ export interface IbAdapterOptions extends GatewayConnectionOptions {
   store?: { candles: CandleStore; settings: StoreSettings; contracts?: PersistedContracts };
 }
 
+/** The source with `onData` told of every data value before the feed's consumers. */
+function tapData<T>(source: FeedSource<T>, onData: (value: T) => void): FeedSource<T> {
+  return {
+    overflow: source.overflow,
+    joinEvents: source.joinEvents?.bind(source),
+    latest: source.latest?.bind(source),
+    open: (sink) =>
+      source.open({
+        data: (value) => {
+          onData(value);
+          sink.data(value);
+        },
+        status: (kind, message, ibCode) => sink.status(kind, message, ibCode),
+        waiting: (message, untilMs) => sink.waiting(message, untilMs),
+        restart: (message, ibCode) => sink.restart(message, ibCode),
+        fail: (error) => sink.fail(error),
+      }),
+  };
+}
+
 /** A configured `active: true` subscription the adapter keeps running with no consumer. */
 export type ConfiguredFeed = { kind: "trade" | "orderBook"; marketType: MarketType; symbol: string } | { kind: "candle"; marketType: MarketType; symbol: string; interval: Interval };
 
@@ -239,7 +259,11 @@ export class IbAdapter {
     const useRTH = instrument.secType === "STK";
     return {
       descriptor: { key: `candle/${instrument.conId}/${interval.name}`, kind: "candle", marketType, symbol: instrument.symbol, interval: interval.name },
-      source: () => candleSource(this.ctx, instrument, interval, this.history.forCandleFeed(instrument, interval, useRTH, () => this.router.allocateId()), useRTH),
+      source: () => {
+        const source = candleSource(this.ctx, instrument, interval, this.history.forCandleFeed(instrument, interval, useRTH, () => this.router.allocateId()), useRTH);
+        const record = this.candleCache?.closedCandleWriter(instrument, interval, useRTH);
+        return record === undefined ? source : tapData(source, record);
+      },
     };
   }
 

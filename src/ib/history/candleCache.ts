@@ -106,6 +106,22 @@ export class CandleCache {
     }
   }
 
+  /**
+   * Where a live candle feed's closed candles go: written to the series (replacing an earlier version of the
+   * same start, e.g. before IB's final bar healed it), never marked covered — IB's history stays the
+   * reference for ranges asked of it. Candles a feed gap overlapped are not written.
+   */
+  closedCandleWriter(instrument: ResolvedInstrument, interval: Interval, useRTH: boolean): (candle: Candle) => void {
+    const timeZone = instrument.timeZoneId || "UTC";
+    const label = { conId: instrument.conId, interval: interval.name, whatToShow: whatToShowFor(instrument.secType), rth: useRTH, symbol: instrument.symbol, timeZone };
+    return (c) => {
+      if (!c.complete || c.afterGap === true) return;
+      const bar: StoredBar = { startMs: c.startMs, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume, count: c.tradeCount, complete: true };
+      if (c.vwap !== undefined) bar.vwap = c.vwap;
+      this.store.write(label, [bar], {}, this.now()).catch(() => undefined);
+    };
+  }
+
   /** Queues what IB returned for `range`: the settled part as covered for good, the rest as recent. */
   private remember(label: CandleSeriesKey & { symbol: string; timeZone: string }, range: TimeRange, candles: Candle[], settledTo: number, nowMs: number, interval: Interval, timeZone: string): void {
     const bars = candles.map((c): StoredBar => {
