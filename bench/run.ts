@@ -9,14 +9,15 @@
  *  3. added latency at 10k ticks/s in: the bare client and the service (1 subscriber) on a rate-limited
  *     simulator, latency from the simulator's send for both, and the difference;
  *  4. 1000 concurrent streams over 20 instruments held for a window;
- *  5. handler layer: our grpc-js layer vs nice-grpc, the same pre-encoded stream, messages/s.
+ *  5. handler layer: our grpc-js layer vs nice-grpc, the same pre-encoded stream, messages/s;
+ *  6. store (storeBench.ts): a cached GetCandles of a year of min1 vs the raw SQLite read of the same rows.
  *
  * The simulator stamps each flood frame's size with its send time (wall-clock µs), so latency is measured
  * from the Gateway's send, across processes on the same host clock. Consumers count events straight from
  * the wire (top-level frames) and decode one message in `sampleEvery` for latency, so that the measuring
  * process costs little next to the service.
  * Env: BENCH_WINDOW_MS (5000), BENCH_WARMUP_MS (1000), BENCH_FANOUT ("1,10,100,500"), BENCH_SCENARIOS
- * ("baseline,fanout,latency,held,layer"), BENCH_SERVICE_NODE_ARGS (extra node flags for the service).
+ * ("baseline,fanout,latency,held,layer,store"), BENCH_STORE_DAYS (365), BENCH_SERVICE_NODE_ARGS (extra node flags for the service).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -28,11 +29,12 @@ import { EventName, IBApi, type Contract } from "@stoqey/ib";
 import { StreamTicksRequest, StreamTicksResponse } from "../gen/ibprovider/v1/market_data_service.js";
 import type { ServiceProbe } from "./serviceWorker.js";
 import { nextEvent } from "../src/grpc/streamEncoding.js";
+import { storeRound } from "./storeBench.js";
 
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 5000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1000);
 const FANOUT = (process.env.BENCH_FANOUT ?? "1,10,100,500").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
-const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? "baseline,fanout,latency,held,layer").split(",").map((s) => s.trim()));
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? "baseline,fanout,latency,held,layer,store").split(",").map((s) => s.trim()));
 /** Scenario 3: IB tick events per second in (the flood's frames give ≈ 1.5 events each). */
 const LATENCY_TICKS_PER_SEC = 10_000;
 /** Scenario 4: streams, instruments, and flood frames per second in total. */
@@ -40,7 +42,7 @@ const HELD_STREAMS = 1_000;
 const HELD_FRAMES_PER_SEC = 400;
 /** Extra node flags for the service process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const SERVICE_NODE_ARGS = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
-const HARD_DEADLINE_MS = 420_000;
+const HARD_DEADLINE_MS = 600_000;
 const TOKEN = "bench-token";
 const BTC = { symbol: "BTC", secType: "CRYPTO", exchange: "PAXOS", currency: "USD" } as const;
 const DECODE_ERROR = /unprocessed data|underrun|no parser implementation/i;
@@ -587,6 +589,7 @@ async function main(): Promise<void> {
     ? await attempt("1000 streams", () => serviceRound(HELD_STREAMS, { framesPerSec: HELD_FRAMES_PER_SEC, symbols: HELD_SYMBOLS, sampleEvery: 16, firstDataTimeoutMs: 30_000 }), failures)
     : undefined;
   const layers = SCENARIOS.has("layer") ? await attempt("handler layers", () => layerRounds(), failures) : undefined;
+  const store = SCENARIOS.has("store") ? await attempt("store", () => storeRound(), failures) : undefined;
 
   const single = fanout.find((f) => f.consumers === 1);
   console.log();
@@ -641,6 +644,10 @@ async function main(): Promise<void> {
       console.log(`  ${streams} stream(s): own ${fmt(own?.messagesPerSec)}, nice-grpc ${fmt(nice?.messagesPerSec)}, own ÷ nice-grpc ${fmt(ratio(own?.messagesPerSec, nice?.messagesPerSec))}`);
     }
   }
+  if (store) {
+    console.log();
+    console.log(`store: ${fmt(store.bars)} min1 bars of one symbol (filled in ${fmt(store.fillMs)} ms); raw SQLite read ${fmt(store.rawReadMs)} ms, cached GetCandles over gRPC ${fmt(store.apiMs)} ms (first call ${fmt(store.apiFirstMs)} ms), raw ÷ API ${fmt(store.ratio)}; IB history requests during the calls: ${store.ibRequestsDuringApi}`);
+  }
   console.log();
   const n100 = fanout.find((f) => f.consumers === 100);
   const addedP99 = bareAtRate && serviceAtRate && serviceAtRate.latencyMs.p99 !== null && bareAtRate.latencyMs.p99 !== null ? round1(serviceAtRate.latencyMs.p99 - bareAtRate.latencyMs.p99) : null;
@@ -649,9 +656,10 @@ async function main(): Promise<void> {
   console.log(`  100 subscribers aggregate ≥ 300,000 ticks/s: ${fmt(n100?.ticksPerSec)}`);
   console.log(`  p99 added latency at 10k ticks/s < 2 ms: ${fmt(addedP99)} ms`);
   console.log(`  1000 concurrent streams held: ${held ? `${held.consumersWithData}/${held.consumers} with data, ${held.streamErrors.length} errors` : "-"}`);
+  console.log(`  (issue 14) cached GetCandles of a year of min1 ÷ raw store read ≥ 0.5: ${fmt(store?.ratio)}`);
   for (const f of failures) console.log(`FAILED ${f}`);
   console.log();
-  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, failures, durationMs: Date.now() - started }));
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, failures, durationMs: Date.now() - started }));
 }
 
 main().then(

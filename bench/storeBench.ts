@@ -10,9 +10,11 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { pino } from "pino";
-import { MarketDataServiceClient, type GetCandlesResponse } from "../gen/ibprovider/v1/market_data_service.js";
+import { GetCandlesRequest } from "../gen/ibprovider/v1/market_data_service.js";
+import { Candle } from "../gen/ibprovider/v1/types.js";
+import { nextEvent } from "../src/grpc/streamEncoding.js";
 import { startApp } from "../src/app.js";
 import { loadConfig } from "../src/config/loadConfig.js";
 import { dec } from "../src/domain/decimal.js";
@@ -72,13 +74,39 @@ export async function storeRound(): Promise<StoreRound> {
     }
     raw.close();
 
-    const client = new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure(), { "grpc.max_receive_message_length": -1 });
+    // As the streaming scenarios do, the consumer counts candles straight from the wire (top-level fields)
+    // and decodes only the first and last: the measure is the service's, not this process's decoding.
+    const client = new Client(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure(), { "grpc.max_receive_message_length": -1 });
     const metadata = new Metadata();
     metadata.set("authorization", "Bearer bench-token");
     const ibBefore = [...(app.simulator as unknown as { stats: { historicalRequests: Map<string, number> } } | undefined)?.stats.historicalRequests.values() ?? []].reduce((a, b) => a + b, 0);
+    const request = GetCandlesRequest.fromPartial({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval: "min1", from: { seconds: String(fromMs / 1000), nanos: 0 }, to: { seconds: String(toMs / 1000), nanos: 0 }, regularHoursOnly: false });
     const call = () =>
-      new Promise<GetCandlesResponse>((resolve, reject) =>
-        client.getCandles({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval: "min1", from: { seconds: String(fromMs / 1000), nanos: 0 }, to: { seconds: String(toMs / 1000), nanos: 0 }, regularHoursOnly: false }, metadata, { deadline: Date.now() + 120_000 }, (err: ServiceError | null, res?: GetCandlesResponse) => (err ? reject(err) : resolve(res!))),
+      new Promise<{ candles: number; first: Candle | undefined; last: Candle | undefined }>((resolve, reject) =>
+        client.makeUnaryRequest(
+          "/ibprovider.v1.MarketDataService/GetCandles",
+          (r: GetCandlesRequest) => Buffer.from(GetCandlesRequest.encode(r).finish()),
+          (b: Buffer) => b,
+          request,
+          metadata,
+          { deadline: Date.now() + 120_000 },
+          (err: ServiceError | null, bytes?: Buffer) => {
+            if (err) return reject(err);
+            let candles = 0;
+            let first: Candle | undefined;
+            let lastSpan: { start: number; end: number } | undefined;
+            for (let pos = 0; pos < bytes!.length; ) {
+              const span = nextEvent(bytes!, pos);
+              if (bytes![pos] === 0x0a) {
+                candles++;
+                if (first === undefined) first = Candle.decode(bytes!.subarray(span.start, span.end));
+                lastSpan = span;
+              }
+              pos = span.end;
+            }
+            resolve({ candles, first, last: lastSpan && Candle.decode(bytes!.subarray(lastSpan.start, lastSpan.end)) });
+          },
+        ),
       );
     let apiMs = Infinity;
     let apiFirstMs = 0;
@@ -88,7 +116,8 @@ export async function storeRound(): Promise<StoreRound> {
       const ms = performance.now() - t0;
       if (i === 0) apiFirstMs = ms;
       apiMs = Math.min(apiMs, ms);
-      if (res.candles.length !== bars) throw new Error(`GetCandles answered ${res.candles.length} candles, the store holds ${bars}`);
+      if (res.candles !== bars) throw new Error(`GetCandles answered ${res.candles} candles, the store holds ${bars}`);
+      if (res.first?.close !== "64251.75" || res.last?.vwap !== "64251.125") throw new Error(`unexpected candles: ${JSON.stringify([res.first, res.last])}`);
     }
     client.close();
     const ibAfter = [...(app.simulator as unknown as { stats: { historicalRequests: Map<string, number> } } | undefined)?.stats.historicalRequests.values() ?? []].reduce((a, b) => a + b, 0);
