@@ -129,11 +129,79 @@ export async function storeRound(): Promise<StoreRound> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  storeRound().then(
+  (process.argv[2] === "backfill" ? backfillRound() : storeRound()).then(
     (r) => console.log(JSON.stringify(r)),
     (err: unknown) => {
       console.error(err);
       process.exit(1);
     },
   );
+}
+
+export interface BackfillRound {
+  symbols: number;
+  requests: number;
+  bars: number;
+  ms: number;
+  /** The least time IB's pacing rules allow for that many requests (see pacingMinimumMs). */
+  pacingMinimumMs: number;
+  /** ms ÷ pacingMinimumMs (target ≤ 1.1). */
+  ratio: number;
+  pacingScale: number;
+}
+
+const BACKFILL_SYMBOLS = ["AAPL", "MSFT", "SPY", "TSLA", "AMZN", "GOOGL", "NVDA", "META", "JPM", "BTCUSDT"];
+
+/**
+ * The least time in which IB's historical pacing allows `n` requests spread evenly over `contracts`
+ * (ib-rules.md): at most `globalMax` per window (the k-th request no earlier than ⌊k / max⌋ windows after the
+ * first), at most maxSendsPerSecond, and fewer than sameContractMax + 1 per contract within its window.
+ */
+function pacingMinimumMs(n: number, contracts: number, rules: { globalWindowMs: number; globalMax: number; maxSendsPerSecond: number; sameContractWindowMs: number; sameContractMax: number }): number {
+  const window = Math.floor((n - 1) / rules.globalMax) * rules.globalWindowMs;
+  const rate = ((n - 1) / rules.maxSendsPerSecond) * 1000;
+  const perContract = Math.floor((Math.ceil(n / contracts) - 1) / rules.sameContractMax) * rules.sameContractWindowMs;
+  return Math.max(window, rate, perContract);
+}
+
+/**
+ * A cold backfill of 10 symbols × 7 days of min1 (one IB request per symbol-day: 70) into an empty store,
+ * through the service's own backfill (adapter.backfill), with IB's pacing windows scaled down on both the
+ * simulator and the service by `scale` (10 minutes → 30 s at 20; message rates are not scaled), against the
+ * pacing minimum for the same requests.
+ */
+export async function backfillRound(scale = Number(process.env.BENCH_BACKFILL_SCALE ?? 20)): Promise<BackfillRound> {
+  const { startSimulator } = await import("../src/simulator/index.js");
+  const { DEFAULT_HISTORICAL_PACING } = await import("../src/ib/history/pacingRules.js");
+  const { parseInterval } = await import("../src/domain/intervals.js");
+  const dir = mkdtempSync(join(tmpdir(), "ibp-bench-backfill-"));
+  const sim = await startSimulator({ host: "127.0.0.1", port: 0, seed: 42, limits: { historicalWindowMs: 600_000 / scale, historicalIdenticalMs: 15_000 / scale, historicalSameContractMs: 2_000 / scale } });
+  const rules = { ...DEFAULT_HISTORICAL_PACING, globalWindowMs: 600_000 / scale, identicalWindowMs: 15_000 / scale, sameContractWindowMs: 2_000 / scale, pacingBackoffMs: 10_000 / scale };
+  const config = {
+    ...loadConfig({
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+      env: { GRPC_PORT: "0", REST_PORT: "0", IB_GATEWAY_URL: `127.0.0.1:${sim.port}`, STORE_PATH: join(dir, "store.sqlite"), PROVIDER_CONFIG_FILE: "bench/config.provider.json" },
+    }),
+    historicalPacing: rules,
+  };
+  const app = await startApp(config, pino({ level: "silent" }));
+  try {
+    const days = 7;
+    const toMs = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+    const started = performance.now();
+    let summary: { requestsSent: number; barsStored: number; symbols: { error?: string }[] } | undefined;
+    for await (const event of app.adapter.backfill({ marketType: "spot", symbols: BACKFILL_SYMBOLS, interval: parseInterval("min1")!, fromMs: toMs - days * 86_400_000, toMs, regularHoursOnly: false })) {
+      if (event.kind === "summary") summary = event.summary as typeof summary;
+    }
+    const ms = performance.now() - started;
+    if (summary === undefined) throw new Error("the backfill ended without a summary");
+    const failed = summary.symbols.filter((s) => s.error !== undefined && s.error !== "");
+    if (failed.length > 0) throw new Error(`backfill failures: ${JSON.stringify(failed)}`);
+    const minimum = pacingMinimumMs(summary.requestsSent, BACKFILL_SYMBOLS.length, rules);
+    return { symbols: BACKFILL_SYMBOLS.length, requests: summary.requestsSent, bars: summary.barsStored, ms: Math.round(ms), pacingMinimumMs: Math.round(minimum), ratio: Math.round((ms / minimum) * 100) / 100, pacingScale: scale };
+  } finally {
+    await app.stop();
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
