@@ -3,6 +3,7 @@ import type { AppConfig } from "./config/loadConfig.js";
 import { TokenAuthenticator } from "./grpc/auth.js";
 import { GrpcServer } from "./grpc/server.js";
 import { ConfiguredSubscriptions } from "./configuredSubscriptions.js";
+import { ConfiguredBackfill } from "./configuredBackfill.js";
 import { IbAdapter } from "./ib/ibAdapter.js";
 import type { Logger } from "./log/logger.js";
 import { isLoopbackHost } from "./config/gatewayUrl.js";
@@ -102,6 +103,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
   });
 
   const configured = new ConfiguredSubscriptions(config.provider, adapter, log.child({ component: "subscriptions" }));
+  const configuredBackfill = new ConfiguredBackfill(config.provider, adapter, log.child({ component: "backfill" }));
   let rest: RestServer | undefined;
   let grpcStarted = false;
   try {
@@ -136,6 +138,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     await rest?.stop(0);
     if (grpcStarted) await grpc.shutdown();
     configured.stop();
+    configuredBackfill.stop();
     adapter.stop();
     await simulator?.close();
     store.close();
@@ -150,6 +153,8 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     log.warn("serving beyond loopback without TLS: the API token crosses the network in clear; set PROVIDER_TLS_CERT/PROVIDER_TLS_KEY or terminate TLS in front");
   }
   log.info({ grpc: grpc.address, rest: `${rest.url}/api`, tls: config.tls !== undefined, auth: config.clients.length > 0, clients: config.clients.map((c) => c.name), store: config.store.path, version: SERVICE_VERSION }, "ib-provider is serving");
+  // config.provider.json's backfill: in the background once the service serves, a client of the pacing queue like any other.
+  void configuredBackfill.start();
 
   const restServer = rest;
   return {
@@ -166,6 +171,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       unwatchMetrics();
       unwatchStoreMetrics();
       configured.stop();
+      configuredBackfill.stop();
       adapter.stop();
       await simulator?.close();
       // Last: what IB sent until the adapter stopped is committed.

@@ -57,14 +57,28 @@ const subscription = z.strictObject({
   marketType: z.enum(MARKET_TYPES).optional(),
 });
 
+/**
+ * Backfill of the configured candle subscriptions at start-up (docs/store.md): their symbols and intervals
+ * (or `intervals`), the last `days` days, into the store, in the background within IB's pacing.
+ */
+const backfill = z.strictObject({
+  days: z.number().int().min(1).max(36_500),
+  intervals: z.array(intervalName).min(1, "expected at least one interval, or no intervals key (the subscriptions' own)").optional(),
+  regularHoursOnly: z.boolean().default(true),
+});
+
 const ibConnector = z
   .strictObject({
     connectorType: z.literal("ib"),
     enabled: z.boolean().default(true),
     markets: z.array(market).default([]),
     subscriptions: z.array(subscription).default([]),
+    backfill: backfill.optional(),
   })
   .superRefine((connector, ctx) => {
+    if (connector.backfill !== undefined && !connector.subscriptions.some((s) => s.type === "PROVIDER_MARKETDATA_CANDLE")) {
+      ctx.addIssue({ code: "custom", path: ["backfill"], message: "backfills the symbols of the PROVIDER_MARKETDATA_CANDLE subscriptions, and there are none" });
+    }
     connector.subscriptions.forEach((sub, i) => {
       if (sub.type === "PROVIDER_MARKETDATA_CANDLE" && (sub.intervals === undefined || sub.intervals.length === 0)) {
         ctx.addIssue({ code: "custom", path: ["subscriptions", i, "intervals"], message: "candle subscriptions need at least one interval" });
@@ -105,6 +119,7 @@ export const ibConnectorSchema = ibConnector;
 export type IbConnectorConfig = z.infer<typeof ibConnector>;
 export type SubscriptionConfig = z.infer<typeof subscription>;
 export type MarketConfig = z.infer<typeof market>;
+export type BackfillConfig = z.infer<typeof backfill>;
 
 export interface ProviderConfig {
   apiToken: string | undefined;
