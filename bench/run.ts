@@ -29,7 +29,7 @@ import { EventName, IBApi, type Contract } from "@stoqey/ib";
 import { StreamTicksRequest, StreamTicksResponse } from "../gen/ibprovider/v1/market_data_service.js";
 import type { ServiceProbe } from "./serviceWorker.js";
 import { nextEvent } from "../src/grpc/streamEncoding.js";
-import { storeRound } from "./storeBench.js";
+import { backfillRound, storeRound } from "./storeBench.js";
 
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 5000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1000);
@@ -590,6 +590,7 @@ async function main(): Promise<void> {
     : undefined;
   const layers = SCENARIOS.has("layer") ? await attempt("handler layers", () => layerRounds(), failures) : undefined;
   const store = SCENARIOS.has("store") ? await attempt("store", () => storeRound(), failures) : undefined;
+  const backfill = SCENARIOS.has("store") ? await attempt("backfill", () => backfillRound(), failures) : undefined;
 
   const single = fanout.find((f) => f.consumers === 1);
   console.log();
@@ -648,6 +649,9 @@ async function main(): Promise<void> {
     console.log();
     console.log(`store: ${fmt(store.bars)} min1 bars of one symbol (filled in ${fmt(store.fillMs)} ms); raw SQLite read ${fmt(store.rawReadMs)} ms, cached GetCandles over gRPC ${fmt(store.apiMs)} ms (first call ${fmt(store.apiFirstMs)} ms), raw ÷ API ${fmt(store.ratio)}; IB history requests during the calls: ${store.ibRequestsDuringApi}`);
   }
+  if (backfill) {
+    console.log(`backfill: ${backfill.symbols} symbols × 7 days of min1 cold, ${backfill.requests} IB requests, ${fmt(backfill.bars)} bars in ${fmt(backfill.ms)} ms; IB's pacing minimum for them ${fmt(backfill.pacingMinimumMs)} ms (windows scaled ÷${backfill.pacingScale}); time ÷ minimum ${fmt(backfill.ratio)}`);
+  }
   console.log();
   const n100 = fanout.find((f) => f.consumers === 100);
   const addedP99 = bareAtRate && serviceAtRate && serviceAtRate.latencyMs.p99 !== null && bareAtRate.latencyMs.p99 !== null ? round1(serviceAtRate.latencyMs.p99 - bareAtRate.latencyMs.p99) : null;
@@ -656,10 +660,11 @@ async function main(): Promise<void> {
   console.log(`  100 subscribers aggregate ≥ 300,000 ticks/s: ${fmt(n100?.ticksPerSec)}`);
   console.log(`  p99 added latency at 10k ticks/s < 2 ms: ${fmt(addedP99)} ms`);
   console.log(`  1000 concurrent streams held: ${held ? `${held.consumersWithData}/${held.consumers} with data, ${held.streamErrors.length} errors` : "-"}`);
-  console.log(`  (issue 14) cached GetCandles of a year of min1 ÷ raw store read ≥ 0.5: ${fmt(store?.ratio)}`);
+  console.log(`  (issue 14) raw store read ÷ cached GetCandles of a year of min1 ≥ 0.5: ${fmt(store?.ratio)}`);
+  console.log(`  (issue 14) cold 10 × 7-day min1 backfill ÷ IB's pacing minimum ≤ 1.1: ${fmt(backfill?.ratio)}`);
   for (const f of failures) console.log(`FAILED ${f}`);
   console.log();
-  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, failures, durationMs: Date.now() - started }));
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, failures, durationMs: Date.now() - started }));
 }
 
 main().then(
