@@ -44,7 +44,8 @@ function observe(method: string, startedMs: number, code: status, ctx: CallConte
 }
 
 /** A unary handler: a plain async function (nice-grpc style). */
-export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
+/** A unary handler: its response, or the response already encoded (see acceptPreEncoded). */
+export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res | EncodedMessage>;
 /**
  * A server-stream handler: an async generator that stops when ctx.signal aborts. It may yield messages
  * already encoded (streamEncoding.ts), written as they are: the service must be registered through
@@ -105,7 +106,7 @@ function errorFor(err: unknown, ctx: CallContext): ApiError {
 }
 
 /** `responseSize` measures a response for the access log (only called when a line will be written). */
-export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>, deps: HandlerDeps, responseSize?: (response: Res) => number): handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>, deps: HandlerDeps, responseSize?: (response: Res | EncodedMessage) => number): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const startedMs = performance.now();
     const controller = deps.calls.register("unary");
@@ -125,7 +126,8 @@ export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>,
     })();
     handled.then(
       (response) => {
-        callback(null, response);
+        // An EncodedMessage goes through the definition's pass-through serialiser (acceptPreEncoded).
+        callback(null, response as Res);
         observe(method, startedMs, status.OK, ctx, deps.accessLog, deps.accessLog?.enabled === true && responseSize !== undefined ? responseSize(response) : 0);
       },
       (err: unknown) => {

@@ -35,7 +35,7 @@ export function bindService<D extends ServiceDefinition>(definition: D, service:
   for (const [key, method] of Object.entries(definition) as [keyof D & string, MethodDefinition<unknown, unknown>][]) {
     const handler = service[key] as (request: unknown, ctx: Parameters<UnaryHandler<unknown, unknown>>[1]) => unknown;
     const call = (request: unknown, ctx: Parameters<UnaryHandler<unknown, unknown>>[1]) => handler.call(service, request, ctx);
-    const responseSize = (response: unknown) => method.responseSerialize(response).length;
+    const responseSize = (response: unknown) => (Buffer.isBuffer(response) ? response.length : method.responseSerialize(response).length);
     handlers[key] = method.responseStream
       ? serverStream(methodName(method.path), call as ServerStreamHandler<unknown, unknown>, deps, responseSize)
       : unary(methodName(method.path), call as UnaryHandler<unknown, unknown>, deps, responseSize);

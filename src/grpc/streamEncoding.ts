@@ -253,13 +253,14 @@ export function nextEvent(bytes: Uint8Array, pos: number): { start: number; end:
 
 /**
  * The service definition with response serialisers that pass already encoded messages through (and encode
- * anything else as before), so handlers can write the shared bytes of encodeBatch.
+ * anything else as before), so stream handlers can write the shared bytes of encodeBatch and unary handlers
+ * a response encoded a slice at a time (GetCandles).
  */
 export function acceptPreEncoded<D extends ServiceDefinition>(definition: D): D {
   const out: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(definition) as [string, MethodDefinition<unknown, unknown>][]) {
     const serialize = method.responseSerialize;
-    out[name] = method.responseStream ? { ...method, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) } : method;
+    out[name] = { ...method, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) };
   }
   return out as D;
 }

@@ -30,7 +30,8 @@ import { invalidArgument, notFound } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
 import { deadlineMsOf } from "../callDeadline.js";
 import { toInstrument } from "../mapping/instrument.js";
-import { bookUpdateToProto, candleToProto, levelToProto, textCandleToProto, tickToProto, tradeToProto, writeTickEvent } from "../mapping/marketData.js";
+import { encodeCandlesResponse } from "../mapping/candlesResponse.js";
+import { bookUpdateToProto, candleToProto, levelToProto, tickToProto, tradeToProto, writeTickEvent } from "../mapping/marketData.js";
 import { timestampFromMs } from "../mapping/protoTime.js";
 import { checkInstrument, checkInterval } from "../requests/instrumentFields.js";
 import { checkDepth, checkTradesLimit } from "../requests/sizeFields.js";
@@ -62,7 +63,7 @@ export class MarketDataService {
     return { signal: ctx.signal, client: ctx.client, maxQueued, heartbeatMs, staleAfterMs, onOverflow: (error) => ctx.fail(error), ...(accepts === undefined ? {} : { accepts }) };
   }
 
-  async getCandles(request: GetCandlesRequest, ctx: CallContext): Promise<GetCandlesResponse> {
+  async getCandles(request: GetCandlesRequest, ctx: CallContext): Promise<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const interval = checkInterval(request.interval);
     const nowMs = Date.now();
@@ -76,7 +77,7 @@ export class MarketDataService {
       });
     // Barfinex answers 404 when a window holds no data; the REST bridge maps NOT_FOUND to it.
     if (candles.length === 0) throw notFound(`no ${interval.name} candles for ${request.symbol} between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`, "NO_DATA");
-    return { candles: candles.map((c) => textCandleToProto(c, request.symbol)), instrument: toInstrument(instrument, request.symbol, nowMs) };
+    return encodeCandlesResponse(candles, request.symbol, toInstrument(instrument, request.symbol, nowMs));
   }
 
   async getTrades(request: GetTradesRequest, ctx: CallContext): Promise<GetTradesResponse> {
