@@ -61,7 +61,9 @@ const get = (path: string) => fetch(testApp.app.rest.url + path, { signal: Abort
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "ibp-store-cli-"));
   storeFile = join(dir, "store.sqlite");
-  testApp = await startTestApp({ env: { STORE_PATH: storeFile } });
+  // ETHUSDT only, without standing subscriptions or a scheduled backfill: nothing but the test writes to the store.
+  const provider = { provider: { connectors: [{ connectorType: "ib", enabled: true, markets: [{ marketType: "spot", symbols: [{ name: "ETHUSDT" }] }] }] } };
+  testApp = await startTestApp({ env: { STORE_PATH: storeFile }, provider });
   expect((await get(WINDOW)).status).toBe(200);
   expect((await get(`/api/candles/ib/spot/ETHUSDT/h1?from=${iso(from - 24 * 60 * MINUTE)}&to=${iso(to)}`)).status).toBe(200);
   const res = await get(`${WINDOW}&format=csv`);
@@ -144,6 +146,21 @@ describe("npm run store, while the service runs", () => {
     const run = await runCli(["--path", storeFile, "export", "--symbol", "ETHUSDT", "--interval", "min1", "--what-to-show", "MIDPOINT"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^store: no stored ETHUSDT min1 series with those options \(stored: AGGTRADES all hours \(\d+ bars\)\)/);
+  }, 20_000);
+});
+
+describe("npm run store, refusals", () => {
+  it("export to a folder that does not exist says so plainly and exits 1", async () => {
+    const target = join(dir, "no-such-folder", "eth.csv");
+    const run = await runCli(["--path", storeFile, "export", "--symbol", "ETHUSDT", "--interval", "min1", "--out", target]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`store: cannot write ${target}: ENOENT: no such file or directory, open '${target}'\n`);
+  }, 20_000);
+
+  it("a bad option value names the values it takes", async () => {
+    const run = await runCli(["--path", storeFile, "delete", "--symbol", "ETHUSDT", "--from", "yesterday"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("error: option '--from <time>' argument 'yesterday' is invalid. expected an ISO 8601 time (2026-11-02T14:30:00Z) or unix milliseconds");
   }, 20_000);
 });
 

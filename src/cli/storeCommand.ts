@@ -154,7 +154,7 @@ async function exportCommand(path: string, o: ExportOptions, report: (text: stri
     }
     if (matching.length > 1) throw new CommandError(`${symbol} ${o.interval.name} is stored as ${describe(matching)}: choose with --what-to-show and --rth / --no-rth`);
     const series = matching[0]!;
-    const target: Writable = o.out === undefined ? process.stdout : createWriteStream(resolve(callerDir(), o.out));
+    const target: Writable = o.out === undefined ? process.stdout : await openedFile(resolve(callerDir(), o.out));
     let written = 0;
     const write = async (text: string) => {
       if (!target.write(text)) await once(target, "drain");
@@ -177,6 +177,17 @@ async function exportCommand(path: string, o: ExportOptions, report: (text: stri
   } finally {
     store.close();
   }
+}
+
+/** A file to write, once opened: a folder that does not exist or a read-only place is said plainly, not thrown later. */
+async function openedFile(path: string): Promise<Writable> {
+  const file = createWriteStream(path);
+  try {
+    await once(file, "open");
+  } catch (err) {
+    throw new CommandError(`cannot write ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return file;
 }
 
 function storeProgram(): Command {

@@ -12,7 +12,9 @@ let testApp: TestApp;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "ibp-store-metrics-"));
   storeFile = join(dir, "store.sqlite");
-  testApp = await startTestApp({ env: { STORE_PATH: storeFile } });
+  // ETHUSDT only, without standing subscriptions or a scheduled backfill: nothing but the test writes to the store.
+  const provider = { provider: { connectors: [{ connectorType: "ib", enabled: true, markets: [{ marketType: "spot", symbols: [{ name: "ETHUSDT" }] }] }] } };
+  testApp = await startTestApp({ env: { STORE_PATH: storeFile }, provider });
 }, 30_000);
 
 afterAll(async () => {
