@@ -139,6 +139,15 @@ describe("runBackfill", () => {
     expect(finalProgress).toMatchObject({ progress: { requestsDone: 13, requestsPlanned: 13 } });
   });
 
+  it("a symbol whose requests fail while several are in flight ends with the plan done, each failure counted once", async () => {
+    const fake = fakeSource({ fail: (symbol) => (symbol === "ETHUSDT" ? new IbError("permission", "no market data permissions") : undefined) });
+    const events = await collect(runBackfill(fake.source, { ...request, symbols: ["ETHUSDT", "BTCUSDT"] }, { concurrency: 4 }));
+    const progress = events.flatMap((e) => (e.kind === "progress" ? [e.progress] : []));
+    expect(progress.at(-1)).toMatchObject({ requestsDone: 10, requestsPlanned: 10 });
+    expect(progress.every((p) => p.requestsDone <= p.requestsPlanned)).toBe(true);
+    expect(events.at(-1)).toMatchObject({ kind: "summary", summary: { requestsSent: 10, symbols: [{ symbol: "ETHUSDT", requestsSent: 0 }, { symbol: "BTCUSDT", requestsSent: 10, error: undefined }] } });
+  });
+
   it("waits out the client's historyRequests quota (retryAfterMs) instead of failing the symbol", async () => {
     let refused = 0;
     const fake = fakeSource({ fail: () => (refused++ < 2 ? new IbError("limit", "quota", undefined, "history-quota", { limit: 5, client: "alpha", retryAfterMs: 5 }) : undefined) });

@@ -252,16 +252,21 @@ export async function* runBackfill(source: BackfillSource, request: BackfillRequ
   const worker = async (): Promise<void> => {
     for (let chunk = queue.shift(); chunk !== undefined && !signal?.aborted; chunk = queue.shift()) {
       const run = chunk.symbol;
-      if (run.result.error !== undefined) continue;
       startedAtMs ??= source.now();
       try {
         await fetchChunk(chunk);
         requestsDone++;
       } catch (err) {
         if (signal?.aborted) return;
-        // This symbol fails alone: its remaining requests are dropped from the plan, the others go on.
-        run.result.error = err;
-        const dropped = queue.filter((c) => c.symbol === run).length + 1;
+        // This symbol fails alone: its remaining requests are dropped from the plan (this one too; one of
+        // its requests still in flight counts as done or drops itself), the others go on.
+        run.result.error ??= err;
+        let dropped = 1;
+        for (let i = queue.length - 1; i >= 0; i--) {
+          if (queue[i]!.symbol !== run) continue;
+          queue.splice(i, 1);
+          dropped++;
+        }
         requestsPlanned -= dropped;
       }
       events.push(progress(run.result.symbol));
