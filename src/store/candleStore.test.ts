@@ -121,6 +121,38 @@ describe("the candle store", () => {
     expect(errors).toHaveLength(1);
   });
 
+  it("a write that fails part-way claims no coverage, and leaves every replaced bar in place or rewritten", async () => {
+    const path = tempFile();
+    const store = MarketStore.open(path);
+    const range = { fromMs: T0, toMs: T0 + 2_500 * 60_000 };
+    await store.candles.write(KEY, Array.from({ length: 2_500 }, (_, i) => bar(i, "1")), { covered: range }, T0);
+    // IB's new answer for the range (e.g. a bridged gap asked again) fails in its second transaction (disk full, a lock).
+    failInsertsAt(path, T0 + 1_500 * 60_000);
+    const other = { ...KEY, interval: "min5" as const };
+    await expect(store.candles.write(other, Array.from({ length: 2_500 }, (_, i) => bar(i, "2")), { covered: range }, T0)).rejects.toThrow(/injected/);
+    expect(store.candles.covered(other, range.fromMs, range.toMs, T0)).toEqual([]);
+    await expect(store.candles.write(KEY, Array.from({ length: 2_500 }, (_, i) => bar(i, "2")), { replace: range, covered: range }, T0)).rejects.toThrow(/injected/);
+    // Coverage from before still claims the range: every bar is there, the first transaction's new, the rest old.
+    const read = store.candles.read(KEY, range.fromMs, range.toMs);
+    expect(read).toHaveLength(2_500);
+    expect(read.map((b) => b.close.toString()).lastIndexOf("2")).toBe(999);
+    store.close();
+  });
+
+  it("a series whose first write failed is not confused with the next new series", async () => {
+    const path = tempFile();
+    const store = MarketStore.open(path);
+    const undo = failInsertsAt(path, T0);
+    await expect(store.candles.write(KEY, [bar(0)], {}, T0)).rejects.toThrow(/injected/);
+    undo();
+    const msft = { ...KEY, conId: 272093, symbol: "MSFT" };
+    await store.candles.write(msft, [bar(1, "7")], {}, T0);
+    await store.candles.write(KEY, [bar(2, "3")], {}, T0);
+    expect(store.candles.read(msft, T0, T0 + 600_000).map((b) => b.close.toString())).toEqual(["7"]);
+    expect(store.candles.read(KEY, T0, T0 + 600_000).map((b) => b.close.toString())).toEqual(["3"]);
+    store.close();
+  });
+
   it("refuses a file written by a newer schema instead of guessing", () => {
     const path = tempFile();
     const db = openDatabase(path);
@@ -130,3 +162,13 @@ describe("the candle store", () => {
     expect(() => MarketStore.open(path)).toThrow(/schema version 999.*STORE_PATH/);
   });
 });
+
+/** From another connection, as a full disk or a lock would: inserts of a bar starting at `startMs` fail. Returns the undo. */
+function failInsertsAt(path: string, startMs: number): () => void {
+  const db = openDatabase(path);
+  db.exec(`CREATE TRIGGER fail_at BEFORE INSERT ON candles WHEN NEW.start_ms = ${startMs} BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+  return () => {
+    db.exec("DROP TRIGGER fail_at");
+    db.close();
+  };
+}

@@ -129,27 +129,38 @@ export class CandleStore {
   /**
    * Queues bars (replacing stored bars of the same start) and what `scope` records about them.
    * Resolves when committed; rejects when the write failed (the caller's answer does not depend on it).
+   *
+   * A large write is several transactions. Each removes only its own share of `replace` (up to the next
+   * transaction's first bar), so a reader between them, or a crash, finds every bar of a covered range in its
+   * old or its new revision, never a hole. Once one fails, the rest are not run: the coverage, committed with
+   * the last, is never claimed for bars that were not stored.
    */
   write(key: CandleSeriesKey & CandleSeriesLabel, bars: readonly StoredBar[], scope: CandleWriteScope, nowMs: number): Promise<void> {
     // Wire text: read back, it goes to the API as it is (readText), with no Decimal in between.
     const rows = bars.map((b): CandleRow => [b.startMs, toWire(b.open), toWire(b.high), toWire(b.low), toWire(b.close), toWire(b.volume), b.vwap === undefined ? null : toWire(b.vwap), b.count ?? 0, b.complete ? 1 : 0]);
+    rows.sort((a, b) => a[0] - b[0]);
     return new Promise((resolve, reject) => {
       const jobs = Math.max(1, Math.ceil(rows.length / ROWS_PER_JOB));
+      let failed = false;
       for (let j = 0; j < jobs; j++) {
         const slice = rows.slice(j * ROWS_PER_JOB, (j + 1) * ROWS_PER_JOB);
-        const first = j === 0;
         const last = j === jobs - 1;
+        const replace = scope.replace === undefined ? undefined : shareOf(scope.replace, j === 0 ? undefined : slice[0]![0], last ? undefined : rows[(j + 1) * ROWS_PER_JOB]![0]);
         this.writer.enqueue(() => {
+          if (failed) return;
           try {
             this.db.transaction(() => {
               const id = this.idOf(key, key)!;
-              if (first && scope.replace !== undefined) this.statements.deleteRange.run(id, scope.replace.fromMs, scope.replace.toMs);
+              if (replace !== undefined) this.statements.deleteRange.run(id, replace.fromMs, replace.toMs);
               for (const row of slice) this.statements.upsert.run(id, ...row);
               if (!last) return;
               if (scope.covered !== undefined) this.addCoverage(id, scope.covered, nowMs);
               if (scope.recent !== undefined) this.statements.setRecent.run(id, scope.recent.fromMs, scope.recent.toMs, nowMs, scope.recent.formingEndMs);
             })();
           } catch (err) {
+            failed = true;
+            // A series created in the rolled-back transaction does not exist: its id may be the next new series'.
+            this.ids.delete(seriesText(key));
             reject(err instanceof Error ? err : new Error(String(err)));
             throw err;
           }
@@ -189,7 +200,7 @@ export class CandleStore {
 
   /** The series' id; created (with its label) when `label` is given, else undefined when unknown. */
   private idOf(key: CandleSeriesKey, label: CandleSeriesLabel | undefined): number | undefined {
-    const text = `${key.conId}/${key.interval}/${key.whatToShow}/${key.rth ? 1 : 0}`;
+    const text = seriesText(key);
     const known = this.ids.get(text);
     if (known !== undefined) return known;
     const row = this.statements.findSeries.get(key.conId, key.interval, key.whatToShow, key.rth ? 1 : 0);
@@ -216,6 +227,16 @@ interface CandleSeriesRow {
   bars: number;
   first_ms: number | null;
   last_ms: number | null;
+}
+
+function seriesText(key: CandleSeriesKey): string {
+  return `${key.conId}/${key.interval}/${key.whatToShow}/${key.rth ? 1 : 0}`;
+}
+
+/** The part of `range` from `fromMs` (its start when undefined) to `toMs` (its end when undefined). */
+function shareOf(range: TimeRange, fromMs: number | undefined, toMs: number | undefined): TimeRange | undefined {
+  const share = { fromMs: Math.max(range.fromMs, fromMs ?? range.fromMs), toMs: Math.min(range.toMs, toMs ?? range.toMs) };
+  return share.toMs > share.fromMs ? share : undefined;
 }
 
 function barFromRow(row: CandleRow): StoredBar {
