@@ -99,8 +99,8 @@ export class IbAdapter {
   private readonly ctx: FeedContext;
   private readonly scheduler: HistoricalScheduler;
   private readonly history: HistoryService;
-  /** Candle windows: the store first when there is one, else IB. */
-  private readonly candleHistory: { candles(instrument: ResolvedInstrument, query: CandleQuery): Promise<TextCandle[]> };
+  /** Candle windows in pages: the store first when there is one, else IB. */
+  private readonly candleHistory: { candlePages(instrument: ResolvedInstrument, query: CandleQuery): Promise<AsyncIterable<TextCandle[]>> };
   private readonly candleCache: CandleCache | undefined;
   private readonly store: IbAdapterOptions["store"];
   private readonly now: () => number;
@@ -157,7 +157,14 @@ export class IbAdapter {
     const maxChunks = options.maxHistoryChunks ?? 60;
     this.history = new HistoryService(this.ctx, this.scheduler, { maxChunks, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
     this.candleCache = options.store === undefined ? undefined : new CandleCache(this.history, options.store.candles, options.store.settings, now, maxChunks);
-    this.candleHistory = this.candleCache ?? { candles: async (instrument, query) => (await this.history.candles(instrument, query)).map(textCandleOf) };
+    this.candleHistory = this.candleCache ?? {
+      candlePages: async (instrument, query) => {
+        const candles = (await this.history.candles(instrument, query)).map(textCandleOf);
+        return (async function* () {
+          if (candles.length > 0) yield candles;
+        })();
+      },
+    };
     this.accounts = new AccountFeeds(this.ctx, this.feeds, () => this.connection.status);
     const marketDataType = IB_MARKET_DATA_TYPE[options.marketDataType ?? "delayed"];
     // Must precede the feeds' own 'ready' handling: the Gateway resets the type to live on every connect.
@@ -231,8 +238,16 @@ export class IbAdapter {
    * from the store first when there is one (CandleCache), else IB (HistoryService.candles).
    */
   async candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: TextCandle[] }> {
+    const { instrument, pages } = await this.candlePages(marketType, symbol, query);
+    const candles: TextCandle[] = [];
+    for await (const page of pages) for (const c of page) candles.push(c);
+    return { instrument, candles };
+  }
+
+  /** The same candles in pages, read from the store as they are taken (long windows: GetCandles). */
+  async candlePages(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; pages: AsyncIterable<TextCandle[]> }> {
     const instrument = await this.resolve(marketType, symbol);
-    return { instrument, candles: await this.candleHistory.candles(instrument, query) };
+    return { instrument, pages: await this.candleHistory.candlePages(instrument, query) };
   }
 
   /**

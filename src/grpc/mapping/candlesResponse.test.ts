@@ -19,7 +19,8 @@ it("encodes GetCandlesResponse byte for byte as ts-proto does, across the slices
     complete: i < 12_344,
   }));
   const instrument = { ...EMPTY_INSTRUMENT, name: "BTCUSDT", conId: "479624278", secType: "CRYPTO", exchange: "PAXOS" };
-  const ours = await encodeCandlesResponse(candles, "BTCUSDT", instrument);
+  const { bytes: ours, candles: count } = await encodeCandlesResponse([candles.slice(0, 7_000), candles.slice(7_000)], "BTCUSDT", instrument);
+  expect(count).toBe(12_345);
   const theirs = GetCandlesResponse.encode({ candles: candles.map((c) => textCandleToProto(c, "BTCUSDT")), instrument }).finish();
   expect(Buffer.compare(ours, Buffer.from(theirs))).toBe(0);
   expect(GetCandlesResponse.decode(ours).candles).toHaveLength(12_345);

@@ -9,16 +9,19 @@ const CANDLES_PER_TURN = 5_000;
 
 /**
  * GetCandlesResponse{candles, instrument}, encoded byte for byte as ts-proto's GetCandlesResponse.encode
- * does (a test compares them), but a slice of candles per event-loop turn and without holding every proto
- * object at once: other calls and streams are served while a long window is encoded.
+ * does (a test compares them), but from pages of candles as they come (the store's), a slice per event-loop
+ * turn, without holding every candle or proto object at once: other calls and streams are served meanwhile.
  */
-export async function encodeCandlesResponse(candles: readonly TextCandle[], symbol: string, instrument: Instrument): Promise<EncodedMessage> {
+export async function encodeCandlesResponse(pages: AsyncIterable<readonly TextCandle[]> | Iterable<readonly TextCandle[]>, symbol: string, instrument: Instrument): Promise<{ bytes: EncodedMessage; candles: number }> {
   const w = new BinaryWriter();
-  for (let i = 0; i < candles.length; i++) {
-    ProtoCandle.encode(textCandleToProto(candles[i]!, symbol), w.uint32(10).fork()).join();
-    if ((i + 1) % CANDLES_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  let candles = 0;
+  for await (const page of pages) {
+    for (const candle of page) {
+      ProtoCandle.encode(textCandleToProto(candle, symbol), w.uint32(10).fork()).join();
+      if (++candles % CANDLES_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
   Instrument.encode(instrument, w.uint32(18).fork()).join();
   const bytes = w.finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), candles };
 }

@@ -44,7 +44,7 @@ export interface MarketDataSource {
   streamTrades(marketType: MarketType, symbol: string, options: LineConsumerOptions<TradeEvent>): Promise<FeedCursor<TradeEvent>>;
   streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: LineConsumerOptions<BookUpdate>): Promise<FeedCursor<BookUpdate>>;
   orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs?: number, signal?: AbortSignal, client?: string): Promise<OrderBookSnapshot>;
-  candles(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; candles: TextCandle[] }>;
+  candlePages(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; pages: AsyncIterable<TextCandle[]> }>;
   streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: LineConsumerOptions<Candle>): Promise<FeedCursor<Candle>>;
   recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal; client?: string; deadlineMs?: number }): Promise<TradePrint[]>;
 }
@@ -68,16 +68,17 @@ export class MarketDataService {
     const interval = checkInterval(request.interval);
     const nowMs = Date.now();
     const { fromMs, toMs } = candleWindow(request, interval, nowMs);
-    const { instrument, candles } = await this.source
-      .candles(marketType, symbol, { interval, fromMs, toMs, regularHoursOnly: request.regularHoursOnly ?? true, signal: ctx.signal, client: ctx.client, deadlineMs: deadlineMsOf(ctx.metadata) })
+    const { instrument, pages } = await this.source
+      .candlePages(marketType, symbol, { interval, fromMs, toMs, regularHoursOnly: request.regularHoursOnly ?? true, signal: ctx.signal, client: ctx.client, deadlineMs: deadlineMsOf(ctx.metadata) })
       .catch((err: unknown) => {
         // The window is what the client chose: name the field that set it.
         if (err instanceof IbError && err.fact === "history-too-long") throw invalidArgument(request.from !== undefined ? "from" : "days", err.message, "WINDOW_TOO_LONG");
         throw err;
       });
+    const { bytes, candles } = await encodeCandlesResponse(pages, request.symbol, toInstrument(instrument, request.symbol, nowMs));
     // Barfinex answers 404 when a window holds no data; the REST bridge maps NOT_FOUND to it.
-    if (candles.length === 0) throw notFound(`no ${interval.name} candles for ${request.symbol} between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`, "NO_DATA");
-    return encodeCandlesResponse(candles, request.symbol, toInstrument(instrument, request.symbol, nowMs));
+    if (candles === 0) throw notFound(`no ${interval.name} candles for ${request.symbol} between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`, "NO_DATA");
+    return bytes;
   }
 
   async getTrades(request: GetTradesRequest, ctx: CallContext): Promise<GetTradesResponse> {

@@ -26,7 +26,7 @@ export const noInstruments: InstrumentSource & MarketDataSource & AccountSource 
   streamTrades: notFound,
   streamOrderBook: notFound,
   orderBookSnapshot: notFound,
-  candles: notFound,
+  candlePages: notFound,
   streamCandles: notFound,
   recentTrades: notFound,
 };

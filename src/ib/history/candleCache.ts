@@ -34,8 +34,8 @@ export interface CandleSource {
   candles(instrument: ResolvedInstrument, query: CandleQuery): Promise<Candle[]>;
 }
 
-/** Rows per store read before yielding to the event loop (≈ 20-40 ms of reading here). */
-const READ_PAGE = 20_000;
+/** Rows per store read before yielding to the event loop (≈ 10-30 ms of reading here). */
+const READ_PAGE = 5_000;
 
 export class CandleCache {
   readonly stats: CandleCacheStats = { calls: { hit: 0, partial: 0, miss: 0 }, barsFromStore: 0, barsFromIb: 0 };
@@ -49,10 +49,22 @@ export class CandleCache {
     private readonly maxChunks: number,
   ) {}
 
+  /** Candles of [fromMs, toMs), ascending, as one array (see candlePages). */
   async candles(instrument: ResolvedInstrument, query: CandleQuery): Promise<TextCandle[]> {
+    const out: TextCandle[] = [];
+    for await (const page of await this.candlePages(instrument, query)) for (const c of page) out.push(c);
+    return out;
+  }
+
+  /**
+   * Candles of [fromMs, toMs), ascending, in pages: a window the store covers is read a page at a time as
+   * the caller takes them (a year of min1 is never all in memory at once); otherwise one page, the store's
+   * part merged with IB's answer. Resolves once what must be asked of IB has been answered.
+   */
+  async candlePages(instrument: ResolvedInstrument, query: CandleQuery): Promise<AsyncIterable<TextCandle[]>> {
     const nowMs = this.now();
     // A window in the future or reversed: IB's path refuses it with its own reason.
-    if (query.fromMs >= nowMs || query.fromMs >= query.toMs) return (await this.ib.candles(instrument, query)).map(textCandleOf);
+    if (query.fromMs >= nowMs || query.fromMs >= query.toMs) return onePage((await this.ib.candles(instrument, query)).map(textCandleOf));
     const { interval } = query;
     const timeZone = instrument.timeZoneId || "UTC";
     const key: CandleSeriesKey = { conId: instrument.conId, interval: interval.name, whatToShow: whatToShowFor(instrument.secType), rth: query.regularHoursOnly && instrument.secType === "STK" };
@@ -68,13 +80,14 @@ export class CandleCache {
     this.stats.calls[outcome]++;
     if (missing.length > 0) this.checkRequests(instrument, interval, missing, nowMs, timeZone);
 
+    if (missing.length === 0) return this.storedPages(key, windowStart, query.toMs, nowMs, interval, timeZone);
+
     // IB's requests go out first; the store is read meanwhile, in pages (other calls and streams are served
     // between them). A failure is awaited below: the handler only keeps it from counting as unhandled.
     const fetching = Promise.all(missing.map((range) => this.ib.candles(instrument, { ...query, fromMs: range.fromMs, toMs: range.toMs })));
     fetching.catch(() => undefined);
-    const stored = await this.readStored(key, windowStart, query.toMs, nowMs, interval, timeZone);
-    this.stats.barsFromStore += stored.length;
-    if (missing.length === 0) return stored;
+    const stored: TextCandle[] = [];
+    for await (const page of this.storedPages(key, windowStart, query.toMs, nowMs, interval, timeZone)) for (const c of page) stored.push(c);
 
     const fetched = await fetching;
     const label = { ...key, symbol: instrument.symbol, timeZone };
@@ -87,20 +100,20 @@ export class CandleCache {
     this.stats.barsFromIb += fromIb.length;
     // Both ascending; IB's answer wins inside the ranges it was asked for (the store may hold older revisions).
     const asked = (ms: number) => missing.some((r) => ms >= r.fromMs && ms < r.toMs);
-    return mergeByStart(stored.filter((c) => !asked(c.startMs)), fromIb.sort((a, b) => a.startMs - b.startMs));
+    return onePage(mergeByStart(stored.filter((c) => !asked(c.startMs)), fromIb.sort((a, b) => a.startMs - b.startMs)));
   }
 
-  /** Stored candles of [fromMs, toMs) in pages, yielding to the event loop between pages. */
-  private async readStored(key: CandleSeriesKey, fromMs: number, toMs: number, nowMs: number, interval: Interval, timeZone: string): Promise<TextCandle[]> {
-    const out: TextCandle[] = [];
+  /** Stored candles of [fromMs, toMs), a page per event-loop turn. */
+  private async *storedPages(key: CandleSeriesKey, fromMs: number, toMs: number, nowMs: number, interval: Interval, timeZone: string): AsyncGenerator<TextCandle[]> {
     for (let from = fromMs; ; ) {
       const page = this.store.readText(key, from, toMs, READ_PAGE);
+      this.stats.barsFromStore += page.length;
       for (const c of page) {
         // Stored complete means: ended when IB sent it. The forming bar stays incomplete until IB is asked again.
         if (c.complete && barEnd(c.startMs, interval, timeZone) > nowMs) c.complete = false;
-        out.push(c);
       }
-      if (page.length < READ_PAGE) return out;
+      if (page.length > 0) yield page;
+      if (page.length < READ_PAGE) return;
       from = page[page.length - 1]!.startMs + 1;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -159,6 +172,10 @@ export class CandleCache {
   private settleMs(interval: Interval): number {
     return interval.seconds !== undefined && interval.seconds < 86_400 ? this.settings.intradaySettleMs : this.settings.dailySettleMs;
   }
+}
+
+async function* onePage(candles: TextCandle[]): AsyncGenerator<TextCandle[]> {
+  if (candles.length > 0) yield candles;
 }
 
 function mergeByStart(a: TextCandle[], b: TextCandle[]): TextCandle[] {
