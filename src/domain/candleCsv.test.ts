@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { candleCsv, candleCsvFileName, candleCsvRowOf, csvTime } from "./candleCsv.js";
 import { dec } from "./decimal.js";
+import { textCandleOf } from "./marketData.js";
 
 describe("candle CSV", () => {
   it("writes decimals as their wire text: no exponent, no trailing zeros, an unknown vwap empty", () => {
     const at = Date.UTC(2026, 11, 1, 14, 30);
     const csv = candleCsv([
-      candleCsvRowOf({ startMs: at, interval: "min1", open: dec("0.00000010"), high: dec("1e-7"), low: dec("100.50"), close: dec("100"), volume: dec("12345678901234567890.5"), vwap: dec("100.25"), tradeCount: 7, complete: true }),
-      candleCsvRowOf({ startMs: at + 60_000, interval: "min1", open: dec("1"), high: dec("1"), low: dec("1"), close: dec("1"), volume: dec("0"), tradeCount: 0, complete: false }),
+      candleCsvRowOf(textCandleOf({ startMs: at, interval: "min1", open: dec("0.00000010"), high: dec("1e-7"), low: dec("100.50"), close: dec("100"), volume: dec("12345678901234567890.5"), vwap: dec("100.25"), tradeCount: 7, complete: true })),
+      candleCsvRowOf(textCandleOf({ startMs: at + 60_000, interval: "min1", open: dec("1"), high: dec("1"), low: dec("1"), close: dec("1"), volume: dec("0"), tradeCount: 0, complete: false })),
     ]);
     expect(csv).toBe(
       "time,time_ms,open,high,low,close,volume,vwap,trades,complete\n" +

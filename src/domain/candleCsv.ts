@@ -7,8 +7,7 @@
  * decimals, integers, booleans), so none is quoted. Lines end with "\n" (as pandas writes on Linux; both
  * libraries read either).
  */
-import { toWire, type Decimal } from "./decimal.js";
-import type { Candle, TextCandle } from "./marketData.js";
+import type { TextCandle } from "./marketData.js";
 
 export const CANDLE_CSV_COLUMNS = ["time", "time_ms", "open", "high", "low", "close", "volume", "vwap", "trades", "complete"] as const;
 
@@ -28,26 +27,9 @@ export interface CandleCsvRow {
   complete: boolean;
 }
 
-/**
- * A candle in the API's text: a TextCandle's strings as they are (the store's, which GetCandles sends as
- * they are), a Candle's decimals through toWire (what grpc/mapping's candleToProto writes).
- */
-export function candleCsvRowOf(c: Candle | TextCandle): CandleCsvRow {
-  if (typeof c.open === "string") {
-    const t = c as TextCandle;
-    return { startMs: t.startMs, open: t.open, high: t.high, low: t.low, close: t.close, volume: t.volume, vwap: t.vwap, trades: t.tradeCount, complete: t.complete };
-  }
-  return {
-    startMs: c.startMs,
-    open: toWire(c.open as Decimal),
-    high: toWire(c.high as Decimal),
-    low: toWire(c.low as Decimal),
-    close: toWire(c.close as Decimal),
-    volume: toWire(c.volume as Decimal),
-    vwap: toWire(c.vwap as Decimal | undefined),
-    trades: c.tradeCount,
-    complete: c.complete,
-  };
+/** A candle in the API's text: a TextCandle's strings as they are (a Candle goes through textCandleOf first). */
+export function candleCsvRowOf(t: TextCandle): CandleCsvRow {
+  return { startMs: t.startMs, open: t.open, high: t.high, low: t.low, close: t.close, volume: t.volume, vwap: t.vwap, trades: t.tradeCount, complete: t.complete };
 }
 
 /** RFC 3339 in UTC as the JSON API writes a whole-second Timestamp: "2026-12-01T14:30:00Z" (milliseconds only when there are any). */
