@@ -70,6 +70,11 @@ describe("the clients file", () => {
     expect(errorOf(() => load(anonymous)).message).toContain('client name "anonymous" is reserved');
   });
 
+  it("refuses the name the configured subscriptions' IB lines are charged to (a client named so would hold lines with no cap and no fair share)", () => {
+    const service = withClients({ clients: [{ name: "service", tokenSha256: sha256("a"), quotas: { ibLines: 2 } }] });
+    expect(errorOf(() => load(service)).message).toContain('client name "service" is reserved');
+  });
+
   it("names a missing file and a file that is not JSON", () => {
     const dir = withClients("{ not json");
     expect(errorOf(() => loadConfig({ env: { PROVIDER_CLIENTS_FILE: "clinets.json" }, cwd: dir })).message).toContain(

@@ -20,6 +20,8 @@ export const DEFAULT_CLIENT_QUOTAS: Readonly<ClientQuotas> = Object.freeze({ str
 export const DEFAULT_CLIENT_NAME = "default";
 /** Every call counts as this client when no token is configured (authentication off, loopback only). */
 export const ANONYMOUS_CLIENT_NAME = "anonymous";
+/** The configured `active` subscriptions' IB lines are charged to this name, exempt from caps and fair shares. */
+export const SERVICE_CLIENT_NAME = "service";
 
 /** A named client: its token is known only by its SHA-256 digest. */
 export interface ClientConfig {

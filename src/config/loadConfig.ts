@@ -1,7 +1,7 @@
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ANONYMOUS_CLIENT_NAME, DEFAULT_CLIENT_NAME, DEFAULT_CLIENT_QUOTAS, defaultClient, readClientsFile, type ClientConfig } from "./clientsFile.js";
+import { ANONYMOUS_CLIENT_NAME, DEFAULT_CLIENT_NAME, DEFAULT_CLIENT_QUOTAS, defaultClient, readClientsFile, SERVICE_CLIENT_NAME, type ClientConfig } from "./clientsFile.js";
 import { ConfigError, formatJsonPath, jsonSyntaxProblem, problemsFromZod, type ConfigProblem } from "./configError.js";
 import { DEFAULT_PROVIDER_CONFIG_FILE, envSchema, nonEmptyEnv, type EnvConfig } from "./envConfig.js";
 import { samePortProblem } from "./listenProblem.js";
@@ -125,10 +125,15 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
 /** The clients file's clients and the API token's `default` (both may be set: the names must then differ). */
 function clientsOf(apiToken: string | undefined, clientsFile: string | undefined, problems: ConfigProblem[]): ClientConfig[] {
   const clients = clientsFile === undefined ? [] : readClientsFile(clientsFile, problems);
-  // Reserved whether or not a token is set: "anonymous" also names unauthenticated calls (health, reflection).
+  // Reserved whether or not a token is set: "anonymous" also names unauthenticated calls (health, reflection);
+  // "service" holds the configured subscriptions' IB lines, with no cap and no fair share.
   for (const client of clients) {
-    if (client.name === DEFAULT_CLIENT_NAME || client.name === ANONYMOUS_CLIENT_NAME) {
-      problems.push({ source: clientsFile!, path: "", message: `client name ${JSON.stringify(client.name)} is reserved (PROVIDER_API_TOKEN's client is "${DEFAULT_CLIENT_NAME}"; "${ANONYMOUS_CLIENT_NAME}" is every caller without a token)` });
+    if (client.name === DEFAULT_CLIENT_NAME || client.name === ANONYMOUS_CLIENT_NAME || client.name === SERVICE_CLIENT_NAME) {
+      problems.push({
+        source: clientsFile!,
+        path: "",
+        message: `client name ${JSON.stringify(client.name)} is reserved (PROVIDER_API_TOKEN's client is "${DEFAULT_CLIENT_NAME}"; "${ANONYMOUS_CLIENT_NAME}" is every caller without a token; "${SERVICE_CLIENT_NAME}" holds the configured subscriptions' IB lines)`,
+      });
     }
   }
   if (apiToken === undefined) return clients;

@@ -1,10 +1,11 @@
+import { SERVICE_CLIENT_NAME } from "../../config/clientsFile.js";
 import { ibLinesHeld } from "../../metrics/lineMetrics.js";
 import type { ConsumerOptions } from "../../stream/sharedFeed.js";
 import { IbError } from "../ibErrors.js";
 import { LINE_KINDS, LINE_NAMES, lineLimitReached, type LineKind, type LineLimits } from "./lineBudget.js";
 
-/** The accounting name of lines no caller asked for: the configured `active` subscriptions. */
-export const SERVICE_LINES = "service";
+/** The accounting name of lines no caller asked for: the configured `active` subscriptions (reserved: no client has it). */
+export const SERVICE_LINES = SERVICE_CLIENT_NAME;
 
 /** A consumer's terms plus whose lines it uses (an opaque accounting name; default SERVICE_LINES). */
 export type LineConsumerOptions<T> = ConsumerOptions<T> & { client?: string };
