@@ -4,6 +4,7 @@ import { AccountServiceClient } from "../../gen/ibprovider/v1/account_service.js
 import { MarketDataServiceClient } from "../../gen/ibprovider/v1/market_data_service.js";
 import { RuntimeServiceClient } from "../../gen/ibprovider/v1/runtime_service.js";
 import { SymbolServiceClient } from "../../gen/ibprovider/v1/symbol_service.js";
+import { StoreServiceClient } from "../../gen/ibprovider/v1/store_service.js";
 import type { RunningApp } from "../app.js";
 import { SERVICE_NAMES } from "./server.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
@@ -52,14 +53,14 @@ describe("every unary RPC against the default service", () => {
     { service: "AccountService", method: "listAssets", request: { ...spot, accountId: "" }, check: (r) => expect((r.assets as unknown[]).length).toBeGreaterThan(0) },
   ];
 
-  it("covers every unary method of the four services", () => {
-    const definitions = { RuntimeService: RuntimeServiceClient, SymbolService: SymbolServiceClient, MarketDataService: MarketDataServiceClient, AccountService: AccountServiceClient };
+  it("covers every unary method of our five services (StoreService has none)", () => {
+    const definitions = { RuntimeService: RuntimeServiceClient, SymbolService: SymbolServiceClient, MarketDataService: MarketDataServiceClient, AccountService: AccountServiceClient, StoreService: StoreServiceClient };
     const unary = Object.entries(definitions).flatMap(([service, ctor]) =>
       Object.entries((ctor as unknown as { service: Record<string, { responseStream: boolean }> }).service)
         .filter(([, m]) => !m.responseStream)
         .map(([method]) => `${service}.${method}`),
     );
-    expect(SERVICE_NAMES).toHaveLength(4);
+    expect(SERVICE_NAMES).toHaveLength(5);
     expect(cases.map((c) => `${c.service}.${c.method}`).sort()).toEqual(unary.sort());
   });
 
