@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -127,9 +127,9 @@ describe("StoreService.Backfill", () => {
     expect(readRichStatus(error!)?.errorInfo?.reason).toBe(reason);
   });
 
-  it("npm run backfill: a progress line per change without a TTY, a summary per symbol, exit code 1 when a symbol failed", async () => {
-    const end = toMs - 40 * DAY;
-    const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src/cli/backfill.ts"), "--symbols", "BTCUSDT,NOSUCHSYM", "--interval", "h1", "--days", "10", "--to", String(end), "--url", testApp.grpcAddress], {
+  /** `npm run backfill -- args` as its own process; `onStderr` sees its progress lines as they come. */
+  function backfillCli(args: string[], onStderr?: (text: string, child: ChildProcess) => void): Promise<{ code: number | null; out: string; err: string }> {
+    const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src/cli/backfill.ts"), ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -137,8 +137,16 @@ describe("StoreService.Backfill", () => {
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => {
+      err += c;
+      onStderr?.(err, child);
+    });
+    return new Promise((resolve) => child.once("exit", (code) => resolve({ code, out, err })));
+  }
+
+  it("npm run backfill: a progress line per change without a TTY, a summary per symbol, exit code 1 when a symbol failed", async () => {
+    const end = toMs - 40 * DAY;
+    const { code, out, err } = await backfillCli(["--symbols", "BTCUSDT,NOSUCHSYM", "--interval", "h1", "--days", "10", "--to", String(end), "--url", testApp.grpcAddress]);
     expect(code, `${out}\n${err}`).toBe(1);
     expect(err).toMatch(/^backfill: 1\/1 requests, 240 bars stored, ETA /m);
     const lines = out.trim().split("\n");
@@ -146,5 +154,25 @@ describe("StoreService.Backfill", () => {
     expect(lines[1]).toMatch(/^BTCUSDT\s+240\s+1\s+0\s+ok$/);
     expect(lines[2]).toMatch(/^NOSUCHSYM\s+0\s+0\s+0\s+FAILED NOT_FOUND SYMBOL_NOT_FOUND: /);
     expect(lines[3]).toBe("240 bars stored from 1 IB requests; 1 of 2 symbols failed");
+  });
+
+  it("npm run backfill: Ctrl-C cancels the call (exit 130, the queued requests withdrawn) and says how to resume", async () => {
+    const end = toMs - 80 * DAY;
+    let interrupted = false;
+    const { code, err } = await backfillCli(["--symbols", "SPY,ETHUSDT", "--interval", "min1", "--days", "20", "--to", String(end), "--url", testApp.grpcAddress], (text, child) => {
+      if (interrupted || !/^backfill: \d+\/40 requests/m.test(text)) return;
+      interrupted = true;
+      child.kill("SIGINT");
+    });
+    expect(interrupted).toBe(true);
+    expect(code, err).toBe(130);
+    expect(err).toContain("backfill stopped: what was fetched is stored; run the same command again to resume");
+    await until(() => testApp.app.adapter.historicalPacing().queued === 0 && testApp.app.adapter.historicalPacing().inFlight === 0, { what: "the backfill's requests withdrawn" });
+  });
+
+  it("npm run backfill: a service that is not running is named, with how to start it (exit 2)", async () => {
+    const { code, err } = await backfillCli(["--symbols", "AAPL", "--interval", "h1", "--url", "127.0.0.1:1"]);
+    expect(code).toBe(2);
+    expect(err.trim()).toBe("backfill: ib-provider is not reachable at 127.0.0.1:1 (connection refused): start it with npm start, or point --url at it");
   });
 });
