@@ -9,7 +9,28 @@ export interface StoreMetricsSource {
   cache(): { calls: Record<"hit" | "partial" | "miss", number>; barsFromStore: number; barsFromIb: number } | undefined;
 }
 
+type StoreFigures = ReturnType<StoreMetricsSource["store"]["stats"]>;
+
 const sources = new Set<StoreMetricsSource>();
+
+/**
+ * Each source's figures read once per scrape (prom-client calls every collect() synchronously, one after the other): a read counts
+ * every table's rows, a full scan of the candles on the event loop (~70 ms per 3 million rows measured here),
+ * which the four store gauges below would otherwise do four times over.
+ */
+let scrape: Map<StoreMetricsSource, StoreFigures> | undefined;
+function figuresOf(source: StoreMetricsSource): StoreFigures {
+  if (scrape === undefined) {
+    scrape = new Map();
+    queueMicrotask(() => (scrape = undefined)); // after this scrape's collect() calls, before any other
+  }
+  let figures = scrape.get(source);
+  if (figures === undefined) {
+    figures = source.store.stats();
+    scrape.set(source, figures);
+  }
+  return figures;
+}
 
 const sum = (read: (s: StoreMetricsSource) => number | undefined) => [...sources].reduce((total, s) => total + (read(s) ?? 0), 0);
 
@@ -18,7 +39,7 @@ new Gauge({
   help: "The store's database file and its write-ahead log, in bytes",
   registers: [metricsRegistry],
   collect() {
-    this.set(sum((s) => s.store.stats().sizeBytes));
+    this.set(sum((s) => figuresOf(s).sizeBytes));
   },
 });
 
@@ -30,7 +51,7 @@ new Gauge({
   collect() {
     this.reset();
     const totals = new Map<string, number>();
-    for (const s of sources) for (const [table, n] of Object.entries(s.store.stats().rows)) totals.set(table, (totals.get(table) ?? 0) + n);
+    for (const s of sources) for (const [table, n] of Object.entries(figuresOf(s).rows)) totals.set(table, (totals.get(table) ?? 0) + n);
     for (const [table, n] of totals) this.set({ table }, n);
   },
 });
@@ -40,7 +61,7 @@ new Gauge({
   help: "Store write transactions queued and not yet committed",
   registers: [metricsRegistry],
   collect() {
-    this.set(sum((s) => s.store.stats().pendingWrites));
+    this.set(sum((s) => figuresOf(s).pendingWrites));
   },
 });
 
@@ -50,7 +71,7 @@ new Counter({
   registers: [metricsRegistry],
   collect() {
     this.reset();
-    this.inc(sum((s) => s.store.stats().failedWrites));
+    this.inc(sum((s) => figuresOf(s).failedWrites));
   },
 });
 
