@@ -60,6 +60,16 @@ describe("the clients file", () => {
     expect(err.message).toContain("clients[1].tokenSha256: the same token as clients[0]");
   });
 
+  it("reads scopes (every scope when omitted) and names an unknown one", () => {
+    const ok = load(withClients({ clients: [{ name: "viewer", tokenSha256: sha256("v"), scopes: ["market-data"] }, { name: "ops", tokenSha256: sha256("o") }] }));
+    expect(ok.clients.map((c) => [c.name, c.scopes])).toEqual([
+      ["viewer", ["market-data"]],
+      ["ops", ["market-data", "account", "store", "runtime"]],
+    ]);
+    const err = errorOf(() => load(withClients({ clients: [{ name: "viewer", tokenSha256: sha256("v"), scopes: ["orders"] }] })));
+    expect(err.message).toContain("clients[0].scopes[0]: expected one of market-data, account, store, runtime");
+  });
+
   it("refuses an unknown key and a name reserved for PROVIDER_API_TOKEN's client", () => {
     const dir = withClients({ clients: [{ name: "default", tokenSha256: sha256("a"), quota: {} }] });
     expect(errorOf(() => load(dir)).message).toContain(`${join(dir, "clients.json")} at clients[0]: Unrecognized key`);

@@ -24,11 +24,21 @@ export const ANONYMOUS_CLIENT_NAME = "anonymous";
 export const SERVICE_CLIENT_NAME = "service";
 
 /** A named client: its token is known only by its SHA-256 digest. */
+/**
+ * What a client may call, by service: `market-data` (MarketDataService, SymbolService), `account`
+ * (AccountService: balances and positions), `store` (StoreService: backfills spend the shared history
+ * budget), `runtime` (RuntimeService: the Gateway's identity and the live subscriptions).
+ */
+export const CLIENT_SCOPES = ["market-data", "account", "store", "runtime"] as const;
+export type ClientScope = (typeof CLIENT_SCOPES)[number];
+
 export interface ClientConfig {
   name: string;
   /** SHA-256 of the token (32 bytes). */
   tokenSha256: Buffer;
   quotas: ClientQuotas;
+  /** Every scope unless the file names some. */
+  scopes: readonly ClientScope[];
 }
 
 const clientSchema = z.strictObject({
@@ -36,6 +46,7 @@ const clientSchema = z.strictObject({
   tokenSha256: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, "expected the token's SHA-256 as 64 hex digits (printf %s \"$TOKEN\" | sha256sum), never the token itself"),
+  scopes: z.array(z.enum(CLIENT_SCOPES, `expected one of ${CLIENT_SCOPES.join(", ")}`)).min(1, "expected at least one scope (omit the field for all of them)").optional(),
   quotas: z
     .strictObject({
       streams: z.number().int("expected an integer").min(1, "expected at least 1").max(1_000_000).optional(),
@@ -67,7 +78,7 @@ export function sha256(token: string): Buffer {
 
 /** PROVIDER_API_TOKEN as a client: named `default`, with the default quotas. */
 export function defaultClient(token: string): ClientConfig {
-  return { name: DEFAULT_CLIENT_NAME, tokenSha256: sha256(token), quotas: { ...DEFAULT_CLIENT_QUOTAS } };
+  return { name: DEFAULT_CLIENT_NAME, tokenSha256: sha256(token), quotas: { ...DEFAULT_CLIENT_QUOTAS }, scopes: CLIENT_SCOPES };
 }
 
 /**
@@ -101,5 +112,6 @@ export function readClientsFile(file: string, problems: ConfigProblem[]): Client
       ibLines: c.quotas?.ibLines ?? DEFAULT_CLIENT_QUOTAS.ibLines,
       historyRequests: c.quotas?.historyRequests ?? DEFAULT_CLIENT_QUOTAS.historyRequests,
     },
+    scopes: c.scopes === undefined ? CLIENT_SCOPES : [...new Set(c.scopes)],
   }));
 }

@@ -1,9 +1,9 @@
 import { timingSafeEqual } from "node:crypto";
-import { ANONYMOUS_CLIENT_NAME, defaultClient, sha256, type ClientConfig } from "../config/clientsFile.js";
+import { ANONYMOUS_CLIENT_NAME, CLIENT_SCOPES, defaultClient, sha256, type ClientConfig, type ClientScope } from "../config/clientsFile.js";
 import { ApiError, unauthenticated } from "./apiError.js";
 
 /** Who a token belongs to: a named client (clients file, or `default` for PROVIDER_API_TOKEN). */
-type KnownClient = Pick<ClientConfig, "name" | "tokenSha256">;
+type KnownClient = Pick<ClientConfig, "name" | "tokenSha256"> & Partial<Pick<ClientConfig, "scopes">>;
 
 /**
  * Bearer-token authentication shared by gRPC and the REST bridge. Accepts `authorization: Bearer <token>`,
@@ -25,19 +25,19 @@ export class TokenAuthenticator {
   }
 
   /** The caller's client name (`anonymous` when authentication is off), or the error to answer with. */
-  authenticate(authorization: string | undefined, apiTokenHeader: string | undefined): { client: string } | ApiError {
-    if (!this.enabled) return { client: ANONYMOUS_CLIENT_NAME };
+  authenticate(authorization: string | undefined, apiTokenHeader: string | undefined): { client: string; scopes: readonly ClientScope[] } | ApiError {
+    if (!this.enabled) return { client: ANONYMOUS_CLIENT_NAME, scopes: CLIENT_SCOPES };
     const presented = tokenFrom(authorization) ?? apiTokenHeader?.trim();
     if (presented === undefined || presented === "") {
       return unauthenticated("missing provider API token: send 'Authorization: Bearer <token>' or 'x-api-token: <token>'", "MISSING_TOKEN");
     }
     const digest = sha256(presented);
-    let client: string | undefined;
+    let client: KnownClient | undefined;
     for (const known of this.clients) {
       // Every digest is compared (no early exit): the time taken does not say which client, if any, matched.
-      if (timingSafeEqual(digest, known.tokenSha256) && client === undefined) client = known.name;
+      if (timingSafeEqual(digest, known.tokenSha256) && client === undefined) client = known;
     }
-    return client === undefined ? unauthenticated("invalid provider API token", "INVALID_TOKEN") : { client };
+    return client === undefined ? unauthenticated("invalid provider API token", "INVALID_TOKEN") : { client: client.name, scopes: client.scopes ?? CLIENT_SCOPES };
   }
 
   /** Returns undefined when the caller may proceed, or the error to answer with. */

@@ -5,6 +5,7 @@ import type { TokenAuthenticator } from "./auth.js";
 import { ApiError } from "./apiError.js";
 import { rememberClient } from "./callClient.js";
 import { ANONYMOUS_CLIENT_NAME } from "../config/clientsFile.js";
+import { scopeRefusal } from "./scopes.js";
 import { toServiceError } from "./statusDetails.js";
 
 /**
@@ -16,7 +17,8 @@ const OPEN_PREFIXES = ["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerRef
 
 /**
  * Checks the token before any handler runs and remembers whose it is (callClient.ts). A rejected call gets UNAUTHENTICATED
- * with a google.rpc.Status (ErrorInfo reason MISSING_TOKEN / INVALID_TOKEN); the server is unaffected.
+ * with a google.rpc.Status (ErrorInfo reason MISSING_TOKEN / INVALID_TOKEN), or PERMISSION_DENIED SCOPE_MISSING
+ * when the client's scopes do not cover the service (scopes.ts); the server is unaffected.
  * A rejected call never reaches a handler: its access log line is written here.
  */
 export function authInterceptor(auth: TokenAuthenticator, accessLog?: AccessLog): ServerInterceptor {
@@ -40,17 +42,18 @@ export function authInterceptor(auth: TokenAuthenticator, accessLog?: AccessLog)
           return typeof value === "string" ? value : undefined;
         };
         const result = auth.authenticate(header("authorization"), header("x-api-token"));
-        if (!(result instanceof ApiError)) {
+        const refusal = result instanceof ApiError ? result : scopeRefusal(methodDescriptor.path, result.client, result.scopes);
+        if (refusal === undefined && !(result instanceof ApiError)) {
           rememberClient(metadata, result.client);
           next(metadata);
           return;
         }
-        const error = result;
+        const error = refusal!;
         const status = toServiceError(error);
         call.sendStatus({ code: error.code, details: status.details, metadata: status.metadata });
         accessLog?.write({
           protocol: "grpc",
-          client: "(unauthenticated)",
+          client: result instanceof ApiError ? "(unauthenticated)" : result.client,
           peer: call.getPeer(),
           method: methodDescriptor.path.slice(1).replace("/", "."),
           status: GrpcStatus[error.code] ?? String(error.code),
