@@ -116,7 +116,12 @@ export class ContractResolver {
 
   /** A kept contract fetched less than maxAgeMs ago; never a future that has expired since. */
   private persisted(key: string, maxAgeMs: number): ResolvedInstrument | undefined {
-    const kept = this.options.persisted?.get(key);
+    let kept: { details: string; fetchedAtMs: number } | undefined;
+    try {
+      kept = this.options.persisted?.get(key);
+    } catch {
+      return undefined; // a store that cannot be read (I/O error, closed) holds nothing: IB is asked
+    }
     if (kept === undefined || this.now() - kept.fetchedAtMs >= maxAgeMs) return undefined;
     let r: ResolvedInstrument;
     try {

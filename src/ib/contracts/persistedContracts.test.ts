@@ -7,6 +7,8 @@ import { DEFAULT_STORE_SETTINGS } from "../../store/storeSettings.js";
 import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
 import { until } from "../../testing/until.js";
 import type { ProviderConfig } from "../../config/providerConfig.js";
+import type { RequestRouter } from "../connection/requestRouter.js";
+import { ContractResolver } from "./contractResolver.js";
 
 // Issue 13, item 12: symbols resolve by default from a contract cache kept in the store.
 const dir = mkdtempSync(join(tmpdir(), "ibp-contracts-"));
@@ -40,4 +42,18 @@ it("configured symbols resolve in the background at connect, are kept in the sto
   expect(sent).toHaveBeenCalledTimes(1);
   restarted.stop();
   second.close();
+});
+
+it("a store that cannot be read resolves from IB as if it held nothing: resolve() never throws at its caller (the connect handler resolving configured symbols calls it without awaiting)", async () => {
+  const unreadable = {
+    get: () => {
+      throw new Error("SQLITE_IOERR: disk I/O error");
+    },
+    put: () => undefined,
+  };
+  const resolver = new ContractResolver({ router: {} as RequestRouter, send: () => undefined, override: () => undefined, isConnected: () => false, persisted: unreadable });
+  let pending: Promise<unknown> | undefined;
+  expect(() => (pending = resolver.resolve("spot", "AAPL"))).not.toThrow();
+  // Asked of IB instead, which is away here: the caller hears that, not the store's error.
+  await expect(pending).rejects.toThrow(/Gateway|connect/i);
 });
