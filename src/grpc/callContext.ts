@@ -3,7 +3,8 @@ import type { Logger } from "../log/logger.js";
 
 /**
  * What a handler knows about its call. `signal` aborts when the client cancels, the deadline passes or the
- * server shuts down; stream handlers stop on it and release what they hold in `finally`.
+ * server shuts down, and at the latest when the call ends; stream handlers stop on it and release what they
+ * hold in `finally`, and work a call started and no longer needs (queued history requests) is withdrawn.
  */
 export interface CallContext {
   readonly method: string;

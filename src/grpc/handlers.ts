@@ -136,6 +136,9 @@ export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>,
         observe(method, startedMs, controller.signal.reason === "cancelled" ? status.CANCELLED : apiError.code, ctx, deps.accessLog, 0);
       },
     ).finally(() => {
+      // As a stream's: the signal aborts when the call ends, so what the call started and no longer needs is
+      // withdrawn (a GetCandles failing on one missing range leaves the others' history requests queued).
+      if (!controller.signal.aborted) controller.abort();
       call.off("cancelled", onCancel);
       deps.calls.release(controller);
     });
