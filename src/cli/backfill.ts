@@ -64,7 +64,7 @@ function duration(ms: number): string {
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
 }
 
-/** Progress on a terminal: one bar, redrawn in place. Elsewhere (a pipe, a file, CI): a plain line per change, at most every 2 s. */
+/** Progress on a terminal: one bar, redrawn in place. Elsewhere (a pipe, a file, CI): a plain line per change (at most every 2 s), and every 10 s while waiting. */
 interface ProgressView {
   update(p: BackfillProgress): void;
   stop(): void;
@@ -98,7 +98,7 @@ function progressView(tty: boolean): ProgressView {
     update: (p) => {
       const line = `${p.requestsDone}/${p.requestsPlanned} requests, ${p.barsStored} bars stored`;
       const now = Date.now();
-      // A line when the counts change, and at most every 2 s while waiting: logs stay readable.
+      // A line when the counts change (at most every 2 s, the last always), and every 10 s while nothing moves: logs stay readable.
       if (line === last && now - lastAt < 10_000) return;
       if (line !== last && now - lastAt < 2_000 && p.requestsDone !== p.requestsPlanned) return;
       last = line;
