@@ -647,7 +647,7 @@ async function main(): Promise<void> {
   }
   if (store) {
     console.log();
-    console.log(`store: ${fmt(store.bars)} min1 bars of one symbol (filled in ${fmt(store.fillMs)} ms); raw SQLite read ${fmt(store.rawReadMs)} ms, cached GetCandles over gRPC ${fmt(store.apiMs)} ms (first call ${fmt(store.apiFirstMs)} ms), raw ÷ API ${fmt(store.ratio)}; IB history requests during the calls: ${store.ibRequestsDuringApi}`);
+    console.log(`store: ${fmt(store.bars)} min1 bars of one symbol (filled in ${fmt(store.fillMs)} ms); raw SQLite read ${fmt(store.rawReadMs)} ms, cached GetCandles over gRPC ${fmt(store.apiMs)} ms (first call ${fmt(store.apiFirstMs)} ms), raw ÷ API ${fmt(store.ratio)}; IB history requests during the calls: ${store.ibRequestsDuringApi}; the event loop held at most ${fmt(store.loopDelayMaxMs)} ms at a time`);
   }
   if (backfill) {
     console.log(`backfill: ${backfill.symbols} symbols × 7 days of min1 cold, ${backfill.requests} IB requests, ${fmt(backfill.bars)} bars in ${fmt(backfill.ms)} ms; IB's pacing minimum for them ${fmt(backfill.pacingMinimumMs)} ms (windows scaled ÷${backfill.pacingScale}); time ÷ minimum ${fmt(backfill.ratio)}`);

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
@@ -31,6 +31,8 @@ export interface StoreRound {
   /** raw ÷ API time: 1 = the API costs what the raw read does. */
   ratio: number;
   ibRequestsDuringApi: number;
+  /** The longest the service's event loop was held during the API calls (other clients wait that long), ms. */
+  loopDelayMaxMs: number;
 }
 
 const REPEATS = Number(process.env.BENCH_STORE_REPEATS ?? 3);
@@ -110,6 +112,8 @@ export async function storeRound(): Promise<StoreRound> {
       );
     let apiMs = Infinity;
     let apiFirstMs = 0;
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     for (let i = 0; i < REPEATS; i++) {
       const t0 = performance.now();
       const res = await call();
@@ -119,9 +123,10 @@ export async function storeRound(): Promise<StoreRound> {
       if (res.candles !== bars) throw new Error(`GetCandles answered ${res.candles} candles, the store holds ${bars}`);
       if (res.first?.close !== "64251.75" || res.last?.vwap !== "64251.125") throw new Error(`unexpected candles: ${JSON.stringify([res.first, res.last])}`);
     }
+    loopDelay.disable();
     client.close();
     const ibAfter = [...(app.simulator as unknown as { stats: { historicalRequests: Map<string, number> } } | undefined)?.stats.historicalRequests.values() ?? []].reduce((a, b) => a + b, 0);
-    return { bars, fillMs: Math.round(fillMs), rawReadMs: Math.round(rawReadMs), apiMs: Math.round(apiMs), apiFirstMs: Math.round(apiFirstMs), ratio: Math.round((rawReadMs / apiMs) * 100) / 100, ibRequestsDuringApi: ibAfter - ibBefore };
+    return { bars, fillMs: Math.round(fillMs), rawReadMs: Math.round(rawReadMs), apiMs: Math.round(apiMs), apiFirstMs: Math.round(apiFirstMs), ratio: Math.round((rawReadMs / apiMs) * 100) / 100, ibRequestsDuringApi: ibAfter - ibBefore, loopDelayMaxMs: Math.round(loopDelay.max / 1e6) };
   } finally {
     await app.stop();
     rmSync(dir, { recursive: true, force: true });
