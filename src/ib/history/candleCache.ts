@@ -142,12 +142,21 @@ export class CandleCache {
       if (c.vwap !== undefined) bar.vwap = c.vwap;
       return bar;
     });
-    const settledEnd = Math.min(range.toMs, Math.max(range.fromMs, settledTo));
+    let settledEnd = Math.min(range.toMs, Math.max(range.fromMs, settledTo));
+    let formingEndMs = barEnd(intervalBounds(nowMs, interval, timeZone).startMs, interval, timeZone);
+    // IB's bars need not start on the calendar's bounds the ranges are cut on (its 2- and 4-hour bars align to
+    // the exchange day): a bar starting before the settled bound that was still forming, or had not settled,
+    // ends the settled part at its start (else it would be kept as it was then, for good), and the recent
+    // range is served no longer than the first forming bar lasts.
+    const settleMs = this.settleMs(interval);
+    for (const c of candles) {
+      const end = barEnd(c.startMs, interval, timeZone);
+      if (c.startMs < settledEnd && (!c.complete || end > nowMs - settleMs)) settledEnd = Math.max(range.fromMs, c.startMs);
+      if (!c.complete) formingEndMs = Math.min(formingEndMs, end);
+    }
     const scope: Parameters<CandleStore["write"]>[2] = { replace: range };
     if (settledEnd > range.fromMs) scope.covered = { fromMs: range.fromMs, toMs: settledEnd };
-    if (range.toMs > settledEnd) {
-      scope.recent = { fromMs: settledEnd, toMs: range.toMs, formingEndMs: barEnd(intervalBounds(nowMs, interval, timeZone).startMs, interval, timeZone) };
-    }
+    if (range.toMs > settledEnd) scope.recent = { fromMs: settledEnd, toMs: range.toMs, formingEndMs };
     // A failed write is the store's to report (MarketStore's onWriteError); the answer stands without it.
     this.store.write(label, bars, scope, nowMs).catch(() => undefined);
   }
@@ -189,6 +198,7 @@ function mergeByStart(a: TextCandle[], b: TextCandle[]): TextCandle[] {
   return out;
 }
 
+/** Intraday bars last their length (wherever IB starts them); day and week bars their local days (23 or 25 hours on DST days). */
 function barEnd(startMs: number, interval: Interval, timeZone: string): number {
-  return interval.seconds !== undefined ? startMs + interval.seconds * 1000 : intervalBounds(startMs, interval, timeZone).endMs;
+  return interval.seconds !== undefined && interval.seconds < 86_400 ? startMs + interval.seconds * 1000 : intervalBounds(startMs, interval, timeZone).endMs;
 }
