@@ -74,7 +74,7 @@ function table(rows: string[][]): string {
 }
 
 function stats(path: string, json: boolean, out: (text: string) => void): void {
-  const store = MarketStore.open(path);
+  const store = MarketStore.open(path, undefined, { busyTimeoutMs: 5_000 });
   try {
     const s = store.stats();
     const series = store.candles.series();
@@ -143,7 +143,7 @@ interface ExportOptions {
 const PAGE_BARS = 10_000;
 
 async function exportCommand(path: string, o: ExportOptions, report: (text: string) => void): Promise<void> {
-  const store = MarketStore.open(path);
+  const store = MarketStore.open(path, undefined, { busyTimeoutMs: 5_000 });
   try {
     const symbol = o.symbol.toUpperCase();
     const all = store.candles.series().filter((s) => s.symbol === symbol && s.interval === o.interval.name);

@@ -1,7 +1,7 @@
 import { dec, toWire } from "../domain/decimal.js";
 import type { IntervalName } from "../domain/intervals.js";
 import type { Bar, TextCandle } from "../domain/marketData.js";
-import type { SqliteDatabase } from "./database.js";
+import { isBusy, type SqliteDatabase } from "./database.js";
 import type { StoreWriter } from "./storeWriter.js";
 import { mergeRanges, type TimeRange } from "./timeRanges.js";
 
@@ -158,9 +158,11 @@ export class CandleStore {
               if (scope.recent !== undefined) this.statements.setRecent.run(id, scope.recent.fromMs, scope.recent.toMs, nowMs, scope.recent.formingEndMs);
             })();
           } catch (err) {
-            failed = true;
             // A series created in the rolled-back transaction does not exist: its id may be the next new series'.
             this.ids.delete(seriesText(key));
+            // Locked by another connection: the writer runs this job again later, the write goes on then.
+            if (isBusy(err) && this.writer.retriesBusy) throw err;
+            failed = true;
             reject(err instanceof Error ? err : new Error(String(err)));
             throw err;
           }

@@ -9,19 +9,29 @@ export type SqliteDatabase = Database.Database;
 
 export class StoreVersionError extends Error {}
 
+/** Another connection (the operator's CLI) holds the lock this statement needs: try again later. */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === "SQLITE_BUSY" || code === "SQLITE_LOCKED" || (typeof code === "string" && code.startsWith("SQLITE_BUSY_"));
+}
+
 /**
  * Opens (creating when absent) the store's SQLite file: WAL (readers never block the one writer, and a
  * crash loses at most the open transaction), synchronous=NORMAL (durable up to the last checkpointed
  * commit on power loss, never corrupt), foreign keys on, then migrated to the current schema.
  */
-export function openDatabase(path: string): SqliteDatabase {
+/**
+ * `busyTimeoutMs`: how long a statement waits, blocking the thread, for another connection's lock (the
+ * operator's CLI). The service opens with 0: its writer retries a busy job later instead (StoreWriter).
+ */
+export function openDatabase(path: string, busyTimeoutMs = 5_000): SqliteDatabase {
   if (path !== IN_MEMORY) mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
-    db.pragma("busy_timeout = 5000");
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     migrate(db);
     return db;
   } catch (err) {

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { CandleStore } from "./candleStore.js";
 import { ContractStore } from "./contractStore.js";
-import { openDatabase, schemaVersion, type SqliteDatabase } from "./database.js";
+import { isBusy, openDatabase, schemaVersion, type SqliteDatabase } from "./database.js";
 import { IN_MEMORY } from "./storeSettings.js";
 import { StoreWriter } from "./storeWriter.js";
 
@@ -15,6 +15,8 @@ export interface StoreStats {
   pendingWrites: number;
   /** Write jobs that failed since start (e.g. disk full); the service keeps serving from memory and IB. */
   failedWrites: number;
+  /** Times a write found the file locked by another process (the operator's CLI) and was tried again later. */
+  busyRetries: number;
 }
 
 /**
@@ -33,16 +35,24 @@ export class MarketStore {
     private readonly db: SqliteDatabase,
     onWriteError: (err: unknown) => void,
   ) {
-    this.writer = new StoreWriter((err) => {
-      this.failedWrites++;
-      onWriteError(err);
-    });
+    this.writer = new StoreWriter(
+      (err) => {
+        this.failedWrites++;
+        onWriteError(err);
+      },
+      undefined,
+      isBusy,
+    );
     this.candles = new CandleStore(db, this.writer);
     this.contracts = new ContractStore(db, this.writer);
   }
 
-  static open(path: string, onWriteError: (err: unknown) => void = () => undefined): MarketStore {
-    return new MarketStore(path, openDatabase(path), onWriteError);
+  /**
+   * `busyTimeoutMs`: 0 for the service (its writer retries a locked write later, never blocking the event
+   * loop on another process's lock); a tool may wait for the service's short transactions instead.
+   */
+  static open(path: string, onWriteError: (err: unknown) => void = () => undefined, options: { busyTimeoutMs?: number } = {}): MarketStore {
+    return new MarketStore(path, openDatabase(path, options.busyTimeoutMs ?? 0), onWriteError);
   }
 
   /** Resolves when every write queued so far is committed. */
@@ -59,6 +69,7 @@ export class MarketStore {
       rows: { candles: count("candles"), coverage: count("coverage"), series: count("candle_series"), contracts: count("contracts") },
       pendingWrites: this.writer.pending,
       failedWrites: this.failedWrites,
+      busyRetries: this.writer.busyRetries,
     };
   }
 

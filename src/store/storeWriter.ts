@@ -1,22 +1,34 @@
 /**
  * The store's one writer: write jobs (each one small transaction) run in order, a few milliseconds' worth
  * per event-loop turn, so a large history download never blocks streams and calls for long. A job that
- * fails is reported and does not stop the ones after it.
+ * fails is reported and does not stop the ones after it. A job that finds the file locked by another
+ * connection (the operator's `npm run store -- delete`) is tried again after a back-off, the ones after it
+ * waiting their turn: the service never blocks its thread waiting for the lock.
  */
 export class StoreWriter {
   private readonly jobs: (() => void)[] = [];
   private scheduled = false;
   private closed = false;
+  private backoffMs = 0;
+  /** Jobs put back because the file was locked (a figure for tests and the logs). */
+  busyRetries = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly onError: (err: unknown) => void,
     /** Work per turn before yielding to the event loop. */
     private readonly sliceMs = 8,
+    /** A job that threw this is put back and tried again later (database.ts isBusy). */
+    private readonly isBusy: (err: unknown) => boolean = () => false,
   ) {}
 
   get pending(): number {
     return this.jobs.length;
+  }
+
+  /** Whether a job that finds the file locked will be run again (until the writer closes). */
+  get retriesBusy(): boolean {
+    return !this.closed;
   }
 
   enqueue(job: () => void): void {
@@ -35,10 +47,10 @@ export class StoreWriter {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Runs every queued job now, synchronously; jobs enqueued after this run (and fail) at once. */
+  /** Runs every queued job now, synchronously (a locked one fails then); jobs enqueued after this run (and fail) at once. */
   close(): void {
-    while (this.jobs.length > 0) this.runOne();
     this.closed = true;
+    while (this.jobs.length > 0) this.runOne();
     this.notifyIdle();
   }
 
@@ -51,21 +63,40 @@ export class StoreWriter {
   private slice(): void {
     this.scheduled = false;
     const until = performance.now() + this.sliceMs;
-    while (this.jobs.length > 0 && performance.now() < until) this.runOne();
+    while (this.jobs.length > 0 && performance.now() < until) {
+      if (!this.runOne()) {
+        // Locked: the same job first, after a back-off (25 ms doubling to 1 s), the others behind it.
+        this.backoffMs = Math.min(1_000, this.backoffMs === 0 ? 25 : this.backoffMs * 2);
+        this.scheduled = true;
+        setTimeout(() => this.slice(), this.backoffMs);
+        return;
+      }
+    }
     if (this.jobs.length > 0) this.schedule();
     else this.notifyIdle();
   }
 
-  private runOne(): void {
-    this.runJob(this.jobs.shift()!);
+  /** False when the job found the file locked and was put back. */
+  private runOne(): boolean {
+    const job = this.jobs.shift()!;
+    if (this.runJob(job, !this.closed)) {
+      this.backoffMs = 0;
+      return true;
+    }
+    this.jobs.unshift(job);
+    this.busyRetries++;
+    return false;
   }
 
-  private runJob(job: () => void): void {
+  /** Runs a job; false when it found the file locked and `retry` allows another try. */
+  private runJob(job: () => void, retry = false): boolean {
     try {
       job();
     } catch (err) {
+      if (retry && this.isBusy(err)) return false;
       this.onError(err);
     }
+    return true;
   }
 
   private notifyIdle(): void {
