@@ -51,6 +51,10 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       port: config.env.SIMULATOR_PORT,
       seed: config.env.SIMULATOR_SEED,
       frozenWhenClosed: config.env.SIMULATOR_CLOSED_MARKETS === "frozen",
+    }).catch((err: unknown) => {
+      // SIMULATOR_PORT in use: nothing else was started; the store file is closed before the error surfaces.
+      store.close();
+      throw err;
     });
     target = { host: simulator.host, port: simulator.port };
     log.warn({ gateway: `${simulator.host}:${simulator.port}`, seed: config.env.SIMULATOR_SEED }, "IB_GATEWAY_URL is not set: serving the embedded simulated IB Gateway (synthetic data)");

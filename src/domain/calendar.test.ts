@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { assertTimeZone, intervalBounds } from "./calendar.js";
-import { INTERVAL_NAMES } from "./intervals.js";
+import { assertTimeZone, barEndMs, intervalBounds } from "./calendar.js";
+import { INTERVAL_NAMES, parseInterval } from "./intervals.js";
 
 const t = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -98,5 +98,18 @@ describe("bounds properties", () => {
       expect(intervalBounds(b.endMs - 1, name, zone)).toEqual(b);
       expect(intervalBounds(b.endMs, name, zone).startMs).toBe(b.endMs);
     }
+  });
+});
+
+describe("barEndMs", () => {
+  it("ends a day bar at its local day's end on DST days (23 and 25 hours), intraday bars one interval on", () => {
+    const day = parseInterval("day")!;
+    // New York, 2026-11-01: clocks go back, the day has 25 hours; 2026-03-08: forward, 23 hours.
+    const nov1 = Date.UTC(2026, 10, 1, 4);
+    expect(barEndMs(nov1, day, "America/New_York") - nov1).toBe(25 * 3_600_000);
+    const mar8 = Date.UTC(2026, 2, 8, 5);
+    expect(barEndMs(mar8, day, "America/New_York") - mar8).toBe(23 * 3_600_000);
+    // An h4 bar IB starts on the exchange day (01:00 UTC in winter) still lasts four hours.
+    expect(barEndMs(Date.UTC(2026, 0, 5, 1), parseInterval("h4")!, "America/New_York")).toBe(Date.UTC(2026, 0, 5, 5));
   });
 });

@@ -180,6 +180,15 @@ function isoWeekdayIndex(d: LocalDate): number {
 }
 
 /**
+ * The end of a bar that starts at `startMs` (as IB labels bars: by their start). Intraday bars are one
+ * interval long wherever they start (IB aligns 2h/4h bars to the exchange day, not to UTC multiples); day,
+ * week and month bars end at their local calendar boundary (a DST day has 23 or 25 hours).
+ */
+export function barEndMs(startMs: number, interval: Interval, timeZone = "UTC"): number {
+  return interval.seconds !== undefined && interval.seconds < 86_400 ? startMs + interval.seconds * 1000 : intervalBounds(startMs, interval, timeZone).endMs;
+}
+
+/**
  * Bounds of the interval containing `ms`. For calendar intervals the zone matters; fixed ones ignore it.
  * Guarantees startMs <= ms < endMs.
  */

@@ -9,7 +9,7 @@
  *   never past the end of the bar that was forming), then asked again, because IB may still revise it.
  * A read the store covers completely never touches the pacing scheduler.
  */
-import { intervalBounds } from "../../domain/calendar.js";
+import { barEndMs, intervalBounds } from "../../domain/calendar.js";
 import type { Interval } from "../../domain/intervals.js";
 import { textCandleOf, type Candle, type TextCandle } from "../../domain/marketData.js";
 import type { CandleSeriesKey, CandleStore, StoredBar } from "../../store/candleStore.js";
@@ -110,7 +110,7 @@ export class CandleCache {
       this.stats.barsFromStore += page.length;
       for (const c of page) {
         // Stored complete means: ended when IB sent it. The forming bar stays incomplete until IB is asked again.
-        if (c.complete && barEnd(c.startMs, interval, timeZone) > nowMs) c.complete = false;
+        if (c.complete && barEndMs(c.startMs, interval, timeZone) > nowMs) c.complete = false;
       }
       if (page.length > 0) yield page;
       if (page.length < READ_PAGE) return;
@@ -143,14 +143,14 @@ export class CandleCache {
       return bar;
     });
     let settledEnd = Math.min(range.toMs, Math.max(range.fromMs, settledTo));
-    let formingEndMs = barEnd(intervalBounds(nowMs, interval, timeZone).startMs, interval, timeZone);
+    let formingEndMs = barEndMs(intervalBounds(nowMs, interval, timeZone).startMs, interval, timeZone);
     // IB's bars need not start on the calendar's bounds the ranges are cut on (its 2- and 4-hour bars align to
     // the exchange day): a bar starting before the settled bound that was still forming, or had not settled,
     // ends the settled part at its start (else it would be kept as it was then, for good), and the recent
     // range is served no longer than the first forming bar lasts.
     const settleMs = this.settleMs(interval);
     for (const c of candles) {
-      const end = barEnd(c.startMs, interval, timeZone);
+      const end = barEndMs(c.startMs, interval, timeZone);
       if (c.startMs < settledEnd && (!c.complete || end > nowMs - settleMs)) settledEnd = Math.max(range.fromMs, c.startMs);
       if (!c.complete) formingEndMs = Math.min(formingEndMs, end);
     }
@@ -199,6 +199,4 @@ function mergeByStart(a: TextCandle[], b: TextCandle[]): TextCandle[] {
 }
 
 /** Intraday bars last their length (wherever IB starts them); day and week bars their local days (23 or 25 hours on DST days). */
-function barEnd(startMs: number, interval: Interval, timeZone: string): number {
-  return interval.seconds !== undefined && interval.seconds < 86_400 ? startMs + interval.seconds * 1000 : intervalBounds(startMs, interval, timeZone).endMs;
-}
+

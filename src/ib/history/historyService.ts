@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { intervalBounds } from "../../domain/calendar.js";
+import { barEndMs, intervalBounds } from "../../domain/calendar.js";
 import type { Interval } from "../../domain/intervals.js";
 import { candleFromBar, type Bar, type Candle, type TradePrint } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
@@ -58,9 +58,7 @@ export class HistoryService {
     const windowStart = intervalBounds(query.fromMs, query.interval, timeZone).startMs;
     for (const bar of bars) {
       if (bar.startMs < windowStart || bar.startMs >= query.toMs) continue;
-      // IB labels bars by their start; fixed-length bars end one interval later (IB aligns 2h/4h bars to
-      // the exchange day, not to UTC), calendar bars (month) at the next calendar boundary.
-      const endMs = query.interval.seconds !== undefined ? bar.startMs + query.interval.seconds * 1000 : intervalBounds(bar.startMs, query.interval, timeZone).endMs;
+      const endMs = barEndMs(bar.startMs, query.interval, timeZone);
       byStart.set(bar.startMs, candleFromBar(bar, query.interval.name, endMs <= nowMs));
     }
     return [...byStart.values()].sort((a, b) => a.startMs - b.startMs);
