@@ -172,3 +172,16 @@ function failInsertsAt(path: string, startMs: number): () => void {
     db.close();
   };
 }
+
+describe("the store's row count", () => {
+  it("follows inserts, replaced bars and deletes without counting the table", async () => {
+    const store = MarketStore.open(":memory:");
+    await store.candles.write(KEY, [bar(0), bar(1), bar(2)], {}, T0);
+    await store.candles.write(KEY, [bar(1, "7"), bar(3)], {}, T0);
+    expect(store.stats().rows.candles).toBe(4);
+    await store.candles.write(KEY, [bar(0)], { replace: { fromMs: T0, toMs: T0 + 3 * 60_000 } }, T0);
+    expect(store.stats().rows.candles).toBe(2);
+    expect(store.candles.read(KEY, T0, T0 + 10 * 60_000)).toHaveLength(2);
+    store.close();
+  });
+});

@@ -71,7 +71,10 @@ export class CandleStore {
       relabelSeries: db.prepare("UPDATE candle_series SET symbol = ?, time_zone = ? WHERE id = ?"),
       read: db.prepare<[number, number, number]>("SELECT start_ms, open, high, low, close, volume, vwap, trades, complete FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms").raw(true),
       readPage: db.prepare<[number, number, number, number]>("SELECT start_ms, open, high, low, close, volume, vwap, trades, complete FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms LIMIT ?").raw(true),
-      upsert: db.prepare("INSERT OR REPLACE INTO candles (series, start_ms, open, high, low, close, volume, vwap, trades, complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      upsert: db.prepare(
+        "INSERT INTO candles (series, start_ms, open, high, low, close, volume, vwap, trades, complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) " +
+          "ON CONFLICT (series, start_ms) DO UPDATE SET open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, volume = excluded.volume, vwap = excluded.vwap, trades = excluded.trades, complete = excluded.complete",
+      ),
       deleteRange: db.prepare("DELETE FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ?"),
       recent: db.prepare<[number], { from_ms: number; to_ms: number; fetched_at_ms: number; forming_end_ms: number }>("SELECT from_ms, to_ms, fetched_at_ms, forming_end_ms FROM recent_coverage WHERE series = ?"),
       setRecent: db.prepare("INSERT OR REPLACE INTO recent_coverage (series, from_ms, to_ms, fetched_at_ms, forming_end_ms) VALUES (?, ?, ?, ?, ?)"),

@@ -44,6 +44,13 @@ export const MIGRATIONS: readonly string[] = [
     fetched_at_ms INTEGER NOT NULL,
     forming_end_ms INTEGER NOT NULL
   );
+  -- Rows of candles kept up to date by triggers: counting a large table would hold the event loop on
+  -- every metrics scrape. (Candles are upserted ON CONFLICT DO UPDATE, never REPLACE, whose implicit
+  -- delete fires no trigger.)
+  CREATE TABLE row_counts (tbl TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO row_counts (tbl, n) VALUES ('candles', 0);
+  CREATE TRIGGER candles_counted_insert AFTER INSERT ON candles BEGIN UPDATE row_counts SET n = n + 1 WHERE tbl = 'candles'; END;
+  CREATE TRIGGER candles_counted_delete AFTER DELETE ON candles BEGIN UPDATE row_counts SET n = n - 1 WHERE tbl = 'candles'; END;
   CREATE TABLE contracts (
     key TEXT PRIMARY KEY,
     con_id INTEGER NOT NULL,
