@@ -84,19 +84,22 @@ export class CandleCache {
 
     // IB's requests go out first; the store is read meanwhile, in pages (other calls and streams are served
     // between them). A failure is awaited below: the handler only keeps it from counting as unhandled.
-    const fetching = Promise.all(missing.map((range) => this.ib.candles(instrument, { ...query, fromMs: range.fromMs, toMs: range.toMs })));
+    // Each range is stored as soon as IB answers it, whatever becomes of the others: a call that fails
+    // (another range refused or failed) still keeps what IB did answer, never asked of it again.
+    const label = { ...key, symbol: instrument.symbol, timeZone };
+    const fetching = Promise.all(
+      missing.map(async (range) => {
+        const candles = (await this.ib.candles(instrument, { ...query, fromMs: range.fromMs, toMs: range.toMs })).filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs && c.startMs < query.toMs);
+        this.remember(label, range, candles, settledTo, nowMs, interval, timeZone);
+        return candles;
+      }),
+    );
     fetching.catch(() => undefined);
     const stored: TextCandle[] = [];
     for await (const page of this.storedPages(key, windowStart, query.toMs, nowMs, interval, timeZone)) for (const c of page) stored.push(c);
 
-    const fetched = await fetching;
-    const label = { ...key, symbol: instrument.symbol, timeZone };
     const fromIb: TextCandle[] = [];
-    missing.forEach((range, i) => {
-      const candles = fetched[i]!.filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs && c.startMs < query.toMs);
-      this.remember(label, range, candles, settledTo, nowMs, interval, timeZone);
-      for (const c of candles) fromIb.push(textCandleOf(c));
-    });
+    for (const candles of await fetching) for (const c of candles) fromIb.push(textCandleOf(c));
     this.stats.barsFromIb += fromIb.length;
     // Both ascending; IB's answer wins inside the ranges it was asked for (the store may hold older revisions).
     const asked = (ms: number) => missing.some((r) => ms >= r.fromMs && ms < r.toMs);
