@@ -6,7 +6,7 @@ import { MarketStore } from "../../store/marketStore.js";
 import { IN_MEMORY } from "../../store/storeSettings.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { IbError } from "../ibErrors.js";
-import { estimateFinishMs, planBackfillChunks, runBackfill, seriesKeyOf, type BackfillEvent, type BackfillSource } from "./backfill.js";
+import { estimateFinishMs, MAX_BACKFILL_REQUESTS, planBackfillChunks, runBackfill, seriesKeyOf, type BackfillEvent, type BackfillSource } from "./backfill.js";
 import type { CandleQuery } from "./historyService.js";
 
 const min1 = parseInterval("min1")!;
@@ -110,6 +110,24 @@ describe("runBackfill", () => {
     return out;
   }
   const request = { marketType: "spot" as const, interval: min1, fromMs: MIDNIGHT - 10 * DAY, toMs: MIDNIGHT, regularHoursOnly: true, client: "alpha" };
+
+  it("refuses a window needing more than MAX_BACKFILL_REQUESTS IB requests in all before planning it (the API lets `from` reach the year 1); one at the limit is planned", async () => {
+    const fake = fakeSource();
+    // min1 is one request per day: 2 symbols × 10,001 days is 20,002 requests.
+    const tooLong = runBackfill(fake.source, { ...request, symbols: ["BTCUSDT", "ETHUSDT"], fromMs: MIDNIGHT - 10_001 * DAY });
+    const refused = await tooLong.next().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(IbError);
+    expect((refused as IbError).fact).toBe("history-too-long");
+    expect((refused as IbError).message).toContain(`more than ${MAX_BACKFILL_REQUESTS} in one backfill`);
+    const atLimit = runBackfill(fake.source, { ...request, symbols: ["BTCUSDT", "ETHUSDT"], fromMs: MIDNIGHT - 10_000 * DAY });
+    const first = await atLimit.next();
+    await atLimit.return(undefined);
+    expect(first.value).toMatchObject({ kind: "progress", progress: { requestsPlanned: MAX_BACKFILL_REQUESTS } });
+    expect(fake.calls).toEqual([]);
+  });
 
   it("fetches every planned request once, symbols interleaved, at most `concurrency` at a time, in the caller's client's name", async () => {
     const fake = fakeSource();

@@ -103,6 +103,29 @@ interface SymbolRun {
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_TICK_MS = 1_000;
 
+/**
+ * IB requests one backfill may need in all (symbols × window), about 2⅓ days of IB's whole budget (60 per
+ * 10 minutes): a longer one is refused before any look-up. Its plan is built at once, on the event loop,
+ * and the API's checks let a window reach back to 0001-01-01: a century of min1 for 100 symbols was 3.6
+ * million requests planned (~16 s of the loop, gigabytes), from the year 1 out of memory before the first
+ * request. Longer fills are several backfills, one after another (each resumes what the last stored).
+ */
+export const MAX_BACKFILL_REQUESTS = 20_000;
+
+/** Refuses (IbError history-too-long) a backfill whose requests, counted from its window alone, exceed MAX_BACKFILL_REQUESTS. */
+export function checkBackfillSize(request: Pick<BackfillRequest, "symbols" | "interval" | "fromMs" | "toMs">, nowMs: number): void {
+  const spanMs = Math.max(0, Math.min(request.toMs, nowMs) - request.fromMs);
+  const perSymbol = Math.ceil(spanMs / MAX_CHUNK_MS[request.interval.name]);
+  const requests = perSymbol * request.symbols.length;
+  if (requests <= MAX_BACKFILL_REQUESTS) return;
+  throw new IbError(
+    "invalid",
+    `a backfill of ${request.symbols.length} symbol(s) × ${request.interval.name} over this window needs up to ${requests >= 1e6 ? "millions of" : requests} IB requests, more than ${MAX_BACKFILL_REQUESTS} in one backfill (over 2 days of IB's pacing budget): split it into shorter windows or fewer symbols, run one after another`,
+    undefined,
+    "history-too-long",
+  );
+}
+
 /** The series a candle window of this instrument is stored under (the cache's key). */
 export function seriesKeyOf(instrument: ResolvedInstrument, interval: Interval, regularHoursOnly: boolean): CandleSeriesKey {
   return { conId: instrument.conId, interval: interval.name, whatToShow: whatToShowFor(instrument.secType), rth: regularHoursOnly && instrument.secType === "STK" };
@@ -159,6 +182,7 @@ export async function* runBackfill(source: BackfillSource, request: BackfillRequ
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
   const { signal } = request;
+  checkBackfillSize(request, source.now());
   const runs: SymbolRun[] = request.symbols.map((symbol) => ({ result: { symbol, bars: 0, requestsSent: 0, requestsPlanned: 0, rangesInStore: 0, error: undefined }, instrument: undefined, key: undefined, chunks: [] }));
 
   const events = new EventQueue<BackfillEvent>();
