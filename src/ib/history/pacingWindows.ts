@@ -116,15 +116,19 @@ export class PacingWindows {
    * free now, the rest as the sends in the window age out, then as the ones sent meanwhile do.
    */
   budgetEstimate(need: number, max: number, now: number): number {
+    if (need <= 0) return now;
     const windowMs = this.rules.globalWindowMs + this.rules.safetyMarginMs;
-    const used = this.budgetUsed();
-    let missing = need - Math.max(0, max - used);
-    if (missing <= 0) return now;
-    for (const s of this.globalLog) {
-      missing -= s.cost;
-      if (missing <= 0) return s.t + windowMs;
+    // Each unit's send time, oldest first: those in the window, then the `need` more, each sent as soon as
+    // the unit `max` places before it has aged out (units sent meanwhile age out one window after them).
+    const times: number[] = [];
+    for (const s of this.globalLog) for (let c = 0; c < s.cost; c++) times.push(s.t);
+    let last = now;
+    for (let k = 0; k < need; k++) {
+      const n = times.length;
+      last = n < max ? now : Math.max(now, times[n - max]! + windowMs);
+      times.push(last);
     }
-    return now + windowMs * Math.ceil(missing / max + 1);
+    return last;
   }
 
   /** Drops sends that no longer count in any window. */
