@@ -8,6 +8,7 @@
  * Exit codes: 0 every symbol filled; 1 some symbol failed (the others are filled); 2 the backfill could not
  * run (bad arguments, service unreachable, refused); 130 stopped by Ctrl-C.
  */
+import { existsSync } from "node:fs";
 import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { Presets, SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
@@ -26,6 +27,18 @@ interface CliOptions {
   allHours?: boolean;
 }
 
+// The service's own settings as `npm start` reads them (.env in the package root, where npm runs scripts):
+// PROVIDER_API_TOKEN and where it listens (GRPC_HOST, GRPC_PORT), so a token kept in .env as .env.example
+// says is the one sent. Variables already set win, as they do for the service.
+if (existsSync(".env")) process.loadEnvFile(".env");
+
+/** Where the service listens, as it reads GRPC_HOST/GRPC_PORT; a wildcard host is dialled on loopback. */
+function serviceAddress(): string {
+  const host = process.env.GRPC_HOST ?? "127.0.0.1";
+  const dialHost = host === "0.0.0.0" ? "127.0.0.1" : host === "::" || host === "[::]" ? "[::1]" : host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  return `${dialHost}:${process.env.GRPC_PORT ?? "50051"}`;
+}
+
 const program = new Command()
   .name("npm run backfill --")
   .description("Fill ib-provider's store with historical candles (the service must be running: npm start).")
@@ -36,8 +49,8 @@ const program = new Command()
   .option("--to <time>", "window end (exclusive): ISO 8601 or unix milliseconds (default now)", time)
   .option("--market <type>", "spot, futures or margin", "spot")
   .option("--all-hours", "stocks: include pre- and after-market bars (default: regular trading hours, as GetCandles)")
-  .option("--url <host:port>", "the service's gRPC address", "127.0.0.1:50051")
-  .option("--token <token>", "API token (default: the PROVIDER_API_TOKEN environment variable, which other users cannot see in the process list)")
+  .option("--url <host:port>", "the service's gRPC address (default: GRPC_HOST:GRPC_PORT from the environment or .env, else 127.0.0.1:50051)", serviceAddress())
+  .option("--token <token>", "API token (default: PROVIDER_API_TOKEN from the environment or .env, which other users cannot see in the process list)")
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -128,9 +128,9 @@ describe("StoreService.Backfill", () => {
   });
 
   /** `npm run backfill -- args` as its own process; `onStderr` sees its progress lines as they come. */
-  function backfillCli(args: string[], onStderr?: (text: string, child: ChildProcess) => void): Promise<{ code: number | null; out: string; err: string }> {
+  function backfillCli(args: string[], onStderr?: (text: string, child: ChildProcess) => void, cwd = ROOT): Promise<{ code: number | null; out: string; err: string }> {
     const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src/cli/backfill.ts"), ...args], {
-      cwd: ROOT,
+      cwd,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -168,6 +168,19 @@ describe("StoreService.Backfill", () => {
     expect(code, err).toBe(130);
     expect(err).toContain("backfill stopped: what was fetched is stored; run the same command again to resume");
     await until(() => testApp.app.adapter.historicalPacing().queued === 0 && testApp.app.adapter.historicalPacing().inFlight === 0, { what: "the backfill's requests withdrawn" });
+  });
+
+  it("npm run backfill: the token and the gRPC port come from .env as npm start reads them (no --token, no --url)", async () => {
+    const secured = await startTestApp({ simulator: SIMULATOR, historicalPacing: PACING, token: "backfill-env-token", env: { PROVIDER_CONFIG_FILE: join(ROOT, "bench/config.provider.json") } });
+    try {
+      const project = mkdtempSync(join(dir, "project-"));
+      writeFileSync(join(project, ".env"), `PROVIDER_API_TOKEN=backfill-env-token\nGRPC_HOST=0.0.0.0\nGRPC_PORT=${secured.grpcAddress.split(":").pop()}\n`);
+      const { code, out, err } = await backfillCli(["--symbols", "BTCUSDT", "--interval", "h1", "--days", "1", "--to", String(toMs - 120 * DAY)], undefined, project);
+      expect(code, `${out}\n${err}`).toBe(0);
+      expect(out).toMatch(/^BTCUSDT\s+24\s+1\s+0\s+ok$/m);
+    } finally {
+      await secured.stop();
+    }
   });
 
   it("npm run backfill: a service that is not running is named, with how to start it (exit 2)", async () => {
