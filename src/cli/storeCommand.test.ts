@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -140,6 +140,23 @@ describe("npm run store, while the service runs", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(`store: no store at ${missing} (STORE_PATH, or --path): the service creates it when it starts; nothing is created here\n`);
     expect(existsSync(join(dir, "nothing-here"))).toBe(false);
+  }, 20_000);
+
+  it("refuses a file that is not a store (empty, another program's database, not SQLite) and leaves it as it was", async () => {
+    const empty = join(dir, "empty.sqlite");
+    writeFileSync(empty, "");
+    const notes = join(dir, "notes.txt");
+    writeFileSync(notes, "not a database at all, but long enough to be read as a header by SQLite ......................................\n");
+    for (const [file, why] of [
+      [empty, "no schema version: an empty file or another program's database"],
+      [notes, "file is not a database"],
+    ] as const) {
+      const run = await runCli(["--path", file, "stats"]);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toBe(`store: ${file} is not an ib-provider store (${why}): nothing was changed; name the service's store with --path or STORE_PATH\n`);
+    }
+    expect(statSync(empty).size).toBe(0);
+    expect(existsSync(`${empty}-wal`)).toBe(false);
   }, 20_000);
 
   it("export names the series it has when none matches", async () => {

@@ -14,7 +14,7 @@ import { parseInterval, type Interval } from "../domain/intervals.js";
 import type { CandleSeriesInfo } from "../store/candleStore.js";
 import { openDatabase } from "../store/database.js";
 import { MarketStore } from "../store/marketStore.js";
-import { deleteCandles, StoreBusyError, vacuumStore } from "../store/storeMaintenance.js";
+import { checkStoreFile, deleteCandles, NotAStoreError, StoreBusyError, vacuumStore } from "../store/storeMaintenance.js";
 import { IN_MEMORY } from "../store/storeSettings.js";
 
 /** An operator's mistake or a refusal: its message is all there is to say (no stack). */
@@ -36,6 +36,7 @@ function storePath(pathOption: string | undefined): string {
   }
   if (path === IN_MEMORY) throw new CommandError(`STORE_PATH is ${IN_MEMORY}: that store lives and dies with its process; name a file with --path`);
   if (!existsSync(path)) throw new CommandError(`no store at ${path} (STORE_PATH, or --path): the service creates it when it starts; nothing is created here`);
+  checkStoreFile(path);
   return path;
 }
 
@@ -239,7 +240,7 @@ async function main(): Promise<void> {
   try {
     await storeProgram().parseAsync(process.argv);
   } catch (err) {
-    const known = err instanceof CommandError || err instanceof StoreBusyError || err instanceof ConfigError;
+    const known = err instanceof CommandError || err instanceof StoreBusyError || err instanceof NotAStoreError || err instanceof ConfigError;
     process.stderr.write(`store: ${known ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;
   }

@@ -3,7 +3,9 @@
  * (openDatabase), beside or instead of the service's connection.
  */
 import { statSync } from "node:fs";
-import { openDatabase, type SqliteDatabase } from "./database.js";
+import Database from "better-sqlite3";
+import { openDatabase, schemaVersion, type SqliteDatabase } from "./database.js";
+import { MIGRATIONS } from "./migrations.js";
 
 /** Which candles to delete: a symbol's series (all intervals unless one is named), [fromMs, toMs) by bar start. */
 export interface CandleDeletion {
@@ -62,6 +64,36 @@ export function deleteCandles(db: SqliteDatabase, selection: CandleDeletion): Se
       return { symbol: s.symbol, interval: s.interval, whatToShow: s.what_to_show, rth: s.rth === 1, candles, coverageRanges: ranges.length, recent };
     }),
   )();
+}
+
+/** A file that is not an ib-provider store: the operator's commands refuse it rather than make it one. */
+export class NotAStoreError extends Error {
+  constructor(path: string, why: string) {
+    super(`${path} is not an ib-provider store (${why}): nothing was changed; name the service's store with --path or STORE_PATH`);
+    this.name = "NotAStoreError";
+  }
+}
+
+/**
+ * Checks, read-only and without creating anything, that `path` is a store this ib-provider can open: a
+ * SQLite file with a schema version from 1 to the current one. openDatabase would migrate whatever it is
+ * given: an empty file, or another program's database named by a mistyped --path, would get the store's
+ * tables (or a migration failing half-way on a table of the same name).
+ */
+export function checkStoreFile(path: string): void {
+  let version: number;
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      version = schemaVersion(db);
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    throw new NotAStoreError(path, err instanceof Error ? err.message : String(err));
+  }
+  if (version === 0) throw new NotAStoreError(path, "no schema version: an empty file or another program's database");
+  if (version > MIGRATIONS.length) throw new NotAStoreError(path, `schema version ${version}, written by a newer ib-provider that knows more than ${MIGRATIONS.length}: upgrade`);
 }
 
 /** Another process (the service) has the store open: a vacuum would hold up its writes for as long as it runs. */
