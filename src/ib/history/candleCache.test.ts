@@ -77,15 +77,19 @@ describe("history from the store first", () => {
   });
 
   it("keeps the forming bar incomplete, and asks IB again for the recent range once it is due", async () => {
-    const toMs = Date.now();
-    const first = await candlesOf(fx.adapter, "ETHUSDT", min1, toMs - 30 * 60_000, toMs);
+    // A window reaching past now: its last candle is the one forming when the call ran, whichever minute.
+    const before = Date.now();
+    const toMs = before + 60_000;
+    const first = await candlesOf(fx.adapter, "ETHUSDT", min1, toMs - 31 * 60_000, toMs);
+    const after = Date.now();
     await store.flushed();
     expect(first.at(-1)!.complete).toBe(false);
-    expect(first.slice(0, -1).every((c) => c.complete)).toBe(true);
-    // Within recentTtlMs (60 s) and the forming minute: served from the store, the forming bar still incomplete.
+    expect(first.filter((c) => c.startMs + 60_000 <= before).every((c) => c.complete)).toBe(true);
+    expect(first.filter((c) => c.startMs + 60_000 > after).every((c) => !c.complete)).toBe(true);
+    // Within recentTtlMs (60 s) and the same forming minute: served from the store, the forming bar still incomplete.
     const sent = ibRequests();
-    const again = await candlesOf(fx.adapter, "ETHUSDT", min1, toMs - 30 * 60_000, toMs);
-    if (Math.floor(Date.now() / 60_000) === Math.floor(toMs / 60_000)) {
+    const again = await candlesOf(fx.adapter, "ETHUSDT", min1, toMs - 31 * 60_000, toMs);
+    if (Math.floor(Date.now() / 60_000) === Math.floor(before / 60_000)) {
       expect(ibRequests()).toBe(sent);
       expect(again.at(-1)!.complete).toBe(false);
     }
@@ -93,7 +97,7 @@ describe("history from the store first", () => {
     const eager = fx.another({ clientId: 8, historicalPacing: PACING, store: { candles: store.candles, settings: { ...settings, recentTtlMs: 0 } } });
     await eager.start();
     const before = ibRequests();
-    await candlesOf(eager, "ETHUSDT", min1, toMs - 30 * 60_000, toMs);
+    await candlesOf(eager, "ETHUSDT", min1, toMs - 31 * 60_000, toMs);
     expect(ibRequests()).toBe(before + 1);
     eager.stop();
   });
