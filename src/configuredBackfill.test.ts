@@ -5,7 +5,8 @@ import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { MarketDataServiceClient } from "../gen/ibprovider/v1/market_data_service.js";
 import { loadConfig } from "./config/loadConfig.js";
-import { backfillPlansOf } from "./configuredBackfill.js";
+import { backfillPlansOf, ConfiguredBackfill, type BackfillRunner } from "./configuredBackfill.js";
+import { IbError } from "./ib/ibErrors.js";
 import { candlesOf, PACING, SIMULATOR } from "./grpc/services/testing/backfillCalls.js";
 import { configErrorOf, dirWithFile } from "./testing/configFiles.js";
 import { captureLog } from "./testing/logCapture.js";
@@ -69,6 +70,33 @@ describe("config.provider.json's backfill", () => {
     const dir = dirWithFile("config.provider.json", { provider: { connectors: [{ connectorType: "ib", markets: [{ marketType: "spot", symbols: [{ name: "AAPL" }] }], backfill: { days: 1 } }] } });
     dirs.push(dir);
     expect(configErrorOf(() => loadConfig({ env: { PROVIDER_CONFIG_FILE: join(dir, "config.provider.json") }, cwd: dir })).message).toContain("PROVIDER_MARKETDATA_CANDLE subscriptions");
+  });
+
+  it("a run whose symbols failed while the Gateway reconnected runs again when it ends (the reconnect it would wait for has come)", async () => {
+    const provider = providerOf(connector({ backfill: { days: 1, intervals: ["h1"] } }));
+    const listeners = new Set<(info: { reconnected: boolean }) => void>();
+    let calls = 0;
+    let release: (() => void) | undefined;
+    const runner: BackfillRunner = {
+      connection: { on: (_event, listener) => listeners.add(listener), off: (_event, listener) => listeners.delete(listener) },
+      async *backfill(request) {
+        const call = ++calls;
+        // The first run: the connection drops under its requests (BTCUSDT's fails) and is back before it ends.
+        if (call === 1) await new Promise<void>((resolve) => (release = resolve));
+        const error = (symbol: string) => (call === 1 && symbol === "BTCUSDT" ? new IbError("unavailable", "the Gateway connection was lost") : undefined);
+        yield { kind: "summary", summary: { symbols: request.symbols.map((symbol) => ({ symbol, bars: 0, requestsSent: 1, requestsPlanned: 1, rangesInStore: 0, error: error(symbol) })), requestsSent: 1, barsStored: 0 } };
+      },
+    };
+    const backfill = new ConfiguredBackfill(provider, runner, pino({ level: "silent" }));
+    const first = backfill.start();
+    expect(release).toBeDefined();
+    for (const listener of listeners) listener({ reconnected: true });
+    release!();
+    await first;
+    expect(calls).toBe(2);
+    await backfill.start();
+    backfill.stop();
+    expect(listeners.size).toBe(0);
   });
 
   it("fills the store at start-up in the background, logging its start and end at info; GetCandles then costs IB nothing", async () => {

@@ -32,8 +32,12 @@ export class ConfiguredBackfill {
   private readonly controller = new AbortController();
   private running: Promise<void> | undefined;
   private retryOnReconnect = false;
+  /** The Gateway came back while a run went on: failures of that run (requests lost with the connection) are known only at its end. */
+  private reconnectedDuringRun = false;
   private readonly onReady = ({ reconnected }: { reconnected: boolean }) => {
-    if (reconnected && this.retryOnReconnect) this.start();
+    if (!reconnected) return;
+    if (this.running !== undefined) this.reconnectedDuringRun = true;
+    else if (this.retryOnReconnect) void this.start();
   };
 
   constructor(
@@ -49,7 +53,12 @@ export class ConfiguredBackfill {
   /** Starts a run in the background unless one is running; resolves when it ends (tests). */
   start(): Promise<void> {
     if (this.plans.length === 0 || this.controller.signal.aborted) return Promise.resolve();
-    this.running ??= this.run().finally(() => (this.running = undefined));
+    this.running ??= this.run().finally(() => {
+      this.running = undefined;
+      // The reconnect its failures wait for has already come (a drop mid-run fails the requests in flight,
+      // and the run goes on after the reconnect): run again now, not after a next reconnect that may never come.
+      if (this.retryOnReconnect && this.reconnectedDuringRun) void this.start();
+    });
     return this.running;
   }
 
@@ -61,6 +70,7 @@ export class ConfiguredBackfill {
   private async run(): Promise<void> {
     const config = this.provider.ib!.backfill!;
     this.retryOnReconnect = false;
+    this.reconnectedDuringRun = false;
     for (const plan of this.plans) {
       const nowMs = Date.now();
       const request: BackfillRequest = {
