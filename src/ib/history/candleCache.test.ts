@@ -96,9 +96,9 @@ describe("history from the store first", () => {
     // The same window on an adapter whose recent ranges are due at once: IB is asked for them again.
     const eager = fx.another({ clientId: 8, historicalPacing: PACING, store: { candles: store.candles, settings: { ...settings, recentTtlMs: 0 } } });
     await eager.start();
-    const before = ibRequests();
+    const sentBefore = ibRequests();
     await candlesOf(eager, "ETHUSDT", min1, toMs - 31 * 60_000, toMs);
-    expect(ibRequests()).toBe(before + 1);
+    expect(ibRequests()).toBe(sentBefore + 1);
     eager.stop();
   });
 
