@@ -119,6 +119,9 @@ describe("StoreService.Backfill", () => {
     [{ symbols: ["AAPL", "BAD SYMBOL!"], interval: "min1" }, "symbols[1]", "INVALID_SYMBOL"],
     [{ symbols: ["AAPL"], interval: "m7" }, "interval", "UNKNOWN_INTERVAL"],
     [{ symbols: ["AAPL"], interval: "min1", days: 40_000 }, "days", "DAYS_OUT_OF_RANGE"],
+    // 100 symbols × a year of minutes: 36,500 IB requests, more than one backfill may plan (the year 1: millions).
+    [{ symbols: Array.from({ length: 100 }, (_, i) => `S${i}`), interval: "min1", days: 365 }, "days", "WINDOW_TOO_LONG"],
+    [{ symbols: ["AAPL"], interval: "min1", from: timestampFromMs(Date.parse("0001-01-01T00:00:00Z")) }, "from", "WINDOW_TOO_LONG"],
   ])("refuses a bad request before any IB request: %j → invalid %s (%s)", async (request, field, reason) => {
     const { error, messages } = await runBackfill(store, request);
     expect(messages).toEqual([]);

@@ -1,6 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import type { BackfillFailure, BackfillRequest, BackfillResponse } from "../../../gen/ibprovider/v1/store_service.js";
 import type { BackfillEvent, BackfillOptions, BackfillRequest as AdapterBackfillRequest } from "../../ib/history/backfill.js";
+import { IbError } from "../../ib/ibErrors.js";
 import { apiErrorFromAdapter } from "../adapterErrors.js";
 import { ApiError, invalidArgument } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
@@ -31,7 +32,7 @@ export class StoreService {
     const { fromMs, toMs } = candleWindow(request, interval, Date.now());
     ctx.log.info({ client: ctx.client, symbols: symbols.length, interval: interval.name, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() }, "backfill started");
     const events = this.source.backfill({ marketType, symbols, interval, fromMs, toMs, regularHoursOnly: request.regularHoursOnly ?? true, client: ctx.client, signal: ctx.signal }, this.options);
-    for await (const event of events) {
+    for await (const event of namingTheWindow(events, request)) {
       if (event.kind === "progress") {
         const p = event.progress;
         yield {
@@ -73,6 +74,16 @@ export class StoreService {
         },
       };
     }
+  }
+}
+
+/** A window the backfill refuses as too long names the field that set it, as GetCandles does (before any event). */
+async function* namingTheWindow<T>(events: AsyncIterable<T>, request: BackfillRequest): AsyncGenerator<T> {
+  try {
+    yield* events;
+  } catch (err) {
+    if (err instanceof IbError && err.fact === "history-too-long") throw invalidArgument(request.from !== undefined ? "from" : "days", err.message, "WINDOW_TOO_LONG");
+    throw err;
   }
 }
 
