@@ -1,48 +1,17 @@
-import { credentials, status, type ServiceError } from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { status, type ServiceError } from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
 import { HealthClient } from "../../gen/grpc/health/v1/health.js";
-import { createLogger } from "../log/logger.js";
 import { until } from "../testing/until.js";
 import { firstOutcome } from "../testing/firstOutcome.js";
-import { noInstruments } from "./testing/noInstruments.js";
-import { TokenAuthenticator } from "./auth.js";
-import { GrpcServer } from "./server.js";
+import { useOpenServers } from "./testing/openServers.js";
 import { DEFAULT_HEALTH_WATCH_LIMITS, type HealthWatchLimits } from "./services/healthChecks.js";
 import { readRichStatus } from "./statusDetails.js";
 
 // Issue 13, item 4: Health/Watch stays open without a token, but bounded per connection and in total
 // (15,000 unauthenticated Watch streams on one connection once took 542 MB).
-const opened: { server: GrpcServer; clients: HealthClient[] }[] = [];
 
-async function startServer(healthWatchLimits?: HealthWatchLimits) {
-  const server = new GrpcServer({
-    host: "127.0.0.1",
-    port: 0,
-    auth: new TokenAuthenticator("a-token-health-watchers-do-not-have"),
-    log: createLogger("silent"),
-    shutdownGraceMs: 1_000,
-    runtime: { provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] }, startedAt: new Date(), serviceVersion: "t", gateway: () => undefined, subscriptions: () => [] },
-    adapter: noInstruments,
-    ...(healthWatchLimits === undefined ? {} : { healthWatchLimits }),
-  });
-  await server.start();
-  const entry = { server, clients: [] as HealthClient[] };
-  opened.push(entry);
-  /** A client on a connection of its own (grpc-js would otherwise share one subchannel between clients). */
-  const connection = () => {
-    const client = new HealthClient(server.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
-    entry.clients.push(client);
-    return client;
-  };
-  return { server, connection };
-}
-
-afterEach(async () => {
-  for (const { server, clients } of opened.splice(0)) {
-    for (const client of clients) client.close();
-    await server.shutdown();
-  }
-});
+const openServer = useOpenServers(HealthClient);
+const startServer = (healthWatchLimits?: HealthWatchLimits) => openServer(healthWatchLimits === undefined ? {} : { healthWatchLimits });
 
 function expectWatchLimit(outcome: "open" | ServiceError, scope: "connection" | "server", limit: number): void {
   expect(outcome).not.toBe("open");

@@ -2,13 +2,11 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { credentials, loadPackageDefinition, Server, ServerCredentials, status, type Client, type ClientDuplexStream, type ServiceClientConstructor, type ServiceError } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { afterEach, describe, expect, it } from "vitest";
-import { createLogger } from "../log/logger.js";
+import { describe, expect, it } from "vitest";
+import { firstOutcome } from "../testing/firstOutcome.js";
 import { until } from "../testing/until.js";
-import { noInstruments } from "./testing/noInstruments.js";
-import { TokenAuthenticator } from "./auth.js";
+import { useOpenServers } from "./testing/openServers.js";
 import { addReflection, DEFAULT_REFLECTION_LIMITS, type ReflectionLimits } from "./reflection.js";
-import { GrpcServer } from "./server.js";
 import { readRichStatus } from "./statusDetails.js";
 
 // Issue 13, item 4's sibling: reflection streams (ServerReflectionInfo, open without a token like health
@@ -19,52 +17,14 @@ const ReflectionClient = (loadPackageDefinition(loadSync(reflectionProto, { keep
 }).grpc.reflection.v1.ServerReflection;
 
 type ReflectionStream = ClientDuplexStream<unknown, unknown>;
-const opened: { server: GrpcServer; clients: Client[] }[] = [];
 
-async function startServer(reflectionLimits?: ReflectionLimits) {
-  const server = new GrpcServer({
-    host: "127.0.0.1",
-    port: 0,
-    auth: new TokenAuthenticator("a-token-reflection-callers-do-not-have"),
-    log: createLogger("silent"),
-    shutdownGraceMs: 1_000,
-    runtime: { provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] }, startedAt: new Date(), serviceVersion: "t", gateway: () => undefined, subscriptions: () => [] },
-    adapter: noInstruments,
-    ...(reflectionLimits === undefined ? {} : { reflectionLimits }),
-  });
-  await server.start();
-  const entry = { server, clients: [] as Client[] };
-  opened.push(entry);
-  /** A client on a connection of its own (grpc-js would otherwise share one subchannel between clients). */
-  const connection = () => {
-    const client = new ReflectionClient(server.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
-    entry.clients.push(client);
-    return client;
-  };
-  return { server, connection };
-}
-
-afterEach(async () => {
-  for (const { server, clients } of opened.splice(0)) {
-    for (const client of clients) client.close();
-    await server.shutdown();
-  }
-});
+const openServer = useOpenServers(ReflectionClient);
+const startServer = (reflectionLimits?: ReflectionLimits) => openServer(reflectionLimits === undefined ? {} : { reflectionLimits });
 
 /** Opens a reflection stream and asks for the service list: "open" once answered, or the error it ended with. */
 function reflect(client: Client): { stream: ReflectionStream; outcome: Promise<"open" | ServiceError> } {
   const stream = (client as unknown as { ServerReflectionInfo(): ReflectionStream }).ServerReflectionInfo();
-  const outcome = new Promise<"open" | ServiceError>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("a reflection stream neither answered nor failed within 5 s")), 5_000);
-    stream.once("data", () => {
-      clearTimeout(timer);
-      resolve("open");
-    });
-    stream.once("error", (err: ServiceError) => {
-      clearTimeout(timer);
-      resolve(err);
-    });
-  });
+  const outcome = firstOutcome(stream);
   stream.write({ host: "", list_services: "" });
   return { stream, outcome };
 }
