@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dec } from "../domain/decimal.js";
+import { MarketStore } from "../store/marketStore.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
 
 // `npm run store -- …` as an operator runs it: the real CLI in its own process (tsx, as npm runs it), on a
@@ -157,6 +159,20 @@ describe("npm run store, while the service runs", () => {
     }
     expect(statSync(empty).size).toBe(0);
     expect(existsSync(`${empty}-wal`)).toBe(false);
+  }, 20_000);
+
+  it("export finds a symbol's series by its contract when another symbol of the same contract labelled it (BTCUSDT and BTC)", async () => {
+    const aliased = join(dir, "aliased.sqlite");
+    const store = MarketStore.open(aliased);
+    const HOUR = 60 * MINUTE;
+    const t0 = Date.UTC(2026, 10, 2);
+    store.contracts.put("spot/BTCUSDT", 479624278, "{}", t0);
+    const bar = (i: number) => ({ startMs: t0 + i * HOUR, open: dec("1"), high: dec("1"), low: dec("1"), close: dec("1"), volume: dec("1"), count: 1, complete: true });
+    await store.candles.write({ conId: 479624278, interval: "h1", whatToShow: "AGGTRADES", rth: false, symbol: "BTC", timeZone: "UTC" }, [bar(0), bar(1)], { covered: { fromMs: t0, toMs: t0 + 2 * HOUR } }, t0 + 3 * HOUR);
+    store.close();
+    const run = await runCli(["--path", aliased, "export", "--symbol", "btcusdt", "--interval", "h1"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trimEnd().split("\n")).toHaveLength(3);
   }, 20_000);
 
   it("export names the series it has when none matches", async () => {

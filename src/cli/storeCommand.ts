@@ -147,7 +147,9 @@ async function exportCommand(path: string, o: ExportOptions, report: (text: stri
   const store = MarketStore.open(path, undefined, { busyTimeoutMs: 5_000 });
   try {
     const symbol = o.symbol.toUpperCase();
-    const all = store.candles.series().filter((s) => s.symbol === symbol && s.interval === o.interval.name);
+    // By label, or by a contract the symbol resolved to (a series shared by BTCUSDT and BTC bears the last one's name).
+    const conIds = store.contracts.conIdsOf(symbol);
+    const all = store.candles.series().filter((s) => (s.symbol === symbol || conIds.has(s.conId)) && s.interval === o.interval.name);
     const matching = all.filter((s) => (o.whatToShow === undefined || s.whatToShow === o.whatToShow.toUpperCase()) && (o.rth === undefined || s.rth === o.rth));
     const describe = (list: CandleSeriesInfo[]) => list.map((s) => `${s.whatToShow} ${hours(s.rth)} (${count(s.bars)} bars)`).join(", ");
     if (matching.length === 0) {

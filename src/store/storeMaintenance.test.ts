@@ -74,6 +74,19 @@ describe("deleteCandles", () => {
     store.close();
   });
 
+  it("finds a symbol's series by the contract it resolved to, when another symbol of that contract labelled it last (BTCUSDT and BTC)", async () => {
+    const btc = { conId: 479624278, interval: "h1" as const, whatToShow: "AGGTRADES", rth: false, symbol: "BTC", timeZone: "UTC" };
+    const store = MarketStore.open(path);
+    store.contracts.put("spot/BTCUSDT", btc.conId, "{}", T0);
+    store.contracts.put("spot/BTC", btc.conId, "{}", T0);
+    await store.candles.write(btc, bars(T0, 6, HOUR), { covered: { fromMs: T0, toMs: T0 + 6 * HOUR } }, T0 + 7 * HOUR);
+    store.close();
+    const db = openDatabase(path);
+    const deleted = deleteCandles(db, { symbol: "BTCUSDT" });
+    db.close();
+    expect(deleted).toEqual([{ symbol: "BTC", interval: "h1", whatToShow: "AGGTRADES", rth: false, candles: 6, coverageRanges: 1, recent: false }]);
+  });
+
   it("deletes nothing for an unknown symbol", () => {
     const db = openDatabase(path);
     expect(deleteCandles(db, { symbol: "TSLA" })).toEqual([]);

@@ -4,6 +4,7 @@
  */
 import { statSync } from "node:fs";
 import Database from "better-sqlite3";
+import { CONTRACT_SYMBOL_SQL } from "./contractStore.js";
 import { openDatabase, schemaVersion, type SqliteDatabase } from "./database.js";
 import { MIGRATIONS } from "./migrations.js";
 
@@ -40,10 +41,11 @@ export function deleteCandles(db: SqliteDatabase, selection: CandleDeletion): Se
   const toMs = selection.toMs ?? Number.MAX_SAFE_INTEGER;
   if (toMs <= fromMs) return [];
   const series = db
-    .prepare<[string, string | null, string | null], { id: number; symbol: string; interval: string; what_to_show: string; rth: number }>(
-      "SELECT id, symbol, interval, what_to_show, rth FROM candle_series WHERE symbol = ? AND (? IS NULL OR interval = ?) ORDER BY symbol, interval, what_to_show, rth",
+    .prepare<[string, string, string | null, string | null], { id: number; symbol: string; interval: string; what_to_show: string; rth: number }>(
+      // By label, or by a contract the symbol resolved to (a series is labelled by the last of the symbols sharing it).
+      `SELECT id, symbol, interval, what_to_show, rth FROM candle_series WHERE (symbol = ? OR con_id IN (SELECT con_id FROM contracts WHERE ${CONTRACT_SYMBOL_SQL} = ?)) AND (? IS NULL OR interval = ?) ORDER BY symbol, interval, what_to_show, rth`,
     )
-    .all(selection.symbol, selection.interval ?? null, selection.interval ?? null);
+    .all(selection.symbol, selection.symbol, selection.interval ?? null, selection.interval ?? null);
   const statements = {
     candles: db.prepare("DELETE FROM candles WHERE series = ? AND start_ms >= ? AND start_ms < ?"),
     covered: db.prepare<[number, number, number], { from_ms: number; to_ms: number; fetched_at_ms: number }>("SELECT from_ms, to_ms, fetched_at_ms FROM coverage WHERE series = ? AND to_ms > ? AND from_ms < ?"),
