@@ -175,6 +175,11 @@ export class CandleStore {
     });
   }
 
+  /** Resolves when every write queued so far (by anyone) is committed. */
+  flushed(): Promise<void> {
+    return this.writer.idle();
+  }
+
   /** Every series with its bar count and range (operators, exports). */
   series(): CandleSeriesInfo[] {
     return this.statements.series.all().map((r) => ({

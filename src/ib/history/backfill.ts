@@ -311,6 +311,8 @@ export async function* runBackfill(source: BackfillSource, request: BackfillRequ
     signal?.removeEventListener("abort", onAbort);
   }
   if (signal?.aborted) return;
+  // Done means in the store: what IB answered is committed (and covered) before the summary says so.
+  await source.store.flushed();
   const symbols = runs.map((r) => r.result);
   yield { kind: "summary", summary: { symbols, requestsSent: symbols.reduce((n, s) => n + s.requestsSent, 0), barsStored } };
 }
