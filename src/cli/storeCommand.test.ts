@@ -190,6 +190,12 @@ describe("npm run store, refusals", () => {
     expect(run.stderr).toBe(`store: cannot write ${target}: ENOENT: no such file or directory, open '${target}'\n`);
   }, 20_000);
 
+  it("export to a file that fails while written (a full disk) says so plainly and exits 1", async () => {
+    const run = await runCli(["--path", storeFile, "export", "--symbol", "ETHUSDT", "--interval", "min1", "--out", "/dev/full"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe("store: cannot write /dev/full: ENOSPC: no space left on device, write\n");
+  }, 20_000);
+
   it("a bad option value names the values it takes", async () => {
     const run = await runCli(["--path", storeFile, "delete", "--symbol", "ETHUSDT", "--from", "yesterday"]);
     expect(run.code).toBe(1);

@@ -6,6 +6,7 @@ import { once } from "node:events";
 import { createWriteStream, existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Writable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError } from "../config/configError.js";
 import { loadConfig } from "../config/loadConfig.js";
@@ -157,10 +158,16 @@ async function exportCommand(path: string, o: ExportOptions, report: (text: stri
     }
     if (matching.length > 1) throw new CommandError(`${symbol} ${o.interval.name} is stored as ${describe(matching)}: choose with --what-to-show and --rth / --no-rth`);
     const series = matching[0]!;
-    const target: Writable = o.out === undefined ? process.stdout : await openedFile(resolve(callerDir(), o.out));
+    const outPath = o.out === undefined ? undefined : resolve(callerDir(), o.out);
+    const target: Writable = outPath === undefined ? process.stdout : await openedFile(outPath);
+    // A file that fails while written (a full disk) is said plainly, as one that cannot be opened is.
+    const failed = () => (outPath !== undefined && target.errored !== null ? new CommandError(`cannot write ${outPath}: ${target.errored.message}`) : undefined);
     let written = 0;
     const write = async (text: string) => {
-      if (!target.write(text)) await once(target, "drain");
+      // An error ends the wait for 'drain' (events.once rejects on it); it is reported below.
+      if (!target.write(text)) await once(target, "drain").catch(() => undefined);
+      const err = failed();
+      if (err !== undefined) throw err;
     };
     await write(CANDLE_CSV_HEADER);
     // The stored text as it is (readText), as GetCandles sends it: the REST route's CSV, byte for byte.
@@ -174,9 +181,11 @@ async function exportCommand(path: string, o: ExportOptions, report: (text: stri
     }
     if (target !== process.stdout) {
       target.end();
-      await once(target, "finish");
+      await finished(target).catch(() => undefined);
+      const err = failed();
+      if (err !== undefined) throw err;
     }
-    report(`exported ${count(written)} candles of ${symbol} ${o.interval.name} ${series.whatToShow} ${hours(series.rth)}${o.out === undefined ? "" : ` to ${resolve(callerDir(), o.out)}`}\n`);
+    report(`exported ${count(written)} candles of ${symbol} ${o.interval.name} ${series.whatToShow} ${hours(series.rth)}${outPath === undefined ? "" : ` to ${outPath}`}\n`);
   } finally {
     store.close();
   }
@@ -190,6 +199,8 @@ async function openedFile(path: string): Promise<Writable> {
   } catch (err) {
     throw new CommandError(`cannot write ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
+  // Later errors are read from file.errored by the export (not thrown out of an event with a stack).
+  file.on("error", () => undefined);
   return file;
 }
 
