@@ -179,6 +179,11 @@ describe("many clients", () => {
   });
 });
 
+/** A counter's value summed over the series matching `labels`. */
+async function countOf(metric: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> }, labels: Record<string, string>): Promise<number> {
+  return (await metric.get()).values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((n, v) => n + v.value, 0);
+}
+
 describe("slow clients", () => {
   it("a stalled L1 client is conflated alone: the others get every event, it gets the newest state when it reads again", async () => {
     const req = { connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" };
@@ -189,13 +194,15 @@ describe("slow clients", () => {
     const stalledChannel = marketData("default");
     const stalled = new Collector(stalledChannel.streamTicks(req, md) as ClientReadableStream<StreamTicksResponse>);
     await stalled.until(() => stalled.data.length > 0, { timeoutMs: 10_000, what: "stalled client's first tick" });
-    stalled.call.pause(); // stops reading: its HTTP/2 window fills, then its buffer on the server
+    stalled.call.pause(); // stops reading: its HTTP/2 window fills, then what the server has in flight, then its buffer
     const pausedAt = Number(stalled.data.at(-1)!.sequence);
     const countAtPause = stalled.data.length;
-    // Long enough for 3× the buffer to arrive (≈ 1.5 ticks per frame): the stalled client must overflow.
-    await until(() => Number(fast[0]!.c.data.at(-1)?.sequence ?? 0) > pausedAt + 3 * BUFFER_EVENTS, { timeoutMs: 15_000, what: "3 buffers of data" });
+    // Far enough behind that neither the window, nor the 512 KiB in flight, nor the buffer can hold it (the
+    // cursor conflates when it reads again): 15 buffers, ≈ 5 s of the flood.
+    const LAG = 15 * BUFFER_EVENTS;
+    await until(() => Number(fast[0]!.c.data.at(-1)?.sequence ?? 0) > pausedAt + LAG, { timeoutMs: 30_000, what: "the stalled client far behind" });
     stalled.call.resume();
-    await stalled.until(() => Number(stalled.data.at(-1)!.sequence) > pausedAt + 3 * BUFFER_EVENTS, { timeoutMs: 10_000, what: "stalled client catches up" });
+    await stalled.until(() => Number(stalled.data.at(-1)!.sequence) > pausedAt + LAG, { timeoutMs: 15_000, what: "stalled client catches up" });
     for (const { ch, c } of fast) {
       c.call.cancel();
       ch.close();
@@ -213,7 +220,7 @@ describe("slow clients", () => {
     const jumps = after.slice(1).filter((n, i) => n > after[i]! + 1);
     expect(jumps.length).toBeGreaterThan(0);
     expect(stalled.error?.code ?? status.CANCELLED).toBe(status.CANCELLED);
-  });
+  }, 50_000);
 
   it("a stalled trades client is ended with RESOURCE_EXHAUSTED CONSUMER_TOO_SLOW while another keeps every print", async () => {
     const req = { connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" };
@@ -265,8 +272,7 @@ describe("Gateway restart mid-stream", () => {
 
 describe("metrics", () => {
   it("count open streams, messages out, conflated and dropped events, and call durations by status", async () => {
-    const value = async (metric: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> }, labels: Record<string, string>) =>
-      (await metric.get()).values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((n, v) => n + v.value, 0);
+    const value = countOf;
     // The slow-client tests above conflated ticks and dropped trades.
     expect(await value(conflatedMessages, { kind: "tick" })).toBeGreaterThan(0);
     expect(await value(droppedMessages, { kind: "trade" })).toBeGreaterThan(0);

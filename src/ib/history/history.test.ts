@@ -6,8 +6,9 @@ import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
 // The real adapter against the simulated Gateway. IB's historical pacing windows (10 min, 15 s, 2 s) are
 // scaled down by the same factor on both sides so that 300 requests take seconds, not 50 minutes; the
 // rules and their enforcement are IB's.
-// 10 min → 3 s, 15 s → 75 ms, 2 s → 10 ms. Messages per second are not scaled (the client library paces
-// its socket in real time), so 60 requests still take 1.5 s at 40/s and the 60-per-window rule binds.
+// 10 min → 3 s, 15 s → 75 ms; the per-contract 2 s window only ÷ 20 (100 ms): at 10 ms, a loaded machine's
+// jitter alone bunched a contract's requests into one window. Messages per second are not scaled (the client
+// library paces its socket in real time), so 60 requests still take 1.5 s at 40/s and the 60-per-window rule binds.
 const SCALE = 200;
 const pacingViolations: string[] = [];
 const fx = useAdapterOnSimulator({
@@ -16,7 +17,7 @@ const fx = useAdapterOnSimulator({
     limits: {
       historicalWindowMs: 600_000 / SCALE,
       historicalIdenticalMs: 15_000 / SCALE,
-      historicalSameContractMs: 2_000 / SCALE,
+      historicalSameContractMs: 2_000 / 20,
       // 1 message/s per 50 would still be IB's; the request burst is paced by the scheduler, not by this.
     },
   },
@@ -25,7 +26,7 @@ const fx = useAdapterOnSimulator({
     historicalPacing: {
       globalWindowMs: 600_000 / SCALE,
       identicalWindowMs: 15_000 / SCALE,
-      sameContractWindowMs: 2_000 / SCALE,
+      sameContractWindowMs: 2_000 / 20,
       maxSendsPerSecond: 40,
       // Arrival jitter of 300 requests served by a simulator in the same process, at 1/200 of IB's windows.
       safetyMarginMs: 400,
