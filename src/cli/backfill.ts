@@ -11,6 +11,7 @@
 import { existsSync } from "node:fs";
 import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { Presets, SingleBar } from "cli-progress";
+import { parseCliTime } from "./cliTime.js";
 import { Command, InvalidArgumentError } from "commander";
 import type { Timestamp } from "../../gen/google/protobuf/timestamp.js";
 import { StoreServiceClient, type BackfillProgress, type BackfillRequest, type BackfillResponse, type BackfillSummary } from "../../gen/ibprovider/v1/store_service.js";
@@ -61,9 +62,7 @@ function positiveInteger(value: string): number {
 }
 
 function time(value: string): Date {
-  const d = /^\d+$/.test(value) ? new Date(Number(value)) : new Date(value);
-  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError("an ISO 8601 time (2026-11-02T14:30:00Z) or unix milliseconds");
-  return d;
+  return new Date(parseCliTime(value));
 }
 
 const toTimestamp = (d: Date): Timestamp => ({ seconds: String(Math.floor(d.getTime() / 1000)), nanos: (d.getTime() % 1000) * 1e6 });

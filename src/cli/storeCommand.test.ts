@@ -199,7 +199,7 @@ describe("npm run store, refusals", () => {
   it("a bad option value names the values it takes", async () => {
     const run = await runCli(["--path", storeFile, "delete", "--symbol", "ETHUSDT", "--from", "yesterday"]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain("error: option '--from <time>' argument 'yesterday' is invalid. expected an ISO 8601 time (2026-11-02T14:30:00Z) or unix milliseconds");
+    expect(run.stderr).toContain("error: option '--from <time>' argument 'yesterday' is invalid. expected an ISO 8601 time (2026-11-02T14:30:00Z; without an offset it is UTC) or unix milliseconds");
   }, 20_000);
 });
 

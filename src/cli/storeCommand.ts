@@ -7,6 +7,7 @@ import { createWriteStream, existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
+import { parseCliTime } from "./cliTime.js";
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError } from "../config/configError.js";
 import { loadConfig } from "../config/loadConfig.js";
@@ -42,11 +43,7 @@ function storePath(pathOption: string | undefined): string {
 }
 
 /** ISO 8601 ("2026-11-02", "2026-11-02T14:30:00Z") or unix milliseconds, as the REST route takes them. */
-function parseTime(text: string): number {
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(ms)) throw new InvalidArgumentError("expected an ISO 8601 time (2026-11-02T14:30:00Z) or unix milliseconds");
-  return ms;
-}
+const parseTime = parseCliTime;
 
 function parseIntervalOption(text: string): Interval {
   const interval = parseInterval(text);
