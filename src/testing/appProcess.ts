@@ -13,3 +13,10 @@ const pacing = JSON.parse(process.argv[2] ?? "{}") as NonNullable<ReturnType<typ
 const config = loadConfig({ env: process.env });
 const app = await startApp({ ...config, historicalPacing: { ...config.historicalPacing, ...pacing } }, createLogger("silent"));
 process.stdout.write(`grpc ${app.grpc.port}\n`);
+
+// Not outliving the test run: should the test process die without killing this one (a crashed or killed
+// vitest), this process is re-parented and ends itself.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1);
+}, 1_000).unref();
