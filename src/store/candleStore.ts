@@ -59,6 +59,7 @@ type CandleRow = [number, string, string, string, string, string, string | null,
  */
 export class CandleStore {
   private readonly ids = new Map<string, number>();
+  private failedWriteCount = 0;
   private readonly statements;
 
   constructor(
@@ -166,6 +167,7 @@ export class CandleStore {
             // Locked by another connection: the writer runs this job again later, the write goes on then.
             if (isBusy(err) && this.writer.retriesBusy) throw err;
             failed = true;
+            this.failedWriteCount++;
             reject(err instanceof Error ? err : new Error(String(err)));
             throw err;
           }
@@ -173,6 +175,11 @@ export class CandleStore {
         });
       }
     });
+  }
+
+  /** Candle writes that failed (e.g. disk full) since the store opened. */
+  get failedWrites(): number {
+    return this.failedWriteCount;
   }
 
   /** Resolves when every write queued so far (by anyone) is committed. */

@@ -71,7 +71,7 @@ describe("runBackfill", () => {
   const KNOWN: Record<string, ResolvedInstrument> = { BTCUSDT: instrument("BTCUSDT", 1), ETHUSDT: instrument("ETHUSDT", 2) };
 
   /** An adapter whose candle path stores what it "fetches" (a bar an hour, to stay fast) and covers it, as CandleCache does. */
-  function fakeSource(behaviour: { fail?: (symbol: string, query: CandleQuery) => Error | undefined } = {}) {
+  function fakeSource(behaviour: { fail?: (symbol: string, query: CandleQuery) => Error | undefined; storeFails?: boolean } = {}) {
     const store = MarketStore.open(IN_MEMORY);
     stores.push(store);
     const calls: { symbol: string; fromMs: number; client: string | undefined }[] = [];
@@ -93,7 +93,14 @@ describe("runBackfill", () => {
         calls.push({ symbol, fromMs: query.fromMs, client: query.client });
         const bars = [];
         for (let t = query.fromMs; t < query.toMs; t += 3_600_000) bars.push({ startMs: t, open: dec("1"), high: dec("1"), low: dec("1"), close: dec("1"), volume: dec("1"), count: 1, complete: true });
-        await store.candles.write({ ...seriesKeyOf(KNOWN[symbol]!, min1, true), symbol, timeZone: "UTC" }, bars, { covered: { fromMs: query.fromMs, toMs: query.toMs } }, NOW);
+        const key = { ...seriesKeyOf(KNOWN[symbol]!, min1, true), symbol, timeZone: "UTC" };
+        if (behaviour.storeFails === true) {
+          // As CandleCache does: the answer stands, the write is queued and its failure only reported (a bar
+          // that cannot be bound stands for a full disk).
+          store.candles.write(key, [{ ...bars[0]!, startMs: Number.NaN }], { covered: { fromMs: query.fromMs, toMs: query.toMs } }, NOW).catch(() => undefined);
+          return { candles: bars };
+        }
+        await store.candles.write(key, bars, { covered: { fromMs: query.fromMs, toMs: query.toMs } }, NOW);
         return { candles: bars };
       },
       historicalPacing: () => ({ budget: 60, windowMs: 600_000, sentInWindow: calls.length, userWaitMs: 0 }),
@@ -110,6 +117,18 @@ describe("runBackfill", () => {
     return out;
   }
   const request = { marketType: "spot" as const, interval: min1, fromMs: MIDNIGHT - 10 * DAY, toMs: MIDNIGHT, regularHoursOnly: true, client: "alpha" };
+
+  it("does not report a symbol filled when its writes to the store failed: the summary says so, and a rerun plans the requests again", async () => {
+    const fake = fakeSource({ storeFails: true });
+    const events = await collect(runBackfill(fake.source, { ...request, symbols: ["BTCUSDT"], fromMs: MIDNIGHT - 2 * DAY }));
+    const summary = events.at(-1);
+    expect(summary?.kind).toBe("summary");
+    const [btc] = (summary as Extract<BackfillEvent, { kind: "summary" }>).summary.symbols;
+    expect(btc!.requestsSent).toBe(2);
+    expect(String((btc!.error as Error | undefined)?.message)).toMatch(/2 store write\(s\) failed during the backfill/);
+    const rerun = await runBackfill(fake.source, { ...request, symbols: ["BTCUSDT"], fromMs: MIDNIGHT - 2 * DAY }).next();
+    expect(rerun.value).toMatchObject({ kind: "progress", progress: { requestsPlanned: 2 } });
+  });
 
   it("refuses a window needing more than MAX_BACKFILL_REQUESTS IB requests in all before planning it (the API lets `from` reach the year 1); one at the limit is planned", async () => {
     const fake = fakeSource();

@@ -183,6 +183,7 @@ export async function* runBackfill(source: BackfillSource, request: BackfillRequ
   const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
   const { signal } = request;
   checkBackfillSize(request, source.now());
+  const failedWritesBefore = source.store.failedWrites;
   const runs: SymbolRun[] = request.symbols.map((symbol) => ({ result: { symbol, bars: 0, requestsSent: 0, requestsPlanned: 0, rangesInStore: 0, error: undefined }, instrument: undefined, key: undefined, chunks: [] }));
 
   const events = new EventQueue<BackfillEvent>();
@@ -313,6 +314,12 @@ export async function* runBackfill(source: BackfillSource, request: BackfillRequ
   if (signal?.aborted) return;
   // Done means in the store: what IB answered is committed (and covered) before the summary says so.
   await source.store.flushed();
+  const failedWrites = source.store.failedWrites - failedWritesBefore;
+  if (failedWrites > 0) {
+    // Which bars a failed write held is not known here: no symbol claims success (a rerun asks IB again).
+    const error = new IbError("unavailable", `${failedWrites} store write(s) failed during the backfill (the service log says why, e.g. a full disk): some of these bars were not stored; run the backfill again once the store can be written`);
+    for (const run of runs) if (run.result.requestsSent > 0) run.result.error ??= error;
+  }
   const symbols = runs.map((r) => r.result);
   yield { kind: "summary", summary: { symbols, requestsSent: symbols.reduce((n, s) => n + s.requestsSent, 0), barsStored } };
 }
