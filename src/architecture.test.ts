@@ -24,7 +24,7 @@ const ALLOWED: Record<string, { folders: string[]; forbiddenPackages?: string[] 
   // The simulated Gateway is a product of its own: it shares only the exchange calendar.
   simulator: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js"] },
   client: { folders: ["gen"], forbiddenPackages: ["@stoqey/ib"] },
-  cli: { folders: ["gen", "domain", "store", "config"], forbiddenPackages: ["@stoqey/ib", "express"] }, // operator commands: the store file itself, or the service as a gRPC client; never an IB connection of their own
+  cli: { folders: ["gen", "domain", "store", "config", "rest"], forbiddenPackages: ["@stoqey/ib", "express"] }, // operator commands: the store file itself, or the service as a gRPC client; never an IB connection of their own
 };
 
 function sourceFiles(dir: string): string[] {

@@ -9,8 +9,10 @@
  * run (bad arguments, service unreachable, refused); 130 stopped by Ctrl-C.
  */
 import { existsSync } from "node:fs";
-import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { resolve } from "node:path";
+import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { Presets, SingleBar } from "cli-progress";
+import { grpcDialOf, type GrpcDial } from "../rest/grpcDial.js";
 import { parseCliTime } from "./cliTime.js";
 import { Command, InvalidArgumentError } from "commander";
 import type { Timestamp } from "../../gen/google/protobuf/timestamp.js";
@@ -35,9 +37,19 @@ if (existsSync(".env")) process.loadEnvFile(".env");
 
 /** Where the service listens, as it reads GRPC_HOST/GRPC_PORT; a wildcard host is dialled on loopback. */
 function serviceAddress(): string {
-  const host = process.env.GRPC_HOST ?? "127.0.0.1";
-  const dialHost = host === "0.0.0.0" ? "127.0.0.1" : host === "::" || host === "[::]" ? "[::1]" : host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-  return `${dialHost}:${process.env.GRPC_PORT ?? "50051"}`;
+  return grpcDialOf(process.env.GRPC_HOST ?? "127.0.0.1", Number(process.env.GRPC_PORT ?? "50051"), undefined).target;
+}
+
+/**
+ * How to reach the service at `url` ("host:port", "[::1]:port"): over TLS when it serves TLS, as the REST
+ * bridge does (PROVIDER_TLS_CERT, or TLS_CERT_FILE, from the environment or .env: the certificate is trusted
+ * besides the system roots, under the name it was issued for). A token never crosses in clear to a TLS service.
+ */
+function dialOf(url: string): GrpcDial {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(url);
+  if (m === null) throw new InvalidArgumentError(`--url: expected host:port (got ${JSON.stringify(url.slice(0, 64))})`);
+  const cert = process.env.PROVIDER_TLS_CERT ?? process.env.TLS_CERT_FILE;
+  return grpcDialOf(m[1]!, Number(m[2]), cert === undefined || cert === "" ? undefined : { certFile: resolve(cert) });
 }
 
 const program = new Command()
@@ -154,7 +166,8 @@ async function main(): Promise<number> {
   };
   const metadata = new Metadata();
   if (token !== undefined && token !== "") metadata.set("authorization", `Bearer ${token}`);
-  const client = new StoreServiceClient(options.url, credentials.createInsecure());
+  const dial = dialOf(options.url);
+  const client = new StoreServiceClient(dial.target, dial.credentials, dial.channelOptions);
   const view = progressView(process.stderr.isTTY === true);
   const call = client.backfill(request, metadata);
   let summary: BackfillSummary | undefined;

@@ -7,6 +7,7 @@ import { credentials, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MarketDataServiceClient } from "../../../gen/ibprovider/v1/market_data_service.js";
 import { StoreServiceClient } from "../../../gen/ibprovider/v1/store_service.js";
+import { selfSignedCertificate } from "../../testing/selfSignedCertificate.js";
 import { startTestApp, type TestApp } from "../../testing/testApp.js";
 import { until } from "../../testing/until.js";
 import { timestampFromMs } from "../mapping/protoTime.js";
@@ -173,16 +174,23 @@ describe("StoreService.Backfill", () => {
     await until(() => testApp.app.adapter.historicalPacing().queued === 0 && testApp.app.adapter.historicalPacing().inFlight === 0, { what: "the backfill's requests withdrawn" });
   });
 
-  it("npm run backfill: the token and the gRPC port come from .env as npm start reads them (no --token, no --url)", async () => {
-    const secured = await startTestApp({ simulator: SIMULATOR, historicalPacing: PACING, token: "backfill-env-token", env: { PROVIDER_CONFIG_FILE: join(ROOT, "bench/config.provider.json") } });
+  it("npm run backfill: the token, the gRPC port and TLS come from .env as npm start reads them (no --token, no --url)", async () => {
+    const cert = selfSignedCertificate();
+    const secured = await startTestApp({
+      simulator: SIMULATOR,
+      historicalPacing: PACING,
+      token: "backfill-env-token",
+      env: { PROVIDER_CONFIG_FILE: join(ROOT, "bench/config.provider.json"), PROVIDER_TLS_CERT: cert.certFile, PROVIDER_TLS_KEY: cert.keyFile },
+    });
     try {
       const project = mkdtempSync(join(dir, "project-"));
-      writeFileSync(join(project, ".env"), `PROVIDER_API_TOKEN=backfill-env-token\nGRPC_HOST=0.0.0.0\nGRPC_PORT=${secured.grpcAddress.split(":").pop()}\n`);
+      writeFileSync(join(project, ".env"), `PROVIDER_API_TOKEN=backfill-env-token\nGRPC_HOST=0.0.0.0\nGRPC_PORT=${secured.grpcAddress.split(":").pop()}\nPROVIDER_TLS_CERT=${cert.certFile}\n`);
       const { code, out, err } = await backfillCli(["--symbols", "BTCUSDT", "--interval", "h1", "--days", "1", "--to", String(toMs - 120 * DAY)], undefined, project);
       expect(code, `${out}\n${err}`).toBe(0);
       expect(out).toMatch(/^BTCUSDT\s+24\s+1\s+0\s+ok$/m);
     } finally {
       await secured.stop();
+      cert.remove();
     }
   });
 
