@@ -89,9 +89,10 @@ export class CandleCache {
     const label = { ...key, symbol: instrument.symbol, timeZone };
     const fetching = Promise.all(
       missing.map(async (range) => {
-        const candles = (await this.ib.candles(instrument, { ...query, fromMs: range.fromMs, toMs: range.toMs })).filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs && c.startMs < query.toMs);
+        // Everything IB gave for the range is stored (its coverage claims all of it), the answer keeps [from, to).
+        const candles = (await this.ib.candles(instrument, { ...query, fromMs: range.fromMs, toMs: range.toMs })).filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs);
         this.remember(label, range, candles, settledTo, nowMs, interval, timeZone);
-        return candles;
+        return candles.filter((c) => c.startMs < query.toMs);
       }),
     );
     fetching.catch(() => undefined);
