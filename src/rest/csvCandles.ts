@@ -1,12 +1,12 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
-import { candleCsv, candleCsvFileName, type CandleCsvRow } from "../domain/candleCsv.js";
+import { CANDLE_CSV_HEADER, candleCsv, candleCsvFileName, candleCsvLine, type CandleCsvRow } from "../domain/candleCsv.js";
 import type { ResponseRenderer } from "./responseRenderer.js";
 
 /**
  * GetCandles as CSV (`?format=csv` or `Accept: text/csv`): the one place of the bridge that knows what a
  * candle is. It reads the answer's canonical JSON, so every decimal is the JSON form's own string, and
- * writes it with the store CLI's writer (domain/candleCsv.ts). Written in one go: the unary answer is one
- * gRPC message, already whole in memory when it arrives.
+ * writes it with the store CLI's writer (domain/candleCsv.ts). A small answer is written in one go; a
+ * large one (a year of min1) a page of rows at a time, the file name from its first and last candle.
  */
 export const candlesCsvRenderer: ResponseRenderer = {
   grpcPath: "/ibprovider.v1.MarketDataService/GetCandles",
@@ -17,14 +17,36 @@ export const candlesCsvRenderer: ResponseRenderer = {
   render(response, request) {
     const candles = arrayOf(field(response, "candles"));
     const rows = candles.map(rowOf);
-    // The candles name the canonical interval ("min1" for a request's "1m"); without any, the request's own words.
-    const first = candles[0];
-    const symbol = stringOf(first === undefined ? field(request, "symbol") : field(first, "symbol"));
-    const interval = stringOf(first === undefined ? field(request, "interval") : field(first, "interval"));
-    const fileName = candleCsvFileName(symbol, interval, rows[0]?.startMs, rows[rows.length - 1]?.startMs);
-    return { body: candleCsv(rows), headers: { "Content-Disposition": `attachment; filename="${fileName}"` } };
+    return { body: candleCsv(rows), headers: contentDisposition(request, candles[0], candles[candles.length - 1]) };
+  },
+  renderPaged(response, request) {
+    const candles = response.lists.get("candles");
+    const count = candles?.length ?? 0;
+    const first = count === 0 ? undefined : candles!.at(0);
+    const last = count === 0 ? undefined : candles!.at(count - 1);
+    async function* chunks(): AsyncGenerator<string> {
+      let pending = CANDLE_CSV_HEADER;
+      if (candles !== undefined) {
+        for await (const page of candles.pages()) {
+          for (const candle of page) pending += candleCsvLine(rowOf(candle));
+          yield pending;
+          pending = "";
+        }
+      }
+      if (pending !== "") yield pending;
+    }
+    return { chunks: chunks(), headers: contentDisposition(request, first, last) };
   },
 };
+
+/** The file name from the first and last candle; they name the canonical interval ("min1" for a request's "1m"), without any the request's own words. */
+function contentDisposition(request: JsonObject, first: JsonValue | undefined, last: JsonValue | undefined): Record<string, string> {
+  const symbol = stringOf(first === undefined ? field(request, "symbol") : field(first, "symbol"));
+  const interval = stringOf(first === undefined ? field(request, "interval") : field(first, "interval"));
+  const startMs = (candle: JsonValue | undefined) => (candle === undefined ? undefined : rowOf(candle).startMs);
+  const fileName = candleCsvFileName(symbol, interval, startMs(first), startMs(last));
+  return { "Content-Disposition": `attachment; filename="${fileName}"` };
+}
 
 /** One candle of GetCandlesResponse's canonical JSON (alwaysEmitImplicit: every field is there). */
 function rowOf(candle: JsonValue): CandleCsvRow {

@@ -18,6 +18,31 @@ export interface ResponseRenderer {
   description: string;
   /** The body and extra headers (Content-Disposition, ...) from the response and request in canonical JSON. */
   render(response: JsonValue, request: JsonObject): { body: string; headers: Record<string, string> };
+  /**
+   * The same for an answer too large to convert at once (rpcGateway.ts LARGE_ANSWER_BYTES): the headers at
+   * once, the body as chunks the bridge writes one at a time, between which other work runs. A renderer
+   * without it gets the whole answer through `render`.
+   */
+  renderPaged?(response: PagedResponse, request: JsonObject): { chunks: AsyncIterable<string>; headers: Record<string, string> };
+}
+
+/**
+ * A large answer's canonical JSON, its long lists read a page per event-loop turn (pagedResponse.ts): the
+ * whole JSON is `head` with each list's elements in place of its `[]`.
+ */
+export interface PagedResponse {
+  /** Every field but the lists' elements: each list is there, empty, where the JSON form has it. */
+  head: JsonObject;
+  /** The repeated message fields by JSON name ("candles"). */
+  lists: ReadonlyMap<string, PagedList>;
+}
+
+export interface PagedList {
+  readonly length: number;
+  /** One element's JSON (the first and the last, without reading the rest). */
+  at(index: number): JsonValue;
+  /** Every element in order, a page at a time, the next page converted in a later event-loop turn. */
+  pages(): AsyncIterable<JsonValue[]>;
 }
 
 /** The query parameter that picks a form, on routes that have renderers only (unknown keys are ignored elsewhere). */
