@@ -9,9 +9,9 @@ import { MarketDataServiceClient } from "../../../gen/ibprovider/v1/market_data_
 import { StoreServiceClient } from "../../../gen/ibprovider/v1/store_service.js";
 import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
 import { MarketStore } from "../../store/marketStore.js";
-import { startTestApp, type TestApp } from "../../testing/testApp.js";
+import type { TestApp } from "../../testing/testApp.js";
 import { timestampFromMs } from "../mapping/protoTime.js";
-import { candlesOf, PACING, runBackfill, SIMULATOR, summaryOf } from "./testing/backfillCalls.js";
+import { candlesOf, freshDownload, PACING, runBackfill, SIMULATOR, summaryOf } from "./testing/backfillCalls.js";
 
 // Issue 14 item 4: kill -9 in the middle of a backfill, then the same backfill again on the same store
 // file finishes with no duplicate and no missing bar (compared with a fresh full download). The service
@@ -115,10 +115,9 @@ describe("a backfill killed with SIGKILL", { timeout: 60_000 }, () => {
     const stored = await Promise.all(symbols.map((s) => candlesOf(marketData, s, "min1", fromMs, toMs)));
     marketData.close();
     expect(ibRequests()).toBe(sent);
-    fresh = await startTestApp({ simulator: SIMULATOR, historicalPacing: PACING, env: { PROVIDER_CONFIG_FILE: "bench/config.provider.json" } });
-    const freshClient = new MarketDataServiceClient(fresh.grpcAddress, credentials.createInsecure());
-    const downloaded = await Promise.all(symbols.map((s) => candlesOf(freshClient, s, "min1", fromMs, toMs)));
-    freshClient.close();
+    const reference = await freshDownload(symbols, "min1", fromMs, toMs);
+    fresh = reference.app;
+    const downloaded = reference.candles;
     expect(stored).toEqual(downloaded);
     expect((downloaded[0] as unknown[]).length).toBe(8 * 1440);
 

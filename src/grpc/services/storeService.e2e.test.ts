@@ -12,7 +12,7 @@ import { startTestApp, type TestApp } from "../../testing/testApp.js";
 import { until } from "../../testing/until.js";
 import { timestampFromMs } from "../mapping/protoTime.js";
 import { readRichStatus } from "../statusDetails.js";
-import { candlesOf, PACING, runBackfill, SIMULATOR, summaryOf } from "./testing/backfillCalls.js";
+import { candlesOf, freshDownload, PACING, runBackfill, SIMULATOR, summaryOf } from "./testing/backfillCalls.js";
 
 // Issue 14 item 4: StoreService.Backfill through the whole service (config → simulator → adapter → store
 // file → gRPC), with IB's historical pacing scaled down on both sides (testing/backfillCalls.ts).
@@ -71,10 +71,9 @@ describe("StoreService.Backfill", () => {
     const stored = await Promise.all(symbols.map((s) => candlesOf(marketData, s, "min1", fromMs, toMs)));
     expect(ibRequests()).toBe(sent);
 
-    fresh = await startTestApp({ simulator: SIMULATOR, historicalPacing: PACING, env: { PROVIDER_CONFIG_FILE: "bench/config.provider.json" } });
-    const freshClient = new MarketDataServiceClient(fresh.grpcAddress, credentials.createInsecure());
-    const downloaded = await Promise.all(symbols.map((s) => candlesOf(freshClient, s, "min1", fromMs, toMs)));
-    freshClient.close();
+    const reference = await freshDownload(symbols, "min1", fromMs, toMs);
+    fresh = reference.app;
+    const downloaded = reference.candles;
     expect(stored).toEqual(downloaded);
     expect((stored[1] as unknown[]).length).toBe(3 * 1440);
   });

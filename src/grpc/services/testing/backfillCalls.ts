@@ -1,6 +1,7 @@
 /** What the backfill tests share: the scaled pacing, and Backfill / GetCandles calls over plain gRPC clients. */
-import { Metadata, type ServiceError } from "@grpc/grpc-js";
-import type { GetCandlesResponse, MarketDataServiceClient } from "../../../../gen/ibprovider/v1/market_data_service.js";
+import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { MarketDataServiceClient, type GetCandlesResponse } from "../../../../gen/ibprovider/v1/market_data_service.js";
+import { startTestApp, type TestApp } from "../../../testing/testApp.js";
 import type { BackfillRequest, BackfillResponse, BackfillSummary, StoreServiceClient } from "../../../../gen/ibprovider/v1/store_service.js";
 import type { SimulatorOptions } from "../../../simulator/index.js";
 import { timestampFromMs } from "../../mapping/protoTime.js";
@@ -35,4 +36,18 @@ export function candlesOf(client: MarketDataServiceClient, symbol: string, inter
   return new Promise((resolve) =>
     client.getCandles({ connectorType: "ib", marketType: "spot", symbol, interval, from: timestampFromMs(fromMs), to: timestampFromMs(toMs) }, new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) => resolve(err ? err.code : res!.candles)),
   );
+}
+
+/**
+ * The window as a fresh service (an empty store, the same simulated market) downloads it from IB: the
+ * reference a backfilled store must equal. The caller stops `app`.
+ */
+export async function freshDownload(symbols: readonly string[], interval: string, fromMs: number, toMs: number): Promise<{ app: TestApp; candles: (GetCandlesResponse["candles"] | number)[] }> {
+  const app = await startTestApp({ simulator: SIMULATOR, historicalPacing: PACING, env: { PROVIDER_CONFIG_FILE: "bench/config.provider.json" } });
+  const client = new MarketDataServiceClient(app.grpcAddress, credentials.createInsecure());
+  try {
+    return { app, candles: await Promise.all(symbols.map((s) => candlesOf(client, s, interval, fromMs, toMs))) };
+  } finally {
+    client.close();
+  }
 }
