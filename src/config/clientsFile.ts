@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { z } from "zod";
-import { jsonSyntaxProblem, problemsFromZod, type ConfigProblem } from "./configError.js";
+import { problemsFromZod, readJsonFile, type ConfigProblem } from "./configError.js";
 
 /** What a client may hold at once, or spend per window. Fair shares of IB's limits apply on top of these. */
 export interface ClientQuotas {
@@ -90,14 +90,9 @@ export function readClientsFile(file: string, problems: ConfigProblem[]): Client
     problems.push({ source: "environment variable PROVIDER_CLIENTS_FILE", path: "", message: `file not found: ${file}` });
     return [];
   }
-  let json: unknown;
-  const text = readFileSync(file, "utf8");
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    problems.push({ source: file, path: "", message: jsonSyntaxProblem(err, text) });
-    return [];
-  }
+  const read = readJsonFile(file, problems);
+  if (read === undefined) return [];
+  const { json } = read;
   const parsed = clientsFileSchema.safeParse(json);
   if (!parsed.success) {
     // Never echo a tokenSha256 value back: someone may have pasted the token itself there.

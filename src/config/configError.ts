@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { z } from "zod";
 
 /** One invalid configuration value: where it is (file or env var + JSON path) and what was expected. */
@@ -61,4 +62,15 @@ export function jsonSyntaxProblem(err: unknown, text: string): string {
   if (position === undefined) return "not valid JSON";
   const before = text.slice(0, Number(position)).split("\n");
   return `not valid JSON at line ${before.length}, column ${before.at(-1)!.length + 1}`;
+}
+
+/** A JSON file's value, or undefined with the problem added: a syntax error by line and column, never its text. */
+export function readJsonFile(file: string, problems: ConfigProblem[]): { json: unknown } | undefined {
+  const text = readFileSync(file, "utf8");
+  try {
+    return { json: JSON.parse(text) as unknown };
+  } catch (err) {
+    problems.push({ source: file, path: "", message: jsonSyntaxProblem(err, text) });
+    return undefined;
+  }
 }

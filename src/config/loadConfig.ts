@@ -1,8 +1,8 @@
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ANONYMOUS_CLIENT_NAME, DEFAULT_CLIENT_NAME, DEFAULT_CLIENT_QUOTAS, defaultClient, readClientsFile, SERVICE_CLIENT_NAME, type ClientConfig } from "./clientsFile.js";
-import { ConfigError, formatJsonPath, jsonSyntaxProblem, problemsFromZod, type ConfigProblem } from "./configError.js";
+import { ConfigError, formatJsonPath, problemsFromZod, readJsonFile, type ConfigProblem } from "./configError.js";
 import { DEFAULT_PROVIDER_CONFIG_FILE, envSchema, nonEmptyEnv, type EnvConfig } from "./envConfig.js";
 import { samePortProblem } from "./listenProblem.js";
 import { isLoopbackHost, parseGatewayUrl, type GatewayAddress } from "./gatewayUrl.js";
@@ -204,14 +204,9 @@ function readProviderFile(
     }
     return { provider: empty, providerFile: undefined };
   }
-  let json: unknown;
-  const text = readFileSync(file, "utf8");
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    problems.push({ source: file, path: "", message: jsonSyntaxProblem(err, text) });
-    return { provider: empty, providerFile: file };
-  }
+  const read = readJsonFile(file, problems);
+  if (read === undefined) return { provider: empty, providerFile: file };
+  const { json } = read;
   const wrapped = json !== null && typeof json === "object" && !Array.isArray(json) && "provider" in json;
   const prefix: PropertyKey[] = wrapped ? ["provider"] : [];
   const rawProvider = substituteEnv(wrapped ? (json as { provider: unknown }).provider : json, env, (name, path) =>

@@ -13,19 +13,8 @@ export const CANDLE_CSV_COLUMNS = ["time", "time_ms", "open", "high", "low", "cl
 
 export const CANDLE_CSV_HEADER = `${CANDLE_CSV_COLUMNS.join(",")}\n`;
 
-/** One candle in the API's own text: decimals as the JSON API gives them ("" for an unknown vwap). */
-export interface CandleCsvRow {
-  startMs: number;
-  open: string;
-  high: string;
-  low: string;
-  close: string;
-  volume: string;
-  vwap: string;
-  /** Number of trades (the JSON API's int64 string, or a number). */
-  trades: string | number;
-  complete: boolean;
-}
+/** One candle in the API's own text: a TextCandle's values, its trade count as the JSON API's int64 string or a number. */
+export type CandleCsvRow = Omit<TextCandle, "interval" | "tradeCount"> & { trades: string | number };
 
 /** A candle in the API's text: a TextCandle's strings as they are (a Candle goes through textCandleOf first). */
 export function candleCsvRowOf(t: TextCandle): CandleCsvRow {

@@ -1,7 +1,7 @@
 import type { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { TradeSide, type Candle as ProtoCandle, type OrderBookUpdate, type PriceLevel, type Tick, type Trade } from "../../../gen/ibprovider/v1/types.js";
 import { toWire, type Decimal } from "../../domain/decimal.js";
-import { inferTradeSide, type Candle, type Level1, type TextCandle } from "../../domain/marketData.js";
+import { inferTradeSide, textCandleOf, type Candle, type Level1, type TextCandle } from "../../domain/marketData.js";
 import type { BookUpdate, TradeEvent } from "../../ib/ibAdapter.js";
 import { dataTypeToProto } from "./streamStatus.js";
 import { timestampFromMs } from "./protoTime.js";
@@ -57,20 +57,9 @@ export function textCandleToProto(c: TextCandle, symbol: string): ProtoCandle {
   };
 }
 
+/** A live candle: its decimals through toWire, then as a stored one. */
 export function candleToProto(c: Candle, symbol: string): ProtoCandle {
-  return {
-    symbol,
-    interval: c.interval,
-    time: timestampFromMs(c.startMs),
-    open: toWire(c.open),
-    high: toWire(c.high),
-    low: toWire(c.low),
-    close: toWire(c.close),
-    volume: toWire(c.volume),
-    vwap: toWire(c.vwap),
-    tradeCount: String(c.tradeCount),
-    isComplete: c.complete,
-  };
+  return textCandleToProto(textCandleOf(c), symbol);
 }
 
 /**

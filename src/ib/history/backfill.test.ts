@@ -6,7 +6,8 @@ import { MarketStore } from "../../store/marketStore.js";
 import { IN_MEMORY } from "../../store/storeSettings.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { IbError } from "../ibErrors.js";
-import { estimateFinishMs, MAX_BACKFILL_REQUESTS, planBackfillChunks, runBackfill, seriesKeyOf, type BackfillEvent, type BackfillSource } from "./backfill.js";
+import { estimateFinishMs, MAX_BACKFILL_REQUESTS, planBackfillChunks, runBackfill, type BackfillEvent, type BackfillSource } from "./backfill.js";
+import { seriesKeyOf } from "./candleCache.js";
 import type { CandleQuery } from "./historyService.js";
 
 const min1 = parseInterval("min1")!;

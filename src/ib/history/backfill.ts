@@ -11,7 +11,6 @@
  * flight at once: a backfill of thousands of requests never fills the queue ahead of other calls. The
  * per-call limit on IB requests (maxHistoryChunks) does not apply: each call is one request.
  */
-import { intervalBounds } from "../../domain/calendar.js";
 import type { Interval } from "../../domain/intervals.js";
 import type { MarketType } from "../../domain/marketType.js";
 import type { CandleSeriesKey, CandleStore } from "../../store/candleStore.js";
@@ -19,7 +18,8 @@ import type { StoreSettings } from "../../store/storeSettings.js";
 import { bridgeGaps, missingRanges, type TimeRange } from "../../store/timeRanges.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { IbError } from "../ibErrors.js";
-import { MAX_CHUNK_MS, planHistory, whatToShowFor } from "./historyPlan.js";
+import { alignedWindow, seriesKeyOf } from "./candleCache.js";
+import { MAX_CHUNK_MS, planHistory } from "./historyPlan.js";
 import type { CandleQuery } from "./historyService.js";
 
 export interface BackfillRequest {
@@ -126,11 +126,6 @@ export function checkBackfillSize(request: Pick<BackfillRequest, "symbols" | "in
   );
 }
 
-/** The series a candle window of this instrument is stored under (the cache's key). */
-export function seriesKeyOf(instrument: ResolvedInstrument, interval: Interval, regularHoursOnly: boolean): CandleSeriesKey {
-  return { conId: instrument.conId, interval: interval.name, whatToShow: whatToShowFor(instrument.secType), rth: regularHoursOnly && instrument.secType === "STK" };
-}
-
 /**
  * The IB requests a backfill of [fromMs, toMs) needs beyond what `covered` holds: the window aligned on bar
  * starts as the cache aligns it (up to the end of the bar forming now), the missing ranges joined over gaps
@@ -138,7 +133,7 @@ export function seriesKeyOf(instrument: ResolvedInstrument, interval: Interval, 
  * into IB-sized requests, oldest first.
  */
 export function planBackfillChunks(input: { interval: Interval; fromMs: number; toMs: number; nowMs: number; secType: string; timeZone: string; covered: readonly TimeRange[] }): TimeRange[] {
-  const window = backfillWindow(input.interval, input.fromMs, input.toMs, input.nowMs, input.timeZone);
+  const window = alignedWindow(input.interval, input.fromMs, input.toMs, input.nowMs, input.timeZone);
   if (window === undefined) return [];
   const missing = bridgeGaps(missingRanges(window, input.covered), MAX_CHUNK_MS[input.interval.name]);
   return missing.flatMap((range) => {
@@ -146,15 +141,6 @@ export function planBackfillChunks(input: { interval: Interval; fromMs: number; 
     const plan = planHistory({ interval: input.interval, fromMs: range.fromMs, toMs: range.toMs, secType: input.secType, nowMs: input.nowMs, timeZone: input.timeZone });
     return plan.chunks.map((c) => ({ fromMs: c.startMs, toMs: c.endMs }));
   });
-}
-
-/** [first bar start, end of the last bar starting before `to` and now), as CandleCache aligns a window. */
-export function backfillWindow(interval: Interval, fromMs: number, toMs: number, nowMs: number, timeZone: string): TimeRange | undefined {
-  if (fromMs >= toMs || fromMs >= nowMs) return undefined;
-  const start = intervalBounds(fromMs, interval, timeZone).startMs;
-  const lastStart = Math.min(toMs, nowMs + 1) - 1;
-  if (lastStart < start) return undefined;
-  return { fromMs: start, toMs: intervalBounds(lastStart, interval, timeZone).endMs };
 }
 
 /**
@@ -217,7 +203,7 @@ export async function* runBackfill(source: BackfillSource, request: BackfillRequ
         const nowMs = source.now();
         const timeZone = instrument.timeZoneId || "UTC";
         const key = seriesKeyOf(instrument, request.interval, request.regularHoursOnly);
-        const window = backfillWindow(request.interval, request.fromMs, request.toMs, nowMs, timeZone);
+        const window = alignedWindow(request.interval, request.fromMs, request.toMs, nowMs, timeZone);
         const covered = window === undefined ? [] : source.store.covered(key, window.fromMs, window.toMs, nowMs, source.settings.recentTtlMs);
         run.instrument = instrument;
         run.key = key;

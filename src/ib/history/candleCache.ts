@@ -37,6 +37,23 @@ export interface CandleSource {
 /** Rows per store read before yielding to the event loop (≈ 10-30 ms of reading here). */
 const READ_PAGE = 5_000;
 
+/** The series a candle window of this instrument is stored under (IB's own history key). */
+export function seriesKeyOf(instrument: ResolvedInstrument, interval: Interval, regularHoursOnly: boolean): CandleSeriesKey {
+  return { conId: instrument.conId, interval: interval.name, whatToShow: whatToShowFor(instrument.secType), rth: regularHoursOnly && instrument.secType === "STK" };
+}
+
+/**
+ * A window as the store keeps ranges: [the first bar's start, the end of the last bar starting before `to`
+ * and before now] (IB has nothing later); undefined when no bar can be in it.
+ */
+export function alignedWindow(interval: Interval, fromMs: number, toMs: number, nowMs: number, timeZone: string): TimeRange | undefined {
+  if (fromMs >= toMs || fromMs >= nowMs) return undefined;
+  const start = intervalBounds(fromMs, interval, timeZone).startMs;
+  const lastStart = Math.min(toMs, nowMs + 1) - 1;
+  if (lastStart < start) return undefined;
+  return { fromMs: start, toMs: intervalBounds(lastStart, interval, timeZone).endMs };
+}
+
 export class CandleCache {
   readonly stats: CandleCacheStats = { calls: { hit: 0, partial: 0, miss: 0 }, barsFromStore: 0, barsFromIb: 0 };
 
@@ -67,11 +84,9 @@ export class CandleCache {
     if (query.fromMs >= nowMs || query.fromMs >= query.toMs) return onePage((await this.ib.candles(instrument, query)).map(textCandleOf));
     const { interval } = query;
     const timeZone = instrument.timeZoneId || "UTC";
-    const key: CandleSeriesKey = { conId: instrument.conId, interval: interval.name, whatToShow: whatToShowFor(instrument.secType), rth: query.regularHoursOnly && instrument.secType === "STK" };
-    const windowStart = intervalBounds(query.fromMs, interval, timeZone).startMs;
-    // Bars start before `to` and before now (IB has nothing later); the window ends at the last one's end.
-    const lastStart = Math.min(query.toMs, nowMs + 1) - 1;
-    const windowEnd = lastStart < windowStart ? windowStart : intervalBounds(lastStart, interval, timeZone).endMs;
+    const key = seriesKeyOf(instrument, interval, query.regularHoursOnly);
+    // Never empty here: from is before to and before now.
+    const { fromMs: windowStart, toMs: windowEnd } = alignedWindow(interval, query.fromMs, query.toMs, nowMs, timeZone)!;
     const settledTo = intervalBounds(nowMs - this.settleMs(interval), interval, timeZone).startMs;
 
     const covered = this.store.covered(key, windowStart, windowEnd, nowMs, this.settings.recentTtlMs);
@@ -130,7 +145,7 @@ export class CandleCache {
    */
   closedCandleWriter(instrument: ResolvedInstrument, interval: Interval, useRTH: boolean): (candle: Candle) => void {
     const timeZone = instrument.timeZoneId || "UTC";
-    const label = { conId: instrument.conId, interval: interval.name, whatToShow: whatToShowFor(instrument.secType), rth: useRTH, symbol: instrument.symbol, timeZone };
+    const label = { ...seriesKeyOf(instrument, interval, useRTH), symbol: instrument.symbol, timeZone };
     return (c) => {
       if (!c.complete || c.afterGap === true) return;
       const bar: StoredBar = { startMs: c.startMs, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume, count: c.tradeCount, complete: true };
