@@ -218,6 +218,12 @@ function pacingRetries(): string[] {
 
 // --- the tests -------------------------------------------------------------------------------------------
 
+/**
+ * "At once": refused by the service's own checks, not after a wait for IB (whose answers time out after
+ * 30 s). Generous: a loaded 2-core CI machine takes seconds for any call (2.1 s measured once).
+ */
+const AT_ONCE_MS = 5_000;
+
 describe("INVALID_ARGUMENT: bad input is refused at once, naming the field", () => {
   const nowMs = Date.now();
   const cases: { name: string; field: string; reason: string; fail: () => Promise<ServiceError> }[] = [
@@ -283,7 +289,7 @@ describe("INVALID_ARGUMENT: bad input is refused at once, naming the field", () 
     const started = Date.now();
     const err = await fail();
     expectApiError(err, { code: status.INVALID_ARGUMENT, reason, field });
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(AT_ONCE_MS);
   });
 
   it("GetCandles over more IB requests than the service makes for one call → INVALID_ARGUMENT WINDOW_TOO_LONG naming the field, saying what to change", async () => {
@@ -314,7 +320,7 @@ describe("INVALID_ARGUMENT: bad input is refused at once, naming the field", () 
     const started = Date.now();
     const err = await failureOf(candles({ interval: "min1", from: { seconds: "-62135596800", nanos: 0 } }));
     expectApiError(err, { code: status.INVALID_ARGUMENT, reason: "WINDOW_TOO_LONG", field: "from" });
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(AT_ONCE_MS);
   });
 
   it("keeps serving after a burst of bad requests", async () => {
