@@ -15,7 +15,7 @@ describe("backoff policy", () => {
 // Seam: `open` returns a scripted stream instead of a grpc-js call (each call: one SUBSCRIBED status,
 // then UNAVAILABLE), to prove the retry accounting without a server.
 function failingAfterSubscribed(): ClientReadableStream<{ events: TickEvent[] }> {
-  const subscribed: TickEvent = { event: { $case: "status", value: { kind: StreamStatusKind.STREAM_STATUS_KIND_SUBSCRIBED, time: undefined, message: "", ibCode: 0, sinceLastData: undefined } }, sequence: "0" };
+  const subscribed: TickEvent = { event: { $case: "status", value: { kind: StreamStatusKind.STREAM_STATUS_KIND_SUBSCRIBED, time: undefined, message: "", ibCode: 0, sinceLastData: undefined, until: undefined, epoch: "0" } }, sequence: "0" };
   const error = Object.assign(new Error("14 UNAVAILABLE: feed failed"), { code: status.UNAVAILABLE, details: "feed failed", metadata: new Metadata() }) as ServiceError;
   return {
     async *[Symbol.asyncIterator]() {

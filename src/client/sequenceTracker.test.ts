@@ -4,7 +4,7 @@ import { StreamStatusKind, type Tick } from "../../gen/ibprovider/v1/types.js";
 import { SequenceTracker, type StreamEvent } from "./sequenceTracker.js";
 
 const tick = (sequence: number): TickEvent => ({ event: { $case: "tick", value: { symbol: "BTCUSDT" } as Tick }, sequence: String(sequence) });
-const status = (kind: StreamStatusKind): TickEvent => ({ event: { $case: "status", value: { kind, time: undefined, message: "", ibCode: 0, sinceLastData: undefined } }, sequence: "0" });
+const status = (kind: StreamStatusKind): TickEvent => ({ event: { $case: "status", value: { kind, time: undefined, message: "", ibCode: 0, sinceLastData: undefined, until: undefined, epoch: "0" } }, sequence: "0" });
 const heartbeat: TickEvent = { event: { $case: "heartbeat", value: { time: undefined, lastDataTime: undefined } }, sequence: "0" };
 
 function feed<E extends StreamEvent>(tracker: SequenceTracker<E>, events: E[]): string[] {

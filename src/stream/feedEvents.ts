@@ -13,7 +13,9 @@ export type FeedStatusKind =
   | "book-reset"
   | "advisory"
   /** The upstream request is held back (a settling connection, a pacing budget): `message` says what for, `untilMs` until when. */
-  | "waiting";
+  | "waiting"
+  /** A replay (from a time or a sequence) has delivered every recorded event asked for: what follows is live. */
+  | "replay-complete";
 
 export interface FeedStatus {
   kind: FeedStatusKind;
@@ -25,6 +27,8 @@ export interface FeedStatus {
   sinceLastDataMs?: number;
   /** For "waiting" (and "stale" while waiting): when the wait is expected to end (an estimate). */
   untilMs?: number;
+  /** For "subscribed" and "replay-complete": the epoch of the feed's numbering (see FeedJournal). */
+  epoch?: number;
 }
 
 export type FeedEvent<T> =

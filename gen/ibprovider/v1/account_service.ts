@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Account, AccountSummary, Asset, Heartbeat, PnL, Position, StreamStatus } from "./types.js";
 
 export const protobufPackage = "ibprovider.v1";
@@ -94,6 +95,27 @@ export interface StreamAccountRequest {
   marketType: string;
   /** IB account id; defaults to the active account. */
   accountId: string;
+  /**
+   * Replay (see "Replay and resume" in the service comment): begin with the events recorded at or after this
+   * time, then continue live. Older than the oldest event retained: OUT_OF_RANGE naming that time. Not
+   * together with after_sequence.
+   */
+  startTime?:
+    | Timestamp
+    | undefined;
+  /**
+   * Resume: begin right after the data event numbered this in `epoch` (the last one the client processed).
+   * While the service still holds the events after it, every one of them comes, then live; otherwise a GAP
+   * status says what cannot be given and the stream continues live. Requires `epoch`.
+   */
+  afterSequence?:
+    | string
+    | undefined;
+  /**
+   * The epoch `after_sequence` belongs to: StreamStatus.epoch of the SUBSCRIBED (or REPLAY_COMPLETE) status
+   * the client received.
+   */
+  epoch?: string | undefined;
 }
 
 /** A batch of account events. */
@@ -820,7 +842,14 @@ export const ListAssetsResponse: MessageFns<ListAssetsResponse> = {
 };
 
 function createBaseStreamAccountRequest(): StreamAccountRequest {
-  return { connectorType: "", marketType: "", accountId: "" };
+  return {
+    connectorType: "",
+    marketType: "",
+    accountId: "",
+    startTime: undefined,
+    afterSequence: undefined,
+    epoch: undefined,
+  };
 }
 
 export const StreamAccountRequest: MessageFns<StreamAccountRequest> = {
@@ -833,6 +862,15 @@ export const StreamAccountRequest: MessageFns<StreamAccountRequest> = {
     }
     if (message.accountId !== "") {
       writer.uint32(26).string(message.accountId);
+    }
+    if (message.startTime !== undefined) {
+      Timestamp.encode(message.startTime, writer.uint32(34).fork()).join();
+    }
+    if (message.afterSequence !== undefined) {
+      writer.uint32(40).uint64(message.afterSequence);
+    }
+    if (message.epoch !== undefined) {
+      writer.uint32(48).uint64(message.epoch);
     }
     return writer;
   },
@@ -874,6 +912,30 @@ export const StreamAccountRequest: MessageFns<StreamAccountRequest> = {
             message.accountId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.startTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.afterSequence = reader.uint64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.epoch = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -903,6 +965,17 @@ export const StreamAccountRequest: MessageFns<StreamAccountRequest> = {
         : isSet(object.account_id)
         ? globalThis.String(object.account_id)
         : "",
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      afterSequence: isSet(object.afterSequence)
+        ? globalThis.String(object.afterSequence)
+        : isSet(object.after_sequence)
+        ? globalThis.String(object.after_sequence)
+        : undefined,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : undefined,
     };
   },
 
@@ -917,6 +990,15 @@ export const StreamAccountRequest: MessageFns<StreamAccountRequest> = {
     if (message.accountId !== undefined) {
       obj.accountId = message.accountId;
     }
+    if (message.startTime !== undefined) {
+      obj.startTime = fromTimestamp(message.startTime).toISOString();
+    }
+    if (message.afterSequence !== undefined) {
+      obj.afterSequence = message.afterSequence;
+    }
+    if (message.epoch !== undefined) {
+      obj.epoch = message.epoch;
+    }
     return obj;
   },
 
@@ -928,6 +1010,11 @@ export const StreamAccountRequest: MessageFns<StreamAccountRequest> = {
     message.connectorType = object.connectorType ?? "";
     message.marketType = object.marketType ?? "";
     message.accountId = object.accountId ?? "";
+    message.startTime = (object.startTime !== undefined && object.startTime !== null)
+      ? Timestamp.fromPartial(object.startTime)
+      : undefined;
+    message.afterSequence = object.afterSequence ?? undefined;
+    message.epoch = object.epoch ?? undefined;
     return message;
   },
 };
@@ -1386,6 +1473,39 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000).toString();
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (globalThis.Number(t.seconds) || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+const timestampFractionRegex = /:\d{2}\.\d+/;
+
+function fromJsonTimestamp(o: any): Timestamp {
+  if (o instanceof globalThis.Date) {
+    return toTimestamp(o);
+  } else if (typeof o === "string") {
+    // Date only keeps milliseconds, and parses longer fractions in an engine-specific way,
+    // so parse the fractional seconds ourselves and give Date only the whole seconds
+    const fraction = timestampFractionRegex.exec(o);
+    if (fraction === null) {
+      return toTimestamp(new globalThis.Date(o));
+    }
+    const fractionNanos = Number(fraction[0].slice(4, 13).padEnd(9, "0"));
+    const wholeSeconds = new globalThis.Date(o.replace(fraction[0], fraction[0].slice(0, 3)));
+    const timestamp = toTimestamp(new globalThis.Date(wholeSeconds.getTime() + Math.trunc(fractionNanos / 1_000_000)));
+    return { ...timestamp, nanos: (timestamp.nanos ?? 0) + (fractionNanos % 1_000_000) };
+  } else {
+    return Timestamp.fromJSON(o);
+  }
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

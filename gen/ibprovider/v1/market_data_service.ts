@@ -73,6 +73,27 @@ export interface StreamCandlesRequest {
   interval: string;
   /** Only send complete candles (Barfinex behaviour); by default the forming candle is sent on every change. */
   completeOnly: boolean;
+  /**
+   * Replay (see "Replay and resume" in the service comment): begin with the events recorded at or after this
+   * time, then continue live. Older than the oldest event retained: OUT_OF_RANGE naming that time. Not
+   * together with after_sequence.
+   */
+  startTime?:
+    | Timestamp
+    | undefined;
+  /**
+   * Resume: begin right after the data event numbered this in `epoch` (the last one the client processed).
+   * While the service still holds the events after it, every one of them comes, then live; otherwise a GAP
+   * status says what cannot be given and the stream continues live. Requires `epoch`.
+   */
+  afterSequence?:
+    | string
+    | undefined;
+  /**
+   * The epoch `after_sequence` belongs to: StreamStatus.epoch of the SUBSCRIBED (or REPLAY_COMPLETE) status
+   * the client received.
+   */
+  epoch?: string | undefined;
 }
 
 /** A batch of live-candle events. */
@@ -100,6 +121,11 @@ export interface CandleEvent {
    * heartbeats.
    */
   sequence: string;
+  /**
+   * The candle was fetched from IB's history after a Gateway outage (the live bars of that window were
+   * missed), not built from live data.
+   */
+  backfilled: boolean;
 }
 
 /** Request for L1 ticks. */
@@ -110,6 +136,27 @@ export interface StreamTicksRequest {
   marketType: string;
   /** Barfinex symbol. */
   symbol: string;
+  /**
+   * Replay (see "Replay and resume" in the service comment): begin with the events recorded at or after this
+   * time, then continue live. Older than the oldest event retained: OUT_OF_RANGE naming that time. Not
+   * together with after_sequence.
+   */
+  startTime?:
+    | Timestamp
+    | undefined;
+  /**
+   * Resume: begin right after the data event numbered this in `epoch` (the last one the client processed).
+   * While the service still holds the events after it, every one of them comes, then live; otherwise a GAP
+   * status says what cannot be given and the stream continues live. Requires `epoch`.
+   */
+  afterSequence?:
+    | string
+    | undefined;
+  /**
+   * The epoch `after_sequence` belongs to: StreamStatus.epoch of the SUBSCRIBED (or REPLAY_COMPLETE) status
+   * the client received.
+   */
+  epoch?: string | undefined;
 }
 
 /** A batch of L1 events. */
@@ -147,6 +194,27 @@ export interface StreamTradesRequest {
   marketType: string;
   /** Barfinex symbol. */
   symbol: string;
+  /**
+   * Replay (see "Replay and resume" in the service comment): begin with the events recorded at or after this
+   * time, then continue live. Older than the oldest event retained: OUT_OF_RANGE naming that time. Not
+   * together with after_sequence.
+   */
+  startTime?:
+    | Timestamp
+    | undefined;
+  /**
+   * Resume: begin right after the data event numbered this in `epoch` (the last one the client processed).
+   * While the service still holds the events after it, every one of them comes, then live; otherwise a GAP
+   * status says what cannot be given and the stream continues live. Requires `epoch`.
+   */
+  afterSequence?:
+    | string
+    | undefined;
+  /**
+   * The epoch `after_sequence` belongs to: StreamStatus.epoch of the SUBSCRIBED (or REPLAY_COMPLETE) status
+   * the client received.
+   */
+  epoch?: string | undefined;
 }
 
 /** A batch of trade events. */
@@ -174,6 +242,8 @@ export interface TradeEvent {
    * heartbeats.
    */
   sequence: string;
+  /** The print was fetched from IB's historical ticks after a Gateway outage (missed live), not received live. */
+  backfilled: boolean;
 }
 
 /** Request for recent trades. */
@@ -230,6 +300,27 @@ export interface StreamOrderBookRequest {
   symbol: string;
   /** Levels per side; default 10, at most 50. */
   depth: number;
+  /**
+   * Replay (see "Replay and resume" in the service comment): begin with the events recorded at or after this
+   * time, then continue live. Older than the oldest event retained: OUT_OF_RANGE naming that time. Not
+   * together with after_sequence.
+   */
+  startTime?:
+    | Timestamp
+    | undefined;
+  /**
+   * Resume: begin right after the data event numbered this in `epoch` (the last one the client processed).
+   * While the service still holds the events after it, every one of them comes, then live; otherwise a GAP
+   * status says what cannot be given and the stream continues live. Requires `epoch`.
+   */
+  afterSequence?:
+    | string
+    | undefined;
+  /**
+   * The epoch `after_sequence` belongs to: StreamStatus.epoch of the SUBSCRIBED (or REPLAY_COMPLETE) status
+   * the client received.
+   */
+  epoch?: string | undefined;
 }
 
 /** A batch of order book events. */
@@ -549,7 +640,16 @@ export const GetCandlesResponse: MessageFns<GetCandlesResponse> = {
 };
 
 function createBaseStreamCandlesRequest(): StreamCandlesRequest {
-  return { connectorType: "", marketType: "", symbol: "", interval: "", completeOnly: false };
+  return {
+    connectorType: "",
+    marketType: "",
+    symbol: "",
+    interval: "",
+    completeOnly: false,
+    startTime: undefined,
+    afterSequence: undefined,
+    epoch: undefined,
+  };
 }
 
 export const StreamCandlesRequest: MessageFns<StreamCandlesRequest> = {
@@ -568,6 +668,15 @@ export const StreamCandlesRequest: MessageFns<StreamCandlesRequest> = {
     }
     if (message.completeOnly !== false) {
       writer.uint32(40).bool(message.completeOnly);
+    }
+    if (message.startTime !== undefined) {
+      Timestamp.encode(message.startTime, writer.uint32(50).fork()).join();
+    }
+    if (message.afterSequence !== undefined) {
+      writer.uint32(56).uint64(message.afterSequence);
+    }
+    if (message.epoch !== undefined) {
+      writer.uint32(64).uint64(message.epoch);
     }
     return writer;
   },
@@ -625,6 +734,30 @@ export const StreamCandlesRequest: MessageFns<StreamCandlesRequest> = {
             message.completeOnly = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.startTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.afterSequence = reader.uint64().toString();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.epoch = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -656,6 +789,17 @@ export const StreamCandlesRequest: MessageFns<StreamCandlesRequest> = {
         : isSet(object.complete_only)
         ? globalThis.Boolean(object.complete_only)
         : false,
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      afterSequence: isSet(object.afterSequence)
+        ? globalThis.String(object.afterSequence)
+        : isSet(object.after_sequence)
+        ? globalThis.String(object.after_sequence)
+        : undefined,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : undefined,
     };
   },
 
@@ -676,6 +820,15 @@ export const StreamCandlesRequest: MessageFns<StreamCandlesRequest> = {
     if (message.completeOnly !== undefined) {
       obj.completeOnly = message.completeOnly;
     }
+    if (message.startTime !== undefined) {
+      obj.startTime = fromTimestamp(message.startTime).toISOString();
+    }
+    if (message.afterSequence !== undefined) {
+      obj.afterSequence = message.afterSequence;
+    }
+    if (message.epoch !== undefined) {
+      obj.epoch = message.epoch;
+    }
     return obj;
   },
 
@@ -689,6 +842,11 @@ export const StreamCandlesRequest: MessageFns<StreamCandlesRequest> = {
     message.symbol = object.symbol ?? "";
     message.interval = object.interval ?? "";
     message.completeOnly = object.completeOnly ?? false;
+    message.startTime = (object.startTime !== undefined && object.startTime !== null)
+      ? Timestamp.fromPartial(object.startTime)
+      : undefined;
+    message.afterSequence = object.afterSequence ?? undefined;
+    message.epoch = object.epoch ?? undefined;
     return message;
   },
 };
@@ -763,7 +921,7 @@ export const StreamCandlesResponse: MessageFns<StreamCandlesResponse> = {
 };
 
 function createBaseCandleEvent(): CandleEvent {
-  return { event: undefined, sequence: "0" };
+  return { event: undefined, sequence: "0", backfilled: false };
 }
 
 export const CandleEvent: MessageFns<CandleEvent> = {
@@ -781,6 +939,9 @@ export const CandleEvent: MessageFns<CandleEvent> = {
     }
     if (message.sequence !== "0") {
       writer.uint32(32).uint64(message.sequence);
+    }
+    if (message.backfilled !== false) {
+      writer.uint32(40).bool(message.backfilled);
     }
     return writer;
   },
@@ -830,6 +991,14 @@ export const CandleEvent: MessageFns<CandleEvent> = {
             message.sequence = reader.uint64().toString();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.backfilled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -852,6 +1021,7 @@ export const CandleEvent: MessageFns<CandleEvent> = {
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : undefined,
       sequence: isSet(object.sequence) ? globalThis.String(object.sequence) : "0",
+      backfilled: isSet(object.backfilled) ? globalThis.Boolean(object.backfilled) : false,
     };
   },
 
@@ -866,6 +1036,9 @@ export const CandleEvent: MessageFns<CandleEvent> = {
     }
     if (message.sequence !== undefined) {
       obj.sequence = message.sequence;
+    }
+    if (message.backfilled !== undefined) {
+      obj.backfilled = message.backfilled;
     }
     return obj;
   },
@@ -896,12 +1069,20 @@ export const CandleEvent: MessageFns<CandleEvent> = {
       }
     }
     message.sequence = object.sequence ?? "0";
+    message.backfilled = object.backfilled ?? false;
     return message;
   },
 };
 
 function createBaseStreamTicksRequest(): StreamTicksRequest {
-  return { connectorType: "", marketType: "", symbol: "" };
+  return {
+    connectorType: "",
+    marketType: "",
+    symbol: "",
+    startTime: undefined,
+    afterSequence: undefined,
+    epoch: undefined,
+  };
 }
 
 export const StreamTicksRequest: MessageFns<StreamTicksRequest> = {
@@ -914,6 +1095,15 @@ export const StreamTicksRequest: MessageFns<StreamTicksRequest> = {
     }
     if (message.symbol !== "") {
       writer.uint32(26).string(message.symbol);
+    }
+    if (message.startTime !== undefined) {
+      Timestamp.encode(message.startTime, writer.uint32(34).fork()).join();
+    }
+    if (message.afterSequence !== undefined) {
+      writer.uint32(40).uint64(message.afterSequence);
+    }
+    if (message.epoch !== undefined) {
+      writer.uint32(48).uint64(message.epoch);
     }
     return writer;
   },
@@ -955,6 +1145,30 @@ export const StreamTicksRequest: MessageFns<StreamTicksRequest> = {
             message.symbol = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.startTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.afterSequence = reader.uint64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.epoch = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -980,6 +1194,17 @@ export const StreamTicksRequest: MessageFns<StreamTicksRequest> = {
         ? globalThis.String(object.market_type)
         : "",
       symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      afterSequence: isSet(object.afterSequence)
+        ? globalThis.String(object.afterSequence)
+        : isSet(object.after_sequence)
+        ? globalThis.String(object.after_sequence)
+        : undefined,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : undefined,
     };
   },
 
@@ -994,6 +1219,15 @@ export const StreamTicksRequest: MessageFns<StreamTicksRequest> = {
     if (message.symbol !== undefined) {
       obj.symbol = message.symbol;
     }
+    if (message.startTime !== undefined) {
+      obj.startTime = fromTimestamp(message.startTime).toISOString();
+    }
+    if (message.afterSequence !== undefined) {
+      obj.afterSequence = message.afterSequence;
+    }
+    if (message.epoch !== undefined) {
+      obj.epoch = message.epoch;
+    }
     return obj;
   },
 
@@ -1005,6 +1239,11 @@ export const StreamTicksRequest: MessageFns<StreamTicksRequest> = {
     message.connectorType = object.connectorType ?? "";
     message.marketType = object.marketType ?? "";
     message.symbol = object.symbol ?? "";
+    message.startTime = (object.startTime !== undefined && object.startTime !== null)
+      ? Timestamp.fromPartial(object.startTime)
+      : undefined;
+    message.afterSequence = object.afterSequence ?? undefined;
+    message.epoch = object.epoch ?? undefined;
     return message;
   },
 };
@@ -1217,7 +1456,14 @@ export const TickEvent: MessageFns<TickEvent> = {
 };
 
 function createBaseStreamTradesRequest(): StreamTradesRequest {
-  return { connectorType: "", marketType: "", symbol: "" };
+  return {
+    connectorType: "",
+    marketType: "",
+    symbol: "",
+    startTime: undefined,
+    afterSequence: undefined,
+    epoch: undefined,
+  };
 }
 
 export const StreamTradesRequest: MessageFns<StreamTradesRequest> = {
@@ -1230,6 +1476,15 @@ export const StreamTradesRequest: MessageFns<StreamTradesRequest> = {
     }
     if (message.symbol !== "") {
       writer.uint32(26).string(message.symbol);
+    }
+    if (message.startTime !== undefined) {
+      Timestamp.encode(message.startTime, writer.uint32(34).fork()).join();
+    }
+    if (message.afterSequence !== undefined) {
+      writer.uint32(40).uint64(message.afterSequence);
+    }
+    if (message.epoch !== undefined) {
+      writer.uint32(48).uint64(message.epoch);
     }
     return writer;
   },
@@ -1271,6 +1526,30 @@ export const StreamTradesRequest: MessageFns<StreamTradesRequest> = {
             message.symbol = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.startTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.afterSequence = reader.uint64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.epoch = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1296,6 +1575,17 @@ export const StreamTradesRequest: MessageFns<StreamTradesRequest> = {
         ? globalThis.String(object.market_type)
         : "",
       symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      afterSequence: isSet(object.afterSequence)
+        ? globalThis.String(object.afterSequence)
+        : isSet(object.after_sequence)
+        ? globalThis.String(object.after_sequence)
+        : undefined,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : undefined,
     };
   },
 
@@ -1310,6 +1600,15 @@ export const StreamTradesRequest: MessageFns<StreamTradesRequest> = {
     if (message.symbol !== undefined) {
       obj.symbol = message.symbol;
     }
+    if (message.startTime !== undefined) {
+      obj.startTime = fromTimestamp(message.startTime).toISOString();
+    }
+    if (message.afterSequence !== undefined) {
+      obj.afterSequence = message.afterSequence;
+    }
+    if (message.epoch !== undefined) {
+      obj.epoch = message.epoch;
+    }
     return obj;
   },
 
@@ -1321,6 +1620,11 @@ export const StreamTradesRequest: MessageFns<StreamTradesRequest> = {
     message.connectorType = object.connectorType ?? "";
     message.marketType = object.marketType ?? "";
     message.symbol = object.symbol ?? "";
+    message.startTime = (object.startTime !== undefined && object.startTime !== null)
+      ? Timestamp.fromPartial(object.startTime)
+      : undefined;
+    message.afterSequence = object.afterSequence ?? undefined;
+    message.epoch = object.epoch ?? undefined;
     return message;
   },
 };
@@ -1395,7 +1699,7 @@ export const StreamTradesResponse: MessageFns<StreamTradesResponse> = {
 };
 
 function createBaseTradeEvent(): TradeEvent {
-  return { event: undefined, sequence: "0" };
+  return { event: undefined, sequence: "0", backfilled: false };
 }
 
 export const TradeEvent: MessageFns<TradeEvent> = {
@@ -1413,6 +1717,9 @@ export const TradeEvent: MessageFns<TradeEvent> = {
     }
     if (message.sequence !== "0") {
       writer.uint32(32).uint64(message.sequence);
+    }
+    if (message.backfilled !== false) {
+      writer.uint32(40).bool(message.backfilled);
     }
     return writer;
   },
@@ -1462,6 +1769,14 @@ export const TradeEvent: MessageFns<TradeEvent> = {
             message.sequence = reader.uint64().toString();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.backfilled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1484,6 +1799,7 @@ export const TradeEvent: MessageFns<TradeEvent> = {
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : undefined,
       sequence: isSet(object.sequence) ? globalThis.String(object.sequence) : "0",
+      backfilled: isSet(object.backfilled) ? globalThis.Boolean(object.backfilled) : false,
     };
   },
 
@@ -1498,6 +1814,9 @@ export const TradeEvent: MessageFns<TradeEvent> = {
     }
     if (message.sequence !== undefined) {
       obj.sequence = message.sequence;
+    }
+    if (message.backfilled !== undefined) {
+      obj.backfilled = message.backfilled;
     }
     return obj;
   },
@@ -1528,6 +1847,7 @@ export const TradeEvent: MessageFns<TradeEvent> = {
       }
     }
     message.sequence = object.sequence ?? "0";
+    message.backfilled = object.backfilled ?? false;
     return message;
   },
 };
@@ -1957,7 +2277,15 @@ export const GetOrderBookResponse: MessageFns<GetOrderBookResponse> = {
 };
 
 function createBaseStreamOrderBookRequest(): StreamOrderBookRequest {
-  return { connectorType: "", marketType: "", symbol: "", depth: 0 };
+  return {
+    connectorType: "",
+    marketType: "",
+    symbol: "",
+    depth: 0,
+    startTime: undefined,
+    afterSequence: undefined,
+    epoch: undefined,
+  };
 }
 
 export const StreamOrderBookRequest: MessageFns<StreamOrderBookRequest> = {
@@ -1973,6 +2301,15 @@ export const StreamOrderBookRequest: MessageFns<StreamOrderBookRequest> = {
     }
     if (message.depth !== 0) {
       writer.uint32(32).uint32(message.depth);
+    }
+    if (message.startTime !== undefined) {
+      Timestamp.encode(message.startTime, writer.uint32(42).fork()).join();
+    }
+    if (message.afterSequence !== undefined) {
+      writer.uint32(48).uint64(message.afterSequence);
+    }
+    if (message.epoch !== undefined) {
+      writer.uint32(56).uint64(message.epoch);
     }
     return writer;
   },
@@ -2022,6 +2359,30 @@ export const StreamOrderBookRequest: MessageFns<StreamOrderBookRequest> = {
             message.depth = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.startTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.afterSequence = reader.uint64().toString();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.epoch = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2048,6 +2409,17 @@ export const StreamOrderBookRequest: MessageFns<StreamOrderBookRequest> = {
         : "",
       symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
       depth: isSet(object.depth) ? globalThis.Number(object.depth) : 0,
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      afterSequence: isSet(object.afterSequence)
+        ? globalThis.String(object.afterSequence)
+        : isSet(object.after_sequence)
+        ? globalThis.String(object.after_sequence)
+        : undefined,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : undefined,
     };
   },
 
@@ -2065,6 +2437,15 @@ export const StreamOrderBookRequest: MessageFns<StreamOrderBookRequest> = {
     if (message.depth !== undefined) {
       obj.depth = Math.round(message.depth);
     }
+    if (message.startTime !== undefined) {
+      obj.startTime = fromTimestamp(message.startTime).toISOString();
+    }
+    if (message.afterSequence !== undefined) {
+      obj.afterSequence = message.afterSequence;
+    }
+    if (message.epoch !== undefined) {
+      obj.epoch = message.epoch;
+    }
     return obj;
   },
 
@@ -2077,6 +2458,11 @@ export const StreamOrderBookRequest: MessageFns<StreamOrderBookRequest> = {
     message.marketType = object.marketType ?? "";
     message.symbol = object.symbol ?? "";
     message.depth = object.depth ?? 0;
+    message.startTime = (object.startTime !== undefined && object.startTime !== null)
+      ? Timestamp.fromPartial(object.startTime)
+      : undefined;
+    message.afterSequence = object.afterSequence ?? undefined;
+    message.epoch = object.epoch ?? undefined;
     return message;
   },
 };
@@ -2309,6 +2695,17 @@ export const OrderBookEvent: MessageFns<OrderBookEvent> = {
  * same numbers for every client and never reset while the subscription lives (not across Gateway
  * reconnects either). A GAP status follows a reconnect; a jump in `sequence` means missed or conflated
  * events.
+ *
+ * Replay and resume: every shared subscription's events are recorded in the service's store (retained per
+ * kind: STORE_RETENTION_*). A feed's numbering belongs to an epoch (StreamStatus.epoch on SUBSCRIBED): the
+ * same epoch and sequence is the same event, for every client and across restarts of the service; a new
+ * epoch means the numbering could not be continued exactly (the service stopped without saving its last
+ * events). A stream request may ask for the past: `start_time` (the events recorded from then) or
+ * `after_sequence` + `epoch` (exactly what a client missed since the last event it processed). The recorded
+ * events come first, then a REPLAY_COMPLETE status, then the live events: sequence contiguous across the
+ * switch, no duplicate, no gap. Replay is paced by the client's reading. StreamOrderBook replays from the
+ * nearest recorded snapshot at or before `start_time` (is_snapshot), then its deltas; StreamCandles with
+ * `start_time` sends the complete candles from the store (or IB) up to the forming one, then live.
  */
 export type MarketDataServiceService = typeof MarketDataServiceService;
 export const MarketDataServiceService = {

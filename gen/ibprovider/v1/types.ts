@@ -48,6 +48,11 @@ export enum StreamStatusKind {
    * Data follows without further action; no data arrives meanwhile.
    */
   STREAM_STATUS_KIND_WAITING = 12,
+  /**
+   * STREAM_STATUS_KIND_REPLAY_COMPLETE - The replay asked for (start_time, after_sequence) is complete: the events that follow are live. Sent once,
+   * after the last recorded event; `epoch` is the live feed's.
+   */
+  STREAM_STATUS_KIND_REPLAY_COMPLETE = 13,
   UNRECOGNIZED = -1,
 }
 
@@ -92,6 +97,9 @@ export function streamStatusKindFromJSON(object: any): StreamStatusKind {
     case 12:
     case "STREAM_STATUS_KIND_WAITING":
       return StreamStatusKind.STREAM_STATUS_KIND_WAITING;
+    case 13:
+    case "STREAM_STATUS_KIND_REPLAY_COMPLETE":
+      return StreamStatusKind.STREAM_STATUS_KIND_REPLAY_COMPLETE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -127,6 +135,8 @@ export function streamStatusKindToJSON(object: StreamStatusKind): string {
       return "STREAM_STATUS_KIND_ADVISORY";
     case StreamStatusKind.STREAM_STATUS_KIND_WAITING:
       return "STREAM_STATUS_KIND_WAITING";
+    case StreamStatusKind.STREAM_STATUS_KIND_REPLAY_COMPLETE:
+      return "STREAM_STATUS_KIND_REPLAY_COMPLETE";
     case StreamStatusKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -299,7 +309,15 @@ export interface StreamStatus {
    * For WAITING (and STALE while waiting): when the wait is expected to end, unset if unknown. An estimate:
    * requests queued ahead may finish early or be withdrawn.
    */
-  until?: Timestamp | undefined;
+  until?:
+    | Timestamp
+    | undefined;
+  /**
+   * On SUBSCRIBED and REPLAY_COMPLETE: the epoch of the feed's numbering (see "Replay and resume" in
+   * MarketDataService). A client resumes with it and the last sequence it processed; a different epoch on a
+   * later connection means the numbering restarted, not that events were skipped. 0 when not known.
+   */
+  epoch: string;
 }
 
 /** Sent on idle streams so that a client can tell "quiet market" from "dead feed". */
@@ -593,7 +611,7 @@ export interface Account {
 }
 
 function createBaseStreamStatus(): StreamStatus {
-  return { kind: 0, time: undefined, message: "", ibCode: 0, sinceLastData: undefined, until: undefined };
+  return { kind: 0, time: undefined, message: "", ibCode: 0, sinceLastData: undefined, until: undefined, epoch: "0" };
 }
 
 export const StreamStatus: MessageFns<StreamStatus> = {
@@ -615,6 +633,9 @@ export const StreamStatus: MessageFns<StreamStatus> = {
     }
     if (message.until !== undefined) {
       Timestamp.encode(message.until, writer.uint32(50).fork()).join();
+    }
+    if (message.epoch !== "0") {
+      writer.uint32(56).uint64(message.epoch);
     }
     return writer;
   },
@@ -680,6 +701,14 @@ export const StreamStatus: MessageFns<StreamStatus> = {
             message.until = Timestamp.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.epoch = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -708,6 +737,7 @@ export const StreamStatus: MessageFns<StreamStatus> = {
         ? Duration.fromJSON(object.since_last_data)
         : undefined,
       until: isSet(object.until) ? fromJsonTimestamp(object.until) : undefined,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "0",
     };
   },
 
@@ -731,6 +761,9 @@ export const StreamStatus: MessageFns<StreamStatus> = {
     if (message.until !== undefined) {
       obj.until = fromTimestamp(message.until).toISOString();
     }
+    if (message.epoch !== undefined) {
+      obj.epoch = message.epoch;
+    }
     return obj;
   },
 
@@ -749,6 +782,7 @@ export const StreamStatus: MessageFns<StreamStatus> = {
     message.until = (object.until !== undefined && object.until !== null)
       ? Timestamp.fromPartial(object.until)
       : undefined;
+    message.epoch = object.epoch ?? "0";
     return message;
   },
 };

@@ -18,6 +18,7 @@ const STATUS_KINDS: Record<FeedStatusKind, StreamStatusKind> = {
   "book-reset": StreamStatusKind.STREAM_STATUS_KIND_BOOK_RESET,
   advisory: StreamStatusKind.STREAM_STATUS_KIND_ADVISORY,
   waiting: StreamStatusKind.STREAM_STATUS_KIND_WAITING,
+  "replay-complete": StreamStatusKind.STREAM_STATUS_KIND_REPLAY_COMPLETE,
 };
 
 export function statusToProto(status: FeedStatus): StreamStatus {
@@ -28,6 +29,7 @@ export function statusToProto(status: FeedStatus): StreamStatus {
     ibCode: status.ibCode ?? 0,
     sinceLastData: status.sinceLastDataMs === undefined ? undefined : durationFromMs(status.sinceLastDataMs),
     until: status.untilMs === undefined ? undefined : timestampFromMs(status.untilMs),
+    epoch: String(status.epoch ?? 0),
   };
 }
 
