@@ -77,11 +77,15 @@ function stats(path: string, json: boolean, out: (text: string) => void): void {
   try {
     const s = store.stats();
     const series = store.candles.series();
+    const feeds = store.events.feedInfos();
     if (json) {
       const seriesJson = series.map((x) => ({ symbol: x.symbol, interval: x.interval, whatToShow: x.whatToShow, rth: x.rth, conId: x.conId, timeZone: x.timeZone, bars: x.bars, first: x.firstStartMs === undefined ? null : csvTime(x.firstStartMs), last: x.lastStartMs === undefined ? null : csvTime(x.lastStartMs) }));
-      out(`${JSON.stringify({ path: s.path, schemaVersion: s.schemaVersion, sizeBytes: s.sizeBytes, rows: s.rows, series: seriesJson }, null, 2)}\n`);
+      const feedsJson = feeds.map((f) => ({ key: f.key, kind: f.kind, symbol: f.symbol, epoch: f.epoch, lastSeq: f.lastSeq, open: f.open, broken: f.broken, oldest: f.oldestMs === undefined ? null : csvTime(f.oldestMs), newest: f.newestMs === undefined ? null : csvTime(f.newestMs) }));
+      out(`${JSON.stringify({ path: s.path, schemaVersion: s.schemaVersion, sizeBytes: s.sizeBytes, rows: s.rows, series: seriesJson, feeds: feedsJson }, null, 2)}\n`);
       return;
     }
+    // open: an instance is recording (or the last one never closed); broken: a write failed. Either way the next instance starts a new epoch.
+    const state = (f: { open: boolean; broken: boolean }) => (f.broken ? "broken" : f.open ? "open" : "closed");
     const lines = [
       `store    ${s.path}`,
       `schema   version ${s.schemaVersion}`,
@@ -91,6 +95,10 @@ function stats(path: string, json: boolean, out: (text: string) => void): void {
       series.length === 0
         ? "no candle series yet"
         : table([["symbol", "interval", "what to show", "hours", "bars", "first", "last"], ...series.map((x) => [x.symbol, x.interval, x.whatToShow, hours(x.rth), count(x.bars), time(x.firstStartMs), time(x.lastStartMs)])]),
+      "",
+      feeds.length === 0
+        ? "no recorded feeds yet"
+        : table([["feed", "kind", "symbol", "epoch", "last seq", "state", "oldest", "newest"], ...feeds.map((f) => [f.key, f.kind, f.symbol, String(f.epoch), count(f.lastSeq), state(f), time(f.oldestMs), time(f.newestMs)])]),
     ];
     out(`${lines.join("\n")}\n`);
   } finally {
@@ -211,7 +219,7 @@ function storeProgram(): Command {
   const stdout = (text: string) => process.stdout.write(text);
   program
     .command("stats")
-    .description("path, schema version, file size, rows per table, and every candle series")
+    .description("path, schema version, file size, rows per table, every candle series and every recorded feed")
     .option("--json", "as JSON")
     .action((o: { json?: boolean }) => stats(path(), o.json === true, stdout));
   program

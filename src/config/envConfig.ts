@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DURATION_FORMAT, parseDuration } from "./duration.js";
 import { DEFAULT_STORE_PATH } from "../store/storeSettings.js";
 import { DEFAULT_STREAM_SETTINGS } from "../stream/streamSettings.js";
 
@@ -8,6 +9,18 @@ export const DEFAULT_PROVIDER_CONFIG_FILE = "config/config.provider.json";
 /** The environment variables ib-provider reads (documented in .env.example). Empty strings count as unset. */
 const port = z.coerce.number().int("expected an integer port").min(0).max(65535, "expected a port 0-65535");
 const optionalText = z.string().min(1).optional();
+/** A duration ("24h", "90m", "7d", "0") in milliseconds; unset = the default. */
+const optionalDuration = z
+  .string()
+  .transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: `expected ${DURATION_FORMAT}` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .optional();
 
 export const envSchema = z.object({
   IB_GATEWAY_URL: optionalText,
@@ -62,6 +75,16 @@ export const envSchema = z.object({
    * Relative to the working directory; ":memory:" keeps nothing (throwaway runs).
    */
   STORE_PATH: z.string().min(1).default(DEFAULT_STORE_PATH),
+  /**
+   * How long each kind of feed's recorded events are kept ("24h", "90m", "7d"; "0" = forever): how far in the
+   * past a stream may start. Unset = DEFAULT_STORE_SETTINGS.retention (ticks 24h, trades 24h, depth 1h,
+   * candles forever, account 7d).
+   */
+  STORE_RETENTION_TICKS: optionalDuration,
+  STORE_RETENTION_TRADES: optionalDuration,
+  STORE_RETENTION_DEPTH: optionalDuration,
+  STORE_RETENTION_CANDLES: optionalDuration,
+  STORE_RETENTION_ACCOUNT: optionalDuration,
   /**
    * Percent of each kind of IB line (market data, depth, tick-by-tick) kept for clients holding less than
    * their fair share (the kind's limit / the number of clients), at least one line; 0 = no reserve.

@@ -45,7 +45,7 @@ export interface AppConfig {
    * is off) with their ibLines caps, and IB_LINES_RESERVE_PERCENT.
    */
   ibLines: NonNullable<IbAdapterOptions["clientLines"]>;
-  /** The market-data store (STORE_PATH, absolute, over DEFAULT_STORE_SETTINGS). */
+  /** The market-data store (STORE_PATH, absolute, and STORE_RETENTION_*, over DEFAULT_STORE_SETTINGS). */
   store: StoreSettings;
 }
 
@@ -115,7 +115,15 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   const streams: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, maxQueued: env.STREAM_BUFFER_EVENTS, heartbeatMs: env.STREAM_HEARTBEAT_MS };
-  const store: StoreSettings = { ...DEFAULT_STORE_SETTINGS, path: env.STORE_PATH === IN_MEMORY ? IN_MEMORY : resolve(cwd, env.STORE_PATH) };
+  const defaults = DEFAULT_STORE_SETTINGS.retention;
+  const retention = {
+    tick: env.STORE_RETENTION_TICKS ?? defaults.tick,
+    trade: env.STORE_RETENTION_TRADES ?? defaults.trade,
+    orderBook: env.STORE_RETENTION_DEPTH ?? defaults.orderBook,
+    candle: env.STORE_RETENTION_CANDLES ?? defaults.candle,
+    account: env.STORE_RETENTION_ACCOUNT ?? defaults.account,
+  };
+  const store: StoreSettings = { ...DEFAULT_STORE_SETTINGS, path: env.STORE_PATH === IN_MEMORY ? IN_MEMORY : resolve(cwd, env.STORE_PATH), retention };
   const sharers = clients.length === 0 ? [{ name: ANONYMOUS_CLIENT_NAME, quotas: DEFAULT_CLIENT_QUOTAS }] : clients;
   const ibLines = { clients: sharers.map((c) => ({ name: c.name, maxLines: c.quotas.ibLines })), reservePercent: env.IB_LINES_RESERVE_PERCENT };
   const historicalPacing = env.HISTORY_CLIENT_RESERVE === undefined ? undefined : { clientReserve: env.HISTORY_CLIENT_RESERVE };

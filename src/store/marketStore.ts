@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import { CandleStore } from "./candleStore.js";
 import { ContractStore } from "./contractStore.js";
 import { isBusy, openDatabase, schemaVersion, type SqliteDatabase } from "./database.js";
+import { EventStore } from "./eventStore.js";
 import { IN_MEMORY } from "./storeSettings.js";
 import { StoreWriter } from "./storeWriter.js";
 
@@ -10,7 +11,8 @@ export interface StoreStats {
   schemaVersion: number;
   /** Database file plus its WAL, in bytes (0 in memory). */
   sizeBytes: number;
-  rows: { candles: number; coverage: number; series: number; contracts: number };
+  /** `events`: recorded feed events (trigger-kept, migration 2); `feeds`: feeds ever recorded. */
+  rows: { candles: number; coverage: number; series: number; contracts: number; events: number; feeds: number };
   /** Write jobs queued and not yet committed. */
   pendingWrites: number;
   /** Write jobs that failed since start (e.g. disk full); the service keeps serving from memory and IB. */
@@ -26,9 +28,12 @@ export interface StoreStats {
 export class MarketStore {
   readonly candles: CandleStore;
   readonly contracts: ContractStore;
+  /** Every shared feed's recorded events (the stream core's JournalStore). */
+  readonly events: EventStore;
   private readonly writer: StoreWriter;
   private failedWrites = 0;
   private closed = false;
+  private retention: { timer: NodeJS.Timeout; stop: () => void } | undefined;
 
   private constructor(
     readonly path: string,
@@ -45,6 +50,7 @@ export class MarketStore {
     );
     this.candles = new CandleStore(db, this.writer);
     this.contracts = new ContractStore(db, this.writer);
+    this.events = new EventStore(db, this.writer);
   }
 
   /**
@@ -62,27 +68,74 @@ export class MarketStore {
 
   stats(): StoreStats {
     const count = (table: string) => (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const rowCount = (table: string) => (this.db.prepare("SELECT n FROM row_counts WHERE tbl = ?").get(table) as { n: number }).n;
     return {
       path: this.path,
       schemaVersion: schemaVersion(this.db),
       sizeBytes: this.path === IN_MEMORY ? 0 : fileSize(this.path) + fileSize(`${this.path}-wal`),
-      // Candles from the trigger-kept count (migrations.ts): never a scan of the big table on the event loop.
-      rows: { candles: (this.db.prepare("SELECT n FROM row_counts WHERE tbl = 'candles'").get() as { n: number }).n, coverage: count("coverage"), series: count("candle_series"), contracts: count("contracts") },
+      // Candles and events from the trigger-kept counts (migrations.ts): never a scan of a big table on the event loop.
+      rows: {
+        candles: rowCount("candles"),
+        coverage: count("coverage"),
+        series: count("candle_series"),
+        contracts: count("contracts"),
+        events: rowCount("events"),
+        feeds: this.events.feedCount(),
+      },
       pendingWrites: this.writer.pending,
       failedWrites: this.failedWrites,
       busyRetries: this.writer.busyRetries,
     };
   }
 
+  /**
+   * Deletes recorded events older than their kind's retention (EventStore.prune) now and every `everyMs`: each run
+   * prunes a batch per event-loop turn (a short writer job each) until nothing older is left. Replaces a
+   * retention already started; stopped by stopRetention or close. `now` is the clock (tests move it).
+   */
+  startRetention(retentionByKind: Readonly<Record<string, number | undefined>>, everyMs = 60_000, now: () => number = Date.now): void {
+    this.stopRetention();
+    let running = false;
+    let stopped = false;
+    const run = async () => {
+      if (running || stopped) return;
+      running = true;
+      try {
+        // A full batch means there may be more: the next after the writer's turn (its jobs interleave with others').
+        while (!stopped && (await this.events.prune(retentionByKind, now(), PRUNE_BATCH_ROWS)) >= PRUNE_BATCH_ROWS);
+      } catch {
+        // Counted and reported by the writer (failedWrites); tried again at the next run.
+      } finally {
+        running = false;
+      }
+    };
+    const timer = setInterval(() => void run(), everyMs);
+    timer.unref();
+    this.retention = { timer, stop: () => (stopped = true) };
+    // At once too: after days stopped, what expired meanwhile goes now, not a period later.
+    void run();
+  }
+
+  stopRetention(): void {
+    if (this.retention === undefined) return;
+    clearInterval(this.retention.timer);
+    this.retention.stop();
+    this.retention = undefined;
+  }
+
   /** Commits what is queued, checkpoints the WAL into the file and closes it. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopRetention();
     this.writer.close();
     if (this.path !== IN_MEMORY) this.db.pragma("wal_checkpoint(TRUNCATE)");
     this.db.close();
   }
 }
+
+/** Rows deleted per retention job (EventStore.prune's default): a few milliseconds of the writer's time. */
+const PRUNE_BATCH_ROWS = 5_000;
 
 function fileSize(path: string): number {
   try {

@@ -58,4 +58,43 @@ export const MIGRATIONS: readonly string[] = [
     fetched_at_ms INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: the recorded events of every shared feed (issue 15, eventStore.ts). A feed row per feed key: its current
+  // epoch, the last position committed, and whether an instance is recording (open: a row still open when the
+  // next instance starts means the last one never closed, so its numbering is not trusted: a new epoch) or a
+  // write of it failed (broken). Events by position; the time index finds where a replay from a time starts,
+  // and the partial index on snapshot rows (a few per minute) where the newest snapshot before it is.
+  `
+  CREATE TABLE feeds (
+    id INTEGER PRIMARY KEY,
+    key TEXT UNIQUE NOT NULL,
+    kind TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    last_sub INTEGER NOT NULL,
+    open INTEGER NOT NULL,
+    broken INTEGER NOT NULL
+  );
+  CREATE TABLE feed_epochs (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id),
+    epoch INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    PRIMARY KEY (feed_id, epoch)
+  ) WITHOUT ROWID;
+  CREATE TABLE events (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id),
+    seq INTEGER NOT NULL,
+    sub INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    kind INTEGER NOT NULL, -- 0 data, 1 status, 2 snapshot
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (feed_id, seq, sub)
+  ) WITHOUT ROWID;
+  CREATE INDEX events_by_time ON events (feed_id, time_ms);
+  CREATE INDEX events_snapshots ON events (feed_id, time_ms) WHERE kind = 2;
+  -- Counted by the writes themselves, one update per transaction (EventStore: + the rows inserted, - the rows
+  -- pruned), not by a trigger per row as candles are: a trigger cost about a third of the insert rate here.
+  -- Whatever else deletes events must update it in the same transaction.
+  INSERT INTO row_counts (tbl, n) VALUES ('events', 0);
+  `,
 ];

@@ -11,7 +11,17 @@ export interface StoreSettings {
    * store before IB is asked again; never beyond the end of the bar that was forming.
    */
   recentTtlMs: number;
+  /**
+   * How long each kind of feed's recorded events are kept (ms; 0 = forever): a stream can start that far in
+   * the past (STORE_RETENTION_TICKS, _TRADES, _DEPTH, _CANDLES, _ACCOUNT). Older ones are deleted in the background.
+   */
+  retention: Readonly<Record<RecordedFeedKind, number>>;
+  /** How often a feed whose state is a snapshot (the order book, the account) records one, so a replay can start anywhere. */
+  snapshotEveryMs: number;
 }
+
+/** The kinds of shared feed the service records (the subscription kinds, ib/feeds/subscriptionSnapshot.ts). */
+export type RecordedFeedKind = "tick" | "trade" | "orderBook" | "candle" | "account";
 
 /** STORE_PATH for a store that keeps nothing after the process ends (tests, throwaway runs). */
 export const IN_MEMORY = ":memory:";
@@ -23,4 +33,6 @@ export const DEFAULT_STORE_SETTINGS: Readonly<StoreSettings> = Object.freeze({
   intradaySettleMs: 10 * 60_000,
   dailySettleMs: 24 * 3_600_000,
   recentTtlMs: 60_000,
+  retention: Object.freeze({ tick: 24 * 3_600_000, trade: 24 * 3_600_000, orderBook: 3_600_000, candle: 0, account: 7 * 24 * 3_600_000 }),
+  snapshotEveryMs: 60_000,
 });
