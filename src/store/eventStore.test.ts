@@ -8,6 +8,7 @@ import { until } from "../testing/until.js";
 import { openDatabase } from "./database.js";
 import { positionJustBefore } from "./eventStore.js";
 import { MarketStore } from "./marketStore.js";
+import { MIGRATIONS } from "./migrations.js";
 
 const T0 = Date.UTC(2026, 11, 3, 14, 0);
 const HOUR = 3_600_000;
@@ -43,6 +44,18 @@ afterEach(() => {
 });
 
 describe("the event store's numbering", () => {
+  it("migrates a store of schema version 1 to 2, keeping its candles and counting no events yet", () => {
+    const v1 = new Database(path);
+    v1.exec(MIGRATIONS[0]!);
+    v1.pragma("user_version = 1");
+    v1.exec("INSERT INTO candle_series (id, con_id, interval, what_to_show, rth, symbol, time_zone) VALUES (1, 1, 'min1', 'TRADES', 0, 'AAPL', 'UTC')");
+    v1.exec("INSERT INTO candles VALUES (1, 0, '1', '1', '1', '1', '1', NULL, 1, 1)");
+    v1.close();
+    const stats = open().stats();
+    expect(stats.schemaVersion).toBe(2);
+    expect(stats.rows).toEqual({ candles: 1, coverage: 0, series: 1, contracts: 0, events: 0, feeds: 0 });
+  });
+
   it("continues the numbering in the same epoch after a clean close and reopen, with the first recording's symbol", async () => {
     let store = open();
     const first = store.events.openFeed("tick:AAPL", "tick", "AAPL", T0);
