@@ -58,6 +58,11 @@ export interface Candle {
   complete: boolean;
   /** Set when a feed gap overlapped this candle: it may be missing trades. */
   afterGap?: true;
+  /**
+   * Fetched from IB's history after a Gateway outage (the live bars of its window were missed), not built
+   * from live data: delivered late, before the feed's live data resumes.
+   */
+  backfilled?: true;
 }
 
 export type BookSide = "bid" | "ask";

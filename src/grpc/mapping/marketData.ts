@@ -5,6 +5,7 @@ import { inferTradeSide, textCandleOf, type Candle, type Level1, type TextCandle
 import type { BookUpdate, TradeEvent } from "../../ib/ibAdapter.js";
 import { dataTypeToProto } from "./streamStatus.js";
 import { timestampFromMs } from "./protoTime.js";
+import type { StreamRendering } from "../streamEncoding.js";
 
 /** Market data (domain and adapter types) → proto messages. */
 
@@ -38,6 +39,14 @@ export function tradeToProto(e: TradeEvent, symbol: string, tradeId = String(e.s
     conditions: e.trade.conditions.join(","),
     tradeId,
   };
+}
+
+/**
+ * The rendering with `backfilled: true` on the events of data fetched from IB's history after a Gateway
+ * outage (CandleEvent.backfilled, TradeEvent.backfilled); other events are rendered as before.
+ */
+export function withBackfilledFlag<T extends { backfilled?: true }, E extends { backfilled: boolean }>(rendering: StreamRendering<T, E>): StreamRendering<T, E> {
+  return { ...rendering, data: (value, seq) => (value.backfilled === true ? rendering.data(value, seq).map((e) => ({ ...e, backfilled: true })) : rendering.data(value, seq)) };
 }
 
 /** A stored or historical candle: its text goes to the wire as it is. */

@@ -7,12 +7,21 @@ import { candleFromBar, type Bar, type Candle } from "../../domain/marketData.js
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { whatToShowFor } from "../history/historyPlan.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
+import { gapText, windowText } from "./outageWindow.js";
 import type { FeedSource } from "../../stream/sharedFeed.js";
 
 /** IB's real-time bars are always 5 seconds long. */
 const RT_BAR_MS = 5_000;
 /** How long after a candle closes its final bar is fetched from history (IB needs a moment to settle it). */
 const HEAL_DELAY_MS = 2_000;
+
+/**
+ * The longest window one outage backfill fetches, counted back from the candle in progress: a day for
+ * intraday candles (one IB request of minutes), about a month for daily and longer ones. Anything older
+ * (a Gateway away over a weekend) is said to be unfilled: GetCandles fetches it on demand, paced as a user call.
+ */
+const MAX_BACKFILL_INTRADAY_MS = 86_400_000;
+const MAX_BACKFILL_MS = 32 * 86_400_000;
 
 /** Why a feed's history or real-time bar request is held back, until when, in words for the consumers. */
 export interface CandleHistoryWait {
@@ -53,6 +62,14 @@ export interface CandleHistory {
  * that would wait for IB's pacing budget is dropped the same way, and the seeds of an instrument's intraday
  * feeds opening together share one request (CandleSeeds). So a reopen costs one real-time bar request, and
  * a burst of reconnects cannot spend the 60-per-10-minutes budget on seeds.
+ *
+ * A reopen in a later candle (an outage across a boundary) backfills: the candles of [the last candle
+ * observed before the loss, the candle in progress now) come from IB's history (one internal request of
+ * the candle's own size, paced like the heals) and are published complete, marked `backfilled`, in time
+ * order, before the live candle resumes (its bars are held meanwhile); candles delivered complete before
+ * the loss are not sent again. An advisory status then says what was filled. A backfill that would wait
+ * for IB's pacing budget is withdrawn like a seed (live data is not held for minutes) and the status says
+ * what was not filled.
  */
 export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, interval: Interval, history: CandleHistory, useRTH: boolean): FeedSource<Candle> {
   const timeZone = instrument.timeZoneId || "UTC";
@@ -64,6 +81,15 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
    * heal withdrawn by a reconnect (waiting out its delay, the settle hold or the budget) is asked again.
    */
   const unhealed = new Map<number, Candle>();
+  /** The newest candle start delivered (or being observed), and the newest delivered complete: they outlive a reopen. */
+  let lastObservedStart: number | undefined;
+  let lastCompleteStart: number | undefined;
+  /** When the feed was closed with candles possibly missed since (until a reopen has said what it filled). */
+  let lostAtMs: number | undefined;
+  const delivered = (c: Candle) => {
+    lastObservedStart = Math.max(lastObservedStart ?? c.startMs, c.startMs);
+    if (c.complete) lastCompleteStart = Math.max(lastCompleteStart ?? c.startMs, c.startMs);
+  };
   return {
     // Each update of a candle matters to a strategy (and the final one above all): a client that cannot
     // keep up is disconnected rather than silently missing one.
@@ -92,6 +118,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
             continue;
           }
           latest = c;
+          delivered(c);
           sink.data(c);
         }
       };
@@ -108,6 +135,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
               const healed: Candle = bar === undefined ? partial : candleFromBar(bar, interval.name, true);
               // A joiner wants the newest candle: the healed one arrives after the next one has started.
               if (latest === undefined || latest.startMs <= healed.startMs) latest = healed;
+              delivered(healed);
               sink.data(healed);
             },
             (err: unknown) => {
@@ -116,6 +144,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
               // History failed: say so, and send what was observed rather than nothing.
               sink.status("advisory", `could not fetch the final ${interval.name} bar from IB's history (${err instanceof Error ? err.message : String(err)}); this candle is built from live data only and may miss trades from around the subscription or reconnect`);
               if (latest === undefined || latest.startMs <= partial.startMs) latest = partial;
+              delivered(partial);
               sink.data(partial);
             },
           );
@@ -124,7 +153,15 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
         timers.add(timer);
       };
       const timers = new Set<NodeJS.Timeout>();
-      for (const partial of [...unhealed.values()]) healFromHistory(partial);
+      // After an outage across a candle boundary, the missed window (and the closed candles still waiting
+      // for their heal) is backfilled as a whole; otherwise pending heals are asked again.
+      const outage = lostAtMs === undefined ? undefined : { lostAtMs, fromMs: continuing ? undefined : Math.min(lastObservedStart ?? start, ...unhealed.keys()) };
+      const backfilling = outage?.fromMs !== undefined && outage.fromMs < start;
+      if (!backfilling) for (const partial of [...unhealed.values()]) healFromHistory(partial);
+      if (outage !== undefined && !backfilling) {
+        sink.status("advisory", `${gapText(outage.lostAtMs, openedAt)}: no ${interval.name} candle closed while the Gateway was away; the candle in progress goes on and is replaced by IB's bar when it closes`);
+        lostAtMs = undefined;
+      }
 
       const reqId = ctx.router.allocateId();
       ctx.router.on(EventName.realtimeBar, reqId, (time: number, open: number, high: number, low: number, close: number, volume: number, wap: number, count: number) => {
@@ -168,22 +205,76 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
               if (wait?.reason === "budget") seedWithdrawn.abort();
             })
           : Promise.resolve([]);
-      seed.then(
-        (bars) => {
-          if (closed) return;
-          // The candle's own bar, or its minutes: folded in, and only the result sent.
-          const end = intervalBounds(start, interval, timeZone).endMs;
-          const updates = bars.filter((b) => b.startMs >= start && b.startMs < end).flatMap((b) => aggregator.addBar(b));
-          emit(updates.slice(-1));
-        },
-        () => {
-          /* no seed: the candle in progress starts from live data and is healed at close */
-        },
-      ).finally(() => {
+      const backfill = backfilling && outage !== undefined && outage.fromMs !== undefined ? backfillWindow(outage.lostAtMs, outage.fromMs) : Promise.resolve(undefined);
+      // No seed: the candle in progress starts from live data and is healed at close.
+      Promise.all([seed.catch(() => undefined), backfill]).then(([bars, filled]) => {
+        if (closed) return;
+        if (filled !== undefined) {
+          for (const c of filled.candles) {
+            unhealed.delete(c.startMs);
+            if (latest === undefined || latest.startMs <= c.startMs) latest = c;
+            delivered(c);
+            sink.data(c);
+          }
+          sink.status("advisory", filled.text);
+          lostAtMs = undefined;
+          // Closed candles still waiting for their final bar (not filled, or older than the window reaches)
+          // are healed one by one as before.
+          for (const partial of [...unhealed.values()]) healFromHistory(partial);
+        }
+        if (bars === undefined) return;
+        // The candle's own bar, or its minutes: folded in, and only the result sent.
+        const end = intervalBounds(start, interval, timeZone).endMs;
+        const updates = bars.filter((b) => b.startMs >= start && b.startMs < end).flatMap((b) => aggregator.addBar(b));
+        emit(updates.slice(-1));
+      }).finally(() => {
         if (closed) return;
         seeded = true;
         for (const bar of buffered.splice(0)) if (bar.startMs + RT_BAR_MS > openedAt) emit(aggregator.addBar(bar));
       });
+
+      /**
+       * The complete candles of [fromMs, start) from IB's history (its own bar size, internal and paced),
+       * minus those delivered complete before the loss; withdrawn when it would wait for IB's budget.
+       */
+      async function backfillWindow(lost: number, fromMs: number): Promise<{ candles: Candle[]; text: string }> {
+        const gap = gapText(lost, openedAt);
+        const oldest = start - (interval.seconds !== undefined && interval.seconds < 86_400 ? MAX_BACKFILL_INTRADAY_MS : MAX_BACKFILL_MS);
+        const tooOld = fromMs < oldest ? `; ${windowText(fromMs, oldest)} not filled: longer ago than an outage backfill reaches (GetCandles can fetch it)` : "";
+        fromMs = Math.max(fromMs, oldest);
+        const withdrawn = new AbortController();
+        const onClose = () => withdrawn.abort(closing.signal.reason);
+        closing.signal.addEventListener("abort", onClose, { once: true });
+        let budgetWait: CandleHistoryWait | undefined;
+        try {
+          const bars = await history.bars(fromMs, start, withdrawn.signal, (wait) => {
+            if (wait?.reason !== "budget") return;
+            budgetWait = wait;
+            withdrawn.abort();
+          });
+          const byStart = new Map<number, Candle>();
+          for (const bar of bars) {
+            if (bar.startMs < fromMs || bar.startMs >= start) continue;
+            if (!unhealed.has(bar.startMs) && lastCompleteStart !== undefined && bar.startMs <= lastCompleteStart) continue; // delivered complete before the loss
+            byStart.set(bar.startMs, { ...candleFromBar(bar, interval.name, true), backfilled: true });
+          }
+          const candles = [...byStart.values()].sort((a, b) => a.startMs - b.startMs);
+          const window = windowText(fromMs, start);
+          const text =
+            candles.length === 0
+              ? `${gap}: IB's history has no ${interval.name} candle for ${window} (no trades then) to backfill${tooOld}`
+              : `${gap}: ${candles.length} ${interval.name} candle${candles.length === 1 ? "" : "s"} backfilled from IB history (${windowText(candles[0]!.startMs, intervalBounds(candles.at(-1)!.startMs, interval, timeZone).endMs)})${tooOld}`;
+          return { candles, text };
+        } catch (err) {
+          const why =
+            budgetWait !== undefined
+              ? `${budgetWait.message}; not waited for, so that live candles resume now`
+              : err instanceof Error ? err.message : String(err);
+          return { candles: [], text: `${gap}: the ${interval.name} candles of ${windowText(fromMs, start)} not filled from IB history: ${why}; GetCandles can fetch them later` };
+        } finally {
+          closing.signal.removeEventListener("abort", onClose);
+        }
+      }
 
       // Close candles on the interval boundary even when no bar arrives (a quiet market).
       const tick = setInterval(() => {
@@ -195,6 +286,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
         isRequested: () => requested && !closed && ctx.isConnected(),
         close() {
           closed = true;
+          lostAtMs ??= ctx.now();
           closing.abort();
           clearInterval(tick);
           for (const t of timers) clearTimeout(t);
