@@ -53,6 +53,11 @@ export interface HistoricalPacingRules {
    * alone may use the whole window. Not IB's rule: a setting (AppConfig.historicalPacing).
    */
   clientReserve: number;
+  /**
+   * Most historical-tick requests (IB's 1000 ticks each) a trade feed spends filling the window of one
+   * Gateway outage; what lies beyond is reported as not filled. Not IB's rule: a bound of ours.
+   */
+  outageTradeBackfillRequests: number;
 }
 
 export const DEFAULT_HISTORICAL_PACING: Readonly<HistoricalPacingRules> = Object.freeze({
@@ -72,6 +77,7 @@ export const DEFAULT_HISTORICAL_PACING: Readonly<HistoricalPacingRules> = Object
   settleMaxMs: 30_000,
   internalMaxWaitMs: 60_000,
   clientReserve: 10,
+  outageTradeBackfillRequests: 5,
 });
 
 /** What IB compares for pacing. */
