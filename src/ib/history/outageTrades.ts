@@ -44,7 +44,7 @@ export function tradeHistoryFor(ctx: FeedContext, scheduler: HistoricalScheduler
       let requests = 0;
       for (;;) {
         if (requests >= maxRequests) {
-          return { prints, requests, unfilled: { fromMs: startSec * 1000, reason: `IB allows ${MAX_HISTORICAL_TICKS} ticks per request and the window held more than ${maxRequests} requests' worth (the bound of one backfill)` } };
+          return { prints, requests, unfilled: { fromMs: startSec * 1000, reason: `IB allows ${MAX_HISTORICAL_TICKS} ticks per request and the window held more than ${maxRequests * MAX_HISTORICAL_TICKS} (${maxRequests} request${maxRequests === 1 ? "" : "s"}, the bound of one backfill)` } };
         }
         let page: TradePrint[];
         try {

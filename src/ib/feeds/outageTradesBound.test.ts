@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import type { FeedEvent } from "../../stream/feedEvents.js";
+import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
+import { until } from "../../testing/until.js";
+import type { TradeEvent } from "./tradesFeed.js";
+
+// A clock 600 times faster than the wall clock (ten minutes a second): a 2 s Gateway restart misses
+// twenty minutes of BTC prints, well over one page of IB's historical ticks (1000), and the backfill is
+// bounded to one request here.
+const SPEED = 600;
+const wallStart = Date.now();
+const now = () => wallStart + (Date.now() - wallStart) * SPEED;
+const fx = useAdapterOnSimulator({
+  simulator: { seed: 7, tickIntervalMs: 20, tickByTickIntervalMs: 10, now },
+  adapter: { clientId: 13, now, backoff: { initialMs: 50, maxMs: 100, jitter: 0 }, historicalPacing: { settleAfterReconnectMs: 200, settleMaxMs: 400, outageTradeBackfillRequests: 1 } },
+});
+
+describe("trade backfill after a Gateway outage, bounded", () => {
+  it("fills what its requests allow, in order from the loss, and says which part of the window was not filled and why", async () => {
+    const controller = new AbortController();
+    const events: FeedEvent<TradeEvent>[] = [];
+    const cursor = await fx.adapter.streamTrades("spot", "BTCUSDT", { signal: controller.signal, heartbeatMs: 500 });
+    const done = (async () => {
+      for await (const batch of cursor) events.push(...batch);
+    })();
+    const prints = () => events.flatMap((e) => (e.type === "data" ? [e.value] : []));
+    try {
+      await until(() => prints().length >= 50, { what: "50 live prints", timeoutMs: 10_000 });
+      await fx.sim.faults.restart(2_000);
+      const advisory = () => events.findIndex((e) => e.type === "status" && e.status.kind === "advisory" && e.status.message.includes("historical ticks"));
+      await until(() => advisory() >= 0, { what: "the advisory saying what was backfilled", timeoutMs: 10_000 });
+      await until(() => events.slice(advisory()).some((e) => e.type === "data"), { what: "live prints after the backfill", timeoutMs: 5_000 });
+
+      const text = (events[advisory()] as { status: { message: string } }).status.message;
+      const backfilled = prints().filter((t) => t.backfilled === true);
+      // One page: IB's 1000 ticks and the rest of the last second.
+      expect(backfilled.length).toBeGreaterThanOrEqual(990);
+      expect(backfilled.length).toBeLessThan(1100);
+      expect(text).toMatch(new RegExp(`: ${backfilled.length} trades backfilled from IB historical ticks \\(1 historical-tick request\\); \\d\\d:\\d\\d:\\d\\d–\\d\\d:\\d\\d:\\d\\d UTC not filled: IB allows 1000 ticks per request and the window held more than 1000 \\(1 request, the bound of one backfill\\)$`));
+      console.log(`bounded trade outage: ${text}`);
+      // The filled part starts where the live prints stopped, without repeating one.
+      const lastLive = prints().filter((t) => t.backfilled !== true && t.sequence < backfilled[0]!.sequence).at(-1)!;
+      expect(backfilled[0]!.trade.timeMs).toBeGreaterThanOrEqual(lastLive.trade.timeMs);
+      expect(backfilled[0]!.trade.timeMs - lastLive.trade.timeMs).toBeLessThan(5_000);
+      const history = await fx.adapter.recentTrades("spot", "BTCUSDT", { fromMs: lastLive.trade.timeMs + 1000, toMs: backfilled.at(-1)!.trade.timeMs, limit: 1000 });
+      const key = (t: TradeEvent["trade"]) => `${t.timeMs}|${t.price.toString()}|${t.size.toString()}`;
+      const inner = backfilled.map((b) => b.trade).filter((t) => t.timeMs > lastLive.trade.timeMs && t.timeMs < backfilled.at(-1)!.trade.timeMs);
+      expect(inner.map(key)).toEqual(history.map(key));
+    } finally {
+      controller.abort();
+      await done;
+    }
+  }, 30_000);
+});
