@@ -86,6 +86,8 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
   let lastCompleteStart: number | undefined;
   /** When the feed was closed with candles possibly missed since (until a reopen has said what it filled). */
   let lostAtMs: number | undefined;
+  /** When IB's last real-time bar arrived: they come every 5 s, so a silence longer than that is the loss (IB's 1100 before a 1101). */
+  let lastBarAtMs: number | undefined;
   const delivered = (c: Candle) => {
     lastObservedStart = Math.max(lastObservedStart ?? c.startMs, c.startMs);
     if (c.complete) lastCompleteStart = Math.max(lastCompleteStart ?? c.startMs, c.startMs);
@@ -173,6 +175,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
         const bar: Bar = { startMs: time * 1000, open: o, high: h, low: l, close: c, volume: volume >= 0 ? (decimalFromIb(volume) ?? ZERO) : ZERO };
         if (wap > 0) bar.vwap = decimalFromIb(wap);
         if (count >= 0) bar.count = count;
+        lastBarAtMs = ctx.now();
         if (!seeded) buffered.push(bar);
         else emit(aggregator.addBar(bar));
       });
@@ -286,7 +289,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
         isRequested: () => requested && !closed && ctx.isConnected(),
         close() {
           closed = true;
-          lostAtMs ??= ctx.now();
+          lostAtMs ??= Math.min(ctx.now(), lastBarAtMs === undefined ? Infinity : lastBarAtMs + RT_BAR_MS);
           closing.abort();
           clearInterval(tick);
           for (const t of timers) clearTimeout(t);

@@ -112,7 +112,7 @@ describe("backfill after a Gateway outage", () => {
       expect(after.filter((i) => i < advisory()).every((i) => valueAt(events, i).backfilled === true)).toBe(true);
       expect(backfilled.every((i) => valueAt(events, i).quote === undefined)).toBe(true);
       const text = (events[advisory()] as { status: { message: string } }).status.message;
-      expect(text).toMatch(new RegExp(`^gap \\d\\d:\\d\\d:\\d\\d–\\d\\d:\\d\\d:\\d\\d UTC: ${backfilled.length} trades backfilled from IB historical ticks \\(1 historical-tick request\\)$`));
+      expect(text).toMatch(new RegExp(`^gap \\d\\d:\\d\\d:\\d\\d–\\d\\d:\\d\\d:\\d\\d UTC: ${backfilled.length} trades backfilled from IB historical ticks for \\d\\d:\\d\\d:\\d\\d–\\d\\d:\\d\\d:\\d\\d UTC \\(1 historical-tick request\\)$`));
       const numbers = seqs(events);
       expect(numbers).toEqual(numbers.map((_, k) => numbers[0]! + k));
 
@@ -128,6 +128,32 @@ describe("backfill after a Gateway outage", () => {
       expect(prints.filter(inner).map(key)).toEqual(history.map(key));
       expect(prints.filter((t, k) => k > 0 && t.timeMs < prints[k - 1]!.timeMs)).toEqual([]);
       console.log(`trade outage: ${backfilled.length} prints backfilled; IB requests after the reconnect: ticks ${sentAfter.ticks.ok - sentBefore.ticks.ok}; ${text}`);
+    } finally {
+      controller.abort();
+      await done;
+    }
+  }, 30_000);
+
+  it("IB's 1101 (connectivity restored, data lost) backfills a trades stream the same way", async () => {
+    const controller = new AbortController();
+    const cursor = await fx.adapter.streamTrades("spot", "BTCUSDT", { signal: controller.signal, heartbeatMs: 500 });
+    const { events, done } = collect(cursor);
+    try {
+      await until(() => dataIndexes(events).length >= 20, { what: "20 live prints", timeoutMs: 10_000 });
+      await fx.sim.faults.connectivityFlap(1_000, true);
+      const gap = () => statusIndex(events, (kind, message) => kind === "gap" && message.includes("1101"));
+      const advisory = () => statusIndex(events, (kind, message) => kind === "advisory" && message.includes("historical ticks"), gap());
+      await until(() => gap() >= 0 && advisory() >= 0, { what: "the GAP of 1101, then the advisory", timeoutMs: 10_000 });
+      await until(() => dataIndexes(events, advisory()).length >= 10, { what: "live prints after the backfill", timeoutMs: 5_000 });
+      const backfilled = dataIndexes(events, gap()).filter((i) => valueAt(events, i).backfilled === true);
+      expect(backfilled.length).toBeGreaterThan(0);
+      expect(Math.max(...backfilled)).toBeLessThan(advisory());
+      const prints = dataIndexes(events).map((i) => valueAt(events, i).trade);
+      const key = (t: TradeEvent["trade"]) => `${t.timeMs}|${t.price.toString()}|${t.size.toString()}`;
+      const firstSec = prints[0]!.timeMs;
+      const lastSec = prints.at(-1)!.timeMs;
+      const history = await fx.adapter.recentTrades("spot", "BTCUSDT", { fromMs: firstSec + 1000, toMs: lastSec, limit: 1000 });
+      expect(prints.filter((t) => t.timeMs > firstSec && t.timeMs < lastSec).map(key)).toEqual(history.map(key));
     } finally {
       controller.abort();
       await done;

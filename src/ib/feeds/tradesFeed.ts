@@ -4,7 +4,7 @@ import type { Level1, TradePrint } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import type { TradeHistory } from "../history/outageTrades.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
-import { clockText, gapText } from "./outageWindow.js";
+import { clockText, gapText, windowText } from "./outageWindow.js";
 import type { FeedSource } from "../../stream/sharedFeed.js";
 
 /** A trade print with the quote that prevailed when it arrived (for aggressor-side inference). */
@@ -201,7 +201,7 @@ function tradesFillText(lostAtMs: number, reopenedAtMs: number, fromMs: number, 
   const filled =
     count === 0 && unfilled === undefined
       ? `no trade printed between ${clockText(fromMs)} and ${clockText(toMs)} UTC beyond those delivered live (IB historical ticks, ${spent})`
-      : `${count} trade${count === 1 ? "" : "s"} backfilled from IB historical ticks (${spent})`;
+      : `${count} trade${count === 1 ? "" : "s"} backfilled from IB historical ticks for ${windowText(fromMs, unfilled?.fromMs ?? toMs)} (${spent})`;
   const missing = unfilled === undefined ? "" : `; ${clockText(unfilled.fromMs)}–${clockText(Math.max(toMs, unfilled.fromMs))} UTC not filled: ${unfilled.reason}`;
   return `${gapText(lostAtMs, reopenedAtMs)}: ${filled}${missing}`;
 }
