@@ -13,6 +13,8 @@ import { grpcDialOf } from "./rest/grpcDial.js";
 import { RestServer } from "./rest/restServer.js";
 import { MarketStore } from "./store/marketStore.js";
 import { watchStoreMetrics } from "./metrics/storeMetrics.js";
+import { recordingCodec } from "./grpc/streamRenderings.js";
+import { DEFAULT_RECORDING_SETTINGS } from "./stream/feedRecorder.js";
 
 export const SERVICE_VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -73,7 +75,10 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     historyRequestQuotas: new Map(config.clients.map((c) => [c.name, c.quotas.historyRequests])),
     clientLines: config.ibLines,
     store: { candles: store.candles, settings: config.store, contracts: store.contracts },
+    // Every shared feed is recorded as its stream sends it (replay, resume), old events deleted per kind in the background.
+    recording: { store: store.events, codec: recordingCodec, settings: { ...DEFAULT_RECORDING_SETTINGS, snapshotEveryMs: config.store.snapshotEveryMs } },
   });
+  store.startRetention(config.store.retention);
 
   const auth = new TokenAuthenticator(config.clients);
   const grpc = new GrpcServer({

@@ -13,8 +13,8 @@ const SRC = dirname(fileURLToPath(import.meta.url));
 const ALLOWED: Record<string, { folders: string[]; forbiddenPackages?: string[] }> = {
   domain: { folders: [], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
   stream: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
-  // The embedded store (SQLite): persistence only, no IB, no transport.
-  store: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
+  // The embedded store (SQLite): persistence only, no IB, no transport; it implements the stream core's journal seam (stream/feedJournal.ts).
+  store: { folders: ["domain", "stream"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
   log: { folders: [] },
   metrics: { folders: [] },
   config: { folders: ["domain", "stream", "store", "ib"] }, // ib: adapter option types only

@@ -1,6 +1,9 @@
 import { status } from "@grpc/grpc-js";
 import { IbError, type IbErrorKind, type IbFact } from "../ib/ibErrors.js";
 import { ConsumerTooSlowError } from "../stream/overflowPolicy.js";
+import { ReplayRangeError } from "../stream/replayCursor.js";
+import { ReplayUnavailableError } from "../stream/sharedFeed.js";
+import { replayRangeError } from "./requests/replayFields.js";
 import { ApiError } from "./apiError.js";
 
 /** Typed adapter errors → gRPC status and a stable reason; IB's code travels in ErrorInfo metadata. */
@@ -32,6 +35,8 @@ const BY_FACT: Record<IbFact, { code: status; reason: string }> = {
 
 export function apiErrorFromAdapter(err: unknown): ApiError | undefined {
   if (err instanceof ConsumerTooSlowError) return new ApiError(status.RESOURCE_EXHAUSTED, err.message, "CONSUMER_TOO_SLOW", { maxQueued: String(err.maxQueued) });
+  if (err instanceof ReplayRangeError) return replayRangeError(err);
+  if (err instanceof ReplayUnavailableError) return new ApiError(status.FAILED_PRECONDITION, err.message, "REPLAY_UNAVAILABLE");
   if (!(err instanceof IbError)) return undefined;
   const { code, reason } = err.fact === undefined ? BY_KIND[err.kind] : BY_FACT[err.fact];
   const metadata: Record<string, string> = err.ibCode === undefined ? {} : { ibCode: String(err.ibCode) };

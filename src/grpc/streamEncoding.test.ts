@@ -13,6 +13,7 @@ function rendering(symbol: string, counter: { data: number }): StreamRendering<n
       return [{ event: { $case: "tick", value: { symbol, time: undefined, bid: "", bidSize: "", ask: "", askSize: "", last: String(n), lastSize: "", volume: "", marketDataType: 0 } }, sequence: String(seq) }];
     },
     control: (event) => ({ ...event, sequence: "0" }),
+    recorded: (bytes) => bytes,
   };
 }
 

@@ -36,6 +36,11 @@ export interface StreamRendering<T, E> {
    * — no intermediate objects. Not for renderings that filter data.
    */
   writeData?(value: T, seq: number, writer: BinaryWriter): void;
+  /**
+   * A replayed event's bytes (one framed `events` entry, as recorded for `symbol`) as this client gets
+   * them: as they are when recorded for the symbol it asked with, else re-rendered (empty: not for it).
+   */
+  recorded(bytes: Uint8Array, symbol: string): Uint8Array;
 }
 
 /** A stream event of the API: the oneof `event` and the feed's `sequence` ("0" on statuses, heartbeats). */
@@ -48,24 +53,52 @@ interface NumberedEvent {
  * The rendering of a stream whose data events are one oneof case each (ticks, trades, candles, books):
  * `toEvent` gives the case for a value, or undefined when the value is not for this client.
  */
-export function numberedRendering<T, E extends NumberedEvent>(
-  key: string,
-  encode: (events: E[], writer: BinaryWriter) => BinaryWriter,
-  toEvent: (value: T) => E["event"] | undefined,
-  writeData?: (value: T, seq: number, writer: BinaryWriter) => void,
-): StreamRendering<T, E> {
+export function numberedRendering<T, E extends NumberedEvent>(spec: {
+  /** The data's rendering: the kind of stream and the symbol as the client asked (e.g. `tick`, `btcusdt`). */
+  kind: string;
+  symbol: string;
+  codec: EventsCodec<E>;
+  toEvent: (value: T) => E["event"] | undefined;
+  writeData?: (value: T, seq: number, writer: BinaryWriter) => void;
+  /** For replayed events: the proto events this client wants (the same filter as the live data's). */
+  accepts?: (event: E) => boolean;
+}): StreamRendering<T, E> {
+  const { codec, toEvent, writeData, symbol, accepts } = spec;
   // ts-proto's event types are { event?: oneof; sequence: string }: the one place that builds them.
   const numbered = (event: E["event"], sequence: string) => ({ event, sequence }) as E;
   return {
-    key,
-    encode,
+    key: `${spec.kind}\0${symbol}`,
+    encode: (events, writer) => codec.encode({ events }, writer),
     data: (value, seq) => {
       const event = toEvent(value);
       return event === undefined ? [] : [numbered(event, String(seq))];
     },
     control: (event) => numbered(event.event, "0"),
     ...(writeData === undefined ? {} : { writeData }),
+    recorded: (bytes, recordedFor) => (recordedFor === symbol && accepts === undefined ? bytes : rerender(bytes, codec, symbol, accepts)),
   };
+}
+
+/** A stream response's ts-proto codec (`StreamTicksResponse` etc.). */
+export interface EventsCodec<E> {
+  encode(message: { events: E[] }, writer?: BinaryWriter): BinaryWriter;
+  decode(input: Uint8Array): { events: E[] };
+}
+
+/**
+ * Recorded event bytes for another symbol spelling (an alias) or a filtered stream: decoded, the data's
+ * symbol set, encoded again. The slow path of a replay: recorded bytes go out as they are otherwise.
+ */
+function rerender<E extends NumberedEvent>(bytes: Uint8Array, codec: EventsCodec<E>, symbol: string, accepts: ((event: E) => boolean) | undefined): Uint8Array {
+  const { events } = codec.decode(bytes);
+  const kept = accepts === undefined ? events : events.filter(accepts);
+  if (kept.length === 0) return EMPTY;
+  for (const e of kept) {
+    const value = (e.event as { value?: unknown } | undefined)?.value;
+    if (typeof value === "object" && value !== null && "symbol" in value) (value as { symbol: string }).symbol = symbol;
+  }
+  codec.encode({ events: kept }, writer);
+  return finishWriter();
 }
 
 /**
@@ -123,6 +156,16 @@ const batchesThisTurn = new Map<string, { first: object; last: object; length: n
  * A subscriber's stream as encoded messages. Its heartbeats and "stale" statuses come from the feed cursor
  * (src/stream), which also skips the data this subscriber does not want.
  */
+/**
+ * Each event's bytes on its own (one framed `events` entry per event; empty for an event this rendering
+ * skips): what a feed's journal records. Encoded together, and shared with subscribers reading the same
+ * events (the memo), so recording costs no second encoding of what is streamed anyway.
+ */
+export function encodeEach<T, E>(events: readonly FeedEvent<T>[], r: StreamRendering<T, E>): Uint8Array[] {
+  encodeFresh(events, r, true, Number.POSITIVE_INFINITY);
+  return events.map((e) => memoOf(e, r.key) ?? EMPTY);
+}
+
 export async function* encodeStream<T, E>(cursor: AsyncIterable<FeedEvent<T>[]> & { readonly isShared: boolean }, r: StreamRendering<T, E>): AsyncGenerator<EncodedMessage> {
   for await (const batch of cursor) yield* encodeBatch(batch, r, cursor.isShared);
 }
@@ -153,6 +196,16 @@ function encodeFresh<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T,
 
   try {
     for (const event of batch) {
+      if (event.type === "recorded") {
+        // Replayed: the recorded bytes, this subscriber's own (never memoised).
+        const bytes = r.recorded(event.bytes, event.symbol);
+        if (bytes.length === 0) continue;
+        encodePending(); // keep the order
+        if (size > 0 && size + bytes.length > maxBytes) endMessage();
+        parts.push(bytes as Buffer);
+        size += bytes.length;
+        continue;
+      }
       // Only shared events are memoised: a lone subscriber's events cost no lookup.
       const memo = !shared || event.type === "heartbeat" ? undefined : memoOf(event, r.key);
       if (memo !== undefined) {

@@ -1,4 +1,4 @@
-import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, status, type ClientReadableStream } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountServiceClient, type StreamAccountResponse } from "../../gen/ibprovider/v1/account_service.js";
 import {
@@ -12,8 +12,9 @@ import { StreamStatusKind } from "../../gen/ibprovider/v1/types.js";
 import type { RunningApp } from "../app.js";
 import type { SimulatorHandle } from "../simulator/index.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
-import { until, type UntilOptions } from "../testing/until.js";
+import { until } from "../testing/until.js";
 import { readRichStatus } from "./statusDetails.js";
+import { Collector, type StreamedEvent as Event } from "./testing/streamCollector.js";
 import { activeStreams, conflatedMessages, droppedMessages, grpcRequestDuration, streamMessagesOut } from "../metrics/metrics.js";
 
 // End to end over loopback sockets: generated client ↔ gRPC server ↔ IB adapter ↔ a simulated Gateway in
@@ -65,53 +66,6 @@ afterAll(async () => {
 function marketData(window: "wide" | "default" = "wide"): MarketDataServiceClient {
   const options = window === "wide" ? { "grpc-node.flow_control_window": 8 * 1024 * 1024 } : {};
   return new MarketDataServiceClient(`127.0.0.1:${app.grpc.port}`, credentials.createInsecure(), options);
-}
-
-interface Event {
-  sequence: string;
-  event?: { $case: string; value: unknown } | undefined;
-}
-
-/** Collects a stream's events; `until` resolves, woken by the stream, when `pred` holds (or rejects after timeoutMs). */
-class Collector {
-  readonly events: Event[] = [];
-  error: ServiceError | undefined;
-  private waiters: { pred: () => boolean; resolve: () => void }[] = [];
-
-  constructor(readonly call: ClientReadableStream<{ events: Event[] }>) {
-    call.on("data", (res: { events: Event[] }) => {
-      this.events.push(...res.events);
-      this.check();
-    });
-    call.on("error", (err: ServiceError) => {
-      this.error = err;
-      this.check();
-    });
-  }
-
-  get data(): Event[] {
-    return this.events.filter((e) => e.event !== undefined && e.event.$case !== "status" && e.event.$case !== "heartbeat");
-  }
-
-  statuses(kind: StreamStatusKind): number {
-    return this.events.filter((e) => e.event?.$case === "status" && (e.event.value as { kind: StreamStatusKind }).kind === kind).length;
-  }
-
-  until(pred: () => boolean, { what, timeoutMs = 5_000 }: UntilOptions): Promise<void> {
-    if (pred()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms (${this.data.length} data events, error ${this.error?.details ?? "none"})`)), timeoutMs);
-      this.waiters.push({ pred, resolve: () => (clearTimeout(timer), resolve()) });
-    });
-  }
-
-  private check(): void {
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.pred()) return true;
-      w.resolve();
-      return false;
-    });
-  }
 }
 
 const seqs = (events: Event[]) => events.map((e) => Number(e.sequence));

@@ -2,7 +2,7 @@ import type { ProviderConfig } from "../config/providerConfig.js";
 import type { MarketType } from "../domain/marketType.js";
 import type { Interval } from "../domain/intervals.js";
 import { textCandleOf, type Candle, type Level1, type TextCandle, type TradePrint } from "../domain/marketData.js";
-import type { FeedCursor } from "../stream/feedCursor.js";
+import type { FeedConsumer } from "../stream/feedCursor.js";
 import type { ConsumerOptions, FeedSource } from "../stream/sharedFeed.js";
 import { GatewayConnection, type GatewayConnectionOptions } from "./connection/gatewayConnection.js";
 import type { GatewayStatus } from "./connection/gatewayStatus.js";
@@ -13,7 +13,7 @@ import type { AccountState, AccountUpdate } from "./feeds/accountFeed.js";
 import { candleSource } from "./feeds/candleFeed.js";
 import { depthSource, type BookUpdate } from "./feeds/depthFeed.js";
 import { requireConnected, type FeedContext } from "./feeds/feedContext.js";
-import { FeedRegistry, type FeedDescriptor } from "./feeds/feedRegistry.js";
+import { FeedRegistry, type FeedRecording, type FeedDescriptor } from "./feeds/feedRegistry.js";
 import { ClientLines, NO_CLIENT_LINE_RULES, type ClientLineRules, type LineConsumerOptions } from "./feeds/clientLines.js";
 import { level1Source } from "./feeds/level1Feed.js";
 import { DEFAULT_LINE_LIMITS, LineBudget, type LineLimits } from "./feeds/lineBudget.js";
@@ -60,6 +60,8 @@ export interface IbAdapterOptions extends GatewayConnectionOptions {
   historyRequestQuotas?: ReadonlyMap<string, number>;
   /** The market-data store: candle windows are served from it first and what IB returns is kept there. */
   store?: { candles: CandleStore; settings: StoreSettings; contracts?: PersistedContracts };
+  /** Records every shared feed's events (replay, resume); none: streams cannot start in the past. */
+  recording?: FeedRecording;
 }
 
 /** The source with `onData` told of every data value before the feed's consumers. */
@@ -138,7 +140,7 @@ export class IbAdapter {
       log: options.log,
       isConnected: () => this.connection.isReady,
     };
-    this.feeds = new FeedRegistry(this.connection, now, this.lines);
+    this.feeds = new FeedRegistry(this.connection, now, this.lines, options.recording);
     this.connection.on("lost", () => this.router.failPending(new IbError("unavailable", "the Gateway connection was lost before IB answered; retry")));
     this.scheduler = new HistoricalScheduler({
       rules: options.historicalPacing,
@@ -228,7 +230,7 @@ export class IbAdapter {
    * L1 ticks. One IB market data line per instrument however many consumers: symbols that resolve to the
    * same contract (BTCUSDT, BTC) share it too.
    */
-  async streamTicks(marketType: MarketType, symbol: string, options: LineConsumerOptions<Level1>): Promise<FeedCursor<Level1>> {
+  async streamTicks(marketType: MarketType, symbol: string, options: LineConsumerOptions<Level1>): Promise<FeedConsumer<Level1>> {
     const instrument = await this.resolve(marketType, symbol);
     return this.feeds.consume({ key: `tick/${instrument.conId}`, kind: "tick", marketType, symbol: instrument.symbol }, () => level1Source(this.ctx, instrument), options);
   }
@@ -264,7 +266,7 @@ export class IbAdapter {
    * Live candles: updates of the forming candle and one complete candle per interval. One IB real-time
    * bar subscription (a market data line) per (instrument, interval).
    */
-  async streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: LineConsumerOptions<Candle>): Promise<FeedCursor<Candle>> {
+  async streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: LineConsumerOptions<Candle>): Promise<FeedConsumer<Candle>> {
     const feed = await this.candleFeed(marketType, symbol, interval);
     return this.feeds.consume(feed.descriptor, feed.source, options);
   }
@@ -293,12 +295,12 @@ export class IbAdapter {
   }
 
   /** Account updates (values per batch, positions, PnL) as IB sends them; joiners get the current state first. */
-  streamAccount(accountId: string, options: ConsumerOptions<AccountUpdate>): FeedCursor<AccountUpdate> {
+  streamAccount(accountId: string, options: ConsumerOptions<AccountUpdate>): FeedConsumer<AccountUpdate> {
     return this.accounts.stream(accountId, options);
   }
 
   /** Tick-by-tick trade prints, one IB tick-by-tick slot per instrument. */
-  async streamTrades(marketType: MarketType, symbol: string, options: LineConsumerOptions<TradeEvent>): Promise<FeedCursor<TradeEvent>> {
+  async streamTrades(marketType: MarketType, symbol: string, options: LineConsumerOptions<TradeEvent>): Promise<FeedConsumer<TradeEvent>> {
     const feed = await this.tradesFeed(marketType, symbol);
     return this.feeds.consume(feed.descriptor, feed.source, options);
   }
@@ -310,7 +312,7 @@ export class IbAdapter {
   }
 
   /** L2 depth of `rows` rows per side: a snapshot, then deltas with sequence numbers. One IB depth subscription per (instrument, rows). */
-  async streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: LineConsumerOptions<BookUpdate>): Promise<FeedCursor<BookUpdate>> {
+  async streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: LineConsumerOptions<BookUpdate>): Promise<FeedConsumer<BookUpdate>> {
     const feed = await this.orderBookFeed(marketType, symbol, rows);
     return this.feeds.consume(feed.descriptor, feed.source, options);
   }

@@ -33,6 +33,18 @@ export interface FeedCursorOptions<T> {
   accepts?: (value: T) => boolean;
   /** What the feed is waiting for, if anything (said in "stale" statuses instead of a bare "no data"). */
   waiting?: () => FeedWait | undefined;
+  /**
+   * Starts detached (a replaying consumer): it holds no events and cannot overflow, its position follows
+   * the log's end, until `attach()` makes it read from the log's end at that moment.
+   */
+  detached?: boolean;
+}
+
+/** What a consumer of a feed reads: batches of events (a live cursor, or a replay then a live cursor). */
+export interface FeedConsumer<T> extends AsyncIterable<FeedEvent<T>[]> {
+  /** Whether other consumers read the same events (so per-event work is worth keeping on them). */
+  readonly isShared: boolean;
+  readonly isClosed: boolean;
 }
 
 /** Why a feed delivers nothing yet (see the "waiting" status). */
@@ -52,7 +64,7 @@ export interface FeedWait {
  * one producer of heartbeats and "stale" statuses: a consumer that has been delivered nothing for
  * `heartbeatMs` hears one, whether its feed is idle or busy with data it does not want.
  */
-export class FeedCursor<T> implements AsyncIterable<FeedEvent<T>[]> {
+export class FeedCursor<T> implements FeedConsumer<T> {
   /** The next log index this consumer reads. */
   private cursor: number;
   /** Events for this consumer only, delivered before the log's (they are pushed when it is at the end). */
@@ -69,11 +81,13 @@ export class FeedCursor<T> implements AsyncIterable<FeedEvent<T>[]> {
   private lastStaleMs: number | undefined;
   /** For a consumer that skips data (accepts): when it was last delivered data, for its heartbeats. */
   private lastDeliveredDataMs: number | undefined;
+  private detached: boolean;
   private readonly onAbort = () => this.close();
   private readonly wake = () => this.settle(true);
 
   constructor(private readonly options: FeedCursorOptions<T>) {
     this.cursor = options.log.end;
+    this.detached = options.detached ?? false;
     this.lastActivityMs = options.now();
     if (options.signal.aborted) {
       this.closed = true;
@@ -92,7 +106,15 @@ export class FeedCursor<T> implements AsyncIterable<FeedEvent<T>[]> {
 
   /** The log index this consumer reads next (the feed frees what every consumer has read). */
   get position(): number {
-    return this.cursor;
+    return this.detached ? this.options.log.end : this.cursor;
+  }
+
+  /** A detached consumer starts reading: from the log's end now (its replay has delivered everything before). */
+  attach(): void {
+    if (!this.detached) return;
+    this.detached = false;
+    this.cursor = this.options.log.end;
+    if (this.closed) this.limit = this.cursor;
   }
 
   /** An event for this consumer only. */
@@ -108,6 +130,7 @@ export class FeedCursor<T> implements AsyncIterable<FeedEvent<T>[]> {
     this.closed = true;
     this.failure = error;
     this.limit = this.options.log.end;
+    if (this.detached) this.cursor = this.limit;
     // Ending with an error, it still reads what came before it: keep those events with this consumer, so
     // the feed freeing (or overwriting) its log cannot take them away.
     if (error !== undefined && !(error instanceof ConsumerTooSlowError) && this.cursor < this.limit && !this.overflowed) {
@@ -130,7 +153,7 @@ export class FeedCursor<T> implements AsyncIterable<FeedEvent<T>[]> {
    * that stopped reading is usually not going to read again. (The feed calls this now and then.)
    */
   checkOverflow(): void {
-    if (this.closed || this.options.overflow !== "fail" || !this.overflowed) return; // closed: its end is set
+    if (this.closed || this.detached || this.options.overflow !== "fail" || !this.overflowed) return; // closed: its end is set
     this.failTooSlow();
   }
 

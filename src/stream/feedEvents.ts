@@ -39,4 +39,9 @@ export type FeedEvent<T> =
    */
   | { type: "data"; value: T; seq: number }
   | { type: "status"; status: FeedStatus }
-  | { type: "heartbeat"; atMs: number; lastDataMs: number | undefined };
+  | { type: "heartbeat"; atMs: number; lastDataMs: number | undefined }
+  /**
+   * A recorded event, replayed from the feed's journal: its bytes as the API encodes them for `symbol`
+   * (opaque to the stream core); `seq` as it was numbered (0 for a status).
+   */
+  | { type: "recorded"; seq: number; data: boolean; bytes: Uint8Array; symbol: string };

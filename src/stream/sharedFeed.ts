@@ -1,7 +1,9 @@
 import type { FeedEvent, FeedStatus, FeedStatusKind } from "./feedEvents.js";
 import type { FeedHistory } from "./feedHistory.js";
 import { EventLog } from "./eventLog.js";
-import { FeedCursor, type FeedWait } from "./feedCursor.js";
+import { FeedCursor, type FeedConsumer, type FeedWait } from "./feedCursor.js";
+import type { FeedRecorder } from "./feedRecorder.js";
+import { ReplayCursor, type ReplayStart } from "./replayCursor.js";
 import type { ConsumerTooSlowError, OverflowPolicy, ShedKind } from "./overflowPolicy.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "./streamSettings.js";
 
@@ -47,6 +49,16 @@ export interface ConsumerOptions<T = unknown> extends Partial<Pick<StreamSetting
   onOverflow?: (error: ConsumerTooSlowError) => void;
   /** The data this consumer wants (see FeedCursorOptions.accepts). */
   accepts?: (value: T) => boolean;
+  /** Start in the past: the recorded events from a time or after a sequence, then live (see ReplayCursor). */
+  start?: ReplayStart;
+}
+
+/** A replay was asked of a feed that records nothing (the service runs without a store). */
+export class ReplayUnavailableError extends Error {
+  constructor(key: string) {
+    super(`the feed ${key} is not recorded: it cannot start in the past`);
+    this.name = "ReplayUnavailableError";
+  }
 }
 
 export interface SharedFeedHooks {
@@ -88,7 +100,10 @@ export class SharedFeed<T> {
   private retryTimer: NodeJS.Timeout | undefined;
   /** Counts openings and drops, so that an opening superseded while in progress is recognised. */
   private openings = 0;
-  private seq = 0;
+  private seq: number;
+  /** The epoch of this feed's numbering: the journal's, or (nothing recorded) this instance's. */
+  readonly epoch: number;
+  private ended = false;
   /** Every event, once for all consumers (each reads it from its own position). */
   private readonly log = new EventLog<T>(DEFAULT_STREAM_SETTINGS.maxQueued);
   private appendsSinceUpkeep = 0;
@@ -97,7 +112,20 @@ export class SharedFeed<T> {
     readonly key: string,
     private readonly source: FeedSource<T>,
     private readonly hooks: SharedFeedHooks,
-  ) {}
+    /** Records every event of this instance (numbering continues from the journal's); none: nothing is kept. */
+    private readonly recorder?: FeedRecorder<T>,
+  ) {
+    this.seq = recorder?.lastSeq ?? 0;
+    this.epoch = recorder?.epoch ?? hooks.now();
+    if (recorder === undefined) return;
+    const now = hooks.now();
+    const broken = recorder.journal.brokenFrom;
+    if (broken !== undefined) {
+      recorder.note({ kind: "gap", atMs: now, message: `epoch ${broken.epoch} was recorded up to ${broken.lastSeq} only (the service stopped without saving the rest): numbering continues in epoch ${this.epoch}`, epoch: this.epoch });
+    }
+    // Where this instance's recording starts: a replay crossing it hears that nothing was recorded before (since the last instance).
+    recorder.note({ kind: "subscribed", atMs: now, message: this.seq === 0 ? "recording started" : `subscribed again after ${this.seq}: nothing was recorded in between`, epoch: this.epoch });
+  }
 
   get consumerCount(): number {
     return this.consumers.size;
@@ -159,7 +187,28 @@ export class SharedFeed<T> {
     return this.log;
   }
 
-  subscribe(options: ConsumerOptions<T>): FeedCursor<T> {
+  /**
+   * A consumer of the feed. With `options.start`, it begins in the past (a ReplayCursor over this feed's
+   * journal, then its live cursor); a start the journal cannot serve throws ReplayRangeError before
+   * anything is opened or sent.
+   */
+  subscribe(options: ConsumerOptions<T> & { start: ReplayStart }): ReplayCursor<T>;
+  subscribe(options: ConsumerOptions<T>): FeedCursor<T>;
+  subscribe(options: ConsumerOptions<T>): FeedConsumer<T> {
+    if (options.start === undefined) return this.subscribeLive(options);
+    if (this.recorder === undefined) throw new ReplayUnavailableError(this.key);
+    const live = this.subscribeLive(options, true);
+    try {
+      const recorder = this.recorder;
+      const subscribed = this.statusEvent("subscribed", live.isShared ? "joined the shared IB subscription" : "IB subscription opened");
+      return new ReplayCursor(options.start, { recorder, live, seq: () => this.seq, now: this.hooks.now, snapshots: this.source.overflow === "snapshot" }, subscribed);
+    } catch (err) {
+      live.close();
+      throw err;
+    }
+  }
+
+  private subscribeLive(options: ConsumerOptions<T>, detached = false): FeedCursor<T> {
     const maxQueued = options.maxQueued ?? DEFAULT_STREAM_SETTINGS.maxQueued;
     this.log.ensureCapacity(maxQueued);
     const cursor: FeedCursor<T> = new FeedCursor<T>({
@@ -180,6 +229,7 @@ export class SharedFeed<T> {
       ...(options.onOverflow === undefined ? {} : { onOverflow: options.onOverflow }),
       ...(options.accepts === undefined ? {} : { accepts: options.accepts }),
       waiting: () => this.currentWait,
+      detached,
     });
     if (cursor.isClosed) {
       this.releaseIfIdle(); // the caller left before the subscription started (e.g. during resolution)
@@ -187,6 +237,11 @@ export class SharedFeed<T> {
     }
     const joining = this.open !== undefined;
     this.consumers.add(cursor);
+    if (detached) {
+      // A replaying consumer hears the feed's state from its journal (the replay says "subscribed" itself).
+      this.openFor(cursor);
+      return cursor;
+    }
     cursor.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
     if (joining) {
       // A data kind (live, delayed, frozen) describes the state that follows; a trouble state (stale,
@@ -203,13 +258,18 @@ export class SharedFeed<T> {
     } else if (!this.hooks.isConnected() || this.state === "reconnecting") {
       cursor.push(this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back"));
     }
+    this.openFor(cursor);
+    return cursor;
+  }
+
+  /** Opens upstream for a new consumer (in place to receive what opening emits); a refusal (a line limit) closes it. */
+  private openFor(cursor: FeedCursor<T>): void {
     try {
-      this.ensureOpen(); // the first consumer is in place to receive what opening emits
+      this.ensureOpen();
     } catch (err) {
-      cursor.close(); // a line limit refused it: nothing stays open
+      cursor.close(); // nothing stays open
       throw err;
     }
-    return cursor;
   }
 
   /** The Gateway connection dropped: consumers hear it; the IB side is gone with the socket. */
@@ -224,6 +284,7 @@ export class SharedFeed<T> {
     clearTimeout(this.retryTimer);
     this.drop();
     if (this.consumers.size === 0 && !this.pinned) {
+      this.end();
       this.hooks.onIdle(this as SharedFeed<unknown>);
       return;
     }
@@ -253,6 +314,14 @@ export class SharedFeed<T> {
     clearTimeout(this.retryTimer);
     this.drop();
     for (const c of [...this.consumers]) c.close();
+    this.end();
+  }
+
+  /** This instance is over (idle, failed, closed): its journal is closed; a later instance continues it. */
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.recorder?.close();
   }
 
   private ensureOpen(): void {
@@ -295,6 +364,7 @@ export class SharedFeed<T> {
       return;
     }
     this.failed = true;
+    this.end();
     this.hooks.onIdle(this as SharedFeed<unknown>);
   }
 
@@ -308,6 +378,7 @@ export class SharedFeed<T> {
   private releaseIfIdle(): void {
     if (this.consumers.size > 0 || this.pinned) return;
     this.drop();
+    this.end();
     this.hooks.onIdle(this as SharedFeed<unknown>);
   }
 
@@ -316,7 +387,9 @@ export class SharedFeed<T> {
   }
 
   private append(event: FeedEvent<T>): void {
-    this.log.append(event, this.hooks.now());
+    const now = this.hooks.now();
+    this.log.append(event, now);
+    if (this.recorder !== undefined && event.type !== "heartbeat" && event.type !== "recorded") this.recorder.record(event, now);
     if (++this.appendsSinceUpkeep >= UPKEEP_EVERY) this.upkeep();
   }
 
@@ -341,6 +414,7 @@ export class SharedFeed<T> {
 
   private statusEvent(kind: FeedStatusKind, message: string, ibCode?: number, untilMs?: number): FeedEvent<T> {
     const status: FeedStatus = { kind, atMs: this.hooks.now(), message };
+    if (kind === "subscribed") status.epoch = this.epoch;
     if (ibCode !== undefined) status.ibCode = ibCode;
     if (untilMs !== undefined) status.untilMs = untilMs;
     return { type: "status", status };

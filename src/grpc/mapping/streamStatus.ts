@@ -50,7 +50,7 @@ export function dataTypeToProto(t: DomainDataType): MarketDataType {
 
 /** The status/heartbeat half of every stream's event oneof. */
 export function controlEventToProto(
-  event: Exclude<FeedEvent<unknown>, { type: "data" }>,
+  event: Extract<FeedEvent<unknown>, { type: "status" | "heartbeat" }>,
 ): { event: { $case: "status"; value: StreamStatus } } | { event: { $case: "heartbeat"; value: Heartbeat } } {
   return event.type === "status"
     ? { event: { $case: "status", value: statusToProto(event.status) } }

@@ -1,6 +1,4 @@
 import {
-  StreamAccountResponse,
-  type AccountEvent,
   type GetAccountRequest,
   type GetAccountResponse,
   type ListAccountsResponse,
@@ -14,12 +12,14 @@ import type { Account } from "../../../gen/ibprovider/v1/types.js";
 import type { ProviderConfig } from "../../config/providerConfig.js";
 import type { MarketType } from "../../domain/marketType.js";
 import { assetsOf, pnlToProto, positionToProto, summaryOf } from "../mapping/account.js";
-import type { AccountState, AccountUpdate, PortfolioItem } from "../../ib/ibAdapter.js";
-import type { FeedCursor } from "../../stream/feedCursor.js";
+import type { AccountState, AccountUpdate } from "../../ib/ibAdapter.js";
+import type { FeedConsumer } from "../../stream/feedCursor.js";
+import { accountRendering, inMarket } from "../streamRenderings.js";
+import { replayStartOf } from "../requests/replayFields.js";
 import type { ConsumerOptions } from "../../stream/sharedFeed.js";
 import type { GatewayStatus } from "../../ib/connection/gatewayStatus.js";
 import type { CallContext } from "../callContext.js";
-import { encodeStream, type EncodedMessage, type StreamRendering } from "../streamEncoding.js";
+import { encodeStream, type EncodedMessage } from "../streamEncoding.js";
 import { checkConnector, checkMarketType } from "../requests/instrumentFields.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../../stream/streamSettings.js";
 
@@ -27,14 +27,7 @@ import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../../stream/strea
 export interface AccountSource {
   readonly status: GatewayStatus;
   accountState(accountId?: string): Promise<AccountState>;
-  streamAccount(accountId: string, options: ConsumerOptions<AccountUpdate>): FeedCursor<AccountUpdate>;
-}
-
-/** Futures positions belong to the futures market; everything else is spot (and margin, seen through margin). */
-const FUTURES_SEC_TYPES = new Set(["FUT", "FOP", "CONTFUT"]);
-
-function inMarket(item: PortfolioItem, marketType: MarketType): boolean {
-  return FUTURES_SEC_TYPES.has(item.secType) === (marketType === "futures");
+  streamAccount(accountId: string, options: ConsumerOptions<AccountUpdate>): FeedConsumer<AccountUpdate>;
 }
 
 /** AccountService: the active account (IB streams one at a time) seen through spot, futures or margin. */
@@ -59,28 +52,23 @@ export class AccountService {
   async listPositions(request: ListPositionsRequest): Promise<ListPositionsResponse> {
     const marketType = this.check(request);
     const state = await this.source.accountState(request.accountId);
-    return { positions: state.portfolio.filter((p) => inMarket(p, marketType)).map(positionToProto) };
+    return { positions: state.portfolio.filter((p) => inMarket(p.secType, marketType)).map(positionToProto) };
   }
 
   async listAssets(request: ListAssetsRequest): Promise<ListAssetsResponse> {
     const marketType = this.check(request);
     const state = await this.source.accountState(request.accountId);
-    return { assets: assetsOf(state.values), positions: state.portfolio.filter((p) => inMarket(p, marketType)).map(positionToProto) };
+    return { assets: assetsOf(state.values), positions: state.portfolio.filter((p) => inMarket(p.secType, marketType)).map(positionToProto) };
   }
 
   async *streamAccount(request: StreamAccountRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const marketType = this.check(request);
     const { maxQueued, heartbeatMs, staleAfterMs } = this.settings;
     // Positions of other markets are not this stream's (an idle stream still hears heartbeats).
-    const accepts = (u: AccountUpdate) => u.type !== "position" || inMarket(u.item, marketType);
-    const cursor = this.source.streamAccount(request.accountId, { signal: ctx.signal, maxQueued, heartbeatMs, staleAfterMs, accepts });
-    const rendering: StreamRendering<AccountUpdate, AccountEvent> = {
-      encode: (events, writer) => StreamAccountResponse.encode({ events }, writer),
-      key: "account", // data does not depend on the market (filtered by `accepts`): one encoding for all
-      data: (u, seq) => accountEvents(u).map((event) => ({ event, sequence: String(seq) })),
-      control: (event) => ({ ...event, sequence: "0" }),
-    };
-    yield* encodeStream(cursor, rendering);
+    const accepts = (u: AccountUpdate) => u.type !== "position" || inMarket(u.item.secType, marketType);
+    const start = replayStartOf(request, Date.now());
+    const cursor = this.source.streamAccount(request.accountId, { signal: ctx.signal, maxQueued, heartbeatMs, staleAfterMs, accepts, ...(start === undefined ? {} : { start }) });
+    yield* encodeStream(cursor, accountRendering(marketType));
   }
 
   private check(request: { connectorType: string; marketType: string }): MarketType {
@@ -96,16 +84,10 @@ export class AccountService {
       isActive: true,
       isPaper: this.source.status.isPaper,
       assets: assetsOf(state.values),
-      positions: state.portfolio.filter((p) => inMarket(p, marketType)).map(positionToProto),
+      positions: state.portfolio.filter((p) => inMarket(p.secType, marketType)).map(positionToProto),
       summary: summaryOf(state.values),
       pnl: state.pnl === undefined ? undefined : pnlToProto(state.pnl),
     };
   }
 }
 
-/** One account update as the events of an account stream. */
-function accountEvents(u: AccountUpdate): NonNullable<AccountEvent["event"]>[] {
-  if (u.type === "values") return [{ $case: "summary", value: summaryOf(u.values) }, ...assetsOf(u.values).map((value) => ({ $case: "asset" as const, value }))];
-  if (u.type === "position") return [{ $case: "position", value: positionToProto(u.item) }];
-  return [{ $case: "pnl", value: pnlToProto(u.pnl) }];
-}

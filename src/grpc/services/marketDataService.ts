@@ -1,28 +1,18 @@
 import {
-  StreamCandlesResponse,
-  StreamOrderBookResponse,
-  StreamTicksResponse,
-  StreamTradesResponse,
-  type CandleEvent,
   type GetCandlesRequest,
-  type GetCandlesResponse,
   type GetOrderBookRequest,
   type GetOrderBookResponse,
   type GetTradesRequest,
   type GetTradesResponse,
-  type OrderBookEvent,
   type StreamCandlesRequest,
   type StreamOrderBookRequest,
   type StreamTicksRequest,
   type StreamTradesRequest,
-  type TickEvent,
-  type TradeEvent as ProtoTradeEvent,
 } from "../../../gen/ibprovider/v1/market_data_service.js";
 import type { Candle, Level1, TextCandle, TradePrint } from "../../domain/marketData.js";
 import type { Interval } from "../../domain/intervals.js";
 import type { MarketType } from "../../domain/marketType.js";
 import type { BookUpdate, CandleQuery, LineConsumerOptions, OrderBookSnapshot, TradeEvent } from "../../ib/ibAdapter.js";
-import type { FeedCursor } from "../../stream/feedCursor.js";
 import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { IbError } from "../../ib/ibErrors.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../../stream/streamSettings.js";
@@ -31,21 +21,26 @@ import type { CallContext } from "../callContext.js";
 import { deadlineMsOf } from "../callDeadline.js";
 import { toInstrument } from "../mapping/instrument.js";
 import { encodeCandlesResponse } from "../mapping/candlesResponse.js";
-import { bookUpdateToProto, candleToProto, levelToProto, tickToProto, tradeToProto, writeTickEvent } from "../mapping/marketData.js";
+import { levelToProto, tradeToProto } from "../mapping/marketData.js";
 import { timestampFromMs } from "../mapping/protoTime.js";
 import { checkInstrument, checkInterval } from "../requests/instrumentFields.js";
 import { checkDepth, checkTradesLimit } from "../requests/sizeFields.js";
 import { candleWindow, tradesWindow } from "../requests/timeWindow.js";
-import { encodeStream, numberedRendering, type EncodedMessage } from "../streamEncoding.js";
+import { encodeStream, type EncodedMessage } from "../streamEncoding.js";
+import { bookRendering, candleRendering, tickRendering, tradeRendering } from "../streamRenderings.js";
+import { replayStartOf } from "../requests/replayFields.js";
+import { candlesFromHistory } from "../candlesFromHistory.js";
+import type { ReplayStart } from "../../stream/replayCursor.js";
+import type { FeedConsumer } from "../../stream/feedCursor.js";
 
 /** What the market data service needs from the adapter. */
 export interface MarketDataSource {
-  streamTicks(marketType: MarketType, symbol: string, options: LineConsumerOptions<Level1>): Promise<FeedCursor<Level1>>;
-  streamTrades(marketType: MarketType, symbol: string, options: LineConsumerOptions<TradeEvent>): Promise<FeedCursor<TradeEvent>>;
-  streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: LineConsumerOptions<BookUpdate>): Promise<FeedCursor<BookUpdate>>;
+  streamTicks(marketType: MarketType, symbol: string, options: LineConsumerOptions<Level1>): Promise<FeedConsumer<Level1>>;
+  streamTrades(marketType: MarketType, symbol: string, options: LineConsumerOptions<TradeEvent>): Promise<FeedConsumer<TradeEvent>>;
+  streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: LineConsumerOptions<BookUpdate>): Promise<FeedConsumer<BookUpdate>>;
   orderBookSnapshot(marketType: MarketType, symbol: string, rows: number, timeoutMs?: number, signal?: AbortSignal, client?: string): Promise<OrderBookSnapshot>;
   candlePages(marketType: MarketType, symbol: string, query: CandleQuery): Promise<{ instrument: ResolvedInstrument; pages: AsyncIterable<TextCandle[]> }>;
-  streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: LineConsumerOptions<Candle>): Promise<FeedCursor<Candle>>;
+  streamCandles(marketType: MarketType, symbol: string, interval: Interval, options: LineConsumerOptions<Candle>): Promise<FeedConsumer<Candle>>;
   recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal; client?: string; deadlineMs?: number }): Promise<TradePrint[]>;
 }
 
@@ -56,11 +51,20 @@ export class MarketDataService {
     private readonly settings: StreamSettings = DEFAULT_STREAM_SETTINGS,
   ) {}
 
-  private consumerOptions<T>(ctx: CallContext, accepts?: (value: T) => boolean): LineConsumerOptions<T> {
+  private consumerOptions<T>(ctx: CallContext, start: ReplayStart | undefined, accepts?: (value: T) => boolean): LineConsumerOptions<T> {
     const { maxQueued, heartbeatMs, staleAfterMs } = this.settings;
     // A consumer too far behind a trades/candles feed is usually not reading at all: end its call now.
     // Its IB lines are charged to the caller's client (per-client caps and fair shares).
-    return { signal: ctx.signal, client: ctx.client, maxQueued, heartbeatMs, staleAfterMs, onOverflow: (error) => ctx.fail(error), ...(accepts === undefined ? {} : { accepts }) };
+    return {
+      signal: ctx.signal,
+      client: ctx.client,
+      maxQueued,
+      heartbeatMs,
+      staleAfterMs,
+      onOverflow: (error) => ctx.fail(error),
+      ...(accepts === undefined ? {} : { accepts }),
+      ...(start === undefined ? {} : { start }),
+    };
   }
 
   async getCandles(request: GetCandlesRequest, ctx: CallContext): Promise<EncodedMessage> {
@@ -95,49 +99,38 @@ export class MarketDataService {
   async *streamCandles(request: StreamCandlesRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const interval = checkInterval(request.interval);
+    const start = replayStartOf(request, Date.now());
     // complete_only: Barfinex emits closed candles only; statuses and heartbeats still flow.
-    const cursor = await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions<Candle>(ctx, request.completeOnly ? (c) => c.complete : undefined));
-    const rendering = numberedRendering<Candle, CandleEvent>(
-      `candle\0${request.symbol}`,
-      (events, writer) => StreamCandlesResponse.encode({ events }, writer),
-      (c) => ({ $case: "candle", value: candleToProto(c, request.symbol) }),
-    );
-    yield* encodeStream(cursor, rendering);
+    const accepts = request.completeOnly ? (c: Candle) => c.complete : undefined;
+    const rendering = candleRendering(request.symbol, request.completeOnly);
+    if (start !== undefined && "atMs" in start) {
+      // From a time: the complete candles of history (the store, else IB), then the live feed from the forming one.
+      const live = await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions<Candle>(ctx, undefined, accepts));
+      const history = (fromMs: number, toMs: number) =>
+        this.source.candlePages(marketType, symbol, { interval, fromMs, toMs, regularHoursOnly: false, signal: ctx.signal, client: ctx.client, deadlineMs: deadlineMsOf(ctx.metadata) }).then((r) => r.pages);
+      yield* encodeStream(candlesFromHistory({ atMs: start.atMs, symbol: request.symbol, history, live, now: Date.now }), rendering);
+      return;
+    }
+    yield* encodeStream(await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions<Candle>(ctx, start, accepts)), rendering);
   }
 
   async *streamTicks(request: StreamTicksRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
-    const cursor = await this.source.streamTicks(marketType, symbol, this.consumerOptions(ctx));
-    const rendering = numberedRendering<Level1, TickEvent>(
-      `tick\0${request.symbol}`,
-      (events, writer) => StreamTicksResponse.encode({ events }, writer),
-      (l1) => ({ $case: "tick", value: tickToProto(l1, request.symbol) }),
-      (l1, seq, writer) => writeTickEvent(l1, request.symbol, seq, writer),
-    );
-    yield* encodeStream(cursor, rendering);
+    const start = replayStartOf(request, Date.now());
+    yield* encodeStream(await this.source.streamTicks(marketType, symbol, this.consumerOptions(ctx, start)), tickRendering(request.symbol));
   }
 
   async *streamTrades(request: StreamTradesRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
-    const cursor = await this.source.streamTrades(marketType, symbol, this.consumerOptions(ctx));
-    const rendering = numberedRendering<TradeEvent, ProtoTradeEvent>(
-      `trade\0${request.symbol}`,
-      (events, writer) => StreamTradesResponse.encode({ events }, writer),
-      (t) => ({ $case: "trade", value: tradeToProto(t, request.symbol) }),
-    );
-    yield* encodeStream(cursor, rendering);
+    const start = replayStartOf(request, Date.now());
+    yield* encodeStream(await this.source.streamTrades(marketType, symbol, this.consumerOptions(ctx, start)), tradeRendering(request.symbol));
   }
 
   async *streamOrderBook(request: StreamOrderBookRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const depth = checkDepth(request.depth);
-    const cursor = await this.source.streamOrderBook(marketType, symbol, depth, this.consumerOptions(ctx));
-    const rendering = numberedRendering<BookUpdate, OrderBookEvent>(
-      `book\0${request.symbol}`,
-      (events, writer) => StreamOrderBookResponse.encode({ events }, writer),
-      (u) => ({ $case: "update", value: bookUpdateToProto(u, request.symbol) }),
-    );
-    yield* encodeStream(cursor, rendering);
+    const start = replayStartOf(request, Date.now());
+    yield* encodeStream(await this.source.streamOrderBook(marketType, symbol, depth, this.consumerOptions(ctx, start)), bookRendering(request.symbol));
   }
 
   async getOrderBook(request: GetOrderBookRequest, ctx: CallContext): Promise<GetOrderBookResponse> {

@@ -1,5 +1,5 @@
 import type { ConsumerOptions } from "../../stream/sharedFeed.js";
-import type { FeedCursor } from "../../stream/feedCursor.js";
+import type { FeedConsumer } from "../../stream/feedCursor.js";
 import type { GatewayStatus } from "../connection/gatewayStatus.js";
 import { IbError } from "../ibErrors.js";
 import { accountSource, type AccountState, type AccountUpdate } from "./accountFeed.js";
@@ -37,7 +37,7 @@ export class AccountFeeds {
   }
 
   /** Account updates (values per batch, positions, PnL) as IB sends them; joiners get the current state first. */
-  stream(accountId: string, options: ConsumerOptions<AccountUpdate>): FeedCursor<AccountUpdate> {
+  stream(accountId: string, options: ConsumerOptions<AccountUpdate>): FeedConsumer<AccountUpdate> {
     return this.feed(this.accountFor(accountId)).feed.subscribe(options);
   }
 

@@ -2,7 +2,9 @@ import type { GatewayConnection } from "../connection/gatewayConnection.js";
 import type { SubscriptionKind, SubscriptionSnapshot } from "./subscriptionSnapshot.js";
 import { recordShed } from "../../metrics/streamMetrics.js";
 import { SharedFeed, type FeedSource } from "../../stream/sharedFeed.js";
-import type { FeedCursor } from "../../stream/feedCursor.js";
+import type { FeedConsumer } from "../../stream/feedCursor.js";
+import type { JournalStore } from "../../stream/feedJournal.js";
+import { FeedRecorder, type FeedCodec, type RecordingSettings } from "../../stream/feedRecorder.js";
 import { SERVICE_LINES, type ClientLines, type LineConsumerOptions } from "./clientLines.js";
 import type { LineKind } from "./lineBudget.js";
 
@@ -23,6 +25,13 @@ export interface FeedDescriptor {
   interval?: string;
 }
 
+/** Where and how every feed's events are recorded (the store's journal; the API's encoding of each kind). */
+export interface FeedRecording {
+  store: JournalStore;
+  codec: (kind: SubscriptionKind) => FeedCodec<unknown>;
+  settings: RecordingSettings;
+}
+
 interface Entry {
   feed: SharedFeed<unknown>;
   descriptor: FeedDescriptor;
@@ -41,6 +50,8 @@ export class FeedRegistry {
     private readonly now: () => number = Date.now,
     /** The clients' lines: charged per consumer (consume, pin), given back when a feed ends. */
     private readonly lines?: ClientLines,
+    /** Records every feed while it runs (none: nothing is kept, no stream can start in the past). */
+    private readonly recording?: FeedRecording,
   ) {
     connection.on("lost", () => {
       for (const { feed } of this.feeds.values()) feed.connectionLost();
@@ -62,7 +73,8 @@ export class FeedRegistry {
   acquire<T>(descriptor: FeedDescriptor, source: () => FeedSource<T>): SharedFeed<T> {
     const existing = this.feeds.get(descriptor.key);
     if (existing !== undefined) return existing.feed as SharedFeed<T>;
-    const feed = new SharedFeed<T>(descriptor.key, source(), {
+    const feedSource = source();
+    const feed = new SharedFeed<T>(descriptor.key, feedSource, {
       now: this.now,
       isConnected: () => this.connection.isReady,
       onIdle: (f) => {
@@ -71,9 +83,18 @@ export class FeedRegistry {
         this.lines?.ended(f.key);
       },
       onShed: (shed, events) => recordShed(descriptor.kind, shed, events),
-    });
+    }, this.recorderFor(descriptor, feedSource));
     this.feeds.set(descriptor.key, { feed: feed as SharedFeed<unknown>, descriptor });
     return feed;
+  }
+
+  /** A new feed instance's recorder: the journal continued, the state recorded as snapshots where it is one (the book, the account). */
+  private recorderFor<T>(descriptor: FeedDescriptor, source: FeedSource<T>): FeedRecorder<T> | undefined {
+    if (this.recording === undefined) return undefined;
+    const { store, codec, settings } = this.recording;
+    const journal = store.openFeed(descriptor.key, descriptor.kind, descriptor.symbol, this.now());
+    const state = source.overflow === "snapshot" && source.joinEvents !== undefined ? () => source.joinEvents!() : undefined;
+    return new FeedRecorder<T>(journal, codec(descriptor.kind) as FeedCodec<T>, settings, state);
   }
 
   /**
@@ -81,7 +102,7 @@ export class FeedRegistry {
    * none is named): refused before anything is requested when the client or IB has no line left (see
    * ClientLines). The charge is given back when `options.signal` aborts or the feed ends.
    */
-  consume<T>(descriptor: FeedDescriptor, source: () => FeedSource<T>, options: LineConsumerOptions<T>): FeedCursor<T> {
+  consume<T>(descriptor: FeedDescriptor, source: () => FeedSource<T>, options: LineConsumerOptions<T>): FeedConsumer<T> {
     const line = LINE_OF[descriptor.kind];
     const release = line === undefined || this.lines === undefined ? () => undefined : this.lines.charge(options.client ?? SERVICE_LINES, line, descriptor.key);
     try {

@@ -1,5 +1,5 @@
 import { BookMirror } from "../../domain/bookMirror.js";
-import type { FeedCursor } from "../../stream/feedCursor.js";
+import type { FeedConsumer } from "../../stream/feedCursor.js";
 import type { BookUpdate } from "./depthFeed.js";
 
 /** How long a snapshot waits for IB's initial burst of rows when a book does not fill. */
@@ -16,7 +16,7 @@ export interface OrderBookSnapshot {
  * current book), otherwise once IB's initial burst of inserts has settled — the book is full, or
  * INITIAL_BOOK_MS after IB began sending it (a thin market may never fill every row) — or at the deadline.
  */
-export async function readOrderBookSnapshot(cursor: FeedCursor<BookUpdate>, rows: number, timeoutMs: number, now: () => number): Promise<OrderBookSnapshot> {
+export async function readOrderBookSnapshot(cursor: FeedConsumer<BookUpdate>, rows: number, timeoutMs: number, now: () => number): Promise<OrderBookSnapshot> {
   const book = new BookMirror();
   const deadline = now() + timeoutMs;
   let timeMs = now();
