@@ -68,6 +68,8 @@ export function tradesSource(ctx: FeedContext, instrument: ResolvedInstrument, q
   const lastSecPrints = new PrintBag();
   /** When the feed was last closed with data possibly missed since (kept until the window is filled). */
   let lostAtMs: number | undefined;
+  /** When the feed first opened: with no print seen yet, an outage's window starts there. */
+  let firstOpenedAt: number | undefined;
 
   return {
     // Every print matters (volume, VWAP, signals): a client that cannot keep up is disconnected with
@@ -76,6 +78,7 @@ export function tradesSource(ctx: FeedContext, instrument: ResolvedInstrument, q
     open(sink) {
       ctx.budget.take("tickByTick");
       const openedAt = ctx.now();
+      firstOpenedAt ??= openedAt;
       const closing = new AbortController();
       let closed = false;
       const deliver = (trade: TradePrint, q: TradeEvent["quote"], backfilled: boolean) => {
@@ -92,7 +95,8 @@ export function tradesSource(ctx: FeedContext, instrument: ResolvedInstrument, q
 
       // Live prints wait while the outage's window is filled; then those of the reopen's second that the
       // history already delivered are dropped once each.
-      const outage = lostAtMs !== undefined && lastSec !== undefined && history !== undefined ? { lostAtMs, fromSec: lastSec } : undefined;
+      // With no print seen before the loss, from the first whole second the feed was open.
+      const outage = lostAtMs !== undefined && history !== undefined ? { lostAtMs, fromSec: lastSec ?? Math.ceil(firstOpenedAt / 1000) } : undefined;
       let held: { trade: TradePrint; quote: TradeEvent["quote"] }[] | undefined = outage === undefined ? undefined : [];
       const endEdge = new PrintBag();
       let endEdgeSec: number | undefined;
@@ -176,9 +180,6 @@ export function tradesSource(ctx: FeedContext, instrument: ResolvedInstrument, q
             resumeLive();
           },
         );
-      } else if (lostAtMs !== undefined && history !== undefined) {
-        sink.status("advisory", `${gapText(lostAtMs, openedAt)}: no trade had been received before the loss, so there is no window to fill from IB's historical ticks`);
-        lostAtMs = undefined;
       }
 
       return {
