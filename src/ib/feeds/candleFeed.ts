@@ -7,7 +7,7 @@ import { candleFromBar, type Bar, type Candle } from "../../domain/marketData.js
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { whatToShowFor } from "../history/historyPlan.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
-import { gapText, windowText } from "./outageWindow.js";
+import { clockText, gapText, windowText } from "./outageWindow.js";
 import type { FeedSource } from "../../stream/sharedFeed.js";
 
 /** IB's real-time bars are always 5 seconds long. */
@@ -240,6 +240,13 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
        * The complete candles of [fromMs, start) from IB's history (its own bar size, internal and paced),
        * minus those delivered complete before the loss; withdrawn when it would wait for IB's budget.
        */
+      /** "14:33, 14:35, 14:36 UTC" (a few), or the span "14:01:00–15:02:00 UTC" (many, or daily and longer). */
+      function candlesText(candles: Candle[]): string {
+        const intraday = interval.seconds !== undefined && interval.seconds < 86_400;
+        if (!intraday || candles.length > 6) return windowText(candles[0]!.startMs, intervalBounds(candles.at(-1)!.startMs, interval, timeZone).endMs);
+        return `${candles.map((c) => clockText(c.startMs).slice(0, 5)).join(", ")} UTC`;
+      }
+
       async function backfillWindow(lost: number, fromMs: number): Promise<{ candles: Candle[]; text: string }> {
         const gap = gapText(lost, openedAt);
         const oldest = start - (interval.seconds !== undefined && interval.seconds < 86_400 ? MAX_BACKFILL_INTRADAY_MS : MAX_BACKFILL_MS);
@@ -266,7 +273,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
           const text =
             candles.length === 0
               ? `${gap}: IB's history has no ${interval.name} candle for ${window} (no trades then) to backfill${tooOld}`
-              : `${gap}: ${candles.length} ${interval.name} candle${candles.length === 1 ? "" : "s"} backfilled from IB history (${windowText(candles[0]!.startMs, intervalBounds(candles.at(-1)!.startMs, interval, timeZone).endMs)})${tooOld}`;
+              : `${gap}: ${candles.length} ${interval.name} candle${candles.length === 1 ? "" : "s"} backfilled from IB history (${candlesText(candles)})${tooOld}`;
           return { candles, text };
         } catch (err) {
           const why =
