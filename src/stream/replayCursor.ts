@@ -39,8 +39,8 @@ export interface ReplayFeed<T> {
 }
 
 interface Plan {
-  /** Read the journal after this position; undefined: nothing to replay (go live now). */
-  from: JournalPosition | undefined;
+  /** Read the journal after this position; undefined: nothing to replay (go live now); "time": found at the start. */
+  from: JournalPosition | "time" | undefined;
   /** Recorded rows or pending events before this time are not part of the replay (a start from a time). */
   atMs: number | undefined;
   /** A replay from a time on a snapshot feed: it starts with the snapshot rows at `from`. */
@@ -93,7 +93,7 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
     try {
       yield this.plan.notice === undefined ? [this.subscribed] : [this.subscribed, { type: "status", status: this.plan.notice }];
       if (this.plan.from === undefined) this.attach();
-      else yield* this.replay(this.plan.from);
+      else yield* this.replay(this.plan.from === "time" ? await this.resolveTime(this.plan.atMs!) : this.plan.from);
       this.replaying = false;
       // Attached: the switch to live. Not attached: the feed ended during the replay, and its cursor says how.
       if (this.attached) yield [this.status("replay-complete", this.completeMessage())];
@@ -133,6 +133,24 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
       if (tail.length > 0) yield tail;
       return;
     }
+  }
+
+  /**
+   * The journal position a replay from a time starts after: found once the journal holds every event
+   * recorded so far (a feed records a few ms behind). A snapshot feed starts at the newest snapshot before
+   * the time (its deltas before the time included: the state is built from there).
+   */
+  private async resolveTime(atMs: number): Promise<JournalPosition> {
+    const { recorder } = this.feed;
+    await new Promise<void>((resolve) => recorder.caughtUp(resolve));
+    const journal = recorder.journal;
+    if (this.plan.fromSnapshot) {
+      const from = journal.snapshotBefore(atMs);
+      if (from === undefined) throw new ReplayRangeError(`no snapshot of the state is recorded at or before ${new Date(atMs).toISOString()} to start from`, "time", journal.oldest()?.timeMs);
+      this.plan.atMs = undefined;
+      return from;
+    }
+    return journal.positionBefore(atMs) ?? journal.last;
   }
 
   private attach(): void {
@@ -190,15 +208,8 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
       if (start.atMs < oldestMs) {
         throw new ReplayRangeError(`nothing is recorded that early: the oldest event retained is at ${new Date(oldestMs).toISOString()}`, "time", oldestMs);
       }
-      if (this.feed.snapshots) {
-        // The state at the start: the newest snapshot before it, then the deltas (those before the start too).
-        const from = journal.snapshotBefore(start.atMs);
-        if (from !== undefined) return { from, atMs: undefined, fromSnapshot: true, notice: undefined, lastSeq: undefined };
-        if (journal.positionBefore(start.atMs) !== undefined || oldest !== undefined) {
-          throw new ReplayRangeError(`no snapshot of the state is recorded at or before ${new Date(start.atMs).toISOString()} to start from`, "time", oldestMs);
-        }
-      }
-      return { from: journal.positionBefore(start.atMs) ?? recorder.position, atMs: start.atMs, fromSnapshot: false, notice: undefined, lastSeq: undefined };
+      // Where in the journal is found once it holds everything recorded so far (see `resolveTime`).
+      return { from: "time", atMs: start.atMs, fromSnapshot: this.feed.snapshots, notice: undefined, lastSeq: undefined };
     }
     const current = recorder.epoch;
     const epochs = journal.epochs();

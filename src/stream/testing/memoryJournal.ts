@@ -1,0 +1,119 @@
+import type { FeedJournal, JournalEpoch, JournalPosition, JournalStore, RecordedEvent } from "../feedJournal.js";
+
+const after = (a: JournalPosition, b: JournalPosition) => a.seq > b.seq || (a.seq === b.seq && a.sub > b.sub);
+
+interface MemoryFeed {
+  rows: RecordedEvent[];
+  epochs: JournalEpoch[];
+  symbol: string;
+  last: JournalPosition;
+  open: boolean;
+}
+
+/**
+ * A seam for the stream core's tests: the journal store in memory, its writer a setImmediate away (as the
+ * store's one writer commits a few ms later), so that replays meet rows not written yet. Rows are bytes of
+ * the test's own codec. `failNextWrite` drops the next batch as a failed write would.
+ */
+export class MemoryJournalStore implements JournalStore {
+  readonly feeds = new Map<string, MemoryFeed>();
+  failNextWrite = false;
+
+  openFeed(key: string, _kind: string, symbol: string, nowMs: number): FeedJournal {
+    let feed = this.feeds.get(key);
+    let brokenFrom: FeedJournal["brokenFrom"];
+    if (feed === undefined) {
+      feed = { rows: [], epochs: [{ epoch: nowMs, firstSeq: 1 }], symbol, last: { seq: 0, sub: 0 }, open: false };
+      this.feeds.set(key, feed);
+    } else if (feed.open) {
+      const previous = feed.epochs[feed.epochs.length - 1]!;
+      brokenFrom = { epoch: previous.epoch, lastSeq: feed.last.seq };
+      feed.epochs.push({ epoch: Math.max(nowMs, previous.epoch + 1), firstSeq: feed.last.seq + 1 });
+    }
+    feed.open = true;
+    return new MemoryJournal(this, feed, brokenFrom);
+  }
+
+  /** Marks a feed as never closed (a crash): its next instance starts a new epoch. */
+  crash(key: string): void {
+    this.feeds.get(key)!.open = true;
+  }
+}
+
+class MemoryJournal implements FeedJournal {
+  readonly epoch: number;
+  private pending = 0;
+  private waiters: (() => void)[] = [];
+  private broken = false;
+
+  constructor(
+    private readonly store: MemoryJournalStore,
+    private readonly feed: MemoryFeed,
+    readonly brokenFrom: FeedJournal["brokenFrom"],
+  ) {
+    this.epoch = feed.epochs[feed.epochs.length - 1]!.epoch;
+  }
+
+  get symbol(): string {
+    return this.feed.symbol;
+  }
+
+  get last(): JournalPosition {
+    return this.feed.last;
+  }
+
+  append(rows: RecordedEvent[]): void {
+    this.pending++;
+    const fail = this.store.failNextWrite;
+    this.store.failNextWrite = false;
+    setImmediate(() => {
+      if (fail) this.broken = true;
+      else {
+        this.feed.rows.push(...rows.map((r) => ({ ...r })));
+        this.feed.last = { seq: rows[rows.length - 1]!.seq, sub: rows[rows.length - 1]!.sub };
+      }
+      if (--this.pending === 0) for (const fn of this.waiters.splice(0)) fn();
+    });
+  }
+
+  whenCommitted(fn: () => void): void {
+    if (this.pending === 0) fn();
+    else this.waiters.push(fn);
+  }
+
+  close(): void {
+    this.whenCommitted(() => {
+      this.feed.open = this.broken;
+    });
+  }
+
+  read(from: JournalPosition, limit: number): RecordedEvent[] {
+    return this.feed.rows.filter((r) => after(r, from)).slice(0, limit);
+  }
+
+  positionBefore(timeMs: number): JournalPosition | undefined {
+    const i = this.feed.rows.findIndex((r) => r.timeMs >= timeMs);
+    return i < 0 ? undefined : i === 0 ? { seq: 0, sub: 0 } : { ...this.feed.rows[i - 1]!, sub: this.feed.rows[i - 1]!.sub };
+  }
+
+  snapshotBefore(timeMs: number): JournalPosition | undefined {
+    const rows = this.feed.rows;
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const r = rows[i]!;
+      if (r.kind !== "snapshot" || r.timeMs > timeMs) continue;
+      let first = i;
+      while (first > 0 && rows[first - 1]!.kind === "snapshot" && rows[first - 1]!.seq === r.seq) first--;
+      return first === 0 ? { seq: 0, sub: 0 } : { seq: rows[first - 1]!.seq, sub: rows[first - 1]!.sub };
+    }
+    return undefined;
+  }
+
+  oldest(): { timeMs: number; position: JournalPosition } | undefined {
+    const r = this.feed.rows[0];
+    return r === undefined ? undefined : { timeMs: r.timeMs, position: { seq: r.seq, sub: r.sub } };
+  }
+
+  epochs(): JournalEpoch[] {
+    return [...this.feed.epochs];
+  }
+}
