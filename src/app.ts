@@ -75,8 +75,9 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     historyRequestQuotas: new Map(config.clients.map((c) => [c.name, c.quotas.historyRequests])),
     clientLines: config.ibLines,
     store: { candles: store.candles, settings: config.store, contracts: store.contracts },
-    // Every shared feed is recorded as its stream sends it (replay, resume), old events deleted per kind in the background.
-    recording: { store: store.events, codec: recordingCodec, settings: { ...DEFAULT_RECORDING_SETTINGS, snapshotEveryMs: config.store.snapshotEveryMs } },
+    // Every shared feed is recorded as its stream sends it (replay, resume), old events deleted per kind in the
+    // background; STORE_RECORDING=off records nothing (a stream asking for the past: REPLAY_UNAVAILABLE).
+    recording: config.store.recording ? { store: store.events, codec: recordingCodec, settings: { ...DEFAULT_RECORDING_SETTINGS, snapshotEveryMs: config.store.snapshotEveryMs } } : undefined,
   });
   store.startRetention(config.store.retention);
 

@@ -86,6 +86,14 @@ export const envSchema = z.object({
   STORE_RETENTION_CANDLES: optionalDuration,
   STORE_RETENTION_ACCOUNT: optionalDuration,
   /**
+   * An operator switch: "off" records nothing (no stream can start in the past: FAILED_PRECONDITION
+   * REPLAY_UNAVAILABLE). Unset = DEFAULT_STORE_SETTINGS.recording (on).
+   */
+  STORE_RECORDING: z
+    .enum(["on", "off", "true", "false", "1", "0"])
+    .transform((v) => v === "on" || v === "true" || v === "1")
+    .optional(),
+  /**
    * Percent of each kind of IB line (market data, depth, tick-by-tick) kept for clients holding less than
    * their fair share (the kind's limit / the number of clients), at least one line; 0 = no reserve.
    */

@@ -221,4 +221,14 @@ describe("REST bridge settings", () => {
       expect(message).toContain(JSON.stringify(bad));
     }
   });
+
+  it("records by default; STORE_RECORDING=off turns recording off, and another value is refused naming the variable", () => {
+    const dir = withFile(seed);
+    expect(loadConfig({ env: envFor(dir), cwd: dir }).store.recording).toBe(true);
+    expect(loadConfig({ env: envFor(dir, { STORE_RECORDING: "off" }), cwd: dir }).store.recording).toBe(false);
+    expect(loadConfig({ env: envFor(dir, { STORE_RECORDING: "on" }), cwd: dir }).store.recording).toBe(true);
+    const message = errorOf(() => loadConfig({ env: envFor(dir, { STORE_RECORDING: "never" }), cwd: dir })).message;
+    expect(message).toContain("environment variable STORE_RECORDING");
+    expect(message).toContain('"never"');
+  });
 });

@@ -45,7 +45,7 @@ export interface AppConfig {
    * is off) with their ibLines caps, and IB_LINES_RESERVE_PERCENT.
    */
   ibLines: NonNullable<IbAdapterOptions["clientLines"]>;
-  /** The market-data store (STORE_PATH, absolute, and STORE_RETENTION_*, over DEFAULT_STORE_SETTINGS). */
+  /** The market-data store (STORE_PATH, absolute, STORE_RETENTION_* and STORE_RECORDING, over DEFAULT_STORE_SETTINGS). */
   store: StoreSettings;
 }
 
@@ -123,7 +123,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     candle: env.STORE_RETENTION_CANDLES ?? defaults.candle,
     account: env.STORE_RETENTION_ACCOUNT ?? defaults.account,
   };
-  const store: StoreSettings = { ...DEFAULT_STORE_SETTINGS, path: env.STORE_PATH === IN_MEMORY ? IN_MEMORY : resolve(cwd, env.STORE_PATH), retention };
+  const recording = env.STORE_RECORDING ?? DEFAULT_STORE_SETTINGS.recording;
+  const store: StoreSettings = { ...DEFAULT_STORE_SETTINGS, path: env.STORE_PATH === IN_MEMORY ? IN_MEMORY : resolve(cwd, env.STORE_PATH), retention, recording };
   const sharers = clients.length === 0 ? [{ name: ANONYMOUS_CLIENT_NAME, quotas: DEFAULT_CLIENT_QUOTAS }] : clients;
   const ibLines = { clients: sharers.map((c) => ({ name: c.name, maxLines: c.quotas.ibLines })), reservePercent: env.IB_LINES_RESERVE_PERCENT };
   const historicalPacing = env.HISTORY_CLIENT_RESERVE === undefined ? undefined : { clientReserve: env.HISTORY_CLIENT_RESERVE };

@@ -18,6 +18,8 @@ export interface StoreSettings {
   retention: Readonly<Record<RecordedFeedKind, number>>;
   /** How often a feed whose state is a snapshot (the order book, the account) records one, so a replay can start anywhere. */
   snapshotEveryMs: number;
+  /** Whether shared feeds record their events (STORE_RECORDING); off: nothing is recorded and no stream can start in the past. */
+  recording: boolean;
 }
 
 /** The kinds of shared feed the service records (the subscription kinds, ib/feeds/subscriptionSnapshot.ts). */
@@ -35,4 +37,5 @@ export const DEFAULT_STORE_SETTINGS: Readonly<StoreSettings> = Object.freeze({
   recentTtlMs: 60_000,
   retention: Object.freeze({ tick: 24 * 3_600_000, trade: 24 * 3_600_000, orderBook: 3_600_000, candle: 0, account: 7 * 24 * 3_600_000 }),
   snapshotEveryMs: 60_000,
+  recording: true,
 });
