@@ -20,6 +20,7 @@ import { DEFAULT_LINE_LIMITS, LineBudget, type LineLimits } from "./feeds/lineBu
 import { readOrderBookSnapshot, type OrderBookSnapshot } from "./feeds/orderBookSnapshot.js";
 import type { SubscriptionSnapshot } from "./feeds/subscriptionSnapshot.js";
 import { tradesSource, type TradeEvent } from "./feeds/tradesFeed.js";
+import { tradeHistoryFor } from "./history/outageTrades.js";
 import { HistoricalScheduler, type HistoricalSchedulerStats } from "./history/historicalScheduler.js";
 import type { HistoricalPacingRules } from "./history/pacingRules.js";
 import { HistoryService, type CandleQuery } from "./history/historyService.js";
@@ -308,7 +309,7 @@ export class IbAdapter {
   private async tradesFeed(marketType: MarketType, symbol: string): Promise<FeedPlan<TradeEvent>> {
     const instrument = withTrades(await this.resolve(marketType, symbol));
     const quote = () => this.feeds.peek<Level1>(`tick/${instrument.conId}`);
-    return { descriptor: { key: `trade/${instrument.conId}`, kind: "trade", marketType, symbol: instrument.symbol }, source: () => tradesSource(this.ctx, instrument, quote) };
+    return { descriptor: { key: `trade/${instrument.conId}`, kind: "trade", marketType, symbol: instrument.symbol }, source: () => tradesSource(this.ctx, instrument, quote, tradeHistoryFor(this.ctx, this.scheduler, instrument)) };
   }
 
   /** L2 depth of `rows` rows per side: a snapshot, then deltas with sequence numbers. One IB depth subscription per (instrument, rows). */
