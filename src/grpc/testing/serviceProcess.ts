@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const TSX = pathToFileURL(join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** host:port of its gRPC server. */
+  address: string;
+  /** Resolves when the process has exited (its signal: child.signalCode). */
+  exited: Promise<void>;
+}
+
+/**
+ * The service in a process of its own (src/testing/appProcess.ts), for tests that kill it with SIGKILL:
+ * configured from `env` over loopback ports (GRPC_PORT/REST_PORT 0), from the repository's root; resolves
+ * once it serves. `pacing`: IB's historical windows (argv[2] of appProcess). The caller kills what it started.
+ */
+export async function startServiceProcess(env: Record<string, string>, pacing: unknown = {}, timeoutMs = 20_000): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src/testing/appProcess.ts"), JSON.stringify(pacing)], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", REST_HOST: "127.0.0.1", REST_PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let out = "";
+  let err = "";
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the service did not start within ${timeoutMs} ms\n${out}\n${err}`)), timeoutMs);
+      child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+        out += c;
+        const m = /^grpc (\d+)$/m.exec(out);
+        if (m !== null) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      void exited.then(() => reject(new Error(`the service exited before serving\n${out}\n${err}`)));
+    });
+    return { child, address: `127.0.0.1:${port}`, exited };
+  } catch (e) {
+    child.kill("SIGKILL");
+    throw e;
+  }
+}
