@@ -93,9 +93,9 @@ export function tradesSource(ctx: FeedContext, instrument: ResolvedInstrument, q
         sink.data(event);
       };
 
-      // Live prints wait while the outage's window is filled; then those of the reopen's second that the
-      // history already delivered are dropped once each.
-      // With no print seen before the loss, from the first whole second the feed was open.
+      // After an outage the window is filled from the last print's second (with no print seen yet, from the
+      // first whole second the feed was open); live prints are held meanwhile, and those of the edge second
+      // the history already delivered are dropped once each when they come.
       const outage = lostAtMs !== undefined && history !== undefined ? { lostAtMs, fromSec: lastSec ?? Math.ceil(firstOpenedAt / 1000) } : undefined;
       let held: { trade: TradePrint; quote: TradeEvent["quote"] }[] | undefined = outage === undefined ? undefined : [];
       const endEdge = new PrintBag();
