@@ -70,7 +70,7 @@ function read(consumer: FeedConsumer<number>) {
     async until(pred: (heard: string[]) => boolean, what: string): Promise<void> {
       const giveUp = Date.now() + WAIT_MS;
       while (!pred(heard)) {
-        if (Date.now() > giveUp) throw new Error(`${what}: heard ${heard.join(" ")}`);
+        if (Date.now() > giveUp) throw new Error(`${what}: heard ${heard.length} (… ${heard.slice(-8).join(" ")}), ended ${String(ended)}`);
         await new Promise<void>((resolve) => {
           waiters.push(resolve);
           setTimeout(resolve, 20);
@@ -84,9 +84,8 @@ const dataSeqs = (heard: string[]) => heard.filter((w) => w.startsWith("d")).map
 const contiguous = (xs: number[]) => xs.every((x, i) => i === 0 || x === xs[i - 1]! + 1);
 
 /** A consumer held to 50 events behind (a replay must never trip it); `keep`: one that holds the feed open, unbounded. */
-function subscribe(feed: SharedFeed<number>, start?: ReplayStart | "keep") {
+function subscribe(feed: SharedFeed<number>, start?: ReplayStart | "keep", maxQueued = start === "keep" ? 1_000_000 : 50) {
   const controller = new AbortController();
-  const maxQueued = start === "keep" ? 1_000_000 : 50;
   const consumer = feed.subscribe({ signal: controller.signal, heartbeatMs: 60_000, staleAfterMs: 0, maxQueued, ...(start === undefined || start === "keep" ? {} : { start }) });
   return { consumer, stop: () => controller.abort() };
 }
@@ -131,6 +130,26 @@ describe("resume after a sequence", () => {
     expect(seqs.length).toBe(6_000);
     expect(contiguous(seqs)).toBe(true);
     replaying.stop();
+    keep.stop();
+  });
+
+  it("switches to live without a gap while the feed keeps recording every turn (rows handed to the journal during the catch-up)", async () => {
+    const { feed, source } = setup();
+    const keep = subscribe(feed, "keep");
+    read(keep.consumer);
+    let v = 0;
+    let flooding = true;
+    const flood = () => {
+      for (let i = 0; i < 150; i++) source.sink!.data(++v); // more than a batch: handed to the journal at once
+      if (flooding) setImmediate(flood);
+    };
+    flood();
+    while (v < 2_000) await new Promise((r) => setImmediate(r));
+    // Once live, a consumer 150 events behind each turn needs a bound above that (the replay itself has none).
+    const replays = [0, 100, 1_000].map((afterSeq) => read(subscribe(feed, { afterSeq, epoch: feed.epoch }, 10_000).consumer));
+    for (const r of replays) await r.until((h) => h.includes("replay-complete") && dataSeqs(h).length > 3_000, "replay then live");
+    flooding = false;
+    for (const r of replays) expect(contiguous(dataSeqs(r.heard))).toBe(true);
     keep.stop();
   });
 

@@ -23,6 +23,8 @@ export class ReplayRangeError extends Error {
   }
 }
 
+const isBefore = (a: JournalPosition, b: JournalPosition) => a.seq < b.seq || (a.seq === b.seq && a.sub < b.sub);
+
 /** Rows read from the journal per step: a client's reading paces the replay, one page at a time. */
 const PAGE_ROWS = 1_000;
 
@@ -124,6 +126,8 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
           const rest = journal.read(pos, PAGE_ROWS);
           if (rest.length === PAGE_ROWS) return resolve(undefined); // more arrived meanwhile: keep paging
           const last = rest.length > 0 ? rest[rest.length - 1]! : pos;
+          // Rows handed to the journal after the catch-up began are neither readable nor pending: once more.
+          if (isBefore(last, journal.last)) return resolve(undefined);
           const events = [...this.convert(rest), ...this.pending(recorder.pendingAfter(last, this.plan.atMs))];
           this.attach();
           resolve(events);

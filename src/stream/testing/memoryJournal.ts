@@ -42,8 +42,10 @@ export class MemoryJournalStore implements JournalStore {
 
 class MemoryJournal implements FeedJournal {
   readonly epoch: number;
-  private pending = 0;
-  private waiters: (() => void)[] = [];
+  private appended = 0;
+  private settled = 0;
+  /** As the store's: a waiter waits for the rows appended before it, not for an idle writer. */
+  private waiters: { target: number; fn: () => void }[] = [];
   private broken = false;
 
   constructor(
@@ -62,23 +64,25 @@ class MemoryJournal implements FeedJournal {
     return this.feed.last;
   }
 
+  /** Moves `last` at once (as the store's does); the rows become readable a setImmediate later. */
   append(rows: RecordedEvent[]): void {
-    this.pending++;
+    this.appended += rows.length;
+    this.feed.last = { seq: rows[rows.length - 1]!.seq, sub: rows[rows.length - 1]!.sub };
     const fail = this.store.failNextWrite;
     this.store.failNextWrite = false;
     setImmediate(() => {
       if (fail) this.broken = true;
-      else {
-        this.feed.rows.push(...rows.map((r) => ({ ...r })));
-        this.feed.last = { seq: rows[rows.length - 1]!.seq, sub: rows[rows.length - 1]!.sub };
-      }
-      if (--this.pending === 0) for (const fn of this.waiters.splice(0)) fn();
+      else this.feed.rows.push(...rows.map((r) => ({ ...r })));
+      this.settled += rows.length;
+      const due = this.waiters.filter((w) => w.target <= this.settled);
+      this.waiters = this.waiters.filter((w) => w.target > this.settled);
+      for (const w of due) w.fn();
     });
   }
 
   whenCommitted(fn: () => void): void {
-    if (this.pending === 0) fn();
-    else this.waiters.push(fn);
+    if (this.settled >= this.appended) fn();
+    else this.waiters.push({ target: this.appended, fn });
   }
 
   close(): void {
