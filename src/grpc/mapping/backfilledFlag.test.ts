@@ -45,5 +45,10 @@ describe("the backfilled flag on the wire", () => {
     const tradeEvents = [...trades.data({ trade: print, sequence: 1, quote: undefined, backfilled: true }, 3), ...trades.data({ trade: print, sequence: 2, quote: undefined }, 4)];
     const decodedTrades = StreamTradesResponse.decode(trades.encode(tradeEvents, new BinaryWriter()).finish()).events;
     expect(decodedTrades.map((e) => e.backfilled)).toEqual([true, false]);
+
+    // A live event carries no backfilled field on the wire (ts-proto writes it unless it is false).
+    const live = candles.data(candle(180_000, false), 9);
+    const bare = StreamCandlesResponse.encode({ events: [{ ...live[0]!, backfilled: undefined as unknown as boolean }] }).finish();
+    expect(candles.encode(live, new BinaryWriter()).finish().length).toBe(bare.length - 2);
   });
 });

@@ -42,11 +42,16 @@ export function tradeToProto(e: TradeEvent, symbol: string, tradeId = String(e.s
 }
 
 /**
- * The rendering with `backfilled: true` on the events of data fetched from IB's history after a Gateway
- * outage (CandleEvent.backfilled, TradeEvent.backfilled); other events are rendered as before.
+ * The rendering with CandleEvent.backfilled / TradeEvent.backfilled set on every event: true for data
+ * fetched from IB's history after a Gateway outage, false otherwise. Set explicitly: ts-proto writes the
+ * field (2 bytes) whenever it is not `false`, absent included.
  */
 export function withBackfilledFlag<T extends { backfilled?: true }, E extends { backfilled: boolean }>(rendering: StreamRendering<T, E>): StreamRendering<T, E> {
-  return { ...rendering, data: (value, seq) => (value.backfilled === true ? rendering.data(value, seq).map((e) => ({ ...e, backfilled: true })) : rendering.data(value, seq)) };
+  return {
+    ...rendering,
+    data: (value, seq) => rendering.data(value, seq).map((e) => ({ ...e, backfilled: value.backfilled === true })),
+    control: (event) => ({ ...rendering.control(event), backfilled: false }),
+  };
 }
 
 /** A stored or historical candle: its text goes to the wire as it is. */
