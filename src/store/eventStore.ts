@@ -364,6 +364,10 @@ class Journal implements FeedJournal {
     if (!this.writeQueued) this.queueWrite();
   }
 
+  get unsettled(): number {
+    return this.appended - this.settled;
+  }
+
   whenCommitted(fn: () => void): void {
     if (this.settled >= this.appended) fn();
     else this.waiters.push({ target: this.appended, fn });

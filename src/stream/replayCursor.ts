@@ -23,8 +23,6 @@ export class ReplayRangeError extends Error {
   }
 }
 
-const isBefore = (a: JournalPosition, b: JournalPosition) => a.seq < b.seq || (a.seq === b.seq && a.sub < b.sub);
-
 /** Rows read from the journal per step: a client's reading paces the replay, one page at a time. */
 const PAGE_ROWS = 1_000;
 
@@ -127,7 +125,7 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
           if (rest.length === PAGE_ROWS) return resolve(undefined); // more arrived meanwhile: keep paging
           const last = rest.length > 0 ? rest[rest.length - 1]! : pos;
           // Rows handed to the journal after the catch-up began are neither readable nor pending: once more.
-          if (isBefore(last, journal.last)) return resolve(undefined);
+          if (journal.unsettled > 0) return resolve(undefined);
           const events = [...this.convert(rest), ...this.pending(recorder.pendingAfter(last, this.plan.atMs))];
           this.attach();
           resolve(events);

@@ -80,6 +80,10 @@ class MemoryJournal implements FeedJournal {
     });
   }
 
+  get unsettled(): number {
+    return this.appended - this.settled;
+  }
+
   whenCommitted(fn: () => void): void {
     if (this.settled >= this.appended) fn();
     else this.waiters.push({ target: this.appended, fn });
