@@ -245,6 +245,22 @@ describe("a shared feed over one upstream subscription", () => {
     expect(a.words).toEqual(["subscribed", "d1#1", "d2#2", "reconnecting", "gap", "d3#3"]);
   });
 
+  it("a source that fills gaps says the reopen's GAP itself (what it filled) before its data; if data comes first the feed's GAP precedes it", async () => {
+    const { feed, source } = setup();
+    Object.assign(source, { fillsGaps: true });
+    const a = consume(feed);
+    source.sink.data(1);
+    feed.reopen("reconnected to the Gateway");
+    source.sink.status("gap", "gap 14:01–14:03: 2 candles backfilled from IB history");
+    source.sink.data(2);
+    await a.until((r) => r.data.length === 2, "d2");
+    feed.reopen("reconnected again");
+    source.sink.data(3); // the source said nothing: the feed's own GAP comes first
+    await a.until((r) => r.data.length === 3, "d3");
+    expect(a.words).toEqual(["subscribed", "d1#1", "gap", "d2#2", "gap", "d3#3"]);
+    expect(a.statuses("gap").map((g) => g.message)).toEqual(["gap 14:01–14:03: 2 candles backfilled from IB history", "reconnected again"]);
+  });
+
   it("an upstream restart (a bust) reopens the source and marks the gap with its IB code, the numbering going on", async () => {
     const { feed, source } = setup();
     const a = consume(feed);

@@ -19,6 +19,12 @@ export interface FeedSource<T> {
   latest?(): T | undefined;
   /** What a consumer `maxQueued` events behind gets (see OverflowPolicy); "snapshot" needs joinEvents. */
   readonly overflow: OverflowPolicy;
+  /**
+   * Reopened after an outage, the source fills the missed window itself (from IB's history) and says the
+   * "gap" status — what it filled and what it could not — before its first data. The feed then holds its
+   * own GAP back; should data come first anyway, the feed's GAP goes before it (never data glued in silence).
+   */
+  readonly fillsGaps?: boolean;
 }
 
 export interface OpenFeed {
@@ -101,6 +107,8 @@ export class SharedFeed<T> {
   /** Counts openings and drops, so that an opening superseded while in progress is recognised. */
   private openings = 0;
   private seq: number;
+  /** A reopen's GAP the source is to say (fillsGaps), said by the feed before data if the source does not. */
+  private gapOwed: { message: string; ibCode: number | undefined } | undefined;
   /** The epoch of this feed's numbering: the journal's, or (nothing recorded) this instance's. */
   readonly epoch: number;
   private ended = false;
@@ -288,7 +296,10 @@ export class SharedFeed<T> {
       this.hooks.onIdle(this as SharedFeed<unknown>);
       return;
     }
-    this.announce("gap", message, ibCode);
+    if (this.source.fillsGaps === true) {
+      this.state = "gap";
+      this.gapOwed = { message, ibCode };
+    } else this.announce("gap", message, ibCode);
     try {
       this.ensureOpen();
     } catch (err) {
@@ -298,6 +309,7 @@ export class SharedFeed<T> {
 
   /** Tell every consumer something about the data without touching the subscription. */
   announce(kind: FeedStatusKind, message: string, ibCode?: number, untilMs?: number): void {
+    if (kind === "gap") this.gapOwed = undefined;
     if (DATA_KINDS.includes(kind)) this.dataKind = kind as DataKind;
     this.state = kind;
     this.broadcast(this.statusEvent(kind, message, ibCode, untilMs));
@@ -330,6 +342,7 @@ export class SharedFeed<T> {
     const generation = ++this.openings;
     const opened = this.source.open({
       data: (value) => {
+        if (this.gapOwed !== undefined) this.announce("gap", this.gapOwed.message, this.gapOwed.ibCode);
         this.lastMessageMs = this.hooks.now();
         if (!DATA_KINDS.includes(this.state)) this.state = this.dataKind;
         this.append({ type: "data", value, seq: ++this.seq });
