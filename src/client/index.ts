@@ -1,9 +1,10 @@
 /**
  * The TypeScript client of ib-provider: typed services over the generated code in gen/, bearer-token
- * auth, resumable streams with gap reporting, and Decimal helpers for the API's decimal strings.
+ * auth, resumable streams that resume exactly (after_sequence + epoch) and report real gaps, and Decimal helpers for the API's decimal strings.
  */
 export { createIbProviderClient, type IbProviderClient, type IbProviderClientOptions, type ServiceMethods } from "./ibProviderClient.js";
-export { resumableStream, isResumable, type ResumeOptions } from "./resumableStream.js";
+export { resumableStream, isResumable, type ResumeOptions, type StreamStart, type CallStart } from "./resumableStream.js";
+export type { ResumePoint } from "./sequenceTracker.js";
 export type { StreamItem, StreamEventItem, StreamGap, StreamReconnecting } from "./streamItem.js";
 export type { UnaryOptions, RequestInput } from "./serviceMethods.js";
 export { DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff.js";

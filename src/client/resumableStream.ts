@@ -4,6 +4,19 @@ import { errorInfoOf, isServiceError } from "./errorInfo.js";
 import { SequenceTracker, type StreamEvent } from "./sequenceTracker.js";
 import type { StreamItem } from "./streamItem.js";
 
+/**
+ * Where a stream begins (see "Replay and resume" in docs/streams.md): the events recorded from a time, or
+ * right after the data event `afterSequence` of `epoch` (a resume point: `sequence` and `epoch` of an item a
+ * stream yielded earlier); then live.
+ */
+export type StreamStart = { time: Date | number } | { afterSequence: bigint | string; epoch: bigint | string };
+
+/**
+ * How `open` starts one call: undefined = the request as the caller gave it; a {@link StreamStart} = its
+ * replay fields set to that start (start_time, or after_sequence + epoch); `{ live: true }` = none of them.
+ */
+export type CallStart = StreamStart | { live: true };
+
 export interface ResumeOptions {
   /** Aborting ends the iteration cleanly (no error) and cancels the call, so the service frees the feed. */
   signal?: AbortSignal;
@@ -12,6 +25,8 @@ export interface ResumeOptions {
   maxRetries?: number;
   /** Which errors re-open the stream. Default: {@link isResumable}. */
   isRetryable?: (error: ServiceError) => boolean;
+  /** Begin in the past (a time, or after a sequence), then live. Default: live. */
+  start?: StreamStart;
 }
 
 /**
@@ -30,25 +45,47 @@ export function isResumable(error: ServiceError): boolean {
 }
 
 /**
+ * A resume the service refuses to replay: it records nothing (REPLAY_UNAVAILABLE, a service without a
+ * store) or does not have that sequence (REPLAY_OUT_OF_RANGE). The stream then goes on live, and the
+ * sequence numbers say what was missed.
+ */
+function isReplayRefusal(error: ServiceError): "unavailable" | "out-of-range" | undefined {
+  const reason = errorInfoOf(error)?.reason;
+  if (error.code === status.FAILED_PRECONDITION && reason === "REPLAY_UNAVAILABLE") return "unavailable";
+  if (error.code === status.OUT_OF_RANGE && reason === "REPLAY_OUT_OF_RANGE") return "out-of-range";
+  return undefined;
+}
+
+const isSequenceStart = (start: CallStart | undefined): start is { afterSequence: bigint | string; epoch: bigint | string } => start !== undefined && "afterSequence" in start;
+
+/**
  * Reads a server stream of event batches as one async iterable of events that survives disconnects:
  * after a retryable error it yields a `reconnecting` item, waits (capped exponential backoff with
- * jitter), opens the stream again with `open`, and reports any `gap` it can detect from the events'
- * sequence numbers. Breaking out of the loop or aborting `signal` cancels the call.
+ * jitter) and opens the stream again with `open`, resuming right after the last data event it yielded
+ * (after_sequence + epoch): the service replays what was missed, which comes as ordinary events. A `gap`
+ * is reported only where events are missing for good: the service says so (GAP status), the feed's
+ * numbering restarted (a new epoch), or jumped. Breaking out of the loop or aborting `signal` cancels the call.
  *
- * @param open starts one call; it is invoked again for every reconnect.
+ * @param open starts one call with the given start (see {@link CallStart}); it is invoked again for every
+ *   reconnect. An `open` that ignores its argument still works: reconnects are then live, with gap reports.
  */
 export async function* resumableStream<E extends StreamEvent>(
-  open: () => ClientReadableStream<{ events: E[] }>,
+  open: (start?: CallStart) => ClientReadableStream<{ events: E[] }>,
   options: ResumeOptions = {},
 ): AsyncGenerator<StreamItem<E>, void, undefined> {
-  const { signal, maxRetries = Number.POSITIVE_INFINITY, isRetryable = isResumable } = options;
+  const { signal, start, maxRetries = Number.POSITIVE_INFINITY, isRetryable = isResumable } = options;
   const policy = backoffPolicy(options.backoff);
-  const tracker = new SequenceTracker<E>();
+  const tracker = new SequenceTracker<E>(isSequenceStart(start) ? { afterSequence: BigInt(start.afterSequence), epoch: BigInt(start.epoch) } : undefined);
   // A function, not a narrowed property read: the signal changes while we await.
   const aborted = () => signal?.aborted === true;
   let attempt = 0;
+  /** The service records nothing: reconnects go live. */
+  let replayUnavailable = false;
+  let from: CallStart | undefined = start;
+  /** Whether `from` is the client's own resume (a refusal then means "go live"), not the caller's start. */
+  let clientResume = false;
   while (!aborted()) {
-    const call = open();
+    const call = open(from);
     const cancel = () => call.cancel();
     signal?.addEventListener("abort", cancel, { once: true });
     try {
@@ -65,11 +102,30 @@ export async function* resumableStream<E extends StreamEvent>(
       return; // the service ended the stream normally
     } catch (err) {
       if (aborted()) return;
+      const refusal = clientResume && isServiceError(err) ? isReplayRefusal(err) : undefined;
+      if (refusal !== undefined) {
+        // Refused before anything was sent: open live at once (not a failed attempt); the tracker checks the numbering.
+        replayUnavailable ||= refusal === "unavailable";
+        from = { live: true };
+        clientResume = false;
+        tracker.reopen(false);
+        continue;
+      }
       if (!isServiceError(err) || !isRetryable(err) || attempt >= maxRetries) throw err;
       attempt += 1;
       const delayMs = backoffDelay(policy, attempt);
       yield { kind: "reconnecting", attempt, delayMs, error: err };
-      tracker.reopen();
+      const point = replayUnavailable ? undefined : tracker.resumePoint;
+      if (point !== undefined) {
+        from = { afterSequence: String(point.afterSequence), epoch: String(point.epoch) };
+        clientResume = true;
+      } else {
+        // Nothing delivered yet: begin again where the caller asked. Otherwise no resume point (the service
+        // sends no epochs, or records nothing): live, and the numbering tells what was missed.
+        from = tracker.hasData ? { live: true } : start;
+        clientResume = false;
+      }
+      tracker.reopen(isSequenceStart(from));
       await sleep(delayMs, signal);
     } finally {
       signal?.removeEventListener("abort", cancel);

@@ -1,5 +1,5 @@
 import { Metadata, type CallOptions, type Client, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
-import { resumableStream, type ResumeOptions } from "./resumableStream.js";
+import { resumableStream, type CallStart, type ResumeOptions, type StreamStart } from "./resumableStream.js";
 import type { StreamEvent } from "./sequenceTracker.js";
 import type { StreamItem } from "./streamItem.js";
 
@@ -76,15 +76,48 @@ export function unaryMethods<S extends object>(client: Client, service: S): Unar
   return methods as UnaryMethods<S>;
 }
 
-/** Resumable streams for every server-streaming RPC of `service` (see {@link resumableStream}). */
+/** The replay fields every stream request has (start_time, after_sequence, epoch). */
+interface ReplayFields {
+  startTime?: { seconds: string; nanos: number } | undefined;
+  afterSequence?: string | undefined;
+  epoch?: string | undefined;
+}
+
+function timestampOf(time: Date | number): { seconds: string; nanos: number } {
+  const ms = typeof time === "number" ? time : time.getTime();
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: String(seconds), nanos: Math.round((ms - seconds * 1000) * 1e6) };
+}
+
+/** The request of one call: as given (`start` undefined), or with its replay fields set to `start` alone. */
+function requestFrom<Req>(request: Req, start: CallStart | undefined): Req {
+  if (start === undefined) return request;
+  const fields: ReplayFields = { startTime: undefined, afterSequence: undefined, epoch: undefined };
+  if ("time" in start) fields.startTime = timestampOf(start.time);
+  else if ("afterSequence" in start) Object.assign(fields, { afterSequence: String(start.afterSequence), epoch: String(start.epoch) });
+  return { ...request, ...fields };
+}
+
+/** A resume point the caller put in the request itself: the stream then knows where it stands from the start. */
+function sequenceStartOf(request: ReplayFields): StreamStart | undefined {
+  const { startTime, afterSequence, epoch } = request;
+  return startTime === undefined && afterSequence !== undefined && epoch !== undefined && /^\d+$/.test(afterSequence) && /^[1-9]\d*$/.test(epoch) ? { afterSequence, epoch } : undefined;
+}
+
+/**
+ * Resumable streams for every server-streaming RPC of `service` (see {@link resumableStream}). A
+ * reconnect re-sends the request with its replay fields set to resume after the last event yielded.
+ */
 export function streamMethods<S extends object>(client: Client, service: S): StreamMethods<S> {
   const methods: Record<string, unknown> = {};
   for (const [name, def] of definitions(service)) {
     if (!def.responseStream) continue;
     methods[name] = (input: Partial<unknown> | undefined, options: ResumeOptions = {}) => {
       const request = completeRequest(def, input);
-      const open = () => client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new Metadata()) as ClientReadableStream<{ events: StreamEvent[] }>;
-      return resumableStream(open, options);
+      const open = (start?: CallStart) =>
+        client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, requestFrom(request, start), new Metadata()) as ClientReadableStream<{ events: StreamEvent[] }>;
+      const start = options.start ?? sequenceStartOf(request as ReplayFields);
+      return resumableStream(open, start === undefined ? options : { ...options, start });
     };
   }
   return methods as StreamMethods<S>;
