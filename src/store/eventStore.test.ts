@@ -361,3 +361,20 @@ describe("retention", () => {
     store.stopRetention();
   });
 });
+
+describe("a writer far behind", () => {
+  it("sheds a feed's rows beyond 100,000 waiting for the writer, counts them, and keeps what it took: the numbers missing are a gap", async () => {
+    const store = open();
+    const journal = store.events.openFeed("trade/1", "trade", "AAPL", T0);
+    // Appended in one turn: the writer (a setImmediate away) has taken nothing yet.
+    for (let from = 1; from <= 120_000; from += 1_000) journal.append(dataRows(from, from + 999));
+    expect(journal.unsettled).toBe(100_000);
+    await store.flushed();
+    expect(store.stats().eventsShed).toBe(20_000);
+    const kept = journal.read({ seq: 99_998, sub: 0 }, 10);
+    expect(positions(kept)).toEqual(["99999.0", "100000.0"]);
+    journal.append(dataRows(120_001, 120_001));
+    await store.flushed();
+    expect(positions(journal.read({ seq: 100_000, sub: 0 }, 10))).toEqual(["120001.0"]);
+  });
+});

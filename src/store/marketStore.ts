@@ -17,6 +17,8 @@ export interface StoreStats {
   pendingWrites: number;
   /** Write jobs that failed since start (e.g. disk full); the service keeps serving from memory and IB. */
   failedWrites: number;
+  /** Recorded events not kept because the writer was too far behind (a flood beyond the insert rate). */
+  eventsShed: number;
   /** Times a write found the file locked by another process (the operator's CLI) and was tried again later. */
   busyRetries: number;
 }
@@ -84,6 +86,7 @@ export class MarketStore {
       },
       pendingWrites: this.writer.pending,
       failedWrites: this.failedWrites,
+      eventsShed: this.events.shedRows,
       busyRetries: this.writer.busyRetries,
     };
   }
