@@ -368,7 +368,7 @@ describe("a writer far behind", () => {
     const journal = store.events.openFeed("trade/1", "trade", "AAPL", T0);
     // Appended in one turn: the writer (a setImmediate away) has taken nothing yet.
     for (let from = 1; from <= 120_000; from += 1_000) journal.append(dataRows(from, from + 999));
-    expect(journal.unsettled).toBe(100_000);
+    expect(journal.read({ seq: 0, sub: 0 }, 200_000).length).toBe(100_000); // the rows waiting for the writer are read too
     await store.flushed();
     expect(store.stats().eventsShed).toBe(20_000);
     const kept = journal.read({ seq: 99_998, sub: 0 }, 10);
@@ -376,5 +376,20 @@ describe("a writer far behind", () => {
     journal.append(dataRows(120_001, 120_001));
     await store.flushed();
     expect(positions(journal.read({ seq: 100_000, sub: 0 }, 10))).toEqual(["120001.0"]);
+  });
+});
+
+describe("reading a journal", () => {
+  it("gives every row appended, committed or still waiting for the writer, in order and once", async () => {
+    const store = open();
+    const journal = store.events.openFeed("tick/1", "tick", "AAPL", T0);
+    journal.append(dataRows(1, 5));
+    await store.flushed();
+    journal.append([...dataRows(6, 7), row(7, 1, T0 + 7_500)]);
+    const before = positions(journal.read({ seq: 3, sub: 0 }, 100));
+    await store.flushed();
+    expect(before).toEqual(["4.0", "5.0", "6.0", "7.0", "7.1"]);
+    expect(positions(journal.read({ seq: 3, sub: 0 }, 100))).toEqual(before);
+    expect(positions(journal.read({ seq: 6, sub: 0 }, 1))).toEqual(["7.0"]);
   });
 });

@@ -378,10 +378,6 @@ class Journal implements FeedJournal {
     if (!this.writeQueued) this.queueWrite();
   }
 
-  get unsettled(): number {
-    return this.appended - this.settled;
-  }
-
   whenCommitted(fn: () => void): void {
     if (this.settled >= this.appended) fn();
     else this.waiters.push({ target: this.appended, fn });
@@ -400,8 +396,16 @@ class Journal implements FeedJournal {
     });
   }
 
+  /** Committed rows from the file, then those still waiting for the writer: together, every row appended (one synchronous moment). */
   read(after: JournalPosition, limit: number): RecordedEvent[] {
-    return this.store.read(this.feed, after, limit);
+    const rows = this.store.read(this.feed, after, limit);
+    if (rows.length >= limit || this.buffer.length === 0) return rows;
+    const from = rows.length > 0 ? rows[rows.length - 1]! : after;
+    for (const r of this.buffer) {
+      if (rows.length >= limit) break;
+      if (r.seq > from.seq || (r.seq === from.seq && r.sub > from.sub)) rows.push(r);
+    }
+    return rows;
   }
 
   positionBefore(timeMs: number): JournalPosition | undefined {

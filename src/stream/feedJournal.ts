@@ -51,11 +51,9 @@ export interface FeedJournal {
    * when none is pending: at that moment the journal holds every row appended before the call.
    */
   whenCommitted(fn: () => void): void;
-  /** Rows appended and not yet committed (or failed): nonzero, the journal does not yet hold everything it was given. */
-  readonly unsettled: number;
   /** This instance ends: once its rows are committed, the next instance continues the epoch (a new one if a write failed). */
   close(): void;
-  /** Up to `limit` rows strictly after `after`, ascending. */
+  /** Up to `limit` rows strictly after `after`, ascending: every row appended so far, committed or still queued for writing. */
   read(after: JournalPosition, limit: number): RecordedEvent[];
   /** The position right before the first row recorded at or after `timeMs`; undefined when nothing is recorded from then on. */
   positionBefore(timeMs: number): JournalPosition | undefined;

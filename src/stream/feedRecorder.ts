@@ -59,6 +59,19 @@ export class FeedRecorder<T> {
     return this.journal.last.seq;
   }
 
+  /**
+   * Notes in the journal where this instance's recording begins — and, when the epoch is new, why — so that
+   * a replay crossing the point hears that nothing was recorded in between.
+   */
+  begin(nowMs: number): void {
+    const { epoch, brokenFrom } = this.journal;
+    const seq = this.lastSeq;
+    if (brokenFrom !== undefined) {
+      this.note({ kind: "gap", atMs: nowMs, message: `epoch ${brokenFrom.epoch} was recorded up to ${brokenFrom.lastSeq} only (the service stopped without saving the rest): numbering continues in epoch ${epoch}`, epoch });
+    }
+    this.note({ kind: "subscribed", atMs: nowMs, message: seq === 0 ? "recording started" : `subscribed again after ${seq}: nothing was recorded in between`, epoch });
+  }
+
   /** An event the feed appended (data or status). */
   record(event: RecordableEvent<T>, timeMs: number): void {
     if (this.closed) return;

@@ -115,23 +115,11 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
         if (events.length > 0) yield events;
         continue;
       }
-      // Near the end: once everything recorded so far is in the journal, read the rest, take the events
-      // not handed to the journal yet and attach the live cursor, in one synchronous step: no event is
-      // missed or repeated at the switch.
-      const tail = await new Promise<FeedEvent<T>[] | undefined>((resolve) => {
-        recorder.caughtUp(() => {
-          if (live.isClosed) return resolve([]);
-          const rest = journal.read(pos, PAGE_ROWS);
-          if (rest.length === PAGE_ROWS) return resolve(undefined); // more arrived meanwhile: keep paging
-          const last = rest.length > 0 ? rest[rest.length - 1]! : pos;
-          // Rows handed to the journal after the catch-up began are neither readable nor pending: once more.
-          if (journal.unsettled > 0) return resolve(undefined);
-          const events = [...this.convert(rest), ...this.pending(recorder.pendingAfter(last, this.plan.atMs))];
-          this.attach();
-          resolve(events);
-        });
-      });
-      if (tail === undefined) continue;
+      // The end of what the journal was given: with the events not handed to it yet, the rest of the replay.
+      // The live cursor takes over from the log's end in the same synchronous step: nothing missed or repeated.
+      const last = rows.length > 0 ? rows[rows.length - 1]! : pos;
+      const tail = [...this.convert(rows), ...this.pending(recorder.pendingAfter(last, this.plan.atMs))];
+      this.attach();
       if (tail.length > 0) yield tail;
       return;
     }

@@ -125,14 +125,7 @@ export class SharedFeed<T> {
   ) {
     this.seq = recorder?.lastSeq ?? 0;
     this.epoch = recorder?.epoch ?? hooks.now();
-    if (recorder === undefined) return;
-    const now = hooks.now();
-    const broken = recorder.journal.brokenFrom;
-    if (broken !== undefined) {
-      recorder.note({ kind: "gap", atMs: now, message: `epoch ${broken.epoch} was recorded up to ${broken.lastSeq} only (the service stopped without saving the rest): numbering continues in epoch ${this.epoch}`, epoch: this.epoch });
-    }
-    // Where this instance's recording starts: a replay crossing it hears that nothing was recorded before (since the last instance).
-    recorder.note({ kind: "subscribed", atMs: now, message: this.seq === 0 ? "recording started" : `subscribed again after ${this.seq}: nothing was recorded in between`, epoch: this.epoch });
+    recorder?.begin(hooks.now());
   }
 
   get consumerCount(): number {

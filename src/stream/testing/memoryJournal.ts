@@ -47,6 +47,8 @@ class MemoryJournal implements FeedJournal {
   /** As the store's: a waiter waits for the rows appended before it, not for an idle writer. */
   private waiters: { target: number; fn: () => void }[] = [];
   private broken = false;
+  /** Appended, not yet written (read() gives them too, as the store's journal does). */
+  private queued: RecordedEvent[] = [];
 
   constructor(
     private readonly store: MemoryJournalStore,
@@ -70,18 +72,17 @@ class MemoryJournal implements FeedJournal {
     this.feed.last = { seq: rows[rows.length - 1]!.seq, sub: rows[rows.length - 1]!.sub };
     const fail = this.store.failNextWrite;
     this.store.failNextWrite = false;
+    const queued = rows.map((r) => ({ ...r }));
+    this.queued.push(...queued);
     setImmediate(() => {
+      this.queued.splice(0, queued.length);
       if (fail) this.broken = true;
-      else this.feed.rows.push(...rows.map((r) => ({ ...r })));
+      else this.feed.rows.push(...queued);
       this.settled += rows.length;
       const due = this.waiters.filter((w) => w.target <= this.settled);
       this.waiters = this.waiters.filter((w) => w.target > this.settled);
       for (const w of due) w.fn();
     });
-  }
-
-  get unsettled(): number {
-    return this.appended - this.settled;
   }
 
   whenCommitted(fn: () => void): void {
@@ -96,7 +97,7 @@ class MemoryJournal implements FeedJournal {
   }
 
   read(from: JournalPosition, limit: number): RecordedEvent[] {
-    return this.feed.rows.filter((r) => after(r, from)).slice(0, limit);
+    return [...this.feed.rows, ...this.queued].filter((r) => after(r, from)).slice(0, limit);
   }
 
   positionBefore(timeMs: number): JournalPosition | undefined {
