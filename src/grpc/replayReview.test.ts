@@ -61,11 +61,11 @@ const T0 = Date.UTC(2026, 11, 3, 14, 0);
 
 function liveCandle(startMs: number, complete: boolean): Candle {
   const p = dec(100);
-  return { startMs, interval: "1m", open: p, high: p, low: p, close: p, volume: dec(1), tradeCount: 1, complete };
+  return { startMs, interval: "min1", open: p, high: p, low: p, close: p, volume: dec(1), tradeCount: 1, complete };
 }
 
 function historyCandle(startMs: number): TextCandle {
-  return { startMs, interval: "1m", open: "100", high: "100", low: "100", close: "100", volume: "1", vwap: "100", tradeCount: 1, complete: true };
+  return { startMs, interval: "min1", open: "100", high: "100", low: "100", close: "100", volume: "1", vwap: "100", tradeCount: 1, complete: true };
 }
 
 describe("review: StreamCandles from a time", () => {
