@@ -1,5 +1,4 @@
 import type { FeedEvent } from "./feedEvents.js";
-import type { FeedHistory, FeedReplay, FeedStart } from "./feedHistory.js";
 
 /** Statuses kept apart from the window, so that a consumer skipped ahead still hears of them. */
 const KEPT_STATUSES = 256;
@@ -12,22 +11,11 @@ const KEPT_STATUSES = 256;
  *
  * Indices are absolute (the feed's n-th event); the log keeps a window of the latest `capacity` events,
  * freeing earlier ones once every consumer has read them (`release`). A consumer that falls further
- * behind than the window has overflowed (see the overflow policies). What is still held can be read
- * again from a sequence number or a time (FeedHistory: the replay seam).
+ * behind than the window has overflowed (see the overflow policies). The past beyond the window is the
+ * feed's journal's (feedJournal.ts; replayCursor.ts reads it).
  */
-export class EventLog<T> implements FeedHistory<T> {
+export class EventLog<T> {
   private ring: (FeedEvent<T> | undefined)[];
-  /** When each event in the ring was appended (epoch ms), for reads from a time. */
-  private times: Float64Array;
-  /**
-   * Each event's place in the feed's numbering, for reads from a sequence: a data event's seq, a status
-   * half a step after the data before it (a client that has seq N has not heard a status that came after N).
-   */
-  private marks: Float64Array;
-  /** The mark and time of the newest event no longer held (overwritten or freed): -∞ while none is lost. */
-  private droppedMark = Number.NEGATIVE_INFINITY;
-  private droppedAtMs = Number.NEGATIVE_INFINITY;
-  private lastSeq = 0;
   private endIndex = 0;
   private releasedUpTo = 0;
   /** Events before this were never in the current window (it grew): they are not readable. */
@@ -39,8 +27,6 @@ export class EventLog<T> implements FeedHistory<T> {
 
   constructor(private capacity: number) {
     this.ring = new Array<FeedEvent<T> | undefined>(capacity);
-    this.times = new Float64Array(capacity);
-    this.marks = new Float64Array(capacity);
   }
 
   /** Index of the next event to be appended. */
@@ -64,12 +50,7 @@ export class EventLog<T> implements FeedHistory<T> {
 
   append(event: FeedEvent<T>, nowMs: number): void {
     const index = this.endIndex++;
-    const slot = index % this.capacity;
-    if (this.ring[slot] !== undefined) this.dropped(slot); // overwritten before every consumer read it
-    this.ring[slot] = event;
-    this.times[slot] = nowMs;
-    if (event.type === "data") this.lastSeq = event.seq;
-    this.marks[slot] = event.type === "data" ? event.seq : this.lastSeq + 0.5;
+    this.ring[index % this.capacity] = event;
     if (event.type === "data") {
       this.lastData = { index, event };
       this.lastDataMs = nowMs;
@@ -136,9 +117,7 @@ export class EventLog<T> implements FeedHistory<T> {
   release(index: number): void {
     const upTo = Math.min(index, this.endIndex);
     for (let i = Math.max(this.releasedUpTo, this.start); i < upTo; i++) {
-      const slot = i % this.capacity;
-      if (this.ring[slot] !== undefined) this.dropped(slot);
-      this.ring[slot] = undefined;
+      this.ring[i % this.capacity] = undefined;
     }
     this.releasedUpTo = Math.max(this.releasedUpTo, upTo);
   }
@@ -147,37 +126,10 @@ export class EventLog<T> implements FeedHistory<T> {
   ensureCapacity(capacity: number): void {
     if (capacity <= this.capacity) return;
     const ring = new Array<FeedEvent<T> | undefined>(capacity);
-    const times = new Float64Array(capacity);
-    const marks = new Float64Array(capacity);
     const start = this.start;
-    for (let i = start; i < this.endIndex; i++) {
-      ring[i % capacity] = this.ring[i % this.capacity];
-      times[i % capacity] = this.times[i % this.capacity]!;
-      marks[i % capacity] = this.marks[i % this.capacity]!;
-    }
+    for (let i = start; i < this.endIndex; i++) ring[i % capacity] = this.ring[i % this.capacity];
     this.floor = start;
     this.ring = ring;
-    this.times = times;
-    this.marks = marks;
     this.capacity = capacity;
-  }
-
-  /**
-   * The events still held from `start` (see FeedHistory). Events every consumer has read are freed, so
-   * this in-memory log holds little of the past: complete is false once an event after the start is gone.
-   */
-  eventsFrom(start: FeedStart): FeedReplay<T> {
-    const first = Math.max(this.start, this.releasedUpTo);
-    const after = "afterSeq" in start ? (i: number) => this.marks[i % this.capacity]! > start.afterSeq : (i: number) => this.times[i % this.capacity]! >= start.atMs;
-    let from = this.endIndex;
-    while (from > first && after(from - 1)) from--;
-    const complete = "afterSeq" in start ? this.droppedMark <= start.afterSeq : this.droppedAtMs < start.atMs;
-    return { events: this.read(from), complete };
-  }
-
-  /** Notes the event in `slot` as no longer held (its mark and time bound what a replay can still give). */
-  private dropped(slot: number): void {
-    this.droppedMark = Math.max(this.droppedMark, this.marks[slot]!);
-    this.droppedAtMs = Math.max(this.droppedAtMs, this.times[slot]!);
   }
 }

@@ -511,35 +511,4 @@ describe("a shared feed over one upstream subscription", () => {
     expect(even.words).toEqual(["subscribed", "d2#2", "d4#4", "advisory"]);
     expect(all.words).toEqual(["subscribed", "d1#1", "d2#2", "d3#3", "d4#4", "advisory"]);
   });
-
-  it("its history gives the events after a sequence number, statuses in their places, as far as the feed still holds them", async () => {
-    const { feed, source, world } = setup();
-    const a = consume(feed);
-    source.sink.data(1);
-    source.sink.data(2);
-    source.sink.data(3);
-    world.connected = false;
-    feed.connectionLost();
-    world.connected = true;
-    feed.reopen("reconnected to the Gateway");
-    source.sink.data(4);
-    const replay = feed.history.eventsFrom({ afterSeq: 2 });
-    expect(replay.complete).toBe(true);
-    expect(replay.events.map(word)).toEqual(["d3#3", "reconnecting", "gap", "d4#4"]);
-    expect(feed.history.eventsFrom({ afterSeq: 0 }).events.map(word)).toEqual(["d1#1", "d2#2", "d3#3", "reconnecting", "gap", "d4#4"]);
-
-    // Events every consumer has read are freed at the upkeep (every 256 appends): no longer held.
-    await a.until((r) => r.data.length === 4, "d4");
-    for (let v = 5; v <= 300; v++) {
-      source.sink.data(v);
-      await a.until((r) => r.data.length === v, `d${v}`);
-    }
-    const old = feed.history.eventsFrom({ afterSeq: 2 });
-    expect(old.complete).toBe(false);
-    expect(old.events.length).toBeLessThan(300);
-    expect(old.events.at(-1)).toBe(a.events.at(-1)); // what it holds, up to the newest
-    const recent = feed.history.eventsFrom({ afterSeq: 290 });
-    expect(recent.complete).toBe(true);
-    expect(recent.events.map(word)).toEqual(Array.from({ length: 10 }, (_, i) => `d${291 + i}#${291 + i}`));
-  });
 });

@@ -1,5 +1,4 @@
 import type { FeedEvent, FeedStatus, FeedStatusKind } from "./feedEvents.js";
-import type { FeedHistory } from "./feedHistory.js";
 import { EventLog } from "./eventLog.js";
 import { FeedCursor, type FeedConsumer, type FeedWait } from "./feedCursor.js";
 import type { FeedRecorder } from "./feedRecorder.js";
@@ -181,11 +180,6 @@ export class SharedFeed<T> {
       this.releaseIfIdle(); // nothing open, nobody consuming: leave no entry behind
       throw err;
     }
-  }
-
-  /** What the feed still holds of its past: the replay seam (see FeedHistory). */
-  get history(): FeedHistory<T> {
-    return this.log;
   }
 
   /**
