@@ -10,43 +10,61 @@
  *     simulator, latency from the simulator's send for both, and the difference;
  *  4. 1000 concurrent streams over 20 instruments held for a window;
  *  5. handler layer: our grpc-js layer vs nice-grpc, the same pre-encoded stream, messages/s;
- *  6. store (storeBench.ts): a cached GetCandles of a year of min1 vs the raw SQLite read of the same rows.
+ *  6. store (storeBench.ts): a cached GetCandles of a year of min1 vs the raw SQLite read of the same rows;
+ *  7. replay (issue 15): ticks recorded by the service from a flood, then the raw SQLite read of those rows
+ *     vs a StreamTicks replay of them (after_sequence) to one client, counted on the wire;
+ *  8. recording (issue 15): scenario 3's added latency with recording off and on, alternated.
  *
  * The simulator stamps each flood frame's size with its send time (wall-clock µs), so latency is measured
  * from the Gateway's send, across processes on the same host clock. Consumers count events straight from
  * the wire (top-level frames) and decode one message in `sampleEvery` for latency, so that the measuring
  * process costs little next to the service.
  * Env: BENCH_WINDOW_MS (5000), BENCH_WARMUP_MS (1000), BENCH_FANOUT ("1,10,100,500"), BENCH_SCENARIOS
- * ("baseline,fanout,latency,held,layer,store"), BENCH_STORE_DAYS (365), BENCH_SERVICE_NODE_ARGS (extra node flags for the service).
+ * ("baseline,fanout,latency,held,layer,store,replay,recording"), BENCH_STORE_DAYS (365), BENCH_REPLAY_EVENTS (200000),
+ * BENCH_RECORDING_PAIRS (3), BENCH_SERVICE_NODE_ARGS (extra node flags for the service).
  */
-import { fork, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { performance } from "node:perf_hooks";
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Client, credentials, Metadata, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import type { Client } from "@grpc/grpc-js";
 import { EventName, IBApi, type Contract } from "@stoqey/ib";
-import { StreamTicksRequest, StreamTicksResponse } from "../gen/ibprovider/v1/market_data_service.js";
-import type { ServiceProbe } from "./serviceWorker.js";
-import { nextEvent } from "../src/grpc/streamEncoding.js";
+import type { ServiceJournal } from "./serviceWorker.js";
+import {
+  Child,
+  channels,
+  children,
+  Consumer,
+  fmt,
+  Histogram,
+  MB,
+  nowUs,
+  perSec,
+  probe,
+  processMonitor,
+  progress,
+  round1,
+  startFloodSim,
+  startService,
+  waitFor,
+  type ServiceHandle,
+} from "./harness.js";
+import { REPLAY_REPEATS, replayRound } from "./replayBench.js";
 import { backfillRound, storeRound } from "./storeBench.js";
 
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 5000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1000);
 const FANOUT = (process.env.BENCH_FANOUT ?? "1,10,100,500").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
-const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? "baseline,fanout,latency,held,layer,store").split(",").map((s) => s.trim()));
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? "baseline,fanout,latency,held,layer,store,replay,recording").split(",").map((s) => s.trim()));
 /** Scenario 3: IB tick events per second in (the flood's frames give ≈ 1.5 events each). */
 const LATENCY_TICKS_PER_SEC = 10_000;
 /** Scenario 4: streams, instruments, and flood frames per second in total. */
 const HELD_STREAMS = 1_000;
 const HELD_FRAMES_PER_SEC = 400;
-/** Extra node flags for the service process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
-const SERVICE_NODE_ARGS = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
-const HARD_DEADLINE_MS = 600_000;
-const TOKEN = "bench-token";
+/** Scenario 8: rounds of the service at scenario 3's rate with recording off and on (alternated, pooled). */
+const RECORDING_PAIRS = Number(process.env.BENCH_RECORDING_PAIRS ?? 3);
+const HARD_DEADLINE_MS = 900_000;
 const BTC = { symbol: "BTC", secType: "CRYPTO", exchange: "PAXOS", currency: "USD" } as const;
 const DECODE_ERROR = /unprocessed data|underrun|no parser implementation/i;
-const MB = 1024 * 1024;
 
 // Belt and braces: the run ends by itself even if something unforeseen hangs.
 const hardDeadline = setTimeout(() => {
@@ -56,276 +74,6 @@ const hardDeadline = setTimeout(() => {
 }, HARD_DEADLINE_MS);
 hardDeadline.unref();
 
-/** Progress on stderr (stdout carries the results). */
-const progress = (what: string) => process.stderr.write(`bench: ${what}\n`);
-const perSec = (n: number, ms: number) => Math.round((n * 1000) / ms);
-const round1 = (n: number) => Math.round(n * 10) / 10;
-
-// --- child processes ----------------------------------------------------------------------------------
-
-const children = new Set<ChildProcess>();
-
-/** A TypeScript child process (through tsx) with request/answer over IPC. */
-class Child {
-  private readonly proc: ChildProcess;
-  private readonly waiting: { type: string; id: number | undefined; resolve: (m: Record<string, unknown>) => void }[] = [];
-  private exited = false;
-
-  constructor(file: string, env: Record<string, string> = {}, nodeArgs: string[] = []) {
-    this.proc = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
-      execArgv: ["--import", "tsx", ...nodeArgs],
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-      env: { ...process.env, ...env },
-    });
-    children.add(this.proc);
-    this.proc.on("message", (m: Record<string, unknown>) => {
-      // A late answer to an earlier (timed-out) question must not answer a later one.
-      const i = this.waiting.findIndex((w) => w.type === m.type && (w.id === undefined || w.id === m.id));
-      if (i >= 0) this.waiting.splice(i, 1)[0]!.resolve(m);
-    });
-    this.proc.once("exit", () => {
-      this.exited = true;
-      children.delete(this.proc);
-    });
-  }
-
-  /** The next message of `type`, or undefined after timeoutMs (or when the child is gone). */
-  next<T>(type: string, timeoutMs: number, id?: number): Promise<T | undefined> {
-    return new Promise((resolve) => {
-      const entry = {
-        type,
-        id,
-        resolve: (m: Record<string, unknown>) => {
-          clearTimeout(timer);
-          this.proc.off("exit", onExit);
-          resolve(m as T);
-        },
-      };
-      const drop = () => {
-        const i = this.waiting.indexOf(entry);
-        if (i >= 0) this.waiting.splice(i, 1);
-        this.proc.off("exit", onExit);
-        resolve(undefined);
-      };
-      const timer = setTimeout(drop, timeoutMs);
-      const onExit = () => {
-        clearTimeout(timer);
-        drop();
-      };
-      this.waiting.push(entry);
-      this.proc.once("exit", onExit);
-    });
-  }
-
-  ask<T>(message: { type: string; id?: number }, timeoutMs: number): Promise<T | undefined> {
-    const answer = this.next<T>(message.type, timeoutMs, message.id);
-    if (!this.exited && this.proc.connected) this.proc.send(message);
-    return answer;
-  }
-
-  /** Asks the child to stop; kills it if it has not exited within timeoutMs. Resolves true on a clean exit. */
-  stop(timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.exited) return resolve(true);
-      const kill = setTimeout(() => {
-        this.proc.kill("SIGKILL");
-        resolve(false);
-      }, timeoutMs);
-      this.proc.once("exit", () => {
-        clearTimeout(kill);
-        resolve(true);
-      });
-      if (this.proc.connected) this.proc.send({ type: "stop" });
-    });
-  }
-}
-
-interface FloodSim {
-  port: number;
-  frames(): Promise<number | undefined>;
-  stop(): Promise<boolean>;
-}
-
-async function startFloodSim(framesPerSec?: number): Promise<FloodSim> {
-  const child = new Child("./floodSimulator.ts", framesPerSec === undefined ? {} : { BENCH_FLOOD_RATE: String(framesPerSec) });
-  const ready = await child.next<{ port: number }>("ready", 20_000);
-  if (!ready) {
-    await child.stop(1000);
-    throw new Error("flood simulator did not start within 20 s");
-  }
-  return {
-    port: ready.port,
-    frames: async () => (await child.ask<{ floodTicks: number }>({ type: "stats" }, 5_000))?.floodTicks,
-    stop: () => child.stop(5_000),
-  };
-}
-
-// --- measurement helpers ------------------------------------------------------------------------------
-
-/** Latency histogram, 0.1 ms buckets up to 120 s. */
-class Histogram {
-  private readonly buckets = new Uint32Array(1_200_001);
-  count = 0;
-  max = 0;
-  add(ms: number): void {
-    const v = Math.max(0, Math.round(ms * 10));
-    this.buckets[Math.min(v, 1_200_000)]!++;
-    this.count++;
-    if (v > this.max) this.max = v;
-  }
-  /** Milliseconds, 0.1 ms resolution. */
-  percentile(p: number): number | null {
-    if (this.count === 0) return null;
-    const rank = Math.ceil((p / 100) * this.count);
-    let seen = 0;
-    for (let i = 0; i < this.buckets.length; i++) {
-      seen += this.buckets[i]!;
-      if (seen >= rank) return i / 10;
-    }
-    return this.max / 10;
-  }
-  summary(): { p50: number | null; p99: number | null; max: number; samples: number } {
-    return { p50: this.percentile(50), p99: this.percentile(99), max: this.max / 10, samples: this.count };
-  }
-}
-
-/** Wall-clock microseconds, comparable across processes of this host (the simulator's stamps). */
-const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
-
-interface ProcessSample {
-  rssStartMB: number;
-  rssEndMB: number;
-  rssPeakMB: number;
-  heapUsedStartMB: number;
-  heapUsedEndMB: number;
-  /** Event loop utilisation over the window (0..1). */
-  elu: number;
-  loopDelayP99Ms: number;
-  loopDelayMaxMs: number;
-}
-
-/** Memory and event loop of this process over a window. */
-function processMonitor() {
-  const h = monitorEventLoopDelay({ resolution: 10 });
-  h.enable();
-  const m0 = process.memoryUsage();
-  const elu0 = performance.eventLoopUtilization();
-  let peak = m0.rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
-  return {
-    stop(): ProcessSample {
-      clearInterval(timer);
-      h.disable();
-      const m1 = process.memoryUsage();
-      peak = Math.max(peak, m1.rss);
-      return {
-        rssStartMB: round1(m0.rss / MB),
-        rssEndMB: round1(m1.rss / MB),
-        rssPeakMB: round1(peak / MB),
-        heapUsedStartMB: round1(m0.heapUsed / MB),
-        heapUsedEndMB: round1(m1.heapUsed / MB),
-        elu: Math.round(performance.eventLoopUtilization(elu0).utilization * 1000) / 1000,
-        loopDelayP99Ms: round1(h.percentile(99) / 1e6),
-        loopDelayMaxMs: round1(h.max / 1e6),
-      };
-    },
-  };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) return false;
-    await sleep(20);
-  }
-  return true;
-}
-
-// --- consumers --------------------------------------------------------------------------------------------
-
-/** grpc-js clients open HTTP/2 streams with a 64 KiB window (no BDP probing): too small for batches. */
-const CLIENT_OPTIONS = { "grpc-node.flow_control_window": 16 * MB };
-const STREAM_TICKS = "/ibprovider.v1.MarketDataService/StreamTicks";
-const identity = (b: Buffer) => b;
-
-function authMetadata(): Metadata {
-  const md = new Metadata();
-  md.set("authorization", `Bearer ${TOKEN}`);
-  return md;
-}
-
-/**
- * One StreamTicks call read straight from the wire: events are counted from the response's top-level
- * frames (tag 0x0a, length, event; an event's first byte says tick 0x0a / status 0x12 / heartbeat 0x1a),
- * and one message in `sampleEvery` is decoded to measure the newest tick's latency from its stamp.
- */
-class Consumer {
-  data = 0;
-  messages = 0;
-  statuses = 0;
-  error: string | undefined;
-  measuring = false;
-  private readonly call: ClientReadableStream<Buffer>;
-
-  constructor(client: Client, symbol: string, marketType: string, latency: Histogram | undefined, sampleEvery: number, sampled: { messages: number }) {
-    const request = Buffer.from(StreamTicksRequest.encode({ connectorType: "ib", marketType, symbol }).finish());
-    this.call = client.makeServerStreamRequest(STREAM_TICKS, identity, identity, request, authMetadata(), {});
-    this.call.on("data", (buf: Buffer) => {
-      this.messages++;
-      for (let pos = 0; pos < buf.length; ) {
-        const { start, end } = nextEvent(buf, pos);
-        const kind = buf[start]; // the event's first field: tick 0x0a, status 0x12, heartbeat 0x1a
-        if (kind === 0x0a) this.data++;
-        else if (kind === 0x12) this.statuses++;
-        pos = end;
-      }
-      if (latency !== undefined && this.measuring && ++sampled.messages % sampleEvery === 0) {
-        const events = StreamTicksResponse.decode(buf).events;
-        for (let i = events.length - 1; i >= 0; i--) {
-          const e = events[i]!.event;
-          if (e?.$case !== "tick") continue;
-          // The newest stamp of the state (the ASK size: @stoqey/ib drops BID sizes); a real size is no stamp.
-          const stamp = Math.max(Number(e.value.bidSize) || 0, Number(e.value.askSize) || 0);
-          const ageUs = nowUs() - stamp;
-          if (ageUs >= 0 && ageUs < 60e6) latency.add(ageUs / 1000);
-          break;
-        }
-      }
-    });
-    this.call.on("error", (err: ServiceError) => {
-      if (err.code !== status.CANCELLED) this.error = `${status[err.code] ?? err.code}: ${err.details}`;
-    });
-  }
-
-  cancel(): void {
-    this.call.cancel();
-  }
-}
-
-function channels(port: number, n: number): Client[] {
-  return Array.from({ length: n }, () => new Client(`127.0.0.1:${port}`, credentials.createInsecure(), CLIENT_OPTIONS));
-}
-
-interface ServiceHandle {
-  svc: Child;
-  grpcPort: number;
-}
-
-async function startService(simPort: number): Promise<ServiceHandle> {
-  const svc = new Child("./serviceWorker.ts", { BENCH_GATEWAY_PORT: String(simPort), BENCH_TOKEN: TOKEN }, SERVICE_NODE_ARGS);
-  const ready = await svc.next<{ grpcPort: number }>("ready", 30_000);
-  if (!ready) {
-    await svc.stop(2_000);
-    throw new Error("service did not start within 30 s");
-  }
-  return { svc, grpcPort: ready.grpcPort };
-}
-
-async function probe(svc: Child, id: number): Promise<(ServiceProbe & { rttMs: number }) | undefined> {
-  const t0 = performance.now();
-  const p = await svc.ask<ServiceProbe>({ type: "probe", id }, 15_000);
-  return p === undefined ? undefined : { ...p, rttMs: Math.round(performance.now() - t0) };
-}
 
 // --- 1. baseline: bare @stoqey/ib decode -------------------------------------------------------------------
 
@@ -416,22 +164,36 @@ interface ServiceRound {
   probeRttMs: number | null;
   lineReleasedAfterCancel: boolean | null;
   consumerElu: number;
+  /** Data events the service's store holds for its feeds at the window's end (0 with recording off). */
+  recordedEvents: number | null;
 }
 
 /**
  * The service on a flood simulator (full rate or `framesPerSec`) with `n` StreamTicks consumers spread over
  * `symbols` (one IB line each), over ⌈n/100⌉ connections.
  */
-async function serviceRound(n: number, opts: { framesPerSec?: number; symbols?: { symbol: string; marketType: string }[]; sampleEvery: number; firstDataTimeoutMs?: number }): Promise<ServiceRound> {
+async function serviceRound(
+  n: number,
+  opts: {
+    framesPerSec?: number;
+    symbols?: { symbol: string; marketType: string }[];
+    sampleEvery: number;
+    firstDataTimeoutMs?: number;
+    /** Service environment (serviceWorker.ts: BENCH_STORE_RECORDING…). */
+    env?: Record<string, string>;
+    /** Latency samples also go here (rounds pooled by the caller). */
+    pooled?: Histogram;
+  },
+): Promise<ServiceRound> {
   const sim = await startFloodSim(opts.framesPerSec);
   let svc: ServiceHandle | undefined;
   let consumers: Consumer[] = [];
   let clients: Client[] = [];
   try {
-    svc = await startService(sim.port);
+    svc = await startService(sim.port, opts.env);
     const idle = await probe(svc.svc, 0);
     clients = channels(svc.grpcPort, Math.ceil(n / 100));
-    const latency = new Histogram();
+    const latency = new Histogram(opts.pooled);
     const sampled = { messages: 0 };
     const symbols = opts.symbols ?? [{ symbol: "BTCUSDT", marketType: "spot" }];
     progress(`${n} consumer(s) of ${symbols.length} symbol(s)${opts.framesPerSec ? ` at ${opts.framesPerSec} frames/s` : " at full rate"}`);
@@ -456,6 +218,7 @@ async function serviceRound(n: number, opts: { framesPerSec?: number; symbols?: 
     const f1 = await sim.frames();
     const consumerElu = mon.stop().elu;
     const end = await probe(svc.svc, 2);
+    const journal = await svc.svc.ask<ServiceJournal>({ type: "journal" }, 15_000);
     for (const c of consumers) c.cancel();
     let released: boolean | null = null;
     const releaseBy = performance.now() + 5_000;
@@ -486,6 +249,7 @@ async function serviceRound(n: number, opts: { framesPerSec?: number; symbols?: 
       probeRttMs: end?.rttMs ?? null,
       lineReleasedAfterCancel: released,
       consumerElu,
+      recordedEvents: journal === undefined ? null : journal.feeds.reduce((sum, f) => sum + f.lastSeq, 0),
     };
   } finally {
     for (const c of consumers) c.cancel();
@@ -493,6 +257,59 @@ async function serviceRound(n: number, opts: { framesPerSec?: number; symbols?: 
     await svc?.svc.stop(10_000);
     await sim.stop();
   }
+}
+
+// --- 8. recording on vs off: scenario 3's added latency ---------------------------------------------------------
+
+interface RecordingResult {
+  bare: BareResult;
+  /** Every sample of the rounds of each mode, pooled. */
+  off: ReturnType<Histogram["summary"]>;
+  on: ReturnType<Histogram["summary"]>;
+  rounds: { recording: "on" | "off"; latencyMs: ReturnType<Histogram["summary"]>; ticksPerSec: number; recordedEvents: number | null; serviceElu: number | null }[];
+  /** The median over the rounds of each mode (one stalled round on a shared machine moves the pooled p99, not this). */
+  median: Record<"on" | "off", { p50: number | null; p99: number | null; elu: number | null }>;
+}
+
+function median(values: (number | null)[]): number | null {
+  const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  return v.length % 2 === 1 ? v[(v.length - 1) / 2]! : round1((v[v.length / 2 - 1]! + v[v.length / 2]!) / 2);
+}
+
+/** p99 with recording on − off, medians over the rounds (the same bare baseline: the difference in added p99), ms. */
+function recordingAddsP99(r: RecordingResult): number | null {
+  return r.median.on.p99 === null || r.median.off.p99 === null ? null : round1(r.median.on.p99 - r.median.off.p99);
+}
+
+/**
+ * What recording adds to the p99 the service adds without it: (on − off) ÷ (off − bare). Null when the
+ * service adds nothing measurable without recording (a noisy bare baseline: the ratio would mean nothing).
+ */
+function recordingShare(r: RecordingResult): number | null {
+  const adds = recordingAddsP99(r);
+  const base = r.median.off.p99 === null || r.bare.latencyMs.p99 === null ? null : r.median.off.p99 - r.bare.latencyMs.p99;
+  return adds === null || base === null || base <= 0 ? null : Math.round((adds / base) * 100) / 100;
+}
+
+/** The bare client at scenario 3's rate, then RECORDING_PAIRS pairs of service rounds, recording off and on, alternated. */
+async function recordingRounds(framesPerSec: number): Promise<RecordingResult> {
+  const bare = await bareClient(framesPerSec);
+  const pooled = { off: new Histogram(), on: new Histogram() };
+  const rounds: RecordingResult["rounds"] = [];
+  for (let pair = 0; pair < RECORDING_PAIRS; pair++) {
+    // off, on, then on, off: neither mode always runs second.
+    for (const mode of pair % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)) {
+      progress(`recording ${mode}, round ${pair + 1}`);
+      const r = await serviceRound(1, { framesPerSec, sampleEvery: 1, env: { BENCH_STORE_RECORDING: mode }, pooled: pooled[mode] });
+      rounds.push({ recording: mode, latencyMs: r.latencyMs, ticksPerSec: r.ticksPerSec, recordedEvents: r.recordedEvents, serviceElu: r.serviceElu });
+    }
+  }
+  const medianOf = (mode: "on" | "off") => {
+    const of = rounds.filter((r) => r.recording === mode);
+    return { p50: median(of.map((r) => r.latencyMs.p50)), p99: median(of.map((r) => r.latencyMs.p99)), elu: median(of.map((r) => r.serviceElu)) };
+  };
+  return { bare, off: pooled.off.summary(), on: pooled.on.summary(), rounds, median: { off: medianOf("off"), on: medianOf("on") } };
 }
 
 // --- 5. handler layers --------------------------------------------------------------------------------------
@@ -540,7 +357,6 @@ async function layerRounds(): Promise<{ results: LayerResult[]; workerRssMB: num
 
 // --- report -----------------------------------------------------------------------------------------------
 
-const fmt = (n: number | null | undefined) => (n === null || n === undefined ? "-" : n.toLocaleString("en-US"));
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? null : Math.round((a / b) * 1000) / 1000);
 const lat = (l: ReturnType<Histogram["summary"]>) => `${fmt(l.p50)}/${fmt(l.p99)}/${fmt(l.max)}`;
 
@@ -591,6 +407,8 @@ async function main(): Promise<void> {
   const layers = SCENARIOS.has("layer") ? await attempt("handler layers", () => layerRounds(), failures) : undefined;
   const store = SCENARIOS.has("store") ? await attempt("store", () => storeRound(), failures) : undefined;
   const backfill = SCENARIOS.has("store") ? await attempt("backfill", () => backfillRound(), failures) : undefined;
+  const replay = SCENARIOS.has("replay") ? await attempt("replay", () => replayRound(), failures) : undefined;
+  const recording = SCENARIOS.has("recording") ? await attempt("recording on/off", () => recordingRounds(latencyFrames), failures) : undefined;
 
   const single = fanout.find((f) => f.consumers === 1);
   console.log();
@@ -652,6 +470,25 @@ async function main(): Promise<void> {
   if (backfill) {
     console.log(`backfill: ${backfill.symbols} symbols × 7 days of min1 cold, ${backfill.requests} IB requests, ${fmt(backfill.bars)} bars in ${fmt(backfill.ms)} ms; IB's pacing minimum for them ${fmt(backfill.pacingMinimumMs)} ms (windows scaled ÷${backfill.pacingScale}); time ÷ minimum ${fmt(backfill.ratio)}`);
   }
+  if (replay) {
+    console.log();
+    console.log(`replay: ${fmt(replay.recordedEvents)} ticks recorded from a full-rate flood (${fmt(replay.recordedRows)} rows, store file ${fmt(replay.storeFileMB)} MB; ${fmt(replay.recordedPerSec)} committed/s while flooding, ${fmt(replay.shedWhileRecording)} rows shed meanwhile, ${fmt(replay.notRecorded)} sequences without a row in the file; feed closed cleanly ${replay.closedCleanly}, epoch ${replay.epoch})`);
+    console.log(`  raw SQLite read of the recorded rows (bytes, by position; best of ${REPLAY_REPEATS}, this process)   ${fmt(replay.rawReadMs)} ms  ${fmt(replay.rawRowsPerSec)} events/s`);
+    console.log(`  StreamTicks replay to one client (after_sequence ${fmt(replay.firstSeq - 1)}, to REPLAY_COMPLETE) ${replay.replays.map((r) => `${fmt(r.ms)} ms ${fmt(r.eventsPerSec)}/s`).join(" | ")}  (best ${fmt(replay.best.eventsPerSec)} events/s, ${fmt(replay.best.events)} events in ${fmt(replay.best.messages)} messages, first event after ${fmt(replay.best.firstEventMs)} ms, ${replay.statusesBeforeComplete} statuses)`);
+    console.log(`  replay ÷ raw ${fmt(replay.ratio)}`);
+  }
+  if (recording) {
+    const added = (s: ReturnType<Histogram["summary"]>, p: "p50" | "p99") => (s[p] === null || recording.bare.latencyMs[p] === null ? null : round1(s[p]! - recording.bare.latencyMs[p]!));
+    console.log();
+    console.log(`recording on vs off at ${fmt(LATENCY_TICKS_PER_SEC)} ticks/s in, 1 subscriber, ${RECORDING_PAIRS} round(s) each (alternated, pooled), latency from the simulator's send, p50/p99/max ms:`);
+    console.log(`  bare @stoqey/ib client   ${lat(recording.bare.latencyMs)}`);
+    for (const r of recording.rounds) console.log(`  recording ${r.recording.padEnd(3)}  ${lat(r.latencyMs)}  (${fmt(r.ticksPerSec)} ticks/s, ${fmt(r.recordedEvents)} events recorded, svc ELU ${fmt(r.serviceElu)})`);
+    console.log(`  pooled, recording off  ${lat(recording.off)}  (${fmt(recording.off.samples)} samples); added to the bare client: p50 ${fmt(added(recording.off, "p50"))} ms, p99 ${fmt(added(recording.off, "p99"))} ms`);
+    console.log(`  pooled, recording on   ${lat(recording.on)}  (${fmt(recording.on.samples)} samples); added to the bare client: p50 ${fmt(added(recording.on, "p50"))} ms, p99 ${fmt(added(recording.on, "p99"))} ms`);
+    const m = recording.median;
+    console.log(`  median of the rounds, p50/p99 ms, service ELU: off ${fmt(m.off.p50)}/${fmt(m.off.p99)}, ${fmt(m.off.elu)}; on ${fmt(m.on.p50)}/${fmt(m.on.p99)}, ${fmt(m.on.elu)}`);
+    console.log(`  recording adds at p99 (medians) ${fmt(recordingAddsP99(recording))} ms: ${fmt(recordingShare(recording))} of the service's added p99 without it ((on − off) ÷ (off − bare)); service p99 on ÷ off ${fmt(ratio(m.on.p99, m.off.p99))}`);
+  }
   console.log();
   const n100 = fanout.find((f) => f.consumers === 100);
   const addedP99 = bareAtRate && serviceAtRate && serviceAtRate.latencyMs.p99 !== null && bareAtRate.latencyMs.p99 !== null ? round1(serviceAtRate.latencyMs.p99 - bareAtRate.latencyMs.p99) : null;
@@ -662,9 +499,11 @@ async function main(): Promise<void> {
   console.log(`  1000 concurrent streams held: ${held ? `${held.consumersWithData}/${held.consumers} with data, ${held.streamErrors.length} errors` : "-"}`);
   console.log(`  (issue 14) raw store read ÷ cached GetCandles of a year of min1 ≥ 0.5: ${fmt(store?.ratio)}`);
   console.log(`  (issue 14) cold 10 × 7-day min1 backfill ÷ IB's pacing minimum ≤ 1.1: ${fmt(backfill?.ratio)}`);
+  console.log(`  (issue 15) replay to one client ÷ raw store read of the same events ≥ 0.5: ${fmt(replay?.ratio)}`);
+  console.log(`  (issue 15) what recording adds to the service's added p99 at 10k ticks/s < 0.1 (10 %): ${fmt(recording && recordingShare(recording))}`);
   for (const f of failures) console.log(`FAILED ${f}`);
   console.log();
-  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, failures, durationMs: Date.now() - started }));
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, replay, recording, failures, durationMs: Date.now() - started }));
 }
 
 main().then(

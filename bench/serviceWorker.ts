@@ -2,15 +2,28 @@
  * Child process of the benchmark: the real service (startApp) pointed at the flood simulator given in
  * BENCH_GATEWAY_PORT (so its gateway mode is "real"). Runs in its own process so that a service whose
  * event loop is saturated cannot stall the measuring process.
- * IPC: sends { type: "ready", grpcPort }; answers { type: "probe", id } with process and feed figures;
- * on "stop" stops the app and exits.
+ * IPC: sends { type: "ready", grpcPort }; answers { type: "probe", id } with process and feed figures and
+ * { type: "journal" } with the recorded feeds; on "stop" stops the app and exits.
+ * Store: BENCH_STORE_PATH (a file that outlives the process: the replay scenario records in one service and
+ * replays from another), else a fresh temporary file deleted at exit. BENCH_STORE_RECORDING → STORE_RECORDING.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { startApp } from "../src/app.js";
 import { loadConfig } from "../src/config/loadConfig.js";
+
+/** The store's recorded feeds (EventStore.feedInfos), as the journal IPC answers. */
+export interface ServiceJournal {
+  type: "journal";
+  feeds: { key: string; kind: string; epoch: number; lastSeq: number; open: boolean }[];
+  /** Rows dropped because the writer was too far behind (MarketStore.stats().eventsShed). */
+  eventsShed: number;
+}
 
 export interface ServiceProbe {
   type: "probe";
@@ -53,6 +66,8 @@ const sink = new Writable({
 });
 const log = pino({ level: "warn", base: { service: "ib-provider" } }, sink);
 
+// Never the repository's data/ib-provider.sqlite (the default STORE_PATH): a flood recorded there would stay.
+const ownStoreDir = process.env.BENCH_STORE_PATH === undefined ? mkdtempSync(join(tmpdir(), "ibp-bench-service-")) : undefined;
 const config = loadConfig({
   cwd: fileURLToPath(new URL("..", import.meta.url)),
   env: {
@@ -64,6 +79,8 @@ const config = loadConfig({
     // BTCUSDT listed, no configured subscriptions: the ticks feed is the only load.
     PROVIDER_CONFIG_FILE: "bench/config.provider.json",
     LOG_LEVEL: "warn",
+    STORE_PATH: process.env.BENCH_STORE_PATH ?? join(ownStoreDir!, "store.sqlite"),
+    ...(process.env.BENCH_STORE_RECORDING === undefined ? {} : { STORE_RECORDING: process.env.BENCH_STORE_RECORDING }),
   },
 });
 const app = await startApp(config, log);
@@ -76,12 +93,18 @@ let stopping = false;
 const stop = () => {
   if (stopping) return;
   stopping = true;
-  void app.stop().finally(() => process.exit(0));
+  void app.stop().finally(() => {
+    if (ownStoreDir !== undefined) rmSync(ownStoreDir, { recursive: true, force: true });
+    process.exit(0);
+  });
 };
 
 process.on("message", (m: { type: string; id?: number }) => {
   if (m.type === "stop") stop();
-  else if (m.type === "probe") {
+  else if (m.type === "journal") {
+    const feeds = app.store.events.feedInfos().map((f) => ({ key: f.key, kind: f.kind, epoch: f.epoch, lastSeq: f.lastSeq, open: f.open }));
+    send({ type: "journal", feeds, eventsShed: app.store.stats().eventsShed } satisfies ServiceJournal);
+  } else if (m.type === "probe") {
     const mem = process.memoryUsage();
     const lines = app.adapter.subscriptions().filter((s) => s.kind === "tick");
     const probe: ServiceProbe = {
