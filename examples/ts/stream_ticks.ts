@@ -1,6 +1,7 @@
 /**
  * ib-provider from TypeScript with src/client: the runtime proof, a day of h1 candles as Decimals, then
- * L1 ticks that survive reconnects (restart `npm start` while it runs: it reconnects and reports the gap).
+ * L1 ticks that survive reconnects (restart `npm start` while it runs: it reconnects after the last tick it
+ * printed and the service replays what it missed; a gap is printed only when the service no longer has it).
  *
  *   npx tsx examples/ts/stream_ticks.ts BTCUSDT 20      # symbol, ticks to print (0: until Ctrl-C)
  *
@@ -32,7 +33,8 @@ try {
     if (item.kind === "reconnecting") {
       console.log(`reconnecting in ${item.delayMs} ms (attempt ${item.attempt}): ${item.error.details}`);
     } else if (item.kind === "gap") {
-      console.log(`gap (${item.cause}): ${item.missed === undefined ? "unknown number of" : item.missed} ticks missed`);
+      // cause sequence ("jumped: N missed"), restarted ("restarted: new epoch …"), server (a GAP status), reconnected
+      console.log(`gap (${item.cause}): ${item.message ?? `${item.missed ?? "unknown number of"} ticks missed`}`);
     } else if (item.event.event?.$case === "tick") {
       const tick = item.event.event.value;
       console.log(`#${item.sequence} ${tick.symbol} bid ${tick.bid || "-"} ask ${tick.ask || "-"} spread ${spreadOf(tick)?.toFixed() ?? "-"}`);
