@@ -3,7 +3,7 @@ import { decimalFromIb } from "../../domain/decimal.js";
 import type { TradePrint } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
-import type { HistoricalScheduler, HistoricalWait } from "./historicalScheduler.js";
+import type { HistoricalPriority, HistoricalScheduler, HistoricalWait } from "./historicalScheduler.js";
 import { pacingKeyFor } from "./pacingRules.js";
 import { formatIbUtc } from "./historyPlan.js";
 
@@ -11,27 +11,41 @@ import { formatIbUtc } from "./historyPlan.js";
 export const MAX_HISTORICAL_TICKS = 1000;
 
 /**
- * The last `count` trade prints before `endMs` (reqHistoricalTicks, TRADES), paced like other historical
- * requests. IB may return a few more to complete the last second; the caller trims. Historical ticks are
- * whatToShow TRADES for every security type (AGGTRADES is a bar-only value at IB).
+ * Where a page of historical ticks is anchored: the `count` prints from a start time on (an outage's window,
+ * read forwards), or the last `count` before an end time (GetTrades). IB takes one of the two and leaves the
+ * other empty.
  */
-export function fetchRecentTrades(
+export type HistoricalTicksAnchor = { startMs: number } | { endMs: number };
+
+/**
+ * One page of trade prints (reqHistoricalTicks, TRADES), paced like other historical requests: `count`
+ * prints from `anchor.startMs`'s second on, or the last `count` before `anchor.endMs`. IB may return a few
+ * more to complete the far second; the caller trims. Historical ticks are whatToShow TRADES for every security
+ * type (AGGTRADES is a bar-only value at IB). `priority` "internal" queues it after user calls (a live feed's
+ * own request); `what` names the request in errors and waits.
+ */
+export function fetchHistoricalTrades(
   ctx: FeedContext,
   scheduler: HistoricalScheduler,
   instrument: ResolvedInstrument,
-  query: { endMs: number; count: number; useRTH: boolean },
-  options: { timeoutMs: number; signal?: AbortSignal; client?: string; onWait?: (wait: HistoricalWait | undefined) => void },
+  query: { anchor: HistoricalTicksAnchor; count: number; useRTH: boolean },
+  options: { timeoutMs: number; priority: HistoricalPriority; what?: string; signal?: AbortSignal; client?: string; onWait?: (wait: HistoricalWait | undefined) => void },
 ): Promise<TradePrint[]> {
-  const endDateTime = formatIbUtc(query.endMs);
-  const params = { contractKey: `${instrument.conId}@${instrument.exchange}`, barSize: "ticks", durationStr: String(query.count), endDateTime, whatToShow: "TRADES", useRTH: query.useRTH };
+  const { anchor } = query;
+  const from = "startMs" in anchor;
+  const dateTime = formatIbUtc("startMs" in anchor ? anchor.startMs : anchor.endMs);
+  // The identity IB's "no identical request within 15 s" rule compares: a start and an end anchor at the same
+  // time are different requests.
+  const params = { contractKey: `${instrument.conId}@${instrument.exchange}`, barSize: from ? "ticks-from" : "ticks", durationStr: String(query.count), endDateTime: dateTime, whatToShow: "TRADES", useRTH: query.useRTH };
   return scheduler.schedule({
     key: pacingKeyFor(params),
     kind: "ticks",
     client: options.client,
+    priority: options.priority,
     signal: options.signal,
     onWait: options.onWait,
     run: () => {
-      const what = `recent trades for ${instrument.symbol}`;
+      const what = options.what ?? `recent trades for ${instrument.symbol}`;
       requireConnected(ctx, what);
       const trades: TradePrint[] = [];
       // IB has no cancel for historical ticks: giving up (timeout, abort) only stops listening.
@@ -43,23 +57,29 @@ export function fetchRecentTrades(
         listen: (reqId, end) =>
           ctx.router.on(EventName.historicalTicksLast, reqId, (ticks: HistoricalTickLast[], done: boolean) => {
             for (const t of ticks) {
-              const price = decimalFromIb(t.price);
-              const size = decimalFromIb(t.size);
-              if (t.time === undefined || price === undefined || size === undefined) continue;
-              trades.push({
-                timeMs: t.time * 1000,
-                price,
-                size,
-                exchange: t.exchange ?? "",
-                conditions: t.specialConditions ? t.specialConditions.split(/[;,]/).filter((c) => c !== "") : [],
-                pastLimit: t.tickAttribLast?.pastLimit ?? false,
-                unreported: t.tickAttribLast?.unreported ?? false,
-              });
+              const print = printOf(t);
+              if (print !== undefined) trades.push(print);
             }
             if (done) end();
           }),
-        send: (reqId) => ctx.api.reqHistoricalTicks(reqId, instrument.requestContract, "", endDateTime, query.count, "TRADES" as WhatToShow, query.useRTH, true),
+        send: (reqId) =>
+          ctx.api.reqHistoricalTicks(reqId, instrument.requestContract, from ? dateTime : "", from ? "" : dateTime, query.count, "TRADES" as WhatToShow, query.useRTH, true),
       });
     },
   });
+}
+
+function printOf(t: HistoricalTickLast): TradePrint | undefined {
+  const price = decimalFromIb(t.price);
+  const size = decimalFromIb(t.size);
+  if (t.time === undefined || price === undefined || size === undefined) return undefined;
+  return {
+    timeMs: t.time * 1000,
+    price,
+    size,
+    exchange: t.exchange ?? "",
+    conditions: t.specialConditions ? t.specialConditions.split(/[;,]/).filter((c) => c !== "") : [],
+    pastLimit: t.tickAttribLast?.pastLimit ?? false,
+    unreported: t.tickAttribLast?.unreported ?? false,
+  };
 }

@@ -7,7 +7,7 @@ import type { CandleHistory, CandleHistoryWait } from "../feeds/candleFeed.js";
 import type { FeedContext } from "../feeds/feedContext.js";
 import { fetchHistoricalBars } from "./historicalData.js";
 import type { HistoricalPriority, HistoricalScheduler, HistoricalWait } from "./historicalScheduler.js";
-import { fetchRecentTrades } from "./historicalTicks.js";
+import { fetchHistoricalTrades } from "./historicalTicks.js";
 import { planHistory } from "./historyPlan.js";
 import { CandleSeeds } from "./candleSeeds.js";
 import { startUserHistoryCall, type HistoryCaller } from "./userHistoryCall.js";
@@ -105,7 +105,7 @@ export class HistoryService {
   async recentTrades(instrument: ResolvedInstrument, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal } & HistoryCaller): Promise<TradePrint[]> {
     const endMs = Math.min(query.toMs, this.ctx.now());
     const call = startUserHistoryCall(this.scheduler, this.ctx.log, { client: query.client, deadlineMs: query.deadlineMs, what: `recent trades for ${instrument.symbol}`, requests: 1, cost: 1, now: this.ctx.now });
-    const trades = await fetchRecentTrades(this.ctx, this.scheduler, instrument, { endMs, count: query.limit, useRTH: false }, { timeoutMs: this.options.requestTimeoutMs, signal: query.signal, client: query.client, onWait: call.onWait(0) });
+    const trades = await fetchHistoricalTrades(this.ctx, this.scheduler, instrument, { anchor: { endMs }, count: query.limit, useRTH: false }, { priority: "user", timeoutMs: this.options.requestTimeoutMs, signal: query.signal, client: query.client, onWait: call.onWait(0) });
     const inWindow = trades.filter((t) => (query.fromMs === undefined || t.timeMs >= query.fromMs) && t.timeMs < query.toMs);
     return inWindow.slice(-query.limit);
   }

@@ -1,12 +1,8 @@
-import { EventName, type HistoricalTickLast, type WhatToShow } from "@stoqey/ib";
-import { decimalFromIb } from "../../domain/decimal.js";
 import type { TradePrint } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
-import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
+import type { FeedContext } from "../feeds/feedContext.js";
 import type { HistoricalScheduler, HistoricalWait } from "./historicalScheduler.js";
-import { MAX_HISTORICAL_TICKS } from "./historicalTicks.js";
-import { formatIbUtc } from "./historyPlan.js";
-import { pacingKeyFor } from "./pacingRules.js";
+import { fetchHistoricalTrades, MAX_HISTORICAL_TICKS } from "./historicalTicks.js";
 
 /** What IB's historical ticks gave for a trade feed's outage window. */
 export interface OutageTrades {
@@ -73,65 +69,26 @@ function reasonOf(err: unknown, signal: AbortSignal): string {
 }
 
 /**
- * The first IB page of trade prints at or after `fromMs` (its second): reqHistoricalTicks with a start time,
- * 1000 ticks, TRADES (every security type: AGGTRADES is a bar-only value at IB). A page held back for IB's
- * pacing budget is withdrawn: the signal aborts with the wait described.
+ * The first IB page of trade prints at or after `fromMs` (its second): 1000 ticks from a start time, an
+ * internal request. A page held back for IB's pacing budget is withdrawn: the signal aborts with the wait
+ * described.
  */
 function tradesFrom(ctx: FeedContext, scheduler: HistoricalScheduler, instrument: ResolvedInstrument, fromMs: number, options: { timeoutMs: number; signal: AbortSignal }): Promise<TradePrint[]> {
-  const startDateTime = formatIbUtc(fromMs);
-  const params = { contractKey: `${instrument.conId}@${instrument.exchange}`, barSize: "ticks-from", durationStr: String(MAX_HISTORICAL_TICKS), endDateTime: startDateTime, whatToShow: "TRADES", useRTH: false };
   const withdrawn = new AbortController();
   const onAbort = () => withdrawn.abort(options.signal.reason);
   options.signal.addEventListener("abort", onAbort, { once: true });
   const onWait = (wait: HistoricalWait | undefined) => {
     if (wait?.reason === "budget") withdrawn.abort(new Error(`IB's historical pacing budget is spent until about ${new Date(wait.untilMs).toISOString()} (user calls go first)`));
   };
-  return scheduler
-    .schedule({
-      key: pacingKeyFor(params),
-      kind: "ticks",
-      priority: "internal",
-      signal: withdrawn.signal,
-      onWait,
-      run: () => {
-        const what = `historical trades for ${instrument.symbol} after a Gateway outage`;
-        requireConnected(ctx, what);
-        const trades: TradePrint[] = [];
-        // IB has no cancel for historical ticks: giving up (timeout, abort) only stops listening.
-        return ctx.router.request({
-          what,
-          timeoutMs: options.timeoutMs,
-          signal: withdrawn.signal,
-          result: () => trades,
-          listen: (reqId, end) =>
-            ctx.router.on(EventName.historicalTicksLast, reqId, (ticks: HistoricalTickLast[], done: boolean) => {
-              for (const t of ticks) {
-                const print = printOf(t);
-                if (print !== undefined) trades.push(print);
-              }
-              if (done) end();
-            }),
-          send: (reqId) => ctx.api.reqHistoricalTicks(reqId, instrument.requestContract, startDateTime, "", MAX_HISTORICAL_TICKS, "TRADES" as WhatToShow, false, true),
-        });
-      },
-    })
+  return fetchHistoricalTrades(
+    ctx,
+    scheduler,
+    instrument,
+    { anchor: { startMs: fromMs }, count: MAX_HISTORICAL_TICKS, useRTH: false },
+    { timeoutMs: options.timeoutMs, priority: "internal", what: `historical trades for ${instrument.symbol} after a Gateway outage`, signal: withdrawn.signal, onWait },
+  )
     .catch((err: unknown) => {
       throw withdrawn.signal.aborted && !options.signal.aborted ? withdrawn.signal.reason : err;
     })
     .finally(() => options.signal.removeEventListener("abort", onAbort));
-}
-
-function printOf(t: HistoricalTickLast): TradePrint | undefined {
-  const price = decimalFromIb(t.price);
-  const size = decimalFromIb(t.size);
-  if (t.time === undefined || price === undefined || size === undefined) return undefined;
-  return {
-    timeMs: t.time * 1000,
-    price,
-    size,
-    exchange: t.exchange ?? "",
-    conditions: t.specialConditions ? t.specialConditions.split(/[;,]/).filter((c) => c !== "") : [],
-    pastLimit: t.tickAttribLast?.pastLimit ?? false,
-    unreported: t.tickAttribLast?.unreported ?? false,
-  };
 }
