@@ -67,9 +67,14 @@ export interface CandleHistory {
  * observed before the loss, the candle in progress now) come from IB's history (one internal request of
  * the candle's own size, paced like the heals) and are published complete, marked `backfilled`, in time
  * order, before the live candle resumes (its bars are held meanwhile); candles delivered complete before
- * the loss are not sent again. An advisory status then says what was filled. A backfill that would wait
- * for IB's pacing budget is withdrawn like a seed (live data is not held for minutes) and the status says
- * what was not filled.
+ * the loss are not sent again. A backfill that would wait for IB's pacing budget is withdrawn like a seed
+ * (live data is not held for minutes).
+ *
+ * The source fills its own gaps (FeedSource.fillsGaps): every reopen after an outage says the GAP itself,
+ * once, before any candle — what was backfilled and what was not (a budget wait, a failed or timed-out
+ * request, a window older than a backfill reaches), or that no candle closed while the Gateway was away. A
+ * reopen during a backfill withdraws it unsaid: the next one fills the window from the first loss, and says
+ * it in one GAP.
  */
 export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, interval: Interval, history: CandleHistory, useRTH: boolean): FeedSource<Candle> {
   const timeZone = instrument.timeZoneId || "UTC";
@@ -96,6 +101,7 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
     // Each update of a candle matters to a strategy (and the final one above all): a client that cannot
     // keep up is disconnected rather than silently missing one.
     overflow: "fail",
+    fillsGaps: true,
     joinEvents: (): Candle[] => (latest === undefined ? [] : [latest]),
     open(sink) {
       ctx.budget.take("marketDataLines");
@@ -161,7 +167,8 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
       const backfilling = outage?.fromMs !== undefined && outage.fromMs < start;
       if (!backfilling) for (const partial of [...unhealed.values()]) healFromHistory(partial);
       if (outage !== undefined && !backfilling) {
-        sink.status("advisory", `${gapText(outage.lostAtMs, openedAt)}: no ${interval.name} candle closed while the Gateway was away; the candle in progress goes on and is replaced by IB's bar when it closes`);
+        // Still a GAP: the live candle was not observed meanwhile (its final bar heals it at close).
+        sink.status("gap", `${gapText(outage.lostAtMs, openedAt)}: no ${interval.name} candle closed while the Gateway was away; the candle in progress goes on and is replaced by IB's bar when it closes`);
         lostAtMs = undefined;
       }
 
@@ -213,13 +220,14 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
       Promise.all([seed.catch(() => undefined), backfill]).then(([bars, filled]) => {
         if (closed) return;
         if (filled !== undefined) {
+          // The GAP first (what was filled and what not), then the candles it names.
+          sink.status("gap", filled.text);
           for (const c of filled.candles) {
             unhealed.delete(c.startMs);
             if (latest === undefined || latest.startMs <= c.startMs) latest = c;
             delivered(c);
             sink.data(c);
           }
-          sink.status("advisory", filled.text);
           lostAtMs = undefined;
           // Closed candles still waiting for their final bar (not filled, or older than the window reaches)
           // are healed one by one as before.

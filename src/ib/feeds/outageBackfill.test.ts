@@ -33,6 +33,30 @@ const valueAt = <T>(events: FeedEvent<T>[], i: number): T => (events[i] as { val
 const statusIndex = <T>(events: FeedEvent<T>[], test: (kind: string, message: string) => boolean, from = 0): number =>
   events.findIndex((e, i) => i >= from && e.type === "status" && test(e.status.kind, e.status.message));
 const seqs = <T>(events: FeedEvent<T>[]): number[] => events.flatMap((e) => (e.type === "data" ? [e.seq] : []));
+const gapMessages = <T>(events: FeedEvent<T>[]): string[] => events.flatMap((e) => (e.type === "status" && e.status.kind === "gap" ? [e.status.message] : []));
+/** The data events after `from` not marked backfilled (live, or healed). */
+const liveAfter = <T extends { backfilled?: boolean }>(events: FeedEvent<T>[], from: number): number[] => dataIndexes(events, from).filter((i) => valueAt(events, i).backfilled !== true);
+
+/**
+ * After an outage (a fault injected at event `faultAt`): one GAP (the source's, saying what was filled), then
+ * the backfilled events, then live ones; no data between the loss (`lossKind`, when the outage has one) and
+ * the GAP. Returns the GAP's index and the backfilled events' indexes.
+ */
+function expectGapThenBackfill<T extends { backfilled?: boolean }>(events: FeedEvent<T>[], faultAt: number, lossKind?: string): { gap: number; backfilled: number[] } {
+  const gap = statusIndex(events, (kind) => kind === "gap", faultAt);
+  expect(gapMessages(events)).toHaveLength(1);
+  expect(dataIndexes(events, faultAt).filter((i) => i < gap && valueAt(events, i).backfilled === true)).toEqual([]);
+  if (lossKind !== undefined) {
+    const loss = statusIndex(events, (kind) => kind === lossKind, faultAt);
+    expect(loss).toBeGreaterThanOrEqual(0);
+    expect(dataIndexes(events, loss).filter((i) => i < gap)).toEqual([]);
+  }
+  const after = dataIndexes(events, gap);
+  const backfilled = after.filter((i) => valueAt(events, i).backfilled === true);
+  // Right after the GAP, before any live event.
+  expect(backfilled).toEqual(after.slice(0, backfilled.length));
+  return { gap, backfilled };
+}
 
 describe("backfill after a Gateway outage", () => {
   it("a candle stream across a Gateway restart gets the missed minutes as backfilled complete candles equal to IB's history, before the next live candle", async () => {
@@ -45,19 +69,15 @@ describe("backfill after a Gateway outage", () => {
       const completeBefore = candles().filter((c) => c.complete).map((c) => c.startMs);
       const sentBefore = fx.adapter.historicalPacing().requests;
 
+      const restartAt = events.length;
       await fx.sim.faults.restart(2_500);
-      const gap = () => statusIndex(events, (kind) => kind === "gap");
-      const advisory = () => statusIndex(events, (kind, message) => kind === "advisory" && message.includes("backfilled"), gap());
-      await until(() => gap() >= 0 && advisory() >= 0, { what: "the GAP, then the advisory saying what was backfilled", timeoutMs: 10_000 });
-      await until(() => dataIndexes(events, advisory()).length > 0, { what: "live candles after the backfill", timeoutMs: 5_000 });
+      const gapAt = () => statusIndex(events, (kind) => kind === "gap", restartAt);
+      await until(() => gapAt() >= 0 && liveAfter(events, gapAt()).length > 0, { what: "the GAP saying what was backfilled, the backfilled candles, then live candles", timeoutMs: 15_000 });
       const sentAfter = fx.adapter.historicalPacing().requests;
 
-      // After the GAP: the backfilled candles, then the advisory, then live data.
-      const after = dataIndexes(events, gap());
-      const backfilled = after.filter((i) => valueAt(events, i).backfilled === true);
+      // One GAP, then the backfilled candles, then live data.
+      const { gap, backfilled } = expectGapThenBackfill(events, restartAt, "reconnecting");
       expect(backfilled.length).toBeGreaterThanOrEqual(2);
-      expect(Math.max(...backfilled)).toBeLessThan(advisory());
-      expect(after.filter((i) => i < advisory()).every((i) => valueAt(events, i).backfilled === true)).toBe(true);
       const filled = backfilled.map((i) => valueAt(events, i));
       expect(filled.every((c) => c.complete)).toBe(true);
       // In time order, none delivered complete before the loss, and together with those no minute missing
@@ -72,8 +92,8 @@ describe("backfill after a Gateway outage", () => {
       // request again would wait out IB's 15 s rule for identical requests).
       const history = await fx.adapter.candles("spot", "BTCUSDT", { interval: MIN1, fromMs: starts[0]! - 60_000, toMs: starts.at(-1)! + 120_000, regularHoursOnly: false });
       expect(filled.map(textCandleOf)).toEqual(history.candles.filter((c) => starts.includes(c.startMs)));
-      // The advisory says what was filled; every data event keeps the feed's numbering.
-      const text = (events[advisory()] as { status: { message: string } }).status.message;
+      // The GAP says what was filled; every data event keeps the feed's numbering.
+      const text = (events[gap] as { status: { message: string } }).status.message;
       expect(text).toMatch(new RegExp(`^gap \\d\\d:\\d\\d:\\d\\d–\\d\\d:\\d\\d:\\d\\d UTC: ${filled.length} min1 candles backfilled from IB history \\(`));
       const numbers = seqs(events);
       expect(numbers).toEqual(numbers.map((_, k) => numbers[0]! + k));
@@ -98,20 +118,16 @@ describe("backfill after a Gateway outage", () => {
       await until(() => dataIndexes(events).length >= 30, { what: "30 live prints", timeoutMs: 10_000 });
       const sentBefore = fx.adapter.historicalPacing().requests;
 
+      const restartAt = events.length;
       await fx.sim.faults.restart(1_500);
-      const gap = () => statusIndex(events, (kind) => kind === "gap");
-      const advisory = () => statusIndex(events, (kind, message) => kind === "advisory" && message.includes("historical ticks"), gap());
-      await until(() => gap() >= 0 && advisory() >= 0, { what: "the GAP, then the advisory saying what was backfilled", timeoutMs: 10_000 });
-      await until(() => dataIndexes(events, advisory()).length >= 30, { what: "30 live prints after the backfill", timeoutMs: 5_000 });
+      const gapAt = () => statusIndex(events, (kind) => kind === "gap", restartAt);
+      await until(() => gapAt() >= 0 && liveAfter(events, gapAt()).length >= 30, { what: "the GAP saying what was backfilled, the backfilled prints, then 30 live prints", timeoutMs: 15_000 });
       const sentAfter = fx.adapter.historicalPacing().requests;
 
-      const after = dataIndexes(events, gap());
-      const backfilled = after.filter((i) => valueAt(events, i).backfilled === true);
+      const { gap, backfilled } = expectGapThenBackfill(events, restartAt, "reconnecting");
       expect(backfilled.length).toBeGreaterThan(0);
-      expect(Math.max(...backfilled)).toBeLessThan(advisory());
-      expect(after.filter((i) => i < advisory()).every((i) => valueAt(events, i).backfilled === true)).toBe(true);
       expect(backfilled.every((i) => valueAt(events, i).quote === undefined)).toBe(true);
-      const text = (events[advisory()] as { status: { message: string } }).status.message;
+      const text = (events[gap] as { status: { message: string } }).status.message;
       expect(text).toMatch(new RegExp(`^gap \\d\\d:\\d\\d:\\d\\d–\\d\\d:\\d\\d:\\d\\d UTC: ${backfilled.length} trades backfilled from IB historical ticks for \\d\\d:\\d\\d:\\d\\d–\\d\\d:\\d\\d:\\d\\d UTC \\(1 historical-tick request\\)$`));
       const numbers = seqs(events);
       expect(numbers).toEqual(numbers.map((_, k) => numbers[0]! + k));
@@ -140,14 +156,15 @@ describe("backfill after a Gateway outage", () => {
     const { events, done } = collect(cursor);
     try {
       await until(() => dataIndexes(events).length >= 20, { what: "20 live prints", timeoutMs: 10_000 });
+      const flapAt = events.length;
       await fx.sim.faults.connectivityFlap(1_000, true);
-      const gap = () => statusIndex(events, (kind, message) => kind === "gap" && message.includes("1101"));
-      const advisory = () => statusIndex(events, (kind, message) => kind === "advisory" && message.includes("historical ticks"), gap());
-      await until(() => gap() >= 0 && advisory() >= 0, { what: "the GAP of 1101, then the advisory", timeoutMs: 10_000 });
-      await until(() => dataIndexes(events, advisory()).length >= 10, { what: "live prints after the backfill", timeoutMs: 5_000 });
-      const backfilled = dataIndexes(events, gap()).filter((i) => valueAt(events, i).backfilled === true);
+      // No reconnect: IB's 1101 reopens the feed, whose GAP says what was filled.
+      const gapAt = () => statusIndex(events, (kind) => kind === "gap", flapAt);
+      await until(() => gapAt() >= 0 && liveAfter(events, gapAt()).length >= 10, { what: "the GAP after 1101, the backfilled prints, then live prints", timeoutMs: 15_000 });
+      const { gap, backfilled } = expectGapThenBackfill(events, flapAt);
       expect(backfilled.length).toBeGreaterThan(0);
-      expect(Math.max(...backfilled)).toBeLessThan(advisory());
+      expect((events[gap] as { status: { message: string } }).status.message).toMatch(/^gap .* UTC: \d+ trades? backfilled from IB historical ticks/);
+      expect(events.slice(flapAt).some((e) => e.type === "status" && e.status.kind === "reconnecting")).toBe(false);
       const prints = dataIndexes(events).map((i) => valueAt(events, i).trade);
       const key = (t: TradeEvent["trade"]) => `${t.timeMs}|${t.price.toString()}|${t.size.toString()}`;
       const firstSec = prints[0]!.timeMs;

@@ -26,12 +26,17 @@ describe("trade backfill after a Gateway outage, bounded", () => {
     const prints = () => events.flatMap((e) => (e.type === "data" ? [e.value] : []));
     try {
       await until(() => prints().length >= 50, { what: "50 live prints", timeoutMs: 10_000 });
+      const restartAt = events.length;
       await fx.sim.faults.restart(2_000);
-      const advisory = () => events.findIndex((e) => e.type === "status" && e.status.kind === "advisory" && e.status.message.includes("historical ticks"));
-      await until(() => advisory() >= 0, { what: "the advisory saying what was backfilled", timeoutMs: 10_000 });
-      await until(() => events.slice(advisory()).some((e) => e.type === "data"), { what: "live prints after the backfill", timeoutMs: 5_000 });
+      const gapAt = () => events.findIndex((e, i) => i >= restartAt && e.type === "status" && e.status.kind === "gap");
+      const liveAfterGap = () => events.slice(gapAt()).some((e) => e.type === "data" && e.value.backfilled !== true);
+      await until(() => gapAt() >= 0 && liveAfterGap(), { what: "the GAP saying what was backfilled, then the backfilled and live prints", timeoutMs: 15_000 });
 
-      const text = (events[advisory()] as { status: { message: string } }).status.message;
+      // One GAP for the outage, before every backfilled print.
+      expect(events.filter((e) => e.type === "status" && e.status.kind === "gap")).toHaveLength(1);
+      const firstBackfilled = events.findIndex((e) => e.type === "data" && e.value.backfilled === true);
+      expect(firstBackfilled).toBeGreaterThan(gapAt());
+      const text = (events[gapAt()] as { status: { message: string } }).status.message;
       const backfilled = prints().filter((t) => t.backfilled === true);
       // One page: IB's 1000 ticks and the rest of the last second.
       expect(backfilled.length).toBeGreaterThanOrEqual(990);

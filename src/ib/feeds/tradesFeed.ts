@@ -58,8 +58,13 @@ class PrintBag {
  * as backfilled prints before the live ones, which are held meanwhile. At both edges IB's whole seconds
  * overlap what was or will be delivered live: a print of the edge second with the same price and size as
  * one delivered live is the same print and is sent once (two equal prints in one second across the
- * subscription instant are indistinguishable at IB's resolution). An advisory status then says what was
- * filled and what not.
+ * subscription instant are indistinguishable at IB's resolution).
+ *
+ * The source fills its own gaps (FeedSource.fillsGaps): the reopen's GAP is its own, said once the prints to
+ * deliver are known and before them, naming what was backfilled and what was not (the part of the window
+ * beyond the backfill's bound, a budget that would have to be waited for, a failed or timed-out request). A
+ * reopen during a backfill withdraws it unsaid: the next one fills the window from the first loss, and says
+ * it in one GAP.
  */
 export function tradesSource(ctx: FeedContext, instrument: ResolvedInstrument, quote: () => Level1 | undefined, history?: TradeHistory): FeedSource<TradeEvent> {
   let sequence = 0;
@@ -75,6 +80,8 @@ export function tradesSource(ctx: FeedContext, instrument: ResolvedInstrument, q
     // Every print matters (volume, VWAP, signals): a client that cannot keep up is disconnected with
     // RESOURCE_EXHAUSTED rather than silently missing prints.
     overflow: "fail",
+    // Without a history the feed's own GAP is said at the reopen.
+    fillsGaps: history !== undefined,
     open(sink) {
       ctx.budget.take("tickByTick");
       const openedAt = ctx.now();
@@ -154,28 +161,31 @@ export function tradesSource(ctx: FeedContext, instrument: ResolvedInstrument, q
             for (const h of waiting) since.add(h.trade);
             const lastHistorySec = filled.prints.length === 0 ? undefined : Math.floor(filled.prints.at(-1)!.timeMs / 1000);
             const edgeSec = firstLiveSec === undefined ? lastHistorySec : firstLiveSec === lastLiveSec ? firstLiveSec : undefined;
-            let count = 0;
+            // What to deliver is known before anything is: the GAP says it first, then the prints follow.
+            const missed: TradePrint[] = [];
             for (const t of filled.prints) {
               const sec = Math.floor(t.timeMs / 1000);
               if (sec === outage.fromSec && before.take(t)) continue;
               if (firstLiveSec !== undefined && (sec > firstLiveSec || since.take(t))) continue;
-              if (sec === edgeSec) {
-                // Perhaps still on its way live: the live stream skips it once.
-                endEdge.add(t);
-                endEdgeSec = sec;
-              }
-              deliver(t, undefined, true);
-              count++;
+              missed.push(t);
             }
             const toMs = firstLiveSec !== undefined ? firstLiveSec * 1000 : Math.max(openedAt, (lastHistorySec ?? 0) * 1000);
-            sink.status("advisory", tradesFillText(outage.lostAtMs, openedAt, outage.fromSec * 1000, toMs, count, filled.requests, filled.unfilled));
+            sink.status("gap", tradesGapText(outage.lostAtMs, openedAt, outage.fromSec * 1000, toMs, missed.length, filled.requests, filled.unfilled));
+            for (const t of missed) {
+              if (Math.floor(t.timeMs / 1000) === edgeSec) {
+                // Perhaps still on its way live: the live stream skips it once.
+                endEdge.add(t);
+                endEdgeSec = edgeSec;
+              }
+              deliver(t, undefined, true);
+            }
             // Said once: what was not filled stays so (the next outage's window starts at the newest print).
             lostAtMs = undefined;
             resumeLive();
           },
           (err: unknown) => {
             if (closed) return;
-            sink.status("advisory", `${gapText(outage.lostAtMs, openedAt)}: not filled from IB historical ticks (${err instanceof Error ? err.message : String(err)})`);
+            sink.status("gap", `${gapText(outage.lostAtMs, openedAt)}: not filled from IB historical ticks (${err instanceof Error ? err.message : String(err)})`);
             lostAtMs = undefined;
             resumeLive();
           },
@@ -196,13 +206,18 @@ export function tradesSource(ctx: FeedContext, instrument: ResolvedInstrument, q
   };
 }
 
-/** The advisory after a trade feed's outage: what came from IB's historical ticks and what did not. */
-function tradesFillText(lostAtMs: number, reopenedAtMs: number, fromMs: number, toMs: number, count: number, requests: number, unfilled: { fromMs: number; reason: string } | undefined): string {
+/** The GAP of a trade feed's outage: what came from IB's historical ticks and what did not. */
+function tradesGapText(lostAtMs: number, reopenedAtMs: number, fromMs: number, toMs: number, count: number, requests: number, unfilled: { fromMs: number; reason: string } | undefined): string {
+  const gap = gapText(lostAtMs, reopenedAtMs);
   const spent = `${requests} historical-tick request${requests === 1 ? "" : "s"}`;
+  if (count === 0 && unfilled !== undefined && unfilled.fromMs <= fromMs) {
+    // Nothing fetched at all: the first request failed, timed out or was withdrawn before the budget allowed it.
+    return `${gap}: ${windowText(fromMs, Math.max(toMs, fromMs))} not filled from IB historical ticks (${unfilled.reason})`;
+  }
   const filled =
     count === 0 && unfilled === undefined
       ? `no trade printed between ${clockText(fromMs)} and ${clockText(toMs)} UTC beyond those delivered live (IB historical ticks, ${spent})`
       : `${count} trade${count === 1 ? "" : "s"} backfilled from IB historical ticks for ${windowText(fromMs, unfilled?.fromMs ?? toMs)} (${spent})`;
   const missing = unfilled === undefined ? "" : `; ${clockText(unfilled.fromMs)}–${clockText(Math.max(toMs, unfilled.fromMs))} UTC not filled: ${unfilled.reason}`;
-  return `${gapText(lostAtMs, reopenedAtMs)}: ${filled}${missing}`;
+  return `${gap}: ${filled}${missing}`;
 }
