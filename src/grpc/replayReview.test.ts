@@ -105,6 +105,33 @@ describe("review: StreamCandles from a time", () => {
   });
 });
 
+describe("review: StreamCandles from a time, while history is read", () => {
+  // BUG (low-medium): while candlesFromHistory waits for history (the store, else IB under its pacing: seconds
+  // to minutes for a long range), the client hears nothing — the live cursor, the one producer of heartbeats,
+  // is not read until the history is done. A client's or a proxy's idle timeout (REST behind a load balancer,
+  // the TS client's stale detection) drops the stream, and the resume starts the history over. Fix: race the
+  // history's pages against heartbeats (or read the live cursor's heartbeats meanwhile, holding its data).
+  it.fails("a client hears heartbeats while the history of a StreamCandles from a time is being fetched", async () => {
+    const source: FeedSource<Candle> = { overflow: "fail", open: () => ({ close: () => undefined }) };
+    const feed = new SharedFeed<Candle>("c", source, { now: Date.now, onIdle: () => undefined, isConnected: () => true });
+    const stop = new AbortController();
+    const live = feed.subscribe({ signal: stop.signal, heartbeatMs: 20, staleAfterMs: 0, maxQueued: 100 });
+    const history = async () => {
+      await new Promise((r) => setTimeout(r, 300)); // IB's pacing
+      return (async function* () {
+        yield [historyCandle(T0)];
+      })();
+    };
+    const kinds: string[] = [];
+    for await (const batch of candlesFromHistory({ atMs: T0, symbol: "SYM", history, live, now: Date.now })) {
+      kinds.push(...batch.map((e) => (e.type === "status" ? e.status.kind : e.type)));
+      if (kinds.includes("replay-complete")) break;
+    }
+    stop.abort();
+    expect(kinds.slice(0, kinds.indexOf("recorded"))).toContain("heartbeat"); // got: ["subscribed"] — 300 ms of silence
+  });
+});
+
 class PlayedSource implements FeedSource<number> {
   sink: FeedSink<number> | undefined;
   readonly overflow = "fail" as const;
