@@ -95,8 +95,8 @@ function replayOnce(client: Client, afterSequence: number, epoch: number, timeou
           first ??= performance.now();
         } else if (kind === 0x12) {
           statuses++;
-          const status = TickEvent.decode(buf.subarray(start, end)).event;
-          if (status?.$case === "status" && status.value.kind === StreamStatusKind.STREAM_STATUS_KIND_REPLAY_COMPLETE) {
+          const decoded = TickEvent.decode(buf.subarray(start, end)).event;
+          if (decoded?.$case === "status" && decoded.value.kind === StreamStatusKind.STREAM_STATUS_KIND_REPLAY_COMPLETE) {
             first ??= performance.now();
             return finish();
           }
