@@ -267,3 +267,21 @@ describe("review: rows queued for the writer", () => {
     keep.stop();
   });
 });
+
+describe("review: a refused start", () => {
+  // BUG (low): a start the journal cannot serve is refused only after the upstream subscription was opened.
+  // SharedFeed.subscribe creates the detached live cursor first (subscribeLive → openFor → ensureOpen: at IB,
+  // reqMktData/reqMktDepth, a line taken) and only then builds the ReplayCursor, whose planFor throws
+  // ReplayRangeError; on an idle feed every refused request costs an IB subscribe + cancel and a new journal
+  // instance (its "subscribed again" rows). A client retrying a bad start in a loop churns IB's request budget
+  // (50 msg/s). Fix: plan the replay (planFor needs only the journal and the feed's seq) before opening.
+  it.fails("a start the journal cannot serve is refused without opening the upstream subscription", () => {
+    const store = new MemoryJournalStore();
+    let opens = 0;
+    const source: FeedSource<number> = { overflow: "fail", open: () => (opens++, { close: () => undefined }) };
+    const recorder = new FeedRecorder<number>(store.openFeed("k", "trade", "SYM", 1_000), codec, SETTINGS);
+    const feed = new SharedFeed<number>("k", source, { now: () => 1_000, onIdle: () => undefined, isConnected: () => true }, recorder);
+    expect(() => subscribe(feed, { afterSeq: 5, epoch: feed.epoch })).toThrow(ReplayRangeError);
+    expect(opens).toBe(0); // got: 1 — opened at IB, then cancelled
+  });
+});
