@@ -216,24 +216,25 @@ export function candleSource(ctx: FeedContext, instrument: ResolvedInstrument, i
             })
           : Promise.resolve([]);
       const backfill = backfilling && outage !== undefined && outage.fromMs !== undefined ? backfillWindow(outage.lostAtMs, outage.fromMs) : Promise.resolve(undefined);
-      // No seed: the candle in progress starts from live data and is healed at close.
-      Promise.all([seed.catch(() => undefined), backfill]).then(([bars, filled]) => {
-        if (closed) return;
-        if (filled !== undefined) {
-          // The GAP first (what was filled and what not), then the candles it names.
-          sink.status("gap", filled.text);
-          for (const c of filled.candles) {
-            unhealed.delete(c.startMs);
-            if (latest === undefined || latest.startMs <= c.startMs) latest = c;
-            delivered(c);
-            sink.data(c);
-          }
-          lostAtMs = undefined;
-          // Closed candles still waiting for their final bar (not filled, or older than the window reaches)
-          // are healed one by one as before.
-          for (const partial of [...unhealed.values()]) healFromHistory(partial);
+      // The GAP (what was filled and what not) and the candles it names as soon as the backfill is done, not
+      // after the seed: they precede the candle in progress anyway.
+      const backfilled = backfill.then((filled) => {
+        if (closed || filled === undefined) return;
+        sink.status("gap", filled.text);
+        for (const c of filled.candles) {
+          unhealed.delete(c.startMs);
+          if (latest === undefined || latest.startMs <= c.startMs) latest = c;
+          delivered(c);
+          sink.data(c);
         }
-        if (bars === undefined) return;
+        lostAtMs = undefined;
+        // Closed candles still waiting for their final bar (not filled, or older than the window reaches)
+        // are healed one by one as before.
+        for (const partial of [...unhealed.values()]) healFromHistory(partial);
+      });
+      // No seed: the candle in progress starts from live data and is healed at close.
+      Promise.all([seed.catch(() => undefined), backfilled]).then(([bars]) => {
+        if (closed || bars === undefined) return;
         // The candle's own bar, or its minutes: folded in, and only the result sent.
         const end = intervalBounds(start, interval, timeZone).endMs;
         const updates = bars.filter((b) => b.startMs >= start && b.startMs < end).flatMap((b) => aggregator.addBar(b));

@@ -205,8 +205,10 @@ describe("a candle feed reopened after an outage says one GAP, what it filled an
   function setup() {
     const { ctx, clock, emit } = fakeContext();
     const asked: { fromMs: number; toMs: number; answer: ReturnType<typeof deferred<Bar[]>>; signal: AbortSignal | undefined; onWait: ((wait: CandleHistoryWait | undefined) => void) | undefined }[] = [];
+    /** Set by a test: the seeds wait for it. */
+    const seeds: { pending: Promise<Bar[]> | undefined } = { pending: undefined };
     const history: CandleHistory = {
-      seed: () => Promise.resolve([]),
+      seed: () => seeds.pending ?? Promise.resolve([]),
       bars(fromMs, toMs, signal, onWait) {
         const answer = deferred<Bar[]>();
         signal?.addEventListener("abort", () => answer.reject(new Error("withdrawn")), { once: true });
@@ -221,7 +223,7 @@ describe("a candle feed reopened after an outage says one GAP, what it filled an
     const source = candleSource(ctx, instrument, MIN1, history, false);
     const feed = driver<Candle>(source);
     toClose.push(() => feed.close());
-    return { source, feed, clock, emit, asked };
+    return { source, feed, clock, emit, asked, seeds };
   }
 
   /** Opened at 14:00:30 with one live bar, closed at 14:00:40 (lost at 14:00:35: the next bar was due then). */
@@ -260,6 +262,24 @@ describe("a candle feed reopened after an outage says one GAP, what it filled an
     expect(feed.words(at)).toEqual(["gap", "data", "data", "data", "data"]);
     expect(feed.gaps()).toEqual(["gap 14:00:35–14:03:10 UTC: 3 min1 candles backfilled from IB history (14:00, 14:01, 14:02 UTC)"]);
     expect(feed.data(at).map((c) => c.backfilled === true)).toEqual([true, true, true, false]);
+  });
+
+  it("the GAP and the backfilled candles do not wait for the seed of the candle in progress, which follows them", async () => {
+    const { feed, clock, asked, seeds } = await liveThenLost();
+    const seed = deferred<Bar[]>();
+    seeds.pending = seed.promise;
+    clock.now = T0 + 160 * SEC;
+    const at = feed.open();
+    asked[0]!.answer.resolve([bar(T0 + 30 * SEC, 101)]);
+    await settle();
+    expect(feed.words(at)).toEqual(["gap", "data"]);
+    seed.resolve([bar(T0 + 150 * SEC, 103)]);
+    await settle();
+    expect(feed.words(at)).toEqual(["gap", "data", "data"]);
+    expect(feed.data(at).map((c) => [c.startMs, c.backfilled === true])).toEqual([
+      [T0 + 30 * SEC, true],
+      [T0 + 150 * SEC, false],
+    ]);
   });
 
   it("a backfill that would wait for IB's budget is dropped: the GAP says what was not filled and why, before the live candle", async () => {
