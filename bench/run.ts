@@ -164,6 +164,8 @@ interface ServiceRound {
   probeRttMs: number | null;
   lineReleasedAfterCancel: boolean | null;
   consumerElu: number;
+  /** The service's CPU time over the window ÷ IB tick events in (gw frames × 1.5), µs. */
+  serviceCpuUsPerTickIn: number | null;
   /** Data events the service's store holds for its feeds at the window's end (0 with recording off). */
   recordedEvents: number | null;
 }
@@ -250,6 +252,7 @@ async function serviceRound(
       lineReleasedAfterCancel: released,
       consumerElu,
       recordedEvents: journal === undefined ? null : journal.feeds.reduce((sum, f) => sum + f.lastSeq, 0),
+      serviceCpuUsPerTickIn: end === undefined || f0 === undefined || f1 === undefined || f1 === f0 ? null : round1((end.cpuMs * 1000) / ((f1 - f0) * 1.5)),
     };
   } finally {
     for (const c of consumers) c.cancel();
@@ -266,9 +269,9 @@ interface RecordingResult {
   /** Every sample of the rounds of each mode, pooled. */
   off: ReturnType<Histogram["summary"]>;
   on: ReturnType<Histogram["summary"]>;
-  rounds: { recording: "on" | "off"; latencyMs: ReturnType<Histogram["summary"]>; ticksPerSec: number; recordedEvents: number | null; serviceElu: number | null }[];
+  rounds: { recording: "on" | "off"; latencyMs: ReturnType<Histogram["summary"]>; ticksPerSec: number; recordedEvents: number | null; serviceElu: number | null; cpuUsPerTick: number | null }[];
   /** The median over the rounds of each mode (one stalled round on a shared machine moves the pooled p99, not this). */
-  median: Record<"on" | "off", { p50: number | null; p99: number | null; elu: number | null }>;
+  median: Record<"on" | "off", { p50: number | null; p99: number | null; elu: number | null; cpuUsPerTick: number | null }>;
 }
 
 function median(values: (number | null)[]): number | null {
@@ -302,12 +305,12 @@ async function recordingRounds(framesPerSec: number): Promise<RecordingResult> {
     for (const mode of pair % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)) {
       progress(`recording ${mode}, round ${pair + 1}`);
       const r = await serviceRound(1, { framesPerSec, sampleEvery: 1, env: { BENCH_STORE_RECORDING: mode }, pooled: pooled[mode] });
-      rounds.push({ recording: mode, latencyMs: r.latencyMs, ticksPerSec: r.ticksPerSec, recordedEvents: r.recordedEvents, serviceElu: r.serviceElu });
+      rounds.push({ recording: mode, latencyMs: r.latencyMs, ticksPerSec: r.ticksPerSec, recordedEvents: r.recordedEvents, serviceElu: r.serviceElu, cpuUsPerTick: r.serviceCpuUsPerTickIn });
     }
   }
   const medianOf = (mode: "on" | "off") => {
     const of = rounds.filter((r) => r.recording === mode);
-    return { p50: median(of.map((r) => r.latencyMs.p50)), p99: median(of.map((r) => r.latencyMs.p99)), elu: median(of.map((r) => r.serviceElu)) };
+    return { p50: median(of.map((r) => r.latencyMs.p50)), p99: median(of.map((r) => r.latencyMs.p99)), elu: median(of.map((r) => r.serviceElu)), cpuUsPerTick: median(of.map((r) => r.cpuUsPerTick)) };
   };
   return { bare, off: pooled.off.summary(), on: pooled.on.summary(), rounds, median: { off: medianOf("off"), on: medianOf("on") } };
 }
@@ -482,11 +485,13 @@ async function main(): Promise<void> {
     console.log();
     console.log(`recording on vs off at ${fmt(LATENCY_TICKS_PER_SEC)} ticks/s in, 1 subscriber, ${RECORDING_PAIRS} round(s) each (alternated, pooled), latency from the simulator's send, p50/p99/max ms:`);
     console.log(`  bare @stoqey/ib client   ${lat(recording.bare.latencyMs)}`);
-    for (const r of recording.rounds) console.log(`  recording ${r.recording.padEnd(3)}  ${lat(r.latencyMs)}  (${fmt(r.ticksPerSec)} ticks/s, ${fmt(r.recordedEvents)} events recorded, svc ELU ${fmt(r.serviceElu)})`);
+    for (const r of recording.rounds) console.log(`  recording ${r.recording.padEnd(3)}  ${lat(r.latencyMs)}  (${fmt(r.ticksPerSec)} ticks/s, ${fmt(r.recordedEvents)} events recorded, svc ELU ${fmt(r.serviceElu)}, svc CPU ${fmt(r.cpuUsPerTick)} µs per tick in)`);
     console.log(`  pooled, recording off  ${lat(recording.off)}  (${fmt(recording.off.samples)} samples); added to the bare client: p50 ${fmt(added(recording.off, "p50"))} ms, p99 ${fmt(added(recording.off, "p99"))} ms`);
     console.log(`  pooled, recording on   ${lat(recording.on)}  (${fmt(recording.on.samples)} samples); added to the bare client: p50 ${fmt(added(recording.on, "p50"))} ms, p99 ${fmt(added(recording.on, "p99"))} ms`);
     const m = recording.median;
-    console.log(`  median of the rounds, p50/p99 ms, service ELU: off ${fmt(m.off.p50)}/${fmt(m.off.p99)}, ${fmt(m.off.elu)}; on ${fmt(m.on.p50)}/${fmt(m.on.p99)}, ${fmt(m.on.elu)}`);
+    console.log(`  median of the rounds, p50/p99 ms, service ELU, service CPU µs per tick in: off ${fmt(m.off.p50)}/${fmt(m.off.p99)}, ${fmt(m.off.elu)}, ${fmt(m.off.cpuUsPerTick)}; on ${fmt(m.on.p50)}/${fmt(m.on.p99)}, ${fmt(m.on.elu)}, ${fmt(m.on.cpuUsPerTick)}`);
+    const cpuAdded = m.on.cpuUsPerTick === null || m.off.cpuUsPerTick === null ? null : round1(m.on.cpuUsPerTick - m.off.cpuUsPerTick);
+    console.log(`  recording costs the service ${fmt(cpuAdded)} µs of CPU per tick (on − off, medians; not moved by other processes as latency and ELU are)`);
     console.log(`  recording adds at p99 (medians) ${fmt(recordingAddsP99(recording))} ms: ${fmt(recordingShare(recording))} of the service's added p99 without it ((on − off) ÷ (off − bare)); service p99 on ÷ off ${fmt(ratio(m.on.p99, m.off.p99))}`);
   }
   console.log();

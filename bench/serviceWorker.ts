@@ -32,6 +32,8 @@ export interface ServiceProbe {
   heapUsedMB: number;
   /** Event loop utilisation since the previous probe (0..1). */
   elu: number;
+  /** CPU time (user + system) since the previous probe, ms: unlike ELU, not inflated when other processes take the CPU. */
+  cpuMs: number;
   /** Event loop delay since probe 1 (the window start), ms; null when no delay sample completed since. */
   loopDelayP99Ms: number | null;
   loopDelayMaxMs: number | null;
@@ -88,6 +90,7 @@ const app = await startApp(config, log);
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
 let elu = performance.eventLoopUtilization();
+let cpu = process.cpuUsage();
 
 let stopping = false;
 const stop = () => {
@@ -113,6 +116,7 @@ process.on("message", (m: { type: string; id?: number }) => {
       rssMB: round1(mem.rss / MB),
       heapUsedMB: round1(mem.heapUsed / MB),
       elu: Math.round(performance.eventLoopUtilization(elu).utilization * 1000) / 1000,
+      cpuMs: (({ user, system }) => Math.round((user + system) / 1000))(process.cpuUsage(cpu)),
       loopDelayP99Ms: delay.count === 0 ? null : round1(delay.percentile(99) / 1e6),
       loopDelayMaxMs: delay.count === 0 ? null : round1(delay.max / 1e6),
       tickLines: lines.length,
@@ -122,6 +126,7 @@ process.on("message", (m: { type: string; id?: number }) => {
       logSamples: logCounts.samples,
     };
     elu = performance.eventLoopUtilization();
+    cpu = process.cpuUsage();
     if (probe.id === 1) delay.reset();
     send(probe);
   }
