@@ -35,18 +35,40 @@ export function candlesFromHistory(options: CandlesFromHistoryOptions): FeedCons
     },
     async *[Symbol.asyncIterator]() {
       const iterator = live[Symbol.asyncIterator]();
+      /** Live events read while history loads: heartbeats go out at once (the client hears the stream is alive), the rest waits. */
+      const held: FeedEvent<Candle>[] = [];
+      let liveNext: Promise<IteratorResult<FeedEvent<Candle>[]>> | undefined = iterator.next();
+      /** Waits for `work` while reading the live cursor: its heartbeats pass, its other events are held. */
+      async function* during<X>(work: Promise<X>): AsyncGenerator<FeedEvent<Candle>[], X> {
+        for (;;) {
+          const next = liveNext;
+          const r = next === undefined ? { work: await work } : await Promise.race([work.then((w) => ({ work: w })), next.then((l) => ({ live: l }))]);
+          if ("work" in r) return r.work;
+          if (r.live.done === true) {
+            liveNext = undefined;
+            continue;
+          }
+          liveNext = iterator.next();
+          held.push(...r.live.value.filter((e) => e.type !== "heartbeat"));
+          const beats = r.live.value.filter((e) => e.type === "heartbeat");
+          if (beats.length > 0) yield beats;
+        }
+      }
       try {
         // The subscription status (with the feed's epoch) first; the forming candle after the history.
-        const first = await iterator.next();
-        if (first.done === true) return;
-        const subscribed = first.value.filter((e) => e.type === "status" && e.status.kind === "subscribed");
-        const held = first.value.filter((e) => !subscribed.includes(e));
+        yield* during(Promise.resolve());
+        while (liveNext !== undefined && !held.some(isSubscribed)) yield* during(liveNext.then(() => undefined));
+        const subscribed = held.filter(isSubscribed);
+        held.splice(0, held.length, ...held.filter((e) => !isSubscribed(e)));
         if (subscribed.length > 0) yield subscribed;
         const epoch = subscribed.map((e) => (e.type === "status" ? e.status.epoch : undefined)).find((x) => x !== undefined);
         let lastStart = Number.NEGATIVE_INFINITY;
         let sent = 0;
-        for await (const page of await options.history(options.atMs, options.now())) {
-          const complete = page.filter((c) => c.complete);
+        const pages = (yield* during(options.history(options.atMs, options.now())))[Symbol.asyncIterator]();
+        for (;;) {
+          const page = yield* during(pages.next());
+          if (page.done === true) break;
+          const complete = page.value.filter((c) => c.complete);
           if (complete.length === 0) continue;
           lastStart = complete[complete.length - 1]!.startMs;
           sent += complete.length;
@@ -55,12 +77,14 @@ export function candlesFromHistory(options: CandlesFromHistoryOptions): FeedCons
         replaying = false;
         const message = `replayed ${sent} complete candles from history since ${new Date(options.atMs).toISOString()}; live from here`;
         yield [{ type: "status", status: { kind: "replay-complete", atMs: options.now(), message, ...(epoch === undefined ? {} : { epoch }) } }];
-        const fresh = (batch: FeedEvent<Candle>[]) => batch.filter((e) => e.type !== "data" || !e.value.complete || e.value.startMs > lastStart);
+        // History has the candles up to lastStart complete: a live update of one of them (forming or complete) is older news.
+        const fresh = (batch: FeedEvent<Candle>[]) => batch.filter((e) => e.type !== "data" || e.value.startMs > lastStart);
         const rest = fresh(held);
         if (rest.length > 0) yield rest;
-        for (;;) {
-          const next = await iterator.next();
+        while (liveNext !== undefined) {
+          const next = await liveNext;
           if (next.done === true) return;
+          liveNext = iterator.next();
           const batch = fresh(next.value);
           if (batch.length > 0) yield batch;
         }
@@ -70,6 +94,8 @@ export function candlesFromHistory(options: CandlesFromHistoryOptions): FeedCons
     },
   };
 }
+
+const isSubscribed = (e: FeedEvent<Candle>) => e.type === "status" && e.status.kind === "subscribed";
 
 /** A history candle as a stream event's bytes (one framed `events` entry), for the client's symbol. */
 function historyCandle(c: TextCandle, symbol: string): FeedEvent<Candle> {

@@ -82,14 +82,14 @@ describe("a clean restart of the service on the same store file", () => {
     // One epoch: the clean stop let the second service continue the first one's numbering.
     expect(statusOf(resumed.events[0]!)).toMatchObject({ kind: StreamStatusKind.STREAM_STATUS_KIND_SUBSCRIBED, epoch });
     expect(statusOf(resumed.events[replayCompleteAt(resumed)]!)?.epoch).toBe(epoch);
-    expect(statusAt(resumed.events, StreamStatusKind.STREAM_STATUS_KIND_GAP)).toBe(-1);
     const numbers = seqs(resumed.data);
     expectContiguous(numbers);
     expect(numbers[0]).toBe(last + 1);
-    // Where the second service's recording starts: a status saying so, with the last sequence of the first.
+    // Where the second service's recording starts: a GAP saying so (the prints while it was down are missing), with the last sequence of the first.
     const again = statusMatching(resumed.events, /subscribed again after (\d+): nothing was recorded in between/);
     expect(again, "the status marking the restart").toBeDefined();
-    expect(statusOf(resumed.events[again!.at]!)?.kind).toBe(StreamStatusKind.STREAM_STATUS_KIND_SUBSCRIBED);
+    expect(statusOf(resumed.events[again!.at]!)?.kind).toBe(StreamStatusKind.STREAM_STATUS_KIND_GAP);
+    expect(resumed.events.filter((e) => statusOf(e)?.kind === StreamStatusKind.STREAM_STATUS_KIND_GAP)).toHaveLength(1);
     const lastOfA = Number(again!.match[1]);
     expect(lastOfA).toBeGreaterThanOrEqual(maxSeq(witness)); // everything A delivered was recorded, and more maybe
     expect(seqs(dataOf(resumed.events.slice(0, again!.at)))).toEqual(range(last + 1, lastOfA));
@@ -135,16 +135,17 @@ describe("a crash of the service (SIGKILL) on the same store file", () => {
     const fromLast = streamTrades(onSecond, { afterSequence: String(last), epoch: oldEpoch }, noAuth);
     for (const c of [fromEarly, fromLast]) await c.until(() => liveAfterReplay(c) >= 100, { timeoutMs: 15_000, what: "the resume, REPLAY_COMPLETE and live prints" });
 
-    const newEpoch = epochOf(fromEarly);
+    const newEpoch = statusOf(fromEarly.events[replayCompleteAt(fromEarly)]!)!.epoch;
     expect(newEpoch).not.toBe(oldEpoch);
     const gapPattern = new RegExp(`epoch ${oldEpoch} was recorded up to (\\d+) only \\(the service stopped without saving the rest\\)`);
     const recordedUpTo: number[] = [];
     for (const [c, after] of [[fromEarly, early], [fromLast, last]] as const) {
-      expect(epochOf(c)).toBe(newEpoch);
+      // The leading SUBSCRIBED names the epoch the replay begins in; the GAP at the boundary and REPLAY_COMPLETE the new one.
+      expect(epochOf(c)).toBe(oldEpoch);
       expect(statusOf(c.events[replayCompleteAt(c)]!)?.epoch).toBe(newEpoch);
       const gap = statusMatching(c.events, gapPattern);
       expect(gap, `a GAP naming epoch ${oldEpoch}`).toBeDefined();
-      expect(statusOf(c.events[gap!.at]!)?.kind).toBe(StreamStatusKind.STREAM_STATUS_KIND_GAP);
+      expect(statusOf(c.events[gap!.at]!)).toMatchObject({ kind: StreamStatusKind.STREAM_STATUS_KIND_GAP, epoch: newEpoch });
       const upTo = Number(gap!.match[1]);
       recordedUpTo.push(upTo);
       // Before the GAP: the old epoch's recorded events after the client's (none when it had seen past what was saved) ...

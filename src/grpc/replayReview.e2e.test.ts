@@ -6,7 +6,7 @@ import { startTestApp, type TestApp } from "../testing/testApp.js";
 import { Collector, type StreamedEvent } from "./testing/streamCollector.js";
 
 // Review of issue 15's replay end to end: generated client ↔ gRPC ↔ adapter ↔ the simulated Gateway, every
-// feed recorded in the app's store (in memory). `it.fails`: a confirmed bug (the test states what should be).
+// feed recorded in the app's store (in memory). Each test was a bug found in review, fixed since.
 const TOKEN = "replay-review-token";
 let testApp: TestApp;
 const md = new Metadata();
@@ -25,10 +25,10 @@ const symbolsOf = (events: StreamedEvent[], kind: "position" | "asset") =>
   events.filter((e) => e.event?.$case === kind).map((e) => (e.event!.value as { symbol: string }).symbol);
 
 describe("review: StreamAccount resumed", () => {
-  // BUG (high), end to end: a StreamAccount resumed with after_sequence + epoch (or started from a time)
+  // Found in review (fixed; high), end to end: a StreamAccount resumed with after_sequence + epoch (or started from a time)
   // replays every position and asset with symbol "" — streamEncoding.ts `rerender` renames the values to the
   // stream's symbol, "" for the account (see replayReview.test.ts for the unit and the fix).
-  it.fails("replays the positions and assets it sent live, with their symbols", async () => {
+  it("replays the positions and assets it sent live, with their symbols", async () => {
     const account = new AccountServiceClient(testApp.grpcAddress, credentials.createInsecure());
     const request = { connectorType: "ib", marketType: "spot", accountId: "" };
     const live = new Collector(account.streamAccount(request, md) as ClientReadableStream<StreamAccountResponse>);

@@ -14,17 +14,17 @@ import { encodeStream, type StreamRendering } from "./streamEncoding.js";
 import { accountRendering } from "./streamRenderings.js";
 
 // Review of issue 15's replay in the API layer (renderings of recorded bytes, StreamCandles from a time, the
-// encoding loop). Each `it.fails` is a confirmed bug: the test states the expected behaviour and fails today.
+// encoding loop). Each test was a bug found in review, fixed since.
 
 describe("review: replayed account events", () => {
-  // BUG (high): a StreamAccount replay erases the symbol of every position and asset. The account feed is
+  // Found in review (fixed; high): a StreamAccount replay erases the symbol of every position and asset. The account feed is
   // recorded with symbol "" (accountFeeds.ts: descriptor symbol ""), and accountRendering(marketType) has an
   // `accepts` (the market filter), so every recorded row goes through streamEncoding.ts `rerender`, which sets
   // `symbol` on every event value that has one — meant for the instrument streams' aliases — here to "": the
   // position's symbol ("AAPL") and the asset's currency ("USD") become "". Fix: rerender must not rename
   // when the stream has no instrument symbol (numberedRendering option `renames: false` for the account, or
   // only rewrite when recordedFor !== symbol), and filter without touching the values.
-  it.fails("an account stream's replayed positions and assets keep their symbols", () => {
+  it("an account stream's replayed positions and assets keep their symbols", () => {
     const recorded = StreamAccountResponse.encode({
       events: [
         {
@@ -69,14 +69,14 @@ function historyCandle(startMs: number): TextCandle {
 }
 
 describe("review: StreamCandles from a time", () => {
-  // BUG (medium): a candle stream from a time can send the forming candle of a minute *after* the history
+  // Found in review (fixed; medium): a candle stream from a time can send the forming candle of a minute *after* the history
   // sent that minute complete. candlesFromHistory holds the live cursor's first batch (the forming candle of
   // minute M) while history is read; a history read that ends after M closed (IB's pacing, a long range)
   // returns M complete; then `fresh` (candlesFromHistory.ts) drops only live *complete* candles not after the
   // last history candle and lets the held incomplete M through — and every incomplete update of M queued
   // meanwhile: the client sees M complete, then M forming again. Fix: after history, drop every live candle
   // (complete or not) whose startMs <= lastStart.
-  it.fails("no candle of a minute history already sent complete comes after REPLAY_COMPLETE", async () => {
+  it("no candle of a minute history already sent complete comes after REPLAY_COMPLETE", async () => {
     const subscribed: FeedEvent<Candle> = { type: "status", status: { kind: "subscribed", atMs: T0, message: "opened", epoch: 1 } };
     const batches: FeedEvent<Candle>[][] = [
       [subscribed, { type: "data", value: liveCandle(T0, false), seq: 10 }], // M forming when the client joined
@@ -106,12 +106,12 @@ describe("review: StreamCandles from a time", () => {
 });
 
 describe("review: StreamCandles from a time, while history is read", () => {
-  // BUG (low-medium): while candlesFromHistory waits for history (the store, else IB under its pacing: seconds
+  // Found in review (fixed; low-medium): while candlesFromHistory waits for history (the store, else IB under its pacing: seconds
   // to minutes for a long range), the client hears nothing — the live cursor, the one producer of heartbeats,
   // is not read until the history is done. A client's or a proxy's idle timeout (REST behind a load balancer,
   // the TS client's stale detection) drops the stream, and the resume starts the history over. Fix: race the
   // history's pages against heartbeats (or read the live cursor's heartbeats meanwhile, holding its data).
-  it.fails("a client hears heartbeats while the history of a StreamCandles from a time is being fetched", async () => {
+  it("a client hears heartbeats while the history of a StreamCandles from a time is being fetched", async () => {
     const source: FeedSource<Candle> = { overflow: "fail", open: () => ({ close: () => undefined }) };
     const feed = new SharedFeed<Candle>("c", source, { now: Date.now, onIdle: () => undefined, isConnected: () => true });
     const stop = new AbortController();
@@ -142,7 +142,7 @@ class PlayedSource implements FeedSource<number> {
 }
 
 describe("review: a replay and the event loop", () => {
-  // BUG (medium): a replay none of whose recorded rows the client wants (StreamAccount for "futures" over a day
+  // Found in review (fixed; medium): a replay none of whose recorded rows the client wants (StreamAccount for "futures" over a day
   // of spot position updates; StreamCandles complete_only over 5-s bar updates, mostly; rows the core skips:
   // snapshots on a resume, rows before a time) runs through the whole journal in one macrotask. ReplayCursor
   // pages with `yield` only (microtasks), encodeBatch returns no message for a filtered page, and the gRPC
@@ -150,7 +150,7 @@ describe("review: a replay and the event loop", () => {
   // is read (synchronous SQLite) and decoded (rerender) without the event loop turning: live streams stall
   // and a cancel is not even seen until the end. Fix: in ReplayCursor.replay, let the loop turn between pages
   // (await setImmediate every page, or when a page gave no event / every few ms).
-  it.fails("a replay whose rows are all filtered out lets the event loop turn between pages", async () => {
+  it("a replay whose rows are all filtered out lets the event loop turn between pages", async () => {
     const store = new MemoryJournalStore();
     const source = new PlayedSource();
     const codec: FeedCodec<number> = (events) => events.map(() => Buffer.from([0x0a, 0x00]));

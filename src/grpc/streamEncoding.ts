@@ -75,7 +75,7 @@ export function numberedRendering<T, E extends NumberedEvent>(spec: {
     },
     control: (event) => numbered(event.event, "0"),
     ...(writeData === undefined ? {} : { writeData }),
-    recorded: (bytes, recordedFor) => (recordedFor === symbol && accepts === undefined ? bytes : rerender(bytes, codec, symbol, accepts)),
+    recorded: (bytes, recordedFor) => (recordedFor === symbol && accepts === undefined ? bytes : rerender(bytes, codec, recordedFor === symbol ? undefined : symbol, accepts)),
   };
 }
 
@@ -86,13 +86,14 @@ export interface EventsCodec<E> {
 }
 
 /**
- * Recorded event bytes for another symbol spelling (an alias) or a filtered stream: decoded, the data's
- * symbol set, encoded again. The slow path of a replay: recorded bytes go out as they are otherwise.
+ * Recorded event bytes for another symbol spelling (an alias: `symbol`) or a filtered stream: decoded, the
+ * data's symbol set (only for an alias: an account's positions keep theirs), encoded again. The slow path of a replay: recorded bytes go out as they are otherwise.
  */
-function rerender<E extends NumberedEvent>(bytes: Uint8Array, codec: EventsCodec<E>, symbol: string, accepts: ((event: E) => boolean) | undefined): Uint8Array {
+function rerender<E extends NumberedEvent>(bytes: Uint8Array, codec: EventsCodec<E>, symbol: string | undefined, accepts: ((event: E) => boolean) | undefined): Uint8Array {
   const { events } = codec.decode(bytes);
   const kept = accepts === undefined ? events : events.filter(accepts);
   if (kept.length === 0) return EMPTY;
+  if (symbol === undefined) return kept.length === events.length ? bytes : (codec.encode({ events: kept }, writer), finishWriter());
   for (const e of kept) {
     const value = (e.event as { value?: unknown } | undefined)?.value;
     if (typeof value === "object" && value !== null && "symbol" in value) (value as { symbol: string }).symbol = symbol;
@@ -197,10 +198,11 @@ function encodeFresh<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T,
   try {
     for (const event of batch) {
       if (event.type === "recorded") {
-        // Replayed: the recorded bytes, this subscriber's own (never memoised).
+        // Replayed: the recorded bytes, this subscriber's own (never memoised). What the shared writer holds is
+        // taken first: keeps the order, and a re-rendering uses the writer itself.
+        encodePending();
         const bytes = r.recorded(event.bytes, event.symbol);
         if (bytes.length === 0) continue;
-        encodePending(); // keep the order
         if (size > 0 && size + bytes.length > maxBytes) endMessage();
         parts.push(bytes as Buffer);
         size += bytes.length;

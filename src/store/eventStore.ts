@@ -1,46 +1,14 @@
 import type { FeedJournal, JournalEpoch, JournalPosition, JournalStore, RecordedEvent, RecordedKind } from "../stream/feedJournal.js";
 import { isBusy, type SqliteDatabase } from "./database.js";
+import { Journal, positionJustBefore, type Feed } from "./eventJournal.js";
+
+export { positionJustBefore } from "./eventJournal.js";
 import type { StoreWriter } from "./storeWriter.js";
 
-/**
- * Rows per write transaction. Measured here (better-sqlite3 12, WAL, synchronous=NORMAL, 60-byte blobs, a
- * 2-core machine under load, best of 5 runs of 200k rows): ~250k rows/s inserted, so a full job is ~4 ms of
- * the writer's 8 ms slice; ~500k rows/s read back in pages of 1,000; ~590k rows/s pruned.
- */
-const ROWS_PER_JOB = 1_000;
-
-/** Rows of one feed waiting for the writer beyond which new rows are shed (≈ 0.4 s of inserts; ≈ 20 MB). */
-const MAX_BUFFERED_ROWS = 100_000;
 
 const KIND_CODES: Record<RecordedKind, number> = { data: 0, status: 1, snapshot: 2 };
 const KIND_NAMES: readonly RecordedKind[] = ["data", "status", "snapshot"];
 
-/**
- * The position right before `p` in the order of positions, such that `read(positionJustBefore(p), n)` starts
- * at `p`: `{seq, sub - 1}`, or `{seq - 1, sub: Number.MAX_SAFE_INTEGER}` before a data row (sub 0). No row
- * ever has that sub (a data event is followed by a few statuses and snapshot rows, not 2^53).
- */
-export function positionJustBefore(p: JournalPosition): JournalPosition {
-  return p.sub > 0 ? { seq: p.seq, sub: p.sub - 1 } : { seq: p.seq - 1, sub: Number.MAX_SAFE_INTEGER };
-}
-
-/** What is known in this process of a feed (one per key, across its instances). */
-interface Feed {
-  readonly key: string;
-  readonly kind: string;
-  readonly symbol: string;
-  /** The row's id; undefined until the row is created (its creation is queued when the file was locked). */
-  id: number | undefined;
-  epoch: number;
-  /** The last position appended (numbering continues after it, committed or not). */
-  last: JournalPosition;
-  /** The last position committed. */
-  recorded: JournalPosition;
-  /** Write jobs of this feed queued and not yet run: a row write at open must then queue behind them. */
-  jobs: number;
-  /** The instance recording, or the last one (closed). */
-  instance: Journal | undefined;
-}
 
 /** A recorded feed as the operator sees it (`npm run store -- stats`). */
 export interface RecordedFeedInfo {
@@ -101,6 +69,7 @@ export class EventStore implements JournalStore {
       snapshotAtOrBefore: db.prepare<[number, number]>("SELECT seq, sub FROM events WHERE feed_id = ? AND kind = 2 AND time_ms <= ? ORDER BY time_ms DESC, seq DESC, sub DESC LIMIT 1").raw(true),
       lastOtherBefore: db.prepare<[number, number, number]>("SELECT MAX(sub) FROM events WHERE feed_id = ? AND seq = ? AND sub < ? AND kind <> 2").pluck(),
       firstSnapshotAfter: db.prepare<[number, number, number]>("SELECT MIN(sub) FROM events WHERE feed_id = ? AND seq = ? AND sub > ? AND kind = 2").pluck(),
+      oldestSnapshot: db.prepare<[number], number>("SELECT time_ms FROM events WHERE feed_id = ? AND kind = 2 ORDER BY time_ms LIMIT 1").pluck(),
       oldest: db.prepare<[number]>("SELECT seq, sub, time_ms FROM events WHERE feed_id = ? ORDER BY seq, sub LIMIT 1").raw(true),
       // Retention: the oldest rows by position (the journal stays one run without holes), their times only.
       oldestTimes: db.prepare<[number, number]>("SELECT seq, sub, time_ms FROM events WHERE feed_id = ? ORDER BY seq, sub LIMIT ?").raw(true),
@@ -123,7 +92,7 @@ export class EventStore implements JournalStore {
     let newEpoch = false;
     if (feed !== undefined) {
       // Known here: what this process appended decides, whether or not the previous instance's rows are committed yet.
-      if (feed.instance?.broken === true) {
+      if (feed.instance?.broken === true || feed.instance?.lost === true) {
         brokenFrom = { epoch: feed.epoch, lastSeq: feed.recorded.seq };
         newEpoch = true;
       }
@@ -142,7 +111,7 @@ export class EventStore implements JournalStore {
       this.feeds.set(key, feed);
     }
     if (newEpoch) feed.epoch = Math.max(nowMs, feed.epoch + 1);
-    const journal = new Journal(this, feed, brokenFrom);
+    const journal = new Journal(this, feed, brokenFrom, feed.instance);
     feed.instance = journal;
     const target = feed;
     const epoch = feed.epoch;
@@ -310,6 +279,12 @@ export class EventStore implements JournalStore {
   }
 
   /** @internal */
+  oldestSnapshotMs(feed: Feed): number | undefined {
+    if (feed.id === undefined) return undefined;
+    return (this.statements.oldestSnapshot.get(feed.id) as number | undefined) ?? undefined;
+  }
+
+  /** @internal */
   oldest(feed: Feed): { timeMs: number; position: JournalPosition } | undefined {
     if (feed.id === undefined) return undefined;
     const row = this.statements.oldest.get(feed.id) as [number, number, number] | undefined;
@@ -320,159 +295,5 @@ export class EventStore implements JournalStore {
   epochs(feed: Feed): JournalEpoch[] {
     if (feed.id === undefined) return [];
     return this.statements.epochs.all(feed.id).map((r) => ({ epoch: r.epoch, firstSeq: r.first_seq }));
-  }
-}
-
-/** One feed instance's journal. */
-class Journal implements FeedJournal {
-  readonly epoch: number;
-  readonly symbol: string;
-  /** Rows appended and not yet taken by a write job. */
-  private buffer: RecordedEvent[] = [];
-  private writeQueued = false;
-  private appended = 0;
-  private settled = 0;
-  private waiters: { target: number; fn: () => void }[] = [];
-  private closed = false;
-  /** A write of this instance failed: it records nothing more, and the next instance starts a new epoch. */
-  broken = false;
-
-  constructor(
-    private readonly store: EventStore,
-    private readonly feed: Feed,
-    readonly brokenFrom: { epoch: number; lastSeq: number } | undefined,
-  ) {
-    this.epoch = feed.epoch;
-    this.symbol = feed.symbol;
-  }
-
-  get isOpen(): boolean {
-    return !this.closed;
-  }
-
-  get last(): JournalPosition {
-    return this.feed.last;
-  }
-
-  append(rows: RecordedEvent[]): void {
-    if (this.closed) throw new Error(`journal of feed ${this.feed.key} is closed: nothing more is appended to it`);
-    if (rows.length === 0) return;
-    const first = rows[0]!;
-    const last = this.feed.last;
-    if (first.seq < last.seq || (first.seq === last.seq && first.sub <= last.sub)) {
-      throw new Error(`feed ${this.feed.key}: appended position ${first.seq}.${first.sub} is not after the last, ${last.seq}.${last.sub}`);
-    }
-    this.appended += rows.length;
-    if (this.buffer.length >= MAX_BUFFERED_ROWS) {
-      // The writer is far behind (a flood beyond the insert rate, a slow disk): these rows are not kept,
-      // so memory stays bounded; a replay across them reports the missing numbers as a gap.
-      this.settled += rows.length;
-      this.store.shedRows += rows.length;
-      const newest = rows[rows.length - 1]!;
-      this.feed.last = { seq: newest.seq, sub: newest.sub };
-      return;
-    }
-    for (const row of rows) this.buffer.push(row);
-    const newest = rows[rows.length - 1]!;
-    this.feed.last = { seq: newest.seq, sub: newest.sub };
-    if (!this.writeQueued) this.queueWrite();
-  }
-
-  whenCommitted(fn: () => void): void {
-    if (this.settled >= this.appended) fn();
-    else this.waiters.push({ target: this.appended, fn });
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.store.enqueue(this.feed, () => {
-      try {
-        this.store.writeClose(this.feed, this.broken);
-      } catch (err) {
-        if (!(isBusy(err) && this.store.retriesBusy)) this.broken = true;
-        throw err;
-      }
-    });
-  }
-
-  /** Committed rows from the file, then those still waiting for the writer: together, every row appended (one synchronous moment). */
-  read(after: JournalPosition, limit: number): RecordedEvent[] {
-    const rows = this.store.read(this.feed, after, limit);
-    if (rows.length >= limit || this.buffer.length === 0) return rows;
-    const from = rows.length > 0 ? rows[rows.length - 1]! : after;
-    for (const r of this.buffer) {
-      if (rows.length >= limit) break;
-      if (r.seq > from.seq || (r.seq === from.seq && r.sub > from.sub)) rows.push(r);
-    }
-    return rows;
-  }
-
-  positionBefore(timeMs: number): JournalPosition | undefined {
-    return this.store.positionBefore(this.feed, timeMs);
-  }
-
-  snapshotBefore(timeMs: number): JournalPosition | undefined {
-    return this.store.snapshotBefore(this.feed, timeMs);
-  }
-
-  oldest(): { timeMs: number; position: JournalPosition } | undefined {
-    return this.store.oldest(this.feed);
-  }
-
-  epochs(): JournalEpoch[] {
-    return this.store.epochs(this.feed);
-  }
-
-  /** @internal */
-  markBroken(): void {
-    this.broken = true;
-  }
-
-  /**
-   * One job for the rows appended until it runs (up to ROWS_PER_JOB; the rest in the next job). Rows are
-   * taken only once their transaction has committed or failed: a job put back because the file was locked
-   * takes the same rows again.
-   */
-  private queueWrite(): void {
-    this.writeQueued = true;
-    this.store.enqueue(this.feed, () => {
-      const rows = this.buffer.length <= ROWS_PER_JOB ? this.buffer : this.buffer.slice(0, ROWS_PER_JOB);
-      let failure: unknown;
-      if (!this.broken) {
-        try {
-          this.store.insertRows(this.feed, rows);
-        } catch (err) {
-          if (isBusy(err) && this.store.retriesBusy) throw err;
-          // Nothing more of this instance is recorded: the journal ends at its last committed row.
-          this.broken = true;
-          failure = err;
-        }
-      }
-      this.buffer = rows === this.buffer ? [] : this.buffer.slice(rows.length);
-      this.settled += rows.length;
-      this.writeQueued = false;
-      if (this.buffer.length > 0) this.queueWrite();
-      this.runWaiters();
-      // The writer reports it (MarketStore counts it in failedWrites).
-      if (failure !== undefined) throw failure;
-    });
-  }
-
-  /** The waiters whose rows are all settled, in order; one that throws does not keep the others from running (the writer reports it). */
-  private runWaiters(): void {
-    let n = 0;
-    while (n < this.waiters.length && this.waiters[n]!.target <= this.settled) n++;
-    if (n === 0) return;
-    const ready = this.waiters.splice(0, n);
-    let thrown: { err: unknown } | undefined;
-    for (const w of ready) {
-      try {
-        w.fn();
-      } catch (err) {
-        thrown ??= { err };
-      }
-    }
-    if (thrown !== undefined) throw thrown.err;
   }
 }

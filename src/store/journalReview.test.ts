@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../stream/feedJournal.js";
 import { MarketStore } from "./marketStore.js";
 
-// Review of issue 15's journal (EventStore as the stream core's FeedJournal). Each `it.fails` is a confirmed
-// bug: the test states the expected behaviour and fails today; the comment above it says what goes wrong.
+// Review of issue 15's journal (EventStore as the stream core's FeedJournal). Each test was a
+// bug found in review, fixed since: the comment above it says what went wrong.
 
 const T0 = Date.UTC(2026, 11, 3, 14, 0);
 
@@ -36,14 +36,14 @@ afterEach(() => {
 });
 
 describe("review: the journal a replay reads", () => {
-  // BUG (medium): FeedJournal.read promises "every row appended so far, committed or still queued", but the
+  // Found in review (fixed; medium): FeedJournal.read promises "every row appended so far, committed or still queued", but the
   // EventStore's Journal.read adds only *its own instance's* queue (this.buffer) to the committed rows. When
   // an instance closes and the next opens before the writer has run (the last client of an on-demand feed
   // drops and resumes while the writer is behind or the file is locked by the operator's CLI — back-off up to
   // 1 s), the next instance's replay misses the previous instance's queued rows: a false GAP ("not recorded
   // (a store write failed)") for data, silence for statuses. Fix: keep the queue per Feed (shared by its
   // instances), not per Journal, or have read() consult every instance's queue of the feed.
-  it.fails("a new instance's journal reads the rows its predecessor appended and the writer has not committed yet", () => {
+  it("a new instance's journal reads the rows its predecessor appended and the writer has not committed yet", () => {
     const store = open();
     const first = store.events.openFeed("trade:MSFT", "trade", "MSFT", T0);
     first.append(dataRows(1, 3));
@@ -55,7 +55,7 @@ describe("review: the journal a replay reads", () => {
 });
 
 describe("review: numbering across a restart", () => {
-  // BUG (medium): rows shed at the end of an instance (the writer 100,000 rows behind when it closes: a flood)
+  // Found in review (fixed; medium): rows shed at the end of an instance (the writer 100,000 rows behind when it closes: a flood)
   // move the journal's `last` in memory (Journal.append's shed branch) but never reach the file: the row's
   // last_seq stays at the last *inserted* row, and the close is written as clean (shedding does not mark
   // the journal broken). After a restart the next instance continues the same epoch from that older last_seq:
@@ -63,7 +63,7 @@ describe("review: numbering across a restart", () => {
   // resuming with (epoch, the last shed sequence) is then told it has events it never saw ("same epoch +
   // sequence ⇒ the same event" broken). Fix: a journal that shed rows closes as broken (next instance: a new
   // epoch, brokenFrom = last inserted), or write the shed tail's last position with the close.
-  it.fails("after rows were shed at the end of an instance, the next process never reuses their sequences in the same epoch", async () => {
+  it("after rows were shed at the end of an instance, the next process never reuses their sequences in the same epoch", async () => {
     let store = open();
     const first = store.events.openFeed("trade:MSFT", "trade", "MSFT", T0);
     first.append(dataRows(1, 100_000)); // the writer's bound: whatever comes next is shed

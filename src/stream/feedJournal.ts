@@ -55,10 +55,15 @@ export interface FeedJournal {
   close(): void;
   /** Up to `limit` rows strictly after `after`, ascending: every row appended so far, committed or still queued for writing. */
   read(after: JournalPosition, limit: number): RecordedEvent[];
-  /** The position right before the first row recorded at or after `timeMs`; undefined when nothing is recorded from then on. */
+  /**
+   * The position right before the first row recorded at or after `timeMs`; undefined when nothing is
+   * recorded from then on. This and the queries below see every row appended, as `read` does.
+   */
   positionBefore(timeMs: number): JournalPosition | undefined;
   /** The position right before the newest snapshot whose rows were recorded at or before `timeMs`. */
   snapshotBefore(timeMs: number): JournalPosition | undefined;
+  /** When the oldest snapshot still retained was recorded (a replay of a snapshot feed from a time starts at one). */
+  oldestSnapshotMs(): number | undefined;
   /** The oldest row still retained. */
   oldest(): { timeMs: number; position: JournalPosition } | undefined;
   /** The epochs of the feed still retained, oldest first (the current one last). */

@@ -67,9 +67,11 @@ export class FeedRecorder<T> {
     const { epoch, brokenFrom } = this.journal;
     const seq = this.lastSeq;
     if (brokenFrom !== undefined) {
-      this.note({ kind: "gap", atMs: nowMs, message: `epoch ${brokenFrom.epoch} was recorded up to ${brokenFrom.lastSeq} only (the service stopped without saving the rest): numbering continues in epoch ${epoch}`, epoch });
-    }
-    this.note({ kind: "subscribed", atMs: nowMs, message: seq === 0 ? "recording started" : `subscribed again after ${seq}: nothing was recorded in between`, epoch });
+      this.note({ kind: "gap", atMs: nowMs, message: `epoch ${brokenFrom.epoch} was recorded up to ${brokenFrom.lastSeq} only (the service stopped without saving the rest), nothing since: numbering continues in epoch ${epoch}`, epoch });
+    } else if (seq > 0) {
+      // After an earlier instance: the feed was not subscribed in between, so what happened then is missing.
+      this.note({ kind: "gap", atMs: nowMs, message: `subscribed again after ${seq}: nothing was recorded in between (the feed was not subscribed; what happened then is missing)`, epoch });
+    } else this.note({ kind: "subscribed", atMs: nowMs, message: "recording started", epoch });
   }
 
   /** An event the feed appended (data or status). */

@@ -110,6 +110,7 @@ describe("resume after a sequence", () => {
     expect(contiguous(seqs)).toBe(true);
     expect(r.heard[0]).toBe("subscribed");
     expect(r.heard.indexOf("replay-complete")).toBe(r.heard.indexOf("d40#40") + 1);
+    expect(r.heard[r.heard.indexOf("replay-complete") + 1]).toBe("live"); // the feed's state now
     await witness.until((h) => dataSeqs(h).includes(45), "the witness");
     resumed.stop();
     first.stop();
@@ -163,7 +164,7 @@ describe("resume after a sequence", () => {
     await r.until((h) => h.includes("replay-complete"), "the switch");
     source.sink!.data(2);
     await r.until((h) => h.includes("d2#2"), "live");
-    expect(r.heard.slice(0, 3)).toEqual(["subscribed", "gap", "replay-complete"]);
+    expect(r.heard.slice(0, 4)).toEqual(["subscribed", "gap", "replay-complete", "live"]);
     other.stop();
     keep.stop();
   });
@@ -196,7 +197,7 @@ describe("numbering across instances", () => {
     b.source.sink!.data(6);
     const r = read(subscribe(b.feed, { afterSeq: 3, epoch: a.feed.epoch }).consumer);
     await r.until((h) => h.includes("replay-complete"), "the replay");
-    expect(r.heard).toEqual(["subscribed", "d4#4", "d5#5", "subscribed", "d6#6", "replay-complete"]);
+    expect(r.heard).toEqual(["subscribed", "d4#4", "d5#5", "gap", "d6#6", "replay-complete", "live"]);
     keep.stop();
   });
 
@@ -215,7 +216,7 @@ describe("numbering across instances", () => {
     b.source.sink!.data(100);
     const r = read(subscribe(b.feed, { afterSeq: 7, epoch: old }).consumer); // the client saw 6 and 7, never recorded
     await r.until((h) => h.includes("replay-complete"), "the replay");
-    expect(r.heard).toEqual(["subscribed", "gap", "gap", "subscribed", "d100#6", "replay-complete"]);
+    expect(r.heard).toEqual(["subscribed", "gap", "gap", "d100#6", "replay-complete", "live"]);
     c.stop();
     keep.stop();
   });
@@ -237,7 +238,7 @@ describe("start from a time", () => {
     source.sink!.data(4);
     const r = read(subscribe(feed, { atMs: startMs }).consumer);
     await r.until((h) => h.includes("replay-complete"), "the replay");
-    expect(r.heard).toEqual(["subscribed", "d10#2", "d3#3", "d4#4", "replay-complete"]);
+    expect(r.heard).toEqual(["subscribed", "d10#2", "d3#3", "d4#4", "replay-complete", "live"]);
     keep.stop();
   });
 

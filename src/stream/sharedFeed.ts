@@ -192,15 +192,11 @@ export class SharedFeed<T> {
   subscribe(options: ConsumerOptions<T>): FeedConsumer<T> {
     if (options.start === undefined) return this.subscribeLive(options);
     if (this.recorder === undefined) throw new ReplayUnavailableError(this.key);
-    const live = this.subscribeLive(options, true);
-    try {
-      const recorder = this.recorder;
-      const subscribed = this.statusEvent("subscribed", live.isShared ? "joined the shared IB subscription" : "IB subscription opened");
-      return new ReplayCursor(options.start, { recorder, live, seq: () => this.seq, now: this.hooks.now, snapshots: this.source.overflow === "snapshot" }, subscribed);
-    } catch (err) {
-      live.close();
-      throw err;
-    }
+    const recorder = this.recorder;
+    // Planned before anything is opened: a start the journal cannot serve costs no IB request.
+    const subscribed = this.statusEvent("subscribed", this.open !== undefined ? "joined the shared IB subscription" : "IB subscription opened");
+    const feed = { recorder, seq: () => this.seq, now: this.hooks.now, snapshots: this.source.overflow === "snapshot", accepts: options.accepts, state: () => this.joinState() };
+    return new ReplayCursor(options.start, feed, subscribed, () => this.subscribeLive(options, true));
   }
 
   private subscribeLive(options: ConsumerOptions<T>, detached = false): FeedCursor<T> {
@@ -239,22 +235,28 @@ export class SharedFeed<T> {
     }
     cursor.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
     if (joining) {
-      // A data kind (live, delayed, frozen) describes the state that follows; a trouble state (stale,
-      // reconnecting, ...) happened after it: say it after the state, as the others heard it — and the
-      // data kind before the state still, unless it is plain live (delayed data must not pass for live).
-      const wait = this.currentWait;
-      const current =
-        this.state === "subscribed" ? undefined : wait !== undefined ? this.statusEvent("waiting", wait.message, undefined, wait.untilMs) : this.statusEvent(this.state, `the shared subscription is ${this.state}`);
-      const describesData = DATA_KINDS.includes(this.state);
-      if (current !== undefined && describesData) cursor.push(current);
-      else if (this.dataKind !== "live") cursor.push(this.statusEvent(this.dataKind, `the shared subscription's data is ${this.dataKind}`));
-      for (const event of this.stateEvents()) cursor.push(event);
-      if (current !== undefined && !describesData) cursor.push(current);
+      const { data, trouble } = this.joinState();
+      for (const event of [...data, ...this.stateEvents(), ...trouble]) cursor.push(event);
     } else if (!this.hooks.isConnected() || this.state === "reconnecting") {
       cursor.push(this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back"));
     }
     this.openFor(cursor);
     return cursor;
+  }
+
+  /**
+   * What a joiner hears of the feed's state. A data kind (live, delayed, frozen) describes the data that
+   * follows: `data`, said before it — the data kind unless plain live (delayed data must not pass for live).
+   * A trouble state (stale, reconnecting, waiting, …) happened after it: `trouble`, said after the state.
+   */
+  private joinState(): { data: FeedEvent<T>[]; trouble: FeedEvent<T>[] } {
+    const wait = this.currentWait;
+    const current =
+      this.state === "subscribed" ? undefined : wait !== undefined ? this.statusEvent("waiting", wait.message, undefined, wait.untilMs) : this.statusEvent(this.state, `the shared subscription is ${this.state}`);
+    const describesData = DATA_KINDS.includes(this.state);
+    const data = current !== undefined && describesData ? [current] : this.dataKind !== "live" ? [this.statusEvent(this.dataKind, `the shared subscription's data is ${this.dataKind}`)] : [];
+    const trouble = current !== undefined && !describesData ? [current] : !this.hooks.isConnected() ? [this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back")] : [];
+    return { data, trouble };
   }
 
   /** Opens upstream for a new consumer (in place to receive what opening emits); a refusal (a line limit) closes it. */
@@ -334,7 +336,8 @@ export class SharedFeed<T> {
         if (!DATA_KINDS.includes(this.state)) this.state = this.dataKind;
         this.append({ type: "data", value, seq: ++this.seq });
       },
-      status: (kind, message, ibCode) => this.announce(kind, message, ibCode),
+      // A source's own GAP (fillsGaps) keeps the IB code of the reopen it answers (e.g. 1101).
+      status: (kind, message, ibCode) => this.announce(kind, message, ibCode ?? (kind === "gap" ? this.gapOwed?.ibCode : undefined)),
       waiting: (message, untilMs) => {
         this.wait = { message, untilMs };
         this.announce("waiting", message, undefined, untilMs);

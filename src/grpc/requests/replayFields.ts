@@ -15,13 +15,15 @@ export interface ReplayFields {
 /** Clocks differ a little between a client and the service: a start this far ahead of now counts as now. */
 const CLOCK_SKEW_MS = 5_000;
 
-const UINT = /^\d{1,16}$/;
+/** Sequences and epochs are exact JavaScript integers here: at most 15 digits (epochs are ms times, 13). */
+const UINT = /^\d{1,15}$/;
 
 /** Where the stream starts: undefined = live (no replay field set). */
 export function replayStartOf(request: ReplayFields, nowMs: number): ReplayStart | undefined {
   const { startTime, afterSequence, epoch } = request;
   if (startTime !== undefined) {
     if (afterSequence !== undefined) throw invalidArgument("after_sequence", "not together with start_time: a stream starts from one of them", "REPLAY_START_AMBIGUOUS");
+    if (epoch !== undefined && epoch !== "0") throw invalidArgument("epoch", "only with after_sequence (the epoch that sequence belongs to), not with start_time", "REPLAY_EPOCH_WITHOUT_SEQUENCE");
     if (!isValidTimestamp(startTime)) throw invalidArgument("start_time", "not a valid time (0001-01-01 to 9999-12-31)", "INVALID_TIME");
     const atMs = timestampToMs(startTime);
     if (atMs > nowMs + CLOCK_SKEW_MS) throw invalidArgument("start_time", `is in the future (${new Date(atMs).toISOString()})`, "INVALID_TIME_RANGE");
@@ -31,9 +33,9 @@ export function replayStartOf(request: ReplayFields, nowMs: number): ReplayStart
     if (epoch !== undefined && epoch !== "0") throw invalidArgument("epoch", "only with after_sequence (the epoch that sequence belongs to)", "REPLAY_EPOCH_WITHOUT_SEQUENCE");
     return undefined;
   }
-  if (!UINT.test(afterSequence)) throw invalidArgument("after_sequence", "too large", "INVALID_SEQUENCE");
+  if (!UINT.test(afterSequence)) throw invalidArgument("after_sequence", "not a whole number of at most 15 digits", "INVALID_SEQUENCE");
   if (epoch === undefined || epoch === "0") throw invalidArgument("epoch", "required with after_sequence: the epoch of the SUBSCRIBED status the sequence came with", "REPLAY_EPOCH_REQUIRED");
-  if (!UINT.test(epoch)) throw invalidArgument("epoch", "too large", "INVALID_EPOCH");
+  if (!UINT.test(epoch)) throw invalidArgument("epoch", "not a whole number of at most 15 digits", "INVALID_EPOCH");
   return { afterSeq: Number(afterSequence), epoch: Number(epoch) };
 }
 

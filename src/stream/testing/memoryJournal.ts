@@ -100,13 +100,23 @@ class MemoryJournal implements FeedJournal {
     return [...this.feed.rows, ...this.queued].filter((r) => after(r, from)).slice(0, limit);
   }
 
+  /** Every row appended, written or not (as the store's journal sees them). */
+  private get all(): RecordedEvent[] {
+    return [...this.feed.rows, ...this.queued];
+  }
+
   positionBefore(timeMs: number): JournalPosition | undefined {
-    const i = this.feed.rows.findIndex((r) => r.timeMs >= timeMs);
-    return i < 0 ? undefined : i === 0 ? { seq: 0, sub: 0 } : { ...this.feed.rows[i - 1]!, sub: this.feed.rows[i - 1]!.sub };
+    const rows = this.all;
+    const i = rows.findIndex((r) => r.timeMs >= timeMs);
+    return i < 0 ? undefined : i === 0 ? { seq: 0, sub: 0 } : { seq: rows[i - 1]!.seq, sub: rows[i - 1]!.sub };
+  }
+
+  oldestSnapshotMs(): number | undefined {
+    return this.all.find((r) => r.kind === "snapshot")?.timeMs;
   }
 
   snapshotBefore(timeMs: number): JournalPosition | undefined {
-    const rows = this.feed.rows;
+    const rows = this.all;
     for (let i = rows.length - 1; i >= 0; i--) {
       const r = rows[i]!;
       if (r.kind !== "snapshot" || r.timeMs > timeMs) continue;
@@ -118,7 +128,7 @@ class MemoryJournal implements FeedJournal {
   }
 
   oldest(): { timeMs: number; position: JournalPosition } | undefined {
-    const r = this.feed.rows[0];
+    const r = this.all[0];
     return r === undefined ? undefined : { timeMs: r.timeMs, position: { seq: r.seq, sub: r.sub } };
   }
 
