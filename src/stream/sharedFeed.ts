@@ -207,7 +207,8 @@ export class SharedFeed<T> {
       maxQueued,
       overflow: this.source.overflow,
       snapshot: () => this.stateEvents(),
-      isShared: () => this.consumers.size > 1,
+      // The recorder reads every event too: encodings are worth keeping for it (it then encodes nothing twice).
+      isShared: () => this.consumers.size > 1 || this.recorder !== undefined,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_STREAM_SETTINGS.heartbeatMs,
       staleAfterMs: options.staleAfterMs ?? DEFAULT_STREAM_SETTINGS.staleAfterMs,
       signal: options.signal,
