@@ -137,12 +137,11 @@ function expectEveryPrintOnceInOrder(r: Awaited<ReturnType<typeof replayWhileLiv
 }
 
 describe(`replays of recorded prints while ${LIVE} live clients of the feed (${LIVE_PER_SEC}/s) go on`, () => {
-  // 100 replays of all 25k+ prints did not fit the bound on a 2-core machine at 9e4783b: after 20 s they had
-  // 13-14k prints each (≈ 68,000 replayed prints/s in all, every replay reading its own 1,000-row pages on
-  // the event loop), ≈ 50 s for all. So: 10 replays of everything (tens of thousands of prints each; measured
-  // 3-9 s), and 100 replays of the last 5,000 (2-6 s, 115,000-250,000 prints/s in all). The live clients kept
-  // 0.91-1.00 of their rate in both. (With the journal changes in progress after 9e4783b, 100 replays of
-  // everything took 11.8 s: replayWhileLive(100) is the issue's figure once they land.)
+  // 100 replays of all 25k+ prints took 12-13 s on an idle 2-core machine (240,000-300,000 replayed prints/s
+  // in all, the live clients at 0.97-1.01 of their rate), but up to ≈ 50 s with other test runs on the same
+  // cores (after 20 s: 13-14k prints each). So, to stay within the bound on a shared CI machine: 10 replays
+  // of everything (tens of thousands of prints each; 1.4-9 s) and 100 replays of the last 5,000 (2-6 s). The
+  // live clients kept 0.91-1.00 of their rate in both.
   it(`10 clients replaying every print from the first (${RECORDED / 1_000}k+) get each once and in order up to REPLAY_COMPLETE and continue live, and the live clients keep their rate`, { timeout: 45_000 }, async () => {
     expectEveryPrintOnceInOrder(await replayWhileLive(10));
   });
