@@ -142,13 +142,18 @@ export class FeedRecorder<T> {
       this.journal.symbol,
     );
     const rows: RecordedEvent[] = [];
+    let { seq, sub } = this.last;
     for (let i = 0; i < pending.length; i++) {
       const { event, timeMs, kind } = pending[i]!;
       const b = bytes[i]!;
       // Data: its own sequence. Statuses, snapshots: the places after the data event before them.
-      this.last = kind === "data" && event.type === "data" ? { seq: event.seq, sub: 0 } : { seq: this.last.seq, sub: this.last.sub + 1 };
-      if (b.length > 0) rows.push({ ...this.last, timeMs, kind, bytes: b });
+      if (kind === "data" && event.type === "data") {
+        seq = event.seq;
+        sub = 0;
+      } else sub++;
+      if (b.length > 0) rows.push({ seq, sub, timeMs, kind, bytes: b });
     }
+    this.last = { seq, sub };
     if (rows.length > 0) this.journal.append(rows);
   }
 
