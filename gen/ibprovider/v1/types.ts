@@ -313,9 +313,10 @@ export interface StreamStatus {
     | Timestamp
     | undefined;
   /**
-   * On SUBSCRIBED and REPLAY_COMPLETE: the epoch of the feed's numbering (see "Replay and resume" in
-   * MarketDataService). A client resumes with it and the last sequence it processed; a different epoch on a
-   * later connection means the numbering restarted, not that events were skipped. 0 when not known.
+   * The epoch of the feed's numbering (see "Replay and resume" in MarketDataService): on SUBSCRIBED (of a
+   * replay: the epoch its first replayed events belong to), on REPLAY_COMPLETE (the live feed's) and on a
+   * replayed GAP where a new epoch begins. A client resumes with it and the last sequence it processed; a
+   * different epoch means the numbering restarted, not that events were skipped. 0 when not known.
    */
   epoch: string;
 }
