@@ -6,12 +6,13 @@ import {
   type StreamTicksResponse,
   type StreamTradesResponse,
 } from "../../gen/ibprovider/v1/market_data_service.js";
-import { StreamStatusKind, type StreamStatus } from "../../gen/ibprovider/v1/types.js";
+import { StreamStatusKind } from "../../gen/ibprovider/v1/types.js";
 import { timestampFromMs } from "./mapping/protoTime.js";
 import { readRichStatus } from "./statusDetails.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
 import { until } from "../testing/until.js";
-import { Collector, type StreamedEvent } from "./testing/streamCollector.js";
+import { Collector } from "./testing/streamCollector.js";
+import { epochOf, expectContiguous, liveAfterReplay, replayCompleteAt, seqs, statusOf } from "./testing/replayEvents.js";
 
 // Replay and resume end to end: generated client ↔ gRPC ↔ adapter ↔ a simulated Gateway in flood mode,
 // every feed recorded in the app's store (in memory here; a file in the restart tests).
@@ -36,10 +37,6 @@ function client(): MarketDataServiceClient {
   return new MarketDataServiceClient(testApp.grpcAddress, credentials.createInsecure(), { "grpc-node.flow_control_window": 8 * 1024 * 1024 });
 }
 
-const statusOf = (e: StreamedEvent) => (e.event?.$case === "status" ? (e.event.value as StreamStatus) : undefined);
-const seqs = (events: StreamedEvent[]) => events.map((e) => Number(e.sequence));
-const epochOf = (c: Collector) => c.events.map(statusOf).find((s) => s?.kind === StreamStatusKind.STREAM_STATUS_KIND_SUBSCRIBED)!.epoch;
-const replayCompleteAt = (c: Collector) => c.events.findIndex((e) => statusOf(e)?.kind === StreamStatusKind.STREAM_STATUS_KIND_REPLAY_COMPLETE);
 
 /**
  * Waits until the open feed of `kind` has recorded `count` more data events after `sinceMs` (a client receives events later than the
@@ -53,17 +50,7 @@ async function recordedSince(kind: string, sinceMs: number, count: number): Prom
   await until(() => rows() >= before + count, { timeoutMs: 10_000, what: `${count} events recorded` });
 }
 
-/** Data events received after REPLAY_COMPLETE (0 before it). */
-function liveAfterReplay(c: Collector): number {
-  const at = replayCompleteAt(c);
-  return at < 0 ? 0 : c.events.slice(at).filter((e) => e.sequence !== "0").length;
-}
 
-/** Consecutive numbers with no repeat: what a replay then live must deliver. */
-function expectContiguous(numbers: number[]): void {
-  expect(numbers.length).toBeGreaterThan(0);
-  expect(numbers).toEqual(numbers.map((_, i) => numbers[0]! + i));
-}
 
 const trades = { connectorType: "ib", marketType: "spot", symbol: "ETHUSDT" };
 

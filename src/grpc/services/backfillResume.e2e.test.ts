@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { credentials } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { MarketDataServiceClient } from "../../../gen/ibprovider/v1/market_data_service.js";
@@ -11,14 +10,13 @@ import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
 import { MarketStore } from "../../store/marketStore.js";
 import type { TestApp } from "../../testing/testApp.js";
 import { timestampFromMs } from "../mapping/protoTime.js";
+import { startServiceProcess, type ServiceProcess } from "../testing/serviceProcess.js";
 import { candlesOf, freshDownload, PACING, runBackfill, SIMULATOR, summaryOf } from "./testing/backfillCalls.js";
 
 // Issue 14 item 4: kill -9 in the middle of a backfill, then the same backfill again on the same store
 // file finishes with no duplicate and no missing bar (compared with a fresh full download). The service
 // runs as a real process (src/testing/appProcess.ts: main's configuration, IB's windows scaled down) against
 // a simulated Gateway in this process, so its history requests are counted across both lives.
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const TSX = pathToFileURL(join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
 const DAY = 86_400_000;
 
 const dir = mkdtempSync(join(tmpdir(), "ibp-resume-"));
@@ -35,41 +33,11 @@ afterAll(async () => {
 });
 
 /** The service in its own process on the store file; resolves with its gRPC address once it serves. */
-async function startService(clientId: number): Promise<{ child: ChildProcess; address: string; exited: Promise<unknown> }> {
-  const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src/testing/appProcess.ts"), JSON.stringify(PACING)], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: process.env.HOME ?? "/tmp",
-      IB_GATEWAY_URL: `127.0.0.1:${sim!.port}`,
-      IB_CLIENT_ID: String(clientId),
-      STORE_PATH: storePath,
-      GRPC_HOST: "127.0.0.1",
-      GRPC_PORT: "0",
-      REST_HOST: "127.0.0.1",
-      REST_PORT: "0",
-      PROVIDER_CONFIG_FILE: "bench/config.provider.json",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  let out = "";
-  let err = "";
-  child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
-  const port = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the service did not start within 20 s\n${out}\n${err}`)), 20_000);
-    child.stdout!.setEncoding("utf8").on("data", (c: string) => {
-      out += c;
-      const m = /^grpc (\d+)$/m.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    void exited.then(() => reject(new Error(`the service exited before serving\n${out}\n${err}`)));
-  });
-  return { child, address: `127.0.0.1:${port}`, exited };
+async function startService(clientId: number): Promise<ServiceProcess> {
+  const env = { IB_GATEWAY_URL: `127.0.0.1:${sim!.port}`, IB_CLIENT_ID: String(clientId), STORE_PATH: storePath, PROVIDER_CONFIG_FILE: "bench/config.provider.json" };
+  const started = await startServiceProcess(env, PACING);
+  children.push(started.child);
+  return started;
 }
 
 const ibRequests = () => [...sim!.stats.historicalRequests.values()].reduce((a, b) => a + b, 0);
