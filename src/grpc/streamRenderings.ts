@@ -14,7 +14,7 @@ import type { MarketType } from "../domain/marketType.js";
 import type { AccountUpdate, BookUpdate, TradeEvent } from "../ib/ibAdapter.js";
 import type { SubscriptionKind } from "../ib/feeds/subscriptionSnapshot.js";
 import type { FeedCodec } from "../stream/feedRecorder.js";
-import { assetsOf, pnlToProto, positionToProto, summaryOf } from "./mapping/account.js";
+import { assetsOf, inMarket, pnlToProto, positionToProto, summaryOf } from "./mapping/account.js";
 import { bookUpdateToProto, candleToProto, tickToProto, tradeToProto, withBackfilledFlag, writeTickEvent } from "./mapping/marketData.js";
 import { encodeEach, numberedRendering, type StreamRendering } from "./streamEncoding.js";
 
@@ -53,13 +53,6 @@ export function candleRendering(symbol: string, completeOnly = false): StreamRen
       ...(completeOnly ? { accepts: (e: CandleEvent) => e.event?.$case !== "candle" || e.event.value.isComplete } : {}),
     }),
   );
-}
-
-/** Futures positions belong to the futures market; everything else is spot (and margin, seen through margin). */
-const FUTURES_SEC_TYPES = new Set(["FUT", "FOP", "CONTFUT"]);
-
-export function inMarket(secType: string, marketType: MarketType): boolean {
-  return FUTURES_SEC_TYPES.has(secType) === (marketType === "futures");
 }
 
 /**

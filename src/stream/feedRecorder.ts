@@ -86,18 +86,6 @@ export class FeedRecorder<T> {
     }
   }
 
-  /** The position of the newest event recorded (handed to the journal or not). */
-  get position(): JournalPosition {
-    let { seq, sub } = this.last;
-    for (const p of this.pending) ({ seq, sub } = p.kind === "data" && p.event.type === "data" ? { seq: p.event.seq, sub: 0 } : { seq, sub: sub + 1 });
-    return { seq, sub };
-  }
-
-  /** When the oldest event not handed to the journal yet happened (a feed that recorded nothing else yet). */
-  get firstPendingMs(): number | undefined {
-    return this.pending[0]?.timeMs;
-  }
-
   /** The sequence of the oldest data event not handed to the journal yet. */
   get firstPendingSeq(): number | undefined {
     for (const p of this.pending) if (p.kind === "data" && p.event.type === "data") return p.event.seq;
@@ -155,12 +143,6 @@ export class FeedRecorder<T> {
     }
     this.last = { seq, sub };
     if (rows.length > 0) this.journal.append(rows);
-  }
-
-  /** Calls `fn` synchronously once the journal holds every event recorded so far (see FeedJournal.whenCommitted). */
-  caughtUp(fn: () => void): void {
-    this.flush();
-    this.journal.whenCommitted(fn);
   }
 
   /** The feed instance ended: what is pending is written, and the journal closed (the next instance continues it). */

@@ -1,3 +1,4 @@
+import type { MarketType } from "../../domain/marketType.js";
 import { PositionSide, type AccountSummary, type Asset, type PnL, type Position } from "../../../gen/ibprovider/v1/types.js";
 import { decimalFromIb, fromWire, toWire } from "../../domain/decimal.js";
 import type { AccountPnl, AccountValues, PortfolioItem } from "../../ib/ibAdapter.js";
@@ -56,4 +57,11 @@ export function positionToProto(p: PortfolioItem): Position {
 
 export function pnlToProto(p: AccountPnl): PnL {
   return { dailyPnl: toWire(p.daily), unrealizedPnl: toWire(p.unrealized), realizedPnl: toWire(p.realized) };
+}
+
+/** Futures positions belong to the futures market; everything else is spot (and margin, seen through margin). */
+const FUTURES_SEC_TYPES = new Set(["FUT", "FOP", "CONTFUT"]);
+
+export function inMarket(secType: string, marketType: MarketType): boolean {
+  return FUTURES_SEC_TYPES.has(secType) === (marketType === "futures");
 }

@@ -11,10 +11,10 @@ import {
 import type { Account } from "../../../gen/ibprovider/v1/types.js";
 import type { ProviderConfig } from "../../config/providerConfig.js";
 import type { MarketType } from "../../domain/marketType.js";
-import { assetsOf, pnlToProto, positionToProto, summaryOf } from "../mapping/account.js";
+import { assetsOf, inMarket, pnlToProto, positionToProto, summaryOf } from "../mapping/account.js";
 import type { AccountState, AccountUpdate } from "../../ib/ibAdapter.js";
 import type { FeedConsumer } from "../../stream/feedCursor.js";
-import { accountRendering, inMarket } from "../streamRenderings.js";
+import { accountRendering } from "../streamRenderings.js";
 import { replayStartOf } from "../requests/replayFields.js";
 import type { ConsumerOptions } from "../../stream/sharedFeed.js";
 import type { GatewayStatus } from "../../ib/connection/gatewayStatus.js";
