@@ -1,32 +1,19 @@
 import { describe, expect, it } from "vitest";
 import type { FeedEvent } from "./feedEvents.js";
 import type { FeedConsumer } from "./feedCursor.js";
-import { FeedRecorder, type FeedCodec, type RecordingSettings } from "./feedRecorder.js";
+import { FeedRecorder, type RecordingSettings } from "./feedRecorder.js";
 import type { OverflowPolicy } from "./overflowPolicy.js";
 import { ReplayRangeError, type ReplayStart } from "./replayCursor.js";
-import { SharedFeed, type FeedSink, type FeedSource } from "./sharedFeed.js";
+import { SharedFeed } from "./sharedFeed.js";
 import { MemoryJournalStore } from "./testing/memoryJournal.js";
+import { PlayedSource, textCodec as codec } from "./testing/playedSource.js";
 
 // The replay seam: SharedFeed + FeedRecorder + ReplayCursor over an in-memory journal (a named seam:
 // MemoryJournalStore commits a setImmediate later, as the store's writer does) and a source the test plays.
 
 const WAIT_MS = 2_000;
 
-class PlayedSource implements FeedSource<number> {
-  sink: FeedSink<number> | undefined;
-  state: number[] = [];
-  constructor(readonly overflow: OverflowPolicy = "fail") {}
-  open(sink: FeedSink<number>) {
-    this.sink = sink;
-    return { close: () => (this.sink = undefined) };
-  }
-  joinEvents(): number[] {
-    return [...this.state];
-  }
-}
 
-/** Recorded bytes are the event as text: data "d<value>#<seq>", a status its kind. */
-const codec: FeedCodec<number> = (events) => events.map((e) => new TextEncoder().encode(e.type === "data" ? `d${e.value}#${e.seq}` : e.type === "status" ? e.status.kind : "?"));
 
 /** What a consumer hears, as words: replayed bytes decoded, live data "d<value>#<seq>", statuses by kind. */
 function word(e: FeedEvent<number>): string {

@@ -1,31 +1,19 @@
 import { describe, expect, it } from "vitest";
 import type { FeedEvent } from "./feedEvents.js";
 import type { FeedConsumer } from "./feedCursor.js";
-import { FeedRecorder, type FeedCodec, type RecordingSettings } from "./feedRecorder.js";
+import { FeedRecorder, type RecordingSettings } from "./feedRecorder.js";
 import type { OverflowPolicy } from "./overflowPolicy.js";
 import { ReplayRangeError, type ReplayStart } from "./replayCursor.js";
-import { SharedFeed, type FeedSink, type FeedSource } from "./sharedFeed.js";
+import { SharedFeed, type FeedSource } from "./sharedFeed.js";
 import { MemoryJournalStore } from "./testing/memoryJournal.js";
+import { PlayedSource, textCodec as codec } from "./testing/playedSource.js";
 
 // Review of issue 15's replay (SharedFeed + FeedRecorder + ReplayCursor over the in-memory journal). Each
 // test was a bug found in review, fixed since: the comment above it says what went wrong and where.
 
 const WAIT_MS = 2_000;
 
-class PlayedSource implements FeedSource<number> {
-  sink: FeedSink<number> | undefined;
-  state: number[] = [];
-  constructor(readonly overflow: OverflowPolicy = "fail") {}
-  open(sink: FeedSink<number>) {
-    this.sink = sink;
-    return { close: () => (this.sink = undefined) };
-  }
-  joinEvents(): number[] {
-    return [...this.state];
-  }
-}
 
-const codec: FeedCodec<number> = (events) => events.map((e) => new TextEncoder().encode(e.type === "data" ? `d${e.value}#${e.seq}` : e.type === "status" ? e.status.kind : "?"));
 
 /** What a consumer hears: replayed rows "r:<bytes>", live/pending data "d<value>#<seq>", statuses by kind. */
 function word(e: FeedEvent<number>): string {
