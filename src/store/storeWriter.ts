@@ -1,4 +1,16 @@
 /**
+ * The write turn shared with another connection of this process (the event writer's thread, eventWriter.ts):
+ * taken for a slice of jobs, never waited for by blocking.
+ */
+export interface WriteGate {
+  /** Takes the turn if it is free; if not, asks for it next (the other side yields at its next transaction). */
+  tryAcquire(): boolean;
+  release(): void;
+  /** Resolves when the turn may be free (or after a short while). */
+  whenFree(): Promise<void>;
+}
+
+/**
  * The store's one writer: write jobs (each one small transaction) run in order, a few milliseconds' worth
  * per event-loop turn, so a large history download never blocks streams and calls for long. A job that
  * fails is reported and does not stop the ones after it. A job that finds the file locked by another
@@ -13,6 +25,8 @@ export class StoreWriter {
   /** Jobs put back because the file was locked (a figure for tests and the logs). */
   busyRetries = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Set when another connection of this process writes the file too (closed: no longer taken). */
+  gate: WriteGate | undefined;
 
   constructor(
     private readonly onError: (err: unknown) => void,
@@ -47,6 +61,21 @@ export class StoreWriter {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Runs `write` now if the write turn is free; false if not (the
+   * caller queues it instead). Whatever `write` throws is the caller's.
+   */
+  tryNow(write: () => void): boolean {
+    const gate = this.closed ? undefined : this.gate;
+    if (gate !== undefined && !gate.tryAcquire()) return false;
+    try {
+      write();
+    } finally {
+      gate?.release();
+    }
+    return true;
+  }
+
   /** Runs every queued job now, synchronously (a locked one fails then); jobs enqueued after this run (and fail) at once. */
   close(): void {
     this.closed = true;
@@ -62,15 +91,27 @@ export class StoreWriter {
 
   private slice(): void {
     this.scheduled = false;
+    if (this.closed) return;
+    const gate = this.gate;
+    if (gate !== undefined && !gate.tryAcquire()) {
+      // The other connection is mid-transaction: this slice when it ends (it lets this one go first next).
+      this.scheduled = true;
+      void gate.whenFree().then(() => this.slice());
+      return;
+    }
     const until = performance.now() + this.sliceMs;
-    while (this.jobs.length > 0 && performance.now() < until) {
-      if (!this.runOne()) {
-        // Locked: the same job first, after a back-off (25 ms doubling to 1 s), the others behind it.
-        this.backoffMs = Math.min(1_000, this.backoffMs === 0 ? 25 : this.backoffMs * 2);
-        this.scheduled = true;
-        setTimeout(() => this.slice(), this.backoffMs);
-        return;
+    try {
+      while (this.jobs.length > 0 && performance.now() < until) {
+        if (!this.runOne()) {
+          // Locked: the same job first, after a back-off (25 ms doubling to 1 s), the others behind it.
+          this.backoffMs = Math.min(1_000, this.backoffMs === 0 ? 25 : this.backoffMs * 2);
+          this.scheduled = true;
+          setTimeout(() => this.slice(), this.backoffMs);
+          return;
+        }
       }
+    } finally {
+      gate?.release();
     }
     if (this.jobs.length > 0) this.schedule();
     else this.notifyIdle();
