@@ -17,14 +17,15 @@ afterEach(() => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-it("kill -9 in the middle of writing loses at most the open transaction: the file is intact and no coverage is without its bars", async () => {
+it("kill -9 in the middle of writing loses at most the open transactions: the file is intact, no coverage is without its bars, and the recorded events are a run from 1 to the feed's last sequence", async () => {
   dir = mkdtempSync(join(tmpdir(), "ibp-crash-"));
   const path = join(dir, "store.sqlite");
   const child = spawn(process.execPath, ["--import", TSX, WRITER, path], { stdio: ["ignore", "pipe", "inherit"] });
   let committedHours = 0;
+  let committedEvents = 0;
   child.stdout.setEncoding("utf8").on("data", (text: string) => {
     const lines = text.trim().split("\n");
-    committedHours = Number(lines[lines.length - 1]);
+    [committedHours, committedEvents] = lines[lines.length - 1]!.split(" ").map(Number) as [number, number];
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
   await until(() => committedHours >= 200, { timeoutMs: 20_000, what: "the child committed 200 hours of bars" });
@@ -33,6 +34,12 @@ it("kill -9 in the middle of writing loses at most the open transaction: the fil
 
   const raw = new Database(path, { readonly: true });
   expect(raw.pragma("integrity_check", { simple: true })).toBe("ok");
+  // Events (committed on the event writer's thread): every one reported committed is there, with no hole, and the feed's row claims exactly those.
+  const events = raw.prepare("SELECT COUNT(*) AS n, MIN(seq) AS first, MAX(seq) AS last FROM events").get() as { n: number; first: number; last: number };
+  const feed = raw.prepare("SELECT last_seq FROM feeds WHERE key = 'trade:CRASH'").get() as { last_seq: number };
+  expect(events.last).toBeGreaterThanOrEqual(committedEvents);
+  expect(events).toEqual({ n: events.last, first: 1, last: feed.last_seq });
+  expect((raw.prepare("SELECT n FROM row_counts WHERE tbl = 'events'").get() as { n: number }).n).toBe(events.n);
   raw.close();
   const store = MarketStore.open(path);
   const key = { conId: 1, interval: "min1" as const, whatToShow: "TRADES", rth: false };

@@ -1,13 +1,22 @@
 import type { FeedJournal, JournalEpoch, JournalPosition, RecordedEvent } from "../stream/feedJournal.js";
 import { isBusy } from "./database.js";
 import type { EventStore } from "./eventStore.js";
+import type { BatchResult } from "./eventWriter.js";
 
 /**
- * Rows per write transaction. Measured here (better-sqlite3 12, WAL, synchronous=NORMAL, 60-byte blobs, a
- * 2-core machine under load, best of 5 runs of 200k rows): ~250k rows/s inserted, so a full job is ~4 ms of
- * the writer's 8 ms slice; ~500k rows/s read back in pages of 1,000; ~590k rows/s pruned.
+ * Rows per write transaction (both event writers, eventWriter.ts). Measured here (better-sqlite3 12, WAL,
+ * synchronous=NORMAL, 60-byte blobs, a 2-core machine under load, best of 5 runs of 200k rows): ~250k rows/s
+ * inserted a statement per row; ~500k rows/s read back in pages of 1,000; ~590k rows/s pruned.
  */
 export const ROWS_PER_JOB = 1_000;
+
+/** Rows handed to the event writer in one batch at most (it commits them ROWS_PER_JOB to a transaction). */
+const ROWS_PER_BATCH = 10_000;
+
+/** Batches of one instance handed over and not yet acknowledged: the rest wait, and go as one larger batch. */
+const BATCHES_IN_FLIGHT = 2;
+
+let instances = 0;
 
 /**
  * The position right before `p` in the order of positions, such that `read(positionJustBefore(p), n)` starts
@@ -18,7 +27,7 @@ export function positionJustBefore(p: JournalPosition): JournalPosition {
   return p.sub > 0 ? { seq: p.seq, sub: p.sub - 1 } : { seq: p.seq - 1, sub: Number.MAX_SAFE_INTEGER };
 }
 
-/** Rows of one feed waiting for the writer beyond which new rows are shed (≈ 0.4 s of inserts; ≈ 20 MB). */
+/** Rows of one feed waiting for the writer (queued or in its hands) beyond which new rows are shed (≈ 0.4 s of inserts; ≈ 20 MB). */
 const MAX_BUFFERED_ROWS = 100_000;
 
 const after = (a: JournalPosition, b: JournalPosition) => a.seq > b.seq || (a.seq === b.seq && a.sub > b.sub);
@@ -35,23 +44,41 @@ interface Feed {
   last: JournalPosition;
   /** The last position committed. */
   recorded: JournalPosition;
-  /** Write jobs of this feed queued and not yet run: a row write at open must then queue behind them. */
+  /**
+   * Row writes of this feed (open, close) queued or waiting for their turn, and not yet run: a row write
+   * at open must then queue behind them.
+   */
   jobs: number;
+  /**
+   * The feed's row writes in order: a slot without a job is a close waiting for its instance's rows to be
+   * committed; the ones behind it wait for it.
+   */
+  slots: { job: (() => void) | undefined }[];
   /** The instance recording, or the last one (closed). */
   instance: Journal | undefined;
 }
 
-/** One feed instance's journal. */
+/**
+ * One feed instance's journal. Rows appended wait in `buffer` until their batch is acknowledged by the
+ * store's event writer (in this thread or on its own, eventWriter.ts): a batch in the writer's hands stays
+ * readable here until then, and read() takes a row from the file or from the buffer, never from both.
+ * Order of the feed's writes: its row's open, then its rows, then its close (once every row is committed),
+ * then the next instance's open.
+ */
 export class Journal implements FeedJournal {
   readonly epoch: number;
   readonly symbol: string;
-  /** Rows appended and not yet taken by a write job. */
+  /** Rows appended and not yet acknowledged: the first `sent` are in the writer's hands. */
   private buffer: RecordedEvent[] = [];
-  private writeQueued = false;
+  private sent = 0;
+  private batches = 0;
   private appended = 0;
   private settled = 0;
   private waiters: { target: number; fn: () => void }[] = [];
   private closed = false;
+  /** The feed's row is written for this instance (created or reopened): its rows may go. */
+  opened = false;
+  readonly instance = ++instances;
   /** A write of this instance failed: it records nothing more, and the next instance starts a new epoch. */
   broken = false;
   /** Rows were shed (the writer too far behind): the journal has holes, and the next instance starts a new epoch. */
@@ -76,6 +103,11 @@ export class Journal implements FeedJournal {
     return this.feed.last;
   }
 
+  /** Rows not yet acknowledged by the writer. */
+  get pendingRows(): number {
+    return this.buffer.length;
+  }
+
   append(rows: RecordedEvent[]): void {
     if (this.closed) throw new Error(`journal of feed ${this.feed.key} is closed: nothing more is appended to it`);
     if (rows.length === 0) return;
@@ -98,7 +130,7 @@ export class Journal implements FeedJournal {
     for (const row of rows) this.buffer.push(row);
     const newest = rows[rows.length - 1]!;
     this.feed.last = { seq: newest.seq, sub: newest.sub };
-    if (!this.writeQueued) this.queueWrite();
+    this.store.schedule(this);
   }
 
   whenCommitted(fn: () => void): void {
@@ -109,13 +141,17 @@ export class Journal implements FeedJournal {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.store.enqueue(this.feed, () => {
-      try {
-        this.store.writeClose(this.feed, this.broken || this.lost);
-      } catch (err) {
-        if (!(isBusy(err) && this.store.retriesBusy)) this.broken = true;
-        throw err;
-      }
+    // Its place among the feed's row writes now (before a next instance's open); written once every row is committed.
+    const slot = this.store.holdSlot(this.feed);
+    this.whenCommitted(() => {
+      this.store.fillSlot(this.feed, slot, () => {
+        try {
+          this.store.writeClose(this.feed, this.broken || this.lost);
+        } catch (err) {
+          if (!(isBusy(err) && this.store.retriesBusy)) this.broken = true;
+          throw err;
+        }
+      });
     });
   }
 
@@ -124,6 +160,7 @@ export class Journal implements FeedJournal {
     const rows = this.store.read(this.feed, from, limit);
     const queued = this.queued;
     if (rows.length >= limit || queued.length === 0) return rows;
+    // Rows committed but not yet acknowledged are in both: those at or before the last row read are skipped.
     const last = rows.length > 0 ? rows[rows.length - 1]! : from;
     for (const r of queued) {
       if (rows.length >= limit) break;
@@ -132,7 +169,8 @@ export class Journal implements FeedJournal {
     return rows;
   }
 
-  // The queries below see the rows waiting for the writer too (newer than every committed row), as read does.
+  // The queries below see the rows waiting for the writer too (newer than every committed row), as read does;
+  // the file's answer first (a row committed and still in the buffer is the same row).
 
   positionBefore(timeMs: number): JournalPosition | undefined {
     const committed = this.store.positionBefore(this.feed, timeMs);
@@ -181,33 +219,52 @@ export class Journal implements FeedJournal {
   }
 
   /**
-   * One job for the rows appended until it runs (up to ROWS_PER_JOB; the rest in the next job). Rows are
-   * taken only once their transaction has committed or failed: a job put back because the file was locked
-   * takes the same rows again.
+   * @internal Hands the rows not yet handed over to the writer, as one batch (up to ROWS_PER_BATCH), once the
+   * feed's row is written for this instance; with BATCHES_IN_FLIGHT batches unacknowledged, the rest wait
+   * for an acknowledgement (and go as one larger batch). False when rows are left to send later.
    */
-  private queueWrite(): void {
-    this.writeQueued = true;
-    this.store.enqueue(this.feed, () => {
-      const rows = this.buffer.length <= ROWS_PER_JOB ? this.buffer : this.buffer.slice(0, ROWS_PER_JOB);
-      let failure: unknown;
-      if (!this.broken) {
+  send(): boolean {
+    if (this.broken) {
+      // Nothing more of this instance is written: the rows not handed over are settled as they are.
+      const dropped = this.buffer.length - this.sent;
+      if (dropped > 0) {
+        this.buffer.length = this.sent;
+        this.settled += dropped;
         try {
-          this.store.insertRows(this.feed, rows);
+          this.runWaiters();
         } catch (err) {
-          if (isBusy(err) && this.store.retriesBusy) throw err;
-          // Nothing more of this instance is recorded: the journal ends at its last committed row.
-          this.broken = true;
-          failure = err;
+          this.store.reportError(err);
         }
       }
-      this.buffer = rows === this.buffer ? [] : this.buffer.slice(rows.length);
-      this.settled += rows.length;
-      this.writeQueued = false;
-      if (this.buffer.length > 0) this.queueWrite();
+      return true;
+    }
+    if (this.sent >= this.buffer.length) return true;
+    if (!this.opened || this.feed.id === undefined || this.batches >= BATCHES_IN_FLIGHT) return false;
+    const end = Math.min(this.buffer.length, this.sent + ROWS_PER_BATCH);
+    const rows = this.sent === 0 && end === this.buffer.length ? this.buffer.slice() : this.buffer.slice(this.sent, end);
+    this.sent = end;
+    this.batches++;
+    this.store.eventWriter.write(this.feed.id, this.instance, rows, (result) => this.acknowledged(rows.length, result));
+    return this.sent >= this.buffer.length;
+  }
+
+  private acknowledged(count: number, result: BatchResult): void {
+    this.batches--;
+    this.buffer.splice(0, count);
+    this.sent -= count;
+    this.settled += count;
+    if (result.committed !== undefined) this.feed.recorded = result.committed;
+    if (result.error !== undefined && !this.broken) {
+      // Nothing more of this instance is recorded: the journal ends at its last committed row.
+      this.broken = true;
+      this.store.reportError(result.error);
+    }
+    if (this.buffer.length > this.sent || this.broken) this.store.schedule(this);
+    try {
       this.runWaiters();
-      // The writer reports it (MarketStore counts it in failedWrites).
-      if (failure !== undefined) throw failure;
-    });
+    } catch (err) {
+      this.store.reportError(err);
+    }
   }
 
   /** The waiters whose rows are all settled, in order; one that throws does not keep the others from running (the writer reports it). */

@@ -1,12 +1,11 @@
 import type { FeedJournal, JournalEpoch, JournalPosition, JournalStore, RecordedEvent, RecordedKind } from "../stream/feedJournal.js";
 import { isBusy, type SqliteDatabase } from "./database.js";
 import { Journal, positionJustBefore, type Feed } from "./eventJournal.js";
-
-export { positionJustBefore } from "./eventJournal.js";
+import { InThreadEventWriter, KIND_CODES, type EventWriter } from "./eventWriter.js";
 import type { StoreWriter } from "./storeWriter.js";
 
+export { positionJustBefore } from "./eventJournal.js";
 
-const KIND_CODES: Record<RecordedKind, number> = { data: 0, status: 1, snapshot: 2 };
 const KIND_NAMES: readonly RecordedKind[] = ["data", "status", "snapshot"];
 
 
@@ -26,12 +25,15 @@ export interface RecordedFeedInfo {
 
 type FeedRow = { id: number; kind: string; symbol: string; epoch: number; last_seq: number; last_sub: number; open: number; broken: number };
 type EventRow = [seq: number, sub: number, timeMs: number, kind: number, bytes: Buffer];
+type FeedSlot = Feed["slots"][number];
 
 /**
  * The journal of every shared feed (JournalStore, stream/feedJournal.ts), in the store's file: opening a
- * feed and reading are synchronous; appends go through the store's one writer, batched (a job takes up to
- * ROWS_PER_JOB rows appended since the last one), each job one transaction that also moves the feed's last
- * position, so a crash loses at most the open transaction and the row never claims rows it has not.
+ * feed and reading are synchronous, on this thread's connection, as are the feeds' row writes (open, close:
+ * a few per instance, through the store's StoreWriter); appends go to the event writer (eventWriter.ts: a
+ * worker thread with its own connection for a file, the StoreWriter for an in-memory store), batched once
+ * per event-loop turn, each transaction (≤ ROWS_PER_JOB rows) also moving the feed's last position, so a
+ * crash loses at most the uncommitted batches and the row never claims rows it has not.
  *
  * Epochs: a feed's row is `open` while an instance records; the next instance continues the numbering in the
  * same epoch only after a clean close with every write committed. A row still open (a crash, a kill) or
@@ -48,11 +50,22 @@ export class EventStore implements JournalStore {
   shedRows = 0;
   private readonly feeds = new Map<string, Feed>();
   private readonly statements;
+  /** @internal Commits the rows (eventWriter.ts). */
+  readonly eventWriter: EventWriter;
+  /** Journals with rows to hand to the event writer at the next turn. */
+  private readonly toSend = new Set<Journal>();
+  private sendScheduled = false;
+  /** Journals with rows not yet acknowledged (for flushed()). */
+  private readonly active = new Set<Journal>();
 
   constructor(
     private readonly db: SqliteDatabase,
     private readonly writer: StoreWriter,
+    eventWriter?: EventWriter,
+    /** @internal A failed write (MarketStore counts it). */
+    readonly reportError: (err: unknown) => void = () => undefined,
   ) {
+    this.eventWriter = eventWriter ?? new InThreadEventWriter(writer, (feedId, rows) => this.insertRows(feedId, rows));
     this.statements = {
       feed: db.prepare<[string], FeedRow>("SELECT id, kind, symbol, epoch, last_seq, last_sub, open, broken FROM feeds WHERE key = ?"),
       feeds: db.prepare<[], { id: number; kind: string }>("SELECT id, kind FROM feeds"),
@@ -99,10 +112,10 @@ export class EventStore implements JournalStore {
     } else {
       const row = this.statements.feed.get(key);
       if (row === undefined) {
-        feed = { key, kind, symbol, id: undefined, epoch: nowMs, last: { seq: 0, sub: 0 }, recorded: { seq: 0, sub: 0 }, jobs: 0, instance: undefined };
+        feed = { key, kind, symbol, id: undefined, epoch: nowMs, last: { seq: 0, sub: 0 }, recorded: { seq: 0, sub: 0 }, jobs: 0, slots: [], instance: undefined };
       } else {
         const last = { seq: row.last_seq, sub: row.last_sub };
-        feed = { key, kind: row.kind, symbol: row.symbol, id: row.id, epoch: row.epoch, last, recorded: last, jobs: 0, instance: undefined };
+        feed = { key, kind: row.kind, symbol: row.symbol, id: row.id, epoch: row.epoch, last, recorded: last, jobs: 0, slots: [], instance: undefined };
         if (row.open === 1 || row.broken === 1) {
           brokenFrom = { epoch: row.epoch, lastSeq: row.last_seq };
           newEpoch = true;
@@ -193,33 +206,91 @@ export class EventStore implements JournalStore {
     return deleted;
   }
 
-  /** @internal A job of `feed`'s, run in order with its other jobs. */
+  /** @internal A row write of `feed`'s, run in order with its other row writes. */
   enqueue(feed: Feed, job: () => void): void {
     feed.jobs++;
-    this.writer.enqueue(() => {
-      try {
-        job();
-      } catch (err) {
-        // Locked by another connection: the writer runs this job again later.
-        if (isBusy(err) && this.writer.retriesBusy) throw err;
+    feed.slots.push({ job });
+    this.pump(feed);
+  }
+
+  /** @internal A place among `feed`'s row writes for a write known later (a close, once its rows are committed). */
+  holdSlot(feed: Feed): FeedSlot {
+    feed.jobs++;
+    const slot: FeedSlot = { job: undefined };
+    feed.slots.push(slot);
+    return slot;
+  }
+
+  /** @internal */
+  fillSlot(feed: Feed, slot: FeedSlot, job: () => void): void {
+    slot.job = job;
+    this.pump(feed);
+  }
+
+  /** Hands the feed's row writes to the StoreWriter up to the first slot still empty. */
+  private pump(feed: Feed): void {
+    while (feed.slots.length > 0 && feed.slots[0]!.job !== undefined) {
+      const job = feed.slots.shift()!.job!;
+      this.writer.enqueue(() => {
+        try {
+          job();
+        } catch (err) {
+          // Locked by another connection: the writer runs this job again later.
+          if (isBusy(err) && this.writer.retriesBusy) throw err;
+          feed.jobs--;
+          throw err;
+        }
         feed.jobs--;
-        throw err;
-      }
-      feed.jobs--;
-    });
+      });
+    }
+  }
+
+  /** @internal `journal` has rows to hand to the event writer: at the next turn (one batch per journal per turn). */
+  schedule(journal: Journal): void {
+    this.active.add(journal);
+    this.toSend.add(journal);
+    if (this.sendScheduled) return;
+    this.sendScheduled = true;
+    setImmediate(() => this.sendAll());
+  }
+
+  /** @internal Hands every journal's rows that may go to the event writer. */
+  sendAll(): void {
+    this.sendScheduled = false;
+    const journals = [...this.toSend];
+    this.toSend.clear();
+    // The ones that cannot send yet are scheduled again by what they wait for (their open, an acknowledgement).
+    for (const journal of journals) journal.send();
+    for (const journal of this.active) if (journal.pendingRows === 0) this.active.delete(journal);
+  }
+
+  /** Resolves when every row appended so far is committed or failed. */
+  async idle(): Promise<void> {
+    const pending = [...this.active].filter((j) => j.pendingRows > 0);
+    await Promise.all(pending.map((j) => new Promise<void>((resolve) => j.whenCommitted(resolve))));
+  }
+
+  /** Rows appended and not yet acknowledged (a figure for the stats). */
+  get pendingRows(): number {
+    let n = 0;
+    for (const journal of this.active) n += journal.pendingRows;
+    return n;
   }
 
   /**
    * A feed row write at open: at once when nothing of the feed is queued (once per instance, a few rows),
-   * else queued behind the rest. Also queued when the file is locked by another process (the operator's CLI):
-   * the service opens the file with busy_timeout 0 and never blocks its thread on another's lock; the
-   * writer retries it later. A write that fails otherwise fails again in the writer, which reports it.
+   * else queued behind the rest. Also queued when the file is locked by another process (the operator's CLI)
+   * or the event writer's thread is mid-transaction: the service opens the file with busy_timeout 0 and
+   * never blocks its thread on another's lock; the writer retries it later. A write that fails otherwise
+   * fails again in the writer, which reports it. The journal's rows go to the event writer once it is done.
    */
   private writeNowOrQueue(feed: Feed, journal: Journal, write: () => void): void {
     if (feed.jobs === 0) {
       try {
-        write();
-        return;
+        if (this.writer.tryNow(write)) {
+          journal.opened = true;
+          return;
+        }
       } catch {
         // Queued below: tried again in order, and counted by the writer if it fails there too.
       }
@@ -228,24 +299,27 @@ export class EventStore implements JournalStore {
       try {
         write();
       } catch (err) {
-        if (!(isBusy(err) && this.writer.retriesBusy)) journal.markBroken();
+        if (!(isBusy(err) && this.writer.retriesBusy)) {
+          journal.markBroken();
+          journal.opened = true;
+          this.schedule(journal); // its rows are settled unwritten
+        }
         throw err;
       }
+      journal.opened = true;
+      this.schedule(journal);
     });
   }
 
-  /** @internal Inserts rows of `feed` and moves its last position, in one transaction. */
-  insertRows(feed: Feed, rows: readonly RecordedEvent[]): void {
+  /** @internal Inserts rows of a feed and moves its last position, in one transaction (the in-thread event writer). */
+  insertRows(feedId: number, rows: readonly RecordedEvent[]): void {
     const { insertEvent, setLast, countEvents } = this.statements;
     this.db.transaction(() => {
-      const id = feed.id!;
-      for (const r of rows) insertEvent.run(id, r.seq, r.sub, r.timeMs, KIND_CODES[r.kind], r.bytes);
+      for (const r of rows) insertEvent.run(feedId, r.seq, r.sub, r.timeMs, KIND_CODES[r.kind], r.bytes);
       const last = rows[rows.length - 1]!;
-      setLast.run(last.seq, last.sub, id);
+      setLast.run(last.seq, last.sub, feedId);
       countEvents.run(rows.length);
     }).immediate();
-    const last = rows[rows.length - 1]!;
-    feed.recorded = { seq: last.seq, sub: last.sub };
   }
 
   /** @internal */

@@ -3,6 +3,7 @@ import { CandleStore } from "./candleStore.js";
 import { ContractStore } from "./contractStore.js";
 import { isBusy, openDatabase, schemaVersion, type SqliteDatabase } from "./database.js";
 import { EventStore } from "./eventStore.js";
+import { WorkerEventWriter, type EventWriter } from "./eventWriter.js";
 import { IN_MEMORY } from "./storeSettings.js";
 import { StoreWriter } from "./storeWriter.js";
 
@@ -13,7 +14,7 @@ export interface StoreStats {
   sizeBytes: number;
   /** `events`: recorded feed events (trigger-kept, migration 2); `feeds`: feeds ever recorded. */
   rows: { candles: number; coverage: number; series: number; contracts: number; events: number; feeds: number };
-  /** Write jobs queued and not yet committed. */
+  /** Write jobs queued and not yet committed (recorded events: batches handed to the event writer and not yet acknowledged). */
   pendingWrites: number;
   /** Write jobs that failed since start (e.g. disk full); the service keeps serving from memory and IB. */
   failedWrites: number;
@@ -24,8 +25,10 @@ export interface StoreStats {
 }
 
 /**
- * The embedded market-data store (STORE_PATH): one SQLite file in WAL mode, one writer. What the service
- * fetched from IB once is served from here after, across restarts.
+ * The embedded market-data store (STORE_PATH): one SQLite file in WAL mode. What the service fetched from IB
+ * once is served from here after, across restarts. Two writers for a file: this thread's StoreWriter (candles,
+ * contracts, the feeds' rows, retention) and the recorded events' writer on a worker thread with its own
+ * connection (eventWriter.ts), taking turns; an in-memory store has the first only.
  */
 export class MarketStore {
   readonly candles: CandleStore;
@@ -33,6 +36,7 @@ export class MarketStore {
   /** Every shared feed's recorded events (the stream core's JournalStore). */
   readonly events: EventStore;
   private readonly writer: StoreWriter;
+  private readonly eventWriter: EventWriter | undefined;
   private failedWrites = 0;
   private closed = false;
   private retention: { timer: NodeJS.Timeout; stop: () => void } | undefined;
@@ -42,17 +46,19 @@ export class MarketStore {
     private readonly db: SqliteDatabase,
     onWriteError: (err: unknown) => void,
   ) {
-    this.writer = new StoreWriter(
-      (err) => {
-        this.failedWrites++;
-        onWriteError(err);
-      },
-      undefined,
-      isBusy,
-    );
+    const onError = (err: unknown) => {
+      this.failedWrites++;
+      onWriteError(err);
+    };
+    this.writer = new StoreWriter(onError, undefined, isBusy);
+    if (path !== IN_MEMORY) {
+      const eventWriter = new WorkerEventWriter(path);
+      this.writer.gate = eventWriter.gate;
+      this.eventWriter = eventWriter;
+    }
     this.candles = new CandleStore(db, this.writer);
     this.contracts = new ContractStore(db, this.writer);
-    this.events = new EventStore(db, this.writer);
+    this.events = new EventStore(db, this.writer, this.eventWriter, onError);
   }
 
   /**
@@ -63,9 +69,12 @@ export class MarketStore {
     return new MarketStore(path, openDatabase(path, options.busyTimeoutMs ?? 0), onWriteError);
   }
 
-  /** Resolves when every write queued so far is committed. */
-  flushed(): Promise<void> {
-    return this.writer.idle();
+  /** Resolves when every write queued so far is committed (recorded rows, and the feed rows written after them). */
+  async flushed(): Promise<void> {
+    do {
+      await this.events.idle();
+      await this.writer.idle();
+    } while (this.events.pendingRows > 0 || this.writer.pending > 0);
   }
 
   stats(): StoreStats {
@@ -84,7 +93,7 @@ export class MarketStore {
         events: rowCount("events"),
         feeds: this.events.feedCount(),
       },
-      pendingWrites: this.writer.pending,
+      pendingWrites: this.writer.pending + (this.eventWriter?.inFlight ?? 0),
       failedWrites: this.failedWrites,
       eventsShed: this.events.shedRows,
       busyRetries: this.writer.busyRetries,
@@ -126,12 +135,20 @@ export class MarketStore {
     this.retention = undefined;
   }
 
-  /** Commits what is queued, checkpoints the WAL into the file and closes it. */
+  /**
+   * Commits what is queued, checkpoints the WAL into the file and closes it. Synchronous: this thread waits
+   * (Atomics.wait) for the event writer's thread to commit the batches handed to it, then closes that writer.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.stopRetention();
+    // The rows appended, then the closes written after them (and opens queued behind a lock), then the rows of those.
+    this.events.sendAll();
+    this.eventWriter?.drain();
     this.writer.close();
+    this.events.sendAll();
+    this.eventWriter?.close();
     if (this.path !== IN_MEMORY) this.db.pragma("wal_checkpoint(TRUNCATE)");
     this.db.close();
   }
