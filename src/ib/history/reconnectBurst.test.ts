@@ -99,7 +99,9 @@ describe("a burst of Gateway reconnects", () => {
       const gap = s.findLastIndex(isGap);
       return gap >= 0 && s.slice(gap).some(isData);
     });
-    await until(resumed, { what: "every candle stream to deliver after the burst", timeoutMs: 14_000 });
+    // Live candles wait for the GAP that says what the outage's backfill filled (the backfilled candles go first),
+    // and the backfill waits out the settle hold: ≈ 6.4 s alone, more on a loaded CI machine.
+    await until(resumed, { what: "every candle stream to deliver after the burst", timeoutMs: 25_000 });
     // Each stream heard what it was waiting for and until when, after its last gap (not a bare STALE).
     for (const s of streams) {
       const waiting = s.slice(s.findLastIndex(isGap)).find((e) => e.event.type === "status" && e.event.status.kind === "waiting");
@@ -111,11 +113,11 @@ describe("a burst of Gateway reconnects", () => {
     console.info(`reconnect burst: GetCandles ${getCandlesMs} ms, candles resumed ${resumeMs} ms after the last reconnect, budget spent ${spent} (${historical() - historicalBefore} history + ${realTimeBarRequests} real-time bars) over ${DROPS} reconnects`);
     expect(getCandlesMs).toBeLessThan(3_000);
     // The longest settle (1.5 s), then IB's next 5-second real-time bar, and a margin for a loaded machine.
-    expect(resumeMs).toBeLessThan(10_000);
+    expect(resumeMs).toBeLessThan(20_000); // seconds, not IB's 10-minute window (≈ 6.4 s alone)
     // What the burst spent: far less than every reconnect re-requesting everything (8 × 4 feeds × 2).
     expect(spent).toBeLessThanOrEqual(BUDGET / 2);
     expect(await metric("ibprovider_ib_subscriptions_requested", '{kind="candle"}')).toBe(4);
     expect(await metric("ibprovider_ib_historical_sent_total", '{priority="user"}')).toBeGreaterThanOrEqual(1);
     unwatch();
-  }, 40_000);
+  }, 60_000);
 });
