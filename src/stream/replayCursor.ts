@@ -23,8 +23,25 @@ export class ReplayRangeError extends Error {
   }
 }
 
-/** Pages a replay reads before it lets other work run, at most (a page is ~1-2 ms of reading). */
-const PAGES_PER_TURN = 4;
+/**
+ * Replays share the event loop with live streams: all of them together read (and have encoded) at most this
+ * much per turn of the loop, however many clients replay; the rest of each turn is the live streams'. A page
+ * is ~1-2 ms of reading. A replay whose rows are all filtered out (nothing written) is bounded the same way.
+ */
+const REPLAY_MS_PER_TURN = 4;
+/** Longer than this across a yield: the consumer waited for its transport (the loop turned), not work. */
+const TURN_WAIT_MS = 20;
+let spentThisTurn = 0;
+
+function spent(ms: number): void {
+  if (spentThisTurn === 0) setImmediate(() => (spentThisTurn = 0)); // the next turn starts afresh
+  spentThisTurn += ms;
+}
+
+/** Waits for a later turn while this turn's replay share is used up. */
+async function replayTurn(): Promise<void> {
+  while (spentThisTurn >= REPLAY_MS_PER_TURN) await new Promise<void>((resolve) => setImmediate(resolve));
+}
 
 /** Rows read from the journal per step: a client's reading paces the replay, one page at a time. */
 const PAGE_ROWS = 1_000;
@@ -138,19 +155,20 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
     const { live } = this;
     const journal = recorder.journal;
     let pos = from;
-    let pagesSinceTurn = 0;
     while (!live.isClosed) {
+      await replayTurn();
+      const started = performance.now();
       const rows = journal.read(pos, PAGE_ROWS);
       if (rows.length === PAGE_ROWS) {
         pos = rows[rows.length - 1]!;
         const events = this.convert(rows);
-        if (events.length > 0) yield events;
-        // Other work between pages: a replay whose rows this client filters out (nothing written, so nothing
-        // for the transport to wait on) must not hold the loop; one that is written yields when its writes do.
-        if (events.length === 0 || ++pagesSinceTurn >= PAGES_PER_TURN) {
-          pagesSinceTurn = 0;
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
+        spent(performance.now() - started);
+        if (events.length === 0) continue;
+        const handed = performance.now();
+        yield events;
+        // The consumer's encoding and writing count too — not a wait for the transport (then the loop turned anyway).
+        const writing = performance.now() - handed;
+        if (writing < TURN_WAIT_MS) spent(writing);
         continue;
       }
       // The end of what the journal was given: with the events not handed to it yet, the rest of the replay.
