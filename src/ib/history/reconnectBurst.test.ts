@@ -102,9 +102,11 @@ describe("a burst of Gateway reconnects", () => {
     // Live candles wait for the GAP that says what the outage's backfill filled (the backfilled candles go first),
     // and the backfill waits out the settle hold: ≈ 6.4 s alone, more on a loaded CI machine.
     await until(resumed, { what: "every candle stream to deliver after the burst", timeoutMs: 25_000 });
-    // Each stream heard what it was waiting for and until when, after its last gap (not a bare STALE).
+    // Each stream heard what it was waiting for and until when, since the last drop (not a bare STALE): its
+    // WAITING comes before the GAP now, which waits for the outage's backfill.
+    const isReconnecting = (e: Seen) => e.event.type === "status" && e.event.status.kind === "reconnecting";
     for (const s of streams) {
-      const waiting = s.slice(s.findLastIndex(isGap)).find((e) => e.event.type === "status" && e.event.status.kind === "waiting");
+      const waiting = s.slice(s.findLastIndex(isReconnecting)).find((e) => e.event.type === "status" && e.event.status.kind === "waiting");
       expect(waiting?.event.type === "status" && waiting.event.status.untilMs).toBeGreaterThan(lastReconnect - 2_000);
     }
     await until(() => candleFeeds().every((f) => f.requestedAtIb), { what: "IB to have every candle feed's real-time bars open" });
