@@ -168,6 +168,8 @@ interface ServiceRound {
   serviceCpuUsPerTickIn: number | null;
   /** Data events the service's store holds for its feeds at the window's end (0 with recording off). */
   recordedEvents: number | null;
+  /** Recorded rows the service's store dropped because its writer was too far behind (MAX_BUFFERED_ROWS), since it started. */
+  eventsShed: number | null;
 }
 
 /**
@@ -252,6 +254,7 @@ async function serviceRound(
       lineReleasedAfterCancel: released,
       consumerElu,
       recordedEvents: journal === undefined ? null : journal.feeds.reduce((sum, f) => sum + f.lastSeq, 0),
+      eventsShed: journal?.eventsShed ?? null,
       serviceCpuUsPerTickIn: end === undefined || f0 === undefined || f1 === undefined || f1 === f0 ? null : round1((end.cpuMs * 1000) / ((f1 - f0) * 1.5)),
     };
   } finally {

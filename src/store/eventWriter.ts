@@ -112,7 +112,7 @@ type Ack = { id: number; committed: [number, number] | null; error: { message: s
 
 /**
  * On a worker thread with its own connection to the store's file (eventWriterWorker.mjs): the inserts, their
- * transactions and the WAL's fsyncs leave the event loop. The two connections take turns through a lock in
+ * transactions and the WAL checkpoints their commits run leave the event loop. The two connections take turns through a lock in
  * shared memory (the gate): the main thread's writer never blocks on it — it waits for its turn
  * asynchronously (Atomics.waitAsync) and the worker lets it go first at its next transaction — so candle
  * writes and event inserts cannot starve each other. Another process's lock (the operator's CLI) is waited
