@@ -121,24 +121,16 @@ type Ack = { id: number; committed: [number, number] | null; error: { message: s
 export class WorkerEventWriter implements EventWriter {
   readonly gate: WriteGate;
   private readonly shared: Int32Array;
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
+  /** Started at the first batch: a store that records nothing (STORE_RECORDING=off, the operator's CLI) has no thread. */
+  private thread: { worker: Worker; port: MessagePort } | undefined;
   private readonly pending = new Map<number, (result: BatchResult) => void>();
   private nextId = 1;
   private syncs = 0;
   private dead: Error | undefined;
   private closed = false;
 
-  constructor(path: string) {
+  constructor(private readonly path: string) {
     this.shared = new Int32Array(new SharedArrayBuffer(4 * 4));
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    this.worker = new Worker(new URL("./eventWriterWorker.mjs", import.meta.url), { workerData: { path, shared: this.shared, port: port2 }, transferList: [port2] });
-    this.worker.unref();
-    this.worker.on("error", (err) => this.fail(err));
-    this.worker.on("exit", (code) => this.fail(new Error(`the event writer's thread exited (code ${code})`)));
-    this.port.on("message", (acks: Ack[]) => this.acknowledge(acks));
-    this.port.unref();
     const shared = this.shared;
     this.gate = {
       tryAcquire() {
@@ -168,21 +160,33 @@ export class WorkerEventWriter implements EventWriter {
     return this.pending.size;
   }
 
+  private start(): { worker: Worker; port: MessagePort } {
+    const { port1: port, port2 } = new MessageChannel();
+    const worker = new Worker(new URL("./eventWriterWorker.mjs", import.meta.url), { workerData: { path: this.path, shared: this.shared, port: port2 }, transferList: [port2] });
+    worker.unref();
+    worker.on("error", (err) => this.fail(err));
+    worker.on("exit", (code) => this.fail(new Error(`the event writer's thread exited (code ${code})`)));
+    port.on("message", (acks: Ack[]) => this.acknowledge(acks));
+    port.unref();
+    return (this.thread = { worker, port });
+  }
+
   write(feedId: number, instance: number, rows: readonly RecordedEvent[], done: (result: BatchResult) => void): void {
     if (this.dead !== undefined || this.closed) {
       const error = this.dead ?? new Error("the store is closed");
       queueMicrotask(() => done({ committed: undefined, error }));
       return;
     }
+    const { port } = this.thread ?? this.start();
     const id = this.nextId++;
     const buffer = packRows(rows);
-    if (this.pending.size === 0) this.port.ref(); // an acknowledgement is awaited: the process waits for it
+    if (this.pending.size === 0) port.ref(); // an acknowledgement is awaited: the process waits for it
     this.pending.set(id, done);
-    this.port.postMessage({ type: "batch", id, feedId, instance, count: rows.length, buffer }, [buffer]);
+    port.postMessage({ type: "batch", id, feedId, instance, count: rows.length, buffer }, [buffer]);
   }
 
   drain(): void {
-    if (this.dead !== undefined || this.closed) return;
+    if (this.dead !== undefined || this.closed || this.thread === undefined) return;
     // The store is closing: a batch finding the file locked by another process fails after busy_timeout rather than waiting on.
     Atomics.store(this.shared, SHARED.closing, 1);
     this.await("sync");
@@ -191,18 +195,19 @@ export class WorkerEventWriter implements EventWriter {
   close(): void {
     if (this.closed) return;
     Atomics.store(this.shared, SHARED.closing, 1); // a batch finding the file locked fails now rather than waiting
-    if (this.dead === undefined) this.await("close"); // every batch so far, then the worker's connection closed
+    if (this.dead === undefined && this.thread !== undefined) this.await("close"); // every batch so far, then the worker's connection closed
     this.closed = true;
-    this.port.close();
-    void this.worker.terminate();
+    this.thread?.port.close();
+    void this.thread?.worker.terminate();
     this.fail(new Error("the store closed before the batch was written"));
   }
 
   /** Posts a sync (or close) behind every batch and blocks this thread until the worker has handled it, then takes its acknowledgements. */
   private await(type: "sync" | "close"): void {
+    const port = this.thread!.port;
     const target = ++this.syncs;
     Atomics.store(this.shared, SHARED.want, 0);
-    this.port.postMessage({ type, n: target });
+    port.postMessage({ type, n: target });
     const deadline = performance.now() + 60_000;
     for (;;) {
       const seen = Atomics.load(this.shared, SHARED.synced);
@@ -211,7 +216,7 @@ export class WorkerEventWriter implements EventWriter {
       if (left <= 0) break;
       Atomics.wait(this.shared, SHARED.synced, seen, Math.min(left, 1_000));
     }
-    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) this.acknowledge(m.message as Ack[]);
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.acknowledge(m.message as Ack[]);
   }
 
   private acknowledge(acks: Ack[]): void {
@@ -222,7 +227,7 @@ export class WorkerEventWriter implements EventWriter {
       const error = ack.error === null ? undefined : Object.assign(new Error(ack.error.message), ack.error.code === undefined ? {} : { code: ack.error.code });
       done({ committed: ack.committed === null ? undefined : { seq: ack.committed[0], sub: ack.committed[1] }, error });
     }
-    if (this.pending.size === 0 && !this.closed) this.port.unref();
+    if (this.pending.size === 0 && !this.closed) this.thread?.port.unref();
   }
 
   private fail(err: Error): void {
