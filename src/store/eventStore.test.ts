@@ -1,51 +1,20 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { RecordedEvent, RecordedKind } from "../stream/feedJournal.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import { until } from "../testing/until.js";
 import { openDatabase } from "./database.js";
 import { positionJustBefore } from "./eventStore.js";
 import { MarketStore } from "./marketStore.js";
 import { MIGRATIONS } from "./migrations.js";
+import { dataRows, positions, row, storeFiles, T0 } from "./testing/eventStoreFixture.js";
 
-const T0 = Date.UTC(2026, 11, 3, 14, 0);
 const HOUR = 3_600_000;
 
-function row(seq: number, sub: number, timeMs: number, kind: RecordedKind = sub === 0 ? "data" : "status"): RecordedEvent {
-  return { seq, sub, timeMs, kind, bytes: Buffer.from(`${kind} ${seq}.${sub}`) };
-}
-
-/** Data rows seq from..to, one a second from `startMs`. */
-function dataRows(from: number, to: number, startMs = T0): RecordedEvent[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => row(from + i, 0, startMs + (from + i) * 1_000));
-}
-
-const positions = (rows: readonly { seq: number; sub: number }[]) => rows.map((r) => `${r.seq}.${r.sub}`);
-
-let dir: string;
-let path: string;
-let stores: MarketStore[];
-function open(): MarketStore {
-  const store = MarketStore.open(path);
-  stores.push(store);
-  return store;
-}
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "ibp-events-"));
-  path = join(dir, "store.sqlite");
-  stores = [];
-});
-afterEach(() => {
-  for (const store of stores) store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const files = storeFiles("ibp-events-");
+const { open } = files;
 
 describe("the event store's numbering", () => {
   it("migrates a store of schema version 1 to 2, keeping its candles and counting no events yet", () => {
-    const v1 = new Database(path);
+    const v1 = new Database(files.path);
     v1.exec(MIGRATIONS[0]!);
     v1.pragma("user_version = 1");
     v1.exec("INSERT INTO candle_series (id, con_id, interval, what_to_show, rth, symbol, time_zone) VALUES (1, 1, 'min1', 'TRADES', 0, 'AAPL', 'UTC')");
@@ -113,7 +82,7 @@ describe("the event store's numbering", () => {
 
   it("opens a feed without waiting while another process holds the file's lock, writing its row once the lock is free", async () => {
     const store = open();
-    const cli = new Database(path);
+    const cli = new Database(files.path);
     cli.exec("BEGIN IMMEDIATE"); // the operator's `npm run store -- delete`, mid-transaction
     const started = performance.now();
     const journal = store.events.openFeed("tick:AAPL", "tick", "AAPL", T0);
@@ -152,7 +121,7 @@ describe("the event store's numbering", () => {
     journal.append(dataRows(1, 3));
     await store.flushed();
     // The seam: a trigger, created on a second connection, that fails the insert of seq 5 as a full disk would.
-    const other = new Database(path);
+    const other = new Database(files.path);
     other.exec("CREATE TRIGGER fail_seq_5 BEFORE INSERT ON events WHEN NEW.seq = 5 BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END");
     other.close();
     journal.append(dataRows(4, 5));
@@ -173,7 +142,7 @@ describe("the event store's numbering", () => {
   it("starts a new epoch in the same process after a failed write of the previous instance", async () => {
     const store = open();
     const journal = store.events.openFeed("account:U1", "account", "U1", T0);
-    const other = new Database(path);
+    const other = new Database(files.path);
     other.exec("CREATE TRIGGER fail_all BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END");
     other.close();
     journal.append(dataRows(1, 2));
@@ -303,7 +272,7 @@ describe("reading a journal", () => {
 
   it("reads after a position by the primary key (row values), and finds times through the time index", () => {
     store.close();
-    const db = openDatabase(path);
+    const db = openDatabase(files.path);
     const plan = (sql: string) => {
       const statement = db.prepare(`EXPLAIN QUERY PLAN ${sql}`);
       return (statement.all(...[1, 0, 0, 10].slice(0, sql.split("?").length - 1)) as { detail: string }[]).map((r) => r.detail).join("; ");

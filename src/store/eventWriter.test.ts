@@ -1,41 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { dec } from "../domain/decimal.js";
-import type { RecordedEvent } from "../stream/feedJournal.js";
 import { MarketStore } from "./marketStore.js";
+import { dataRows, positions, storeFiles, T0 } from "./testing/eventStoreFixture.js";
 
 // The recorded events' writer on its own thread (eventWriter.ts): a file store's inserts are committed by
 // another connection while this thread runs, and the two connections share the file's write lock.
 
-const T0 = Date.UTC(2026, 11, 3, 15, 0);
-
-function dataRows(from: number, to: number): RecordedEvent[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, sub: 0, timeMs: T0 + from + i, kind: "data" as const, bytes: Buffer.from(`event ${from + i}`) }));
-}
-
-const positions = (rows: readonly { seq: number; sub: number }[]) => rows.map((r) => `${r.seq}.${r.sub}`);
+const files = storeFiles("ibp-writer-");
+const { open } = files;
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-let dir: string;
-let path: string;
-let stores: MarketStore[];
-function open(): MarketStore {
-  const store = MarketStore.open(path);
-  stores.push(store);
-  return store;
-}
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "ibp-writer-"));
-  path = join(dir, "store.sqlite");
-  stores = [];
-});
-afterEach(() => {
-  for (const store of stores) store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe("the event writer's thread", () => {
   it("commits a batch while this thread is busy, and a read before its acknowledgement gives each row once", async () => {
@@ -43,7 +17,7 @@ describe("the event writer's thread", () => {
     const journal = store.events.openFeed("trade:AAPL", "trade", "AAPL", T0);
     journal.append(dataRows(1, 500));
     await turn(); // the batch is handed over
-    const raw = new Database(path, { readonly: true });
+    const raw = new Database(files.path, { readonly: true });
     const count = raw.prepare("SELECT COUNT(*) FROM events").pluck();
     const deadline = performance.now() + 10_000;
     // This thread never yields here: only another thread can commit the rows.
@@ -105,7 +79,7 @@ describe("the event writer's thread", () => {
     const store = open();
     store.events.openFeed("trade:AAPL", "trade", "AAPL", T0).close(); // the feed's row exists
     await store.flushed();
-    const cli = new Database(path);
+    const cli = new Database(files.path);
     cli.exec("BEGIN IMMEDIATE"); // the operator's CLI, mid-transaction
     const first = store.events.openFeed("trade:AAPL", "trade", "AAPL", T0 + 1);
     first.append(dataRows(1, 5));

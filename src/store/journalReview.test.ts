@@ -1,39 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { RecordedEvent } from "../stream/feedJournal.js";
-import { MarketStore } from "./marketStore.js";
+import { describe, expect, it } from "vitest";
+import { dataRows, positions, storeFiles, T0 } from "./testing/eventStoreFixture.js";
 
 // Review of issue 15's journal (EventStore as the stream core's FeedJournal). Each test was a
 // bug found in review, fixed since: the comment above it says what went wrong.
 
-const T0 = Date.UTC(2026, 11, 3, 14, 0);
-
-function dataRows(from: number, to: number): RecordedEvent[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, sub: 0, timeMs: T0 + from + i, kind: "data" as const, bytes: Buffer.from([1]) }));
-}
-
-const positions = (rows: readonly { seq: number; sub: number }[]) => rows.map((r) => `${r.seq}.${r.sub}`);
-
-let dir: string;
-let path: string;
-let stores: MarketStore[];
-function open(): MarketStore {
-  const store = MarketStore.open(path);
-  stores.push(store);
-  return store;
-}
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "ibp-review-"));
-  path = join(dir, "store.sqlite");
-  stores = [];
-});
-afterEach(() => {
-  for (const store of stores) store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { open } = storeFiles("ibp-review-");
 
 describe("review: the journal a replay reads", () => {
   // Found in review (fixed; medium): FeedJournal.read promises "every row appended so far, committed or still queued", but the
