@@ -2,6 +2,7 @@ import { credentials, Metadata, status, type ClientReadableStream } from "@grpc/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   MarketDataServiceClient,
+  type StreamCandlesResponse,
   type StreamOrderBookResponse,
   type StreamTicksResponse,
   type StreamTradesResponse,
@@ -110,6 +111,30 @@ describe("resume after a sequence", () => {
 });
 
 describe("start from a time", () => {
+  it("candles from ten minutes back: the complete candles of history (sequence 0), REPLAY_COMPLETE, then the live feed from the forming candle", async () => {
+    const md1 = client();
+    const startMs = Date.now() - 10 * 60_000;
+    const c = new Collector(
+      md1.streamCandles({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval: "min1", completeOnly: false, startTime: timestampFromMs(startMs) }, md) as ClientReadableStream<StreamCandlesResponse>,
+    );
+    await c.until(() => liveAfterReplay(c) >= 2, { timeoutMs: 15_000, what: "history candles, REPLAY_COMPLETE and live candles" });
+    c.call.cancel();
+    md1.close();
+    const switchAt = replayCompleteAt(c);
+    const candle = (e: (typeof c.events)[number]) => e.event!.value as { time: { seconds: string }; isComplete: boolean };
+    const history = c.events.slice(0, switchAt).filter((e) => e.event?.$case === "candle");
+    const live = c.events.slice(switchAt).filter((e) => e.event?.$case === "candle");
+    // Ten minutes of complete min1 candles from history, in order, each a minute after the one before.
+    expect(history.length).toBeGreaterThanOrEqual(9);
+    expect(history.every((e) => e.sequence === "0" && candle(e).isComplete)).toBe(true);
+    const starts = history.map((e) => Number(candle(e).time.seconds));
+    expect(starts).toEqual(starts.map((_, i) => starts[0]! + i * 60));
+    expect(starts[0]! * 1000).toBeGreaterThanOrEqual(startMs - 60_000);
+    // Then the live feed: numbered, and nothing of a minute history already sent.
+    expect(live.every((e) => Number(e.sequence) > 0 && Number(candle(e).time.seconds) > starts.at(-1)!)).toBe(true);
+    expect(statusOf(c.events[0]!)?.kind).toBe(StreamStatusKind.STREAM_STATUS_KIND_SUBSCRIBED);
+  });
+
   it("ticks from a time seconds back: the recorded ticks from then, REPLAY_COMPLETE, then live, contiguous with no duplicate", async () => {
     const md1 = client();
     const req = { connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" };

@@ -204,7 +204,8 @@ function encodeFresh<T, E>(batch: readonly FeedEvent<T>[], r: StreamRendering<T,
         const bytes = r.recorded(event.bytes, event.symbol);
         if (bytes.length === 0) continue;
         if (size > 0 && size + bytes.length > maxBytes) endMessage();
-        parts.push(bytes as Buffer);
+        // Messages go out as Buffers (acceptPreEncoded passes only those through): a view, not a copy.
+        parts.push(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
         size += bytes.length;
         continue;
       }
