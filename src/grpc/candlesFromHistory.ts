@@ -72,7 +72,7 @@ export function candlesFromHistory(options: CandlesFromHistoryOptions): FeedCons
           if (complete.length === 0) continue;
           lastStart = complete[complete.length - 1]!.startMs;
           sent += complete.length;
-          yield complete.map((c) => historyCandle(c, options.symbol));
+          yield [historyCandles(complete, options.symbol)];
         }
         replaying = false;
         const message = `replayed ${sent} complete candles from history since ${new Date(options.atMs).toISOString()}; live from here`;
@@ -97,8 +97,8 @@ export function candlesFromHistory(options: CandlesFromHistoryOptions): FeedCons
 
 const isSubscribed = (e: FeedEvent<Candle>) => e.type === "status" && e.status.kind === "subscribed";
 
-/** A history candle as a stream event's bytes (one framed `events` entry), for the client's symbol. */
-function historyCandle(c: TextCandle, symbol: string): FeedEvent<Candle> {
-  const bytes = StreamCandlesResponse.encode({ events: [{ event: { $case: "candle", value: textCandleToProto(c, symbol) }, sequence: "0", backfilled: false }] }, new BinaryWriter()).finish();
-  return { type: "recorded", seq: 0, data: true, bytes, symbol };
+/** History candles as one replayed event: their stream events' bytes (framed `events` entries, sequence 0) for the client's symbol. */
+function historyCandles(candles: readonly TextCandle[], symbol: string): FeedEvent<Candle> {
+  const events = candles.map((c) => ({ event: { $case: "candle" as const, value: textCandleToProto(c, symbol) }, sequence: "0", backfilled: false }));
+  return { type: "recorded", seq: 0, data: true, bytes: StreamCandlesResponse.encode({ events }, new BinaryWriter()).finish(), symbol };
 }

@@ -1,4 +1,4 @@
-import type { FeedJournal, JournalEpoch, JournalPosition, RecordedEvent } from "../stream/feedJournal.js";
+import { isAfter, type FeedJournal, type JournalEpoch, type JournalPosition, type RecordedEvent } from "../stream/feedJournal.js";
 import { isBusy } from "./database.js";
 import type { EventStore } from "./eventStore.js";
 import type { BatchResult } from "./eventWriter.js";
@@ -30,7 +30,6 @@ export function positionJustBefore(p: JournalPosition): JournalPosition {
 /** Rows of one feed waiting for the writer (queued or in its hands) beyond which new rows are shed (≈ 0.4 s of inserts; ≈ 20 MB). */
 const MAX_BUFFERED_ROWS = 100_000;
 
-const after = (a: JournalPosition, b: JournalPosition) => a.seq > b.seq || (a.seq === b.seq && a.sub > b.sub);
 
 export /** What is known in this process of a feed (one per key, across its instances). */
 interface Feed {
@@ -164,7 +163,7 @@ export class Journal implements FeedJournal {
     const last = rows.length > 0 ? rows[rows.length - 1]! : from;
     for (const r of queued) {
       if (rows.length >= limit) break;
-      if (after(r, last)) rows.push(r);
+      if (isAfter(r, last)) rows.push(r);
     }
     return rows;
   }

@@ -18,6 +18,11 @@ export interface JournalPosition {
 /** "snapshot": the state at that point (the order book, the account), recorded now and then so a replay can start anywhere. */
 export type RecordedKind = "data" | "status" | "snapshot";
 
+/** Whether position `a` comes after `b` in a feed's journal. */
+export function isAfter(a: JournalPosition, b: JournalPosition): boolean {
+  return a.seq > b.seq || (a.seq === b.seq && a.sub > b.sub);
+}
+
 export interface RecordedEvent extends JournalPosition {
   timeMs: number;
   kind: RecordedKind;

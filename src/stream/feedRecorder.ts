@@ -1,5 +1,5 @@
 import type { FeedEvent, FeedStatus } from "./feedEvents.js";
-import type { FeedJournal, JournalPosition, RecordedEvent, RecordedKind } from "./feedJournal.js";
+import { isAfter, type FeedJournal, type JournalPosition, type RecordedEvent, type RecordedKind } from "./feedJournal.js";
 
 /** A data or status event: what a feed's journal records (heartbeats are per consumer, not the feed's). */
 export type RecordableEvent<T> = Exclude<FeedEvent<T>, { type: "heartbeat" }>;
@@ -48,6 +48,11 @@ export class FeedRecorder<T> {
     private readonly state?: () => readonly T[],
   ) {
     this.last = { ...journal.last };
+  }
+
+  /** Whether the feed's state is recorded as snapshots (a replay from a time starts at one). */
+  get recordsSnapshots(): boolean {
+    return this.state !== undefined;
   }
 
   get epoch(): number {
@@ -99,7 +104,7 @@ export class FeedRecorder<T> {
     for (const p of this.pending) {
       ({ seq, sub } = p.kind === "data" && p.event.type === "data" ? { seq: p.event.seq, sub: 0 } : { seq, sub: sub + 1 });
       if (p.kind === "snapshot" || (atMs !== undefined && p.timeMs < atMs)) continue;
-      if (seq > after.seq || (seq === after.seq && sub > after.sub)) out.push(p.event);
+      if (isAfter({ seq, sub }, after)) out.push(p.event);
     }
     return out;
   }

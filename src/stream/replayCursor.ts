@@ -52,8 +52,6 @@ export interface ReplayFeed<T> {
   /** The feed's newest sequence now. */
   seq: () => number;
   now: () => number;
-  /** Whether the feed's state is recorded as snapshots (a replay from a time starts at one). */
-  snapshots: boolean;
   /** The data this consumer wants (as its live cursor filters it): applied to the events not written yet. */
   accepts?: ((value: T) => boolean) | undefined;
   /**
@@ -235,7 +233,7 @@ export class ReplayCursor<T> implements FeedConsumer<T> {
     const oldest = journal.oldest();
     if ("atMs" in start) {
       recorder.flush(); // the journal then holds (or queues) every event recorded so far
-      if (this.feed.snapshots) {
+      if (this.feed.recorder.recordsSnapshots) {
         // The state at the start: the newest snapshot before it, then the deltas (those before the start too).
         const from = journal.snapshotBefore(start.atMs);
         if (from === undefined) {

@@ -194,8 +194,8 @@ export class SharedFeed<T> {
     if (this.recorder === undefined) throw new ReplayUnavailableError(this.key);
     const recorder = this.recorder;
     // Planned before anything is opened: a start the journal cannot serve costs no IB request.
-    const subscribed = this.statusEvent("subscribed", this.open !== undefined ? "joined the shared IB subscription" : "IB subscription opened");
-    const feed = { recorder, seq: () => this.seq, now: this.hooks.now, snapshots: this.source.overflow === "snapshot", accepts: options.accepts, state: () => this.joinState() };
+    const subscribed = this.subscribedStatus(this.open !== undefined);
+    const feed = { recorder, seq: () => this.seq, now: this.hooks.now, accepts: options.accepts, state: () => this.joinState() };
     return new ReplayCursor(options.start, feed, subscribed, () => this.subscribeLive(options, true));
   }
 
@@ -234,7 +234,7 @@ export class SharedFeed<T> {
       this.openFor(cursor);
       return cursor;
     }
-    cursor.push(this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened"));
+    cursor.push(this.subscribedStatus(joining));
     if (joining) {
       const { data, trouble } = this.joinState();
       for (const event of [...data, ...this.stateEvents(), ...trouble]) cursor.push(event);
@@ -258,6 +258,10 @@ export class SharedFeed<T> {
     const data = current !== undefined && describesData ? [current] : this.dataKind !== "live" ? [this.statusEvent(this.dataKind, `the shared subscription's data is ${this.dataKind}`)] : [];
     const trouble = current !== undefined && !describesData ? [current] : !this.hooks.isConnected() ? [this.statusEvent("reconnecting", "the Gateway is not connected; subscribing when it is back")] : [];
     return { data, trouble };
+  }
+
+  private subscribedStatus(joining: boolean): FeedEvent<T> {
+    return this.statusEvent("subscribed", joining ? "joined the shared IB subscription" : "IB subscription opened");
   }
 
   /** Opens upstream for a new consumer (in place to receive what opening emits); a refusal (a line limit) closes it. */

@@ -1,6 +1,5 @@
-import type { FeedJournal, JournalEpoch, JournalPosition, JournalStore, RecordedEvent } from "../feedJournal.js";
+import { isAfter as after, type FeedJournal, type JournalEpoch, type JournalPosition, type JournalStore, type RecordedEvent } from "../feedJournal.js";
 
-const after = (a: JournalPosition, b: JournalPosition) => a.seq > b.seq || (a.seq === b.seq && a.sub > b.sub);
 
 interface MemoryFeed {
   rows: RecordedEvent[];
