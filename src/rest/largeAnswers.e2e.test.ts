@@ -8,6 +8,7 @@ import { candlesCsvRenderer } from "./csvCandles.js";
 import { jsonChunks, pagedResponse } from "./pagedResponse.js";
 import { LARGE_ANSWER_BYTES } from "./rpcGateway.js";
 import { RpcChannel } from "./rpcChannel.js";
+import { fetchOnce } from "../testing/fetchOnce.js";
 
 // Large unary answers over real HTTP: the whole service on the simulator, the candles put in its store
 // directly (asking the simulator for 100k bars would take minutes of IB pacing).
@@ -41,7 +42,7 @@ afterAll(async () => {
   await testApp?.stop();
 });
 
-const get = (path: string, headers: Record<string, string> = {}) => fetch(base + path, { headers, signal: AbortSignal.timeout(30_000) });
+const get = (path: string, headers: Record<string, string> = {}) => fetchOnce(base + path, { headers, signal: AbortSignal.timeout(30_000) });
 const windowOf = (count: number) => `/api/candles/ib/spot/BTCUSDT/min1?from=${new Date(END - count * MINUTE).toISOString()}&to=${END}`;
 
 /** The gRPC answer's bytes for the same window, and what the bridge made of them before it paged: JSON converted whole. */
