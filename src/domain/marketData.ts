@@ -30,6 +30,28 @@ export interface Level1 {
   lastSize?: Decimal;
   volume?: Decimal;
   dataType: MarketDataType;
+  /** Options: IB's latest computation of each kind, in the order bid, ask, last, model; absent for other classes. */
+  optionComputations?: OptionComputation[];
+}
+
+/** Which price IB computed an option's implied volatility and greeks from (tickOptionComputation 10–13). */
+export type OptionComputationKind = "bid" | "ask" | "last" | "model";
+
+/** IB's option computation; a field IB has not computed (it sends -1/-2 or Double.MAX) is absent. */
+export interface OptionComputation {
+  kind: OptionComputationKind;
+  /** IB's tickAttrib: implied volatility from returns (false) or from the option's price (true). */
+  priceBased: boolean;
+  impliedVolatility?: Decimal;
+  delta?: Decimal;
+  gamma?: Decimal;
+  /** Per 1 % change of implied volatility, as IB reports it. */
+  vega?: Decimal;
+  /** Per calendar day, as IB reports it. */
+  theta?: Decimal;
+  optionPrice?: Decimal;
+  underlyingPrice?: Decimal;
+  pvDividend?: Decimal;
 }
 
 /** An IB bar (historical or 5-second real-time). startMs is the bar's opening instant. */
