@@ -6,7 +6,7 @@ import { routeMessages, type FeedContext } from "./feedContext.js";
 import type { FeedSource } from "../../stream/sharedFeed.js";
 
 // IB tick types (TWS API TickType): live and their delayed (+65) twins.
-type PriceField = Exclude<keyof Level1, "timeMs" | "dataType">;
+type PriceField = Exclude<keyof Level1, "timeMs" | "dataType" | "optionComputations">;
 
 const FIELD_BY_TICK: Record<number, PriceField> = {
   0: "bidSize", 1: "bid", 2: "ask", 3: "askSize", 4: "last", 5: "lastSize", 8: "volume",
