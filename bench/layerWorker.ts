@@ -37,6 +37,7 @@ const encoded = Buffer.from(
             lastSize: "0.01",
             volume: "1234.5678",
             marketDataType: MarketDataType.MARKET_DATA_TYPE_LIVE,
+            optionComputations: [],
           },
         },
       },

@@ -10,7 +10,7 @@ function rendering(symbol: string, counter: { data: number }): StreamRendering<n
     key: symbol,
     data: (n, seq) => {
       counter.data++;
-      return [{ event: { $case: "tick", value: { symbol, time: undefined, bid: "", bidSize: "", ask: "", askSize: "", last: String(n), lastSize: "", volume: "", marketDataType: 0 } }, sequence: String(seq) }];
+      return [{ event: { $case: "tick", value: { symbol, time: undefined, bid: "", bidSize: "", ask: "", askSize: "", last: String(n), lastSize: "", volume: "", marketDataType: 0, optionComputations: [] } }, sequence: String(seq) }];
     },
     control: (event) => ({ ...event, sequence: "0" }),
     recorded: (bytes) => bytes,

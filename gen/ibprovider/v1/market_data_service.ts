@@ -21,7 +21,20 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { Candle, Heartbeat, Instrument, OrderBook, OrderBookUpdate, StreamStatus, Tick, Trade } from "./types.js";
+import {
+  Candle,
+  Heartbeat,
+  Instrument,
+  InstrumentSpec,
+  OptionRight,
+  optionRightFromJSON,
+  optionRightToJSON,
+  OrderBook,
+  OrderBookUpdate,
+  StreamStatus,
+  Tick,
+  Trade,
+} from "./types.js";
 
 export const protobufPackage = "ibprovider.v1";
 
@@ -50,7 +63,14 @@ export interface GetCandlesRequest {
     | number
     | undefined;
   /** Only regular trading hours (stocks). Defaults to true for stocks, ignored for 24/7 markets. */
-  regularHoursOnly?: boolean | undefined;
+  regularHoursOnly?:
+    | boolean
+    | undefined;
+  /**
+   * The instrument in structured form, instead of `symbol` (gRPC only; REST paths use the symbol syntax of
+   * docs/instruments.md). The service formats it to its symbol text, which the events carry.
+   */
+  instrument?: InstrumentSpec | undefined;
 }
 
 /** Historical candles. */
@@ -93,7 +113,14 @@ export interface StreamCandlesRequest {
    * The epoch `after_sequence` belongs to: StreamStatus.epoch of the SUBSCRIBED (or REPLAY_COMPLETE) status
    * the client received.
    */
-  epoch?: string | undefined;
+  epoch?:
+    | string
+    | undefined;
+  /**
+   * The instrument in structured form, instead of `symbol` (gRPC only; REST paths use the symbol syntax of
+   * docs/instruments.md). The service formats it to its symbol text, which the events carry.
+   */
+  instrument?: InstrumentSpec | undefined;
 }
 
 /** A batch of live-candle events. */
@@ -156,7 +183,14 @@ export interface StreamTicksRequest {
    * The epoch `after_sequence` belongs to: StreamStatus.epoch of the SUBSCRIBED (or REPLAY_COMPLETE) status
    * the client received.
    */
-  epoch?: string | undefined;
+  epoch?:
+    | string
+    | undefined;
+  /**
+   * The instrument in structured form, instead of `symbol` (gRPC only; REST paths use the symbol syntax of
+   * docs/instruments.md). The service formats it to its symbol text, which the events carry.
+   */
+  instrument?: InstrumentSpec | undefined;
 }
 
 /** A batch of L1 events. */
@@ -214,7 +248,14 @@ export interface StreamTradesRequest {
    * The epoch `after_sequence` belongs to: StreamStatus.epoch of the SUBSCRIBED (or REPLAY_COMPLETE) status
    * the client received.
    */
-  epoch?: string | undefined;
+  epoch?:
+    | string
+    | undefined;
+  /**
+   * The instrument in structured form, instead of `symbol` (gRPC only; REST paths use the symbol syntax of
+   * docs/instruments.md). The service formats it to its symbol text, which the events carry.
+   */
+  instrument?: InstrumentSpec | undefined;
 }
 
 /** A batch of trade events. */
@@ -264,6 +305,11 @@ export interface GetTradesRequest {
     | undefined;
   /** Maximum number of trades (the most recent ones); default 100, at most 1000 (IB's per-request limit). */
   limit: number;
+  /**
+   * The instrument in structured form, instead of `symbol` (gRPC only; REST paths use the symbol syntax of
+   * docs/instruments.md). The service formats it to its symbol text, which the events carry.
+   */
+  instrument?: InstrumentSpec | undefined;
 }
 
 /** Recent trades. */
@@ -282,6 +328,11 @@ export interface GetOrderBookRequest {
   symbol: string;
   /** Levels per side; default 10, at most 50. */
   depth: number;
+  /**
+   * The instrument in structured form, instead of `symbol` (gRPC only; REST paths use the symbol syntax of
+   * docs/instruments.md). The service formats it to its symbol text, which the events carry.
+   */
+  instrument?: InstrumentSpec | undefined;
 }
 
 /** An order book snapshot. */
@@ -320,7 +371,14 @@ export interface StreamOrderBookRequest {
    * The epoch `after_sequence` belongs to: StreamStatus.epoch of the SUBSCRIBED (or REPLAY_COMPLETE) status
    * the client received.
    */
-  epoch?: string | undefined;
+  epoch?:
+    | string
+    | undefined;
+  /**
+   * The instrument in structured form, instead of `symbol` (gRPC only; REST paths use the symbol syntax of
+   * docs/instruments.md). The service formats it to its symbol text, which the events carry.
+   */
+  instrument?: InstrumentSpec | undefined;
 }
 
 /** A batch of order book events. */
@@ -350,6 +408,66 @@ export interface OrderBookEvent {
   sequence: string;
 }
 
+/** Which options of a chain to quote. */
+export interface GetOptionChainQuotesRequest {
+  /** "ib". */
+  connectorType: string;
+  /** spot or futures (as for GetOptionChain). */
+  marketType: string;
+  /** The underlying's symbol. */
+  underlying: string;
+  /** Expiries YYYYMMDD to quote; required unless `symbols` is set (at most 8). */
+  expirations: string[];
+  /** Trading class; the underlying's own (or the only one listed) when empty. */
+  tradingClass: string;
+  /** The strikes nearest the underlying's price, this many (default 10; at most 200); ignored with strike bounds. */
+  strikesAround: number;
+  /** Lowest strike (decimal string), with strike_max instead of strikes_around. */
+  strikeMin: string;
+  /** Highest strike (decimal string). */
+  strikeMax: string;
+  /** CALL, PUT, or both when unset. */
+  right: OptionRight;
+  /** At most this many IB lines open at once for this request (default and upper bound: the lines free). */
+  maxLines: number;
+  /** Instead of a chain selection: these option symbols (at most 400). */
+  symbols: string[];
+}
+
+/** A chain snapshot. */
+export interface GetOptionChainQuotesResponse {
+  /** The underlying's latest price when known (decimal string). */
+  underlyingPrice: string;
+  /** The quoted options, by expiry, strike, right. */
+  quotes: OptionQuote[];
+  /** The options that got no quote, with the reason. */
+  missing: UnquotedOption[];
+  /** The most IB lines this request held at once. */
+  maxLinesOpen: number;
+}
+
+/** One option's snapshot. */
+export interface OptionQuote {
+  /** Symbol (OCC style, or the futures-option syntax). */
+  symbol: string;
+  /** Expiry YYYYMMDD. */
+  expiry: string;
+  /** Strike. */
+  strike: string;
+  /** Call or put. */
+  right: OptionRight;
+  /** L1 with the option computations. */
+  tick?: Tick | undefined;
+}
+
+/** An option that got no quote. */
+export interface UnquotedOption {
+  /** Symbol. */
+  symbol: string;
+  /** Why (not listed, no quote in time, no market data permission). */
+  reason: string;
+}
+
 function createBaseGetCandlesRequest(): GetCandlesRequest {
   return {
     connectorType: "",
@@ -360,6 +478,7 @@ function createBaseGetCandlesRequest(): GetCandlesRequest {
     to: undefined,
     days: undefined,
     regularHoursOnly: undefined,
+    instrument: undefined,
   };
 }
 
@@ -388,6 +507,9 @@ export const GetCandlesRequest: MessageFns<GetCandlesRequest> = {
     }
     if (message.regularHoursOnly !== undefined) {
       writer.uint32(64).bool(message.regularHoursOnly);
+    }
+    if (message.instrument !== undefined) {
+      InstrumentSpec.encode(message.instrument, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -469,6 +591,14 @@ export const GetCandlesRequest: MessageFns<GetCandlesRequest> = {
             message.regularHoursOnly = reader.bool();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.instrument = InstrumentSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -503,6 +633,7 @@ export const GetCandlesRequest: MessageFns<GetCandlesRequest> = {
         : isSet(object.regular_hours_only)
         ? globalThis.Boolean(object.regular_hours_only)
         : undefined,
+      instrument: isSet(object.instrument) ? InstrumentSpec.fromJSON(object.instrument) : undefined,
     };
   },
 
@@ -532,6 +663,9 @@ export const GetCandlesRequest: MessageFns<GetCandlesRequest> = {
     if (message.regularHoursOnly !== undefined) {
       obj.regularHoursOnly = message.regularHoursOnly;
     }
+    if (message.instrument !== undefined) {
+      obj.instrument = InstrumentSpec.toJSON(message.instrument);
+    }
     return obj;
   },
 
@@ -548,6 +682,9 @@ export const GetCandlesRequest: MessageFns<GetCandlesRequest> = {
     message.to = (object.to !== undefined && object.to !== null) ? Timestamp.fromPartial(object.to) : undefined;
     message.days = object.days ?? undefined;
     message.regularHoursOnly = object.regularHoursOnly ?? undefined;
+    message.instrument = (object.instrument !== undefined && object.instrument !== null)
+      ? InstrumentSpec.fromPartial(object.instrument)
+      : undefined;
     return message;
   },
 };
@@ -649,6 +786,7 @@ function createBaseStreamCandlesRequest(): StreamCandlesRequest {
     startTime: undefined,
     afterSequence: undefined,
     epoch: undefined,
+    instrument: undefined,
   };
 }
 
@@ -677,6 +815,9 @@ export const StreamCandlesRequest: MessageFns<StreamCandlesRequest> = {
     }
     if (message.epoch !== undefined) {
       writer.uint32(64).uint64(message.epoch);
+    }
+    if (message.instrument !== undefined) {
+      InstrumentSpec.encode(message.instrument, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -758,6 +899,14 @@ export const StreamCandlesRequest: MessageFns<StreamCandlesRequest> = {
             message.epoch = reader.uint64().toString();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.instrument = InstrumentSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -800,6 +949,7 @@ export const StreamCandlesRequest: MessageFns<StreamCandlesRequest> = {
         ? globalThis.String(object.after_sequence)
         : undefined,
       epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : undefined,
+      instrument: isSet(object.instrument) ? InstrumentSpec.fromJSON(object.instrument) : undefined,
     };
   },
 
@@ -829,6 +979,9 @@ export const StreamCandlesRequest: MessageFns<StreamCandlesRequest> = {
     if (message.epoch !== undefined) {
       obj.epoch = message.epoch;
     }
+    if (message.instrument !== undefined) {
+      obj.instrument = InstrumentSpec.toJSON(message.instrument);
+    }
     return obj;
   },
 
@@ -847,6 +1000,9 @@ export const StreamCandlesRequest: MessageFns<StreamCandlesRequest> = {
       : undefined;
     message.afterSequence = object.afterSequence ?? undefined;
     message.epoch = object.epoch ?? undefined;
+    message.instrument = (object.instrument !== undefined && object.instrument !== null)
+      ? InstrumentSpec.fromPartial(object.instrument)
+      : undefined;
     return message;
   },
 };
@@ -1082,6 +1238,7 @@ function createBaseStreamTicksRequest(): StreamTicksRequest {
     startTime: undefined,
     afterSequence: undefined,
     epoch: undefined,
+    instrument: undefined,
   };
 }
 
@@ -1104,6 +1261,9 @@ export const StreamTicksRequest: MessageFns<StreamTicksRequest> = {
     }
     if (message.epoch !== undefined) {
       writer.uint32(48).uint64(message.epoch);
+    }
+    if (message.instrument !== undefined) {
+      InstrumentSpec.encode(message.instrument, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -1169,6 +1329,14 @@ export const StreamTicksRequest: MessageFns<StreamTicksRequest> = {
             message.epoch = reader.uint64().toString();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.instrument = InstrumentSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1205,6 +1373,7 @@ export const StreamTicksRequest: MessageFns<StreamTicksRequest> = {
         ? globalThis.String(object.after_sequence)
         : undefined,
       epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : undefined,
+      instrument: isSet(object.instrument) ? InstrumentSpec.fromJSON(object.instrument) : undefined,
     };
   },
 
@@ -1228,6 +1397,9 @@ export const StreamTicksRequest: MessageFns<StreamTicksRequest> = {
     if (message.epoch !== undefined) {
       obj.epoch = message.epoch;
     }
+    if (message.instrument !== undefined) {
+      obj.instrument = InstrumentSpec.toJSON(message.instrument);
+    }
     return obj;
   },
 
@@ -1244,6 +1416,9 @@ export const StreamTicksRequest: MessageFns<StreamTicksRequest> = {
       : undefined;
     message.afterSequence = object.afterSequence ?? undefined;
     message.epoch = object.epoch ?? undefined;
+    message.instrument = (object.instrument !== undefined && object.instrument !== null)
+      ? InstrumentSpec.fromPartial(object.instrument)
+      : undefined;
     return message;
   },
 };
@@ -1463,6 +1638,7 @@ function createBaseStreamTradesRequest(): StreamTradesRequest {
     startTime: undefined,
     afterSequence: undefined,
     epoch: undefined,
+    instrument: undefined,
   };
 }
 
@@ -1485,6 +1661,9 @@ export const StreamTradesRequest: MessageFns<StreamTradesRequest> = {
     }
     if (message.epoch !== undefined) {
       writer.uint32(48).uint64(message.epoch);
+    }
+    if (message.instrument !== undefined) {
+      InstrumentSpec.encode(message.instrument, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -1550,6 +1729,14 @@ export const StreamTradesRequest: MessageFns<StreamTradesRequest> = {
             message.epoch = reader.uint64().toString();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.instrument = InstrumentSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1586,6 +1773,7 @@ export const StreamTradesRequest: MessageFns<StreamTradesRequest> = {
         ? globalThis.String(object.after_sequence)
         : undefined,
       epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : undefined,
+      instrument: isSet(object.instrument) ? InstrumentSpec.fromJSON(object.instrument) : undefined,
     };
   },
 
@@ -1609,6 +1797,9 @@ export const StreamTradesRequest: MessageFns<StreamTradesRequest> = {
     if (message.epoch !== undefined) {
       obj.epoch = message.epoch;
     }
+    if (message.instrument !== undefined) {
+      obj.instrument = InstrumentSpec.toJSON(message.instrument);
+    }
     return obj;
   },
 
@@ -1625,6 +1816,9 @@ export const StreamTradesRequest: MessageFns<StreamTradesRequest> = {
       : undefined;
     message.afterSequence = object.afterSequence ?? undefined;
     message.epoch = object.epoch ?? undefined;
+    message.instrument = (object.instrument !== undefined && object.instrument !== null)
+      ? InstrumentSpec.fromPartial(object.instrument)
+      : undefined;
     return message;
   },
 };
@@ -1853,7 +2047,15 @@ export const TradeEvent: MessageFns<TradeEvent> = {
 };
 
 function createBaseGetTradesRequest(): GetTradesRequest {
-  return { connectorType: "", marketType: "", symbol: "", from: undefined, to: undefined, limit: 0 };
+  return {
+    connectorType: "",
+    marketType: "",
+    symbol: "",
+    from: undefined,
+    to: undefined,
+    limit: 0,
+    instrument: undefined,
+  };
 }
 
 export const GetTradesRequest: MessageFns<GetTradesRequest> = {
@@ -1875,6 +2077,9 @@ export const GetTradesRequest: MessageFns<GetTradesRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(48).uint32(message.limit);
+    }
+    if (message.instrument !== undefined) {
+      InstrumentSpec.encode(message.instrument, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -1940,6 +2145,14 @@ export const GetTradesRequest: MessageFns<GetTradesRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.instrument = InstrumentSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1968,6 +2181,7 @@ export const GetTradesRequest: MessageFns<GetTradesRequest> = {
       from: isSet(object.from) ? fromJsonTimestamp(object.from) : undefined,
       to: isSet(object.to) ? fromJsonTimestamp(object.to) : undefined,
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      instrument: isSet(object.instrument) ? InstrumentSpec.fromJSON(object.instrument) : undefined,
     };
   },
 
@@ -1991,6 +2205,9 @@ export const GetTradesRequest: MessageFns<GetTradesRequest> = {
     if (message.limit !== undefined) {
       obj.limit = Math.round(message.limit);
     }
+    if (message.instrument !== undefined) {
+      obj.instrument = InstrumentSpec.toJSON(message.instrument);
+    }
     return obj;
   },
 
@@ -2005,6 +2222,9 @@ export const GetTradesRequest: MessageFns<GetTradesRequest> = {
     message.from = (object.from !== undefined && object.from !== null) ? Timestamp.fromPartial(object.from) : undefined;
     message.to = (object.to !== undefined && object.to !== null) ? Timestamp.fromPartial(object.to) : undefined;
     message.limit = object.limit ?? 0;
+    message.instrument = (object.instrument !== undefined && object.instrument !== null)
+      ? InstrumentSpec.fromPartial(object.instrument)
+      : undefined;
     return message;
   },
 };
@@ -2077,7 +2297,7 @@ export const GetTradesResponse: MessageFns<GetTradesResponse> = {
 };
 
 function createBaseGetOrderBookRequest(): GetOrderBookRequest {
-  return { connectorType: "", marketType: "", symbol: "", depth: 0 };
+  return { connectorType: "", marketType: "", symbol: "", depth: 0, instrument: undefined };
 }
 
 export const GetOrderBookRequest: MessageFns<GetOrderBookRequest> = {
@@ -2093,6 +2313,9 @@ export const GetOrderBookRequest: MessageFns<GetOrderBookRequest> = {
     }
     if (message.depth !== 0) {
       writer.uint32(32).uint32(message.depth);
+    }
+    if (message.instrument !== undefined) {
+      InstrumentSpec.encode(message.instrument, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -2142,6 +2365,14 @@ export const GetOrderBookRequest: MessageFns<GetOrderBookRequest> = {
             message.depth = reader.uint32();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.instrument = InstrumentSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2168,6 +2399,7 @@ export const GetOrderBookRequest: MessageFns<GetOrderBookRequest> = {
         : "",
       symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
       depth: isSet(object.depth) ? globalThis.Number(object.depth) : 0,
+      instrument: isSet(object.instrument) ? InstrumentSpec.fromJSON(object.instrument) : undefined,
     };
   },
 
@@ -2185,6 +2417,9 @@ export const GetOrderBookRequest: MessageFns<GetOrderBookRequest> = {
     if (message.depth !== undefined) {
       obj.depth = Math.round(message.depth);
     }
+    if (message.instrument !== undefined) {
+      obj.instrument = InstrumentSpec.toJSON(message.instrument);
+    }
     return obj;
   },
 
@@ -2197,6 +2432,9 @@ export const GetOrderBookRequest: MessageFns<GetOrderBookRequest> = {
     message.marketType = object.marketType ?? "";
     message.symbol = object.symbol ?? "";
     message.depth = object.depth ?? 0;
+    message.instrument = (object.instrument !== undefined && object.instrument !== null)
+      ? InstrumentSpec.fromPartial(object.instrument)
+      : undefined;
     return message;
   },
 };
@@ -2285,6 +2523,7 @@ function createBaseStreamOrderBookRequest(): StreamOrderBookRequest {
     startTime: undefined,
     afterSequence: undefined,
     epoch: undefined,
+    instrument: undefined,
   };
 }
 
@@ -2310,6 +2549,9 @@ export const StreamOrderBookRequest: MessageFns<StreamOrderBookRequest> = {
     }
     if (message.epoch !== undefined) {
       writer.uint32(56).uint64(message.epoch);
+    }
+    if (message.instrument !== undefined) {
+      InstrumentSpec.encode(message.instrument, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -2383,6 +2625,14 @@ export const StreamOrderBookRequest: MessageFns<StreamOrderBookRequest> = {
             message.epoch = reader.uint64().toString();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.instrument = InstrumentSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2420,6 +2670,7 @@ export const StreamOrderBookRequest: MessageFns<StreamOrderBookRequest> = {
         ? globalThis.String(object.after_sequence)
         : undefined,
       epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : undefined,
+      instrument: isSet(object.instrument) ? InstrumentSpec.fromJSON(object.instrument) : undefined,
     };
   },
 
@@ -2446,6 +2697,9 @@ export const StreamOrderBookRequest: MessageFns<StreamOrderBookRequest> = {
     if (message.epoch !== undefined) {
       obj.epoch = message.epoch;
     }
+    if (message.instrument !== undefined) {
+      obj.instrument = InstrumentSpec.toJSON(message.instrument);
+    }
     return obj;
   },
 
@@ -2463,6 +2717,9 @@ export const StreamOrderBookRequest: MessageFns<StreamOrderBookRequest> = {
       : undefined;
     message.afterSequence = object.afterSequence ?? undefined;
     message.epoch = object.epoch ?? undefined;
+    message.instrument = (object.instrument !== undefined && object.instrument !== null)
+      ? InstrumentSpec.fromPartial(object.instrument)
+      : undefined;
     return message;
   },
 };
@@ -2674,6 +2931,624 @@ export const OrderBookEvent: MessageFns<OrderBookEvent> = {
   },
 };
 
+function createBaseGetOptionChainQuotesRequest(): GetOptionChainQuotesRequest {
+  return {
+    connectorType: "",
+    marketType: "",
+    underlying: "",
+    expirations: [],
+    tradingClass: "",
+    strikesAround: 0,
+    strikeMin: "",
+    strikeMax: "",
+    right: 0,
+    maxLines: 0,
+    symbols: [],
+  };
+}
+
+export const GetOptionChainQuotesRequest: MessageFns<GetOptionChainQuotesRequest> = {
+  encode(message: GetOptionChainQuotesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.connectorType !== "") {
+      writer.uint32(10).string(message.connectorType);
+    }
+    if (message.marketType !== "") {
+      writer.uint32(18).string(message.marketType);
+    }
+    if (message.underlying !== "") {
+      writer.uint32(26).string(message.underlying);
+    }
+    for (const v of message.expirations) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.tradingClass !== "") {
+      writer.uint32(42).string(message.tradingClass);
+    }
+    if (message.strikesAround !== 0) {
+      writer.uint32(48).uint32(message.strikesAround);
+    }
+    if (message.strikeMin !== "") {
+      writer.uint32(58).string(message.strikeMin);
+    }
+    if (message.strikeMax !== "") {
+      writer.uint32(66).string(message.strikeMax);
+    }
+    if (message.right !== 0) {
+      writer.uint32(72).int32(message.right);
+    }
+    if (message.maxLines !== 0) {
+      writer.uint32(80).uint32(message.maxLines);
+    }
+    for (const v of message.symbols) {
+      writer.uint32(90).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetOptionChainQuotesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetOptionChainQuotesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.connectorType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.marketType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.underlying = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.expirations.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tradingClass = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.strikesAround = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.strikeMin = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.strikeMax = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.right = reader.int32() as any;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.maxLines = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.symbols.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetOptionChainQuotesRequest {
+    return {
+      connectorType: isSet(object.connectorType)
+        ? globalThis.String(object.connectorType)
+        : isSet(object.connector_type)
+        ? globalThis.String(object.connector_type)
+        : "",
+      marketType: isSet(object.marketType)
+        ? globalThis.String(object.marketType)
+        : isSet(object.market_type)
+        ? globalThis.String(object.market_type)
+        : "",
+      underlying: isSet(object.underlying) ? globalThis.String(object.underlying) : "",
+      expirations: globalThis.Array.isArray(object?.expirations)
+        ? object.expirations.map((e: any) => globalThis.String(e))
+        : [],
+      tradingClass: isSet(object.tradingClass)
+        ? globalThis.String(object.tradingClass)
+        : isSet(object.trading_class)
+        ? globalThis.String(object.trading_class)
+        : "",
+      strikesAround: isSet(object.strikesAround)
+        ? globalThis.Number(object.strikesAround)
+        : isSet(object.strikes_around)
+        ? globalThis.Number(object.strikes_around)
+        : 0,
+      strikeMin: isSet(object.strikeMin)
+        ? globalThis.String(object.strikeMin)
+        : isSet(object.strike_min)
+        ? globalThis.String(object.strike_min)
+        : "",
+      strikeMax: isSet(object.strikeMax)
+        ? globalThis.String(object.strikeMax)
+        : isSet(object.strike_max)
+        ? globalThis.String(object.strike_max)
+        : "",
+      right: isSet(object.right) ? optionRightFromJSON(object.right) : 0,
+      maxLines: isSet(object.maxLines)
+        ? globalThis.Number(object.maxLines)
+        : isSet(object.max_lines)
+        ? globalThis.Number(object.max_lines)
+        : 0,
+      symbols: globalThis.Array.isArray(object?.symbols)
+        ? object.symbols.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetOptionChainQuotesRequest): unknown {
+    const obj: any = {};
+    if (message.connectorType !== undefined) {
+      obj.connectorType = message.connectorType;
+    }
+    if (message.marketType !== undefined) {
+      obj.marketType = message.marketType;
+    }
+    if (message.underlying !== undefined) {
+      obj.underlying = message.underlying;
+    }
+    if (message.expirations?.length) {
+      obj.expirations = message.expirations;
+    }
+    if (message.tradingClass !== undefined) {
+      obj.tradingClass = message.tradingClass;
+    }
+    if (message.strikesAround !== undefined) {
+      obj.strikesAround = Math.round(message.strikesAround);
+    }
+    if (message.strikeMin !== undefined) {
+      obj.strikeMin = message.strikeMin;
+    }
+    if (message.strikeMax !== undefined) {
+      obj.strikeMax = message.strikeMax;
+    }
+    if (message.right !== undefined) {
+      obj.right = optionRightToJSON(message.right);
+    }
+    if (message.maxLines !== undefined) {
+      obj.maxLines = Math.round(message.maxLines);
+    }
+    if (message.symbols?.length) {
+      obj.symbols = message.symbols;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetOptionChainQuotesRequest>, I>>(base?: I): GetOptionChainQuotesRequest {
+    return GetOptionChainQuotesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetOptionChainQuotesRequest>, I>>(object: I): GetOptionChainQuotesRequest {
+    const message = createBaseGetOptionChainQuotesRequest();
+    message.connectorType = object.connectorType ?? "";
+    message.marketType = object.marketType ?? "";
+    message.underlying = object.underlying ?? "";
+    message.expirations = object.expirations?.map((e) => e) || [];
+    message.tradingClass = object.tradingClass ?? "";
+    message.strikesAround = object.strikesAround ?? 0;
+    message.strikeMin = object.strikeMin ?? "";
+    message.strikeMax = object.strikeMax ?? "";
+    message.right = object.right ?? 0;
+    message.maxLines = object.maxLines ?? 0;
+    message.symbols = object.symbols?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetOptionChainQuotesResponse(): GetOptionChainQuotesResponse {
+  return { underlyingPrice: "", quotes: [], missing: [], maxLinesOpen: 0 };
+}
+
+export const GetOptionChainQuotesResponse: MessageFns<GetOptionChainQuotesResponse> = {
+  encode(message: GetOptionChainQuotesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.underlyingPrice !== "") {
+      writer.uint32(10).string(message.underlyingPrice);
+    }
+    for (const v of message.quotes) {
+      OptionQuote.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.missing) {
+      UnquotedOption.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.maxLinesOpen !== 0) {
+      writer.uint32(32).uint32(message.maxLinesOpen);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetOptionChainQuotesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetOptionChainQuotesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.underlyingPrice = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.quotes.push(OptionQuote.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.missing.push(UnquotedOption.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxLinesOpen = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetOptionChainQuotesResponse {
+    return {
+      underlyingPrice: isSet(object.underlyingPrice)
+        ? globalThis.String(object.underlyingPrice)
+        : isSet(object.underlying_price)
+        ? globalThis.String(object.underlying_price)
+        : "",
+      quotes: globalThis.Array.isArray(object?.quotes) ? object.quotes.map((e: any) => OptionQuote.fromJSON(e)) : [],
+      missing: globalThis.Array.isArray(object?.missing)
+        ? object.missing.map((e: any) => UnquotedOption.fromJSON(e))
+        : [],
+      maxLinesOpen: isSet(object.maxLinesOpen)
+        ? globalThis.Number(object.maxLinesOpen)
+        : isSet(object.max_lines_open)
+        ? globalThis.Number(object.max_lines_open)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetOptionChainQuotesResponse): unknown {
+    const obj: any = {};
+    if (message.underlyingPrice !== undefined) {
+      obj.underlyingPrice = message.underlyingPrice;
+    }
+    if (message.quotes?.length) {
+      obj.quotes = message.quotes.map((e) => OptionQuote.toJSON(e));
+    }
+    if (message.missing?.length) {
+      obj.missing = message.missing.map((e) => UnquotedOption.toJSON(e));
+    }
+    if (message.maxLinesOpen !== undefined) {
+      obj.maxLinesOpen = Math.round(message.maxLinesOpen);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetOptionChainQuotesResponse>, I>>(base?: I): GetOptionChainQuotesResponse {
+    return GetOptionChainQuotesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetOptionChainQuotesResponse>, I>>(object: I): GetOptionChainQuotesResponse {
+    const message = createBaseGetOptionChainQuotesResponse();
+    message.underlyingPrice = object.underlyingPrice ?? "";
+    message.quotes = object.quotes?.map((e) => OptionQuote.fromPartial(e)) || [];
+    message.missing = object.missing?.map((e) => UnquotedOption.fromPartial(e)) || [];
+    message.maxLinesOpen = object.maxLinesOpen ?? 0;
+    return message;
+  },
+};
+
+function createBaseOptionQuote(): OptionQuote {
+  return { symbol: "", expiry: "", strike: "", right: 0, tick: undefined };
+}
+
+export const OptionQuote: MessageFns<OptionQuote> = {
+  encode(message: OptionQuote, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.symbol !== "") {
+      writer.uint32(10).string(message.symbol);
+    }
+    if (message.expiry !== "") {
+      writer.uint32(18).string(message.expiry);
+    }
+    if (message.strike !== "") {
+      writer.uint32(26).string(message.strike);
+    }
+    if (message.right !== 0) {
+      writer.uint32(32).int32(message.right);
+    }
+    if (message.tick !== undefined) {
+      Tick.encode(message.tick, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OptionQuote {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOptionQuote();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.symbol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expiry = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.strike = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.right = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tick = Tick.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OptionQuote {
+    return {
+      symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      expiry: isSet(object.expiry) ? globalThis.String(object.expiry) : "",
+      strike: isSet(object.strike) ? globalThis.String(object.strike) : "",
+      right: isSet(object.right) ? optionRightFromJSON(object.right) : 0,
+      tick: isSet(object.tick) ? Tick.fromJSON(object.tick) : undefined,
+    };
+  },
+
+  toJSON(message: OptionQuote): unknown {
+    const obj: any = {};
+    if (message.symbol !== undefined) {
+      obj.symbol = message.symbol;
+    }
+    if (message.expiry !== undefined) {
+      obj.expiry = message.expiry;
+    }
+    if (message.strike !== undefined) {
+      obj.strike = message.strike;
+    }
+    if (message.right !== undefined) {
+      obj.right = optionRightToJSON(message.right);
+    }
+    if (message.tick !== undefined) {
+      obj.tick = Tick.toJSON(message.tick);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OptionQuote>, I>>(base?: I): OptionQuote {
+    return OptionQuote.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OptionQuote>, I>>(object: I): OptionQuote {
+    const message = createBaseOptionQuote();
+    message.symbol = object.symbol ?? "";
+    message.expiry = object.expiry ?? "";
+    message.strike = object.strike ?? "";
+    message.right = object.right ?? 0;
+    message.tick = (object.tick !== undefined && object.tick !== null) ? Tick.fromPartial(object.tick) : undefined;
+    return message;
+  },
+};
+
+function createBaseUnquotedOption(): UnquotedOption {
+  return { symbol: "", reason: "" };
+}
+
+export const UnquotedOption: MessageFns<UnquotedOption> = {
+  encode(message: UnquotedOption, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.symbol !== "") {
+      writer.uint32(10).string(message.symbol);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnquotedOption {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnquotedOption();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.symbol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnquotedOption {
+    return {
+      symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: UnquotedOption): unknown {
+    const obj: any = {};
+    if (message.symbol !== undefined) {
+      obj.symbol = message.symbol;
+    }
+    if (message.reason !== undefined) {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnquotedOption>, I>>(base?: I): UnquotedOption {
+    return UnquotedOption.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnquotedOption>, I>>(object: I): UnquotedOption {
+    const message = createBaseUnquotedOption();
+    message.symbol = object.symbol ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
 /**
  * Market data from Interactive Brokers: historical candles, live candles, L1 ticks, trades and L2 depth.
  *
@@ -2796,6 +3671,22 @@ export const MarketDataServiceService = {
       Buffer.from(StreamOrderBookResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamOrderBookResponse => StreamOrderBookResponse.decode(value),
   },
+  /**
+   * A snapshot of an option chain: L1 and greeks of the chosen strikes and expiries (or of `symbols`), each
+   * line opened only until quoted, never more lines at once than `max_lines` and the IB lines free; the
+   * strikes that got no quote are listed with the reason.
+   */
+  getOptionChainQuotes: {
+    path: "/ibprovider.v1.MarketDataService/GetOptionChainQuotes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetOptionChainQuotesRequest): Buffer =>
+      Buffer.from(GetOptionChainQuotesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetOptionChainQuotesRequest => GetOptionChainQuotesRequest.decode(value),
+    responseSerialize: (value: GetOptionChainQuotesResponse): Buffer =>
+      Buffer.from(GetOptionChainQuotesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetOptionChainQuotesResponse => GetOptionChainQuotesResponse.decode(value),
+  },
 } as const;
 
 export interface MarketDataServiceServer extends UntypedServiceImplementation {
@@ -2825,6 +3716,12 @@ export interface MarketDataServiceServer extends UntypedServiceImplementation {
    * clients: a fresh snapshot replaces the deltas they could not read in time.
    */
   streamOrderBook: handleServerStreamingCall<StreamOrderBookRequest, StreamOrderBookResponse>;
+  /**
+   * A snapshot of an option chain: L1 and greeks of the chosen strikes and expiries (or of `symbols`), each
+   * line opened only until quoted, never more lines at once than `max_lines` and the IB lines free; the
+   * strikes that got no quote are listed with the reason.
+   */
+  getOptionChainQuotes: handleUnaryCall<GetOptionChainQuotesRequest, GetOptionChainQuotesResponse>;
 }
 
 export interface MarketDataServiceClient extends Client {
@@ -2925,6 +3822,26 @@ export interface MarketDataServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamOrderBookResponse>;
+  /**
+   * A snapshot of an option chain: L1 and greeks of the chosen strikes and expiries (or of `symbols`), each
+   * line opened only until quoted, never more lines at once than `max_lines` and the IB lines free; the
+   * strikes that got no quote are listed with the reason.
+   */
+  getOptionChainQuotes(
+    request: GetOptionChainQuotesRequest,
+    callback: (error: ServiceError | null, response: GetOptionChainQuotesResponse) => void,
+  ): ClientUnaryCall;
+  getOptionChainQuotes(
+    request: GetOptionChainQuotesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetOptionChainQuotesResponse) => void,
+  ): ClientUnaryCall;
+  getOptionChainQuotes(
+    request: GetOptionChainQuotesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetOptionChainQuotesResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const MarketDataServiceClient = makeGenericClientConstructor(

@@ -18,7 +18,8 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Instrument } from "./types.js";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
+import { AssetClass, assetClassFromJSON, assetClassToJSON, Instrument, InstrumentSpec } from "./types.js";
 
 export const protobufPackage = "ibprovider.v1";
 
@@ -62,12 +63,127 @@ export interface GetSymbolRequest {
   marketType: string;
   /** Barfinex symbol (e.g. "BTCUSDT", "AAPL", "ES", "ESZ6", "EURUSD"). */
   symbol: string;
+  /**
+   * The instrument in structured form, instead of `symbol` (gRPC only; REST paths use the symbol syntax of
+   * docs/instruments.md). The service formats it to its symbol text, which the events carry.
+   */
+  instrument?: InstrumentSpec | undefined;
 }
 
 /** One resolved symbol. */
 export interface GetSymbolResponse {
   /** The instrument. */
   symbol?: Instrument | undefined;
+}
+
+/** A symbol search. */
+export interface SearchSymbolsRequest {
+  /** "ib". */
+  connectorType: string;
+  /** A ticker prefix or part of a name, 1 to 64 characters (e.g. "AAPL", "apple", "S&P"). */
+  query: string;
+}
+
+/** Candidates, as IB ranks them (exact ticker first). */
+export interface SearchSymbolsResponse {
+  /** At most 16 (IB's limit). */
+  matches: SymbolMatch[];
+}
+
+/** One candidate of a search. */
+export interface SymbolMatch {
+  /** The symbol to use with this service (symbol syntax), empty for a class it does not serve. */
+  symbol: string;
+  /** Barfinex market type that holds it ("spot" or "futures"). */
+  marketType: string;
+  /** Asset class. */
+  assetClass: AssetClass;
+  /** IB contract id. */
+  conId: string;
+  /** IB's symbol. */
+  ibSymbol: string;
+  /** IB security type. */
+  secType: string;
+  /** Primary exchange. */
+  primaryExchange: string;
+  /** Currency. */
+  currency: string;
+  /** Derivative security types IB lists on it (e.g. OPT, FUT, WAR). */
+  derivativeSecTypes: string[];
+  /** IB's description (the company or fund name), when sent. */
+  description: string;
+}
+
+/** Request for an option chain. */
+export interface GetOptionChainRequest {
+  /** "ib". */
+  connectorType: string;
+  /** spot (underlying a stock, ETF or index) or futures (underlying a future, e.g. "ESH7"). */
+  marketType: string;
+  /** The underlying's symbol. */
+  underlying: string;
+  /** Only this exchange's rows (e.g. "SMART", "CBOE"); all when empty. */
+  exchange: string;
+  /** Only this trading class (e.g. "SPXW"); all when empty. */
+  tradingClass: string;
+}
+
+/** An option chain. */
+export interface GetOptionChainResponse {
+  /** The underlying as resolved at IB. */
+  underlying?:
+    | Instrument
+    | undefined;
+  /** One row per exchange and trading class. */
+  rows: OptionChainRow[];
+  /** When IB was asked (the chain is kept 15 minutes). */
+  fetchedAt?: Timestamp | undefined;
+}
+
+/** Expiries and strikes of one exchange and trading class. */
+export interface OptionChainRow {
+  /** Exchange. */
+  exchange: string;
+  /** Trading class (e.g. "SPX" monthly, "SPXW" weekly). */
+  tradingClass: string;
+  /** Contract multiplier. */
+  multiplier: string;
+  /** Expiries YYYYMMDD, ascending. */
+  expirations: string[];
+  /** Strikes, ascending (decimal strings). Not every strike is listed for every expiry. */
+  strikes: string[];
+}
+
+/** Request for a root's futures. */
+export interface ListFuturesRequest {
+  /** "ib". */
+  connectorType: string;
+  /** Futures root (e.g. "ES", "CL"). */
+  root: string;
+}
+
+/** Unexpired futures, nearest first. */
+export interface ListFuturesResponse {
+  /** Contracts. */
+  contracts: FuturesContract[];
+}
+
+/** One futures contract. */
+export interface FuturesContract {
+  /** Symbol to use with this service (e.g. "ESH7"). */
+  symbol: string;
+  /** IB local symbol. */
+  localSymbol: string;
+  /** Last trade date YYYYMMDD. */
+  lastTradeDate: string;
+  /** IB contract id. */
+  conId: string;
+  /** Multiplier. */
+  multiplier: string;
+  /** Exchange. */
+  exchange: string;
+  /** True for the contract the plain root means (the front contract). */
+  front: boolean;
 }
 
 function createBaseListSymbolsRequest(): ListSymbolsRequest {
@@ -352,7 +468,7 @@ export const UnresolvedSymbol: MessageFns<UnresolvedSymbol> = {
 };
 
 function createBaseGetSymbolRequest(): GetSymbolRequest {
-  return { connectorType: "", marketType: "", symbol: "" };
+  return { connectorType: "", marketType: "", symbol: "", instrument: undefined };
 }
 
 export const GetSymbolRequest: MessageFns<GetSymbolRequest> = {
@@ -365,6 +481,9 @@ export const GetSymbolRequest: MessageFns<GetSymbolRequest> = {
     }
     if (message.symbol !== "") {
       writer.uint32(26).string(message.symbol);
+    }
+    if (message.instrument !== undefined) {
+      InstrumentSpec.encode(message.instrument, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -406,6 +525,14 @@ export const GetSymbolRequest: MessageFns<GetSymbolRequest> = {
             message.symbol = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.instrument = InstrumentSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -431,6 +558,7 @@ export const GetSymbolRequest: MessageFns<GetSymbolRequest> = {
         ? globalThis.String(object.market_type)
         : "",
       symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      instrument: isSet(object.instrument) ? InstrumentSpec.fromJSON(object.instrument) : undefined,
     };
   },
 
@@ -445,6 +573,9 @@ export const GetSymbolRequest: MessageFns<GetSymbolRequest> = {
     if (message.symbol !== undefined) {
       obj.symbol = message.symbol;
     }
+    if (message.instrument !== undefined) {
+      obj.instrument = InstrumentSpec.toJSON(message.instrument);
+    }
     return obj;
   },
 
@@ -456,6 +587,9 @@ export const GetSymbolRequest: MessageFns<GetSymbolRequest> = {
     message.connectorType = object.connectorType ?? "";
     message.marketType = object.marketType ?? "";
     message.symbol = object.symbol ?? "";
+    message.instrument = (object.instrument !== undefined && object.instrument !== null)
+      ? InstrumentSpec.fromPartial(object.instrument)
+      : undefined;
     return message;
   },
 };
@@ -529,6 +663,1146 @@ export const GetSymbolResponse: MessageFns<GetSymbolResponse> = {
   },
 };
 
+function createBaseSearchSymbolsRequest(): SearchSymbolsRequest {
+  return { connectorType: "", query: "" };
+}
+
+export const SearchSymbolsRequest: MessageFns<SearchSymbolsRequest> = {
+  encode(message: SearchSymbolsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.connectorType !== "") {
+      writer.uint32(10).string(message.connectorType);
+    }
+    if (message.query !== "") {
+      writer.uint32(18).string(message.query);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SearchSymbolsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSearchSymbolsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.connectorType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.query = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SearchSymbolsRequest {
+    return {
+      connectorType: isSet(object.connectorType)
+        ? globalThis.String(object.connectorType)
+        : isSet(object.connector_type)
+        ? globalThis.String(object.connector_type)
+        : "",
+      query: isSet(object.query) ? globalThis.String(object.query) : "",
+    };
+  },
+
+  toJSON(message: SearchSymbolsRequest): unknown {
+    const obj: any = {};
+    if (message.connectorType !== undefined) {
+      obj.connectorType = message.connectorType;
+    }
+    if (message.query !== undefined) {
+      obj.query = message.query;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SearchSymbolsRequest>, I>>(base?: I): SearchSymbolsRequest {
+    return SearchSymbolsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SearchSymbolsRequest>, I>>(object: I): SearchSymbolsRequest {
+    const message = createBaseSearchSymbolsRequest();
+    message.connectorType = object.connectorType ?? "";
+    message.query = object.query ?? "";
+    return message;
+  },
+};
+
+function createBaseSearchSymbolsResponse(): SearchSymbolsResponse {
+  return { matches: [] };
+}
+
+export const SearchSymbolsResponse: MessageFns<SearchSymbolsResponse> = {
+  encode(message: SearchSymbolsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.matches) {
+      SymbolMatch.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SearchSymbolsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSearchSymbolsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.matches.push(SymbolMatch.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SearchSymbolsResponse {
+    return {
+      matches: globalThis.Array.isArray(object?.matches) ? object.matches.map((e: any) => SymbolMatch.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SearchSymbolsResponse): unknown {
+    const obj: any = {};
+    if (message.matches?.length) {
+      obj.matches = message.matches.map((e) => SymbolMatch.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SearchSymbolsResponse>, I>>(base?: I): SearchSymbolsResponse {
+    return SearchSymbolsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SearchSymbolsResponse>, I>>(object: I): SearchSymbolsResponse {
+    const message = createBaseSearchSymbolsResponse();
+    message.matches = object.matches?.map((e) => SymbolMatch.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSymbolMatch(): SymbolMatch {
+  return {
+    symbol: "",
+    marketType: "",
+    assetClass: 0,
+    conId: "0",
+    ibSymbol: "",
+    secType: "",
+    primaryExchange: "",
+    currency: "",
+    derivativeSecTypes: [],
+    description: "",
+  };
+}
+
+export const SymbolMatch: MessageFns<SymbolMatch> = {
+  encode(message: SymbolMatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.symbol !== "") {
+      writer.uint32(10).string(message.symbol);
+    }
+    if (message.marketType !== "") {
+      writer.uint32(18).string(message.marketType);
+    }
+    if (message.assetClass !== 0) {
+      writer.uint32(24).int32(message.assetClass);
+    }
+    if (message.conId !== "0") {
+      writer.uint32(32).int64(message.conId);
+    }
+    if (message.ibSymbol !== "") {
+      writer.uint32(42).string(message.ibSymbol);
+    }
+    if (message.secType !== "") {
+      writer.uint32(50).string(message.secType);
+    }
+    if (message.primaryExchange !== "") {
+      writer.uint32(58).string(message.primaryExchange);
+    }
+    if (message.currency !== "") {
+      writer.uint32(66).string(message.currency);
+    }
+    for (const v of message.derivativeSecTypes) {
+      writer.uint32(74).string(v!);
+    }
+    if (message.description !== "") {
+      writer.uint32(82).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SymbolMatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSymbolMatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.symbol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.marketType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.assetClass = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.conId = reader.int64().toString();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ibSymbol = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.secType = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.primaryExchange = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.currency = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.derivativeSecTypes.push(reader.string());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SymbolMatch {
+    return {
+      symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      marketType: isSet(object.marketType)
+        ? globalThis.String(object.marketType)
+        : isSet(object.market_type)
+        ? globalThis.String(object.market_type)
+        : "",
+      assetClass: isSet(object.assetClass)
+        ? assetClassFromJSON(object.assetClass)
+        : isSet(object.asset_class)
+        ? assetClassFromJSON(object.asset_class)
+        : 0,
+      conId: isSet(object.conId)
+        ? globalThis.String(object.conId)
+        : isSet(object.con_id)
+        ? globalThis.String(object.con_id)
+        : "0",
+      ibSymbol: isSet(object.ibSymbol)
+        ? globalThis.String(object.ibSymbol)
+        : isSet(object.ib_symbol)
+        ? globalThis.String(object.ib_symbol)
+        : "",
+      secType: isSet(object.secType)
+        ? globalThis.String(object.secType)
+        : isSet(object.sec_type)
+        ? globalThis.String(object.sec_type)
+        : "",
+      primaryExchange: isSet(object.primaryExchange)
+        ? globalThis.String(object.primaryExchange)
+        : isSet(object.primary_exchange)
+        ? globalThis.String(object.primary_exchange)
+        : "",
+      currency: isSet(object.currency) ? globalThis.String(object.currency) : "",
+      derivativeSecTypes: globalThis.Array.isArray(object?.derivativeSecTypes)
+        ? object.derivativeSecTypes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.derivative_sec_types)
+        ? object.derivative_sec_types.map((e: any) => globalThis.String(e))
+        : [],
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: SymbolMatch): unknown {
+    const obj: any = {};
+    if (message.symbol !== undefined) {
+      obj.symbol = message.symbol;
+    }
+    if (message.marketType !== undefined) {
+      obj.marketType = message.marketType;
+    }
+    if (message.assetClass !== undefined) {
+      obj.assetClass = assetClassToJSON(message.assetClass);
+    }
+    if (message.conId !== undefined) {
+      obj.conId = message.conId;
+    }
+    if (message.ibSymbol !== undefined) {
+      obj.ibSymbol = message.ibSymbol;
+    }
+    if (message.secType !== undefined) {
+      obj.secType = message.secType;
+    }
+    if (message.primaryExchange !== undefined) {
+      obj.primaryExchange = message.primaryExchange;
+    }
+    if (message.currency !== undefined) {
+      obj.currency = message.currency;
+    }
+    if (message.derivativeSecTypes?.length) {
+      obj.derivativeSecTypes = message.derivativeSecTypes;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SymbolMatch>, I>>(base?: I): SymbolMatch {
+    return SymbolMatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SymbolMatch>, I>>(object: I): SymbolMatch {
+    const message = createBaseSymbolMatch();
+    message.symbol = object.symbol ?? "";
+    message.marketType = object.marketType ?? "";
+    message.assetClass = object.assetClass ?? 0;
+    message.conId = object.conId ?? "0";
+    message.ibSymbol = object.ibSymbol ?? "";
+    message.secType = object.secType ?? "";
+    message.primaryExchange = object.primaryExchange ?? "";
+    message.currency = object.currency ?? "";
+    message.derivativeSecTypes = object.derivativeSecTypes?.map((e) => e) || [];
+    message.description = object.description ?? "";
+    return message;
+  },
+};
+
+function createBaseGetOptionChainRequest(): GetOptionChainRequest {
+  return { connectorType: "", marketType: "", underlying: "", exchange: "", tradingClass: "" };
+}
+
+export const GetOptionChainRequest: MessageFns<GetOptionChainRequest> = {
+  encode(message: GetOptionChainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.connectorType !== "") {
+      writer.uint32(10).string(message.connectorType);
+    }
+    if (message.marketType !== "") {
+      writer.uint32(18).string(message.marketType);
+    }
+    if (message.underlying !== "") {
+      writer.uint32(26).string(message.underlying);
+    }
+    if (message.exchange !== "") {
+      writer.uint32(34).string(message.exchange);
+    }
+    if (message.tradingClass !== "") {
+      writer.uint32(42).string(message.tradingClass);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetOptionChainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetOptionChainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.connectorType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.marketType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.underlying = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.exchange = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tradingClass = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetOptionChainRequest {
+    return {
+      connectorType: isSet(object.connectorType)
+        ? globalThis.String(object.connectorType)
+        : isSet(object.connector_type)
+        ? globalThis.String(object.connector_type)
+        : "",
+      marketType: isSet(object.marketType)
+        ? globalThis.String(object.marketType)
+        : isSet(object.market_type)
+        ? globalThis.String(object.market_type)
+        : "",
+      underlying: isSet(object.underlying) ? globalThis.String(object.underlying) : "",
+      exchange: isSet(object.exchange) ? globalThis.String(object.exchange) : "",
+      tradingClass: isSet(object.tradingClass)
+        ? globalThis.String(object.tradingClass)
+        : isSet(object.trading_class)
+        ? globalThis.String(object.trading_class)
+        : "",
+    };
+  },
+
+  toJSON(message: GetOptionChainRequest): unknown {
+    const obj: any = {};
+    if (message.connectorType !== undefined) {
+      obj.connectorType = message.connectorType;
+    }
+    if (message.marketType !== undefined) {
+      obj.marketType = message.marketType;
+    }
+    if (message.underlying !== undefined) {
+      obj.underlying = message.underlying;
+    }
+    if (message.exchange !== undefined) {
+      obj.exchange = message.exchange;
+    }
+    if (message.tradingClass !== undefined) {
+      obj.tradingClass = message.tradingClass;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetOptionChainRequest>, I>>(base?: I): GetOptionChainRequest {
+    return GetOptionChainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetOptionChainRequest>, I>>(object: I): GetOptionChainRequest {
+    const message = createBaseGetOptionChainRequest();
+    message.connectorType = object.connectorType ?? "";
+    message.marketType = object.marketType ?? "";
+    message.underlying = object.underlying ?? "";
+    message.exchange = object.exchange ?? "";
+    message.tradingClass = object.tradingClass ?? "";
+    return message;
+  },
+};
+
+function createBaseGetOptionChainResponse(): GetOptionChainResponse {
+  return { underlying: undefined, rows: [], fetchedAt: undefined };
+}
+
+export const GetOptionChainResponse: MessageFns<GetOptionChainResponse> = {
+  encode(message: GetOptionChainResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.underlying !== undefined) {
+      Instrument.encode(message.underlying, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.rows) {
+      OptionChainRow.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.fetchedAt !== undefined) {
+      Timestamp.encode(message.fetchedAt, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetOptionChainResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetOptionChainResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.underlying = Instrument.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rows.push(OptionChainRow.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fetchedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetOptionChainResponse {
+    return {
+      underlying: isSet(object.underlying) ? Instrument.fromJSON(object.underlying) : undefined,
+      rows: globalThis.Array.isArray(object?.rows) ? object.rows.map((e: any) => OptionChainRow.fromJSON(e)) : [],
+      fetchedAt: isSet(object.fetchedAt)
+        ? fromJsonTimestamp(object.fetchedAt)
+        : isSet(object.fetched_at)
+        ? fromJsonTimestamp(object.fetched_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetOptionChainResponse): unknown {
+    const obj: any = {};
+    if (message.underlying !== undefined) {
+      obj.underlying = Instrument.toJSON(message.underlying);
+    }
+    if (message.rows?.length) {
+      obj.rows = message.rows.map((e) => OptionChainRow.toJSON(e));
+    }
+    if (message.fetchedAt !== undefined) {
+      obj.fetchedAt = fromTimestamp(message.fetchedAt).toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetOptionChainResponse>, I>>(base?: I): GetOptionChainResponse {
+    return GetOptionChainResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetOptionChainResponse>, I>>(object: I): GetOptionChainResponse {
+    const message = createBaseGetOptionChainResponse();
+    message.underlying = (object.underlying !== undefined && object.underlying !== null)
+      ? Instrument.fromPartial(object.underlying)
+      : undefined;
+    message.rows = object.rows?.map((e) => OptionChainRow.fromPartial(e)) || [];
+    message.fetchedAt = (object.fetchedAt !== undefined && object.fetchedAt !== null)
+      ? Timestamp.fromPartial(object.fetchedAt)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseOptionChainRow(): OptionChainRow {
+  return { exchange: "", tradingClass: "", multiplier: "", expirations: [], strikes: [] };
+}
+
+export const OptionChainRow: MessageFns<OptionChainRow> = {
+  encode(message: OptionChainRow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exchange !== "") {
+      writer.uint32(10).string(message.exchange);
+    }
+    if (message.tradingClass !== "") {
+      writer.uint32(18).string(message.tradingClass);
+    }
+    if (message.multiplier !== "") {
+      writer.uint32(26).string(message.multiplier);
+    }
+    for (const v of message.expirations) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.strikes) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OptionChainRow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOptionChainRow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.exchange = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tradingClass = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.multiplier = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.expirations.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.strikes.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OptionChainRow {
+    return {
+      exchange: isSet(object.exchange) ? globalThis.String(object.exchange) : "",
+      tradingClass: isSet(object.tradingClass)
+        ? globalThis.String(object.tradingClass)
+        : isSet(object.trading_class)
+        ? globalThis.String(object.trading_class)
+        : "",
+      multiplier: isSet(object.multiplier) ? globalThis.String(object.multiplier) : "",
+      expirations: globalThis.Array.isArray(object?.expirations)
+        ? object.expirations.map((e: any) => globalThis.String(e))
+        : [],
+      strikes: globalThis.Array.isArray(object?.strikes) ? object.strikes.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: OptionChainRow): unknown {
+    const obj: any = {};
+    if (message.exchange !== undefined) {
+      obj.exchange = message.exchange;
+    }
+    if (message.tradingClass !== undefined) {
+      obj.tradingClass = message.tradingClass;
+    }
+    if (message.multiplier !== undefined) {
+      obj.multiplier = message.multiplier;
+    }
+    if (message.expirations?.length) {
+      obj.expirations = message.expirations;
+    }
+    if (message.strikes?.length) {
+      obj.strikes = message.strikes;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OptionChainRow>, I>>(base?: I): OptionChainRow {
+    return OptionChainRow.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OptionChainRow>, I>>(object: I): OptionChainRow {
+    const message = createBaseOptionChainRow();
+    message.exchange = object.exchange ?? "";
+    message.tradingClass = object.tradingClass ?? "";
+    message.multiplier = object.multiplier ?? "";
+    message.expirations = object.expirations?.map((e) => e) || [];
+    message.strikes = object.strikes?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListFuturesRequest(): ListFuturesRequest {
+  return { connectorType: "", root: "" };
+}
+
+export const ListFuturesRequest: MessageFns<ListFuturesRequest> = {
+  encode(message: ListFuturesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.connectorType !== "") {
+      writer.uint32(10).string(message.connectorType);
+    }
+    if (message.root !== "") {
+      writer.uint32(18).string(message.root);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFuturesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFuturesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.connectorType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.root = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFuturesRequest {
+    return {
+      connectorType: isSet(object.connectorType)
+        ? globalThis.String(object.connectorType)
+        : isSet(object.connector_type)
+        ? globalThis.String(object.connector_type)
+        : "",
+      root: isSet(object.root) ? globalThis.String(object.root) : "",
+    };
+  },
+
+  toJSON(message: ListFuturesRequest): unknown {
+    const obj: any = {};
+    if (message.connectorType !== undefined) {
+      obj.connectorType = message.connectorType;
+    }
+    if (message.root !== undefined) {
+      obj.root = message.root;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFuturesRequest>, I>>(base?: I): ListFuturesRequest {
+    return ListFuturesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFuturesRequest>, I>>(object: I): ListFuturesRequest {
+    const message = createBaseListFuturesRequest();
+    message.connectorType = object.connectorType ?? "";
+    message.root = object.root ?? "";
+    return message;
+  },
+};
+
+function createBaseListFuturesResponse(): ListFuturesResponse {
+  return { contracts: [] };
+}
+
+export const ListFuturesResponse: MessageFns<ListFuturesResponse> = {
+  encode(message: ListFuturesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.contracts) {
+      FuturesContract.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFuturesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFuturesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.contracts.push(FuturesContract.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFuturesResponse {
+    return {
+      contracts: globalThis.Array.isArray(object?.contracts)
+        ? object.contracts.map((e: any) => FuturesContract.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListFuturesResponse): unknown {
+    const obj: any = {};
+    if (message.contracts?.length) {
+      obj.contracts = message.contracts.map((e) => FuturesContract.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFuturesResponse>, I>>(base?: I): ListFuturesResponse {
+    return ListFuturesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFuturesResponse>, I>>(object: I): ListFuturesResponse {
+    const message = createBaseListFuturesResponse();
+    message.contracts = object.contracts?.map((e) => FuturesContract.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFuturesContract(): FuturesContract {
+  return { symbol: "", localSymbol: "", lastTradeDate: "", conId: "0", multiplier: "", exchange: "", front: false };
+}
+
+export const FuturesContract: MessageFns<FuturesContract> = {
+  encode(message: FuturesContract, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.symbol !== "") {
+      writer.uint32(10).string(message.symbol);
+    }
+    if (message.localSymbol !== "") {
+      writer.uint32(18).string(message.localSymbol);
+    }
+    if (message.lastTradeDate !== "") {
+      writer.uint32(26).string(message.lastTradeDate);
+    }
+    if (message.conId !== "0") {
+      writer.uint32(32).int64(message.conId);
+    }
+    if (message.multiplier !== "") {
+      writer.uint32(42).string(message.multiplier);
+    }
+    if (message.exchange !== "") {
+      writer.uint32(50).string(message.exchange);
+    }
+    if (message.front !== false) {
+      writer.uint32(56).bool(message.front);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FuturesContract {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFuturesContract();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.symbol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.localSymbol = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lastTradeDate = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.conId = reader.int64().toString();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.multiplier = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.exchange = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.front = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FuturesContract {
+    return {
+      symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      localSymbol: isSet(object.localSymbol)
+        ? globalThis.String(object.localSymbol)
+        : isSet(object.local_symbol)
+        ? globalThis.String(object.local_symbol)
+        : "",
+      lastTradeDate: isSet(object.lastTradeDate)
+        ? globalThis.String(object.lastTradeDate)
+        : isSet(object.last_trade_date)
+        ? globalThis.String(object.last_trade_date)
+        : "",
+      conId: isSet(object.conId)
+        ? globalThis.String(object.conId)
+        : isSet(object.con_id)
+        ? globalThis.String(object.con_id)
+        : "0",
+      multiplier: isSet(object.multiplier) ? globalThis.String(object.multiplier) : "",
+      exchange: isSet(object.exchange) ? globalThis.String(object.exchange) : "",
+      front: isSet(object.front) ? globalThis.Boolean(object.front) : false,
+    };
+  },
+
+  toJSON(message: FuturesContract): unknown {
+    const obj: any = {};
+    if (message.symbol !== undefined) {
+      obj.symbol = message.symbol;
+    }
+    if (message.localSymbol !== undefined) {
+      obj.localSymbol = message.localSymbol;
+    }
+    if (message.lastTradeDate !== undefined) {
+      obj.lastTradeDate = message.lastTradeDate;
+    }
+    if (message.conId !== undefined) {
+      obj.conId = message.conId;
+    }
+    if (message.multiplier !== undefined) {
+      obj.multiplier = message.multiplier;
+    }
+    if (message.exchange !== undefined) {
+      obj.exchange = message.exchange;
+    }
+    if (message.front !== undefined) {
+      obj.front = message.front;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FuturesContract>, I>>(base?: I): FuturesContract {
+    return FuturesContract.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FuturesContract>, I>>(object: I): FuturesContract {
+    const message = createBaseFuturesContract();
+    message.symbol = object.symbol ?? "";
+    message.localSymbol = object.localSymbol ?? "";
+    message.lastTradeDate = object.lastTradeDate ?? "";
+    message.conId = object.conId ?? "0";
+    message.multiplier = object.multiplier ?? "";
+    message.exchange = object.exchange ?? "";
+    message.front = object.front ?? false;
+    return message;
+  },
+};
+
 /** Markets and instruments: configured symbols and their resolution to IB contracts. */
 export type SymbolServiceService = typeof SymbolServiceService;
 export const SymbolServiceService = {
@@ -552,6 +1826,46 @@ export const SymbolServiceService = {
     responseSerialize: (value: GetSymbolResponse): Buffer => Buffer.from(GetSymbolResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetSymbolResponse => GetSymbolResponse.decode(value),
   },
+  /**
+   * Instruments whose ticker starts with, or whose name contains, the query (IB's matching symbols): stocks,
+   * ETFs, indices, funds and bonds with their exchange, currency and the derivatives IB lists on them.
+   * IB answers about one search a second: searches queue behind each other; answers are kept for 60 s.
+   */
+  searchSymbols: {
+    path: "/ibprovider.v1.SymbolService/SearchSymbols" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SearchSymbolsRequest): Buffer => Buffer.from(SearchSymbolsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SearchSymbolsRequest => SearchSymbolsRequest.decode(value),
+    responseSerialize: (value: SearchSymbolsResponse): Buffer =>
+      Buffer.from(SearchSymbolsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SearchSymbolsResponse => SearchSymbolsResponse.decode(value),
+  },
+  /**
+   * The option chain of an underlying (stock/ETF or index in spot, a future in futures): expiries and
+   * strikes per exchange and trading class, from IB's security definition parameters (kept 15 minutes).
+   */
+  getOptionChain: {
+    path: "/ibprovider.v1.SymbolService/GetOptionChain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetOptionChainRequest): Buffer =>
+      Buffer.from(GetOptionChainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetOptionChainRequest => GetOptionChainRequest.decode(value),
+    responseSerialize: (value: GetOptionChainResponse): Buffer =>
+      Buffer.from(GetOptionChainResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetOptionChainResponse => GetOptionChainResponse.decode(value),
+  },
+  /** The unexpired futures of a root, nearest first, with the one plain `root` means (the front contract). */
+  listFutures: {
+    path: "/ibprovider.v1.SymbolService/ListFutures" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListFuturesRequest): Buffer => Buffer.from(ListFuturesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListFuturesRequest => ListFuturesRequest.decode(value),
+    responseSerialize: (value: ListFuturesResponse): Buffer => Buffer.from(ListFuturesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListFuturesResponse => ListFuturesResponse.decode(value),
+  },
 } as const;
 
 export interface SymbolServiceServer extends UntypedServiceImplementation {
@@ -559,6 +1873,19 @@ export interface SymbolServiceServer extends UntypedServiceImplementation {
   listSymbols: handleUnaryCall<ListSymbolsRequest, ListSymbolsResponse>;
   /** One symbol resolved to its IB contract (contract id, security type, exchange, tick size, hours). */
   getSymbol: handleUnaryCall<GetSymbolRequest, GetSymbolResponse>;
+  /**
+   * Instruments whose ticker starts with, or whose name contains, the query (IB's matching symbols): stocks,
+   * ETFs, indices, funds and bonds with their exchange, currency and the derivatives IB lists on them.
+   * IB answers about one search a second: searches queue behind each other; answers are kept for 60 s.
+   */
+  searchSymbols: handleUnaryCall<SearchSymbolsRequest, SearchSymbolsResponse>;
+  /**
+   * The option chain of an underlying (stock/ETF or index in spot, a future in futures): expiries and
+   * strikes per exchange and trading class, from IB's security definition parameters (kept 15 minutes).
+   */
+  getOptionChain: handleUnaryCall<GetOptionChainRequest, GetOptionChainResponse>;
+  /** The unexpired futures of a root, nearest first, with the one plain `root` means (the front contract). */
+  listFutures: handleUnaryCall<ListFuturesRequest, ListFuturesResponse>;
 }
 
 export interface SymbolServiceClient extends Client {
@@ -594,6 +1921,61 @@ export interface SymbolServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetSymbolResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Instruments whose ticker starts with, or whose name contains, the query (IB's matching symbols): stocks,
+   * ETFs, indices, funds and bonds with their exchange, currency and the derivatives IB lists on them.
+   * IB answers about one search a second: searches queue behind each other; answers are kept for 60 s.
+   */
+  searchSymbols(
+    request: SearchSymbolsRequest,
+    callback: (error: ServiceError | null, response: SearchSymbolsResponse) => void,
+  ): ClientUnaryCall;
+  searchSymbols(
+    request: SearchSymbolsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SearchSymbolsResponse) => void,
+  ): ClientUnaryCall;
+  searchSymbols(
+    request: SearchSymbolsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SearchSymbolsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The option chain of an underlying (stock/ETF or index in spot, a future in futures): expiries and
+   * strikes per exchange and trading class, from IB's security definition parameters (kept 15 minutes).
+   */
+  getOptionChain(
+    request: GetOptionChainRequest,
+    callback: (error: ServiceError | null, response: GetOptionChainResponse) => void,
+  ): ClientUnaryCall;
+  getOptionChain(
+    request: GetOptionChainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetOptionChainResponse) => void,
+  ): ClientUnaryCall;
+  getOptionChain(
+    request: GetOptionChainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetOptionChainResponse) => void,
+  ): ClientUnaryCall;
+  /** The unexpired futures of a root, nearest first, with the one plain `root` means (the front contract). */
+  listFutures(
+    request: ListFuturesRequest,
+    callback: (error: ServiceError | null, response: ListFuturesResponse) => void,
+  ): ClientUnaryCall;
+  listFutures(
+    request: ListFuturesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListFuturesResponse) => void,
+  ): ClientUnaryCall;
+  listFutures(
+    request: ListFuturesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListFuturesResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const SymbolServiceClient = makeGenericClientConstructor(
@@ -617,6 +1999,39 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000).toString();
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (globalThis.Number(t.seconds) || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+const timestampFractionRegex = /:\d{2}\.\d+/;
+
+function fromJsonTimestamp(o: any): Timestamp {
+  if (o instanceof globalThis.Date) {
+    return toTimestamp(o);
+  } else if (typeof o === "string") {
+    // Date only keeps milliseconds, and parses longer fractions in an engine-specific way,
+    // so parse the fractional seconds ourselves and give Date only the whole seconds
+    const fraction = timestampFractionRegex.exec(o);
+    if (fraction === null) {
+      return toTimestamp(new globalThis.Date(o));
+    }
+    const fractionNanos = Number(fraction[0].slice(4, 13).padEnd(9, "0"));
+    const wholeSeconds = new globalThis.Date(o.replace(fraction[0], fraction[0].slice(0, 3)));
+    const timestamp = toTimestamp(new globalThis.Date(wholeSeconds.getTime() + Math.trunc(fractionNanos / 1_000_000)));
+    return { ...timestamp, nanos: (timestamp.nanos ?? 0) + (fractionNanos % 1_000_000) };
+  } else {
+    return Timestamp.fromJSON(o);
+  }
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -200,6 +200,63 @@ export function marketDataTypeToJSON(object: MarketDataType): string {
   }
 }
 
+/** Which price IB computed an option's implied volatility and greeks from. */
+export enum OptionComputationKind {
+  /** OPTION_COMPUTATION_KIND_UNSPECIFIED - Not set. */
+  OPTION_COMPUTATION_KIND_UNSPECIFIED = 0,
+  /** OPTION_COMPUTATION_KIND_BID - From the bid. */
+  OPTION_COMPUTATION_KIND_BID = 1,
+  /** OPTION_COMPUTATION_KIND_ASK - From the ask. */
+  OPTION_COMPUTATION_KIND_ASK = 2,
+  /** OPTION_COMPUTATION_KIND_LAST - From the last trade. */
+  OPTION_COMPUTATION_KIND_LAST = 3,
+  /** OPTION_COMPUTATION_KIND_MODEL - IB's model (its theoretical price and greeks). */
+  OPTION_COMPUTATION_KIND_MODEL = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function optionComputationKindFromJSON(object: any): OptionComputationKind {
+  switch (object) {
+    case 0:
+    case "OPTION_COMPUTATION_KIND_UNSPECIFIED":
+      return OptionComputationKind.OPTION_COMPUTATION_KIND_UNSPECIFIED;
+    case 1:
+    case "OPTION_COMPUTATION_KIND_BID":
+      return OptionComputationKind.OPTION_COMPUTATION_KIND_BID;
+    case 2:
+    case "OPTION_COMPUTATION_KIND_ASK":
+      return OptionComputationKind.OPTION_COMPUTATION_KIND_ASK;
+    case 3:
+    case "OPTION_COMPUTATION_KIND_LAST":
+      return OptionComputationKind.OPTION_COMPUTATION_KIND_LAST;
+    case 4:
+    case "OPTION_COMPUTATION_KIND_MODEL":
+      return OptionComputationKind.OPTION_COMPUTATION_KIND_MODEL;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return OptionComputationKind.UNRECOGNIZED;
+  }
+}
+
+export function optionComputationKindToJSON(object: OptionComputationKind): string {
+  switch (object) {
+    case OptionComputationKind.OPTION_COMPUTATION_KIND_UNSPECIFIED:
+      return "OPTION_COMPUTATION_KIND_UNSPECIFIED";
+    case OptionComputationKind.OPTION_COMPUTATION_KIND_BID:
+      return "OPTION_COMPUTATION_KIND_BID";
+    case OptionComputationKind.OPTION_COMPUTATION_KIND_ASK:
+      return "OPTION_COMPUTATION_KIND_ASK";
+    case OptionComputationKind.OPTION_COMPUTATION_KIND_LAST:
+      return "OPTION_COMPUTATION_KIND_LAST";
+    case OptionComputationKind.OPTION_COMPUTATION_KIND_MODEL:
+      return "OPTION_COMPUTATION_KIND_MODEL";
+    case OptionComputationKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /**
  * Aggressor side of a trade as far as it can be inferred (IB does not report it): a trade at or above the
  * ask is a buy, at or below the bid a sell. Barfinex calls these LONG and SHORT.
@@ -241,6 +298,148 @@ export function tradeSideToJSON(object: TradeSide): string {
     case TradeSide.TRADE_SIDE_SELL:
       return "TRADE_SIDE_SELL";
     case TradeSide.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** An instrument's asset class. */
+export enum AssetClass {
+  /** ASSET_CLASS_UNSPECIFIED - Not set. */
+  ASSET_CLASS_UNSPECIFIED = 0,
+  /** ASSET_CLASS_STOCK - A stock or an ETF (IB STK). */
+  ASSET_CLASS_STOCK = 1,
+  /** ASSET_CLASS_INDEX - An index (IB IND): a value, no bid, ask, sizes or trades. */
+  ASSET_CLASS_INDEX = 2,
+  /** ASSET_CLASS_FUTURE - A future (IB FUT). */
+  ASSET_CLASS_FUTURE = 3,
+  /** ASSET_CLASS_OPTION - An option on a stock, ETF or index (IB OPT). */
+  ASSET_CLASS_OPTION = 4,
+  /** ASSET_CLASS_FUTURE_OPTION - An option on a future (IB FOP). */
+  ASSET_CLASS_FUTURE_OPTION = 5,
+  /** ASSET_CLASS_FOREX - A currency pair (IB CASH). */
+  ASSET_CLASS_FOREX = 6,
+  /** ASSET_CLASS_CRYPTO - A cryptocurrency (IB CRYPTO). */
+  ASSET_CLASS_CRYPTO = 7,
+  /** ASSET_CLASS_BOND - A bond (IB BOND), quoted as a percent of par. */
+  ASSET_CLASS_BOND = 8,
+  /** ASSET_CLASS_FUND - A mutual fund (IB FUND): one price (NAV) a day. */
+  ASSET_CLASS_FUND = 9,
+  /** ASSET_CLASS_COMBO - A combination of legs traded as one (IB BAG). */
+  ASSET_CLASS_COMBO = 10,
+  UNRECOGNIZED = -1,
+}
+
+export function assetClassFromJSON(object: any): AssetClass {
+  switch (object) {
+    case 0:
+    case "ASSET_CLASS_UNSPECIFIED":
+      return AssetClass.ASSET_CLASS_UNSPECIFIED;
+    case 1:
+    case "ASSET_CLASS_STOCK":
+      return AssetClass.ASSET_CLASS_STOCK;
+    case 2:
+    case "ASSET_CLASS_INDEX":
+      return AssetClass.ASSET_CLASS_INDEX;
+    case 3:
+    case "ASSET_CLASS_FUTURE":
+      return AssetClass.ASSET_CLASS_FUTURE;
+    case 4:
+    case "ASSET_CLASS_OPTION":
+      return AssetClass.ASSET_CLASS_OPTION;
+    case 5:
+    case "ASSET_CLASS_FUTURE_OPTION":
+      return AssetClass.ASSET_CLASS_FUTURE_OPTION;
+    case 6:
+    case "ASSET_CLASS_FOREX":
+      return AssetClass.ASSET_CLASS_FOREX;
+    case 7:
+    case "ASSET_CLASS_CRYPTO":
+      return AssetClass.ASSET_CLASS_CRYPTO;
+    case 8:
+    case "ASSET_CLASS_BOND":
+      return AssetClass.ASSET_CLASS_BOND;
+    case 9:
+    case "ASSET_CLASS_FUND":
+      return AssetClass.ASSET_CLASS_FUND;
+    case 10:
+    case "ASSET_CLASS_COMBO":
+      return AssetClass.ASSET_CLASS_COMBO;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AssetClass.UNRECOGNIZED;
+  }
+}
+
+export function assetClassToJSON(object: AssetClass): string {
+  switch (object) {
+    case AssetClass.ASSET_CLASS_UNSPECIFIED:
+      return "ASSET_CLASS_UNSPECIFIED";
+    case AssetClass.ASSET_CLASS_STOCK:
+      return "ASSET_CLASS_STOCK";
+    case AssetClass.ASSET_CLASS_INDEX:
+      return "ASSET_CLASS_INDEX";
+    case AssetClass.ASSET_CLASS_FUTURE:
+      return "ASSET_CLASS_FUTURE";
+    case AssetClass.ASSET_CLASS_OPTION:
+      return "ASSET_CLASS_OPTION";
+    case AssetClass.ASSET_CLASS_FUTURE_OPTION:
+      return "ASSET_CLASS_FUTURE_OPTION";
+    case AssetClass.ASSET_CLASS_FOREX:
+      return "ASSET_CLASS_FOREX";
+    case AssetClass.ASSET_CLASS_CRYPTO:
+      return "ASSET_CLASS_CRYPTO";
+    case AssetClass.ASSET_CLASS_BOND:
+      return "ASSET_CLASS_BOND";
+    case AssetClass.ASSET_CLASS_FUND:
+      return "ASSET_CLASS_FUND";
+    case AssetClass.ASSET_CLASS_COMBO:
+      return "ASSET_CLASS_COMBO";
+    case AssetClass.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Call or put. */
+export enum OptionRight {
+  /** OPTION_RIGHT_UNSPECIFIED - Not an option. */
+  OPTION_RIGHT_UNSPECIFIED = 0,
+  /** OPTION_RIGHT_CALL - Call. */
+  OPTION_RIGHT_CALL = 1,
+  /** OPTION_RIGHT_PUT - Put. */
+  OPTION_RIGHT_PUT = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function optionRightFromJSON(object: any): OptionRight {
+  switch (object) {
+    case 0:
+    case "OPTION_RIGHT_UNSPECIFIED":
+      return OptionRight.OPTION_RIGHT_UNSPECIFIED;
+    case 1:
+    case "OPTION_RIGHT_CALL":
+      return OptionRight.OPTION_RIGHT_CALL;
+    case 2:
+    case "OPTION_RIGHT_PUT":
+      return OptionRight.OPTION_RIGHT_PUT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return OptionRight.UNRECOGNIZED;
+  }
+}
+
+export function optionRightToJSON(object: OptionRight): string {
+  switch (object) {
+    case OptionRight.OPTION_RIGHT_UNSPECIFIED:
+      return "OPTION_RIGHT_UNSPECIFIED";
+    case OptionRight.OPTION_RIGHT_CALL:
+      return "OPTION_RIGHT_CALL";
+    case OptionRight.OPTION_RIGHT_PUT:
+      return "OPTION_RIGHT_PUT";
+    case OptionRight.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -383,6 +582,35 @@ export interface Tick {
   volume: string;
   /** Whether this data is live or delayed. */
   marketDataType: MarketDataType;
+  /**
+   * Options: IB's latest computation of implied volatility and greeks per kind (bid, ask, last, model), in
+   * that order; empty for other classes and until IB has computed one.
+   */
+  optionComputations: OptionComputation[];
+}
+
+/** IB's option computation (tickOptionComputation). Decimal strings; empty when IB has not computed a value. */
+export interface OptionComputation {
+  /** The price it was computed from. */
+  kind: OptionComputationKind;
+  /** True when IB computed the implied volatility from the option's price, false from returns (tickAttrib). */
+  priceBased: boolean;
+  /** Implied volatility, annualized (0.25 = 25 %). */
+  impliedVolatility: string;
+  /** Delta: in (0, 1) for a call, (-1, 0) for a put. */
+  delta: string;
+  /** Gamma. */
+  gamma: string;
+  /** Vega: price change per 1 % change of implied volatility. */
+  vega: string;
+  /** Theta: price change per calendar day. */
+  theta: string;
+  /** The option price this computation is for (the model's for MODEL). */
+  optionPrice: string;
+  /** The underlying's price used. */
+  underlyingPrice: string;
+  /** Present value of the dividends expected before expiry. */
+  pvDividend: string;
 }
 
 /** A trade print (IB tick-by-tick "AllLast"). */
@@ -483,7 +711,7 @@ export interface Instrument {
   minQuantity: string;
   /** IB contract id. */
   conId: string;
-  /** IB security type: STK, CRYPTO, FUT, CASH. */
+  /** IB security type: STK, CRYPTO, FUT, CASH, IND, OPT, FOP, BOND, FUND, BAG. */
   secType: string;
   /** IB exchange used for requests (SMART, PAXOS, CME, IDEALPRO). */
   exchange: string;
@@ -509,6 +737,71 @@ export interface Instrument {
   liquidHours: TradingSession[];
   /** How the Barfinex symbol was mapped, e.g. "BTCUSDT is served as BTC/USD on PAXOS (IB has no USDT pairs)". */
   mappingNote: string;
+  /** The asset class. */
+  assetClass: AssetClass;
+  /** Options and options on futures: the underlying's symbol (e.g. "AAPL", "SPX", "ESH7"); empty otherwise. */
+  underlying: string;
+  /** Options and options on futures: the underlying's IB contract id; 0 otherwise. */
+  underlyingConId: string;
+  /** Futures, options and options on futures: the expiry (last trade date) YYYYMMDD; empty otherwise. */
+  expiry: string;
+  /** Options and options on futures: the strike; empty otherwise. */
+  strike: string;
+  /** Options and options on futures: call or put. */
+  right: OptionRight;
+  /** Bonds: CUSIP, when known. */
+  cusip: string;
+  /** Bonds: ISIN, when known. */
+  isin: string;
+  /** Combos: the legs with their signed ratios. */
+  legs: ComboLeg[];
+}
+
+/** One leg of a combo. */
+export interface ComboLeg {
+  /** The leg's symbol (symbol syntax, e.g. "AAPL270115C00200000"). */
+  symbol: string;
+  /** Signed ratio: positive buys the leg, negative sells it. */
+  ratio: number;
+  /** The leg's IB contract id. */
+  conId: string;
+}
+
+/** An instrument in structured form; formatted by the service to its symbol text (docs/instruments.md). */
+export interface InstrumentSpec {
+  /** The class; required. */
+  assetClass: AssetClass;
+  /**
+   * Stock/ETF, index or fund ticker; crypto coin or pair ("BTC", "BTCUSDT"); forex pair ("EURUSD"); futures
+   * root ("ES"); the underlying of an option ("AAPL", "SPX"). Unused for bonds and combos.
+   */
+  symbol: string;
+  /** Futures: YYYYMM or YYYYMMDD (empty with empty `local_symbol`: the front contract). Options: YYYYMMDD. */
+  expiry: string;
+  /** Futures: the month's local symbol ("ESH7"); options on futures: the underlying future's ("ESH7"). */
+  localSymbol: string;
+  /** Options and options on futures: the strike (decimal string). */
+  strike: string;
+  /** Options and options on futures: call or put. */
+  right: OptionRight;
+  /** Options: IB's trading class when it is not the symbol (e.g. "SPXW" for SPX weeklies). */
+  tradingClass: string;
+  /** Bonds: CUSIP (or `isin`). */
+  cusip: string;
+  /** Bonds: ISIN (or `cusip`). */
+  isin: string;
+  /** Combos: 2 to 8 legs; a leg is not a combo. */
+  legs: InstrumentLeg[];
+}
+
+/** A leg of a structured combo. */
+export interface InstrumentLeg {
+  /** The leg. */
+  instrument?:
+    | InstrumentSpec
+    | undefined;
+  /** Signed ratio: positive buys the leg, negative sells it; not 0. */
+  ratio: number;
 }
 
 /** A position (Barfinex field names plus IB's contract). */
@@ -1140,6 +1433,7 @@ function createBaseTick(): Tick {
     lastSize: "",
     volume: "",
     marketDataType: 0,
+    optionComputations: [],
   };
 }
 
@@ -1174,6 +1468,9 @@ export const Tick: MessageFns<Tick> = {
     }
     if (message.marketDataType !== 0) {
       writer.uint32(80).int32(message.marketDataType);
+    }
+    for (const v of message.optionComputations) {
+      OptionComputation.encode(v!, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -1271,6 +1568,14 @@ export const Tick: MessageFns<Tick> = {
             message.marketDataType = reader.int32() as any;
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.optionComputations.push(OptionComputation.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1311,6 +1616,11 @@ export const Tick: MessageFns<Tick> = {
         : isSet(object.market_data_type)
         ? marketDataTypeFromJSON(object.market_data_type)
         : 0,
+      optionComputations: globalThis.Array.isArray(object?.optionComputations)
+        ? object.optionComputations.map((e: any) => OptionComputation.fromJSON(e))
+        : globalThis.Array.isArray(object?.option_computations)
+        ? object.option_computations.map((e: any) => OptionComputation.fromJSON(e))
+        : [],
     };
   },
 
@@ -1346,6 +1656,9 @@ export const Tick: MessageFns<Tick> = {
     if (message.marketDataType !== undefined) {
       obj.marketDataType = marketDataTypeToJSON(message.marketDataType);
     }
+    if (message.optionComputations?.length) {
+      obj.optionComputations = message.optionComputations.map((e) => OptionComputation.toJSON(e));
+    }
     return obj;
   },
 
@@ -1364,6 +1677,251 @@ export const Tick: MessageFns<Tick> = {
     message.lastSize = object.lastSize ?? "";
     message.volume = object.volume ?? "";
     message.marketDataType = object.marketDataType ?? 0;
+    message.optionComputations = object.optionComputations?.map((e) => OptionComputation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseOptionComputation(): OptionComputation {
+  return {
+    kind: 0,
+    priceBased: false,
+    impliedVolatility: "",
+    delta: "",
+    gamma: "",
+    vega: "",
+    theta: "",
+    optionPrice: "",
+    underlyingPrice: "",
+    pvDividend: "",
+  };
+}
+
+export const OptionComputation: MessageFns<OptionComputation> = {
+  encode(message: OptionComputation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.priceBased !== false) {
+      writer.uint32(16).bool(message.priceBased);
+    }
+    if (message.impliedVolatility !== "") {
+      writer.uint32(26).string(message.impliedVolatility);
+    }
+    if (message.delta !== "") {
+      writer.uint32(34).string(message.delta);
+    }
+    if (message.gamma !== "") {
+      writer.uint32(42).string(message.gamma);
+    }
+    if (message.vega !== "") {
+      writer.uint32(50).string(message.vega);
+    }
+    if (message.theta !== "") {
+      writer.uint32(58).string(message.theta);
+    }
+    if (message.optionPrice !== "") {
+      writer.uint32(66).string(message.optionPrice);
+    }
+    if (message.underlyingPrice !== "") {
+      writer.uint32(74).string(message.underlyingPrice);
+    }
+    if (message.pvDividend !== "") {
+      writer.uint32(82).string(message.pvDividend);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OptionComputation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOptionComputation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.priceBased = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.impliedVolatility = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.delta = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.gamma = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.vega = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.theta = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.optionPrice = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.underlyingPrice = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.pvDividend = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OptionComputation {
+    return {
+      kind: isSet(object.kind) ? optionComputationKindFromJSON(object.kind) : 0,
+      priceBased: isSet(object.priceBased)
+        ? globalThis.Boolean(object.priceBased)
+        : isSet(object.price_based)
+        ? globalThis.Boolean(object.price_based)
+        : false,
+      impliedVolatility: isSet(object.impliedVolatility)
+        ? globalThis.String(object.impliedVolatility)
+        : isSet(object.implied_volatility)
+        ? globalThis.String(object.implied_volatility)
+        : "",
+      delta: isSet(object.delta) ? globalThis.String(object.delta) : "",
+      gamma: isSet(object.gamma) ? globalThis.String(object.gamma) : "",
+      vega: isSet(object.vega) ? globalThis.String(object.vega) : "",
+      theta: isSet(object.theta) ? globalThis.String(object.theta) : "",
+      optionPrice: isSet(object.optionPrice)
+        ? globalThis.String(object.optionPrice)
+        : isSet(object.option_price)
+        ? globalThis.String(object.option_price)
+        : "",
+      underlyingPrice: isSet(object.underlyingPrice)
+        ? globalThis.String(object.underlyingPrice)
+        : isSet(object.underlying_price)
+        ? globalThis.String(object.underlying_price)
+        : "",
+      pvDividend: isSet(object.pvDividend)
+        ? globalThis.String(object.pvDividend)
+        : isSet(object.pv_dividend)
+        ? globalThis.String(object.pv_dividend)
+        : "",
+    };
+  },
+
+  toJSON(message: OptionComputation): unknown {
+    const obj: any = {};
+    if (message.kind !== undefined) {
+      obj.kind = optionComputationKindToJSON(message.kind);
+    }
+    if (message.priceBased !== undefined) {
+      obj.priceBased = message.priceBased;
+    }
+    if (message.impliedVolatility !== undefined) {
+      obj.impliedVolatility = message.impliedVolatility;
+    }
+    if (message.delta !== undefined) {
+      obj.delta = message.delta;
+    }
+    if (message.gamma !== undefined) {
+      obj.gamma = message.gamma;
+    }
+    if (message.vega !== undefined) {
+      obj.vega = message.vega;
+    }
+    if (message.theta !== undefined) {
+      obj.theta = message.theta;
+    }
+    if (message.optionPrice !== undefined) {
+      obj.optionPrice = message.optionPrice;
+    }
+    if (message.underlyingPrice !== undefined) {
+      obj.underlyingPrice = message.underlyingPrice;
+    }
+    if (message.pvDividend !== undefined) {
+      obj.pvDividend = message.pvDividend;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OptionComputation>, I>>(base?: I): OptionComputation {
+    return OptionComputation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OptionComputation>, I>>(object: I): OptionComputation {
+    const message = createBaseOptionComputation();
+    message.kind = object.kind ?? 0;
+    message.priceBased = object.priceBased ?? false;
+    message.impliedVolatility = object.impliedVolatility ?? "";
+    message.delta = object.delta ?? "";
+    message.gamma = object.gamma ?? "";
+    message.vega = object.vega ?? "";
+    message.theta = object.theta ?? "";
+    message.optionPrice = object.optionPrice ?? "";
+    message.underlyingPrice = object.underlyingPrice ?? "";
+    message.pvDividend = object.pvDividend ?? "";
     return message;
   },
 };
@@ -2094,6 +2652,15 @@ function createBaseInstrument(): Instrument {
     tradingHours: [],
     liquidHours: [],
     mappingNote: "",
+    assetClass: 0,
+    underlying: "",
+    underlyingConId: "0",
+    expiry: "",
+    strike: "",
+    right: 0,
+    cusip: "",
+    isin: "",
+    legs: [],
   };
 }
 
@@ -2161,6 +2728,33 @@ export const Instrument: MessageFns<Instrument> = {
     }
     if (message.mappingNote !== "") {
       writer.uint32(170).string(message.mappingNote);
+    }
+    if (message.assetClass !== 0) {
+      writer.uint32(176).int32(message.assetClass);
+    }
+    if (message.underlying !== "") {
+      writer.uint32(186).string(message.underlying);
+    }
+    if (message.underlyingConId !== "0") {
+      writer.uint32(192).int64(message.underlyingConId);
+    }
+    if (message.expiry !== "") {
+      writer.uint32(202).string(message.expiry);
+    }
+    if (message.strike !== "") {
+      writer.uint32(210).string(message.strike);
+    }
+    if (message.right !== 0) {
+      writer.uint32(216).int32(message.right);
+    }
+    if (message.cusip !== "") {
+      writer.uint32(226).string(message.cusip);
+    }
+    if (message.isin !== "") {
+      writer.uint32(234).string(message.isin);
+    }
+    for (const v of message.legs) {
+      ComboLeg.encode(v!, writer.uint32(242).fork()).join();
     }
     return writer;
   },
@@ -2346,6 +2940,78 @@ export const Instrument: MessageFns<Instrument> = {
             message.mappingNote = reader.string();
             continue;
           }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.assetClass = reader.int32() as any;
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.underlying = reader.string();
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.underlyingConId = reader.int64().toString();
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.expiry = reader.string();
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.strike = reader.string();
+            continue;
+          }
+          case 27: {
+            if (tag !== 216) {
+              break;
+            }
+
+            message.right = reader.int32() as any;
+            continue;
+          }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.cusip = reader.string();
+            continue;
+          }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.isin = reader.string();
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.legs.push(ComboLeg.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2445,6 +3111,25 @@ export const Instrument: MessageFns<Instrument> = {
         : isSet(object.mapping_note)
         ? globalThis.String(object.mapping_note)
         : "",
+      assetClass: isSet(object.assetClass)
+        ? assetClassFromJSON(object.assetClass)
+        : isSet(object.asset_class)
+        ? assetClassFromJSON(object.asset_class)
+        : 0,
+      underlying: isSet(object.underlying) ? globalThis.String(object.underlying) : "",
+      underlyingConId: isSet(object.underlyingConId)
+        ? globalThis.String(object.underlyingConId)
+        : isSet(object.underlying_con_id)
+        ? globalThis.String(object.underlying_con_id)
+        : "0",
+      expiry: isSet(object.expiry) ? globalThis.String(object.expiry) : "",
+      strike: isSet(object.strike) ? globalThis.String(object.strike) : "",
+      right: isSet(object.right) ? optionRightFromJSON(object.right) : 0,
+      cusip: isSet(object.cusip) ? globalThis.String(object.cusip) : "",
+      isin: isSet(object.isin) ? globalThis.String(object.isin) : "",
+      legs: globalThis.Array.isArray(object?.legs)
+        ? object.legs.map((e: any) => ComboLeg.fromJSON(e))
+        : [],
     };
   },
 
@@ -2513,6 +3198,33 @@ export const Instrument: MessageFns<Instrument> = {
     if (message.mappingNote !== undefined) {
       obj.mappingNote = message.mappingNote;
     }
+    if (message.assetClass !== undefined) {
+      obj.assetClass = assetClassToJSON(message.assetClass);
+    }
+    if (message.underlying !== undefined) {
+      obj.underlying = message.underlying;
+    }
+    if (message.underlyingConId !== undefined) {
+      obj.underlyingConId = message.underlyingConId;
+    }
+    if (message.expiry !== undefined) {
+      obj.expiry = message.expiry;
+    }
+    if (message.strike !== undefined) {
+      obj.strike = message.strike;
+    }
+    if (message.right !== undefined) {
+      obj.right = optionRightToJSON(message.right);
+    }
+    if (message.cusip !== undefined) {
+      obj.cusip = message.cusip;
+    }
+    if (message.isin !== undefined) {
+      obj.isin = message.isin;
+    }
+    if (message.legs?.length) {
+      obj.legs = message.legs.map((e) => ComboLeg.toJSON(e));
+    }
     return obj;
   },
 
@@ -2542,6 +3254,445 @@ export const Instrument: MessageFns<Instrument> = {
     message.tradingHours = object.tradingHours?.map((e) => TradingSession.fromPartial(e)) || [];
     message.liquidHours = object.liquidHours?.map((e) => TradingSession.fromPartial(e)) || [];
     message.mappingNote = object.mappingNote ?? "";
+    message.assetClass = object.assetClass ?? 0;
+    message.underlying = object.underlying ?? "";
+    message.underlyingConId = object.underlyingConId ?? "0";
+    message.expiry = object.expiry ?? "";
+    message.strike = object.strike ?? "";
+    message.right = object.right ?? 0;
+    message.cusip = object.cusip ?? "";
+    message.isin = object.isin ?? "";
+    message.legs = object.legs?.map((e) => ComboLeg.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseComboLeg(): ComboLeg {
+  return { symbol: "", ratio: 0, conId: "0" };
+}
+
+export const ComboLeg: MessageFns<ComboLeg> = {
+  encode(message: ComboLeg, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.symbol !== "") {
+      writer.uint32(10).string(message.symbol);
+    }
+    if (message.ratio !== 0) {
+      writer.uint32(16).int32(message.ratio);
+    }
+    if (message.conId !== "0") {
+      writer.uint32(24).int64(message.conId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ComboLeg {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseComboLeg();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.symbol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ratio = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.conId = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ComboLeg {
+    return {
+      symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      ratio: isSet(object.ratio) ? globalThis.Number(object.ratio) : 0,
+      conId: isSet(object.conId)
+        ? globalThis.String(object.conId)
+        : isSet(object.con_id)
+        ? globalThis.String(object.con_id)
+        : "0",
+    };
+  },
+
+  toJSON(message: ComboLeg): unknown {
+    const obj: any = {};
+    if (message.symbol !== undefined) {
+      obj.symbol = message.symbol;
+    }
+    if (message.ratio !== undefined) {
+      obj.ratio = Math.round(message.ratio);
+    }
+    if (message.conId !== undefined) {
+      obj.conId = message.conId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ComboLeg>, I>>(base?: I): ComboLeg {
+    return ComboLeg.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ComboLeg>, I>>(object: I): ComboLeg {
+    const message = createBaseComboLeg();
+    message.symbol = object.symbol ?? "";
+    message.ratio = object.ratio ?? 0;
+    message.conId = object.conId ?? "0";
+    return message;
+  },
+};
+
+function createBaseInstrumentSpec(): InstrumentSpec {
+  return {
+    assetClass: 0,
+    symbol: "",
+    expiry: "",
+    localSymbol: "",
+    strike: "",
+    right: 0,
+    tradingClass: "",
+    cusip: "",
+    isin: "",
+    legs: [],
+  };
+}
+
+export const InstrumentSpec: MessageFns<InstrumentSpec> = {
+  encode(message: InstrumentSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.assetClass !== 0) {
+      writer.uint32(8).int32(message.assetClass);
+    }
+    if (message.symbol !== "") {
+      writer.uint32(18).string(message.symbol);
+    }
+    if (message.expiry !== "") {
+      writer.uint32(26).string(message.expiry);
+    }
+    if (message.localSymbol !== "") {
+      writer.uint32(34).string(message.localSymbol);
+    }
+    if (message.strike !== "") {
+      writer.uint32(42).string(message.strike);
+    }
+    if (message.right !== 0) {
+      writer.uint32(48).int32(message.right);
+    }
+    if (message.tradingClass !== "") {
+      writer.uint32(58).string(message.tradingClass);
+    }
+    if (message.cusip !== "") {
+      writer.uint32(66).string(message.cusip);
+    }
+    if (message.isin !== "") {
+      writer.uint32(74).string(message.isin);
+    }
+    for (const v of message.legs) {
+      InstrumentLeg.encode(v!, writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstrumentSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstrumentSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.assetClass = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.symbol = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.expiry = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.localSymbol = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.strike = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.right = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.tradingClass = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.cusip = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.isin = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.legs.push(InstrumentLeg.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstrumentSpec {
+    return {
+      assetClass: isSet(object.assetClass)
+        ? assetClassFromJSON(object.assetClass)
+        : isSet(object.asset_class)
+        ? assetClassFromJSON(object.asset_class)
+        : 0,
+      symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      expiry: isSet(object.expiry) ? globalThis.String(object.expiry) : "",
+      localSymbol: isSet(object.localSymbol)
+        ? globalThis.String(object.localSymbol)
+        : isSet(object.local_symbol)
+        ? globalThis.String(object.local_symbol)
+        : "",
+      strike: isSet(object.strike) ? globalThis.String(object.strike) : "",
+      right: isSet(object.right) ? optionRightFromJSON(object.right) : 0,
+      tradingClass: isSet(object.tradingClass)
+        ? globalThis.String(object.tradingClass)
+        : isSet(object.trading_class)
+        ? globalThis.String(object.trading_class)
+        : "",
+      cusip: isSet(object.cusip) ? globalThis.String(object.cusip) : "",
+      isin: isSet(object.isin) ? globalThis.String(object.isin) : "",
+      legs: globalThis.Array.isArray(object?.legs)
+        ? object.legs.map((e: any) => InstrumentLeg.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: InstrumentSpec): unknown {
+    const obj: any = {};
+    if (message.assetClass !== undefined) {
+      obj.assetClass = assetClassToJSON(message.assetClass);
+    }
+    if (message.symbol !== undefined) {
+      obj.symbol = message.symbol;
+    }
+    if (message.expiry !== undefined) {
+      obj.expiry = message.expiry;
+    }
+    if (message.localSymbol !== undefined) {
+      obj.localSymbol = message.localSymbol;
+    }
+    if (message.strike !== undefined) {
+      obj.strike = message.strike;
+    }
+    if (message.right !== undefined) {
+      obj.right = optionRightToJSON(message.right);
+    }
+    if (message.tradingClass !== undefined) {
+      obj.tradingClass = message.tradingClass;
+    }
+    if (message.cusip !== undefined) {
+      obj.cusip = message.cusip;
+    }
+    if (message.isin !== undefined) {
+      obj.isin = message.isin;
+    }
+    if (message.legs?.length) {
+      obj.legs = message.legs.map((e) => InstrumentLeg.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InstrumentSpec>, I>>(base?: I): InstrumentSpec {
+    return InstrumentSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InstrumentSpec>, I>>(object: I): InstrumentSpec {
+    const message = createBaseInstrumentSpec();
+    message.assetClass = object.assetClass ?? 0;
+    message.symbol = object.symbol ?? "";
+    message.expiry = object.expiry ?? "";
+    message.localSymbol = object.localSymbol ?? "";
+    message.strike = object.strike ?? "";
+    message.right = object.right ?? 0;
+    message.tradingClass = object.tradingClass ?? "";
+    message.cusip = object.cusip ?? "";
+    message.isin = object.isin ?? "";
+    message.legs = object.legs?.map((e) => InstrumentLeg.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseInstrumentLeg(): InstrumentLeg {
+  return { instrument: undefined, ratio: 0 };
+}
+
+export const InstrumentLeg: MessageFns<InstrumentLeg> = {
+  encode(message: InstrumentLeg, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.instrument !== undefined) {
+      InstrumentSpec.encode(message.instrument, writer.uint32(10).fork()).join();
+    }
+    if (message.ratio !== 0) {
+      writer.uint32(16).int32(message.ratio);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstrumentLeg {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstrumentLeg();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.instrument = InstrumentSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ratio = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstrumentLeg {
+    return {
+      instrument: isSet(object.instrument) ? InstrumentSpec.fromJSON(object.instrument) : undefined,
+      ratio: isSet(object.ratio) ? globalThis.Number(object.ratio) : 0,
+    };
+  },
+
+  toJSON(message: InstrumentLeg): unknown {
+    const obj: any = {};
+    if (message.instrument !== undefined) {
+      obj.instrument = InstrumentSpec.toJSON(message.instrument);
+    }
+    if (message.ratio !== undefined) {
+      obj.ratio = Math.round(message.ratio);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InstrumentLeg>, I>>(base?: I): InstrumentLeg {
+    return InstrumentLeg.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InstrumentLeg>, I>>(object: I): InstrumentLeg {
+    const message = createBaseInstrumentLeg();
+    message.instrument = (object.instrument !== undefined && object.instrument !== null)
+      ? InstrumentSpec.fromPartial(object.instrument)
+      : undefined;
+    message.ratio = object.ratio ?? 0;
     return message;
   },
 };

@@ -29,6 +29,24 @@ describe("the hand-written TickEvent encoding", () => {
         lastSize: maybe(() => dec("0.00000001")),
         volume: maybe(() => dec("123456789.123")),
         dataType: types[i % 4]!,
+        ...(i % 3 === 0
+          ? {
+              optionComputations: (["bid", "ask", "last", "model"] as const)
+                .filter(() => rnd() < 0.6)
+                .map((kind) => ({
+                  kind,
+                  priceBased: rnd() < 0.5,
+                  impliedVolatility: maybe(() => dec((rnd()).toFixed(6))),
+                  delta: maybe(() => dec((rnd() * 2 - 1).toFixed(6))),
+                  gamma: maybe(() => dec((rnd() / 10).toFixed(8))),
+                  vega: maybe(() => dec((rnd()).toFixed(6))),
+                  theta: maybe(() => dec((-rnd()).toFixed(6))),
+                  optionPrice: maybe(() => dec((rnd() * 50).toFixed(2))),
+                  underlyingPrice: maybe(() => dec((rnd() * 500).toFixed(2))),
+                  pvDividend: maybe(() => dec(0)),
+                })),
+            }
+          : {}),
       };
       const symbol = i % 7 === 0 ? "" : i % 2 === 0 ? "BTCUSDT" : "ÄPFEL";
       const seq = i % 5 === 0 ? 0 : Math.floor(rnd() * 2 ** 40);

@@ -1,7 +1,7 @@
 import type { BinaryWriter } from "@bufbuild/protobuf/wire";
-import { TradeSide, type Candle as ProtoCandle, type OrderBookUpdate, type PriceLevel, type Tick, type Trade } from "../../../gen/ibprovider/v1/types.js";
+import { OptionComputationKind, TradeSide, type Candle as ProtoCandle, type OptionComputation as ProtoOptionComputation, type OrderBookUpdate, type PriceLevel, type Tick, type Trade } from "../../../gen/ibprovider/v1/types.js";
 import { toWire, type Decimal } from "../../domain/decimal.js";
-import { inferTradeSide, textCandleOf, type Candle, type Level1, type TextCandle } from "../../domain/marketData.js";
+import { inferTradeSide, textCandleOf, type Candle, type Level1, type OptionComputation, type TextCandle } from "../../domain/marketData.js";
 import type { BookUpdate, TradeEvent } from "../../ib/ibAdapter.js";
 import { dataTypeToProto } from "./streamStatus.js";
 import { timestampFromMs } from "./protoTime.js";
@@ -100,6 +100,7 @@ export function writeTickEvent(l1: Level1, symbol: string, seq: number, w: Binar
   writeDecimal(w, 74, l1.volume);
   const dataType = dataTypeToProto(l1.dataType);
   if (dataType !== 0) w.uint32(80).int32(dataType);
+  if (l1.optionComputations !== undefined) for (const c of l1.optionComputations) writeOptionComputation(w, c);
   w.join();
   if (seq !== 0) w.uint32(32).uint64(seq);
 }
@@ -107,6 +108,39 @@ export function writeTickEvent(l1: Level1, symbol: string, seq: number, w: Binar
 function writeDecimal(w: BinaryWriter, tag: number, d: Decimal | undefined): void {
   const text = toWire(d);
   if (text !== "") w.uint32(tag).string(text);
+}
+
+const COMPUTATION_KINDS = { bid: OptionComputationKind.OPTION_COMPUTATION_KIND_BID, ask: OptionComputationKind.OPTION_COMPUTATION_KIND_ASK, last: OptionComputationKind.OPTION_COMPUTATION_KIND_LAST, model: OptionComputationKind.OPTION_COMPUTATION_KIND_MODEL } as const;
+
+/** Tick.option_computations (field 11), as ts-proto writes it. */
+function writeOptionComputation(w: BinaryWriter, c: OptionComputation): void {
+  w.uint32(90).fork();
+  w.uint32(8).int32(COMPUTATION_KINDS[c.kind]);
+  if (c.priceBased) w.uint32(16).bool(true);
+  writeDecimal(w, 26, c.impliedVolatility);
+  writeDecimal(w, 34, c.delta);
+  writeDecimal(w, 42, c.gamma);
+  writeDecimal(w, 50, c.vega);
+  writeDecimal(w, 58, c.theta);
+  writeDecimal(w, 66, c.optionPrice);
+  writeDecimal(w, 74, c.underlyingPrice);
+  writeDecimal(w, 82, c.pvDividend);
+  w.join();
+}
+
+export function optionComputationToProto(c: OptionComputation): ProtoOptionComputation {
+  return {
+    kind: COMPUTATION_KINDS[c.kind],
+    priceBased: c.priceBased,
+    impliedVolatility: toWire(c.impliedVolatility),
+    delta: toWire(c.delta),
+    gamma: toWire(c.gamma),
+    vega: toWire(c.vega),
+    theta: toWire(c.theta),
+    optionPrice: toWire(c.optionPrice),
+    underlyingPrice: toWire(c.underlyingPrice),
+    pvDividend: toWire(c.pvDividend),
+  };
 }
 
 export function tickToProto(l1: Level1, symbol: string): Tick {
@@ -121,5 +155,6 @@ export function tickToProto(l1: Level1, symbol: string): Tick {
     lastSize: toWire(l1.lastSize),
     volume: toWire(l1.volume),
     marketDataType: dataTypeToProto(l1.dataType),
+    optionComputations: (l1.optionComputations ?? []).map(optionComputationToProto),
   };
 }

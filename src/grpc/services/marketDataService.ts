@@ -16,7 +16,7 @@ import type { BookUpdate, CandleQuery, LineConsumerOptions, OrderBookSnapshot, T
 import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { IbError } from "../../ib/ibErrors.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../../stream/streamSettings.js";
-import { invalidArgument, notFound } from "../apiError.js";
+import { invalidArgument, notFound, unimplemented } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
 import { deadlineMsOf } from "../callDeadline.js";
 import { toInstrument } from "../mapping/instrument.js";
@@ -65,6 +65,10 @@ export class MarketDataService {
       ...(accepts === undefined ? {} : { accepts }),
       ...(start === undefined ? {} : { start }),
     };
+  }
+
+  getOptionChainQuotes(): Promise<never> {
+    return Promise.reject(unimplemented("GetOptionChainQuotes"));
   }
 
   async getCandles(request: GetCandlesRequest, ctx: CallContext): Promise<EncodedMessage> {

@@ -3,6 +3,7 @@ import type { ProviderConfig } from "../../config/providerConfig.js";
 import type { MarketType } from "../../domain/marketType.js";
 import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { IbError } from "../../ib/ibErrors.js";
+import { unimplemented } from "../apiError.js";
 import { checkConnector, checkInstrument, checkMarketType } from "../requests/instrumentFields.js";
 import { EMPTY_INSTRUMENT, toInstrument } from "../mapping/instrument.js";
 
@@ -49,5 +50,17 @@ export class SymbolService {
     const { marketType, symbol } = checkInstrument(request);
     const resolved = await this.instruments.resolve(marketType, symbol);
     return { symbol: toInstrument(resolved, request.symbol, this.now()) };
+  }
+
+  searchSymbols(): Promise<never> {
+    return Promise.reject(unimplemented("SearchSymbols"));
+  }
+
+  getOptionChain(): Promise<never> {
+    return Promise.reject(unimplemented("GetOptionChain"));
+  }
+
+  listFutures(): Promise<never> {
+    return Promise.reject(unimplemented("ListFutures"));
   }
 }
