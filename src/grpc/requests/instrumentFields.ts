@@ -1,12 +1,17 @@
+import type { InstrumentSpec as ProtoSpec } from "../../../gen/ibprovider/v1/types.js";
+import { parseInstrumentSymbol, type InstrumentSpec } from "../../domain/instrumentSymbol.js";
 import { CONNECTOR_TYPES, MARKET_TYPES, type MarketType } from "../../domain/marketType.js";
 import { describeAcceptedIntervals, parseInterval, type Interval } from "../../domain/intervals.js";
 import { echo, invalidArgument } from "../apiError.js";
+import { symbolOfSpec } from "./instrumentSpec.js";
 
 /** Field checks shared by every request that names an instrument; each error names its field. */
 export interface InstrumentRequest {
   connectorType: string;
   marketType: string;
   symbol: string;
+  /** The structured form (gRPC), instead of `symbol`. */
+  instrument?: ProtoSpec | undefined;
 }
 
 export function checkConnector(connectorType: string): void {
@@ -22,16 +27,23 @@ export function checkMarketType(marketType: string): MarketType {
   return marketType as MarketType;
 }
 
-export function checkSymbol(symbol: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._\-/ ]{0,31}$/.test(symbol)) {
-    throw invalidArgument("symbol", `expected a symbol such as BTCUSDT, AAPL, EURUSD or ES (got ${echo(symbol)})`, "INVALID_SYMBOL");
-  }
-  return symbol.toUpperCase();
+/** A symbol of the market in the symbol syntax (docs/instruments.md) → its canonical text and spec. */
+export function checkSymbol(marketType: MarketType, symbol: string, field = "symbol"): { symbol: string; spec: InstrumentSpec } {
+  if (symbol === "") throw invalidArgument(field, "required: a symbol such as AAPL, BTCUSDT, EURUSD, SPX, AAPL270115C00200000 or ES", "INVALID_SYMBOL");
+  const parsed = parseInstrumentSymbol(marketType, symbol);
+  if ("error" in parsed) throw invalidArgument(field, parsed.error, "INVALID_SYMBOL");
+  return { symbol: parsed.text, spec: parsed.spec };
 }
 
-export function checkInstrument(request: InstrumentRequest): { marketType: MarketType; symbol: string } {
+/** The instrument a request names, by `symbol` or (gRPC) `instrument`, never both. */
+export function checkInstrument(request: InstrumentRequest): { marketType: MarketType; symbol: string; spec: InstrumentSpec } {
   checkConnector(request.connectorType);
-  return { marketType: checkMarketType(request.marketType), symbol: checkSymbol(request.symbol) };
+  const marketType = checkMarketType(request.marketType);
+  if (request.instrument !== undefined) {
+    if (request.symbol !== "") throw invalidArgument("instrument", `name the instrument by symbol or by instrument, not both (symbol ${echo(request.symbol)})`, "INVALID_SYMBOL");
+    return { marketType, ...checkSymbol(marketType, symbolOfSpec(request.instrument), "instrument") };
+  }
+  return { marketType, ...checkSymbol(marketType, request.symbol) };
 }
 
 export function checkInterval(text: string): Interval {

@@ -6,6 +6,7 @@ import { apiErrorFromAdapter } from "../adapterErrors.js";
 import { ApiError, invalidArgument } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
 import { timestampFromMs } from "../mapping/protoTime.js";
+import type { MarketType } from "../../domain/marketType.js";
 import { checkConnector, checkInterval, checkMarketType, checkSymbol } from "../requests/instrumentFields.js";
 import { candleWindow } from "../requests/timeWindow.js";
 
@@ -27,7 +28,7 @@ export class StoreService {
   async *backfill(request: BackfillRequest, ctx: CallContext): AsyncGenerator<BackfillResponse> {
     checkConnector(request.connectorType);
     const marketType = checkMarketType(request.marketType);
-    const symbols = checkSymbols(request.symbols);
+    const symbols = checkSymbols(marketType, request.symbols);
     const interval = checkInterval(request.interval);
     const { fromMs, toMs } = candleWindow(request, interval, Date.now());
     ctx.log.info({ client: ctx.client, symbols: symbols.length, interval: interval.name, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() }, "backfill started");
@@ -88,13 +89,13 @@ async function* namingTheWindow<T>(events: AsyncIterable<T>, request: BackfillRe
 }
 
 /** 1 to MAX_BACKFILL_SYMBOLS well-formed symbols, upper-cased, each once; a fault names its index. */
-function checkSymbols(symbols: readonly string[]): string[] {
+function checkSymbols(marketType: MarketType, symbols: readonly string[]): string[] {
   if (symbols.length === 0) throw invalidArgument("symbols", "name at least one symbol", "NO_SYMBOLS");
   if (symbols.length > MAX_BACKFILL_SYMBOLS) throw invalidArgument("symbols", `at most ${MAX_BACKFILL_SYMBOLS} symbols per backfill (got ${symbols.length})`, "TOO_MANY_SYMBOLS");
   const out = new Set<string>();
   symbols.forEach((symbol, i) => {
     try {
-      out.add(checkSymbol(symbol));
+      out.add(checkSymbol(marketType, symbol, `symbols[${i}]`).symbol);
     } catch (err) {
       if (err instanceof ApiError) throw invalidArgument(`symbols[${i}]`, err.fieldViolations[0]?.description ?? err.message, err.reason);
       throw err;
