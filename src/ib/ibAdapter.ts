@@ -8,6 +8,8 @@ import { GatewayConnection, type GatewayConnectionOptions } from "./connection/g
 import type { GatewayStatus } from "./connection/gatewayStatus.js";
 import { RequestRouter } from "./connection/requestRouter.js";
 import { ContractResolver, type PersistedContracts, type ResolvedInstrument } from "./contracts/contractResolver.js";
+import { requireOfferedForSymbol } from "./contracts/classOffers.js";
+import { instrumentKey } from "./contracts/resolvedInstrument.js";
 import { AccountFeeds } from "./feeds/accountFeeds.js";
 import type { AccountState, AccountUpdate } from "./feeds/accountFeed.js";
 import { candleSource } from "./feeds/candleFeed.js";
@@ -160,14 +162,15 @@ export class IbAdapter {
     const maxChunks = options.maxHistoryChunks ?? 60;
     this.history = new HistoryService(this.ctx, this.scheduler, { maxChunks, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
     this.candleCache = options.store === undefined ? undefined : new CandleCache(this.history, options.store.candles, options.store.settings, now, maxChunks);
-    this.candleHistory = this.candleCache ?? {
-      candlePages: async (instrument, query) => {
-        const candles = (await this.history.candles(instrument, query)).map(textCandleOf);
-        return (async function* () {
-          if (candles.length > 0) yield candles;
-        })();
-      },
+    const fromIb = async (instrument: ResolvedInstrument, query: CandleQuery) => {
+      const candles = (await this.history.candles(instrument, query)).map(textCandleOf);
+      return (async function* () {
+        if (candles.length > 0) yield candles;
+      })();
     };
+    const cache = this.candleCache;
+    // The store keys series by conId: a combo has none (IB gives a BAG no conId), so its history is IB's each time.
+    this.candleHistory = { candlePages: (instrument, query) => (cache !== undefined && instrument.conId !== 0 ? cache.candlePages(instrument, query) : fromIb(instrument, query)) };
     this.accounts = new AccountFeeds(this.ctx, this.feeds, () => this.connection.status);
     const marketDataType = IB_MARKET_DATA_TYPE[options.marketDataType ?? "delayed"];
     // Must precede the feeds' own 'ready' handling: the Gateway resets the type to live on every connect.
@@ -233,7 +236,7 @@ export class IbAdapter {
    */
   async streamTicks(marketType: MarketType, symbol: string, options: LineConsumerOptions<Level1>): Promise<FeedConsumer<Level1>> {
     const instrument = await this.resolve(marketType, symbol);
-    return this.feeds.consume({ key: `tick/${instrument.conId}`, kind: "tick", marketType, symbol: instrument.symbol }, () => level1Source(this.ctx, instrument), options);
+    return this.feeds.consume({ key: `tick/${instrumentKey(instrument)}`, kind: "tick", marketType, symbol: instrument.symbol }, () => level1Source(this.ctx, instrument), options);
   }
 
   /**
@@ -276,10 +279,10 @@ export class IbAdapter {
     const instrument = await this.resolve(marketType, symbol);
     const useRTH = instrument.secType === "STK";
     return {
-      descriptor: { key: `candle/${instrument.conId}/${interval.name}`, kind: "candle", marketType, symbol: instrument.symbol, interval: interval.name },
+      descriptor: { key: `candle/${instrumentKey(instrument)}/${interval.name}`, kind: "candle", marketType, symbol: instrument.symbol, interval: interval.name },
       source: () => {
         const source = candleSource(this.ctx, instrument, interval, this.history.forCandleFeed(instrument, interval, useRTH, () => this.router.allocateId()), useRTH);
-        const record = this.candleCache?.closedCandleWriter(instrument, interval, useRTH);
+        const record = instrument.conId === 0 ? undefined : this.candleCache?.closedCandleWriter(instrument, interval, useRTH);
         return record === undefined ? source : tapData(source, record);
       },
     };
@@ -287,6 +290,7 @@ export class IbAdapter {
 
   /** The most recent `limit` trades (1 to IB's 1000) in [fromMs, toMs), ascending. */
   async recentTrades(marketType: MarketType, symbol: string, query: { fromMs: number | undefined; toMs: number; limit: number; signal?: AbortSignal; client?: string; deadlineMs?: number }): Promise<TradePrint[]> {
+    requireOfferedForSymbol(marketType, symbol, "trades");
     return this.history.recentTrades(withTrades(await this.resolve(marketType, symbol)), query);
   }
 
@@ -307,9 +311,10 @@ export class IbAdapter {
   }
 
   private async tradesFeed(marketType: MarketType, symbol: string): Promise<FeedPlan<TradeEvent>> {
+    requireOfferedForSymbol(marketType, symbol, "trades");
     const instrument = withTrades(await this.resolve(marketType, symbol));
-    const quote = () => this.feeds.peek<Level1>(`tick/${instrument.conId}`);
-    return { descriptor: { key: `trade/${instrument.conId}`, kind: "trade", marketType, symbol: instrument.symbol }, source: () => tradesSource(this.ctx, instrument, quote, tradeHistoryFor(this.ctx, this.scheduler, instrument)) };
+    const quote = () => this.feeds.peek<Level1>(`tick/${instrumentKey(instrument)}`);
+    return { descriptor: { key: `trade/${instrumentKey(instrument)}`, kind: "trade", marketType, symbol: instrument.symbol }, source: () => tradesSource(this.ctx, instrument, quote, tradeHistoryFor(this.ctx, this.scheduler, instrument)) };
   }
 
   /** L2 depth of `rows` rows per side: a snapshot, then deltas with sequence numbers. One IB depth subscription per (instrument, rows). */
@@ -319,8 +324,9 @@ export class IbAdapter {
   }
 
   private async orderBookFeed(marketType: MarketType, symbol: string, rows: number): Promise<FeedPlan<BookUpdate>> {
+    requireOfferedForSymbol(marketType, symbol, "depth");
     const instrument = await this.resolve(marketType, symbol);
-    return { descriptor: { key: `book/${instrument.conId}/${rows}`, kind: "orderBook", marketType, symbol: instrument.symbol }, source: () => depthSource(this.ctx, instrument, rows) };
+    return { descriptor: { key: `book/${instrumentKey(instrument)}/${rows}`, kind: "orderBook", marketType, symbol: instrument.symbol }, source: () => depthSource(this.ctx, instrument, rows) };
   }
 
   /**

@@ -26,7 +26,8 @@ export type IbFact =
   | "no-trades" // IB keeps no trade prints for the instrument (forex pairs: 162)
   | "history-too-long" // a window needs more IB requests than one call may make
   | "history-quota" // the caller's client would exceed its historical requests per window (details: limit, client)
-  | "history-wait-exceeds-deadline"; // IB's pacing would hold the call past the caller's deadline (details: waitMs)
+  | "history-wait-exceeds-deadline" // IB's pacing would hold the call past the caller's deadline (details: waitMs)
+  | "not-offered-for-class"; // IB does not send this kind of data for the instrument's class (trade prints of an index, ...)
 
 /** Numbers behind a fact, for the API layer's metadata and retry advice. */
 export interface IbErrorDetails {

@@ -1,43 +1,13 @@
 import { EventName, type Contract, type ContractDetails } from "@stoqey/ib";
-import type { Decimal } from "../../domain/decimal.js";
 import type { IbContractOverride } from "../../config/providerConfig.js";
 import type { MarketType } from "../../domain/marketType.js";
-import { decimalFromIb } from "../../domain/decimal.js";
 import { requireConnected } from "../feeds/feedContext.js";
 import { IbError } from "../ibErrors.js";
 import type { RequestRouter } from "../connection/requestRouter.js";
+import { comboOf, deserializeInstrument, serializeInstrument, toResolved, type ResolvedInstrument } from "./resolvedInstrument.js";
 import { mapSymbol, type ContractQuery } from "./symbolMapping.js";
 
-/** A Barfinex symbol resolved to exactly one IB contract (no TWS ids beyond IB's own contract fields). */
-export interface ResolvedInstrument {
-  marketType: MarketType;
-  /** Barfinex symbol as requested (upper case). */
-  symbol: string;
-  baseAsset: string;
-  quoteAsset: string;
-  /** How the symbol was mapped, "" when it is the IB instrument itself. */
-  note: string;
-  conId: number;
-  secType: string;
-  exchange: string;
-  primaryExchange: string;
-  currency: string;
-  localSymbol: string;
-  tradingClass: string;
-  /** Futures: YYYYMMDD; "" otherwise. */
-  lastTradeDate: string;
-  multiplier: string;
-  longName: string;
-  timeZoneId: string;
-  /** IB format "20261125:0930-20261125:1600;20261126:CLOSED". */
-  tradingHours: string;
-  liquidHours: string;
-  minTick: Decimal | undefined;
-  sizeIncrement: Decimal | undefined;
-  minSize: Decimal | undefined;
-  /** The contract to send in market data / history requests: conId plus its exchange. */
-  requestContract: Contract;
-}
+export type { ResolvedInstrument } from "./resolvedInstrument.js";
 
 export interface ContractResolverOptions {
   router: RequestRouter;
@@ -110,7 +80,7 @@ export class ContractResolver {
 
   private keep(key: string, r: ResolvedInstrument): ResolvedInstrument {
     this.resolved.set(key, r);
-    this.options.persisted?.put(key, r.conId, serialize(r), this.now());
+    this.options.persisted?.put(key, r.conId, serializeInstrument(r), this.now());
     return r;
   }
 
@@ -125,11 +95,12 @@ export class ContractResolver {
     if (kept === undefined || this.now() - kept.fetchedAtMs >= maxAgeMs) return undefined;
     let r: ResolvedInstrument;
     try {
-      r = deserialize(kept.details);
+      r = deserializeInstrument(kept.details);
     } catch {
       return undefined; // written by another version: ask IB again
     }
-    if (r.lastTradeDate !== "" && r.lastTradeDate < yyyymmdd(this.now())) return undefined;
+    const today = yyyymmdd(this.now());
+    if ((r.lastTradeDate !== "" && r.lastTradeDate < today) || (r.expiry !== "" && r.expiry < today)) return undefined;
     return r;
   }
 
@@ -138,8 +109,13 @@ export class ContractResolver {
   }
 
   private async lookup(marketType: MarketType, symbol: string): Promise<ResolvedInstrument> {
-    const mapped = mapSymbol(marketType, symbol, this.options.override(marketType, symbol));
+    const mapped = mapSymbol(marketType, symbol, this.options.override(marketType, symbol), this.now());
     if ("error" in mapped) throw new IbError("not-found", mapped.error);
+    if (mapped.legs !== undefined) {
+      // IB has no contract details for a BAG: each leg is resolved (and cached) as a symbol of its own.
+      const legs = await Promise.all(mapped.legs.map(async (l) => ({ instrument: await this.resolve(marketType, l.symbol), ratio: l.ratio })));
+      return comboOf(marketType, symbol, mapped, legs);
+    }
     const details = await this.contractDetails(mapped.contract);
     const chosen = this.choose(details, mapped, symbol);
     return toResolved(marketType, symbol, mapped, chosen);
@@ -154,6 +130,11 @@ export class ContractResolver {
         .sort((a, b) => (a.contract.lastTradeDateOrContractMonth ?? "").localeCompare(b.contract.lastTradeDateOrContractMonth ?? ""));
       if (live[0] !== undefined) return live[0];
       throw new IbError("not-found", `no unexpired ${mapped.contract.symbol} futures contract`, 200);
+    }
+    if (mapped.futureMonth !== undefined && details.length > 1) {
+      // Options of one month's class may sit on several futures (serials): the one on the future named.
+      const onFuture = details.filter((d) => d.contractMonth === mapped.futureMonth);
+      if (onFuture.length === 1) return onFuture[0]!;
     }
     if (details.length > 1) {
       const candidates = details.map((d) => `${d.contract.symbol} ${d.contract.secType} ${d.contract.primaryExch ?? d.contract.exchange} ${d.contract.currency} (conId ${d.contract.conId})`);
@@ -185,51 +166,6 @@ function yyyymmdd(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10).replace(/-/g, "");
 }
 
-const DECIMAL_FIELDS = ["minTick", "sizeIncrement", "minSize"] as const;
-
-/** JSON with the decimals as their text, read back by deserialize (a version tag guards the shape). */
-function serialize(r: ResolvedInstrument): string {
-  return JSON.stringify({ v: 1, ...r, minTick: r.minTick?.toString(), sizeIncrement: r.sizeIncrement?.toString(), minSize: r.minSize?.toString() });
-}
-
-function deserialize(text: string): ResolvedInstrument {
-  const o = JSON.parse(text) as Record<string, unknown> & { v?: number };
-  if (o.v !== 1 || typeof o.conId !== "number" || typeof o.symbol !== "string") throw new Error("unknown contract record");
-  const { v: _version, ...rest } = o;
-  const r = rest as unknown as ResolvedInstrument;
-  for (const f of DECIMAL_FIELDS) (r as unknown as Record<string, unknown>)[f] = decimalFromIb(o[f] as string | undefined);
-  return r;
-}
-
 function describe(c: Contract): string {
   return [c.symbol, c.secType, c.exchange, c.currency, c.lastTradeDateOrContractMonth, c.localSymbol].filter((x) => x !== undefined && x !== "").join(" ");
-}
-
-function toResolved(marketType: MarketType, symbol: string, mapped: ContractQuery, d: ContractDetails): ResolvedInstrument {
-  const c = d.contract;
-  const text = (v: unknown) => (v === undefined || v === null ? "" : String(v));
-  return {
-    marketType,
-    symbol,
-    baseAsset: mapped.baseAsset,
-    quoteAsset: text(c.currency) || mapped.quoteAsset,
-    note: mapped.note,
-    conId: c.conId ?? 0,
-    secType: text(c.secType),
-    exchange: text(mapped.contract.exchange) || text(c.exchange),
-    primaryExchange: text(c.primaryExch),
-    currency: text(c.currency),
-    localSymbol: text(c.localSymbol),
-    tradingClass: text(c.tradingClass),
-    lastTradeDate: c.secType === "FUT" ? text(c.lastTradeDateOrContractMonth).slice(0, 8) : "",
-    multiplier: text(c.multiplier) === "0" ? "" : text(c.multiplier),
-    longName: text(d.longName),
-    timeZoneId: text(d.timeZoneId),
-    tradingHours: text(d.tradingHours),
-    liquidHours: text(d.liquidHours),
-    minTick: decimalFromIb(d.minTick),
-    sizeIncrement: decimalFromIb(d.sizeIncrement),
-    minSize: decimalFromIb(d.minSize),
-    requestContract: { conId: c.conId, exchange: text(mapped.contract.exchange) || text(c.exchange), secType: c.secType, symbol: c.symbol, currency: c.currency },
-  };
 }

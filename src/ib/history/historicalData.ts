@@ -1,7 +1,8 @@
-import { EventName, type BarSizeSetting, type WhatToShow } from "@stoqey/ib";
+import { EventName, type BarSizeSetting, type Contract, type WhatToShow } from "@stoqey/ib";
 import { decimalFromIb, ZERO } from "../../domain/decimal.js";
 import type { Bar } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
+import { instrumentKey } from "../contracts/resolvedInstrument.js";
 import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
 import type { HistoricalPriority, HistoricalScheduler, HistoricalWait } from "./historicalScheduler.js";
 import { pacingCost, pacingKeyFor } from "./pacingRules.js";
@@ -27,7 +28,7 @@ export function fetchHistoricalBars(
   query: HistoricalQuery,
   options: { timeoutMs: number; signal?: AbortSignal; priority?: HistoricalPriority; client?: string; onWait?: (wait: HistoricalWait | undefined) => void },
 ): Promise<Bar[]> {
-  const params = { contractKey: `${instrument.conId}@${instrument.exchange}`, ...query };
+  const params = { contractKey: `${instrumentKey(instrument)}@${instrument.exchange}`, ...query };
   return scheduler.schedule({
     key: pacingKeyFor(params),
     kind: "bars",
@@ -76,6 +77,11 @@ function runOnce(ctx: FeedContext, instrument: ResolvedInstrument, query: Histor
       }),
     // formatDate 2: intraday bar times as epoch seconds (no zone guessing); daily bars come as yyyyMMdd.
     send: (reqId) =>
-      ctx.api.reqHistoricalData(reqId, instrument.requestContract, query.endDateTime, query.durationStr, query.barSize as BarSizeSetting, query.whatToShow as WhatToShow, query.useRTH, 2, false),
+      ctx.api.reqHistoricalData(reqId, historyContract(instrument), query.endDateTime, query.durationStr, query.barSize as BarSizeSetting, query.whatToShow as WhatToShow, query.useRTH, 2, false),
   });
+}
+
+/** A future's month that has expired is found at IB only with includeExpired (reqHistoricalData sends the flag). */
+function historyContract(instrument: ResolvedInstrument): Contract {
+  return instrument.secType === "FUT" || instrument.secType === "FOP" ? { ...instrument.requestContract, includeExpired: true } : instrument.requestContract;
 }

@@ -2,6 +2,7 @@ import { EventName, type HistoricalTickLast, type WhatToShow } from "@stoqey/ib"
 import { decimalFromIb } from "../../domain/decimal.js";
 import type { TradePrint } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
+import { instrumentKey } from "../contracts/resolvedInstrument.js";
 import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
 import type { HistoricalPriority, HistoricalScheduler, HistoricalWait } from "./historicalScheduler.js";
 import { pacingKeyFor } from "./pacingRules.js";
@@ -36,7 +37,7 @@ export function fetchHistoricalTrades(
   const dateTime = formatIbUtc("startMs" in anchor ? anchor.startMs : anchor.endMs);
   // The identity IB's "no identical request within 15 s" rule compares: a start and an end anchor at the same
   // time are different requests.
-  const params = { contractKey: `${instrument.conId}@${instrument.exchange}`, barSize: from ? "ticks-from" : "ticks", durationStr: String(query.count), endDateTime: dateTime, whatToShow: "TRADES", useRTH: query.useRTH };
+  const params = { contractKey: `${instrumentKey(instrument)}@${instrument.exchange}`, barSize: from ? "ticks-from" : "ticks", durationStr: String(query.count), endDateTime: dateTime, whatToShow: "TRADES", useRTH: query.useRTH };
   return scheduler.schedule({
     key: pacingKeyFor(params),
     kind: "ticks",

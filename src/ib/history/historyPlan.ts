@@ -57,11 +57,17 @@ export type HistoryWhatToShow = "TRADES" | "AGGTRADES" | "MIDPOINT";
 
 export type IbSecType = "STK" | "CRYPTO" | "FUT" | "CASH" | "IND" | "OPT" | "FOP" | "CFD" | "CMDTY" | "BOND" | "FUND" | "WAR";
 
-/** Crypto: IB rejects TRADES (10299) and wants AGGTRADES; forex has no trades, only quotes. */
+export type IbSecTypeOrBag = IbSecType | "BAG";
+
+/**
+ * The one place the bars' price source is chosen per class. Crypto: IB rejects TRADES (10299) and wants
+ * AGGTRADES. Forex and bonds: IB has no trades for them, only quotes (bonds in percent of par). Indices:
+ * TRADES is the index's value (volume 0); funds: TRADES is the daily NAV; options, futures, combos: TRADES.
+ */
+const WHAT_TO_SHOW: Partial<Record<IbSecTypeOrBag, HistoryWhatToShow>> = { CRYPTO: "AGGTRADES", CASH: "MIDPOINT", BOND: "MIDPOINT" };
+
 export function whatToShowFor(secType: string): HistoryWhatToShow {
-  if (secType === "CRYPTO") return "AGGTRADES";
-  if (secType === "CASH") return "MIDPOINT";
-  return "TRADES";
+  return WHAT_TO_SHOW[secType as IbSecTypeOrBag] ?? "TRADES";
 }
 
 export interface HistoryPlanInput {

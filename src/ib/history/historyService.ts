@@ -3,6 +3,7 @@ import { barEndMs, intervalBounds } from "../../domain/calendar.js";
 import type { Interval } from "../../domain/intervals.js";
 import { candleFromBar, type Bar, type Candle, type TradePrint } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
+import { instrumentKey } from "../contracts/resolvedInstrument.js";
 import type { CandleHistory, CandleHistoryWait } from "../feeds/candleFeed.js";
 import type { FeedContext } from "../feeds/feedContext.js";
 import { fetchHistoricalBars } from "./historicalData.js";
@@ -80,14 +81,14 @@ export class HistoryService {
           return this.bars(instrument, interval, fromMs, toMs, useRTH, signal, "internal", describe(onWait, what));
         }
         // Intraday: one request of minutes for every interval of the instrument opening together.
-        const key = `${instrument.conId}@${instrument.exchange}/${useRTH ? "rth" : "all"}`;
+        const key = `${instrumentKey(instrument)}@${instrument.exchange}/${useRTH ? "rth" : "all"}`;
         const fetchMinutes = (from: number, to: number, batchSignal: AbortSignal, batchWait: (wait: HistoricalWait | undefined) => void) =>
           this.bars(instrument, MINUTE, from, to, useRTH, batchSignal, "internal", batchWait);
         return this.seeds.seed(key, fromMs, toMs, fetchMinutes, { signal, onWait: describe(onWait, what) });
       },
       paced: (send, signal, onWait) => {
         // Every real-time bar request is its own (never "identical"); the per-contract and global rules apply.
-        const key = { contractKey: `${instrument.conId}@${instrument.exchange}`, whatToShow: "TRADES", identityKey: `realtime-bars/${allocateId()}` };
+        const key = { contractKey: `${instrumentKey(instrument)}@${instrument.exchange}`, whatToShow: "TRADES", identityKey: `realtime-bars/${allocateId()}` };
         return this.scheduler.schedule({ key, kind: "realtime_bars", signal, priority: "internal", onWait: describe(onWait, `real-time bars for ${instrument.symbol}`), run: async () => send() });
       },
     };
