@@ -45,7 +45,7 @@ export interface InstrumentModel {
   readonly marketMakers: readonly string[];
 }
 
-const STK_ORDER_TYPES =
+export const STK_ORDER_TYPES =
   "ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AVGCOST,BASKET,BENCHPX,CASHQTY,COND,CONDORDER,DARKONLY,DARKPOLL,DAY,DEACT,DEACTDIS,DEACTEOD,DIS,DUR,GAT,GTC,GTD,GTT,HID,IBKRATS,ICE,IMB,IOC,LIT,LMT,LOC,MIDPX,MIT,MKT,MOC,MTL,NGCOMB,NODARK,NONALGO,OCA,OPG,OPGREROUT,PEGBENCH,PEGMID,POSTATS,POSTONLY,PREOPGRTH,PRICECHK,REL,REL2MID,RELPCTOFS,RPI,RTH,SCALE,SCALEODD,SCALERST,SIZECHK,SNAPMID,SNAPMKT,SNAPREL,STP,STPLMT,SWEEP,TRAIL,TRAILLIT,TRAILLMT,TRAILMIT,WHATIF";
 const US_STK_EXCHANGES =
   "SMART,AMEX,NYSE,CBOE,PHLX,ISE,CHX,ARCA,NASDAQ,DRCTEDGE,BEX,BATS,EDGEA,BYX,IEX,EDGX,FOXRIVER,PEARL,NYSENAT,LTSE,MEMX,IBEOS,OVERNIGHT,TPLUS0,PSX";
@@ -56,18 +56,18 @@ const FX_ORDER_TYPES = "ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AVGCOST,BASKET,CASH
 const STOCK_MAKERS = ["NSDQ", "ARCA", "BATS", "EDGX", "IEX", "NYSE", "MEMX"] as const;
 const STOCK_PRINT_VENUES = ["NASDAQ", "ARCA", "NYSE", "BATS", "EDGX", "IEX", "DRCTEDGE", "FINRA"] as const;
 
-function ruleIds(exchanges: string, rule: string): string {
+export function ruleIds(exchanges: string, rule: string): string {
   return exchanges
     .split(",")
     .map(() => rule)
     .join(",");
 }
 
-function utc(iso: string): number {
+export function utc(iso: string): number {
   return Date.parse(iso);
 }
 
-interface Tuning {
+export interface Tuning {
   base: number;
   volScale: number;
   vol1m: number;
@@ -79,7 +79,7 @@ interface Tuning {
   headMs: number;
 }
 
-function makeModel(spec: InstrumentSpec, t: Tuning, extra: Partial<Pick<InstrumentModel, "priceKey" | "expiryMs" | "carry" | "tradeExchanges" | "marketMakers">> = {}): InstrumentModel {
+export function makeModel(spec: InstrumentSpec, t: Tuning, extra: Partial<Pick<InstrumentModel, "priceKey" | "expiryMs" | "carry" | "tradeExchanges" | "marketMakers">> = {}): InstrumentModel {
   const tick = parseScaled(spec.minTick);
   const stk = spec.secType === "STK";
   return {
@@ -301,12 +301,12 @@ const STATIC: readonly InstrumentModel[] = [
 // ES futures
 
 const ES_CONID_BASE = 620_000_000;
-const ES_PRICE_KEY = 11_004_968; // the ES index's conId: every contract month shares the underlying
-const MONTH_CODES = "FGHJKMNQUVXZ";
+export const ES_PRICE_KEY = 11_004_968; // the ES index's conId: every contract month shares the underlying
+export const MONTH_CODES = "FGHJKMNQUVXZ";
 const FUTURES_AHEAD = 4;
 const FUTURES_EXPIRED = 8;
 
-function thirdFriday(y: number, m: number): number {
+export function thirdFriday(y: number, m: number): number {
   const first = ymdToDay(y, m, 1);
   return first + ((5 - weekday(first) + 7) % 7) + 14;
 }

@@ -6,7 +6,10 @@ import { computeBars } from "./bars.js";
 import { formatMultiple } from "./decimals.js";
 import { buildDepth, type TopOfBook } from "./depth.js";
 import { hash4, nth, unit } from "./hash.js";
-import { esContracts, modelByConId, staticModels, withHours, type InstrumentModel } from "./instruments.js";
+import { esContracts, modelByConId as baseModelByConId, staticModels as baseStaticModels, withHours, type InstrumentModel } from "./instruments.js";
+import { findOptions, optionChainsFor, optionSpec } from "./optionChains.js";
+import { createOptionMarket } from "./optionMarket.js";
+import { otherModels } from "./otherInstruments.js";
 import { isTrading, MinuteScanner } from "./minutes.js";
 import { materialise, minuteOpenTicks, type MarketContext, type MinutePlan, type RawTrade } from "./priceProcess.js";
 import { isSessionOpen, NEW_YORK, tradeDay, tradeDayOf } from "./sessions.js";
@@ -14,6 +17,9 @@ import type { Bar, BarQuery, ContractQuery, DepthSnapshot, InstrumentSpec, Marke
 import { MINUTE_MS } from "./tz.js";
 
 const SALT_QUOTE = 0x71756f; // "quo"
+const staticModels = (): InstrumentModel[] => [...baseStaticModels(), ...otherModels()];
+const modelByConId = (conId: number): InstrumentModel | undefined => baseModelByConId(conId) ?? otherModels().find((m) => m.conId === conId);
+const isOption = (s: InstrumentSpec): boolean => s.secType === "OPT" || s.secType === "FOP";
 const QUOTE_BUCKET_MS = 100;
 const MINUTE_CACHE = 64;
 
@@ -129,15 +135,22 @@ export function createMarket(options: MarketOptions): Market {
   const findContracts = (q: ContractQuery): InstrumentSpec[] => {
     const n = now();
     const eq = (a: string | undefined, b: string): boolean => a === undefined || a === "" || a.toUpperCase() === b.toUpperCase();
+    const options = findOptions(q, n).flatMap((o) => {
+      const under = modelByConId(o.exp.underConId);
+      return under ? [optionSpec(o, under, n)] : [];
+    });
+    if (q.secType && isOption({ secType: q.secType.toUpperCase() } as InstrumentSpec)) return options.filter((s) => eq(q.localSymbol, s.localSymbol));
     let candidates: InstrumentModel[] = [...staticModels(), ...esContracts(n, q.includeExpired ?? false)];
     if (q.conId) {
       const byId = modelByConId(q.conId);
       const expired = byId?.expiryMs !== undefined && byId.expiryMs <= n;
       candidates = byId && (!expired || q.includeExpired) ? [byId] : [];
     }
-    return candidates
+    const secId = q.secId?.toUpperCase();
+    const found = candidates
       .filter((m) => {
         const s = m.spec;
+        if (secId && !(s.secIds ?? []).some((x) => eq(q.secIdType, x.tag) && x.value === secId)) return false;
         if (!eq(q.symbol, s.symbol) || !eq(q.secType, s.secType) || !eq(q.currency, s.currency) || !eq(q.localSymbol, s.localSymbol)) return false;
         if (q.exchange && !eq(q.exchange, s.exchange) && !eq(q.exchange, s.primaryExch) && !s.validExchanges.split(",").some((x) => eq(q.exchange, x))) return false;
         const exp = q.lastTradeDateOrContractMonth ?? "";
@@ -145,25 +158,68 @@ export function createMarket(options: MarketOptions): Market {
         return true;
       })
       .map((m) => withHours(m, n));
+    return [...found, ...options.filter((s) => eq(q.localSymbol, s.localSymbol))];
+  };
+
+  /** Underlying price for option pricing: an index its value, anything else the quote's mid. */
+  const underPrice = (m: InstrumentModel, t: number): number => {
+    const top = topOfBook(m, bookTime(m, t));
+    return m.spec.secType === "IND" ? top.lastTicks * m.tickSize : ((top.bidTicks + top.askTicks) / 2) * m.tickSize;
+  };
+
+  const rawTrades = (m: InstrumentModel, fromMs: number, toMs: number): Trade[] => {
+    const out: Trade[] = [];
+    new MinuteScanner(ctx, m).trades(fromMs, toMs, (_plan, trades) => {
+      for (const tr of trades) {
+        if (tr.timeMs < fromMs || tr.timeMs >= toMs) continue;
+        out.push({ timeMs: tr.timeMs, price: formatMultiple(tr.ticks, m.tick), size: formatMultiple(tr.units, m.sizeStep), exchange: m.tradeExchanges[tr.exchange] ?? m.spec.exchange });
+      }
+    });
+    return out;
+  };
+
+  const opts = createOptionMarket({
+    seed: ctx.seed,
+    now,
+    freezeWhenClosed: options.freezeWhenClosed ?? false,
+    model: (conId) => modelByConId(conId),
+    price: underPrice,
+    trades: rawTrades,
+    bars: (m, q) => computeBars(ctx, m, q),
+    lastTradingInstant: (m, t) => {
+      const prev = lastTradingMinuteBefore(m, t);
+      return prev === undefined ? undefined : (prev + 1) * MINUTE_MS - 1;
+    },
+  });
+
+  /** What IB has for the other asset classes: index prints without size, no bond trades, one fund NAV a day. */
+  const bars = (spec: InstrumentSpec, q: BarQuery): Bar[] => {
+    if (isOption(spec)) return opts.bars(spec, q);
+    const m = model(spec);
+    const trade = q.whatToShow === "TRADES" || q.whatToShow === "AGGTRADES" || q.whatToShow === "ADJUSTED_LAST";
+    if (spec.secType === "BOND" && trade) return [];
+    if (spec.secType === "FUND") {
+      if (!trade || (typeof q.barSize === "number" && q.barSize < 86400)) return [];
+      return computeBars(ctx, m, { ...q, useRTH: true }).map((b) => ({ ...b, open: b.close, high: b.close, low: b.close, volume: "0", wap: b.close, count: 0 }));
+    }
+    const out = computeBars(ctx, m, q);
+    if (spec.secType === "IND") return trade ? out.map((b) => ({ ...b, volume: "0", wap: "0", count: 0 })) : [];
+    return out;
   };
 
   return {
     seed: ctx.seed,
     instruments,
     findContracts,
-    isOpen: (spec, timeMs, useRTH) => isTrading(model(spec), timeMs, useRTH),
+    isOpen: (spec, timeMs, useRTH) => (isOption(spec) ? opts.isOpen(spec, timeMs, useRTH) : isTrading(model(spec), timeMs, useRTH)),
     trades: (spec, fromMs, toMs): Trade[] => {
-      const m = model(spec);
-      const out: Trade[] = [];
-      new MinuteScanner(ctx, m).trades(fromMs, toMs, (_plan, trades) => {
-        for (const tr of trades) {
-          if (tr.timeMs < fromMs || tr.timeMs >= toMs) continue;
-          out.push({ timeMs: tr.timeMs, price: formatMultiple(tr.ticks, m.tick), size: formatMultiple(tr.units, m.sizeStep), exchange: m.tradeExchanges[tr.exchange] ?? m.spec.exchange });
-        }
-      });
-      return out;
+      if (isOption(spec)) return opts.trades(spec, fromMs, toMs);
+      if (spec.secType === "BOND" || spec.secType === "FUND") return [];
+      const out = rawTrades(model(spec), fromMs, toMs);
+      return spec.secType === "IND" ? out.map((t) => ({ ...t, size: "0" })) : out;
     },
     quote: (spec, timeMs): Quote => {
+      if (isOption(spec)) return opts.quote(spec, timeMs);
       const m = model(spec);
       const top = topOfBook(m, bookTime(m, timeMs));
       return {
@@ -175,12 +231,21 @@ export function createMarket(options: MarketOptions): Market {
       };
     },
     depth: (spec, timeMs, rows): DepthSnapshot => {
+      if (isOption(spec)) return opts.depth(spec, timeMs, rows);
       const m = model(spec);
       const t = bookTime(m, timeMs);
       return { ...buildDepth(ctx.seed, m, topOfBook(m, t), t, rows), timeMs };
     },
-    bars: (spec, query: BarQuery): Bar[] => computeBars(ctx, model(spec), query),
+    bars,
+    optionComputation: (spec, timeMs, price) => (isOption(spec) ? opts.computation(spec, timeMs, price) : undefined),
+    optionChains: (symbol, secType, conId, exchange) => optionChainsFor(symbol, secType, conId, exchange, now()),
+    modelPrice: (spec, timeMs) => {
+      if (isOption(spec)) return opts.modelPrice(spec, timeMs);
+      const m = model(spec);
+      return topOfBook(m, bookTime(m, timeMs)).lastTicks * m.tickSize;
+    },
     headTimestampSec: (spec, _whatToShow: WhatToShow, _useRTH: boolean) => {
+      if (isOption(spec)) return opts.headSec(spec);
       // Listing instants are set at a regular-session open, so useRTH does not move them.
       const m = model(spec);
       return Math.floor(m.headMs / 1000);

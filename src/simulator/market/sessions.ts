@@ -41,6 +41,8 @@ const SCHEDULES: Record<SessionKind, Schedule> = {
   "cme-globex": { weekdaysOnly: true, all: [-6 * 60, 17 * 60], rth: [9 * 60 + 30, 16 * 60] },
   // Sun 17:00 – Fri 17:00, continuous.
   "fx-24x5": { weekdaysOnly: true, all: [-7 * 60, 17 * 60], rth: "all" },
+  // Regular hours only (no pre/after market): NYSE holidays and early closes like us-equity's RTH.
+  "us-rth": { weekdaysOnly: true, all: [9 * 60 + 30, 16 * 60], rth: "all" },
 };
 
 const cache = new Map<string, TradeDay | null>();
@@ -78,6 +80,11 @@ function computeTradeDay(kind: SessionKind, day: number): TradeDay | undefined {
     const all = interval(s.all[0], early ? EARLY_CLOSE_EQUITY_ALL_END : s.all[1]);
     const [ra, rb] = s.rth as readonly [number, number];
     return { day, all: [all], rth: [interval(ra, early ? EARLY_CLOSE_EQUITY_RTH_END : rb)] };
+  }
+  if (kind === "us-rth") {
+    if (nyseHoliday(day) !== undefined) return undefined;
+    const rth = interval(s.all[0], nyseEarlyClose(day) ? EARLY_CLOSE_EQUITY_RTH_END : s.all[1]);
+    return { day, all: [rth], rth: [rth] };
   }
   if (kind === "cme-globex") {
     if (nyseHoliday(day) !== undefined) return undefined;

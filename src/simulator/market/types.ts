@@ -8,14 +8,15 @@
  * Times: epoch milliseconds (number) unless the name says seconds.
  */
 
-export type SecType = "STK" | "CRYPTO" | "FUT" | "CASH";
+export type SecType = "STK" | "CRYPTO" | "FUT" | "CASH" | "OPT" | "FOP" | "IND" | "BOND" | "FUND";
 
 /** Which hours an instrument trades. */
 export type SessionKind =
   | "us-equity" // regular 09:30–16:00 America/New_York Mon–Fri; extended 04:00–20:00 (outside RTH)
   | "crypto-24x7"
   | "cme-globex" // Sun 18:00 – Fri 17:00 America/New_York, daily break 17:00–18:00
-  | "fx-24x5"; // Sun 17:00 – Fri 17:00 America/New_York
+  | "fx-24x5" // Sun 17:00 – Fri 17:00 America/New_York
+  | "us-rth"; // 09:30–16:00 America/New_York Mon–Fri only (listed options, indices, funds, bonds)
 
 /** What the simulated account is entitled to see for an instrument (drives 354 / 10089 / 10167 paths). */
 export type Entitlement = "live" | "delayed-only" | "none";
@@ -55,6 +56,39 @@ export interface InstrumentSpec {
   entitlement: Entitlement;
   /** Historical whatToShow for trades: "TRADES" for most, "AGGTRADES" for crypto (TRADES → rejected). */
   tradesWhatToShow: "TRADES" | "AGGTRADES";
+  /** OPT / FOP: strike (integer text) and right. */
+  strike?: string;
+  right?: "C" | "P";
+  /** Derivatives: the underlying's conId, symbol and secType (STK, IND, FUT). */
+  underConId?: number;
+  underSymbol?: string;
+  underSecType?: string;
+  /** BOND: CUSIP and ISIN (contract details' secIdList). */
+  secIds?: readonly { tag: string; value: string }[];
+  /** BOND: coupon (percent), maturity YYYYMMDD, issue date YYYYMMDD. */
+  bond?: { cusip: string; coupon: string; maturity: string; issueDate: string; bondType: string; couponType: string };
+}
+
+/** IB's tickOptionComputation values (per share; vega per vol point, theta per calendar day). */
+export interface OptionComputation {
+  /** undefined when the price implies no volatility (e.g. a zero bid). */
+  impliedVol: number | undefined;
+  delta: number | undefined;
+  optPrice: number;
+  gamma: number | undefined;
+  vega: number | undefined;
+  theta: number | undefined;
+  undPrice: number;
+}
+
+/** One reqSecDefOptParams row: an exchange × trading class of an underlying's options. */
+export interface OptionChain {
+  exchange: string;
+  underlyingConId: number;
+  tradingClass: string;
+  multiplier: string;
+  expirations: string[];
+  strikes: number[];
 }
 
 export interface Trade {
@@ -128,6 +162,15 @@ export interface Market {
   bars(instrument: InstrumentSpec, query: BarQuery): Bar[];
   /** Earliest time data exists for, epoch seconds. */
   headTimestampSec(instrument: InstrumentSpec, whatToShow: WhatToShow, useRTH: boolean): number;
+  /**
+   * OPT / FOP (optional, multi-asset): option computation at an instant for a given option price (bid,
+   * ask, last; implied volatility from it) or, without one, for the model price.
+   */
+  optionComputation?(instrument: InstrumentSpec, timeMs: number, price?: number): OptionComputation | undefined;
+  /** reqSecDefOptParams rows for an underlying (optional). */
+  optionChains?(underlyingSymbol: string, underlyingSecType: string, underlyingConId: number, futFopExchange: string): OptionChain[];
+  /** The model price at an instant (options: theoretical price; others: last trade): combo legs' last (optional). */
+  modelPrice?(instrument: InstrumentSpec, timeMs: number): number;
 }
 
 export interface ContractQuery {
@@ -140,6 +183,14 @@ export interface ContractQuery {
   localSymbol?: string;
   /** Include contracts whose last trade date has passed. */
   includeExpired?: boolean;
+  /** Derivatives: "" / "0" = any strike; right "C"/"P"/"CALL"/"PUT". */
+  strike?: string;
+  right?: string;
+  tradingClass?: string;
+  multiplier?: string;
+  /** Lookup by security id (CUSIP, ISIN). */
+  secIdType?: string;
+  secId?: string;
 }
 
 export interface MarketOptions {
