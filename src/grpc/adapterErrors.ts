@@ -25,6 +25,8 @@ const BY_FACT: Record<IbFact, { code: status; reason: string }> = {
   "account-not-managed": { code: status.NOT_FOUND, reason: "ACCOUNT_NOT_MANAGED" },
   "account-not-active": { code: status.INVALID_ARGUMENT, reason: "ACCOUNT_NOT_ACTIVE" },
   "no-trades": { code: status.INVALID_ARGUMENT, reason: "NO_TRADES_FOR_FOREX" },
+  // IB sends no such data for the instrument's class (trades of an index, depth of a fund): asking again cannot help.
+  "not-offered-for-class": { code: status.FAILED_PRECONDITION, reason: "NOT_OFFERED_FOR_ASSET_CLASS" },
   // GetCandles names the field that set the window (from or days) before it gets here.
   "history-too-long": { code: status.INVALID_ARGUMENT, reason: "WINDOW_TOO_LONG" },
   // The caller's client would spend more of IB's historical budget than its historyRequests quota allows.

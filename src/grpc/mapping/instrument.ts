@@ -1,5 +1,6 @@
 import { AssetClass, OptionRight, type Instrument } from "../../../gen/ibprovider/v1/types.js";
 import { toWire } from "../../domain/decimal.js";
+import type { AssetClass as DomainAssetClass } from "../../domain/instrumentSymbol.js";
 import { parseTradingHours } from "../../domain/tradingHours.js";
 import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { timestampFromMs } from "./protoTime.js";
@@ -13,18 +14,17 @@ export const EMPTY_INSTRUMENT: Instrument = {
   strike: "", right: OptionRight.OPTION_RIGHT_UNSPECIFIED, cusip: "", isin: "", legs: [],
 };
 
-const CLASS_BY_SEC_TYPE: Record<string, AssetClass> = {
-  STK: AssetClass.ASSET_CLASS_STOCK, IND: AssetClass.ASSET_CLASS_INDEX, FUT: AssetClass.ASSET_CLASS_FUTURE, OPT: AssetClass.ASSET_CLASS_OPTION,
-  FOP: AssetClass.ASSET_CLASS_FUTURE_OPTION, CASH: AssetClass.ASSET_CLASS_FOREX, CRYPTO: AssetClass.ASSET_CLASS_CRYPTO, BOND: AssetClass.ASSET_CLASS_BOND,
-  FUND: AssetClass.ASSET_CLASS_FUND, BAG: AssetClass.ASSET_CLASS_COMBO,
+const PROTO_CLASSES: Record<DomainAssetClass, AssetClass> = {
+  stock: AssetClass.ASSET_CLASS_STOCK, index: AssetClass.ASSET_CLASS_INDEX, future: AssetClass.ASSET_CLASS_FUTURE, option: AssetClass.ASSET_CLASS_OPTION,
+  "future-option": AssetClass.ASSET_CLASS_FUTURE_OPTION, forex: AssetClass.ASSET_CLASS_FOREX, crypto: AssetClass.ASSET_CLASS_CRYPTO, bond: AssetClass.ASSET_CLASS_BOND,
+  fund: AssetClass.ASSET_CLASS_FUND, combo: AssetClass.ASSET_CLASS_COMBO,
 };
 
-/** IB's security type → the asset class (UNSPECIFIED for one this service does not know). */
-export function assetClassOfSecType(secType: string): AssetClass {
-  return CLASS_BY_SEC_TYPE[secType] ?? AssetClass.ASSET_CLASS_UNSPECIFIED;
+export function assetClassToProto(assetClass: DomainAssetClass | undefined): AssetClass {
+  return assetClass === undefined ? AssetClass.ASSET_CLASS_UNSPECIFIED : PROTO_CLASSES[assetClass];
 }
 
-const EMPTY_OPTION_FIELDS = { underlying: "", underlyingConId: "0", expiry: "", strike: "", right: OptionRight.OPTION_RIGHT_UNSPECIFIED, cusip: "", isin: "", legs: [] };
+const RIGHTS = { call: OptionRight.OPTION_RIGHT_CALL, put: OptionRight.OPTION_RIGHT_PUT, "": OptionRight.OPTION_RIGHT_UNSPECIFIED } as const;
 
 export function toInstrument(r: ResolvedInstrument, requestedName: string, nowMs: number): Instrument {
   const sessions = (text: string) =>
@@ -53,7 +53,14 @@ export function toInstrument(r: ResolvedInstrument, requestedName: string, nowMs
     tradingHours: sessions(r.tradingHours),
     liquidHours: sessions(r.liquidHours),
     mappingNote: r.note,
-    ...EMPTY_OPTION_FIELDS,
-    assetClass: assetClassOfSecType(r.secType),
+    assetClass: assetClassToProto(r.assetClass),
+    underlying: r.underlying,
+    underlyingConId: String(r.underlyingConId),
+    expiry: r.expiry,
+    strike: r.strike,
+    right: RIGHTS[r.right],
+    cusip: r.cusip,
+    isin: r.isin,
+    legs: r.legs.map((l) => ({ symbol: l.symbol, ratio: l.ratio, conId: String(l.conId) })),
   };
 }
