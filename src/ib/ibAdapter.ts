@@ -16,7 +16,7 @@ import { candleSource } from "./feeds/candleFeed.js";
 import { depthSource, type BookUpdate } from "./feeds/depthFeed.js";
 import { requireConnected, type FeedContext } from "./feeds/feedContext.js";
 import { FeedRegistry, type FeedRecording, type FeedDescriptor } from "./feeds/feedRegistry.js";
-import { ClientLines, NO_CLIENT_LINE_RULES, type ClientLineRules, type LineConsumerOptions } from "./feeds/clientLines.js";
+import { ClientLines, NO_CLIENT_LINE_RULES, SERVICE_LINES, type ClientLineRules, type LineConsumerOptions } from "./feeds/clientLines.js";
 import { level1Source } from "./feeds/level1Feed.js";
 import { DEFAULT_LINE_LIMITS, LineBudget, type LineLimits } from "./feeds/lineBudget.js";
 import { readOrderBookSnapshot, type OrderBookSnapshot } from "./feeds/orderBookSnapshot.js";
@@ -31,6 +31,10 @@ import { runBackfill, type BackfillEvent, type BackfillOptions, type BackfillReq
 import type { CandleStore } from "../store/candleStore.js";
 import type { StoreSettings } from "../store/storeSettings.js";
 import { IbError } from "./ibErrors.js";
+import { SymbolSearch, type SymbolMatch } from "./discovery/symbolSearch.js";
+import { OptionChains, type OptionChain } from "./discovery/optionChains.js";
+import { futuresExpiries, type FutureContract } from "./discovery/futuresExpiries.js";
+import { optionQuotes, type OptionQuotes, type OptionQuotesOptions } from "./discovery/optionQuotes.js";
 
 export type { BookUpdate } from "./feeds/depthFeed.js";
 export type { TradeEvent } from "./feeds/tradesFeed.js";
@@ -40,6 +44,10 @@ export type { BackfillEvent, BackfillOptions, BackfillRequest } from "./history/
 export type { OrderBookSnapshot } from "./feeds/orderBookSnapshot.js";
 export { LineQuotaError, SERVICE_LINES, type ClientLineRules, type LineConsumerOptions } from "./feeds/clientLines.js";
 export { MAX_HISTORICAL_TICKS } from "./history/historicalTicks.js";
+export type { SymbolMatch } from "./discovery/symbolSearch.js";
+export type { OptionChain, OptionChainRow } from "./discovery/optionChains.js";
+export type { FutureContract } from "./discovery/futuresExpiries.js";
+export type { OptionQuotes, OptionQuotesOptions } from "./discovery/optionQuotes.js";
 
 /** Rows of configured (active) order book subscriptions. */
 export const DEFAULT_BOOK_ROWS = 10;
@@ -110,6 +118,8 @@ export class IbAdapter {
   private readonly store: IbAdapterOptions["store"];
   private readonly now: () => number;
   private readonly accounts: AccountFeeds;
+  private readonly symbolSearch: SymbolSearch;
+  private readonly optionChains: OptionChains;
   /** IB's lines as the clients hold them (tests read it to see lines given back). */
   readonly lines: ClientLines;
 
@@ -172,6 +182,8 @@ export class IbAdapter {
     // The store keys series by conId: a combo has none (IB gives a BAG no conId), so its history is IB's each time.
     this.candleHistory = { candlePages: (instrument, query) => (cache !== undefined && instrument.conId !== 0 ? cache.candlePages(instrument, query) : fromIb(instrument, query)) };
     this.accounts = new AccountFeeds(this.ctx, this.feeds, () => this.connection.status);
+    this.symbolSearch = new SymbolSearch(this.ctx, { timeoutMs: options.requestTimeoutMs });
+    this.optionChains = new OptionChains(this.ctx, { resolve: this.resolve.bind(this), timeoutMs: options.requestTimeoutMs });
     const marketDataType = IB_MARKET_DATA_TYPE[options.marketDataType ?? "delayed"];
     // Must precede the feeds' own 'ready' handling: the Gateway resets the type to live on every connect.
     this.connection.prependListener("ready", ({ reconnected }) => {
@@ -228,6 +240,36 @@ export class IbAdapter {
   /** Resolves a Barfinex symbol in a market to its IB instrument (IbError "not-found" when IB has none). */
   resolve(marketType: MarketType, symbol: string): Promise<ResolvedInstrument> {
     return this.contracts.resolve(marketType, symbol);
+  }
+
+  /** IB's symbol search (reqMatchingSymbols): one request per second at most, answers cached for 60 s. */
+  searchSymbols(pattern: string, signal?: AbortSignal): Promise<SymbolMatch[]> {
+    return this.symbolSearch.search(pattern, signal);
+  }
+
+  /** Expirations and strikes per exchange and trading class of a stock/ETF, index or future (cached 15 min). */
+  optionChain(marketType: MarketType, underlyingSymbol: string): Promise<OptionChain> {
+    return this.optionChains.chain(marketType, underlyingSymbol);
+  }
+
+  /** The unexpired months of a futures root, ascending; `front` marks the one the plain root resolves to. */
+  futuresExpiries(root: string): Promise<FutureContract[]> {
+    return futuresExpiries(root, (c) => this.contracts.contractDetails(c), this.now());
+  }
+
+  /** A chain snapshot: a quote (and an option's model computation) of each symbol, within the free lines (discovery/optionQuotes.ts). */
+  optionQuotes(marketType: MarketType, symbols: string[], options: OptionQuotesOptions = {}): Promise<OptionQuotes> {
+    return optionQuotes(
+      {
+        ctx: this.ctx,
+        resolve: this.resolve.bind(this),
+        openQuote: (instrument) => this.feeds.peek<Level1>(`tick/${instrumentKey(instrument)}`),
+        charge: (key) => this.lines.charge(options.client ?? SERVICE_LINES, "marketDataLines", key),
+      },
+      marketType,
+      symbols,
+      options,
+    );
   }
 
   /**

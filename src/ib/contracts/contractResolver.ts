@@ -143,7 +143,8 @@ export class ContractResolver {
     return details[0]!;
   }
 
-  private contractDetails(contract: Contract): Promise<ContractDetails[]> {
+  /** Every contract IB lists for a query (e.g. all months of a futures root), as sent: nothing cached. */
+  contractDetails(contract: Contract): Promise<ContractDetails[]> {
     const what = `contract details for ${describe(contract)}`;
     requireConnected(this.options, what);
     const found: ContractDetails[] = [];

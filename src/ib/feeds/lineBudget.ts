@@ -40,6 +40,11 @@ export class LineBudget {
   inUse(kind: LineKind): number {
     return this.used[kind];
   }
+
+  /** Lines of `kind` free right now (IB's limit less those taken). */
+  available(kind: LineKind): number {
+    return Math.max(0, this.limits[kind] - this.used[kind]);
+  }
 }
 
 /** IB's own limit of a kind is reached (every client's lines together). */
