@@ -151,4 +151,38 @@ describe.skipIf(!verdict.run)("the generated Python client against the service o
     expect(got).toEqual(seen.filter((s) => s >= got[0]! && s <= got.at(-1)!));
     expect(stdout).not.toMatch(/^gap:/m);
   }, 60_000);
+
+  // docs/instruments.md's path for options: the chain, one snapshot around the money (GetOptionChainQuotes), then
+  // IB's computations of the at-the-money call and put on StreamTicks. Deep strikes of a near expiry may round
+  // to a delta of 0 or ±1 (0.0000 at four places): every row within the closed bounds, the at-the-money row and
+  // at least two rows strictly inside them.
+  it("runs examples/python/iv_smile.py: an IV smile of AAPL's nearest expiry, then the at-the-money greeks streamed", async () => {
+    const { stdout } = await python("examples/python/iv_smile.py", ["AAPL", "--updates", "4"], 60_000);
+    expect(stdout, stdout).toMatch(/^AAPL \d{8} \(class AAPL, x100\), underlying [\d.]+: \d+ strikes, \d+ quoted, \d+ missing, at most \d+ IB lines at once$/m);
+    const rows = [...stdout.matchAll(/^([ *]) +([\d.]+) +([\d.]+)% +([\d.]+)% +(-?[\d.]+) +(-?[\d.]+) +([\d.]+) +([\d.]+)$/gm)].map((m) => ({
+      atm: m[1] === "*",
+      strike: Number(m[2]),
+      callIv: Number(m[3]),
+      putIv: Number(m[4]),
+      callDelta: Number(m[5]),
+      putDelta: Number(m[6]),
+    }));
+    expect(rows.length, stdout).toBeGreaterThanOrEqual(6);
+    expect(rows.map((r) => r.strike), "ascending strikes").toEqual([...rows.map((r) => r.strike)].sort((a, b) => a - b));
+    expect(rows.filter((r) => !(r.callIv > 0 && r.putIv > 0)), stdout).toEqual([]);
+    expect(rows.filter((r) => !(r.callDelta >= 0 && r.callDelta <= 1 && r.putDelta >= -1 && r.putDelta <= 0)), stdout).toEqual([]);
+    const inside = rows.filter((r) => r.callDelta > 0 && r.callDelta < 1 && r.putDelta > -1 && r.putDelta < 0);
+    expect(inside.length, stdout).toBeGreaterThanOrEqual(2);
+    expect(inside.filter((r) => r.atm), "the at-the-money row (*)").toHaveLength(1);
+    // Calls lose delta as the strike rises; puts gain it toward -1.
+    expect(rows.at(-1)!.callDelta).toBeLessThan(rows[0]!.callDelta);
+    expect(rows.at(-1)!.putDelta).toBeLessThan(rows[0]!.putDelta);
+    const streamed = [...stdout.matchAll(/^(AAPL\d{6}([CP])\d{8}) (MODEL|BID|ASK|LAST) +iv ([\d.]+)% delta (-?[\d.]+) /gm)];
+    expect(streamed, stdout).toHaveLength(4);
+    for (const [, , right, , iv, delta] of streamed) {
+      expect(Number(iv)).toBeGreaterThan(0);
+      if (right === "C") expect(Number(delta)).toBeGreaterThan(0);
+      else expect(Number(delta)).toBeLessThan(0);
+    }
+  }, 70_000);
 });
