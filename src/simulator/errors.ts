@@ -52,6 +52,10 @@ export const ERR = {
       "Requested market data requires additional subscription for API. See link in 'Market Data Connections' dialog for more details. Delayed market data is available.",
   },
   DISPLAYING_DELAYED: { code: 10167, text: "Requested market data is not subscribed. Displaying delayed market data." },
+  /** Tick-by-tick for a contract without such data (an index; Last/AllLast of a bond, which prints no trades). */
+  TBT_NOT_SUPPORTED: { code: 10189, text: "Failed to request tick-by-tick data." },
+  /** Depth for a contract without a book (an index). */
+  DEPTH_NOT_SUPPORTED: { code: 10092, text: "Deep market data is not supported for this combination of security type/exchange" },
   MAX_TBT: { code: 10190, text: "Max number of tick-by-tick requests has been reached." },
   COMPETING_SESSION: { code: 10197, text: "No market data during competing live session" },
   CRYPTO_TRADES: { code: 10299, text: "Expected what to show is AGGTRADES, please use that instead of TRADES." },

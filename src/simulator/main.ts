@@ -1,6 +1,6 @@
 /**
  * CLI: `npm run simulator -- --port 4002 [--host 127.0.0.1] [--seed 42] [--tick-interval-ms 250] [--flood]
- *   [--accounts DU1234567,DU7654321] [--market-data-lines 100] [--delayed AAPL,MSFT] [--no-permission SPY]
+ *   [--accounts DU1234567,DU7654321] [--market-data-lines 100] [--delayed AAPL,MSFT] [--no-permission SPY] [--no-option-data]
  *   [--restart-after 60 --restart-downtime 10] [--connectivity-loss-after 30 --connectivity-loss-ms 5000 --data-lost]
  *   [--drop-every S] [--stall-every S --stall-ms N] [--depth-reset-every S] [--competing-session-every S]
  *   [--log-level info]`
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     "max-messages-per-sec": { type: "string" },
     delayed: { type: "string" },
     "no-permission": { type: "string" },
+    "no-option-data": { type: "boolean", default: false },
     "historical-latency-ms": { type: "string" },
     "restart-after": { type: "string" },
     "restart-downtime": { type: "string", default: "10" },
@@ -60,6 +61,7 @@ if (values.help) {
       "  --max-depth N / --max-tick-by-tick N / --max-messages-per-sec N",
       "  --delayed SYM,SYM             delayed-only entitlement for these symbols",
       "  --no-permission SYM,SYM       no market data permission for these symbols",
+      "  --no-option-data              no option market data permission (reqMktData on OPT/FOP → 354)",
       "  --historical-latency-ms N     answer historical requests after N ms",
       "  --restart-after S             simulate a Gateway restart every S seconds",
       "  --restart-downtime S          seconds the port stays closed (default 10)",
@@ -107,6 +109,7 @@ const sim = await startSimulator({
   frozenWhenClosed: !values["live-when-closed"],
   ...(accounts ? { accounts } : {}),
   entitlements,
+  optionDataPermission: !values["no-option-data"],
   limits,
   historicalLatencyMs: num(values["historical-latency-ms"]) ?? 0,
   logger,

@@ -37,6 +37,11 @@ export interface SimulatorOptions {
   accounts?: (AccountConfig | string)[];
   /** Per-symbol entitlement overrides (e.g. { AAPL: "delayed-only" }). */
   entitlements?: Record<string, Entitlement>;
+  /**
+   * The account has option market data (OPRA, CME options). Default true; false answers reqMktData on an
+   * OPT/FOP (or a combo with an option leg) with 354, as IB does without the subscription.
+   */
+  optionDataPermission?: boolean;
   limits?: Partial<Limits>;
   /** Highest server version offered (≤ 176 keeps the layouts this simulator implements). */
   maxServerVersion?: number;
@@ -71,6 +76,7 @@ export interface ResolvedOptions {
   floodStampSizes: boolean;
   accounts: AccountConfig[];
   entitlements: Record<string, Entitlement>;
+  optionDataPermission: boolean;
   limits: Limits;
   maxServerVersion: number;
   delayedMs: number;
@@ -96,6 +102,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     floodStampSizes: o.floodStampSizes ?? false,
     accounts: accounts.length > 0 ? accounts : DEFAULT_ACCOUNTS,
     entitlements: o.entitlements ?? {},
+    optionDataPermission: o.optionDataPermission ?? true,
     limits: { ...DEFAULT_LIMITS, ...(o.limits ?? {}) },
     maxServerVersion: Math.min(o.maxServerVersion ?? SERVER_VERSION, SERVER_VERSION),
     delayedMs: o.delayedMs ?? 15 * 60_000,

@@ -3,7 +3,7 @@
  * server version; handlers (./handlers, one module per area) answer. An id missing here is answered 321.
  */
 import * as account from "./handlers/account.js";
-import { reqContractDetails } from "./handlers/contracts.js";
+import { reqContractDetails, reqMatchingSymbols, reqSecDefOptParams } from "./handlers/contracts.js";
 import * as history from "./handlers/history.js";
 import * as marketData from "./handlers/marketData.js";
 import * as orders from "./handlers/orders.js";
@@ -16,6 +16,8 @@ import {
   decodeReqAccountUpdates,
   decodeReqAccountUpdatesMulti,
   decodeReqContractData,
+  decodeReqMatchingSymbols,
+  decodeReqSecDefOptParams,
   decodeReqHeadTimestamp,
   decodeReqHistoricalData,
   decodeReqHistoricalTicks,
@@ -49,6 +51,8 @@ export const requestTable: ReadonlyMap<number, RequestHandler> = new Map<number,
   [OUT.REQ_USER_INFO, route(decodeReqId, reqUserInfo)],
 
   [OUT.REQ_CONTRACT_DATA, route(decodeReqContractData, reqContractDetails)],
+  [OUT.REQ_SEC_DEF_OPT_PARAMS, route(decodeReqSecDefOptParams, reqSecDefOptParams)],
+  [OUT.REQ_MATCHING_SYMBOLS, route(decodeReqMatchingSymbols, reqMatchingSymbols)],
 
   [OUT.REQ_MARKET_DATA_TYPE, route(decodeReqMarketDataType, marketData.reqMarketDataType)],
   [OUT.REQ_MKT_DATA, route(decodeReqMktData, marketData.reqMktData)],

@@ -5,6 +5,7 @@
 import { Decimal } from "decimal.js";
 import { MIN_SV, TICK } from "../messages/ids.js";
 import * as msg from "../messages/outbound.js";
+import * as msgAssets from "../messages/outboundAssets.js";
 import { tradeDay, tradeDayOf, type Interval } from "../market/sessions.js";
 import type { InstrumentSpec, Quote } from "../market/types.js";
 import type { Field } from "../wire/fields.js";
@@ -30,8 +31,23 @@ interface DayStats {
   pv: Decimal;
 }
 
-/** Live → delayed tick types (tws-protocol.md §2.3). */
-const DELAYED: Record<number, number> = { 1: 66, 2: 67, 4: 68, 0: 69, 3: 70, 5: 71, 6: 72, 7: 73, 8: 74, 9: 75, 14: 76, 45: 88 };
+/** Live → delayed tick types (tws-protocol.md §2.3); option computations 10–13 → 80–83. */
+const DELAYED: Record<number, number> = { 1: 66, 2: 67, 4: 68, 0: 69, 3: 70, 5: 71, 6: 72, 7: 73, 8: 74, 9: 75, 14: 76, 45: 88, 10: 80, 11: 81, 12: 82, 13: 83 };
+
+/**
+ * What IB sends per asset class: an index has prices only (its value as LAST, no bid/ask, no sizes, no
+ * volume); a bond has a two-sided market but prints no trades; options add option computations.
+ */
+interface TickProfile {
+  quotes: boolean;
+  sizes: boolean;
+  trades: boolean;
+  options: boolean;
+}
+function profileOf(inst: InstrumentSpec): TickProfile {
+  const t = inst.secType;
+  return { quotes: t !== "IND", sizes: t !== "IND", trades: t !== "BOND", options: t === "OPT" || t === "FOP" };
+}
 
 export class MarketDataFeed implements Subscription {
   readonly kind = "mktData" as const;
@@ -42,6 +58,9 @@ export class MarketDataFeed implements Subscription {
   private lastQuote: Quote | undefined;
   private lastTradeEndMs = 0;
   private stats: DayStats | undefined;
+  private readonly profile: TickProfile;
+  /** Last model computation sent (tick 13): resent when the option's model price or its underlying moves. */
+  private lastModel: string | undefined;
 
   constructor(
     private readonly ctx: FeedContext,
@@ -50,6 +69,7 @@ export class MarketDataFeed implements Subscription {
     this.reqId = o.reqId;
     this.instrument = o.instrument;
     this.delayed = o.dataType >= 3;
+    this.profile = profileOf(o.instrument);
   }
 
   private tt(live: number): number {
@@ -77,13 +97,14 @@ export class MarketDataFeed implements Subscription {
     const q = this.ctx.market.quote(this.instrument, t);
     this.sendQuote(q, undefined);
     this.lastQuote = q;
-    const last = this.lastTrade(t);
+    const last = this.profile.trades ? this.lastTrade(t) : undefined;
     if (last) {
       this.sendLast(last.price, last.size, last.timeMs);
     }
+    if (this.profile.options) this.sendOptionComputations(t, q, undefined, last?.price);
     if (stats.high) this.ctx.send(msg.tickPrice(this.ctx.sv, this.reqId, this.tt(TICK.HIGH), stats.high.toFixed(), "0", 0));
     if (stats.low) this.ctx.send(msg.tickPrice(this.ctx.sv, this.reqId, this.tt(TICK.LOW), stats.low.toFixed(), "0", 0));
-    this.ctx.send(msg.tickSize(this.ctx.sv, this.reqId, this.tt(TICK.VOLUME), stats.volume.toFixed()));
+    if (this.profile.sizes && this.profile.trades) this.ctx.send(msg.tickSize(this.ctx.sv, this.reqId, this.tt(TICK.VOLUME), stats.volume.toFixed()));
     if (stats.close) this.ctx.send(msg.tickPrice(this.ctx.sv, this.reqId, this.tt(TICK.CLOSE), stats.close, "0", 0));
     if (stats.open) this.ctx.send(msg.tickPrice(this.ctx.sv, this.reqId, this.tt(TICK.OPEN), stats.open, "0", 0));
     if (this.o.genericTicks.has(236) && this.instrument.secType === "STK") {
@@ -97,10 +118,12 @@ export class MarketDataFeed implements Subscription {
     const t = this.view(nowMs);
     if (t <= this.lastTradeEndMs) return;
     const q = this.ctx.market.quote(this.instrument, t);
-    this.sendQuote(q, this.lastQuote);
+    const prevQuote = this.lastQuote;
+    this.sendQuote(q, prevQuote);
     this.lastQuote = q;
-    const trades = this.ctx.market.trades(this.instrument, this.lastTradeEndMs, t);
+    const trades = this.profile.trades ? this.ctx.market.trades(this.instrument, this.lastTradeEndMs, t) : [];
     this.lastTradeEndMs = t;
+    if (this.profile.options) this.sendOptionComputations(t, q, prevQuote, trades[trades.length - 1]?.price);
     if (trades.length === 0) return;
     const fresh = !this.stats || this.stats.dayStartMs !== this.dayStart(t);
     const stats = this.dayStats(t);
@@ -116,8 +139,8 @@ export class MarketDataFeed implements Subscription {
     }
     if (stats.high) this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.HIGH), stats.high.toFixed(), "0", 0));
     if (stats.low) this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.LOW), stats.low.toFixed(), "0", 0));
-    this.ctx.send(msg.tickSize(sv, this.reqId, this.tt(TICK.VOLUME), stats.volume.toFixed()));
-    if (this.o.genericTicks.has(233) && !this.delayed) {
+    if (this.profile.sizes) this.ctx.send(msg.tickSize(sv, this.reqId, this.tt(TICK.VOLUME), stats.volume.toFixed()));
+    if (this.o.genericTicks.has(233) && !this.delayed && this.profile.sizes) {
       const vwap = stats.volume.isZero() ? last.price : stats.pv.div(stats.volume).toDecimalPlaces(6).toFixed();
       this.ctx.send(msg.tickString(this.reqId, TICK.RT_VOLUME, `${last.price};${last.size};${last.timeMs};${stats.volume.toFixed()};${vwap};false`));
     }
@@ -133,7 +156,31 @@ export class MarketDataFeed implements Subscription {
     }
   }
 
+  /**
+   * tickOptionComputation for the bid and ask when they change (volatility implied by that price), the
+   * last price after a trade, and the model whenever its price or the underlying moves.
+   */
+  private sendOptionComputations(t: number, q: Quote, prev: Quote | undefined, lastPrice: string | undefined): void {
+    const { market, sv } = this.ctx;
+    if (!market.optionComputation) return;
+    const send = (tickType: number, price?: string) => {
+      const c = market.optionComputation?.(this.instrument, t, price === undefined ? undefined : Number(price));
+      if (c) this.ctx.send(msgAssets.tickOptionComputation(sv, this.reqId, this.tt(tickType), c));
+      return c;
+    };
+    if (!prev || prev.bid !== q.bid) send(TICK.BID_OPTION, q.bid);
+    if (!prev || prev.ask !== q.ask) send(TICK.ASK_OPTION, q.ask);
+    if (lastPrice !== undefined) send(TICK.LAST_OPTION, lastPrice);
+    const model = market.optionComputation(this.instrument, t);
+    const key = model && `${model.optPrice.toFixed(6)}|${model.undPrice}`;
+    if (model && key !== this.lastModel) {
+      this.lastModel = key;
+      this.ctx.send(msgAssets.tickOptionComputation(sv, this.reqId, this.tt(TICK.MODEL_OPTION), model));
+    }
+  }
+
   private sendQuote(q: Quote, prev: Quote | undefined): void {
+    if (!this.profile.quotes) return;
     const { sv } = this.ctx;
     // TICK_PRICE carries the size, but @stoqey/ib drops the derived BID_SIZE (tick type 0 is falsy), and
     // TWS itself sends the separate TICK_SIZE too: always follow a price with its explicit size tick.
@@ -153,8 +200,9 @@ export class MarketDataFeed implements Subscription {
 
   private sendLast(price: string, size: string, timeMs: number): void {
     const { sv } = this.ctx;
-    this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.LAST), price, size, 0));
-    this.ctx.send(msg.tickSize(sv, this.reqId, this.tt(TICK.LAST_SIZE), size));
+    // An index's value goes out as LAST with size 0 and no size tick, as IB sends it.
+    this.ctx.send(msg.tickPrice(sv, this.reqId, this.tt(TICK.LAST), price, this.profile.sizes ? size : "0", 0));
+    if (this.profile.sizes) this.ctx.send(msg.tickSize(sv, this.reqId, this.tt(TICK.LAST_SIZE), size));
     this.ctx.send(msg.tickString(this.reqId, this.tt(TICK.LAST_TIMESTAMP), String(Math.floor(timeMs / 1000))));
   }
 

@@ -37,6 +37,12 @@ function whatToShow(session: Session, reqId: number, inst: InstrumentSpec, raw: 
     session.error(reqId, ERR.HMDS, `No historical market data for ${inst.symbol}/${inst.secType}@${inst.exchange} Last 0`);
     return undefined;
   }
+  // An index and a fund have prices only (TRADES); a bond has quotes but prints no trades.
+  const t = inst.secType;
+  if (((t === "IND" || t === "FUND") && w !== "TRADES") || (t === "BOND" && isTradeData(w))) {
+    session.error(reqId, ERR.HMDS, `No historical market data for ${inst.symbol}/${t}@${inst.exchange} ${w}`);
+    return undefined;
+  }
   return w;
 }
 

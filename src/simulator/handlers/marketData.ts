@@ -2,6 +2,7 @@
 import { ERR } from "../errors.js";
 import { DepthFeed } from "../feeds/depth.js";
 import { MarketDataFeed } from "../feeds/marketData.js";
+import { ComboFeed, FundFeed, type ResolvedLeg } from "../feeds/syntheticFeeds.js";
 import { parseTickByTickType, TickByTickFeed } from "../feeds/tickByTick.js";
 import type { InstrumentSpec } from "../market/types.js";
 import { MIN_SV } from "../messages/ids.js";
@@ -38,18 +39,76 @@ function entitled(session: Session, reqId: number, inst: InstrumentSpec, allowDe
   return type === 2 || type === 4 ? (session.market.isOpen(inst, session.now(), false) ? 1 : 2) : 1;
 }
 
+const isOption = (inst: InstrumentSpec): boolean => inst.secType === "OPT" || inst.secType === "FOP";
+
+/** A market data line is free (snapshots hold none); 101 otherwise. */
+function lineFree(session: Session, req: ReqMktData): boolean {
+  if (req.snapshot || session.gateway.count(["mktData", "realTimeBars"]) < session.gateway.options.limits.marketDataLines) return true;
+  session.error(req.reqId, ERR.MAX_TICKERS);
+  return false;
+}
+
+/** Without the option data permission IB answers an option's (or an option combo's) L1 with 354. */
+function optionDataAllowed(session: Session, reqId: number, insts: readonly InstrumentSpec[]): boolean {
+  if (session.gateway.options.optionDataPermission || !insts.some(isOption)) return true;
+  session.error(reqId, ERR.NOT_SUBSCRIBED);
+  return false;
+}
+
+/** A feed started as a stream (holding its line), or sent once with tickSnapshotEnd. */
+function serve(session: Session, req: ReqMktData, feed: { start(now: number): void; sendFull(now: number): void } & Parameters<Session["add"]>[0], minTick: string, dataType: number): void {
+  const now = session.now();
+  if (req.snapshot || req.regulatorySnapshot) {
+    if (session.sv >= MIN_SV.REQ_SMART_COMPONENTS) session.send(msg.tickReqParams(req.reqId, minTick, "", 3));
+    session.send(msg.marketDataType(req.reqId, dataType));
+    feed.sendFull(now);
+    session.send(msg.tickSnapshotEnd(req.reqId));
+    return;
+  }
+  feed.start(now);
+  session.add(feed);
+}
+
+/** BAG: every leg by conId (200 if one is unknown), then a quote built from the legs. */
+function reqComboData(session: Session, req: ReqMktData): void {
+  const legs: ResolvedLeg[] = [];
+  for (const leg of req.contract.comboLegs ?? []) {
+    const found = leg.conId > 0 ? session.market.findContracts({ conId: leg.conId }) : [];
+    if (found.length !== 1 || leg.ratio <= 0) {
+      session.error(req.reqId, ERR.NO_SECDEF);
+      return;
+    }
+    legs.push({ spec: found[0] as InstrumentSpec, ratio: leg.ratio, buy: leg.action !== "SELL" });
+  }
+  if (legs.length === 0) {
+    session.error(req.reqId, ERR.NO_SECDEF);
+    return;
+  }
+  if (!lineFree(session, req) || !optionDataAllowed(session, req.reqId, legs.map((l) => l.spec))) return;
+  if (legs.some((l) => session.entitlement(l.spec) === "none")) {
+    session.error(req.reqId, ERR.NOT_SUBSCRIBED);
+    return;
+  }
+  const dataType = session.marketDataType >= 3 ? session.marketDataType : 1;
+  serve(session, req, new ComboFeed(session, req.reqId, dataType, session.gateway.options.delayedMs, legs), "0.01", dataType);
+}
+
 export function reqMktData(session: Session, req: ReqMktData): void {
   if (session.duplicate(req.reqId)) return;
+  if (req.contract.secType.toUpperCase() === "BAG") {
+    reqComboData(session, req);
+    return;
+  }
   const inst = resolveContract(session, req.reqId, req.contract);
   if (!inst) return;
   const { options } = session.gateway;
-  // Snapshots do not hold a market data line.
-  if (!req.snapshot && session.gateway.count(["mktData", "realTimeBars"]) >= options.limits.marketDataLines) {
-    session.error(req.reqId, ERR.MAX_TICKERS);
-    return;
-  }
+  if (!lineFree(session, req) || !optionDataAllowed(session, req.reqId, [inst])) return;
   const dataType = entitled(session, req.reqId, inst, true);
   if (dataType === undefined) return;
+  if (inst.secType === "FUND") {
+    serve(session, req, new FundFeed(session, req.reqId, dataType, options.delayedMs, inst), inst.minTick, dataType);
+    return;
+  }
   const generic = new Set(
     req.genericTickList
       .split(",")
@@ -84,6 +143,10 @@ export function reqMktDepth(session: Session, req: ReqMktDepth): void {
   const inst = resolveContract(session, req.reqId, req.contract);
   if (!inst) return;
   const { maxDepth } = session.gateway.options.limits;
+  if (inst.secType === "IND" || inst.secType === "FUND") {
+    session.error(req.reqId, ERR.DEPTH_NOT_SUPPORTED);
+    return;
+  }
   if (session.gateway.count(["depth"]) >= maxDepth) {
     session.error(req.reqId, { code: ERR.MAX_DEPTH.code, text: `Max number (${maxDepth}) of market depth requests has been reached` });
     return;
@@ -106,6 +169,12 @@ export function reqTickByTickData(session: Session, req: ReqTickByTick): void {
   const type = parseTickByTickType(req.tickType);
   if (!type) {
     session.error(req.reqId, ERR.VALIDATION, `-'bH' : cause - Invalid tick type ${req.tickType}`);
+    return;
+  }
+  // No tick-by-tick for indices, funds and options (IB: "not available for options"); a bond prints no trades.
+  const t = inst.secType;
+  if (t === "IND" || t === "FUND" || isOption(inst) || (t === "BOND" && (type === "Last" || type === "AllLast"))) {
+    session.error(req.reqId, ERR.TBT_NOT_SUPPORTED, ` ${type} ticks are not supported for ${inst.symbol} ${t}.`);
     return;
   }
   if (session.gateway.count(["tickByTick"]) >= session.gateway.options.limits.maxTickByTick) {

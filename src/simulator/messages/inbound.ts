@@ -42,6 +42,23 @@ export interface WireContract {
   localSymbol: string;
   tradingClass: string;
   includeExpired: boolean;
+  /** BAG only: the legs reqMktData / reqHistoricalData carry after the contract. */
+  comboLegs?: ComboLeg[];
+}
+
+export interface ComboLeg {
+  conId: number;
+  ratio: number;
+  action: string;
+  exchange: string;
+}
+
+/** legCount, {conId, ratio, action, exchange}× (reqMktData and reqHistoricalData of a BAG). */
+function readComboLegs(r: FieldReader): ComboLeg[] {
+  const n = r.int();
+  const legs: ComboLeg[] = [];
+  for (let i = 0; i < n; i++) legs.push({ conId: r.int(), ratio: r.int(), action: r.str().toUpperCase(), exchange: r.str() });
+  return legs;
 }
 
 export function readContract12(r: FieldReader, opts: { primaryExch?: boolean } = {}): WireContract {
@@ -78,6 +95,10 @@ export function toContractQuery(c: WireContract): ContractQuery {
   if (c.lastTradeDateOrContractMonth) q.lastTradeDateOrContractMonth = c.lastTradeDateOrContractMonth;
   if (c.localSymbol) q.localSymbol = c.localSymbol;
   if (c.includeExpired) q.includeExpired = true;
+  if (c.strike) q.strike = c.strike;
+  if (c.right) q.right = c.right;
+  if (c.tradingClass) q.tradingClass = c.tradingClass;
+  if (c.multiplier) q.multiplier = c.multiplier;
   return q;
 }
 
@@ -92,10 +113,7 @@ export function decodeReqMktData(sv: number, r: FieldReader): ReqMktData {
   r.int(); // version 11
   const reqId = r.int();
   const contract = readContract12(r);
-  if (contract.secType.toUpperCase() === "BAG") {
-    const n = r.int();
-    for (let i = 0; i < n; i++) (r.str(), r.str(), r.str(), r.str());
-  }
+  if (contract.secType.toUpperCase() === "BAG") contract.comboLegs = readComboLegs(r);
   if (r.bool()) (r.str(), r.str(), r.str()); // delta-neutral contract
   const genericTickList = r.str();
   const snapshot = r.bool();
@@ -161,10 +179,7 @@ export function decodeReqHistoricalData(sv: number, r: FieldReader): ReqHistoric
   const useRTH = r.bool();
   const whatToShow = r.str();
   const formatDate = r.int();
-  if (contract.secType.toUpperCase() === "BAG") {
-    const n = r.int();
-    for (let i = 0; i < n; i++) (r.str(), r.str(), r.str(), r.str());
-  }
+  if (contract.secType.toUpperCase() === "BAG") contract.comboLegs = readComboLegs(r);
   const keepUpToDate = sv >= MIN_SV.SYNT_REALTIME_BARS ? r.bool() : false;
   return { reqId, contract, endDateTime, barSize, duration, useRTH, whatToShow, formatDate, keepUpToDate };
 }
@@ -250,6 +265,23 @@ export function decodeReqHistoricalTicks(_sv: number, r: FieldReader): ReqHistor
   const ignoreSize = r.bool();
   const miscOptions = r.str();
   return { reqId, contract, startDateTime, endDateTime, numberOfTicks, whatToShow, useRth, ignoreSize, miscOptions };
+}
+
+export interface ReqSecDefOptParams {
+  reqId: number;
+  underlyingSymbol: string;
+  futFopExchange: string;
+  underlyingSecType: string;
+  underlyingConId: number;
+}
+/** OUT 78 (no version): reqId, underlyingSymbol, futFopExchange, underlyingSecType, underlyingConId. */
+export function decodeReqSecDefOptParams(_sv: number, r: FieldReader): ReqSecDefOptParams {
+  return { reqId: r.int(), underlyingSymbol: r.str(), futFopExchange: r.str(), underlyingSecType: r.str(), underlyingConId: r.int() };
+}
+
+/** OUT 81 (no version): reqId, pattern. */
+export function decodeReqMatchingSymbols(_sv: number, r: FieldReader): { reqId: number; pattern: string } {
+  return { reqId: r.int(), pattern: r.str() };
 }
 
 // --- small requests (their fields were read inline by the session before the dispatch table) ----------

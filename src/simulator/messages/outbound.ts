@@ -38,22 +38,30 @@ export function contractData(sv: number, reqId: number, c: InstrumentSpec): Fiel
   if (sv < MIN_SV.SIZE_RULES) f.push(8);
   f.push(reqId, c.symbol, c.secType, c.lastTradeDateOrContractMonth);
   if (sv >= MIN_SV.LAST_TRADE_DATE) f.push(c.lastTradeDateOrContractMonth);
-  f.push(0, "", c.exchange, c.currency, c.localSymbol, c.marketName, c.tradingClass, c.conId, c.minTick);
+  f.push(c.strike ?? 0, c.right ?? "", c.exchange, c.currency, c.localSymbol, c.marketName, c.tradingClass, c.conId, c.minTick);
   if (sv >= MIN_SV.MD_SIZE_MULTIPLIER && sv < MIN_SV.SIZE_RULES) f.push(1);
-  f.push(c.multiplier, c.orderTypes, c.validExchanges, 1 /* priceMagnifier */, 0 /* underConId */);
+  f.push(c.multiplier, c.orderTypes, c.validExchanges, 1 /* priceMagnifier */, c.underConId ?? 0);
   f.push(c.longName, c.primaryExch);
   f.push(c.contractMonth, c.industry, c.category, c.subcategory, c.timeZoneId, c.tradingHours, c.liquidHours);
-  f.push("" /* evRule */, 0 /* evMultiplier */, 0 /* secIdList count */);
+  f.push("" /* evRule */, 0 /* evMultiplier */, ...secIdList(c));
   if (sv >= MIN_SV.AGG_GROUP) f.push(1);
-  if (sv >= MIN_SV.UNDERLYING_INFO) f.push(c.secType === "FUT" ? c.symbol : "", c.secType === "FUT" ? "IND" : "");
+  const fut = c.secType === "FUT";
+  if (sv >= MIN_SV.UNDERLYING_INFO) f.push(c.underSymbol ?? (fut ? c.symbol : ""), c.underSecType ?? (fut ? "IND" : ""));
   if (sv >= MIN_SV.MARKET_RULES) f.push(c.marketRuleIds);
-  if (sv >= MIN_SV.REAL_EXPIRATION_DATE) f.push(c.secType === "FUT" ? c.lastTradeDateOrContractMonth : "");
+  if (sv >= MIN_SV.REAL_EXPIRATION_DATE) f.push(fut || c.secType === "OPT" || c.secType === "FOP" ? c.lastTradeDateOrContractMonth : "");
   if (sv >= MIN_SV.STOCK_TYPE) f.push(c.stockType);
   if (sv >= MIN_SV.FRACTIONAL_SIZE_SUPPORT && sv < MIN_SV.SIZE_RULES) f.push(c.sizeIncrement);
   if (sv >= MIN_SV.SIZE_RULES) f.push(c.minSize, c.sizeIncrement, c.suggestedSizeIncrement);
-  // FUND fields (sv ≥ 179) only for secType FUND: never in this universe.
+  // FUND fields (sv ≥ 179, secType FUND only): name, family, type, front/back load, interval, fee, closed ×3 (bools), notify amount, minimums ×2, blue-sky states/territories, distribution policy, asset type.
+  if (sv >= MIN_SV.FUND_DATA_FIELDS && c.secType === "FUND") f.push(c.longName, "Vanguard", "Equity", "", "", "", "0.04", false, false, false, "", "3000", "1", "", "", "", "Equity");
   if (sv >= MIN_SV.INELIGIBILITY_REASONS) f.push(0);
   return f;
+}
+
+/** secIdListCount, {tag, value}… (BOND: CUSIP and ISIN). */
+export function secIdList(c: InstrumentSpec): Field[] {
+  const ids = c.secIds ?? [];
+  return [ids.length, ...ids.flatMap((x) => [x.tag, x.value])];
 }
 
 export const contractDataEnd = (reqId: number): Field[] => [IN.CONTRACT_DATA_END, 1, reqId];
