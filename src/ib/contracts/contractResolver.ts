@@ -153,6 +153,8 @@ export class ContractResolver {
       timeoutMs: this.timeoutMs,
       listen: (reqId, end) => {
         this.options.router.on(EventName.contractDetails, reqId, (d: ContractDetails) => found.push(d));
+        // IB answers a bond query with BOND_CONTRACT_DATA (18), its own event, and the same end marker.
+        this.options.router.on(EventName.bondContractDetails, reqId, (d: ContractDetails) => found.push(d));
         this.options.router.on(EventName.contractDetailsEnd, reqId, end);
       },
       result: () => found,
