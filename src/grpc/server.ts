@@ -21,6 +21,7 @@ import { addReflection, type ReflectionLimits, type ReflectionStreams } from "./
 import { HealthChecks, type HealthWatchLimits } from "./services/healthChecks.js";
 import { RuntimeService, type RuntimeSources } from "./services/runtimeService.js";
 import { SymbolService, type InstrumentSource } from "./services/symbolService.js";
+import type { DiscoverySource } from "./services/discoverySource.js";
 import { MarketDataService, type MarketDataSource } from "./services/marketDataService.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { AccountService, type AccountSource } from "./services/accountService.js";
@@ -37,7 +38,7 @@ export interface GrpcServerOptions {
   log: Logger;
   runtime: RuntimeSources;
   /** The IB adapter (instruments, market data, account). */
-  adapter: InstrumentSource & MarketDataSource & AccountSource;
+  adapter: InstrumentSource & DiscoverySource & MarketDataSource & AccountSource;
   /** Backfills into the store (the adapter); without it StoreService answers UNIMPLEMENTED. */
   store?: StoreSource;
   streams?: StreamSettings;

@@ -1,5 +1,7 @@
 import {
   type GetCandlesRequest,
+  type GetOptionChainQuotesRequest,
+  type GetOptionChainQuotesResponse,
   type GetOrderBookRequest,
   type GetOrderBookResponse,
   type GetTradesRequest,
@@ -16,7 +18,9 @@ import type { BookUpdate, CandleQuery, LineConsumerOptions, OrderBookSnapshot, T
 import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { IbError } from "../../ib/ibErrors.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../../stream/streamSettings.js";
-import { invalidArgument, notFound, unimplemented } from "../apiError.js";
+import { invalidArgument, notFound } from "../apiError.js";
+import type { QuoteSource } from "./discoverySource.js";
+import { quoteOptionChain } from "./optionChainQuotes.js";
 import type { CallContext } from "../callContext.js";
 import { deadlineMsOf } from "../callDeadline.js";
 import { toInstrument } from "../mapping/instrument.js";
@@ -34,7 +38,7 @@ import type { ReplayStart } from "../../stream/replayCursor.js";
 import type { FeedConsumer } from "../../stream/feedCursor.js";
 
 /** What the market data service needs from the adapter. */
-export interface MarketDataSource {
+export interface MarketDataSource extends QuoteSource {
   streamTicks(marketType: MarketType, symbol: string, options: LineConsumerOptions<Level1>): Promise<FeedConsumer<Level1>>;
   streamTrades(marketType: MarketType, symbol: string, options: LineConsumerOptions<TradeEvent>): Promise<FeedConsumer<TradeEvent>>;
   streamOrderBook(marketType: MarketType, symbol: string, rows: number, options: LineConsumerOptions<BookUpdate>): Promise<FeedConsumer<BookUpdate>>;
@@ -67,8 +71,8 @@ export class MarketDataService {
     };
   }
 
-  getOptionChainQuotes(): Promise<never> {
-    return Promise.reject(unimplemented("GetOptionChainQuotes"));
+  getOptionChainQuotes(request: GetOptionChainQuotesRequest, ctx: CallContext): Promise<GetOptionChainQuotesResponse> {
+    return quoteOptionChain(this.source, request, ctx);
   }
 
   async getCandles(request: GetCandlesRequest, ctx: CallContext): Promise<EncodedMessage> {
@@ -83,9 +87,9 @@ export class MarketDataService {
         if (err instanceof IbError && err.fact === "history-too-long") throw invalidArgument(request.from !== undefined ? "from" : "days", err.message, "WINDOW_TOO_LONG");
         throw err;
       });
-    const { bytes, candles } = await encodeCandlesResponse(pages, request.symbol, toInstrument(instrument, request.symbol, nowMs));
+    const { bytes, candles } = await encodeCandlesResponse(pages, symbol, toInstrument(instrument, symbol, nowMs));
     // Barfinex answers 404 when a window holds no data; the REST bridge maps NOT_FOUND to it.
-    if (candles === 0) throw notFound(`no ${interval.name} candles for ${request.symbol} between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`, "NO_DATA");
+    if (candles === 0) throw notFound(`no ${interval.name} candles for ${symbol} between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}`, "NO_DATA");
     return bytes;
   }
 
@@ -96,7 +100,7 @@ export class MarketDataService {
     const trades = await this.source.recentTrades(marketType, symbol, { fromMs, toMs, limit, signal: ctx.signal, client: ctx.client, deadlineMs: deadlineMsOf(ctx.metadata) });
     return {
       // Historical prints carry no quote (no side) and no service id: IB gives none for them.
-      trades: trades.map((t) => tradeToProto({ trade: t, sequence: 0, quote: undefined }, request.symbol, "")),
+      trades: trades.map((t) => tradeToProto({ trade: t, sequence: 0, quote: undefined }, symbol, "")),
     };
   }
 
@@ -106,13 +110,13 @@ export class MarketDataService {
     const start = replayStartOf(request, Date.now());
     // complete_only: Barfinex emits closed candles only; statuses and heartbeats still flow.
     const accepts = request.completeOnly ? (c: Candle) => c.complete : undefined;
-    const rendering = candleRendering(request.symbol, request.completeOnly);
+    const rendering = candleRendering(symbol, request.completeOnly);
     if (start !== undefined && "atMs" in start) {
       // From a time: the complete candles of history (the store, else IB), then the live feed from the forming one.
       const live = await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions<Candle>(ctx, undefined, accepts));
       const history = (fromMs: number, toMs: number) =>
         this.source.candlePages(marketType, symbol, { interval, fromMs, toMs, regularHoursOnly: false, signal: ctx.signal, client: ctx.client, deadlineMs: deadlineMsOf(ctx.metadata) }).then((r) => r.pages);
-      yield* encodeStream(candlesFromHistory({ atMs: start.atMs, symbol: request.symbol, history, live, now: Date.now }), rendering);
+      yield* encodeStream(candlesFromHistory({ atMs: start.atMs, symbol: symbol, history, live, now: Date.now }), rendering);
       return;
     }
     yield* encodeStream(await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions<Candle>(ctx, start, accepts)), rendering);
@@ -121,20 +125,20 @@ export class MarketDataService {
   async *streamTicks(request: StreamTicksRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const start = replayStartOf(request, Date.now());
-    yield* encodeStream(await this.source.streamTicks(marketType, symbol, this.consumerOptions(ctx, start)), tickRendering(request.symbol));
+    yield* encodeStream(await this.source.streamTicks(marketType, symbol, this.consumerOptions(ctx, start)), tickRendering(symbol));
   }
 
   async *streamTrades(request: StreamTradesRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const start = replayStartOf(request, Date.now());
-    yield* encodeStream(await this.source.streamTrades(marketType, symbol, this.consumerOptions(ctx, start)), tradeRendering(request.symbol));
+    yield* encodeStream(await this.source.streamTrades(marketType, symbol, this.consumerOptions(ctx, start)), tradeRendering(symbol));
   }
 
   async *streamOrderBook(request: StreamOrderBookRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
     const { marketType, symbol } = checkInstrument(request);
     const depth = checkDepth(request.depth);
     const start = replayStartOf(request, Date.now());
-    yield* encodeStream(await this.source.streamOrderBook(marketType, symbol, depth, this.consumerOptions(ctx, start)), bookRendering(request.symbol));
+    yield* encodeStream(await this.source.streamOrderBook(marketType, symbol, depth, this.consumerOptions(ctx, start)), bookRendering(symbol));
   }
 
   async getOrderBook(request: GetOrderBookRequest, ctx: CallContext): Promise<GetOrderBookResponse> {
@@ -144,7 +148,7 @@ export class MarketDataService {
     const levels = book.levels(depth);
     return {
       orderBook: {
-        symbol: request.symbol,
+        symbol: symbol,
         time: timestampFromMs(timeMs),
         bids: levels.bids.map(levelToProto),
         asks: levels.asks.map(levelToProto),

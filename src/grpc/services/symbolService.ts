@@ -1,9 +1,24 @@
-import type { GetSymbolRequest, GetSymbolResponse, ListSymbolsRequest, ListSymbolsResponse } from "../../../gen/ibprovider/v1/symbol_service.js";
+import type {
+  GetOptionChainRequest,
+  GetOptionChainResponse,
+  GetSymbolRequest,
+  GetSymbolResponse,
+  ListFuturesRequest,
+  ListFuturesResponse,
+  ListSymbolsRequest,
+  ListSymbolsResponse,
+  SearchSymbolsRequest,
+  SearchSymbolsResponse,
+} from "../../../gen/ibprovider/v1/symbol_service.js";
 import type { ProviderConfig } from "../../config/providerConfig.js";
 import type { MarketType } from "../../domain/marketType.js";
 import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { IbError } from "../../ib/ibErrors.js";
-import { unimplemented } from "../apiError.js";
+import type { CallContext } from "../callContext.js";
+import { chainRowsToProto, futuresContractToProto, symbolMatchToProto } from "../mapping/discovery.js";
+import { timestampFromMs } from "../mapping/protoTime.js";
+import { checkFuturesRoot, checkSearchQuery, checkUnderlying } from "../requests/optionChainFields.js";
+import type { DiscoverySource } from "./discoverySource.js";
 import { checkConnector, checkInstrument, checkMarketType } from "../requests/instrumentFields.js";
 import { EMPTY_INSTRUMENT, toInstrument } from "../mapping/instrument.js";
 
@@ -18,7 +33,7 @@ export interface InstrumentSource {
 export class SymbolService {
   constructor(
     private readonly provider: ProviderConfig,
-    private readonly instruments: InstrumentSource,
+    private readonly instruments: InstrumentSource & DiscoverySource,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -49,18 +64,27 @@ export class SymbolService {
   async getSymbol(request: GetSymbolRequest): Promise<GetSymbolResponse> {
     const { marketType, symbol } = checkInstrument(request);
     const resolved = await this.instruments.resolve(marketType, symbol);
-    return { symbol: toInstrument(resolved, request.symbol, this.now()) };
+    return { symbol: toInstrument(resolved, symbol, this.now()) };
   }
 
-  searchSymbols(): Promise<never> {
-    return Promise.reject(unimplemented("SearchSymbols"));
+  async searchSymbols(request: SearchSymbolsRequest, ctx: CallContext): Promise<SearchSymbolsResponse> {
+    checkConnector(request.connectorType);
+    const query = checkSearchQuery(request.query);
+    return { matches: (await this.instruments.searchSymbols(query, ctx.signal)).map(symbolMatchToProto) };
   }
 
-  getOptionChain(): Promise<never> {
-    return Promise.reject(unimplemented("GetOptionChain"));
+  async getOptionChain(request: GetOptionChainRequest): Promise<GetOptionChainResponse> {
+    const { marketType, symbol } = checkUnderlying(request);
+    const chain = await this.instruments.optionChain(marketType, symbol);
+    return {
+      underlying: toInstrument(chain.underlying, symbol, this.now()),
+      rows: chainRowsToProto(chain, { exchange: request.exchange.toUpperCase(), tradingClass: request.tradingClass.toUpperCase() }),
+      fetchedAt: timestampFromMs(chain.fetchedAtMs),
+    };
   }
 
-  listFutures(): Promise<never> {
-    return Promise.reject(unimplemented("ListFutures"));
+  async listFutures(request: ListFuturesRequest): Promise<ListFuturesResponse> {
+    checkConnector(request.connectorType);
+    return { contracts: (await this.instruments.futuresExpiries(checkFuturesRoot(request.root))).map(futuresContractToProto) };
   }
 }

@@ -2,6 +2,7 @@ import { IbError } from "../../ib/ibErrors.js";
 import type { AccountSource } from "../services/accountService.js";
 import type { MarketDataSource } from "../services/marketDataService.js";
 import type { InstrumentSource } from "../services/symbolService.js";
+import type { DiscoverySource } from "../services/discoverySource.js";
 
 /**
  * Test seam for server-level tests (auth, health, shutdown, validation): an adapter that knows no
@@ -13,7 +14,7 @@ const notConnected = () => {
   throw new IbError("unavailable", "not connected");
 };
 
-export const noInstruments: InstrumentSource & MarketDataSource & AccountSource = {
+export const noInstruments: InstrumentSource & DiscoverySource & MarketDataSource & AccountSource = {
   status: {
     mode: "simulator", host: "127.0.0.1", port: 0, clientId: 0, state: "disconnected", serverVersion: 0, connectionTime: "",
     managedAccounts: [], activeAccount: undefined, isPaper: true, connectedSince: undefined, reconnectCount: 0, lastError: undefined, ibConnectivity: false,
@@ -29,4 +30,8 @@ export const noInstruments: InstrumentSource & MarketDataSource & AccountSource 
   candlePages: notFound,
   streamCandles: notFound,
   recentTrades: notFound,
+  searchSymbols: () => Promise.resolve([]),
+  optionChain: notFound,
+  futuresExpiries: notFound,
+  optionQuotes: notFound,
 };

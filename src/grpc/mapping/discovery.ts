@@ -1,0 +1,60 @@
+import type { FuturesContract, OptionChainRow, SymbolMatch } from "../../../gen/ibprovider/v1/symbol_service.js";
+import { bondIds, formatInstrumentSymbol, type InstrumentSpec } from "../../domain/instrumentSymbol.js";
+import type { MarketType } from "../../domain/marketType.js";
+import type { ChainOfUnderlying, ListedFuture, SymbolCandidate } from "../services/discoverySource.js";
+import { assetClassToProto } from "./instrument.js";
+
+/** Discovery answers (IB's matching symbols, chains, a root's futures) → proto. */
+
+export function symbolMatchToProto(c: SymbolCandidate): SymbolMatch {
+  const ours = serviceSymbol(c);
+  return {
+    symbol: ours?.symbol ?? "",
+    marketType: ours?.marketType ?? "",
+    assetClass: assetClassToProto(c.assetClass),
+    conId: String(c.conId),
+    ibSymbol: c.symbol,
+    secType: c.secType,
+    primaryExchange: c.primaryExchange,
+    currency: c.currency,
+    derivativeSecTypes: c.derivativeSecTypes,
+    description: c.description,
+  };
+}
+
+/** The text a client uses with this service for IB's candidate; undefined for a class it does not serve. */
+function serviceSymbol(c: SymbolCandidate): { symbol: string; marketType: MarketType } | undefined {
+  const spot = (spec: InstrumentSpec) => ({ symbol: formatInstrumentSymbol(spec), marketType: "spot" as const });
+  const name = c.symbol.toUpperCase();
+  switch (c.secType) {
+    case "STK":
+      return spot({ assetClass: "stock", symbol: name.replace(" ", ".") });
+    case "IND":
+      return spot({ assetClass: "index", symbol: name });
+    case "FUND":
+      return spot({ assetClass: "fund", symbol: name });
+    case "BOND": {
+      const ids = bondIds(name);
+      return ids === undefined ? undefined : spot(ids);
+    }
+    case "CASH":
+      return spot({ assetClass: "forex", base: name, quote: c.currency.toUpperCase() });
+    case "CRYPTO":
+      return spot({ assetClass: "crypto", coin: name, quote: "" });
+    case "FUT":
+      return { symbol: name, marketType: "futures" };
+    default:
+      return undefined;
+  }
+}
+
+export function chainRowsToProto(chain: ChainOfUnderlying, filter: { exchange: string; tradingClass: string }): OptionChainRow[] {
+  return chain.rows
+    .filter((r) => (filter.exchange === "" || r.exchange === filter.exchange) && (filter.tradingClass === "" || r.tradingClass === filter.tradingClass))
+    .map((r) => ({ exchange: r.exchange, tradingClass: r.tradingClass, multiplier: r.multiplier, expirations: r.expirations, strikes: r.strikes }));
+}
+
+export function futuresContractToProto(f: ListedFuture): FuturesContract {
+  return { symbol: f.symbol, localSymbol: f.localSymbol, lastTradeDate: f.lastTradeDate, conId: String(f.conId), multiplier: f.multiplier, exchange: f.exchange, front: f.front };
+}
+
