@@ -67,7 +67,8 @@ def fixed(value: Decimal | None, places: str = "0.0001") -> str:
 
 
 def plain(value: Decimal | None) -> str:
-    return str(value.normalize()) if value is not None else "-"
+    """A decimal without trailing zeros nor exponent notation (170, 1.8, 0.005)."""
+    return format(value.normalize(), "f") if value is not None else "-"
 
 
 class Smile:
@@ -112,7 +113,7 @@ def greeks_line(symbol: str, tick: types.Tick) -> str | None:
     kind = types.OptionComputationKind.Name(c.kind).removeprefix("OPTION_COMPUTATION_KIND_")
     return (
         f"{symbol} {kind:5} iv {pct(dec(c.implied_volatility))} delta {fixed(dec(c.delta))} gamma {fixed(dec(c.gamma), '0.000001')}"
-        f" vega {fixed(dec(c.vega))} theta {fixed(dec(c.theta))} model {plain(dec(c.option_price))}"
+        f" vega {fixed(dec(c.vega))} theta {fixed(dec(c.theta))} price {plain(dec(c.option_price))}"
         f" | bid {plain(dec(tick.bid))} ask {plain(dec(tick.ask))} underlying {plain(dec(c.underlying_price))}"
     )
 
