@@ -19,6 +19,9 @@ describe("IB code classification", () => {
     expect(classifyIbCode(10190, "")).toEqual({ severity: "terminal", kind: "limit" });
     expect(classifyIbCode(354, "")).toEqual({ severity: "terminal", kind: "permission" });
     expect(classifyIbCode(10089, "")).toEqual({ severity: "terminal", kind: "permission" });
+    // Depth or tick-by-tick IB does not offer for the contract (a class our syntax check did not catch: an override).
+    expect(classifyIbCode(10092, "Deep market data is not supported for this combination of security type/exchange")).toEqual({ severity: "terminal", kind: "invalid" });
+    expect(classifyIbCode(10189, "Failed to request tick-by-tick data.")).toEqual({ severity: "terminal", kind: "invalid" });
     expect(classifyIbCode(322, "Error processing request:Only 50 simultaneous API historical data requests allowed.")).toEqual({ severity: "terminal", kind: "limit" });
   });
 

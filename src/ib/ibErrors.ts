@@ -10,7 +10,7 @@ export type IbErrorKind =
   | "pacing" // 162 pacing violation, 100 message rate
   | "limit" // 101 lines, 309 depth, 10190 tick-by-tick, 322 too many open requests
   | "no-data" // 162 "query returned no data", 165
-  | "invalid" // 321 validation, 10299 wrong whatToShow
+  | "invalid" // 321 validation, 10299 wrong whatToShow, 10092/10189 depth/tick-by-tick not offered for the contract
   | "unavailable" // 502/504, connection lost
   | "timeout" // no answer in time
   | "cancelled" // cancelled by us or by IB
@@ -79,6 +79,8 @@ export function classifyIbCode(code: number, message: string): IbCodeClass {
     case 200:
       return { severity: "terminal", kind: "not-found" };
     case 321:
+    case 10092: // depth not supported for this security type/exchange
+    case 10189: // tick-by-tick refused for the contract
     case 10299:
       return { severity: "terminal", kind: "invalid" };
     case 322:

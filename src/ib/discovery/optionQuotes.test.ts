@@ -80,7 +80,7 @@ describe("option quotes (chain snapshot)", () => {
     expect(m.ctx.budget.inUse("marketDataLines")).toBe(0);
   });
 
-  it("uses an open L1 feed's complete state instead of a new line", async () => {
+  it("uses an open L1 feed's state instead of a new line", async () => {
     const m = market(3, () => "quote", 10);
     const level1 = { timeMs: 1, dataType: "live" as const, last: undefined, bid: { toString: () => "1" }, ask: { toString: () => "2" }, optionComputations: [{ kind: "model" as const, priceBased: false }] };
     const result = await optionQuotes({ ctx: m.ctx, resolve: m.resolve, openQuote: (i) => (i.conId === 2 ? (level1 as never) : undefined) }, "spot", m.symbols);

@@ -40,7 +40,8 @@ export const DEFAULT_QUOTE_TIMEOUT_MS = 4_000;
  * has a quote (bid and ask, or last) and, for an option, IB's model computation, or `timeoutMs` passes.
  * Lines are taken through the LineBudget, so other feeds are accounted and never refused because of this
  * call: at most min(maxLines, the free lines at that moment) are open, new ones as others are released.
- * One symbol's failure (unknown, no entitlement (354), nothing in time) is reported in `missing`.
+ * An instrument already streamed is answered from that stream's latest state, without a line. One symbol's
+ * failure (unknown, no entitlement (354), nothing in time, no free line) is reported in `missing`.
  */
 export async function optionQuotes(deps: OptionQuotesDeps, marketType: MarketType, symbols: readonly string[], options: OptionQuotesOptions = {}): Promise<OptionQuotes> {
   const { signal } = options;
@@ -52,8 +53,9 @@ export async function optionQuotes(deps: OptionQuotesDeps, marketType: MarketTyp
   for (const r of resolved) {
     if ("err" in r) result.missing.push({ symbol: r.symbol, reason: reasonOf(r.err) });
     else {
+      // A running stream of the instrument answers without a line (IB would count a second one for it).
       const open = deps.openQuote?.(r.instrument);
-      if (open !== undefined && isComplete(open, r.instrument)) result.quotes.push({ ...r, level1: open });
+      if (hasAnything(open)) result.quotes.push({ ...r, level1: open });
       else queue.push(r);
     }
   }
