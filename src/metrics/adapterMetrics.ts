@@ -38,7 +38,7 @@ new Gauge({
 
 new Gauge({
   name: "ibprovider_ib_outbound_queue_length",
-  help: "Messages waiting in the outbound token bucket (IB pacing: 45/s in bursts of 5)",
+  help: "Messages waiting in the outbound token bucket (IB pacing: 40/s in bursts of 5, at most 45 in any second)",
   registers: [metricsRegistry],
   collect() {
     let queued = 0;

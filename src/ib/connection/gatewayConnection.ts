@@ -76,8 +76,10 @@ export class GatewayConnection extends EventEmitter<GatewayConnectionEvents> {
     this.options = {
       connectTimeoutMs: 10_000,
       backoff: DEFAULT_BACKOFF,
-      // 45/s in bursts of 5 (OutboundLimiter) leaves IB's 50/s (error 100) a margin for bunched arrivals.
-      maxRequestsPerSecond: 45,
+      // 40/s in bursts of 5 (OutboundLimiter): at most 45 in any second, as ib_insync's throttle, leaving IB's
+      // 50/s (error 100, then dropped requests) a margin for arrivals bunched by the network or a busy Gateway.
+      // At 45/s a chain snapshot (60 contract details + 60 lines + their cancels) lost requests to error 100.
+      maxRequestsPerSecond: 40,
       ...options,
     };
     this.current = {

@@ -138,7 +138,7 @@ describe("recovery", () => {
     const onTime = () => void answers++;
     api.on("currentTime" as never, onTime);
     try {
-      // 200 requests at 45/s: most are still queued when the Gateway drops.
+      // 200 requests at 40/s: most are still queued when the Gateway drops.
       for (let i = 0; i < 200; i++) api.reqCurrentTime();
       fx.sim.faults.dropAll();
       await until(() => fx.adapter.status.state === "connected", { what: "the adapter to reconnect", timeoutMs: 8_000 });

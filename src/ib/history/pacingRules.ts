@@ -70,7 +70,7 @@ export const DEFAULT_HISTORICAL_PACING: Readonly<HistoricalPacingRules> = Object
   maxSendsPerSecond: 20,
   pacingBackoffMs: 10_000,
   pacingRetries: 1,
-  // Covers what other traffic may still hold in the outbound queue (1 s ≈ 45 messages at 45/s).
+  // Covers what other traffic may still hold in the outbound queue (1 s ≈ 40 messages at 40/s).
   safetyMarginMs: 1_000,
   userReserve: 10,
   settleAfterReconnectMs: 2_000,
