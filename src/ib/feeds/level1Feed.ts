@@ -55,9 +55,11 @@ export function level1Source(ctx: FeedContext, instrument: ResolvedInstrument): 
         // IB sends -1 for "no quote" (after hours, halts, no delayed data yet): the field is unknown, not -1.
         if (field !== undefined) update(field, price === -1 ? undefined : decimalFromIb(price));
       });
+      // An index has no sizes: the 0 IB pairs with its value (a tickPrice carries a size) is not a size.
+      const sized = instrument.assetClass !== "index";
       ctx.router.on(EventName.tickSize, reqId, (tickType: number, size: number) => {
         const field = FIELD_BY_TICK[tickType];
-        if (field !== undefined) update(field, decimalFromIb(size));
+        if (field !== undefined && (sized || field === "volume")) update(field, decimalFromIb(size));
       });
       ctx.router.on(EventName.tickOptionComputation, reqId, (tickType: number, tickAttrib: number | undefined, iv?: number, delta?: number, optPrice?: number, pvDividend?: number, gamma?: number, vega?: number, theta?: number, undPrice?: number) => {
         const computation = optionComputationOf(tickType, tickAttrib, iv, delta, optPrice, pvDividend, gamma, vega, theta, undPrice);

@@ -77,6 +77,16 @@ describe("L1 of classes whose quotes differ from a stock's", () => {
     expect(statuses).toEqual([{ kind: "advisory", message: `X: ${message}` }]);
   });
 
+  it("keeps an index's value as last and drops the sizes IB pairs with it", () => {
+    const { gateway, reqId, data } = openL1("index");
+    gateway.emit(EventName.tickPrice, reqId, 4, 6001.25);
+    gateway.emit(EventName.tickSize, reqId, 5, 0);
+    gateway.emit(EventName.tickSize, reqId, 8, 0);
+    expect(data.at(-1)).toMatchObject({ lastSize: undefined, bidSize: undefined });
+    expect(data.at(-1)!.last!.toString()).toBe("6001.25");
+    expect(data.at(-1)!.volume!.toString()).toBe("0");
+  });
+
   it("says nothing extra for a stock or an option", () => {
     expect(openL1("stock").statuses).toEqual([]);
     expect(openL1("option").statuses).toEqual([]);
