@@ -107,5 +107,10 @@ describe("every asset class on the simulated Gateway", () => {
       ["IND", "TRADES"],
       ["FUND", "TRADES"],
     ]);
+    sent.mockClear();
+    // A futures month's history is asked with includeExpired: a month that has expired is found too.
+    await fx.adapter.candles("futures", "ES", query);
+    expect(sent.mock.calls[0]![1]).toMatchObject({ secType: "FUT", includeExpired: true });
+    sent.mockRestore();
   });
 });

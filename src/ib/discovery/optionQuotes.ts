@@ -2,7 +2,7 @@ import type { Level1 } from "../../domain/marketData.js";
 import type { MarketType } from "../../domain/marketType.js";
 import type { FeedSink, OpenFeed } from "../../stream/sharedFeed.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
-import type { FeedContext } from "../feeds/feedContext.js";
+import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
 import { level1Source } from "../feeds/level1Feed.js";
 import { IbError } from "../ibErrors.js";
 
@@ -45,6 +45,7 @@ export const DEFAULT_QUOTE_TIMEOUT_MS = 4_000;
  */
 export async function optionQuotes(deps: OptionQuotesDeps, marketType: MarketType, symbols: readonly string[], options: OptionQuotesOptions = {}): Promise<OptionQuotes> {
   const { signal } = options;
+  requireConnected(deps.ctx, "option quotes");
   const unique = [...new Set(symbols.map((s) => s.trim().toUpperCase()))];
   const result: OptionQuotes = { quotes: [], missing: [], maxLinesOpen: 0 };
   const resolved = await Promise.all(unique.map((symbol) => deps.resolve(marketType, symbol).then((instrument) => ({ symbol, instrument }), (err: unknown) => ({ symbol, err }))));

@@ -52,10 +52,10 @@ export class SymbolSearch {
   search(pattern: string, signal?: AbortSignal): Promise<SymbolMatch[]> {
     const key = pattern.trim().toUpperCase();
     if (key === "") return Promise.reject(new IbError("invalid", "a symbol search needs a pattern of at least one character"));
-    requireConnected(this.ctx, `a symbol search for ${JSON.stringify(key)}`);
     const nowMs = this.ctx.now();
     const cached = this.cache.get(key);
     if (cached !== undefined && nowMs - cached.atMs < this.cacheMs) return withSignal(cached.answer, signal);
+    if (!this.ctx.isConnected()) return Promise.reject(new IbError("unavailable", `not connected to the Gateway (reconnecting): cannot search for ${JSON.stringify(key)} now`));
     const answer = this.enqueue(key);
     this.cache.set(key, { atMs: nowMs, answer });
     // A failure is not kept: the next search asks again.

@@ -81,7 +81,7 @@ function runOnce(ctx: FeedContext, instrument: ResolvedInstrument, query: Histor
   });
 }
 
-/** A future's month that has expired is found at IB only with includeExpired (reqHistoricalData sends the flag). */
-function historyContract(instrument: ResolvedInstrument): Contract {
+/** A future's month that has expired is found at IB only with includeExpired (the history requests send the flag). */
+export function historyContract(instrument: ResolvedInstrument): Contract {
   return instrument.secType === "FUT" || instrument.secType === "FOP" ? { ...instrument.requestContract, includeExpired: true } : instrument.requestContract;
 }

@@ -3,6 +3,7 @@ import { decimalFromIb } from "../../domain/decimal.js";
 import type { TradePrint } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { instrumentKey } from "../contracts/resolvedInstrument.js";
+import { historyContract } from "./historicalData.js";
 import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
 import type { HistoricalPriority, HistoricalScheduler, HistoricalWait } from "./historicalScheduler.js";
 import { pacingKeyFor } from "./pacingRules.js";
@@ -64,7 +65,7 @@ export function fetchHistoricalTrades(
             if (done) end();
           }),
         send: (reqId) =>
-          ctx.api.reqHistoricalTicks(reqId, instrument.requestContract, from ? dateTime : "", from ? "" : dateTime, query.count, "TRADES" as WhatToShow, query.useRTH, true),
+          ctx.api.reqHistoricalTicks(reqId, historyContract(instrument), from ? dateTime : "", from ? "" : dateTime, query.count, "TRADES" as WhatToShow, query.useRTH, true),
       });
     },
   });
