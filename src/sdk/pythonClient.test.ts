@@ -153,9 +153,9 @@ describe.skipIf(!verdict.run)("the generated Python client against the service o
   }, 60_000);
 
   // docs/instruments.md's path for options: the chain, one snapshot around the money (GetOptionChainQuotes), then
-  // IB's computations of the at-the-money call and put on StreamTicks. Deep strikes of a near expiry may round
-  // to a delta of 0 or ±1 (0.0000 at four places): every row within the closed bounds, the at-the-money row and
-  // at least two rows strictly inside them.
+  // IB's computations of the at-the-money call and put on StreamTicks. Deep strikes of a near expiry round to a
+  // delta of 0 or ±1 (0.0000 at four places; minutes before a Friday close every strike but the at-the-money one
+  // does): every row within the closed bounds, the at-the-money row strictly inside them.
   it("runs examples/python/iv_smile.py: an IV smile of AAPL's nearest expiry, then the at-the-money greeks streamed", async () => {
     const { stdout } = await python("examples/python/iv_smile.py", ["AAPL", "--updates", "4"], 60_000);
     expect(stdout, stdout).toMatch(/^AAPL \d{8} \(class AAPL, x100\), underlying [\d.]+: \d+ strikes, \d+ quoted, \d+ missing, at most \d+ IB lines at once$/m);
@@ -172,8 +172,7 @@ describe.skipIf(!verdict.run)("the generated Python client against the service o
     expect(rows.filter((r) => !(r.callIv > 0 && r.putIv > 0)), stdout).toEqual([]);
     expect(rows.filter((r) => !(r.callDelta >= 0 && r.callDelta <= 1 && r.putDelta >= -1 && r.putDelta <= 0)), stdout).toEqual([]);
     const inside = rows.filter((r) => r.callDelta > 0 && r.callDelta < 1 && r.putDelta > -1 && r.putDelta < 0);
-    expect(inside.length, stdout).toBeGreaterThanOrEqual(2);
-    expect(inside.filter((r) => r.atm), "the at-the-money row (*)").toHaveLength(1);
+    expect(inside.filter((r) => r.atm), `the at-the-money row (*) has deltas strictly inside\n${stdout}`).toHaveLength(1);
     // Calls lose delta as the strike rises; puts gain it toward -1.
     expect(rows.at(-1)!.callDelta).toBeLessThan(rows[0]!.callDelta);
     expect(rows.at(-1)!.putDelta).toBeLessThan(rows[0]!.putDelta);
