@@ -18,6 +18,7 @@ import { requireConnected, type FeedContext } from "./feeds/feedContext.js";
 import { FeedRegistry, type FeedRecording, type FeedDescriptor } from "./feeds/feedRegistry.js";
 import { ClientLines, NO_CLIENT_LINE_RULES, SERVICE_LINES, type ClientLineRules, type LineConsumerOptions } from "./feeds/clientLines.js";
 import { level1Source } from "./feeds/level1Feed.js";
+import { tapData } from "./feeds/tapData.js";
 import { DEFAULT_LINE_LIMITS, LineBudget, type LineLimits } from "./feeds/lineBudget.js";
 import { readOrderBookSnapshot, type OrderBookSnapshot } from "./feeds/orderBookSnapshot.js";
 import type { SubscriptionSnapshot } from "./feeds/subscriptionSnapshot.js";
@@ -73,26 +74,6 @@ export interface IbAdapterOptions extends GatewayConnectionOptions {
   store?: { candles: CandleStore; settings: StoreSettings; contracts?: PersistedContracts };
   /** Records every shared feed's events (replay, resume); none: streams cannot start in the past. */
   recording?: FeedRecording;
-}
-
-/** The source with `onData` told of every data value before the feed's consumers. */
-function tapData<T>(source: FeedSource<T>, onData: (value: T) => void): FeedSource<T> {
-  return {
-    overflow: source.overflow,
-    joinEvents: source.joinEvents?.bind(source),
-    latest: source.latest?.bind(source),
-    open: (sink) =>
-      source.open({
-        data: (value) => {
-          onData(value);
-          sink.data(value);
-        },
-        status: (kind, message, ibCode) => sink.status(kind, message, ibCode),
-        waiting: (message, untilMs) => sink.waiting(message, untilMs),
-        restart: (message, ibCode) => sink.restart(message, ibCode),
-        fail: (error) => sink.fail(error),
-      }),
-  };
 }
 
 /** A configured `active: true` subscription the adapter keeps running with no consumer. */
