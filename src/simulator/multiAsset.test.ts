@@ -3,7 +3,7 @@
  * chain parameters, symbol samples, option ticks with greeks, index/bond/fund L1, combos, permissions.
  * The clock is fixed (Wed 2026-11-18 10:00 New York) so that quotes of several requests share one instant.
  */
-import { BarSizeSetting, EventName, TickByTickDataType, type Contract } from "@stoqey/ib";
+import { BarSizeSetting, EventName, TickByTickDataType, WhatToShow, type Contract } from "@stoqey/ib";
 import { describe, expect, it } from "vitest";
 import { until } from "../testing/until.js";
 import { RISK_FREE_RATE } from "./market/optionPricing.js";
@@ -235,6 +235,8 @@ describe("index, bond and fund data", () => {
     expect((await c.errorFor(2)).code).toBe(10092);
     c.ib.reqTickByTickData(3, { symbol: "SPX", secType: "IND", exchange: "CBOE", currency: "USD" } as Contract, TickByTickDataType.Last, 0, false);
     expect((await c.errorFor(3)).code).toBe(10189);
+    c.ib.reqHistoricalTicks(4, { symbol: "SPX", secType: "IND", exchange: "CBOE", currency: "USD" } as Contract, "", "20261118 09:59:00", 10, WhatToShow.BID_ASK, 1, false);
+    expect((await c.errorFor(4)).code).toBe(162);
   });
 
   it("quotes the bond two-sided without trades; TRADES history and Last ticks are refused", async () => {

@@ -211,6 +211,11 @@ export function reqHistoricalTicks(session: Session, req: ReqHistoricalTicks): v
     session.error(reqId, ERR.HMDS, `No historical market data for ${inst.symbol}/${inst.secType}@${inst.exchange} Last 0`);
     return;
   }
+  // An index or a fund has no quotes: only its prices (TRADES) exist as ticks.
+  if ((inst.secType === "IND" || inst.secType === "FUND") && what !== "TRADES") {
+    session.error(reqId, ERR.HMDS, `No historical market data for ${inst.symbol}/${inst.secType}@${inst.exchange} ${what}`);
+    return;
+  }
   const identityKey = `ticks|${inst.conId}|${req.startDateTime}|${req.endDateTime}|${req.numberOfTicks}|${what}|${req.useRth}|${req.ignoreSize}`;
   if (!admitHistorical(session, reqId, inst, what, identityKey)) return;
   answerAfterLatency(session, reqId, "ticks", () => {

@@ -135,9 +135,14 @@ export function createMarket(options: MarketOptions): Market {
   const findContracts = (q: ContractQuery): InstrumentSpec[] => {
     const n = now();
     const eq = (a: string | undefined, b: string): boolean => a === undefined || a === "" || a.toUpperCase() === b.toUpperCase();
+    // An option asked for on one of its exchanges (CBOE, ISE…) is answered on that exchange, as IB does.
+    const onExchange = (s: InstrumentSpec): InstrumentSpec => {
+      const x = q.exchange?.toUpperCase();
+      return x && x !== s.exchange && s.validExchanges.split(",").includes(x) ? { ...s, exchange: x } : s;
+    };
     const options = findOptions(q, n).flatMap((o) => {
       const under = modelByConId(o.exp.underConId);
-      return under ? [optionSpec(o, under, n)] : [];
+      return under ? [onExchange(optionSpec(o, under, n))] : [];
     });
     if (q.secType && isOption({ secType: q.secType.toUpperCase() } as InstrumentSpec)) return options.filter((s) => eq(q.localSymbol, s.localSymbol));
     let candidates: InstrumentModel[] = [...staticModels(), ...esContracts(n, q.includeExpired ?? false)];

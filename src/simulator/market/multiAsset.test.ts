@@ -28,8 +28,9 @@ describe("multi-asset universe", () => {
     expect(rest).toEqual([]);
     expect(c).toMatchObject({ localSymbol: "AAPL  261218C00200000", multiplier: "100", tradingClass: "AAPL", underConId: 265598, underSecType: "STK", strike: "200", right: "C" });
     expect(optionByConId(c!.conId, NOW)).toMatchObject({ strike: 200, right: "C" });
-    expect(market.findContracts({ conId: c!.conId })).toEqual([c]);
-    expect(market.findContracts({ localSymbol: "AAPL  261218C00200000", secType: "OPT" })).toEqual([c]);
+    expect(c!.exchange).toBe("CBOE");
+    expect(market.findContracts({ conId: c!.conId })).toEqual([{ ...c, exchange: "SMART" }]);
+    expect(market.findContracts({ localSymbol: "AAPL  261218C00200000", secType: "OPT" })).toEqual([{ ...c, exchange: "SMART" }]);
     expect(market.findContracts({ symbol: "AAPL", secType: "OPT", lastTradeDateOrContractMonth: "20261218", strike: "202.5", right: "C" })).toEqual([]);
   });
 
