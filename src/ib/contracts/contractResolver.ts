@@ -80,7 +80,8 @@ export class ContractResolver {
 
   private keep(key: string, r: ResolvedInstrument): ResolvedInstrument {
     this.resolved.set(key, r);
-    this.options.persisted?.put(key, r.conId, serializeInstrument(r), this.now());
+    // A combo is not kept: it is rebuilt from its legs' kept records, so a leg that expired is never reused.
+    if (r.legs.length === 0) this.options.persisted?.put(key, r.conId, serializeInstrument(r), this.now());
     return r;
   }
 

@@ -54,8 +54,11 @@ describe("resolving every asset class", () => {
 
   it("a combo resolves each leg, then is a BAG of their conIds with |ratio| and BUY/SELL, keyed apart from other combos", async () => {
     const gateway = new RecordedGateway();
-    const r = await resolverOn(gateway, (c) => [option(c.strike!, "C", c.strike === 200 ? 1001 : 1002)]).resolve("spot", "COMBO:AAPL270115C00200000,-2*AAPL270115C00210000");
+    const kept: string[] = [];
+    const r = await resolverOn(gateway, (c) => [option(c.strike!, "C", c.strike === 200 ? 1001 : 1002)], { get: () => undefined, put: (key) => kept.push(key) }).resolve("spot", "COMBO:AAPL270115C00200000,-2*AAPL270115C00210000");
     expect(gateway.calls("reqContractDetails")).toHaveLength(2);
+    // The legs are kept across restarts, the combo is rebuilt from them (a leg may expire).
+    expect(kept.sort()).toEqual(["spot/AAPL270115C00200000", "spot/AAPL270115C00210000"]);
     expect(r).toMatchObject({ assetClass: "combo", secType: "BAG", conId: 0, legs: [{ symbol: "AAPL270115C00200000", conId: 1001, ratio: 1 }, { symbol: "AAPL270115C00210000", conId: 1002, ratio: -2 }] });
     expect(r.requestContract).toEqual({
       symbol: "AAPL",
