@@ -739,7 +739,10 @@ export interface Instrument {
   mappingNote: string;
   /** The asset class. */
   assetClass: AssetClass;
-  /** Options and options on futures: the underlying's symbol (e.g. "AAPL", "SPX", "ESH7"); empty otherwise. */
+  /**
+   * Options and options on futures: IB's underlying symbol (e.g. "AAPL", "SPX"; "ES" for an option on ESH7, whose
+   * month underlying_con_id names); empty otherwise.
+   */
   underlying: string;
   /** Options and options on futures: the underlying's IB contract id; 0 otherwise. */
   underlyingConId: string;
