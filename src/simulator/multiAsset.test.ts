@@ -83,6 +83,11 @@ describe("multi-asset contract details", () => {
 
     await details(c, 9, opt("AAPL", "20261218", 202.5, "C"));
     expect((await c.errorFor(9)).code).toBe(200);
+    // Expired options are not served (not even with includeExpired), bars included.
+    await details(c, 12, opt("AAPL", "20261113", 200, "C", { includeExpired: true }));
+    expect((await c.errorFor(12)).code).toBe(200);
+    c.ib.reqHistoricalData(13, opt("AAPL", "20261113", 200, "C", { includeExpired: true }), "", "1 D", BarSizeSetting.HOURS_ONE, "TRADES", 1, 1, false);
+    expect((await c.errorFor(13)).code).toBe(200);
   });
 });
 
@@ -234,7 +239,7 @@ describe("index, bond and fund data", () => {
     c.ib.reqMktDepth(2, { symbol: "SPX", secType: "IND", exchange: "CBOE", currency: "USD" } as Contract, 5, false);
     expect((await c.errorFor(2)).code).toBe(10092);
     c.ib.reqTickByTickData(3, { symbol: "SPX", secType: "IND", exchange: "CBOE", currency: "USD" } as Contract, TickByTickDataType.Last, 0, false);
-    expect((await c.errorFor(3)).code).toBe(10189);
+    expect(await c.errorFor(3)).toMatchObject({ code: 10189, message: "Failed to request tick-by-tick data.Last tick-by-tick requests are not supported for SPX" });
     c.ib.reqHistoricalTicks(4, { symbol: "SPX", secType: "IND", exchange: "CBOE", currency: "USD" } as Contract, "", "20261118 09:59:00", 10, WhatToShow.BID_ASK, 1, false);
     expect((await c.errorFor(4)).code).toBe(162);
   });

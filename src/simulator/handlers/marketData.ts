@@ -174,7 +174,8 @@ export function reqTickByTickData(session: Session, req: ReqTickByTick): void {
   // No tick-by-tick for indices, funds and options (IB: "not available for options"); a bond prints no trades.
   const t = inst.secType;
   if (t === "IND" || t === "FUND" || isOption(inst) || (t === "BOND" && (type === "Last" || type === "AllLast"))) {
-    session.error(req.reqId, ERR.TBT_NOT_SUPPORTED, ` ${type} ticks are not supported for ${inst.symbol} ${t}.`);
+    // IB's wording, e.g. "Failed to request tick-by-tick data.BidAsk tick-by-tick requests are not supported for XAUUSD".
+    session.error(req.reqId, ERR.TBT_NOT_SUPPORTED, `${type} tick-by-tick requests are not supported for ${inst.symbol}`);
     return;
   }
   if (session.gateway.count(["tickByTick"]) >= session.gateway.options.limits.maxTickByTick) {
