@@ -39,6 +39,11 @@ describe("resolving every asset class", () => {
     ]).resolve("spot", "912828Z78");
     expect(gateway.calls("reqContractDetails")[0]![1]).toMatchObject({ secType: "BOND", secIdType: "CUSIP", secId: "912828Z78" });
     expect(r).toMatchObject({ assetClass: "bond", cusip: "912828Z78", isin: "US912828Z781", expiry: "", right: "" });
+    // Asked by a US ISIN, answered without ids: both come from the symbol (the ISIN holds the CUSIP).
+    expect(await resolverOn(new RecordedGateway(), () => [{ contract: { conId: 77, secType: "BOND" as never, symbol: "T", exchange: "SMART", currency: "USD" } }]).resolve("spot", "US912828Z781")).toMatchObject({
+      cusip: "912828Z78",
+      isin: "US912828Z781",
+    });
   });
 
   it("an option on a future is the one on the future named, among the month's options", async () => {

@@ -75,7 +75,7 @@ export function toResolved(marketType: MarketType, symbol: string, mapped: Contr
   const secType = text(c.secType);
   const derivative = secType === "OPT" || secType === "FOP";
   const dated = derivative || secType === "FUT";
-  const secId = (type: string) => d.secIdList?.find((t) => t.tag === type)?.value ?? (mapped.contract.secIdType === type ? text(mapped.contract.secId) : "");
+  const secId = (type: "CUSIP" | "ISIN") => d.secIdList?.find((t) => t.tag === type)?.value || (type === "CUSIP" ? text(d.cusip) || mapped.bondIds?.cusip : mapped.bondIds?.isin) || "";
   const exchange = text(mapped.contract.exchange) || text(c.exchange);
   const right = text(c.right).toUpperCase();
   return {
@@ -98,7 +98,7 @@ export function toResolved(marketType: MarketType, symbol: string, mapped: Contr
     underlyingConId: derivative ? (d.underConId ?? 0) : 0,
     strike: derivative && c.strike !== undefined ? toWire(decimalFromIb(c.strike)) : "",
     right: !derivative ? "" : right.startsWith("C") ? "call" : right.startsWith("P") ? "put" : "",
-    cusip: secType === "BOND" ? secId("CUSIP") || text(d.cusip) : "",
+    cusip: secType === "BOND" ? secId("CUSIP") : "",
     isin: secType === "BOND" ? secId("ISIN") : "",
     legs: [],
     multiplier: text(c.multiplier) === "0" ? "" : text(c.multiplier),

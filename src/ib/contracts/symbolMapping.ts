@@ -38,6 +38,8 @@ export interface ContractQuery {
   pickFrontMonth: boolean;
   /** Options on futures: the underlying future's month (YYYYMM) to pick among several matches. */
   futureMonth?: string;
+  /** Bonds: the ids the symbol carries (a US ISIN holds the CUSIP), for when IB's answer has no secIdList. */
+  bondIds?: { cusip?: string; isin?: string };
   /** Combos: the legs, resolved by the resolver into `contract.comboLegs`. */
   legs?: ComboLegQuery[];
   /** Shown to users (GetSymbol.mapping_note) when the IB instrument differs from the symbol's face. */
@@ -105,7 +107,7 @@ function mapSpec(spec: InstrumentSpec, written: string, nowMs: number): Contract
     case "bond": {
       // The id as written: an ISIN when the client gave one (a US ISIN also carries its CUSIP).
       const [secIdType, secId] = spec.isin !== undefined ? ["ISIN", spec.isin] : ["CUSIP", spec.cusip ?? ""];
-      return query({ secType: secType("BOND"), secIdType, secId, exchange: "SMART", currency: "USD" }, secId);
+      return query({ secType: secType("BOND"), secIdType, secId, exchange: "SMART", currency: "USD" }, secId, { bondIds: { cusip: spec.cusip, isin: spec.isin } });
     }
     case "fund":
       return query({ symbol: spec.symbol, secType: secType("FUND"), exchange: "FUNDSERV", currency: "USD" }, spec.symbol);
