@@ -265,6 +265,8 @@ describe("index, bond and fund data", () => {
     await until(() => bars.some(([id, d]) => id === 3 && d.startsWith("finished")), { what: "bond MIDPOINT bars" });
     c.ib.reqTickByTickData(4, bond, TickByTickDataType.AllLast, 0, false);
     expect((await c.errorFor(4)).code).toBe(10189);
+    c.ib.reqRealTimeBars(5, bond, 5, WhatToShow.TRADES, false);
+    expect((await c.errorFor(5)).code).toBe(162);
   });
 
   it("gives the fund one NAV a day: LAST and CLOSE only, daily TRADES history, intraday refused (162)", async () => {

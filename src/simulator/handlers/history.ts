@@ -264,6 +264,13 @@ export function reqRealTimeBars(session: Session, req: ReqRealTimeBars): void {
     session.error(req.reqId, ERR.VALIDATION, `-'bS' : cause - Invalid whatToShow ${req.whatToShow}`);
     return;
   }
+  // Real-time bars come from the same data as history: a fund has none (one NAV a day), an index prices only,
+  // a bond no trades.
+  const t = inst.secType;
+  if (t === "FUND" || (t === "IND" && w !== "TRADES") || (t === "BOND" && (w === "TRADES" || w === "AGGTRADES"))) {
+    session.error(req.reqId, ERR.HMDS, `No historical market data for ${inst.symbol}/${t}@${inst.exchange} ${w}`);
+    return;
+  }
   // Real-time bars hold a market data line, as L1 does.
   if (session.gateway.count(["mktData", "realTimeBars"]) >= session.gateway.options.limits.marketDataLines) {
     session.error(req.reqId, ERR.MAX_TICKERS);
