@@ -1,4 +1,4 @@
-import type { Contract, ContractDetails } from "@stoqey/ib";
+import { OrderAction, type Contract, type ContractDetails } from "@stoqey/ib";
 import { decimalFromIb, toWire, type Decimal } from "../../domain/decimal.js";
 import type { AssetClass } from "../../domain/instrumentSymbol.js";
 import type { MarketType } from "../../domain/marketType.js";
@@ -127,7 +127,7 @@ export function comboOf(marketType: MarketType, symbol: string, mapped: Contract
     secType: "BAG" as Contract["secType"],
     exchange,
     currency: "USD",
-    comboLegs: legs.map(({ instrument, ratio }) => ({ conId: instrument.conId, ratio: Math.abs(ratio), action: (ratio < 0 ? "SELL" : "BUY") as never, exchange: onExchange ? instrument.exchange : "SMART" })),
+    comboLegs: legs.map(({ instrument, ratio }) => ({ conId: instrument.conId, ratio: Math.abs(ratio), action: ratio < 0 ? OrderAction.SELL : OrderAction.BUY, exchange: onExchange ? instrument.exchange : "SMART" })),
   };
   return {
     marketType,

@@ -1,4 +1,4 @@
-import type { Contract } from "@stoqey/ib";
+import { OptionType, type Contract } from "@stoqey/ib";
 import type { IbContractOverride } from "../../config/providerConfig.js";
 import { formatInstrumentSymbol, parseInstrumentSymbol, type AssetClass, type InstrumentSpec } from "../../domain/instrumentSymbol.js";
 import type { MarketType } from "../../domain/marketType.js";
@@ -91,7 +91,7 @@ function mapSpec(spec: InstrumentSpec, written: string, nowMs: number): Contract
       return query({ symbol: spec.symbol, secType: secType("IND"), exchange: INDEX_EXCHANGES[spec.symbol] ?? "", currency: "USD" }, spec.symbol);
     case "option":
       return query(
-        { symbol: spec.underlying, secType: secType("OPT"), lastTradeDateOrContractMonth: spec.expiry, strike: Number(spec.strike), right: (spec.right === "call" ? "C" : "P") as Contract["right"], tradingClass: spec.tradingClass, exchange: "SMART", currency: "USD" },
+        { symbol: spec.underlying, secType: secType("OPT"), lastTradeDateOrContractMonth: spec.expiry, strike: Number(spec.strike), right: spec.right === "call" ? OptionType.Call : OptionType.Put, tradingClass: spec.tradingClass, exchange: "SMART", currency: "USD" },
         spec.underlying,
       );
     case "future":
@@ -99,7 +99,7 @@ function mapSpec(spec: InstrumentSpec, written: string, nowMs: number): Contract
     case "future-option": {
       const futureMonth = monthOfLocalSymbol(spec.futureLocalSymbol, nowMs);
       return query(
-        { symbol: spec.root, secType: secType("FOP"), exchange: FUTURES_EXCHANGES[spec.root] ?? "", lastTradeDateOrContractMonth: futureMonth, strike: Number(spec.strike), right: (spec.right === "call" ? "C" : "P") as Contract["right"], tradingClass: spec.root, currency: "USD" },
+        { symbol: spec.root, secType: secType("FOP"), exchange: FUTURES_EXCHANGES[spec.root] ?? "", lastTradeDateOrContractMonth: futureMonth, strike: Number(spec.strike), right: spec.right === "call" ? OptionType.Call : OptionType.Put, tradingClass: spec.root, currency: "USD" },
         spec.root,
         { futureMonth },
       );
