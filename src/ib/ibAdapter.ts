@@ -335,6 +335,7 @@ export class IbAdapter {
 
   private async tradesFeed(marketType: MarketType, symbol: string): Promise<FeedPlan<TradeEvent>> {
     requireOfferedForSymbol(marketType, symbol, "trades");
+    requireOfferedForSymbol(marketType, symbol, "liveTrades");
     const instrument = withTrades(await this.resolve(marketType, symbol));
     const quote = () => this.feeds.peek<Level1>(`tick/${instrumentKey(instrument)}`);
     return { descriptor: { key: `trade/${instrumentKey(instrument)}`, kind: "trade", marketType, symbol: instrument.symbol }, source: () => tradesSource(this.ctx, instrument, quote, tradeHistoryFor(this.ctx, this.scheduler, instrument)) };
