@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { until } from "../testing/until.js";
 import { RISK_FREE_RATE } from "./market/optionPricing.js";
 import { BOND_CUSIP, BOND_ISIN } from "./market/otherInstruments.js";
-import { roundTrip, SESSION_TIME_MS, type TestClient, useFixture } from "./testing/harness.js";
+import { roundTrip, runningClock, SESSION_TIME_MS, type TestClient, useFixture } from "./testing/harness.js";
 
 const fx = useFixture();
 const NOW = () => SESSION_TIME_MS;
@@ -163,6 +163,17 @@ describe("option market data", () => {
     // The bid computation carries the volatility implied by the bid: below the ask's.
     const ivAt = (id: number, t: number) => comps.filter((x) => x[0] === id && x[1] === t).at(-1)![3]!;
     expect(ivAt(1, 10)).toBeLessThan(ivAt(1, 11));
+  });
+
+  it("updates the option computations as the underlying moves", async () => {
+    await fx.start({ now: runningClock(SESSION_TIME_MS, 60), tickIntervalMs: 20 });
+    const c = await fx.client();
+    const comps = collect<[number, number, number, number | undefined, number | undefined, number | undefined, number, number | undefined, number | undefined, number | undefined, number]>(c, EventName.tickOptionComputation);
+    c.ib.reqMktData(1, opt("SPY", "20261218", 580, "C"), "", false, false);
+    const unds = () => new Set(comps.filter((x) => x[1] === 13).map((x) => x[10]));
+    await until(() => unds().size >= 3, { what: "model computations at three underlying prices" });
+    // Each update of the bid's computation carries the underlying price of its instant too.
+    expect(new Set(comps.filter((x) => x[1] === 10).map((x) => x[10])).size).toBeGreaterThanOrEqual(2);
   });
 
   it("sends delayed option computations (80–83) under market data type 3 to a delayed-only account", async () => {

@@ -59,8 +59,9 @@ export class MarketDataFeed implements Subscription {
   private lastTradeEndMs = 0;
   private stats: DayStats | undefined;
   private readonly profile: TickProfile;
-  /** Last model computation sent (tick 13): resent when the option's model price or its underlying moves. */
+  /** Last model price (tick 13) and underlying price sent: computations are resent when either moves. */
   private lastModel: string | undefined;
+  private lastUnd: number | undefined;
 
   constructor(
     private readonly ctx: FeedContext,
@@ -157,23 +158,24 @@ export class MarketDataFeed implements Subscription {
   }
 
   /**
-   * tickOptionComputation for the bid and ask when they change (volatility implied by that price), the
-   * last price after a trade, and the model whenever its price or the underlying moves.
+   * tickOptionComputation for the bid and ask (volatility implied by that price) when they or the
+   * underlying move, the last price after a trade, and the model whenever its price or the underlying moves.
    */
   private sendOptionComputations(t: number, q: Quote, prev: Quote | undefined, lastPrice: string | undefined): void {
     const { market, sv } = this.ctx;
-    if (!market.optionComputation) return;
-    const send = (tickType: number, price?: string) => {
-      const c = market.optionComputation?.(this.instrument, t, price === undefined ? undefined : Number(price));
+    const model = market.optionComputation?.(this.instrument, t);
+    if (!model) return;
+    const undMoved = model.undPrice !== this.lastUnd;
+    this.lastUnd = model.undPrice;
+    const send = (tickType: number, price: string) => {
+      const c = market.optionComputation?.(this.instrument, t, Number(price));
       if (c) this.ctx.send(msgAssets.tickOptionComputation(sv, this.reqId, this.tt(tickType), c));
-      return c;
     };
-    if (!prev || prev.bid !== q.bid) send(TICK.BID_OPTION, q.bid);
-    if (!prev || prev.ask !== q.ask) send(TICK.ASK_OPTION, q.ask);
+    if (!prev || prev.bid !== q.bid || undMoved) send(TICK.BID_OPTION, q.bid);
+    if (!prev || prev.ask !== q.ask || undMoved) send(TICK.ASK_OPTION, q.ask);
     if (lastPrice !== undefined) send(TICK.LAST_OPTION, lastPrice);
-    const model = market.optionComputation(this.instrument, t);
-    const key = model && `${model.optPrice.toFixed(6)}|${model.undPrice}`;
-    if (model && key !== this.lastModel) {
+    const key = model.optPrice.toFixed(6);
+    if (undMoved || key !== this.lastModel) {
       this.lastModel = key;
       this.ctx.send(msgAssets.tickOptionComputation(sv, this.reqId, this.tt(TICK.MODEL_OPTION), model));
     }
