@@ -60,6 +60,20 @@ describe("configuration", () => {
     expect(err.message).toContain('"stocks"');
   });
 
+  it("takes symbols of every class in the symbol syntax of their market, and names one that is not", () => {
+    const good = structuredClone(seed);
+    const symbols = ["BTCUSDT", "AAPL270115C00200000", "IND:DAX", "SPX", "COMBO:AAPL270115C00200000,-2*AAPL270115C00210000", "91282CLW9"];
+    good.provider.connectors[0]!.markets[0]!.symbols = symbols.map((name) => ({ name }));
+    const dir = withFile(good);
+    expect(loadConfig({ env: envFor(dir), cwd: dir }).provider.ib!.markets[0]!.symbols.map((s) => s.name)).toEqual(symbols);
+    const bad = structuredClone(seed);
+    bad.provider.connectors[0]!.markets[0]!.symbols = [{ name: "BTCUSDT" }, { name: "AAPL271315C00200000" }];
+    const badDir = withFile(bad);
+    const err = errorOf(() => loadConfig({ env: envFor(badDir), cwd: badDir }));
+    expect(err.message).toContain("provider.connectors[0].markets[0].symbols[1].name");
+    expect(err.message).toContain("not a date");
+  });
+
   it("rejects an unknown interval instead of defaulting to min1", () => {
     const bad = structuredClone(seed);
     bad.provider.connectors[0]!.subscriptions[0]!.intervals = ["min1", "h3"];

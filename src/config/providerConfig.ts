@@ -1,3 +1,4 @@
+import { MAX_SYMBOL_LENGTH, parseInstrumentSymbol } from "../domain/instrumentSymbol.js";
 import { z } from "zod";
 import { describeAcceptedIntervals, parseInterval } from "../domain/intervals.js";
 import { MARKET_TYPES } from "../domain/marketType.js";
@@ -32,17 +33,26 @@ export type IbContractOverride = z.infer<typeof ibContractOverride>;
 const symbolName = z
   .string()
   .min(1, "expected a non-empty symbol")
-  .regex(/^[A-Za-z0-9._\-/]+$/, "expected letters, digits and . _ - / only");
+  .max(MAX_SYMBOL_LENGTH, `expected at most ${MAX_SYMBOL_LENGTH} characters`)
+  .regex(/^[A-Za-z0-9._\-/:*,+ ]+$/, "expected letters, digits and . _ - / : * , + or spaces only (docs/instruments.md)");
 
 const symbolEntry = z.strictObject({
   name: symbolName,
   ib: ibContractOverride.optional(),
 });
 
-const market = z.strictObject({
-  marketType: z.enum(MARKET_TYPES),
-  symbols: z.array(symbolEntry).default([]),
-});
+const market = z
+  .strictObject({
+    marketType: z.enum(MARKET_TYPES),
+    symbols: z.array(symbolEntry).default([]),
+  })
+  .superRefine((m, ctx) => {
+    // The symbol syntax of the market (docs/instruments.md): a typo stops start-up instead of failing at IB.
+    m.symbols.forEach((s, i) => {
+      const parsed = parseInstrumentSymbol(m.marketType, s.name);
+      if ("error" in parsed) ctx.addIssue({ code: "custom", path: ["symbols", i, "name"], message: parsed.error });
+    });
+  });
 
 const intervalName = z.string().refine((s) => parseInterval(s) !== undefined, {
   message: `unknown interval; expected one of ${describeAcceptedIntervals()}`,
