@@ -3,7 +3,7 @@ import { parseInstrumentSymbol, type InstrumentSpec } from "../../domain/instrum
 import { CONNECTOR_TYPES, MARKET_TYPES, type MarketType } from "../../domain/marketType.js";
 import { describeAcceptedIntervals, parseInterval, type Interval } from "../../domain/intervals.js";
 import { echo, invalidArgument } from "../apiError.js";
-import { symbolOfSpec } from "./instrumentSpec.js";
+import { checkSpecReadsBack, symbolOfSpec } from "./instrumentSpec.js";
 
 /** Field checks shared by every request that names an instrument; each error names its field. */
 export interface InstrumentRequest {
@@ -41,7 +41,9 @@ export function checkInstrument(request: InstrumentRequest): { marketType: Marke
   const marketType = checkMarketType(request.marketType);
   if (request.instrument !== undefined) {
     if (request.symbol !== "") throw invalidArgument("instrument", `name the instrument by symbol or by instrument, not both (symbol ${echo(request.symbol)})`, "INVALID_SYMBOL");
-    return { marketType, ...checkSymbol(marketType, symbolOfSpec(request.instrument), "instrument") };
+    const checked = checkSymbol(marketType, symbolOfSpec(request.instrument), "instrument");
+    checkSpecReadsBack(request.instrument, checked.spec);
+    return { marketType, ...checked };
   }
   return { marketType, ...checkSymbol(marketType, request.symbol) };
 }

@@ -11,6 +11,29 @@ export function symbolOfSpec(spec: ProtoSpec, path = "instrument"): string {
   return formatInstrumentSymbol(toDomain(spec, path));
 }
 
+/**
+ * Refuses a spec whose text reads back as another instrument than the fields said: the text alone decides
+ * what IB is asked for, so CRYPTO "EURUSD" (a pair), FOREX "BTCUSD" (a coin), CRYPTO "FOO" (a stock),
+ * OPTION {symbol "AAPL", trading_class "SPXW"} (an SPX option) or FUTURE {symbol "ES", local_symbol "NQH7"}
+ * must not silently become what their text means.
+ */
+export function checkSpecReadsBack(spec: ProtoSpec, parsed: InstrumentSpec, path = "instrument"): void {
+  const asked = toDomain(spec, path);
+  if (asked.assetClass !== parsed.assetClass) {
+    throw invalidArgument(`${path}.symbol`, `${echo(formatInstrumentSymbol(asked))} is not a ${asked.assetClass} but a ${parsed.assetClass}: check the asset class and symbol`, "INVALID_SYMBOL");
+  }
+  if (asked.assetClass === "option" && parsed.assetClass === "option" && asked.underlying !== parsed.underlying) {
+    throw invalidArgument(`${path}.trading_class`, `trading class ${echo(asked.tradingClass)} is a class of ${parsed.underlying}, not of ${echo(asked.underlying)}`, "INVALID_SYMBOL");
+  }
+  if (asked.assetClass === "future" && parsed.assetClass === "future" && asked.root !== parsed.root) {
+    if (asked.localSymbol !== undefined) throw invalidArgument(`${path}.local_symbol`, `${echo(asked.localSymbol)} is not a month of the root ${echo(asked.root)}`, "INVALID_SYMBOL");
+    throw invalidArgument(`${path}.symbol`, `a futures root such as ES (got ${echo(asked.root)}; a month goes in local_symbol or expiry)`, "INVALID_SYMBOL");
+  }
+  if (asked.assetClass === "combo" && parsed.assetClass === "combo") {
+    asked.legs.forEach((_, i) => checkSpecReadsBack(spec.legs[i]!.instrument!, parsed.legs[i]!.leg, `${path}.legs[${i}].instrument`));
+  }
+}
+
 function toDomain(spec: ProtoSpec, path: string): InstrumentSpec {
   const symbol = () => required(spec.symbol, `${path}.symbol`).toUpperCase();
   switch (spec.assetClass) {
