@@ -44,6 +44,12 @@ function chainSymbols(chain: ChainOfUnderlying, marketType: MarketType, selectio
   const own = chain.underlying.secType === "FUT" ? chain.underlying.requestContract.symbol ?? "" : chain.underlying.symbol;
   const classes = [...new Set(chain.rows.map((r) => r.tradingClass))];
   const tradingClass = selection.tradingClass !== "" ? selection.tradingClass : classes.includes(own) ? own : classes.length === 1 ? classes[0]! : undefined;
+  if (tradingClass === undefined && marketType !== "futures") throw invalidArgument("trading_class", `${echo(request.underlying)} has several trading classes (${classes.join(", ")}): choose one`, "INVALID_SELECTION");
+  // An option on a future is named by the future and the strike only (ESH7C5000): it is always the root's class
+  // (symbolMapping), so another class's expiries (ES weeklies EW1…, CL's LO) would be quoted as the root's options.
+  if (marketType === "futures" && tradingClass !== own) {
+    throw invalidArgument("trading_class", `options on futures are served for the root's class ${own} only (listed for ${echo(request.underlying)}: ${classes.join(", ")})`, "INVALID_SELECTION");
+  }
   if (tradingClass === undefined) throw invalidArgument("trading_class", `${echo(request.underlying)} has several trading classes (${classes.join(", ")}): choose one`, "INVALID_SELECTION");
   const rows = chain.rows.filter((r) => r.tradingClass === tradingClass);
   if (rows.length === 0) throw notFound(`no trading class ${echo(tradingClass)} for ${echo(request.underlying)} (listed: ${classes.join(", ")})`, "NOT_LISTED");
