@@ -49,6 +49,30 @@ describe("symbol search", () => {
   });
 });
 
+describe("symbol search as a user types", () => {
+  it("never sends a queued pattern whose callers all cancelled: the pattern typed last is asked next", async () => {
+    const gateway = new RecordedGateway();
+    let firstSent!: () => void;
+    const sent = new Promise<void>((resolve) => (firstSent = resolve));
+    gateway.answer("reqMatchingSymbols", (reqId: number) => {
+      firstSent();
+      setImmediate(() => gateway.emit(EventName.symbolSamples, reqId, []));
+    });
+    const search = new SymbolSearch(gateway.context(), { spacingMs: 50 });
+    const typed = ["A", "AP", "APP", "APPL"].map((p) => ({ c: new AbortController(), p }));
+    const superseded = typed.map(({ c, p }) => search.search(p, c.signal));
+    await sent;
+    for (const { c } of typed) c.abort();
+    const last = search.search("APPLE", new AbortController().signal);
+    for (const s of superseded) await expect(s).rejects.toMatchObject({ kind: "cancelled" });
+    await expect(last).resolves.toEqual([]);
+    expect(gateway.calls("reqMatchingSymbols").map((a) => a[1])).toEqual(["A", "APPLE"]);
+    // A pattern whose queued request was dropped is asked afresh by the next caller.
+    await expect(search.search("AP")).resolves.toEqual([]);
+    expect(gateway.calls("reqMatchingSymbols").map((a) => a[1])).toEqual(["A", "APPLE", "AP"]);
+  });
+});
+
 describe("option chains", () => {
   function chainsOn(gateway: RecordedGateway, underlying: ResolvedInstrument, nowMs: { value: number }) {
     const ctx = gateway.context(undefined, () => nowMs.value);

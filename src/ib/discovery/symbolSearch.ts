@@ -26,13 +26,24 @@ export interface SymbolSearchOptions {
   timeoutMs?: number;
 }
 
+/** A pattern's answer (pending or kept), and how many callers still wait for it. */
+interface SearchEntry {
+  /** When the answer came (when it was asked, while pending): the cache's age. */
+  atMs: number;
+  answer: Promise<SymbolMatch[]>;
+  /** Callers not cancelled (a caller without a signal never leaves). */
+  waiters: number;
+  settled: boolean;
+}
+
 /**
  * IB's symbol search. Requests go one at a time through a queue, at least `spacingMs` (1 s) apart, because IB
  * paces reqMatchingSymbols at about one per second; answers are cached per pattern for 60 s and a pattern
- * already asked (or queued) shares that request.
+ * already asked (or queued) shares that request. A queued pattern whose callers have all cancelled (a
+ * search-as-you-type client: "a", "ap", "app", …) is never sent: it would hold the queue a second each.
  */
 export class SymbolSearch {
-  private readonly cache = new Map<string, { atMs: number; answer: Promise<SymbolMatch[]> }>();
+  private readonly cache = new Map<string, SearchEntry>();
   /** The queue: each request starts when the previous one was sent `spacingMs` ago. */
   private tail: Promise<void> = Promise.resolve();
   private lastSentMs = -Infinity;
@@ -53,21 +64,45 @@ export class SymbolSearch {
     const key = pattern.trim().toUpperCase();
     if (key === "") return Promise.reject(new IbError("invalid", "a symbol search needs a pattern of at least one character"));
     const nowMs = this.ctx.now();
+    this.dropExpired(nowMs);
     const cached = this.cache.get(key);
-    if (cached !== undefined && nowMs - cached.atMs < this.cacheMs) return withSignal(cached.answer, signal);
+    if (cached !== undefined) return join(cached, signal);
     if (!this.ctx.isConnected()) return Promise.reject(new IbError("unavailable", `not connected to the Gateway (reconnecting): cannot search for ${JSON.stringify(key)} now`));
-    const answer = this.enqueue(key);
-    this.cache.set(key, { atMs: nowMs, answer });
-    // A failure is not kept: the next search asks again.
-    answer.catch(() => {
-      if (this.cache.get(key)?.answer === answer) this.cache.delete(key);
-    });
-    return withSignal(answer, signal);
+    const entry: SearchEntry = { atMs: nowMs, answer: Promise.resolve([]), waiters: 0, settled: false };
+    entry.answer = this.enqueue(key, entry);
+    this.cache.set(key, entry);
+    entry.answer.then(
+      () => {
+        entry.settled = true;
+        entry.atMs = this.ctx.now();
+      },
+      // A failure is not kept: the next search asks again.
+      () => {
+        entry.settled = true;
+        if (this.cache.get(key) === entry) this.cache.delete(key);
+      },
+    );
+    return join(entry, signal);
   }
 
-  private enqueue(pattern: string): Promise<SymbolMatch[]> {
-    const turn = this.tail.then(() => this.spaced());
-    const answer = turn.then(() => this.ask(pattern));
+  /** Answers older than the cache's age are forgotten (not only replaced when asked again). */
+  private dropExpired(nowMs: number): void {
+    for (const [key, entry] of this.cache) if (entry.settled && nowMs - entry.atMs >= this.cacheMs) this.cache.delete(key);
+  }
+
+  private enqueue(pattern: string, entry: SearchEntry): Promise<SymbolMatch[]> {
+    // Forgotten at once, so that a caller arriving now queues a request of its own instead of sharing a cancellation.
+    const abandoned = () => {
+      if (entry.waiters > 0) return false;
+      if (this.cache.get(pattern) === entry) this.cache.delete(pattern);
+      return true;
+    };
+    const answer = this.tail.then(async () => {
+      if (abandoned()) throw cancelledSearch();
+      await this.spaced();
+      if (abandoned()) throw cancelledSearch();
+      return this.ask(pattern);
+    });
     this.tail = answer.then(
       () => undefined,
       () => undefined,
@@ -116,13 +151,22 @@ function toMatch(d: ContractDescription): SymbolMatch {
   };
 }
 
+function cancelledSearch(): IbError {
+  return new IbError("cancelled", "the symbol search was cancelled");
+}
+
 /** The shared answer, or a cancellation for this caller only (others sharing the request still get it). */
-function withSignal<T>(answer: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return answer;
-  if (signal.aborted) return Promise.reject(new IbError("cancelled", "the symbol search was cancelled"));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new IbError("cancelled", "the symbol search was cancelled"));
+function join(entry: SearchEntry, signal: AbortSignal | undefined): Promise<SymbolMatch[]> {
+  if (signal?.aborted) return Promise.reject(cancelledSearch());
+  if (entry.settled) return entry.answer;
+  entry.waiters++;
+  if (signal === undefined) return entry.answer;
+  return new Promise<SymbolMatch[]>((resolve, reject) => {
+    const onAbort = () => {
+      entry.waiters--;
+      reject(cancelledSearch());
+    };
     signal.addEventListener("abort", onAbort, { once: true });
-    answer.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    entry.answer.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
