@@ -81,6 +81,18 @@ describe("every asset class on the simulated Gateway", () => {
     expect(dataOf(events).length).toBeGreaterThan(0);
   });
 
+  it("streams a combo written with its legs in any order on one IB line", async () => {
+    const c = new AbortController();
+    const [long, short] = [await aaplOption("C"), await aaplOption("C", 3)];
+    const first = await fx.adapter.streamTicks("spot", `COMBO:${long},-${short}`, { signal: c.signal });
+    const second = await fx.adapter.streamTicks("spot", `COMBO:-${short},${long}`, { signal: c.signal });
+    const bags = fx.adapter.subscriptions().filter((s) => s.kind === "tick" && s.key.includes("bag:"));
+    expect(bags.map((b) => b.consumers)).toEqual([2]);
+    expect(dataOf(await read(second, (e) => dataOf(e).length > 0)).length).toBeGreaterThan(0);
+    expect(dataOf(await read(first, (e) => dataOf(e).length > 0)).length).toBeGreaterThan(0);
+    c.abort();
+  });
+
   it("finds symbols with what IB lists on them", async () => {
     const matches = await fx.adapter.searchSymbols("AAPL");
     expect(matches.find((m) => m.symbol === "AAPL")).toMatchObject({ secType: "STK", assetClass: "stock", derivativeSecTypes: expect.arrayContaining(["OPT"]) });

@@ -61,10 +61,13 @@ export function assetClassOfSecType(secType: string): AssetClass | undefined {
 
 /**
  * What keys an instrument's feeds, caches and pacing: its conId, or for a combo (conId 0) its legs, so two
- * combos never share a feed.
+ * different combos never share a feed. A BAG's price does not depend on the order of its legs: they are keyed in conId
+ * order, so COMBO:A,-B and COMBO:-B,A share one IB line.
  */
 export function instrumentKey(instrument: Pick<ResolvedInstrument, "conId" | "legs">): string {
-  return instrument.conId !== 0 || instrument.legs.length === 0 ? String(instrument.conId) : `bag:${instrument.legs.map((l) => `${l.ratio}*${l.conId}`).join(",")}`;
+  if (instrument.conId !== 0 || instrument.legs.length === 0) return String(instrument.conId);
+  const legs = [...instrument.legs].sort((a, b) => a.conId - b.conId || a.ratio - b.ratio);
+  return `bag:${legs.map((l) => `${l.ratio}*${l.conId}`).join(",")}`;
 }
 
 const text = (v: unknown) => (v === undefined || v === null ? "" : String(v));
