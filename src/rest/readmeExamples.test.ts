@@ -3,17 +3,17 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningApp } from "../app.js";
 import { loadConfig } from "../config/loadConfig.js";
 import { CANDLE_CSV_HEADER } from "../domain/candleCsv.js";
-import { dec } from "../domain/decimal.js";
 import { DEBIAN_PYTHON, pythonToolchain, toolchainVerdict } from "../sdk/debianToolchain.js";
-import { MarketStore } from "../store/marketStore.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
+import { BLOCK_RULES, BLOCKS, CI_SCRIPT, COMMANDS, commandsOf, DOC_FILES, DOC_GRPC, DOC_REST, ofKind, ROOT, rows, shownStatus, textOf, TOKEN, whereShown } from "./testing/docCommands.js";
 
+// Child processes that do not depend on each other (buf curl, the simulator CLI, TypeScript snippets) run
+// concurrently: each costs seconds of process start-up, and this file is the suite's longest.
 // Every code block in README.md and docs/*.md is run as a reader would paste it, or checked, by the rule
 // of BLOCK_RULES its language matches (a language without a rule fails, so a new kind of snippet cannot slip
 // into the docs unchecked):
@@ -25,140 +25,6 @@ import { startTestApp, type TestApp } from "../testing/testApp.js";
 //   a file saved at the repository root) and run against the service on the simulator where they call it
 //   (its address replaced by the test service's), bounded, then stopped as the doc says (Ctrl-C);
 // - JSON: parsed; a provider config or a clients file is validated by loadConfig.
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const DOC_FILES = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
-const CI_SCRIPT = readFileSync(join(ROOT, ".ci/run"), "utf8");
-const TOKEN = "readme-token";
-const DOC_REST = "http://127.0.0.1:8081";
-const DOC_GRPC = "http://127.0.0.1:50051";
-
-type Check =
-  /** curl against the REST bridge: the status shown (or 200), a JSON body, or messages for `-N` streams. */
-  | { kind: "rest" }
-  /** buf curl against the gRPC server: exits 0 with JSON (or the method list). */
-  | { kind: "grpc" }
-  /** The simulator CLI: `--help` exits 0 and the doc lists every flag it prints; otherwise it starts
-   * (on an ephemeral port instead of the one shown) and is stopped once it listens. */
-  | { kind: "simulator" }
-  /** A step CI runs: it must appear in .ci/run (npm's --silent aside), which runs it on every push. */
-  | { kind: "ci" }
-  /** An SDK path: the same program (example or buf template) must be run by a test under src/. */
-  | { kind: "sdk" }
-  /** Debian packages: every one must be in .ci/run's SDK_DEBIAN_PACKAGES, which CI installs. */
-  | { kind: "apt" }
-  /** Waits for the service (after `npm start &`): returns at once against the running test service. */
-  | { kind: "wait" }
-  /** Prints $TOKEN's SHA-256 (a clients file's tokenSha256): run with a TOKEN, it prints that token's digest. */
-  | { kind: "digest" }
-  /** `npm run store -- …`: run from a scratch directory (where its output files land) on a scratch store file (STORE_PATH) holding AAPL and BTCUSDT candles; exits 0. */
-  | { kind: "store" }
-  /** `npm run backfill -- …`: against the test service (its address and token), over one day instead of the
-   * days shown (IB's real pacing runs here: 30 days of minutes is minutes of waiting); exits 0 with a summary. */
-  | { kind: "backfill" }
-  /** Cannot run inside a test, for the reason given. */
-  | { kind: "skip"; why: string };
-
-/** Every language a doc's code block may have, and what is done with its blocks. */
-const BLOCK_RULES: Record<string, "shell" | "python" | "typescript" | "json" | "output"> = {
-  sh: "shell",
-  bash: "shell",
-  shell: "shell",
-  python: "python",
-  ts: "typescript",
-  json: "json",
-  /** A block without a language shows output (an error message, a log line): nothing to run. */
-  "": "output",
-};
-
-const COMMAND_RULES: ReadonlyArray<{ match: RegExp; check: Check }> = [
-  { match: /^curl /, check: { kind: "rest" } },
-  { match: /^npx buf curl /, check: { kind: "grpc" } },
-  { match: /^npm run simulator -- /, check: { kind: "simulator" } },
-  { match: /^(npx buf (lint|breaking)|npm run gen:check|npx tsc) ?/, check: { kind: "ci" } },
-  { match: /^(npx buf generate --template |\/usr\/bin\/python3 examples\/|GO111MODULE=off .* go run |npx tsx examples\/)/, check: { kind: "sdk" } },
-  // As root (a container) there is no sudo: the docs show the root form and say "prefix with sudo" otherwise.
-  { match: /^apt-get update && apt-get install /, check: { kind: "apt" } },
-  { match: /^until curl -sf http:\/\/127\.0\.0\.1:8081\/api\/health\/ready >\/dev\/null; do sleep 1; done$/, check: { kind: "wait" } },
-  { match: /^printf %s "\$TOKEN" \| sha256sum$/, check: { kind: "digest" } },
-  { match: /^npm run (--silent )?store -- /, check: { kind: "store" } },
-  { match: /^npm run backfill -- /, check: { kind: "backfill" } },
-  { match: /^npm (ci|install)$/, check: { kind: "skip", why: "reinstalls node_modules under the running suite; .ci/run runs npm ci on every CI run" } },
-  { match: /^npm start( &)?$/, check: { kind: "skip", why: "serves until stopped; this file starts the same service with startApp (startTestApp) on ephemeral ports and runs the docs' calls against it" } },
-  { match: /^npm test$/, check: { kind: "skip", why: "is the suite this test belongs to" } },
-  { match: /^npm run gen$/, check: { kind: "skip", why: "rewrites gen/; CI's npm run gen:check proves it leaves gen/ unchanged" } },
-  { match: /^npm run bench$/, check: { kind: "skip", why: "takes ≈ 3 minutes of every core: a benchmark, not a test (bench/README.md)" } },
-];
-
-interface Block {
-  file: string;
-  lang: string;
-  body: string;
-  /** Text between the previous block and this one. */
-  before: string;
-}
-
-interface DocCommand {
-  command: string;
-  /** Where it is shown: file and index of its block in that file. */
-  shown: Array<{ file: string; block: number }>;
-  check: Check | undefined;
-}
-
-const textOf = (file: string) => readFileSync(join(ROOT, file), "utf8");
-
-function blocksOf(file: string): Block[] {
-  const text = textOf(file);
-  const out: Block[] = [];
-  let last = 0;
-  for (const m of text.matchAll(/^```(\w*)\n([\s\S]*?)^```/gm)) {
-    out.push({ file, lang: m[1]!, body: m[2]!, before: text.slice(last, m.index) });
-    last = m.index + m[0].length;
-  }
-  return out;
-}
-
-const BLOCKS = new Map(DOC_FILES.map((file) => [file, blocksOf(file)]));
-const isShell = (b: Block) => BLOCK_RULES[b.lang] === "shell";
-
-/** The commands of a shell block: continuation lines joined, comment lines and trailing comments dropped. */
-function commandsOf(body: string): string[] {
-  return body
-    .replace(/\\\n\s*/g, "")
-    .split("\n")
-    .map((l) => l.replace(/\s+#.*$/, "").trim())
-    .filter((l) => l !== "" && !l.startsWith("#"));
-}
-
-function docCommands(): DocCommand[] {
-  const byCommand = new Map<string, DocCommand>();
-  for (const [file, blocks] of BLOCKS) {
-    blocks.forEach((b, block) => {
-      if (!isShell(b)) return;
-      for (const command of commandsOf(b.body)) {
-        const entry = byCommand.get(command) ?? { command, shown: [], check: COMMAND_RULES.find((r) => r.match.test(command))?.check };
-        entry.shown.push({ file, block });
-        byCommand.set(command, entry);
-      }
-    });
-  }
-  return [...byCommand.values()];
-}
-
-const COMMANDS = docCommands();
-const ofKind = (kind: Check["kind"]) => COMMANDS.filter((c) => c.check?.kind === kind);
-/** it.each rows named by the whole command ("$command" would be cut at 40 characters). */
-const rows = (commands: DocCommand[]) => commands.map((c) => [c.command, c] as const);
-const whereShown = (c: DocCommand) => c.shown.map((s) => s.file).join(", ");
-
-/** The status the docs show for a command ("answers HTTP 400 with" before the next block), else 200. */
-function shownStatus(c: DocCommand): string {
-  for (const { file, block } of c.shown) {
-    const status = /answers HTTP (\d{3})/.exec(BLOCKS.get(file)![block + 1]?.before ?? "")?.[1];
-    if (status !== undefined) return status;
-  }
-  return "200";
-}
-
 let testApp: TestApp;
 let app: RunningApp;
 const env = () => ({ ...process.env, PROVIDER_API_TOKEN: TOKEN });
@@ -252,14 +118,14 @@ describe("every shell command in README.md and docs/*.md", () => {
     expect(stdout).toMatch(/ bars stored from \d+ IB requests; every symbol done$/m);
   }, 45_000);
 
-  it.each(rows(ofKind("grpc")))("%s", async (_, c) => {
+  it.concurrent.each(rows(ofKind("grpc")))("%s", async (_, c) => {
     expect(c.command, "calls the address the docs use, replaced here by the test service's").toContain(DOC_GRPC);
     const { stdout } = await run(c.command);
     if (c.command.includes("--list-methods")) expect(stdout).toMatch(/^ibprovider\.v1\.RuntimeService\/GetRuntimeProof$/m);
     else expect(() => JSON.parse(stdout) as unknown, stdout.slice(0, 300)).not.toThrow();
   }, 40_000);
 
-  it.each(rows(ofKind("simulator")))("%s", async (_, c) => {
+  it.concurrent.each(rows(ofKind("simulator")))("%s", async (_, c) => {
     if (c.command.includes("--help")) {
       const { stdout } = await run(c.command, 60_000);
       // The flags of the help text (npm echoes the command itself on "> " lines).
@@ -289,31 +155,6 @@ describe("every shell command in README.md and docs/*.md", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-
-  describe("the store CLI", () => {
-    let scratch: string;
-    beforeAll(async () => {
-      scratch = mkdtempSync(join(tmpdir(), "ibp-doc-store-"));
-      const store = MarketStore.open(join(scratch, "store.sqlite"));
-      const day = Date.UTC(2026, 10, 2, 14, 30);
-      const bars = (n: number, stepMs: number) => Array.from({ length: n }, (_, i) => ({ startMs: day + i * stepMs, open: dec("1.5"), high: dec("2"), low: dec("1"), close: dec("1.75"), volume: dec(i), count: i, complete: true }));
-      await store.candles.write({ conId: 265598, interval: "min1", whatToShow: "TRADES", rth: true, symbol: "AAPL", timeZone: "US/Eastern" }, bars(390, 60_000), { covered: { fromMs: day, toMs: day + 390 * 60_000 } }, Date.now());
-      await store.candles.write({ conId: 1, interval: "h1", whatToShow: "AGGTRADES", rth: false, symbol: "BTCUSDT", timeZone: "UTC" }, bars(48, 3_600_000), {}, Date.now());
-      store.close();
-    });
-    afterAll(() => {
-      if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
-    });
-
-    it.each(rows(ofKind("store")))("%s", async (_, c) => {
-      // npm --prefix: the repository's script, run from the scratch directory (INIT_CWD: where --out and ">" write).
-      const command = c.command.replace(/^npm run /, `npm --prefix ${ROOT} run `);
-      const { stdout } = await promisify(execFile)("bash", ["-c", command], { cwd: scratch, env: { ...process.env, STORE_PATH: join(scratch, "store.sqlite") }, timeout: 30_000, encoding: "utf8" });
-      const out = /(?:--out |> )(\S+)/.exec(c.command)?.[1];
-      if (out !== undefined) expect(readFileSync(join(scratch, out), "utf8").split("\n")[0]).toBe(CANDLE_CSV_HEADER.trimEnd());
-      else expect(stdout.trim()).not.toBe("");
-    }, 40_000);
   });
 
   it.each(rows(ofKind("ci")))("CI runs: %s", (_, c) => {
@@ -526,7 +367,7 @@ describe("TypeScript snippets, saved at the repository root as the docs say", ()
     });
   }
 
-  it.each(snippets.filter((t) => t.callsService).map((t) => [t.name, t] as const))("runs against the service: %s", async (_, t) => {
+  it.concurrent.each(snippets.filter((t) => t.callsService).map((t) => [t.name, t] as const))("runs against the service: %s", async (_, t) => {
     const file = join(dir, `run-${t.fileName}`);
     writeFileSync(file, readFileSync(join(dir, t.fileName), "utf8").replaceAll(DOC_SERVICE, `127.0.0.1:${app.grpc.port}`));
     // A snippet that streams until Ctrl-C is stopped after a few messages, as its reader would.
