@@ -107,7 +107,8 @@ describe("option chains and symbol search", () => {
     expect(of(1).map((r) => r[1]).sort()).toEqual(["AMEX", "CBOE", "ISE", "SMART"]);
     expect(of(1)[0]).toMatchObject([1, expect.any(String), 265598, "AAPL", 100, expect.any(Array), expect.any(Array)]);
     expect(of(1)[0]![5]).toEqual(["20261120", "20261127", "20261204", "20261211", "20261218", "20270115"]);
-    expect(of(1)[0]![6]).toHaveLength(33);
+    // The base grid (150…310) and the grid around AAPL's price at the day's start (≈ 202 with seed 42: 135…270).
+    expect(of(1)[0]![6]).toEqual(Array.from({ length: 36 }, (_, i) => 135 + 5 * i));
     expect(of(2).map((r) => `${r[1]}:${r[3]}`).sort()).toEqual(["CBOE:SPX", "CBOE:SPXW", "SMART:SPX", "SMART:SPXW"]);
     expect(of(3)).toHaveLength(1);
     expect(of(3)[0]!.slice(1, 5)).toEqual(["CME", front!.contract.conId, "ES", 50]);
@@ -131,6 +132,82 @@ describe("option chains and symbol search", () => {
     expect(by(3).find((d) => d.contract.symbol === "SPX")).toMatchObject({ contract: { secType: "IND", description: "S&P 500 Stock Index" }, derivativeSecTypes: ["OPT"] });
     expect(by(4).length).toBeLessThanOrEqual(16);
     expect(by(4)[0]!.contract.symbol).toMatch(/^A/);
+  });
+});
+
+describe("strike grids follow the underlying", () => {
+  /** Last price of a snapshot (an index's value, a future's last trade). */
+  async function lastPrice(c: TestClient, reqId: number, contract: Contract): Promise<number> {
+    const prices = collect<[number, number, number]>(c, EventName.tickPrice);
+    let done = false;
+    c.ib.on(EventName.tickSnapshotEnd, (id: number) => id === reqId && (done = true));
+    c.ib.reqMktData(reqId, contract, "", true, false);
+    await until(() => done, { what: `snapshot ${reqId}` });
+    return prices.filter((p) => p[0] === reqId && p[1] === 4).at(-1)![2];
+  }
+
+  /** The 5 listed strikes below and the 5 above a price (fewer when the grid ends first). */
+  const nearMoney = (strikes: number[], px: number) => ({ below: strikes.filter((k) => k < px).slice(-5), above: strikes.filter((k) => k > px).slice(0, 5) });
+
+  /** Every contract resolves (one match) and quotes (bid and ask) by its conId alone. */
+  async function resolvesAndQuotes(c: TestClient, base: number, contracts: Contract[]): Promise<void> {
+    const prices = collect<[number, number, number]>(c, EventName.tickPrice);
+    const ended = new Set<number>();
+    c.ib.on(EventName.tickSnapshotEnd, (id: number) => ended.add(id));
+    const ids: number[] = [];
+    for (const [i, contract] of contracts.entries()) {
+      const found = await details(c, base + 2 * i, contract);
+      expect(found, `${contract.symbol} ${contract.strike}`).toHaveLength(1);
+      const { conId, exchange } = found[0]!.contract;
+      c.ib.reqMktData(base + 2 * i + 1, { conId, exchange } as Contract, "", true, false);
+      ids.push(base + 2 * i + 1);
+    }
+    await until(() => ids.every((id) => ended.has(id) || c.errors.some((e) => e.reqId === id)), { what: "option snapshots" });
+    for (const id of ids) {
+      expect(c.errors.filter((e) => e.reqId === id)).toEqual([]);
+      for (const t of [1, 2]) expect(prices.some((p) => p[0] === id && p[1] === t && p[2] > 0), `reqId ${id} tick ${t}`).toBe(true);
+    }
+  }
+
+  it("lists SPX strikes on both sides of the index far from its base level (seed 1: ~6750, base grid 5400–6600)", async () => {
+    await fx.start({ now: NOW, seed: 1 });
+    const c = await fx.client();
+    const spx = await lastPrice(c, 1, { symbol: "SPX", secType: "IND", exchange: "CBOE", currency: "USD" } as Contract);
+    expect(spx).toBeGreaterThan(6600 + 5 * 25); // the case this test is about: the money beyond the base grid
+    const rows = collect<[number, string, number, string, number, string[], number[]]>(c, EventName.securityDefinitionOptionParameter);
+    let ended = false;
+    c.ib.once(EventName.securityDefinitionOptionParameterEnd, () => (ended = true));
+    c.ib.reqSecDefOptParams(2, "SPX", "", "IND", 416904);
+    await until(() => ended, { what: "secdef end" });
+    const spxw = rows.find((r) => r[1] === "SMART" && r[3] === "SPXW")!;
+    const strikes = spxw[6];
+    expect(strikes).toContain(6000); // the base grid stays listed
+    const { below, above } = nearMoney(strikes, spx);
+    expect([below.length, above.length]).toEqual([5, 5]);
+    // A partial query (expiry and right, no strike) lists them too.
+    const expiry = spxw[5][0]!;
+    const chain = await details(c, 3, { symbol: "SPX", secType: "OPT", exchange: "SMART", currency: "USD", tradingClass: "SPXW", lastTradeDateOrContractMonth: expiry, right: "C" } as Contract);
+    const listed = new Set(chain.map((d) => d.contract.strike));
+    for (const k of [...below, ...above]) expect(listed.has(k), `SPXW ${expiry} C${k} in the partial answer`).toBe(true);
+    await resolvesAndQuotes(c, 100, [...below, ...above].map((k) => opt("SPX", expiry, k, k < spx ? "P" : "C", { tradingClass: "SPXW" })));
+  });
+
+  it("lists ES futures option strikes around the future's price (seed 1: ~6775, base grid 5525–6475)", async () => {
+    await fx.start({ now: NOW, seed: 1 });
+    const c = await fx.client();
+    const [front] = await details(c, 1, { symbol: "ES", secType: "FUT", exchange: "CME", currency: "USD" } as Contract);
+    const px = await lastPrice(c, 2, { conId: front!.contract.conId, exchange: "CME" } as Contract);
+    expect(px).toBeGreaterThan(6475 + 5 * 25);
+    const rows = collect<[number, string, number, string, number, string[], number[]]>(c, EventName.securityDefinitionOptionParameter);
+    let ended = false;
+    c.ib.once(EventName.securityDefinitionOptionParameterEnd, () => (ended = true));
+    c.ib.reqSecDefOptParams(3, "ES", "CME", "FUT", front!.contract.conId!);
+    await until(() => ended, { what: "secdef end" });
+    const { below, above } = nearMoney(rows[0]![6], px);
+    expect([below.length, above.length]).toEqual([5, 5]);
+    const expiry = front!.contract.lastTradeDateOrContractMonth!;
+    const fop = (k: number): Contract => ({ symbol: "ES", secType: "FOP", exchange: "CME", currency: "USD", lastTradeDateOrContractMonth: expiry, strike: k, right: k < px ? "P" : "C" }) as Contract;
+    await resolvesAndQuotes(c, 100, [...below, ...above].map(fop));
   });
 });
 
@@ -200,6 +277,18 @@ describe("option market data", () => {
     expect((await c.errorFor(2)).code).toBe(200);
     c.ib.reqMktData(3, { symbol: "ES", secType: "FOP", exchange: "CME", currency: "USD", strike: 6000, right: "C", lastTradeDateOrContractMonth: "202612" } as Contract, "", false, false);
     expect((await c.errorFor(3)).code).toBe(354);
+    // A combo with an option leg too; one of stocks only is served.
+    const [call] = await details(c, 10, opt("AAPL", "20261218", 230, "C"));
+    const [stock] = await details(c, 11, { symbol: "SPY", secType: "STK", exchange: "SMART", currency: "USD" } as Contract);
+    const bag = (...conIds: number[]) =>
+      ({ symbol: "SPY", secType: "BAG", exchange: "SMART", currency: "USD", comboLegs: conIds.map((conId) => ({ conId, action: "BUY", ratio: 1, exchange: "SMART" })) }) as unknown as Contract;
+    c.ib.reqMktData(4, bag(stock!.contract.conId!, call!.contract.conId!), "", false, false);
+    expect((await c.errorFor(4)).code).toBe(354);
+    const types = collect<[number, number]>(c, EventName.marketDataType);
+    c.ib.reqMktData(5, bag(stock!.contract.conId!, 265598), "", false, false);
+    await until(() => types.some((t) => t[0] === 5), { what: "the stock combo's market data type" });
+    expect(types.find((t) => t[0] === 5)![1]).toBe(1);
+    expect(c.errors.filter((e) => e.reqId === 5)).toEqual([]);
   });
 
   it("quotes a combo as the combination of its legs; an unknown leg is 200", async () => {
@@ -219,6 +308,35 @@ describe("option market data", () => {
     expect(got(3, 2)).toBeCloseTo(got(1, 2)! - got(2, 1)!, 6);
     c.ib.reqMktData(4, bag([{ conId: 999, action: "BUY" }]), "", false, false);
     expect((await c.errorFor(4)).code).toBe(200);
+  });
+
+  it("gives a combo its legs' weakest market data type: live when every leg is, delayed when one leg is", async () => {
+    await fx.start({ now: NOW, entitlements: { AAPL: "delayed-only" } });
+    const c = await fx.client();
+    const [spyC] = await details(c, 10, opt("SPY", "20261218", 580, "C"));
+    const [spyP] = await details(c, 11, opt("SPY", "20261218", 570, "P"));
+    const [aaplC] = await details(c, 12, opt("AAPL", "20261218", 230, "C"));
+    const types = collect<[number, number]>(c, EventName.marketDataType);
+    const prices = collect<[number, number, number]>(c, EventName.tickPrice);
+    const bag = (legs: [Contract, string][]) =>
+      ({ symbol: "SPY", secType: "BAG", exchange: "SMART", currency: "USD", comboLegs: legs.map(([k, action]) => ({ conId: k.conId, action, ratio: 1, exchange: "SMART" })) }) as unknown as Contract;
+    // Delayed data asked for (type 3): a combo of live legs is live all the same, as each of its legs would be.
+    c.ib.reqMarketDataType(3);
+    c.ib.reqMktData(1, bag([[spyC!.contract, "BUY"], [spyP!.contract, "SELL"]]), "", false, false);
+    c.ib.reqMktData(2, bag([[spyC!.contract, "BUY"], [aaplC!.contract, "SELL"]]), "", false, false);
+    const ticks = (id: number) => new Set(prices.filter((p) => p[0] === id).map((p) => p[1]));
+    await until(() => [1, 2].every((id) => types.some((t) => t[0] === id) && ticks(id).size >= 3), { what: "both combos' types and quotes" });
+    expect(types.filter((t) => t[0] === 1).map((t) => t[1])).toEqual([1]);
+    expect([...ticks(1)].sort()).toEqual([1, 2, 4]);
+    expect(types.filter((t) => t[0] === 2).map((t) => t[1])).toEqual([3]);
+    expect([...ticks(2)].sort()).toEqual([66, 67, 68]);
+    expect((await c.errorFor(2)).code).toBe(10167);
+    expect(c.errors.filter((e) => e.reqId === 1)).toEqual([]);
+    // Live data asked for: the delayed-only leg makes the combo need the subscription, as that leg alone would.
+    c.ib.reqMarketDataType(1);
+    c.ib.reqMktData(3, bag([[aaplC!.contract, "BUY"], [spyP!.contract, "BUY"]]), "", false, false);
+    expect((await c.errorFor(3)).code).toBe(10089);
+    expect(types.some((t) => t[0] === 3)).toBe(false);
   });
 
   it("counts option, index and combo lines against the market data line limit", async () => {

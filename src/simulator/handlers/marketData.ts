@@ -1,5 +1,5 @@
 /** Streaming market data requests: L1 (reqMktData, snapshots), market data type, depth and tick-by-tick. */
-import { ERR } from "../errors.js";
+import { ERR, type IbError } from "../errors.js";
 import { DepthFeed } from "../feeds/depth.js";
 import { MarketDataFeed } from "../feeds/marketData.js";
 import { ComboFeed, FundFeed, type ResolvedLeg } from "../feeds/syntheticFeeds.js";
@@ -19,24 +19,47 @@ export function reqMarketDataType(session: Session, type: number): void {
   if (type >= 1 && type <= 4) session.marketDataType = type;
 }
 
+/**
+ * The market data type an instrument is served with under the session's requested type (1 live, 2 frozen,
+ * 3 delayed, 4 delayed frozen), or the error refusing it: no permission 354; delayed-only asked for live
+ * data (or for depth / tick-by-tick, which have no delayed form) 10089.
+ */
+function dataTypeFor(session: Session, inst: InstrumentSpec, allowDelayed: boolean): { type: number } | { refused: IbError } {
+  const ent = session.entitlement(inst);
+  if (ent === "none") return { refused: ERR.NOT_SUBSCRIBED };
+  const type = session.marketDataType;
+  if (ent === "delayed-only") return allowDelayed && type >= 3 ? { type } : { refused: ERR.NEEDS_SUBSCRIPTION };
+  // Live entitlement: live data whatever type was asked (frozen types only matter once the market closes).
+  return { type: type === 2 || type === 4 ? (session.market.isOpen(inst, session.now(), false) ? 1 : 2) : 1 };
+}
+
 /** Entitlement gate shared by L1/L2/tick-by-tick. Returns the data type to announce, or undefined (error sent). */
 function entitled(session: Session, reqId: number, inst: InstrumentSpec, allowDelayed: boolean): number | undefined {
-  const ent = session.entitlement(inst);
-  if (ent === "none") {
-    session.error(reqId, ERR.NOT_SUBSCRIBED);
+  return announce(session, reqId, dataTypeFor(session, inst, allowDelayed));
+}
+
+/** Sends the refusal (undefined) or, for delayed data, 10167; returns the type to serve. */
+function announce(session: Session, reqId: number, r: { type: number } | { refused: IbError }): number | undefined {
+  if ("refused" in r) {
+    session.error(reqId, r.refused);
     return undefined;
   }
-  const type = session.marketDataType;
-  if (ent === "delayed-only") {
-    if (allowDelayed && type >= 3) {
-      session.error(reqId, ERR.DISPLAYING_DELAYED);
-      return type;
-    }
-    session.error(reqId, ERR.NEEDS_SUBSCRIPTION);
-    return undefined;
-  }
-  // Live entitlement: live data whatever type was asked (frozen types only matter once the market closes).
-  return type === 2 || type === 4 ? (session.market.isOpen(inst, session.now(), false) ? 1 : 2) : 1;
+  if (r.type >= 3) session.error(reqId, ERR.DISPLAYING_DELAYED);
+  return r.type;
+}
+
+/**
+ * A combo's data type is its legs' weakest: live only if every leg is live, delayed if any leg is, frozen if
+ * any leg is. A leg refused refuses the combo (354 before 10089).
+ */
+function comboDataType(session: Session, legs: readonly ResolvedLeg[]): { type: number } | { refused: IbError } {
+  const each = legs.map((l) => dataTypeFor(session, l.spec, true));
+  const refusals = each.flatMap((r) => ("refused" in r ? [r.refused] : []));
+  if (refusals.length > 0) return { refused: refusals.find((e) => e.code === ERR.NOT_SUBSCRIBED.code) ?? (refusals[0] as IbError) };
+  const types = each.map((r) => ("type" in r ? r.type : 1));
+  const delayed = types.some((t) => t >= 3);
+  const frozen = types.some((t) => t === 2 || t === 4);
+  return { type: (delayed ? 3 : 1) + (frozen ? 1 : 0) };
 }
 
 const isOption = (inst: InstrumentSpec): boolean => inst.secType === "OPT" || inst.secType === "FOP";
@@ -85,11 +108,8 @@ function reqComboData(session: Session, req: ReqMktData): void {
     return;
   }
   if (!lineFree(session, req) || !optionDataAllowed(session, req.reqId, legs.map((l) => l.spec))) return;
-  if (legs.some((l) => session.entitlement(l.spec) === "none")) {
-    session.error(req.reqId, ERR.NOT_SUBSCRIBED);
-    return;
-  }
-  const dataType = session.marketDataType >= 3 ? session.marketDataType : 1;
+  const dataType = announce(session, req.reqId, comboDataType(session, legs));
+  if (dataType === undefined) return;
   serve(session, req, new ComboFeed(session, req.reqId, dataType, session.gateway.options.delayedMs, legs), "0.01", dataType);
 }
 

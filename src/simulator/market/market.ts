@@ -7,7 +7,7 @@ import { formatMultiple } from "./decimals.js";
 import { buildDepth, type TopOfBook } from "./depth.js";
 import { hash4, nth, unit } from "./hash.js";
 import { esContracts, modelByConId as baseModelByConId, staticModels as baseStaticModels, withHours, type InstrumentModel } from "./instruments.js";
-import { findOptions, optionChainsFor, optionSpec } from "./optionChains.js";
+import { findOptions, optionChainsFor, optionSpec, type StrikeReference } from "./optionChains.js";
 import { createOptionMarket } from "./optionMarket.js";
 import { otherModels } from "./otherInstruments.js";
 import { isTrading, MinuteScanner } from "./minutes.js";
@@ -132,6 +132,22 @@ export function createMarket(options: MarketOptions): Market {
     return universe.specs;
   };
 
+  /**
+   * Option strikes are listed around the underlying's model price at the start of the New York day
+   * (deterministic per day and seed, steady through the day); cached per underlying and day.
+   */
+  const strikeRefs = new Map<string, number | undefined>();
+  const strikeReference: StrikeReference = (underConId, nowMs) => {
+    const day = NEW_YORK.localDay(nowMs);
+    const key = `${underConId}:${day}`;
+    if (strikeRefs.has(key)) return strikeRefs.get(key);
+    const m = modelByConId(underConId);
+    const ref = m ? topOfBook(m, NEW_YORK.localToUtc(day, 0)).lastTicks * m.tickSize : undefined;
+    if (strikeRefs.size > 1000) strikeRefs.clear();
+    strikeRefs.set(key, ref);
+    return ref;
+  };
+
   const findContracts = (q: ContractQuery): InstrumentSpec[] => {
     const n = now();
     const eq = (a: string | undefined, b: string): boolean => a === undefined || a === "" || a.toUpperCase() === b.toUpperCase();
@@ -140,7 +156,7 @@ export function createMarket(options: MarketOptions): Market {
       const x = q.exchange?.toUpperCase();
       return x && x !== s.exchange && s.validExchanges.split(",").includes(x) ? { ...s, exchange: x } : s;
     };
-    const options = findOptions(q, n).flatMap((o) => {
+    const options = findOptions(q, n, strikeReference).flatMap((o) => {
       const under = modelByConId(o.exp.underConId);
       return under ? [onExchange(optionSpec(o, under, n))] : [];
     });
@@ -188,6 +204,7 @@ export function createMarket(options: MarketOptions): Market {
     now,
     freezeWhenClosed: options.freezeWhenClosed ?? false,
     model: (conId) => modelByConId(conId),
+    strikeReference,
     price: underPrice,
     trades: rawTrades,
     bars: (m, q) => computeBars(ctx, m, q),
@@ -243,7 +260,7 @@ export function createMarket(options: MarketOptions): Market {
     },
     bars,
     optionComputation: (spec, timeMs, price) => (isOption(spec) ? opts.computation(spec, timeMs, price) : undefined),
-    optionChains: (symbol, secType, conId, exchange) => optionChainsFor(symbol, secType, conId, exchange, now()),
+    optionChains: (symbol, secType, conId, exchange) => optionChainsFor(symbol, secType, conId, exchange, now(), strikeReference),
     modelPrice: (spec, timeMs) => {
       if (isOption(spec)) return opts.modelPrice(spec, timeMs);
       const m = model(spec);

@@ -23,6 +23,32 @@ describe("multi-asset universe", () => {
     expect(aapl).not.toContain("20270326");
   });
 
+  it("lists strikes around the underlying's price of the day (and the base grid), for any seed and date", () => {
+    const underlyings = [
+      { symbol: "AAPL", secType: "STK", conId: 265598 },
+      { symbol: "SPY", secType: "STK", conId: 756733 },
+      { symbol: "SPX", secType: "IND", conId: 416904 },
+    ];
+    for (const seed of [1, 7, 42])
+      for (const day of [Date.UTC(2026, 10, 18, 15), Date.UTC(2027, 5, 9, 15), Date.UTC(2028, 1, 16, 15), Date.UTC(2025, 2, 12, 15)]) {
+        const m = createMarket({ seed, now: () => day });
+        const futs = m.findContracts({ symbol: "ES", secType: "FUT" });
+        const cases = [...underlyings, ...futs.map((f) => ({ symbol: "ES", secType: "FUT", conId: f.conId }))];
+        for (const u of cases) {
+          const [spec] = m.findContracts({ conId: u.conId });
+          const px = m.modelPrice!(spec!, day);
+          for (const row of m.optionChains!(u.symbol, u.secType, u.conId, "")) {
+            const what = `seed ${seed} ${new Date(day).toISOString()} ${row.tradingClass} ${u.conId} at ${px}`;
+            const strikes = row.strikes.map(Number);
+            expect(strikes.filter((k) => k < px).length, what).toBeGreaterThanOrEqual(5);
+            expect(strikes.filter((k) => k > px).length, what).toBeGreaterThanOrEqual(5);
+            const cls = OPTION_CLASSES.find((c) => c.tradingClass === row.tradingClass)!;
+            for (const k of strikesOf(cls)) expect(strikes, what).toContain(k);
+          }
+        }
+      }
+  });
+
   it("answers a full option query with exactly one contract whose conId decodes back to it", () => {
     const [c, ...rest] = market.findContracts({ symbol: "AAPL", secType: "OPT", exchange: "CBOE", lastTradeDateOrContractMonth: "20261218", strike: "200", right: "C" });
     expect(rest).toEqual([]);

@@ -3,6 +3,8 @@
  * SPX index options (monthly class SPX, weekly class SPXW) and options on the ES quarterlies (FOP).
  * A conId encodes class, expiry day, strike and right (`optionConId`), so any listed option resolves
  * from its conId alone; expired ones are not served (IB keeps no expired options for the API).
+ * Strikes follow the underlying as IB's listings do: the step grid around the underlying's price at the
+ * start of the current New York day (`StrikeReference`), plus the fixed grid around the base level.
  */
 import { nyseHoliday } from "./calendar.js";
 import { esContracts, ibHours, thirdFriday, type InstrumentModel } from "./instruments.js";
@@ -25,7 +27,10 @@ export interface OptionClass {
   exchanges: readonly string[];
   multiplier: string;
   minTick: string;
-  /** Strike grid: every `step` within ±width of `base` (the underlying's base level). */
+  /**
+   * Strike grids: every `step` within ±width of `base` (the underlying's base level, always listed) and
+   * within ±width of the underlying's reference price of the day (see `StrikeReference`).
+   */
   base: number;
   width: number;
   step: number;
@@ -177,12 +182,43 @@ export const OPTION_CLASSES: readonly OptionClass[] = [
   },
 ];
 
-export function strikesOf(cls: OptionClass): number[] {
-  const lo = Math.ceil((cls.base * (1 - cls.width)) / cls.step) * cls.step;
-  const hi = Math.floor((cls.base * (1 + cls.width)) / cls.step) * cls.step;
-  const out: number[] = [];
-  for (let k = lo; k <= hi; k += cls.step) out.push(k);
-  return out;
+/**
+ * The price an expiry's strikes are listed around on `nowMs`'s New York day: the underlying's (for ES
+ * options the future's) model price at the start of that day, so deterministic per day and seed.
+ * Undefined: the base grid alone.
+ */
+export type StrikeReference = (underConId: number, nowMs: number) => number | undefined;
+
+/** A strike's index in the conId: a multiple of the step, 1…999 steps. */
+const MAX_STRIKE_STEPS = 999;
+
+/** Indices (strike / step) of the grid within ±width of a level. */
+function gridRange(cls: OptionClass, level: number): [number, number] {
+  const lo = Math.max(1, Math.ceil((level * (1 - cls.width)) / cls.step));
+  const hi = Math.min(MAX_STRIKE_STEPS, Math.floor((level * (1 + cls.width)) / cls.step));
+  return [lo, hi];
+}
+
+/** Listed strikes, ascending: the grid around the base level, and the one around `reference` if given. */
+export function strikesOf(cls: OptionClass, reference?: number): number[] {
+  const ranges = [gridRange(cls, cls.base)];
+  if (reference !== undefined && Number.isFinite(reference) && reference > 0) ranges.push(gridRange(cls, reference));
+  const idx = new Set<number>();
+  for (const [lo, hi] of ranges) for (let i = lo; i <= hi; i++) idx.add(i);
+  return [...idx].sort((a, b) => a - b).map((i) => i * cls.step);
+}
+
+/** Whether a strike is listed (on the base grid or the reference's). */
+function isListedStrike(cls: OptionClass, strike: number, reference: number | undefined): boolean {
+  const i = strike / cls.step;
+  if (!Number.isInteger(i)) return false;
+  const inRange = ([lo, hi]: [number, number]) => i >= lo && i <= hi;
+  return inRange(gridRange(cls, cls.base)) || (reference !== undefined && reference > 0 && inRange(gridRange(cls, reference)));
+}
+
+/** The strikes listed for one expiry of a class on `nowMs`'s day. */
+export function listedStrikes(cls: OptionClass, exp: Expiry, nowMs: number, ref?: StrikeReference): number[] {
+  return strikesOf(cls, ref?.(exp.underConId, nowMs));
 }
 
 // --- conIds ------------------------------------------------------------------------------------------
@@ -194,8 +230,8 @@ export function optionConId(cls: OptionClass, day: number, strike: number, right
   return OPT_CONID_BASE + ((cls.code * 20000 + (day - DAY0)) * 1000 + strike / cls.step) * 2 + (right === "P" ? 1 : 0);
 }
 
-/** The listed option a conId names at `nowMs`, or undefined (not an option conId, expired, off the grid). */
-export function optionByConId(conId: number, nowMs: number): ListedOption | undefined {
+/** The listed option a conId names at `nowMs`, or undefined (not an option conId, expired, off the grids). */
+export function optionByConId(conId: number, nowMs: number, ref?: StrikeReference): ListedOption | undefined {
   const x = conId - OPT_CONID_BASE;
   if (x < 0 || x >= 5 * 20000 * 1000 * 2) return undefined;
   const right = x % 2 === 1 ? "P" : "C";
@@ -207,7 +243,7 @@ export function optionByConId(conId: number, nowMs: number): ListedOption | unde
   const day = DAY0 + (dayCode % 20000);
   const strike = strikeIdx * cls.step;
   const exp = cls.expiries(nowMs).find((e) => e.day === day);
-  if (!exp || !strikesOf(cls).includes(strike)) return undefined;
+  if (!exp || !isListedStrike(cls, strike, ref?.(exp.underConId, nowMs))) return undefined;
   return { cls, exp, strike, right, conId };
 }
 
@@ -284,10 +320,10 @@ function normRight(r: string | undefined): "C" | "P" | undefined {
  * without strike gives every strike and right of that expiry. A query naming no symbol, local symbol or
  * conId, or a symbol without secType OPT/FOP, matches no option (the chains are thousands of contracts).
  */
-export function findOptions(q: ContractQuery, nowMs: number): ListedOption[] {
+export function findOptions(q: ContractQuery, nowMs: number, ref?: StrikeReference): ListedOption[] {
   if (q.secType && q.secType.toUpperCase() !== "OPT" && q.secType.toUpperCase() !== "FOP") return [];
   if (q.conId) {
-    const o = optionByConId(q.conId, nowMs);
+    const o = optionByConId(q.conId, nowMs, ref);
     return o ? [o] : [];
   }
   // Without secType only a local symbol selects options (ES with a month means the future, as before).
@@ -301,10 +337,11 @@ export function findOptions(q: ContractQuery, nowMs: number): ListedOption[] {
     if (!eq(q.secType, cls.secType) || !eq(q.symbol, cls.symbol) || !eq(q.tradingClass, cls.tradingClass) || !eq(q.currency, "USD") || !eq(q.multiplier, cls.multiplier)) continue;
     if (q.exchange && !cls.exchanges.some((x) => eq(q.exchange, x))) continue;
     if (q.localSymbol && !q.localSymbol.toUpperCase().startsWith(cls.secType === "FOP" ? cls.symbol : cls.tradingClass.padEnd(6, " "))) continue;
-    const strikes = strikesOf(cls).filter((k) => strike === undefined || k === strike);
     for (const e of cls.expiries(nowMs)) {
       const ymd = dayToYyyymmdd(e.day);
       if (exp && ymd !== exp && ymd.slice(0, 6) !== exp) continue;
+      const reference = ref?.(e.underConId, nowMs);
+      const strikes = strike === undefined ? strikesOf(cls, reference) : isListedStrike(cls, strike, reference) ? [strike] : [];
       for (const k of strikes)
         for (const r of right ? [right] : (["C", "P"] as const)) out.push({ cls, exp: e, strike: k, right: r, conId: optionConId(cls, e.day, k, r) });
     }
@@ -314,9 +351,10 @@ export function findOptions(q: ContractQuery, nowMs: number): ListedOption[] {
 
 /**
  * reqSecDefOptParams: one row per exchange × trading class of the underlying's options. A FUT underlying
- * lists the options of that future only (its conId), on the exchange asked (futFopExchange).
+ * lists the options of that future only (its conId), on the exchange asked (futFopExchange). Strikes: every
+ * strike listed for one of the row's expiries (ES options on several futures: the union of their grids).
  */
-export function optionChainsFor(symbol: string, secType: string, conId: number, futFopExchange: string, nowMs: number): OptionChain[] {
+export function optionChainsFor(symbol: string, secType: string, conId: number, futFopExchange: string, nowMs: number, ref?: StrikeReference): OptionChain[] {
   const rows: OptionChain[] = [];
   for (const cls of OPTION_CLASSES) {
     if (cls.symbol !== symbol.toUpperCase() || cls.underSecType !== secType.toUpperCase()) continue;
@@ -327,7 +365,7 @@ export function optionChainsFor(symbol: string, secType: string, conId: number, 
     } else if (conId && conId !== cls.underConId) continue;
     if (exps.length === 0) continue;
     const expirations = exps.map((e) => dayToYyyymmdd(e.day));
-    const strikes = strikesOf(cls);
+    const strikes = [...new Set(exps.flatMap((e) => listedStrikes(cls, e, nowMs, ref)))].sort((a, b) => a - b);
     for (const exchange of cls.secType === "FOP" ? [cls.exchange] : cls.exchanges) {
       rows.push({ exchange, underlyingConId: conId || cls.underConId, tradingClass: cls.tradingClass, multiplier: cls.multiplier, expirations, strikes });
     }

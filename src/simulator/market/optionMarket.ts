@@ -8,7 +8,7 @@ import { buildDepth } from "./depth.js";
 import { hash3, hash4, nth, unit } from "./hash.js";
 import type { InstrumentModel } from "./instruments.js";
 import { isTrading } from "./minutes.js";
-import { optionByConId, type ListedOption } from "./optionChains.js";
+import { optionByConId, type ListedOption, type StrikeReference } from "./optionChains.js";
 import { black76, blackScholes, impliedVol, quoteAround, RISK_FREE_RATE, surfaceVol, type Greeks } from "./optionPricing.js";
 import type { Bar, BarQuery, DepthSnapshot, InstrumentSpec, OptionComputation, Quote, Trade } from "./types.js";
 import { DAY_MS } from "./tz.js";
@@ -28,6 +28,8 @@ export interface UnderlyingAccess {
   now(): number;
   freezeWhenClosed: boolean;
   model(conId: number): InstrumentModel | undefined;
+  /** Where the day's strikes are listed (optionChains.ts). */
+  strikeReference?: StrikeReference;
   /** The underlying's price at an instant: indices their value, others the quote's mid. */
   price(m: InstrumentModel, t: number): number;
   trades(m: InstrumentModel, fromMs: number, toMs: number): Trade[];
@@ -58,7 +60,7 @@ export function createOptionMarket(u: UnderlyingAccess) {
   const resolve = (spec: InstrumentSpec): Resolved => {
     let r = cache.get(spec.conId);
     if (r) return r;
-    const o = optionByConId(spec.conId, u.now());
+    const o = optionByConId(spec.conId, u.now(), u.strikeReference);
     const under = o && u.model(o.exp.underConId);
     if (!o || !under) throw new Error(`unknown option conId ${spec.conId}`);
     const tick = parseScaled(o.cls.minTick);
