@@ -1,5 +1,5 @@
 import type { FuturesContract, OptionChainRow, SymbolMatch } from "../../../gen/ibprovider/v1/symbol_service.js";
-import { bondIds, formatInstrumentSymbol, type InstrumentSpec } from "../../domain/instrumentSymbol.js";
+import { bondIds, formatInstrumentSymbol, parseInstrumentSymbol, type InstrumentSpec } from "../../domain/instrumentSymbol.js";
 import type { MarketType } from "../../domain/marketType.js";
 import type { ChainOfUnderlying, ListedFuture, SymbolCandidate } from "../services/discoverySource.js";
 import { assetClassToProto } from "./instrument.js";
@@ -22,17 +22,30 @@ export function symbolMatchToProto(c: SymbolCandidate): SymbolMatch {
   };
 }
 
-/** The text a client uses with this service for IB's candidate; undefined for a class it does not serve. */
+/**
+ * The text a client uses with this service for IB's candidate; undefined for a class it does not serve, and for
+ * a candidate the text would not name: a stock or fund listed in another currency than USD (the text means
+ * the USD listing: SAP is SAP's NYSE ADR, not its IBIS share), or a name that reads back as another class
+ * (a coin IB has but the syntax does not know would read as a stock).
+ */
 function serviceSymbol(c: SymbolCandidate): { symbol: string; marketType: MarketType } | undefined {
+  const candidate = textOf(c);
+  if (candidate === undefined) return undefined;
+  const back = parseInstrumentSymbol(candidate.marketType, candidate.symbol);
+  return "error" in back || back.spec.assetClass !== c.assetClass ? undefined : candidate;
+}
+
+function textOf(c: SymbolCandidate): { symbol: string; marketType: MarketType } | undefined {
   const spot = (spec: InstrumentSpec) => ({ symbol: formatInstrumentSymbol(spec), marketType: "spot" as const });
   const name = c.symbol.toUpperCase();
+  const inUsd = c.currency.toUpperCase() === "USD";
   switch (c.secType) {
     case "STK":
-      return spot({ assetClass: "stock", symbol: name.replace(" ", ".") });
+      return inUsd ? spot({ assetClass: "stock", symbol: name.replace(" ", ".") }) : undefined;
     case "IND":
       return spot({ assetClass: "index", symbol: name });
     case "FUND":
-      return spot({ assetClass: "fund", symbol: name });
+      return inUsd ? spot({ assetClass: "fund", symbol: name }) : undefined;
     case "BOND": {
       const ids = bondIds(name);
       return ids === undefined ? undefined : spot(ids);

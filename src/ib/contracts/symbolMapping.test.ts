@@ -41,7 +41,8 @@ describe("symbol mapping of every asset class", () => {
     expect(mapSymbol("spot", "SPX")).toMatchObject({ assetClass: "index", contract: { symbol: "SPX", secType: "IND", exchange: "CBOE", currency: "USD" } });
     expect(mapSymbol("spot", "NDX")).toMatchObject({ contract: { exchange: "NASDAQ" } });
     expect(mapSymbol("spot", "RUT")).toMatchObject({ contract: { exchange: "RUSSELL" } });
-    expect(mapSymbol("spot", "IND:DAX")).toMatchObject({ contract: { symbol: "DAX", secType: "IND", exchange: "" } });
+    // Neither exchange nor currency for another market's index: IB answers with its listing (DAX: EUREX, EUR).
+    expect(mapSymbol("spot", "IND:DAX")).toMatchObject({ contract: { symbol: "DAX", secType: "IND", exchange: "", currency: "" } });
   });
 
   it("maps an OCC option to OPT with its underlying, expiry, numeric strike, right and trading class", () => {

@@ -87,8 +87,11 @@ function mapSpec(spec: InstrumentSpec, written: string, nowMs: number): Contract
     }
     case "forex":
       return query({ symbol: spec.base, secType: secType("CASH"), exchange: "IDEALPRO", currency: spec.quote }, spec.base, { quoteAsset: spec.quote });
-    case "index":
-      return query({ symbol: spec.symbol, secType: secType("IND"), exchange: INDEX_EXCHANGES[spec.symbol] ?? "", currency: "USD" }, spec.symbol);
+    case "index": {
+      // An index of another market is quoted in its currency (DAX in EUR, N225 in JPY): asked in USD, IB finds none.
+      const listed = INDEX_EXCHANGES[spec.symbol];
+      return query({ symbol: spec.symbol, secType: secType("IND"), exchange: listed ?? "", currency: listed === undefined ? "" : "USD" }, spec.symbol);
+    }
     case "option":
       return query(
         { symbol: spec.underlying, secType: secType("OPT"), lastTradeDateOrContractMonth: spec.expiry, strike: Number(spec.strike), right: spec.right === "call" ? OptionType.Call : OptionType.Put, tradingClass: spec.tradingClass, exchange: "SMART", currency: "USD" },
