@@ -99,6 +99,23 @@ describe("option quotes (chain snapshot)", () => {
     expect(m.ctx.budget.inUse("marketDataLines")).toBe(0);
   });
 
+  it("opens no more lines once the Gateway is gone, and says so for every option it could not quote", async () => {
+    const m = market(10, () => "silent", 2);
+    let connected = true;
+    const ctx = { ...m.ctx, isConnected: () => connected };
+    let opened!: () => void;
+    const twoOpen = new Promise<void>((resolve) => (opened = resolve));
+    m.gateway.answer("reqMktData", () => m.ctx.budget.inUse("marketDataLines") === 2 && opened());
+    const pending = optionQuotes({ ctx, resolve: m.resolve }, "spot", m.symbols, { timeoutMs: 100 });
+    await twoOpen;
+    connected = false;
+    const result = await pending;
+    expect(m.gateway.calls("reqMktData")).toHaveLength(2);
+    expect(result.missing).toHaveLength(10);
+    expect(result.missing.every((x) => /connection to the Gateway was lost/.test(x.reason))).toBe(true);
+    expect(m.ctx.budget.inUse("marketDataLines")).toBe(0);
+  });
+
   it("charges each line to the caller's client and waits for its own lines when the client's share is used up", async () => {
     const m = market(8, () => "quote", 50);
     let held = 0;

@@ -33,6 +33,7 @@ export interface OptionQuotesDeps {
 }
 
 export const DEFAULT_QUOTE_TIMEOUT_MS = 4_000;
+const DISCONNECTED = "the connection to the Gateway was lost (reconnecting): not quoted";
 
 /**
  * A chain snapshot: quotes many instruments (typically options) with plain streaming reqMktData — IB's
@@ -115,6 +116,12 @@ class LineRunner {
   /** Opens as many lines as allowed now; ends when nothing is queued or open. */
   private fill(): void {
     const budget = this.deps.ctx.budget;
+    if (!this.deps.ctx.isConnected()) {
+      // The Gateway dropped mid-way: IB answers no reqMktData now (@stoqey/ib reports it under no request id), so
+      // each new line would only wait out its timeout and be reported as "no quote".
+      for (const { symbol } of this.queue.slice(this.next)) this.result.missing.push({ symbol, reason: DISCONNECTED });
+      this.next = this.queue.length;
+    }
     while (this.next < this.queue.length && this.open.size < this.maxLines && budget.available("marketDataLines") > 0) {
       if (!this.start(this.queue[this.next]!)) break;
       this.next++;
@@ -159,7 +166,7 @@ class LineRunner {
       release();
       this.open.delete(close);
     };
-    const timer = setTimeout(() => end(hasAnything(latest) ? { level1: latest } : { reason: `no quote from IB within ${this.timeoutMs} ms` }), this.timeoutMs);
+    const timer = setTimeout(() => end(hasAnything(latest) ? { level1: latest } : { reason: this.deps.ctx.isConnected() ? `no quote from IB within ${this.timeoutMs} ms` : DISCONNECTED }), this.timeoutMs);
     timer.unref();
     const sink: FeedSink<Level1> = {
       data: (l) => {
