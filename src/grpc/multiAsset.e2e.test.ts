@@ -154,6 +154,16 @@ describe("discovery", () => {
     const candles = await call(md.getCandles, md, { ...futures, symbol: next.symbol, interval: "h1", days: 2 });
     expect(candles.candles.length).toBeGreaterThan(0);
   });
+
+  it("refuses a month as ListFutures' root with INVALID_SYMBOL on the field root, before asking IB", async () => {
+    for (const root of ["ESH7", "ES-202703", "ESH7C6000"]) {
+      const err = await call(symbols.listFutures, symbols, { connectorType: "ib", root }).catch((e: unknown) => e);
+      expect(reasonOf(err), root).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "INVALID_SYMBOL" });
+      expect(readRichStatus(err as ServiceError)?.badRequest?.fieldViolations[0]?.field).toBe("root");
+    }
+    const { contracts } = await call(symbols.listFutures, symbols, { connectorType: "ib", root: "es" });
+    expect(contracts[0]!.symbol).toMatch(/^ES[FGHJKMNQUVXZ]\d$/);
+  });
 });
 
 describe("options", () => {

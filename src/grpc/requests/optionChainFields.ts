@@ -1,6 +1,6 @@
 import type { GetOptionChainQuotesRequest } from "../../../gen/ibprovider/v1/market_data_service.js";
 import { OptionRight } from "../../../gen/ibprovider/v1/types.js";
-import type { InstrumentSpec, OptionRight as Right } from "../../domain/instrumentSymbol.js";
+import { parseInstrumentSymbol, type InstrumentSpec, type OptionRight as Right } from "../../domain/instrumentSymbol.js";
 import type { MarketType } from "../../domain/marketType.js";
 import { echo, invalidArgument } from "../apiError.js";
 import { checkConnector, checkMarketType, checkSymbol } from "./instrumentFields.js";
@@ -20,9 +20,13 @@ export function checkSearchQuery(query: string): string {
   return text;
 }
 
+/** A bare futures root in the symbol syntax (ES, 6E): a month (ESH7) or an option on one is not a root. */
 export function checkFuturesRoot(root: string): string {
-  if (!/^[A-Za-z0-9]{1,5}$/.test(root)) throw invalidArgument("root", `a futures root such as ES or CL (got ${echo(root)})`, "INVALID_SYMBOL");
-  return root.toUpperCase();
+  const parsed = parseInstrumentSymbol("futures", root);
+  if ("error" in parsed || parsed.spec.assetClass !== "future" || parsed.spec.expiry !== undefined || parsed.spec.localSymbol !== undefined) {
+    throw invalidArgument("root", `a futures root such as ES or CL, without a month (got ${echo(root)})`, "INVALID_SYMBOL");
+  }
+  return parsed.spec.root;
 }
 
 /** The underlying of a chain: a stock/ETF or index in spot, a future in futures. */
