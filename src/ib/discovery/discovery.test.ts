@@ -110,6 +110,17 @@ describe("option chains", () => {
     expect(gateway.calls("reqSecDefOptParams")).toHaveLength(2);
   });
 
+  it("forgets chains once they expire, whether or not they are asked again", async () => {
+    const gateway = new RecordedGateway();
+    const now = { value: 5_000_000 };
+    const { chains } = chainsOn(gateway, instrument({}), now);
+    await Promise.all(["AAPL", "MSFT", "NVDA"].map((s) => chains.chain("spot", s)));
+    expect(chains.size).toBe(3);
+    now.value += 15 * 60_000;
+    await chains.chain("spot", "SPY");
+    expect(chains.size).toBe(1);
+  });
+
   it("asks for a future's options with the future's exchange", async () => {
     const gateway = new RecordedGateway();
     const es = instrument({ symbol: "ES", secType: "FUT", assetClass: "future", conId: 620731015, exchange: "CME", requestContract: { conId: 620731015, symbol: "ES" } });

@@ -50,14 +50,22 @@ export class OptionChains {
     this.timeoutMs = options.timeoutMs ?? 15_000;
   }
 
+  /** Chains kept (tests read it to see expired ones forgotten). */
+  get size(): number {
+    return this.cache.size;
+  }
+
   chain(marketType: MarketType, underlyingSymbol: string): Promise<OptionChain> {
     const parsed = parseInstrumentSymbol(marketType, underlyingSymbol);
     // From the syntax first: an option's options, a bond's or a combo's are refused before any IB request.
     if (!("error" in parsed) && !["stock", "index", "future"].includes(parsed.spec.assetClass)) return Promise.reject(notAnUnderlying(parsed.text, parsed.spec.assetClass));
     const key = `${marketType}/${"error" in parsed ? underlyingSymbol.trim().toUpperCase() : parsed.text}`;
     const nowMs = this.ctx.now();
+    // Expired chains are forgotten, not only replaced when asked again: a client scanning thousands of
+    // underlyings would otherwise keep every chain (SPX's: tens of thousands of strikes) for the process's life.
+    for (const [k, entry] of this.cache) if (nowMs - entry.atMs >= this.cacheMs) this.cache.delete(k);
     const cached = this.cache.get(key);
-    if (cached !== undefined && nowMs - cached.atMs < this.cacheMs) return cached.chain;
+    if (cached !== undefined) return cached.chain;
     const chain = this.fetch(marketType, underlyingSymbol);
     this.cache.set(key, { atMs: nowMs, chain });
     chain.catch(() => {
