@@ -34,6 +34,13 @@ describe("the structured form of an instrument", () => {
     expect(fault({ ...spot, marketType: "futures", instrument: future })).toEqual({ field: "instrument.local_symbol", reason: "INVALID_SYMBOL" });
   });
 
+  it("refuses an option strike OCC cannot write (8 digits of thousandths) on the field strike", () => {
+    const option = { ...EMPTY, assetClass: AssetClass.ASSET_CLASS_OPTION, symbol: "AAPL", expiry: "20270115", right: OptionRight.OPTION_RIGHT_CALL };
+    expect(fault({ ...spot, instrument: { ...option, strike: "100000" } })).toEqual({ field: "instrument.strike", reason: "INVALID_SYMBOL" });
+    expect(checkInstrument({ ...spot, instrument: { ...option, strike: "99999.5" } }).symbol).toBe("AAPL270115C99999500");
+    expect(checkInstrument({ ...spot, instrument: { ...option, strike: "0200" } }).symbol).toBe("AAPL270115C00200000");
+  });
+
   it("still accepts every class written consistently", () => {
     const ok = (marketType: string, instrument: InstrumentSpec) => checkInstrument({ ...spot, marketType, instrument }).symbol;
     expect(ok("spot", { ...EMPTY, assetClass: AssetClass.ASSET_CLASS_CRYPTO, symbol: "btc-usdt" })).toBe("BTCUSDT");

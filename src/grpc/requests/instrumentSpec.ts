@@ -65,7 +65,8 @@ function toDomain(spec: ProtoSpec, path: string): InstrumentSpec {
         tradingClass: spec.tradingClass === "" ? underlying : spec.tradingClass.toUpperCase(),
         expiry: expiry(spec.expiry, `${path}.expiry`, /^\d{8}$/),
         right: right(spec.right, `${path}.right`),
-        strike: strike(spec.strike, `${path}.strike`),
+        // OCC writes the strike × 1000 in 8 digits: at most 99999.999.
+        strike: strike(spec.strike, `${path}.strike`, 5),
       };
     }
     case AssetClass.ASSET_CLASS_FUTURE_OPTION: {
@@ -111,7 +112,10 @@ function right(value: OptionRight, field: string): "call" | "put" {
   throw invalidArgument(field, "required: CALL or PUT", "INVALID_SYMBOL");
 }
 
-function strike(value: string, field: string): string {
-  if (!/^\d{1,7}(\.\d{1,3})?$/.test(value) || Number(value) <= 0) throw invalidArgument(field, `a positive decimal with at most 3 decimals (got ${echo(value)})`, "INVALID_SYMBOL");
+function strike(value: string, field: string, maxWholeDigits = 7): string {
+  const whole = value.split(".")[0]!.replace(/^0+(?=\d)/, "");
+  if (!/^\d{1,7}(\.\d{1,3})?$/.test(value) || Number(value) <= 0 || whole.length > maxWholeDigits) {
+    throw invalidArgument(field, `a positive decimal below ${"1".padEnd(maxWholeDigits + 1, "0")} with at most 3 decimals (got ${echo(value)})`, "INVALID_SYMBOL");
+  }
   return value.includes(".") ? value.replace(/0+$/, "").replace(/\.$/, "") : value.replace(/^0+(?=\d)/, "");
 }
