@@ -56,6 +56,12 @@ describe("symbol syntax", () => {
     }
   });
 
+  it("writes one canonical text per option on a future, however its strike is padded", () => {
+    for (const text of ["ESH7C200.5", "ESH7C0200.5", "ESH7C0200.50", "ESH7 C200.500"]) expect(parseInstrumentSymbol("futures", text), text).toMatchObject({ text: "ESH7C200.5" });
+    expect(parseInstrumentSymbol("futures", "6EZ6P01.0825")).toMatchObject({ text: "6EZ6P1.0825" });
+    expect(parseInstrumentSymbol("futures", "ZNH7C0.5")).toMatchObject({ text: "ZNH7C0.5" });
+  });
+
   it("refuses a bond id whose check digit is wrong, and names what it expected", () => {
     expect(parseInstrumentSymbol("spot", "912828YK1")).toMatchObject({ error: expect.stringContaining("bond (CUSIP or ISIN)") });
     expect(parseInstrumentSymbol("spot", "BOND:912828YK1")).toMatchObject({ error: expect.stringContaining("check digit") });

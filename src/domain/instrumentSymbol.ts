@@ -168,8 +168,10 @@ function occStrike(strike: string): string {
   return `${whole!.padStart(5, "0")}${frac.padEnd(3, "0").slice(0, 3)}`;
 }
 
+/** One text per number: no leading zeros (ESH7C0200.5 is ESH7C200.5), no trailing decimal zeros. */
 function plainDecimal(text: string): string {
-  return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text.replace(/^0+(?=\d)/, "");
+  const unpadded = text.replace(/^0+(?=\d)/, "");
+  return unpadded.includes(".") ? unpadded.replace(/0+$/, "").replace(/\.$/, "") : unpadded;
 }
 
 function validDate(yyyymmdd: string): boolean {

@@ -41,6 +41,12 @@ describe("the structured form of an instrument", () => {
     expect(checkInstrument({ ...spot, instrument: { ...option, strike: "0200" } }).symbol).toBe("AAPL270115C00200000");
   });
 
+  it("accepts an option on a future's strike with up to 6 decimals, as its text does", () => {
+    const fop = { ...EMPTY, assetClass: AssetClass.ASSET_CLASS_FUTURE_OPTION, localSymbol: "6EZ6", right: OptionRight.OPTION_RIGHT_PUT };
+    expect(checkInstrument({ ...spot, marketType: "futures", instrument: { ...fop, strike: "1.0825" } }).symbol).toBe("6EZ6P1.0825");
+    expect(checkInstrument({ ...spot, marketType: "futures", instrument: { ...fop, strike: "0200.50" } }).symbol).toBe("6EZ6P200.5");
+  });
+
   it("still accepts every class written consistently", () => {
     const ok = (marketType: string, instrument: InstrumentSpec) => checkInstrument({ ...spot, marketType, instrument }).symbol;
     expect(ok("spot", { ...EMPTY, assetClass: AssetClass.ASSET_CLASS_CRYPTO, symbol: "btc-usdt" })).toBe("BTCUSDT");

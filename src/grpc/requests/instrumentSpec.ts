@@ -66,14 +66,14 @@ function toDomain(spec: ProtoSpec, path: string): InstrumentSpec {
         expiry: expiry(spec.expiry, `${path}.expiry`, /^\d{8}$/),
         right: right(spec.right, `${path}.right`),
         // OCC writes the strike × 1000 in 8 digits: at most 99999.999.
-        strike: strike(spec.strike, `${path}.strike`, 5),
+        strike: strike(spec.strike, `${path}.strike`, { wholeDigits: 5, decimals: 3 }),
       };
     }
     case AssetClass.ASSET_CLASS_FUTURE_OPTION: {
       const future = required(spec.localSymbol, `${path}.local_symbol`).toUpperCase();
       const root = /^([A-Z0-9]{1,3})[FGHJKMNQUVXZ]\d{1,2}$/.exec(future)?.[1];
       if (root === undefined) throw invalidArgument(`${path}.local_symbol`, `the underlying future's local symbol, e.g. ESH7 (got ${echo(spec.localSymbol)})`, "INVALID_SYMBOL");
-      return { assetClass: "future-option", root, futureLocalSymbol: future, right: right(spec.right, `${path}.right`), strike: strike(spec.strike, `${path}.strike`) };
+      return { assetClass: "future-option", root, futureLocalSymbol: future, right: right(spec.right, `${path}.right`), strike: strike(spec.strike, `${path}.strike`, { wholeDigits: 7, decimals: 6 }) };
     }
     case AssetClass.ASSET_CLASS_BOND: {
       const id = spec.isin !== "" ? spec.isin : required(spec.cusip, `${path}.cusip`);
@@ -112,10 +112,12 @@ function right(value: OptionRight, field: string): "call" | "put" {
   throw invalidArgument(field, "required: CALL or PUT", "INVALID_SYMBOL");
 }
 
-function strike(value: string, field: string, maxWholeDigits = 7): string {
+/** An option's (OCC: 5 digits, 3 decimals) or an option on a future's (the symbol syntax: 7 and 6, e.g. 6E's 1.0825) strike. */
+function strike(value: string, field: string, shape: { wholeDigits: number; decimals: number }): string {
   const whole = value.split(".")[0]!.replace(/^0+(?=\d)/, "");
-  if (!/^\d{1,7}(\.\d{1,3})?$/.test(value) || Number(value) <= 0 || whole.length > maxWholeDigits) {
-    throw invalidArgument(field, `a positive decimal below ${"1".padEnd(maxWholeDigits + 1, "0")} with at most 3 decimals (got ${echo(value)})`, "INVALID_SYMBOL");
+  if (!new RegExp(`^\\d{1,7}(\\.\\d{1,${shape.decimals}})?$`).test(value) || Number(value) <= 0 || whole.length > shape.wholeDigits) {
+    throw invalidArgument(field, `a positive decimal below ${"1".padEnd(shape.wholeDigits + 1, "0")} with at most ${shape.decimals} decimals (got ${echo(value)})`, "INVALID_SYMBOL");
   }
-  return value.includes(".") ? value.replace(/0+$/, "").replace(/\.$/, "") : value.replace(/^0+(?=\d)/, "");
+  const unpadded = value.replace(/^0+(?=\d)/, "");
+  return unpadded.includes(".") ? unpadded.replace(/0+$/, "").replace(/\.$/, "") : unpadded;
 }
