@@ -21,7 +21,7 @@ auth.set("authorization", `Bearer ${TOKEN}`);
 beforeAll(async () => {
   testApp = await startTestApp({
     clients: { clients: [{ name: "quant", tokenSha256: createHash("sha256").update(TOKEN).digest("hex"), quotas: { ibLines: LINES } }] },
-    provider: { connectors: [{ connectorType: "ib", markets: [{ marketType: "spot", symbols: [{ name: "AAPL" }] }] }] },
+    provider: { connectors: [{ connectorType: "ib", markets: [{ marketType: "spot", symbols: [{ name: "AAPL" }, { name: "btc-usdt" }] }] }] },
     simulator: { seed: 11, limits: { marketDataLines: LINES } },
   });
   md = new MarketDataServiceClient(testApp.grpcAddress, credentials.createInsecure());
@@ -153,6 +153,15 @@ describe("discovery", () => {
     expect(ticks[0]!.symbol).toBe(next.symbol);
     const candles = await call(md.getCandles, md, { ...futures, symbol: next.symbol, interval: "h1", days: 2 });
     expect(candles.candles.length).toBeGreaterThan(0);
+  });
+
+  it("lists configured symbols by the canonical text their events carry", async () => {
+    for (const resolve of [false, true]) {
+      const { symbols: listed } = await call(symbols.listSymbols, symbols, { ...spot, resolve });
+      expect(listed.map((s) => s.name)).toEqual(["AAPL", "BTCUSDT"]);
+    }
+    const { ticks } = await collectTicks(md.streamTicks({ ...spot, symbol: "btc-usdt" }, auth), 1);
+    expect(ticks[0]!.symbol).toBe("BTCUSDT");
   });
 
   it("refuses a month as ListFutures' root with INVALID_SYMBOL on the field root, before asking IB", async () => {

@@ -11,6 +11,7 @@ import type {
   SearchSymbolsResponse,
 } from "../../../gen/ibprovider/v1/symbol_service.js";
 import type { ProviderConfig } from "../../config/providerConfig.js";
+import { parseInstrumentSymbol } from "../../domain/instrumentSymbol.js";
 import type { MarketType } from "../../domain/marketType.js";
 import type { ResolvedInstrument } from "../../ib/contracts/contractResolver.js";
 import { IbError } from "../../ib/ibErrors.js";
@@ -41,13 +42,19 @@ export class SymbolService {
     checkConnector(request.connectorType);
     const marketType = checkMarketType(request.marketType);
     const names = this.provider.ib?.markets.find((m) => m.marketType === marketType)?.symbols.map((s) => s.name) ?? [];
+    // Listed by the text their events carry (btc-usdt → BTCUSDT), so that a client can match one to the other;
+    // resolved by the configured name (its config override is keyed by it).
+    const shown = (name: string) => {
+      const parsed = parseInstrumentSymbol(marketType, name);
+      return "error" in parsed ? name : parsed.text;
+    };
     if (!request.resolve) {
       // Without asking IB: what is known (configured symbols resolve in the background at every connect).
       const nowMs = this.now();
       return {
         symbols: names.map((name) => {
           const known = this.instruments.knownInstrument(marketType, name);
-          return known === undefined ? { ...EMPTY_INSTRUMENT, name } : toInstrument(known, name, nowMs);
+          return known === undefined ? { ...EMPTY_INSTRUMENT, name: shown(name) } : toInstrument(known, shown(name), nowMs);
         }),
         unresolved: [],
       };
@@ -55,8 +62,8 @@ export class SymbolService {
     const results = await Promise.allSettled(names.map((name) => this.instruments.resolve(marketType, name)));
     const response: ListSymbolsResponse = { symbols: [], unresolved: [] };
     results.forEach((r, i) => {
-      if (r.status === "fulfilled") response.symbols.push(toInstrument(r.value, names[i]!, this.now()));
-      else response.unresolved.push({ name: names[i]!, reason: r.reason instanceof IbError ? r.reason.message : "internal error" });
+      if (r.status === "fulfilled") response.symbols.push(toInstrument(r.value, shown(names[i]!), this.now()));
+      else response.unresolved.push({ name: shown(names[i]!), reason: r.reason instanceof IbError ? r.reason.message : "internal error" });
     });
     return response;
   }
