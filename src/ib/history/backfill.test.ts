@@ -119,6 +119,22 @@ describe("runBackfill", () => {
   }
   const request = { marketType: "spot" as const, interval: min1, fromMs: MIDNIGHT - 10 * DAY, toMs: MIDNIGHT, regularHoursOnly: true, client: "alpha" };
 
+  it("refuses a combo (no contract id to key its series by) without asking IB for its candles, and fills the others", async () => {
+    const combo = { ...instrument("COMBO:BTC,-ETH", 0), legs: [{ symbol: "BTC", conId: 1, ratio: 1 }, { symbol: "ETH", conId: 2, ratio: -1 }] } as ResolvedInstrument;
+    KNOWN["COMBO:BTC,-ETH"] = combo;
+    try {
+      const fake = fakeSource();
+      const events = await collect(runBackfill(fake.source, { ...request, symbols: ["COMBO:BTC,-ETH", "BTCUSDT"], fromMs: MIDNIGHT - 2 * DAY }));
+      const summary = events.at(-1) as Extract<BackfillEvent, { kind: "summary" }>;
+      const [bag, btc] = summary.summary.symbols;
+      expect(bag).toMatchObject({ bars: 0, requestsSent: 0, error: { kind: "invalid", fact: "not-offered-for-class" } });
+      expect(btc!.bars).toBeGreaterThan(0);
+      expect(fake.calls.map((c) => c.symbol)).not.toContain("COMBO:BTC,-ETH");
+    } finally {
+      delete KNOWN["COMBO:BTC,-ETH"];
+    }
+  });
+
   it("does not report a symbol filled when its writes to the store failed: the summary says so, and a rerun plans the requests again", async () => {
     const fake = fakeSource({ storeFails: true });
     const events = await collect(runBackfill(fake.source, { ...request, symbols: ["BTCUSDT"], fromMs: MIDNIGHT - 2 * DAY }));

@@ -200,6 +200,9 @@ export async function* runBackfill(source: BackfillSource, request: BackfillRequ
     runs.map(async (run) => {
       try {
         const instrument = await source.resolve(request.marketType, run.result.symbol);
+        // The store keys series by conId and IB gives a BAG none: a combo's candles would be fetched, counted as
+        // stored and thrown away (GetCandles asks IB for them each time instead).
+        if (instrument.conId === 0) throw new IbError("invalid", `${run.result.symbol}: a combo's candles are not kept in the store (IB gives a combo no contract id); GetCandles asks IB for them each time`, undefined, "not-offered-for-class");
         const nowMs = source.now();
         const timeZone = instrument.timeZoneId || "UTC";
         const key = seriesKeyOf(instrument, request.interval, request.regularHoursOnly);
