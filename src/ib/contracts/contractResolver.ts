@@ -1,5 +1,6 @@
 import { EventName, type Contract, type ContractDetails } from "@stoqey/ib";
 import type { IbContractOverride } from "../../config/providerConfig.js";
+import { parseInstrumentSymbol } from "../../domain/instrumentSymbol.js";
 import type { MarketType } from "../../domain/marketType.js";
 import { requireConnected } from "../feeds/feedContext.js";
 import { IbError } from "../ibErrors.js";
@@ -48,6 +49,13 @@ export class ContractResolver {
   resolve(marketType: MarketType, symbol: string): Promise<ResolvedInstrument> {
     const upper = symbol.toUpperCase();
     const key = `${marketType}/${upper}`;
+    const settled = this.resolved.get(key);
+    if (settled !== undefined && settled.lastTradeDate !== "" && settled.lastTradeDate < yyyymmdd(this.now()) && isFrontMonth(marketType, upper)) {
+      // A root (ES) means the front month: the day after its last trade date it is the next month, even when no
+      // reconnect has cleared what this process resolved (an explicitly named month stays what it was).
+      this.cache.delete(key);
+      this.resolved.delete(key);
+    }
     let pending = this.cache.get(key);
     if (pending === undefined) {
       const kept = this.persisted(key, this.options.persistedMaxAgeMs ?? DEFAULT_PERSISTED_CONTRACT_AGE_MS);
@@ -164,6 +172,12 @@ export class ContractResolver {
         cls.kind === "not-found" ? new IbError("not-found", `IB has no contract for ${describe(contract)} (${message})`, code) : new IbError(cls.kind, message, code),
     });
   }
+}
+
+/** A bare futures root: resolved to whichever month is the front one today. */
+function isFrontMonth(marketType: MarketType, symbol: string): boolean {
+  const parsed = parseInstrumentSymbol(marketType, symbol);
+  return !("error" in parsed) && parsed.spec.assetClass === "future" && parsed.spec.expiry === undefined && parsed.spec.localSymbol === undefined;
 }
 
 function yyyymmdd(ms: number): string {

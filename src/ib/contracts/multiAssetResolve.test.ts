@@ -25,6 +25,28 @@ const option = (strike: number, right: "C" | "P", conId: number): ContractDetail
   timeZoneId: "US/Eastern",
 });
 
+describe("the front month", () => {
+  it("moves to the next month the day after the front one's last trade date, without a reconnect; a named month stays", async () => {
+    const gateway = new RecordedGateway();
+    let nowMs = Date.UTC(2026, 11, 18, 20);
+    const future = (conId: number, last: string, local: string): ContractDetails => ({ contract: { conId, symbol: "ES", secType: "FUT" as never, lastTradeDateOrContractMonth: last, localSymbol: local, exchange: "CME", currency: "USD", multiplier: 50 } });
+    gateway.answer("reqContractDetails", (reqId: number, c: Contract) => {
+      for (const d of [future(1, "20261218", "ESZ6"), future(2, "20270319", "ESH7")]) if (c.localSymbol === undefined || c.localSymbol === d.contract.localSymbol) gateway.emit(EventName.contractDetails, reqId, d);
+      gateway.emit(EventName.contractDetailsEnd, reqId);
+    });
+    const ctx = gateway.context(undefined, () => nowMs);
+    const resolver = new ContractResolver({ router: ctx.router, send: (reqId, c) => ctx.api.reqContractDetails(reqId, c), override: () => undefined, isConnected: () => true, now: () => nowMs });
+    expect((await resolver.resolve("futures", "ES")).localSymbol).toBe("ESZ6");
+    expect((await resolver.resolve("futures", "ESZ6")).conId).toBe(1);
+    nowMs = Date.UTC(2026, 11, 19, 1);
+    expect((await resolver.resolve("futures", "ES")).localSymbol).toBe("ESH7");
+    const asked = gateway.calls("reqContractDetails").length;
+    // The expired month named explicitly is what it was, from what this process resolved (no new request).
+    expect((await resolver.resolve("futures", "ESZ6")).conId).toBe(1);
+    expect(gateway.calls("reqContractDetails")).toHaveLength(asked);
+  });
+});
+
 describe("resolving every asset class", () => {
   it("an option carries its underlying, expiry, strike text and right", async () => {
     const r = await resolverOn(new RecordedGateway(), () => [option(200, "C", 1001)]).resolve("spot", "AAPL270115C00200000");
