@@ -41,6 +41,11 @@ export function checkUnderlying(request: { connectorType: string; marketType: st
   return { marketType, ...checked };
 }
 
+/** The name an option's symbol gives its underlying: the stock's or index's symbol, the future's month (ESH7) or root (ES). */
+function underlyingName(spec: InstrumentSpec): string {
+  return spec.assetClass === "future" ? (spec.localSymbol ?? spec.root) : spec.assetClass === "stock" || spec.assetClass === "index" ? spec.symbol : "";
+}
+
 /** Which options of a chain a snapshot quotes: explicit symbols, or expiries × a strike selection × rights. */
 export type ChainSelection =
   | { kind: "symbols"; symbols: string[] }
@@ -55,6 +60,9 @@ export function checkChainQuotes(request: GetOptionChainQuotesRequest): { market
     const symbols = request.symbols.map((s, i) => {
       const option = checkSymbol(marketType, s, `symbols[${i}]`);
       if (option.spec.assetClass !== "option" && option.spec.assetClass !== "future-option") throw invalidArgument(`symbols[${i}]`, `${echo(s)} is not an option`, "INVALID_SYMBOL");
+      // The answer's underlying_price is the underlying's: an option of another one would be priced against it.
+      const on = option.spec.assetClass === "option" ? option.spec.underlying : spec.assetClass === "future" && spec.localSymbol !== undefined ? option.spec.futureLocalSymbol : option.spec.root;
+      if (on !== underlyingName(spec)) throw invalidArgument(`symbols[${i}]`, `${echo(s)} is an option on ${on}, not on ${echo(request.underlying)}`, "INVALID_SELECTION");
       return option.symbol;
     });
     return { marketType, underlying: symbol, spec, selection: { kind: "symbols", symbols: [...new Set(symbols)] }, maxLines };

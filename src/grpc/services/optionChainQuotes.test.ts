@@ -52,4 +52,21 @@ describe("chain snapshots of options on futures", () => {
     expect(s.asked[1]).toEqual(["ESH7C5950", "ESH7P5950", "ESH7C6000", "ESH7P6000", "ESH7C6050", "ESH7P6050"]);
     expect(answer.quotes).toHaveLength(6);
   });
+
+  it("refuses named options of another underlying than the one whose price it answers with", async () => {
+    for (const [marketType, underlying, symbols, ok] of [
+      ["futures", "ESH7", ["ESM7C6000"], false],
+      ["futures", "ESH7", ["NQH7C20000"], false],
+      ["futures", "ES", ["ESM7C6000"], true],
+      ["spot", "AAPL", ["SPXW270115C06000000"], false],
+      ["spot", "SPX", ["SPXW270115C06000000"], true],
+    ] as const) {
+      const outcome = await quoteOptionChain(source(), { ...request, marketType, underlying, expirations: [], strikeMin: "", strikeMax: "", symbols: [...symbols] }, ctx).then(
+        () => "quoted",
+        (e: unknown) => e,
+      );
+      if (ok) expect(outcome, `${underlying} ${symbols[0]}`).toBe("quoted");
+      else expect(outcome, `${underlying} ${symbols[0]}`).toMatchObject({ reason: "INVALID_SELECTION", fieldViolations: [{ field: "symbols[0]" }] });
+    }
+  });
 });
