@@ -126,6 +126,13 @@ describe("discovery", () => {
     }
   });
 
+  it("refuses a search query with control characters before IB sees it (a NUL would split IB's message)", async () => {
+    for (const query of ["AP\u0000PL", "apple\ninc"]) {
+      const err = await call(symbols.searchSymbols, symbols, { connectorType: "ib", query }).catch((e: unknown) => e);
+      expect(reasonOf(err), JSON.stringify(query)).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "INVALID_QUERY" });
+    }
+  });
+
   it("lists AAPL's option chain: expiries and strikes ascending, per exchange", async () => {
     const chain = await call(symbols.getOptionChain, symbols, { ...spot, underlying: "AAPL", exchange: "", tradingClass: "" });
     expect(chain.underlying).toMatchObject({ name: "AAPL", assetClass: AssetClass.ASSET_CLASS_STOCK });

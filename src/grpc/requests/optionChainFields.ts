@@ -17,6 +17,9 @@ export const MAX_QUOTED_OPTIONS = 400;
 export function checkSearchQuery(query: string): string {
   const text = query.trim();
   if (text.length === 0 || text.length > MAX_SEARCH_CHARS) throw invalidArgument("query", `1 to ${MAX_SEARCH_CHARS} characters: a ticker prefix or part of a name (got ${echo(query)})`, "INVALID_QUERY");
+  // The query goes to IB as it is, in a protocol whose fields end with NUL: a control character (a %00 in a
+  // REST query) would split reqMatchingSymbols into fields IB misreads.
+  if (/\p{Cc}/u.test(text)) throw invalidArgument("query", `a ticker prefix or part of a name, without control characters (got ${echo(query)})`, "INVALID_QUERY");
   return text;
 }
 
