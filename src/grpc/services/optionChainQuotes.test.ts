@@ -69,4 +69,16 @@ describe("chain snapshots of options on futures", () => {
       else expect(outcome, `${underlying} ${symbols[0]}`).toMatchObject({ reason: "INVALID_SELECTION", fieldViolations: [{ field: "symbols[0]" }] });
     }
   });
+
+  it("names strikes_around when the strikes around the price make the selection too large, strike_max when the bounds do", async () => {
+    const wide = async (over: Partial<typeof request>) => {
+      const s = source();
+      const chain = await s.optionChain("futures", "ESH7");
+      const many = Array.from({ length: 250 }, (_, i) => String(5000 + i * 5));
+      s.optionChain = async () => ({ ...chain, rows: [{ ...chain.rows[0]!, expirations: ["20270319", "20270331"], strikes: many }] });
+      return quoteOptionChain(s, { ...request, expirations: ["20270319", "20270331"], ...over }, ctx).catch((e: unknown) => e);
+    };
+    expect(await wide({ strikeMin: "", strikeMax: "", strikesAround: 200 })).toMatchObject({ reason: "TOO_MANY_OPTIONS", fieldViolations: [{ field: "strikes_around" }] });
+    expect(await wide({ strikeMin: "5000", strikeMax: "6500" })).toMatchObject({ reason: "TOO_MANY_OPTIONS", fieldViolations: [{ field: "strike_max" }] });
+  });
 });

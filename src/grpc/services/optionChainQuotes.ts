@@ -59,7 +59,7 @@ function chainSymbols(chain: ChainOfUnderlying, marketType: MarketType, selectio
   });
   const strikes = chooseStrikes(row.strikes, selection.strikes, price);
   const count = strikes.length * selection.expirations.length * selection.rights.length;
-  if (count > MAX_QUOTED_OPTIONS) throw invalidArgument("strikes" in selection.strikes ? "strikes_around" : "strike_max", `the selection is ${count} options; at most ${MAX_QUOTED_OPTIONS} per snapshot`, "TOO_MANY_OPTIONS");
+  if (count > MAX_QUOTED_OPTIONS) throw invalidArgument("around" in selection.strikes ? "strikes_around" : "strike_max", `the selection is ${count} options; at most ${MAX_QUOTED_OPTIONS} per snapshot`, "TOO_MANY_OPTIONS");
   const out: string[] = [];
   for (const expiry of selection.expirations) {
     for (const strike of strikes) {
