@@ -41,6 +41,10 @@ describe("symbol syntax", () => {
     expect(parsed).toMatchObject({ text: "COMBO:AAPL270115C00200000,-2*AAPL270115C00210000", spec: { legs: [{ ratio: 1 }, { ratio: -2 }] } });
     expect(parseInstrumentSymbol("spot", "COMBO:AAPL")).toMatchObject({ error: expect.stringContaining("2 to 8 legs") });
     expect(parseInstrumentSymbol("spot", "COMBO:AAPL,0*MSFT")).toMatchObject({ error: expect.stringContaining("ratio") });
+    // An empty leg is a fault of the text, not an exception (which the service would answer as INTERNAL).
+    for (const text of ["COMBO:AAPL,", "COMBO:,AAPL", "COMBO:AAPL,,MSFT", "COMBO:AAPL, ,MSFT"]) {
+      expect(parseInstrumentSymbol("spot", text), text).toMatchObject({ error: expect.stringContaining("is empty") });
+    }
   });
 
   it("formats a spec to a text that parses back to it", () => {

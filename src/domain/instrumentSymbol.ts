@@ -141,8 +141,9 @@ function parseCombo(marketType: MarketType, body: string): ParsedSymbol {
   const parts = body.split(",").map((p) => p.trim());
   if (parts.length < 2 || parts.length > MAX_COMBO_LEGS) return { error: `a combo has 2 to ${MAX_COMBO_LEGS} legs, written COMBO:leg,-leg,2*leg (got ${parts.length})` };
   const legs: ComboLegSpec[] = [];
-  for (const part of parts) {
-    const m = /^([+-]?)(?:(\d{1,3})\*)?(.+)$/.exec(part)!;
+  for (const [i, part] of parts.entries()) {
+    const m = /^([+-]?)(?:(\d{1,3})\*)?(.+)$/.exec(part);
+    if (m === null) return { error: `combo leg ${i + 1} is empty (COMBO:leg,-leg,2*leg)` };
     const ratio = (m[1] === "-" ? -1 : 1) * Number(m[2] ?? "1");
     if (ratio === 0) return { error: `combo leg ${show(part)}: a ratio is 1 to 999` };
     const parsed = parseInstrumentSymbol(marketType, m[3]!);
