@@ -20,6 +20,7 @@ import { openApiDocument, type OperationalRoute } from "./openApi.js";
 import { RpcChannel } from "./rpcChannel.js";
 import { answeredStatus, headerValue, HttpError, restErrorHandler, rpcGateway, sendStatus } from "./rpcGateway.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
+import { consoleRouter } from "./ui/consoleRouter.js";
 import { statusJsonOfApiError } from "./rpcStatus.js";
 
 /**
@@ -172,6 +173,8 @@ export class RestServer {
       res.json(this.openApi);
     }));
     app.use(docsRouter());
+    // The browser console at /ui (docs/console.md): static files; its data come through the routes below with the token.
+    app.use(consoleRouter(this.options.serviceVersion));
     for (const path of OPERATIONAL_ROUTES.map((r) => r.path)) {
       app.all(path, (req, _res, next) => next(new HttpError(methodNotAllowed(req.method, path), 405, { Allow: "GET" })));
     }

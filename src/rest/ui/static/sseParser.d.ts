@@ -1,0 +1,3 @@
+export declare class SseParser {
+  push(text: string): { event: string; data: string }[];
+}
