@@ -116,6 +116,17 @@ describe("option quotes (chain snapshot)", () => {
     expect(m.ctx.budget.inUse("marketDataLines")).toBe(0);
   });
 
+  it("a call cancelled before it starts resolves nothing", async () => {
+    const m = market(30, () => "quote", 10);
+    let resolved = 0;
+    const c = new AbortController();
+    c.abort();
+    const pending = optionQuotes({ ctx: m.ctx, resolve: (mt, s) => (resolved++, m.resolve(mt, s)) }, "spot", m.symbols, { signal: c.signal });
+    await expect(pending).rejects.toMatchObject({ kind: "cancelled" });
+    expect(resolved).toBe(0);
+    expect(m.gateway.sent).toEqual([]);
+  });
+
   it("charges each line to the caller's client and waits for its own lines when the client's share is used up", async () => {
     const m = market(8, () => "quote", 50);
     let held = 0;

@@ -46,6 +46,9 @@ const DISCONNECTED = "the connection to the Gateway was lost (reconnecting): not
  */
 export async function optionQuotes(deps: OptionQuotesDeps, marketType: MarketType, symbols: readonly string[], options: OptionQuotesOptions = {}): Promise<OptionQuotes> {
   const { signal } = options;
+  // Cancelled already (the caller went away while its chain was fetched): resolving first would still send
+  // IB a contract details request per symbol (hundreds for a chain, seconds of the outbound queue).
+  if (signal?.aborted) throw cancelled();
   requireConnected(deps.ctx, "option quotes");
   const unique = [...new Set(symbols.map((s) => s.trim().toUpperCase()))];
   const result: OptionQuotes = { quotes: [], missing: [], maxLinesOpen: 0 };
