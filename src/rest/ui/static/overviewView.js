@@ -5,6 +5,13 @@ import { parseMetrics, samplesOf, total, totalsBy } from "./prometheusText.js";
 const POLL_MS = 3_000;
 
 /**
+ * The IB line each kind of shared subscription holds, as the adapter charges them (src/ib/feeds/feedRegistry.ts;
+ * docs/configuration.md#ib-lines-per-client): account updates hold none.
+ * @type {Record<string, string | undefined>}
+ */
+const LINE_OF_KIND = { candle: "market data", tick: "market data", trade: "tick-by-tick", orderBook: "depth" };
+
+/**
  * Which Gateway is live and what the service spends of IB's limits: GetRuntimeProof and /api/metrics,
  * shown as the service states them. What the service does not expose (e.g. IB's line limit itself) is not
  * shown rather than guessed.
@@ -100,17 +107,25 @@ function table(values, field) {
 /** @param {import("./prometheusText.js").Sample[]} samples */
 function metricCards(samples) {
   const cards = [];
-  // IB lines: one per distinct IB subscription, by client and kind (ibprovider_ib_lines_held).
-  const lines = total(samples, "ibprovider_ib_lines_held");
-  if (lines !== undefined) {
+  // IB lines in use: one per shared subscription requested at IB, of the kind of line that subscription
+  // holds. What IB allows per kind is not exposed by the service, so it is not shown.
+  const requestedAtIb = totalsBy(samples, "ibprovider_ib_subscriptions_requested", "kind");
+  if (requestedAtIb.size > 0) {
+    /** @type {Map<string, number>} */
+    const byLine = new Map();
+    for (const [kind, n] of requestedAtIb) {
+      const line = LINE_OF_KIND[kind];
+      if (line !== undefined) byLine.set(line, (byLine.get(line) ?? 0) + n);
+    }
     cards.push(
       card(
-        "IB lines held",
-        h("p", { class: "big" }, h("span", { "data-field": "lines-total" }, String(lines)), " lines"),
-        h("h3", {}, "by kind"),
-        table(totalsBy(samples, "ibprovider_ib_lines_held", "kind"), "lines-by-kind"),
-        h("h3", {}, "by client"),
-        table(totalsBy(samples, "ibprovider_ib_lines_held", "client")),
+        "IB lines in use",
+        h("p", { class: "big" }, h("span", { "data-field": "lines-total" }, String([...byLine.values()].reduce((a, b) => a + b, 0))), " lines"),
+        h("h3", {}, "by kind of line"),
+        table(byLine, "lines-by-kind"),
+        h("h3", {}, "charged per client"),
+        h("p", { class: "muted" }, "A line shared by several clients counts once for each."),
+        table(totalsBy(samples, "ibprovider_ib_lines_held", "client"), "lines-by-client"),
       ),
     );
   }
