@@ -152,6 +152,20 @@ describe.skipIf(!verdict.run)("the console in Chromium against the service on th
     await page.screenshot({ path: join(SCREENSHOTS, "feeds.png"), fullPage: true });
   }, 20_000);
 
+  it("switches the chart's interval, and the instrument to a symbol the search box suggests", async () => {
+    await page.evaluate(() => (location.hash = "#instrument"));
+    await page.click('button[data-interval="h1"]');
+    await page.waitForFunction(() => document.querySelector('[data-field="chart"]')?.getAttribute("data-series") === "BTCUSDT/h1", { timeout: 10_000 });
+    await page.click("#symbol", { count: 3 });
+    await page.type("#symbol", "apple");
+    await page.waitForSelector('#symbol-suggestions option[value="AAPL"]', { timeout: 10_000 });
+    await page.$eval("#symbol", (input) => ((input as unknown as { value: string }).value = "AAPL"));
+    await page.click(".toolbar button[type=submit]");
+    await page.waitForFunction(() => document.querySelector('[data-field="chart"]')?.getAttribute("data-series") === "AAPL/h1", { timeout: 10_000 });
+    expect(Number(await page.$eval('[data-field="chart"]', (el) => el.getAttribute("data-candles")))).toBeGreaterThan(0);
+    expect(await field("instrument")).toBe("AAPL · spot");
+  }, 20_000);
+
   it("answers a wrong token with the login prompt again and shows no data", async () => {
     const called: string[] = [];
     const wrong = await signIn("not-the-token");

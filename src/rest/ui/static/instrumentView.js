@@ -184,6 +184,8 @@ export class InstrumentView {
     for (const button of this.intervalButtons) button.classList.toggle("active", button.dataset.interval === this.interval);
     this.series?.setData([]);
     this.#lastBarTime = 0;
+    this.chartBox.dataset.candles = "0";
+    this.chartBox.dataset.series = "";
     this.#status.candles = "loading history";
     this.#scheduleRender();
     const history = `/api/candles/${this.#path}/${this.interval}?days=${HISTORY_DAYS[this.interval] ?? 7}`;
@@ -197,6 +199,7 @@ export class InstrumentView {
         this.chart?.timeScale().scrollToRealTime();
         this.#status.candles = `${bars.length} candles; live`;
         this.chartBox.dataset.candles = String(bars.length);
+        this.chartBox.dataset.series = `${this.symbol}/${this.interval}`;
         this.#scheduleRender();
         // The forming candle: the stream's updates replace the last bar, a new interval appends one.
         return this.api.follow(
