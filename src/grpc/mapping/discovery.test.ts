@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SymbolCandidate } from "../services/discoverySource.js";
+import type { SymbolMatch as SymbolCandidate } from "../../ib/ibAdapter.js";
 import { symbolMatchToProto } from "./discovery.js";
 
 const candidate = (over: Partial<SymbolCandidate>): SymbolCandidate => ({ conId: 1, symbol: "", secType: "STK", assetClass: "stock", primaryExchange: "", currency: "USD", derivativeSecTypes: [], description: "", ...over });

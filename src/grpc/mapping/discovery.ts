@@ -1,7 +1,8 @@
 import type { FuturesContract, OptionChainRow, SymbolMatch } from "../../../gen/ibprovider/v1/symbol_service.js";
 import { bondIds, formatInstrumentSymbol, parseInstrumentSymbol, type InstrumentSpec } from "../../domain/instrumentSymbol.js";
 import type { MarketType } from "../../domain/marketType.js";
-import type { ChainOfUnderlying, ListedFuture, SymbolCandidate } from "../services/discoverySource.js";
+// IB's answers, named apart from the proto messages of the same names.
+import type { FutureContract as ListedFuture, OptionChain as ChainOfUnderlying, SymbolMatch as SymbolCandidate } from "../../ib/ibAdapter.js";
 import { assetClassToProto } from "./instrument.js";
 
 /** Discovery answers (IB's matching symbols, chains, a root's futures) → proto. */

@@ -8,7 +8,8 @@ import { echo, invalidArgument, notFound } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
 import { tickToProto } from "../mapping/marketData.js";
 import { checkChainQuotes, MAX_QUOTED_OPTIONS, type ChainSelection } from "../requests/optionChainFields.js";
-import type { ChainOfUnderlying, QuoteSource } from "./discoverySource.js";
+import type { OptionChain } from "../../ib/ibAdapter.js";
+import type { QuoteSource } from "./discoverySource.js";
 
 /**
  * GetOptionChainQuotes: turns a chain selection into option symbols (the strikes nearest the underlying's price,
@@ -40,7 +41,7 @@ function priceOf(l1: Level1 | undefined): Decimal | undefined {
   return l1.last;
 }
 
-function chainSymbols(chain: ChainOfUnderlying, marketType: MarketType, selection: Extract<ChainSelection, { kind: "chain" }>, price: Decimal | undefined, request: GetOptionChainQuotesRequest): string[] {
+function chainSymbols(chain: OptionChain, marketType: MarketType, selection: Extract<ChainSelection, { kind: "chain" }>, price: Decimal | undefined, request: GetOptionChainQuotesRequest): string[] {
   const own = chain.underlying.secType === "FUT" ? chain.underlying.requestContract.symbol ?? "" : chain.underlying.symbol;
   const classes = [...new Set(chain.rows.map((r) => r.tradingClass))];
   const tradingClass = selection.tradingClass !== "" ? selection.tradingClass : classes.includes(own) ? own : classes.length === 1 ? classes[0]! : undefined;
