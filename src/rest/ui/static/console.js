@@ -56,6 +56,7 @@ function show() {
 /** @param {string} message */
 function signOut(message) {
   if (!signedIn && !login.hidden) {
+    api.setToken(undefined);
     loginError.textContent = message;
     return;
   }
