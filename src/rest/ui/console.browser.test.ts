@@ -179,6 +179,20 @@ describe.skipIf(!verdict.run)("the console in Chromium against the service on th
     await wrong.browserContext().close();
   }, 20_000);
 
+  it("opens without a prompt on a service that has no token (npm start's default)", async () => {
+    const open = await startTestApp();
+    const context = await browser!.createBrowserContext();
+    try {
+      const anonymous = await context.newPage();
+      await anonymous.goto(`${open.app.rest.url}/ui`);
+      await anonymous.waitForFunction(() => document.querySelector('[data-field="gateway-mode"]')?.textContent === "simulator", { timeout: 10_000 });
+      expect(await anonymous.$eval("#login", (el) => (el as unknown as PageElement).hidden)).toBe(true);
+    } finally {
+      await context.close();
+      await open.stop();
+    }
+  }, 20_000);
+
   it("ran without a script error or a Content-Security-Policy refusal", () => {
     expect(problems).toEqual([]);
   });
