@@ -149,14 +149,15 @@ describe("npm run store, while the service runs", () => {
     writeFileSync(empty, "");
     const notes = join(dir, "notes.txt");
     writeFileSync(notes, "not a database at all, but long enough to be read as a header by SQLite ......................................\n");
-    for (const [file, why] of [
+    const cases = [
       [empty, "no schema version: an empty file or another program's database"],
       [notes, "file is not a database"],
-    ] as const) {
-      const run = await runCli(["--path", file, "stats"]);
-      expect(run.code, run.stderr).toBe(1);
-      expect(run.stderr).toBe(`store: ${file} is not an ib-provider store (${why}): nothing was changed; name the service's store with --path or STORE_PATH\n`);
-    }
+    ] as const;
+    const runs = await Promise.all(cases.map(([file]) => runCli(["--path", file, "stats"])));
+    cases.forEach(([file, why], i) => {
+      expect(runs[i]!.code, runs[i]!.stderr).toBe(1);
+      expect(runs[i]!.stderr).toBe(`store: ${file} is not an ib-provider store (${why}): nothing was changed; name the service's store with --path or STORE_PATH\n`);
+    });
     expect(statSync(empty).size).toBe(0);
     expect(existsSync(`${empty}-wal`)).toBe(false);
   }, 20_000);
@@ -182,7 +183,8 @@ describe("npm run store, while the service runs", () => {
   }, 20_000);
 });
 
-describe("npm run store, refusals", () => {
+// Each refusal is a CLI process of its own, reading only: run side by side (each costs seconds of start-up).
+describe.concurrent("npm run store, refusals", () => {
   it("export to a folder that does not exist says so plainly and exits 1", async () => {
     const target = join(dir, "no-such-folder", "eth.csv");
     const run = await runCli(["--path", storeFile, "export", "--symbol", "ETHUSDT", "--interval", "min1", "--out", target]);
