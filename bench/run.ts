@@ -13,7 +13,9 @@
  *  6. store (storeBench.ts): a cached GetCandles of a year of min1 vs the raw SQLite read of the same rows;
  *  7. replay (issue 15): ticks recorded by the service from a flood, then the raw SQLite read of those rows
  *     vs a StreamTicks replay of them (after_sequence) to one client, counted on the wire;
- *  8. recording (issue 15): scenario 3's added latency with recording off and on, alternated.
+ *  8. recording (issue 15): scenario 3's added latency with recording off and on, alternated;
+ *  9. console (consoleBench.ts, issue 19; only when named in BENCH_SCENARIOS): the service's CPU with 0, 1 and
+ *     50 simulated consoles (/ui's polls and SSE streams over HTTP) on the simulator at its default cadence.
  *
  * The simulator stamps each flood frame's size with its send time (wall-clock µs), so latency is measured
  * from the Gateway's send, across processes on the same host clock. Consumers count events straight from
@@ -48,6 +50,7 @@ import {
   waitFor,
   type ServiceHandle,
 } from "./harness.js";
+import { consoleReport, consoleRound } from "./consoleBench.js";
 import { REPLAY_REPEATS, replayRound } from "./replayBench.js";
 import { backfillRound, storeRound } from "./storeBench.js";
 
@@ -415,6 +418,8 @@ async function main(): Promise<void> {
   const backfill = SCENARIOS.has("store") ? await attempt("backfill", () => backfillRound(), failures) : undefined;
   const replay = SCENARIOS.has("replay") ? await attempt("replay", () => replayRound(), failures) : undefined;
   const recording = SCENARIOS.has("recording") ? await attempt("recording on/off", () => recordingRounds(latencyFrames), failures) : undefined;
+  // Not in the default list (≈ 2.5 minutes): BENCH_SCENARIOS=console npm run bench (consoleBench.ts).
+  const consoleCost = SCENARIOS.has("console") ? await attempt("console", () => consoleRound(), failures) : undefined;
 
   const single = fanout.find((f) => f.consumers === 1);
   console.log();
@@ -497,6 +502,10 @@ async function main(): Promise<void> {
     console.log(`  recording costs the service ${fmt(cpuAdded)} µs of CPU per tick (on − off, medians; not moved by other processes as latency and ELU are)`);
     console.log(`  recording adds at p99 (medians) ${fmt(recordingAddsP99(recording))} ms: ${fmt(recordingShare(recording))} of the service's added p99 without it ((on − off) ÷ (off − bare)); service p99 on ÷ off ${fmt(ratio(m.on.p99, m.off.p99))}`);
   }
+  if (consoleCost) {
+    console.log();
+    for (const line of consoleReport(consoleCost)) console.log(line);
+  }
   console.log();
   const n100 = fanout.find((f) => f.consumers === 100);
   const addedP99 = bareAtRate && serviceAtRate && serviceAtRate.latencyMs.p99 !== null && bareAtRate.latencyMs.p99 !== null ? round1(serviceAtRate.latencyMs.p99 - bareAtRate.latencyMs.p99) : null;
@@ -509,9 +518,10 @@ async function main(): Promise<void> {
   console.log(`  (issue 14) cold 10 × 7-day min1 backfill ÷ IB's pacing minimum ≤ 1.1: ${fmt(backfill?.ratio)}`);
   console.log(`  (issue 15) replay to one client ÷ raw store read of the same events ≥ 0.5: ${fmt(replay?.ratio)}`);
   console.log(`  (issue 15) what recording adds to the service's added p99 at 10k ticks/s < 0.1 (10 %): ${fmt(recording && recordingShare(recording))}`);
+  console.log(`  (issue 19) CPU added to the service by 50 open consoles at IB's normal rates < 5 % of a core: ${fmt(consoleCost?.addedPercent.fromNone)} %`);
   for (const f of failures) console.log(`FAILED ${f}`);
   console.log();
-  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, replay, recording, failures, durationMs: Date.now() - started }));
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, replay, recording, console: consoleCost, failures, durationMs: Date.now() - started }));
 }
 
 main().then(
