@@ -17,13 +17,14 @@
  *
  * This file is also the two child processes: forked with BENCH_CONSOLE_ROLE=simulator or =service.
  * Env: BENCH_CONSOLES (50), BENCH_CONSOLE_WINDOW_MS (30000), BENCH_CONSOLE_WARMUP_MS (6000),
- * BENCH_CONSOLE_VIEWS (`overview,feeds,instrument`: a subset tells what each view costs).
+ * BENCH_CONSOLE_VIEWS (`overview,feeds,instrument`: a subset tells what each view costs), BENCH_SERVICE_NODE_ARGS
+ * (as the other scenarios: e.g. --cpu-prof for the service).
  */
 import { Agent, request, type IncomingMessage } from "node:http";
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Child, fmt, perSec, progress, round1, TOKEN, waitFor } from "./harness.js";
+import { Child, fmt, perSec, progress, round1, SERVICE_NODE_ARGS, TOKEN, waitFor } from "./harness.js";
 
 const CONSOLES = Number(process.env.BENCH_CONSOLES ?? 50);
 const WINDOW_MS = Number(process.env.BENCH_CONSOLE_WINDOW_MS ?? 30_000);
@@ -365,7 +366,7 @@ export async function consoleRound(): Promise<ConsoleResult> {
     await sim.stop(1000);
     throw new Error("simulator did not start within 20 s");
   }
-  const svc = new Child("./consoleBench.ts", { BENCH_CONSOLE_ROLE: "service", BENCH_GATEWAY_PORT: String(simReady.port) });
+  const svc = new Child("./consoleBench.ts", { BENCH_CONSOLE_ROLE: "service", BENCH_GATEWAY_PORT: String(simReady.port) }, SERVICE_NODE_ARGS);
   const consoles: SimulatedConsole[] = [];
   let probeId = 0;
   const ask = () => svc.ask<ServiceAnswer>({ type: "probe", id: ++probeId }, 15_000);
