@@ -1,46 +1,28 @@
 import { h } from "./dom.js";
+import { PolledView } from "./polledView.js";
 import { clockTime, durationSeconds, enumLabel } from "./format.js";
 
 const POLL_MS = 2_000;
 
 /** Every shared IB subscription (ListSubscriptions): the same truth the streams' statuses tell. */
-export class FeedsView {
-  element = h("div", { class: "view feeds", "data-view": "feeds" });
-  /** @type {ReturnType<typeof setTimeout> | undefined} */
-  #timer;
-  /** @type {AbortController | undefined} */
-  #abort;
-
+export class FeedsView extends PolledView {
   /** @param {import("./api.js").ApiClient} api */
   constructor(api) {
+    super(h("div", { class: "view feeds", "data-view": "feeds" }), POLL_MS);
     this.api = api;
   }
 
-  start() {
-    this.#abort = new AbortController();
-    void this.#poll(this.#abort.signal);
-  }
-
-  stop() {
-    this.#abort?.abort();
-    clearTimeout(this.#timer);
-  }
-
-  clear() {
-    this.element.replaceChildren();
-  }
-
   /** @param {AbortSignal} signal */
-  async #poll(signal) {
+  async refresh(signal) {
     try {
       const { subscriptions = [] } = await this.api.json("/api/subscriptions", signal);
-      if (signal.aborted) return;
+      if (signal.aborted) return false;
       this.#render(subscriptions);
     } catch (err) {
-      if (signal.aborted || (err instanceof Error && err.name === "Unauthorized")) return;
+      if (signal.aborted || (err instanceof Error && err.name === "Unauthorized")) return false;
       this.element.replaceChildren(h("p", { class: "error" }, `subscriptions unavailable: ${err instanceof Error ? err.message : String(err)}`));
     }
-    this.#timer = setTimeout(() => void this.#poll(signal), POLL_MS);
+    return true;
   }
 
   /** @param {any[]} subscriptions */

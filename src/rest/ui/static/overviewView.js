@@ -1,4 +1,5 @@
 import { card, facts, h } from "./dom.js";
+import { PolledView } from "./polledView.js";
 import { clockTime, durationSeconds, enumLabel, formatBytes, formatDuration, maskAccount } from "./format.js";
 import { parseMetrics, samplesOf, total, totalsBy } from "./prometheusText.js";
 
@@ -16,45 +17,26 @@ const LINE_OF_KIND = { candle: "market data", tick: "market data", trade: "tick-
  * shown as the service states them. What the service does not expose (e.g. IB's line limit itself) is not
  * shown rather than guessed.
  */
-export class OverviewView {
-  element = h("div", { class: "view overview", "data-view": "overview" });
-  /** @type {ReturnType<typeof setTimeout> | undefined} */
-  #timer;
-  /** @type {AbortController | undefined} */
-  #abort;
-
+export class OverviewView extends PolledView {
   /**
    * @param {import("./api.js").ApiClient} api
    * @param {(text: string) => void} setConnection the header's one-line status
    */
   constructor(api, setConnection) {
+    super(h("div", { class: "view overview", "data-view": "overview" }), POLL_MS);
     this.api = api;
     this.setConnection = setConnection;
   }
 
-  start() {
-    this.#abort = new AbortController();
-    void this.#poll(this.#abort.signal);
-  }
-
-  stop() {
-    this.#abort?.abort();
-    clearTimeout(this.#timer);
-  }
-
-  clear() {
-    this.element.replaceChildren();
-  }
-
   /** @param {AbortSignal} signal */
-  async #poll(signal) {
+  async refresh(signal) {
     const [proof, metrics] = await Promise.allSettled([
       this.api.json("/api/exchanges/runtime-proof", signal),
       this.api.text("/api/metrics", signal),
     ]);
-    if (signal.aborted) return;
+    if (signal.aborted) return false;
     this.#render(proof, metrics);
-    this.#timer = setTimeout(() => void this.#poll(signal), POLL_MS);
+    return true;
   }
 
   /**
