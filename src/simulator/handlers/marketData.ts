@@ -142,16 +142,7 @@ export function reqMktData(session: Session, req: ReqMktData): void {
     delayMs: options.delayedMs,
     genericTicks: generic,
   });
-  const now = session.now();
-  if (req.snapshot || req.regulatorySnapshot) {
-    if (session.sv >= MIN_SV.REQ_SMART_COMPONENTS) session.send(msg.tickReqParams(req.reqId, inst.minTick, "", 3));
-    session.send(msg.marketDataType(req.reqId, dataType));
-    feed.sendFull(now);
-    session.send(msg.tickSnapshotEnd(req.reqId));
-    return;
-  }
-  feed.start(now);
-  session.add(feed);
+  serve(session, req, feed, inst.minTick, dataType);
 }
 
 export function cancelMktData(session: Session, reqId: number): void {
