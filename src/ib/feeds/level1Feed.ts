@@ -41,14 +41,17 @@ export function level1Source(ctx: FeedContext, instrument: ResolvedInstrument): 
       ctx.budget.take("marketDataLines");
       const reqId = ctx.router.allocateId();
       let current: Level1 = { timeMs: ctx.now(), dataType: "live" };
+      const emit = (next: Level1) => {
+        current = next;
+        state = current;
+        sink.data(current);
+      };
       const update = (field: PriceField, value: Decimal | undefined) => {
         if (value === undefined && current[field] === undefined) return;
         // Each event is an immutable state shared by every consumer: copy, then change one field.
         const next = copyLevel1(current, ctx.now());
         next[field] = value;
-        current = next;
-        state = current;
-        sink.data(current);
+        emit(next);
       };
       ctx.router.on(EventName.tickPrice, reqId, (tickType: number, price: number) => {
         const field = FIELD_BY_TICK[tickType];
@@ -66,9 +69,7 @@ export function level1Source(ctx: FeedContext, instrument: ResolvedInstrument): 
         if (computation === undefined) return;
         const next = copyLevel1(current, ctx.now());
         next.optionComputations = withComputation(current.optionComputations, computation);
-        current = next;
-        state = current;
-        sink.data(current);
+        emit(next);
       });
       ctx.router.on(EventName.marketDataType, reqId, (type: number) => {
         const dataType = DATA_TYPES[type] ?? "live";
