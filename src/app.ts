@@ -15,6 +15,9 @@ import { MarketStore } from "./store/marketStore.js";
 import { watchStoreMetrics } from "./metrics/storeMetrics.js";
 import { recordingCodec } from "./grpc/streamRenderings.js";
 import { DEFAULT_RECORDING_SETTINGS } from "./stream/feedRecorder.js";
+import { tappedJournalStore } from "./stream/feedTap.js";
+import type { BusDirectory } from "./bus/busPublisher.js";
+import type { ProviderBus } from "./bus/providerBus.js";
 
 export const SERVICE_VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -31,8 +34,13 @@ export interface RunningApp {
   adapter: IbAdapter;
   store: MarketStore;
   simulator: RunningSimulator | undefined;
+  /** The provider role's bus (BUS_URL set); undefined in the all-in-one process. */
+  bus: ProviderBus | undefined;
   stop(): Promise<void>;
 }
+
+/** How long stopping waits for queued events to reach the bus (at most SHUTDOWN_GRACE_MS). */
+const BUS_FLUSH_ON_STOP_MS = 2_000;
 
 /**
  * Wires the service: the Gateway (real at IB_GATEWAY_URL, or the embedded simulator when it is unset:
@@ -41,9 +49,26 @@ export interface RunningApp {
  */
 export async function startApp(config: AppConfig, log: Logger, onFatal: (message: string) => void = () => undefined): Promise<RunningApp> {
   const startedAt = new Date();
-  // First: a store that cannot be opened (permissions, a newer schema) stops start-up before anything listens.
+  // The provider role (BUS_URL): the bus first, so that an unreachable one stops start-up before anything
+  // else runs. Without BUS_URL no NATS module is even loaded.
+  let adapterOfBus: IbAdapter | undefined;
+  const directory: BusDirectory = {
+    account: () => adapterOfBus?.status.activeAccount,
+    feed: (key) => {
+      const found = adapterOfBus?.subscriptions().find((s) => s.key === key);
+      return found === undefined ? undefined : { market: found.marketType, symbol: found.symbol };
+    },
+  };
+  const bus = config.bus === undefined ? undefined : await (await import("./bus/providerBus.js")).startProviderBus(config.bus, directory, log.child({ component: "bus" }));
+  // Then: a store that cannot be opened (permissions, a newer schema) stops start-up before anything listens.
   const storeLog = log.child({ component: "store" });
-  const store = MarketStore.open(config.store.path, (err) => storeLog.error({ err }, "a store write failed; the service keeps serving, what it fetched will be asked of IB again"));
+  let store: MarketStore;
+  try {
+    store = MarketStore.open(config.store.path, (err) => storeLog.error({ err }, "a store write failed; the service keeps serving, what it fetched will be asked of IB again"));
+  } catch (err) {
+    await bus?.close(0);
+    throw err;
+  }
   let simulator: RunningSimulator | undefined;
   let target = config.gateway;
   if (target === undefined) {
@@ -53,9 +78,10 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       port: config.env.SIMULATOR_PORT,
       seed: config.env.SIMULATOR_SEED,
       frozenWhenClosed: config.env.SIMULATOR_CLOSED_MARKETS === "frozen",
-    }).catch((err: unknown) => {
+    }).catch(async (err: unknown) => {
       // SIMULATOR_PORT in use: nothing else was started; the store file is closed before the error surfaces.
       store.close();
+      await bus?.close(0);
       throw err;
     });
     target = { host: simulator.host, port: simulator.port };
@@ -77,8 +103,12 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     store: { candles: store.candles, settings: config.store, contracts: store.contracts },
     // Every shared feed is recorded as its stream sends it (replay, resume), old events deleted per kind in the
     // background; STORE_RECORDING=off records nothing (a stream asking for the past: REPLAY_UNAVAILABLE).
-    recording: config.store.recording ? { store: store.events, codec: recordingCodec, settings: { ...DEFAULT_RECORDING_SETTINGS, snapshotEveryMs: config.store.snapshotEveryMs } } : undefined,
+    // In the provider role the bus gets each recorded batch too: the same bytes, encoded once (stream/feedTap.ts).
+    recording: config.store.recording
+      ? { store: bus === undefined ? store.events : tappedJournalStore(store.events, bus.taps), codec: recordingCodec, settings: { ...DEFAULT_RECORDING_SETTINGS, snapshotEveryMs: config.store.snapshotEveryMs } }
+      : undefined,
   });
+  adapterOfBus = adapter;
   store.startRetention(config.store.retention);
 
   const auth = new TokenAuthenticator(config.clients);
@@ -131,9 +161,10 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       readiness: () => {
         const gateway = adapter.status;
         // Ready follows the gRPC health status (connected); IB's own link (1100/1102) is shown beside it.
+        // The bus is shown, not required: while it is away the provider still serves its own clients.
         return {
           ready: gateway.state === "connected",
-          detail: { gateway: { mode: gateway.mode, state: gateway.state, ibConnectivity: gateway.ibConnectivity } },
+          detail: { gateway: { mode: gateway.mode, state: gateway.state, ibConnectivity: gateway.ibConnectivity }, ...(bus === undefined ? {} : { bus: { connected: bus.isConnected() } }) },
         };
       },
       tls: config.tls,
@@ -151,6 +182,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     configuredBackfill.stop();
     adapter.stop();
     await simulator?.close();
+    await bus?.close(0);
     store.close();
     throw err;
   }
@@ -162,7 +194,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
   if (config.tls === undefined && !(isLoopbackHost(config.env.REST_HOST) && isLoopbackHost(config.env.GRPC_HOST))) {
     log.warn("serving beyond loopback without TLS: the API token crosses the network in clear; set PROVIDER_TLS_CERT/PROVIDER_TLS_KEY or terminate TLS in front");
   }
-  log.info({ grpc: grpc.address, rest: `${rest.url}/api`, tls: config.tls !== undefined, auth: config.clients.length > 0, clients: config.clients.map((c) => c.name), store: config.store.path, version: SERVICE_VERSION }, "ib-provider is serving");
+  log.info({ grpc: grpc.address, rest: `${rest.url}/api`, tls: config.tls !== undefined, auth: config.clients.length > 0, clients: config.clients.map((c) => c.name), store: config.store.path, bus: config.bus?.url, version: SERVICE_VERSION }, "ib-provider is serving");
   // config.provider.json's backfill: in the background once the service serves, a client of the pacing queue like any other.
   void configuredBackfill.start();
 
@@ -173,6 +205,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     adapter,
     store,
     simulator,
+    bus,
     async stop() {
       // REST stops accepting first; its open streams end when the gRPC shutdown ends their calls.
       const restStopped = restServer.stop(config.env.SHUTDOWN_GRACE_MS);
@@ -184,6 +217,8 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       configuredBackfill.stop();
       adapter.stop();
       await simulator?.close();
+      // What the feeds recorded until they closed goes to the bus (briefly: the rest is shed, and counted).
+      await bus?.close(Math.min(BUS_FLUSH_ON_STOP_MS, config.env.SHUTDOWN_GRACE_MS));
       // Last: what IB sent until the adapter stopped is committed.
       store.close();
     },

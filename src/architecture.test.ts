@@ -9,22 +9,28 @@ import { describe, expect, it } from "vitest";
  */
 const SRC = dirname(fileURLToPath(import.meta.url));
 
+/** NATS is the bus's business (src/bus): no other layer reaches it, so the all-in-one process never loads it. */
+const NATS = ["@nats-io/transport-node", "@nats-io/jetstream", "@nats-io/nats-core"];
+
 /** What each folder of src/ may import besides itself (folders of src/, "gen", or packages). */
 const ALLOWED: Record<string, { folders: string[]; forbiddenPackages?: string[] }> = {
-  domain: { folders: [], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
-  stream: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
+  domain: { folders: [], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express", ...NATS] },
+  stream: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express", ...NATS] },
   // The embedded store (SQLite): persistence only, no IB, no transport; it implements the stream core's journal seam (stream/feedJournal.ts).
-  store: { folders: ["domain", "stream"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
-  log: { folders: [] },
-  metrics: { folders: [] },
-  config: { folders: ["domain", "stream", "store", "ib"] }, // ib: adapter option types only
-  ib: { folders: ["domain", "stream", "store", "config", "log", "metrics"], forbiddenPackages: ["@grpc/grpc-js", "express"] },
-  grpc: { folders: ["gen", "domain", "stream", "ib", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib", "express"] },
-  rest: { folders: ["gen", "domain", "grpc", "stream", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib"] },
+  store: { folders: ["domain", "stream"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express", ...NATS] },
+  // The provider role's bus (NATS JetStream): it implements the stream core's tap seam (stream/feedTap.ts) with
+  // the bytes the journal gets; no IB, no gRPC, no HTTP.
+  bus: { folders: ["domain", "stream", "store", "log", "metrics"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", "@bufbuild/protobuf", "express"] },
+  log: { folders: [], forbiddenPackages: NATS },
+  metrics: { folders: [], forbiddenPackages: NATS },
+  config: { folders: ["domain", "stream", "store", "ib", "bus"], forbiddenPackages: NATS }, // ib: adapter option types only; bus: its settings only
+  ib: { folders: ["domain", "stream", "store", "config", "log", "metrics"], forbiddenPackages: ["@grpc/grpc-js", "express", ...NATS] },
+  grpc: { folders: ["gen", "domain", "stream", "ib", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib", "express", ...NATS] },
+  rest: { folders: ["gen", "domain", "grpc", "stream", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib", ...NATS] },
   // The simulated Gateway is a product of its own: it shares only the exchange calendar.
-  simulator: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js"] },
-  client: { folders: ["gen"], forbiddenPackages: ["@stoqey/ib"] },
-  cli: { folders: ["gen", "domain", "store", "config", "rest"], forbiddenPackages: ["@stoqey/ib", "express"] }, // operator commands: the store file itself, or the service as a gRPC client; never an IB connection of their own
+  simulator: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", ...NATS] },
+  client: { folders: ["gen"], forbiddenPackages: ["@stoqey/ib", ...NATS] },
+  cli: { folders: ["gen", "domain", "store", "config", "rest"], forbiddenPackages: ["@stoqey/ib", "express", ...NATS] }, // operator commands: the store file itself, or the service as a gRPC client; never an IB connection of their own
 };
 
 function sourceFiles(dir: string): string[] {

@@ -103,6 +103,26 @@ export const envSchema = z.object({
    * history requests queued (HistoricalPacingRules.clientReserve; unset = its default, 10).
    */
   HISTORY_CLIENT_RESERVE: z.coerce.number().int("expected an integer").min(0).max(50, "expected 0-50").optional(),
+  /**
+   * The bus (NATS JetStream): set, the service runs as the provider role and publishes every shared feed's
+   * events there (docs/deploy.md); it must reach the bus at start-up. Unset: nothing of the bus is loaded.
+   */
+  BUS_URL: optionalText,
+  /** The subjects' first token and the JetStream streams' name prefix (unset: DEFAULT_BUS_SETTINGS.subjectPrefix). */
+  BUS_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, "expected letters, digits, _ or - (one NATS subject token)")
+    .optional(),
+  /** How long each kind's JetStream stream keeps events, as STORE_RETENTION_* (unset: DEFAULT_BUS_SETTINGS.retention). */
+  BUS_RETENTION_TICKS: optionalDuration,
+  BUS_RETENTION_TRADES: optionalDuration,
+  BUS_RETENTION_DEPTH: optionalDuration,
+  BUS_RETENTION_CANDLES: optionalDuration,
+  BUS_RETENTION_ACCOUNT: optionalDuration,
+  /** Each stream's size cap in bytes (0 = none; unset: DEFAULT_BUS_SETTINGS.streamMaxBytes). */
+  BUS_STREAM_MAX_BYTES: z.coerce.number().int("expected a whole number of bytes").min(0).optional(),
+  /** Events waiting to be published before the oldest are shed (unset: DEFAULT_BUS_SETTINGS.maxQueued). */
+  BUS_QUEUE_EVENTS: z.coerce.number().int("expected an integer").min(1_000).max(10_000_000).optional(),
   /** How long shutdown waits for calls to finish before cancelling them. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
 });

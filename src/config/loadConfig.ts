@@ -10,6 +10,8 @@ import { ibConnectorSchema, providerSchema, type ProviderConfig } from "./provid
 import { substituteEnv } from "./substituteEnv.js";
 import type { IbAdapterOptions } from "../ib/ibAdapter.js";
 import { DEFAULT_STORE_SETTINGS, IN_MEMORY, type StoreSettings } from "../store/storeSettings.js";
+import { DEFAULT_BUS_SETTINGS, type BusSettings } from "../bus/busSettings.js";
+import { parseBusUrl, redactBusUrl } from "./busUrl.js";
 
 /** Everything the service needs to start, validated. */
 export interface AppConfig {
@@ -47,6 +49,11 @@ export interface AppConfig {
   ibLines: NonNullable<IbAdapterOptions["clientLines"]>;
   /** The market-data store (STORE_PATH, absolute, STORE_RETENTION_* and STORE_RECORDING, over DEFAULT_STORE_SETTINGS). */
   store: StoreSettings;
+  /**
+   * The bus (BUS_URL and BUS_*, over DEFAULT_BUS_SETTINGS): set, the service is the provider role and
+   * publishes every feed's events there; undefined (BUS_URL unset): the all-in-one process, no bus at all.
+   */
+  bus: BusSettings | undefined;
 }
 
 export interface LoadConfigOptions {
@@ -113,6 +120,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     }
   }
 
+  const bus = busSettingsOf(env, problems, warnings);
+
   if (problems.length > 0) throw new ConfigError(problems);
   const streams: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, maxQueued: env.STREAM_BUFFER_EVENTS, heartbeatMs: env.STREAM_HEARTBEAT_MS };
   const defaults = DEFAULT_STORE_SETTINGS.retention;
@@ -128,7 +137,41 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const sharers = clients.length === 0 ? [{ name: ANONYMOUS_CLIENT_NAME, quotas: DEFAULT_CLIENT_QUOTAS }] : clients;
   const ibLines = { clients: sharers.map((c) => ({ name: c.name, maxLines: c.quotas.ibLines })), reservePercent: env.IB_LINES_RESERVE_PERCENT };
   const historicalPacing = env.HISTORY_CLIENT_RESERVE === undefined ? undefined : { clientReserve: env.HISTORY_CLIENT_RESERVE };
-  return { env, gateway, apiToken, clients, provider, providerFile, warnings, tls, corsOrigins, streams, store, ibLines, historicalPacing };
+  return { env, gateway, apiToken, clients, provider, providerFile, warnings, tls, corsOrigins, streams, store, ibLines, historicalPacing, bus };
+}
+
+/** BUS_URL and the BUS_* settings over DEFAULT_BUS_SETTINGS; undefined without BUS_URL (the other BUS_* are then ignored, with a warning). */
+function busSettingsOf(env: EnvConfig, problems: ConfigProblem[], warnings: string[]): BusSettings | undefined {
+  if (env.BUS_URL === undefined) {
+    const ignored = (Object.keys(env) as (keyof EnvConfig)[]).filter((name) => name.startsWith("BUS_") && env[name] !== undefined);
+    if (ignored.length > 0) warnings.push(`${ignored.join(", ")} ${ignored.length === 1 ? "is" : "are"} set but BUS_URL is not: no bus is used (the all-in-one process)`);
+    return undefined;
+  }
+  const servers = parseBusUrl(env.BUS_URL);
+  if (typeof servers === "string") {
+    problems.push({ source: "environment variable BUS_URL", path: "", message: servers });
+    return undefined;
+  }
+  // The provider publishes what its feeds record: the recorder batches and encodes each event once for both.
+  if (env.STORE_RECORDING === false) {
+    problems.push({ source: "environment variables BUS_URL/STORE_RECORDING", path: "", message: "the provider role (BUS_URL) publishes the events its feeds record: STORE_RECORDING=off cannot be combined with it" });
+  }
+  const d = DEFAULT_BUS_SETTINGS;
+  return {
+    ...d,
+    servers,
+    url: redactBusUrl(env.BUS_URL),
+    subjectPrefix: env.BUS_SUBJECT_PREFIX ?? d.subjectPrefix,
+    retention: {
+      tick: env.BUS_RETENTION_TICKS ?? d.retention.tick,
+      trade: env.BUS_RETENTION_TRADES ?? d.retention.trade,
+      orderBook: env.BUS_RETENTION_DEPTH ?? d.retention.orderBook,
+      candle: env.BUS_RETENTION_CANDLES ?? d.retention.candle,
+      account: env.BUS_RETENTION_ACCOUNT ?? d.retention.account,
+    },
+    streamMaxBytes: env.BUS_STREAM_MAX_BYTES ?? d.streamMaxBytes,
+    maxQueued: env.BUS_QUEUE_EVENTS ?? d.maxQueued,
+  };
 }
 
 /** The clients file's clients and the API token's `default` (both may be set: the names must then differ). */

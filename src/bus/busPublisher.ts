@@ -1,0 +1,283 @@
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
+import type { Logger } from "../log/logger.js";
+import type { RecordedFeedKind } from "../store/storeSettings.js";
+import type { RecordedEvent } from "../stream/feedJournal.js";
+import type { FeedTap, FeedTaps, TappedFeed } from "../stream/feedTap.js";
+import { busDuplicates, busInFlight, busPublished, busPublishFailures, busQueued, busShed } from "./busMetrics.js";
+import type { BusSettings } from "./busSettings.js";
+import { accountToken, feedSubject, publicFeedKey } from "./busSubjects.js";
+
+/** What the publisher needs to know of the feeds it names (the adapter, in the app). */
+export interface BusDirectory {
+  /** The account the Gateway serves; undefined until connected (publishing waits for it). */
+  account(): string | undefined;
+  /** A running feed's market type and canonical symbol, by key; undefined once it has ended. */
+  feed(key: string): { market: string; symbol: string } | undefined;
+}
+
+/** Headers every message carries (besides Nats-Msg-Id): who it is of, and where it sits in its feed. */
+export const BUS_HEADERS = Object.freeze({ feed: "Ibp-Feed", epoch: "Ibp-Epoch", seq: "Ibp-Seq", sub: "Ibp-Sub", kind: "Ibp-Kind", time: "Ibp-Time" });
+
+/** One feed instance's outlet, named once it can be (the account known, the feed registered). */
+interface Outlet {
+  feed: TappedFeed;
+  kind: RecordedFeedKind;
+  subject: string | undefined;
+  publicKey: string;
+}
+
+interface Outgoing {
+  outlet: Outlet;
+  row: RecordedEvent;
+  /** Queue order: retried publishes go back in it where they were. */
+  order: number;
+}
+
+export interface BusPublisherStats {
+  published: number;
+  duplicates: number;
+  /** Shed because the queue was full (the bus slow or away). */
+  shed: number;
+  /** Shed because the feed ended before it could be named (refused at once, before its first event). */
+  unroutable: number;
+  failures: number;
+  queued: number;
+  inFlight: number;
+}
+
+type PublishSettings = Pick<BusSettings, "subjectPrefix" | "maxQueued" | "maxInFlight" | "ackTimeoutMs">;
+
+/** After a failed publish, publishing pauses this long, doubling per failure up to MAX_PAUSE_MS. */
+const FIRST_PAUSE_MS = 100;
+const MAX_PAUSE_MS = 2_000;
+/** While shedding, a log line at most this often (with the counts since the previous one). */
+const SHED_LOG_EVERY_MS = 10_000;
+
+/**
+ * Publishes every tapped feed's events to JetStream, pipelined: up to maxInFlight publishes await their
+ * acknowledgement at once (one at a time would cap it at the round trip: ~20k/s here). Never in the way of
+ * the feeds: `events` only queues; when the bus is slow or away the queue stays bounded by shedding its
+ * oldest events (counted, logged, in metrics) while the IB side and local clients are served as before. A
+ * failed publish is retried with the same Nats-Msg-Id, so JetStream stores it once.
+ */
+export class BusPublisher implements FeedTaps {
+  private queue: (Outgoing | undefined)[] = [];
+  private head = 0;
+  private order = 0;
+  private inFlight = 0;
+  /** Failed publishes, put back at the front of the queue once nothing is in flight (in their order). */
+  private retry: Outgoing[] = [];
+  private pausedUntil = 0;
+  private pauseMs = FIRST_PAUSE_MS;
+  private connected = true;
+  private timer: NodeJS.Timeout | undefined;
+  private drainScheduled = false;
+  private closed = false;
+  private troubleSince: number | undefined;
+  private shedSinceLog = 0;
+  private lastShedLogMs = 0;
+  private idleWaiters: (() => void)[] = [];
+  private readonly counts = { published: 0, duplicates: 0, shed: 0, unroutable: 0, failures: 0 };
+
+  constructor(
+    private readonly js: Pick<JetStreamClient, "publish">,
+    private readonly directory: BusDirectory,
+    private readonly settings: PublishSettings,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  open(feed: TappedFeed): FeedTap {
+    const outlet: Outlet = { feed, kind: feed.kind as RecordedFeedKind, subject: undefined, publicKey: feed.key };
+    return {
+      events: (rows) => this.enqueue(outlet, rows),
+      close: () => undefined,
+    };
+  }
+
+  stats(): BusPublisherStats {
+    return { ...this.counts, queued: this.queue.length - this.head, inFlight: this.inFlight };
+  }
+
+  /** The connection to the bus went away or came back: publishing pauses meanwhile (nothing would be acknowledged). */
+  setConnected(up: boolean): void {
+    this.connected = up;
+    if (up) {
+      this.pausedUntil = 0;
+      this.schedule();
+    }
+  }
+
+  /** Publishes what is queued (for at most `graceMs`), then nothing more. */
+  async close(graceMs: number): Promise<void> {
+    if (this.queue.length - this.head + this.inFlight + this.retry.length > 0 && this.connected) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        this.schedule();
+      });
+    }
+    this.closed = true;
+    clearTimeout(this.timer);
+    const left = this.queue.length - this.head + this.retry.length;
+    if (left > 0) this.log.warn({ events: left }, "stopping with events not published to the bus");
+  }
+
+  private enqueue(outlet: Outlet, rows: readonly RecordedEvent[]): void {
+    if (this.closed) return;
+    for (const row of rows) this.queue.push({ outlet, row, order: this.order++ });
+    this.shedBeyondLimit();
+    this.schedule();
+  }
+
+  /** The queue's oldest events go when it holds more than maxQueued: the freshest are the ones worth sending late. */
+  private shedBeyondLimit(): void {
+    const excess = this.queue.length - this.head - this.settings.maxQueued;
+    if (excess <= 0) return;
+    for (let i = 0; i < excess; i++) {
+      const item = this.queue[this.head]!;
+      this.queue[this.head++] = undefined;
+      busShed.inc({ kind: item.outlet.kind, reason: "queue-full" });
+    }
+    this.counts.shed += excess;
+    this.shedSinceLog += excess;
+    const now = this.now();
+    if (now - this.lastShedLogMs >= SHED_LOG_EVERY_MS) {
+      this.log.warn({ shed: this.shedSinceLog, shedTotal: this.counts.shed, queued: this.settings.maxQueued, connected: this.connected }, "the bus is not keeping up: its queue is full, the oldest events are shed (local clients are served as before)");
+      this.lastShedLogMs = now;
+      this.shedSinceLog = 0;
+    }
+  }
+
+  private schedule(delayMs = 0): void {
+    if (this.closed) return;
+    if (delayMs > 0) {
+      if (this.timer === undefined) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.drain();
+        }, delayMs);
+        this.timer.unref();
+      }
+      return;
+    }
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    // After the current turn: the flushes of every feed recorded in it go out together.
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    if (this.closed || !this.connected) return;
+    const wait = this.pausedUntil - this.now();
+    if (wait > 0) return this.schedule(wait);
+    while (this.inFlight < this.settings.maxInFlight && this.head < this.queue.length) {
+      const item = this.queue[this.head]!;
+      const subject = this.route(item.outlet);
+      if (subject === "wait") return this.schedule(FIRST_PAUSE_MS);
+      this.queue[this.head++] = undefined;
+      if (subject === undefined) {
+        this.counts.unroutable++;
+        busShed.inc({ kind: item.outlet.kind, reason: "unroutable" });
+        continue;
+      }
+      this.send(item, subject);
+    }
+    // Compact now and then: the array is not shifted per event.
+    if (this.head > 4_096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    this.updateGauges();
+  }
+
+  /** The outlet's subject: "wait" while the account is not known yet; undefined when the feed can no longer be named. */
+  private route(outlet: Outlet): string | "wait" | undefined {
+    if (outlet.subject !== undefined) return outlet.subject;
+    const accountId = this.directory.account();
+    if (accountId === undefined) return "wait";
+    const described = this.directory.feed(outlet.feed.key);
+    if (described === undefined && outlet.kind !== "account") return undefined;
+    const account = accountToken(accountId);
+    outlet.publicKey = publicFeedKey(outlet.feed.key, outlet.kind, account);
+    outlet.subject = feedSubject(this.settings.subjectPrefix, account, { key: outlet.feed.key, kind: outlet.kind, market: described?.market ?? "", symbol: described?.symbol ?? "" });
+    return outlet.subject;
+  }
+
+  private send(item: Outgoing, subject: string): void {
+    const { outlet, row } = item;
+    const epoch = String(outlet.feed.epoch);
+    const seq = String(row.seq);
+    const sub = String(row.sub);
+    const h = headers();
+    h.set(BUS_HEADERS.feed, outlet.publicKey);
+    h.set(BUS_HEADERS.epoch, epoch);
+    h.set(BUS_HEADERS.seq, seq);
+    h.set(BUS_HEADERS.sub, sub);
+    h.set(BUS_HEADERS.kind, row.kind);
+    h.set(BUS_HEADERS.time, String(row.timeMs));
+    this.inFlight++;
+    this.js.publish(subject, row.bytes, { msgID: `${outlet.publicKey}:${epoch}:${seq}:${sub}`, headers: h, timeout: this.settings.ackTimeoutMs }).then(
+      (ack) => {
+        this.counts.published++;
+        busPublished.inc({ kind: outlet.kind });
+        if (ack.duplicate) {
+          this.counts.duplicates++;
+          busDuplicates.inc({ kind: outlet.kind });
+        }
+        this.settled(true, undefined);
+      },
+      (err: unknown) => {
+        this.counts.failures++;
+        busPublishFailures.inc();
+        this.retry.push(item);
+        this.settled(false, err);
+      },
+    );
+  }
+
+  private settled(ok: boolean, err: unknown): void {
+    this.inFlight--;
+    const now = this.now();
+    if (ok) {
+      this.pauseMs = FIRST_PAUSE_MS;
+      if (this.troubleSince !== undefined) {
+        this.log.info({ troubleMs: now - this.troubleSince, shedTotal: this.counts.shed, failures: this.counts.failures }, "publishing to the bus again");
+        this.troubleSince = undefined;
+      }
+    } else {
+      if (this.troubleSince === undefined) {
+        this.troubleSince = now;
+        this.log.warn({ err, maxQueued: this.settings.maxQueued }, "a publish to the bus failed: retrying; events wait in a bounded queue, the oldest are shed when it is full");
+      }
+      if (this.pausedUntil <= now) {
+        this.pausedUntil = now + this.pauseMs;
+        this.pauseMs = Math.min(this.pauseMs * 2, MAX_PAUSE_MS);
+      }
+    }
+    if (this.inFlight === 0 && this.retry.length > 0) {
+      const retry = this.retry.sort((a, b) => a.order - b.order);
+      this.retry = [];
+      this.queue.splice(this.head, 0, ...retry);
+      this.shedBeyondLimit();
+    }
+    if (this.inFlight === 0 && this.head === this.queue.length) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+    this.schedule();
+  }
+
+  private updateGauges(): void {
+    busQueued.set(this.queue.length - this.head);
+    busInFlight.set(this.inFlight);
+  }
+}

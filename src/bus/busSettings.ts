@@ -1,0 +1,43 @@
+import type { RecordedFeedKind } from "../store/storeSettings.js";
+
+/**
+ * The provider role's bus (BUS_URL set): where every shared feed's events are published and how. One
+ * object, read by the publisher and the stream setup, documented once (docs/deploy.md). Importing it costs
+ * nothing: no NATS module is loaded here.
+ */
+export interface BusSettings {
+  /** The NATS servers (BUS_URL: one, or a cluster's, comma-separated). */
+  servers: readonly string[];
+  /** BUS_URL as messages and logs show it (a password in it masked). */
+  url: string;
+  /** The first subject token and the streams' name prefix (BUS_SUBJECT_PREFIX). */
+  subjectPrefix: string;
+  /**
+   * How long each kind's JetStream stream keeps events (ms; 0 = no age limit): how far back a consumer of the
+   * bus can start (BUS_RETENTION_TICKS, _TRADES, _DEPTH, _CANDLES, _ACCOUNT).
+   */
+  retention: Readonly<Record<RecordedFeedKind, number>>;
+  /** Each stream's size cap in bytes (BUS_STREAM_MAX_BYTES; 0 = none): the oldest events go first when it is reached. */
+  streamMaxBytes: number;
+  /** Events waiting to be published (BUS_QUEUE_EVENTS); beyond it the oldest are shed and counted. */
+  maxQueued: number;
+  /** Publishes awaiting their acknowledgement at once (the pipeline's depth). */
+  maxInFlight: number;
+  /** How long a publish waits for JetStream's acknowledgement before it counts as failed (and is retried). */
+  ackTimeoutMs: number;
+  /** JetStream drops a message whose Nats-Msg-Id it stored this recently (a provider's retry never duplicates). */
+  duplicateWindowMs: number;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export const DEFAULT_BUS_SETTINGS: Readonly<Omit<BusSettings, "servers" | "url">> = Object.freeze({
+  subjectPrefix: "ibp",
+  retention: Object.freeze({ tick: DAY, trade: DAY, orderBook: HOUR, candle: 7 * DAY, account: 7 * DAY }),
+  streamMaxBytes: 1024 ** 3,
+  maxQueued: 100_000,
+  maxInFlight: 1_024,
+  ackTimeoutMs: 2_000,
+  duplicateWindowMs: 2 * 60_000,
+});

@@ -1,0 +1,86 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../log/logger.js";
+import type { FeedTaps } from "../stream/feedTap.js";
+import { busConnected } from "./busMetrics.js";
+import { BusPublisher, type BusDirectory, type BusPublisherStats } from "./busPublisher.js";
+import type { BusSettings } from "./busSettings.js";
+import { ensureStreams, streamConfigs } from "./busStreams.js";
+
+/** The bus could not be used at start-up: the provider role does not start without it (never a silent all-in-one). */
+export class BusUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BusUnavailableError";
+  }
+}
+
+/** The provider role's side of the bus: its publisher taps every feed's journal. */
+export interface ProviderBus {
+  readonly taps: FeedTaps;
+  /** Whether the connection to the bus is up now. */
+  isConnected(): boolean;
+  stats(): BusPublisherStats;
+  /** Publishes what is still queued (at most `graceMs`), then closes the connection. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** How long the first connection may take before start-up fails. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Between reconnect attempts once connected (NATS's default, 2 s, would hold publishing back longer after a restart). */
+const RECONNECT_WAIT_MS = 250;
+
+/**
+ * Connects to the bus (BUS_URL) and creates or updates each kind's JetStream stream; fails with a
+ * BusUnavailableError naming BUS_URL and the address when it cannot. Once started it reconnects forever:
+ * while the bus is away, feeds and local clients go on and the publisher sheds (see BusPublisher).
+ */
+export async function startProviderBus(settings: BusSettings, directory: BusDirectory, log: Logger): Promise<ProviderBus> {
+  const where = `BUS_URL ${settings.url}`;
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: [...settings.servers], name: "ib-provider", timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS });
+  } catch (err) {
+    throw new BusUnavailableError(`${where}: cannot connect to the bus (${messageOf(err)}); the provider role needs it (unset BUS_URL for the all-in-one process)`, { cause: err });
+  }
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: CONNECT_TIMEOUT_MS });
+    await ensureStreams(jsm, streamConfigs(settings));
+  } catch (err) {
+    await nc.close();
+    throw new BusUnavailableError(`${where}: JetStream is not usable there (${messageOf(err)}); the bus must run JetStream (nats-server -js)`, { cause: err });
+  }
+  const publisher = new BusPublisher(jetstream(nc), directory, settings, log);
+  let connected = true;
+  busConnected.set(1);
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") {
+        connected = false;
+        busConnected.set(0);
+        publisher.setConnected(false);
+        log.warn({ bus: settings.url }, "the bus connection is lost: reconnecting; feeds and local clients go on, events queue (bounded) meanwhile");
+      } else if (status.type === "reconnect") {
+        connected = true;
+        busConnected.set(1);
+        publisher.setConnected(true);
+        log.info({ bus: settings.url }, "the bus connection is back");
+      }
+    }
+  })();
+  log.info({ bus: settings.url, subjectPrefix: settings.subjectPrefix }, "provider role: publishing every feed's events to the bus");
+  return {
+    taps: publisher,
+    isConnected: () => connected,
+    stats: () => publisher.stats(),
+    close: async (graceMs) => {
+      await publisher.close(graceMs);
+      busConnected.set(0);
+      await nc.close();
+    },
+  };
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
