@@ -1,6 +1,7 @@
 import { setLogger } from "@grpc/grpc-js";
 import { existsSync } from "node:fs";
 import { startApp, type RunningApp } from "./app.js";
+import { BusUnavailableError } from "./bus/busUnavailableError.js";
 import { ConfigError } from "./config/configError.js";
 import { listenProblemOf } from "./config/listenProblem.js";
 import { loadConfig } from "./config/loadConfig.js";
@@ -67,6 +68,11 @@ async function main(): Promise<void> {
     if (listenProblem !== undefined) {
       process.stderr.write(`ib-provider: ${listenProblem}\n`);
       process.exit(2);
+    }
+    // The bus is away or has no JetStream: one line naming BUS_URL and the address; exit 1 (a supervisor retries).
+    if (err instanceof BusUnavailableError) {
+      process.stderr.write(`ib-provider: ${err.message}\n`);
+      process.exit(1);
     }
     log.fatal({ err: err instanceof GatewayFatalError ? undefined : err }, err instanceof Error ? err.message : String(err));
     process.exit(1);

@@ -3,17 +3,10 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log/logger.js";
 import type { FeedTaps } from "../stream/feedTap.js";
 import { busConnected } from "./busMetrics.js";
+import { BusUnavailableError } from "./busUnavailableError.js";
 import { BusPublisher, type BusDirectory, type BusPublisherStats } from "./busPublisher.js";
 import type { BusSettings } from "./busSettings.js";
 import { ensureStreams, streamConfigs } from "./busStreams.js";
-
-/** The bus could not be used at start-up: the provider role does not start without it (never a silent all-in-one). */
-export class BusUnavailableError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "BusUnavailableError";
-  }
-}
 
 /** The provider role's side of the bus: its publisher taps every feed's journal. */
 export interface ProviderBus {

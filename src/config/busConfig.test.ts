@@ -1,0 +1,56 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_BUS_SETTINGS } from "../bus/busSettings.js";
+import { configErrorOf, dirWithFile } from "../testing/configFiles.js";
+import { loadConfig } from "./loadConfig.js";
+
+const dir = dirWithFile("config.provider.json", {});
+const load = (env: Record<string, string>) => loadConfig({ env: { PROVIDER_CONFIG_FILE: join(dir, "config.provider.json"), ...env }, cwd: dir });
+
+describe("the bus settings (BUS_URL: the provider role)", () => {
+  it("without BUS_URL there is no bus, and other BUS_* variables are named in a warning as ignored", () => {
+    expect(load({}).bus).toBeUndefined();
+    const config = load({ BUS_SUBJECT_PREFIX: "x", BUS_QUEUE_EVENTS: "5000" });
+    expect(config.bus).toBeUndefined();
+    expect(config.warnings.join("\n")).toContain("BUS_SUBJECT_PREFIX, BUS_QUEUE_EVENTS are set but BUS_URL is not");
+  });
+
+  it("reads BUS_URL (one server or a cluster's) and the BUS_* settings over the defaults", () => {
+    expect(load({ BUS_URL: "nats://127.0.0.1:4222" }).bus).toEqual({ ...DEFAULT_BUS_SETTINGS, servers: ["nats://127.0.0.1:4222"], url: "nats://127.0.0.1:4222" });
+    const bus = load({
+      BUS_URL: "nats://a:4222, nats://b:4223,tls://c",
+      BUS_SUBJECT_PREFIX: "ib-paper",
+      BUS_RETENTION_TICKS: "90m",
+      BUS_RETENTION_DEPTH: "0",
+      BUS_STREAM_MAX_BYTES: "0",
+      BUS_QUEUE_EVENTS: "20000",
+    }).bus!;
+    expect(bus.servers).toEqual(["nats://a:4222", "nats://b:4223", "tls://c"]);
+    expect(bus.subjectPrefix).toBe("ib-paper");
+    expect(bus.retention).toEqual({ ...DEFAULT_BUS_SETTINGS.retention, tick: 90 * 60_000, orderBook: 0 });
+    expect(bus.streamMaxBytes).toBe(0);
+    expect(bus.maxQueued).toBe(20_000);
+  });
+
+  it("names BUS_URL and what it expects for a URL that is not a NATS server's, and masks a password in it", () => {
+    for (const [bad, expected] of [
+      ["127.0.0.1:4222", "expected nats://host:port"],
+      ["http://127.0.0.1:4222", 'unsupported scheme "http"'],
+      ["nats://127.0.0.1:4222/x", "unexpected path or query"],
+    ] as const) {
+      const message = configErrorOf(() => load({ BUS_URL: bad })).message;
+      expect(message).toContain("environment variable BUS_URL");
+      expect(message).toContain(expected);
+    }
+    const message = configErrorOf(() => load({ BUS_URL: "nats://me:secret@127.0.0.1:4222/x" })).message;
+    expect(message).not.toContain("secret");
+    expect(message).toContain("nats://me:***@127.0.0.1:4222/x");
+    expect(load({ BUS_URL: "nats://me:secret@127.0.0.1:4222" }).bus!.url).toBe("nats://me:***@127.0.0.1:4222");
+  });
+
+  it("refuses a subject prefix that is not one subject token, and the provider role without recording", () => {
+    expect(configErrorOf(() => load({ BUS_URL: "nats://127.0.0.1:4222", BUS_SUBJECT_PREFIX: "ib.p" })).message).toContain("environment variable BUS_SUBJECT_PREFIX");
+    const message = configErrorOf(() => load({ BUS_URL: "nats://127.0.0.1:4222", STORE_RECORDING: "off" })).message;
+    expect(message).toContain("BUS_URL/STORE_RECORDING");
+  });
+});
