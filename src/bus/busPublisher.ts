@@ -1,4 +1,3 @@
-import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import type { Logger } from "../log/logger.js";
 import type { RecordedFeedKind } from "../store/storeSettings.js";
@@ -7,6 +6,7 @@ import type { FeedTap, FeedTaps, TappedFeed } from "../stream/feedTap.js";
 import { busDuplicates, busInFlight, busPublished, busPublishFailures, busQueued, busShed } from "./busMetrics.js";
 import type { BusSettings } from "./busSettings.js";
 import { accountToken, feedSubject, publicFeedKey } from "./busSubjects.js";
+import type { JetStreamAcks } from "./jetStreamAcks.js";
 
 /** What the publisher needs to know of the feeds it names (the adapter, in the app). */
 export interface BusDirectory {
@@ -56,7 +56,7 @@ const SHED_LOG_EVERY_MS = 10_000;
 
 /**
  * Publishes every tapped feed's events to JetStream, pipelined: up to maxInFlight publishes await their
- * acknowledgement at once (one at a time would cap it at the round trip: ~20k/s here). Never in the way of
+ * acknowledgement at once (one at a time would cap it at the round trip), matched by JetStreamAcks. Never in the way of
  * the feeds: `events` only queues; when the bus is slow or away the queue stays bounded by shedding its
  * oldest events (counted, logged, in metrics) while the IB side and local clients are served as before. A
  * failed publish is retried with the same Nats-Msg-Id, so JetStream stores it once.
@@ -81,7 +81,7 @@ export class BusPublisher implements FeedTaps {
   private readonly counts = { published: 0, duplicates: 0, shed: 0, unroutable: 0, failures: 0 };
 
   constructor(
-    private readonly js: Pick<JetStreamClient, "publish">,
+    private readonly acks: Pick<JetStreamAcks, "publish">,
     private readonly directory: BusDirectory,
     private readonly settings: PublishSettings,
     private readonly log: Logger,
@@ -175,10 +175,11 @@ export class BusPublisher implements FeedTaps {
   }
 
   private drain(): void {
-    if (this.closed || !this.connected) return;
-    const wait = this.pausedUntil - this.now();
-    if (wait > 0) return this.schedule(wait);
     while (this.inFlight < this.settings.maxInFlight && this.head < this.queue.length) {
+      // Checked per publish: one can fail at once (a closed connection) and pause publishing.
+      if (this.closed || !this.connected) return;
+      const wait = this.pausedUntil - this.now();
+      if (wait > 0) return this.schedule(wait);
       const item = this.queue[this.head]!;
       const subject = this.route(item.outlet);
       if (subject === "wait") return this.schedule(FIRST_PAUSE_MS);
@@ -223,30 +224,30 @@ export class BusPublisher implements FeedTaps {
     h.set(BUS_HEADERS.sub, sub);
     h.set(BUS_HEADERS.kind, row.kind);
     h.set(BUS_HEADERS.time, String(row.timeMs));
+    h.set("Nats-Msg-Id", `${outlet.publicKey}:${epoch}:${seq}:${sub}`);
     this.inFlight++;
-    this.js.publish(subject, row.bytes, { msgID: `${outlet.publicKey}:${epoch}:${seq}:${sub}`, headers: h, timeout: this.settings.ackTimeoutMs }).then(
-      (ack) => {
+    this.acks.publish(subject, row.bytes, h, (outcome) => {
+      if (outcome.ok) {
         this.counts.published++;
         busPublished.inc({ kind: outlet.kind });
-        if (ack.duplicate) {
+        if (outcome.duplicate) {
           this.counts.duplicates++;
           busDuplicates.inc({ kind: outlet.kind });
         }
-        this.settled(true, undefined);
-      },
-      (err: unknown) => {
+      } else {
         this.counts.failures++;
         busPublishFailures.inc();
         this.retry.push(item);
-        this.settled(false, err);
-      },
-    );
+      }
+      this.settled(outcome.ok ? undefined : outcome.error);
+    });
   }
 
-  private settled(ok: boolean, err: unknown): void {
+  /** A publish was answered: `error` undefined when stored. */
+  private settled(error: string | undefined): void {
     this.inFlight--;
     const now = this.now();
-    if (ok) {
+    if (error === undefined) {
       this.pauseMs = FIRST_PAUSE_MS;
       if (this.troubleSince !== undefined) {
         this.log.info({ troubleMs: now - this.troubleSince, shedTotal: this.counts.shed, failures: this.counts.failures }, "publishing to the bus again");
@@ -255,7 +256,7 @@ export class BusPublisher implements FeedTaps {
     } else {
       if (this.troubleSince === undefined) {
         this.troubleSince = now;
-        this.log.warn({ err, maxQueued: this.settings.maxQueued }, "a publish to the bus failed: retrying; events wait in a bounded queue, the oldest are shed when it is full");
+        this.log.warn({ error, maxQueued: this.settings.maxQueued }, "a publish to the bus failed: retrying; events wait in a bounded queue, the oldest are shed when it is full");
       }
       if (this.pausedUntil <= now) {
         this.pausedUntil = now + this.pauseMs;

@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log/logger.js";
 import type { FeedTaps } from "../stream/feedTap.js";
@@ -7,6 +7,7 @@ import { BusUnavailableError } from "./busUnavailableError.js";
 import { BusPublisher, type BusDirectory, type BusPublisherStats } from "./busPublisher.js";
 import type { BusSettings } from "./busSettings.js";
 import { ensureStreams, streamConfigs } from "./busStreams.js";
+import { JetStreamAcks } from "./jetStreamAcks.js";
 
 /** The provider role's side of the bus: its publisher taps every feed's journal. */
 export interface ProviderBus {
@@ -32,7 +33,7 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
   const where = `BUS_URL ${settings.url}`;
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: [...settings.servers], name: "ib-provider", timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS });
+    nc = await connect({ servers: [...settings.servers], name: "ib-provider", timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS, noAsyncTraces: true });
   } catch (err) {
     throw new BusUnavailableError(`${where}: cannot connect to the bus (${messageOf(err)}); the provider role needs it (unset BUS_URL for the all-in-one process)`, { cause: err });
   }
@@ -43,7 +44,8 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
     await nc.close();
     throw new BusUnavailableError(`${where}: JetStream is not usable there (${messageOf(err)}); the bus must run JetStream (nats-server -js)`, { cause: err });
   }
-  const publisher = new BusPublisher(jetstream(nc), directory, settings, log);
+  const acks = new JetStreamAcks(nc, settings.ackTimeoutMs);
+  const publisher = new BusPublisher(acks, directory, settings, log);
   let connected = true;
   busConnected.set(1);
   void (async () => {
@@ -52,6 +54,8 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
         connected = false;
         busConnected.set(0);
         publisher.setConnected(false);
+        // Their answers will not come: retried (with the same Nats-Msg-Id) once the bus is back.
+        acks.failAll("the bus connection was lost");
         log.warn({ bus: settings.url }, "the bus connection is lost: reconnecting; feeds and local clients go on, events queue (bounded) meanwhile");
       } else if (status.type === "reconnect") {
         connected = true;
@@ -68,6 +72,7 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
     stats: () => publisher.stats(),
     close: async (graceMs) => {
       await publisher.close(graceMs);
+      acks.close();
       busConnected.set(0);
       await nc.close();
     },
