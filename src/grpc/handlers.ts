@@ -8,6 +8,7 @@ import {
 import type { Logger } from "../log/logger.js";
 import { apiErrorFromAdapter } from "./adapterErrors.js";
 import type { AccessLog } from "./accessLog.js";
+import type { RecentErrors } from "./recentErrors.js";
 import { ApiError, bounded, unavailable } from "./apiError.js";
 import type { AbortReason, CallContext, CallRegistry } from "./callContext.js";
 import { INTERNAL_ERROR, toServiceError } from "./statusDetails.js";
@@ -24,10 +25,12 @@ import { LineQuotaError } from "../ib/ibAdapter.js";
  * Records a finished call: its duration (a stream's lifetime) with its final status code in the metrics,
  * and its access log line.
  */
-function observe(method: string, startedMs: number, code: status, ctx: CallContext, accessLog: AccessLog | undefined, bytesOut: number, messages?: number): void {
+function observe(method: string, startedMs: number, code: status, ctx: CallContext, deps: HandlerDeps, bytesOut: number, messages?: number, error?: ApiError): void {
   const ms = performance.now() - startedMs;
   const codeName = status[code] ?? String(code);
   grpcRequestDuration.observe({ method, code: codeName, client: ctx.client }, ms / 1000);
+  if (error !== undefined && code === error.code) deps.recentErrors?.record(method, ctx.client, error);
+  const { accessLog } = deps;
   if (accessLog?.enabled !== true) return;
   const forwarded = ctx.metadata.get("x-forwarded-for")[0];
   accessLog.write({
@@ -60,6 +63,8 @@ export interface HandlerDeps {
   streams: Pick<StreamSettings, "maxDrainWaitMs" | "maxInFlightBytes">;
   /** One line per finished call (default: none). */
   accessLog?: AccessLog;
+  /** The last failed calls with their reasons (default: not kept). */
+  recentErrors?: RecentErrors;
   /** Open streams per client against their `streams` quota (default: not limited). */
   quotas?: StreamQuotas;
   /**
@@ -113,7 +118,7 @@ export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>,
     const { ctx, refused } = contextFor(method, call, controller, deps);
     if (refused !== undefined) {
       callback(toServiceError(refused));
-      observe(method, startedMs, refused.code, ctx, deps.accessLog, 0);
+      observe(method, startedMs, refused.code, ctx, deps, 0, undefined, refused);
       deps.calls.release(controller);
       return;
     }
@@ -128,12 +133,12 @@ export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>,
       (response) => {
         // An EncodedMessage goes through the definition's pass-through serialiser (acceptPreEncoded).
         callback(null, response as Res);
-        observe(method, startedMs, status.OK, ctx, deps.accessLog, deps.accessLog?.enabled === true && responseSize !== undefined ? responseSize(response) : 0);
+        observe(method, startedMs, status.OK, ctx, deps, deps.accessLog?.enabled === true && responseSize !== undefined ? responseSize(response) : 0);
       },
       (err: unknown) => {
         const apiError = controller.signal.reason === "shutdown" ? SHUTTING_DOWN : errorFor(err, ctx);
         callback(toServiceError(apiError));
-        observe(method, startedMs, controller.signal.reason === "cancelled" ? status.CANCELLED : apiError.code, ctx, deps.accessLog, 0);
+        observe(method, startedMs, controller.signal.reason === "cancelled" ? status.CANCELLED : apiError.code, ctx, deps, 0, undefined, apiError);
       },
     ).finally(() => {
       // As a stream's: the signal aborts when the call ends, so what the call started and no longer needs is
@@ -166,7 +171,7 @@ export function serverStream<Req, Res>(
     const releaseQuota = refused ?? (kind === "health" || deps.quotas === undefined ? () => undefined : deps.quotas.acquire(ctx.client));
     if (releaseQuota instanceof ApiError) {
       call.emit("error", toServiceError(releaseQuota));
-      observe(method, startedMs, releaseQuota.code, ctx, deps.accessLog, 0, 0);
+      observe(method, startedMs, releaseQuota.code, ctx, deps, 0, 0, releaseQuota);
       deps.calls.release(controller);
       return;
     }
@@ -177,6 +182,7 @@ export function serverStream<Req, Res>(
     call.once("cancelled", onCancel);
     open.inc();
     let finalCode: status = status.OK;
+    let finalError: ApiError | undefined;
     const inFlight = new InFlight(deps.streams.maxInFlightBytes);
     let bytesOut = 0;
     let messages = 0;
@@ -217,6 +223,7 @@ export function serverStream<Req, Res>(
         if (apiError === undefined) call.end();
         else {
           finalCode = apiError.code;
+          finalError = apiError;
           call.emit("error", toServiceError(apiError));
         }
       },
@@ -228,6 +235,7 @@ export function serverStream<Req, Res>(
         }
         const apiError = reason === "shutdown" ? SHUTTING_DOWN : errorFor(reason instanceof Error ? reason : err, ctx);
         finalCode = apiError.code;
+        finalError = apiError;
         call.emit("error", toServiceError(apiError));
       },
     ).finally(() => {
@@ -236,7 +244,7 @@ export function serverStream<Req, Res>(
       if (!controller.signal.aborted) controller.abort();
       open.dec();
       releaseQuota();
-      observe(method, startedMs, finalCode, ctx, deps.accessLog, bytesOut, messages);
+      observe(method, startedMs, finalCode, ctx, deps, bytesOut, messages, finalError);
       call.off("cancelled", onCancel);
       deps.calls.release(controller);
     });

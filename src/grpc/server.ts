@@ -10,6 +10,7 @@ import { StoreServiceService } from "../../gen/ibprovider/v1/store_service.js";
 import type { Logger } from "../log/logger.js";
 import type { TokenAuthenticator } from "./auth.js";
 import { AccessLog } from "./accessLog.js";
+import { RecentErrors } from "./recentErrors.js";
 import { authInterceptor } from "./authInterceptor.js";
 import { deadlineInterceptor } from "./callDeadline.js";
 import { CallRegistry } from "./callContext.js";
@@ -78,6 +79,8 @@ export class GrpcServer {
   /** Open streams per client (tests read it to see places given back). */
   readonly quotas: StreamQuotas;
   private readonly deps: HandlerDeps;
+  /** The last failed calls with their reasons (RuntimeService.ListRecentErrors, the console's overview). */
+  readonly recentErrors = new RecentErrors();
   private readonly streams: StreamSettings;
   private boundPort: number | undefined;
   private reflection: ReflectionStreams | undefined;
@@ -88,7 +91,7 @@ export class GrpcServer {
     const accessLog = new AccessLog(options.log, options.accessLog);
     this.server = new Server({ interceptors: [authInterceptor(options.auth, accessLog), deadlineInterceptor(), ...(options.interceptorsAfterAuth ?? [])] });
     this.streams = options.streams ?? DEFAULT_STREAM_SETTINGS;
-    this.deps = { calls: this.calls, log: options.log, streams: this.streams, accessLog, quotas: this.quotas, authenticated: options.auth.enabled };
+    this.deps = { calls: this.calls, log: options.log, streams: this.streams, accessLog, quotas: this.quotas, authenticated: options.auth.enabled, recentErrors: this.recentErrors };
     this.registerServices();
   }
 
@@ -109,7 +112,7 @@ export class GrpcServer {
   private registerServices(): void {
     const { adapter, runtime } = this.options;
     const add = <D extends ServiceDefinition>(definition: D, service: ServiceImplementation<D>) => this.server.addService(...bindService(definition, service, this.deps));
-    add(RuntimeServiceService, new RuntimeService(runtime));
+    add(RuntimeServiceService, new RuntimeService(runtime, this.recentErrors));
     add(MarketDataServiceService, new MarketDataService(adapter, this.streams));
     add(AccountServiceService, new AccountService(runtime.provider, adapter, this.streams));
     add(SymbolServiceService, new SymbolService(runtime.provider, adapter));

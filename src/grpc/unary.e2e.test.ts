@@ -42,6 +42,7 @@ describe("every unary RPC against the default service", () => {
     { service: "RuntimeService", method: "getRuntimeProof", request: {}, check: (r) => expect(r.connectorType).toBe("ib") },
     { service: "RuntimeService", method: "listConnectors", request: { connectorType: "", marketType: "" }, check: (r) => expect((r.connectors as unknown[]).length).toBeGreaterThan(0) },
     { service: "RuntimeService", method: "listSubscriptions", request: {}, check: (r) => expect(Array.isArray(r.subscriptions)).toBe(true) },
+    { service: "RuntimeService", method: "listRecentErrors", request: {}, check: (r) => expect(Array.isArray(r.errors)).toBe(true) },
     { service: "SymbolService", method: "listSymbols", request: { ...spot }, check: (r) => expect((r.symbols as unknown[]).length).toBeGreaterThan(0) },
     { service: "SymbolService", method: "getSymbol", request: { ...spot, symbol: "AAPL" }, check: (r) => expect(r.symbol).toMatchObject({ name: "AAPL", secType: "STK" }) },
     { service: "SymbolService", method: "searchSymbols", request: { connectorType: "ib", query: "AAPL" }, check: (r) => expect(r.matches).toContainEqual(expect.objectContaining({ symbol: "AAPL" })) },

@@ -19,7 +19,7 @@ import { FeedRegistry, type FeedRecording, type FeedDescriptor } from "./feeds/f
 import { ClientLines, NO_CLIENT_LINE_RULES, SERVICE_LINES, type ClientLineRules, type LineConsumerOptions } from "./feeds/clientLines.js";
 import { level1Source } from "./feeds/level1Feed.js";
 import { tapData } from "./feeds/tapData.js";
-import { DEFAULT_LINE_LIMITS, LineBudget, type LineLimits } from "./feeds/lineBudget.js";
+import { DEFAULT_LINE_LIMITS, LINE_KINDS, LineBudget, type LineKind, type LineLimits } from "./feeds/lineBudget.js";
 import { readOrderBookSnapshot, type OrderBookSnapshot } from "./feeds/orderBookSnapshot.js";
 import type { SubscriptionSnapshot } from "./feeds/subscriptionSnapshot.js";
 import { tradesSource, type TradeEvent } from "./feeds/tradesFeed.js";
@@ -206,6 +206,12 @@ export class IbAdapter {
   historicalPacing(): HistoricalSchedulerStats & { budget: number; userReserve: number; windowMs: number } {
     const { globalMax, userReserve, globalWindowMs } = this.scheduler.rules;
     return { ...this.scheduler.stats(), budget: globalMax, userReserve, windowMs: globalWindowMs };
+  }
+
+  /** IB's line limits and what the service's IB requests hold of them now, per kind of line. */
+  ibLines(): Record<LineKind, { inUse: number; limit: number }> {
+    const { budget } = this.ctx;
+    return Object.fromEntries(LINE_KINDS.map((kind) => [kind, { inUse: budget.inUse(kind), limit: budget.limit(kind) }])) as Record<LineKind, { inUse: number; limit: number }>;
   }
 
   /** What the history cache served from the store and from IB (undefined without a store). */

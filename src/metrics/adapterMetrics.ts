@@ -20,6 +20,8 @@ export interface AdapterMetricsSource {
     /** Estimated wait (ms) of the last queued user request; 0 when none waits for the budget. */
     userWaitMs: number;
   };
+  /** IB's line limits (marketDataLines, depth, tickByTick) and the lines the service holds of each now. */
+  ibLines(): Record<string, { inUse: number; limit: number }>;
 }
 
 /** Adapters being watched; one in production, several when tests run apps side by side. */
@@ -92,6 +94,28 @@ new Gauge({
     this.reset();
     for (const kind of KINDS) this.set({ kind }, 0);
     for (const s of sources) for (const sub of s.subscriptions()) if (sub.state === "waiting") this.inc({ kind: sub.kind });
+  },
+});
+
+new Gauge({
+  name: "ibprovider_ib_lines_in_use",
+  help: "IB lines the service's requests hold now, per kind of line (marketDataLines: reqMktData and real-time bars; depth; tickByTick), every client's together",
+  labelNames: ["line"] as const,
+  registers: [metricsRegistry],
+  collect() {
+    this.reset();
+    for (const s of sources) for (const [line, { inUse }] of Object.entries(s.ibLines())) this.inc({ line }, inUse);
+  },
+});
+
+new Gauge({
+  name: "ibprovider_ib_lines_limit",
+  help: "IB's limit per kind of line that the service enforces (IB's defaults: 100 market data lines, 3 depth, 3 tick-by-tick)",
+  labelNames: ["line"] as const,
+  registers: [metricsRegistry],
+  collect() {
+    this.reset();
+    for (const s of sources) for (const [line, { limit }] of Object.entries(s.ibLines())) this.inc({ line }, limit);
   },
 });
 

@@ -21,6 +21,8 @@ import { RpcChannel } from "./rpcChannel.js";
 import { answeredStatus, headerValue, HttpError, restErrorHandler, rpcGateway, sendStatus } from "./rpcGateway.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { consoleRouter } from "./ui/consoleRouter.js";
+import { ConsoleState } from "./ui/consoleState.js";
+import { SharedStreams } from "./sharedStreams.js";
 import { statusJsonOfApiError } from "./rpcStatus.js";
 
 /**
@@ -82,6 +84,9 @@ const OPERATIONAL_ROUTES: OperationalRoute[] = [
 export class RestServer {
   readonly routes: readonly RpcRoute[];
   readonly openApi: JsonObject;
+  /** The console's live views (/ui/live): streams shared by its clients, and its state frames. */
+  readonly sharedStreams: SharedStreams;
+  readonly consoleState: ConsoleState;
   private readonly channel: RpcChannel;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -102,7 +107,10 @@ export class RestServer {
       RENDERERS,
     );
     this.channel = new RpcChannel(options.grpc.target, options.grpc.credentials, options.grpc.channelOptions);
-    const app = this.buildApp(rpcGateway({ routes: this.routes, registry, channel: this.channel, log: options.log, auth: options.auth, maxBodyBytes: this.maxBodyBytes, stalledReaderMs: (options.streams ?? DEFAULT_STREAM_SETTINGS).maxDrainWaitMs + STALLED_READER_MARGIN_MS, renderers: RENDERERS }));
+    const gateway = { routes: this.routes, registry, channel: this.channel, log: options.log, auth: options.auth, maxBodyBytes: this.maxBodyBytes, stalledReaderMs: (options.streams ?? DEFAULT_STREAM_SETTINGS).maxDrainWaitMs + STALLED_READER_MARGIN_MS, renderers: RENDERERS };
+    this.sharedStreams = new SharedStreams({ log: options.log });
+    this.consoleState = new ConsoleState({ routes: this.routes, registry, channel: this.channel, auth: options.auth, log: options.log });
+    const app = this.buildApp(rpcGateway(gateway), rpcGateway({ ...gateway, shared: this.sharedStreams }));
     this.server =
       options.tls === undefined
         ? createHttpServer(app)
@@ -131,7 +139,7 @@ export class RestServer {
     return `${this.options.tls === undefined ? "http" : "https"}://${host}:${this.port}`;
   }
 
-  private buildApp(gateway: RequestHandler): Express {
+  private buildApp(gateway: RequestHandler, sharedGateway: RequestHandler): Express {
     const app = express();
     app.disable("x-powered-by");
     app.set("etag", false);
@@ -175,6 +183,9 @@ export class RestServer {
     app.use(docsRouter());
     // The browser console at /ui (docs/console.md): static files; its data come through the routes below with the token.
     app.use(consoleRouter(this.options.serviceVersion));
+    // Its live views: one state for every open console, and each API stream shared by the consoles showing it.
+    app.get("/ui/live/state", timed("/ui/live/state", this.consoleState.handler()));
+    app.use("/ui/live", sharedGateway);
     for (const path of OPERATIONAL_ROUTES.map((r) => r.path)) {
       app.all(path, (req, _res, next) => next(new HttpError(methodNotAllowed(req.method, path), 405, { Allow: "GET" })));
     }

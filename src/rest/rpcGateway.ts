@@ -14,6 +14,7 @@ import { jsonChunks, pagedResponse } from "./pagedResponse.js";
 import { chosenRenderer, type ResponseRenderer } from "./responseRenderer.js";
 import { isServiceError, type RpcChannel } from "./rpcChannel.js";
 import { httpStatusOf, retryAfterHeaderOf, statusJsonOfApiError, statusJsonOfCallError, type StatusJson } from "./rpcStatus.js";
+import type { SharedStreams } from "./sharedStreams.js";
 import { errorFrame, framingFor, resultFrame, STREAM_HEADERS, type StreamFraming } from "./streamFraming.js";
 
 export interface RpcGatewayOptions {
@@ -32,6 +33,11 @@ export interface RpcGatewayOptions {
   stalledReaderMs: number;
   /** Forms other than JSON for some unary answers (`?format=`, `Accept`): responseRenderer.ts. */
   renderers?: readonly ResponseRenderer[];
+  /**
+   * Streams only, each shared by the callers that ask for it with the same identity (sharedStreams.ts):
+   * the console's live views at /ui/live. Unary routes are not served there.
+   */
+  shared?: SharedStreams;
 }
 
 /** A bridge error with the HTTP status to answer, when it is not the gRPC code's own. */
@@ -81,9 +87,14 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
       return;
     }
     const { route, bound } = chosen;
-    const denied = options.auth.check(headerValue(req, "authorization"), headerValue(req, "x-api-token"));
-    if (denied !== undefined) {
-      next(new HttpError(denied));
+    const caller = options.auth.authenticate(headerValue(req, "authorization"), headerValue(req, "x-api-token"));
+    if (caller instanceof ApiError) {
+      next(new HttpError(caller));
+      return;
+    }
+    const { shared } = options;
+    if (shared !== undefined && route.method.methodKind !== "server_streaming") {
+      next(new HttpError(notFound(`${req.path} is not a stream: only server streams are shared here`, "ROUTE_NOT_FOUND", { method: req.method, path: req.path })));
       return;
     }
     // The access log names the route's template, never the raw path (restServer.ts accessLogger).
@@ -104,7 +115,11 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
       const metadata = metadataOf(req.headers, req.socket.remoteAddress);
       const deadline = deadlineOf(req.headers);
       const callOptions = deadline === undefined ? {} : { deadline };
-      if (route.method.methodKind === "server_streaming") {
+      if (shared !== undefined) {
+        // No deadline: the call outlives the caller that opened it.
+        const key = `${route.grpcPath} ${caller.client} ${request.toString("base64")}`;
+        shared.join(key, res, () => options.channel.serverStream(route.grpcPath, request, metadata, {}), (bytes) => responseJson(route, bytes, options.registry));
+      } else if (route.method.methodKind === "server_streaming") {
         pipeStream(options.channel.serverStream(route.grpcPath, request, metadata, callOptions), route, req, res, options);
       } else {
         void unary(route, request, metadata, callOptions, res, options, rendering).catch(next);
@@ -259,7 +274,7 @@ function drained(res: Response, stalledMs: number): Promise<boolean> {
 }
 
 /** The response in canonical proto3 JSON, zero values included (grpc-gateway's EmitUnpopulated). */
-function responseJson(route: RpcRoute, bytes: Buffer, registry: Registry): JsonValue {
+export function responseJson(route: RpcRoute, bytes: Buffer, registry: Registry): JsonValue {
   const output = route.method.output;
   const json = toJson(output, fromBinary(output, bytes), { registry, alwaysEmitImplicit: true });
   if (route.responseBody === "") return json;

@@ -135,6 +135,11 @@ export class SharedFeed<T> {
     return this.lastMessageMs;
   }
 
+  /** The last data event's sequence (0 before the first; numbering continues from the journal's). */
+  get lastSequence(): number {
+    return this.seq;
+  }
+
   get currentState(): FeedStatusKind {
     return this.state;
   }

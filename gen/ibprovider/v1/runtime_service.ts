@@ -336,7 +336,45 @@ export interface SubscriptionStatus {
   /** While the state is "waiting": what for (the Gateway connection to settle, IB's historical pacing budget). */
   waitingFor: string;
   /** While the state is "waiting": when the wait is expected to end, unset if unknown. */
-  waitingUntil?: Timestamp | undefined;
+  waitingUntil?:
+    | Timestamp
+    | undefined;
+  /**
+   * The sequence of the feed's last data event, as its streams number them (0 before the first). Two
+   * readings a few seconds apart give the feed's event rate; a client compares it with the last sequence
+   * it processed to see how far behind it is.
+   */
+  lastSequence: string;
+  /** The epoch of the feed's numbering (see StreamStatus.epoch): a resume with another epoch is a GAP. */
+  epoch: string;
+}
+
+/** Request for ListRecentErrors. */
+export interface ListRecentErrorsRequest {
+}
+
+/** The last failed calls, newest first. */
+export interface ListRecentErrorsResponse {
+  /** At most 50. */
+  errors: RecentError[];
+}
+
+/** A call that ended with an error. */
+export interface RecentError {
+  /** When it ended. */
+  time?:
+    | Timestamp
+    | undefined;
+  /** The RPC, e.g. "ibprovider.v1.MarketDataService.GetCandles" (REST calls are listed by theirs). */
+  method: string;
+  /** The client's name (clients file; "default" for PROVIDER_API_TOKEN, "anonymous" without a token). */
+  client: string;
+  /** The gRPC status code's name, e.g. "NOT_FOUND". */
+  code: string;
+  /** The google.rpc.ErrorInfo reason, e.g. "SYMBOL_NOT_FOUND" (docs/errors.md). */
+  reason: string;
+  /** The status message as the caller got it (at most 300 characters; account ids masked). */
+  message: string;
 }
 
 function createBaseGetRuntimeProofRequest(): GetRuntimeProofRequest {
@@ -1453,6 +1491,8 @@ function createBaseSubscriptionStatus(): SubscriptionStatus {
     requestedAtIb: false,
     waitingFor: "",
     waitingUntil: undefined,
+    lastSequence: "0",
+    epoch: "0",
   };
 }
 
@@ -1496,6 +1536,12 @@ export const SubscriptionStatus: MessageFns<SubscriptionStatus> = {
     }
     if (message.waitingUntil !== undefined) {
       Timestamp.encode(message.waitingUntil, writer.uint32(106).fork()).join();
+    }
+    if (message.lastSequence !== "0") {
+      writer.uint32(112).uint64(message.lastSequence);
+    }
+    if (message.epoch !== "0") {
+      writer.uint32(120).uint64(message.epoch);
     }
     return writer;
   },
@@ -1617,6 +1663,22 @@ export const SubscriptionStatus: MessageFns<SubscriptionStatus> = {
             message.waitingUntil = Timestamp.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.lastSequence = reader.uint64().toString();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.epoch = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1668,6 +1730,12 @@ export const SubscriptionStatus: MessageFns<SubscriptionStatus> = {
         : isSet(object.waiting_until)
         ? fromJsonTimestamp(object.waiting_until)
         : undefined,
+      lastSequence: isSet(object.lastSequence)
+        ? globalThis.String(object.lastSequence)
+        : isSet(object.last_sequence)
+        ? globalThis.String(object.last_sequence)
+        : "0",
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "0",
     };
   },
 
@@ -1712,6 +1780,12 @@ export const SubscriptionStatus: MessageFns<SubscriptionStatus> = {
     if (message.waitingUntil !== undefined) {
       obj.waitingUntil = fromTimestamp(message.waitingUntil).toISOString();
     }
+    if (message.lastSequence !== undefined) {
+      obj.lastSequence = message.lastSequence;
+    }
+    if (message.epoch !== undefined) {
+      obj.epoch = message.epoch;
+    }
     return obj;
   },
 
@@ -1739,6 +1813,278 @@ export const SubscriptionStatus: MessageFns<SubscriptionStatus> = {
     message.waitingUntil = (object.waitingUntil !== undefined && object.waitingUntil !== null)
       ? Timestamp.fromPartial(object.waitingUntil)
       : undefined;
+    message.lastSequence = object.lastSequence ?? "0";
+    message.epoch = object.epoch ?? "0";
+    return message;
+  },
+};
+
+function createBaseListRecentErrorsRequest(): ListRecentErrorsRequest {
+  return {};
+}
+
+export const ListRecentErrorsRequest: MessageFns<ListRecentErrorsRequest> = {
+  encode(_: ListRecentErrorsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRecentErrorsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRecentErrorsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListRecentErrorsRequest {
+    return {};
+  },
+
+  toJSON(_: ListRecentErrorsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRecentErrorsRequest>, I>>(base?: I): ListRecentErrorsRequest {
+    return ListRecentErrorsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRecentErrorsRequest>, I>>(_: I): ListRecentErrorsRequest {
+    const message = createBaseListRecentErrorsRequest();
+    return message;
+  },
+};
+
+function createBaseListRecentErrorsResponse(): ListRecentErrorsResponse {
+  return { errors: [] };
+}
+
+export const ListRecentErrorsResponse: MessageFns<ListRecentErrorsResponse> = {
+  encode(message: ListRecentErrorsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.errors) {
+      RecentError.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRecentErrorsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRecentErrorsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.errors.push(RecentError.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRecentErrorsResponse {
+    return {
+      errors: globalThis.Array.isArray(object?.errors) ? object.errors.map((e: any) => RecentError.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListRecentErrorsResponse): unknown {
+    const obj: any = {};
+    if (message.errors?.length) {
+      obj.errors = message.errors.map((e) => RecentError.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRecentErrorsResponse>, I>>(base?: I): ListRecentErrorsResponse {
+    return ListRecentErrorsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRecentErrorsResponse>, I>>(object: I): ListRecentErrorsResponse {
+    const message = createBaseListRecentErrorsResponse();
+    message.errors = object.errors?.map((e) => RecentError.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRecentError(): RecentError {
+  return { time: undefined, method: "", client: "", code: "", reason: "", message: "" };
+}
+
+export const RecentError: MessageFns<RecentError> = {
+  encode(message: RecentError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.time !== undefined) {
+      Timestamp.encode(message.time, writer.uint32(10).fork()).join();
+    }
+    if (message.method !== "") {
+      writer.uint32(18).string(message.method);
+    }
+    if (message.client !== "") {
+      writer.uint32(26).string(message.client);
+    }
+    if (message.code !== "") {
+      writer.uint32(34).string(message.code);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.message !== "") {
+      writer.uint32(50).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecentError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecentError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.time = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.client = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecentError {
+    return {
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      client: isSet(object.client) ? globalThis.String(object.client) : "",
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: RecentError): unknown {
+    const obj: any = {};
+    if (message.time !== undefined) {
+      obj.time = fromTimestamp(message.time).toISOString();
+    }
+    if (message.method !== undefined) {
+      obj.method = message.method;
+    }
+    if (message.client !== undefined) {
+      obj.client = message.client;
+    }
+    if (message.code !== undefined) {
+      obj.code = message.code;
+    }
+    if (message.reason !== undefined) {
+      obj.reason = message.reason;
+    }
+    if (message.message !== undefined) {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecentError>, I>>(base?: I): RecentError {
+    return RecentError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecentError>, I>>(object: I): RecentError {
+    const message = createBaseRecentError();
+    message.time = (object.time !== undefined && object.time !== null) ? Timestamp.fromPartial(object.time) : undefined;
+    message.method = object.method ?? "";
+    message.client = object.client ?? "";
+    message.code = object.code ?? "";
+    message.reason = object.reason ?? "";
+    message.message = object.message ?? "";
     return message;
   },
 };
@@ -1785,6 +2131,22 @@ export const RuntimeServiceService = {
       Buffer.from(ListSubscriptionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListSubscriptionsResponse => ListSubscriptionsResponse.decode(value),
   },
+  /**
+   * The last failed calls (newest first, at most 50, every client's): when, which method and client, the
+   * code, the reason (docs/errors.md) and the message. A cancelled call (its client went away) is not
+   * listed; account ids in messages are masked.
+   */
+  listRecentErrors: {
+    path: "/ibprovider.v1.RuntimeService/ListRecentErrors" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRecentErrorsRequest): Buffer =>
+      Buffer.from(ListRecentErrorsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRecentErrorsRequest => ListRecentErrorsRequest.decode(value),
+    responseSerialize: (value: ListRecentErrorsResponse): Buffer =>
+      Buffer.from(ListRecentErrorsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListRecentErrorsResponse => ListRecentErrorsResponse.decode(value),
+  },
 } as const;
 
 export interface RuntimeServiceServer extends UntypedServiceImplementation {
@@ -1797,6 +2159,12 @@ export interface RuntimeServiceServer extends UntypedServiceImplementation {
   listConnectors: handleUnaryCall<ListConnectorsRequest, ListConnectorsResponse>;
   /** Live subscriptions (configured and on demand) with their consumers and freshness. */
   listSubscriptions: handleUnaryCall<ListSubscriptionsRequest, ListSubscriptionsResponse>;
+  /**
+   * The last failed calls (newest first, at most 50, every client's): when, which method and client, the
+   * code, the reason (docs/errors.md) and the message. A cancelled call (its client went away) is not
+   * listed; account ids in messages are masked.
+   */
+  listRecentErrors: handleUnaryCall<ListRecentErrorsRequest, ListRecentErrorsResponse>;
 }
 
 export interface RuntimeServiceClient extends Client {
@@ -1850,6 +2218,26 @@ export interface RuntimeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListSubscriptionsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The last failed calls (newest first, at most 50, every client's): when, which method and client, the
+   * code, the reason (docs/errors.md) and the message. A cancelled call (its client went away) is not
+   * listed; account ids in messages are masked.
+   */
+  listRecentErrors(
+    request: ListRecentErrorsRequest,
+    callback: (error: ServiceError | null, response: ListRecentErrorsResponse) => void,
+  ): ClientUnaryCall;
+  listRecentErrors(
+    request: ListRecentErrorsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListRecentErrorsResponse) => void,
+  ): ClientUnaryCall;
+  listRecentErrors(
+    request: ListRecentErrorsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListRecentErrorsResponse) => void,
   ): ClientUnaryCall;
 }
 

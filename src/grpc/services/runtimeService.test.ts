@@ -12,12 +12,12 @@ describe("what the runtime status says about a subscription IB does not have ope
       gateway: () => undefined,
       now: () => 10_000,
       subscriptions: () => [
-        { key: "candle/1/min1", kind: "candle", marketType: "spot", symbol: "BTCUSDT", interval: "min1", consumers: 2, configured: false, lastMessageAt: new Date(4_000), state: "waiting", requestedAtIb: false, waiting: { message: "waiting for the Gateway connection to settle", untilMs: 12_500 } },
-        { key: "tick/1", kind: "tick", marketType: "spot", symbol: "BTCUSDT", interval: "", consumers: 1, configured: false, lastMessageAt: undefined, state: "live", requestedAtIb: true, waiting: undefined },
+        { key: "candle/1/min1", kind: "candle", marketType: "spot", symbol: "BTCUSDT", interval: "min1", consumers: 2, configured: false, lastMessageAt: new Date(4_000), lastSequence: 41, epoch: 1_700, state: "waiting", requestedAtIb: false, waiting: { message: "waiting for the Gateway connection to settle", untilMs: 12_500 } },
+        { key: "tick/1", kind: "tick", marketType: "spot", symbol: "BTCUSDT", interval: "", consumers: 1, configured: false, lastMessageAt: undefined, lastSequence: 0, epoch: 1_800, state: "live", requestedAtIb: true, waiting: undefined },
       ],
     });
     const { subscriptions } = await service.listSubscriptions();
-    expect(subscriptions[0]).toMatchObject({ state: "waiting", requestedAtIb: false, waitingFor: "waiting for the Gateway connection to settle", waitingUntil: { seconds: "12", nanos: 500_000_000 } });
+    expect(subscriptions[0]).toMatchObject({ state: "waiting", requestedAtIb: false, waitingFor: "waiting for the Gateway connection to settle", waitingUntil: { seconds: "12", nanos: 500_000_000 }, lastSequence: "41", epoch: "1700" });
     expect(subscriptions[1]).toMatchObject({ state: "live", requestedAtIb: true, waitingFor: "", waitingUntil: undefined });
   });
 

@@ -1,3 +1,4 @@
+import { status } from "@grpc/grpc-js";
 import {
   ConnectionState,
   GatewayMode,
@@ -6,6 +7,7 @@ import {
   type GetRuntimeProofResponse,
   type ListConnectorsRequest,
   type ListConnectorsResponse,
+  type ListRecentErrorsResponse,
   type ListSubscriptionsResponse,
   type SubscriptionStatus,
 } from "../../../gen/ibprovider/v1/runtime_service.js";
@@ -13,6 +15,7 @@ import type { ProviderConfig, SubscriptionType } from "../../config/providerConf
 import type { GatewayStatus } from "../../ib/connection/gatewayStatus.js";
 import type { SubscriptionSnapshot } from "../../ib/feeds/subscriptionSnapshot.js";
 import { durationFromMs, timestampFromMs } from "../mapping/protoTime.js";
+import type { RecentErrors } from "../recentErrors.js";
 
 /** What the runtime service reads: configuration, the Gateway connection and the live subscriptions. */
 export interface RuntimeSources {
@@ -46,9 +49,12 @@ const CONFIG_SUBSCRIPTION_KINDS: Record<SubscriptionType, SubscriptionKind> = {
   PROVIDER_MARKETDATA_ORDERBOOK: SubscriptionKind.SUBSCRIPTION_KIND_ORDER_BOOK,
 };
 
-/** RuntimeService: fully served from configuration and connection state. */
+/** RuntimeService: fully served from configuration, connection state and the calls' outcomes. */
 export class RuntimeService {
-  constructor(private readonly sources: RuntimeSources) {}
+  constructor(
+    private readonly sources: RuntimeSources,
+    private readonly recentErrors?: Pick<RecentErrors, "list">,
+  ) {}
 
   private now(): number {
     return this.sources.now?.() ?? Date.now();
@@ -103,6 +109,12 @@ export class RuntimeService {
     return { subscriptions: this.subscriptionStatuses(this.now()) };
   }
 
+  async listRecentErrors(): Promise<ListRecentErrorsResponse> {
+    return {
+      errors: (this.recentErrors?.list() ?? []).map((e) => ({ time: timestampFromMs(e.atMs), method: e.method, client: e.client, code: status[e.code] ?? String(e.code), reason: e.reason, message: e.message })),
+    };
+  }
+
   private subscriptionStatuses(now: number): SubscriptionStatus[] {
     return this.sources.subscriptions().map((s) => ({
       key: s.key,
@@ -118,6 +130,8 @@ export class RuntimeService {
       requestedAtIb: s.requestedAtIb,
       waitingFor: s.waiting?.message ?? "",
       waitingUntil: s.waiting?.untilMs === undefined ? undefined : timestampFromMs(s.waiting.untilMs),
+      lastSequence: String(s.lastSequence),
+      epoch: String(s.epoch),
     }));
   }
 }

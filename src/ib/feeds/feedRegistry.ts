@@ -144,6 +144,8 @@ export class FeedRegistry {
       consumers: feed.consumerCount + (feed.isPinned ? 1 : 0),
       configured: feed.isConfigured,
       lastMessageAt: feed.lastMessageAt === undefined ? undefined : new Date(feed.lastMessageAt),
+      lastSequence: feed.lastSequence,
+      epoch: feed.epoch,
       state: feed.currentState,
       requestedAtIb: feed.isRequestedUpstream,
       waiting: feed.currentWait,

@@ -41,6 +41,11 @@ export class LineBudget {
     return this.used[kind];
   }
 
+  /** IB's limit of `kind` as configured. */
+  limit(kind: LineKind): number {
+    return this.limits[kind];
+  }
+
   /** Lines of `kind` free right now (IB's limit less those taken). */
   available(kind: LineKind): number {
     return Math.max(0, this.limits[kind] - this.used[kind]);

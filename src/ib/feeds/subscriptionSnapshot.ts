@@ -11,6 +11,9 @@ export interface SubscriptionSnapshot {
   consumers: number;
   configured: boolean;
   lastMessageAt: Date | undefined;
+  /** The feed's last data event's sequence (0 before the first) and its numbering's epoch. */
+  lastSequence: number;
+  epoch: number;
   /** e.g. "live", "delayed", "stale", "reconnecting", "waiting". */
   state: string;
   /** Whether the subscription is requested at IB now (false while reconnecting, held back or retrying). */

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchOnce } from "../../testing/fetchOnce.js";
@@ -8,8 +8,8 @@ import { startTestApp, type TestApp } from "../../testing/testApp.js";
 import { chromiumVerdict, DEBIAN_CHROMIUM } from "./testing/debianChromium.js";
 
 // The console (/ui) in a real browser: Debian's Chromium, headless, driven by puppeteer-core, against the
-// whole service on the simulator with a token. Screenshots of the three views go to SCREENSHOTS (not in
-// the repository).
+// whole service on the simulator with a token. Screenshots of the three views go to docs/screenshots/
+// (git-ignored; the README links the instrument view's).
 const TOKEN = "console-browser-token";
 
 // The functions given to page.evaluate / waitForFunction run in the page: its globals as they use them (the
@@ -30,7 +30,7 @@ declare const document: { querySelector(selector: string): PageElement | null; q
 declare const location: { hash: string };
 declare const localStorage: { length: number };
 declare const sessionStorage: { length: number };
-const SCREENSHOTS = join(tmpdir(), "ib-provider-console-screenshots");
+const SCREENSHOTS = fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url));
 const verdict = chromiumVerdict();
 if (verdict.message !== undefined && !verdict.run) console.warn(`skipped: ${verdict.message}`);
 
@@ -132,13 +132,29 @@ describe.skipIf(!verdict.run)("the console in Chromium against the service on th
     await page.screenshot({ path: join(SCREENSHOTS, "instrument.png") });
   }, 20_000);
 
-  it("shows the simulator as the live Gateway and a non-zero count of IB lines in the overview, without storing the token", async () => {
+  it("shares the instrument's streams between consoles: a second console adds no stream, and joins with the book and the last trades", async () => {
+    const shared = testApp!.app.rest.sharedStreams;
+    expect(shared.upstreamCount).toBe(3);
+    const tradeConsumers = (await subscriptionKeys()).find((s) => s.symbol === "BTCUSDT" && s.kind === "SUBSCRIPTION_KIND_TRADE")?.consumers;
+    const second = await signIn(TOKEN, "#instrument");
+    // The state so far arrives with the join: a ladder and a tape before the next update could have.
+    await second.waitForFunction(() => [...document.querySelectorAll('[data-field="ladder"] tr.bid')].length > 0 && [...document.querySelectorAll('[data-field="tape"] tbody tr')].length > 1, { timeout: 5_000 });
+    expect(shared.upstreamCount).toBe(3);
+    expect((await subscriptionKeys()).find((s) => s.symbol === "BTCUSDT" && s.kind === "SUBSCRIPTION_KIND_TRADE")?.consumers).toBe(tradeConsumers);
+    await second.browserContext().close();
+  }, 20_000);
+
+  it("shows the simulator as the live Gateway, IB lines of IB's limits and the last error's reason in the overview, without storing the token", async () => {
+    const refused = await fetchOnce(`${base}/api/candles/ib/spot/NOSUCH1/min1?days=1`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(refused.status).toBe(404);
     await page.evaluate(() => (location.hash = "#overview"));
     await page.waitForSelector('[data-field="gateway-mode"]', { timeout: 5_000 });
     expect(await field("gateway-mode")).toBe("simulator");
     expect(await field("connection-state")).toBe("connected");
     expect(await field("account")).toMatch(/^DU•••\d{3} \(paper\)$/);
     expect(Number(await field("lines-total"))).toBeGreaterThan(0);
+    expect(await field("lines-by-kind")).toMatch(/market data lines\d+ \/ 100/);
+    await page.waitForFunction(() => /SYMBOL_NOT_FOUND/.test(document.querySelector('[data-field="recent-errors"]')?.textContent ?? ""), { timeout: 5_000 });
     expect(await field("history-budget")).toMatch(/^\d+ \/ 60$/);
     expect(await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie])).toEqual([0, 0, ""]);
     await page.screenshot({ path: join(SCREENSHOTS, "overview.png"), fullPage: true });
@@ -177,7 +193,7 @@ describe.skipIf(!verdict.run)("the console in Chromium against the service on th
     expect(await wrong.$eval("#nav", (el) => (el as unknown as PageElement).hidden)).toBe(true);
     expect(await wrong.$$eval("[data-field]", (els) => els.filter((el) => (el as unknown as PageElement).offsetParent !== null).length)).toBe(0);
     expect(await wrong.$eval("#views", (el) => (el as unknown as PageElement).innerText.trim())).toBe("");
-    expect(called.filter((p) => p.startsWith("/api/") && p !== "/api/exchanges/runtime-proof")).toEqual([]);
+    expect(called.filter((p) => (p.startsWith("/api/") && p !== "/api/exchanges/runtime-proof") || p.startsWith("/ui/live"))).toEqual([]);
     await wrong.browserContext().close();
   }, 20_000);
 

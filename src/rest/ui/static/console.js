@@ -2,10 +2,11 @@ import { ApiClient, Unauthorized } from "./api.js";
 import { FeedsView } from "./feedsView.js";
 import { InstrumentView } from "./instrumentView.js";
 import { OverviewView } from "./overviewView.js";
+import { StateFeed } from "./stateFeed.js";
 
 /**
  * The console's shell: asks for the token when the service wants one, then shows one view at a time
- * (#overview, #feeds, #instrument). A view polls or streams only while shown; a refused token stops every
+ * (#overview, #feeds, #instrument). A view follows its streams only while shown; a refused token stops every
  * view, clears what they showed and asks again.
  */
 
@@ -20,10 +21,11 @@ const connection = /** @type {HTMLElement} */ (document.getElementById("connecti
 
 const api = new ApiClient(() => signOut("The service refused the token."));
 
+const state = new StateFeed(api);
 /** @type {Record<string, View>} */
 const views = {
-  overview: new OverviewView(api, (text) => (connection.textContent = text)),
-  feeds: new FeedsView(api),
+  overview: new OverviewView(state, (text) => (connection.textContent = text)),
+  feeds: new FeedsView(state),
   instrument: new InstrumentView(api),
 };
 for (const view of Object.values(views)) {

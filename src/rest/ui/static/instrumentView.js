@@ -25,8 +25,9 @@ function bar(c) {
 
 /**
  * One instrument: candles (history from GET /api/candles, the forming candle from its stream), a depth
- * ladder (StreamOrderBook) and a trades tape (StreamTrades). Every stream joins the service's shared
- * feed of the instrument: any number of consoles hold one IB line per instrument and kind.
+ * ladder (StreamOrderBook) and a trades tape (StreamTrades). The streams come through /ui/live: every
+ * console showing the instrument shares one stream of the bridge (and so one IB line per kind), joining
+ * with the state so far (the book as a snapshot, the last trades and candles).
  */
 export class InstrumentView {
   element = h("div", { class: "view instrument", "data-view": "instrument" });
@@ -152,7 +153,7 @@ export class InstrumentView {
     this.#status.book = this.#status.trades = "connecting";
     this.#scheduleRender();
     void this.api.follow(
-      `/api/orderbook/${this.#path}/stream?depth=${LADDER_DEPTH}`,
+      `/ui/live/api/orderbook/${this.#path}/stream?depth=${LADDER_DEPTH}`,
       abort.signal,
       (message) => {
         for (const event of message.events ?? []) {
@@ -164,7 +165,7 @@ export class InstrumentView {
       (problem) => { this.#status.book = problem; this.#scheduleRender(); },
     );
     void this.api.follow(
-      `/api/trades/${this.#path}/stream`,
+      `/ui/live/api/trades/${this.#path}/stream`,
       abort.signal,
       (message) => {
         for (const event of message.events ?? []) {
@@ -203,7 +204,7 @@ export class InstrumentView {
         this.#scheduleRender();
         // The forming candle: the stream's updates replace the last bar, a new interval appends one.
         return this.api.follow(
-          `/api/candles/${this.#path}/${this.interval}/stream`,
+          `/ui/live/api/candles/${this.#path}/${this.interval}/stream`,
           abort.signal,
           (message) => {
             for (const event of message.events ?? []) {

@@ -1,53 +1,44 @@
 import { card, facts, h } from "./dom.js";
-import { PolledView } from "./polledView.js";
+import { StateView } from "./stateView.js";
 import { clockTime, durationSeconds, enumLabel, formatBytes, formatDuration, maskAccount } from "./format.js";
 import { parseMetrics, samplesOf, total, totalsBy } from "./prometheusText.js";
 
-const POLL_MS = 3_000;
+/** IB's names for its kinds of line (src/ib/feeds/lineBudget.ts). @type {Record<string, string | undefined>} */
+const LINE_NAMES = { marketDataLines: "market data lines", depth: "depth subscriptions", tickByTick: "tick-by-tick subscriptions" };
 
 /**
- * The IB line each kind of shared subscription holds, as the adapter charges them (src/ib/feeds/feedRegistry.ts;
- * docs/configuration.md#ib-lines-per-client): account updates hold none.
- * @type {Record<string, string | undefined>}
+ * Which Gateway is live and what the service spends of IB's limits: the runtime proof and the metrics,
+ * shown as the service states them, never guessed.
  */
-const LINE_OF_KIND = { candle: "market data", tick: "market data", trade: "tick-by-tick", orderBook: "depth" };
-
-/**
- * Which Gateway is live and what the service spends of IB's limits: GetRuntimeProof and /api/metrics,
- * shown as the service states them. What the service does not expose (e.g. IB's line limit itself) is not
- * shown rather than guessed.
- */
-export class OverviewView extends PolledView {
+export class OverviewView extends StateView {
   /**
-   * @param {import("./api.js").ApiClient} api
+   * @param {import("./stateFeed.js").StateFeed} feed
    * @param {(text: string) => void} setConnection the header's one-line status
    */
-  constructor(api, setConnection) {
-    super(h("div", { class: "view overview", "data-view": "overview" }), POLL_MS);
-    this.api = api;
+  constructor(feed, setConnection) {
+    super(h("div", { class: "view overview", "data-view": "overview" }), feed);
     this.setConnection = setConnection;
   }
 
-  /** @param {AbortSignal} signal */
-  async refresh(signal) {
-    const [proof, metrics] = await Promise.allSettled([
-      this.api.json("/api/exchanges/runtime-proof", signal),
-      this.api.text("/api/metrics", signal),
-    ]);
-    if (signal.aborted) return false;
-    this.#render(proof, metrics);
-    return true;
+  /** @param {import("./stateFeed.js").ServiceState} state */
+  render(state) {
+    this.#render(state.proof, state.metrics, state.errors);
+  }
+
+  /** @param {string} problem */
+  renderProblem(problem) {
+    this.setConnection(`service unreachable: ${problem}`);
   }
 
   /**
-   * @param {PromiseSettledResult<any>} proofResult
-   * @param {PromiseSettledResult<string>} metricsResult
+   * @param {import("./stateFeed.js").Read} proofRead
+   * @param {{ text?: string, problem?: string }} metricsRead
+   * @param {import("./stateFeed.js").Read} errorsRead
    */
-  #render(proofResult, metricsResult) {
-    if (proofResult.status === "rejected" && proofResult.reason?.name === "Unauthorized") return;
+  #render(proofRead, metricsRead, errorsRead) {
     const cards = [];
-    if (proofResult.status === "fulfilled") {
-      const proof = proofResult.value;
+    if (proofRead.value !== undefined) {
+      const proof = proofRead.value;
       const simulator = proof.gatewayMode === "GATEWAY_MODE_SIMULATOR";
       const mode = simulator ? "simulator" : proof.gatewayMode === "GATEWAY_MODE_REAL" ? "real Gateway" : "unknown";
       const state = enumLabel(proof.connectionState ?? "", "CONNECTION_STATE_");
@@ -72,12 +63,35 @@ export class OverviewView extends PolledView {
       if (proof.lastError) cards.push(card("Last connection error", h("p", { class: "error", "data-field": "last-error" }, proof.lastError)));
     } else {
       this.setConnection("service unreachable");
-      cards.push(card("Gateway", h("p", { class: "error" }, `runtime proof unavailable: ${proofResult.reason?.message ?? proofResult.reason}`)));
+      cards.push(card("Gateway", h("p", { class: "error" }, `runtime proof unavailable: ${proofRead.problem ?? "no answer"}`)));
     }
-    if (metricsResult.status === "fulfilled") cards.push(...metricCards(parseMetrics(metricsResult.value)));
-    else cards.push(card("Metrics", h("p", { class: "error" }, `metrics unavailable: ${metricsResult.reason?.message ?? metricsResult.reason}`)));
+    if (metricsRead.text !== undefined) cards.push(...metricCards(parseMetrics(metricsRead.text)));
+    else cards.push(card("Metrics", h("p", { class: "error" }, `metrics unavailable: ${metricsRead.problem ?? "no answer"}`)));
+    cards.push(recentErrorsCard(errorsRead));
     this.element.replaceChildren(h("div", { class: "cards" }, cards));
   }
+}
+
+/** The last failed calls with their reasons (ListRecentErrors), newest first. */
+const RECENT_ERRORS_SHOWN = 10;
+
+/** @param {import("./stateFeed.js").Read} read */
+function recentErrorsCard(read) {
+  if (read.value === undefined) return card("Recent errors", h("p", { class: "error" }, `recent errors unavailable: ${read.problem ?? "no answer"}`));
+  /** @type {{ time: string, method: string, client: string, code: string, reason: string, message: string }[]} */
+  const errors = (read.value.errors ?? []).slice(0, RECENT_ERRORS_SHOWN);
+  if (errors.length === 0) return card("Recent errors", h("p", { class: "muted", "data-field": "recent-errors" }, "none since start"));
+  const wide = card(
+    "Recent errors",
+    h(
+      "table",
+      { class: "small", "data-field": "recent-errors" },
+      h("thead", {}, h("tr", {}, ["time (UTC)", "call", "client", "code", "reason", "message"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, errors.map((e) => h("tr", {}, h("td", {}, clockTime(e.time)), h("td", {}, e.method.replace(/^ibprovider\.v1\./, "")), h("td", {}, e.client), h("td", {}, e.code), h("td", { class: "reason" }, e.reason), h("td", {}, e.message)))),
+    ),
+  );
+  wide.classList.add("wide");
+  return wide;
 }
 
 /** @param {Map<string, number>} values @param {string} [field] */
@@ -89,22 +103,20 @@ function table(values, field) {
 /** @param {import("./prometheusText.js").Sample[]} samples */
 function metricCards(samples) {
   const cards = [];
-  // IB lines in use: one per shared subscription requested at IB, of the kind of line that subscription
-  // holds. What IB allows per kind is not exposed by the service, so it is not shown.
-  const requestedAtIb = totalsBy(samples, "ibprovider_ib_subscriptions_requested", "kind");
-  if (requestedAtIb.size > 0) {
-    /** @type {Map<string, number>} */
-    const byLine = new Map();
-    for (const [kind, n] of requestedAtIb) {
-      const line = LINE_OF_KIND[kind];
-      if (line !== undefined) byLine.set(line, (byLine.get(line) ?? 0) + n);
-    }
+  // IB's lines: what the service's requests hold of each kind of line, of IB's limit for that kind.
+  const inUse = totalsBy(samples, "ibprovider_ib_lines_in_use", "line");
+  const limits = totalsBy(samples, "ibprovider_ib_lines_limit", "line");
+  if (limits.size > 0) {
+    const held = (line) => inUse.get(line) ?? 0;
     cards.push(
       card(
         "IB lines in use",
-        h("p", { class: "big" }, h("span", { "data-field": "lines-total" }, String([...byLine.values()].reduce((a, b) => a + b, 0))), " lines"),
-        h("h3", {}, "by kind of line"),
-        table(byLine, "lines-by-kind"),
+        h("p", { class: "big" }, h("span", { "data-field": "lines-total" }, String(held("marketDataLines"))), ` / ${limits.get("marketDataLines") ?? "—"}`, h("span", { class: "unit" }, " market data lines")),
+        h(
+          "table",
+          { class: "small", "data-field": "lines-by-kind" },
+          h("tbody", {}, [...limits].map(([line, limit]) => h("tr", {}, h("th", {}, LINE_NAMES[line] ?? line), h("td", { class: "num" }, `${held(line)} / ${limit}`)))),
+        ),
         h("h3", {}, "charged per client"),
         h("p", { class: "muted" }, "A line shared by several clients counts once for each."),
         table(totalsBy(samples, "ibprovider_ib_lines_held", "client"), "lines-by-client"),
@@ -173,7 +185,7 @@ function metricCards(samples) {
     );
   }
   // Errors as the service counts them: calls that ended with another code than OK, IB history requests
-  // that failed, events dropped for slow consumers. Their reasons are in the service's log.
+  // that failed, events dropped for slow consumers. The last calls' reasons: the "Recent errors" card.
   /** @type {Map<string, number>} */
   const failedCalls = new Map();
   for (const s of samplesOf(samples, "ibprovider_grpc_request_duration_seconds_count")) {

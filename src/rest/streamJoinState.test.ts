@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { JOIN_TRADES, StreamJoinState } from "./streamJoinState.js";
+
+const level = (price: string, volume: string) => ({ price, volume });
+
+describe("the state a late joiner of a shared stream gets", () => {
+  it("is nothing before the stream said anything, and skips heartbeats", () => {
+    const state = new StreamJoinState();
+    expect(state.snapshot()).toBeUndefined();
+    state.add({ events: [{ sequence: "0", heartbeat: { time: "2026-12-03T00:00:00Z" } }] });
+    expect(state.snapshot()).toBeUndefined();
+  });
+
+  it("is the book as one snapshot: the last snapshot with every later delta applied, levels sorted from the best", () => {
+    const state = new StreamJoinState();
+    state.add({ events: [{ sequence: "1", status: { kind: "STREAM_STATUS_KIND_SUBSCRIBED" } }] });
+    state.add({ events: [{ sequence: "2", update: { symbol: "BTCUSDT", sequence: "2", isSnapshot: true, isConsistent: true, bids: [level("99", "1"), level("98", "2")], asks: [level("101", "1")] } }] });
+    state.add({ events: [{ sequence: "3", update: { symbol: "BTCUSDT", sequence: "3", isSnapshot: false, isConsistent: true, bids: [level("99", "0"), level("100", "5")], asks: [level("102", "4")] } }] });
+    expect(state.snapshot()).toEqual({
+      events: [
+        { sequence: "1", status: { kind: "STREAM_STATUS_KIND_SUBSCRIBED" } },
+        { sequence: "3", update: { symbol: "BTCUSDT", sequence: "3", isSnapshot: true, isConsistent: true, bids: [level("100", "5"), level("98", "2")], asks: [level("101", "1"), level("102", "4")] } },
+      ],
+    });
+    // A new snapshot replaces the book.
+    state.add({ events: [{ sequence: "4", update: { symbol: "BTCUSDT", sequence: "4", isSnapshot: true, isConsistent: false, bids: [level("97", "1")], asks: [] } }] });
+    expect((state.snapshot() as { events: { update?: unknown }[] }).events[1]!.update).toMatchObject({ isConsistent: false, bids: [level("97", "1")], asks: [] });
+  });
+
+  it(`is the last ${JOIN_TRADES} trades in order, the last status, and the two last candles (the one that completed and the forming one)`, () => {
+    const state = new StreamJoinState();
+    for (let i = 1; i <= JOIN_TRADES + 10; i++) state.add({ events: [{ sequence: String(i), trade: { price: String(i) } }] });
+    state.add({ events: [{ sequence: "0", status: { kind: "STREAM_STATUS_KIND_LIVE" } }] });
+    const trades = (state.snapshot() as { events: { trade?: { price: string }; status?: unknown }[] }).events;
+    expect(trades[0]!.status).toEqual({ kind: "STREAM_STATUS_KIND_LIVE" });
+    expect(trades.slice(1).map((e) => e.trade!.price)).toEqual(Array.from({ length: JOIN_TRADES }, (_, i) => String(i + 11)));
+
+    const candles = new StreamJoinState();
+    const candle = (time: string, close: string) => ({ events: [{ sequence: close, candle: { time, close } }] });
+    candles.add(candle("10:00", "1"));
+    candles.add(candle("10:01", "2"));
+    candles.add(candle("10:01", "3"));
+    candles.add(candle("10:02", "4"));
+    candles.add(candle("10:02", "5"));
+    expect((candles.snapshot() as { events: { candle: unknown }[] }).events.map((e) => e.candle)).toEqual([
+      { time: "10:01", close: "3" },
+      { time: "10:02", close: "5" },
+    ]);
+  });
+
+  it("is the last message itself for a stream whose messages are not event batches", () => {
+    const state = new StreamJoinState();
+    state.add({ status: "SERVING" });
+    state.add({ status: "NOT_SERVING" });
+    expect(state.snapshot()).toEqual({ status: "NOT_SERVING" });
+  });
+});

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metricsRegistry } from "../../metrics/metrics.js";
+import { fetchOnce } from "../../testing/fetchOnce.js";
+import { startTestApp, type TestApp } from "../../testing/testApp.js";
+import { until } from "../../testing/until.js";
+import { followSse } from "../testing/sseMessages.js";
+
+// The console's live endpoints (/ui/live) against the whole service on the simulator, over real HTTP: one
+// state for every open console, and API streams shared by the consoles that show them.
+const TOKEN = "console-live-token";
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
+
+interface State {
+  proof: { value?: { gatewayMode: string } };
+  subscriptions: { value?: { subscriptions: { symbol: string; kind: string; consumers: number; lastSequence: string; epoch: string }[] } };
+  errors: { value?: { errors: { reason: string; method: string; code: string }[] } };
+  metrics: { text?: string };
+}
+
+describe("the console's live endpoints", () => {
+  let testApp: TestApp;
+  let base: string;
+  const leave = new AbortController();
+
+  beforeAll(async () => {
+    testApp = await startTestApp({ token: TOKEN });
+    base = testApp.app.rest.url;
+  }, 20_000);
+
+  afterAll(async () => {
+    leave.abort();
+    await testApp?.stop();
+  });
+
+  const proofCalls = async () => {
+    const metric = await metricsRegistry.getSingleMetric("ibprovider_grpc_request_duration_seconds")!.get();
+    return metric.values.filter((v) => (v as { metricName?: string }).metricName?.endsWith("_count") === true && v.labels.method === "ibprovider.v1.RuntimeService.GetRuntimeProof").reduce((n, v) => n + v.value, 0);
+  };
+
+  it("sends every open console the same state (proof, subscriptions with their sequences, recent errors, metrics), read once per refresh for all", async () => {
+    const refused = await fetchOnce(`${base}/api/candles/ib/spot/NOSUCH1/min1?days=1`, { headers: AUTH });
+    expect(refused.status).toBe(404);
+    const before = await proofCalls();
+    const consoles: State[][] = [[], [], []];
+    for (const into of consoles) void followSse(`${base}/ui/live/state`, into, leave.signal, AUTH);
+    await until(() => consoles.every((c) => c.length >= 2), { what: "two states at each of three consoles", timeoutMs: 8_000 });
+    const state = consoles[0]![1]!;
+    expect(state.proof.value?.gatewayMode).toBe("GATEWAY_MODE_SIMULATOR");
+    const trades = state.subscriptions.value?.subscriptions.find((s) => s.symbol === "BTCUSDT" && s.kind === "SUBSCRIPTION_KIND_TRADE");
+    expect(Number(trades?.lastSequence)).toBeGreaterThan(0);
+    expect(Number(trades?.epoch)).toBeGreaterThan(0);
+    expect(state.errors.value?.errors[0]).toMatchObject({ reason: "SYMBOL_NOT_FOUND", code: "NOT_FOUND", method: "ibprovider.v1.MarketDataService.GetCandles" });
+    expect(state.metrics.text).toMatch(/ibprovider_ib_lines_limit\{line="marketDataLines"\} 100/);
+    // The states each console got were read once for all three.
+    const refreshes = Math.max(...consoles.map((c) => c.length));
+    expect((await proofCalls()) - before).toBeLessThanOrEqual(refreshes + 1);
+  });
+
+  it("shares an API stream between consoles: one call of the bridge, one more consumer of the feed, the state first for a late joiner", async () => {
+    const consumers = async () => {
+      const { subscriptions } = (await (await fetchOnce(`${base}/api/subscriptions`, { headers: AUTH })).json()) as { subscriptions: { symbol: string; kind: string; consumers: number }[] };
+      return subscriptions.find((s) => s.symbol === "BTCUSDT" && s.kind === "SUBSCRIPTION_KIND_ORDER_BOOK")?.consumers ?? 0;
+    };
+    const configured = await consumers();
+    const path = `${base}/ui/live/api/orderbook/ib/spot/BTCUSDT/stream?depth=10`;
+    const shared = testApp.app.rest.sharedStreams;
+    const first: { events: { update?: { isSnapshot: boolean; bids: unknown[] } }[] }[] = [];
+    const leaveFirst = new AbortController();
+    void followSse(path, first, leaveFirst.signal, AUTH);
+    await until(() => first.some((m) => m.events.some((e) => e.update !== undefined)), { what: "the book at the first console" });
+    const second: typeof first = [];
+    const leaveSecond = new AbortController();
+    void followSse(path, second, leaveSecond.signal, AUTH);
+    await until(() => second.length > 0, { what: "the late joiner's state" });
+    // Its first message holds the whole book as one snapshot.
+    expect(second[0]!.events.find((e) => e.update !== undefined)?.update).toMatchObject({ isSnapshot: true });
+    expect(second[0]!.events.find((e) => e.update !== undefined)!.update!.bids.length).toBeGreaterThan(0);
+    expect(shared.upstreamCount).toBe(1);
+    expect(await consumers()).toBe(configured + 1);
+    leaveFirst.abort();
+    leaveSecond.abort();
+    await until(async () => shared.upstreamCount === 0 && (await consumers()) === configured, { what: "the shared stream to close with its last console" });
+  });
+
+  it("refuses what the API refuses, and serves no unary route", async () => {
+    expect(await followSse(`${base}/ui/live/api/trades/ib/spot/BTCUSDT/stream`, [], leave.signal)).toBe(401);
+    expect(await followSse(`${base}/ui/live/state`, [], leave.signal)).toBe(401);
+    expect(await followSse(`${base}/ui/live/api/trades/ib/spot/NOSUCH1/stream`, [], leave.signal, AUTH)).toBe(404);
+    const unary = await fetchOnce(`${base}/ui/live/api/subscriptions`, { headers: AUTH });
+    expect(unary.status).toBe(404);
+    expect(await unary.json()).toMatchObject({ details: [expect.objectContaining({ reason: "ROUTE_NOT_FOUND" })] });
+    expect(testApp.app.rest.sharedStreams.upstreamCount).toBe(0);
+  });
+});

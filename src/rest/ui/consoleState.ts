@@ -1,0 +1,138 @@
+import type { JsonObject, JsonValue, Registry } from "@bufbuild/protobuf";
+import type { Metadata } from "@grpc/grpc-js";
+import type { RequestHandler, Response } from "express";
+import { ApiError } from "../../grpc/apiError.js";
+import type { TokenAuthenticator } from "../../grpc/auth.js";
+import type { Logger } from "../../log/logger.js";
+import { httpOpenStreams, metricsRegistry } from "../../metrics/metrics.js";
+import { metadataOf } from "../httpMetadata.js";
+import type { RpcRoute } from "../httpRules.js";
+import type { RpcChannel } from "../rpcChannel.js";
+import { headerValue, HttpError, responseJson } from "../rpcGateway.js";
+import { resultFrame, STREAM_HEADERS } from "../streamFraming.js";
+
+/** How often the console's overview and feeds views are refreshed. */
+export const CONSOLE_STATE_EVERY_MS = 2_000;
+
+/** The reads a state is made of, by their REST routes (the API's own answers, rendered as the API renders them). */
+const READS = { proof: "/api/exchanges/runtime-proof", subscriptions: "/api/subscriptions", errors: "/api/errors/recent" } as const;
+
+/** A read's deadline: a state never waits on a stuck call for longer than a refresh. */
+const READ_DEADLINE_MS = 5_000;
+
+export interface ConsoleStateOptions {
+  routes: readonly RpcRoute[];
+  registry: Registry;
+  channel: RpcChannel;
+  auth: TokenAuthenticator;
+  log: Logger;
+  everyMs?: number;
+}
+
+/** The consoles of one identity: they see the same state, read once per refresh for all of them. */
+interface Audience {
+  consoles: Set<Response>;
+  /** The first console's credentials: the reads are made as this identity. */
+  metadata: Metadata;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  last: Buffer | undefined;
+}
+
+/**
+ * GET /ui/live/state (Server-Sent Events): what the console's overview and feeds views show (the runtime
+ * proof, the shared subscriptions, the recent errors and the metrics text), read once every `everyMs` for every open console
+ * of an identity and sent as one frame to each. Without it, each console polled three routes; 50 consoles
+ * cost the service a fifth of a core (BENCHMARKS.md, console). Reads run only while a console listens.
+ */
+export class ConsoleState {
+  readonly #audiences = new Map<string, Audience>();
+  /** Undefined where the compiled protos lack the route (a bridge over other services, in tests). */
+  readonly #reads: Record<keyof typeof READS, RpcRoute | undefined>;
+  readonly #everyMs: number;
+
+  constructor(private readonly options: ConsoleStateOptions) {
+    this.#everyMs = options.everyMs ?? CONSOLE_STATE_EVERY_MS;
+    const route = (path: string) => options.routes.find((r) => r.httpMethod === "GET" && r.template.source === path);
+    this.#reads = { proof: route(READS.proof), subscriptions: route(READS.subscriptions), errors: route(READS.errors) };
+  }
+
+  /** Consoles listening now (tests). */
+  get consoleCount(): number {
+    let n = 0;
+    for (const audience of this.#audiences.values()) n += audience.consoles.size;
+    return n;
+  }
+
+  handler(): RequestHandler {
+    return (req, res, next) => {
+      const caller = this.options.auth.authenticate(headerValue(req, "authorization"), headerValue(req, "x-api-token"));
+      if (caller instanceof ApiError) {
+        next(new HttpError(caller));
+        return;
+      }
+      let audience = this.#audiences.get(caller.client);
+      if (audience === undefined) {
+        let metadata: Metadata;
+        try {
+          metadata = metadataOf(req.headers, req.socket.remoteAddress);
+        } catch (err) {
+          next(err);
+          return;
+        }
+        audience = { consoles: new Set(), metadata, timer: undefined, last: undefined };
+        this.#audiences.set(caller.client, audience);
+        void this.#refresh(caller.client, audience);
+      }
+      const joined = audience;
+      joined.consoles.add(res);
+      httpOpenStreams.inc({ framing: "sse" });
+      res.status(200).set(STREAM_HEADERS.sse);
+      res.flushHeaders();
+      if (joined.last !== undefined) res.write(joined.last);
+      res.once("close", () => {
+        httpOpenStreams.dec({ framing: "sse" });
+        joined.consoles.delete(res);
+        if (joined.consoles.size === 0 && this.#audiences.get(caller.client) === joined) {
+          this.#audiences.delete(caller.client);
+          clearTimeout(joined.timer);
+        }
+      });
+    };
+  }
+
+  async #refresh(client: string, audience: Audience): Promise<void> {
+    const { metadata } = audience;
+    const [proof, subscriptions, errors, metrics] = await Promise.allSettled([
+      this.#read(this.#reads.proof, metadata),
+      this.#read(this.#reads.subscriptions, metadata),
+      this.#read(this.#reads.errors, metadata),
+      metricsRegistry.metrics(),
+    ]);
+    if (this.#audiences.get(client) !== audience) return;
+    const state: JsonObject = {
+      proof: valueOrProblem(proof),
+      subscriptions: valueOrProblem(subscriptions),
+      errors: valueOrProblem(errors),
+      metrics: metrics.status === "fulfilled" ? { text: metrics.value } : { problem: "metrics unavailable" },
+    };
+    audience.last = Buffer.from(resultFrame("sse", state));
+    for (const res of audience.consoles) {
+      // A console that has not read the last states has no use for one more.
+      if (!res.destroyed && res.writableLength < audience.last.length * 2) res.write(audience.last);
+    }
+    audience.timer = setTimeout(() => void this.#refresh(client, audience), this.#everyMs);
+  }
+
+  async #read(route: RpcRoute | undefined, metadata: Metadata): Promise<JsonValue> {
+    if (route === undefined) throw new Error("not served by this service");
+    const bytes = await this.options.channel.unary(route.grpcPath, Buffer.alloc(0), metadata, { deadline: new Date(Date.now() + READ_DEADLINE_MS) }).response;
+    return responseJson(route, bytes, this.options.registry);
+  }
+}
+
+function valueOrProblem(result: PromiseSettledResult<JsonValue>): JsonObject {
+  if (result.status === "fulfilled") return { value: result.value };
+  const reason: unknown = result.reason;
+  const message = reason instanceof Error ? ("details" in reason && typeof reason.details === "string" ? reason.details : reason.message) : String(reason);
+  return { problem: message };
+}
