@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StreamTicksRequest, StreamTicksResponse } from "../../gen/ibprovider/v1/market_data_service.js";
 import { nextEvent } from "../grpc/streamEncoding.js";
+import { fetchOnce } from "../testing/fetchOnce.js";
 import { startNatsServer, natsServerVerdict, type NatsServer } from "../testing/natsServer.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
 import { until } from "../testing/until.js";
@@ -79,6 +80,9 @@ describe.skipIf(!verdict.run)("the provider role publishes every feed's events t
     await nats?.close();
   });
 
+  /** What /api/health/ready says of the bus. */
+  const busReadiness = async () => ((await (await fetchOnce(`${testApp.app.rest.url}/api/health/ready`)).json()) as { bus?: { connected: boolean } }).bus;
+
   const tickSubject = () => `ibp.${accountToken(testApp.app.adapter.status.activeAccount!)}.tick.spot.BTCUSDT`;
 
   it("a JetStream consumer reads BTCUSDT's ticks with the sequences and the very bytes a gRPC client of the stream received", async () => {
@@ -130,8 +134,10 @@ describe.skipIf(!verdict.run)("the provider role publishes every feed's events t
     const bus = testApp.app.bus!;
     try {
       await until(() => grpc.data.length > 0 && bus.stats().published > 0, { what: "ticks over gRPC and on the bus" });
+      expect(await busReadiness()).toEqual({ connected: true });
       await nats.stop();
       await until(() => !bus.isConnected(), { what: "the provider to see the bus gone" });
+      expect(await busReadiness()).toEqual({ connected: false });
       const received = grpc.data.length;
       await until(() => bus.stats().shed > 0, { what: "events to be shed (the queue holds 1000)", timeoutMs: 10_000 });
       expect(grpc.data.length).toBeGreaterThan(received + 500);
