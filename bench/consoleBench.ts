@@ -5,11 +5,11 @@
  * 250 ms, tick-by-tick trades every 25 ms, 5 s real-time bars; not the flood simulator), the service
  * (startApp, IB_GATEWAY_URL → that simulator, bench/config.provider.json: BTCUSDT listed, no configured
  * subscriptions) and this one, whose plain HTTP clients (node:http, not browsers) make the calls an open
- * console makes, at the console's intervals (src/rest/ui/static/*.js): the overview's GET
- * /api/exchanges/runtime-proof + GET /api/metrics every 3 s, the feeds view's GET /api/subscriptions every
- * 2 s, and the instrument view's GET /api/candles/ib/spot/BTCUSDT/min1?days=1 once, then its SSE streams
- * (fetch-style GETs with Accept: text/event-stream) of min1 candles, the order book (depth=10) and trades.
- * A browser shows one view at a time; each simulated console runs all three at once (the worst case).
+ * console makes (src/rest/ui/static/*.js): the overview's and the feeds view's state stream (GET
+ * /ui/live/state: the service sends every console one state every 2 s), and the instrument view's GET
+ * /api/candles/ib/spot/BTCUSDT/min1?days=1 once, then its shared SSE streams (GET /ui/live/api/…/stream with
+ * Accept: text/event-stream) of min1 candles, the order book (depth=10) and trades. A browser shows one
+ * view at a time; each simulated console runs all three at once (the worst case).
  *
  * The service's CPU (process.cpuUsage, user + system, over the window, through the IPC probe) is measured
  * with 0 consoles, 1, then N (50), then 0 again after they closed; with the IB lines the service holds in
@@ -29,9 +29,8 @@ import { Child, fmt, perSec, progress, round1, SERVICE_NODE_ARGS, TOKEN, waitFor
 const CONSOLES = Number(process.env.BENCH_CONSOLES ?? 50);
 const WINDOW_MS = Number(process.env.BENCH_CONSOLE_WINDOW_MS ?? 30_000);
 const WARMUP_MS = Number(process.env.BENCH_CONSOLE_WARMUP_MS ?? 6_000);
-/** The console's own intervals (overviewView.js, feedsView.js). */
-const OVERVIEW_POLL_MS = 3_000;
-const FEEDS_POLL_MS = 2_000;
+/** How long the 49 further consoles take to connect (spread, as consoles opening one after another). */
+const CONNECT_SPREAD_MS = 3_000;
 const PATH = "ib/spot/BTCUSDT";
 const VIEWS = new Set((process.env.BENCH_CONSOLE_VIEWS ?? "overview,feeds,instrument").split(",").map((v) => v.trim()));
 
@@ -160,9 +159,9 @@ interface Counters {
 }
 
 /**
- * One console: its own keep-alive agent (a browser holds up to 6 connections per origin), the overview's and
- * the feeds view's polls (the next one asked when the previous answered, as the views do), the candles'
- * history once then three SSE streams that reconnect after 1 s if they end. `parse`: decode every SSE message
+ * One console: its own keep-alive agent (a browser holds up to 6 connections per origin), the state stream
+ * of the overview and feeds views (one for both, as stateFeed.js), the candles' history once then three
+ * SSE streams that reconnect after 1 s if they end. `parse`: decode every SSE message
  * with the console's own parser to count events by kind (one console does, the others count bytes).
  */
 class SimulatedConsole {
@@ -183,8 +182,7 @@ class SimulatedConsole {
   ) {}
 
   start(): void {
-    if (VIEWS.has("overview")) void this.overview();
-    if (VIEWS.has("feeds")) void this.feeds();
+    if (VIEWS.has("overview") || VIEWS.has("feeds")) this.follow("state", "/ui/live/state");
     if (VIEWS.has("instrument")) void this.instrument();
   }
 
@@ -196,7 +194,8 @@ class SimulatedConsole {
   }
 
   get ready(): boolean {
-    return !VIEWS.has("instrument") || (this.historyCandles >= 0 && this.streamsWithData.size === 3);
+    const streams = (VIEWS.has("instrument") ? 3 : 0) + (VIEWS.has("overview") || VIEWS.has("feeds") ? 1 : 0);
+    return (!VIEWS.has("instrument") || this.historyCandles >= 0) && this.streamsWithData.size === streams;
   }
 
   private later(ms: number, run: () => void): void {
@@ -238,25 +237,13 @@ class SimulatedConsole {
     });
   }
 
-  private async overview(): Promise<void> {
-    if (this.stopped) return;
-    await Promise.all([this.get("/api/exchanges/runtime-proof", "application/json"), this.get("/api/metrics")]);
-    this.later(OVERVIEW_POLL_MS, () => void this.overview());
-  }
-
-  private async feeds(): Promise<void> {
-    if (this.stopped) return;
-    await this.get("/api/subscriptions", "application/json");
-    this.later(FEEDS_POLL_MS, () => void this.feeds());
-  }
-
   private async instrument(): Promise<void> {
-    this.follow("book", `/api/orderbook/${PATH}/stream?depth=10`);
-    this.follow("trades", `/api/trades/${PATH}/stream`);
+    this.follow("book", `/ui/live/api/orderbook/${PATH}/stream?depth=10`);
+    this.follow("trades", `/ui/live/api/trades/${PATH}/stream`);
     const history = await this.get(`/api/candles/${PATH}/min1?days=1`, "application/json");
     if (history === undefined || this.stopped) return;
     this.historyCandles = ((JSON.parse(history) as { candles?: unknown[] }).candles ?? []).length;
-    this.follow("candles", `/api/candles/${PATH}/min1/stream`);
+    this.follow("candles", `/ui/live/api/candles/${PATH}/min1/stream`);
   }
 
   /** An SSE stream, reconnected after 1 s when it ends or fails (api.js follow()). */
@@ -414,7 +401,7 @@ export async function consoleRound(): Promise<ConsoleResult> {
         const c = new SimulatedConsole(port, i === 0, SseParser);
         consoles.push(c);
         c.start();
-        if (upTo - from > 1) await sleep(OVERVIEW_POLL_MS / (upTo - from));
+        if (upTo - from > 1) await sleep(CONNECT_SPREAD_MS / (upTo - from));
       }
       if (!(await waitFor(() => consoles.every((c) => c.ready), 60_000))) {
         const notReady = consoles.filter((c) => !c.ready);
@@ -471,7 +458,7 @@ export async function consoleRound(): Promise<ConsoleResult> {
 export function consoleReport(r: ConsoleResult): string[] {
   const lines = (l: ConsoleWindow["lines"]) => Object.entries(l).map(([kind, v]) => `${kind} ${v.lines} (${v.consumers} consumers)`).join(", ") || "none";
   const views = [...VIEWS].join(" + ");
-  const out = [`console (issue 19): ${CONSOLES} simulated consoles (plain HTTP clients, not browsers; views ${views}: overview polls, feeds polls, BTCUSDT min1 history + candles/book/trades SSE) on the simulator at its default cadence, ${WINDOW_MS / 1000} s windows:`];
+  const out = [`console (issue 19): ${CONSOLES} simulated consoles (plain HTTP clients, not browsers; views ${views}: the state stream of overview and feeds, BTCUSDT min1 history + shared candles/book/trades SSE) on the simulator at its default cadence, ${WINDOW_MS / 1000} s windows:`];
   for (const w of r.windows) {
     const ev = w.oneConsoleEventsPerSec;
     out.push(
