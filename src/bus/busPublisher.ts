@@ -46,7 +46,7 @@ export interface BusPublisherStats {
   inFlight: number;
 }
 
-type PublishSettings = Pick<BusSettings, "subjectPrefix" | "maxQueued" | "maxInFlight" | "ackTimeoutMs">;
+type PublishSettings = Pick<BusSettings, "subjectPrefix" | "maxQueued" | "maxInFlight">;
 
 /** After a failed publish, publishing pauses this long, doubling per failure up to MAX_PAUSE_MS. */
 const FIRST_PAUSE_MS = 100;
