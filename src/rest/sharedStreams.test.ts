@@ -5,6 +5,7 @@ import type { ClientReadableStream } from "@grpc/grpc-js";
 import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../log/logger.js";
+import { httpOpenStreams } from "../metrics/metrics.js";
 import { until } from "../testing/until.js";
 import { SharedStreams } from "./sharedStreams.js";
 import { followSse as follow } from "./testing/sseMessages.js";
@@ -17,6 +18,11 @@ class FakeCall extends EventEmitter {
   cancelled = false;
   cancel(): void {
     this.cancelled = true;
+    this.emit("end");
+  }
+  /** Ends the call as grpc-js does: the error (a ServiceError) first, then 'end'. */
+  fail(code: number, details: string): void {
+    this.emit("error", Object.assign(new Error(details), { code, details, metadata: { getMap: () => ({}), get: () => [] } }));
     this.emit("end");
   }
   send(message: unknown): void {
@@ -98,5 +104,24 @@ describe("streams shared by the console's clients", () => {
     expect(calls[0]!.cancelled).toBe(false);
     leave.abort();
     stalled.destroy();
+    await until(() => shared.clientCount === 0 && calls[0]!.cancelled, { what: "both clients gone and the call cancelled" });
+  });
+
+  const openSseStreams = async () => (await httpOpenStreams.get()).values.find((v) => v.labels.framing === "sse")?.value ?? 0;
+
+  it("answers a call refused before its first message with the error status, and leaves the open-streams gauge as it was", async () => {
+    const shared = new SharedStreams({ log: createLogger("silent") });
+    const calls: FakeCall[] = [];
+    const url = await serve(shared, calls);
+    const before = await openSseStreams();
+    const answered = fetch(url, { headers: { Accept: "text/event-stream" } });
+    await until(() => calls.length === 1, { what: "the shared call to open" });
+    calls[0]!.fail(5, "no symbol NOSUCH1");
+    const res = await answered;
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ code: 5, message: "no symbol NOSUCH1" });
+    await until(() => shared.clientCount === 0, { what: "the refused client to be gone" });
+    // Nothing was opened as a stream: the gauge must not have been decremented for it.
+    await until(async () => (await openSseStreams()) === before, { what: `the open SSE streams gauge back at ${before}` });
   });
 });

@@ -39,6 +39,8 @@ interface Upstream {
 export class SharedStreams {
   readonly #upstreams = new Map<string, Upstream>();
   readonly #maxPendingBytes: number;
+  /** The clients answered as a stream (counted in httpOpenStreams): not those answered with an error status. */
+  readonly #streaming = new WeakSet<Response>();
 
   constructor(private readonly options: SharedStreamsOptions) {
     this.#maxPendingBytes = options.maxPendingBytes ?? SHARED_STREAM_MAX_PENDING_BYTES;
@@ -70,7 +72,7 @@ export class SharedStreams {
     const joined = upstream;
     joined.joiners.add(res);
     res.once("close", () => {
-      if (res.headersSent) httpOpenStreams.dec({ framing: "sse" });
+      if (this.#streaming.has(res)) httpOpenStreams.dec({ framing: "sse" });
       joined.joiners.delete(res);
       if (joined.joiners.size === 0 && this.#upstreams.get(key) === joined) {
         this.#upstreams.delete(key);
@@ -117,6 +119,7 @@ export class SharedStreams {
 
   #start(res: Response): void {
     if (res.headersSent) return;
+    this.#streaming.add(res);
     httpOpenStreams.inc({ framing: "sse" });
     res.status(200).set(STREAM_HEADERS.sse);
     res.flushHeaders();
