@@ -1,7 +1,10 @@
 import { Client, credentials, type ClientReadableStream } from "@grpc/grpc-js";
 import { jetstream } from "@nats-io/jetstream";
 import { connect, headers } from "@nats-io/transport-node";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StreamTicksRequest, StreamTicksResponse } from "../../gen/ibprovider/v1/market_data_service.js";
 import { nextEvent } from "../grpc/streamEncoding.js";
@@ -63,6 +66,8 @@ class RawTicks {
 describe.skipIf(!verdict.run)("the provider role publishes every feed's events to JetStream", () => {
   let nats: NatsServer;
   let testApp: TestApp;
+  // A store file, as a provider runs (its events written on the store's worker thread, not in memory).
+  const storeDir = mkdtempSync(join(tmpdir(), "ibp-provider-bus-"));
 
   beforeAll(async () => {
     // In CI a missing nats-server fails every test here, with the apt-get line that fixes it.
@@ -71,13 +76,14 @@ describe.skipIf(!verdict.run)("the provider role publishes every feed's events t
     testApp = await startTestApp({
       simulator: { seed: 16, flood: true, floodRatePerSec: 2_000, floodBatch: 8 },
       // A small queue, so that a stopped bus sheds within the test.
-      env: { BUS_URL: nats.url, BUS_QUEUE_EVENTS: "1000" },
+      env: { BUS_URL: nats.url, BUS_QUEUE_EVENTS: "1000", STORE_PATH: join(storeDir, "store.sqlite") },
     });
   });
 
   afterAll(async () => {
     await testApp?.stop();
     await nats?.close();
+    rmSync(storeDir, { recursive: true, force: true });
   });
 
   /** What /api/health/ready says of the bus. */
