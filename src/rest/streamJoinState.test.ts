@@ -54,4 +54,47 @@ describe("the state a late joiner of a shared stream gets", () => {
     state.add({ status: "NOT_SERVING" });
     expect(state.snapshot()).toEqual({ status: "NOT_SERVING" });
   });
+
+  const kinds = (state: StreamJoinState) =>
+    ((state.snapshot() ?? { events: [] }) as { events: Record<string, { kind?: string; price?: string }>[] }).events.map((e) =>
+      e.status !== undefined ? e.status.kind!.replace("STREAM_STATUS_KIND_", "") : e.trade !== undefined ? `trade ${e.trade.price}` : e.update !== undefined ? "book" : Object.keys(e).join(),
+    );
+  const status = (kind: string) => ({ events: [{ sequence: "0", status: { kind: `STREAM_STATUS_KIND_${kind}` } }] });
+  const trade = (price: string) => ({ events: [{ sequence: price, trade: { price } }] });
+
+  it("does not replay a status that data has since made moot (an old GAP, REPLAY_COMPLETE, STALE), and says a current trouble after the data it follows", () => {
+    const state = new StreamJoinState();
+    state.add(status("SUBSCRIBED"));
+    state.add(status("DELAYED"));
+    state.add(trade("1"));
+    state.add(status("GAP"));
+    state.add(trade("2"));
+    state.add(status("REPLAY_COMPLETE"));
+    state.add(trade("3"));
+    // The subscription (its epoch) and the kind of data first, as the feed tells its own joiners; the GAP
+    // and REPLAY_COMPLETE happened before data that followed them: not news to a joiner.
+    expect(kinds(state)).toEqual(["SUBSCRIBED", "DELAYED", "trade 1", "trade 2", "trade 3"]);
+    // A trouble still current is said after the data it came after (never before it: a GAP said first
+    // would glue the data before it to the data after it in silence).
+    state.add(status("RECONNECTING"));
+    expect(kinds(state)).toEqual(["SUBSCRIBED", "DELAYED", "trade 1", "trade 2", "trade 3", "RECONNECTING"]);
+    state.add(status("GAP"));
+    expect(kinds(state)).toEqual(["SUBSCRIBED", "DELAYED", "trade 1", "trade 2", "trade 3", "GAP"]);
+    state.add(trade("4"));
+    expect(kinds(state)).toEqual(["SUBSCRIBED", "DELAYED", "trade 1", "trade 2", "trade 3", "trade 4"]);
+  });
+
+  it("forgets the book on BOOK_RESET (a joiner must not get the discarded book as a snapshot) until the next snapshot", () => {
+    const state = new StreamJoinState();
+    state.add(status("SUBSCRIBED"));
+    state.add({ events: [{ sequence: "1", update: { symbol: "X", sequence: "1", isSnapshot: true, isConsistent: true, bids: [level("99", "1")], asks: [level("101", "1")] } }] });
+    state.add(status("BOOK_RESET"));
+    expect(kinds(state)).toEqual(["SUBSCRIBED", "BOOK_RESET"]);
+    state.add({ events: [{ sequence: "2", update: { symbol: "X", sequence: "2", isSnapshot: false, isConsistent: true, bids: [level("98", "1")], asks: [] } }] });
+    // A delta after the reset is no book by itself: the snapshot that follows the reset is awaited.
+    expect(kinds(state)).toEqual(["SUBSCRIBED", "BOOK_RESET"]);
+    state.add({ events: [{ sequence: "3", update: { symbol: "X", sequence: "3", isSnapshot: true, isConsistent: true, bids: [level("97", "2")], asks: [level("102", "2")] } }] });
+    expect(kinds(state)).toEqual(["SUBSCRIBED", "book"]);
+    expect((state.snapshot() as { events: { update?: { bids: unknown[] } }[] }).events[1]!.update!.bids).toEqual([level("97", "2")]);
+  });
 });

@@ -11,14 +11,27 @@ interface BookState {
 /** Trades a late joiner of a shared stream gets: a tape's worth. */
 export const JOIN_TRADES = 50;
 
+/** The statuses that describe the data that follows them (sharedFeed.ts DATA_KINDS): they stay true until another. */
+const DATA_KIND_STATUSES = new Set(["STREAM_STATUS_KIND_LIVE", "STREAM_STATUS_KIND_DELAYED", "STREAM_STATUS_KIND_FROZEN"]);
+const SUBSCRIBED = "STREAM_STATUS_KIND_SUBSCRIBED";
+const BOOK_RESET = "STREAM_STATUS_KIND_BOOK_RESET";
+
 /**
  * What a client joining a shared stream late needs to see what the others see, built from the stream's
- * messages as they pass (canonical proto3 JSON, `{events: [...]}` batches): the last status, the book as
- * one snapshot (its deltas applied), the last trades, the last two candles (the one that just completed
- * and the forming one) and the last event of any other kind. Bounded whatever the stream's length.
+ * messages as they pass (canonical proto3 JSON, `{events: [...]}` batches): the book as one snapshot (its
+ * deltas applied), the last trades, the last two candles (the one that just completed and the forming
+ * one) and the last event of any other kind. Statuses as the feed tells its own joiners (sharedFeed.ts
+ * joinState): SUBSCRIBED (its epoch) and the kind of data (live, delayed, frozen) before the data; any
+ * other status (stale, reconnecting, gap, waiting, …) only while no data has followed it, and after the
+ * data (an old GAP or REPLAY_COMPLETE is no news to a joiner; a GAP said first would glue the data before
+ * it to the data after it). BOOK_RESET discards the book until the next snapshot. Bounded whatever the
+ * stream's length.
  */
 export class StreamJoinState {
-  #status: JsonObject | undefined;
+  #subscribed: JsonObject | undefined;
+  #dataKind: JsonObject | undefined;
+  /** The last status of another kind, until data follows it. */
+  #trouble: JsonObject | undefined;
   #book: BookState | undefined;
   #trades: JsonObject[] = [];
   #candles: JsonObject[] = [];
@@ -36,8 +49,15 @@ export class StreamJoinState {
       if (!isObject(event)) continue;
       const kind = oneofMember(event);
       if (kind === undefined || kind === "heartbeat") continue;
-      if (kind === "status") this.#status = event;
-      else if (kind === "update") this.#applyBook(event);
+      if (kind === "status") {
+        this.#addStatus(event);
+        continue;
+      }
+      // A delta with no snapshot before it (after a BOOK_RESET) has nothing to apply to: the snapshot follows.
+      if (kind === "update" && this.#book === undefined && (event.update as JsonObject).isSnapshot !== true) continue;
+      // Data: whatever trouble was said before it is over (the feed's state is its data kind again).
+      this.#trouble = undefined;
+      if (kind === "update") this.#applyBook(event);
       else if (kind === "trade") {
         this.#trades.push(event);
         if (this.#trades.length > JOIN_TRADES) this.#trades.shift();
@@ -50,17 +70,32 @@ export class StreamJoinState {
   snapshot(): JsonValue | undefined {
     if (this.#lastMessage !== undefined) return this.#lastMessage;
     const events: JsonObject[] = [];
-    if (this.#status !== undefined) events.push(this.#status);
+    if (this.#subscribed !== undefined) events.push(this.#subscribed);
+    if (this.#dataKind !== undefined) events.push(this.#dataKind);
     events.push(...this.#lastOf.values());
     if (this.#book !== undefined) events.push(this.#bookSnapshot(this.#book));
     events.push(...this.#candles, ...this.#trades);
+    if (this.#trouble !== undefined) events.push(this.#trouble);
     return events.length === 0 ? undefined : { events };
+  }
+
+  #addStatus(event: JsonObject): void {
+    const kind = (event.status as JsonObject).kind;
+    if (kind === SUBSCRIBED) this.#subscribed = event;
+    else if (typeof kind === "string" && DATA_KIND_STATUSES.has(kind)) this.#dataKind = event;
+    else {
+      if (kind === BOOK_RESET) this.#book = undefined;
+      this.#trouble = event;
+      return;
+    }
+    // SUBSCRIBED or a data kind: the feed's state is that now, no longer a trouble said before.
+    this.#trouble = undefined;
   }
 
   #applyBook(event: JsonObject): void {
     const update = event.update as JsonObject;
-    if (update.isSnapshot === true || this.#book === undefined) this.#book = { meta: {}, sequence: "0", bids: new Map(), asks: new Map() };
-    const book = this.#book;
+    if (update.isSnapshot === true) this.#book = { meta: {}, sequence: "0", bids: new Map(), asks: new Map() };
+    const book = this.#book!;
     const { bids, asks, ...meta } = update;
     book.meta = meta;
     book.sequence = event.sequence ?? book.sequence;
