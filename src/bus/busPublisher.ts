@@ -79,6 +79,7 @@ export class BusPublisher implements FeedTaps {
   private lastShedLogMs = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly counts = { published: 0, duplicates: 0, shed: 0, unroutable: 0, failures: 0 };
+  private readonly addresses = new Map<string, { market: string; symbol: string }>();
 
   constructor(
     private readonly acks: Pick<JetStreamAcks, "publish">,
@@ -204,8 +205,11 @@ export class BusPublisher implements FeedTaps {
     if (outlet.subject !== undefined) return outlet.subject;
     const accountId = this.directory.account();
     if (accountId === undefined) return "wait";
-    const described = this.directory.feed(outlet.feed.key);
+    // A key names one instrument and market for good: remembered, so that a later instance gone before its
+    // first publish (refused at once, cancelled in the same turn) is still named.
+    const described = this.addresses.get(outlet.feed.key) ?? this.directory.feed(outlet.feed.key);
     if (described === undefined && outlet.kind !== "account") return undefined;
+    if (described !== undefined) this.addresses.set(outlet.feed.key, described);
     const account = accountToken(accountId);
     outlet.publicKey = publicFeedKey(outlet.feed.key, outlet.kind, account);
     outlet.subject = feedSubject(this.settings.subjectPrefix, account, { key: outlet.feed.key, kind: outlet.kind, market: described?.market ?? "", symbol: described?.symbol ?? "" });
