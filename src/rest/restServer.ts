@@ -224,9 +224,12 @@ export class RestServer {
 
   /**
    * Stops accepting, lets running requests end for `graceMs` (open streams end when the gRPC server's
-   * shutdown ends them: each gets its last error frame), then closes what is left.
+   * shutdown ends them: each gets its last error frame; the consoles' state streams end at once), then
+   * closes what is left.
    */
   async stop(graceMs = 5_000): Promise<void> {
+    // The consoles' state streams never end by themselves: end them now, and their reads with them.
+    this.consoleState.close();
     if (this.boundPort === undefined) {
       this.channel.close();
       return;

@@ -92,3 +92,31 @@ describe("the console's live endpoints", () => {
     expect(testApp.app.rest.sharedStreams.upstreamCount).toBe(0);
   });
 });
+
+describe("the console's live endpoints when the service stops", () => {
+  it("end the consoles' state streams at once: stopping does not wait out the grace period for them", async () => {
+    // A grace period far longer than the test may take: a stop that waits it out fails the test.
+    const testApp = await startTestApp({ token: TOKEN, env: { SHUTDOWN_GRACE_MS: "60000" } });
+    const leave = new AbortController();
+    let stopping: Promise<void> | undefined;
+    try {
+      const base = testApp.app.rest.url;
+      const states: unknown[] = [];
+      const ended = followSse(`${base}/ui/live/state`, states, leave.signal, AUTH);
+      const shared: unknown[] = [];
+      const sharedEnded = followSse(`${base}/ui/live/api/trades/ib/spot/BTCUSDT/stream`, shared, leave.signal, AUTH);
+      await until(() => states.length >= 1 && shared.length >= 1, { what: "a state and a trade stream message at the console", timeoutMs: 8_000 });
+      stopping = testApp.stop();
+      const outcome = await Promise.race([
+        Promise.all([stopping, ended, sharedEnded]).then(() => "stopped" as const),
+        new Promise<"still running">((resolve) => setTimeout(() => resolve("still running"), 10_000).unref()),
+      ]);
+      expect(outcome).toBe("stopped");
+      expect(testApp.app.rest.consoleState.consoleCount).toBe(0);
+      expect(testApp.app.rest.sharedStreams.clientCount).toBe(0);
+    } finally {
+      leave.abort();
+      await (stopping ?? testApp.stop());
+    }
+  }, 90_000);
+});

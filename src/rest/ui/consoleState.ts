@@ -1,7 +1,7 @@
 import type { JsonObject, JsonValue, Registry } from "@bufbuild/protobuf";
 import type { Metadata } from "@grpc/grpc-js";
 import type { RequestHandler, Response } from "express";
-import { ApiError } from "../../grpc/apiError.js";
+import { ApiError, unavailable } from "../../grpc/apiError.js";
 import type { TokenAuthenticator } from "../../grpc/auth.js";
 import type { Logger } from "../../log/logger.js";
 import { httpOpenStreams, metricsRegistry } from "../../metrics/metrics.js";
@@ -49,6 +49,7 @@ export class ConsoleState {
   /** Undefined where the compiled protos lack the route (a bridge over other services, in tests). */
   readonly #reads: Record<keyof typeof READS, RpcRoute | undefined>;
   readonly #everyMs: number;
+  #closed = false;
 
   constructor(private readonly options: ConsoleStateOptions) {
     this.#everyMs = options.everyMs ?? CONSOLE_STATE_EVERY_MS;
@@ -63,11 +64,29 @@ export class ConsoleState {
     return n;
   }
 
+  /**
+   * The service stops: every console's stream ends now (it would otherwise hold the REST server's stop for
+   * its whole grace period: it never ends by itself) and no read runs any more; later requests are refused.
+   */
+  close(): void {
+    this.#closed = true;
+    const audiences = [...this.#audiences.values()];
+    this.#audiences.clear();
+    for (const audience of audiences) {
+      clearTimeout(audience.timer);
+      for (const res of audience.consoles) res.end();
+    }
+  }
+
   handler(): RequestHandler {
     return (req, res, next) => {
       const caller = this.options.auth.authenticate(headerValue(req, "authorization"), headerValue(req, "x-api-token"));
       if (caller instanceof ApiError) {
         next(new HttpError(caller));
+        return;
+      }
+      if (this.#closed) {
+        next(new HttpError(unavailable("the service is shutting down", "SHUTTING_DOWN")));
         return;
       }
       let audience = this.#audiences.get(caller.client);
