@@ -97,11 +97,13 @@ export function rpcGateway(options: RpcGatewayOptions): RequestHandler {
       next(new HttpError(notFound(`${req.path} is not a stream: only server streams are shared here`, "ROUTE_NOT_FOUND", { method: req.method, path: req.path })));
       return;
     }
-    // The access log names the route's template, never the raw path (restServer.ts accessLogger).
-    res.locals.route = route.template.source;
+    // The access log names the route's template, never the raw path (restServer.ts accessLogger); where the
+    // gateway is mounted under a prefix (the shared streams at /ui/live), the prefix and the template.
+    const routeLabel = `${req.baseUrl}${route.template.source}`;
+    res.locals.route = routeLabel;
     res.once("close", () => {
       const seconds = (performance.now() - started) / 1000;
-      httpRequestDuration.observe({ method, route: route.template.source, status: answeredStatus(res) }, seconds);
+      httpRequestDuration.observe({ method, route: routeLabel, status: answeredStatus(res) }, seconds);
     });
 
     const call = (body: JsonValue | undefined) => {

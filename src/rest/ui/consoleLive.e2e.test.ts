@@ -82,6 +82,19 @@ describe("the console's live endpoints", () => {
     await until(async () => shared.upstreamCount === 0 && (await consumers()) === configured, { what: "the shared stream to close with its last console" });
   });
 
+  it("names a shared stream's route as /ui/live + the API's template in the request metrics (and the access log): not as the API's own stream", async () => {
+    const routes = async () => (await metricsRegistry.getSingleMetric("ibprovider_http_request_duration_seconds")!.get()).values.map((v) => String(v.labels.route));
+    const template = "/api/trades/{connector_type}/{market_type}/{symbol}/stream";
+    const apiCallsBefore = (await routes()).filter((r) => r === template).length;
+    const messages: unknown[] = [];
+    const leaveStream = new AbortController();
+    void followSse(`${base}/ui/live/api/trades/ib/spot/BTCUSDT/stream`, messages, leaveStream.signal, AUTH);
+    await until(() => messages.length > 0, { what: "a message of the shared trades stream" });
+    leaveStream.abort();
+    await until(async () => (await routes()).includes(`/ui/live${template}`), { what: `a request observed as /ui/live${template}` });
+    expect((await routes()).filter((r) => r === template).length).toBe(apiCallsBefore);
+  });
+
   it("refuses what the API refuses, and serves no unary route", async () => {
     expect(await followSse(`${base}/ui/live/api/trades/ib/spot/BTCUSDT/stream`, [], leave.signal)).toBe(401);
     expect(await followSse(`${base}/ui/live/state`, [], leave.signal)).toBe(401);
