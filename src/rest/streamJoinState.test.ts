@@ -37,14 +37,14 @@ describe("the state a late joiner of a shared stream gets", () => {
 
     const candles = new StreamJoinState();
     const candle = (time: string, close: string) => ({ events: [{ sequence: close, candle: { time, close } }] });
-    candles.add(candle("10:00", "1"));
-    candles.add(candle("10:01", "2"));
-    candles.add(candle("10:01", "3"));
-    candles.add(candle("10:02", "4"));
-    candles.add(candle("10:02", "5"));
+    candles.add(candle("2026-12-03T10:00:00Z", "1"));
+    candles.add(candle("2026-12-03T10:01:00Z", "2"));
+    candles.add(candle("2026-12-03T10:01:00Z", "3"));
+    candles.add(candle("2026-12-03T10:02:00Z", "4"));
+    candles.add(candle("2026-12-03T10:02:00Z", "5"));
     expect((candles.snapshot() as { events: { candle: unknown }[] }).events.map((e) => e.candle)).toEqual([
-      { time: "10:01", close: "3" },
-      { time: "10:02", close: "5" },
+      { time: "2026-12-03T10:01:00Z", close: "3" },
+      { time: "2026-12-03T10:02:00Z", close: "5" },
     ]);
   });
 
@@ -96,5 +96,22 @@ describe("the state a late joiner of a shared stream gets", () => {
     state.add({ events: [{ sequence: "3", update: { symbol: "X", sequence: "3", isSnapshot: true, isConsistent: true, bids: [level("97", "2")], asks: [level("102", "2")] } }] });
     expect(kinds(state)).toEqual(["SUBSCRIBED", "book"]);
     expect((state.snapshot() as { events: { update?: { bids: unknown[] } }[] }).events[1]!.update!.bids).toEqual([level("97", "2")]);
+  });
+
+  it("keeps the two newest candles in time order when a candle's final (healed) form arrives after the next one started", () => {
+    const state = new StreamJoinState();
+    const candle = (time: string, close: string, isComplete = false) => ({ events: [{ sequence: close, candle: { time, close, isComplete } }] });
+    state.add(candle("2026-12-03T10:01:00Z", "1"));
+    state.add(candle("2026-12-03T10:02:00Z", "2"));
+    // candleFeed.ts: the final bar of 10:01 comes from IB's history a few seconds into 10:02.
+    state.add(candle("2026-12-03T10:01:00Z", "1.5", true));
+    expect((state.snapshot() as { events: { candle: unknown }[] }).events.map((e) => e.candle)).toEqual([
+      { time: "2026-12-03T10:01:00Z", close: "1.5", isComplete: true },
+      { time: "2026-12-03T10:02:00Z", close: "2", isComplete: false },
+    ]);
+    state.add(candle("2026-12-03T10:02:00.500Z", "3"));
+    state.add(candle("2026-12-03T10:00:00Z", "0", true));
+    // An older candle than both kept is no part of what a joiner needs; a later one pushes out the oldest.
+    expect((state.snapshot() as { events: { candle: { time: string } }[] }).events.map((e) => e.candle.time)).toEqual(["2026-12-03T10:02:00Z", "2026-12-03T10:02:00.500Z"]);
   });
 });

@@ -113,15 +113,24 @@ export class StreamJoinState {
     return { sequence: book.sequence, update: { ...book.meta, isSnapshot: true, bids: sorted(book.bids, -1), asks: sorted(book.asks, 1) } };
   }
 
+  /** The two newest candles by time (not by arrival: a candle's final form from history comes after the next one started). */
   #addCandle(event: JsonObject): void {
-    const time = (event.candle as JsonObject).time;
-    const last = this.#candles.at(-1);
-    if (last !== undefined && (last.candle as JsonObject).time === time) this.#candles[this.#candles.length - 1] = event;
-    else {
-      this.#candles.push(event);
-      if (this.#candles.length > 2) this.#candles.shift();
+    const time = candleTime(event);
+    const at = this.#candles.findIndex((c) => candleTime(c) === time);
+    if (at >= 0) {
+      this.#candles[at] = event;
+      return;
     }
+    this.#candles.push(event);
+    this.#candles.sort((a, b) => candleTime(a) - candleTime(b));
+    if (this.#candles.length > 2) this.#candles.shift();
   }
+}
+
+/** A candle event's start in ms (RFC 3339 text does not compare as text: "…00.500Z" < "…00Z"). */
+function candleTime(event: JsonObject): number {
+  const time = (event.candle as JsonObject).time;
+  return typeof time === "string" ? Date.parse(time) : NaN;
 }
 
 function isObject(value: unknown): value is JsonObject {
