@@ -19,7 +19,11 @@ import { tappedJournalStore } from "./stream/feedTap.js";
 import type { BusDirectory } from "./bus/busPublisher.js";
 import type { ProviderBus } from "./bus/providerBus.js";
 
-export const SERVICE_VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+export { SERVICE_VERSION } from "./config/serviceVersion.js";
+import { SERVICE_VERSION } from "./config/serviceVersion.js";
+import { RpcChannel } from "./rest/rpcChannel.js";
+import { providerCalls } from "./edge/providerCalls.js";
+import { unaryMethodsOf } from "./edge/callableMethods.js";
 
 /** The simulated Gateway as the app uses it (src/simulator). */
 interface RunningSimulator {
@@ -145,6 +149,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
   const configured = new ConfiguredSubscriptions(config.provider, adapter, log.child({ component: "subscriptions" }));
   const configuredBackfill = new ConfiguredBackfill(config.provider, adapter, log.child({ component: "backfill" }));
   let rest: RestServer | undefined;
+  let edgeCalls: RpcChannel | undefined;
   let grpcStarted = false;
   try {
     await adapter.start();
@@ -175,6 +180,12 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       startedAt,
     });
     await rest.start();
+    // The provider role answers the edges' unary calls on its own gRPC server, as the REST bridge does.
+    if (bus !== undefined) {
+      const dial = grpcDialOf(config.env.GRPC_HOST, grpc.port, config.tls);
+      edgeCalls = new RpcChannel(dial.target, dial.credentials, dial.channelOptions);
+      bus.answerCalls(providerCalls(edgeCalls, unaryMethodsOf(loadDescriptorSet())));
+    }
   } catch (err) {
     await rest?.stop(0);
     if (grpcStarted) await grpc.shutdown();
@@ -219,6 +230,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       await simulator?.close();
       // What the feeds recorded until they closed goes to the bus (briefly: the rest is shed, and counted).
       await bus?.close(Math.min(BUS_FLUSH_ON_STOP_MS, config.env.SHUTDOWN_GRACE_MS));
+      edgeCalls?.close();
       // Last: what IB sent until the adapter stopped is committed.
       store.close();
     },

@@ -30,6 +30,9 @@ const ALLOWED: Record<string, { folders: string[]; forbiddenPackages?: string[] 
   // The simulated Gateway is a product of its own: it shares only the exchange calendar.
   simulator: { folders: ["domain"], forbiddenPackages: ["@stoqey/ib", "@grpc/grpc-js", ...NATS] },
   client: { folders: ["gen"], forbiddenPackages: ["@stoqey/ib", ...NATS] },
+  // The edge role and what the provider answers edges with: between the bus (NATS, in src/bus) and the gRPC
+  // server and REST bridge, as the REST bridge is between HTTP and gRPC; never IB.
+  edge: { folders: ["gen", "domain", "stream", "grpc", "rest", "bus", "config", "log", "metrics"], forbiddenPackages: ["@stoqey/ib", ...NATS] },
   cli: { folders: ["gen", "domain", "store", "config", "rest"], forbiddenPackages: ["@stoqey/ib", "express", ...NATS] }, // operator commands: the store file itself, or the service as a gRPC client; never an IB connection of their own
 };
 

@@ -4,6 +4,7 @@ import type { Logger } from "../log/logger.js";
 import type { FeedTaps } from "../stream/feedTap.js";
 import { busConnected } from "./busMetrics.js";
 import { BusUnavailableError } from "./busUnavailableError.js";
+import { serveCalls, type BusCall, type CallReply } from "./busRpc.js";
 import { BusPublisher, type BusDirectory, type BusPublisherStats } from "./busPublisher.js";
 import type { BusSettings } from "./busSettings.js";
 import { ensureStreams, streamConfigs } from "./busStreams.js";
@@ -15,6 +16,8 @@ export interface ProviderBus {
   /** Whether the connection to the bus is up now. */
   isConnected(): boolean;
   stats(): BusPublisherStats;
+  /** Answers the edges' calls (one provider per subject prefix; busRpc.ts) until closed. */
+  answerCalls(handle: (call: BusCall) => Promise<CallReply>): void;
   /** Publishes what is still queued (at most `graceMs`), then closes the connection. */
   close(graceMs: number): Promise<void>;
 }
@@ -66,11 +69,16 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
     }
   })();
   log.info({ bus: settings.url, subjectPrefix: settings.subjectPrefix }, "provider role: publishing every feed's events to the bus");
+  let answering: { close(): Promise<void> } | undefined;
   return {
     taps: publisher,
     isConnected: () => connected,
     stats: () => publisher.stats(),
+    answerCalls: (handle) => {
+      answering ??= serveCalls(nc, settings.subjectPrefix, handle);
+    },
     close: async (graceMs) => {
+      await answering?.close();
       await publisher.close(graceMs);
       acks.close();
       busConnected.set(0);

@@ -231,7 +231,8 @@ describe("historical ticks from the model", () => {
     const sunday = Date.UTC(2026, 10, 15, 12);
     const t0 = performance.now();
     const ticks = historicalTicks(fx.sim.market, aapl, { what: "BID_ASK", toMs: sunday, nowMs: NOW, numberOfTicks: 1000, useRth: true, ignoreSize: true });
-    expect(performance.now() - t0).toBeLessThan(2000);
+    // A bound against a runaway walk back, not a timing: CI's two cores also run other test files.
+    expect(performance.now() - t0).toBeLessThan(10_000);
     expect(ticks.length).toBeGreaterThanOrEqual(1000);
     // Friday's regular session ends 16:00 New York = 21:00 UTC.
     expect(ticks.at(-1)!.timeMs).toBeLessThan(Date.UTC(2026, 10, 13, 21));

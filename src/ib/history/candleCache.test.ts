@@ -83,7 +83,8 @@ describe("history from the store first", () => {
     const first = await candlesOf(fx.adapter, "ETHUSDT", min1, toMs - 31 * 60_000, toMs);
     const after = Date.now();
     await store.flushed();
-    expect(first.at(-1)!.complete).toBe(false);
+    // Unless the minute ended while IB answered: then the bar was whole when its answer was read.
+    if (Math.floor(after / 60_000) === Math.floor(before / 60_000)) expect(first.at(-1)!.complete).toBe(false);
     expect(first.filter((c) => c.startMs + 60_000 <= before).every((c) => c.complete)).toBe(true);
     expect(first.filter((c) => c.startMs + 60_000 > after).every((c) => !c.complete)).toBe(true);
     // Within recentTtlMs (60 s) and the same forming minute: served from the store, the forming bar still incomplete.

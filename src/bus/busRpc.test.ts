@@ -1,0 +1,50 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
+import { sendCall, serveCalls } from "./busRpc.js";
+
+// Calls over a real nats-server: what an edge sends and the provider answers, bytes for bytes.
+const verdict = natsServerVerdict();
+if (verdict.message !== undefined && !verdict.run) console.warn(`skipped: ${verdict.message}`);
+
+describe.skipIf(!verdict.run)("calls over the bus", () => {
+  let server: NatsServer;
+  let provider: NatsConnection;
+  let edge: NatsConnection;
+
+  beforeAll(async () => {
+    if (verdict.message !== undefined) throw new Error(verdict.message);
+    server = await startNatsServer();
+    [provider, edge] = await Promise.all([connect({ servers: server.url }), connect({ servers: server.url })]);
+  }, 20_000);
+
+  afterAll(async () => {
+    await Promise.all([provider?.close(), edge?.close()]);
+    await server?.close();
+  });
+
+  it("carries the method, the caller's headers and the request; answers a reply larger than a NATS message whole", async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024 + 17);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    const seen: { method: string; headers: Record<string, string>; body: string }[] = [];
+    const answering = serveCalls(provider, "t1", async (call) => {
+      seen.push({ method: call.method, headers: call.headers, body: Buffer.from(call.body).toString() });
+      return { ok: true, body: big };
+    });
+    await provider.flush();
+    const reply = await sendCall(edge, "t1", { method: "/pkg.Service/Method", headers: { authorization: "Bearer x" }, body: Buffer.from("request"), timeoutMs: 5_000 });
+    expect(reply.ok).toBe(true);
+    expect(reply.ok && Buffer.compare(Buffer.from(reply.body), big)).toBe(0);
+    expect(seen).toEqual([{ method: "/pkg.Service/Method", headers: { authorization: "Bearer x" }, body: "request" }]);
+    await answering.close();
+  });
+
+  it("carries a failure's code, message and details; says so when no provider answers", async () => {
+    const answering = serveCalls(provider, "t2", async () => ({ ok: false, code: 5, message: "no such symbol\nat all", details: Buffer.from([1, 2, 3]) }));
+    await provider.flush();
+    expect(await sendCall(edge, "t2", { method: "/m", headers: {}, body: new Uint8Array(), timeoutMs: 5_000 })).toEqual({ ok: false, code: 5, message: "no such symbol at all", details: Buffer.from([1, 2, 3]) });
+    await answering.close();
+    const none = await sendCall(edge, "t3", { method: "/m", headers: {}, body: new Uint8Array(), timeoutMs: 5_000 });
+    expect(none).toMatchObject({ ok: false, code: 14 });
+  });
+});

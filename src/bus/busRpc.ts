@@ -1,0 +1,118 @@
+import { createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+
+/**
+ * Calls over the bus (NATS request/reply), transport-neutral on both sides: an edge sends a call (a method,
+ * a few headers such as the caller's token, the request's bytes), the provider answers with the reply's
+ * bytes or a status. Replies larger than a NATS message are sent in chunks to the caller's inbox (a year of
+ * min1 candles is tens of MB; a NATS message at most the server's max_payload, 1 MB by default).
+ */
+
+/** What a call carries besides its bytes: names and values as gRPC metadata would (lower-case names). */
+export type CallHeaders = Record<string, string>;
+
+export type CallReply =
+  | { ok: true; body: Uint8Array }
+  /** A failed call: a gRPC status code, its message and the google.rpc.Status bytes (its reason, details) if any. */
+  | { ok: false; code: number; message: string; details?: Uint8Array };
+
+export interface BusCall {
+  /** "/ibprovider.v1.SymbolService/GetSymbol". */
+  method: string;
+  headers: CallHeaders;
+  body: Uint8Array;
+  /** How long the caller waits (its deadline). */
+  timeoutMs: number;
+}
+
+/** The subject calls of a deployment go to: one provider (one IB account) per subject prefix answers them. */
+export function callSubject(prefix: string): string {
+  return `${prefix}.rpc`;
+}
+
+const HEADER_METHOD = "Ibp-Method";
+const HEADER_CALL = "Ibp-H-";
+const HEADER_CODE = "Ibp-Code";
+const HEADER_MESSAGE = "Ibp-Message";
+const HEADER_DETAILS = "Ibp-Details";
+const HEADER_CHUNK = "Ibp-Chunk";
+const HEADER_TIMEOUT = "Ibp-Timeout-Ms";
+
+/** Room left in a chunk for its headers. */
+const HEADER_ROOM = 16 * 1024;
+
+/**
+ * Answers calls with `handle`; several providers on one subject share them (queue group), as a standby
+ * would. Returns what stops answering.
+ */
+export function serveCalls(nc: NatsConnection, prefix: string, handle: (call: BusCall) => Promise<CallReply>): { close(): Promise<void> } {
+  const sub: Subscription = nc.subscribe(callSubject(prefix), {
+    queue: "providers",
+    callback: (err, msg) => {
+      if (err !== null || msg.reply === undefined) return;
+      const call = callOf(msg);
+      void handle(call).then(
+        (reply) => reply_(nc, msg.reply!, reply),
+        (error: unknown) => reply_(nc, msg.reply!, { ok: false, code: 13, message: `internal error: ${error instanceof Error ? error.message : String(error)}` }),
+      );
+    },
+  });
+  return { close: () => sub.drain() };
+}
+
+/** Sends a call and waits for its whole reply (all its chunks), at most `call.timeoutMs`. */
+export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall): Promise<CallReply> {
+  const inbox = createInbox();
+  const h = headers();
+  h.set(HEADER_METHOD, call.method);
+  h.set(HEADER_TIMEOUT, String(call.timeoutMs));
+  for (const [name, value] of Object.entries(call.headers)) h.set(`${HEADER_CALL}${name}`, value);
+  const sub = nc.subscribe(inbox);
+  const timer = setTimeout(() => sub.unsubscribe(), call.timeoutMs);
+  try {
+    nc.publish(callSubject(prefix), call.body, { reply: inbox, headers: h });
+    const chunks: Uint8Array[] = [];
+    for await (const msg of sub) {
+      if (msg.headers?.hasError === true && msg.headers.code === 503) return { ok: false, code: 14, message: "no provider answers on the bus (none running, or none with its IB connection)" };
+      const code = msg.headers?.get(HEADER_CODE);
+      if (code !== undefined && code !== "") {
+        const details = msg.headers?.get(HEADER_DETAILS);
+        return { ok: false, code: Number(code), message: msg.headers?.get(HEADER_MESSAGE) ?? "", ...(details ? { details: Buffer.from(details, "base64") } : {}) };
+      }
+      const [index, count] = (msg.headers?.get(HEADER_CHUNK) ?? "1/1").split("/").map(Number) as [number, number];
+      chunks[index - 1] = msg.data;
+      if (chunks.filter((c) => c !== undefined).length === count) return { ok: true, body: Buffer.concat(chunks) };
+    }
+    return { ok: false, code: 4, message: `the provider did not answer within ${call.timeoutMs} ms` };
+  } finally {
+    clearTimeout(timer);
+    sub.unsubscribe();
+  }
+}
+
+function callOf(msg: Msg): BusCall {
+  const callHeaders: CallHeaders = {};
+  for (const [name, values] of msg.headers ?? []) {
+    if (name.startsWith(HEADER_CALL) && values[0] !== undefined) callHeaders[name.slice(HEADER_CALL.length).toLowerCase()] = values[0];
+  }
+  return { method: msg.headers?.get(HEADER_METHOD) ?? "", headers: callHeaders, body: msg.data, timeoutMs: Number(msg.headers?.get(HEADER_TIMEOUT) ?? "0") || 30_000 };
+}
+
+function reply_(nc: NatsConnection, to: string, reply: CallReply): void {
+  if (nc.isClosed()) return;
+  if (!reply.ok) {
+    const h: MsgHdrs = headers();
+    h.set(HEADER_CODE, String(reply.code));
+    // Header values are one line of text: the message as sent, newlines flattened.
+    h.set(HEADER_MESSAGE, reply.message.replace(/[\r\n]+/g, " "));
+    if (reply.details !== undefined) h.set(HEADER_DETAILS, Buffer.from(reply.details).toString("base64"));
+    nc.publish(to, undefined, { headers: h });
+    return;
+  }
+  const room = Math.max(64 * 1024, nc.info!.max_payload - HEADER_ROOM);
+  const count = Math.max(1, Math.ceil(reply.body.length / room));
+  for (let i = 0; i < count; i++) {
+    const h = headers();
+    h.set(HEADER_CHUNK, `${i + 1}/${count}`);
+    nc.publish(to, reply.body.subarray(i * room, (i + 1) * room), { headers: h });
+  }
+}

@@ -1,0 +1,49 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../log/logger.js";
+import { sendCall, type BusCall, type CallReply } from "./busRpc.js";
+import type { BusSettings } from "./busSettings.js";
+import { BusUnavailableError } from "./busUnavailableError.js";
+
+/** The edge role's side of the bus: calls to the provider (streams from JetStream: the next slice). */
+export interface EdgeBus {
+  call(call: BusCall): Promise<CallReply>;
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+const CONNECT_TIMEOUT_MS = 5_000;
+const RECONNECT_WAIT_MS = 250;
+
+/**
+ * Connects an edge to the bus (BUS_URL), or fails with a BusUnavailableError naming BUS_URL and the
+ * address: an edge without its bus has nothing to serve. Once started it reconnects forever; meanwhile its
+ * calls fail UNAVAILABLE.
+ */
+export async function connectEdgeBus(settings: BusSettings, log: Logger): Promise<EdgeBus> {
+  const nc = await connectOrFail(settings, "ib-provider edge", "the edge role needs it");
+  let connected = true;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") {
+        connected = false;
+        log.warn({ bus: settings.url }, "the bus connection is lost: reconnecting; calls fail UNAVAILABLE meanwhile");
+      } else if (status.type === "reconnect") {
+        connected = true;
+        log.info({ bus: settings.url }, "the bus connection is back");
+      }
+    }
+  })();
+  return {
+    call: (call) => (connected ? sendCall(nc, settings.subjectPrefix, call) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
+    isConnected: () => connected,
+    close: () => nc.close(),
+  };
+}
+
+async function connectOrFail(settings: BusSettings, name: string, why: string): Promise<NatsConnection> {
+  try {
+    return await connect({ servers: [...settings.servers], name, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS, noAsyncTraces: true });
+  } catch (err) {
+    throw new BusUnavailableError(`BUS_URL ${settings.url}: cannot connect to the bus (${err instanceof Error ? err.message : String(err)}); ${why}`, { cause: err });
+  }
+}

@@ -1,0 +1,76 @@
+import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MarketDataServiceClient } from "../../gen/ibprovider/v1/market_data_service.js";
+import { SymbolServiceClient } from "../../gen/ibprovider/v1/symbol_service.js";
+import { loadConfig } from "../config/loadConfig.js";
+import { readRichStatus } from "../grpc/statusDetails.js";
+import { createLogger } from "../log/logger.js";
+import { SERVICE_VERSION } from "../config/serviceVersion.js";
+import { fetchOnce } from "../testing/fetchOnce.js";
+import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
+import { startTestApp, type TestApp } from "../testing/testApp.js";
+import { startEdge, type RunningEdge } from "./edgeApp.js";
+
+// The edge role end to end: a real nats-server -js, the provider (the service on the simulator with
+// BUS_URL) and an edge (no IB connection) in this process, each on its own loopback ports. The same calls
+// asked of both must get the same answers, errors with the same reasons.
+const verdict = natsServerVerdict();
+if (verdict.message !== undefined && !verdict.run) console.warn(`skipped: ${verdict.message}`);
+
+const TOKEN = "edge-e2e-token";
+
+describe.skipIf(!verdict.run)("an edge serves the API from the provider over the bus", () => {
+  let nats: NatsServer;
+  let provider: TestApp;
+  let edge: RunningEdge;
+  const auth = new Metadata();
+  auth.set("authorization", `Bearer ${TOKEN}`);
+
+  beforeAll(async () => {
+    if (verdict.message !== undefined) throw new Error(verdict.message);
+    nats = await startNatsServer();
+    provider = await startTestApp({ token: TOKEN, env: { BUS_URL: nats.url, BUS_SUBJECT_PREFIX: "edgee2e" } });
+    const config = loadConfig({ env: { BUS_URL: nats.url, BUS_SUBJECT_PREFIX: "edgee2e", PROVIDER_API_TOKEN: TOKEN, GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", REST_HOST: "127.0.0.1", REST_PORT: "0" } });
+    edge = await startEdge(config, SERVICE_VERSION, createLogger("silent"));
+  }, 30_000);
+
+  afterAll(async () => {
+    await edge?.stop();
+    await provider?.stop();
+    await nats?.close();
+  });
+
+  const symbols = (address: string) => new SymbolServiceClient(address, credentials.createInsecure());
+  const getSymbol = (client: SymbolServiceClient, symbol: string, md = auth) =>
+    new Promise<unknown>((resolve, reject) => client.getSymbol({ connectorType: "ib", marketType: "spot", symbol }, md, { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res))));
+
+  it("answers a unary call as the provider does", async () => {
+    const [atProvider, atEdge] = await Promise.all([getSymbol(symbols(provider.grpcAddress), "AAPL"), getSymbol(symbols(`127.0.0.1:${edge.grpc.port}`), "AAPL")]);
+    expect(atEdge).toEqual(atProvider);
+    expect(atEdge).toMatchObject({ symbol: { name: "AAPL" } });
+  });
+
+  it("passes the provider's errors on with their reasons, and refuses a wrong token at the edge itself", async () => {
+    const failure = (address: string, md = auth) => getSymbol(symbols(address), "NOSUCH1", md).then(() => undefined, (err: ServiceError) => err);
+    const [atProvider, atEdge] = await Promise.all([failure(provider.grpcAddress), failure(`127.0.0.1:${edge.grpc.port}`)]);
+    expect(atEdge?.code).toBe(atProvider?.code);
+    expect(atEdge?.details).toBe(atProvider?.details);
+    expect(readRichStatus(atEdge!)?.errorInfo?.reason).toBe("SYMBOL_NOT_FOUND");
+    const wrong = new Metadata();
+    wrong.set("authorization", "Bearer not-the-token");
+    const refused = await failure(`127.0.0.1:${edge.grpc.port}`, wrong);
+    expect(readRichStatus(refused!)?.errorInfo?.reason).toBe("INVALID_TOKEN");
+  });
+
+  it("serves the REST bridge, and says that streams are not served at an edge yet (UNIMPLEMENTED, never fake data)", async () => {
+    const res = await fetchOnce(`${edge.rest.url}/api/symbols/ib/spot/AAPL`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ symbol: { name: "AAPL" } });
+    expect(await (await fetchOnce(`${edge.rest.url}/api/health/ready`)).json()).toMatchObject({ status: "ok", role: "edge", bus: { connected: true } });
+    const marketData = new MarketDataServiceClient(`127.0.0.1:${edge.grpc.port}`, credentials.createInsecure());
+    const stream = marketData.streamTicks({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" }, auth);
+    const error = await new Promise<ServiceError>((resolve) => stream.on("error", resolve));
+    expect(error.code).toBe(12);
+    expect(readRichStatus(error)?.errorInfo?.reason).toBe("NOT_IMPLEMENTED_AT_EDGE");
+  });
+});

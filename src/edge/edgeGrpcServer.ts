@@ -1,0 +1,109 @@
+import { readFileSync } from "node:fs";
+import { Metadata, Server, ServerCredentials, status, type handleServerStreamingCall, type handleUnaryCall, type ServerErrorResponse } from "@grpc/grpc-js";
+import type { BusCall, CallReply } from "../bus/busRpc.js";
+import { AccessLog } from "../grpc/accessLog.js";
+import { ApiError } from "../grpc/apiError.js";
+import type { TokenAuthenticator } from "../grpc/auth.js";
+import { authInterceptor } from "../grpc/authInterceptor.js";
+import { toServiceError } from "../grpc/statusDetails.js";
+import type { Logger } from "../log/logger.js";
+import { FORWARDED_HEADERS } from "./providerCalls.js";
+
+export interface EdgeGrpcServerOptions {
+  host: string;
+  port: number;
+  auth: TokenAuthenticator;
+  log: Logger;
+  tls?: { certFile: string; keyFile: string } | undefined;
+  accessLog?: boolean;
+  /** Our API's methods by gRPC path (apiMethods). */
+  methods: ReadonlyMap<string, { streaming: boolean }>;
+  /** Sends a call to the provider over the bus. */
+  forward(call: BusCall): Promise<CallReply>;
+  /** A call's deadline when its caller set none. */
+  defaultTimeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const identity = (bytes: Buffer): Buffer => bytes;
+
+/** What an edge says of a stream until streams reach edges through JetStream. */
+const STREAMS_NOT_BUILT = new ApiError(
+  status.UNIMPLEMENTED,
+  "streams are not served by an edge yet (issue 16, next slice): open them on the provider (or the all-in-one process); unary calls are served here",
+  "NOT_IMPLEMENTED_AT_EDGE",
+);
+
+/**
+ * The edge's gRPC server: every method of our API, with no IB connection behind it. The token is checked
+ * here first (the same authenticator and interceptor as the provider's), then a unary call goes to the
+ * provider over the bus with the caller's token, request bytes and deadline, and its answer (bytes, or the
+ * status with its google.rpc.Status details: the same reasons as at the provider) comes back as it is.
+ */
+export class EdgeGrpcServer {
+  private readonly server: Server;
+  private boundPort: number | undefined;
+
+  constructor(private readonly options: EdgeGrpcServerOptions) {
+    this.server = new Server({ interceptors: [authInterceptor(options.auth, new AccessLog(options.log, options.accessLog))] });
+    for (const [path, { streaming }] of options.methods) {
+      if (streaming) this.server.register(path, this.stream(), identity, identity, "serverStream");
+      else this.server.register(path, this.unary(path), identity, identity, "unary");
+    }
+  }
+
+  get port(): number {
+    if (this.boundPort === undefined) throw new Error("edge gRPC server not started");
+    return this.boundPort;
+  }
+
+  async start(): Promise<number> {
+    const { tls, host, port } = this.options;
+    const credentials = tls === undefined ? ServerCredentials.createInsecure() : ServerCredentials.createSsl(null, [{ private_key: readFileSync(tls.keyFile), cert_chain: readFileSync(tls.certFile) }]);
+    const target = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+    this.boundPort = await new Promise<number>((resolve, reject) => this.server.bindAsync(target, credentials, (err, bound) => (err ? reject(err) : resolve(bound))));
+    return this.boundPort;
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    const drained = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    const timer = setTimeout(() => this.server.forceShutdown(), graceMs);
+    await drained;
+    clearTimeout(timer);
+  }
+
+  private unary(path: string): handleUnaryCall<Buffer, Buffer> {
+    return (call, callback) => {
+      const headers: Record<string, string> = {};
+      for (const name of FORWARDED_HEADERS) {
+        const value = call.metadata.get(name)[0];
+        if (typeof value === "string") headers[name] = value;
+      }
+      // The provider sees who called the edge: the chain of addresses, the edge's own peer last.
+      headers["x-forwarded-for"] = headers["x-forwarded-for"] === undefined ? call.getPeer() : `${headers["x-forwarded-for"]}, ${call.getPeer()}`;
+      const deadline = call.getDeadline();
+      const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : Number.POSITIVE_INFINITY;
+      const timeoutMs = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - Date.now()) : (this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+      this.options.forward({ method: path, headers, body: call.request, timeoutMs }).then(
+        (reply) => {
+          if (reply.ok) callback(null, Buffer.from(reply.body));
+          else callback(serviceErrorOf(reply));
+        },
+        (err: unknown) => {
+          this.options.log.error({ err, method: path }, "a call to the provider over the bus failed");
+          callback({ code: status.UNAVAILABLE, details: "the provider could not be reached over the bus; retry" });
+        },
+      );
+    };
+  }
+
+  private stream(): handleServerStreamingCall<Buffer, Buffer> {
+    return (call) => call.emit("error", toServiceError(STREAMS_NOT_BUILT));
+  }
+}
+
+function serviceErrorOf(reply: Extract<CallReply, { ok: false }>): ServerErrorResponse {
+  const metadata = new Metadata();
+  if (reply.details !== undefined) metadata.set("grpc-status-details-bin", Buffer.from(reply.details));
+  return Object.assign(new Error(reply.message), { code: reply.code, details: reply.message, metadata });
+}
