@@ -242,6 +242,27 @@ export interface GetRuntimeProofResponse {
   serviceVersion: string;
   /** Gateway's connection time text as it reported it. */
   gatewayConnectionTime: string;
+  /**
+   * The bus this process publishes every feed's events on (BUS_URL set: the provider role, docs/deploy.md);
+   * unset in the all-in-one process.
+   */
+  bus?: BusStatus | undefined;
+}
+
+/** The bus (NATS JetStream) as the provider sees it. */
+export interface BusStatus {
+  /** BUS_URL as configured, a password in it masked. */
+  address: string;
+  /** Whether the connection is up now; while it is not, events wait in a bounded queue. */
+  connected: boolean;
+  /** BUS_SUBJECT_PREFIX: the first token of every subject, the streams' prefix, where edges send calls. */
+  subjectPrefix: string;
+  /** Events acknowledged by JetStream since start. */
+  published: string;
+  /** Events waiting to be published now. */
+  queued: string;
+  /** Events shed since start (the queue full while the bus was slow or away; a feed gone before it was named). */
+  shed: string;
 }
 
 /** Request for configured connectors. */
@@ -448,6 +469,7 @@ function createBaseGetRuntimeProofResponse(): GetRuntimeProofResponse {
     subscriptions: [],
     serviceVersion: "",
     gatewayConnectionTime: "",
+    bus: undefined,
   };
 }
 
@@ -503,6 +525,9 @@ export const GetRuntimeProofResponse: MessageFns<GetRuntimeProofResponse> = {
     }
     if (message.gatewayConnectionTime !== "") {
       writer.uint32(138).string(message.gatewayConnectionTime);
+    }
+    if (message.bus !== undefined) {
+      BusStatus.encode(message.bus, writer.uint32(146).fork()).join();
     }
     return writer;
   },
@@ -656,6 +681,14 @@ export const GetRuntimeProofResponse: MessageFns<GetRuntimeProofResponse> = {
             message.gatewayConnectionTime = reader.string();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.bus = BusStatus.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -749,6 +782,7 @@ export const GetRuntimeProofResponse: MessageFns<GetRuntimeProofResponse> = {
         : isSet(object.gateway_connection_time)
         ? globalThis.String(object.gateway_connection_time)
         : "",
+      bus: isSet(object.bus) ? BusStatus.fromJSON(object.bus) : undefined,
     };
   },
 
@@ -805,6 +839,9 @@ export const GetRuntimeProofResponse: MessageFns<GetRuntimeProofResponse> = {
     if (message.gatewayConnectionTime !== undefined) {
       obj.gatewayConnectionTime = message.gatewayConnectionTime;
     }
+    if (message.bus !== undefined) {
+      obj.bus = BusStatus.toJSON(message.bus);
+    }
     return obj;
   },
 
@@ -836,6 +873,160 @@ export const GetRuntimeProofResponse: MessageFns<GetRuntimeProofResponse> = {
     message.subscriptions = object.subscriptions?.map((e) => SubscriptionStatus.fromPartial(e)) || [];
     message.serviceVersion = object.serviceVersion ?? "";
     message.gatewayConnectionTime = object.gatewayConnectionTime ?? "";
+    message.bus = (object.bus !== undefined && object.bus !== null) ? BusStatus.fromPartial(object.bus) : undefined;
+    return message;
+  },
+};
+
+function createBaseBusStatus(): BusStatus {
+  return { address: "", connected: false, subjectPrefix: "", published: "0", queued: "0", shed: "0" };
+}
+
+export const BusStatus: MessageFns<BusStatus> = {
+  encode(message: BusStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.connected !== false) {
+      writer.uint32(16).bool(message.connected);
+    }
+    if (message.subjectPrefix !== "") {
+      writer.uint32(26).string(message.subjectPrefix);
+    }
+    if (message.published !== "0") {
+      writer.uint32(32).uint64(message.published);
+    }
+    if (message.queued !== "0") {
+      writer.uint32(40).uint64(message.queued);
+    }
+    if (message.shed !== "0") {
+      writer.uint32(48).uint64(message.shed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BusStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBusStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.connected = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.subjectPrefix = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.published = reader.uint64().toString();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.queued = reader.uint64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.shed = reader.uint64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BusStatus {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      connected: isSet(object.connected) ? globalThis.Boolean(object.connected) : false,
+      subjectPrefix: isSet(object.subjectPrefix)
+        ? globalThis.String(object.subjectPrefix)
+        : isSet(object.subject_prefix)
+        ? globalThis.String(object.subject_prefix)
+        : "",
+      published: isSet(object.published) ? globalThis.String(object.published) : "0",
+      queued: isSet(object.queued) ? globalThis.String(object.queued) : "0",
+      shed: isSet(object.shed) ? globalThis.String(object.shed) : "0",
+    };
+  },
+
+  toJSON(message: BusStatus): unknown {
+    const obj: any = {};
+    if (message.address !== undefined) {
+      obj.address = message.address;
+    }
+    if (message.connected !== undefined) {
+      obj.connected = message.connected;
+    }
+    if (message.subjectPrefix !== undefined) {
+      obj.subjectPrefix = message.subjectPrefix;
+    }
+    if (message.published !== undefined) {
+      obj.published = message.published;
+    }
+    if (message.queued !== undefined) {
+      obj.queued = message.queued;
+    }
+    if (message.shed !== undefined) {
+      obj.shed = message.shed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BusStatus>, I>>(base?: I): BusStatus {
+    return BusStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BusStatus>, I>>(object: I): BusStatus {
+    const message = createBaseBusStatus();
+    message.address = object.address ?? "";
+    message.connected = object.connected ?? false;
+    message.subjectPrefix = object.subjectPrefix ?? "";
+    message.published = object.published ?? "0";
+    message.queued = object.queued ?? "0";
+    message.shed = object.shed ?? "0";
     return message;
   },
 };
