@@ -11,6 +11,11 @@ const MESSAGE_CHARS = 300;
 /** IB account ids (U1234567, DU1234567, F…/DF… for advisors) as they may appear in a message. */
 const ACCOUNT_ID = /\b(?:DU|DF|U|F)\d{5,}\b/g;
 
+/** `text` with every IB account id in it masked as in logs. */
+export function maskAccountIds(text: string): string {
+  return text.replace(ACCOUNT_ID, (id) => maskAccountId(id));
+}
+
 export interface RecentError {
   atMs: number;
   /** "ibprovider.v1.MarketDataService.GetCandles". */
@@ -33,7 +38,7 @@ export class RecentErrors {
 
   record(method: string, client: string, error: ApiError, atMs = Date.now()): void {
     if (error.code === status.CANCELLED || error.code === status.OK) return;
-    const message = error.message.replace(ACCOUNT_ID, (id) => maskAccountId(id));
+    const message = maskAccountIds(error.message);
     this.#kept.unshift({ atMs, method, client, code: error.code, reason: error.reason, message: message.length > MESSAGE_CHARS ? `${message.slice(0, MESSAGE_CHARS)}…` : message });
     if (this.#kept.length > this.capacity) this.#kept.length = this.capacity;
   }

@@ -82,6 +82,19 @@ describe("the console's live endpoints", () => {
     await until(async () => shared.upstreamCount === 0 && (await consumers()) === configured, { what: "the shared stream to close with its last console" });
   });
 
+  it("carries no account id in full: the runtime proof's accounts are masked in the state (the console shows them masked)", async () => {
+    const proof = (await (await fetchOnce(`${base}/api/exchanges/runtime-proof`, { headers: AUTH })).json()) as { activeAccount: string; managedAccounts: string[] };
+    expect(proof.activeAccount).toMatch(/^[A-Z]+\d{5,}$/);
+    const states: State[] = [];
+    const leaveState = new AbortController();
+    void followSse(`${base}/ui/live/state`, states, leaveState.signal, AUTH);
+    await until(() => states.length > 0, { what: "a state" });
+    leaveState.abort();
+    const text = JSON.stringify(states[0]);
+    for (const account of [proof.activeAccount, ...proof.managedAccounts]) expect(text).not.toContain(account);
+    expect((states[0]!.proof.value as unknown as { activeAccount: string }).activeAccount).toBe(`${proof.activeAccount.slice(0, 2)}***${proof.activeAccount.slice(-3)}`);
+  });
+
   it("names a shared stream's route as /ui/live + the API's template in the request metrics (and the access log): not as the API's own stream", async () => {
     const routes = async () => (await metricsRegistry.getSingleMetric("ibprovider_http_request_duration_seconds")!.get()).values.map((v) => String(v.labels.route));
     const template = "/api/trades/{connector_type}/{market_type}/{symbol}/stream";

@@ -3,6 +3,8 @@ import type { Metadata } from "@grpc/grpc-js";
 import type { RequestHandler, Response } from "express";
 import { ApiError, unavailable } from "../../grpc/apiError.js";
 import type { TokenAuthenticator } from "../../grpc/auth.js";
+import { maskAccountIds } from "../../grpc/recentErrors.js";
+import { maskAccountId } from "../../log/mask.js";
 import type { Logger } from "../../log/logger.js";
 import { httpOpenStreams, metricsRegistry } from "../../metrics/metrics.js";
 import { metadataOf } from "../httpMetadata.js";
@@ -129,7 +131,7 @@ export class ConsoleState {
     ]);
     if (this.#audiences.get(client) !== audience) return;
     const state: JsonObject = {
-      proof: valueOrProblem(proof),
+      proof: valueOrProblem(proof, maskedProof),
       subscriptions: valueOrProblem(subscriptions),
       errors: valueOrProblem(errors),
       metrics: metrics.status === "fulfilled" ? { text: metrics.value } : { problem: "metrics unavailable" },
@@ -149,8 +151,21 @@ export class ConsoleState {
   }
 }
 
-function valueOrProblem(result: PromiseSettledResult<JsonValue>): JsonObject {
-  if (result.status === "fulfilled") return { value: result.value };
+/**
+ * The runtime proof with its account ids masked (as the console shows them, and as logs and recent errors
+ * write them): the state goes to every console of the client, none of which needs them whole.
+ */
+function maskedProof(proof: JsonValue): JsonValue {
+  if (typeof proof !== "object" || proof === null || Array.isArray(proof)) return proof;
+  const masked: JsonObject = { ...proof };
+  if (typeof proof.activeAccount === "string" && proof.activeAccount !== "") masked.activeAccount = maskAccountId(proof.activeAccount);
+  if (Array.isArray(proof.managedAccounts)) masked.managedAccounts = proof.managedAccounts.map((a) => (typeof a === "string" ? maskAccountId(a) : a));
+  if (typeof proof.lastError === "string") masked.lastError = maskAccountIds(proof.lastError);
+  return masked;
+}
+
+function valueOrProblem(result: PromiseSettledResult<JsonValue>, shown: (value: JsonValue) => JsonValue = (value) => value): JsonObject {
+  if (result.status === "fulfilled") return { value: shown(result.value) };
   const reason: unknown = result.reason;
   const message = reason instanceof Error ? ("details" in reason && typeof reason.details === "string" ? reason.details : reason.message) : String(reason);
   return { problem: message };
