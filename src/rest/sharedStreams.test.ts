@@ -124,4 +124,37 @@ describe("streams shared by the console's clients", () => {
     // Nothing was opened as a stream: the gauge must not have been decremented for it.
     await until(async () => (await openSseStreams()) === before, { what: `the open SSE streams gauge back at ${before}` });
   });
+
+  it("ends the stream with INTERNAL after a message it cannot convert, and relays nothing after it (the call's buffered messages neither)", async () => {
+    const shared = new SharedStreams({ log: createLogger("silent") });
+    const calls: FakeCall[] = [];
+    const app = express();
+    app.get("/stream", (_req, res) =>
+      shared.join("the-stream", res, () => {
+        // As grpc-js: a cancelled call still delivers the messages it had buffered, then ends.
+        const call = new FakeCall();
+        call.cancel = () => void (call.cancelled = true);
+        calls.push(call);
+        return call as unknown as ClientReadableStream<Buffer>;
+      }, (bytes) => {
+        const json = JSON.parse(bytes.toString()) as { bad?: boolean };
+        if (json.bad === true) throw new Error("cannot convert");
+        return json as never;
+      }),
+    );
+    server = createServer(app);
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`;
+    const got: unknown[] = [];
+    const done = follow(url, got, new AbortController().signal);
+    await until(() => calls.length === 1, { what: "the shared call to open" });
+    calls[0]!.send({ n: 1 });
+    await until(() => got.length === 1, { what: "the first message" });
+    calls[0]!.send({ bad: true });
+    expect(calls[0]!.cancelled).toBe(true);
+    calls[0]!.send({ n: 2 });
+    calls[0]!.emit("end");
+    expect(await done).toBe(200);
+    expect(got).toEqual([{ n: 1 }, expect.objectContaining({ code: 13, message: "internal error" })]);
+  });
 });

@@ -88,12 +88,16 @@ export class SharedStreams {
 
   #relay(key: string, upstream: Upstream, render: (bytes: Buffer) => JsonValue): void {
     const { call } = upstream;
+    /** A message could not be converted: the stream is over (the messages the call still delivers are not relayed). */
+    let broken = false;
     call.on("data", (bytes: Buffer) => {
+      if (broken) return;
       let json: JsonValue;
       try {
         json = render(bytes);
       } catch (err) {
         this.options.log.error({ err }, "cannot convert a shared stream message to JSON");
+        broken = true;
         upstream.failure = statusJsonOfApiError(new ApiError(GrpcCode.INTERNAL, "internal error", "INTERNAL"));
         call.cancel();
         return;
