@@ -114,4 +114,24 @@ describe("the state a late joiner of a shared stream gets", () => {
     // An older candle than both kept is no part of what a joiner needs; a later one pushes out the oldest.
     expect((state.snapshot() as { events: { candle: { time: string } }[] }).events.map((e) => e.candle.time)).toEqual(["2026-12-03T10:02:00Z", "2026-12-03T10:02:00.500Z"]);
   });
+
+  it("is every open position and every balance of an account stream (the last of each), not only the last event of each kind", () => {
+    const state = new StreamJoinState();
+    const position = (symbol: string, conId: string, quantity: string) => ({ sequence: "1", position: { symbol, conId, quantity, accountId: "DU***567" } });
+    const asset = (symbol: string, walletBalance: string) => ({ sequence: "1", asset: { symbol, walletBalance } });
+    state.add({ events: [{ sequence: "0", status: { kind: "STREAM_STATUS_KIND_SUBSCRIBED" } }, { sequence: "1", summary: { currency: "USD", netLiquidation: "100" } }, asset("USD", "10"), asset("EUR", "5")] });
+    state.add({ events: [position("AAPL", "265598", "100"), position("MSFT", "272093", "50"), position("IBM", "8314", "7")] });
+    state.add({ events: [position("AAPL", "265598", "120"), position("IBM", "8314", "0"), asset("USD", "11"), { sequence: "2", pnl: { dailyPnl: "3" } }, { sequence: "3", pnl: { dailyPnl: "4" } }] });
+    const events = (state.snapshot() as { events: Record<string, Record<string, string>>[] }).events;
+    expect(events.filter((e) => e.position !== undefined).map((e) => [e.position!.symbol, e.position!.quantity])).toEqual([
+      ["AAPL", "120"],
+      ["MSFT", "50"],
+    ]);
+    expect(events.filter((e) => e.asset !== undefined).map((e) => [e.asset!.symbol, e.asset!.walletBalance])).toEqual([
+      ["USD", "11"],
+      ["EUR", "5"],
+    ]);
+    expect(events.filter((e) => e.pnl !== undefined).map((e) => e.pnl!.dailyPnl)).toEqual(["4"]);
+    expect(events.filter((e) => e.summary !== undefined)).toHaveLength(1);
+  });
 });

@@ -14,13 +14,24 @@ export const JOIN_TRADES = 50;
 /** The statuses that describe the data that follows them (sharedFeed.ts DATA_KINDS): they stay true until another. */
 const DATA_KIND_STATUSES = new Set(["STREAM_STATUS_KIND_LIVE", "STREAM_STATUS_KIND_DELAYED", "STREAM_STATUS_KIND_FROZEN"]);
 const SUBSCRIBED = "STREAM_STATUS_KIND_SUBSCRIBED";
+
+/**
+ * Kinds whose events each describe one item of a set (StreamAccount: a position, a balance, the summary of
+ * a currency): the last event of each item is the state, not the last of the kind. A position whose
+ * quantity is "0" is closed: no longer part of it.
+ */
+const ITEM_OF: Record<string, (value: JsonObject) => string> = {
+  position: (p) => `${String(p.accountId ?? "")}/${String(p.conId ?? "")}/${String(p.symbol ?? "")}`,
+  asset: (a) => String(a.symbol ?? ""),
+  summary: (s) => String(s.currency ?? ""),
+};
 const BOOK_RESET = "STREAM_STATUS_KIND_BOOK_RESET";
 
 /**
  * What a client joining a shared stream late needs to see what the others see, built from the stream's
  * messages as they pass (canonical proto3 JSON, `{events: [...]}` batches): the book as one snapshot (its
  * deltas applied), the last trades, the last two candles (the one that just completed and the forming
- * one) and the last event of any other kind. Statuses as the feed tells its own joiners (sharedFeed.ts
+ * one), every open position and balance of an account, and the last event of any other kind. Statuses as the feed tells its own joiners (sharedFeed.ts
  * joinState): SUBSCRIBED (its epoch) and the kind of data (live, delayed, frozen) before the data; any
  * other status (stale, reconnecting, gap, waiting, …) only while no data has followed it, and after the
  * data (an old GAP or REPLAY_COMPLETE is no news to a joiner; a GAP said first would glue the data before
@@ -35,6 +46,7 @@ export class StreamJoinState {
   #book: BookState | undefined;
   #trades: JsonObject[] = [];
   #candles: JsonObject[] = [];
+  /** The last event of each other kind (of each item, for the kinds of ITEM_OF). */
   readonly #lastOf = new Map<string, JsonObject>();
   /** A message without events (a stream of another shape): the last one is the state. */
   #lastMessage: JsonValue | undefined;
@@ -62,7 +74,13 @@ export class StreamJoinState {
         this.#trades.push(event);
         if (this.#trades.length > JOIN_TRADES) this.#trades.shift();
       } else if (kind === "candle") this.#addCandle(event);
-      else this.#lastOf.set(kind, event);
+      else {
+        const value = event[kind] as JsonObject;
+        const item = ITEM_OF[kind];
+        const key = item === undefined ? kind : `${kind} ${item(value)}`;
+        if (kind === "position" && typeof value.quantity === "string" && value.quantity !== "" && Number(value.quantity) === 0) this.#lastOf.delete(key);
+        else this.#lastOf.set(key, event);
+      }
     }
   }
 
