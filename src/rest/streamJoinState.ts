@@ -31,12 +31,12 @@ const BOOK_RESET = "STREAM_STATUS_KIND_BOOK_RESET";
  * What a client joining a shared stream late needs to see what the others see, built from the stream's
  * messages as they pass (canonical proto3 JSON, `{events: [...]}` batches): the book as one snapshot (its
  * deltas applied), the last trades, the last two candles (the one that just completed and the forming
- * one), every open position and balance of an account, and the last event of any other kind. Statuses as the feed tells its own joiners (sharedFeed.ts
- * joinState): SUBSCRIBED (its epoch) and the kind of data (live, delayed, frozen) before the data; any
- * other status (stale, reconnecting, gap, waiting, …) only while no data has followed it, and after the
- * data (an old GAP or REPLAY_COMPLETE is no news to a joiner; a GAP said first would glue the data before
- * it to the data after it). BOOK_RESET discards the book until the next snapshot. Bounded whatever the
- * stream's length.
+ * one), every open position and balance of an account, and the last event of any other kind. Statuses
+ * as the feed tells its own joiners (sharedFeed.ts joinState): SUBSCRIBED (its epoch) and the kind of
+ * data (live, delayed, frozen) before the data; any other status (stale, reconnecting, gap, waiting, …)
+ * only while no data has followed it, and after the data (an old GAP or REPLAY_COMPLETE is no news to a
+ * joiner; a GAP said first would glue the data before it to the data after it). BOOK_RESET discards the
+ * book until the next snapshot. Bounded whatever the stream's length.
  */
 export class StreamJoinState {
   #subscribed: JsonObject | undefined;
