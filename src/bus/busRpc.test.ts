@@ -47,4 +47,50 @@ describe.skipIf(!verdict.run)("calls over the bus", () => {
     const none = await sendCall(edge, "t3", { method: "/m", headers: {}, body: new Uint8Array(), timeoutMs: 5_000 });
     expect(none).toMatchObject({ ok: false, code: 14 });
   });
+
+  it("waits out a caller's deadline beyond setTimeout's range (a year): not DEADLINE_EXCEEDED at once", async () => {
+    const answering = serveCalls(provider, "t4", async () => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { ok: true, body: Buffer.from("late") };
+    });
+    await provider.flush();
+    const reply = await sendCall(edge, "t4", { method: "/m", headers: {}, body: new Uint8Array(), timeoutMs: 365 * 24 * 3_600_000 });
+    expect(reply).toEqual({ ok: true, body: Buffer.from("late") });
+    await answering.close();
+  });
+});
+
+describe.skipIf(!verdict.run)("calls over a bus whose max_payload is small", () => {
+  let server: NatsServer;
+  let provider: NatsConnection;
+  let edge: NatsConnection;
+
+  beforeAll(async () => {
+    if (verdict.message !== undefined) throw new Error(verdict.message);
+    server = await startNatsServer({ maxPayload: 8 * 1024 });
+    [provider, edge] = await Promise.all([connect({ servers: server.url }), connect({ servers: server.url })]);
+  }, 20_000);
+
+  afterAll(async () => {
+    await Promise.all([provider?.close(), edge?.close()]);
+    await server?.close();
+  });
+
+  it("answers in chunks that fit it (smaller than the room kept for headers)", async () => {
+    expect(provider.info?.max_payload).toBe(8 * 1024);
+    const big = Buffer.alloc(100 * 1024 + 3, 7);
+    const answering = serveCalls(provider, "s1", async () => ({ ok: true, body: big }));
+    await provider.flush();
+    const reply = await sendCall(edge, "s1", { method: "/m", headers: {}, body: new Uint8Array(), timeoutMs: 3_000 });
+    expect(reply.ok && Buffer.compare(Buffer.from(reply.body), big)).toBe(0);
+    await answering.close();
+  });
+
+  it("says INTERNAL, not silence (and no unhandled rejection), when a failure's details cannot be sent", async () => {
+    const answering = serveCalls(provider, "s2", async () => ({ ok: false, code: 3, message: "invalid", details: Buffer.alloc(16 * 1024, 1) }));
+    await provider.flush();
+    const reply = await sendCall(edge, "s2", { method: "/m", headers: {}, body: new Uint8Array(), timeoutMs: 3_000 });
+    expect(reply).toMatchObject({ ok: false, code: 13 });
+    await answering.close();
+  });
 });

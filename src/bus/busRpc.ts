@@ -37,8 +37,10 @@ const HEADER_DETAILS = "Ibp-Details";
 const HEADER_CHUNK = "Ibp-Chunk";
 const HEADER_TIMEOUT = "Ibp-Timeout-Ms";
 
-/** Room left in a chunk for its headers. */
+/** Room left in a chunk for its headers (at most half of a small server's max_payload: a chunk's headers are a few dozen bytes). */
 const HEADER_ROOM = 16 * 1024;
+/** setTimeout's longest delay (a longer one fires at once): a caller's deadline can be days away. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Answers calls with `handle`; several providers on one subject share them (queue group), as a standby
@@ -51,8 +53,8 @@ export function serveCalls(nc: NatsConnection, prefix: string, handle: (call: Bu
       if (err !== null || msg.reply === undefined) return;
       const call = callOf(msg);
       void handle(call).then(
-        (reply) => reply_(nc, msg.reply!, reply),
-        (error: unknown) => reply_(nc, msg.reply!, { ok: false, code: 13, message: `internal error: ${error instanceof Error ? error.message : String(error)}` }),
+        (reply) => answer(nc, msg.reply!, reply),
+        (error: unknown) => answer(nc, msg.reply!, { ok: false, code: 13, message: `internal error: ${messageOf(error)}` }),
       );
     },
   });
@@ -67,7 +69,7 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
   h.set(HEADER_TIMEOUT, String(call.timeoutMs));
   for (const [name, value] of Object.entries(call.headers)) h.set(`${HEADER_CALL}${name}`, value);
   const sub = nc.subscribe(inbox);
-  const timer = setTimeout(() => sub.unsubscribe(), call.timeoutMs);
+  const timer = setTimeout(() => sub.unsubscribe(), Math.min(call.timeoutMs, MAX_TIMER_MS));
   try {
     nc.publish(callSubject(prefix), call.body, { reply: inbox, headers: h });
     const chunks: Uint8Array[] = [];
@@ -97,6 +99,26 @@ function callOf(msg: Msg): BusCall {
   return { method: msg.headers?.get(HEADER_METHOD) ?? "", headers: callHeaders, body: msg.data, timeoutMs: Number(msg.headers?.get(HEADER_TIMEOUT) ?? "0") || 30_000 };
 }
 
+/**
+ * Sends the answer; one that cannot be sent (larger than the server takes, a closed connection) becomes an
+ * INTERNAL status if that can be sent: never a rejection nobody handles (that would end the provider).
+ */
+function answer(nc: NatsConnection, to: string, reply: CallReply): void {
+  try {
+    reply_(nc, to, reply);
+  } catch (err) {
+    try {
+      reply_(nc, to, { ok: false, code: 13, message: `the provider could not send its answer over the bus: ${messageOf(err)}` });
+    } catch {
+      // The connection is gone: the caller times out.
+    }
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 function reply_(nc: NatsConnection, to: string, reply: CallReply): void {
   if (nc.isClosed()) return;
   if (!reply.ok) {
@@ -108,7 +130,8 @@ function reply_(nc: NatsConnection, to: string, reply: CallReply): void {
     nc.publish(to, undefined, { headers: h });
     return;
   }
-  const room = Math.max(64 * 1024, nc.info!.max_payload - HEADER_ROOM);
+  const maxPayload = nc.info!.max_payload;
+  const room = maxPayload - Math.min(HEADER_ROOM, Math.floor(maxPayload / 2));
   const count = Math.max(1, Math.ceil(reply.body.length / room));
   for (let i = 0; i < count; i++) {
     const h = headers();

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -30,6 +30,11 @@ export interface NatsServer {
   close(): Promise<void>;
 }
 
+export interface NatsServerOptions {
+  /** The server's max_payload in bytes (1 MiB by default): the largest message it takes. */
+  maxPayload?: number;
+}
+
 /** How long a start may take before the test gives up (JetStream recovers its store at start). */
 const START_TIMEOUT_MS = 10_000;
 
@@ -38,12 +43,14 @@ const START_TIMEOUT_MS = 10_000;
  * log, so no probe-then-bind race), storing in a temporary directory of its own (-sd). Resolves once it
  * accepts connections and JetStream answers.
  */
-export async function startNatsServer(): Promise<NatsServer> {
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
   const storeDir = mkdtempSync(join(tmpdir(), "ibp-nats-"));
+  const configFile = join(storeDir, "nats.conf");
+  writeFileSync(configFile, options.maxPayload === undefined ? "" : `max_payload: ${options.maxPayload}\n`);
   let child: ChildProcess | undefined;
   let port = -1;
   const launch = async () => {
-    const started = await spawnServer(port, storeDir);
+    const started = await spawnServer(port, storeDir, configFile);
     child = started.child;
     port = started.port;
   };
@@ -82,8 +89,8 @@ export async function startNatsServer(): Promise<NatsServer> {
   };
 }
 
-async function spawnServer(port: number, storeDir: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(DEBIAN_NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], { stdio: ["ignore", "ignore", "pipe"] });
+async function spawnServer(port: number, storeDir: string, configFile: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(DEBIAN_NATS_SERVER, ["-c", configFile, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   try {
     const listening = await new Promise<number>((resolve, reject) => {
