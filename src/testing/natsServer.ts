@@ -22,6 +22,10 @@ export interface NatsServer {
   /** nats://127.0.0.1:<port> (the same across restarts). */
   readonly url: string;
   readonly port: number;
+  /** The running server's process id (undefined while stopped). */
+  readonly pid: number | undefined;
+  /** Its store directory (-sd), removed by close(). */
+  readonly storeDir: string;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s); its store directory is kept for a restart. */
   stop(): Promise<void>;
   /** Starts it again on the same port with the same store directory (a NATS restart as the provider sees it). */
@@ -33,6 +37,23 @@ export interface NatsServer {
 export interface NatsServerOptions {
   /** The server's max_payload in bytes (1 MiB by default): the largest message it takes. */
   maxPayload?: number;
+}
+
+/**
+ * What is still running or on disk when the test process ends (a test that never reached its afterAll, a
+ * worker ended early): killed and removed then, synchronously, so that no server outlives the suite.
+ */
+const leftovers = new Set<() => void>();
+let exitHookInstalled = false;
+function leaveNothingBehind(cleanup: () => void): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once("exit", () => {
+      for (const c of leftovers) c();
+    });
+  }
+  leftovers.add(cleanup);
+  return () => leftovers.delete(cleanup);
 }
 
 /** How long a start may take before the test gives up (JetStream recovers its store at start). */
@@ -49,6 +70,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   writeFileSync(configFile, options.maxPayload === undefined ? "" : `max_payload: ${options.maxPayload}\n`);
   let child: ChildProcess | undefined;
   let port = -1;
+  const forget = leaveNothingBehind(() => {
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    rmSync(storeDir, { recursive: true, force: true });
+  });
   const launch = async () => {
     const started = await spawnServer(port, storeDir, configFile);
     child = started.child;
@@ -57,7 +82,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const stop = async () => {
     const running = child;
     child = undefined;
-    if (running === undefined || running.exitCode !== null) return;
+    // Already ended (a signal ends it with exitCode null): no "exit" to wait for.
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
     running.kill("SIGTERM");
     const kill = setTimeout(() => running.kill("SIGKILL"), 5_000);
@@ -67,6 +93,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   try {
     await launch();
   } catch (err) {
+    forget();
     rmSync(storeDir, { recursive: true, force: true });
     throw err;
   }
@@ -77,6 +104,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     get port() {
       return port;
     },
+    get pid() {
+      return child?.pid;
+    },
+    storeDir,
     stop,
     restart: async () => {
       await stop();
@@ -85,6 +116,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     close: async () => {
       await stop();
       rmSync(storeDir, { recursive: true, force: true });
+      forget();
     },
   };
 }
