@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricsRegistry } from "../../metrics/metrics.js";
 import { fetchOnce } from "../../testing/fetchOnce.js";
@@ -87,12 +88,35 @@ describe("the console's live endpoints", () => {
     expect(proof.activeAccount).toMatch(/^[A-Z]+\d{5,}$/);
     const states: State[] = [];
     const leaveState = new AbortController();
+    const consoles = testApp.app.rest.consoleState.consoleCount;
     void followSse(`${base}/ui/live/state`, states, leaveState.signal, AUTH);
     await until(() => states.length > 0, { what: "a state" });
     leaveState.abort();
+    await until(() => testApp.app.rest.consoleState.consoleCount === consoles, { what: "the console to leave" });
     const text = JSON.stringify(states[0]);
     for (const account of [proof.activeAccount, ...proof.managedAccounts]) expect(text).not.toContain(account);
     expect((states[0]!.proof.value as unknown as { activeAccount: string }).activeAccount).toBe(`${proof.activeAccount.slice(0, 2)}***${proof.activeAccount.slice(-3)}`);
+  });
+
+  it("answers HEAD on the state with its headers and holds no console for it (no reads for a request that takes no body)", async () => {
+    const consoleState = testApp.app.rest.consoleState;
+    // The first test's consoles are still open (they leave with the suite).
+    const open = consoleState.consoleCount;
+    const { hostname, port } = new URL(base);
+    // A keep-alive connection that stays open: only the answer's end can release what the request took.
+    const socket = connect(Number(port), hostname);
+    socket.on("error", () => undefined);
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    try {
+      socket.write(`HEAD /ui/live/state HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: keep-alive\r\n\r\n`);
+      await until(() => answer.includes("\r\n\r\n"), { what: "the HEAD answer's headers" });
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      expect(answer.toLowerCase()).toContain("content-type: text/event-stream");
+      await until(() => consoleState.consoleCount === open, { what: "no console held for the HEAD request", timeoutMs: 2_000 });
+    } finally {
+      socket.destroy();
+    }
   });
 
   it("names a shared stream's route as /ui/live + the API's template in the request metrics (and the access log): not as the API's own stream", async () => {

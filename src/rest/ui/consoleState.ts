@@ -91,6 +91,11 @@ export class ConsoleState {
         next(new HttpError(unavailable("the service is shutting down", "SHUTTING_DOWN")));
         return;
       }
+      if (req.method === "HEAD") {
+        // express routes HEAD to GET handlers: no body is ever sent, so nothing is to be read or held for it.
+        res.status(200).set(STREAM_HEADERS.sse).end();
+        return;
+      }
       let audience = this.#audiences.get(caller.client);
       if (audience === undefined) {
         let metadata: Metadata;
