@@ -61,8 +61,13 @@ export function serveCalls(nc: NatsConnection, prefix: string, handle: (call: Bu
   return { close: () => sub.drain() };
 }
 
-/** Sends a call and waits for its whole reply (all its chunks), at most `call.timeoutMs`. */
-export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall): Promise<CallReply> {
+/**
+ * Sends a call and waits for its whole reply (all its chunks), at most `call.timeoutMs`. `lost` aborted (the
+ * connection to the bus went away: an answer sent meanwhile is lost) ends the wait at once with UNAVAILABLE.
+ */
+export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall, lost?: AbortSignal): Promise<CallReply> {
+  const unavailable: CallReply = { ok: false, code: 14, message: "the connection to the bus was lost during the call; retry" };
+  if (lost?.aborted === true) return unavailable;
   const inbox = createInbox();
   const h = headers();
   h.set(HEADER_METHOD, call.method);
@@ -70,6 +75,8 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
   for (const [name, value] of Object.entries(call.headers)) h.set(`${HEADER_CALL}${name}`, value);
   const sub = nc.subscribe(inbox);
   const timer = setTimeout(() => sub.unsubscribe(), Math.min(call.timeoutMs, MAX_TIMER_MS));
+  const onLost = () => sub.unsubscribe();
+  lost?.addEventListener("abort", onLost, { once: true });
   try {
     nc.publish(callSubject(prefix), call.body, { reply: inbox, headers: h });
     const chunks: Uint8Array[] = [];
@@ -84,8 +91,10 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
       chunks[index - 1] = msg.data;
       if (chunks.filter((c) => c !== undefined).length === count) return { ok: true, body: Buffer.concat(chunks) };
     }
+    if (lost?.aborted === true) return unavailable;
     return { ok: false, code: 4, message: `the provider did not answer within ${call.timeoutMs} ms` };
   } finally {
+    lost?.removeEventListener("abort", onLost);
     clearTimeout(timer);
     sub.unsubscribe();
   }

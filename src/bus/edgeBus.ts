@@ -22,10 +22,15 @@ const RECONNECT_WAIT_MS = 250;
 export async function connectEdgeBus(settings: BusSettings, log: Logger): Promise<EdgeBus> {
   const nc = await connectOrFail(settings, "ib-provider edge", "the edge role needs it");
   let connected = true;
+  // Aborted when the connection is lost: calls awaiting an answer then fail UNAVAILABLE at once (an answer
+  // sent meanwhile is lost), not DEADLINE_EXCEEDED at their deadline (60 s without one).
+  let lost = new AbortController();
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === "disconnect") {
         connected = false;
+        lost.abort();
+        lost = new AbortController();
         log.warn({ bus: settings.url }, "the bus connection is lost: reconnecting; calls fail UNAVAILABLE meanwhile");
       } else if (status.type === "reconnect") {
         connected = true;
@@ -34,7 +39,7 @@ export async function connectEdgeBus(settings: BusSettings, log: Logger): Promis
     }
   })();
   return {
-    call: (call) => (connected ? sendCall(nc, settings.subjectPrefix, call) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
+    call: (call) => (connected ? sendCall(nc, settings.subjectPrefix, call, lost.signal) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
     isConnected: () => connected,
     close: () => nc.close(),
   };
