@@ -75,7 +75,11 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
   for (const [name, value] of Object.entries(call.headers)) h.set(`${HEADER_CALL}${name}`, value);
   const sub = nc.subscribe(inbox);
   const timer = setTimeout(() => sub.unsubscribe(), Math.min(call.timeoutMs, MAX_TIMER_MS));
-  const onLost = () => sub.unsubscribe();
+  let wasLost = false;
+  const onLost = () => {
+    wasLost = true;
+    sub.unsubscribe();
+  };
   lost?.addEventListener("abort", onLost, { once: true });
   try {
     nc.publish(callSubject(prefix), call.body, { reply: inbox, headers: h });
@@ -91,7 +95,7 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
       chunks[index - 1] = msg.data;
       if (chunks.filter((c) => c !== undefined).length === count) return { ok: true, body: Buffer.concat(chunks) };
     }
-    if (lost?.aborted === true) return unavailable;
+    if (wasLost) return unavailable;
     return { ok: false, code: 4, message: `the provider did not answer within ${call.timeoutMs} ms` };
   } finally {
     lost?.removeEventListener("abort", onLost);
