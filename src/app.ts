@@ -132,6 +132,13 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       serviceVersion: SERVICE_VERSION,
       gateway: () => adapter.status,
       subscriptions: () => adapter.subscriptions(),
+      bus:
+        bus === undefined || config.bus === undefined
+          ? undefined
+          : () => {
+              const stats = bus.stats();
+              return { address: config.bus!.url, subjectPrefix: config.bus!.subjectPrefix, connected: bus.isConnected(), published: stats.published, queued: stats.queued, shed: stats.shed + stats.unroutable };
+            },
     },
     adapter,
     store: adapter,

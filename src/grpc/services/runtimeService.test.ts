@@ -28,4 +28,11 @@ describe("what the runtime status says about a subscription IB does not have ope
     });
     expect(statusToProto({ kind: "live", atMs: 1_000, message: "" }).until).toBeUndefined();
   });
+
+  it("the runtime proof names the bus the provider publishes on, and none in the all-in-one process", async () => {
+    const sources = { provider: { apiToken: undefined, ib: undefined, ignoredConnectors: [] }, startedAt: new Date(0), serviceVersion: "test", gateway: () => undefined, subscriptions: () => [] };
+    expect((await new RuntimeService(sources).getRuntimeProof()).bus).toBeUndefined();
+    const bus = () => ({ address: "nats://user:***@127.0.0.1:4222", subjectPrefix: "ibp", connected: false, published: 1_200, queued: 30, shed: 4 });
+    expect((await new RuntimeService({ ...sources, bus }).getRuntimeProof()).bus).toEqual({ address: "nats://user:***@127.0.0.1:4222", subjectPrefix: "ibp", connected: false, published: "1200", queued: "30", shed: "4" });
+  });
 });

@@ -3,6 +3,7 @@ import {
   ConnectionState,
   GatewayMode,
   SubscriptionKind,
+  type BusStatus,
   type Connector,
   type GetRuntimeProofResponse,
   type ListConnectorsRequest,
@@ -24,6 +25,8 @@ export interface RuntimeSources {
   serviceVersion: string;
   gateway(): GatewayStatus | undefined;
   subscriptions(): SubscriptionSnapshot[];
+  /** The bus the provider role publishes on (BUS_URL set); undefined in the all-in-one process. */
+  bus?: () => { address: string; subjectPrefix: string; connected: boolean; published: number; queued: number; shed: number } | undefined;
   now?: () => number;
 }
 
@@ -81,6 +84,7 @@ export class RuntimeService {
       subscriptions: this.subscriptionStatuses(now),
       serviceVersion: this.sources.serviceVersion,
       gatewayConnectionTime: gateway?.connectionTime ?? "",
+      bus: busStatusOf(this.sources.bus?.()),
     };
   }
 
@@ -134,6 +138,11 @@ export class RuntimeService {
       epoch: String(s.epoch),
     }));
   }
+}
+
+function busStatusOf(bus: ReturnType<NonNullable<RuntimeSources["bus"]>>): BusStatus | undefined {
+  if (bus === undefined) return undefined;
+  return { address: bus.address, connected: bus.connected, subjectPrefix: bus.subjectPrefix, published: String(bus.published), queued: String(bus.queued), shed: String(bus.shed) };
 }
 
 function formatAddress(host: string, port: number): string {

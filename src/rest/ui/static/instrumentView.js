@@ -50,6 +50,8 @@ export class InstrumentView {
   /** @type {{ time: string, price: string, volume: string, exchange: string, direction: string }[]} */
   #tape = [];
   #tradeCount = 0;
+  /** The newest trade's sequence on the tape (0: none yet). */
+  #lastTradeSequence = 0;
   #lastPrice = NaN;
   #lastBarTime = 0;
   /** @type {Record<string, string>} */
@@ -117,6 +119,7 @@ export class InstrumentView {
     this.#ladder.clear();
     this.#tape = [];
     this.#tradeCount = 0;
+    this.#lastTradeSequence = 0;
     this.#render();
   }
 
@@ -149,6 +152,7 @@ export class InstrumentView {
     this.#ladder.clear();
     this.#tape = [];
     this.#tradeCount = 0;
+    this.#lastTradeSequence = 0;
     this.#lastPrice = NaN;
     this.#status.book = this.#status.trades = "connecting";
     this.#scheduleRender();
@@ -169,7 +173,13 @@ export class InstrumentView {
       abort.signal,
       (message) => {
         for (const event of message.events ?? []) {
-          if (event.trade) this.#addTrade(event.trade);
+          if (event.trade) {
+            // A reconnected stream starts with the last trades again (its join state): each is shown once.
+            const sequence = Number(event.sequence ?? 0);
+            if (sequence > 0 && sequence <= this.#lastTradeSequence) continue;
+            this.#lastTradeSequence = Math.max(this.#lastTradeSequence, sequence);
+            this.#addTrade(event.trade);
+          }
           else if (event.status) this.#status.trades = enumLabel(event.status.kind ?? "", "STREAM_STATUS_KIND_");
         }
         this.#scheduleRender();

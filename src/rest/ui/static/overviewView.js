@@ -60,6 +60,22 @@ export class OverviewView extends StateView {
           ]),
         ),
       );
+      if (proof.bus) {
+        const bus = proof.bus;
+        cards.push(
+          card(
+            "Bus (provider role)",
+            facts([
+              ["address", bus.address ?? "", "bus-address"],
+              ["connection", bus.connected ? "connected" : "away: events queue, then are shed", "bus-connected"],
+              ["subject prefix", bus.subjectPrefix ?? ""],
+              ["published", String(bus.published ?? 0)],
+              ["queued", String(bus.queued ?? 0)],
+              ["shed", String(bus.shed ?? 0)],
+            ]),
+          ),
+        );
+      }
       if (proof.lastError) cards.push(card("Last connection error", h("p", { class: "error", "data-field": "last-error" }, proof.lastError)));
     } else {
       this.setConnection("service unreachable");
