@@ -5,8 +5,10 @@ import { AccessLog } from "../grpc/accessLog.js";
 import { ApiError } from "../grpc/apiError.js";
 import type { TokenAuthenticator } from "../grpc/auth.js";
 import { authInterceptor } from "../grpc/authInterceptor.js";
+import { clientOf } from "../grpc/callClient.js";
 import { toServiceError } from "../grpc/statusDetails.js";
 import type { Logger } from "../log/logger.js";
+import { grpcRequestDuration } from "../metrics/metrics.js";
 import { FORWARDED_HEADERS } from "./providerCalls.js";
 
 export interface EdgeGrpcServerOptions {
@@ -42,10 +44,12 @@ const STREAMS_NOT_BUILT = new ApiError(
  */
 export class EdgeGrpcServer {
   private readonly server: Server;
+  private readonly accessLog: AccessLog;
   private boundPort: number | undefined;
 
   constructor(private readonly options: EdgeGrpcServerOptions) {
-    this.server = new Server({ interceptors: [authInterceptor(options.auth, new AccessLog(options.log, options.accessLog))] });
+    this.accessLog = new AccessLog(options.log, options.accessLog);
+    this.server = new Server({ interceptors: [authInterceptor(options.auth, this.accessLog)] });
     for (const [path, { streaming }] of options.methods) {
       if (streaming) this.server.register(path, this.stream(), identity, identity, "serverStream");
       else this.server.register(path, this.unary(path), identity, identity, "unary");
@@ -84,14 +88,37 @@ export class EdgeGrpcServer {
       const deadline = call.getDeadline();
       const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : Number.POSITIVE_INFINITY;
       const timeoutMs = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - Date.now()) : (this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+      const startedMs = performance.now();
+      // The edge's own access line and latency metric (the interceptor writes only the refused ones): who called it, and how it ended.
+      const logged = (code: status, bytesOut: number) => {
+        const resolved = clientOf(call.metadata, this.options.auth.enabled);
+        const client = typeof resolved === "string" ? resolved : "(unresolved)";
+        const method = path.slice(1).replace("/", ".");
+        const codeName = status[code] ?? String(code);
+        grpcRequestDuration.observe({ method, code: codeName, client }, (performance.now() - startedMs) / 1000);
+        if (!this.accessLog.enabled) return;
+        const forwardedFor = call.metadata.get("x-forwarded-for")[0];
+        this.accessLog.write({
+          protocol: "grpc",
+          client,
+          peer: call.getPeer(),
+          ...(typeof forwardedFor === "string" ? { forwardedFor: forwardedFor.slice(0, 128) } : {}),
+          method,
+          status: codeName,
+          ms: performance.now() - startedMs,
+          bytesOut,
+        });
+      };
       this.options.forward({ method: path, headers, body: call.request, timeoutMs }).then(
         (reply) => {
           if (reply.ok) callback(null, Buffer.from(reply.body));
           else callback(serviceErrorOf(reply));
+          logged(reply.ok ? status.OK : reply.code, reply.ok ? reply.body.length : 0);
         },
         (err: unknown) => {
           this.options.log.error({ err, method: path }, "a call to the provider over the bus failed");
           callback({ code: status.UNAVAILABLE, details: "the provider could not be reached over the bus; retry" });
+          logged(status.UNAVAILABLE, 0);
         },
       );
     };

@@ -1,0 +1,82 @@
+import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BusCall, CallReply } from "../bus/busRpc.js";
+import { TokenAuthenticator } from "../grpc/auth.js";
+import { createLogger } from "../log/logger.js";
+import { metricsRegistry } from "../metrics/metrics.js";
+import { captureLog } from "../testing/logCapture.js";
+import { EdgeGrpcServer } from "./edgeGrpcServer.js";
+
+// The edge's gRPC server alone, its forwarding to the bus replaced by a function: what it sends the provider
+// (headers, deadline) and what it logs.
+const identity = (b: Buffer): Buffer => b;
+const METHOD = "/ibprovider.v1.SymbolService/GetSymbol";
+
+describe("the edge's gRPC server", () => {
+  const log = captureLog();
+  const forwarded: BusCall[] = [];
+  let answer: CallReply = { ok: true, body: Buffer.from("reply") };
+  let server: EdgeGrpcServer;
+  let client: Client;
+
+  beforeAll(async () => {
+    server = new EdgeGrpcServer({
+      host: "127.0.0.1",
+      port: 0,
+      auth: new TokenAuthenticator("tok"),
+      log: createLogger("debug", { destination: log.sink, format: "json" }),
+      accessLog: true,
+      methods: new Map([[METHOD, { streaming: false }]]),
+      forward: async (call) => {
+        forwarded.push(call);
+        return answer;
+      },
+    });
+    const port = await server.start();
+    client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await server?.stop(0);
+  });
+
+  const call = (md: Metadata, deadline?: number) =>
+    new Promise<Buffer | ServiceError>((resolve) => client.makeUnaryRequest(METHOD, identity, identity, Buffer.from("req"), md, deadline === undefined ? {} : { deadline }, (err, value) => resolve(err ?? value!)));
+  const withToken = () => {
+    const md = new Metadata();
+    md.set("authorization", "Bearer tok");
+    return md;
+  };
+
+  const counted = async (code: string) => {
+    const metric = await metricsRegistry.getSingleMetric("ibprovider_grpc_request_duration_seconds")!.get();
+    return metric.values.find((v) => (v as { metricName?: string }).metricName?.endsWith("_count") === true && v.labels.method === "ibprovider.v1.SymbolService.GetSymbol" && v.labels.code === code && v.labels.client === "default")?.value ?? 0;
+  };
+
+  it("writes an access line for each forwarded call (its client, method, status, bytes) and counts it in the latency metric, as the provider does", async () => {
+    const okBefore = await counted("OK");
+    const before = log.accessLines().length;
+    answer = { ok: true, body: Buffer.from("reply") };
+    expect(Buffer.from((await call(withToken())) as Buffer).toString()).toBe("reply");
+    answer = { ok: false, code: 5, message: "no such symbol" };
+    expect(((await call(withToken())) as ServiceError).code).toBe(5);
+    const lines = log.accessLines<{ client: string; method: string; status: string; bytesOut: number }>().slice(before);
+    expect(lines).toMatchObject([
+      { client: "default", method: "ibprovider.v1.SymbolService.GetSymbol", status: "OK", bytesOut: 5 },
+      { client: "default", method: "ibprovider.v1.SymbolService.GetSymbol", status: "NOT_FOUND", bytesOut: 0 },
+    ]);
+    expect(await counted("OK")).toBe(okBefore + 1);
+  });
+
+  it("sends the caller's deadline (or the default without one) and who called", async () => {
+    forwarded.length = 0;
+    answer = { ok: true, body: Buffer.alloc(0) };
+    await call(withToken(), Date.now() + 5_000);
+    await call(withToken());
+    expect(forwarded[0]!.timeoutMs).toBeGreaterThan(4_000);
+    expect(forwarded[0]!.timeoutMs).toBeLessThanOrEqual(5_000);
+    expect(forwarded[1]!.timeoutMs).toBe(60_000);
+    expect(forwarded[0]!.headers["x-forwarded-for"]).toMatch(/127\.0\.0\.1/);
+  });
+});
