@@ -5,6 +5,7 @@ import type { RecordedEvent } from "../stream/feedJournal.js";
 import { captureLog } from "../testing/logCapture.js";
 import { until } from "../testing/until.js";
 import { BusPublisher } from "./busPublisher.js";
+import { accountToken } from "./busSubjects.js";
 import type { PublishOutcome } from "./jetStreamAcks.js";
 
 /** A bus that answers only when told to: what was sent, and the answers still owed. */
@@ -65,5 +66,17 @@ describe("the bus publisher", () => {
     expect(bus.sent.slice(3).map((s) => s.msgId)).toEqual(["tick/1:7:1:0", "tick/1:7:2:0", "tick/1:7:3:0"]);
     bus.answerAll({ ok: true, duplicate: true, streamSeq: 1 });
     expect(publisher.stats()).toMatchObject({ failures: 3, published: 3, duplicates: 3, queued: 0, inFlight: 0 });
+  });
+
+  it("names an account feed by its own account, not by the account active when it is first published (they differ after a change of login)", async () => {
+    const bus = new HeldBus();
+    let active = "DU1";
+    const publisher = new BusPublisher(bus, { account: () => active, feed: () => undefined }, settings, createLogger("silent"));
+    const tap = publisher.open({ key: "account/DU1", kind: "account", symbol: "", epoch: 3 });
+    active = "DU2";
+    tap.events(rows(1, 1));
+    await until(() => bus.sent.length === 1, { what: "the publish" });
+    expect(bus.sent[0]!.subject).toBe(`ibp.${accountToken("DU1")}.account`);
+    expect(bus.sent[0]!.msgId).toBe(`account/${accountToken("DU1")}:3:1:0`);
   });
 });

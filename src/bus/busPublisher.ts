@@ -203,7 +203,9 @@ export class BusPublisher implements FeedTaps {
   /** The outlet's subject: "wait" while the account is not known yet; undefined when the feed can no longer be named. */
   private route(outlet: Outlet): string | "wait" | undefined {
     if (outlet.subject !== undefined) return outlet.subject;
-    const accountId = this.directory.account();
+    // An account feed is of the account its key names (`account/<id>`), whichever is active by now; the
+    // market feeds are published under the active account's.
+    const accountId = outlet.kind === "account" ? outlet.feed.key.slice("account/".length) : this.directory.account();
     if (accountId === undefined) return "wait";
     // A key names one instrument and market for good: remembered, so that a later instance gone before its
     // first publish (refused at once, cancelled in the same turn) is still named.
