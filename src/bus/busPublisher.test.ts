@@ -79,4 +79,15 @@ describe("the bus publisher", () => {
     expect(bus.sent[0]!.subject).toBe(`ibp.${accountToken("DU1")}.account`);
     expect(bus.sent[0]!.msgId).toBe(`account/${accountToken("DU1")}:3:1:0`);
   });
+
+  it("closes as soon as nothing is left to publish, even when what was left could not be named (shed as unroutable)", async () => {
+    const bus = new HeldBus();
+    const publisher = new BusPublisher(bus, { account: () => "DU1", feed: () => undefined }, settings, createLogger("silent"));
+    publisher.open({ key: "tick/9", kind: "tick", symbol: "GONE", epoch: 1 }).events(rows(1, 5));
+    const started = Date.now();
+    await publisher.close(10_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(publisher.stats()).toMatchObject({ unroutable: 5, queued: 0 });
+    expect(bus.sent).toHaveLength(0);
+  });
 });

@@ -198,6 +198,8 @@ export class BusPublisher implements FeedTaps {
       this.head = 0;
     }
     this.updateGauges();
+    // What was left may have been shed as unroutable, with no answer to wait for.
+    this.wakeIfIdle();
   }
 
   /** The outlet's subject: "wait" while the account is not known yet; undefined when the feed can no longer be named. */
@@ -275,12 +277,17 @@ export class BusPublisher implements FeedTaps {
       this.queue.splice(this.head, 0, ...retry);
       this.shedBeyondLimit();
     }
-    if (this.inFlight === 0 && this.head === this.queue.length) {
+    this.wakeIfIdle();
+    this.schedule();
+  }
+
+  /** Nothing queued, retried or in flight: close() need not wait any longer. */
+  private wakeIfIdle(): void {
+    if (this.inFlight === 0 && this.retry.length === 0 && this.head === this.queue.length) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
     }
-    this.schedule();
   }
 
   private updateGauges(): void {
