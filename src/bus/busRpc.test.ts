@@ -60,6 +60,20 @@ describe.skipIf(!verdict.run)("calls over the bus", () => {
   });
 });
 
+describe.skipIf(!verdict.run)("answering calls when the connection has ended", () => {
+  it("stops answering without an error (a provider's stop goes on to close its store)", async () => {
+    const server = await startNatsServer();
+    try {
+      const nc = await connect({ servers: server.url });
+      const answering = serveCalls(nc, "c1", async () => ({ ok: true, body: new Uint8Array() }));
+      await nc.close();
+      await expect(answering.close()).resolves.toBeUndefined();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe.skipIf(!verdict.run)("calls over a bus whose max_payload is small", () => {
   let server: NatsServer;
   let provider: NatsConnection;

@@ -58,7 +58,8 @@ export function serveCalls(nc: NatsConnection, prefix: string, handle: (call: Bu
       );
     },
   });
-  return { close: () => sub.drain() };
+  // A connection that has ended (nats.js closes it on repeated auth errors at reconnect) has nothing to drain.
+  return { close: () => (nc.isClosed() ? Promise.resolve() : sub.drain().catch(() => undefined)) };
 }
 
 /**
