@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../log/logger.js";
+import { until } from "../testing/until.js";
 import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
 import { serveCalls } from "./busRpc.js";
 import { DEFAULT_BUS_SETTINGS } from "./busSettings.js";
@@ -36,15 +37,14 @@ describe.skipIf(!verdict.run)("an edge's calls across a lost bus connection", ()
     await provider.flush();
     const started = Date.now();
     const pending = edge.call({ method: "/m", headers: {}, body: Buffer.from("hold"), timeoutMs: 15_000 });
-    while (answerNow === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+    await until(() => answerNow !== undefined, { what: "the provider to get the call" });
     await server.stop();
     const reply = await pending;
     expect(reply).toMatchObject({ ok: false, code: 14 });
     expect(Date.now() - started).toBeLessThan(10_000);
-    answerNow();
+    answerNow!();
     await server.restart();
-    const deadline = Date.now() + 10_000;
-    while (!edge.isConnected() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => edge.isConnected(), { what: "the edge to reconnect", timeoutMs: 10_000 });
     await provider.flush();
     expect(await edge.call({ method: "/m", headers: {}, body: Buffer.from("now"), timeoutMs: 5_000 })).toEqual({ ok: true, body: Buffer.from("answer") });
     await answering.close();

@@ -74,7 +74,7 @@ describe("the edge's gRPC server", () => {
     answer = { ok: true, body: Buffer.alloc(0) };
     await call(withToken(), Date.now() + 5_000);
     await call(withToken());
-    expect(forwarded[0]!.timeoutMs).toBeGreaterThan(4_000);
+    expect(forwarded[0]!.timeoutMs).toBeGreaterThan(2_000);
     expect(forwarded[0]!.timeoutMs).toBeLessThanOrEqual(5_000);
     expect(forwarded[1]!.timeoutMs).toBe(60_000);
     expect(forwarded[0]!.headers["x-forwarded-for"]).toMatch(/127\.0\.0\.1/);
