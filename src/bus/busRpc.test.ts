@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
+import { until } from "../testing/until.js";
 import { sendCall, serveCalls } from "./busRpc.js";
 
 // Calls over a real nats-server: what an edge sends and the provider answers, bytes for bytes.
@@ -46,6 +47,22 @@ describe.skipIf(!verdict.run)("calls over the bus", () => {
     await answering.close();
     const none = await sendCall(edge, "t3", { method: "/m", headers: {}, body: new Uint8Array(), timeoutMs: 5_000 });
     expect(none).toMatchObject({ ok: false, code: 14 });
+  });
+
+  it("tells the provider when its caller gave up (cancelled): the call is cancelled there too, not run for no one", async () => {
+    let providerSignal: AbortSignal | undefined;
+    const answering = serveCalls(provider, "t5", (_call, signal) => {
+      providerSignal = signal;
+      return new Promise((resolve) => signal.addEventListener("abort", () => resolve({ ok: false, code: 1, message: "cancelled" })));
+    });
+    await provider.flush();
+    const cancel = new AbortController();
+    const pending = sendCall(edge, "t5", { method: "/m", headers: {}, body: new Uint8Array(), timeoutMs: 15_000 }, { cancelled: cancel.signal });
+    await until(() => providerSignal !== undefined, { what: "the provider to get the call" });
+    cancel.abort();
+    expect(await pending).toMatchObject({ ok: false, code: 1 });
+    await until(() => providerSignal!.aborted, { what: "the provider's call to be cancelled" });
+    await answering.close();
   });
 
   it("waits out a caller's deadline beyond setTimeout's range (a year): not DEADLINE_EXCEEDED at once", async () => {

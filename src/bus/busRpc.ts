@@ -29,6 +29,11 @@ export function callSubject(prefix: string): string {
   return `${prefix}.rpc`;
 }
 
+/** Where a caller that gave up says so (the call's reply inbox as the payload): every provider hears it, the one answering cancels. */
+export function cancelSubject(prefix: string): string {
+  return `${prefix}.rpc.cancel`;
+}
+
 const HEADER_METHOD = "Ibp-Method";
 const HEADER_CALL = "Ibp-H-";
 const HEADER_CODE = "Ibp-Code";
@@ -46,29 +51,48 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * Answers calls with `handle`; several providers on one subject share them (queue group), as a standby
  * would. Returns what stops answering.
  */
-export function serveCalls(nc: NatsConnection, prefix: string, handle: (call: BusCall) => Promise<CallReply>): { close(): Promise<void> } {
+export function serveCalls(nc: NatsConnection, prefix: string, handle: (call: BusCall, cancelled: AbortSignal) => Promise<CallReply>): { close(): Promise<void> } {
+  // The calls being answered, by reply inbox: a caller that gives up says so, and its call is cancelled here.
+  const answering = new Map<string, AbortController>();
   const sub: Subscription = nc.subscribe(callSubject(prefix), {
     queue: "providers",
     callback: (err, msg) => {
       if (err !== null || msg.reply === undefined) return;
       const call = callOf(msg);
-      void handle(call).then(
-        (reply) => answer(nc, msg.reply!, reply),
-        (error: unknown) => answer(nc, msg.reply!, { ok: false, code: 13, message: `internal error: ${messageOf(error)}` }),
-      );
+      const to = msg.reply;
+      const cancel = new AbortController();
+      answering.set(to, cancel);
+      void handle(call, cancel.signal)
+        .then(
+          (reply) => (cancel.signal.aborted ? undefined : answer(nc, to, reply)),
+          (error: unknown) => (cancel.signal.aborted ? undefined : answer(nc, to, { ok: false, code: 13, message: `internal error: ${messageOf(error)}` })),
+        )
+        .finally(() => answering.delete(to));
+    },
+  });
+  const cancels: Subscription = nc.subscribe(cancelSubject(prefix), {
+    callback: (err, msg) => {
+      if (err === null) answering.get(msg.string())?.abort();
     },
   });
   // A connection that has ended (nats.js closes it on repeated auth errors at reconnect) has nothing to drain.
-  return { close: () => (nc.isClosed() ? Promise.resolve() : sub.drain().catch(() => undefined)) };
+  const drain = (s: Subscription) => (nc.isClosed() ? Promise.resolve() : s.drain().catch(() => undefined));
+  return { close: async () => void (await Promise.all([drain(sub), drain(cancels)])) };
 }
 
-/**
- * Sends a call and waits for its whole reply (all its chunks), at most `call.timeoutMs`. `lost` aborted (the
- * connection to the bus went away: an answer sent meanwhile is lost) ends the wait at once with UNAVAILABLE.
- */
-export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall, lost?: AbortSignal): Promise<CallReply> {
+export interface SendOptions {
+  /** Aborted when the connection to the bus went away (an answer sent meanwhile is lost): UNAVAILABLE at once. */
+  lost?: AbortSignal;
+  /** Aborted when the caller gives up: the provider is told (it cancels the call), CANCELLED at once. */
+  cancelled?: AbortSignal;
+}
+
+/** Sends a call and waits for its whole reply (all its chunks), at most `call.timeoutMs`. */
+export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall, { lost, cancelled }: SendOptions = {}): Promise<CallReply> {
   const unavailable: CallReply = { ok: false, code: 14, message: "the connection to the bus was lost during the call; retry" };
+  const gaveUp: CallReply = { ok: false, code: 1, message: "the call was cancelled by its caller" };
   if (lost?.aborted === true) return unavailable;
+  if (cancelled?.aborted === true) return gaveUp;
   const inbox = createInbox();
   const h = headers();
   h.set(HEADER_METHOD, call.method);
@@ -81,7 +105,18 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
     wasLost = true;
     sub.unsubscribe();
   };
+  let wasCancelled = false;
+  const onCancelled = () => {
+    wasCancelled = true;
+    sub.unsubscribe();
+    try {
+      nc.publish(cancelSubject(prefix), inbox);
+    } catch {
+      // The connection is gone: so is the provider's way to answer.
+    }
+  };
   lost?.addEventListener("abort", onLost, { once: true });
+  cancelled?.addEventListener("abort", onCancelled, { once: true });
   try {
     nc.publish(callSubject(prefix), call.body, { reply: inbox, headers: h });
     const chunks: Uint8Array[] = [];
@@ -96,10 +131,12 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
       chunks[index - 1] = msg.data;
       if (chunks.filter((c) => c !== undefined).length === count) return { ok: true, body: Buffer.concat(chunks) };
     }
+    if (wasCancelled) return gaveUp;
     if (wasLost) return unavailable;
     return { ok: false, code: 4, message: `the provider did not answer within ${call.timeoutMs} ms` };
   } finally {
     lost?.removeEventListener("abort", onLost);
+    cancelled?.removeEventListener("abort", onCancelled);
     clearTimeout(timer);
     sub.unsubscribe();
   }

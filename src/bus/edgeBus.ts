@@ -6,7 +6,8 @@ import { BusUnavailableError } from "./busUnavailableError.js";
 
 /** The edge role's side of the bus: calls to the provider (streams from JetStream: the next slice). */
 export interface EdgeBus {
-  call(call: BusCall): Promise<CallReply>;
+  /** Sends a call to the provider; `cancelled` aborted (its caller gave up) cancels it there too. */
+  call(call: BusCall, cancelled?: AbortSignal): Promise<CallReply>;
   isConnected(): boolean;
   close(): Promise<void>;
 }
@@ -39,7 +40,7 @@ export async function connectEdgeBus(settings: BusSettings, log: Logger): Promis
     }
   })();
   return {
-    call: (call) => (connected ? sendCall(nc, settings.subjectPrefix, call, lost.signal) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
+    call: (call, cancelled) => (connected ? sendCall(nc, settings.subjectPrefix, call, { lost: lost.signal, ...(cancelled === undefined ? {} : { cancelled }) }) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
     isConnected: () => connected,
     close: () => nc.close(),
   };

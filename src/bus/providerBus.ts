@@ -17,7 +17,7 @@ export interface ProviderBus {
   isConnected(): boolean;
   stats(): BusPublisherStats;
   /** Answers the edges' calls (one provider per subject prefix; busRpc.ts) until closed. */
-  answerCalls(handle: (call: BusCall) => Promise<CallReply>): void;
+  answerCalls(handle: (call: BusCall, cancelled: AbortSignal) => Promise<CallReply>): void;
   /** Publishes what is still queued (at most `graceMs`), then closes the connection. */
   close(graceMs: number): Promise<void>;
 }

@@ -38,7 +38,7 @@ export async function startEdge(config: AppConfig, serviceVersion: string, log: 
     tls: config.tls,
     accessLog: config.env.ACCESS_LOG,
     methods: apiMethods(descriptors),
-    forward: (call) => bus.call(call),
+    forward: (call, cancelled) => bus.call(call, cancelled),
   });
   let rest: RestServer | undefined;
   try {

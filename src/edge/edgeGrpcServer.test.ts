@@ -5,6 +5,7 @@ import { TokenAuthenticator } from "../grpc/auth.js";
 import { createLogger } from "../log/logger.js";
 import { metricsRegistry } from "../metrics/metrics.js";
 import { captureLog } from "../testing/logCapture.js";
+import { until } from "../testing/until.js";
 import { EdgeGrpcServer } from "./edgeGrpcServer.js";
 
 // The edge's gRPC server alone, its forwarding to the bus replaced by a function: what it sends the provider
@@ -16,6 +17,7 @@ describe("the edge's gRPC server", () => {
   const log = captureLog();
   const forwarded: BusCall[] = [];
   let answer: CallReply = { ok: true, body: Buffer.from("reply") };
+  const signals: AbortSignal[] = [];
   let server: EdgeGrpcServer;
   let client: Client;
 
@@ -27,8 +29,10 @@ describe("the edge's gRPC server", () => {
       log: createLogger("debug", { destination: log.sink, format: "json" }),
       accessLog: true,
       methods: new Map([[METHOD, { streaming: false }]]),
-      forward: async (call) => {
+      forward: async (call, cancelled) => {
         forwarded.push(call);
+        signals.push(cancelled);
+        if (Buffer.from(call.body).toString() === "hold") await new Promise((resolve) => cancelled.addEventListener("abort", resolve));
         return answer;
       },
     });
@@ -78,5 +82,14 @@ describe("the edge's gRPC server", () => {
     expect(forwarded[0]!.timeoutMs).toBeLessThanOrEqual(5_000);
     expect(forwarded[1]!.timeoutMs).toBe(60_000);
     expect(forwarded[0]!.headers["x-forwarded-for"]).toMatch(/127\.0\.0\.1/);
+  });
+
+  it("tells the bus when its caller cancels a call", async () => {
+    signals.length = 0;
+    const pending = client.makeUnaryRequest(METHOD, identity, identity, Buffer.from("hold"), withToken(), () => undefined);
+    await until(() => signals.length === 1, { what: "the call to be forwarded" });
+    expect(signals[0]!.aborted).toBe(false);
+    pending.cancel();
+    await until(() => signals[0]!.aborted, { what: "the forwarded call to be cancelled" });
   });
 });

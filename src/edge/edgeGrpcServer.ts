@@ -20,8 +20,8 @@ export interface EdgeGrpcServerOptions {
   accessLog?: boolean;
   /** Our API's methods by gRPC path (apiMethods). */
   methods: ReadonlyMap<string, { streaming: boolean }>;
-  /** Sends a call to the provider over the bus. */
-  forward(call: BusCall): Promise<CallReply>;
+  /** Sends a call to the provider over the bus; `cancelled` aborts when the caller cancels it (the provider cancels it too). */
+  forward(call: BusCall, cancelled: AbortSignal): Promise<CallReply>;
   /** A call's deadline when its caller set none. */
   defaultTimeoutMs?: number;
 }
@@ -109,7 +109,9 @@ export class EdgeGrpcServer {
           bytesOut,
         });
       };
-      this.options.forward({ method: path, headers, body: call.request, timeoutMs }).then(
+      const cancelled = new AbortController();
+      call.once("cancelled", () => cancelled.abort());
+      this.options.forward({ method: path, headers, body: call.request, timeoutMs }, cancelled.signal).then(
         (reply) => {
           if (reply.ok) callback(null, Buffer.from(reply.body));
           else callback(serviceErrorOf(reply));

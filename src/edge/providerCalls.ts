@@ -13,8 +13,8 @@ const STATUS_DETAILS = "grpc-status-details-bin";
  * or its status with the google.rpc.Status details (the reason) sent back as they are. Only our API's unary
  * methods; streams reach edges through JetStream, not as calls.
  */
-export function providerCalls(channel: RpcChannel, unaryMethods: ReadonlySet<string>): (call: BusCall) => Promise<CallReply> {
-  return async (call) => {
+export function providerCalls(channel: RpcChannel, unaryMethods: ReadonlySet<string>): (call: BusCall, cancelled?: AbortSignal) => Promise<CallReply> {
+  return async (call, cancelled) => {
     if (!unaryMethods.has(call.method)) return { ok: false, code: 12, message: `${call.method.slice(0, 120)} is not a unary method of this service` };
     const metadata = new Metadata();
     for (const name of FORWARDED_HEADERS) {
@@ -22,7 +22,11 @@ export function providerCalls(channel: RpcChannel, unaryMethods: ReadonlySet<str
       if (value !== undefined) metadata.set(name, value);
     }
     try {
-      const body = await channel.unary(call.method, Buffer.from(call.body), metadata, { deadline: new Date(Date.now() + call.timeoutMs) }).response;
+      const made = channel.unary(call.method, Buffer.from(call.body), metadata, { deadline: new Date(Date.now() + call.timeoutMs) });
+      // The edge's caller gave up: the provider's handler is cancelled as a gRPC caller's would be (IB requests and pacing slots freed).
+      const cancel = () => made.cancel();
+      cancelled?.addEventListener("abort", cancel, { once: true });
+      const body = await made.response.finally(() => cancelled?.removeEventListener("abort", cancel));
       return { ok: true, body };
     } catch (err) {
       if (!isServiceError(err)) throw err;
