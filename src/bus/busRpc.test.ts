@@ -65,6 +65,22 @@ describe.skipIf(!verdict.run)("calls over the bus", () => {
     await answering.close();
   });
 
+  it("carries a call without a deadline as one (the provider sets none); the sender's own wait, once over, cancels it at the provider", async () => {
+    const seen: (number | undefined)[] = [];
+    let providerSignal: AbortSignal | undefined;
+    const answering = serveCalls(provider, "t6", (call, signal) => {
+      seen.push(call.timeoutMs);
+      providerSignal = signal;
+      return new Promise((resolve) => signal.addEventListener("abort", () => resolve({ ok: false, code: 1, message: "cancelled" })));
+    });
+    await provider.flush();
+    const reply = await sendCall(edge, "t6", { method: "/m", headers: {}, body: new Uint8Array() }, { noDeadlineWaitMs: 300 });
+    expect(reply).toMatchObject({ ok: false, code: 4 });
+    expect(seen).toEqual([undefined]);
+    await until(() => providerSignal!.aborted, { what: "the provider's call to be cancelled" });
+    await answering.close();
+  });
+
   it("waits out a caller's deadline beyond setTimeout's range (a year): not DEADLINE_EXCEEDED at once", async () => {
     const answering = serveCalls(provider, "t4", async () => {
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -20,8 +20,12 @@ export interface BusCall {
   method: string;
   headers: CallHeaders;
   body: Uint8Array;
-  /** How long the caller waits (its deadline). */
-  timeoutMs: number;
+  /**
+   * The caller's deadline, as time left (ms); undefined when it set none, and then the provider sets none
+   * either: a history call waits behind IB's pacing there as it would for a direct caller, instead of being
+   * refused for a deadline nobody set.
+   */
+  timeoutMs?: number | undefined;
 }
 
 /** The subject calls of a deployment go to: one provider (one IB account) per subject prefix answers them. */
@@ -44,6 +48,11 @@ const HEADER_TIMEOUT = "Ibp-Timeout-Ms";
 
 /** Room left in a chunk for its headers (at most half of a small server's max_payload: a chunk's headers are a few dozen bytes). */
 const HEADER_ROOM = 16 * 1024;
+/**
+ * How long a sender waits for a call without a deadline before giving up (and cancelling it at the
+ * provider): IB's historical pacing (60 requests per 10 minutes) can hold a history call that long.
+ */
+export const NO_DEADLINE_WAIT_MS = 10 * 60_000;
 /** setTimeout's longest delay (a longer one fires at once): a caller's deadline can be days away. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -85,10 +94,16 @@ export interface SendOptions {
   lost?: AbortSignal;
   /** Aborted when the caller gives up: the provider is told (it cancels the call), CANCELLED at once. */
   cancelled?: AbortSignal;
+  /** How long to wait for a call without a deadline (NO_DEADLINE_WAIT_MS). */
+  noDeadlineWaitMs?: number;
 }
 
-/** Sends a call and waits for its whole reply (all its chunks), at most `call.timeoutMs`. */
-export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall, { lost, cancelled }: SendOptions = {}): Promise<CallReply> {
+/**
+ * Sends a call and waits for its whole reply (all its chunks), at most `call.timeoutMs` (noDeadlineWaitMs
+ * without one); a wait that ends unanswered cancels the call at the provider.
+ */
+export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall, { lost, cancelled, noDeadlineWaitMs = NO_DEADLINE_WAIT_MS }: SendOptions = {}): Promise<CallReply> {
+  const waitMs = call.timeoutMs ?? noDeadlineWaitMs;
   const unavailable: CallReply = { ok: false, code: 14, message: "the connection to the bus was lost during the call; retry" };
   const gaveUp: CallReply = { ok: false, code: 1, message: "the call was cancelled by its caller" };
   if (lost?.aborted === true) return unavailable;
@@ -96,10 +111,17 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
   const inbox = createInbox();
   const h = headers();
   h.set(HEADER_METHOD, call.method);
-  h.set(HEADER_TIMEOUT, String(call.timeoutMs));
+  if (call.timeoutMs !== undefined) h.set(HEADER_TIMEOUT, String(call.timeoutMs));
   for (const [name, value] of Object.entries(call.headers)) h.set(`${HEADER_CALL}${name}`, value);
   const sub = nc.subscribe(inbox);
-  const timer = setTimeout(() => sub.unsubscribe(), Math.min(call.timeoutMs, MAX_TIMER_MS));
+  const tellProvider = () => {
+    try {
+      nc.publish(cancelSubject(prefix), inbox);
+    } catch {
+      // The connection is gone: so is the provider's way to answer.
+    }
+  };
+  const timer = setTimeout(() => sub.unsubscribe(), Math.min(waitMs, MAX_TIMER_MS));
   let wasLost = false;
   const onLost = () => {
     wasLost = true;
@@ -109,11 +131,7 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
   const onCancelled = () => {
     wasCancelled = true;
     sub.unsubscribe();
-    try {
-      nc.publish(cancelSubject(prefix), inbox);
-    } catch {
-      // The connection is gone: so is the provider's way to answer.
-    }
+    tellProvider();
   };
   lost?.addEventListener("abort", onLost, { once: true });
   cancelled?.addEventListener("abort", onCancelled, { once: true });
@@ -133,7 +151,8 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
     }
     if (wasCancelled) return gaveUp;
     if (wasLost) return unavailable;
-    return { ok: false, code: 4, message: `the provider did not answer within ${call.timeoutMs} ms` };
+    tellProvider();
+    return { ok: false, code: 4, message: `the provider did not answer within ${waitMs} ms` };
   } finally {
     lost?.removeEventListener("abort", onLost);
     cancelled?.removeEventListener("abort", onCancelled);
@@ -147,7 +166,14 @@ function callOf(msg: Msg): BusCall {
   for (const [name, values] of msg.headers ?? []) {
     if (name.startsWith(HEADER_CALL) && values[0] !== undefined) callHeaders[name.slice(HEADER_CALL.length).toLowerCase()] = values[0];
   }
-  return { method: msg.headers?.get(HEADER_METHOD) ?? "", headers: callHeaders, body: msg.data, timeoutMs: Number(msg.headers?.get(HEADER_TIMEOUT) ?? "0") || 30_000 };
+  return { method: msg.headers?.get(HEADER_METHOD) ?? "", headers: callHeaders, body: msg.data, timeoutMs: timeoutOf(msg.headers?.get(HEADER_TIMEOUT)) };
+}
+
+/** The caller's time left: undefined when it set no deadline (no header). */
+function timeoutOf(header: string | undefined): number | undefined {
+  if (header === undefined || header === "") return undefined;
+  const ms = Number(header);
+  return Number.isFinite(ms) && ms > 0 ? ms : 1;
 }
 
 /**

@@ -73,14 +73,14 @@ describe("the edge's gRPC server", () => {
     expect(await counted("OK")).toBe(okBefore + 1);
   });
 
-  it("sends the caller's deadline (or the default without one) and who called", async () => {
+  it("sends the caller's deadline (none without one: the provider must not act on a deadline the caller never set) and who called", async () => {
     forwarded.length = 0;
     answer = { ok: true, body: Buffer.alloc(0) };
     await call(withToken(), Date.now() + 5_000);
     await call(withToken());
     expect(forwarded[0]!.timeoutMs).toBeGreaterThan(2_000);
     expect(forwarded[0]!.timeoutMs).toBeLessThanOrEqual(5_000);
-    expect(forwarded[1]!.timeoutMs).toBe(60_000);
+    expect(forwarded[1]!.timeoutMs).toBeUndefined();
     expect(forwarded[0]!.headers["x-forwarded-for"]).toMatch(/127\.0\.0\.1/);
   });
 

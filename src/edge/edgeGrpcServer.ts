@@ -22,11 +22,8 @@ export interface EdgeGrpcServerOptions {
   methods: ReadonlyMap<string, { streaming: boolean }>;
   /** Sends a call to the provider over the bus; `cancelled` aborts when the caller cancels it (the provider cancels it too). */
   forward(call: BusCall, cancelled: AbortSignal): Promise<CallReply>;
-  /** A call's deadline when its caller set none. */
-  defaultTimeoutMs?: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000;
 const identity = (bytes: Buffer): Buffer => bytes;
 
 /** What an edge says of a stream until streams reach edges through JetStream. */
@@ -87,7 +84,8 @@ export class EdgeGrpcServer {
       headers["x-forwarded-for"] = headers["x-forwarded-for"] === undefined ? call.getPeer() : `${headers["x-forwarded-for"]}, ${call.getPeer()}`;
       const deadline = call.getDeadline();
       const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : Number.POSITIVE_INFINITY;
-      const timeoutMs = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - Date.now()) : (this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+      // No deadline: none at the provider either (the bus bounds its own wait, then cancels the call there).
+      const timeoutMs = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - Date.now()) : undefined;
       const startedMs = performance.now();
       // The edge's own access line and latency metric (the interceptor writes only the refused ones): who called it, and how it ended.
       const logged = (code: status, bytesOut: number) => {

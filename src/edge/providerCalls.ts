@@ -22,7 +22,7 @@ export function providerCalls(channel: RpcChannel, unaryMethods: ReadonlySet<str
       if (value !== undefined) metadata.set(name, value);
     }
     try {
-      const made = channel.unary(call.method, Buffer.from(call.body), metadata, { deadline: new Date(Date.now() + call.timeoutMs) });
+      const made = channel.unary(call.method, Buffer.from(call.body), metadata, call.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + call.timeoutMs) });
       // The edge's caller gave up: the provider's handler is cancelled as a gRPC caller's would be (IB requests and pacing slots freed).
       const cancel = () => made.cancel();
       cancelled?.addEventListener("abort", cancel, { once: true });
