@@ -133,6 +133,11 @@ describe.skipIf(!verdict.run)("calls over a bus whose max_payload is small", () 
     await answering.close();
   });
 
+  it("refuses a request larger than the bus takes RESOURCE_EXHAUSTED (not UNAVAILABLE: a retry would fail the same)", async () => {
+    const reply = await sendCall(edge, "s3", { method: "/m", headers: {}, body: Buffer.alloc(16 * 1024), timeoutMs: 3_000 });
+    expect(reply).toMatchObject({ ok: false, code: 8 });
+  });
+
   it("says INTERNAL, not silence (and no unhandled rejection), when a failure's details cannot be sent", async () => {
     const answering = serveCalls(provider, "s2", async () => ({ ok: false, code: 3, message: "invalid", details: Buffer.alloc(16 * 1024, 1) }));
     await provider.flush();

@@ -104,6 +104,7 @@ export interface SendOptions {
  */
 export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall, { lost, cancelled, noDeadlineWaitMs = NO_DEADLINE_WAIT_MS }: SendOptions = {}): Promise<CallReply> {
   const waitMs = call.timeoutMs ?? noDeadlineWaitMs;
+
   const unavailable: CallReply = { ok: false, code: 14, message: "the connection to the bus was lost during the call; retry" };
   const gaveUp: CallReply = { ok: false, code: 1, message: "the call was cancelled by its caller" };
   if (lost?.aborted === true) return unavailable;
@@ -136,7 +137,13 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
   lost?.addEventListener("abort", onLost, { once: true });
   cancelled?.addEventListener("abort", onCancelled, { once: true });
   try {
-    nc.publish(callSubject(prefix), call.body, { reply: inbox, headers: h });
+    try {
+      nc.publish(callSubject(prefix), call.body, { reply: inbox, headers: h });
+    } catch (err) {
+      // Larger than the server takes: a retry would fail the same (not UNAVAILABLE, as other failures to send are).
+      if (/max_payload/.test(messageOf(err))) return { ok: false, code: 8, message: `the request (${call.body.length} bytes) is larger than the bus carries (max_payload ${nc.info?.max_payload ?? "?"} bytes)` };
+      throw err;
+    }
     const chunks: Uint8Array[] = [];
     for await (const msg of sub) {
       if (msg.headers?.hasError === true && msg.headers.code === 503) return { ok: false, code: 14, message: "no provider answers on the bus (none running, or none with its IB connection)" };
