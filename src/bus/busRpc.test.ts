@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
 import { until } from "../testing/until.js";
@@ -79,6 +79,24 @@ describe.skipIf(!verdict.run)("calls over the bus", () => {
     expect(seen).toEqual([undefined]);
     await until(() => providerSignal!.aborted, { what: "the provider's call to be cancelled" });
     await answering.close();
+  });
+
+  it("fails at once, UNAVAILABLE, when a chunk of the answer is missing (NATS keeps a sender's order: a gap is a loss), not at the deadline", async () => {
+    const raw = provider.subscribe("t7.rpc", {
+      callback: (_err, msg) => {
+        for (const chunk of ["1/3", "3/3"]) {
+          const h = headers();
+          h.set("Ibp-Chunk", chunk);
+          provider.publish(msg.reply!, Buffer.from(chunk), { headers: h });
+        }
+      },
+    });
+    await provider.flush();
+    const started = Date.now();
+    const reply = await sendCall(edge, "t7", { method: "/m", headers: {}, body: new Uint8Array(), timeoutMs: 8_000 });
+    expect(reply).toMatchObject({ ok: false, code: 14 });
+    expect(Date.now() - started).toBeLessThan(4_000);
+    raw.unsubscribe();
   });
 
   it("waits out a caller's deadline beyond setTimeout's range (a year): not DEADLINE_EXCEEDED at once", async () => {

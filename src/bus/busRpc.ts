@@ -153,8 +153,13 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
         return { ok: false, code: Number(code), message: msg.headers?.get(HEADER_MESSAGE) ?? "", ...(details ? { details: Buffer.from(details, "base64") } : {}) };
       }
       const [index, count] = (msg.headers?.get(HEADER_CHUNK) ?? "1/1").split("/").map(Number) as [number, number];
-      chunks[index - 1] = msg.data;
-      if (chunks.filter((c) => c !== undefined).length === count) return { ok: true, body: Buffer.concat(chunks) };
+      // One provider sends the chunks in order and NATS keeps a sender's order: any other index is a loss
+      // (the server dropped a slow consumer's messages), which waiting would only turn into a timeout.
+      if (index !== chunks.length + 1 || !(count >= index)) {
+        return { ok: false, code: 14, message: `the answer reached the edge incomplete (part ${index}/${count} after ${chunks.length}): retry` };
+      }
+      chunks.push(msg.data);
+      if (chunks.length === count) return { ok: true, body: Buffer.concat(chunks) };
     }
     if (wasCancelled) return gaveUp;
     if (wasLost) return unavailable;
