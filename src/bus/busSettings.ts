@@ -41,3 +41,11 @@ export const DEFAULT_BUS_SETTINGS: Readonly<Omit<BusSettings, "servers" | "url">
   ackTimeoutMs: 2_000,
   duplicateWindowMs: 2 * 60_000,
 });
+
+/**
+ * NATS connection options a tls:// BUS_URL needs: TLS required (nats.js takes the scheme for nats://
+ * and would talk in clear to a server that offers no TLS; the edge's calls carry callers' tokens).
+ */
+export function tlsOptionsOf(servers: readonly string[]): { tls?: Record<string, never> } {
+  return servers.some((s) => s.trim().toLowerCase().startsWith("tls://")) ? { tls: {} } : {};
+}

@@ -5,7 +5,9 @@ import { until } from "../testing/until.js";
 import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
 import { serveCalls } from "./busRpc.js";
 import { DEFAULT_BUS_SETTINGS } from "./busSettings.js";
+import { BusUnavailableError } from "./busUnavailableError.js";
 import { connectEdgeBus, type EdgeBus } from "./edgeBus.js";
+import { startProviderBus } from "./providerBus.js";
 
 // An edge's calls while its bus connection comes and goes (a real nats-server, stopped and restarted).
 const verdict = natsServerVerdict();
@@ -49,4 +51,19 @@ describe.skipIf(!verdict.run)("an edge's calls across a lost bus connection", ()
     expect(await edge.call({ method: "/m", headers: {}, body: Buffer.from("now"), timeoutMs: 5_000 })).toEqual({ ok: true, body: Buffer.from("answer") });
     await answering.close();
   }, 30_000);
+});
+
+describe.skipIf(!verdict.run)("a tls:// BUS_URL", () => {
+  it("is never connected to in clear: a server without TLS is refused (the edge forwards callers' tokens in headers)", async () => {
+    const server = await startNatsServer();
+    try {
+      const url = `tls://127.0.0.1:${server.port}`;
+      const settings = { ...DEFAULT_BUS_SETTINGS, servers: [url], url, subjectPrefix: "tl" };
+      await expect(connectEdgeBus(settings, createLogger("silent")).then(async (bus) => void (await bus.close()))).rejects.toBeInstanceOf(BusUnavailableError);
+      const directory = { account: () => undefined, feed: () => undefined };
+      await expect(startProviderBus(settings, directory, createLogger("silent")).then(async (bus) => void (await bus.close(0)))).rejects.toBeInstanceOf(BusUnavailableError);
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log/logger.js";
 import { sendCall, type BusCall, type CallReply } from "./busRpc.js";
-import type { BusSettings } from "./busSettings.js";
+import { tlsOptionsOf, type BusSettings } from "./busSettings.js";
 import { BusUnavailableError } from "./busUnavailableError.js";
 
 /** The edge role's side of the bus: calls to the provider (streams from JetStream: the next slice). */
@@ -48,7 +48,7 @@ export async function connectEdgeBus(settings: BusSettings, log: Logger): Promis
 
 async function connectOrFail(settings: BusSettings, name: string, why: string): Promise<NatsConnection> {
   try {
-    return await connect({ servers: [...settings.servers], name, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS, noAsyncTraces: true });
+    return await connect({ servers: [...settings.servers], name, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS, noAsyncTraces: true, ...tlsOptionsOf(settings.servers) });
   } catch (err) {
     throw new BusUnavailableError(`BUS_URL ${settings.url}: cannot connect to the bus (${err instanceof Error ? err.message : String(err)}); ${why}`, { cause: err });
   }

@@ -6,7 +6,7 @@ import { busConnected } from "./busMetrics.js";
 import { BusUnavailableError } from "./busUnavailableError.js";
 import { serveCalls, type BusCall, type CallReply } from "./busRpc.js";
 import { BusPublisher, type BusDirectory, type BusPublisherStats } from "./busPublisher.js";
-import type { BusSettings } from "./busSettings.js";
+import { tlsOptionsOf, type BusSettings } from "./busSettings.js";
 import { ensureStreams, streamConfigs } from "./busStreams.js";
 import { JetStreamAcks } from "./jetStreamAcks.js";
 
@@ -36,7 +36,7 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
   const where = `BUS_URL ${settings.url}`;
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: [...settings.servers], name: "ib-provider", timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS, noAsyncTraces: true });
+    nc = await connect({ servers: [...settings.servers], name: "ib-provider", timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS, noAsyncTraces: true, ...tlsOptionsOf(settings.servers) });
   } catch (err) {
     throw new BusUnavailableError(`${where}: cannot connect to the bus (${messageOf(err)}); the provider role needs it (unset BUS_URL for the all-in-one process)`, { cause: err });
   }
