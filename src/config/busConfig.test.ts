@@ -19,6 +19,7 @@ describe("the bus settings (BUS_URL: the provider role)", () => {
     expect(load({ BUS_URL: "nats://127.0.0.1:4222" }).bus).toEqual({ ...DEFAULT_BUS_SETTINGS, servers: ["nats://127.0.0.1:4222"], url: "nats://127.0.0.1:4222" });
     const bus = load({
       BUS_URL: "nats://a:4222, nats://b:4223,tls://c",
+      PROVIDER_API_TOKEN: "t",
       BUS_SUBJECT_PREFIX: "ib-paper",
       BUS_RETENTION_TICKS: "90m",
       BUS_RETENTION_DEPTH: "0",

@@ -223,6 +223,16 @@ describe("REST bridge settings", () => {
     expect(loadConfig({ env: envFor(dir, { REST_HOST: "0.0.0.0", PROVIDER_API_TOKEN: "t" }), cwd: dir }).env.REST_HOST).toBe("0.0.0.0");
   });
 
+  it("refuses a bus beyond this machine without a token (edges' calls come through it), accepts a loopback one", () => {
+    const dir = withFile(seed);
+    expect(errorOf(() => loadConfig({ env: envFor(dir, { BUS_URL: "nats://127.0.0.1:4222,nats://nats.example.com:4222" }), cwd: dir })).message).toMatch(
+      /BUS_URL.*refusing a bus beyond this machine \(nats\.example\.com\) without PROVIDER_API_TOKEN/,
+    );
+    expect(loadConfig({ env: envFor(dir, { BUS_URL: "nats://localhost:4222" }), cwd: dir }).bus?.servers).toEqual(["nats://localhost:4222"]);
+    expect(loadConfig({ env: envFor(dir, { BUS_URL: "nats://[::1]:4222" }), cwd: dir }).bus?.servers).toEqual(["nats://[::1]:4222"]);
+    expect(loadConfig({ env: envFor(dir, { BUS_URL: "nats://nats.example.com:4222", PROVIDER_API_TOKEN: "t" }), cwd: dir }).bus?.servers).toEqual(["nats://nats.example.com:4222"]);
+  });
+
   it("reads the recorded events' retention per kind as durations (24h, 90m, 7d, 0 = forever) over the defaults, naming a bad one", () => {
     const dir = withFile(seed);
     expect(loadConfig({ env: envFor(dir), cwd: dir }).store.retention).toEqual({ tick: 24 * 3_600_000, trade: 24 * 3_600_000, orderBook: 3_600_000, candle: 0, account: 7 * 86_400_000 });

@@ -121,6 +121,18 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   }
 
   const bus = busSettingsOf(env, problems, warnings);
+  // The bus is a way in as much as a port is: edges' calls reach the provider through it. Without a token,
+  // only a bus on this machine (an edge beside the provider) may carry them.
+  if (clients.length === 0 && bus !== undefined) {
+    const remote = bus.servers.map((server) => new URL(server).hostname.replace(/^\[|\]$/g, "")).filter((host) => !isLoopbackHost(host));
+    if (remote.length > 0) {
+      problems.push({
+        source: "environment variable BUS_URL",
+        path: "",
+        message: `refusing a bus beyond this machine (${remote.join(", ")}) without PROVIDER_API_TOKEN or PROVIDER_CLIENTS_FILE: anyone on the bus could call the service; set a token or use a loopback bus (nats://127.0.0.1:4222)`,
+      });
+    }
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   const streams: StreamSettings = { ...DEFAULT_STREAM_SETTINGS, maxQueued: env.STREAM_BUFFER_EVENTS, heartbeatMs: env.STREAM_HEARTBEAT_MS };
