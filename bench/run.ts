@@ -51,6 +51,7 @@ import {
   type ServiceHandle,
 } from "./harness.js";
 import { consoleReport, consoleRound } from "./consoleBench.js";
+import { busReport, busRounds } from "./busBench.js";
 import { REPLAY_REPEATS, replayRound } from "./replayBench.js";
 import { backfillRound, storeRound } from "./storeBench.js";
 
@@ -190,6 +191,8 @@ async function serviceRound(
     env?: Record<string, string>;
     /** Latency samples also go here (rounds pooled by the caller). */
     pooled?: Histogram;
+    /** Told when the measurement window opens (true) and closes (false): busBench.ts measures its consumer in it. */
+    onWindow?: (open: boolean) => void;
   },
 ): Promise<ServiceRound> {
   const sim = await startFloodSim(opts.framesPerSec);
@@ -217,10 +220,12 @@ async function serviceRound(
     const f0 = await sim.frames();
     const before = consumers.map((c) => [c.data, c.messages] as const);
     for (const c of consumers) c.measuring = true;
+    opts.onWindow?.(true);
     const t0 = performance.now();
     await sleep(WINDOW_MS);
     const ms = performance.now() - t0;
     for (const c of consumers) c.measuring = false;
+    opts.onWindow?.(false);
     const after = consumers.map((c) => [c.data, c.messages] as const);
     const f1 = await sim.frames();
     const consumerElu = mon.stop().elu;
@@ -420,6 +425,10 @@ async function main(): Promise<void> {
   const recording = SCENARIOS.has("recording") ? await attempt("recording on/off", () => recordingRounds(latencyFrames), failures) : undefined;
   // Not in the default list (≈ 2.5 minutes): BENCH_SCENARIOS=console npm run bench (consoleBench.ts).
   const consoleCost = SCENARIOS.has("console") ? await attempt("console", () => consoleRound(), failures) : undefined;
+  // Not in the default list either (a nats-server, ≈ 1 minute): BENCH_SCENARIOS=bus (busBench.ts).
+  const bus = SCENARIOS.has("bus")
+    ? await attempt("bus", () => busRounds((env, onWindow) => serviceRound(1, { framesPerSec: latencyFrames, sampleEvery: 1, env, onWindow })), failures)
+    : undefined;
 
   const single = fanout.find((f) => f.consumers === 1);
   console.log();
@@ -506,6 +515,10 @@ async function main(): Promise<void> {
     console.log();
     for (const line of consoleReport(consoleCost)) console.log(line);
   }
+  if (bus) {
+    console.log();
+    for (const line of busReport(bus)) console.log(line);
+  }
   console.log();
   const n100 = fanout.find((f) => f.consumers === 100);
   const addedP99 = bareAtRate && serviceAtRate && serviceAtRate.latencyMs.p99 !== null && bareAtRate.latencyMs.p99 !== null ? round1(serviceAtRate.latencyMs.p99 - bareAtRate.latencyMs.p99) : null;
@@ -518,10 +531,12 @@ async function main(): Promise<void> {
   console.log(`  (issue 14) cold 10 × 7-day min1 backfill ÷ IB's pacing minimum ≤ 1.1: ${fmt(backfill?.ratio)}`);
   console.log(`  (issue 15) replay to one client ÷ raw store read of the same events ≥ 0.5: ${fmt(replay?.ratio)}`);
   console.log(`  (issue 15) what recording adds to the service's added p99 at 10k ticks/s < 0.1 (10 %): ${fmt(recording && recordingShare(recording))}`);
+  const busP99 = bus?.filter((r) => r.busLatencyMs?.p99 != null).map((r) => `${r.busLatencyMs!.p99} ms at BUS_FLUSH_MS=${r.flushMs}`);
+  console.log(`  (issue 16) p99 through the bus at 10k events/s < 5 ms (provider → JetStream → a consumer; edges not built): ${busP99?.join(", ") || "-"}`);
   console.log(`  (issue 19) CPU added to the service by 50 open consoles at IB's normal rates < 5 % of a core: ${fmt(consoleCost?.addedPercent.fromNone)} %`);
   for (const f of failures) console.log(`FAILED ${f}`);
   console.log();
-  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, replay, recording, console: consoleCost, failures, durationMs: Date.now() - started }));
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, replay, recording, console: consoleCost, bus, failures, durationMs: Date.now() - started }));
 }
 
 main().then(

@@ -83,6 +83,9 @@ const config = loadConfig({
     LOG_LEVEL: "warn",
     STORE_PATH: process.env.BENCH_STORE_PATH ?? join(ownStoreDir!, "store.sqlite"),
     ...(process.env.BENCH_STORE_RECORDING === undefined ? {} : { STORE_RECORDING: process.env.BENCH_STORE_RECORDING }),
+    // The provider role (busBench.ts): the bus and how often the recorders hand events to it.
+    ...(process.env.BENCH_BUS_URL === undefined ? {} : { BUS_URL: process.env.BENCH_BUS_URL, BUS_SUBJECT_PREFIX: "ibpbench" }),
+    ...(process.env.BENCH_BUS_FLUSH_MS === undefined ? {} : { BUS_FLUSH_MS: process.env.BENCH_BUS_FLUSH_MS }),
   },
 });
 const app = await startApp(config, log);

@@ -109,7 +109,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     // background; STORE_RECORDING=off records nothing (a stream asking for the past: REPLAY_UNAVAILABLE).
     // In the provider role the bus gets each recorded batch too: the same bytes, encoded once (stream/feedTap.ts).
     recording: config.store.recording
-      ? { store: bus === undefined ? store.events : tappedJournalStore(store.events, bus.taps), codec: recordingCodec, settings: { ...DEFAULT_RECORDING_SETTINGS, snapshotEveryMs: config.store.snapshotEveryMs } }
+      ? { store: bus === undefined ? store.events : tappedJournalStore(store.events, bus.taps), codec: recordingCodec, settings: { ...DEFAULT_RECORDING_SETTINGS, snapshotEveryMs: config.store.snapshotEveryMs, ...(config.bus === undefined ? {} : { flushEveryMs: config.bus.flushEveryMs }) } }
       : undefined,
   });
   adapterOfBus = adapter;

@@ -27,6 +27,11 @@ export interface BusSettings {
   ackTimeoutMs: number;
   /** JetStream drops a message whose Nats-Msg-Id it stored this recently (a provider's retry never duplicates). */
   duplicateWindowMs: number;
+  /**
+   * How often the feeds' recorders hand their events over in the provider role (BUS_FLUSH_MS): what the
+   * bus adds to an event's latency at most. The all-in-one process keeps the recorder's own 25 ms.
+   */
+  flushEveryMs: number;
 }
 
 const HOUR = 3_600_000;
@@ -40,6 +45,7 @@ export const DEFAULT_BUS_SETTINGS: Readonly<Omit<BusSettings, "servers" | "url">
   maxInFlight: 1_024,
   ackTimeoutMs: 2_000,
   duplicateWindowMs: 2 * 60_000,
+  flushEveryMs: 25,
 });
 
 /**
