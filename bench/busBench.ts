@@ -35,15 +35,17 @@ export interface BusRound {
   serviceCpuUsPerTickIn: number | null;
 }
 
-/** The newest stamp of a recorded tick event (the flood simulator stamps sizes: harness.ts Consumer), µs. */
-function stampOf(bytes: Uint8Array): number | undefined {
-  // A recorded event is one framed `events` entry of StreamTicksResponse: decodable as the message itself.
-  const event = StreamTicksResponse.decode(bytes).events[0];
-  const level1 = event?.event?.$case === "tick" ? event.event.value : undefined;
-  if (level1 === undefined) return undefined;
-  const stamp = Math.max(Number(level1.bidSize) || 0, Number(level1.askSize) || 0);
-  const ageUs = nowUs() - stamp;
-  return ageUs >= 0 && ageUs < 60e6 ? stamp : undefined;
+/** The stamps of a message's ticks (the flood simulator stamps sizes: harness.ts Consumer), µs. */
+function stampsOf(bytes: Uint8Array): number[] {
+  // A message is a batch of recorded events: its payload is StreamTicksResponse with those events.
+  const stamps: number[] = [];
+  for (const event of StreamTicksResponse.decode(bytes).events) {
+    if (event.event?.$case !== "tick") continue;
+    const stamp = Math.max(Number(event.event.value.bidSize) || 0, Number(event.event.value.askSize) || 0);
+    const ageUs = nowUs() - stamp;
+    if (ageUs >= 0 && ageUs < 60e6) stamps.push(stamp);
+  }
+  return stamps;
 }
 
 /** Reads every tick published on the bus from now on; samples their latency while `measuring()`. */
@@ -65,8 +67,8 @@ async function readTicks(url: string, latency: Histogram, measuring: () => boole
       for await (const m of messages) {
         if (stopped()) break;
         if (!measuring()) continue;
-        const stamp = stampOf(m.data);
-        if (stamp !== undefined) latency.add((nowUs() - stamp) / 1000);
+        const now = nowUs();
+        for (const stamp of stampsOf(m.data)) latency.add((now - stamp) / 1000);
       }
       return;
     }

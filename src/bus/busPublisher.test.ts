@@ -10,11 +10,11 @@ import type { PublishOutcome } from "./jetStreamAcks.js";
 
 /** A bus that answers only when told to: what was sent, and the answers still owed. */
 class HeldBus {
-  readonly sent: { subject: string; msgId: string; done: (o: PublishOutcome) => void }[] = [];
+  readonly sent: { subject: string; msgId: string; rows: string; done: (o: PublishOutcome) => void }[] = [];
   private answered = 0;
 
   publish(subject: string, _payload: Uint8Array, headers: MsgHdrs, done: (o: PublishOutcome) => void): void {
-    this.sent.push({ subject, msgId: headers.get("Nats-Msg-Id"), done });
+    this.sent.push({ subject, msgId: headers.get("Nats-Msg-Id"), rows: headers.get("Ibp-Rows"), done });
   }
 
   /** Answers every publish not answered yet. */
@@ -33,39 +33,42 @@ const settings = { subjectPrefix: "ibp", maxQueued: 1_000, maxInFlight: 100 };
 const stored: PublishOutcome = { ok: true, duplicate: false, streamSeq: 1 };
 
 describe("the bus publisher", () => {
-  it("with the bus not answering, holds at most maxInFlight publishes and maxQueued events, sheds the oldest, counts and logs it", async () => {
+  it("sends a flush of a feed as one message, holds at most maxInFlight messages and maxQueued events, sheds the oldest batches, counts and logs it", async () => {
     const bus = new HeldBus();
     const log = captureLog();
-    const publisher = new BusPublisher(bus, directory, settings, createLogger("info", { destination: log.sink, format: "json" }));
+    const publisher = new BusPublisher(bus, directory, { ...settings, maxInFlight: 3 }, createLogger("info", { destination: log.sink, format: "json" }));
     const tap = publisher.open({ key: "tick/1", kind: "tick", symbol: "BTCUSDT", epoch: 7 });
+    // 50 flushes of 100 events in one turn: 5,000 queued, the oldest 4,000 (40 batches) shed, then 3 sent.
     for (let i = 0; i < 50; i++) tap.events(rows(1 + i * 100, 100));
-    await until(() => bus.sent.length === 100, { what: "the first 100 publishes" });
-    // 5,000 queued in one turn: the oldest 4,000 shed, then 100 sent.
-    expect(publisher.stats()).toMatchObject({ inFlight: 100, queued: 900, shed: 4_000 });
+    await until(() => bus.sent.length === 3, { what: "the first 3 messages" });
+    expect(publisher.stats()).toMatchObject({ inFlight: 3, queued: 700, shed: 4_000 });
     expect(log.lines.some((l) => String(l.msg).includes("the oldest events are shed"))).toBe(true);
 
     // Answered: what was kept goes out, the newest last, nothing beyond the bound.
     while (publisher.stats().queued > 0 || publisher.stats().inFlight > 0) {
       bus.answerAll(stored);
-      await until(() => publisher.stats().inFlight > 0 || publisher.stats().queued === 0, { what: "the next publishes" });
+      await until(() => publisher.stats().inFlight > 0 || publisher.stats().queued === 0, { what: "the next messages" });
     }
-    expect(bus.sent).toHaveLength(1_000);
-    expect(bus.sent.at(-1)!.msgId).toBe("tick/1:7:5000:0");
+    expect(bus.sent).toHaveLength(10);
     expect(bus.sent[0]!.subject).toMatch(/^ibp\.a[0-9a-f]{12}\.tick\.spot\.BTCUSDT$/);
-    expect(bus.sent[0]!.msgId).toBe("tick/1:7:4001:0");
+    expect(bus.sent[0]!.msgId).toBe("tick/1:7:4001:0+100");
+    expect(bus.sent.at(-1)!.msgId).toBe("tick/1:7:4901:0+100");
+    expect(bus.sent[0]!.rows).toBe(`4001:0:d${"d".repeat(99)}`);
     expect(publisher.stats()).toMatchObject({ published: 1_000, shed: 4_000 });
   });
 
-  it("retries a failed publish with the same Nats-Msg-Id, after a pause, in its order", async () => {
+  it("retries a failed message with the same Nats-Msg-Id, after a pause, in its order", async () => {
     const bus = new HeldBus();
     const publisher = new BusPublisher(bus, directory, settings, createLogger("silent"));
-    publisher.open({ key: "tick/1", kind: "tick", symbol: "BTCUSDT", epoch: 7 }).events(rows(1, 3));
-    await until(() => bus.sent.length === 3, { what: "3 publishes" });
+    const tap = publisher.open({ key: "tick/1", kind: "tick", symbol: "BTCUSDT", epoch: 7 });
+    tap.events(rows(1, 3));
+    tap.events(rows(4, 2));
+    await until(() => bus.sent.length === 2, { what: "2 messages" });
     bus.answerAll({ ok: false, error: "no acknowledgement within 2000 ms" });
-    await until(() => bus.sent.length === 6, { what: "3 retries" });
-    expect(bus.sent.slice(3).map((s) => s.msgId)).toEqual(["tick/1:7:1:0", "tick/1:7:2:0", "tick/1:7:3:0"]);
+    await until(() => bus.sent.length === 4, { what: "2 retries" });
+    expect(bus.sent.slice(2).map((s) => s.msgId)).toEqual(["tick/1:7:1:0+3", "tick/1:7:4:0+2"]);
     bus.answerAll({ ok: true, duplicate: true, streamSeq: 1 });
-    expect(publisher.stats()).toMatchObject({ failures: 3, published: 3, duplicates: 3, queued: 0, inFlight: 0 });
+    expect(publisher.stats()).toMatchObject({ failures: 2, published: 5, duplicates: 5, queued: 0, inFlight: 0 });
   });
 
   it("names an account feed by its own account, not by the account active when it is first published (they differ after a change of login)", async () => {
@@ -77,7 +80,7 @@ describe("the bus publisher", () => {
     tap.events(rows(1, 1));
     await until(() => bus.sent.length === 1, { what: "the publish" });
     expect(bus.sent[0]!.subject).toBe(`ibp.${accountToken("DU1")}.account`);
-    expect(bus.sent[0]!.msgId).toBe(`account/${accountToken("DU1")}:3:1:0`);
+    expect(bus.sent[0]!.msgId).toBe(`account/${accountToken("DU1")}:3:1:0+1`);
   });
 
   it("closes as soon as nothing is left to publish, even when what was left could not be named (shed as unroutable)", async () => {

@@ -5,6 +5,7 @@ import type { RecordedEvent } from "../stream/feedJournal.js";
 import type { FeedTap, FeedTaps, TappedFeed } from "../stream/feedTap.js";
 import { busDuplicates, busInFlight, busPublished, busPublishFailures, busQueued, busShed } from "./busMetrics.js";
 import type { BusSettings } from "./busSettings.js";
+import { batchesOf, payloadOf, rowsHeader } from "./busBatch.js";
 import { accountToken, feedSubject, publicFeedKey } from "./busSubjects.js";
 import type { JetStreamAcks } from "./jetStreamAcks.js";
 
@@ -17,7 +18,7 @@ export interface BusDirectory {
 }
 
 /** Headers every message carries (besides Nats-Msg-Id): who it is of, and where it sits in its feed. */
-export const BUS_HEADERS = Object.freeze({ feed: "Ibp-Feed", epoch: "Ibp-Epoch", seq: "Ibp-Seq", sub: "Ibp-Sub", kind: "Ibp-Kind", time: "Ibp-Time" });
+export const BUS_HEADERS = Object.freeze({ feed: "Ibp-Feed", epoch: "Ibp-Epoch", seq: "Ibp-Seq", sub: "Ibp-Sub", rows: "Ibp-Rows", time: "Ibp-Time" });
 
 /** One feed instance's outlet, named once it can be (the account known, the feed registered). */
 interface Outlet {
@@ -27,13 +28,15 @@ interface Outlet {
   publicKey: string;
 }
 
+/** One message: a batch of one feed's rows (busBatch.ts). */
 interface Outgoing {
   outlet: Outlet;
-  row: RecordedEvent;
+  rows: RecordedEvent[];
   /** Queue order: retried publishes go back in it where they were. */
   order: number;
 }
 
+/** Counts of events (rows), but `failures` and `inFlight`, which count messages. */
 export interface BusPublisherStats {
   published: number;
   duplicates: number;
@@ -64,6 +67,8 @@ const SHED_LOG_EVERY_MS = 10_000;
 export class BusPublisher implements FeedTaps {
   private queue: (Outgoing | undefined)[] = [];
   private head = 0;
+  /** Events in the queue (its batches' rows). */
+  private queuedEvents = 0;
   private order = 0;
   private inFlight = 0;
   /** Failed publishes, put back at the front of the queue once nothing is in flight (in their order). */
@@ -98,7 +103,7 @@ export class BusPublisher implements FeedTaps {
   }
 
   stats(): BusPublisherStats {
-    return { ...this.counts, queued: this.queue.length - this.head, inFlight: this.inFlight };
+    return { ...this.counts, queued: this.queuedEvents, inFlight: this.inFlight };
   }
 
   /** The connection to the bus went away or came back: publishing pauses meanwhile (nothing would be acknowledged). */
@@ -124,26 +129,42 @@ export class BusPublisher implements FeedTaps {
     }
     this.closed = true;
     clearTimeout(this.timer);
-    const left = this.queue.length - this.head + this.retry.length;
+    const left = this.queuedEvents + this.retry.reduce((n, r) => n + r.rows.length, 0);
     if (left > 0) this.log.warn({ events: left }, "stopping with events not published to the bus");
   }
 
   private enqueue(outlet: Outlet, rows: readonly RecordedEvent[]): void {
     if (this.closed) return;
-    for (const row of rows) this.queue.push({ outlet, row, order: this.order++ });
+    for (const batch of batchesOf(rows)) this.push({ outlet, rows: batch, order: this.order++ });
     this.shedBeyondLimit();
     this.schedule();
   }
 
-  /** The queue's oldest events go when it holds more than maxQueued: the freshest are the ones worth sending late. */
+  private push(item: Outgoing): void {
+    this.queue.push(item);
+    this.queuedEvents += item.rows.length;
+  }
+
+  /** The queue's next batch, taken out of it. */
+  private take(): Outgoing {
+    const item = this.queue[this.head]!;
+    this.queue[this.head++] = undefined;
+    this.queuedEvents -= item.rows.length;
+    return item;
+  }
+
+  /**
+   * The queue's oldest batches go while it holds more than maxQueued events: the freshest are the ones worth
+   * sending late.
+   */
   private shedBeyondLimit(): void {
-    const excess = this.queue.length - this.head - this.settings.maxQueued;
-    if (excess <= 0) return;
-    for (let i = 0; i < excess; i++) {
-      const item = this.queue[this.head]!;
-      this.queue[this.head++] = undefined;
-      busShed.inc({ kind: item.outlet.kind, reason: "queue-full" });
+    let excess = 0;
+    while (this.queuedEvents > this.settings.maxQueued && this.head < this.queue.length) {
+      const item = this.take();
+      excess += item.rows.length;
+      busShed.inc({ kind: item.outlet.kind, reason: "queue-full" }, item.rows.length);
     }
+    if (excess <= 0) return;
     this.counts.shed += excess;
     this.shedSinceLog += excess;
     const now = this.now();
@@ -181,13 +202,12 @@ export class BusPublisher implements FeedTaps {
       if (this.closed || !this.connected) return;
       const wait = this.pausedUntil - this.now();
       if (wait > 0) return this.schedule(wait);
-      const item = this.queue[this.head]!;
-      const subject = this.route(item.outlet);
+      const subject = this.route(this.queue[this.head]!.outlet);
       if (subject === "wait") return this.schedule(FIRST_PAUSE_MS);
-      this.queue[this.head++] = undefined;
+      const item = this.take();
       if (subject === undefined) {
-        this.counts.unroutable++;
-        busShed.inc({ kind: item.outlet.kind, reason: "unroutable" });
+        this.counts.unroutable += item.rows.length;
+        busShed.inc({ kind: item.outlet.kind, reason: "unroutable" }, item.rows.length);
         continue;
       }
       this.send(item, subject);
@@ -221,26 +241,28 @@ export class BusPublisher implements FeedTaps {
   }
 
   private send(item: Outgoing, subject: string): void {
-    const { outlet, row } = item;
+    const { outlet, rows } = item;
+    const first = rows[0]!;
     const epoch = String(outlet.feed.epoch);
-    const seq = String(row.seq);
-    const sub = String(row.sub);
+    const seq = String(first.seq);
+    const sub = String(first.sub);
     const h = headers();
     h.set(BUS_HEADERS.feed, outlet.publicKey);
     h.set(BUS_HEADERS.epoch, epoch);
     h.set(BUS_HEADERS.seq, seq);
     h.set(BUS_HEADERS.sub, sub);
-    h.set(BUS_HEADERS.kind, row.kind);
-    h.set(BUS_HEADERS.time, String(row.timeMs));
-    h.set("Nats-Msg-Id", `${outlet.publicKey}:${epoch}:${seq}:${sub}`);
+    h.set(BUS_HEADERS.rows, rowsHeader(rows));
+    h.set(BUS_HEADERS.time, String(first.timeMs));
+    // A batch is named by its first position and its length: a retry sends the same batch, stored once.
+    h.set("Nats-Msg-Id", `${outlet.publicKey}:${epoch}:${seq}:${sub}+${rows.length}`);
     this.inFlight++;
-    this.acks.publish(subject, row.bytes, h, (outcome) => {
+    this.acks.publish(subject, payloadOf(rows), h, (outcome) => {
       if (outcome.ok) {
-        this.counts.published++;
-        busPublished.inc({ kind: outlet.kind });
+        this.counts.published += rows.length;
+        busPublished.inc({ kind: outlet.kind }, rows.length);
         if (outcome.duplicate) {
-          this.counts.duplicates++;
-          busDuplicates.inc({ kind: outlet.kind });
+          this.counts.duplicates += rows.length;
+          busDuplicates.inc({ kind: outlet.kind }, rows.length);
         }
       } else {
         this.counts.failures++;
@@ -275,6 +297,7 @@ export class BusPublisher implements FeedTaps {
       const retry = this.retry.sort((a, b) => a.order - b.order);
       this.retry = [];
       this.queue.splice(this.head, 0, ...retry);
+      this.queuedEvents += retry.reduce((n, r) => n + r.rows.length, 0);
       this.shedBeyondLimit();
     }
     this.wakeIfIdle();
@@ -291,7 +314,7 @@ export class BusPublisher implements FeedTaps {
   }
 
   private updateGauges(): void {
-    busQueued.set(this.queue.length - this.head);
+    busQueued.set(this.queuedEvents);
     busInFlight.set(this.inFlight);
   }
 }

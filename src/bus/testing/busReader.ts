@@ -1,14 +1,18 @@
 import { jetstream, type ConsumerMessages } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { UntilOptions } from "../../testing/until.js";
+import { framedEntries, placesOf } from "../busBatch.js";
 import { BUS_HEADERS } from "../busPublisher.js";
 
-/** A message read from the bus: its subject, payload and the feed position its headers carry. */
+/** A row read from the bus: its message's subject and ids, its bytes and its place in the feed. */
 export interface BusMessage {
   subject: string;
   /** The stream's own sequence. */
   streamSeq: number;
+  /** The row's bytes (one framed event). */
   data: Uint8Array;
+  /** The whole message it came in (its batch). */
+  message: Uint8Array;
   feed: string;
   epoch: string;
   seq: number;
@@ -38,17 +42,24 @@ export class BusReader {
   private async read(): Promise<void> {
     for await (const m of this.iter) {
       const h = (name: string) => m.headers?.get(name) ?? "";
-      this.messages.push({
-        subject: m.subject,
-        streamSeq: m.seq,
-        data: m.data,
-        feed: h(BUS_HEADERS.feed),
-        epoch: h(BUS_HEADERS.epoch),
-        seq: Number(h(BUS_HEADERS.seq)),
-        sub: Number(h(BUS_HEADERS.sub)),
-        kind: h(BUS_HEADERS.kind),
-        msgId: h("Nats-Msg-Id"),
-      });
+      // A message is a batch of the feed's rows: one BusMessage per row, its place from Ibp-Rows.
+      const places = placesOf(h(BUS_HEADERS.rows));
+      const entries = framedEntries(m.data);
+      if (entries.length !== places.length) throw new Error(`a batch of ${places.length} rows carries ${entries.length} events`);
+      places.forEach((place, i) =>
+        this.messages.push({
+          subject: m.subject,
+          streamSeq: m.seq,
+          data: entries[i]!,
+          message: m.data,
+          feed: h(BUS_HEADERS.feed),
+          epoch: h(BUS_HEADERS.epoch),
+          seq: place.seq,
+          sub: place.sub,
+          kind: place.kind,
+          msgId: h("Nats-Msg-Id"),
+        }),
+      );
       for (const w of this.waiters.filter((w) => w.pred())) {
         this.waiters.splice(this.waiters.indexOf(w), 1);
         w.resolve();

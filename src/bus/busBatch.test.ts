@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import type { RecordedEvent } from "../stream/feedJournal.js";
+import { batchesOf, framedEntries, MAX_BATCH_BYTES, MAX_BATCH_ROWS, payloadOf, placesOf, rowsHeader } from "./busBatch.js";
+
+/** A framed `events` entry (field 1, length-delimited) around `n` bytes. */
+const framed = (n: number, fill = 7): Uint8Array => {
+  const length: number[] = [];
+  for (let v = n; ; v = Math.floor(v / 128)) {
+    length.push((v % 128) | (v >= 128 ? 0x80 : 0));
+    if (v < 128) break;
+  }
+  return Uint8Array.from([0x0a, ...length, ...new Array<number>(n).fill(fill)]);
+};
+const row = (seq: number, sub: number, kind: RecordedEvent["kind"], bytes = framed(3)): RecordedEvent => ({ seq, sub, kind, timeMs: 0, bytes });
+
+describe("a feed's rows in one bus message", () => {
+  it("names the rows' places in a letter each when they follow one another, explicitly when they do not", () => {
+    const rows = [row(41, 2, "status"), row(42, 0, "data"), row(43, 0, "data"), row(43, 1, "status"), row(43, 2, "snapshot"), row(43, 3, "snapshot"), row(50, 0, "data"), row(50, 2, "status")];
+    const header = rowsHeader(rows);
+    expect(header).toBe("41:2:sddsnn(50:0:d)(50:2:s)");
+    expect(placesOf(header)).toEqual(rows.map(({ seq, sub, kind }) => ({ seq, sub, kind })));
+    expect(() => placesOf("41:2:sx")).toThrow(/not an Ibp-Rows header/);
+  });
+
+  it("carries the rows' bytes one after the other, cut back into the same rows", () => {
+    const rows = [row(1, 0, "data", framed(3, 1)), row(2, 0, "data", framed(200, 2)), row(2, 1, "status", framed(0))];
+    const entries = framedEntries(payloadOf(rows));
+    expect(entries.map((e) => Buffer.from(e))).toEqual(rows.map((r) => Buffer.from(r.bytes)));
+    expect(() => framedEntries(payloadOf(rows).subarray(0, 10))).toThrow(/truncated/);
+  });
+
+  it(`cuts a flush into batches of at most ${MAX_BATCH_ROWS} rows and ${MAX_BATCH_BYTES / 1024} KiB`, () => {
+    const many = Array.from({ length: 2_500 }, (_, i) => row(i + 1, 0, "data"));
+    expect(batchesOf(many).map((b) => b.length)).toEqual([1_000, 1_000, 500]);
+    const big = Array.from({ length: 5 }, (_, i) => row(i + 1, 0, "data", framed(100_000)));
+    expect(batchesOf(big).map((b) => b.length)).toEqual([2, 2, 1]);
+    expect(batchesOf([])).toEqual([]);
+  });
+});

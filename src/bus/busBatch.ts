@@ -1,0 +1,114 @@
+import type { JournalPosition, RecordedEvent, RecordedKind } from "../stream/feedJournal.js";
+
+/**
+ * A feed's recorded rows travel in batches: one JetStream message per batch (one per feed per recorder
+ * flush, split when large), not one per event — at 10k events/s one message each cost the provider ≈ 20 µs
+ * of CPU per event and set a p99 floor of ≈ 26 ms through the bus (BENCHMARKS.md). A message's payload is
+ * its rows' bytes one after the other: each row is one framed `events` entry of the stream's response
+ * message, so the payload is that response message with the batch's events, as a gRPC client receives it.
+ * The rows' positions and kinds are in the `Ibp-Rows` header, compactly (rowsHeader).
+ */
+
+/** At most this many rows, and this many bytes, in one message (NATS's default max_payload is 1 MiB). */
+export const MAX_BATCH_ROWS = 1_000;
+export const MAX_BATCH_BYTES = 256 * 1024;
+
+const KIND_CODES: Record<RecordedKind, string> = { data: "d", status: "s", snapshot: "n" };
+const KINDS_OF_CODE: Record<string, RecordedKind> = { d: "data", s: "status", n: "snapshot" };
+
+/** A row's place and kind, as the header tells them (its bytes are the payload's slice). */
+export interface RowPlace extends JournalPosition {
+  kind: RecordedKind;
+}
+
+/** Rows cut into batches of at most MAX_BATCH_ROWS rows and MAX_BATCH_BYTES bytes (a larger single row alone). */
+export function batchesOf(rows: readonly RecordedEvent[]): RecordedEvent[][] {
+  const batches: RecordedEvent[][] = [];
+  let batch: RecordedEvent[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    if (batch.length > 0 && (batch.length >= MAX_BATCH_ROWS || bytes + row.bytes.length > MAX_BATCH_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(row);
+    bytes += row.bytes.length;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** The batch's payload: its rows' bytes one after the other. */
+export function payloadOf(rows: readonly RecordedEvent[]): Uint8Array {
+  return Buffer.concat(rows.map((r) => r.bytes));
+}
+
+/**
+ * The rows' positions and kinds in a few bytes: the first row as `seq:sub:k`, then one letter per row when it
+ * follows the row before as rows usually do (`d`: the next data event, seq + 1, sub 0; `s` / `n`: a status /
+ * snapshot row after it, the same seq, sub + 1), else its own `(seq:sub:k)`. k is d, s or n.
+ */
+export function rowsHeader(rows: readonly RecordedEvent[]): string {
+  let out = "";
+  let previous: RecordedEvent | undefined;
+  for (const row of rows) {
+    const code = KIND_CODES[row.kind];
+    const follows =
+      previous !== undefined && (row.kind === "data" ? row.seq === previous.seq + 1 && row.sub === 0 : row.seq === previous.seq && row.sub === previous.sub + 1);
+    out += previous === undefined ? `${row.seq}:${row.sub}:${code}` : follows ? code : `(${row.seq}:${row.sub}:${code})`;
+    previous = row;
+  }
+  return out;
+}
+
+/** The places an `Ibp-Rows` header names, in order; throws on a header that is not one. */
+export function placesOf(header: string): RowPlace[] {
+  const places: RowPlace[] = [];
+  const explicit = /^(\d+):(\d+):([dsn])/;
+  let rest = header;
+  while (rest.length > 0) {
+    const previous = places.at(-1);
+    const bracketed = rest.startsWith("(");
+    const m = explicit.exec(bracketed ? rest.slice(1) : rest);
+    if (previous === undefined || bracketed) {
+      if (m === null) throw new Error(`not an Ibp-Rows header: ${header.slice(0, 80)}`);
+      places.push({ seq: Number(m[1]), sub: Number(m[2]), kind: KINDS_OF_CODE[m[3]!]! });
+      rest = rest.slice(m[0].length + (bracketed ? 2 : 0));
+      continue;
+    }
+    const kind = KINDS_OF_CODE[rest[0]!];
+    if (kind === undefined) throw new Error(`not an Ibp-Rows header: ${header.slice(0, 80)}`);
+    places.push(kind === "data" ? { seq: previous.seq + 1, sub: 0, kind } : { seq: previous.seq, sub: previous.sub + 1, kind });
+    rest = rest.slice(1);
+  }
+  return places;
+}
+
+/** The payload cut back into its rows' bytes: each a framed entry (a tag, a length, the event). */
+export function framedEntries(payload: Uint8Array): Uint8Array[] {
+  const entries: Uint8Array[] = [];
+  let at = 0;
+  while (at < payload.length) {
+    const start = at;
+    at = skipVarint(payload, at); // the tag
+    let length = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = payload[at++];
+      if (byte === undefined) throw new Error("a truncated events entry");
+      length += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((byte & 0x80) === 0) break;
+    }
+    at += length;
+    if (at > payload.length) throw new Error("a truncated events entry");
+    entries.push(payload.subarray(start, at));
+  }
+  return entries;
+}
+
+function skipVarint(bytes: Uint8Array, at: number): number {
+  while (at < bytes.length && (bytes[at]! & 0x80) !== 0) at++;
+  return at + 1;
+}
