@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../stream/feedJournal.js";
-import { batchesOf, framedEntries, MAX_BATCH_BYTES, MAX_BATCH_ROWS, payloadOf, placesOf, rowsHeader } from "./busBatch.js";
+import { batchBytesFor, batchesOf, framedEntries, MAX_BATCH_BYTES, MAX_BATCH_ROWS, payloadOf, placesOf, rowsHeader } from "./busBatch.js";
 
 /** A framed `events` entry (field 1, length-delimited) around `n` bytes. */
 const framed = (n: number, fill = 7): Uint8Array => {
@@ -35,5 +35,8 @@ describe("a feed's rows in one bus message", () => {
     const big = Array.from({ length: 5 }, (_, i) => row(i + 1, 0, "data", framed(100_000)));
     expect(batchesOf(big).map((b) => b.length)).toEqual([2, 2, 1]);
     expect(batchesOf([])).toEqual([]);
+    // A server with smaller messages: smaller batches (its max_payload less room for the headers).
+    expect(batchesOf(big, batchBytesFor(200 * 1024)).map((b) => b.length)).toEqual([1, 1, 1, 1, 1]);
+    expect(batchBytesFor(1024 * 1024)).toBe(MAX_BATCH_BYTES);
   });
 });

@@ -21,13 +21,21 @@ export interface RowPlace extends JournalPosition {
   kind: RecordedKind;
 }
 
-/** Rows cut into batches of at most MAX_BATCH_ROWS rows and MAX_BATCH_BYTES bytes (a larger single row alone). */
-export function batchesOf(rows: readonly RecordedEvent[]): RecordedEvent[][] {
+/** Room kept in a message for its headers (Ibp-Rows is a letter per row, rarely more). */
+const HEADER_ROOM = 32 * 1024;
+
+/** The largest batch a bus whose messages are at most `maxPayload` bytes takes (its server's max_payload). */
+export function batchBytesFor(maxPayload: number): number {
+  return Math.max(1_024, Math.min(MAX_BATCH_BYTES, maxPayload - HEADER_ROOM));
+}
+
+/** Rows cut into batches of at most MAX_BATCH_ROWS rows and `maxBytes` bytes (a larger single row alone). */
+export function batchesOf(rows: readonly RecordedEvent[], maxBytes = MAX_BATCH_BYTES): RecordedEvent[][] {
   const batches: RecordedEvent[][] = [];
   let batch: RecordedEvent[] = [];
   let bytes = 0;
   for (const row of rows) {
-    if (batch.length > 0 && (batch.length >= MAX_BATCH_ROWS || bytes + row.bytes.length > MAX_BATCH_BYTES)) {
+    if (batch.length > 0 && (batch.length >= MAX_BATCH_ROWS || bytes + row.bytes.length > maxBytes)) {
       batches.push(batch);
       batch = [];
       bytes = 0;

@@ -49,7 +49,10 @@ export interface BusPublisherStats {
   inFlight: number;
 }
 
-type PublishSettings = Pick<BusSettings, "subjectPrefix" | "maxQueued" | "maxInFlight">;
+type PublishSettings = Pick<BusSettings, "subjectPrefix" | "maxQueued" | "maxInFlight"> & {
+  /** The largest batch in bytes (busBatch.ts batchBytesFor the server's max_payload; default MAX_BATCH_BYTES). */
+  maxBatchBytes?: number;
+};
 
 /** After a failed publish, publishing pauses this long, doubling per failure up to MAX_PAUSE_MS. */
 const FIRST_PAUSE_MS = 100;
@@ -135,7 +138,7 @@ export class BusPublisher implements FeedTaps {
 
   private enqueue(outlet: Outlet, rows: readonly RecordedEvent[]): void {
     if (this.closed) return;
-    for (const batch of batchesOf(rows)) this.push({ outlet, rows: batch, order: this.order++ });
+    for (const batch of batchesOf(rows, this.settings.maxBatchBytes)) this.push({ outlet, rows: batch, order: this.order++ });
     this.shedBeyondLimit();
     this.schedule();
   }

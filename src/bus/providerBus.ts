@@ -4,6 +4,7 @@ import type { Logger } from "../log/logger.js";
 import type { FeedTaps } from "../stream/feedTap.js";
 import { busConnected } from "./busMetrics.js";
 import { BusUnavailableError } from "./busUnavailableError.js";
+import { batchBytesFor } from "./busBatch.js";
 import { serveCalls, type BusCall, type CallReply } from "./busRpc.js";
 import { BusPublisher, type BusDirectory, type BusPublisherStats } from "./busPublisher.js";
 import { tlsOptionsOf, type BusSettings } from "./busSettings.js";
@@ -48,7 +49,8 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
     throw new BusUnavailableError(`${where}: JetStream is not usable there (${messageOf(err)}); the bus must run JetStream (nats-server -js)`, { cause: err });
   }
   const acks = new JetStreamAcks(nc, settings.ackTimeoutMs);
-  const publisher = new BusPublisher(acks, directory, settings, log);
+  // A batch must fit the server's messages (max_payload, 1 MiB by default; a server may be set lower).
+  const publisher = new BusPublisher(acks, directory, { ...settings, maxBatchBytes: batchBytesFor(nc.info?.max_payload ?? 1024 * 1024) }, log);
   let connected = true;
   busConnected.set(1);
   void (async () => {
