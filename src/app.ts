@@ -69,6 +69,8 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
   let store: MarketStore;
   try {
     store = MarketStore.open(config.store.path, (err) => storeLog.error({ err }, "a store write failed; the service keeps serving, what it fetched will be asked of IB again"));
+    // The provider role's recorders flush every BUS_FLUSH_MS for the bus; the store keeps its own pace.
+    if (config.bus !== undefined) store.events.sendEveryMs = DEFAULT_RECORDING_SETTINGS.flushEveryMs;
   } catch (err) {
     await bus?.close(0);
     throw err;

@@ -44,6 +44,23 @@ describe("the event store's numbering", () => {
     expect(store.stats().rows).toMatchObject({ events: 7, feeds: 1 });
   });
 
+  it("hands rows to its writer at most every sendEveryMs (the provider role's pace), reads seeing them meanwhile, and a close writes them", async () => {
+    let store = open();
+    store.events.sendEveryMs = 60_000;
+    const feed = store.events.openFeed("tick:MSFT", "tick", "MSFT", T0);
+    feed.append(dataRows(1, 3));
+    feed.append(dataRows(4, 5));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Not written yet (the next send is a minute away), but read like any row appended.
+    expect(store.stats().rows.events).toBe(0);
+    expect(positions(feed.read({ seq: 0, sub: 0 }, 10))).toEqual(["1.0", "2.0", "3.0", "4.0", "5.0"]);
+    feed.close();
+    store.close();
+    store = open();
+    expect(store.stats().rows.events).toBe(5);
+    store.close();
+  });
+
   it("continues in the same epoch when reopened in the same process before the close is written", async () => {
     const store = open();
     const first = store.events.openFeed("trade:MSFT", "trade", "MSFT", T0);

@@ -55,6 +55,13 @@ export class EventStore implements JournalStore {
   /** Journals with rows to hand to the event writer at the next turn. */
   private readonly toSend = new Set<Journal>();
   private sendScheduled = false;
+  private sendTimer: NodeJS.Timeout | undefined;
+  /**
+   * Rows go to the writer at the next turn (0), or at most this often: the provider role's recorders flush
+   * every few ms for the bus, and a transaction per flush would cost more than the bus saves (BENCHMARKS.md).
+   * Reads see rows still waiting either way.
+   */
+  sendEveryMs = 0;
   /** Journals with rows not yet acknowledged (for flushed()). */
   private readonly active = new Set<Journal>();
 
@@ -251,12 +258,15 @@ export class EventStore implements JournalStore {
     this.toSend.add(journal);
     if (this.sendScheduled) return;
     this.sendScheduled = true;
-    setImmediate(() => this.sendAll());
+    if (this.sendEveryMs > 0) this.sendTimer = setTimeout(() => this.sendAll(), this.sendEveryMs);
+    else setImmediate(() => this.sendAll());
   }
 
   /** @internal Hands every journal's rows that may go to the event writer. */
   sendAll(): void {
     this.sendScheduled = false;
+    clearTimeout(this.sendTimer);
+    this.sendTimer = undefined;
     const journals = [...this.toSend];
     this.toSend.clear();
     // The ones that cannot send yet are scheduled again by what they wait for (their open, an acknowledgement).
