@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { recordingCodec } from "../grpc/streamRenderings.js";
+import type { AccountUpdate } from "../ib/ibAdapter.js";
 import type { RecordedEvent } from "../stream/feedJournal.js";
-import { batchBytesFor, batchesOf, framedEntries, MAX_BATCH_BYTES, MAX_BATCH_ROWS, payloadOf, placesOf, rowsHeader } from "./busBatch.js";
+import { batchBytesFor, batchesOf, framedEntries, MAX_BATCH_BYTES, MAX_BATCH_ROWS, payloadOf, placesOf, rowsHeader, rowsOf } from "./busBatch.js";
 
 /** A framed `events` entry (field 1, length-delimited) around `n` bytes. */
 const framed = (n: number, fill = 7): Uint8Array => {
@@ -18,7 +20,7 @@ describe("a feed's rows in one bus message", () => {
     const rows = [row(41, 2, "status"), row(42, 0, "data"), row(43, 0, "data"), row(43, 1, "status"), row(43, 2, "snapshot"), row(43, 3, "snapshot"), row(50, 0, "data"), row(50, 2, "status")];
     const header = rowsHeader(rows);
     expect(header).toBe("41:2:sddsnn(50:0:d)(50:2:s)");
-    expect(placesOf(header)).toEqual(rows.map(({ seq, sub, kind }) => ({ seq, sub, kind })));
+    expect(placesOf(header)).toEqual(rows.map(({ seq, sub, kind }) => ({ seq, sub, kind, entries: 1 })));
     expect(() => placesOf("41:2:sx")).toThrow(/not an Ibp-Rows header/);
   });
 
@@ -38,5 +40,23 @@ describe("a feed's rows in one bus message", () => {
     // A server with smaller messages: smaller batches (its max_payload less room for the headers).
     expect(batchesOf(big, batchBytesFor(200 * 1024)).map((b) => b.length)).toEqual([1, 1, 1, 1, 1]);
     expect(batchBytesFor(1024 * 1024)).toBe(MAX_BATCH_BYTES);
+  });
+});
+
+describe("every kind of recorded row in a bus message", () => {
+  it("cuts an account update carried as several events (the summary and each currency's asset) back into its row", () => {
+    const codec = recordingCodec<AccountUpdate>("account");
+    const values: AccountUpdate = {
+      type: "values",
+      values: { account: "DU1", base: new Map([["NetLiquidation", "100"]]), baseCurrency: "USD", byCurrency: new Map([["USD", new Map([["TotalCashBalance", "50"]])], ["EUR", new Map([["TotalCashBalance", "7"]])]]) },
+    };
+    const pnl: AccountUpdate = { type: "pnl", pnl: { daily: undefined, unrealized: undefined, realized: undefined } };
+    const [a, b, c] = codec([{ type: "data", value: values, seq: 1 }, { type: "data", value: pnl, seq: 2 }, { type: "data", value: values, seq: 2 }], "");
+    const recorded = [row(1, 0, "data", a), row(2, 0, "data", b), row(2, 1, "snapshot", c)];
+    const header = rowsHeader(recorded);
+    // Three events (the summary, USD, EUR), one, three: the header says how many each row holds.
+    expect(header).toBe("1:0:d*3dn*3");
+    expect(rowsOf(payloadOf(recorded), header).map((r) => ({ ...r, bytes: Buffer.from(r.bytes) }))).toEqual(recorded.map(({ seq, sub, kind, bytes }) => ({ seq, sub, kind, bytes: Buffer.from(bytes) })));
+    expect(() => rowsOf(payloadOf(recorded).subarray(0, a!.length), header)).toThrow(/rows/);
   });
 });

@@ -1,7 +1,7 @@
 import { jetstream, type ConsumerMessages } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { UntilOptions } from "../../testing/until.js";
-import { framedEntries, placesOf } from "../busBatch.js";
+import { rowsOf } from "../busBatch.js";
 import { BUS_HEADERS } from "../busPublisher.js";
 
 /** A row read from the bus: its message's subject and ids, its bytes and its place in the feed. */
@@ -9,7 +9,7 @@ export interface BusMessage {
   subject: string;
   /** The stream's own sequence. */
   streamSeq: number;
-  /** The row's bytes (one framed event). */
+  /** The row's bytes (one framed event; an account update's: several). */
   data: Uint8Array;
   /** The whole message it came in (its batch). */
   message: Uint8Array;
@@ -43,14 +43,11 @@ export class BusReader {
     for await (const m of this.iter) {
       const h = (name: string) => m.headers?.get(name) ?? "";
       // A message is a batch of the feed's rows: one BusMessage per row, its place from Ibp-Rows.
-      const places = placesOf(h(BUS_HEADERS.rows));
-      const entries = framedEntries(m.data);
-      if (entries.length !== places.length) throw new Error(`a batch of ${places.length} rows carries ${entries.length} events`);
-      places.forEach((place, i) =>
+      for (const place of rowsOf(m.data, h(BUS_HEADERS.rows)))
         this.messages.push({
           subject: m.subject,
           streamSeq: m.seq,
-          data: entries[i]!,
+          data: place.bytes,
           message: m.data,
           feed: h(BUS_HEADERS.feed),
           epoch: h(BUS_HEADERS.epoch),
@@ -58,8 +55,7 @@ export class BusReader {
           sub: place.sub,
           kind: place.kind,
           msgId: h("Nats-Msg-Id"),
-        }),
-      );
+        });
       for (const w of this.waiters.filter((w) => w.pred())) {
         this.waiters.splice(this.waiters.indexOf(w), 1);
         w.resolve();
