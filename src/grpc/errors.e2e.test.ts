@@ -432,7 +432,8 @@ describe("DEADLINE_EXCEEDED: deadlines are honoured", () => {
     const elapsed = Date.now() - started;
     expect(status[err.code], err.details).toBe(status[status.DEADLINE_EXCEEDED]);
     expect(elapsed).toBeGreaterThanOrEqual(290);
-    expect(elapsed).toBeLessThan(300 + 500);
+    // Before the held requests could have gone (HELD_MS, 1.2 s); the margin is for a loaded 2-core CI.
+    expect(elapsed).toBeLessThan(300 + 800);
     const next = await candles({ symbol: "SPY", interval: "h1", days: 5 });
     expect(next.candles.length).toBeGreaterThan(0);
 
