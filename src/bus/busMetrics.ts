@@ -25,7 +25,7 @@ export const busDuplicates = new Counter({
 /** Events never published: `queue-full` (the bus was slow or down), `unroutable` (the feed ended before it could be named). */
 export const busShed = new Counter({
   name: "ibprovider_bus_shed_total",
-  help: "Feed events not published, per kind and reason (queue-full, unroutable)",
+  help: "Feed events not published, per kind and reason (queue-full, unroutable, too-large)",
   labelNames: ["kind", "reason"] as const,
   registers: [metricsRegistry],
 });

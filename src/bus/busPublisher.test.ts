@@ -6,7 +6,7 @@ import { captureLog } from "../testing/logCapture.js";
 import { until } from "../testing/until.js";
 import { BusPublisher } from "./busPublisher.js";
 import { accountToken } from "./busSubjects.js";
-import type { PublishOutcome } from "./jetStreamAcks.js";
+import { JetStreamAcks, type PublishOutcome } from "./jetStreamAcks.js";
 
 /** A bus that answers only when told to: what was sent, and the answers still owed. */
 class HeldBus {
@@ -92,5 +92,30 @@ describe("the bus publisher", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(publisher.stats()).toMatchObject({ unroutable: 5, queued: 0 });
     expect(bus.sent).toHaveLength(0);
+  });
+
+  it("sheds a message the bus can never take (larger than its max_payload) instead of retrying it for ever ahead of every other feed's", async () => {
+    // A connection as nats.js's: a message over max_payload is refused at once, by a throw.
+    const published: string[] = [];
+    const nc = {
+      subscribe: () => ({ unsubscribe: () => undefined }),
+      publish(_subject: string, payload: Uint8Array, opts: { reply: string; headers: MsgHdrs }) {
+        if (payload.length > 100) throw new Error("'payload' max_payload size exceeded");
+        published.push(opts.headers.get("Nats-Msg-Id"));
+        answer(opts.reply);
+      },
+    };
+    const acks = new JetStreamAcks(nc as never, 2_000);
+    const answer = (reply: string) => queueMicrotask(() => (acks as unknown as { pending: Map<string, { done(o: PublishOutcome): void }> }).pending.get(reply.slice(reply.lastIndexOf(".") + 1))?.done(stored));
+    const publisher = new BusPublisher(acks, directory, { ...settings, maxBatchBytes: 50 }, createLogger("silent"));
+    const big = publisher.open({ key: "book/1/10", kind: "orderBook", symbol: "MSFT", epoch: 1 });
+    const ticks = publisher.open({ key: "tick/2", kind: "tick", symbol: "AAPL", epoch: 1 });
+    big.events([{ seq: 1, sub: 0, timeMs: 0, kind: "data", bytes: new Uint8Array(500) }]);
+    ticks.events(rows(1, 3));
+    await until(() => published.length === 1, { what: "the ticks published behind the message too large" });
+    expect(published).toEqual(["tick/2:1:1:0+3"]);
+    await until(() => publisher.stats().inFlight === 0 && publisher.stats().queued === 0, { what: "nothing left to publish" });
+    expect(publisher.stats()).toMatchObject({ published: 3, tooLarge: 1, failures: 0 });
+    acks.close();
   });
 });

@@ -44,6 +44,8 @@ export interface BusPublisherStats {
   shed: number;
   /** Shed because the feed ended before it could be named (refused at once, before its first event). */
   unroutable: number;
+  /** Shed because their message was larger than the bus takes (its max_payload): retried, it would block every feed. */
+  tooLarge: number;
   failures: number;
   queued: number;
   inFlight: number;
@@ -86,7 +88,7 @@ export class BusPublisher implements FeedTaps {
   private shedSinceLog = 0;
   private lastShedLogMs = 0;
   private idleWaiters: (() => void)[] = [];
-  private readonly counts = { published: 0, duplicates: 0, shed: 0, unroutable: 0, failures: 0 };
+  private readonly counts = { published: 0, duplicates: 0, shed: 0, unroutable: 0, tooLarge: 0, failures: 0 };
   private readonly addresses = new Map<string, { market: string; symbol: string }>();
 
   constructor(
@@ -267,6 +269,12 @@ export class BusPublisher implements FeedTaps {
           this.counts.duplicates += rows.length;
           busDuplicates.inc({ kind: outlet.kind }, rows.length);
         }
+      } else if (outcome.tooLarge === true) {
+        // The same message would be refused again: shed, not retried (nor a pause: the bus is fine).
+        this.counts.tooLarge += rows.length;
+        busShed.inc({ kind: outlet.kind, reason: "too-large" }, rows.length);
+        this.log.warn({ feed: outlet.publicKey, seq: first.seq, sub: first.sub, rows: rows.length, error: outcome.error }, "a message larger than the bus takes (its max_payload) is shed");
+        return this.settled(undefined);
       } else {
         this.counts.failures++;
         busPublishFailures.inc();

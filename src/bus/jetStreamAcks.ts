@@ -1,7 +1,7 @@
 import { createInbox, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 
 /** JetStream's answer to one publish: stored (or a duplicate of a stored message), or not. */
-export type PublishOutcome = { ok: true; duplicate: boolean; streamSeq: number } | { ok: false; error: string };
+export type PublishOutcome = { ok: true; duplicate: boolean; streamSeq: number } | { ok: false; error: string; tooLarge?: true };
 
 /** What this module needs of a connection (a NatsConnection). */
 type Connection = Pick<NatsConnection, "publish" | "subscribe">;
@@ -47,9 +47,10 @@ export class JetStreamAcks {
     try {
       this.nc.publish(subject, payload, { reply: `${this.inbox}.${token}`, headers });
     } catch (err) {
-      // A closed connection throws at once.
+      // A closed connection throws at once; so does a message over the server's max_payload (for good: tooLarge).
       this.pending.delete(token);
-      done({ ok: false, error: err instanceof Error ? err.message : String(err) });
+      const error = err instanceof Error ? err.message : String(err);
+      done(/max_payload/i.test(error) ? { ok: false, error, tooLarge: true } : { ok: false, error });
     }
   }
 
