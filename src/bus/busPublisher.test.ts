@@ -118,4 +118,21 @@ describe("the bus publisher", () => {
     expect(publisher.stats()).toMatchObject({ published: 3, tooLarge: 1, failures: 0 });
     acks.close();
   });
+
+  it("holds at most maxQueued events in flight too (a message is up to 1,000 of them): a slow bus does not hold maxInFlight full batches beyond the bound", async () => {
+    const bus = new HeldBus();
+    const publisher = new BusPublisher(bus, directory, { ...settings, maxQueued: 1_000, maxInFlight: 100 }, createLogger("silent"));
+    const tap = publisher.open({ key: "tick/1", kind: "tick", symbol: "BTCUSDT", epoch: 7 });
+    for (let i = 0; i < 5; i++) {
+      tap.events(rows(1 + i * 1_000, 1_000));
+      await new Promise((resolve) => setImmediate(resolve)); // a turn: the publisher's drain runs
+    }
+    await until(() => publisher.stats().queued + publisher.stats().shed === 4_000, { what: "the flushes queued or shed" });
+    // The first batch in flight, unanswered; the newest waits; the ones between are shed.
+    expect(bus.sent).toHaveLength(1);
+    expect(publisher.stats()).toMatchObject({ inFlight: 1, queued: 1_000, shed: 3_000 });
+    bus.answerAll(stored);
+    await until(() => bus.sent.length === 2, { what: "the newest batch sent once the first is answered" });
+    expect(bus.sent[1]!.msgId).toBe("tick/1:7:4001:0+1000");
+  });
 });

@@ -76,6 +76,8 @@ export class BusPublisher implements FeedTaps {
   private queuedEvents = 0;
   private order = 0;
   private inFlight = 0;
+  /** Events in the messages in flight: with the queue's, at most 2 × maxQueued held (a message is up to 1,000). */
+  private inFlightEvents = 0;
   /** Failed publishes, put back at the front of the queue once nothing is in flight (in their order). */
   private retry: Outgoing[] = [];
   private pausedUntil = 0;
@@ -134,7 +136,8 @@ export class BusPublisher implements FeedTaps {
     }
     this.closed = true;
     clearTimeout(this.timer);
-    const left = this.queuedEvents + this.retry.reduce((n, r) => n + r.rows.length, 0);
+    // In flight too: the connection closes next, their answers will not come.
+    const left = this.queuedEvents + this.inFlightEvents + this.retry.reduce((n, r) => n + r.rows.length, 0);
     if (left > 0) this.log.warn({ events: left }, "stopping with events not published to the bus");
   }
 
@@ -202,7 +205,7 @@ export class BusPublisher implements FeedTaps {
   }
 
   private drain(): void {
-    while (this.inFlight < this.settings.maxInFlight && this.head < this.queue.length) {
+    while (this.inFlight < this.settings.maxInFlight && this.head < this.queue.length && (this.inFlight === 0 || this.inFlightEvents + this.queue[this.head]!.rows.length <= this.settings.maxQueued)) {
       // Checked per publish: one can fail at once (a closed connection) and pause publishing.
       if (this.closed || !this.connected) return;
       const wait = this.pausedUntil - this.now();
@@ -261,7 +264,9 @@ export class BusPublisher implements FeedTaps {
     // A batch is named by its first position and its length: a retry sends the same batch, stored once.
     h.set("Nats-Msg-Id", `${outlet.publicKey}:${epoch}:${seq}:${sub}+${rows.length}`);
     this.inFlight++;
+    this.inFlightEvents += rows.length;
     this.acks.publish(subject, payloadOf(rows), h, (outcome) => {
+      this.inFlightEvents -= rows.length;
       if (outcome.ok) {
         this.counts.published += rows.length;
         busPublished.inc({ kind: outlet.kind }, rows.length);
