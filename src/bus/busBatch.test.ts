@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { recordingCodec } from "../grpc/streamRenderings.js";
 import type { AccountUpdate } from "../ib/ibAdapter.js";
 import type { RecordedEvent } from "../stream/feedJournal.js";
+import { FeedRecorder } from "../stream/feedRecorder.js";
+import { tappedJournalStore } from "../stream/feedTap.js";
+import { MemoryJournalStore } from "../stream/testing/memoryJournal.js";
 import { batchBytesFor, batchesOf, framedEntries, MAX_BATCH_BYTES, MAX_BATCH_ROWS, payloadOf, placesOf, rowsHeader, rowsOf } from "./busBatch.js";
 
 /** A framed `events` entry (field 1, length-delimited) around `n` bytes. */
@@ -13,6 +16,7 @@ const framed = (n: number, fill = 7): Uint8Array => {
   }
   return Uint8Array.from([0x0a, ...length, ...new Array<number>(n).fill(fill)]);
 };
+const T0 = 1_700_000_000_000;
 const row = (seq: number, sub: number, kind: RecordedEvent["kind"], bytes = framed(3)): RecordedEvent => ({ seq, sub, kind, timeMs: 0, bytes });
 
 describe("a feed's rows in one bus message", () => {
@@ -58,5 +62,33 @@ describe("every kind of recorded row in a bus message", () => {
     expect(header).toBe("1:0:d*3dn*3");
     expect(rowsOf(payloadOf(recorded), header).map((r) => ({ ...r, bytes: Buffer.from(r.bytes) }))).toEqual(recorded.map(({ seq, sub, kind, bytes }) => ({ seq, sub, kind, bytes: Buffer.from(bytes) })));
     expect(() => rowsOf(payloadOf(recorded).subarray(0, a!.length), header)).toThrow(/rows/);
+  });
+
+  it("names the places of rows as a recorder records them: a status before any data of an instance, snapshots, rows skipped (empty) between", () => {
+    const tapped: RecordedEvent[][] = [];
+    const store = tappedJournalStore(new MemoryJournalStore(), { open: () => ({ events: (rows) => tapped.push([...rows]), close: () => undefined }) });
+    // The codec skips (empty bytes) values of 0, as a rendering skips an event not for it.
+    const codec = (events: readonly { type: string; value?: number }[]) => events.map((e) => (e.type === "data" && e.value === 0 ? new Uint8Array(0) : framed(2)));
+    const settings = { flushEveryMs: 60_000, batchEvents: 1_000_000, snapshotEveryMs: 60_000 };
+    for (let instance = 0; instance < 2; instance++) {
+      let state = [7, 8];
+      const recorder = new FeedRecorder<number>(store.openFeed("book/1/10", "orderBook", "X", T0 + instance), codec as never, settings, () => state);
+      recorder.begin(T0);
+      const seq0 = recorder.lastSeq;
+      [1, 0, 0, 2, 3].forEach((value, i) => recorder.record({ type: "data", value, seq: seq0 + 1 + i }, T0 + i));
+      recorder.record({ type: "status", status: { kind: "gap", atMs: T0, message: "", epoch: 1 } } as never, T0 + 9);
+      state = [0, 9];
+      recorder.snapshot(seq0 + 5, T0 + 10);
+      recorder.record({ type: "data", value: 0, seq: seq0 + 6 }, T0 + 11);
+      recorder.record({ type: "status", status: { kind: "gap", atMs: T0, message: "", epoch: 1 } } as never, T0 + 12);
+      recorder.close();
+    }
+    expect(tapped.length).toBeGreaterThan(1);
+    // Begin's status (after nothing, then after the first instance's last row), data with snapshots, skipped rows, a skipped snapshot row.
+    expect(tapped.map((r) => rowsHeader(r))).toEqual(["0:1:s", "1:0:dnn(4:0:d)ds(5:3:n)(6:1:s)", "6:2:s", "7:0:dnn(10:0:d)ds(11:3:n)(12:1:s)"]);
+    for (const rows of tapped) {
+      expect(placesOf(rowsHeader(rows))).toEqual(rows.map(({ seq, sub, kind }) => ({ seq, sub, kind, entries: 1 })));
+      expect(rowsOf(payloadOf(rows), rowsHeader(rows)).map((r) => Buffer.from(r.bytes))).toEqual(rows.map((r) => Buffer.from(r.bytes)));
+    }
   });
 });
