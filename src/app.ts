@@ -139,7 +139,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
           ? undefined
           : () => {
               const stats = bus.stats();
-              return { address: config.bus!.url, subjectPrefix: config.bus!.subjectPrefix, connected: bus.isConnected(), published: stats.published, queued: stats.queued, shed: stats.shed + stats.unroutable };
+              return { address: config.bus!.url, subjectPrefix: config.bus!.subjectPrefix, connected: bus.isConnected(), published: stats.published, queued: stats.queued, shed: stats.shed + stats.unroutable + stats.tooLarge };
             },
     },
     adapter,

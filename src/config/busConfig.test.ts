@@ -25,12 +25,16 @@ describe("the bus settings (BUS_URL: the provider role)", () => {
       BUS_RETENTION_DEPTH: "0",
       BUS_STREAM_MAX_BYTES: "0",
       BUS_QUEUE_EVENTS: "20000",
+      BUS_FLUSH_MS: "2",
     }).bus!;
     expect(bus.servers).toEqual(["nats://a:4222", "nats://b:4223", "tls://c"]);
     expect(bus.subjectPrefix).toBe("ib-paper");
     expect(bus.retention).toEqual({ ...DEFAULT_BUS_SETTINGS.retention, tick: 90 * 60_000, orderBook: 0 });
     expect(bus.streamMaxBytes).toBe(0);
     expect(bus.maxQueued).toBe(20_000);
+    expect(bus.flushEveryMs).toBe(2);
+    expect(load({ BUS_URL: "nats://127.0.0.1:4222" }).bus!.flushEveryMs).toBe(5);
+    for (const bad of ["0", "1001", "2.5", "soon"]) expect(() => load({ BUS_URL: "nats://127.0.0.1:4222", BUS_FLUSH_MS: bad })).toThrow(/BUS_FLUSH_MS/);
   });
 
   it("names BUS_URL and what it expects for a URL that is not a NATS server's, and masks a password in it", () => {

@@ -61,6 +61,20 @@ describe("the event store's numbering", () => {
     store.close();
   });
 
+  it("writes every row appended when it closes, however many batches a feed's backlog needs, and marks the feed closed", () => {
+    let store = open();
+    const feed = store.events.openFeed("tick:IBM", "tick", "IBM", T0);
+    store.events.sendEveryMs = 60_000; // nothing written before the close
+    for (let from = 1; from <= 60_000; from += 10_000) feed.append(dataRows(from, from + 9_999));
+    feed.close();
+    store.close();
+    store = open();
+    expect(store.stats().rows.events).toBe(60_000);
+    // Closed cleanly: the next instance continues the epoch.
+    expect(store.events.openFeed("tick:IBM", "tick", "IBM", T0 + HOUR)).toMatchObject({ epoch: T0, brokenFrom: undefined, last: { seq: 60_000, sub: 0 } });
+    store.close();
+  });
+
   it("continues in the same epoch when reopened in the same process before the close is written", async () => {
     const store = open();
     const first = store.events.openFeed("trade:MSFT", "trade", "MSFT", T0);

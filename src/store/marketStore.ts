@@ -139,15 +139,27 @@ export class MarketStore {
    * Commits what is queued, checkpoints the WAL into the file and closes it. Synchronous: this thread waits
    * (Atomics.wait) for the event writer's thread to commit the batches handed to it, then closes that writer.
    */
+  /**
+   * Hands the event writer every row appended and waits for it: a journal sends a batch (10,000 rows) at a time,
+   * so as many rounds as the longest backlog needs, while they make progress (an unopened feed's rows wait for
+   * the writer's close).
+   */
+  private sendEveryEvent(): void {
+    for (let before = Number.POSITIVE_INFINITY; this.events.pendingRows > 0 && this.events.pendingRows < before; ) {
+      before = this.events.pendingRows;
+      this.events.sendAll();
+      this.eventWriter?.drain();
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.stopRetention();
     // The rows appended, then the closes written after them (and opens queued behind a lock), then the rows of those.
-    this.events.sendAll();
-    this.eventWriter?.drain();
+    this.sendEveryEvent();
     this.writer.close();
-    this.events.sendAll();
+    this.sendEveryEvent();
     this.eventWriter?.close();
     if (this.path !== IN_MEMORY) this.db.pragma("wal_checkpoint(TRUNCATE)");
     this.db.close();
