@@ -1,26 +1,14 @@
 import { setLogger } from "@grpc/grpc-js";
-import { existsSync } from "node:fs";
 import { startApp, type RunningApp } from "./app.js";
 import { BusUnavailableError } from "./bus/busUnavailableError.js";
-import { ConfigError } from "./config/configError.js";
 import { listenProblemOf } from "./config/listenProblem.js";
-import { loadConfig } from "./config/loadConfig.js";
+import { loadConfigOrExit } from "./config/loadConfigOrExit.js";
 import { GatewayFatalError } from "./ib/connection/gatewayConnection.js";
 import { createLogger, type Logger } from "./log/logger.js";
 
 /** `npm start`: reads .env (real environment variables win), validates config, serves until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
-  if (existsSync(".env")) process.loadEnvFile(".env");
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ib-provider: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit("ib-provider");
   const log = createLogger(config.env.LOG_LEVEL, { format: config.env.LOG_FORMAT });
   routeGrpcJsLogs(log);
   for (const warning of config.warnings) log.warn(warning);

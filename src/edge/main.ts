@@ -1,29 +1,18 @@
-import { existsSync } from "node:fs";
 import { SERVICE_VERSION } from "../config/serviceVersion.js";
 import { BusUnavailableError } from "../bus/busUnavailableError.js";
-import { ConfigError } from "../config/configError.js";
-import { loadConfig } from "../config/loadConfig.js";
+import { loadConfigOrExit } from "../config/loadConfigOrExit.js";
 import { createLogger } from "../log/logger.js";
 import { startEdge, type RunningEdge } from "./edgeApp.js";
 
 /** `npm run edge`: the edge role (docs/deploy.md). Reads .env like `npm start`; BUS_URL is required. */
 async function main(): Promise<void> {
-  if (existsSync(".env")) process.loadEnvFile(".env");
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ib-provider edge: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit("ib-provider edge");
   if (config.bus === undefined) {
     process.stderr.write("ib-provider edge: BUS_URL is not set: an edge serves what its provider publishes on the bus (npm start runs the all-in-one process)\n");
     process.exit(2);
   }
   const log = createLogger(config.env.LOG_LEVEL, { format: config.env.LOG_FORMAT });
+  for (const warning of config.warnings) log.warn(warning);
   let edge: RunningEdge;
   try {
     edge = await startEdge(config, SERVICE_VERSION, log);
