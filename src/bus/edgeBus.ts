@@ -20,7 +20,7 @@ const RECONNECT_WAIT_MS = 250;
  * address: an edge without its bus has nothing to serve. Once started it reconnects forever; meanwhile its
  * calls fail UNAVAILABLE.
  */
-export async function connectEdgeBus(settings: BusSettings, log: Logger): Promise<EdgeBus> {
+export async function connectEdgeBus(settings: BusSettings, log: Logger, onConnection: (up: boolean) => void = () => undefined): Promise<EdgeBus> {
   const nc = await connectOrFail(settings, "ib-provider edge", "the edge role needs it");
   let connected = true;
   // Aborted when the connection is lost: calls awaiting an answer then fail UNAVAILABLE at once (an answer
@@ -33,9 +33,11 @@ export async function connectEdgeBus(settings: BusSettings, log: Logger): Promis
         lost.abort();
         lost = new AbortController();
         log.warn({ bus: settings.url }, "the bus connection is lost: reconnecting; calls fail UNAVAILABLE meanwhile");
+        onConnection(false);
       } else if (status.type === "reconnect") {
         connected = true;
         log.info({ bus: settings.url }, "the bus connection is back");
+        onConnection(true);
       }
     }
   })();

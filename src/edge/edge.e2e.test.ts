@@ -1,5 +1,6 @@
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HealthCheckResponse_ServingStatus, HealthClient } from "../../gen/grpc/health/v1/health.js";
 import { MarketDataServiceClient } from "../../gen/ibprovider/v1/market_data_service.js";
 import { SymbolServiceClient } from "../../gen/ibprovider/v1/symbol_service.js";
 import { loadConfig } from "../config/loadConfig.js";
@@ -9,6 +10,7 @@ import { SERVICE_VERSION } from "../config/serviceVersion.js";
 import { fetchOnce } from "../testing/fetchOnce.js";
 import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
+import { until } from "../testing/until.js";
 import { startEdge, type RunningEdge } from "./edgeApp.js";
 
 // The edge role end to end: a real nats-server -js, the provider (the service on the simulator with
@@ -73,4 +75,22 @@ describe.skipIf(!verdict.run)("an edge serves the API from the provider over the
     expect(error.code).toBe(12);
     expect(readRichStatus(error)?.errorInfo?.reason).toBe("NOT_IMPLEMENTED_AT_EDGE");
   });
+
+  it("answers grpc.health.v1 without a token: SERVING while its bus is up, NOT_SERVING while it is away, SERVING again after", async () => {
+    const health = new HealthClient(`127.0.0.1:${edge.grpc.port}`, credentials.createInsecure());
+    const check = (service: string) =>
+      new Promise<string>((resolve, reject) =>
+        health.check({ service }, new Metadata(), { deadline: Date.now() + 5_000 }, (err, res) => (err ? reject(err) : resolve(HealthCheckResponse_ServingStatus[res!.status]))),
+      );
+    try {
+      expect(await check("")).toBe("SERVING");
+      expect(await check("ibprovider.v1.SymbolService")).toBe("SERVING");
+      await nats.stop();
+      await until(async () => (await check("ibprovider.v1.SymbolService")) === "NOT_SERVING", { what: "the edge's services NOT_SERVING with the bus away", timeoutMs: 10_000 });
+      await nats.restart();
+      await until(async () => (await check("ibprovider.v1.SymbolService")) === "SERVING", { what: "the edge's services SERVING with the bus back", timeoutMs: 15_000 });
+    } finally {
+      health.close();
+    }
+  }, 40_000);
 });

@@ -26,7 +26,8 @@ export async function startEdge(config: AppConfig, serviceVersion: string, log: 
   if (config.bus === undefined) throw new Error("the edge role needs BUS_URL (the bus its provider publishes on)");
   const settings: BusSettings = config.bus;
   const { connectEdgeBus } = await import("../bus/edgeBus.js");
-  const bus = await connectEdgeBus(settings, log.child({ component: "bus" }));
+  let grpcOfBus: EdgeGrpcServer | undefined;
+  const bus = await connectEdgeBus(settings, log.child({ component: "bus" }), (up) => grpcOfBus?.health.setServicesServing(up));
   const startedAt = new Date();
   const auth = new TokenAuthenticator(config.clients);
   const descriptors = loadDescriptorSet();
@@ -40,6 +41,7 @@ export async function startEdge(config: AppConfig, serviceVersion: string, log: 
     methods: apiMethods(descriptors),
     forward: (call, cancelled) => bus.call(call, cancelled),
   });
+  grpcOfBus = grpc;
   let rest: RestServer | undefined;
   try {
     await grpc.start();

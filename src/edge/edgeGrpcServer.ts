@@ -9,6 +9,11 @@ import { clientOf } from "../grpc/callClient.js";
 import { toServiceError } from "../grpc/statusDetails.js";
 import type { Logger } from "../log/logger.js";
 import { grpcRequestDuration } from "../metrics/metrics.js";
+import { HealthService } from "../../gen/grpc/health/v1/health.js";
+import { CallRegistry } from "../grpc/callContext.js";
+import { bindService } from "../grpc/serviceBinding.js";
+import { HealthChecks } from "../grpc/services/healthChecks.js";
+import { DEFAULT_STREAM_SETTINGS } from "../stream/streamSettings.js";
 import { FORWARDED_HEADERS } from "./providerCalls.js";
 
 export interface EdgeGrpcServerOptions {
@@ -44,9 +49,15 @@ export class EdgeGrpcServer {
   private readonly accessLog: AccessLog;
   private boundPort: number | undefined;
 
+  /** grpc.health.v1 at the edge: our services SERVING while its bus is up (the provider's own health is the provider's). */
+  readonly health: HealthChecks;
+  private readonly calls = new CallRegistry();
+
   constructor(private readonly options: EdgeGrpcServerOptions) {
     this.accessLog = new AccessLog(options.log, options.accessLog);
     this.server = new Server({ interceptors: [authInterceptor(options.auth, this.accessLog)] });
+    this.health = new HealthChecks([...new Set([...options.methods.keys()].map((path) => path.split("/")[1]!))]);
+    this.server.addService(...bindService(HealthService, this.health, { calls: this.calls, log: options.log, streams: DEFAULT_STREAM_SETTINGS, accessLog: this.accessLog, authenticated: options.auth.enabled }));
     for (const [path, { streaming }] of options.methods) {
       if (streaming) this.server.register(path, this.stream(), identity, identity, "serverStream");
       else this.server.register(path, this.unary(path), identity, identity, "unary");
@@ -67,6 +78,10 @@ export class EdgeGrpcServer {
   }
 
   async stop(graceMs: number): Promise<void> {
+    // Health Watch streams hear NOT_SERVING, then end: they would hold the shutdown for its whole grace.
+    this.health.setAllNotServing();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    this.calls.abortAll("stream");
     const drained = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     const timer = setTimeout(() => this.server.forceShutdown(), graceMs);
     await drained;

@@ -24,6 +24,7 @@ function runEdge(env: Record<string, string>, until?: string): Promise<{ code: n
   });
   let stdout = "";
   let stderr = "";
+  let signalled = false;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -31,7 +32,11 @@ function runEdge(env: Record<string, string>, until?: string): Promise<{ code: n
     }, 15_000);
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       stdout += chunk;
-      if (until !== undefined && stdout.includes(until)) child.kill("SIGTERM");
+      // Once: a second signal means "now" (exit 1), as for npm start.
+      if (until !== undefined && !signalled && stdout.includes(until)) {
+        signalled = true;
+        child.kill("SIGTERM");
+      }
     });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     child.once("exit", (code) => {
@@ -70,7 +75,7 @@ describe("npm run edge", () => {
     try {
       const run = await runEdge({ BUS_URL: nats.url }, "ib-provider edge is serving");
       expect(run.stdout).toContain(`"bus":"${nats.url}"`);
-      expect(run.code).toBe(0);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
     } finally {
       await nats.close();
     }

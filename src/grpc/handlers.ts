@@ -19,7 +19,7 @@ import { activeStreams, grpcRequestDuration, streamMessagesOut } from "../metric
 import { streamKindOfMethod } from "../metrics/streamMetrics.js";
 import { clientOf } from "./callClient.js";
 import { lineQuotaExceeded, type StreamQuotas } from "./streamQuotas.js";
-import { LineQuotaError } from "../ib/ibAdapter.js";
+import { LineQuotaError } from "../ib/feeds/clientLines.js";
 
 /**
  * Records a finished call: its duration (a stream's lifetime) with its final status code in the metrics,
