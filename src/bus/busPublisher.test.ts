@@ -10,11 +10,11 @@ import { JetStreamAcks, type PublishOutcome } from "./jetStreamAcks.js";
 
 /** A bus that answers only when told to: what was sent, and the answers still owed. */
 class HeldBus {
-  readonly sent: { subject: string; msgId: string; rows: string; done: (o: PublishOutcome) => void }[] = [];
+  readonly sent: { subject: string; msgId: string; rows: string; shed: string; done: (o: PublishOutcome) => void }[] = [];
   private answered = 0;
 
   publish(subject: string, _payload: Uint8Array, headers: MsgHdrs, done: (o: PublishOutcome) => void): void {
-    this.sent.push({ subject, msgId: headers.get("Nats-Msg-Id"), rows: headers.get("Ibp-Rows"), done });
+    this.sent.push({ subject, msgId: headers.get("Nats-Msg-Id"), rows: headers.get("Ibp-Rows"), shed: headers.get("Ibp-Shed"), done });
   }
 
   /** Answers every publish not answered yet. */
@@ -54,6 +54,8 @@ describe("the bus publisher", () => {
     expect(bus.sent[0]!.msgId).toBe("tick/1:7:4001:0+100");
     expect(bus.sent.at(-1)!.msgId).toBe("tick/1:7:4901:0+100");
     expect(bus.sent[0]!.rows).toBe(`4001:0:d${"d".repeat(99)}`);
+    // The first message after the shed rows says which they were; the next ones say nothing more.
+    expect(bus.sent.map((m) => m.shed)).toEqual(["1:0-4000:0", ...new Array<string>(9).fill("")]);
     expect(publisher.stats()).toMatchObject({ published: 1_000, shed: 4_000 });
   });
 

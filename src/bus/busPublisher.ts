@@ -1,7 +1,7 @@
 import { headers } from "@nats-io/transport-node";
 import type { Logger } from "../log/logger.js";
 import type { RecordedFeedKind } from "../store/storeSettings.js";
-import type { RecordedEvent } from "../stream/feedJournal.js";
+import type { JournalPosition, RecordedEvent } from "../stream/feedJournal.js";
 import type { FeedTap, FeedTaps, TappedFeed } from "../stream/feedTap.js";
 import { busDuplicates, busInFlight, busPublished, busPublishFailures, busQueued, busShed } from "./busMetrics.js";
 import type { BusSettings } from "./busSettings.js";
@@ -18,7 +18,7 @@ export interface BusDirectory {
 }
 
 /** Headers every message carries (besides Nats-Msg-Id): who it is of, and where it sits in its feed. */
-export const BUS_HEADERS = Object.freeze({ feed: "Ibp-Feed", epoch: "Ibp-Epoch", seq: "Ibp-Seq", sub: "Ibp-Sub", rows: "Ibp-Rows", time: "Ibp-Time" });
+export const BUS_HEADERS = Object.freeze({ feed: "Ibp-Feed", epoch: "Ibp-Epoch", seq: "Ibp-Seq", sub: "Ibp-Sub", rows: "Ibp-Rows", time: "Ibp-Time", shed: "Ibp-Shed" });
 
 /** One feed instance's outlet, named once it can be (the account known, the feed registered). */
 interface Outlet {
@@ -26,6 +26,8 @@ interface Outlet {
   kind: RecordedFeedKind;
   subject: string | undefined;
   publicKey: string;
+  /** Rows of this feed shed and not yet told of: the next message sent says so (Ibp-Shed). */
+  shed?: { from: JournalPosition; to: JournalPosition };
 }
 
 /** One message: a batch of one feed's rows (busBatch.ts). */
@@ -34,6 +36,8 @@ interface Outgoing {
   rows: RecordedEvent[];
   /** Queue order: retried publishes go back in it where they were. */
   order: number;
+  /** The rows of the feed shed before this message (`seq:sub-seq:sub`), fixed when it is first sent: a retry says the same. */
+  shedBefore?: string;
 }
 
 /** Counts of events (rows), but `failures` and `inFlight`, which count messages. */
@@ -170,6 +174,7 @@ export class BusPublisher implements FeedTaps {
     while (this.queuedEvents > this.settings.maxQueued && this.head < this.queue.length) {
       const item = this.take();
       excess += item.rows.length;
+      noteShed(item);
       busShed.inc({ kind: item.outlet.kind, reason: "queue-full" }, item.rows.length);
     }
     if (excess <= 0) return;
@@ -261,6 +266,13 @@ export class BusPublisher implements FeedTaps {
     h.set(BUS_HEADERS.sub, sub);
     h.set(BUS_HEADERS.rows, rowsHeader(rows));
     h.set(BUS_HEADERS.time, String(first.timeMs));
+    // Consumers see missing data sequences, but not a missing status: the range shed is said outright.
+    if (item.shedBefore === undefined && outlet.shed !== undefined) {
+      const { from, to } = outlet.shed;
+      item.shedBefore = `${from.seq}:${from.sub}-${to.seq}:${to.sub}`;
+      outlet.shed = undefined;
+    }
+    if (item.shedBefore !== undefined) h.set(BUS_HEADERS.shed, item.shedBefore);
     // A batch is named by its first position and its length: a retry sends the same batch, stored once.
     h.set("Nats-Msg-Id", `${outlet.publicKey}:${epoch}:${seq}:${sub}+${rows.length}`);
     this.inFlight++;
@@ -277,6 +289,7 @@ export class BusPublisher implements FeedTaps {
       } else if (outcome.tooLarge === true) {
         // The same message would be refused again: shed, not retried (nor a pause: the bus is fine).
         this.counts.tooLarge += rows.length;
+        noteShed(item);
         busShed.inc({ kind: outlet.kind, reason: "too-large" }, rows.length);
         this.log.warn({ feed: outlet.publicKey, seq: first.seq, sub: first.sub, rows: rows.length, error: outcome.error }, "a message larger than the bus takes (its max_payload) is shed");
         return this.settled(undefined);
@@ -333,4 +346,11 @@ export class BusPublisher implements FeedTaps {
     busQueued.set(this.queuedEvents);
     busInFlight.set(this.inFlight);
   }
+}
+
+/** Notes a batch's rows as shed, on its feed's outlet (the range grows until a message tells of it). */
+function noteShed(item: Outgoing): void {
+  const first = item.rows[0]!;
+  const last = item.rows[item.rows.length - 1]!;
+  item.outlet.shed = { from: item.outlet.shed?.from ?? { seq: first.seq, sub: first.sub }, to: { seq: last.seq, sub: last.sub } };
 }
