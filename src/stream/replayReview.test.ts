@@ -11,7 +11,8 @@ import { PlayedSource, textCodec as codec } from "./testing/playedSource.js";
 // Review of issue 15's replay (SharedFeed + FeedRecorder + ReplayCursor over the in-memory journal). Each
 // test was a bug found in review, fixed since: the comment above it says what went wrong and where.
 
-const WAIT_MS = 2_000;
+/** How long a test waits for what it expects before failing: generous, for a loaded 2-core CI (it never waits for nothing). */
+const WAIT_MS = 10_000;
 
 
 
