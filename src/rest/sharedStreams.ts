@@ -1,11 +1,11 @@
 import type { ClientReadableStream } from "@grpc/grpc-js";
-import { status as GrpcCode } from "@grpc/grpc-js";
 import type { JsonValue } from "@bufbuild/protobuf";
 import type { Response } from "express";
-import { ApiError } from "../grpc/apiError.js";
+import { INTERNAL_ERROR } from "../grpc/statusDetails.js";
 import type { Logger } from "../log/logger.js";
 import { httpOpenStreams } from "../metrics/metrics.js";
 import { isServiceError } from "./rpcChannel.js";
+import { sendStatus } from "./rpcGateway.js";
 import { httpStatusOf, retryAfterHeaderOf, statusJsonOfApiError, statusJsonOfCallError, type StatusJson } from "./rpcStatus.js";
 import { errorFrame, resultFrame, STREAM_HEADERS } from "./streamFraming.js";
 import { StreamJoinState } from "./streamJoinState.js";
@@ -98,7 +98,7 @@ export class SharedStreams {
       } catch (err) {
         this.options.log.error({ err }, "cannot convert a shared stream message to JSON");
         broken = true;
-        upstream.failure = statusJsonOfApiError(new ApiError(GrpcCode.INTERNAL, "internal error", "INTERNAL"));
+        upstream.failure = statusJsonOfApiError(INTERNAL_ERROR);
         call.cancel();
         return;
       }
@@ -112,7 +112,7 @@ export class SharedStreams {
       }
     });
     call.on("error", (err) => {
-      upstream.failure ??= isServiceError(err) ? statusJsonOfCallError(err) : statusJsonOfApiError(new ApiError(GrpcCode.INTERNAL, "internal error", "INTERNAL"));
+      upstream.failure ??= isServiceError(err) ? statusJsonOfCallError(err) : statusJsonOfApiError(INTERNAL_ERROR);
     });
     call.on("end", () => {
       if (this.#upstreams.get(key) === upstream) this.#upstreams.delete(key);
@@ -147,6 +147,6 @@ export class SharedStreams {
       this.#start(res);
       res.end();
     } else if (res.headersSent) res.end(errorFrame("sse", failure));
-    else res.status(httpStatusOf(failure.code)).set(retryAfterHeaderOf(failure)).type("application/json").send(JSON.stringify(failure));
+    else sendStatus(res, httpStatusOf(failure.code), failure, retryAfterHeaderOf(failure));
   }
 }

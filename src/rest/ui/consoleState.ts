@@ -9,7 +9,7 @@ import type { Logger } from "../../log/logger.js";
 import { httpOpenStreams, metricsRegistry } from "../../metrics/metrics.js";
 import { metadataOf } from "../httpMetadata.js";
 import type { RpcRoute } from "../httpRules.js";
-import type { RpcChannel } from "../rpcChannel.js";
+import { isServiceError, type RpcChannel } from "../rpcChannel.js";
 import { headerValue, HttpError, responseJson } from "../rpcGateway.js";
 import { resultFrame, STREAM_HEADERS } from "../streamFraming.js";
 
@@ -172,6 +172,6 @@ function maskedProof(proof: JsonValue): JsonValue {
 function valueOrProblem(result: PromiseSettledResult<JsonValue>, shown: (value: JsonValue) => JsonValue = (value) => value): JsonObject {
   if (result.status === "fulfilled") return { value: shown(result.value) };
   const reason: unknown = result.reason;
-  const message = reason instanceof Error ? ("details" in reason && typeof reason.details === "string" ? reason.details : reason.message) : String(reason);
+  const message = isServiceError(reason) ? reason.details : reason instanceof Error ? reason.message : String(reason);
   return { problem: message };
 }
