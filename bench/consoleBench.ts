@@ -15,7 +15,8 @@
  * with 0 consoles, 1, then N (50), then 0 again after they closed; with the IB lines the service holds in
  * each window (one per instrument and kind whatever the number of consoles) and the bytes served.
  *
- * This file is also the two child processes: forked with BENCH_CONSOLE_ROLE=simulator or =service.
+ * The simulator and the service are the other scenarios' child processes: floodSimulator.ts with
+ * BENCH_SIM_CADENCE=default, and serviceWorker.ts (a fresh store, its REST port in its ready message).
  * Env: BENCH_CONSOLES (50), BENCH_CONSOLE_WINDOW_MS (30000), BENCH_CONSOLE_WARMUP_MS (6000),
  * BENCH_CONSOLE_VIEWS (`overview,feeds,instrument`: a subset tells what each view costs), BENCH_SERVICE_NODE_ARGS
  * (as the other scenarios: e.g. --cpu-prof for the service).
@@ -25,6 +26,7 @@ import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Child, fmt, perSec, progress, round1, SERVICE_NODE_ARGS, TOKEN, waitFor } from "./harness.js";
+import type { ServiceProbe } from "./serviceWorker.js";
 
 const CONSOLES = Number(process.env.BENCH_CONSOLES ?? 50);
 const WINDOW_MS = Number(process.env.BENCH_CONSOLE_WINDOW_MS ?? 30_000);
@@ -33,118 +35,6 @@ const WARMUP_MS = Number(process.env.BENCH_CONSOLE_WARMUP_MS ?? 6_000);
 const CONNECT_SPREAD_MS = 3_000;
 const PATH = "ib/spot/BTCUSDT";
 const VIEWS = new Set((process.env.BENCH_CONSOLE_VIEWS ?? "overview,feeds,instrument").split(",").map((v) => v.trim()));
-
-// --- child roles --------------------------------------------------------------------------------------------
-
-interface ServiceAnswer {
-  type: "probe";
-  id: number;
-  /** CPU time (user + system) since the previous probe, ms. */
-  cpuMs: number;
-  elu: number;
-  rssMB: number;
-  /** Shared subscriptions requested at IB, by kind (the IB lines in use), and their consumers. */
-  lines: { kind: string; key: string; consumers: number; requestedAtIb: boolean }[];
-  logWarnings: number;
-  logErrors: number;
-}
-
-async function simulatorRole(): Promise<void> {
-  const { startSimulator } = await import("../src/simulator/index.js");
-  // Defaults: tickIntervalMs 250 (L1 and depth pump), tickByTickIntervalMs 25, the model's trades.
-  const sim = await startSimulator({ host: "127.0.0.1", port: 0 });
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    void sim.close().finally(() => process.exit(0));
-  };
-  process.on("message", (m: { type: string }) => {
-    if (m.type === "stats") process.send?.({ type: "stats", pumpTurns: sim.stats.pumpTurns, clients: sim.clientCount() });
-    else if (m.type === "stop") stop();
-  });
-  process.on("disconnect", stop);
-  process.send?.({ type: "ready", port: sim.port });
-}
-
-async function serviceRole(): Promise<void> {
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const { join } = await import("node:path");
-  const { Writable } = await import("node:stream");
-  const { fileURLToPath } = await import("node:url");
-  const { pino } = await import("pino");
-  const { startApp } = await import("../src/app.js");
-  const { loadConfig } = await import("../src/config/loadConfig.js");
-  const counts = { warnings: 0, errors: 0 };
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString("utf8").split("\n")) {
-        if (!line) continue;
-        try {
-          const level = (JSON.parse(line) as { level: number }).level;
-          if (level >= 50) counts.errors++;
-          else if (level >= 40) counts.warnings++;
-        } catch {
-          /* not JSON */
-        }
-      }
-      cb();
-    },
-  });
-  const log = pino({ level: "warn", base: { service: "ib-provider" } }, sink);
-  // A fresh store, never the repository's data/.
-  const dir = mkdtempSync(join(tmpdir(), "ibp-bench-console-"));
-  const config = loadConfig({
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: {
-      GRPC_PORT: "0",
-      REST_PORT: "0",
-      SIMULATOR_PORT: "0",
-      IB_GATEWAY_URL: `127.0.0.1:${process.env.BENCH_GATEWAY_PORT}`,
-      PROVIDER_API_TOKEN: TOKEN,
-      PROVIDER_CONFIG_FILE: "bench/config.provider.json",
-      LOG_LEVEL: "warn",
-      STORE_PATH: join(dir, "store.sqlite"),
-    },
-  });
-  const app = await startApp(config, log);
-  let elu = performance.eventLoopUtilization();
-  let cpu = process.cpuUsage();
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    void app.stop().finally(() => {
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(0);
-    });
-  };
-  process.on("message", (m: { type: string; id?: number }) => {
-    if (m.type === "stop") stop();
-    else if (m.type === "probe") {
-      const answer: ServiceAnswer = {
-        type: "probe",
-        id: m.id ?? 0,
-        cpuMs: (({ user, system }) => round1((user + system) / 1000))(process.cpuUsage(cpu)),
-        elu: Math.round(performance.eventLoopUtilization(elu).utilization * 1000) / 1000,
-        rssMB: round1(process.memoryUsage().rss / (1024 * 1024)),
-        lines: app.adapter.subscriptions().map((s) => ({ kind: s.kind, key: s.key, consumers: s.consumers, requestedAtIb: s.requestedAtIb })),
-        logWarnings: counts.warnings,
-        logErrors: counts.errors,
-      };
-      elu = performance.eventLoopUtilization();
-      cpu = process.cpuUsage();
-      process.send?.(answer);
-    }
-  });
-  process.on("disconnect", stop);
-  process.send?.({ type: "ready", restPort: app.rest.port });
-}
-
-const ROLE = process.env.BENCH_CONSOLE_ROLE;
-if (ROLE === "simulator") await simulatorRole();
-else if (ROLE === "service") await serviceRole();
 
 // --- the simulated consoles (this process) -----------------------------------------------------------------
 
@@ -334,7 +224,7 @@ export interface ConsoleResult {
   lastFailure: string | undefined;
 }
 
-function linesOf(p: ServiceAnswer | undefined): ConsoleWindow["lines"] {
+function linesOf(p: ServiceProbe | undefined): ConsoleWindow["lines"] {
   const out: ConsoleWindow["lines"] = {};
   for (const l of p?.lines ?? []) {
     if (!l.requestedAtIb) continue;
@@ -347,16 +237,16 @@ function linesOf(p: ServiceAnswer | undefined): ConsoleWindow["lines"] {
 
 export async function consoleRound(): Promise<ConsoleResult> {
   const { SseParser } = (await import("../src/rest/ui/static/sseParser.js")) as { SseParser: new () => { push(text: string): { event: string; data: string }[] } };
-  const sim = new Child("./consoleBench.ts", { BENCH_CONSOLE_ROLE: "simulator" });
+  const sim = new Child("./floodSimulator.ts", { BENCH_SIM_CADENCE: "default" });
   const simReady = await sim.next<{ port: number }>("ready", 20_000);
   if (!simReady) {
     await sim.stop(1000);
     throw new Error("simulator did not start within 20 s");
   }
-  const svc = new Child("./consoleBench.ts", { BENCH_CONSOLE_ROLE: "service", BENCH_GATEWAY_PORT: String(simReady.port) }, SERVICE_NODE_ARGS);
+  const svc = new Child("./serviceWorker.ts", { BENCH_GATEWAY_PORT: String(simReady.port), BENCH_TOKEN: TOKEN }, SERVICE_NODE_ARGS);
   const consoles: SimulatedConsole[] = [];
   let probeId = 0;
-  const ask = () => svc.ask<ServiceAnswer>({ type: "probe", id: ++probeId }, 15_000);
+  const ask = () => svc.ask<ServiceProbe>({ type: "probe", id: ++probeId }, 15_000);
   try {
     const ready = await svc.next<{ restPort: number }>("ready", 30_000);
     if (!ready) throw new Error("service did not start within 30 s");

@@ -2,7 +2,7 @@
  * Child process of the benchmark: the real service (startApp) pointed at the flood simulator given in
  * BENCH_GATEWAY_PORT (so its gateway mode is "real"). Runs in its own process so that a service whose
  * event loop is saturated cannot stall the measuring process.
- * IPC: sends { type: "ready", grpcPort }; answers { type: "probe", id } with process and feed figures and
+ * IPC: sends { type: "ready", grpcPort, restPort }; answers { type: "probe", id } with process and feed figures and
  * { type: "journal" } with the recorded feeds; on "stop" stops the app and exits.
  * Store: BENCH_STORE_PATH (a file that outlives the process: the replay scenario records in one service and
  * replays from another), else a fresh temporary file deleted at exit. BENCH_STORE_RECORDING → STORE_RECORDING.
@@ -37,6 +37,8 @@ export interface ServiceProbe {
   /** Event loop delay since probe 1 (the window start), ms; null when no delay sample completed since. */
   loopDelayP99Ms: number | null;
   loopDelayMaxMs: number | null;
+  /** Every shared subscription: its kind, key, consumers and whether it holds its IB line now. */
+  lines: { kind: string; key: string; consumers: number; requestedAtIb: boolean }[];
   tickLines: number;
   tickLineConsumers: number;
   logWarnings: number;
@@ -122,6 +124,7 @@ process.on("message", (m: { type: string; id?: number }) => {
       cpuMs: (({ user, system }) => Math.round((user + system) / 1000))(process.cpuUsage(cpu)),
       loopDelayP99Ms: delay.count === 0 ? null : round1(delay.percentile(99) / 1e6),
       loopDelayMaxMs: delay.count === 0 ? null : round1(delay.max / 1e6),
+      lines: app.adapter.subscriptions().map((s) => ({ kind: s.kind, key: s.key, consumers: s.consumers, requestedAtIb: s.requestedAtIb })),
       tickLines: lines.length,
       tickLineConsumers: lines.reduce((sum, l) => sum + l.consumers, 0),
       logWarnings: logCounts.warnings,
@@ -135,4 +138,4 @@ process.on("message", (m: { type: string; id?: number }) => {
   }
 });
 process.on("disconnect", stop);
-send({ type: "ready", grpcPort: app.grpc.port });
+send({ type: "ready", grpcPort: app.grpc.port, restPort: app.rest.port });
