@@ -23,7 +23,9 @@ export { SERVICE_VERSION } from "./config/serviceVersion.js";
 import { SERVICE_VERSION } from "./config/serviceVersion.js";
 import { RpcChannel } from "./rest/rpcChannel.js";
 import { providerCalls } from "./edge/providerCalls.js";
-import { unaryMethodsOf } from "./edge/callableMethods.js";
+import { providerLeases } from "./edge/providerLeases.js";
+import { randomBytes } from "node:crypto";
+import { streamingMethodsOf, unaryMethodsOf } from "./edge/callableMethods.js";
 
 /** The simulated Gateway as the app uses it (src/simulator). */
 interface RunningSimulator {
@@ -118,7 +120,10 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
   store.startRetention(config.store.retention);
 
   const auth = new TokenAuthenticator(config.clients);
+  // The provider's own lease streams (an edge's clients' streams held here, served there from the bus) carry it.
+  const leaseSecret = bus === undefined ? undefined : randomBytes(24).toString("base64url");
   const grpc = new GrpcServer({
+    ...(leaseSecret === undefined ? {} : { leaseSecret }),
     host: config.env.GRPC_HOST,
     port: config.env.GRPC_PORT,
     auth,
@@ -194,6 +199,8 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       const dial = grpcDialOf(config.env.GRPC_HOST, grpc.port, config.tls);
       edgeCalls = new RpcChannel(dial.target, dial.credentials, dial.channelOptions);
       bus.answerCalls(providerCalls(edgeCalls, unaryMethodsOf(loadDescriptorSet())));
+      const leasing = bus;
+      bus.answerLeases(providerLeases(edgeCalls, streamingMethodsOf(loadDescriptorSet()), leaseSecret!, (key) => leasing.addressOf(key)));
     }
   } catch (err) {
     await rest?.stop(0);

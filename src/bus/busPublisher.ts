@@ -6,7 +6,7 @@ import type { FeedTap, FeedTaps, TappedFeed } from "../stream/feedTap.js";
 import { busDuplicates, busInFlight, busPublished, busPublishFailures, busQueued, busShed } from "./busMetrics.js";
 import type { BusSettings } from "./busSettings.js";
 import { batchesOf, payloadOf, rowsHeader } from "./busBatch.js";
-import { accountToken, feedSubject, publicFeedKey } from "./busSubjects.js";
+import { accountToken, feedSubject, publicFeedKey, streamOf } from "./busSubjects.js";
 import type { JetStreamAcks } from "./jetStreamAcks.js";
 
 /** What the publisher needs to know of the feeds it names (the adapter, in the app). */
@@ -96,6 +96,8 @@ export class BusPublisher implements FeedTaps {
   private idleWaiters: (() => void)[] = [];
   private readonly counts = { published: 0, duplicates: 0, shed: 0, unroutable: 0, tooLarge: 0, failures: 0 };
   private readonly addresses = new Map<string, { market: string; symbol: string }>();
+  /** The newest instance's outlet of each feed key (a key's instances share its subject). */
+  private readonly outlets = new Map<string, Outlet>();
 
   constructor(
     private readonly acks: Pick<JetStreamAcks, "publish">,
@@ -107,10 +109,22 @@ export class BusPublisher implements FeedTaps {
 
   open(feed: TappedFeed): FeedTap {
     const outlet: Outlet = { feed, kind: feed.kind as RecordedFeedKind, subject: undefined, publicKey: feed.key };
+    this.outlets.set(feed.key, outlet);
     return {
       events: (rows) => this.enqueue(outlet, rows),
       close: () => undefined,
     };
+  }
+
+  /**
+   * Where a running feed's rows go: its subject and the JetStream stream holding them (an edge reads them
+   * there); undefined when the feed is not running or cannot be named yet (the account not known).
+   */
+  addressOf(key: string): { subject: string; stream: string } | undefined {
+    const outlet = this.outlets.get(key);
+    if (outlet === undefined) return undefined;
+    const subject = this.route(outlet);
+    return subject === undefined || subject === "wait" ? undefined : { subject, stream: streamOf(this.settings.subjectPrefix, outlet.kind).name };
   }
 
   stats(): BusPublisherStats {

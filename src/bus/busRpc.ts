@@ -38,7 +38,7 @@ export function cancelSubject(prefix: string): string {
   return `${prefix}.rpc.cancel`;
 }
 
-const HEADER_METHOD = "Ibp-Method";
+export const HEADER_METHOD = "Ibp-Method";
 const HEADER_CALL = "Ibp-H-";
 const HEADER_CODE = "Ibp-Code";
 const HEADER_MESSAGE = "Ibp-Message";
@@ -113,7 +113,7 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
   const h = headers();
   h.set(HEADER_METHOD, call.method);
   if (call.timeoutMs !== undefined) h.set(HEADER_TIMEOUT, String(call.timeoutMs));
-  for (const [name, value] of Object.entries(call.headers)) h.set(`${HEADER_CALL}${name}`, value);
+  setCallHeaders(h, call.headers);
   const sub = nc.subscribe(inbox);
   const tellProvider = () => {
     try {
@@ -174,11 +174,20 @@ export async function sendCall(nc: NatsConnection, prefix: string, call: BusCall
 }
 
 function callOf(msg: Msg): BusCall {
+  return { method: msg.headers?.get(HEADER_METHOD) ?? "", headers: callHeadersOf(msg), body: msg.data, timeoutMs: timeoutOf(msg.headers?.get(HEADER_TIMEOUT)) };
+}
+
+/** The caller's headers a message carries (a call's, a lease's). */
+export function callHeadersOf(msg: Msg): CallHeaders {
   const callHeaders: CallHeaders = {};
   for (const [name, values] of msg.headers ?? []) {
     if (name.startsWith(HEADER_CALL) && values[0] !== undefined) callHeaders[name.slice(HEADER_CALL.length).toLowerCase()] = values[0];
   }
-  return { method: msg.headers?.get(HEADER_METHOD) ?? "", headers: callHeaders, body: msg.data, timeoutMs: timeoutOf(msg.headers?.get(HEADER_TIMEOUT)) };
+  return callHeaders;
+}
+
+export function setCallHeaders(h: MsgHdrs, callHeaders: CallHeaders): void {
+  for (const [name, value] of Object.entries(callHeaders)) h.set(`${HEADER_CALL}${name}`, value);
 }
 
 /** The caller's time left: undefined when it set no deadline (no header). */

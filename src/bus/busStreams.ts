@@ -28,6 +28,8 @@ export function streamConfigs(settings: Pick<BusSettings, "subjectPrefix" | "ret
       max_msg_size: -1,
       max_consumers: -1,
       num_replicas: 1,
+      // Edges find where a feed's rows continue with direct gets (feedReader.ts findStart).
+      allow_direct: true,
       // JetStream refuses a duplicate window longer than the stream's max age.
       duplicate_window: nanos(maxAgeMs === 0 ? settings.duplicateWindowMs : Math.min(maxAgeMs, settings.duplicateWindowMs)),
     };

@@ -3,11 +3,21 @@ import type { Logger } from "../log/logger.js";
 import { sendCall, type BusCall, type CallReply } from "./busRpc.js";
 import { tlsOptionsOf, type BusSettings } from "./busSettings.js";
 import { BusUnavailableError } from "./busUnavailableError.js";
+import { LeaseClient, type LeaseEvents, type LeaseReply } from "./busLeases.js";
+import { findStart, readFeed, type FeedMessage, type FeedPosition, type ReadStart } from "./feedReader.js";
+import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 
-/** The edge role's side of the bus: calls to the provider (streams from JetStream: the next slice). */
+/** The edge role's side of the bus: calls to the provider, stream leases, the feeds' rows from JetStream. */
 export interface EdgeBus {
   /** Sends a call to the provider; `cancelled` aborted (its caller gave up) cancels it there too. */
   call(call: BusCall, cancelled?: AbortSignal): Promise<CallReply>;
+  /** Asks the provider for a stream's lease (busLeases.ts), renewed until released. */
+  lease(call: BusCall, events: LeaseEvents): Promise<LeaseReply>;
+  release(id: string): void;
+  /** The leases this edge holds. */
+  leases(): number;
+  findStart(stream: string, subject: string, after: FeedPosition): Promise<ReadStart>;
+  read(stream: string, subject: string, streamSeq: number, signal: AbortSignal): AsyncIterable<FeedMessage>;
   isConnected(): boolean;
   close(): Promise<void>;
 }
@@ -41,10 +51,28 @@ export async function connectEdgeBus(settings: BusSettings, log: Logger, onConne
       }
     }
   })();
+  const leases = new LeaseClient(nc, settings.subjectPrefix);
+  let jsm: JetStreamManager;
+  try {
+    jsm = await jetstreamManager(nc, { timeout: CONNECT_TIMEOUT_MS });
+  } catch (err) {
+    leases.close();
+    await nc.close();
+    throw new BusUnavailableError(`BUS_URL ${settings.url}: JetStream is not usable there (${err instanceof Error ? err.message : String(err)}); the bus must run JetStream (nats-server -js)`, { cause: err });
+  }
+  const js = jetstream(nc, { timeout: CONNECT_TIMEOUT_MS });
   return {
+    lease: (call, events) => (connected ? leases.open(call, events) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
+    release: (id) => leases.release(id),
+    leases: () => leases.size,
+    findStart: (stream, subject, after) => findStart(jsm, stream, subject, after),
+    read: (stream, subject, streamSeq, signal) => readFeed(js, stream, subject, streamSeq, signal),
     call: (call, cancelled) => (connected ? sendCall(nc, settings.subjectPrefix, call, { lost: lost.signal, ...(cancelled === undefined ? {} : { cancelled }) }) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
     isConnected: () => connected,
-    close: () => nc.close(),
+    close: () => {
+      leases.close();
+      return nc.close();
+    },
   };
 }
 

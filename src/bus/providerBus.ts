@@ -6,6 +6,7 @@ import { busConnected } from "./busMetrics.js";
 import { BusUnavailableError } from "./busUnavailableError.js";
 import { batchBytesFor } from "./busBatch.js";
 import { serveCalls, type BusCall, type CallReply } from "./busRpc.js";
+import { serveLeases, type LeaseOpened } from "./busLeases.js";
 import { BusPublisher, type BusDirectory, type BusPublisherStats } from "./busPublisher.js";
 import { tlsOptionsOf, type BusSettings } from "./busSettings.js";
 import { ensureStreams, streamConfigs } from "./busStreams.js";
@@ -19,6 +20,12 @@ export interface ProviderBus {
   stats(): BusPublisherStats;
   /** Answers the edges' calls (one provider per subject prefix; busRpc.ts) until closed. */
   answerCalls(handle: (call: BusCall, cancelled: AbortSignal) => Promise<CallReply>): void;
+  /** Grants the edges' stream leases (busLeases.ts) with `open` until closed. */
+  answerLeases(open: (call: BusCall) => Promise<LeaseOpened>): void;
+  /** Where a running feed's rows go on the bus (BusPublisher.addressOf). */
+  addressOf(key: string): { subject: string; stream: string } | undefined;
+  /** The edges' leases held now. */
+  leases(): number;
   /** Publishes what is still queued (at most `graceMs`), then closes the connection. */
   close(graceMs: number): Promise<void>;
 }
@@ -72,6 +79,7 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
   })();
   log.info({ bus: settings.url, subjectPrefix: settings.subjectPrefix }, "provider role: publishing every feed's events to the bus");
   let answering: { close(): Promise<void> } | undefined;
+  let leasing: { close(): Promise<void>; readonly size: number } | undefined;
   return {
     taps: publisher,
     isConnected: () => connected,
@@ -79,8 +87,14 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
     answerCalls: (handle) => {
       answering ??= serveCalls(nc, settings.subjectPrefix, handle);
     },
+    answerLeases: (open) => {
+      leasing ??= serveLeases(nc, settings.subjectPrefix, open);
+    },
+    addressOf: (key) => publisher.addressOf(key),
+    leases: () => leasing?.size ?? 0,
     close: async (graceMs) => {
       await answering?.close();
+      await leasing?.close();
       await publisher.close(graceMs);
       acks.close();
       busConnected.set(0);

@@ -17,3 +17,8 @@ export function apiMethods(descriptors: FileDescriptorSet): Map<string, { stream
 export function unaryMethodsOf(descriptors: FileDescriptorSet): Set<string> {
   return new Set([...apiMethods(descriptors)].filter(([, m]) => !m.streaming).map(([path]) => path));
 }
+
+/** The streaming ones' paths: what edges hold leases on. */
+export function streamingMethodsOf(descriptors: FileDescriptorSet): Set<string> {
+  return new Set([...apiMethods(descriptors)].filter(([, m]) => m.streaming).map(([path]) => path));
+}

@@ -40,6 +40,8 @@ export async function startEdge(config: AppConfig, serviceVersion: string, log: 
     accessLog: config.env.ACCESS_LOG,
     methods: apiMethods(descriptors),
     forward: (call, cancelled) => bus.call(call, cancelled),
+    feeds: bus,
+    streamSettings: { heartbeatMs: config.streams.heartbeatMs, staleAfterMs: config.streams.staleAfterMs },
   });
   grpcOfBus = grpc;
   let rest: RestServer | undefined;

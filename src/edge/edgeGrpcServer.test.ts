@@ -35,6 +35,14 @@ describe("the edge's gRPC server", () => {
         if (Buffer.from(call.body).toString() === "hold") await new Promise((resolve) => cancelled.addEventListener("abort", resolve));
         return answer;
       },
+      // Streams are not asked of this server (edgeStreams.e2e.test.ts serves them from a real bus).
+      feeds: {
+        lease: () => Promise.resolve({ ok: false, code: 14, message: "no bus here" }),
+        release: () => undefined,
+        findStart: () => Promise.reject(new Error("no bus here")),
+        read: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("no bus here")) }) }),
+      },
+      streamSettings: { heartbeatMs: 1_000, staleAfterMs: 0 },
     });
     const port = await server.start();
     client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());

@@ -15,6 +15,7 @@ import { bindService } from "../grpc/serviceBinding.js";
 import { HealthChecks } from "../grpc/services/healthChecks.js";
 import { DEFAULT_STREAM_SETTINGS } from "../stream/streamSettings.js";
 import { FORWARDED_HEADERS } from "./providerCalls.js";
+import { EdgeStream, type EdgeFeeds, type EdgeStreamSettings, type StreamEnd } from "./edgeStreams.js";
 
 export interface EdgeGrpcServerOptions {
   host: string;
@@ -27,16 +28,14 @@ export interface EdgeGrpcServerOptions {
   methods: ReadonlyMap<string, { streaming: boolean }>;
   /** Sends a call to the provider over the bus; `cancelled` aborts when the caller cancels it (the provider cancels it too). */
   forward(call: BusCall, cancelled: AbortSignal): Promise<CallReply>;
+  /** Streams: leases from the provider, rows from JetStream (edgeStreams.ts). */
+  feeds: EdgeFeeds;
+  /** Heartbeats and STALE statuses of the edge's streams (the service's STREAM_* settings). */
+  streamSettings: EdgeStreamSettings;
 }
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
-/** What an edge says of a stream until streams reach edges through JetStream. */
-const STREAMS_NOT_BUILT = new ApiError(
-  status.UNIMPLEMENTED,
-  "streams are not served by an edge yet (issue 16, next slice): open them on the provider (or the all-in-one process); unary calls are served here",
-  "NOT_IMPLEMENTED_AT_EDGE",
-);
 
 /**
  * The edge's gRPC server: every method of our API, with no IB connection behind it. The token is checked
@@ -59,7 +58,7 @@ export class EdgeGrpcServer {
     this.health = new HealthChecks([...new Set([...options.methods.keys()].map((path) => path.split("/")[1]!))]);
     this.server.addService(...bindService(HealthService, this.health, { calls: this.calls, log: options.log, streams: DEFAULT_STREAM_SETTINGS, accessLog: this.accessLog, authenticated: options.auth.enabled }));
     for (const [path, { streaming }] of options.methods) {
-      if (streaming) this.server.register(path, this.stream(), identity, identity, "serverStream");
+      if (streaming) this.server.register(path, this.stream(path), identity, identity, "serverStream");
       else this.server.register(path, this.unary(path), identity, identity, "unary");
     }
   }
@@ -90,13 +89,7 @@ export class EdgeGrpcServer {
 
   private unary(path: string): handleUnaryCall<Buffer, Buffer> {
     return (call, callback) => {
-      const headers: Record<string, string> = {};
-      for (const name of FORWARDED_HEADERS) {
-        const value = call.metadata.get(name)[0];
-        if (typeof value === "string") headers[name] = value;
-      }
-      // The provider sees who called the edge: the chain of addresses, the edge's own peer last.
-      headers["x-forwarded-for"] = headers["x-forwarded-for"] === undefined ? call.getPeer() : `${headers["x-forwarded-for"]}, ${call.getPeer()}`;
+      const headers = forwardedHeaders(call);
       const deadline = call.getDeadline();
       const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : Number.POSITIVE_INFINITY;
       // No deadline: none at the provider either (the bus bounds its own wait, then cancels the call there).
@@ -139,9 +132,33 @@ export class EdgeGrpcServer {
     };
   }
 
-  private stream(): handleServerStreamingCall<Buffer, Buffer> {
-    return (call) => call.emit("error", toServiceError(STREAMS_NOT_BUILT));
+  private stream(path: string): handleServerStreamingCall<Buffer, Buffer> {
+    return (call) => {
+      const controller = this.calls.register("stream");
+      const end = (ended: StreamEnd) => {
+        this.calls.release(controller);
+        if (!("message" in ended) || ended.code === 0) call.end();
+        else call.emit("error", serviceErrorOf({ ok: false, ...ended }));
+      };
+      const stream = new EdgeStream(call, { method: path, headers: forwardedHeaders(call), body: call.request }, this.options.feeds, this.options.streamSettings, this.options.log, end);
+      // The server stops: the stream ends UNAVAILABLE, as the provider's do (clients resume at another edge).
+      controller.signal.addEventListener("abort", () => stream.stop(SHUTTING_DOWN), { once: true });
+      void stream.run();
+    };
   }
+}
+
+const SHUTTING_DOWN = { code: status.UNAVAILABLE, message: "server is shutting down; reconnect to another instance or retry" };
+
+/** The caller's headers the provider is given, and who called the edge: the chain of addresses, the edge's own peer last. */
+function forwardedHeaders(call: { metadata: Metadata; getPeer(): string }): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of FORWARDED_HEADERS) {
+    const value = call.metadata.get(name)[0];
+    if (typeof value === "string") headers[name] = value;
+  }
+  headers["x-forwarded-for"] = headers["x-forwarded-for"] === undefined ? call.getPeer() : `${headers["x-forwarded-for"]}, ${call.getPeer()}`;
+  return headers;
 }
 
 function serviceErrorOf(reply: Extract<CallReply, { ok: false }>): ServerErrorResponse {

@@ -1,5 +1,6 @@
 import type { Metadata } from "@grpc/grpc-js";
 import type { Logger } from "../log/logger.js";
+import type { FeedJoin } from "../stream/sharedFeed.js";
 
 /**
  * What a handler knows about its call. `signal` aborts when the client cancels, the deadline passes or the
@@ -19,6 +20,12 @@ export interface CallContext {
    * consumer that fell too far behind: it would otherwise learn it only after its next read).
    */
   fail(error: Error): void;
+  /**
+   * Set on a stream an edge holds a lease with (the provider's bus code opened it, src/bus/providerLeases):
+   * the stream joins its feed as a holder (ConsumerOptions.hold) — its join events, then nothing until it
+   * ends — and says where the feed's recorded rows continue; the edge serves the rest from the bus.
+   */
+  readonly lease?: { joined(join: FeedJoin): void };
 }
 
 /** Why a call's signal was aborted: the client, the server stopping, or an error the call ends with. */

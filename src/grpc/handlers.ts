@@ -20,6 +20,8 @@ import { streamKindOfMethod } from "../metrics/streamMetrics.js";
 import { clientOf } from "./callClient.js";
 import { lineQuotaExceeded, type StreamQuotas } from "./streamQuotas.js";
 import { LineQuotaError } from "../ib/feeds/clientLines.js";
+import { isLease, leaseMetadata } from "./leaseMetadata.js";
+import type { FeedJoin } from "../stream/sharedFeed.js";
 
 /**
  * Records a finished call: its duration (a stream's lifetime) with its final status code in the metrics,
@@ -72,6 +74,11 @@ export interface HandlerDeps {
    * does not is refused (callClient.ts clientOf). Default false: every call is `anonymous`.
    */
   authenticated?: boolean;
+  /**
+   * The provider role's secret for its own lease streams (`ibp-lease` metadata, sent only by its bus code
+   * over loopback): a stream carrying it is an edge's lease (CallContext.lease). Undefined: no leases.
+   */
+  leaseSecret?: string;
 }
 
 const SHUTTING_DOWN = unavailable("server is shutting down; reconnect to another instance or retry", "SHUTTING_DOWN");
@@ -94,6 +101,10 @@ function contextFor(
     fail: (error) => controller.abort(error satisfies AbortReason),
   };
   if (client instanceof ApiError) ctx.log.error({ peer: ctx.peer }, "a call reached its handler without the client its authentication resolved; refused (fail closed)");
+  if (deps.leaseSecret !== undefined && "write" in call && isLease(call.metadata, deps.leaseSecret)) {
+    const lease = { joined: (join: FeedJoin) => call.sendMetadata(leaseMetadata(join)) };
+    return { ctx: { ...ctx, lease }, refused: client instanceof ApiError ? client : undefined };
+  }
   return { ctx, refused: client instanceof ApiError ? client : undefined };
 }
 

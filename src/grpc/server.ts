@@ -57,6 +57,8 @@ export interface GrpcServerOptions {
    * as a future interceptor might, to prove that a call whose client is lost fails closed).
    */
   interceptorsAfterAuth?: ServerInterceptor[];
+  /** The provider role's lease secret (HandlerDeps.leaseSecret): streams its bus code opens for edges. */
+  leaseSecret?: string;
 }
 
 const NO_STORE: StoreSource = {
@@ -91,7 +93,7 @@ export class GrpcServer {
     const accessLog = new AccessLog(options.log, options.accessLog);
     this.server = new Server({ interceptors: [authInterceptor(options.auth, accessLog), deadlineInterceptor(), ...(options.interceptorsAfterAuth ?? [])] });
     this.streams = options.streams ?? DEFAULT_STREAM_SETTINGS;
-    this.deps = { calls: this.calls, log: options.log, streams: this.streams, accessLog, quotas: this.quotas, authenticated: options.auth.enabled, recentErrors: this.recentErrors };
+    this.deps = { calls: this.calls, log: options.log, streams: this.streams, accessLog, quotas: this.quotas, authenticated: options.auth.enabled, recentErrors: this.recentErrors, ...(options.leaseSecret === undefined ? {} : { leaseSecret: options.leaseSecret }) };
     this.registerServices();
   }
 

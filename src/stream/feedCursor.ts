@@ -38,6 +38,8 @@ export interface FeedCursorOptions<T> {
    * the log's end, until `attach()` makes it read from the log's end at that moment.
    */
   detached?: boolean;
+  /** A holder (ConsumerOptions.hold): after its first batch (the join) it reads nothing more until closed. */
+  holdOnly?: boolean;
 }
 
 /** What a consumer of a feed reads: batches of events (a live cursor, or a replay then a live cursor). */
@@ -82,6 +84,8 @@ export class FeedCursor<T> implements FeedConsumer<T> {
   /** For a consumer that skips data (accepts): when it was last delivered data, for its heartbeats. */
   private lastDeliveredDataMs: number | undefined;
   private detached: boolean;
+  /** Resolves a holder's wait for its close. */
+  private resolveClosed: (() => void) | undefined;
   private readonly onAbort = () => this.close();
   private readonly wake = () => this.settle(true);
 
@@ -141,6 +145,7 @@ export class FeedCursor<T> implements FeedConsumer<T> {
     this.options.log.cancelWake(this.wake);
     clearTimeout(this.idleTimer);
     this.settle(true);
+    this.resolveClosed?.();
     this.options.onClose();
   }
 
@@ -225,8 +230,24 @@ export class FeedCursor<T> implements FeedConsumer<T> {
     resolve(woke);
   }
 
+  /** A holder past its join: detached (nothing held, no overflow) until closed; then its failure, if any. */
+  private async *hold(): AsyncGenerator<FeedEvent<T>[]> {
+    // Its own events only (the join): what the feed appended since is after the join, read elsewhere.
+    const { accepts } = this.options;
+    const join = accepts === undefined ? this.own : this.own.filter((e) => e.type !== "data" || accepts(e.value));
+    this.own = [];
+    this.detached = true;
+    if (join.length > 0) yield join;
+    if (!this.closed) await new Promise<void>((resolve) => (this.resolveClosed = resolve));
+    if (this.failure !== undefined && !(this.failure instanceof ConsumerTooSlowError)) throw this.failure;
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<FeedEvent<T>[]> {
     try {
+      if (this.options.holdOnly === true) {
+        yield* this.hold();
+        return;
+      }
       for (;;) {
         if (this.hasPending) {
           const batch = this.takeBatch();

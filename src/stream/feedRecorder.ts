@@ -97,6 +97,13 @@ export class FeedRecorder<T> {
     return undefined;
   }
 
+  /** The position of the newest event recorded so far (handed to the journal or still pending): a consumer joining now reads what comes after it. */
+  tail(): JournalPosition {
+    let { seq, sub } = this.last;
+    for (const p of this.pending) ({ seq, sub } = p.kind === "data" && p.event.type === "data" ? { seq: p.event.seq, sub: 0 } : { seq, sub: sub + 1 });
+    return { seq, sub };
+  }
+
   /** The events not handed to the journal yet that come after `after` (and at or after `atMs`), snapshots left out. */
   pendingAfter(after: JournalPosition, atMs?: number): FeedEvent<T>[] {
     const out: FeedEvent<T>[] = [];

@@ -2,6 +2,7 @@ import type { FeedEvent, FeedStatus, FeedStatusKind } from "./feedEvents.js";
 import { EventLog } from "./eventLog.js";
 import { FeedCursor, type FeedConsumer, type FeedWait } from "./feedCursor.js";
 import type { FeedRecorder } from "./feedRecorder.js";
+import type { JournalPosition } from "./feedJournal.js";
 import { ReplayCursor, type ReplayStart } from "./replayCursor.js";
 import type { ConsumerTooSlowError, OverflowPolicy, ShedKind } from "./overflowPolicy.js";
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "./streamSettings.js";
@@ -56,6 +57,23 @@ export interface ConsumerOptions<T = unknown> extends Partial<Pick<StreamSetting
   accepts?: (value: T) => boolean;
   /** Start in the past: the recorded events from a time or after a sequence, then live (see ReplayCursor). */
   start?: ReplayStart;
+  /**
+   * A holder, not a reader (an edge's lease on the provider, src/bus): the consumer gets its join events
+   * (its "subscribed" status, the state) as any joiner, then holds the feed open without reading it — it
+   * holds no events and cannot overflow — until it is closed or the feed fails (its iteration then ends,
+   * or throws the failure). Called at once with where the feed's recorded rows continue after the join:
+   * whoever reads them elsewhere (the bus) continues this consumer's stream there. Needs a recorded feed.
+   */
+  hold?: (joined: FeedJoin) => void;
+}
+
+/** Where a holder joined a feed: its key, the epoch, and the recorded position its join events stand for. */
+export interface FeedJoin {
+  key: string;
+  /** The symbol the feed's recorded bytes carry (FeedJournal.symbol). */
+  symbol: string;
+  epoch: number;
+  after: JournalPosition;
 }
 
 /** A replay was asked of a feed that records nothing (the service runs without a store). */
@@ -195,7 +213,8 @@ export class SharedFeed<T> {
   subscribe(options: ConsumerOptions<T> & { start: ReplayStart }): ReplayCursor<T>;
   subscribe(options: ConsumerOptions<T>): FeedCursor<T>;
   subscribe(options: ConsumerOptions<T>): FeedConsumer<T> {
-    if (options.start === undefined) return this.subscribeLive(options);
+    if (options.hold !== undefined && this.recorder === undefined) throw new ReplayUnavailableError(this.key);
+    if (options.start === undefined || options.hold !== undefined) return this.subscribeLive(options);
     if (this.recorder === undefined) throw new ReplayUnavailableError(this.key);
     const recorder = this.recorder;
     // Planned before anything is opened: a start the journal cannot serve costs no IB request.
@@ -227,6 +246,7 @@ export class SharedFeed<T> {
       ...(options.accepts === undefined ? {} : { accepts: options.accepts }),
       waiting: () => this.currentWait,
       detached,
+      holdOnly: options.hold !== undefined,
     });
     if (cursor.isClosed) {
       this.releaseIfIdle(); // the caller left before the subscription started (e.g. during resolution)
@@ -239,6 +259,8 @@ export class SharedFeed<T> {
       this.openFor(cursor);
       return cursor;
     }
+    // Everything recorded so far is before this consumer's first live event: a holder's stream continues after it.
+    options.hold?.({ key: this.key, symbol: this.recorder!.journal.symbol, epoch: this.epoch, after: this.recorder!.tail() });
     cursor.push(this.subscribedStatus(joining));
     if (joining) {
       const { data, trouble } = this.joinState();

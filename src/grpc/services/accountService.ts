@@ -67,7 +67,7 @@ export class AccountService {
     // Positions of other markets are not this stream's (an idle stream still hears heartbeats).
     const accepts = (u: AccountUpdate) => u.type !== "position" || inMarket(u.item.secType, marketType);
     const start = replayStartOf(request, Date.now());
-    const cursor = this.source.streamAccount(request.accountId, { signal: ctx.signal, maxQueued, heartbeatMs, staleAfterMs, accepts, ...(start === undefined ? {} : { start }) });
+    const cursor = this.source.streamAccount(request.accountId, { signal: ctx.signal, maxQueued, heartbeatMs, staleAfterMs, accepts, ...(ctx.lease !== undefined ? { hold: ctx.lease.joined } : start === undefined ? {} : { start }) });
     yield* encodeStream(cursor, accountRendering(marketType));
   }
 

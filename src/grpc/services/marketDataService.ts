@@ -67,7 +67,8 @@ export class MarketDataService {
       staleAfterMs,
       onOverflow: (error) => ctx.fail(error),
       ...(accepts === undefined ? {} : { accepts }),
-      ...(start === undefined ? {} : { start }),
+      // An edge's lease holds the feed and serves the start itself, from the bus (the request was checked here).
+      ...(ctx.lease !== undefined ? { hold: ctx.lease.joined } : start === undefined ? {} : { start }),
     };
   }
 
@@ -111,7 +112,7 @@ export class MarketDataService {
     // complete_only: Barfinex emits closed candles only; statuses and heartbeats still flow.
     const accepts = request.completeOnly ? (c: Candle) => c.complete : undefined;
     const rendering = candleRendering(symbol, request.completeOnly);
-    if (start !== undefined && "atMs" in start) {
+    if (start !== undefined && "atMs" in start && ctx.lease === undefined) {
       // From a time: the complete candles of history (the store, else IB), then the live feed from the forming one.
       const live = await this.source.streamCandles(marketType, symbol, interval, this.consumerOptions<Candle>(ctx, undefined, accepts));
       const history = (fromMs: number, toMs: number) =>

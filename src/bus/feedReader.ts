@@ -1,0 +1,111 @@
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
+import type { MsgHdrs } from "@nats-io/transport-node";
+import type { JournalPosition } from "../stream/feedJournal.js";
+import { placesOf, rowsOf, type BusRow } from "./busBatch.js";
+import { BUS_HEADERS } from "./busPublisher.js";
+
+/**
+ * A feed's rows read back from JetStream (an edge's side of the bus): from a position — the first
+ * message holding a row after it, found by a binary search over the stream's messages of the feed's
+ * subject — then live, through an ordered consumer (JetStream redelivers from where it was after a
+ * reconnect). Positions order across epochs by the epoch first (an epoch is the time it began).
+ */
+
+/** A row's place in its feed across epochs. */
+export interface FeedPosition extends JournalPosition {
+  epoch: number;
+}
+
+/** Whether `a` comes after `b`. */
+export function isLater(a: FeedPosition, b: FeedPosition): boolean {
+  return a.epoch !== b.epoch ? a.epoch > b.epoch : a.seq > b.seq || (a.seq === b.seq && a.sub > b.sub);
+}
+
+/** One message of a feed: its rows (positions, kinds, bytes) and what the publisher said of it. */
+export interface FeedMessage {
+  streamSeq: number;
+  epoch: number;
+  rows: BusRow[];
+  /** The rows shed before this message (the publisher could not keep up), if any. */
+  shed: { from: JournalPosition; to: JournalPosition } | undefined;
+  /** Messages of the subject after this one when it was delivered (0: caught up). */
+  pending: number;
+}
+
+/** Where a read starts: the message, and whether it is the subject's oldest retained one. */
+export interface ReadStart {
+  streamSeq: number;
+  /** The first row after the position (undefined: none stored yet — the read waits for it). */
+  first: FeedPosition | undefined;
+  /** Whether nothing of the subject is retained before that message (retention deleted the older rows). */
+  oldest: boolean;
+}
+
+function headerOf(h: MsgHdrs | undefined, name: string): string {
+  return h?.get(name) ?? "";
+}
+
+/** The first and last row positions of a stored message (from its headers only). */
+function spanOf(m: StoredMsg): { first: FeedPosition; last: FeedPosition } {
+  const epoch = Number(headerOf(m.header, BUS_HEADERS.epoch));
+  const places = placesOf(headerOf(m.header, BUS_HEADERS.rows));
+  const first = places[0]!;
+  const last = places[places.length - 1]!;
+  return { first: { epoch, seq: first.seq, sub: first.sub }, last: { epoch, seq: last.seq, sub: last.sub } };
+}
+
+/**
+ * The message to read from so that every row after `after` is read: the subject's first message whose last
+ * row is after it. The stream's last sequence is read before the subject's last message, so that a subject
+ * with no message yet starts after every message stored then (its first comes later) — no race with the
+ * publisher.
+ */
+export async function findStart(jsm: JetStreamManager, stream: string, subject: string, after: FeedPosition): Promise<ReadStart> {
+  const info = await jsm.streams.info(stream);
+  const last = await jsm.direct.getMessage(stream, { last_by_subj: subject });
+  if (last === null) return { streamSeq: info.state.last_seq + 1, first: undefined, oldest: false };
+  if (!isLater(spanOf(last).last, after)) return { streamSeq: last.seq + 1, first: undefined, oldest: false };
+  // Binary search: the smallest stream sequence whose next message of the subject ends after `after`.
+  const next = (seq: number) => jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
+  const oldest = await next(Math.max(1, info.state.first_seq));
+  if (oldest === null) return { streamSeq: last.seq, first: spanOf(last).first, oldest: false };
+  let lo = oldest.seq;
+  let hi = last.seq;
+  let found = isLater(spanOf(oldest).last, after) ? oldest : last;
+  if (found !== oldest) {
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const m = await next(mid);
+      if (m === null || m.seq > hi) break;
+      if (isLater(spanOf(m).last, after)) {
+        found = m;
+        hi = mid;
+      } else lo = m.seq + 1;
+    }
+  }
+  return { streamSeq: found.seq, first: spanOf(found).first, oldest: found.seq === oldest.seq };
+}
+
+/** The subject's messages from `streamSeq` on, live, until `signal` aborts. */
+export async function* readFeed(js: JetStreamClient, stream: string, subject: string, streamSeq: number, signal: AbortSignal): AsyncGenerator<FeedMessage> {
+  const consumer = await js.consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: streamSeq });
+  const messages = await consumer.consume({ max_messages: 256 });
+  const stop = () => void messages.close();
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    if (signal.aborted) return;
+    for await (const m of messages) {
+      const epoch = Number(headerOf(m.headers, BUS_HEADERS.epoch));
+      const shed = headerOf(m.headers, BUS_HEADERS.shed);
+      yield { streamSeq: m.seq, epoch, rows: rowsOf(m.data, headerOf(m.headers, BUS_HEADERS.rows)), shed: shed === "" ? undefined : shedOf(shed), pending: m.info.pending };
+    }
+  } finally {
+    signal.removeEventListener("abort", stop);
+    await messages.close()?.catch(() => undefined);
+  }
+}
+
+function shedOf(header: string): { from: JournalPosition; to: JournalPosition } | undefined {
+  const m = /^(\d+):(\d+)-(\d+):(\d+)$/.exec(header);
+  return m === null ? undefined : { from: { seq: Number(m[1]), sub: Number(m[2]) }, to: { seq: Number(m[3]), sub: Number(m[4]) } };
+}

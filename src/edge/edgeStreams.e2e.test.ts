@@ -1,0 +1,114 @@
+import { credentials, Metadata } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountServiceClient } from "../../gen/ibprovider/v1/account_service.js";
+import { MarketDataServiceClient } from "../../gen/ibprovider/v1/market_data_service.js";
+import { StreamStatusKind } from "../../gen/ibprovider/v1/types.js";
+import { loadConfig } from "../config/loadConfig.js";
+import { SERVICE_VERSION } from "../config/serviceVersion.js";
+import { Collector, type StreamedEvent } from "../grpc/testing/streamCollector.js";
+import { readRichStatus } from "../grpc/statusDetails.js";
+import { createLogger } from "../log/logger.js";
+import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
+import { startTestApp, type TestApp } from "../testing/testApp.js";
+import { until } from "../testing/until.js";
+import { startEdge, type RunningEdge } from "./edgeApp.js";
+
+// Streams at an edge: a real nats-server -js, the provider (the service on the simulator with BUS_URL)
+// and two edges in this process. An edge's client gets the provider's own sequences and epochs, from
+// JetStream; limits and errors are the provider's; a client resumes at another edge with after_sequence.
+const verdict = natsServerVerdict();
+if (verdict.message !== undefined && !verdict.run) console.warn(`skipped: ${verdict.message}`);
+
+const TOKEN = "edge-streams-token";
+const PREFIX = "edgestreams";
+
+describe.skipIf(!verdict.run)("an edge serves streams from the bus", () => {
+  let nats: NatsServer;
+  let provider: TestApp;
+  const edges: RunningEdge[] = [];
+  const auth = new Metadata();
+  auth.set("authorization", `Bearer ${TOKEN}`);
+
+  beforeAll(async () => {
+    if (verdict.message !== undefined) throw new Error(verdict.message);
+    nats = await startNatsServer();
+    provider = await startTestApp({ token: TOKEN, env: { BUS_URL: nats.url, BUS_SUBJECT_PREFIX: PREFIX } });
+    for (let i = 0; i < 2; i++) {
+      const config = loadConfig({ env: { BUS_URL: nats.url, BUS_SUBJECT_PREFIX: PREFIX, PROVIDER_API_TOKEN: TOKEN, GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", REST_HOST: "127.0.0.1", REST_PORT: "0" } });
+      edges.push(await startEdge(config, SERVICE_VERSION, createLogger(process.env.EDGE_LOG ?? "silent")));
+    }
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const edge of edges) await edge.stop();
+    await provider?.stop();
+    await nats?.close();
+  });
+
+  const marketData = (address: string) => new MarketDataServiceClient(address, credentials.createInsecure());
+  const edgeAddress = (i: number) => `127.0.0.1:${edges[i]!.grpc.port}`;
+  const dataSeqs = (c: Collector) => c.data.map((e) => Number(e.sequence));
+  const statusKinds = (events: StreamedEvent[]) => events.filter((e) => e.event?.$case === "status").map((e) => StreamStatusKind[(e.event!.value as { kind: StreamStatusKind }).kind]);
+  const epochOf = (c: Collector) => (c.events.find((e) => e.event?.$case === "status")?.event?.value as { epoch: string } | undefined)?.epoch;
+
+  it("gives an edge's clients the provider's sequences, the same at both edges and at the provider", async () => {
+    const ticks = (address: string) => new Collector(marketData(address).streamTicks({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" }, auth));
+    const atProvider = ticks(provider.grpcAddress);
+    await atProvider.until(() => atProvider.data.length >= 3, { what: "ticks at the provider", timeoutMs: 10_000 });
+    const atEdges = [ticks(edgeAddress(0)), ticks(edgeAddress(0)), ticks(edgeAddress(1))];
+    for (const c of atEdges) await c.until(() => c.data.length >= 40, { what: "ticks at an edge", timeoutMs: 15_000 });
+    for (const c of [atProvider, ...atEdges]) c.call.cancel();
+    expect(statusKinds(atEdges[0]!.events)[0]).toBe("STREAM_STATUS_KIND_SUBSCRIBED");
+    for (const c of atEdges) expect(epochOf(c)).toBe(epochOf(atProvider));
+    // Every edge client's data after its join is contiguous, and the same events the provider's client got.
+    const bySeq = new Map(atProvider.data.map((e) => [e.sequence, JSON.stringify(e)]));
+    for (const c of atEdges) {
+      const seqs = dataSeqs(c);
+      const live = seqs.slice(1); // the first is the join's state (the latest quote, as a joiner gets it)
+      expect(live.every((s, i) => i === 0 || s === live[i - 1]! + 1)).toBe(true);
+      for (const e of c.data.slice(1)) if (bySeq.has(e.sequence)) expect(JSON.stringify(e)).toBe(bySeq.get(e.sequence));
+    }
+  }, 30_000);
+
+  it("resumes at another edge with after_sequence: every event exactly once", async () => {
+    const first = new Collector(marketData(edgeAddress(0)).streamTicks({ connectorType: "ib", marketType: "spot", symbol: "ETHUSDT" }, auth));
+    await first.until(() => first.data.length >= 20, { what: "ticks at edge 0", timeoutMs: 15_000 });
+    first.call.cancel();
+    const seen = dataSeqs(first);
+    const last = seen[seen.length - 1]!;
+    const epoch = epochOf(first)!;
+    const resumed = new Collector(marketData(edgeAddress(1)).streamTicks({ connectorType: "ib", marketType: "spot", symbol: "ETHUSDT", afterSequence: String(last), epoch }, auth));
+    await resumed.until(() => resumed.statuses(StreamStatusKind.STREAM_STATUS_KIND_REPLAY_COMPLETE) === 1 && resumed.data.length >= 20, { what: "the resumed stream live again", timeoutMs: 15_000 });
+    resumed.call.cancel();
+    const after = dataSeqs(resumed);
+    expect(after[0]).toBe(last + 1);
+    expect(after.every((s, i) => i === 0 || s === after[i - 1]! + 1)).toBe(true);
+  }, 30_000);
+
+  it("passes the provider's refusals on with their reasons (an unknown symbol, a sequence not reached)", async () => {
+    const unknown = new Collector(marketData(edgeAddress(0)).streamTicks({ connectorType: "ib", marketType: "spot", symbol: "NOSUCH1" }, auth));
+    await unknown.until(() => unknown.error !== undefined, { what: "the refusal", timeoutMs: 10_000 });
+    expect(readRichStatus(unknown.error!)?.errorInfo?.reason).toBe("SYMBOL_NOT_FOUND");
+    const ahead = new Collector(marketData(edgeAddress(0)).streamTicks({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", afterSequence: "999999999", epoch: "1" }, auth));
+    await ahead.until(() => ahead.error !== undefined || ahead.statuses(StreamStatusKind.STREAM_STATUS_KIND_GAP) > 0, { what: "an answer to an unknown epoch", timeoutMs: 10_000 });
+    ahead.call.cancel();
+  }, 20_000);
+
+  it("serves the account stream", async () => {
+    const account = new AccountServiceClient(edgeAddress(1), credentials.createInsecure());
+    const c = new Collector(account.streamAccount({ connectorType: "ib", marketType: "spot", accountId: "" }, auth) as never);
+    await c.until(() => c.data.length >= 1, { what: "account events at an edge", timeoutMs: 10_000 });
+    c.call.cancel();
+  }, 20_000);
+
+  it("releases the provider's lease when the edge's client leaves", async () => {
+    // The earlier tests' streams were cancelled: their leases go as their edge hears of it.
+    await until(() => provider.app.bus!.leases() === 0, { what: "no lease left", timeoutMs: 5_000 });
+    const before = 0;
+    const c = new Collector(marketData(edgeAddress(0)).streamTrades({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" }, auth));
+    await c.until(() => c.events.length >= 1, { what: "the trades stream joined", timeoutMs: 10_000 });
+    expect(provider.app.bus!.leases()).toBe(before + 1);
+    c.call.cancel();
+    await until(() => provider.app.bus!.leases() === before, { what: "the lease released", timeoutMs: 5_000 });
+  }, 20_000);
+});

@@ -1,0 +1,250 @@
+import type { ServerWritableStream } from "@grpc/grpc-js";
+import type { LeaseEnd, LeaseEvents, LeaseJoin, LeaseReply } from "../bus/busLeases.js";
+import type { BusCall } from "../bus/busRpc.js";
+import { framedEntries } from "../bus/busBatch.js";
+import { isLater, type FeedMessage, type FeedPosition, type ReadStart } from "../bus/feedReader.js";
+import { ApiError } from "../grpc/apiError.js";
+import { replayRangeError } from "../grpc/requests/replayFields.js";
+import { encodeBatch } from "../grpc/streamEncoding.js";
+import { readStreamRequest, type StreamRequest } from "../grpc/streamRequests.js";
+import type { Logger } from "../log/logger.js";
+import type { FeedEvent, FeedStatus } from "../stream/feedEvents.js";
+import { ReplayRangeError } from "../stream/replayCursor.js";
+import { toServiceError } from "../grpc/statusDetails.js";
+import { status } from "@grpc/grpc-js";
+
+/** What an edge needs to serve streams: leases from the provider, the feeds' rows from JetStream. */
+export interface EdgeFeeds {
+  lease(call: BusCall, events: LeaseEvents): Promise<LeaseReply>;
+  release(id: string): void;
+  findStart(stream: string, subject: string, after: FeedPosition): Promise<ReadStart>;
+  read(stream: string, subject: string, streamSeq: number, signal: AbortSignal): AsyncIterable<FeedMessage>;
+}
+
+export interface EdgeStreamSettings {
+  heartbeatMs: number;
+  staleAfterMs: number;
+}
+
+/** How an edge stream ends: OK, or a status with its google.rpc.Status bytes. */
+export type StreamEnd = { code: 0 } | LeaseEnd;
+
+const FROM_TIME_NOT_AT_EDGE = new ApiError(
+  status.UNIMPLEMENTED,
+  "start_time: a replay from a time is not served by an edge yet; open it on the provider (or the all-in-one process). Live streams and after_sequence resumes are served here",
+  "REPLAY_FROM_TIME_NOT_AT_EDGE",
+);
+
+/** Between two tries to lease a stream's feed again while its provider is away. */
+const RELEASE_RETRY_MS = 1_000;
+
+/**
+ * One client's stream at an edge. The provider grants a lease (it opens the stream as a holder: the same
+ * auth, validation, limits and errors as a direct client, and the IB subscription is held for it), answers
+ * with the join — the events a joiner gets — and where the feed's rows continue; the edge then sends the
+ * join and the feed's rows from JetStream, as recorded (the provider's sequences and epochs), re-rendered
+ * only where the client's rendering differs (another symbol spelling, a filter). A resume (after_sequence)
+ * reads the rows after that event from JetStream, then says REPLAY_COMPLETE once it has caught up.
+ * Heartbeats and STALE statuses are the edge's own, as the provider's cursor makes them for its clients.
+ */
+export class EdgeStream {
+  private readonly abort = new AbortController();
+  private leaseId: string | undefined;
+  private lastWriteMs = Date.now();
+  private lastDataMs: number | undefined;
+  private lastStaleMs: number | undefined;
+  private idle: NodeJS.Timeout | undefined;
+  private ended = false;
+  private symbol = "";
+  private epoch = 0;
+
+  constructor(
+    private readonly call: ServerWritableStream<Buffer, Buffer>,
+    private readonly forward: BusCall,
+    private readonly feeds: EdgeFeeds,
+    private readonly settings: EdgeStreamSettings,
+    private readonly log: Logger,
+    /** Called once with how the stream ended. */
+    private readonly onEnd: (end: StreamEnd) => void,
+  ) {
+    call.once("cancelled", () => this.finish(undefined));
+  }
+
+  private request!: StreamRequest;
+
+  async run(): Promise<void> {
+    const granted = await this.feeds.lease(this.forward, this.events());
+    if (!granted.ok) return this.finish(granted);
+    this.leaseId = granted.id;
+    if (this.abort.signal.aborted) return this.finish(undefined);
+    // The provider checked the request: read here as its handler reads it (rendering, start).
+    const request = readStreamRequest(this.forward.method, this.forward.body, Date.now());
+    if (request === undefined) return this.finish({ code: status.UNIMPLEMENTED, message: `${this.forward.method.slice(0, 120)} is not a feed stream` });
+    this.request = request;
+    const { start } = request;
+    if (start !== undefined && "atMs" in start) return this.finish(errorEnd(FROM_TIME_NOT_AT_EDGE));
+    const { join } = granted;
+    this.symbol = join.symbol;
+    this.epoch = join.epoch;
+    this.armIdle();
+    try {
+      if (start === undefined) {
+        this.write(Buffer.from(granted.bytes));
+        await this.follow(join, { epoch: join.epoch, ...join.after }, false);
+        return this.finish({ code: 0 });
+      }
+      if (start.epoch === join.epoch && start.afterSeq > join.after.seq) {
+        throw new ReplayRangeError(`sequence ${start.afterSeq} has not been reached in epoch ${start.epoch} (the newest is ${join.after.seq})`, "sequence", undefined);
+      }
+      const from: FeedPosition = { epoch: start.epoch, seq: start.afterSeq, sub: 0 };
+      const found = await this.feeds.findStart(join.stream, join.subject, from);
+      const missing = found.first !== undefined && (found.first.epoch !== start.epoch || (found.oldest && isLater(found.first, { epoch: start.epoch, seq: start.afterSeq + 1, sub: 0 })));
+      const notOnBus = found.first === undefined && start.epoch !== join.epoch;
+      if (missing || notOnBus) {
+        // Not exactly resumable from the bus: said first, then the stream as a joiner's (the state, then live).
+        const [subscribed, ...state] = framedEntries(granted.bytes);
+        const why = `cannot resume after ${start.afterSeq} of epoch ${start.epoch}: those events are no longer on the bus (retention, or another epoch); continuing live`;
+        this.write(Buffer.concat([subscribed ?? Buffer.alloc(0), ...this.encode([this.status("gap", why), this.status("replay-complete", "live from here", join.epoch)]), ...state]));
+        await this.follow(join, { epoch: join.epoch, ...join.after }, false);
+      } else {
+        await this.writeAll(this.encode([this.status("subscribed", `resuming after ${start.afterSeq} of epoch ${start.epoch} from the bus`, start.epoch)]));
+        await this.follow(join, from, true, found.streamSeq, start.afterSeq);
+      }
+      this.finish({ code: 0 });
+    } catch (err) {
+      if (err instanceof ReplayRangeError) return this.finish(errorEnd(replayRangeError(err)));
+      if (this.abort.signal.aborted) return this.finish(undefined);
+      this.log.error({ err, method: this.forward.method }, "an edge stream failed reading the bus");
+      this.finish({ code: status.UNAVAILABLE, message: "the edge lost the feed's rows on the bus; resume with after_sequence (here or at another edge)" });
+    }
+  }
+
+  /** The feed's rows after `from`, live: forwarded until the stream ends. */
+  private async follow(join: LeaseJoin, from: FeedPosition, replaying: boolean, streamSeq?: number, lastSeq?: number): Promise<void> {
+    const startSeq = streamSeq ?? (await this.feeds.findStart(join.stream, join.subject, from)).streamSeq;
+    let at = from;
+    let seq = lastSeq;
+    for await (const message of this.feeds.read(join.stream, join.subject, startSeq, this.abort.signal)) {
+      const events: FeedEvent<unknown>[] = [];
+      if (message.shed !== undefined && isLater({ epoch: message.epoch, ...message.shed.to }, at)) {
+        events.push(this.status("gap", `events ${message.shed.from.seq}…${message.shed.to.seq} were shed on the way to the bus (its publisher fell behind): not delivered`));
+      }
+      for (const row of message.rows) {
+        const pos = { epoch: message.epoch, seq: row.seq, sub: row.sub };
+        if (!isLater(pos, at)) continue;
+        at = pos;
+        // Later snapshots repeat what the deltas said (the join carried the state).
+        if (row.kind === "snapshot") continue;
+        if (row.kind === "data") {
+          if (seq !== undefined && message.epoch === this.epoch && row.seq > seq + 1) events.push(this.status("gap", `events ${seq + 1}…${row.seq - 1} are not on the bus: not delivered`));
+          seq = row.seq;
+          this.lastDataMs = Date.now();
+        }
+        this.epoch = message.epoch;
+        events.push({ type: "recorded", seq: row.kind === "data" ? row.seq : 0, data: row.kind === "data", bytes: row.bytes, symbol: this.symbol });
+      }
+      if (replaying && message.pending === 0) {
+        replaying = false;
+        events.push(this.status("replay-complete", `replayed from the bus after ${from.seq} of epoch ${from.epoch}; live from here`, this.epoch));
+      }
+      if (events.length > 0 && !(await this.writeAll(this.encode(events)))) return;
+    }
+  }
+
+  private encode(events: FeedEvent<unknown>[]): Buffer[] {
+    return encodeBatch(events, this.request.rendering, false);
+  }
+
+  private status(kind: FeedStatus["kind"], message: string, epoch?: number): FeedEvent<unknown> {
+    return { type: "status", status: { kind, atMs: Date.now(), message, ...(epoch === undefined ? {} : { epoch }) } };
+  }
+
+  private write(bytes: Buffer): boolean {
+    if (this.ended || bytes.length === 0) return true;
+    this.lastWriteMs = Date.now();
+    return this.call.write(bytes);
+  }
+
+  /** Writes the messages; waits while the client's connection is full (its reading paces the reading of the bus). */
+  private async writeAll(messages: Buffer[]): Promise<boolean> {
+    for (const m of messages) {
+      if (this.write(m)) continue;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.call.off("drain", done);
+          this.abort.signal.removeEventListener("abort", done);
+          resolve();
+        };
+        this.call.once("drain", done);
+        this.abort.signal.addEventListener("abort", done, { once: true });
+      });
+      if (this.abort.signal.aborted) return false;
+    }
+    return !this.abort.signal.aborted;
+  }
+
+  /** Heartbeats on an idle stream, and STALE once per period without data (as the provider's cursor does). */
+  private armIdle(): void {
+    const { heartbeatMs, staleAfterMs } = this.settings;
+    this.idle = setInterval(() => {
+      const now = Date.now();
+      if (now - this.lastWriteMs < heartbeatMs) return;
+      const since = this.lastDataMs === undefined ? undefined : now - this.lastDataMs;
+      if (staleAfterMs > 0 && since !== undefined && since >= staleAfterMs && (this.lastStaleMs === undefined || now - this.lastStaleMs >= staleAfterMs)) {
+        this.lastStaleMs = now;
+        this.write(this.encode([{ type: "status", status: { kind: "stale", atMs: now, message: `no data for ${Math.round(since / 1000)} s`, sinceLastDataMs: since } }])[0]!);
+      } else this.write(this.encode([{ type: "heartbeat", atMs: now, lastDataMs: this.lastDataMs }])[0]!);
+    }, Math.max(50, Math.floor(heartbeatMs / 4)));
+    this.idle.unref();
+  }
+
+  private events(): LeaseEvents {
+    return {
+      ended: (end) => this.finish(end),
+      lost: () => void this.lease_again(),
+    };
+  }
+
+  /** The provider no longer holds the lease (it restarted, or the bus was away longer than a lease): asked again until granted. */
+  private async lease_again(): Promise<void> {
+    if (this.ended) return;
+    this.leaseId = undefined;
+    if (this.request !== undefined) this.write(this.encode([this.status("reconnecting", "the provider is away (restarting, or the bus was): the feed is asked for again; its events continue from the bus")])[0]!);
+    while (!this.ended) {
+      const again = await this.feeds.lease(this.forward, this.events());
+      if (this.ended) {
+        if (again.ok) this.feeds.release(again.id);
+        return;
+      }
+      if (again.ok) {
+        this.leaseId = again.id;
+        return;
+      }
+      // Refused for good (the client's token revoked, a limit): the stream ends with it.
+      if (again.code !== status.UNAVAILABLE && again.code !== status.DEADLINE_EXCEEDED) return this.finish(again);
+      await new Promise((resolve) => setTimeout(resolve, RELEASE_RETRY_MS));
+    }
+  }
+
+  /** Ends the stream from outside (the server stops). */
+  stop(end: StreamEnd): void {
+    this.finish(end);
+  }
+
+  /** Ends the stream (undefined: the client cancelled it), once: the lease released, the reading stopped. */
+  private finish(end: StreamEnd | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.idle);
+    this.abort.abort();
+    if (this.leaseId !== undefined) this.feeds.release(this.leaseId);
+    if (end !== undefined) this.onEnd(end);
+  }
+}
+
+/** An error of ours as a stream's end: its code, message and google.rpc.Status bytes (as toServiceError sends them). */
+function errorEnd(error: ApiError): LeaseEnd {
+  const sent = toServiceError(error);
+  const details = sent.metadata.get("grpc-status-details-bin")[0];
+  return { code: sent.code, message: sent.details, ...(Buffer.isBuffer(details) ? { details } : {}) };
+}
