@@ -1,7 +1,6 @@
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "../../gen/grpc/health/v1/health.js";
-import { MarketDataServiceClient } from "../../gen/ibprovider/v1/market_data_service.js";
 import { SymbolServiceClient } from "../../gen/ibprovider/v1/symbol_service.js";
 import { loadConfig } from "../config/loadConfig.js";
 import { readRichStatus } from "../grpc/statusDetails.js";
@@ -64,17 +63,23 @@ describe.skipIf(!verdict.run)("an edge serves the API from the provider over the
     expect(readRichStatus(refused!)?.errorInfo?.reason).toBe("INVALID_TOKEN");
   });
 
-  it("serves the REST bridge, and says that streams are not served at an edge yet (UNIMPLEMENTED, never fake data)", async () => {
+  it("serves the REST bridge, unary routes and streams (SSE) alike", async () => {
     const res = await fetchOnce(`${edge.rest.url}/api/symbols/ib/spot/AAPL`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ symbol: { name: "AAPL" } });
     expect(await (await fetchOnce(`${edge.rest.url}/api/health/ready`)).json()).toMatchObject({ status: "ok", role: "edge", bus: { connected: true } });
-    const marketData = new MarketDataServiceClient(`127.0.0.1:${edge.grpc.port}`, credentials.createInsecure());
-    const stream = marketData.streamTicks({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" }, auth);
-    const error = await new Promise<ServiceError>((resolve) => stream.on("error", resolve));
-    expect(error.code).toBe(12);
-    expect(readRichStatus(error)?.errorInfo?.reason).toBe("NOT_IMPLEMENTED_AT_EDGE");
-  });
+    const controller = new AbortController();
+    const stream = await fetch(`${edge.rest.url}/api/ticks/ib/spot/BTCUSDT/stream`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: controller.signal });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    let text = "";
+    try {
+      while (!/"sequence":"[1-9]/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    } finally {
+      controller.abort();
+    }
+    expect(text).toContain("STREAM_STATUS_KIND_SUBSCRIBED");
+  }, 20_000);
 
   it("answers grpc.health.v1 without a token: SERVING while its bus is up, NOT_SERVING while it is away, SERVING again after", async () => {
     const health = new HealthClient(`127.0.0.1:${edge.grpc.port}`, credentials.createInsecure());

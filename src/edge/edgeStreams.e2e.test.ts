@@ -32,10 +32,10 @@ describe.skipIf(!verdict.run)("an edge serves streams from the bus", () => {
   beforeAll(async () => {
     if (verdict.message !== undefined) throw new Error(verdict.message);
     nats = await startNatsServer();
-    provider = await startTestApp({ token: TOKEN, env: { BUS_URL: nats.url, BUS_SUBJECT_PREFIX: PREFIX } });
+    provider = await startTestApp({ token: TOKEN, env: { BUS_URL: nats.url, BUS_SUBJECT_PREFIX: PREFIX }, simulator: { entitlements: { IBM: "none" } } });
     for (let i = 0; i < 2; i++) {
       const config = loadConfig({ env: { BUS_URL: nats.url, BUS_SUBJECT_PREFIX: PREFIX, PROVIDER_API_TOKEN: TOKEN, GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", REST_HOST: "127.0.0.1", REST_PORT: "0" } });
-      edges.push(await startEdge(config, SERVICE_VERSION, createLogger(process.env.EDGE_LOG ?? "silent")));
+      edges.push(await startEdge(config, SERVICE_VERSION, createLogger("silent")));
     }
   }, 30_000);
 
@@ -93,6 +93,39 @@ describe.skipIf(!verdict.run)("an edge serves streams from the bus", () => {
     await ahead.until(() => ahead.error !== undefined || ahead.statuses(StreamStatusKind.STREAM_STATUS_KIND_GAP) > 0, { what: "an answer to an unknown epoch", timeoutMs: 10_000 });
     ahead.call.cancel();
   }, 20_000);
+
+  it("ends a stream IB refuses with the provider's status and reason (IB's 354: no permission for IBM's depth)", async () => {
+    const failure = async (address: string) => {
+      const c = new Collector(marketData(address).streamOrderBook({ connectorType: "ib", marketType: "spot", symbol: "IBM", depth: 5 }, auth));
+      await c.until(() => c.error !== undefined, { what: "the stream's end", timeoutMs: 10_000 });
+      return c.error!;
+    };
+    const [atProvider, atEdge] = await Promise.all([failure(provider.grpcAddress), failure(edgeAddress(1))]);
+    expect(atEdge.code).toBe(atProvider.code);
+    expect(readRichStatus(atEdge)?.errorInfo).toEqual(readRichStatus(atProvider)?.errorInfo);
+    expect(readRichStatus(atEdge)?.errorInfo?.reason).toBe("MARKET_DATA_SUBSCRIPTION_REQUIRED");
+  }, 20_000);
+
+  it("holds IB's depth limit centrally: books through the edges count against the provider's 3, and the one too many is refused with its reason", async () => {
+    const open: Collector[] = [];
+    let refused: Collector | undefined;
+    for (const [i, symbol] of ["AAPL", "MSFT", "NVDA", "AMZN"].entries()) {
+      const b = new Collector(marketData(edgeAddress(i % 2)).streamOrderBook({ connectorType: "ib", marketType: "spot", symbol, depth: 5 }, auth));
+      await b.until(() => b.data.length >= 1 || b.error !== undefined, { what: "a book or its refusal at an edge", timeoutMs: 10_000 });
+      if (b.error === undefined) open.push(b);
+      else {
+        refused = b;
+        break;
+      }
+    }
+    // The same request at the provider itself, while the edges' books hold the lines: the same answer.
+    const direct = new Collector(marketData(provider.grpcAddress).streamOrderBook({ connectorType: "ib", marketType: "spot", symbol: "TSLA", depth: 5 }, auth));
+    await direct.until(() => direct.error !== undefined, { what: "the provider's refusal", timeoutMs: 10_000 });
+    for (const b of open) b.call.cancel();
+    expect(refused?.error?.code).toBe(8);
+    expect(readRichStatus(refused!.error!)?.errorInfo?.reason).toBe("IB_LIMIT_REACHED");
+    expect(refused!.error!.details).toBe(direct.error!.details);
+  }, 40_000);
 
   it("serves the account stream", async () => {
     const account = new AccountServiceClient(edgeAddress(1), credentials.createInsecure());

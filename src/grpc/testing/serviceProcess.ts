@@ -13,13 +13,18 @@ export interface ServiceProcess {
   exited: Promise<void>;
 }
 
+/** An edge in a process of its own (src/testing/edgeProcess.ts): BUS_URL and the rest in `env`. */
+export function startEdgeProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ServiceProcess> {
+  return startServiceProcess(env, {}, timeoutMs, "src/testing/edgeProcess.ts");
+}
+
 /**
  * The service in a process of its own (src/testing/appProcess.ts), for tests that kill it with SIGKILL:
  * configured from `env` over loopback ports (GRPC_PORT/REST_PORT 0), from the repository's root; resolves
  * once it serves. `pacing`: IB's historical windows (argv[2] of appProcess). The caller kills what it started.
  */
-export async function startServiceProcess(env: Record<string, string>, pacing: unknown = {}, timeoutMs = 20_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "src/testing/appProcess.ts"), JSON.stringify(pacing)], {
+export async function startServiceProcess(env: Record<string, string>, pacing: unknown = {}, timeoutMs = 20_000, script = "src/testing/appProcess.ts"): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ["--import", TSX, join(ROOT, script), JSON.stringify(pacing)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", REST_HOST: "127.0.0.1", REST_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
