@@ -25,7 +25,7 @@ import { RpcChannel } from "./rest/rpcChannel.js";
 import { providerCalls } from "./edge/providerCalls.js";
 import { providerLeases } from "./edge/providerLeases.js";
 import { randomBytes } from "node:crypto";
-import { streamingMethodsOf, unaryMethodsOf } from "./edge/callableMethods.js";
+import { unaryMethodsOf } from "./edge/callableMethods.js";
 
 /** The simulated Gateway as the app uses it (src/simulator). */
 interface RunningSimulator {
@@ -200,7 +200,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       edgeCalls = new RpcChannel(dial.target, dial.credentials, dial.channelOptions);
       bus.answerCalls(providerCalls(edgeCalls, unaryMethodsOf(loadDescriptorSet())));
       const leasing = bus;
-      bus.answerLeases(providerLeases(edgeCalls, streamingMethodsOf(loadDescriptorSet()), leaseSecret!, (key) => leasing.addressOf(key)));
+      bus.answerLeases(providerLeases(edgeCalls, leaseSecret!, (key) => leasing.addressOf(key)));
     }
   } catch (err) {
     await rest?.stop(0);

@@ -37,6 +37,7 @@ export type LeaseReply = { ok: true; id: string; join: LeaseJoin; bytes: Uint8Ar
 
 export const LEASE_RENEW_MS = 1_000;
 export const LEASE_LAPSE_MS = 3_000;
+const RENEW_IDS_PER_MESSAGE = 10_000;
 
 const subjects = (prefix: string) => ({ open: `${prefix}.lease.open`, renew: `${prefix}.lease.renew`, end: `${prefix}.lease.end` });
 
@@ -60,19 +61,30 @@ function endOf(msg: Msg): LeaseEnd | undefined {
  * lapses or its edge ends it, and tells the edge when it ends by itself. Returns what stops serving (every
  * lease is cancelled then).
  */
-export function serveLeases(nc: NatsConnection, prefix: string, open: (call: BusCall) => Promise<LeaseOpened>, lapseMs = LEASE_LAPSE_MS): { close(): Promise<void>; readonly size: number } {
+export function serveLeases(
+  nc: NatsConnection,
+  prefix: string,
+  open: (call: BusCall) => Promise<LeaseOpened>,
+  lapseMs = LEASE_LAPSE_MS,
+  /** Whether this side's connection to the bus is down now: no lease lapses meanwhile (its renewals cannot come). */
+  disconnected: () => boolean = () => false,
+): { close(): Promise<void>; readonly size: number } {
   const s = subjects(prefix);
   const leases = new Map<string, { renewedMs: number; cancel(): void }>();
-  const tell = (inbox: string, id: string, end: LeaseEnd) => {
+  /** Never throws: a connection gone meanwhile loses the message (the edge sees its renewals unanswered). */
+  const send = (to: string, payload: Uint8Array | undefined, h: ReturnType<typeof headers>) => {
     if (nc.isClosed()) return;
+    try {
+      nc.publish(to, payload, { headers: h });
+    } catch {
+      // See above.
+    }
+  };
+  const tell = (inbox: string, id: string, end: LeaseEnd) => {
     const h = headers();
     h.set(H.id, id);
     setEnd(h, end);
-    try {
-      nc.publish(inbox, undefined, { headers: h });
-    } catch {
-      // The connection is gone: the edge sees its renewals unanswered.
-    }
+    send(inbox, undefined, h);
   };
   const opens = nc.subscribe(s.open, {
     queue: "providers",
@@ -87,7 +99,7 @@ export function serveLeases(nc: NatsConnection, prefix: string, open: (call: Bus
           const h = headers();
           if (!opened.ok) {
             setEnd(h, opened);
-            return nc.publish(reply, undefined, { headers: h });
+            return send(reply, undefined, h);
           }
           let ended = false;
           leases.set(id, { renewedMs: Date.now(), cancel: () => ((ended = true), opened.cancel()) });
@@ -107,13 +119,13 @@ export function serveLeases(nc: NatsConnection, prefix: string, open: (call: Bus
             leases.delete(id);
             const fail = headers();
             setEnd(fail, { code: 13, message: `the provider could not send the lease's join over the bus: ${err instanceof Error ? err.message : String(err)}` });
-            nc.publish(reply, undefined, { headers: fail });
+            send(reply, undefined, fail);
           }
         },
         (error: unknown) => {
           const h = headers();
           setEnd(h, { code: 13, message: `internal error: ${error instanceof Error ? error.message : String(error)}` });
-          if (!nc.isClosed()) nc.publish(reply, undefined, { headers: h });
+          send(reply, undefined, h);
         },
       );
     },
@@ -144,14 +156,24 @@ export function serveLeases(nc: NatsConnection, prefix: string, open: (call: Bus
       }
     },
   });
+  const sweepEveryMs = Math.min(LEASE_RENEW_MS, lapseMs / 2);
+  let lastSweepMs = Date.now();
   const sweep = setInterval(() => {
     const now = Date.now();
+    const late = now - lastSweepMs > 2 * sweepEveryMs;
+    lastSweepMs = now;
+    // The bus away, or this process stalled (timers run before the renewals waiting in the socket are read):
+    // the renewals could not be heard, so every lease gets a whole period again.
+    if (late || disconnected()) {
+      for (const lease of leases.values()) lease.renewedMs = now;
+      return;
+    }
     for (const [id, lease] of leases) {
       if (now - lease.renewedMs <= lapseMs) continue;
       leases.delete(id);
       lease.cancel();
     }
-  }, Math.min(LEASE_RENEW_MS, lapseMs / 2));
+  }, sweepEveryMs);
   sweep.unref();
   const drain = (sub: Subscription) => (nc.isClosed() ? Promise.resolve() : sub.drain().catch(() => undefined));
   return {
@@ -178,6 +200,8 @@ export interface LeaseEvents {
 /** The edge's side: opens leases, renews them all every second, ends them when their clients leave. */
 export class LeaseClient {
   private readonly leases = new Map<string, LeaseEvents>();
+  /** Leases asked for and not answered yet: an end the provider sent before its grant was read is kept here. */
+  private readonly pending = new Map<string, LeaseEnd | undefined>();
   private readonly inbox = createInbox();
   private readonly sub: Subscription;
   private readonly timer: NodeJS.Timeout;
@@ -195,9 +219,12 @@ export class LeaseClient {
       callback: (err, msg) => {
         if (err !== null) return;
         const id = msg.headers?.get(H.id) ?? "";
-        const lease = this.leases.get(id);
         const end = endOf(msg);
-        if (lease === undefined || end === undefined) return;
+        if (end === undefined) return;
+        // The end can overtake the grant (two subjects): kept until the grant is read.
+        if (this.pending.has(id)) return void this.pending.set(id, end);
+        const lease = this.leases.get(id);
+        if (lease === undefined) return;
         this.leases.delete(id);
         lease.ended(end);
       },
@@ -219,13 +246,17 @@ export class LeaseClient {
     h.set(HEADER_METHOD, call.method);
     setCallHeaders(h, call.headers);
     let msg: Msg;
+    this.pending.set(id, undefined);
     try {
       msg = await this.nc.request(this.s.open, call.body, { headers: h, timeout: timeoutMs });
     } catch (err) {
+      this.pending.delete(id);
       const text = err instanceof Error ? err.message : String(err);
       return { ok: false, code: 14, message: /no responders|503/i.test(text) ? "no provider answers on the bus (none running, or none with its IB connection)" : `the provider did not grant the stream's lease: ${text}` };
     }
-    const end = endOf(msg);
+    const early = this.pending.get(id);
+    this.pending.delete(id);
+    const end = endOf(msg) ?? early;
     if (end !== undefined) return { ok: false, ...end };
     const [seq, sub] = (msg.headers?.get(H.after) ?? "").split(":").map(Number);
     const join: LeaseJoin = { subject: msg.headers?.get(H.subject) ?? "", stream: msg.headers?.get(H.stream) ?? "", symbol: decodeURIComponent(msg.headers?.get(H.symbol) ?? ""), epoch: Number(msg.headers?.get(H.epoch)), after: { seq: seq ?? 0, sub: sub ?? 0 } };
@@ -246,14 +277,21 @@ export class LeaseClient {
   private async renew(): Promise<void> {
     if (this.leases.size === 0 || this.renewing || this.nc.isClosed()) return;
     this.renewing = true;
+    let timer: NodeJS.Timeout | undefined;
     try {
       const ids = [...this.leases.keys()];
-      const reply = await this.nc.request(this.s.renew, ids.join("\n"), { timeout: this.renewMs });
-      for (const id of reply.string().split("\n")) this.lose(id);
+      // Bounded by a timer of our own too: a request sent while the connection is away must not hold renewing for good.
+      const gaveUp = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), this.renewMs)));
+      // In parts that fit a message (an id is ≈ 16 bytes; 10,000 are ≈ 170 KB).
+      const parts: string[][] = [];
+      for (let i = 0; i < ids.length; i += RENEW_IDS_PER_MESSAGE) parts.push(ids.slice(i, i + RENEW_IDS_PER_MESSAGE));
+      const replies = await Promise.race([Promise.all(parts.map((part) => this.nc.request(this.s.renew, part.join("\n"), { timeout: this.renewMs }))), gaveUp]);
+      for (const reply of replies) for (const id of reply.string().split("\n")) this.lose(id);
     } catch (err) {
       // Nobody answers: the provider is gone (a standby or a restart will not know these leases).
       if (/no responders|503/i.test(err instanceof Error ? err.message : String(err))) for (const id of [...this.leases.keys()]) this.lose(id);
     } finally {
+      clearTimeout(timer);
       this.renewing = false;
     }
   }

@@ -89,7 +89,8 @@ export async function findStart(jsm: JetStreamManager, stream: string, subject: 
 /** The subject's messages from `streamSeq` on, live, until `signal` aborts. */
 export async function* readFeed(js: JetStreamClient, stream: string, subject: string, streamSeq: number, signal: AbortSignal): AsyncGenerator<FeedMessage> {
   const consumer = await js.consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: streamSeq });
-  const messages = await consumer.consume({ max_messages: 256 });
+  // A few MB ahead of the client at most (a message is a batch of up to 256 KiB): its reading paces the pulls.
+  const messages = await consumer.consume({ max_bytes: 4 * 1024 * 1024 });
   const stop = () => void messages.close();
   signal.addEventListener("abort", stop, { once: true });
   try {
@@ -102,6 +103,8 @@ export async function* readFeed(js: JetStreamClient, stream: string, subject: st
   } finally {
     signal.removeEventListener("abort", stop);
     await messages.close()?.catch(() => undefined);
+    // Gone now, not after JetStream's inactivity threshold (minutes): clients come and go by the thousand.
+    await consumer.delete().catch(() => undefined);
   }
 }
 

@@ -88,7 +88,7 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
       answering ??= serveCalls(nc, settings.subjectPrefix, handle);
     },
     answerLeases: (open) => {
-      leasing ??= serveLeases(nc, settings.subjectPrefix, open);
+      leasing ??= serveLeases(nc, settings.subjectPrefix, open, undefined, () => !connected);
     },
     addressOf: (key) => publisher.addressOf(key),
     leases: () => leasing?.size ?? 0,

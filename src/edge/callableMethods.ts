@@ -18,7 +18,3 @@ export function unaryMethodsOf(descriptors: FileDescriptorSet): Set<string> {
   return new Set([...apiMethods(descriptors)].filter(([, m]) => !m.streaming).map(([path]) => path));
 }
 
-/** The streaming ones' paths: what edges hold leases on. */
-export function streamingMethodsOf(descriptors: FileDescriptorSet): Set<string> {
-  return new Set([...apiMethods(descriptors)].filter(([, m]) => m.streaming).map(([path]) => path));
-}

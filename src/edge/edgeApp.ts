@@ -27,7 +27,10 @@ export async function startEdge(config: AppConfig, serviceVersion: string, log: 
   const settings: BusSettings = config.bus;
   const { connectEdgeBus } = await import("../bus/edgeBus.js");
   let grpcOfBus: EdgeGrpcServer | undefined;
-  const bus = await connectEdgeBus(settings, log.child({ component: "bus" }), (up) => grpcOfBus?.health.setServicesServing(up));
+  const bus = await connectEdgeBus(settings, log.child({ component: "bus" }), (up) => {
+    grpcOfBus?.health.setServicesServing(up);
+    grpcOfBus?.busConnection(up);
+  });
   const startedAt = new Date();
   const auth = new TokenAuthenticator(config.clients);
   const descriptors = loadDescriptorSet();
@@ -41,7 +44,7 @@ export async function startEdge(config: AppConfig, serviceVersion: string, log: 
     methods: apiMethods(descriptors),
     forward: (call, cancelled) => bus.call(call, cancelled),
     feeds: bus,
-    streamSettings: { heartbeatMs: config.streams.heartbeatMs, staleAfterMs: config.streams.staleAfterMs },
+    streamSettings: { heartbeatMs: config.streams.heartbeatMs, staleAfterMs: config.streams.staleAfterMs, maxDrainWaitMs: config.streams.maxDrainWaitMs },
   });
   grpcOfBus = grpc;
   let rest: RestServer | undefined;

@@ -42,7 +42,7 @@ describe("the edge's gRPC server", () => {
         findStart: () => Promise.reject(new Error("no bus here")),
         read: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("no bus here")) }) }),
       },
-      streamSettings: { heartbeatMs: 1_000, staleAfterMs: 0 },
+      streamSettings: { heartbeatMs: 1_000, staleAfterMs: 0, maxDrainWaitMs: 60_000 },
     });
     const port = await server.start();
     client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());

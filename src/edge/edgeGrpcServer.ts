@@ -2,11 +2,10 @@ import { readFileSync } from "node:fs";
 import { Metadata, Server, ServerCredentials, status, type handleServerStreamingCall, type handleUnaryCall, type ServerErrorResponse } from "@grpc/grpc-js";
 import type { BusCall, CallReply } from "../bus/busRpc.js";
 import { AccessLog } from "../grpc/accessLog.js";
-import { ApiError } from "../grpc/apiError.js";
+import { unavailable } from "../grpc/apiError.js";
 import type { TokenAuthenticator } from "../grpc/auth.js";
 import { authInterceptor } from "../grpc/authInterceptor.js";
 import { clientOf } from "../grpc/callClient.js";
-import { toServiceError } from "../grpc/statusDetails.js";
 import type { Logger } from "../log/logger.js";
 import { grpcRequestDuration } from "../metrics/metrics.js";
 import { HealthService } from "../../gen/grpc/health/v1/health.js";
@@ -15,7 +14,7 @@ import { bindService } from "../grpc/serviceBinding.js";
 import { HealthChecks } from "../grpc/services/healthChecks.js";
 import { DEFAULT_STREAM_SETTINGS } from "../stream/streamSettings.js";
 import { FORWARDED_HEADERS } from "./providerCalls.js";
-import { EdgeStream, type EdgeFeeds, type EdgeStreamSettings, type StreamEnd } from "./edgeStreams.js";
+import { EdgeStream, errorEnd, type EdgeFeeds, type EdgeStreamSettings, type StreamEnd } from "./edgeStreams.js";
 
 export interface EdgeGrpcServerOptions {
   host: string;
@@ -51,6 +50,8 @@ export class EdgeGrpcServer {
   /** grpc.health.v1 at the edge: our services SERVING while its bus is up (the provider's own health is the provider's). */
   readonly health: HealthChecks;
   private readonly calls = new CallRegistry();
+  /** The streams being served (told when the bus goes away and comes back). */
+  private readonly streams = new Set<EdgeStream>();
 
   constructor(private readonly options: EdgeGrpcServerOptions) {
     this.accessLog = new AccessLog(options.log, options.accessLog);
@@ -66,6 +67,17 @@ export class EdgeGrpcServer {
   get port(): number {
     if (this.boundPort === undefined) throw new Error("edge gRPC server not started");
     return this.boundPort;
+  }
+
+  /**
+   * The edge's bus connection went away or came back: its streams' clients hear it (RECONNECTING, then
+   * LIVE: JetStream keeps what was published meanwhile, and each stream continues where it was).
+   */
+  busConnection(up: boolean): void {
+    const [kind, message] = up
+      ? (["live", "the edge's bus connection is back: events continue from where they stopped"] as const)
+      : (["reconnecting", "the edge's bus connection is lost: reconnecting; events continue from where they stopped once it is back"] as const);
+    for (const stream of this.streams) stream.tell(kind, message);
   }
 
   async start(): Promise<number> {
@@ -135,20 +147,26 @@ export class EdgeGrpcServer {
   private stream(path: string): handleServerStreamingCall<Buffer, Buffer> {
     return (call) => {
       const controller = this.calls.register("stream");
-      const end = (ended: StreamEnd) => {
+      const stopping = () => stream.stop(SHUTTING_DOWN);
+      const end = (ended: StreamEnd | undefined) => {
+        this.streams.delete(stream);
+        controller.signal.removeEventListener("abort", stopping);
         this.calls.release(controller);
+        if (ended === undefined) return; // cancelled by its client
         if (!("message" in ended) || ended.code === 0) call.end();
         else call.emit("error", serviceErrorOf({ ok: false, ...ended }));
       };
       const stream = new EdgeStream(call, { method: path, headers: forwardedHeaders(call), body: call.request }, this.options.feeds, this.options.streamSettings, this.options.log, end);
       // The server stops: the stream ends UNAVAILABLE, as the provider's do (clients resume at another edge).
-      controller.signal.addEventListener("abort", () => stream.stop(SHUTTING_DOWN), { once: true });
+      if (controller.signal.aborted) return stopping();
+      controller.signal.addEventListener("abort", stopping, { once: true });
+      this.streams.add(stream);
       void stream.run();
     };
   }
 }
 
-const SHUTTING_DOWN = { code: status.UNAVAILABLE, message: "server is shutting down; reconnect to another instance or retry" };
+const SHUTTING_DOWN = errorEnd(unavailable("server is shutting down; reconnect to another instance or retry", "SHUTTING_DOWN"));
 
 /** The caller's headers the provider is given, and who called the edge: the chain of addresses, the edge's own peer last. */
 function forwardedHeaders(call: { metadata: Metadata; getPeer(): string }): Record<string, string> {

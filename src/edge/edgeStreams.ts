@@ -6,7 +6,8 @@ import { isLater, type FeedMessage, type FeedPosition, type ReadStart } from "..
 import { ApiError } from "../grpc/apiError.js";
 import { replayRangeError } from "../grpc/requests/replayFields.js";
 import { encodeBatch } from "../grpc/streamEncoding.js";
-import { readStreamRequest, type StreamRequest } from "../grpc/streamRequests.js";
+import { isFeedStream, readStreamRequest, type StreamRequest } from "../grpc/streamRequests.js";
+import { CLIENT_NOT_READING } from "../grpc/handlers.js";
 import type { Logger } from "../log/logger.js";
 import type { FeedEvent, FeedStatus } from "../stream/feedEvents.js";
 import { ReplayRangeError } from "../stream/replayCursor.js";
@@ -24,6 +25,8 @@ export interface EdgeFeeds {
 export interface EdgeStreamSettings {
   heartbeatMs: number;
   staleAfterMs: number;
+  /** How long a client may not read before its stream ends CLIENT_NOT_READING (as at the provider). */
+  maxDrainWaitMs: number;
 }
 
 /** How an edge stream ends: OK, or a status with its google.rpc.Status bytes. */
@@ -34,6 +37,9 @@ const FROM_TIME_NOT_AT_EDGE = new ApiError(
   "start_time: a replay from a time is not served by an edge yet; open it on the provider (or the all-in-one process). Live streams and after_sequence resumes are served here",
   "REPLAY_FROM_TIME_NOT_AT_EDGE",
 );
+
+const notAtEdge = (method: string) =>
+  new ApiError(status.UNIMPLEMENTED, `${method.slice(0, 120)} is not served by an edge (only the feed streams are): call it on the provider`, "NOT_SERVED_AT_EDGE");
 
 /** Between two tries to lease a stream's feed again while its provider is away. */
 const RELEASE_RETRY_MS = 1_000;
@@ -55,6 +61,7 @@ export class EdgeStream {
   private lastStaleMs: number | undefined;
   private idle: NodeJS.Timeout | undefined;
   private ended = false;
+  private draining = false;
   private symbol = "";
   private epoch = 0;
 
@@ -64,8 +71,8 @@ export class EdgeStream {
     private readonly feeds: EdgeFeeds,
     private readonly settings: EdgeStreamSettings,
     private readonly log: Logger,
-    /** Called once with how the stream ended. */
-    private readonly onEnd: (end: StreamEnd) => void,
+    /** Called once when the stream ends: how (undefined: its client cancelled it). */
+    private readonly onEnd: (end: StreamEnd | undefined) => void,
   ) {
     call.once("cancelled", () => this.finish(undefined));
   }
@@ -73,16 +80,25 @@ export class EdgeStream {
   private request!: StreamRequest;
 
   async run(): Promise<void> {
+    if (this.ended) return;
+    const { method } = this.forward;
+    if (!isFeedStream(method)) return this.finish(errorEnd(notAtEdge(method)));
+    // Read as its handler reads it; a replay from a time is refused before the provider is asked (no IB
+    // request for nothing). A request the handler would refuse goes to the provider, which says why.
+    let request: StreamRequest | undefined;
+    try {
+      request = readStreamRequest(method, this.forward.body, Date.now());
+    } catch {
+      request = undefined;
+    }
+    if (request?.start !== undefined && "atMs" in request.start) return this.finish(errorEnd(FROM_TIME_NOT_AT_EDGE));
     const granted = await this.feeds.lease(this.forward, this.events());
     if (!granted.ok) return this.finish(granted);
+    if (this.ended) return this.feeds.release(granted.id); // the client left while the lease was granted
     this.leaseId = granted.id;
-    if (this.abort.signal.aborted) return this.finish(undefined);
-    // The provider checked the request: read here as its handler reads it (rendering, start).
-    const request = readStreamRequest(this.forward.method, this.forward.body, Date.now());
-    if (request === undefined) return this.finish({ code: status.UNIMPLEMENTED, message: `${this.forward.method.slice(0, 120)} is not a feed stream` });
+    if (request === undefined) return this.finish({ code: status.INTERNAL, message: "the edge could not read a request its provider accepted" });
     this.request = request;
     const { start } = request;
-    if (start !== undefined && "atMs" in start) return this.finish(errorEnd(FROM_TIME_NOT_AT_EDGE));
     const { join } = granted;
     this.symbol = join.symbol;
     this.epoch = join.epoch;
@@ -90,7 +106,7 @@ export class EdgeStream {
     try {
       if (start === undefined) {
         this.write(Buffer.from(granted.bytes));
-        await this.follow(join, { epoch: join.epoch, ...join.after }, false);
+        await this.follow(join, { epoch: join.epoch, ...join.after }, false, undefined, join.after.seq);
         return this.finish({ code: 0 });
       }
       if (start.epoch === join.epoch && start.afterSeq > join.after.seq) {
@@ -98,17 +114,22 @@ export class EdgeStream {
       }
       const from: FeedPosition = { epoch: start.epoch, seq: start.afterSeq, sub: 0 };
       const found = await this.feeds.findStart(join.stream, join.subject, from);
-      const missing = found.first !== undefined && (found.first.epoch !== start.epoch || (found.oldest && isLater(found.first, { epoch: start.epoch, seq: start.afterSeq + 1, sub: 0 })));
-      const notOnBus = found.first === undefined && start.epoch !== join.epoch;
-      if (missing || notOnBus) {
-        // Not exactly resumable from the bus: said first, then the stream as a joiner's (the state, then live).
+      const first = found.first;
+      // Not on the bus any more (retention deleted what followed), or an epoch the bus never had: continue live, saying so.
+      const lost = first !== undefined && found.oldest && (first.epoch !== start.epoch || isLater(first, { epoch: start.epoch, seq: start.afterSeq + 1, sub: 0 }));
+      if (lost || (first === undefined && start.epoch !== join.epoch)) {
         const [subscribed, ...state] = framedEntries(granted.bytes);
         const why = `cannot resume after ${start.afterSeq} of epoch ${start.epoch}: those events are no longer on the bus (retention, or another epoch); continuing live`;
         this.write(Buffer.concat([subscribed ?? Buffer.alloc(0), ...this.encode([this.status("gap", why), this.status("replay-complete", "live from here", join.epoch)]), ...state]));
-        await this.follow(join, { epoch: join.epoch, ...join.after }, false);
+        await this.follow(join, { epoch: join.epoch, ...join.after }, false, undefined, join.after.seq);
       } else {
-        await this.writeAll(this.encode([this.status("subscribed", `resuming after ${start.afterSeq} of epoch ${start.epoch} from the bus`, start.epoch)]));
-        await this.follow(join, from, true, found.streamSeq, start.afterSeq);
+        const opening = [this.status("subscribed", `resuming after ${start.afterSeq} of epoch ${start.epoch} from the bus`, start.epoch)];
+        // A newer epoch follows: the provider stopped before the rest of the old one reached the bus.
+        if (first !== undefined && first.epoch !== start.epoch) opening.push(this.status("gap", `epoch ${start.epoch} is on the bus up to ${start.afterSeq} at most (the provider stopped without publishing the rest): replaying epoch ${first.epoch} from its start`, first.epoch));
+        // Nothing after it on the bus yet: caught up already.
+        if (first === undefined) opening.push(this.status("replay-complete", `nothing to replay after ${start.afterSeq} of epoch ${start.epoch}; live from here`, join.epoch));
+        await this.writeAll(this.encode(opening));
+        await this.follow(join, from, first !== undefined, found.streamSeq, first !== undefined && first.epoch !== start.epoch ? undefined : start.afterSeq);
       }
       this.finish({ code: 0 });
     } catch (err) {
@@ -165,20 +186,33 @@ export class EdgeStream {
     return this.call.write(bytes);
   }
 
-  /** Writes the messages; waits while the client's connection is full (its reading paces the reading of the bus). */
+  /**
+   * Writes the messages; waits while the client's connection is full (its reading paces the reading of the
+   * bus), at most maxDrainWaitMs: a client that does not read then is ended CLIENT_NOT_READING, as at the provider.
+   */
   private async writeAll(messages: Buffer[]): Promise<boolean> {
     for (const m of messages) {
       if (this.write(m)) continue;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.call.off("drain", done);
-          this.abort.signal.removeEventListener("abort", done);
-          resolve();
+      this.draining = true;
+      const drained = await new Promise<boolean>((resolve) => {
+        const done = (ok: boolean) => {
+          clearTimeout(timer);
+          this.call.off("drain", onDrain);
+          this.abort.signal.removeEventListener("abort", onAbort);
+          resolve(ok);
         };
-        this.call.once("drain", done);
-        this.abort.signal.addEventListener("abort", done, { once: true });
+        const onDrain = () => done(true);
+        const onAbort = () => done(false);
+        const timer = setTimeout(() => done(false), this.settings.maxDrainWaitMs);
+        this.call.once("drain", onDrain);
+        this.abort.signal.addEventListener("abort", onAbort, { once: true });
       });
+      this.draining = false;
       if (this.abort.signal.aborted) return false;
+      if (!drained) {
+        this.finish(errorEnd(CLIENT_NOT_READING));
+        return false;
+      }
     }
     return !this.abort.signal.aborted;
   }
@@ -188,7 +222,8 @@ export class EdgeStream {
     const { heartbeatMs, staleAfterMs } = this.settings;
     this.idle = setInterval(() => {
       const now = Date.now();
-      if (now - this.lastWriteMs < heartbeatMs) return;
+      // Nothing more for a client whose connection is full (a heartbeat would only queue behind).
+      if (this.draining || now - this.lastWriteMs < heartbeatMs) return;
       const since = this.lastDataMs === undefined ? undefined : now - this.lastDataMs;
       if (staleAfterMs > 0 && since !== undefined && since >= staleAfterMs && (this.lastStaleMs === undefined || now - this.lastStaleMs >= staleAfterMs)) {
         this.lastStaleMs = now;
@@ -200,13 +235,14 @@ export class EdgeStream {
 
   private events(): LeaseEvents {
     return {
-      ended: (end) => this.finish(end),
-      lost: () => void this.lease_again(),
+      // The provider stopping (UNAVAILABLE) is not this stream's end: it is asked for again, as after a crash.
+      ended: (end) => (end.code === status.UNAVAILABLE ? void this.leaseAgain() : this.finish(end)),
+      lost: () => void this.leaseAgain(),
     };
   }
 
   /** The provider no longer holds the lease (it restarted, or the bus was away longer than a lease): asked again until granted. */
-  private async lease_again(): Promise<void> {
+  private async leaseAgain(): Promise<void> {
     if (this.ended) return;
     this.leaseId = undefined;
     if (this.request !== undefined) this.write(this.encode([this.status("reconnecting", "the provider is away (restarting, or the bus was): the feed is asked for again; its events continue from the bus")])[0]!);
@@ -226,6 +262,12 @@ export class EdgeStream {
     }
   }
 
+  /** A status of the edge's own (its bus connection lost or back), said if the stream has begun. */
+  tell(kind: FeedStatus["kind"], message: string): void {
+    if (this.ended || this.request === undefined) return;
+    this.write(this.encode([this.status(kind, message)])[0]!);
+  }
+
   /** Ends the stream from outside (the server stops). */
   stop(end: StreamEnd): void {
     this.finish(end);
@@ -238,12 +280,12 @@ export class EdgeStream {
     clearInterval(this.idle);
     this.abort.abort();
     if (this.leaseId !== undefined) this.feeds.release(this.leaseId);
-    if (end !== undefined) this.onEnd(end);
+    this.onEnd(end);
   }
 }
 
 /** An error of ours as a stream's end: its code, message and google.rpc.Status bytes (as toServiceError sends them). */
-function errorEnd(error: ApiError): LeaseEnd {
+export function errorEnd(error: ApiError): LeaseEnd {
   const sent = toServiceError(error);
   const details = sent.metadata.get("grpc-status-details-bin")[0];
   return { code: sent.code, message: sent.details, ...(Buffer.isBuffer(details) ? { details } : {}) };

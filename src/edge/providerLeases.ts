@@ -3,6 +3,7 @@ import type { LeaseEnd, LeaseJoin, LeaseOpened } from "../bus/busLeases.js";
 import type { BusCall } from "../bus/busRpc.js";
 import { LEASE_HEADERS, leaseJoinOf } from "../grpc/leaseMetadata.js";
 import type { RpcChannel } from "../rest/rpcChannel.js";
+import { isFeedStream } from "../grpc/streamRequests.js";
 import { FORWARDED_HEADERS } from "./providerCalls.js";
 
 const STATUS_DETAILS = "grpc-status-details-bin";
@@ -16,13 +17,13 @@ const STATUS_DETAILS = "grpc-status-details-bin";
  */
 export function providerLeases(
   channel: RpcChannel,
-  streamingMethods: ReadonlySet<string>,
   secret: string,
   /** A running feed's subject and JetStream stream (BusPublisher.addressOf). */
   addressOf: (key: string) => { subject: string; stream: string } | undefined,
 ): (call: BusCall) => Promise<LeaseOpened> {
   return (call) => {
-    if (!streamingMethods.has(call.method)) return Promise.resolve({ ok: false, code: 12, message: `${call.method.slice(0, 120)} is not a streaming method of this service` });
+    // Only the feeds' streams: another stream (a backfill) would run here for an edge that cannot serve it.
+    if (!isFeedStream(call.method)) return Promise.resolve({ ok: false, code: 12, message: `${call.method.slice(0, 120)} is not a feed stream of this service` });
     const metadata = new Metadata();
     for (const name of FORWARDED_HEADERS) {
       const value = call.headers[name];

@@ -317,4 +317,4 @@ class InFlight {
   }
 }
 
-const CLIENT_NOT_READING = new ApiError(status.RESOURCE_EXHAUSTED, "the client has not read from this stream for too long; closing it", "CLIENT_NOT_READING");
+export const CLIENT_NOT_READING = new ApiError(status.RESOURCE_EXHAUSTED, "the client has not read from this stream for too long; closing it", "CLIENT_NOT_READING");

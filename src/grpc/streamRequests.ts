@@ -47,3 +47,8 @@ const READERS: Readonly<Record<string, Reader>> = {
 export function readStreamRequest(path: string, bytes: Uint8Array, nowMs: number): StreamRequest | undefined {
   return READERS[path]?.(bytes, nowMs);
 }
+
+/** Whether `path` is a feed stream's (one an edge serves from the bus). */
+export function isFeedStream(path: string): boolean {
+  return Object.hasOwn(READERS, path);
+}
