@@ -30,6 +30,8 @@ export interface FeedMessage {
   shed: { from: JournalPosition; to: JournalPosition } | undefined;
   /** Messages of the subject after this one when it was delivered (0: caught up). */
   pending: number;
+  /** When its first row was recorded at the provider (ms). */
+  timeMs: number;
 }
 
 /** Where a read starts: the message, and whether it is the subject's oldest retained one. */
@@ -98,7 +100,7 @@ export async function* readFeed(js: JetStreamClient, stream: string, subject: st
     for await (const m of messages) {
       const epoch = Number(headerOf(m.headers, BUS_HEADERS.epoch));
       const shed = headerOf(m.headers, BUS_HEADERS.shed);
-      yield { streamSeq: m.seq, epoch, rows: rowsOf(m.data, headerOf(m.headers, BUS_HEADERS.rows)), shed: shed === "" ? undefined : shedOf(shed), pending: m.info.pending };
+      yield { streamSeq: m.seq, epoch, rows: rowsOf(m.data, headerOf(m.headers, BUS_HEADERS.rows)), shed: shed === "" ? undefined : shedOf(shed), pending: m.info.pending, timeMs: Number(headerOf(m.headers, BUS_HEADERS.time)) };
     }
   } finally {
     signal.removeEventListener("abort", stop);

@@ -9,6 +9,7 @@ import { RestServer } from "../rest/restServer.js";
 import { isLoopbackHost } from "../config/gatewayUrl.js";
 import { apiMethods } from "./callableMethods.js";
 import { EdgeGrpcServer } from "./edgeGrpcServer.js";
+import { watchEdgeLeases } from "./edgeMetrics.js";
 
 export interface RunningEdge {
   grpc: EdgeGrpcServer;
@@ -47,6 +48,7 @@ export async function startEdge(config: AppConfig, serviceVersion: string, log: 
     streamSettings: { heartbeatMs: config.streams.heartbeatMs, staleAfterMs: config.streams.staleAfterMs, maxDrainWaitMs: config.streams.maxDrainWaitMs },
   });
   grpcOfBus = grpc;
+  const unwatchLeases = watchEdgeLeases(() => bus.leases());
   let rest: RestServer | undefined;
   try {
     await grpc.start();
@@ -71,6 +73,7 @@ export async function startEdge(config: AppConfig, serviceVersion: string, log: 
     await rest?.stop(0);
     await grpc.stop(0);
     await bus.close();
+    unwatchLeases();
     throw err;
   }
   if (config.clients.length === 0) log.warn({ rest: rest.url }, "PROVIDER_API_TOKEN is not set: authentication is off and the edge listens on loopback only");
@@ -87,6 +90,7 @@ export async function startEdge(config: AppConfig, serviceVersion: string, log: 
       await running.stop(config.env.SHUTDOWN_GRACE_MS);
       await grpc.stop(config.env.SHUTDOWN_GRACE_MS);
       await bus.close();
+      unwatchLeases();
     },
   };
 }

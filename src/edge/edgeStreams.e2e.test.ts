@@ -11,6 +11,7 @@ import { createLogger } from "../log/logger.js";
 import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
 import { until } from "../testing/until.js";
+import { fetchOnce } from "../testing/fetchOnce.js";
 import { startEdge, type RunningEdge } from "./edgeApp.js";
 
 // Streams at an edge: a real nats-server -js, the provider (the service on the simulator with BUS_URL)
@@ -141,6 +142,11 @@ describe.skipIf(!verdict.run)("an edge serves streams from the bus", () => {
     const c = new Collector(marketData(edgeAddress(0)).streamTrades({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT" }, auth));
     await c.until(() => c.events.length >= 1, { what: "the trades stream joined", timeoutMs: 10_000 });
     expect(provider.app.bus!.leases()).toBe(before + 1);
+    // The edge's metrics: its streams by phase, its leases, the bus lag of what it wrote.
+    const metrics = await (await fetchOnce(`${edges[0]!.rest.url}/api/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
+    expect(metrics).toMatch(/ibprovider_edge_streams\{phase="live"\} [1-9]/);
+    expect(metrics).toMatch(/ibprovider_edge_leases [1-9]/);
+    expect(metrics).toMatch(/ibprovider_edge_bus_lag_seconds_count\{phase="live"\} [1-9]/);
     c.call.cancel();
     await until(() => provider.app.bus!.leases() === before, { what: "the lease released", timeoutMs: 5_000 });
   }, 20_000);

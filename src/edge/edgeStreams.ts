@@ -12,6 +12,7 @@ import type { Logger } from "../log/logger.js";
 import type { FeedEvent, FeedStatus } from "../stream/feedEvents.js";
 import { ReplayRangeError } from "../stream/replayCursor.js";
 import { toServiceError } from "../grpc/statusDetails.js";
+import { edgeBusLag, edgeStreams } from "./edgeMetrics.js";
 import { status } from "@grpc/grpc-js";
 
 /** What an edge needs to serve streams: leases from the provider, the feeds' rows from JetStream. */
@@ -62,6 +63,9 @@ export class EdgeStream {
   private idle: NodeJS.Timeout | undefined;
   private ended = false;
   private draining = false;
+  /** What the stream is doing (the edge's streams gauge); "releasing": its feed asked for again. */
+  private phase: "replay" | "live" | "releasing" | undefined;
+  private releasing = false;
   private symbol = "";
   private epoch = 0;
 
@@ -145,7 +149,9 @@ export class EdgeStream {
     const startSeq = streamSeq ?? (await this.feeds.findStart(join.stream, join.subject, from)).streamSeq;
     let at = from;
     let seq = lastSeq;
+    this.setPhase(replaying ? "replay" : "live");
     for await (const message of this.feeds.read(join.stream, join.subject, startSeq, this.abort.signal)) {
+      const lagPhase = replaying ? "replay" : "live";
       const events: FeedEvent<unknown>[] = [];
       if (message.shed !== undefined && isLater({ epoch: message.epoch, ...message.shed.to }, at)) {
         events.push(this.status("gap", `events ${message.shed.from.seq}…${message.shed.to.seq} were shed on the way to the bus (its publisher fell behind): not delivered`));
@@ -166,9 +172,12 @@ export class EdgeStream {
       }
       if (replaying && message.pending === 0) {
         replaying = false;
+        if (!this.releasing) this.setPhase("live");
         events.push(this.status("replay-complete", `replayed from the bus after ${from.seq} of epoch ${from.epoch}; live from here`, this.epoch));
       }
-      if (events.length > 0 && !(await this.writeAll(this.encode(events)))) return;
+      if (events.length === 0) continue;
+      if (!(await this.writeAll(this.encode(events)))) return;
+      edgeBusLag.observe({ phase: lagPhase }, Math.max(0, Date.now() - message.timeMs) / 1000);
     }
   }
 
@@ -243,7 +252,26 @@ export class EdgeStream {
 
   /** The provider no longer holds the lease (it restarted, or the bus was away longer than a lease): asked again until granted. */
   private async leaseAgain(): Promise<void> {
-    if (this.ended) return;
+    if (this.ended || this.releasing) return;
+    this.releasing = true;
+    const was = this.phase;
+    this.setPhase("releasing");
+    try {
+      await this.askAgain();
+    } finally {
+      this.releasing = false;
+      if (!this.ended && was !== undefined) this.setPhase(was === "replay" ? "live" : was);
+    }
+  }
+
+  private setPhase(phase: "replay" | "live" | "releasing" | undefined): void {
+    if (this.phase === phase) return;
+    if (this.phase !== undefined) edgeStreams.dec({ phase: this.phase });
+    if (phase !== undefined) edgeStreams.inc({ phase });
+    this.phase = phase;
+  }
+
+  private async askAgain(): Promise<void> {
     this.leaseId = undefined;
     if (this.request !== undefined) this.write(this.encode([this.status("reconnecting", "the provider is away (restarting, or the bus was): the feed is asked for again; its events continue from the bus")])[0]!);
     while (!this.ended) {
@@ -278,6 +306,7 @@ export class EdgeStream {
     if (this.ended) return;
     this.ended = true;
     clearInterval(this.idle);
+    this.setPhase(undefined);
     this.abort.abort();
     if (this.leaseId !== undefined) this.feeds.release(this.leaseId);
     this.onEnd(end);
