@@ -44,6 +44,7 @@ describe.skipIf(!verdict.run)("stream leases over the bus", () => {
   it("grants a lease with its join, keeps it while renewed, and cancels it at once when released", async () => {
     const { opened, open } = opener();
     const serving = serveLeases(provider, "l1", open, 600);
+    await provider.flush();
     const client = new LeaseClient(edge, "l1", 100);
     try {
       const reply = await client.open({ method: "/m", headers: { authorization: "Bearer t" }, body: Buffer.from("req") }, quiet);
@@ -63,16 +64,17 @@ describe.skipIf(!verdict.run)("stream leases over the bus", () => {
   it("cancels a lease its edge stopped renewing (an edge killed), and tells the edge of a lease the provider ended", async () => {
     const { opened, open } = opener();
     const serving = serveLeases(provider, "l2", open, 300);
+    await provider.flush();
     const renewing = new LeaseClient(edge, "l2", 100);
     const dead = new LeaseClient(edge, "l2", 60_000); // never renews: as good as killed
     try {
       const ends: LeaseEnd[] = [];
       await renewing.open({ method: "/m", headers: {}, body: new Uint8Array() }, { ended: (e) => ends.push(e), lost: () => undefined });
       await dead.open({ method: "/m", headers: {}, body: new Uint8Array() }, quiet);
-      await until(() => opened[1]!.cancelled, { what: "the unrenewed lease lapsed", timeoutMs: 3_000 });
+      await until(() => opened[1]!.cancelled, { what: "the unrenewed lease lapsed", timeoutMs: 10_000 });
       expect(opened[0]!.cancelled).toBe(false);
       opened[0]!.end({ code: 7, message: "permission denied", details: Buffer.from([9]) });
-      await until(() => ends.length === 1, { what: "the edge told of the end", timeoutMs: 3_000 });
+      await until(() => ends.length === 1, { what: "the edge told of the end", timeoutMs: 10_000 });
       expect(ends[0]).toEqual({ code: 7, message: "permission denied", details: Buffer.from([9]) });
     } finally {
       renewing.close();
@@ -90,12 +92,14 @@ describe.skipIf(!verdict.run)("stream leases over the bus", () => {
       let lost = 0;
       await client.open({ method: "/m", headers: {}, body: new Uint8Array() }, { ended: () => undefined, lost: () => lost++ });
       await serving.close(); // the provider is gone
-      await until(() => lost === 1, { what: "the lease lost with no provider", timeoutMs: 3_000 });
+      await until(() => lost === 1, { what: "the lease lost with no provider", timeoutMs: 10_000 });
       serving = serveLeases(provider, "l3", opener().open); // a new provider: knows no lease
+      await provider.flush();
       await client.open({ method: "/m", headers: {}, body: new Uint8Array() }, { ended: () => undefined, lost: () => lost++ });
       await serving.close();
       serving = serveLeases(provider, "l3", opener().open);
-      await until(() => lost === 2, { what: "the lease unknown to a restarted provider lost", timeoutMs: 3_000 });
+      await provider.flush();
+      await until(() => lost === 2, { what: "the lease unknown to a restarted provider lost", timeoutMs: 10_000 });
     } finally {
       client.close();
       await serving.close();
