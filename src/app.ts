@@ -18,6 +18,7 @@ import { DEFAULT_RECORDING_SETTINGS } from "./stream/feedRecorder.js";
 import { tappedJournalStore } from "./stream/feedTap.js";
 import type { BusDirectory } from "./bus/busPublisher.js";
 import type { ProviderBus } from "./bus/providerBus.js";
+import type { Leadership } from "./bus/leadership.js";
 
 export { SERVICE_VERSION } from "./config/serviceVersion.js";
 import { SERVICE_VERSION } from "./config/serviceVersion.js";
@@ -77,6 +78,28 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     await bus?.close(0);
     throw err;
   }
+  // The provider role: one provider per prefix (one IB account). A standby waits here for the leader lease
+  // (src/bus/leadership.ts) with no IB connection, no simulator and no port; the store is opened first so that
+  // a standby with an unusable one stops at start, not at its takeover.
+  let leadership: Leadership | undefined;
+  let leadershipLost: string | undefined;
+  if (bus !== undefined) {
+    try {
+      leadership = await bus.lead({
+        onLost: (reason) => {
+          leadershipLost = reason;
+          // At once, not after the graceful stop: a standby may connect to the same IB account within a renewal.
+          log.fatal({ reason, subjectPrefix: config.bus!.subjectPrefix }, "the leader lease is lost: the IB connection is stopped and the provider exits (code 1), so that two providers never hold one IB account");
+          adapterOfBus?.stop();
+          onFatal(`the leader lease is lost: ${reason}`);
+        },
+      });
+    } catch (err) {
+      store.close();
+      await bus.close(0);
+      throw err;
+    }
+  }
   let simulator: RunningSimulator | undefined;
   let target = config.gateway;
   if (target === undefined) {
@@ -89,6 +112,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     }).catch(async (err: unknown) => {
       // SIMULATOR_PORT in use: nothing else was started; the store file is closed before the error surfaces.
       store.close();
+      await leadership?.release();
       await bus?.close(0);
       throw err;
     });
@@ -166,6 +190,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
   let edgeCalls: RpcChannel | undefined;
   let grpcStarted = false;
   try {
+    if (leadershipLost !== undefined) throw new Error(`the leader lease is lost: ${leadershipLost}`);
     await adapter.start();
     await configured.start();
     await grpc.start();
@@ -209,6 +234,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     configuredBackfill.stop();
     adapter.stop();
     await simulator?.close();
+    await leadership?.release();
     await bus?.close(0);
     store.close();
     throw err;
@@ -244,6 +270,8 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       configuredBackfill.stop();
       adapter.stop();
       await simulator?.close();
+      // The IB connection is closed: a standby may take over at once (its lease released, not left to lapse).
+      await leadership?.release();
       // What the feeds recorded until they closed goes to the bus (briefly: the rest is shed, and counted).
       await bus?.close(Math.min(BUS_FLUSH_ON_STOP_MS, config.env.SHUTDOWN_GRACE_MS));
       edgeCalls?.close();

@@ -32,6 +32,12 @@ export interface BusSettings {
    * bus adds to an event's latency at least. The all-in-one process keeps the recorder's own 25 ms.
    */
   flushEveryMs: number;
+  /**
+   * How long the prefix's leader lease outlives its leader's last renewal (BUS_LEADER_TTL_MS; renewed every
+   * fifth of it): how long a standby provider waits after the leader died, and how long a leader cut off from
+   * the bus goes on before it stops (src/bus/leadership.ts).
+   */
+  leaderTtlMs: number;
 }
 
 const HOUR = 3_600_000;
@@ -48,6 +54,7 @@ export const DEFAULT_BUS_SETTINGS: Readonly<Omit<BusSettings, "servers" | "url">
   // The provider role's default: events reach the bus within ≈ 5 ms (p99 ≈ 11 ms through JetStream at 10k
   // events/s) for ≈ 9 µs of CPU per event more than 25 ms would cost; the store keeps its 25 ms pace.
   flushEveryMs: 5,
+  leaderTtlMs: 5_000,
 });
 
 /**

@@ -11,6 +11,7 @@ import { BusPublisher, type BusDirectory, type BusPublisherStats } from "./busPu
 import { tlsOptionsOf, type BusSettings } from "./busSettings.js";
 import { ensureStreams, streamConfigs } from "./busStreams.js";
 import { JetStreamAcks } from "./jetStreamAcks.js";
+import { acquireLeadership, type Leadership, type LeadershipOptions } from "./leadership.js";
 
 /** The provider role's side of the bus: its publisher taps every feed's journal. */
 export interface ProviderBus {
@@ -18,6 +19,11 @@ export interface ProviderBus {
   /** Whether the connection to the bus is up now. */
   isConnected(): boolean;
   stats(): BusPublisherStats;
+  /**
+   * Resolves once this process leads its prefix (the leader lease, leadership.ts): at once when no other
+   * provider does, else after waiting as standby. Before the IB connection, so that one account has one.
+   */
+  lead(options: LeadershipOptions): Promise<Leadership>;
   /** Answers the edges' calls (one provider per subject prefix; busRpc.ts) until closed. */
   answerCalls(handle: (call: BusCall, cancelled: AbortSignal) => Promise<CallReply>): void;
   /** Grants the edges' stream leases (busLeases.ts) with `open` until closed. */
@@ -84,6 +90,7 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
     taps: publisher,
     isConnected: () => connected,
     stats: () => publisher.stats(),
+    lead: (options) => acquireLeadership(nc, settings, log, options),
     answerCalls: (handle) => {
       answering ??= serveCalls(nc, settings.subjectPrefix, handle);
     },

@@ -26,6 +26,7 @@ describe("the bus settings (BUS_URL: the provider role)", () => {
       BUS_STREAM_MAX_BYTES: "0",
       BUS_QUEUE_EVENTS: "20000",
       BUS_FLUSH_MS: "2",
+      BUS_LEADER_TTL_MS: "2000",
     }).bus!;
     expect(bus.servers).toEqual(["nats://a:4222", "nats://b:4223", "tls://c"]);
     expect(bus.subjectPrefix).toBe("ib-paper");
@@ -35,6 +36,9 @@ describe("the bus settings (BUS_URL: the provider role)", () => {
     expect(bus.flushEveryMs).toBe(2);
     expect(load({ BUS_URL: "nats://127.0.0.1:4222" }).bus!.flushEveryMs).toBe(5);
     for (const bad of ["0", "1001", "2.5", "soon"]) expect(() => load({ BUS_URL: "nats://127.0.0.1:4222", BUS_FLUSH_MS: bad })).toThrow(/BUS_FLUSH_MS/);
+    expect(bus.leaderTtlMs).toBe(2_000);
+    expect(load({ BUS_URL: "nats://127.0.0.1:4222" }).bus!.leaderTtlMs).toBe(5_000);
+    for (const bad of ["999", "300001", "1.5", "5s"]) expect(() => load({ BUS_URL: "nats://127.0.0.1:4222", BUS_LEADER_TTL_MS: bad })).toThrow(/BUS_LEADER_TTL_MS/);
   });
 
   it("names BUS_URL and what it expects for a URL that is not a NATS server's, and masks a password in it", () => {

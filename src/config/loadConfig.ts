@@ -184,6 +184,7 @@ function busSettingsOf(env: EnvConfig, problems: ConfigProblem[], warnings: stri
     streamMaxBytes: env.BUS_STREAM_MAX_BYTES ?? d.streamMaxBytes,
     maxQueued: env.BUS_QUEUE_EVENTS ?? d.maxQueued,
     flushEveryMs: env.BUS_FLUSH_MS ?? d.flushEveryMs,
+    leaderTtlMs: env.BUS_LEADER_TTL_MS ?? d.leaderTtlMs,
   };
 }
 
