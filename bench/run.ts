@@ -16,6 +16,9 @@
  *  8. recording (issue 15): scenario 3's added latency with recording off and on, alternated;
  *  9. console (consoleBench.ts, issue 19; only when named in BENCH_SCENARIOS): the service's CPU with 0, 1 and
  *     50 simulated consoles (/ui's polls and SSE streams over HTTP) on the simulator at its default cadence.
+ * 10. bus (busBench.ts; only when named in BENCH_SCENARIOS): the provider role's latency through JetStream.
+ * 11. edge (edgeBench.ts; only when named in BENCH_SCENARIOS): streams served by edge processes: 1 subscriber
+ *     ÷ bare decode, N subscribers over 2 edges ÷ the all-in-one, the bus hop's added latency, failover.
  *
  * The simulator stamps each flood frame's size with its send time (wall-clock µs), so latency is measured
  * from the Gateway's send, across processes on the same host clock. Consumers count events straight from
@@ -52,6 +55,7 @@ import {
 } from "./harness.js";
 import { consoleReport, consoleRound } from "./consoleBench.js";
 import { busReport, busRounds } from "./busBench.js";
+import { edgeReport, edgeRounds } from "./edgeBench.js";
 import { REPLAY_REPEATS, replayRound } from "./replayBench.js";
 import { backfillRound, storeRound } from "./storeBench.js";
 
@@ -429,6 +433,10 @@ async function main(): Promise<void> {
   const bus = SCENARIOS.has("bus")
     ? await attempt("bus", () => busRounds((env, onWindow) => serviceRound(1, { framesPerSec: latencyFrames, sampleEvery: 1, env, onWindow })), failures)
     : undefined;
+  // Not in the default list either (a nats-server, a provider and edges, ≈ 2 minutes): BENCH_SCENARIOS=edge (edgeBench.ts).
+  const edge = SCENARIOS.has("edge")
+    ? await attempt("edge", () => edgeRounds({ bare: () => bareClient(), allInOneSingle: () => serviceRound(1, { sampleEvery: 16 }) }, { windowMs: WINDOW_MS, warmupMs: WARMUP_MS }), failures)
+    : undefined;
 
   const single = fanout.find((f) => f.consumers === 1);
   console.log();
@@ -519,6 +527,10 @@ async function main(): Promise<void> {
     console.log();
     for (const line of busReport(bus)) console.log(line);
   }
+  if (edge) {
+    console.log();
+    for (const line of edgeReport(edge)) console.log(line);
+  }
   console.log();
   const n100 = fanout.find((f) => f.consumers === 100);
   const addedP99 = bareAtRate && serviceAtRate && serviceAtRate.latencyMs.p99 !== null && bareAtRate.latencyMs.p99 !== null ? round1(serviceAtRate.latencyMs.p99 - bareAtRate.latencyMs.p99) : null;
@@ -536,7 +548,7 @@ async function main(): Promise<void> {
   console.log(`  (issue 19) CPU added to the service by 50 open consoles at IB's normal rates < 5 % of a core: ${fmt(consoleCost?.addedPercent.fromNone)} %`);
   for (const f of failures) console.log(`FAILED ${f}`);
   console.log();
-  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, replay, recording, console: consoleCost, bus, failures, durationMs: Date.now() - started }));
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, replay, recording, console: consoleCost, bus, edge, failures, durationMs: Date.now() - started }));
 }
 
 main().then(
