@@ -75,11 +75,23 @@ export async function acquireLeadership(nc: NatsConnection, settings: Pick<BusSe
 
   // A release (a delete marker on the key's subject) wakes a standby at once; an expiry is only seen by polling.
   let wake: (() => void) | undefined;
+  /** A release heard while trying (not waiting): the next wait is skipped. */
+  let heard = false;
   let released: Subscription | undefined;
+  const onRelease = () => {
+    heard = true;
+    wake?.();
+  };
   const wait = () =>
     new Promise<void>((resolve) => {
+      if (heard) {
+        heard = false;
+        resolve();
+        return;
+      }
       const timer = setTimeout(done, renewMs);
       function done() {
+        heard = false;
         clearTimeout(timer);
         options.signal?.removeEventListener("abort", done);
         wake = undefined;
@@ -107,7 +119,7 @@ export async function acquireLeadership(nc: NatsConnection, settings: Pick<BusSe
         if (isWrongLastSequence(err)) {
           if (!standbyLogged) {
             standbyLogged = true;
-            released ??= nc.subscribe(`$KV.${bucket}.${LEADER_KEY}`, { callback: (_e, m) => (m.headers?.get("KV-Operation") ? wake?.() : undefined) });
+            released ??= nc.subscribe(`$KV.${bucket}.${LEADER_KEY}`, { callback: (_e, m) => (m.headers?.get("KV-Operation") ? onRelease() : undefined) });
             const leader = await currentHolder(kv).catch(() => undefined);
             log.info({ subjectPrefix: prefix, leader: leader?.instance, leaderHost: leader?.host, instance, ttlMs }, `another provider leads ${prefix}: waiting as standby (no IB connection, no port listened on) until its lease lapses`);
           }
@@ -130,32 +142,41 @@ export async function acquireLeadership(nc: NatsConnection, settings: Pick<BusSe
     if (!leading) return;
     leading = false;
     clearInterval(timer);
+    clearTimeout(deadline);
     options.onLost(reason);
   };
+  // Renewals failing for the TTL: JetStream drops the lease no sooner than the TTL after the last renewal was
+  // sent (if the bus is up) and a standby may take it then, so this process stops leading at that moment exactly.
+  let deadline: NodeJS.Timeout | undefined;
+  const armDeadline = () => {
+    clearTimeout(deadline);
+    deadline = setTimeout(
+      () => lose(`the leader lease of ${prefix} could not be renewed for ${ttlMs} ms (the bus unreachable, or this process stalled): another provider may lead now`),
+      Math.max(0, ttlMs - (performance.now() - lastOkSentAt)),
+    );
+  };
+  armDeadline();
   const renew = async () => {
-    if (!leading) return;
-    // Renewals failing for the TTL: JetStream may have dropped the lease (it did, if the bus was up), a standby may hold it.
-    if (performance.now() - lastOkSentAt >= ttlMs) {
-      lose(`the leader lease of ${prefix} could not be renewed for ${ttlMs} ms (the bus unreachable): another provider may lead now`);
-      return;
-    }
-    if (renewing || nc.isClosed()) return;
+    if (!leading || renewing || nc.isClosed()) return;
     renewing = true;
     const sentAt = performance.now();
     try {
       revision = await kv.update(LEADER_KEY, JSON.stringify(holder), revision, Math.max(100, Math.min(renewMs, ttlMs - (sentAt - lastOkSentAt))));
+      if (!leading) return;
       lastOkSentAt = sentAt;
+      armDeadline();
     } catch (err) {
       if (leading && isWrongLastSequence(err)) {
-        // A renewal written whose answer was lost leaves the key ours at a later revision; anyone else's: lost.
-        // (Not read now: tried again at the next renewal, lost at the TTL as any failure.)
+        // A renewal written whose answer was lost leaves the key ours at a later revision (renewed from it at the
+        // next turn; when it was written is not known, so the deadline stays); anyone else's, or none: lost.
+        // (Not read now: tried again at the next renewal, lost at the deadline as any failure.)
         const now = await currentHolderEntry(kv).then(
           (entry) => ({ entry }),
           () => undefined,
         );
+        if (!leading) return;
         if (now?.entry?.holder?.instance === instance) {
           revision = now.entry.revision;
-          lastOkSentAt = sentAt;
         } else if (now !== undefined) {
           lose(`the leader lease of ${prefix} is ${now.entry?.holder === undefined ? "gone (deleted or lapsed)" : `held by ${now.entry.holder.instance}`} now: another provider may lead`);
         }
@@ -173,6 +194,7 @@ export async function acquireLeadership(nc: NatsConnection, settings: Pick<BusSe
       if (!leading) return;
       leading = false;
       clearInterval(timer);
+      clearTimeout(deadline);
       if (nc.isClosed()) return;
       try {
         // Only the revision this process wrote: a lease someone else holds is not ours to delete.

@@ -127,23 +127,24 @@ describe.skipIf(!verdict.run)("a standby provider takes over when the leader die
     await leader.exited;
     await standby.serving(TTL_MS + 10_000);
     const servingMs = Date.now() - killedAt;
-    const after = () => ticks.events.slice(from);
-    await ticks.until(() => after().some((e) => e.event?.$case === "tick"), { what: "data from the standby", timeoutMs: 15_000 });
+    // The standby's feed announces its epoch (newer than the leader's) before its data; the leader's last events
+    // already on the bus may still arrive before the RECONNECTING.
+    const announcedAt = () => ticks.events.findIndex((e, i) => i >= from && e.event?.$case === "status" && epochOfStatus(e) > leaderEpoch);
+    const standbyData = () => (announcedAt() < 0 ? [] : ticks.events.slice(announcedAt()).filter((e) => e.event?.$case === "tick"));
+    await ticks.until(() => standbyData().length >= 1, { what: "data from the standby", timeoutMs: 15_000 });
     const firstDataMs = Date.now() - killedAt;
     console.info(`standby: serving ${servingMs} ms after the leader's kill -9, first data at the edge's client ${firstDataMs} ms after it (BUS_LEADER_TTL_MS ${TTL_MS})`);
-    await ticks.until(() => after().filter((e) => e.event?.$case === "tick").length >= 5, { what: "data flowing from the standby", timeoutMs: 10_000 });
+    await ticks.until(() => standbyData().length >= 5, { what: "data flowing from the standby", timeoutMs: 10_000 });
 
-    const events = after();
-    const firstData = events.findIndex((e) => e.event?.$case === "tick");
+    const announced = announcedAt();
     const said = kinds(ticks, from);
-    // RECONNECTING first (the lease found lost), then the standby's feed announces its epoch, newer than the leader's, before its data.
+    // RECONNECTING first (the lease found lost), before the standby's epoch.
     expect(said[0], describeEvents(ticks, from)).toBe("STREAM_STATUS_KIND_RECONNECTING");
-    const announced = events.findIndex((e) => e.event?.$case === "status" && epochOfStatus(e) > leaderEpoch);
-    expect(announced, describeEvents(ticks, from)).toBeGreaterThan(0);
-    expect(announced).toBeLessThan(firstData);
-    // Nothing twice, in order: before the kill the leader's numbering, after it the standby's (its own epoch), each increasing.
+    const reconnecting = ticks.events.findIndex((e, i) => i >= from && e.event?.$case === "status" && (e.event.value as { kind: StreamStatusKind }).kind === StreamStatusKind.STREAM_STATUS_KIND_RECONNECTING);
+    expect(reconnecting).toBeLessThan(announced);
+    // Nothing twice, in order: until the standby's epoch the leader's numbering, from it the standby's, each increasing.
     const seqs = (list: Collector["events"]) => list.filter((e) => e.event?.$case === "tick").map((e) => Number(e.sequence));
-    for (const part of [seqs(ticks.events.slice(0, from)), seqs(events)]) expect(part.every((n, i) => i === 0 || n > part[i - 1]!), JSON.stringify(part)).toBe(true);
+    for (const part of [seqs(ticks.events.slice(0, announced)), seqs(ticks.events.slice(announced))]) expect(part.every((n, i) => i === 0 || n > part[i - 1]!), JSON.stringify(part)).toBe(true);
   }, 40_000);
 
   // What the issue asks and this build does not do yet: the takeover said as one GAP, the numbering continuing.
