@@ -4,7 +4,8 @@ import { sendCall, type BusCall, type CallReply } from "./busRpc.js";
 import { tlsOptionsOf, type BusSettings } from "./busSettings.js";
 import { BusUnavailableError } from "./busUnavailableError.js";
 import { LeaseClient, type LeaseEvents, type LeaseReply } from "./busLeases.js";
-import { findStart, readFeed, type FeedMessage, type FeedPosition, type ReadStart } from "./feedReader.js";
+import { FeedTails } from "./feedTails.js";
+import { findStart, type FeedMessage, type FeedPosition, type ReadStart } from "./feedReader.js";
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 
 /** The edge role's side of the bus: calls to the provider, stream leases, the feeds' rows from JetStream. */
@@ -61,16 +62,19 @@ export async function connectEdgeBus(settings: BusSettings, log: Logger, onConne
     throw new BusUnavailableError(`BUS_URL ${settings.url}: JetStream is not usable there (${err instanceof Error ? err.message : String(err)}); the bus must run JetStream (nats-server -js)`, { cause: err });
   }
   const js = jetstream(nc, { timeout: CONNECT_TIMEOUT_MS });
+  // One consumer per feed for all of this edge's streams of it (feedTails.ts).
+  const tails = new FeedTails(js);
   return {
     lease: (call, events) => (connected ? leases.open(call, events) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
     release: (id) => leases.release(id),
     leases: () => leases.size,
     findStart: (stream, subject, after) => findStart(jsm, stream, subject, after),
-    read: (stream, subject, streamSeq, signal) => readFeed(js, stream, subject, streamSeq, signal),
+    read: (stream, subject, streamSeq, signal) => tails.read(stream, subject, streamSeq, signal),
     call: (call, cancelled) => (connected ? sendCall(nc, settings.subjectPrefix, call, { lost: lost.signal, ...(cancelled === undefined ? {} : { cancelled }) }) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
     isConnected: () => connected,
     close: () => {
       leases.close();
+      tails.close();
       return nc.close();
     },
   };
