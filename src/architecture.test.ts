@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 const SRC = dirname(fileURLToPath(import.meta.url));
 
 /** NATS is the bus's business (src/bus): no other layer reaches it, so the all-in-one process never loads it. */
-const NATS = ["@nats-io/transport-node", "@nats-io/jetstream", "@nats-io/nats-core"];
+const NATS = ["@nats-io/transport-node", "@nats-io/jetstream", "@nats-io/nats-core", "@nats-io/kv"];
 
 /** What each folder of src/ may import besides itself (folders of src/, "gen", or packages). */
 const ALLOWED: Record<string, { folders: string[]; forbiddenPackages?: string[] }> = {

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   try {
     // A fatal loss (e.g. the account is no longer managed) exits non-zero so that a supervisor restarts
     // the service once the Gateway is fixed, also when it happens while the service is still starting.
-    app = await startApp(config, log, () => shutdown("the Gateway connection cannot be used any more", 1));
+    app = await startApp(config, log, (reason) => shutdown(reason, 1));
   } catch (err) {
     // A port in use (or a host not of this machine) is a setting to change, not a bug: one line naming
     // the variable, on stderr like the config errors, no stack.

@@ -128,8 +128,7 @@ export class EdgeStream {
         await this.follow(join, { epoch: join.epoch, ...join.after }, false, undefined, join.after.seq);
       } else {
         const opening = [this.status("subscribed", `resuming after ${start.afterSeq} of epoch ${start.epoch} from the bus`, start.epoch)];
-        // A newer epoch follows: the provider stopped before the rest of the old one reached the bus.
-        if (first !== undefined && first.epoch !== start.epoch) opening.push(this.status("gap", `epoch ${start.epoch} is on the bus up to ${start.afterSeq} at most (the provider stopped without publishing the rest): replaying epoch ${first.epoch} from its start`, first.epoch));
+        // A newer epoch that follows says why itself (its first row: the GAP its provider recorded; see follow).
         // Nothing after it on the bus yet: caught up already.
         if (first === undefined) opening.push(this.status("replay-complete", `nothing to replay after ${start.afterSeq} of epoch ${start.epoch}; live from here`, join.epoch));
         await this.writeAll(this.encode(opening));
@@ -159,6 +158,10 @@ export class EdgeStream {
       for (const row of message.rows) {
         const pos = { epoch: message.epoch, seq: row.seq, sub: row.sub };
         if (!isLater(pos, at)) continue;
+        // Numbering that starts afresh in a newer epoch (a provider that had no recording of the feed took
+        // over): its first rows say "recording started", not why — the GAP is said here. (A provider that had
+        // the recording says GAP itself, in a row numbered after the old epoch's last.)
+        if (pos.epoch > at.epoch && row.seq === 0) events.push(this.status("gap", `the feed's numbering starts again in epoch ${pos.epoch} (another provider took over without this feed's recording): what happened after ${at.seq} of epoch ${at.epoch} is missing`, pos.epoch));
         at = pos;
         // Later snapshots repeat what the deltas said (the join carried the state).
         if (row.kind === "snapshot") continue;
