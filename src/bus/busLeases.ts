@@ -238,7 +238,11 @@ export class LeaseClient {
   }
 
   /** Asks for a lease; `events` hears of it from then on (once granted). */
-  async open(call: BusCall, events: LeaseEvents, timeoutMs = 10_000): Promise<LeaseReply> {
+  /**
+   * Asks for a lease; `events` hears of it from then on (once granted). Waits up to `timeoutMs`: a provider
+   * just started resolves every feed's contract with IB first, behind IB's pacing.
+   */
+  async open(call: BusCall, events: LeaseEvents, timeoutMs = 30_000): Promise<LeaseReply> {
     const id = `${this.inbox.slice(-12)}.${++this.next}`;
     const h = headers();
     h.set(H.id, id);
@@ -252,7 +256,10 @@ export class LeaseClient {
     } catch (err) {
       this.pending.delete(id);
       const text = err instanceof Error ? err.message : String(err);
-      return { ok: false, code: 14, message: /no responders|503/i.test(text) ? "no provider answers on the bus (none running, or none with its IB connection)" : `the provider did not grant the stream's lease: ${text}` };
+      if (/no responders|503/i.test(text)) return { ok: false, code: 14, message: "no provider answers on the bus (none running, or none with its IB connection)" };
+      // Given up: a grant that comes after all is ended at once (or lapses, unrenewed), not held for no one.
+      this.endAtProvider([id]);
+      return { ok: false, code: 14, message: `the provider did not grant the stream's lease: ${text}` };
     }
     const early = this.pending.get(id);
     this.pending.delete(id);
@@ -266,11 +273,15 @@ export class LeaseClient {
 
   /** The lease's client left: the provider cancels it now (not when it lapses). */
   release(id: string): void {
-    if (!this.leases.delete(id)) return;
+    if (this.leases.delete(id)) this.endAtProvider([id]);
+  }
+
+  private endAtProvider(ids: string[]): void {
+    if (ids.length === 0 || this.nc.isClosed()) return;
     try {
-      this.nc.publish(this.s.end, id);
+      this.nc.publish(this.s.end, ids.join("\n"));
     } catch {
-      // The connection is gone: the lease lapses at the provider.
+      // The connection is gone: the leases lapse at the provider.
     }
   }
 
@@ -307,13 +318,7 @@ export class LeaseClient {
     clearInterval(this.timer);
     const ids = [...this.leases.keys()];
     this.leases.clear();
-    if (ids.length > 0 && !this.nc.isClosed()) {
-      try {
-        this.nc.publish(this.s.end, ids.join("\n"));
-      } catch {
-        // The leases lapse.
-      }
-    }
+    this.endAtProvider(ids);
     this.sub.unsubscribe();
   }
 }

@@ -37,6 +37,7 @@ export async function connectEdgeBus(settings: BusSettings, log: Logger, onConne
   // Aborted when the connection is lost: calls awaiting an answer then fail UNAVAILABLE at once (an answer
   // sent meanwhile is lost), not DEADLINE_EXCEEDED at their deadline (60 s without one).
   let lost = new AbortController();
+  let tails: FeedTails | undefined;
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === "disconnect") {
@@ -48,6 +49,7 @@ export async function connectEdgeBus(settings: BusSettings, log: Logger, onConne
       } else if (status.type === "reconnect") {
         connected = true;
         log.info({ bus: settings.url }, "the bus connection is back");
+        tails?.reset();
         onConnection(true);
       }
     }
@@ -63,18 +65,19 @@ export async function connectEdgeBus(settings: BusSettings, log: Logger, onConne
   }
   const js = jetstream(nc, { timeout: CONNECT_TIMEOUT_MS });
   // One consumer per feed for all of this edge's streams of it (feedTails.ts).
-  const tails = new FeedTails(js);
+  tails = new FeedTails(js);
+  const feedTails = tails;
   return {
     lease: (call, events) => (connected ? leases.open(call, events) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
     release: (id) => leases.release(id),
     leases: () => leases.size,
     findStart: (stream, subject, after) => findStart(jsm, stream, subject, after),
-    read: (stream, subject, streamSeq, signal) => tails.read(stream, subject, streamSeq, signal),
+    read: (stream, subject, streamSeq, signal) => feedTails.read(stream, subject, streamSeq, signal),
     call: (call, cancelled) => (connected ? sendCall(nc, settings.subjectPrefix, call, { lost: lost.signal, ...(cancelled === undefined ? {} : { cancelled }) }) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
     isConnected: () => connected,
     close: () => {
       leases.close();
-      tails.close();
+      feedTails.close();
       return nc.close();
     },
   };

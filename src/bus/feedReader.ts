@@ -92,7 +92,9 @@ export async function findStart(jsm: JetStreamManager, stream: string, subject: 
 export async function* readFeed(js: JetStreamClient, stream: string, subject: string, streamSeq: number, signal: AbortSignal): AsyncGenerator<FeedMessage> {
   const consumer = await js.consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: streamSeq });
   // A few MB ahead of the client at most (a message is a batch of up to 256 KiB): its reading paces the pulls.
-  const messages = await consumer.consume({ max_bytes: 4 * 1024 * 1024 });
+  // Pulls expiring every 5 s (heartbeats at half that): a consumer the server lost (restarted) is noticed and made
+  // again within seconds, not after the default 30 s pull's two missed heartbeats.
+  const messages = await consumer.consume({ max_bytes: 4 * 1024 * 1024, expires: 5_000 });
   const stop = () => void messages.close();
   signal.addEventListener("abort", stop, { once: true });
   try {

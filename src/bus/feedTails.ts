@@ -14,8 +14,8 @@ import { readFeed, type FeedMessage } from "./feedReader.js";
 const TAIL_MESSAGES = 2_048;
 /** A tail nobody reads is closed after this long (a client reconnecting at once finds it still there). */
 const LINGER_MS = 5_000;
-/** A reader's consumer failing this many times in a row (no message between) ends its stream. */
-const MAX_FAILURES = 5;
+/** A reader's consumer failing this many times in a row (no message between; ≈ 11 s of backing off) ends its stream. */
+const MAX_FAILURES = 8;
 
 type Read = (streamSeq: number, signal: AbortSignal) => AsyncIterable<FeedMessage>;
 
@@ -194,8 +194,16 @@ export class FeedTails {
     }
   }
 
-  close(): void {
+  /**
+   * Every tail's consumer made again, from where each reader was (the bus came back: a restarted server
+   * lost its consumers; waiting for missed heartbeats would stall every stream for seconds).
+   */
+  reset(): void {
     for (const tail of this.tails.values()) tail.close();
     this.tails.clear();
+  }
+
+  close(): void {
+    this.reset();
   }
 }

@@ -29,8 +29,8 @@ describe.skipIf(!verdict.run)("edges in processes of their own: many clients, an
   const edges: ServiceProcess[] = [];
   const auth = new Metadata();
   auth.set("authorization", `Bearer ${TOKEN}`);
-  const providerEnv = () => ({ BUS_URL: nats.url, BUS_SUBJECT_PREFIX: PREFIX, PROVIDER_API_TOKEN: TOKEN, STORE_PATH: join(dir, "store.db"), SIMULATOR_PORT: "0", SIMULATOR_CLOSED_MARKETS: "live" });
-  const edgeEnv = () => ({ BUS_URL: nats.url, BUS_SUBJECT_PREFIX: PREFIX, PROVIDER_API_TOKEN: TOKEN });
+  const providerEnv = () => ({ BUS_URL: nats.url, BUS_SUBJECT_PREFIX: PREFIX, PROVIDER_API_TOKEN: TOKEN, STORE_PATH: join(dir, "store.db"), SIMULATOR_PORT: "0", SIMULATOR_CLOSED_MARKETS: "live", ...(process.env.APP_TEST_LOG === undefined ? {} : { APP_TEST_LOG: process.env.APP_TEST_LOG }) });
+  const edgeEnv = () => ({ BUS_URL: nats.url, BUS_SUBJECT_PREFIX: PREFIX, PROVIDER_API_TOKEN: TOKEN, ...(process.env.EDGE_TEST_LOG === undefined ? {} : { EDGE_TEST_LOG: `${process.env.EDGE_TEST_LOG}.${Math.random().toString(36).slice(2, 6)}` }) });
 
   beforeAll(async () => {
     if (verdict.message !== undefined) throw new Error(verdict.message);
@@ -143,12 +143,19 @@ describe.skipIf(!verdict.run)("edges in processes of their own: many clients, an
     await provider.exited;
     provider = await startServiceProcess(providerEnv());
     for (const { collector, from } of watched) {
-      await collector.until(() => kinds(collector, from).includes("STREAM_STATUS_KIND_GAP") && collector.events.slice(from).some((e) => e.event?.$case === "tick"), { what: "data after the provider's restart", timeoutMs: 30_000 });
+      await collector
+        .until(() => kinds(collector, from).includes("STREAM_STATUS_KIND_GAP") && collector.events.slice(from).some((e) => e.event?.$case === "tick"), { what: "data after the provider's restart", timeoutMs: 30_000 })
+        .catch(async (err: Error) => {
+          const proof = await new Promise((resolve) => new RuntimeServiceClient(provider.address, credentials.createInsecure()).getRuntimeProof({}, auth, (e, r) => resolve(e ?? r)));
+          const subs = await subscriptions(provider.address).catch((e: unknown) => e);
+          throw new Error(`${err.message}: ${JSON.stringify(collector.events.slice(from).filter((e) => e.event?.$case !== "heartbeat").map((e) => [e.sequence, e.event?.$case, (e.event?.value as { message?: string }).message]))}\nPROOF ${JSON.stringify(proof)}\nSUBS ${JSON.stringify(subs)}`);
+        });
       const said = kinds(collector, from);
       expect(said.indexOf("STREAM_STATUS_KIND_RECONNECTING"), JSON.stringify(collector.events.slice(from).map((e) => [e.sequence, e.event?.$case, (e.event?.value as { message?: string }).message]))).toBeGreaterThanOrEqual(0);
       expect(said.indexOf("STREAM_STATUS_KIND_RECONNECTING")).toBeLessThan(said.indexOf("STREAM_STATUS_KIND_GAP"));
     }
     for (const { collector, from, last } of watched) continuesTruthfully(collector, from, last);
-    expect((await subscriptions(provider.address)).find((s) => s.key.startsWith("tick/") && s.symbol === "BTCUSDT")?.consumers).toBe(CLIENTS);
+    // Every stream's lease granted again (the edge asks again with a backoff, each stream at its own moment).
+    await until(async () => (await subscriptions(provider.address)).find((s) => s.key.startsWith("tick/") && s.symbol === "BTCUSDT")?.consumers === CLIENTS, { what: "every stream's lease granted again", timeoutMs: 30_000 });
   }, 60_000);
 });

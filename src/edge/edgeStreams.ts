@@ -42,8 +42,9 @@ const FROM_TIME_NOT_AT_EDGE = new ApiError(
 const notAtEdge = (method: string) =>
   new ApiError(status.UNIMPLEMENTED, `${method.slice(0, 120)} is not served by an edge (only the feed streams are): call it on the provider`, "NOT_SERVED_AT_EDGE");
 
-/** Between two tries to lease a stream's feed again while its provider is away. */
-const RELEASE_RETRY_MS = 1_000;
+/** Between two tries to lease a stream's feed again while its provider is away: from this, doubling, at most MAX_RELEASE_RETRY_MS (± half). */
+const RELEASE_RETRY_MS = 500;
+const MAX_RELEASE_RETRY_MS = 4_000;
 
 /**
  * One client's stream at an edge. The provider grants a lease (it opens the stream as a holder: the same
@@ -277,7 +278,7 @@ export class EdgeStream {
   private async askAgain(): Promise<void> {
     this.leaseId = undefined;
     if (this.request !== undefined) this.write(this.encode([this.status("reconnecting", "the provider is away (restarting, or the bus was): the feed is asked for again; its events continue from the bus")])[0]!);
-    while (!this.ended) {
+    for (let attempt = 0; !this.ended; attempt++) {
       const again = await this.feeds.lease(this.forward, this.events());
       if (this.ended) {
         if (again.ok) this.feeds.release(again.id);
@@ -289,7 +290,9 @@ export class EdgeStream {
       }
       // Refused for good (the client's token revoked, a limit): the stream ends with it.
       if (again.code !== status.UNAVAILABLE && again.code !== status.DEADLINE_EXCEEDED) return this.finish(again);
-      await new Promise((resolve) => setTimeout(resolve, RELEASE_RETRY_MS));
+      this.log.debug({ method: this.forward.method, code: again.code, reason: again.message }, "the feed's lease is not granted yet: asking again");
+      // Backing off, each stream at its own moment: a provider starting meets the edges' streams spread out, not all at once.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_RELEASE_RETRY_MS, RELEASE_RETRY_MS * 2 ** Math.min(attempt, 4)) * (0.5 + Math.random())));
     }
   }
 
