@@ -5,7 +5,7 @@ import type { RecordedEvent } from "../stream/feedJournal.js";
 import { FeedRecorder } from "../stream/feedRecorder.js";
 import { tappedJournalStore } from "../stream/feedTap.js";
 import { MemoryJournalStore } from "../stream/testing/memoryJournal.js";
-import { batchBytesFor, batchesOf, framedEntries, MAX_BATCH_BYTES, MAX_BATCH_ROWS, payloadOf, placesOf, rowsHeader, rowsOf } from "./busBatch.js";
+import { batchBytesFor, batchesOf, framedEntries, MAX_BATCH_BYTES, MAX_BATCH_ROWS, payloadOf, placesOf, rowsHeader, rowsOf, timesHeader, timesOf } from "./busBatch.js";
 
 /** A framed `events` entry (field 1, length-delimited) around `n` bytes. */
 const framed = (n: number, fill = 7): Uint8Array => {
@@ -20,6 +20,15 @@ const T0 = 1_700_000_000_000;
 const row = (seq: number, sub: number, kind: RecordedEvent["kind"], bytes = framed(3)): RecordedEvent => ({ seq, sub, kind, timeMs: 0, bytes });
 
 describe("a feed's rows in one bus message", () => {
+  it("carries every row's recording time, as steps from the row before (a status may be stamped a little earlier)", () => {
+    const times = [T0, T0, T0 + 3, T0 + 2, T0 + 40];
+    const rows = times.map((timeMs, i) => ({ ...row(i + 1, 0, "data"), timeMs }));
+    expect(timesHeader(rows)).toBe("0,3,-1,38");
+    expect(timesOf(T0, timesHeader(rows), rows.length)).toEqual(times);
+    expect(timesHeader(rows.slice(0, 1))).toBe("");
+    expect(timesOf(T0, "", 3)).toEqual([T0, T0, T0]);
+  });
+
   it("names the rows' places in a letter each when they follow one another, explicitly when they do not", () => {
     const rows = [row(41, 2, "status"), row(42, 0, "data"), row(43, 0, "data"), row(43, 1, "status"), row(43, 2, "snapshot"), row(43, 3, "snapshot"), row(50, 0, "data"), row(50, 2, "status")];
     const header = rowsHeader(rows);

@@ -85,6 +85,25 @@ export function rowsHeader(rows: readonly RecordedEvent[]): string {
   return out;
 }
 
+/**
+ * Each row's recording time after the first's, in ms (`Ibp-Times`: `0,0,3,1,…`, one per row after the first,
+ * each from the row before; empty for one row): an edge replaying from a time filters rows by them, as the
+ * provider's replay filters its journal's.
+ */
+export function timesHeader(rows: readonly RecordedEvent[]): string {
+  let out = "";
+  for (let i = 1; i < rows.length; i++) out += `${i > 1 ? "," : ""}${rows[i]!.timeMs - rows[i - 1]!.timeMs}`;
+  return out;
+}
+
+/** The rows' times from the first row's (`Ibp-Time`) and `Ibp-Times`; all the first's when the header is missing. */
+export function timesOf(firstMs: number, header: string, count: number): number[] {
+  const times = [firstMs];
+  const steps = header === "" ? [] : header.split(",");
+  for (let i = 1; i < count; i++) times.push(times[i - 1]! + (Number(steps[i - 1]) || 0));
+  return times;
+}
+
 /** The places an `Ibp-Rows` header names, in order; throws on a header that is not one. */
 export function placesOf(header: string): RowPlace[] {
   const places: RowPlace[] = [];

@@ -5,7 +5,7 @@ import type { JournalPosition, RecordedEvent } from "../stream/feedJournal.js";
 import type { FeedTap, FeedTaps, TappedFeed } from "../stream/feedTap.js";
 import { busDuplicates, busInFlight, busPublished, busPublishFailures, busQueued, busShed } from "./busMetrics.js";
 import type { BusSettings } from "./busSettings.js";
-import { batchesOf, payloadOf, rowsHeader } from "./busBatch.js";
+import { batchesOf, payloadOf, rowsHeader, timesHeader } from "./busBatch.js";
 import { accountToken, feedSubject, publicFeedKey, streamOf } from "./busSubjects.js";
 import type { JetStreamAcks } from "./jetStreamAcks.js";
 
@@ -18,7 +18,7 @@ export interface BusDirectory {
 }
 
 /** Headers every message carries (besides Nats-Msg-Id): who it is of, and where it sits in its feed. */
-export const BUS_HEADERS = Object.freeze({ feed: "Ibp-Feed", epoch: "Ibp-Epoch", seq: "Ibp-Seq", sub: "Ibp-Sub", rows: "Ibp-Rows", time: "Ibp-Time", shed: "Ibp-Shed" });
+export const BUS_HEADERS = Object.freeze({ feed: "Ibp-Feed", epoch: "Ibp-Epoch", seq: "Ibp-Seq", sub: "Ibp-Sub", rows: "Ibp-Rows", time: "Ibp-Time", times: "Ibp-Times", shed: "Ibp-Shed" });
 
 /** One feed instance's outlet, named once it can be (the account known, the feed registered). */
 interface Outlet {
@@ -280,6 +280,7 @@ export class BusPublisher implements FeedTaps {
     h.set(BUS_HEADERS.sub, sub);
     h.set(BUS_HEADERS.rows, rowsHeader(rows));
     h.set(BUS_HEADERS.time, String(first.timeMs));
+    if (rows.length > 1) h.set(BUS_HEADERS.times, timesHeader(rows));
     // Consumers see missing data sequences, but not a missing status: the range shed is said outright.
     if (item.shedBefore === undefined && outlet.shed !== undefined) {
       const { from, to } = outlet.shed;

@@ -1,7 +1,7 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import type { JournalPosition } from "../stream/feedJournal.js";
-import { placesOf, rowsOf, type BusRow } from "./busBatch.js";
+import { placesOf, rowsOf, timesOf, type BusRow } from "./busBatch.js";
 import { BUS_HEADERS } from "./busPublisher.js";
 
 /**
@@ -26,6 +26,8 @@ export interface FeedMessage {
   streamSeq: number;
   epoch: number;
   rows: BusRow[];
+  /** Each row's recording time at the provider (ms), in the rows' order. */
+  rowTimes: number[];
   /** The rows shed before this message (the publisher could not keep up), if any. */
   shed: { from: JournalPosition; to: JournalPosition } | undefined;
   /** Messages of the subject after this one when it was delivered (0: caught up). */
@@ -102,7 +104,9 @@ export async function* readFeed(js: JetStreamClient, stream: string, subject: st
     for await (const m of messages) {
       const epoch = Number(headerOf(m.headers, BUS_HEADERS.epoch));
       const shed = headerOf(m.headers, BUS_HEADERS.shed);
-      yield { streamSeq: m.seq, epoch, rows: rowsOf(m.data, headerOf(m.headers, BUS_HEADERS.rows)), shed: shed === "" ? undefined : shedOf(shed), pending: m.info.pending, timeMs: Number(headerOf(m.headers, BUS_HEADERS.time)) };
+      const rows = rowsOf(m.data, headerOf(m.headers, BUS_HEADERS.rows));
+      const timeMs = Number(headerOf(m.headers, BUS_HEADERS.time));
+      yield { streamSeq: m.seq, epoch, rows, rowTimes: timesOf(timeMs, headerOf(m.headers, BUS_HEADERS.times), rows.length), shed: shed === "" ? undefined : shedOf(shed), pending: m.info.pending, timeMs };
     }
   } finally {
     signal.removeEventListener("abort", stop);
