@@ -5,7 +5,7 @@ import { tlsOptionsOf, type BusSettings } from "./busSettings.js";
 import { BusUnavailableError } from "./busUnavailableError.js";
 import { LeaseClient, type LeaseEvents, type LeaseReply } from "./busLeases.js";
 import { FeedTails } from "./feedTails.js";
-import { findStart, type FeedMessage, type FeedPosition, type ReadStart } from "./feedReader.js";
+import { findStart, findStartAt, type FeedMessage, type FeedPosition, type ReadStart, type TimeStart } from "./feedReader.js";
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 
 /** The edge role's side of the bus: calls to the provider, stream leases, the feeds' rows from JetStream. */
@@ -18,6 +18,7 @@ export interface EdgeBus {
   /** The leases this edge holds. */
   leases(): number;
   findStart(stream: string, subject: string, after: FeedPosition): Promise<ReadStart>;
+  findStartAt(stream: string, subject: string, atMs: number, snapshotEveryMs: number | undefined): Promise<TimeStart>;
   read(stream: string, subject: string, streamSeq: number, signal: AbortSignal): AsyncIterable<FeedMessage>;
   isConnected(): boolean;
   close(): Promise<void>;
@@ -65,13 +66,14 @@ export async function connectEdgeBus(settings: BusSettings, log: Logger, onConne
   }
   const js = jetstream(nc, { timeout: CONNECT_TIMEOUT_MS });
   // One consumer per feed for all of this edge's streams of it (feedTails.ts).
-  tails = new FeedTails(js);
+  tails = new FeedTails(js, jsm);
   const feedTails = tails;
   return {
     lease: (call, events) => (connected ? leases.open(call, events) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
     release: (id) => leases.release(id),
     leases: () => leases.size,
     findStart: (stream, subject, after) => findStart(jsm, stream, subject, after),
+    findStartAt: (stream, subject, atMs, snapshotEveryMs) => findStartAt(js, jsm, stream, subject, atMs, snapshotEveryMs),
     read: (stream, subject, streamSeq, signal) => feedTails.read(stream, subject, streamSeq, signal),
     call: (call, cancelled) => (connected ? sendCall(nc, settings.subjectPrefix, call, { lost: lost.signal, ...(cancelled === undefined ? {} : { cancelled }) }) : Promise.resolve({ ok: false, code: 14, message: `the bus (${settings.url}) is not reachable from this edge; retry` })),
     isConnected: () => connected,

@@ -120,3 +120,69 @@ function shedOf(header: string): { from: JournalPosition; to: JournalPosition } 
   const m = /^(\d+):(\d+)-(\d+):(\d+)$/.exec(header);
   return m === null ? undefined : { from: { seq: Number(m[1]), sub: Number(m[2]) }, to: { seq: Number(m[3]), sub: Number(m[4]) } };
 }
+
+/** How far JetStream's stored time (its server's clock, at storing) may run behind a row's recording time (the provider's clock). */
+const CLOCK_SKEW_MS = 5_000;
+
+/** Where a replay from a time starts on the bus, or why it cannot. */
+export type TimeStart =
+  | { streamSeq: number; snapshot?: FeedPosition | undefined }
+  /** Nothing that early on the bus: the oldest row retained (or, for a snapshot feed, the oldest snapshot) is newer. */
+  | { tooEarly: true; oldestMs: number | undefined };
+
+/** The stream sequence of the subject's first message stored at or after `atMs` (the stream's next one when none is). */
+async function firstSeqAt(js: JetStreamClient, jsm: JetStreamManager, stream: string, subject: string, atMs: number): Promise<number> {
+  const next = (await jsm.streams.info(stream)).state.last_seq + 1;
+  const consumer = await js.consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(atMs).toISOString() });
+  try {
+    const m = await consumer.next({ expires: 1_000 });
+    return m?.seq ?? next;
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+}
+
+/**
+ * Where a replay of the feed from `atMs` starts on the bus, as the provider's replay starts in its journal: a
+ * feed of events at the first message that may hold a row recorded at or after it (the reader drops the
+ * rows before it by their times); a snapshot feed (the book, the account) at the newest snapshot recorded at
+ * or before it — looked for in the snapshot period before it — then every row after. Nothing on the bus that
+ * early: `tooEarly`, with the oldest time it could start from.
+ */
+export async function findStartAt(js: JetStreamClient, jsm: JetStreamManager, stream: string, subject: string, atMs: number, snapshotEveryMs: number | undefined): Promise<TimeStart> {
+  const info = await jsm.streams.info(stream);
+  const oldest = await jsm.direct.getMessage(stream, { seq: Math.max(1, info.state.first_seq), next_by_subj: subject });
+  if (oldest === null) return snapshotEveryMs === undefined ? { streamSeq: info.state.last_seq + 1 } : { tooEarly: true, oldestMs: undefined };
+  const oldestMs = Number(headerOf(oldest.header, BUS_HEADERS.time));
+  if (snapshotEveryMs === undefined) {
+    if (atMs < oldestMs) return { tooEarly: true, oldestMs };
+    return { streamSeq: await firstSeqAt(js, jsm, stream, subject, atMs - CLOCK_SKEW_MS) };
+  }
+  // The newest snapshot at or before atMs: snapshots come every snapshotEveryMs while the feed runs.
+  const from = await firstSeqAt(js, jsm, stream, subject, atMs - snapshotEveryMs - CLOCK_SKEW_MS);
+  const abort = new AbortController();
+  let found: { streamSeq: number; at: FeedPosition } | undefined;
+  let oldestSnapshotMs: number | undefined;
+  /** The row before (across messages: a snapshot's rows can be split between two). */
+  let previous: { kind: string; seq: number } | undefined;
+  try {
+    for await (const m of readFeed(js, stream, subject, from, abort.signal)) {
+      let past = false;
+      for (let i = 0; i < m.rows.length; i++) {
+        const row = m.rows[i]!;
+        const timeMs = m.rowTimes[i]!;
+        if (timeMs > atMs) past = true;
+        const continues = previous?.kind === "snapshot" && previous.seq === row.seq;
+        previous = row;
+        // A snapshot's first row (the one after a non-snapshot row): where a replay starting at it begins.
+        if (row.kind !== "snapshot" || continues) continue;
+        oldestSnapshotMs ??= timeMs;
+        if (timeMs <= atMs) found = { streamSeq: m.streamSeq, at: { epoch: m.epoch, seq: row.seq, sub: row.sub - 1 } };
+      }
+      if (past || m.pending === 0) break;
+    }
+  } finally {
+    abort.abort();
+  }
+  return found === undefined ? { tooEarly: true, oldestMs: oldestSnapshotMs } : { streamSeq: found.streamSeq, snapshot: found.at };
+}

@@ -63,7 +63,7 @@ describe.skipIf(!verdict.run)("feed tails: one consumer per feed for every reade
   });
 
   it("serves every live reader of a feed from one consumer, each message once, in order", async () => {
-    const tails = new FeedTails(js);
+    const tails = new FeedTails(js, jsm);
     try {
       const start = (await jsm.streams.info(STREAM)).state.last_seq + 1;
       const readers = Array.from({ length: 20 }, () => reader(tails, start, 30));
@@ -78,7 +78,7 @@ describe.skipIf(!verdict.run)("feed tails: one consumer per feed for every reade
   });
 
   it("lets a reader that starts earlier catch up on its own consumer, then join the tail: nothing missed, nothing twice", async () => {
-    const tails = new FeedTails(js);
+    const tails = new FeedTails(js, jsm);
     try {
       const older = await publish(10);
       const live = reader(tails, older.at(-1)! + 1, 15);

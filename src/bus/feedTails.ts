@@ -1,4 +1,4 @@
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { readFeed, type FeedMessage } from "./feedReader.js";
 
 /**
@@ -10,12 +10,18 @@ import { readFeed, type FeedMessage } from "./feedReader.js";
  * clients of a busy feed it cut the edge off as a slow consumer (BENCHMARKS.md).
  */
 
-/** How many of a feed's newest messages a tail keeps for its readers (a message is one flush of the feed, ≈ 5 ms). */
+/** How many of a feed's newest messages a tail keeps for its readers (a message is one flush of the feed, ≈ 5 ms), and at most how many bytes. */
 const TAIL_MESSAGES = 2_048;
+const TAIL_BYTES = 16 * 1024 * 1024;
 /** A tail nobody reads is closed after this long (a client reconnecting at once finds it still there). */
 const LINGER_MS = 5_000;
 /** A reader's consumer failing this many times in a row (no message between; ≈ 11 s of backing off) ends its stream. */
 const MAX_FAILURES = 8;
+
+/** Waits before trying again: 200 ms doubling to 2 s. */
+function backOff(failures: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * 2 ** Math.max(1, failures))));
+}
 
 type Read = (streamSeq: number, signal: AbortSignal) => AsyncIterable<FeedMessage>;
 
@@ -28,6 +34,7 @@ class FeedTail {
   private failure: unknown;
   /** The stream sequence of the newest message dropped from the tail (0: none yet). */
   private droppedUpTo = 0;
+  private bytes = 0;
   closed = false;
 
   constructor(
@@ -40,7 +47,14 @@ class FeedTail {
       try {
         for await (const m of read(startSeq, this.abort.signal)) {
           this.messages.push(m);
-          if (this.messages.length > TAIL_MESSAGES) this.droppedUpTo = this.messages.splice(0, this.messages.length - TAIL_MESSAGES).at(-1)!.streamSeq;
+          this.bytes += sizeOf(m);
+          let drop = 0;
+          let dropped = 0;
+          while (this.messages.length - drop > 1 && (this.messages.length - drop > TAIL_MESSAGES || this.bytes - dropped > TAIL_BYTES)) dropped += sizeOf(this.messages[drop++]!);
+          if (drop > 0) {
+            this.droppedUpTo = this.messages.splice(0, drop).at(-1)!.streamSeq;
+            this.bytes -= dropped;
+          }
           this.wake();
         }
       } catch (err) {
@@ -104,6 +118,11 @@ class FeedTail {
     this.abort.abort();
   }
 
+  /** Closed or closing (its consumer aborted): a new reader makes a new one. */
+  get closing(): boolean {
+    return this.abort.signal.aborted;
+  }
+
   private wake(): void {
     const wakers = this.wakers;
     this.wakers = new Set();
@@ -111,11 +130,20 @@ class FeedTail {
   }
 }
 
+function sizeOf(m: FeedMessage): number {
+  let n = 0;
+  for (const row of m.rows) n += row.bytes.length;
+  return n;
+}
+
 /** The tails of an edge's feeds, by stream and subject. */
 export class FeedTails {
-  private readonly tails = new Map<string, FeedTail>();
+  private readonly tails = new Map<string, Promise<FeedTail>>();
 
-  constructor(private readonly js: JetStreamClient) {}
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+  ) {}
 
   /**
    * The feed's messages from `streamSeq` on, live, until `signal` aborts: from the feed's tail when it holds
@@ -123,19 +151,30 @@ export class FeedTails {
    */
   async *read(stream: string, subject: string, streamSeq: number, signal: AbortSignal): AsyncGenerator<FeedMessage> {
     /** The last stream sequence delivered: every message of the feed up to it was delivered, in order. */
-    let last = streamSeq - 1;
+    const at = { last: streamSeq - 1 };
     let failures = 0;
     while (!signal.aborted) {
-      const tail = this.tailFrom(stream, subject, last + 1);
+      let tail: FeedTail;
+      try {
+        tail = await this.tailOf(stream, subject);
+      } catch (err) {
+        if (signal.aborted) return;
+        if (++failures > MAX_FAILURES) throw err;
+        await backOff(failures);
+        continue;
+      }
       tail.join();
       try {
         while (!signal.aborted && !tail.closed) {
-          if (last + 1 < tail.oldestSeq) {
+          if (at.last + 1 < tail.oldestSeq) {
             // Before the tail's messages: this reader's own consumer, until it reaches them.
-            last = yield* this.catchUp(stream, subject, last, tail, signal);
+            for await (const m of this.catchUp(stream, subject, at, tail, signal)) {
+              failures = 0;
+              yield m;
+            }
             continue;
           }
-          const ready = tail.after(last);
+          const ready = tail.after(at.last);
           if (ready === undefined) {
             await tail.next(signal);
             continue;
@@ -146,7 +185,7 @@ export class FeedTails {
             const m = ready[i]!;
             // Behind the newest by the messages after it here (a reader starting in the tail is not caught up yet).
             yield m === newest ? m : { ...m, pending: newest.pending + ready.length - 1 - i };
-            last = m.streamSeq;
+            at.last = m.streamSeq;
             if (signal.aborted) return;
           }
         }
@@ -157,37 +196,51 @@ export class FeedTails {
         tail.leave();
       }
       if (signal.aborted) return;
-      // The tail's consumer failed (the bus away too long, the stream gone): again from where this reader was.
+      // The tail's consumer failed or ended (the bus away too long, a reset): again from where this reader was.
       if (tail.error !== undefined && ++failures > MAX_FAILURES) throw tail.error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * 2 ** failures)));
+      await backOff(failures);
     }
   }
 
-  /** The feed's running tail, or a new one starting at `streamSeq`. */
-  private tailFrom(stream: string, subject: string, streamSeq: number): FeedTail {
+  /**
+   * The feed's running tail, or a new one starting after the subject's newest message stored now (a reader
+   * further back catches up on its own consumer: a tail never replays history for everyone).
+   */
+  private tailOf(stream: string, subject: string): Promise<FeedTail> {
     const key = `${stream}\0${subject}`;
     const running = this.tails.get(key);
-    if (running !== undefined && !running.closed) return running;
-    const created: FeedTail = new FeedTail(streamSeq, (seq, s) => readFeed(this.js, stream, subject, seq, s), () => {
-      if (this.tails.get(key) === created) this.tails.delete(key);
+    if (running !== undefined) {
+      return running.then((tail) => {
+        if (!tail.closed && !tail.closing) return tail;
+        if (this.tails.get(key) === running) this.tails.delete(key);
+        return this.tailOf(stream, subject);
+      });
+    }
+    const created = this.jsm.streams.info(stream).then((info) => {
+      const tail: FeedTail = new FeedTail(info.state.last_seq + 1, (seq, s) => readFeed(this.js, stream, subject, seq, s), () => {
+        if (this.tails.get(key) === created) this.tails.delete(key);
+      });
+      return tail;
     });
     this.tails.set(key, created);
+    created.catch(() => {
+      if (this.tails.get(key) === created) this.tails.delete(key);
+    });
     return created;
   }
 
-  /** Reads its own consumer from after `last` until the tail holds what comes next; returns the last delivered. */
-  private async *catchUp(stream: string, subject: string, last: number, tail: FeedTail, signal: AbortSignal): AsyncGenerator<FeedMessage, number> {
+  /** Reads its own consumer from after `at.last` until the tail holds what comes next (`at.last` kept up to date). */
+  private async *catchUp(stream: string, subject: string, at: { last: number }, tail: FeedTail, signal: AbortSignal): AsyncGenerator<FeedMessage> {
     const own = new AbortController();
     const stop = () => own.abort();
     signal.addEventListener("abort", stop, { once: true });
     try {
-      for await (const m of readFeed(this.js, stream, subject, last + 1, own.signal)) {
+      for await (const m of readFeed(this.js, stream, subject, at.last + 1, own.signal)) {
         // The tail holds every message from its oldest on: from there it takes over.
-        if (last + 1 >= tail.oldestSeq) return last;
+        if (at.last + 1 >= tail.oldestSeq || tail.closed) return;
         yield m;
-        last = m.streamSeq;
+        at.last = m.streamSeq;
       }
-      return last;
     } finally {
       signal.removeEventListener("abort", stop);
       own.abort();
@@ -199,7 +252,7 @@ export class FeedTails {
    * lost its consumers; waiting for missed heartbeats would stall every stream for seconds).
    */
   reset(): void {
-    for (const tail of this.tails.values()) tail.close();
+    for (const tail of this.tails.values()) void tail.then((t) => t.close(), () => undefined);
     this.tails.clear();
   }
 

@@ -65,6 +65,15 @@ describe.skipIf(!verdict.run)("the leader lease (one provider per prefix, a stan
     await nats?.close();
   });
 
+  it("refuses a provider whose TTL differs from the one leading (its lease would lapse on another schedule): BUS_LEADER_TTL_MS named", async () => {
+    const [ncA, ncB] = [await connection(), await connection()];
+    const a = contender(ncA, "lead0");
+    const leaderA = await a.leading;
+    const other = acquireLeadership(ncB, { subjectPrefix: "lead0", leaderTtlMs: TTL_MS * 3 }, createLogger("silent"), { ttlMs: TTL_MS * 3, renewMs: RENEW_MS * 3, onLost: () => undefined });
+    await expect(other).rejects.toThrow(/BUS_LEADER_TTL_MS 3000 differs from the leading provider's \(1000 ms/);
+    expect(leaderA.isLeader()).toBe(true);
+  });
+
   it("renews five times per TTL by default", () => {
     expect(renewEveryFor(5_000)).toBe(1_000);
     expect(renewEveryFor(300)).toBe(100);
@@ -109,7 +118,8 @@ describe.skipIf(!verdict.run)("the leader lease (one provider per prefix, a stan
     await until(() => b.leadership !== undefined || c.leadership !== undefined, { what: "a standby leading", timeoutMs: TTL_MS });
     const tookMs = performance.now() - releasedAt;
     console.info(`leadership: a standby led ${Math.round(tookMs)} ms after the leader released its lease`);
-    expect(tookMs).toBeLessThan(RENEW_MS);
+    // Heard at once (the release is a message), not found by the next poll, nor after the TTL: a bound loose enough for a loaded CI machine.
+    expect(tookMs).toBeLessThan(TTL_MS / 2);
     // Only one of the two standbys: the other waits on.
     await sleep(2 * TTL_MS);
     expect([b, c].filter((x) => x.leadership !== undefined).length).toBe(1);
@@ -143,7 +153,8 @@ describe.skipIf(!verdict.run)("the leader lease (one provider per prefix, a stan
       const tookMs = performance.now() - stoppedAt;
       // At the TTL after the last renewal sent (at most a renewal before the bus went): never after the lease can lapse.
       expect(tookMs).toBeGreaterThanOrEqual(TTL_MS - RENEW_MS - 50);
-      expect(tookMs).toBeLessThanOrEqual(TTL_MS + 50);
+      // (The margin is a loaded machine's late timer: the deadline itself is set at the TTL.)
+      expect(tookMs).toBeLessThanOrEqual(TTL_MS + 300);
       expect(b.lost[0]).toContain(`could not be renewed for ${TTL_MS} ms`);
       expect(leaderB.isLeader()).toBe(false);
     } finally {

@@ -5,6 +5,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { millis, nanos, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Logger } from "../log/logger.js";
 import type { BusSettings } from "./busSettings.js";
+import { BusUnavailableError } from "./busUnavailableError.js";
 
 /**
  * One provider per IB account (per BUS_SUBJECT_PREFIX), and a standby beside it: whoever holds the prefix's
@@ -214,6 +215,14 @@ async function openBucket(nc: NatsConnection, bucket: string, ttlMs: number, log
   const stream = `KV_${bucket}`;
   const info = await manager.streams.info(stream);
   if (millis(info.config.max_age) !== ttlMs) {
+    // Changed under a leader, its lease would lapse on another schedule than the one it renews on (a shorter TTL:
+    // before its own deadline, and a standby would take it while it still holds IB): refused while one leads.
+    const holder = await currentHolder(kv);
+    if (holder !== undefined) {
+      throw new BusUnavailableError(
+        `BUS_LEADER_TTL_MS ${ttlMs} differs from the leading provider's (${millis(info.config.max_age)} ms, ${holder.instance}): every provider of the prefix needs the same; change it while none leads (stop the leader first)`,
+      );
+    }
     log.warn({ bucket, was: millis(info.config.max_age), ttlMs }, "the leader lease's TTL differs from the bucket's: the bucket is updated (every provider of the prefix should have the same BUS_LEADER_TTL_MS)");
     await manager.streams.update(stream, { ...info.config, max_age: nanos(ttlMs), duplicate_window: Math.min(info.config.duplicate_window, nanos(ttlMs)) });
   }

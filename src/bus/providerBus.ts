@@ -44,7 +44,8 @@ const RECONNECT_WAIT_MS = 250;
 /**
  * Connects to the bus (BUS_URL) and creates or updates each kind's JetStream stream; fails with a
  * BusUnavailableError naming BUS_URL and the address when it cannot. Once started it reconnects forever:
- * while the bus is away, feeds and local clients go on and the publisher sheds (see BusPublisher).
+ * while the bus is away, feeds and local clients go on and the publisher sheds (see BusPublisher) — for up
+ * to BUS_LEADER_TTL_MS: then the leader lease is lost and the provider stops (leadership.ts).
  */
 export async function startProviderBus(settings: BusSettings, directory: BusDirectory, log: Logger): Promise<ProviderBus> {
   const where = `BUS_URL ${settings.url}`;

@@ -45,7 +45,7 @@ export async function startEdge(config: AppConfig, serviceVersion: string, log: 
     methods: apiMethods(descriptors),
     forward: (call, cancelled) => bus.call(call, cancelled),
     feeds: bus,
-    streamSettings: { heartbeatMs: config.streams.heartbeatMs, staleAfterMs: config.streams.staleAfterMs, maxDrainWaitMs: config.streams.maxDrainWaitMs },
+    streamSettings: { heartbeatMs: config.streams.heartbeatMs, staleAfterMs: config.streams.staleAfterMs, maxDrainWaitMs: config.streams.maxDrainWaitMs, snapshotEveryMs: config.store.snapshotEveryMs },
   });
   grpcOfBus = grpc;
   const unwatchLeases = watchEdgeLeases(() => bus.leases());

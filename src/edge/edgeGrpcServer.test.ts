@@ -40,9 +40,10 @@ describe("the edge's gRPC server", () => {
         lease: () => Promise.resolve({ ok: false, code: 14, message: "no bus here" }),
         release: () => undefined,
         findStart: () => Promise.reject(new Error("no bus here")),
+        findStartAt: () => Promise.reject(new Error("no bus here")),
         read: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("no bus here")) }) }),
       },
-      streamSettings: { heartbeatMs: 1_000, staleAfterMs: 0, maxDrainWaitMs: 60_000 },
+      streamSettings: { heartbeatMs: 1_000, staleAfterMs: 0, maxDrainWaitMs: 60_000, snapshotEveryMs: 60_000 },
     });
     const port = await server.start();
     client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());

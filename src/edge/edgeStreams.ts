@@ -2,7 +2,7 @@ import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { LeaseEnd, LeaseEvents, LeaseJoin, LeaseReply } from "../bus/busLeases.js";
 import type { BusCall } from "../bus/busRpc.js";
 import { framedEntries } from "../bus/busBatch.js";
-import { isLater, type FeedMessage, type FeedPosition, type ReadStart } from "../bus/feedReader.js";
+import { isLater, type FeedMessage, type FeedPosition, type ReadStart, type TimeStart } from "../bus/feedReader.js";
 import { ApiError } from "../grpc/apiError.js";
 import { replayRangeError } from "../grpc/requests/replayFields.js";
 import { encodeBatch } from "../grpc/streamEncoding.js";
@@ -20,6 +20,7 @@ export interface EdgeFeeds {
   lease(call: BusCall, events: LeaseEvents): Promise<LeaseReply>;
   release(id: string): void;
   findStart(stream: string, subject: string, after: FeedPosition): Promise<ReadStart>;
+  findStartAt(stream: string, subject: string, atMs: number, snapshotEveryMs: number | undefined): Promise<TimeStart>;
   read(stream: string, subject: string, streamSeq: number, signal: AbortSignal): AsyncIterable<FeedMessage>;
 }
 
@@ -28,6 +29,8 @@ export interface EdgeStreamSettings {
   staleAfterMs: number;
   /** How long a client may not read before its stream ends CLIENT_NOT_READING (as at the provider). */
   maxDrainWaitMs: number;
+  /** How often the provider records a snapshot feed's state (STORE_SNAPSHOT_EVERY_MS, the same on edges): where a replay from a time looks for one. */
+  snapshotEveryMs: number;
 }
 
 /** How an edge stream ends: OK, or a status with its google.rpc.Status bytes. */
@@ -35,9 +38,24 @@ export type StreamEnd = { code: 0 } | LeaseEnd;
 
 const FROM_TIME_NOT_AT_EDGE = new ApiError(
   status.UNIMPLEMENTED,
-  "start_time: a replay from a time is not served by an edge yet; open it on the provider (or the all-in-one process). Live streams and after_sequence resumes are served here",
+  "start_time: candles from a time come from history (the store, IB), which an edge does not hold; open this stream on the provider (or the all-in-one process). Every other stream replays from a time here",
   "REPLAY_FROM_TIME_NOT_AT_EDGE",
 );
+
+interface FollowOptions {
+  /** Replaying (REPLAY_COMPLETE once caught up) or live. */
+  replaying: boolean;
+  /** Where to read from on the bus (default: found after `from`). */
+  streamSeq?: number;
+  /** The last data sequence the client has (a jump after it is a GAP). */
+  lastSeq?: number;
+  /** A replay from a time: rows recorded before it are not sent. */
+  atMs?: number;
+  /** A replay from a snapshot: its rows are sent (later snapshots are not). */
+  snapshotSeq?: number;
+  /** SUBSCRIBED, said with the epoch of the first row sent (a replay from a time begins in the epoch it finds). */
+  subscribedOwed?: string;
+}
 
 const notAtEdge = (method: string) =>
   new ApiError(status.UNIMPLEMENTED, `${method.slice(0, 120)} is not served by an edge (only the feed streams are): call it on the provider`, "NOT_SERVED_AT_EDGE");
@@ -96,7 +114,7 @@ export class EdgeStream {
     } catch {
       request = undefined;
     }
-    if (request?.start !== undefined && "atMs" in request.start) return this.finish(errorEnd(FROM_TIME_NOT_AT_EDGE));
+    if (request?.start !== undefined && "atMs" in request.start && request.fromHistory === true) return this.finish(errorEnd(FROM_TIME_NOT_AT_EDGE));
     const granted = await this.feeds.lease(this.forward, this.events());
     if (!granted.ok) return this.finish(granted);
     if (this.ended) return this.feeds.release(granted.id); // the client left while the lease was granted
@@ -111,7 +129,11 @@ export class EdgeStream {
     try {
       if (start === undefined) {
         this.write(Buffer.from(granted.bytes));
-        await this.follow(join, { epoch: join.epoch, ...join.after }, false, undefined, join.after.seq);
+        await this.follow(join, { epoch: join.epoch, ...join.after }, { replaying: false, lastSeq: join.after.seq });
+        return this.finish({ code: 0 });
+      }
+      if ("atMs" in start) {
+        await this.replayFrom(join, start.atMs, request.snapshots === true);
         return this.finish({ code: 0 });
       }
       if (start.epoch === join.epoch && start.afterSeq > join.after.seq) {
@@ -126,14 +148,14 @@ export class EdgeStream {
         const [subscribed, ...state] = framedEntries(granted.bytes);
         const why = `cannot resume after ${start.afterSeq} of epoch ${start.epoch}: those events are no longer on the bus (retention, or another epoch); continuing live`;
         this.write(Buffer.concat([subscribed ?? Buffer.alloc(0), ...this.encode([this.status("gap", why), this.status("replay-complete", "live from here", join.epoch)]), ...state]));
-        await this.follow(join, { epoch: join.epoch, ...join.after }, false, undefined, join.after.seq);
+        await this.follow(join, { epoch: join.epoch, ...join.after }, { replaying: false, lastSeq: join.after.seq });
       } else {
         const opening = [this.status("subscribed", `resuming after ${start.afterSeq} of epoch ${start.epoch} from the bus`, start.epoch)];
         // A newer epoch that follows says why itself (its first row: the GAP its provider recorded; see follow).
         // Nothing after it on the bus yet: caught up already.
         if (first === undefined) opening.push(this.status("replay-complete", `nothing to replay after ${start.afterSeq} of epoch ${start.epoch}; live from here`, join.epoch));
         await this.writeAll(this.encode(opening));
-        await this.follow(join, from, first !== undefined, found.streamSeq, first !== undefined && first.epoch !== start.epoch ? undefined : start.afterSeq);
+        await this.follow(join, from, { replaying: first !== undefined, streamSeq: found.streamSeq, ...(first !== undefined && first.epoch !== start.epoch ? {} : { lastSeq: start.afterSeq }) });
       }
       this.finish({ code: 0 });
     } catch (err) {
@@ -144,11 +166,32 @@ export class EdgeStream {
     }
   }
 
+  /**
+   * A replay from a time, from the bus (as the provider's from its journal): a feed of events from its first
+   * row recorded at or after `atMs`; a snapshot feed from the newest snapshot recorded at or before it, then
+   * every row after. SUBSCRIBED names the epoch the replayed rows begin in; REPLAY_COMPLETE once caught up.
+   */
+  private async replayFrom(join: LeaseJoin, atMs: number, snapshots: boolean): Promise<void> {
+    const found = await this.feeds.findStartAt(join.stream, join.subject, atMs, snapshots ? this.settings.snapshotEveryMs : undefined);
+    if ("tooEarly" in found) {
+      const when = new Date(atMs).toISOString();
+      const oldest = found.oldestMs === undefined ? "none is on the bus" : `the oldest on the bus is at ${new Date(found.oldestMs).toISOString()}`;
+      throw snapshots
+        ? new ReplayRangeError(`no snapshot of the state is recorded at or before ${when} on the bus: ${oldest}`, "time", found.oldestMs)
+        : new ReplayRangeError(`nothing is recorded that early on the bus: ${found.oldestMs === undefined ? "nothing is" : `the oldest event retained is at ${new Date(found.oldestMs).toISOString()}`}`, "time", found.oldestMs);
+    }
+    const from = found.snapshot ?? { epoch: 0, seq: -1, sub: 0 };
+    await this.follow(join, from, { replaying: true, streamSeq: found.streamSeq, ...(found.snapshot === undefined ? { atMs } : { snapshotSeq: found.snapshot.seq }), subscribedOwed: `replaying from ${new Date(atMs).toISOString()} from the bus` });
+  }
+
   /** The feed's rows after `from`, live: forwarded until the stream ends. */
-  private async follow(join: LeaseJoin, from: FeedPosition, replaying: boolean, streamSeq?: number, lastSeq?: number): Promise<void> {
+  private async follow(join: LeaseJoin, from: FeedPosition, options: FollowOptions): Promise<void> {
+    const { streamSeq, lastSeq, atMs, snapshotSeq } = options;
+    let { replaying, subscribedOwed } = options;
     const startSeq = streamSeq ?? (await this.feeds.findStart(join.stream, join.subject, from)).streamSeq;
     let at = from;
     let seq = lastSeq;
+    let pastSnapshot = false;
     this.setPhase(replaying ? "replay" : "live");
     for await (const message of this.feeds.read(join.stream, join.subject, startSeq, this.abort.signal)) {
       const lagPhase = replaying ? "replay" : "live";
@@ -156,26 +199,44 @@ export class EdgeStream {
       if (message.shed !== undefined && isLater({ epoch: message.epoch, ...message.shed.to }, at)) {
         events.push(this.status("gap", `events ${message.shed.from.seq}…${message.shed.to.seq} were shed on the way to the bus (its publisher fell behind): not delivered`));
       }
-      for (const row of message.rows) {
+      for (let i = 0; i < message.rows.length; i++) {
+        const row = message.rows[i]!;
         const pos = { epoch: message.epoch, seq: row.seq, sub: row.sub };
         if (!isLater(pos, at)) continue;
+        // A replay from a time: not the rows recorded before it.
+        if (atMs !== undefined && message.rowTimes[i]! < atMs) {
+          at = pos;
+          continue;
+        }
+        if (subscribedOwed !== undefined) {
+          events.push(this.status("subscribed", subscribedOwed, message.epoch));
+          subscribedOwed = undefined;
+        }
         // Numbering that starts afresh in a newer epoch (a provider that had no recording of the feed took
         // over): its first rows say "recording started", not why — the GAP is said here. (A provider that had
         // the recording says GAP itself, in a row numbered after the old epoch's last.)
-        if (pos.epoch > at.epoch && row.seq === 0) events.push(this.status("gap", `the feed's numbering starts again in epoch ${pos.epoch} (another provider took over without this feed's recording): what happened after ${at.seq} of epoch ${at.epoch} is missing`, pos.epoch));
+        if (at.epoch > 0 && pos.epoch > at.epoch && row.seq === 0) events.push(this.status("gap", `the feed's numbering starts again in epoch ${pos.epoch} (another provider took over without this feed's recording): what happened after ${at.seq} of epoch ${at.epoch} is missing`, pos.epoch));
         at = pos;
-        // Later snapshots repeat what the deltas said (the join carried the state).
-        if (row.kind === "snapshot") continue;
+        // Later snapshots repeat what the deltas said (the join carried the state); a replay from a time on a
+        // snapshot feed starts with one.
+        if (row.kind === "snapshot") {
+          if (snapshotSeq === undefined || pastSnapshot || row.seq !== snapshotSeq) continue;
+        } else if (snapshotSeq !== undefined) pastSnapshot = true;
         if (row.kind === "data") {
           if (seq !== undefined && message.epoch === this.epoch && row.seq > seq + 1) events.push(this.status("gap", `events ${seq + 1}…${row.seq - 1} are not on the bus: not delivered`));
-          seq = row.seq;
           this.lastDataMs = Date.now();
         }
+        if (row.kind !== "status") seq = row.seq;
         this.epoch = message.epoch;
-        events.push({ type: "recorded", seq: row.kind === "data" ? row.seq : 0, data: row.kind === "data", bytes: row.bytes, symbol: this.symbol });
+        // As the provider's replay hands its journal's rows on (a snapshot row is data, numbered as its state).
+        events.push({ type: "recorded", seq: row.kind === "status" ? 0 : row.seq, data: row.kind !== "status", bytes: row.bytes, symbol: this.symbol });
       }
       if (replaying && message.pending === 0) {
         replaying = false;
+        if (subscribedOwed !== undefined) {
+          events.push(this.status("subscribed", subscribedOwed, join.epoch));
+          subscribedOwed = undefined;
+        }
         if (!this.releasing) this.setPhase("live");
         events.push(this.status("replay-complete", `replayed from the bus after ${from.seq} of epoch ${from.epoch}; live from here`, this.epoch));
       }

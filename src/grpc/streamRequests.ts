@@ -10,6 +10,10 @@ import { accountRendering, bookRendering, candleRendering, tickRendering, tradeR
 export interface StreamRequest {
   rendering: StreamRendering<unknown, unknown>;
   start: ReplayStart | undefined;
+  /** The feed records its state as snapshots (the book, the account): a replay from a time starts at one. */
+  snapshots?: true;
+  /** A replay from a time is served from history, not the feed's recording (candles). */
+  fromHistory?: true;
 }
 
 type Reader = (bytes: Uint8Array, nowMs: number) => StreamRequest;
@@ -28,15 +32,15 @@ const READERS: Readonly<Record<string, Reader>> = {
   },
   "/ibprovider.v1.MarketDataService/StreamOrderBook": (bytes, nowMs) => {
     const request = StreamOrderBookRequest.decode(bytes);
-    return { rendering: any(bookRendering(checkInstrument(request).symbol)), start: replayStartOf(request, nowMs) };
+    return { rendering: any(bookRendering(checkInstrument(request).symbol)), start: replayStartOf(request, nowMs), snapshots: true };
   },
   "/ibprovider.v1.MarketDataService/StreamCandles": (bytes, nowMs) => {
     const request = StreamCandlesRequest.decode(bytes);
-    return { rendering: any(candleRendering(checkInstrument(request).symbol, request.completeOnly)), start: replayStartOf(request, nowMs) };
+    return { rendering: any(candleRendering(checkInstrument(request).symbol, request.completeOnly)), start: replayStartOf(request, nowMs), fromHistory: true };
   },
   "/ibprovider.v1.AccountService/StreamAccount": (bytes, nowMs) => {
     const request = StreamAccountRequest.decode(bytes);
-    return { rendering: any(accountRendering(checkMarketType(request.marketType))), start: replayStartOf(request, nowMs) };
+    return { rendering: any(accountRendering(checkMarketType(request.marketType))), start: replayStartOf(request, nowMs), snapshots: true };
   },
 };
 
