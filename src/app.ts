@@ -271,9 +271,9 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       adapter.stop();
       await simulator?.close();
       // The IB connection is closed: a standby may take over at once (its lease released, not left to lapse).
-      await leadership?.release();
-      // What the feeds recorded until they closed goes to the bus (briefly: the rest is shed, and counted).
-      await bus?.close(Math.min(BUS_FLUSH_ON_STOP_MS, config.env.SHUTDOWN_GRACE_MS));
+      // What the feeds recorded until they closed goes to the bus (briefly: the rest is shed, and counted), then
+      // the leader lease is released: a standby's rows come after this provider's last.
+      await bus?.close(Math.min(BUS_FLUSH_ON_STOP_MS, config.env.SHUTDOWN_GRACE_MS), async () => leadership?.release());
       edgeCalls?.close();
       // Last: what IB sent until the adapter stopped is committed.
       store.close();

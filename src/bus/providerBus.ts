@@ -32,8 +32,8 @@ export interface ProviderBus {
   addressOf(key: string): { subject: string; stream: string } | undefined;
   /** The edges' leases held now. */
   leases(): number;
-  /** Publishes what is still queued (at most `graceMs`), then closes the connection. */
-  close(graceMs: number): Promise<void>;
+  /** Publishes what is still queued (at most `graceMs`), then runs `published` if given, then closes the connection. */
+  close(graceMs: number, published?: () => Promise<void>): Promise<void>;
 }
 
 /** How long the first connection may take before start-up fails. */
@@ -100,10 +100,12 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
     },
     addressOf: (key) => publisher.addressOf(key),
     leases: () => leasing?.size ?? 0,
-    close: async (graceMs) => {
+    close: async (graceMs, published) => {
       await answering?.close();
       await leasing?.close();
       await publisher.close(graceMs);
+      // E.g. the leader lease released: only now, so that a standby's first rows come after this provider's last.
+      await published?.();
       acks.close();
       busConnected.set(0);
       await nc.close();
