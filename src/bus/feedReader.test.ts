@@ -1,10 +1,9 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
-import { rowsHeader } from "./busBatch.js";
-import { BUS_HEADERS } from "./busPublisher.js";
 import { findStart, readFeed, type FeedMessage } from "./feedReader.js";
+import { dataRows, publishRows } from "./testing/busMessages.js";
 
 // A feed's rows found and read back from a real JetStream stream, among another feed's messages: where a
 // read after a position starts (the first message holding a row after it), and what it reads from there.
@@ -23,15 +22,10 @@ describe.skipIf(!verdict.run)("reading a feed's rows back from JetStream", () =>
   /** The stream sequence of each of the feed's messages, by its first row's seq. */
   const seqOf = new Map<number, number>();
 
-  /** A message of `rows` data rows from `first` (each row one framed event of one byte). */
+  /** A message of `rows` data rows from `first`. */
   const publish = async (subject: string, epoch: number, first: number, rows: number) => {
-    const recorded = Array.from({ length: rows }, (_, i) => ({ seq: first + i, sub: 0, timeMs: 1, kind: "data" as const, bytes: Uint8Array.from([0x0a, 0x01, first + i]) }));
-    const h = headers();
-    h.set(BUS_HEADERS.epoch, String(epoch));
-    h.set(BUS_HEADERS.rows, rowsHeader(recorded));
-    h.set(BUS_HEADERS.time, "1");
-    const ack = await js.publish(subject, Buffer.concat(recorded.map((r) => r.bytes)), { headers: h });
-    if (subject === SUBJECT) seqOf.set(first, ack.seq);
+    const seq = await publishRows(js, subject, epoch, dataRows(first, rows));
+    if (subject === SUBJECT) seqOf.set(first, seq);
   };
 
   beforeAll(async () => {

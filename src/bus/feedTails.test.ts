@@ -1,12 +1,11 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
 import { until } from "../testing/until.js";
-import { rowsHeader } from "./busBatch.js";
-import { BUS_HEADERS } from "./busPublisher.js";
 import type { FeedMessage } from "./feedReader.js";
 import { FeedTails } from "./feedTails.js";
+import { dataRows, publishRows } from "./testing/busMessages.js";
 
 // A feed's readers at an edge share one JetStream consumer (the tail); one that starts before the tail's
 // messages reads its own until it reaches them, then joins the tail. Real nats-server.
@@ -25,13 +24,7 @@ describe.skipIf(!verdict.run)("feed tails: one consumer per feed for every reade
 
   const publish = async (count: number) => {
     const seqs: number[] = [];
-    for (let i = 0; i < count; i++, next++) {
-      const h = headers();
-      h.set(BUS_HEADERS.epoch, "1");
-      h.set(BUS_HEADERS.rows, rowsHeader([{ seq: next, sub: 0, timeMs: 1, kind: "data", bytes: Uint8Array.from([0x0a, 0x00]) }]));
-      h.set(BUS_HEADERS.time, "1");
-      seqs.push((await js.publish(SUBJECT, Uint8Array.from([0x0a, 0x00]), { headers: h })).seq);
-    }
+    for (let i = 0; i < count; i++, next++) seqs.push(await publishRows(js, SUBJECT, 1, dataRows(next, 1)));
     return seqs;
   };
 
