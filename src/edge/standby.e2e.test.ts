@@ -20,8 +20,8 @@ const TOKEN = "standby-token";
 const PREFIX = "standby";
 const TTL_MS = 2_000;
 
-/** The TCP ports a process listens on (Linux: its socket inodes among /proc/net/tcp{,6}'s LISTEN rows). */
-function listeningPorts(pid: number): number[] {
+/** The inodes of a process's open sockets (Linux: its fds' `socket:[inode]` links). */
+function socketInodes(pid: number): Set<string> {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -31,6 +31,12 @@ function listeningPorts(pid: number): number[] {
       // closed meanwhile
     }
   }
+  return inodes;
+}
+
+/** The TCP ports a process listens on (Linux: its socket inodes among /proc/net/tcp{,6}'s LISTEN rows). */
+function listeningPorts(pid: number): number[] {
+  const inodes = socketInodes(pid);
   const ports: number[] = [];
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
@@ -43,15 +49,7 @@ function listeningPorts(pid: number): number[] {
 
 /** Whether a process has a TCP connection to `port` (remote side). */
 function connectedTo(pid: number, port: number): boolean {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m !== null) inodes.add(m[1]!);
-    } catch {
-      // closed meanwhile
-    }
-  }
+  const inodes = socketInodes(pid);
   return ["/proc/net/tcp", "/proc/net/tcp6"].some((table) =>
     readFileSync(table, "utf8")
       .split("\n")

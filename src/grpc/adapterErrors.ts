@@ -2,7 +2,7 @@ import { status } from "@grpc/grpc-js";
 import { IbError, type IbErrorKind, type IbFact } from "../ib/ibErrors.js";
 import { ConsumerTooSlowError } from "../stream/overflowPolicy.js";
 import { ReplayRangeError } from "../stream/replayCursor.js";
-import { ReplayUnavailableError } from "../stream/sharedFeed.js";
+import { ReplayUnavailableError } from "../stream/consumerOptions.js";
 import { replayRangeError } from "./requests/replayFields.js";
 import { ApiError } from "./apiError.js";
 

@@ -1,6 +1,6 @@
 import type { Metadata } from "@grpc/grpc-js";
 import type { Logger } from "../log/logger.js";
-import type { FeedJoin } from "../stream/sharedFeed.js";
+import type { FeedJoin } from "../stream/consumerOptions.js";
 
 /**
  * What a handler knows about its call. `signal` aborts when the client cancels, the deadline passes or the

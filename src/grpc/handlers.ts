@@ -21,7 +21,7 @@ import { clientOf } from "./callClient.js";
 import { lineQuotaExceeded, type StreamQuotas } from "./streamQuotas.js";
 import { LineQuotaError } from "../ib/feeds/clientLines.js";
 import { isLease, leaseMetadata } from "./leaseMetadata.js";
-import type { FeedJoin } from "../stream/sharedFeed.js";
+import type { FeedJoin } from "../stream/consumerOptions.js";
 
 /**
  * Records a finished call: its duration (a stream's lifetime) with its final status code in the metrics,

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { Metadata } from "@grpc/grpc-js";
-import type { FeedJoin } from "../stream/sharedFeed.js";
+import type { FeedJoin } from "../stream/consumerOptions.js";
 
 /**
  * The metadata of a lease stream (CallContext.lease): the provider's bus code opens an edge's stream on

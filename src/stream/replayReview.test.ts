@@ -4,7 +4,8 @@ import type { FeedConsumer } from "./feedCursor.js";
 import { FeedRecorder, type RecordingSettings } from "./feedRecorder.js";
 import type { OverflowPolicy } from "./overflowPolicy.js";
 import { ReplayRangeError, type ReplayStart } from "./replayCursor.js";
-import { SharedFeed, type FeedSource } from "./sharedFeed.js";
+import { SharedFeed } from "./sharedFeed.js";
+import type { FeedSource } from "./feedSource.js";
 import { MemoryJournalStore } from "./testing/memoryJournal.js";
 import { PlayedSource, textCodec as codec } from "./testing/playedSource.js";
 

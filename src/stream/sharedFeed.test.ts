@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { FeedEvent, FeedStatus } from "./feedEvents.js";
 import type { FeedCursor } from "./feedCursor.js";
 import { ConsumerTooSlowError, type OverflowPolicy, type ShedKind } from "./overflowPolicy.js";
-import { SharedFeed, type ConsumerOptions, type FeedSink, type FeedSource, type SharedFeedHooks } from "./sharedFeed.js";
+import { SharedFeed, type SharedFeedHooks } from "./sharedFeed.js";
+import type { ConsumerOptions } from "./consumerOptions.js";
+import type { FeedSink, FeedSource } from "./feedSource.js";
 
 /** How long any wait in this file may take before the test fails with what was heard. */
 const WAIT_MS = 2_000;

@@ -2,87 +2,11 @@ import type { FeedEvent, FeedStatus, FeedStatusKind } from "./feedEvents.js";
 import { EventLog } from "./eventLog.js";
 import { FeedCursor, type FeedConsumer, type FeedWait } from "./feedCursor.js";
 import type { FeedRecorder } from "./feedRecorder.js";
-import type { JournalPosition } from "./feedJournal.js";
 import { ReplayCursor, type ReplayStart } from "./replayCursor.js";
-import type { ConsumerTooSlowError, OverflowPolicy, ShedKind } from "./overflowPolicy.js";
-import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "./streamSettings.js";
-
-/**
- * Where a feed's data comes from (an IB subscription in src/ib; a bus consumer on an edge): open one
- * upstream subscription, deliver through `sink`, cancel on close.
- */
-export interface FeedSource<T> {
-  open(sink: FeedSink<T>): OpenFeed;
-  /** The current state as data, for a consumer joining a running feed or one too far behind (e.g. the book). */
-  joinEvents?(): T[];
-  /** The latest data value, if any (peeked by other feeds, e.g. the quote for trade sides). */
-  latest?(): T | undefined;
-  /** What a consumer `maxQueued` events behind gets (see OverflowPolicy); "snapshot" needs joinEvents. */
-  readonly overflow: OverflowPolicy;
-  /**
-   * Reopened after an outage, the source fills the missed window itself (from IB's history) and says the
-   * "gap" status — what it filled and what it could not — before its first data. The feed then holds its
-   * own GAP back; should data come first anyway, the feed's GAP goes before it (never data glued in silence).
-   */
-  readonly fillsGaps?: boolean;
-}
-
-export interface OpenFeed {
-  /** Cancels the upstream subscription (at IB: cancelMktData etc.) and stops routing its messages. */
-  close(): void;
-  /**
-   * Whether the upstream request has actually been sent (default: once opened). A source that holds its
-   * request back (IB's pacing, a settling connection) says false meanwhile, and says why with `waiting`.
-   */
-  isRequested?(): boolean;
-}
-
-export interface FeedSink<T> {
-  data(value: T): void;
-  status(kind: FeedStatusKind, message: string, ibCode?: number): void;
-  /** The upstream request is held back: what for (`message`) and until when, if known. */
-  waiting(message: string, untilMs: number | undefined): void;
-  /** Upstream dropped the subscription but it can be requested again (IB: bust 10225, an unrecoverable book). */
-  restart(message: string, ibCode?: number): void;
-  /** A terminal error: every consumer's stream ends with it. */
-  fail(error: Error): void;
-}
-
-/** One consumer's terms: the stream settings it is held to (defaults: DEFAULT_STREAM_SETTINGS). */
-export interface ConsumerOptions<T = unknown> extends Partial<Pick<StreamSettings, "maxQueued" | "heartbeatMs" | "staleAfterMs">> {
-  signal: AbortSignal;
-  /** The consumer fell maxQueued events behind a "fail" feed (its iteration throws it on its next read). */
-  onOverflow?: (error: ConsumerTooSlowError) => void;
-  /** The data this consumer wants (see FeedCursorOptions.accepts). */
-  accepts?: (value: T) => boolean;
-  /** Start in the past: the recorded events from a time or after a sequence, then live (see ReplayCursor). */
-  start?: ReplayStart;
-  /**
-   * A holder, not a reader (an edge's lease on the provider, src/bus): the consumer gets its join events
-   * (its "subscribed" status, the state) as any joiner, then holds the feed open without reading it — it
-   * holds no events and cannot overflow — until it is closed or the feed fails (its iteration then ends,
-   * or throws the failure). Called at once with where the feed's recorded rows continue after the join:
-   * whoever reads them elsewhere (the bus) continues this consumer's stream there. Needs a recorded feed.
-   */
-  hold?: (joined: FeedJoin) => void;
-}
-
-/** Where a holder joined a feed: its key, the epoch, and the recorded position its join events stand for. */
-export interface FeedJoin {
-  key: string;
-  /** The symbol the feed's recorded bytes carry (FeedJournal.symbol). */
-  symbol: string;
-  epoch: number;
-  after: JournalPosition;
-}
-
-/** A replay was asked of a feed that records nothing (the service runs without a store). */
-export class ReplayUnavailableError extends Error {
-  constructor(key: string) {
-    super(`the feed ${key} is not recorded: it cannot start in the past`);
-    this.name = "ReplayUnavailableError";
-  }
-}
+import type { ShedKind } from "./overflowPolicy.js";
+import { DEFAULT_STREAM_SETTINGS } from "./streamSettings.js";
+import type { FeedSource, OpenFeed } from "./feedSource.js";
+import { ReplayUnavailableError, type ConsumerOptions } from "./consumerOptions.js";
 
 export interface SharedFeedHooks {
   now: () => number;

@@ -16,7 +16,7 @@ import type { AccountState, AccountUpdate } from "../../ib/ibAdapter.js";
 import type { FeedConsumer } from "../../stream/feedCursor.js";
 import { accountRendering } from "../streamRenderings.js";
 import { replayStartOf } from "../requests/replayFields.js";
-import type { ConsumerOptions } from "../../stream/sharedFeed.js";
+import type { ConsumerOptions } from "../../stream/consumerOptions.js";
 import type { GatewayStatus } from "../../ib/connection/gatewayStatus.js";
 import type { CallContext } from "../callContext.js";
 import { encodeStream, type EncodedMessage } from "../streamEncoding.js";

@@ -1,6 +1,6 @@
 import type { Level1 } from "../../domain/marketData.js";
 import type { MarketType } from "../../domain/marketType.js";
-import type { FeedSink, OpenFeed } from "../../stream/sharedFeed.js";
+import type { FeedSink, OpenFeed } from "../../stream/feedSource.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { requireConnected, type FeedContext } from "../feeds/feedContext.js";
 import { level1Source } from "../feeds/level1Feed.js";

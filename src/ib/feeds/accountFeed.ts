@@ -1,7 +1,7 @@
 import { EventName, type Contract } from "@stoqey/ib";
 import { decimalFromIb, ZERO, type Decimal } from "../../domain/decimal.js";
 import type { FeedContext } from "./feedContext.js";
-import type { FeedSource } from "../../stream/sharedFeed.js";
+import type { FeedSource } from "../../stream/feedSource.js";
 
 /** One holding as IB's portfolio reports it (reqAccountUpdates). */
 export interface PortfolioItem {

@@ -1,4 +1,4 @@
-import type { ConsumerOptions } from "../../stream/sharedFeed.js";
+import type { ConsumerOptions } from "../../stream/consumerOptions.js";
 import type { FeedConsumer } from "../../stream/feedCursor.js";
 import type { GatewayStatus } from "../connection/gatewayStatus.js";
 import { IbError } from "../ibErrors.js";

@@ -8,7 +8,7 @@ import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { whatToShowFor } from "../history/historyPlan.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
 import { clockText, gapText, windowText } from "./outageWindow.js";
-import type { FeedSource } from "../../stream/sharedFeed.js";
+import type { FeedSource } from "../../stream/feedSource.js";
 
 /** IB's real-time bars are always 5 seconds long. */
 const RT_BAR_MS = 5_000;

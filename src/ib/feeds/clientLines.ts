@@ -1,6 +1,6 @@
 import { SERVICE_CLIENT_NAME } from "../../config/clientsFile.js";
 import { ibLinesHeld } from "../../metrics/lineMetrics.js";
-import type { ConsumerOptions } from "../../stream/sharedFeed.js";
+import type { ConsumerOptions } from "../../stream/consumerOptions.js";
 import { IbError } from "../ibErrors.js";
 import { LINE_KINDS, LINE_NAMES, lineLimitReached, type LineKind, type LineLimits } from "./lineBudget.js";
 

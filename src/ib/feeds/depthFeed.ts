@@ -4,7 +4,7 @@ import { OrderBook, type PriceSize } from "../../domain/orderBook.js";
 import type { BookLevel } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
-import type { FeedSource } from "../../stream/sharedFeed.js";
+import type { FeedSource } from "../../stream/feedSource.js";
 
 /** An order book event: a snapshot to replace the local book with, or price-level deltas to apply. */
 /** Resubscriptions to rebuild a book that went out of sync happen at most this often. */

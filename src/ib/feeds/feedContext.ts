@@ -2,7 +2,7 @@ import type { IBApi } from "@stoqey/ib";
 import type { Logger } from "../../log/logger.js";
 import { IbError } from "../ibErrors.js";
 import type { RequestRouter } from "../connection/requestRouter.js";
-import type { FeedSink } from "../../stream/sharedFeed.js";
+import type { FeedSink } from "../../stream/feedSource.js";
 import type { LineBudget } from "./lineBudget.js";
 
 /** What every feed source needs to talk to IB. */

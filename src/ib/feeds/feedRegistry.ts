@@ -1,7 +1,8 @@
 import type { GatewayConnection } from "../connection/gatewayConnection.js";
 import type { SubscriptionKind, SubscriptionSnapshot } from "./subscriptionSnapshot.js";
 import { recordShed } from "../../metrics/streamMetrics.js";
-import { SharedFeed, type FeedSource } from "../../stream/sharedFeed.js";
+import { SharedFeed } from "../../stream/sharedFeed.js";
+import type { FeedSource } from "../../stream/feedSource.js";
 import type { FeedConsumer } from "../../stream/feedCursor.js";
 import type { JournalStore } from "../../stream/feedJournal.js";
 import { FeedRecorder, type FeedCodec, type RecordingSettings } from "../../stream/feedRecorder.js";

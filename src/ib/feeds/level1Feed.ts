@@ -4,7 +4,7 @@ import type { AssetClass } from "../../domain/instrumentSymbol.js";
 import type { Level1, MarketDataType } from "../../domain/marketData.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
-import type { FeedSource } from "../../stream/sharedFeed.js";
+import type { FeedSource } from "../../stream/feedSource.js";
 import { optionComputationOf, withComputation } from "./optionComputation.js";
 
 // IB tick types (TWS API TickType): live and their delayed (+65) twins.

@@ -1,7 +1,7 @@
 import { EventName } from "@stoqey/ib";
 import { describe, expect, it } from "vitest";
 import type { Level1 } from "../../domain/marketData.js";
-import type { FeedSink } from "../../stream/sharedFeed.js";
+import type { FeedSink } from "../../stream/feedSource.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import { RecordedGateway } from "../testing/recordedGateway.js";
 import { level1Source } from "./level1Feed.js";

@@ -5,7 +5,7 @@ import { parseInterval } from "../../domain/intervals.js";
 import type { Bar, Candle, TradePrint } from "../../domain/marketData.js";
 import type { Logger } from "../../log/logger.js";
 import type { FeedStatusKind } from "../../stream/feedEvents.js";
-import type { FeedSink, FeedSource, OpenFeed } from "../../stream/sharedFeed.js";
+import type { FeedSink, FeedSource, OpenFeed } from "../../stream/feedSource.js";
 import type { RequestRouter } from "../connection/requestRouter.js";
 import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import type { OutageTrades, TradeHistory } from "../history/outageTrades.js";

@@ -1,4 +1,4 @@
-import type { FeedSource } from "../../stream/sharedFeed.js";
+import type { FeedSource } from "../../stream/feedSource.js";
 
 /** The source with `onData` told of every data value before the feed's consumers. */
 export function tapData<T>(source: FeedSource<T>, onData: (value: T) => void): FeedSource<T> {

@@ -5,7 +5,7 @@ import type { ResolvedInstrument } from "../contracts/contractResolver.js";
 import type { TradeHistory } from "../history/outageTrades.js";
 import { routeMessages, type FeedContext } from "./feedContext.js";
 import { clockText, gapText, windowText } from "./outageWindow.js";
-import type { FeedSource } from "../../stream/sharedFeed.js";
+import type { FeedSource } from "../../stream/feedSource.js";
 
 /** A trade print with the quote that prevailed when it arrived (for aggressor-side inference). */
 export interface TradeEvent {

@@ -1,6 +1,6 @@
 import type { FeedCodec } from "../feedRecorder.js";
 import type { OverflowPolicy } from "../overflowPolicy.js";
-import type { FeedSink, FeedSource } from "../sharedFeed.js";
+import type { FeedSink, FeedSource } from "../feedSource.js";
 
 /** The seam for the replay tests' upstream: a FeedSource the test plays through its sink; `state` is what a joiner (or a snapshot) gets. */
 export class PlayedSource implements FeedSource<number> {
