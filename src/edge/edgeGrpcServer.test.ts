@@ -42,6 +42,7 @@ describe("the edge's gRPC server", () => {
         findStart: () => Promise.reject(new Error("no bus here")),
         findStartAt: () => Promise.reject(new Error("no bus here")),
         read: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("no bus here")) }) }),
+        call: () => Promise.resolve({ ok: false, code: 14, message: "no bus here" }),
       },
       streamSettings: { heartbeatMs: 1_000, staleAfterMs: 0, maxDrainWaitMs: 60_000, snapshotEveryMs: 60_000 },
     });

@@ -113,6 +113,31 @@ describe.skipIf(!verdict.run)("an edge serves streams from the bus", () => {
     live.call.cancel();
   }, 40_000);
 
+  it("serves candles from a time as the provider does: history's complete candles, REPLAY_COMPLETE, then the feed without a candle twice", async () => {
+    const fromMs = Date.now() - 30 * 60_000;
+    const startTime = { seconds: String(Math.floor(fromMs / 1000)), nanos: 0 };
+    const candles = async (address: string) => {
+      const c = new Collector(marketData(address).streamCandles({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval: "min1", startTime }, auth));
+      await c.until(() => c.error !== undefined || (c.statuses(StreamStatusKind.STREAM_STATUS_KIND_REPLAY_COMPLETE) === 1 && c.data.some((e) => e.sequence !== "0")), { what: "the history, then the feed", timeoutMs: 15_000 });
+      c.call.cancel();
+      expect(c.error).toBeUndefined();
+      return c;
+    };
+    const [atProvider, atEdge] = await Promise.all([candles(provider.grpcAddress), candles(edgeAddress(1))]);
+    const history = (c: Collector) => c.data.filter((e) => e.sequence === "0").map((e) => JSON.stringify(e));
+    // The same complete candles of history (the store's, read once by the provider's first call), 29 or 30 minutes of them.
+    expect(history(atEdge).length).toBeGreaterThanOrEqual(29);
+    const n = Math.min(history(atEdge).length, history(atProvider).length);
+    expect(history(atEdge).slice(0, n)).toEqual(history(atProvider).slice(0, n));
+    expect(statusKinds(atEdge.events).slice(0, 2)).toEqual(["STREAM_STATUS_KIND_SUBSCRIBED", "STREAM_STATUS_KIND_REPLAY_COMPLETE"]);
+    const complete = atEdge.events.findIndex((e) => e.event?.$case === "status" && (e.event.value as { kind: StreamStatusKind }).kind === StreamStatusKind.STREAM_STATUS_KIND_REPLAY_COMPLETE);
+    expect(atEdge.events.slice(complete).some((e) => e.sequence === "0" && e.event?.$case === "candle")).toBe(false);
+    // The feed's candles start after history's last: the forming one, not an older one again.
+    const starts = (c: Collector) => c.data.map((e) => Number((e.event!.value as { time: { seconds: string } }).time.seconds));
+    const lastHistory = Math.max(...starts(atEdge).slice(0, history(atEdge).length));
+    expect(starts(atEdge).slice(history(atEdge).length).every((t) => t > lastHistory)).toBe(true);
+  }, 30_000);
+
   it("passes the provider's refusals on with their reasons (an unknown symbol, a sequence not reached)", async () => {
     const unknown = new Collector(marketData(edgeAddress(0)).streamTicks({ connectorType: "ib", marketType: "spot", symbol: "NOSUCH1" }, auth));
     await unknown.until(() => unknown.error !== undefined, { what: "the refusal", timeoutMs: 10_000 });

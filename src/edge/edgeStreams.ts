@@ -1,9 +1,11 @@
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { LeaseEnd, LeaseEvents, LeaseJoin, LeaseReply } from "../bus/busLeases.js";
-import type { BusCall } from "../bus/busRpc.js";
+import type { BusCall, CallReply } from "../bus/busRpc.js";
 import { framedEntries } from "../bus/busBatch.js";
 import { isLater, type FeedMessage, type FeedPosition, type ReadStart, type TimeStart } from "../bus/feedReader.js";
 import { ApiError } from "../grpc/apiError.js";
+import { candleReplayMessage, historyCandlesEvent } from "../grpc/candlesFromHistory.js";
+import { timestampToMs } from "../grpc/mapping/protoTime.js";
 import { replayRangeError } from "../grpc/requests/replayFields.js";
 import { encodeBatch } from "../grpc/streamEncoding.js";
 import { isFeedStream, readStreamRequest, type StreamRequest } from "../grpc/streamRequests.js";
@@ -12,6 +14,8 @@ import type { Logger } from "../log/logger.js";
 import type { FeedEvent, FeedStatus } from "../stream/feedEvents.js";
 import { ReplayRangeError } from "../stream/replayCursor.js";
 import { toServiceError } from "../grpc/statusDetails.js";
+import { candleHistoryAtEdge, candleStartOf } from "./edgeCandleHistory.js";
+import { EdgeClientWriter, type ClientWriterSettings } from "./edgeClientWriter.js";
 import { edgeBusLag, edgeStreams } from "./edgeMetrics.js";
 import { status } from "@grpc/grpc-js";
 
@@ -22,25 +26,17 @@ export interface EdgeFeeds {
   findStart(stream: string, subject: string, after: FeedPosition): Promise<ReadStart>;
   findStartAt(stream: string, subject: string, atMs: number, snapshotEveryMs: number | undefined): Promise<TimeStart>;
   read(stream: string, subject: string, streamSeq: number, signal: AbortSignal): AsyncIterable<FeedMessage>;
+  /** A unary call on the provider (a candle stream's history from a time). */
+  call(call: BusCall, cancelled?: AbortSignal): Promise<CallReply>;
 }
 
-export interface EdgeStreamSettings {
-  heartbeatMs: number;
-  staleAfterMs: number;
-  /** How long a client may not read before its stream ends CLIENT_NOT_READING (as at the provider). */
-  maxDrainWaitMs: number;
+export interface EdgeStreamSettings extends ClientWriterSettings {
   /** How often the provider records a snapshot feed's state (STORE_SNAPSHOT_EVERY_MS, the same on edges): where a replay from a time looks for one. */
   snapshotEveryMs: number;
 }
 
 /** How an edge stream ends: OK, or a status with its google.rpc.Status bytes. */
 export type StreamEnd = { code: 0 } | LeaseEnd;
-
-const FROM_TIME_NOT_AT_EDGE = new ApiError(
-  status.UNIMPLEMENTED,
-  "start_time: candles from a time come from history (the store, IB), which an edge does not hold; open this stream on the provider (or the all-in-one process). Every other stream replays from a time here",
-  "REPLAY_FROM_TIME_NOT_AT_EDGE",
-);
 
 interface FollowOptions {
   /** Replaying (REPLAY_COMPLETE once caught up) or live. */
@@ -55,6 +51,8 @@ interface FollowOptions {
   snapshotSeq?: number;
   /** SUBSCRIBED, said with the epoch of the first row sent (a replay from a time begins in the epoch it finds). */
   subscribedOwed?: string;
+  /** Data rows the client already has in another form (candles history gave): skipped until the first that is not. */
+  already?: (bytes: Uint8Array) => boolean;
 }
 
 const notAtEdge = (method: string) =>
@@ -75,13 +73,9 @@ const MAX_RELEASE_RETRY_MS = 4_000;
  */
 export class EdgeStream {
   private readonly abort = new AbortController();
+  private readonly out: EdgeClientWriter;
   private leaseId: string | undefined;
-  private lastWriteMs = Date.now();
-  private lastDataMs: number | undefined;
-  private lastStaleMs: number | undefined;
-  private idle: NodeJS.Timeout | undefined;
   private ended = false;
-  private draining = false;
   /** What the stream is doing (the edge's streams gauge); "releasing": its feed asked for again. */
   private phase: "replay" | "live" | "releasing" | undefined;
   private releasing = false;
@@ -98,6 +92,7 @@ export class EdgeStream {
     private readonly onEnd: (end: StreamEnd | undefined) => void,
   ) {
     call.once("cancelled", () => this.finish(undefined));
+    this.out = new EdgeClientWriter(call, settings, (events) => this.encode(events), this.abort.signal, () => this.finish(errorEnd(CLIENT_NOT_READING)));
   }
 
   private request!: StreamRequest;
@@ -106,15 +101,13 @@ export class EdgeStream {
     if (this.ended) return;
     const { method } = this.forward;
     if (!isFeedStream(method)) return this.finish(errorEnd(notAtEdge(method)));
-    // Read as its handler reads it; a replay from a time is refused before the provider is asked (no IB
-    // request for nothing). A request the handler would refuse goes to the provider, which says why.
+    // Read as its handler reads it; a request the handler would refuse goes to the provider, which says why.
     let request: StreamRequest | undefined;
     try {
       request = readStreamRequest(method, this.forward.body, Date.now());
     } catch {
       request = undefined;
     }
-    if (request?.start !== undefined && "atMs" in request.start && request.fromHistory === true) return this.finish(errorEnd(FROM_TIME_NOT_AT_EDGE));
     const granted = await this.feeds.lease(this.forward, this.events());
     if (!granted.ok) return this.finish(granted);
     if (this.ended) return this.feeds.release(granted.id); // the client left while the lease was granted
@@ -125,15 +118,16 @@ export class EdgeStream {
     const { join } = granted;
     this.symbol = join.symbol;
     this.epoch = join.epoch;
-    this.armIdle();
+    this.out.keepAlive();
     try {
       if (start === undefined) {
-        this.write(Buffer.from(granted.bytes));
+        this.out.write(Buffer.from(granted.bytes));
         await this.follow(join, { epoch: join.epoch, ...join.after }, { replaying: false, lastSeq: join.after.seq });
         return this.finish({ code: 0 });
       }
       if ("atMs" in start) {
-        await this.replayFrom(join, start.atMs, request.snapshots === true);
+        if (request.fromHistory === true) await this.candlesFrom(join, granted.bytes, start.atMs);
+        else await this.replayFrom(join, start.atMs, request.snapshots === true);
         return this.finish({ code: 0 });
       }
       if (start.epoch === join.epoch && start.afterSeq > join.after.seq) {
@@ -147,14 +141,14 @@ export class EdgeStream {
       if (lost || (first === undefined && start.epoch !== join.epoch)) {
         const [subscribed, ...state] = framedEntries(granted.bytes);
         const why = `cannot resume after ${start.afterSeq} of epoch ${start.epoch}: those events are no longer on the bus (retention, or another epoch); continuing live`;
-        this.write(Buffer.concat([subscribed ?? Buffer.alloc(0), ...this.encode([this.status("gap", why), this.status("replay-complete", "live from here", join.epoch)]), ...state]));
+        this.out.write(Buffer.concat([subscribed ?? Buffer.alloc(0), ...this.encode([this.status("gap", why), this.status("replay-complete", "live from here", join.epoch)]), ...state]));
         await this.follow(join, { epoch: join.epoch, ...join.after }, { replaying: false, lastSeq: join.after.seq });
       } else {
         const opening = [this.status("subscribed", `resuming after ${start.afterSeq} of epoch ${start.epoch} from the bus`, start.epoch)];
         // A newer epoch that follows says why itself (its first row: the GAP its provider recorded; see follow).
         // Nothing after it on the bus yet: caught up already.
         if (first === undefined) opening.push(this.status("replay-complete", `nothing to replay after ${start.afterSeq} of epoch ${start.epoch}; live from here`, join.epoch));
-        await this.writeAll(this.encode(opening));
+        await this.out.writeAll(this.encode(opening));
         await this.follow(join, from, { replaying: first !== undefined, streamSeq: found.streamSeq, ...(first !== undefined && first.epoch !== start.epoch ? {} : { lastSeq: start.afterSeq }) });
       }
       this.finish({ code: 0 });
@@ -184,10 +178,31 @@ export class EdgeStream {
     await this.follow(join, from, { replaying: true, streamSeq: found.streamSeq, ...(found.snapshot === undefined ? { atMs } : { snapshotSeq: found.snapshot.seq }), subscribedOwed: `replaying from ${new Date(atMs).toISOString()} from the bus` });
   }
 
+  /**
+   * Candles from a time, as the provider's handler serves them (candlesFromHistory.ts): SUBSCRIBED, the
+   * complete candles of history from `atMs` (GetCandles on the provider: its store, then IB), REPLAY_COMPLETE,
+   * then the feed from the join — its forming candle and its rows from the bus, without the candles history
+   * already gave (the lease was granted first, so nothing completed meanwhile is missed).
+   */
+  private async candlesFrom(join: LeaseJoin, joinBytes: Uint8Array, atMs: number): Promise<void> {
+    const [subscribed, ...state] = framedEntries(joinBytes);
+    if (subscribed !== undefined) this.out.write(Buffer.from(subscribed));
+    const history = await candleHistoryAtEdge(this.forward, (c, cancelled) => this.feeds.call(c, cancelled), { atMs, toMs: Date.now() }, this.abort.signal);
+    if (!history.ok) return this.finish(history.end);
+    const { candles } = history;
+    const lastStart = candles.length === 0 ? Number.NEGATIVE_INFINITY : timestampToMs(candles[candles.length - 1]!.time!);
+    const replayed = candles.length === 0 ? [] : [historyCandlesEvent(candles, candles[0]!.symbol)];
+    const complete = this.status("replay-complete", candleReplayMessage(candles.length, atMs), join.epoch);
+    if (!(await this.out.writeAll(this.encode([...replayed, complete])))) return;
+    const already = (bytes: Uint8Array) => (candleStartOf(bytes) ?? Number.POSITIVE_INFINITY) <= lastStart;
+    this.out.write(Buffer.concat(state.filter((entry) => !already(entry))));
+    await this.follow(join, { epoch: join.epoch, ...join.after }, { replaying: false, lastSeq: join.after.seq, already });
+  }
+
   /** The feed's rows after `from`, live: forwarded until the stream ends. */
   private async follow(join: LeaseJoin, from: FeedPosition, options: FollowOptions): Promise<void> {
     const { streamSeq, lastSeq, atMs, snapshotSeq } = options;
-    let { replaying, subscribedOwed } = options;
+    let { replaying, subscribedOwed, already } = options;
     const startSeq = streamSeq ?? (await this.feeds.findStart(join.stream, join.subject, from)).streamSeq;
     let at = from;
     let seq = lastSeq;
@@ -223,8 +238,15 @@ export class EdgeStream {
           if (snapshotSeq === undefined || pastSnapshot || row.seq !== snapshotSeq) continue;
         } else if (snapshotSeq !== undefined) pastSnapshot = true;
         if (row.kind === "data") {
+          if (already !== undefined) {
+            if (already(row.bytes)) {
+              seq = row.seq;
+              continue;
+            }
+            already = undefined;
+          }
           if (seq !== undefined && message.epoch === this.epoch && row.seq > seq + 1) events.push(this.status("gap", `events ${seq + 1}…${row.seq - 1} are not on the bus: not delivered`));
-          this.lastDataMs = Date.now();
+          this.out.sawData();
         }
         if (row.kind !== "status") seq = row.seq;
         this.epoch = message.epoch;
@@ -241,7 +263,7 @@ export class EdgeStream {
         events.push(this.status("replay-complete", `replayed from the bus after ${from.seq} of epoch ${from.epoch}; live from here`, this.epoch));
       }
       if (events.length === 0) continue;
-      if (!(await this.writeAll(this.encode(events)))) return;
+      if (!(await this.out.writeAll(this.encode(events)))) return;
       edgeBusLag.observe({ phase: lagPhase }, Math.max(0, Date.now() - message.timeMs) / 1000);
     }
   }
@@ -252,59 +274,6 @@ export class EdgeStream {
 
   private status(kind: FeedStatus["kind"], message: string, epoch?: number): FeedEvent<unknown> {
     return { type: "status", status: { kind, atMs: Date.now(), message, ...(epoch === undefined ? {} : { epoch }) } };
-  }
-
-  private write(bytes: Buffer): boolean {
-    if (this.ended || bytes.length === 0) return true;
-    this.lastWriteMs = Date.now();
-    return this.call.write(bytes);
-  }
-
-  /**
-   * Writes the messages; waits while the client's connection is full (its reading paces the reading of the
-   * bus), at most maxDrainWaitMs: a client that does not read then is ended CLIENT_NOT_READING, as at the provider.
-   */
-  private async writeAll(messages: Buffer[]): Promise<boolean> {
-    for (const m of messages) {
-      if (this.write(m)) continue;
-      this.draining = true;
-      const drained = await new Promise<boolean>((resolve) => {
-        const done = (ok: boolean) => {
-          clearTimeout(timer);
-          this.call.off("drain", onDrain);
-          this.abort.signal.removeEventListener("abort", onAbort);
-          resolve(ok);
-        };
-        const onDrain = () => done(true);
-        const onAbort = () => done(false);
-        const timer = setTimeout(() => done(false), this.settings.maxDrainWaitMs);
-        this.call.once("drain", onDrain);
-        this.abort.signal.addEventListener("abort", onAbort, { once: true });
-      });
-      this.draining = false;
-      if (this.abort.signal.aborted) return false;
-      if (!drained) {
-        this.finish(errorEnd(CLIENT_NOT_READING));
-        return false;
-      }
-    }
-    return !this.abort.signal.aborted;
-  }
-
-  /** Heartbeats on an idle stream, and STALE once per period without data (as the provider's cursor does). */
-  private armIdle(): void {
-    const { heartbeatMs, staleAfterMs } = this.settings;
-    this.idle = setInterval(() => {
-      const now = Date.now();
-      // Nothing more for a client whose connection is full (a heartbeat would only queue behind).
-      if (this.draining || now - this.lastWriteMs < heartbeatMs) return;
-      const since = this.lastDataMs === undefined ? undefined : now - this.lastDataMs;
-      if (staleAfterMs > 0 && since !== undefined && since >= staleAfterMs && (this.lastStaleMs === undefined || now - this.lastStaleMs >= staleAfterMs)) {
-        this.lastStaleMs = now;
-        this.write(this.encode([{ type: "status", status: { kind: "stale", atMs: now, message: `no data for ${Math.round(since / 1000)} s`, sinceLastDataMs: since } }])[0]!);
-      } else this.write(this.encode([{ type: "heartbeat", atMs: now, lastDataMs: this.lastDataMs }])[0]!);
-    }, Math.max(50, Math.floor(heartbeatMs / 4)));
-    this.idle.unref();
   }
 
   private events(): LeaseEvents {
@@ -338,7 +307,7 @@ export class EdgeStream {
 
   private async askAgain(): Promise<void> {
     this.leaseId = undefined;
-    if (this.request !== undefined) this.write(this.encode([this.status("reconnecting", "the provider is away (restarting, or the bus was): the feed is asked for again; its events continue from the bus")])[0]!);
+    if (this.request !== undefined) this.out.tell(this.status("reconnecting", "the provider is away (restarting, or the bus was): the feed is asked for again; its events continue from the bus"));
     for (let attempt = 0; !this.ended; attempt++) {
       const again = await this.feeds.lease(this.forward, this.events());
       if (this.ended) {
@@ -360,7 +329,7 @@ export class EdgeStream {
   /** A status of the edge's own (its bus connection lost or back), said if the stream has begun. */
   tell(kind: FeedStatus["kind"], message: string): void {
     if (this.ended || this.request === undefined) return;
-    this.write(this.encode([this.status(kind, message)])[0]!);
+    this.out.tell(this.status(kind, message));
   }
 
   /** Ends the stream from outside (the server stops). */
@@ -372,7 +341,6 @@ export class EdgeStream {
   private finish(end: StreamEnd | undefined): void {
     if (this.ended) return;
     this.ended = true;
-    clearInterval(this.idle);
     this.setPhase(undefined);
     this.abort.abort();
     if (this.leaseId !== undefined) this.feeds.release(this.leaseId);

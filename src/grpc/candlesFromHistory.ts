@@ -1,5 +1,6 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { StreamCandlesResponse } from "../../gen/ibprovider/v1/market_data_service.js";
+import type { Candle as ProtoCandle } from "../../gen/ibprovider/v1/types.js";
 import type { Candle, TextCandle } from "../domain/marketData.js";
 import type { FeedEvent } from "../stream/feedEvents.js";
 import type { FeedConsumer } from "../stream/feedCursor.js";
@@ -75,7 +76,7 @@ export function candlesFromHistory(options: CandlesFromHistoryOptions): FeedCons
           yield [historyCandles(complete, options.symbol)];
         }
         replaying = false;
-        const message = `replayed ${sent} complete candles from history since ${new Date(options.atMs).toISOString()}; live from here`;
+        const message = candleReplayMessage(sent, options.atMs);
         yield [{ type: "status", status: { kind: "replay-complete", atMs: options.now(), message, ...(epoch === undefined ? {} : { epoch }) } }];
         // History has the candles up to lastStart complete: a live update of one of them (forming or complete) is older news.
         const fresh = (batch: FeedEvent<Candle>[]) => batch.filter((e) => e.type !== "data" || e.value.startMs > lastStart);
@@ -97,8 +98,20 @@ export function candlesFromHistory(options: CandlesFromHistoryOptions): FeedCons
 
 const isSubscribed = (e: FeedEvent<Candle>) => e.type === "status" && e.status.kind === "subscribed";
 
-/** History candles as one replayed event: their stream events' bytes (framed `events` entries, sequence 0) for the client's symbol. */
 function historyCandles(candles: readonly TextCandle[], symbol: string): FeedEvent<Candle> {
-  const events = candles.map((c) => ({ event: { $case: "candle" as const, value: textCandleToProto(c, symbol) }, sequence: "0", backfilled: false }));
+  return historyCandlesEvent(
+    candles.map((c) => textCandleToProto(c, symbol)),
+    symbol,
+  );
+}
+
+/** History candles as one replayed event: their stream events' bytes (framed `events` entries, sequence 0) for the client's symbol. */
+export function historyCandlesEvent(candles: readonly ProtoCandle[], symbol: string): FeedEvent<never> {
+  const events = candles.map((c) => ({ event: { $case: "candle" as const, value: c }, sequence: "0", backfilled: false }));
   return { type: "recorded", seq: 0, data: true, bytes: StreamCandlesResponse.encode({ events }, new BinaryWriter()).finish(), symbol };
+}
+
+/** The message of the REPLAY_COMPLETE after a replay of candles from history. */
+export function candleReplayMessage(sent: number, atMs: number): string {
+  return `replayed ${sent} complete candles from history since ${new Date(atMs).toISOString()}; live from here`;
 }
