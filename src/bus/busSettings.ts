@@ -38,6 +38,12 @@ export interface BusSettings {
    * the bus goes on before it stops (src/bus/leadership.ts).
    */
   leaderTtlMs: number;
+  /**
+   * Copies JetStream keeps of every stream the provider creates and of the leader lease's bucket (BUS_REPLICAS,
+   * 1..5): 3 on a 3-node cluster, so that the loss of one node loses no event and stops no feed. At most the
+   * cluster's JetStream servers (1 for a single nats-server); an existing stream is brought to it at start.
+   */
+  replicas: number;
 }
 
 const HOUR = 3_600_000;
@@ -55,6 +61,7 @@ export const DEFAULT_BUS_SETTINGS: Readonly<Omit<BusSettings, "servers" | "url">
   // events/s) for ≈ 9 µs of CPU per event more than 25 ms would cost; the store keeps its 25 ms pace.
   flushEveryMs: 5,
   leaderTtlMs: 5_000,
+  replicas: 1,
 });
 
 /**

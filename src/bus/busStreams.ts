@@ -3,6 +3,7 @@ import { nanos } from "@nats-io/transport-node";
 import type { RecordedFeedKind } from "../store/storeSettings.js";
 import type { BusSettings } from "./busSettings.js";
 import { streamOf } from "./busSubjects.js";
+import { BusUnavailableError } from "./busUnavailableError.js";
 
 const KINDS: readonly RecordedFeedKind[] = ["tick", "trade", "orderBook", "candle", "account"];
 
@@ -10,7 +11,7 @@ const KINDS: readonly RecordedFeedKind[] = ["tick", "trade", "orderBook", "candl
 export type KindStream = Partial<StreamConfig> & { name: string };
 
 /** The JetStream stream of each kind of feed, as the settings want it. */
-export function streamConfigs(settings: Pick<BusSettings, "subjectPrefix" | "retention" | "streamMaxBytes" | "duplicateWindowMs">): KindStream[] {
+export function streamConfigs(settings: Pick<BusSettings, "subjectPrefix" | "retention" | "streamMaxBytes" | "duplicateWindowMs" | "replicas">): KindStream[] {
   return KINDS.map((kind) => {
     const { name, subject } = streamOf(settings.subjectPrefix, kind);
     const maxAgeMs = settings.retention[kind];
@@ -27,7 +28,7 @@ export function streamConfigs(settings: Pick<BusSettings, "subjectPrefix" | "ret
       max_msgs: -1,
       max_msg_size: -1,
       max_consumers: -1,
-      num_replicas: 1,
+      num_replicas: settings.replicas,
       // Edges find where a feed's rows continue with direct gets (feedReader.ts findStart).
       allow_direct: true,
       // JetStream refuses a duplicate window longer than the stream's max age.
@@ -37,21 +38,63 @@ export function streamConfigs(settings: Pick<BusSettings, "subjectPrefix" | "ret
 }
 
 /**
- * Creates each kind's stream, or brings an existing one to the settings (a changed retention applies at
- * the next start). A stream JetStream cannot change so (another storage type) stops start-up with its reason.
+ * Creates each kind's stream, or brings an existing one to the settings (a changed retention or BUS_REPLICAS
+ * applies at the next start: JetStream adds or drops copies of a running stream). A stream JetStream cannot
+ * change so (another storage type) stops start-up with its reason; more replicas than the bus has servers, with
+ * one line naming BUS_REPLICAS.
  */
 export async function ensureStreams(jsm: JetStreamManager, configs: readonly KindStream[]): Promise<void> {
   for (const config of configs) {
-    try {
-      await jsm.streams.info(config.name);
-    } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) {
-        await jsm.streams.add(config);
-        continue;
-      }
-      throw err;
-    }
     const { name, ...update } = config;
-    await jsm.streams.update(name, update);
+    const replicas = config.num_replicas ?? 1;
+    let clustered: boolean;
+    try {
+      clustered = (await jsm.streams.info(name)).cluster !== undefined;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+      try {
+        await jsm.streams.add(config);
+      } catch (e) {
+        throw replicasProblemOf(e, replicas, name) ?? e;
+      }
+      continue;
+    }
+    // A single nats-server (2.9) refuses a new stream of 3 replicas but takes the update to 3 without a word.
+    if (replicas > 1 && !clustered) throw notClusteredProblem(replicas);
+    try {
+      await jsm.streams.update(name, update);
+    } catch (err) {
+      throw replicasProblemOf(err, replicas, name) ?? err;
+    }
   }
 }
+
+/**
+ * JetStream's refusals of a replica count (nats-server's JSStreamReplicasNotSupportedErr, JSClusterNoPeersErr,
+ * JSInsufficientResourcesErr) as the setting to change; undefined for any other error, or for one replica (then
+ * "insufficient resources" is the servers' storage, not BUS_REPLICAS).
+ */
+export function replicasProblemOf(err: unknown, replicas: number, stream: string): BusUnavailableError | undefined {
+  if (replicas <= 1 || !(err instanceof JetStreamApiError)) return undefined;
+  if (err.code === REPLICAS_NOT_SUPPORTED) return notClusteredProblem(replicas, err);
+  if (err.code === NO_SUITABLE_PEERS || err.code === INSUFFICIENT_RESOURCES) {
+    return new BusUnavailableError(
+      `BUS_REPLICAS ${replicas}: the bus's JetStream cluster cannot place ${replicas} copies of ${stream} (JetStream: ${err.message}); BUS_REPLICAS must be at most the cluster's JetStream servers that are up`,
+      { cause: err },
+    );
+  }
+  return undefined;
+}
+
+/** BUS_REPLICAS above 1 on a single nats-server. */
+export function notClusteredProblem(replicas: number, cause?: unknown): BusUnavailableError {
+  return new BusUnavailableError(
+    `BUS_REPLICAS ${replicas}: the bus is a single nats-server, not a JetStream cluster (replicas > 1 not supported in non-clustered mode); set BUS_REPLICAS=1 or list a cluster's servers in BUS_URL (docs/deploy.md)`,
+    { cause },
+  );
+}
+
+/** nats-server's error codes (server/errors.json) for what a replica count can run into. */
+const NO_SUITABLE_PEERS = 10005;
+const INSUFFICIENT_RESOURCES = 10023;
+const REPLICAS_NOT_SUPPORTED = 10074;

@@ -30,7 +30,7 @@ describe.skipIf(!verdict.run)("the leader lease (one provider per prefix, a stan
   const contender = (nc: NatsConnection, prefix: string, extra: { signal?: AbortSignal } = {}) => {
     const log = captureLog();
     const lost: string[] = [];
-    const leading = acquireLeadership(nc, { subjectPrefix: prefix, leaderTtlMs: TTL_MS }, createLogger("info", { destination: log.sink, format: "json" }), { ttlMs: TTL_MS, renewMs: RENEW_MS, onLost: (r) => lost.push(r), ...extra });
+    const leading = acquireLeadership(nc, { subjectPrefix: prefix, leaderTtlMs: TTL_MS, replicas: 1 }, createLogger("info", { destination: log.sink, format: "json" }), { ttlMs: TTL_MS, renewMs: RENEW_MS, onLost: (r) => lost.push(r), ...extra });
     let leadership: Leadership | undefined;
     let failed: unknown;
     void leading.then(
@@ -69,7 +69,7 @@ describe.skipIf(!verdict.run)("the leader lease (one provider per prefix, a stan
     const [ncA, ncB] = [await connection(), await connection()];
     const a = contender(ncA, "lead0");
     const leaderA = await a.leading;
-    const other = acquireLeadership(ncB, { subjectPrefix: "lead0", leaderTtlMs: TTL_MS * 3 }, createLogger("silent"), { ttlMs: TTL_MS * 3, renewMs: RENEW_MS * 3, onLost: () => undefined });
+    const other = acquireLeadership(ncB, { subjectPrefix: "lead0", leaderTtlMs: TTL_MS * 3, replicas: 1 }, createLogger("silent"), { ttlMs: TTL_MS * 3, renewMs: RENEW_MS * 3, onLost: () => undefined });
     await expect(other).rejects.toThrow(/BUS_LEADER_TTL_MS 3000 differs from the leading provider's \(1000 ms/);
     expect(leaderA.isLeader()).toBe(true);
   });

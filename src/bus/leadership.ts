@@ -5,6 +5,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { millis, nanos, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Logger } from "../log/logger.js";
 import type { BusSettings } from "./busSettings.js";
+import { notClusteredProblem, replicasProblemOf } from "./busStreams.js";
 import { BusUnavailableError } from "./busUnavailableError.js";
 
 /**
@@ -64,7 +65,7 @@ export function renewEveryFor(ttlMs: number): number {
  * Resolves once this process leads `settings.subjectPrefix` (at once if nobody does); until then it waits
  * as standby, logging that once. Rejects if the connection closes or `signal` aborts while waiting.
  */
-export async function acquireLeadership(nc: NatsConnection, settings: Pick<BusSettings, "subjectPrefix" | "leaderTtlMs">, log: Logger, options: LeadershipOptions): Promise<Leadership> {
+export async function acquireLeadership(nc: NatsConnection, settings: Pick<BusSettings, "subjectPrefix" | "leaderTtlMs" | "replicas">, log: Logger, options: LeadershipOptions): Promise<Leadership> {
   const ttlMs = options.ttlMs ?? settings.leaderTtlMs;
   const renewMs = options.renewMs ?? renewEveryFor(ttlMs);
   if (!(renewMs < ttlMs)) throw new Error(`the leader lease's renewal (${renewMs} ms) must come sooner than its TTL (${ttlMs} ms)`);
@@ -72,7 +73,7 @@ export async function acquireLeadership(nc: NatsConnection, settings: Pick<BusSe
   const bucket = leaderBucketOf(prefix);
   const instance = options.instance ?? `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`;
   const holder: Holder = { instance, host: hostname(), pid: process.pid, since: "" };
-  const kv = await openBucket(nc, bucket, ttlMs, log);
+  const kv = await openBucket(nc, bucket, ttlMs, settings.replicas, log);
 
   // A release (a delete marker on the key's subject) wakes a standby at once; an expiry is only seen by polling.
   let wake: (() => void) | undefined;
@@ -208,13 +209,24 @@ export async function acquireLeadership(nc: NatsConnection, settings: Pick<BusSe
   };
 }
 
-/** The prefix's lease bucket, created if absent; an existing one brought to this TTL (a changed BUS_LEADER_TTL_MS). */
-async function openBucket(nc: NatsConnection, bucket: string, ttlMs: number, log: Logger): Promise<KV> {
-  const kv = await new Kvm(nc).create(bucket, { ttl: ttlMs, history: 1, storage: StorageType.File, replicas: 1, description: "ib-provider: the provider leading this prefix (its lease)" });
-  const manager = await jetstreamManager(nc);
+/**
+ * The prefix's lease bucket, created if absent; an existing one brought to this TTL (a changed BUS_LEADER_TTL_MS)
+ * and to BUS_REPLICAS copies (JetStream adds or drops them under a running lease: the leader renews on).
+ */
+async function openBucket(nc: NatsConnection, bucket: string, ttlMs: number, replicas: number, log: Logger): Promise<KV> {
   const stream = `KV_${bucket}`;
+  let kv: KV;
+  try {
+    kv = await new Kvm(nc).create(bucket, { ttl: ttlMs, history: 1, storage: StorageType.File, replicas, description: "ib-provider: the provider leading this prefix (its lease)" });
+  } catch (err) {
+    throw replicasProblemOf(err, replicas, stream) ?? err;
+  }
+  const manager = await jetstreamManager(nc);
   const info = await manager.streams.info(stream);
-  if (millis(info.config.max_age) !== ttlMs) {
+  // As the feeds' streams (busStreams.ts): a single nats-server would take 3 replicas of an existing bucket silently.
+  if (replicas > 1 && info.cluster === undefined) throw notClusteredProblem(replicas);
+  const ttlChanged = millis(info.config.max_age) !== ttlMs;
+  if (ttlChanged) {
     // Changed under a leader, its lease would lapse on another schedule than the one it renews on (a shorter TTL:
     // before its own deadline, and a standby would take it while it still holds IB): refused while one leads.
     const holder = await currentHolder(kv);
@@ -224,7 +236,16 @@ async function openBucket(nc: NatsConnection, bucket: string, ttlMs: number, log
       );
     }
     log.warn({ bucket, was: millis(info.config.max_age), ttlMs }, "the leader lease's TTL differs from the bucket's: the bucket is updated (every provider of the prefix should have the same BUS_LEADER_TTL_MS)");
-    await manager.streams.update(stream, { ...info.config, max_age: nanos(ttlMs), duplicate_window: Math.min(info.config.duplicate_window, nanos(ttlMs)) });
+  }
+  if (info.config.num_replicas !== replicas) {
+    log.warn({ bucket, was: info.config.num_replicas, replicas }, "the leader lease's bucket has another number of replicas: it is updated (every provider of the prefix should have the same BUS_REPLICAS)");
+  }
+  if (ttlChanged || info.config.num_replicas !== replicas) {
+    try {
+      await manager.streams.update(stream, { ...info.config, max_age: nanos(ttlMs), duplicate_window: Math.min(info.config.duplicate_window, nanos(ttlMs)), num_replicas: replicas });
+    } catch (err) {
+      throw replicasProblemOf(err, replicas, stream) ?? err;
+    }
   }
   return kv;
 }

@@ -60,6 +60,8 @@ export async function startProviderBus(settings: BusSettings, directory: BusDire
     await ensureStreams(jsm, streamConfigs(settings));
   } catch (err) {
     await nc.close();
+    // Already one line naming its setting (BUS_REPLICAS).
+    if (err instanceof BusUnavailableError) throw err;
     throw new BusUnavailableError(`${where}: JetStream is not usable there (${messageOf(err)}); the bus must run JetStream (nats-server -js)`, { cause: err });
   }
   const acks = new JetStreamAcks(nc, settings.ackTimeoutMs);

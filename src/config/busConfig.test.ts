@@ -41,6 +41,18 @@ describe("the bus settings (BUS_URL: the provider role)", () => {
     for (const bad of ["999", "300001", "1.5", "5s"]) expect(() => load({ BUS_URL: "nats://127.0.0.1:4222", BUS_LEADER_TTL_MS: bad })).toThrow(/BUS_LEADER_TTL_MS/);
   });
 
+  it("reads BUS_REPLICAS (1 by default, 1-5): the copies of every stream and of the leader lease", () => {
+    const bus = (replicas?: string) => load({ BUS_URL: "nats://127.0.0.1:4222", ...(replicas === undefined ? {} : { BUS_REPLICAS: replicas }) }).bus!;
+    expect(bus().replicas).toBe(1);
+    expect(bus("3").replicas).toBe(3);
+    expect(bus("5").replicas).toBe(5);
+    for (const bad of ["0", "6", "2.5", "three"]) {
+      const message = configErrorOf(() => bus(bad)).message;
+      expect(message).toContain("environment variable BUS_REPLICAS");
+    }
+    expect(load({ BUS_REPLICAS: "3" }).warnings.join("\n")).toContain("BUS_REPLICAS is set but BUS_URL is not");
+  });
+
   it("names BUS_URL and what it expects for a URL that is not a NATS server's, and masks a password in it", () => {
     for (const [bad, expected] of [
       ["127.0.0.1:4222", "expected nats://host:port"],

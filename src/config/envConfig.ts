@@ -125,6 +125,8 @@ export const envSchema = z.object({
   BUS_FLUSH_MS: z.coerce.number().int("expected whole milliseconds").min(1).max(1_000).optional(),
   /** How long the leader lease outlives its provider's last renewal: a standby's takeover time (unset: DEFAULT_BUS_SETTINGS.leaderTtlMs). */
   BUS_LEADER_TTL_MS: z.coerce.number().int("expected whole milliseconds").min(1_000).max(300_000).optional(),
+  /** Copies JetStream keeps of each stream and of the leader lease, at most the cluster's servers (unset: DEFAULT_BUS_SETTINGS.replicas). */
+  BUS_REPLICAS: z.coerce.number().int("expected a whole number of replicas").min(1, "expected 1-5").max(5, "expected 1-5").optional(),
   /** Events waiting to be published before the oldest are shed (unset: DEFAULT_BUS_SETTINGS.maxQueued). */
   BUS_QUEUE_EVENTS: z.coerce.number().int("expected an integer").min(1_000).max(10_000_000).optional(),
   /** How long shutdown waits for calls to finish before cancelling them. */

@@ -185,6 +185,7 @@ function busSettingsOf(env: EnvConfig, problems: ConfigProblem[], warnings: stri
     maxQueued: env.BUS_QUEUE_EVENTS ?? d.maxQueued,
     flushEveryMs: env.BUS_FLUSH_MS ?? d.flushEveryMs,
     leaderTtlMs: env.BUS_LEADER_TTL_MS ?? d.leaderTtlMs,
+    replicas: env.BUS_REPLICAS ?? d.replicas,
   };
 }
 

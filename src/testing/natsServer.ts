@@ -45,7 +45,8 @@ export interface NatsServerOptions {
  */
 const leftovers = new Set<() => void>();
 let exitHookInstalled = false;
-function leaveNothingBehind(cleanup: () => void): () => void {
+/** Registers `cleanup` to run at the test process's exit; the function returned unregisters it. */
+export function leaveNothingBehind(cleanup: () => void): () => void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once("exit", () => {
@@ -82,13 +83,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const stop = async () => {
     const running = child;
     child = undefined;
-    // Already ended (a signal ends it with exitCode null): no "exit" to wait for.
-    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
-    running.kill("SIGTERM");
-    const kill = setTimeout(() => running.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(kill);
+    await endServer(running);
   };
   try {
     await launch();
@@ -121,8 +116,34 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   };
 }
 
+/** Ends a server (SIGTERM, SIGKILL after 5 s; `signal` SIGKILL: at once) and waits for its exit. */
+export async function endServer(running: ChildProcess | undefined, signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
+  // Already ended (a signal ends it with exitCode null): no "exit" to wait for.
+  if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
+  running.kill(signal);
+  const kill = setTimeout(() => running.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(kill);
+}
+
 async function spawnServer(port: number, storeDir: string, configFile: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(DEBIAN_NATS_SERVER, ["-c", configFile, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], { stdio: ["ignore", "ignore", "pipe"] });
+  const started = await launchServer(["-c", configFile, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir]);
+  try {
+    await jetstreamAnswers(`nats://127.0.0.1:${started.port}`);
+    return started;
+  } catch (err) {
+    started.child.kill("SIGKILL");
+    throw err;
+  }
+}
+
+/**
+ * Spawns Debian's nats-server with `args`; resolves with its client port once it logs that it is ready (a
+ * cluster's node: before its JetStream has a meta leader). Killed if it does not get there.
+ */
+export async function launchServer(args: readonly string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(DEBIAN_NATS_SERVER, args, { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   try {
     const listening = await new Promise<number>((resolve, reject) => {
@@ -149,7 +170,6 @@ async function spawnServer(port: number, storeDir: string, configFile: string): 
     // Keep draining its log (a full pipe would stall the server), without keeping it.
     child.stderr!.removeAllListeners("data");
     child.stderr!.resume();
-    await jetstreamAnswers(`nats://127.0.0.1:${listening}`);
     return { child, port: listening };
   } catch (err) {
     child.kill("SIGKILL");
