@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dec } from "../domain/decimal.js";
 import { MarketStore } from "../store/marketStore.js";
+import { MIGRATIONS } from "../store/migrations.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
 
 // `npm run store -- …` as an operator runs it: the real CLI in its own process (tsx, as npm runs it), on a
@@ -96,7 +97,7 @@ describe("npm run store, while the service runs", () => {
   it("stats shows the path, schema version, size, rows per table and every series, as a table or JSON; STORE_PATH names the file", async () => {
     const text = await runCli(["stats"], { env: { STORE_PATH: storeFile } });
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toContain(`store    ${storeFile}\nschema   version 2\nsize     `);
+    expect(text.stdout).toContain(`store    ${storeFile}\nschema   version ${MIGRATIONS.length}\nsize     `);
     expect(text.stdout).toMatch(/^rows     candles \d[\d,]*, coverage \d+, series 2, contracts \d+, events \d[\d,]*, feeds \d+$/m);
     expect(text.stdout).toMatch(/^symbol +interval +what to show +hours +bars +first +last$/m);
     expect(text.stdout).toMatch(new RegExp(`^ETHUSDT +min1 +AGGTRADES +all hours +\\d+ +\\S+Z +\\S+Z$`, "m"));
@@ -105,7 +106,7 @@ describe("npm run store, while the service runs", () => {
     const json = await runCli(["--path", storeFile, "stats", "--json"]);
     expect(json.code, json.stderr).toBe(0);
     const stats = JSON.parse(json.stdout) as { path: string; schemaVersion: number; sizeBytes: number; rows: Record<string, number>; series: { symbol: string; interval: string; bars: number; first: string }[] };
-    expect(stats).toMatchObject({ path: storeFile, schemaVersion: 2 });
+    expect(stats).toMatchObject({ path: storeFile, schemaVersion: MIGRATIONS.length });
     expect(stats.sizeBytes).toBeGreaterThan(0);
     expect(stats.series.map((s) => [s.symbol, s.interval])).toEqual([["ETHUSDT", "h1"], ["ETHUSDT", "min1"]]);
     expect(stats.rows.candles).toBe(stats.series.reduce((n, s) => n + s.bars, 0));

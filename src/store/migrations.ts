@@ -97,4 +97,62 @@ export const MIGRATIONS: readonly string[] = [
   -- Whatever else deletes events must update it in the same transaction.
   INSERT INTO row_counts (tbl, n) VALUES ('events', 0);
   `,
+  // 3: orders (issue 17, orderStore.ts), written synchronously before IB is told. An order per row, a bracket's
+  // legs each their own row naming their parent and carrying the whole request as placed (canonical text,
+  // domain/orders/canonicalOrderRequest.ts); the client's key (account, client_order_id) is unique, and so is
+  // IB's order id within its id space (a connection's ids), allocated above the mark kept in order_id_marks so
+  // an id is never reused after a restart. Prices and sizes as wire text. Executions by IB's execId, the
+  // commission report joined into the same row whichever came first (the execution's columns are null until it
+  // comes). The kill switch outlives a restart (order_switches). Open orders: a partial index on the statuses not done.
+  `
+  CREATE TABLE orders (
+    account TEXT NOT NULL,
+    client_order_id TEXT NOT NULL,
+    id_space TEXT NOT NULL,
+    order_id INTEGER NOT NULL,
+    perm_id INTEGER,
+    role TEXT NOT NULL, -- parent, takeProfit, stopLoss
+    parent_client_order_id TEXT,
+    request TEXT NOT NULL,
+    status TEXT NOT NULL,
+    filled TEXT NOT NULL,
+    remaining TEXT NOT NULL,
+    avg_fill_price TEXT,
+    error_code INTEGER,
+    error_text TEXT,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (account, client_order_id),
+    UNIQUE (id_space, order_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX orders_open ON orders (account) WHERE status NOT IN ('Filled', 'Cancelled', 'ApiCancelled');
+  CREATE INDEX orders_by_update ON orders (updated_ms);
+  CREATE INDEX orders_by_perm_id ON orders (perm_id) WHERE perm_id IS NOT NULL;
+  CREATE TABLE order_id_marks (
+    id_space TEXT PRIMARY KEY,
+    last_order_id INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE executions (
+    exec_id TEXT PRIMARY KEY,
+    account TEXT,
+    order_id INTEGER,
+    client_order_id TEXT,
+    con_id INTEGER,
+    time_ms INTEGER,
+    side TEXT,
+    price TEXT,
+    quantity TEXT,
+    commission TEXT,
+    commission_currency TEXT,
+    realized_pnl TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX executions_by_time ON executions (time_ms) WHERE time_ms IS NOT NULL;
+  CREATE INDEX executions_by_order ON executions (account, client_order_id);
+  CREATE TABLE order_switches (
+    name TEXT PRIMARY KEY,
+    engaged INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    changed_ms INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

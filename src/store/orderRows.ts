@@ -1,0 +1,103 @@
+/** The order store's rows and what they read back as (orderStore.ts). */
+import { dec } from "../domain/decimal.js";
+import { orderRequestFromCanonical } from "../domain/orders/canonicalOrderRequest.js";
+import type { CommissionReport, Execution } from "../domain/orders/execution.js";
+import { orderLegs, type OrderLeg, type OrderRequest } from "../domain/orders/orderRequest.js";
+import { isOrderStatus, type OrderState } from "../domain/orders/orderStatus.js";
+
+/** An order as stored: its IB state, the request it was placed with, and which order of that request it is. */
+export interface StoredOrder extends OrderState {
+  account: string;
+  clientOrderId: string;
+  /** Whose IB order ids orderId counts in (ClaimOptions.idSpace). */
+  idSpace: string;
+  role: OrderLeg["role"];
+  /** A bracket leg's parent. */
+  parentClientOrderId?: string;
+  /** The whole request as placed (a leg's row carries its parent's request). */
+  request: OrderRequest;
+  /** This row's order as IB is sent it (the parent, or the leg). */
+  leg: OrderLeg;
+  createdMs: number;
+  updatedMs: number;
+}
+
+/** An execution and, once IB reported it, its commission. */
+export interface StoredExecution {
+  execution: Execution;
+  commission?: CommissionReport;
+}
+
+export interface OrderRow {
+  account: string;
+  client_order_id: string;
+  id_space: string;
+  order_id: number;
+  perm_id: number | null;
+  role: string;
+  parent_client_order_id: string | null;
+  request: string;
+  status: string;
+  filled: string;
+  remaining: string;
+  avg_fill_price: string | null;
+  error_code: number | null;
+  error_text: string | null;
+  created_ms: number;
+  updated_ms: number;
+}
+
+export interface ExecutionRow {
+  exec_id: string;
+  account: string | null;
+  order_id: number | null;
+  client_order_id: string | null;
+  con_id: number | null;
+  time_ms: number | null;
+  side: string | null;
+  price: string | null;
+  quantity: string | null;
+  commission: string | null;
+  commission_currency: string | null;
+  realized_pnl: string | null;
+}
+
+export function orderFromRow(row: OrderRow): StoredOrder {
+  const request = orderRequestFromCanonical(row.request);
+  const leg = orderLegs(request).find((l) => l.role === row.role);
+  // Written by this code only; a row that says otherwise is a damaged or foreign store, not something to guess about.
+  if (leg === undefined || !isOrderStatus(row.status)) throw new Error(`order ${row.client_order_id} in the store has role ${row.role} and status ${row.status}, which its request cannot have`);
+  const order: StoredOrder = {
+    account: row.account,
+    clientOrderId: row.client_order_id,
+    idSpace: row.id_space,
+    orderId: row.order_id,
+    role: leg.role,
+    request,
+    leg,
+    status: row.status,
+    filled: dec(row.filled),
+    remaining: dec(row.remaining),
+    createdMs: row.created_ms,
+    updatedMs: row.updated_ms,
+  };
+  if (row.perm_id !== null) order.permId = row.perm_id;
+  if (row.parent_client_order_id !== null) order.parentClientOrderId = row.parent_client_order_id;
+  if (row.avg_fill_price !== null) order.avgFillPrice = dec(row.avg_fill_price);
+  if (row.error_code !== null) order.lastError = { code: row.error_code, text: row.error_text ?? "" };
+  return order;
+}
+
+/** undefined while only the commission report is known (the execution's columns are null). */
+export function executionFromRow(row: ExecutionRow): StoredExecution | undefined {
+  if (row.time_ms === null || row.account === null || row.order_id === null || row.con_id === null || row.side === null || row.price === null || row.quantity === null) return undefined;
+  const execution: Execution = { execId: row.exec_id, account: row.account, orderId: row.order_id, conId: row.con_id, timeMs: row.time_ms, side: row.side as Execution["side"], price: dec(row.price), quantity: dec(row.quantity) };
+  if (row.client_order_id !== null) execution.clientOrderId = row.client_order_id;
+  const stored: StoredExecution = { execution };
+  if (row.commission !== null) {
+    const commission: CommissionReport = { execId: row.exec_id, commission: dec(row.commission), currency: row.commission_currency ?? "" };
+    if (row.realized_pnl !== null) commission.realizedPnl = dec(row.realized_pnl);
+    stored.commission = commission;
+  }
+  return stored;
+}

@@ -1,0 +1,34 @@
+/**
+ * Child process of orderStore.test.ts: opens the store file, waits for the shared start time, then claims
+ * "shared" and `count` client order ids of its own (retrying while another process holds the lock), printing
+ * one line per claim: "clientOrderId new orderId".
+ * Arguments: path, process name, count, start time (epoch ms).
+ */
+import { dec } from "../../domain/decimal.js";
+import { OrderStore, retryWhileBusy } from "../orderStore.js";
+
+const [path, name, count, startAt] = process.argv.slice(2) as [string, string, string, string];
+const store = OrderStore.open(path);
+const request = (clientOrderId: string) => ({
+  clientOrderId,
+  account: "DU1",
+  instrument: { conId: 265598, symbol: "AAPL", secType: "STK", exchange: "SMART", currency: "USD" },
+  side: "BUY" as const,
+  quantity: dec("1"),
+  type: "MKT" as const,
+  tif: "DAY" as const,
+  outsideRth: false,
+});
+
+async function main(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(startAt) - Date.now())));
+  const ids = ["shared", ...Array.from({ length: Number(count) }, (_, i) => `${name}-${i}`)];
+  const lines: string[] = [];
+  for (const id of ids) {
+    const claimed = await retryWhileBusy(() => store.claim(request(id), { nextValidId: 100 }), 10_000);
+    lines.push(`${id} ${claimed.new} ${claimed.order.orderId}`);
+  }
+  store.close();
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+void main();
