@@ -74,7 +74,8 @@ export class OrderStore {
   private constructor(private readonly db: SqliteDatabase) {
     this.statements = {
       order: db.prepare<[string, string], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE account = ? AND client_order_id = ?`),
-      legs: db.prepare<[string, string], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE account = ? AND parent_client_order_id = ? ORDER BY order_id`),
+      // A bracket's legs have the ids right after their parent's (claim allocates them so): found by IB's id.
+      legs: db.prepare<[string, number, number, string], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id_space = ? AND order_id > ? AND order_id <= ? AND parent_client_order_id = ? ORDER BY order_id`),
       byOrderId: db.prepare<[string, number], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id_space = ? AND order_id = ?`),
       byPermId: db.prepare<[number], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE perm_id = ?`),
       insertOrder: db.prepare(`INSERT INTO orders (${ORDER_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 'PendingSubmit', '0', ?, NULL, NULL, NULL, ?, ?)`),
@@ -82,8 +83,8 @@ export class OrderStore {
         "UPDATE orders SET status = coalesce(?, status), perm_id = coalesce(?, perm_id), filled = coalesce(?, filled), remaining = coalesce(?, remaining), avg_fill_price = coalesce(?, avg_fill_price), " +
           "error_code = coalesce(?, error_code), error_text = coalesce(?, error_text), updated_ms = ? WHERE account = ? AND client_order_id = ?",
       ),
-      // Same text as the partial index's WHERE, so SQLite uses it.
-      openOf: db.prepare<[string], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE account = ? AND status NOT IN ('Filled', 'Cancelled', 'ApiCancelled') ORDER BY order_id`),
+      // The partial index's WHERE, word for word; forced, or the planner walks every order of the account by its key.
+      openOf: db.prepare<[string], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders INDEXED BY orders_open WHERE account = ? AND status NOT IN ('Filled', 'Cancelled', 'ApiCancelled') ORDER BY order_id`),
       openAll: db.prepare<[], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE status NOT IN ('Filled', 'Cancelled', 'ApiCancelled') ORDER BY order_id`),
       recent: db.prepare<[number, string | null, string | null, number], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE updated_ms >= ? AND (? IS NULL OR account = ?) ORDER BY updated_ms DESC, order_id DESC LIMIT ?`),
       mark: db.prepare<[string], { last_order_id: number }>("SELECT last_order_id FROM order_id_marks WHERE id_space = ?"),
@@ -106,10 +107,14 @@ export class OrderStore {
     this.claimTransaction = db.transaction((request: OrderRequest, options: ClaimOptions): ClaimResult => this.claimInTransaction(request, options));
   }
 
-  /** Opens (creating and migrating when needed) the store file with a connection of its own. */
+  /**
+   * Opens (creating and migrating when needed) the store file with a connection of its own. Opening may wait
+   * up to 5 s for another connection's migration or write (startup); after that no statement waits.
+   */
   static open(path: string): OrderStore {
-    const db = openDatabase(path, 0);
+    const db = openDatabase(path, 5_000);
     db.pragma("synchronous = FULL");
+    db.pragma("busy_timeout = 0");
     return new OrderStore(db);
   }
 
@@ -230,7 +235,8 @@ export class OrderStore {
     const found = this.statements.order.get(account, request.clientOrderId);
     if (found !== undefined) {
       if (found.role !== "parent" || found.request !== canonical) throw new ClientOrderIdReusedError("clientOrderId", request.clientOrderId);
-      return { new: false, order: orderFromRow(found), legs: this.statements.legs.all(account, request.clientOrderId).map(orderFromRow) };
+      const legs = this.statements.legs.all(found.id_space, found.order_id, found.order_id + 2, request.clientOrderId).filter((row) => row.account === account);
+      return { new: false, order: orderFromRow(found), legs: legs.map(orderFromRow) };
     }
     const legs = orderLegs(request);
     for (const leg of legs.slice(1)) {
