@@ -6,9 +6,14 @@ import { describe, expect, it } from "vitest";
 import { dec } from "../domain/decimal.js";
 import type { Execution } from "../domain/orders/execution.js";
 import { bracketBuy, limitBuy } from "../domain/orders/testing/orderRequests.js";
+import { until } from "../testing/until.js";
 import { MarketStore } from "./marketStore.js";
 import { ClientOrderIdReusedError, retryWhileBusy } from "./orderStore.js";
 import { orderStoreFiles } from "./testing/orderStoreFiles.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const TSX = pathToFileURL(join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
+const CLAIMER = fileURLToPath(new URL("./testing/claimOrders.ts", import.meta.url));
 
 const files = orderStoreFiles();
 const { open } = files;
@@ -79,17 +84,33 @@ describe("claiming a client order id", () => {
     expect(b.claim(limitBuy({ clientOrderId: "c-2" }), { nextValidId: 10 }).order.orderId).toBe(11);
   });
 
+  it("a claim that returned is on disk: after the claiming process is killed (-9, no clean close), the retry finds it", async () => {
+    open();
+    const proc = spawn(process.execPath, ["--import", TSX, CLAIMER, files.path, "killed", "3", "0", "hold"], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    proc.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.on("exit", (_code, signal) => resolve(signal)));
+    await until(() => out.split("\n").length > 4, { timeoutMs: 15_000, what: "the child printed its four claims" });
+    proc.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    const store = open();
+    const claimed = out.trim().split("\n").map((line) => line.split(" "));
+    for (const [id, , orderId] of claimed) {
+      // The child's request (claimOrders.ts): 1 AAPL at market for DU1.
+      const retry = store.claim(limitBuy({ clientOrderId: id!, account: "DU1", type: "MKT", limitPrice: undefined, quantity: dec("1") }), { nextValidId: 1 });
+      expect([retry.new, retry.order.orderId]).toEqual([false, Number(orderId)]);
+    }
+    expect(store.lastOrderId("DU1")).toBe(103);
+  });
+
   it("concurrent claims from four processes on one file: exactly one wins a shared id, and no IB order id is handed out twice", async () => {
     open(); // migrated once before the processes start
-    const root = fileURLToPath(new URL("../..", import.meta.url));
-    const tsx = pathToFileURL(join(root, "node_modules", "tsx", "dist", "loader.mjs")).href;
-    const child = fileURLToPath(new URL("./testing/claimOrders.ts", import.meta.url));
     const startAt = Date.now() + 2_500;
     const outputs = await Promise.all(
       ["p1", "p2", "p3", "p4"].map(
         (name) =>
           new Promise<string>((resolve, reject) => {
-            const proc = spawn(process.execPath, ["--import", tsx, child, files.path, name, "25", String(startAt)], { stdio: ["ignore", "pipe", "inherit"] });
+            const proc = spawn(process.execPath, ["--import", TSX, CLAIMER, files.path, name, "25", String(startAt)], { stdio: ["ignore", "pipe", "inherit"] });
             let out = "";
             proc.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
             proc.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${name} exited with ${code}`))));

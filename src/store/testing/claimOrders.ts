@@ -1,13 +1,14 @@
 /**
  * Child process of orderStore.test.ts: opens the store file, waits for the shared start time, then claims
  * "shared" and `count` client order ids of its own (retrying while another process holds the lock), printing
- * one line per claim: "clientOrderId new orderId".
- * Arguments: path, process name, count, start time (epoch ms).
+ * one line per claim: "clientOrderId new orderId". With "hold", it then waits to be killed instead of closing
+ * the store (a crash right after the claims, before any checkpoint or clean close).
+ * Arguments: path, process name, count, start time (epoch ms), [hold].
  */
 import { dec } from "../../domain/decimal.js";
 import { OrderStore, retryWhileBusy } from "../orderStore.js";
 
-const [path, name, count, startAt] = process.argv.slice(2) as [string, string, string, string];
+const [path, name, count, startAt, hold] = process.argv.slice(2) as [string, string, string, string, string | undefined];
 const store = OrderStore.open(path);
 const request = (clientOrderId: string) => ({
   clientOrderId,
@@ -28,7 +29,8 @@ async function main(): Promise<void> {
     const claimed = await retryWhileBusy(() => store.claim(request(id), { nextValidId: 100 }), 10_000);
     lines.push(`${id} ${claimed.new} ${claimed.order.orderId}`);
   }
-  store.close();
   process.stdout.write(`${lines.join("\n")}\n`);
+  if (hold === "hold") setInterval(() => undefined, 60_000);
+  else store.close();
 }
 void main();
