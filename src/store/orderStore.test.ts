@@ -15,6 +15,21 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TSX = pathToFileURL(join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
 const CLAIMER = fileURLToPath(new URL("./testing/claimOrders.ts", import.meta.url));
 
+/** A claimOrders.ts child: ready once its store is open, claiming on go(); claims() are the lines it printed. */
+function startClaimer(name: string, count: number, mode?: "hold") {
+  const proc = spawn(process.execPath, ["--import", TSX, CLAIMER, files.path, name, String(count), ...(mode === undefined ? [] : [mode])], { stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  proc.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
+  return {
+    proc,
+    ready: until(() => out.startsWith("ready\n"), { timeoutMs: 15_000, what: `${name} opened the store` }),
+    go: () => proc.stdin.write("go\n"),
+    claims: () => out.split("\n").slice(1).filter((line) => line !== "").map((line) => line.split(" ") as [string, string, string]),
+    /** How it ended: "0" or the signal that killed it. */
+    exited: new Promise<string>((resolve) => proc.on("exit", (code, signal) => resolve(signal ?? String(code)))),
+  };
+}
+
 const files = orderStoreFiles();
 const { open } = files;
 const T0 = Date.UTC(2026, 11, 4, 15, 0);
@@ -86,18 +101,16 @@ describe("claiming a client order id", () => {
 
   it("a claim that returned is on disk: after the claiming process is killed (-9, no clean close), the retry finds it", async () => {
     open();
-    const proc = spawn(process.execPath, ["--import", TSX, CLAIMER, files.path, "killed", "3", "0", "hold"], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    proc.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.on("exit", (_code, signal) => resolve(signal)));
-    await until(() => out.split("\n").length > 4, { timeoutMs: 15_000, what: "the child printed its four claims" });
-    proc.kill("SIGKILL");
-    expect(await exited).toBe("SIGKILL");
+    const child = startClaimer("killed", 3, "hold");
+    await child.ready;
+    child.go();
+    await until(() => child.claims().length === 4, { timeoutMs: 15_000, what: "the child printed its four claims" });
+    child.proc.kill("SIGKILL");
+    expect(await child.exited).toBe("SIGKILL");
     const store = open();
-    const claimed = out.trim().split("\n").map((line) => line.split(" "));
-    for (const [id, , orderId] of claimed) {
+    for (const [id, , orderId] of child.claims()) {
       // The child's request (claimOrders.ts): 1 AAPL at market for DU1.
-      const retry = store.claim(limitBuy({ clientOrderId: id!, account: "DU1", type: "MKT", limitPrice: undefined, quantity: dec("1") }), { nextValidId: 1 });
+      const retry = store.claim(limitBuy({ clientOrderId: id, account: "DU1", type: "MKT", limitPrice: undefined, quantity: dec("1") }), { nextValidId: 1 });
       expect([retry.new, retry.order.orderId]).toEqual([false, Number(orderId)]);
     }
     expect(store.lastOrderId("DU1")).toBe(103);
@@ -105,19 +118,11 @@ describe("claiming a client order id", () => {
 
   it("concurrent claims from four processes on one file: exactly one wins a shared id, and no IB order id is handed out twice", async () => {
     open(); // migrated once before the processes start
-    const startAt = Date.now() + 2_500;
-    const outputs = await Promise.all(
-      ["p1", "p2", "p3", "p4"].map(
-        (name) =>
-          new Promise<string>((resolve, reject) => {
-            const proc = spawn(process.execPath, ["--import", TSX, CLAIMER, files.path, name, "25", String(startAt)], { stdio: ["ignore", "pipe", "inherit"] });
-            let out = "";
-            proc.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
-            proc.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${name} exited with ${code}`))));
-          }),
-      ),
-    );
-    const claims = outputs.flatMap((o) => o.trim().split("\n")).map((line) => line.split(" ") as [string, string, string]);
+    const children = ["p1", "p2", "p3", "p4"].map((name) => startClaimer(name, 25));
+    await Promise.all(children.map((c) => c.ready));
+    for (const c of children) c.go();
+    expect(await Promise.all(children.map((c) => c.exited))).toEqual(["0", "0", "0", "0"]);
+    const claims = children.flatMap((c) => c.claims());
     expect(claims).toHaveLength(4 * 26);
     const shared = claims.filter(([id]) => id === "shared");
     expect(shared.filter(([, isNew]) => isNew === "true")).toHaveLength(1);
@@ -127,7 +132,7 @@ describe("claiming a client order id", () => {
     expect(new Set(won).size).toBe(won.length);
     expect(Math.min(...won)).toBe(100);
     expect(Math.max(...won)).toBe(100 + won.length - 1);
-  }, 30_000);
+  });
 
   it("a claim that finds the file locked by another connection is tried again without holding the event loop, and lands once the lock is gone", async () => {
     const store = open();

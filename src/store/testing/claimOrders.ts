@@ -1,14 +1,16 @@
 /**
- * Child process of orderStore.test.ts: opens the store file, waits for the shared start time, then claims
- * "shared" and `count` client order ids of its own (retrying while another process holds the lock), printing
- * one line per claim: "clientOrderId new orderId". With "hold", it then waits to be killed instead of closing
- * the store (a crash right after the claims, before any checkpoint or clean close).
- * Arguments: path, process name, count, start time (epoch ms), [hold].
+ * Child process of orderStore.test.ts: opens the store file, prints "ready", waits for a line on stdin (so
+ * several children start claiming at once), then claims "shared" and `count` client order ids of its own
+ * (retrying while another process holds the lock), printing one line per claim: "clientOrderId new orderId".
+ * With "hold", it then waits to be killed instead of closing the store (a crash right after the claims,
+ * before any checkpoint or clean close).
+ * Arguments: path, process name, count, [hold].
  */
+import { once } from "node:events";
 import { dec } from "../../domain/decimal.js";
 import { OrderStore, retryWhileBusy } from "../orderStore.js";
 
-const [path, name, count, startAt, hold] = process.argv.slice(2) as [string, string, string, string, string | undefined];
+const [path, name, count, hold] = process.argv.slice(2) as [string, string, string, string | undefined];
 const store = OrderStore.open(path);
 const request = (clientOrderId: string) => ({
   clientOrderId,
@@ -22,7 +24,8 @@ const request = (clientOrderId: string) => ({
 });
 
 async function main(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(startAt) - Date.now())));
+  process.stdout.write("ready\n");
+  await once(process.stdin, "data");
   const ids = ["shared", ...Array.from({ length: Number(count) }, (_, i) => `${name}-${i}`)];
   const lines: string[] = [];
   for (const id of ids) {
@@ -32,5 +35,6 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join("\n")}\n`);
   if (hold === "hold") setInterval(() => undefined, 60_000);
   else store.close();
+  process.stdin.destroy();
 }
 void main();
