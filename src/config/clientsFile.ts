@@ -27,10 +27,16 @@ export const SERVICE_CLIENT_NAME = "service";
 /**
  * What a client may call, by service: `market-data` (MarketDataService, SymbolService), `account`
  * (AccountService: balances and positions), `store` (StoreService: backfills spend the shared history
- * budget), `runtime` (RuntimeService: the Gateway's identity and the live subscriptions).
+ * budget), `runtime` (RuntimeService: the Gateway's identity and the live subscriptions), `trade`
+ * (OrderService: placing, changing and cancelling orders; its reads need `account` or `trade`).
  */
-export const CLIENT_SCOPES = ["market-data", "account", "store", "runtime"] as const;
+export const CLIENT_SCOPES = ["market-data", "account", "store", "runtime", "trade"] as const;
 export type ClientScope = (typeof CLIENT_SCOPES)[number];
+/**
+ * A named client's scopes when its entry names none, and PROVIDER_API_TOKEN's: every scope but `trade`,
+ * which a client holds only when it is given by name (a read token can never place orders).
+ */
+export const DEFAULT_CLIENT_SCOPES: readonly ClientScope[] = CLIENT_SCOPES.filter((s) => s !== "trade");
 
 export interface ClientConfig {
   name: string;
@@ -78,7 +84,7 @@ export function sha256(token: string): Buffer {
 
 /** PROVIDER_API_TOKEN as a client: named `default`, with the default quotas. */
 export function defaultClient(token: string): ClientConfig {
-  return { name: DEFAULT_CLIENT_NAME, tokenSha256: sha256(token), quotas: { ...DEFAULT_CLIENT_QUOTAS }, scopes: CLIENT_SCOPES };
+  return { name: DEFAULT_CLIENT_NAME, tokenSha256: sha256(token), quotas: { ...DEFAULT_CLIENT_QUOTAS }, scopes: DEFAULT_CLIENT_SCOPES };
 }
 
 /**
@@ -107,6 +113,6 @@ export function readClientsFile(file: string, problems: ConfigProblem[]): Client
       ibLines: c.quotas?.ibLines ?? DEFAULT_CLIENT_QUOTAS.ibLines,
       historyRequests: c.quotas?.historyRequests ?? DEFAULT_CLIENT_QUOTAS.historyRequests,
     },
-    scopes: c.scopes === undefined ? CLIENT_SCOPES : [...new Set(c.scopes)],
+    scopes: c.scopes === undefined ? DEFAULT_CLIENT_SCOPES : [...new Set(c.scopes)],
   }));
 }

@@ -1,11 +1,17 @@
-import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Client, credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BusCall, CallReply } from "../bus/busRpc.js";
+import { CLIENT_SCOPES, sha256 } from "../config/clientsFile.js";
 import { TokenAuthenticator } from "../grpc/auth.js";
 import { createLogger } from "../log/logger.js";
 import { metricsRegistry } from "../metrics/metrics.js";
 import { captureLog } from "../testing/logCapture.js";
 import { until } from "../testing/until.js";
+import { OrderServiceService } from "../../gen/ibprovider/v1/order_service.js";
+import { loadDescriptorSet } from "../grpc/descriptorImage.js";
+import { readRichStatus } from "../grpc/statusDetails.js";
+import { errorsOfEveryMethod } from "../grpc/testing/everyMethod.js";
+import { apiMethods, unaryMethodsOf } from "./callableMethods.js";
 import { EdgeGrpcServer } from "./edgeGrpcServer.js";
 
 // The edge's gRPC server alone, its forwarding to the bus replaced by a function: what it sends the provider
@@ -25,10 +31,11 @@ describe("the edge's gRPC server", () => {
     server = new EdgeGrpcServer({
       host: "127.0.0.1",
       port: 0,
-      auth: new TokenAuthenticator("tok"),
+      // Every scope, trade included: OrderService's actions reach the edge's own answer, not a scope refusal.
+      auth: new TokenAuthenticator([{ name: "default", tokenSha256: sha256("tok"), scopes: CLIENT_SCOPES }]),
       log: createLogger("debug", { destination: log.sink, format: "json" }),
       accessLog: true,
-      methods: new Map([[METHOD, { streaming: false }]]),
+      methods: apiMethods(loadDescriptorSet()),
       forward: async (call, cancelled) => {
         forwarded.push(call);
         signals.push(cancelled);
@@ -92,6 +99,20 @@ describe("the edge's gRPC server", () => {
     expect(forwarded[0]!.timeoutMs).toBeLessThanOrEqual(5_000);
     expect(forwarded[1]!.timeoutMs).toBeUndefined();
     expect(forwarded[0]!.headers["x-forwarded-for"]).toMatch(/127\.0\.0\.1/);
+  });
+
+  it("answers every OrderService method UNIMPLEMENTED NOT_SERVED_AT_EDGE itself (orders are placed on the provider), and the provider takes none over the bus", async () => {
+    forwarded.length = 0;
+    const errors = await errorsOfEveryMethod(`127.0.0.1:${server.port}`, OrderServiceService, withToken);
+    expect(errors.size).toBe(Object.keys(OrderServiceService).length);
+    for (const [method, err] of errors) {
+      expect(err?.code, method).toBe(status.UNIMPLEMENTED);
+      expect(readRichStatus(err!)?.errorInfo?.reason, method).toBe("NOT_SERVED_AT_EDGE");
+    }
+    expect(forwarded).toEqual([]);
+    const unary = unaryMethodsOf(loadDescriptorSet());
+    expect([...unary].filter((path) => path.startsWith("/ibprovider.v1.OrderService/"))).toEqual([]);
+    expect(unary).toContain(METHOD);
   });
 
   it("tells the bus when its caller cancels a call", async () => {

@@ -13,6 +13,8 @@ import { CallRegistry } from "../grpc/callContext.js";
 import { bindService } from "../grpc/serviceBinding.js";
 import { HealthChecks } from "../grpc/services/healthChecks.js";
 import { DEFAULT_STREAM_SETTINGS } from "../stream/streamSettings.js";
+import { toServiceError } from "../grpc/statusDetails.js";
+import { notServedAtEdge } from "./callableMethods.js";
 import { FORWARDED_HEADERS } from "./providerCalls.js";
 import { EdgeStream, errorEnd, type EdgeFeeds, type EdgeStreamSettings, type StreamEnd } from "./edgeStreams.js";
 
@@ -23,8 +25,8 @@ export interface EdgeGrpcServerOptions {
   log: Logger;
   tls?: { certFile: string; keyFile: string } | undefined;
   accessLog?: boolean;
-  /** Our API's methods by gRPC path (apiMethods). */
-  methods: ReadonlyMap<string, { streaming: boolean }>;
+  /** Our API's methods by gRPC path (apiMethods); those not `atEdge` are answered NOT_SERVED_AT_EDGE. */
+  methods: ReadonlyMap<string, { streaming: boolean; atEdge: boolean }>;
   /** Sends a call to the provider over the bus; `cancelled` aborts when the caller cancels it (the provider cancels it too). */
   forward(call: BusCall, cancelled: AbortSignal): Promise<CallReply>;
   /** Streams: leases from the provider, rows from JetStream (edgeStreams.ts). */
@@ -56,11 +58,12 @@ export class EdgeGrpcServer {
   constructor(private readonly options: EdgeGrpcServerOptions) {
     this.accessLog = new AccessLog(options.log, options.accessLog);
     this.server = new Server({ interceptors: [authInterceptor(options.auth, this.accessLog)] });
-    this.health = new HealthChecks([...new Set([...options.methods.keys()].map((path) => path.split("/")[1]!))]);
+    // The services it serves (one not served at an edge: Check says NOT_FOUND, as for an unknown service).
+    this.health = new HealthChecks([...new Set([...options.methods].filter(([, m]) => m.atEdge).map(([path]) => path.split("/")[1]!))]);
     this.server.addService(...bindService(HealthService, this.health, { calls: this.calls, log: options.log, streams: DEFAULT_STREAM_SETTINGS, accessLog: this.accessLog, authenticated: options.auth.enabled }));
-    for (const [path, { streaming }] of options.methods) {
+    for (const [path, { streaming, atEdge }] of options.methods) {
       if (streaming) this.server.register(path, this.stream(path), identity, identity, "serverStream");
-      else this.server.register(path, this.unary(path), identity, identity, "unary");
+      else this.server.register(path, this.unary(path, atEdge), identity, identity, "unary");
     }
   }
 
@@ -99,7 +102,7 @@ export class EdgeGrpcServer {
     clearTimeout(timer);
   }
 
-  private unary(path: string): handleUnaryCall<Buffer, Buffer> {
+  private unary(path: string, atEdge: boolean): handleUnaryCall<Buffer, Buffer> {
     return (call, callback) => {
       const headers = forwardedHeaders(call);
       const deadline = call.getDeadline();
@@ -127,6 +130,12 @@ export class EdgeGrpcServer {
           bytesOut,
         });
       };
+      // Not relayed to the provider (SERVICES_NOT_AT_EDGE); a stream of such a service is refused by its EdgeStream.
+      if (!atEdge) {
+        callback(toServiceError(notServedAtEdge(path)));
+        logged(status.UNIMPLEMENTED, 0);
+        return;
+      }
       const cancelled = new AbortController();
       call.once("cancelled", () => cancelled.abort());
       this.options.forward({ method: path, headers, body: call.request, timeoutMs }, cancelled.signal).then(

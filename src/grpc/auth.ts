@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { ANONYMOUS_CLIENT_NAME, CLIENT_SCOPES, defaultClient, sha256, type ClientConfig, type ClientScope } from "../config/clientsFile.js";
+import { ANONYMOUS_CLIENT_NAME, CLIENT_SCOPES, DEFAULT_CLIENT_SCOPES, defaultClient, sha256, type ClientConfig, type ClientScope } from "../config/clientsFile.js";
 import { ApiError, unauthenticated } from "./apiError.js";
 
 /** Who a token belongs to: a named client (clients file, or `default` for PROVIDER_API_TOKEN). */
@@ -37,7 +37,7 @@ export class TokenAuthenticator {
       // Every digest is compared (no early exit): the time taken does not say which client, if any, matched.
       if (timingSafeEqual(digest, known.tokenSha256) && client === undefined) client = known;
     }
-    return client === undefined ? unauthenticated("invalid provider API token", "INVALID_TOKEN") : { client: client.name, scopes: client.scopes ?? CLIENT_SCOPES };
+    return client === undefined ? unauthenticated("invalid provider API token", "INVALID_TOKEN") : { client: client.name, scopes: client.scopes ?? DEFAULT_CLIENT_SCOPES };
   }
 
   /** Returns undefined when the caller may proceed, or the error to answer with. */

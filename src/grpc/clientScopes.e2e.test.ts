@@ -4,18 +4,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountServiceClient } from "../../gen/ibprovider/v1/account_service.js";
 import { RuntimeServiceClient } from "../../gen/ibprovider/v1/runtime_service.js";
 import { SymbolServiceClient } from "../../gen/ibprovider/v1/symbol_service.js";
+import { OrderServiceService } from "../../gen/ibprovider/v1/order_service.js";
 import { startTestApp, type TestApp } from "../testing/testApp.js";
+import { errorsOfEveryMethod } from "./testing/everyMethod.js";
 import { readRichStatus } from "./statusDetails.js";
 
 // Issue 13, item 3: a client's scopes say which services it may call (clients file `scopes`; all when omitted).
 const VIEWER_TOKEN = "viewer-secret-token-0123";
 const OPS_TOKEN = "ops-secret-token-4567";
+const TRADER_TOKEN = "trader-secret-token-8901";
 const sha256 = (token: string) => createHash("sha256").update(token).digest("hex");
 
 let testApp: TestApp;
 beforeAll(async () => {
   testApp = await startTestApp({
-    clients: { clients: [{ name: "viewer", tokenSha256: sha256(VIEWER_TOKEN), scopes: ["market-data"] }, { name: "ops", tokenSha256: sha256(OPS_TOKEN) }] },
+    clients: { clients: [{ name: "viewer", tokenSha256: sha256(VIEWER_TOKEN), scopes: ["market-data"] }, { name: "ops", tokenSha256: sha256(OPS_TOKEN) }, { name: "trader", tokenSha256: sha256(TRADER_TOKEN), scopes: ["trade"] }] },
   });
 }, 30_000);
 afterAll(async () => {
@@ -54,5 +57,57 @@ describe("client scopes", () => {
     expect(res.status).toBe(403);
     expect(JSON.stringify(await res.json())).toMatch(/SCOPE_MISSING/);
     expect((await fetch(`${testApp.app.rest.url}/api/accounts`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } })).status).toBe(200);
+  });
+});
+
+describe("the trade scope (OrderService, contract only: what passes the scope answers NOT_IMPLEMENTED)", () => {
+  const ACTIONS = ["PlaceOrder", "PreviewOrder", "ModifyOrder", "CancelOrder", "CancelAllOrders", "EnableOrders"];
+  const reasonOf = (err: ServiceError | undefined) => (err === undefined ? "OK" : readRichStatus(err)?.errorInfo?.reason);
+
+  it("is held only when named: a client without scopes reads orders (account) but every action needs trade", async () => {
+    const errors = await errorsOfEveryMethod(testApp.grpcAddress, OrderServiceService, () => md(OPS_TOKEN));
+    for (const [method, err] of errors) {
+      expect(reasonOf(err), method).toBe(ACTIONS.includes(method) ? "SCOPE_MISSING" : "NOT_IMPLEMENTED");
+      if (ACTIONS.includes(method)) expect(readRichStatus(err!)?.errorInfo?.metadata).toMatchObject({ scope: "trade", client: "ops" });
+    }
+  });
+
+  it("a trade client passes every OrderService method (its reads too) and is still refused the account service", async () => {
+    const errors = await errorsOfEveryMethod(testApp.grpcAddress, OrderServiceService, () => md(TRADER_TOKEN));
+    expect(errors.size).toBe(11);
+    for (const [method, err] of errors) {
+      expect(err?.code, method).toBe(status.UNIMPLEMENTED);
+      expect(reasonOf(err), method).toBe("NOT_IMPLEMENTED");
+    }
+    const accounts = new AccountServiceClient(testApp.grpcAddress, credentials.createInsecure());
+    expect((await outcome((cb) => accounts.listAccounts({}, md(TRADER_TOKEN), cb)))?.code).toBe(status.PERMISSION_DENIED);
+    accounts.close();
+  });
+
+  it("a market-data client is refused the reads naming both scopes that would do", async () => {
+    const errors = await errorsOfEveryMethod(testApp.grpcAddress, OrderServiceService, () => md(VIEWER_TOKEN));
+    const read = errors.get("ListOrders")!;
+    expect(read.code).toBe(status.PERMISSION_DENIED);
+    expect(read.details).toMatch(/client "viewer" may not call ibprovider\.v1\.OrderService\.ListOrders: it needs scope "account" or "trade"/);
+    expect(readRichStatus(read)?.errorInfo).toMatchObject({ reason: "SCOPE_MISSING", metadata: { scope: "account|trade", client: "viewer" } });
+    expect(readRichStatus(errors.get("PlaceOrder")!)?.errorInfo?.metadata).toMatchObject({ scope: "trade" });
+  });
+
+  it("REST: 403 outside the scope, 501 NOT_IMPLEMENTED within it", async () => {
+    const post = (path: string, token: string) =>
+      fetch(`${testApp.app.rest.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+    const placedByOps = await post("/api/orders", OPS_TOKEN);
+    expect(placedByOps.status).toBe(403);
+    expect(JSON.stringify(await placedByOps.json())).toMatch(/SCOPE_MISSING/);
+    for (const path of ["/api/orders", "/api/orders:preview", "/api/orders/a-1:modify", "/api/orders/a-1:cancel", "/api/orders:cancelAll", "/api/orders:enable"]) {
+      const res = await post(path, TRADER_TOKEN);
+      expect(res.status, path).toBe(501);
+      expect(await res.json(), path).toMatchObject({ code: status.UNIMPLEMENTED, details: [expect.objectContaining({ reason: "NOT_IMPLEMENTED" })] });
+    }
+    for (const path of ["/api/orders", "/api/orders/a-1", "/api/orders/perm/123", "/api/executions", "/api/trading-status", "/api/orders/stream"]) {
+      const res = await fetch(`${testApp.app.rest.url}${path}`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+      expect(res.status, path).toBe(501);
+      expect(await res.json(), path).toMatchObject({ details: [expect.objectContaining({ reason: "NOT_IMPLEMENTED" })] });
+    }
   });
 });

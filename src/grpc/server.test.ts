@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus as ServingStatus, HealthClient, type HealthCheckResponse } from "../../gen/grpc/health/v1/health.js";
 import { MarketDataServiceClient, MarketDataServiceService } from "../../gen/ibprovider/v1/market_data_service.js";
 import { CallRegistry } from "./callContext.js";
-import { bindService, methodName, type ServiceImplementation } from "./serviceBinding.js";
-import { unimplemented } from "./apiError.js";
+import { OrderServiceService } from "../../gen/ibprovider/v1/order_service.js";
+import { bindService, notBuilt } from "./serviceBinding.js";
+import { errorsOfEveryMethod } from "./testing/everyMethod.js";
 import { DEFAULT_STREAM_SETTINGS } from "../stream/streamSettings.js";
 import { SymbolServiceClient } from "../../gen/ibprovider/v1/symbol_service.js";
 import { ConnectionState, GatewayMode, RuntimeServiceClient, type GetRuntimeProofResponse } from "../../gen/ibprovider/v1/runtime_service.js";
@@ -14,7 +15,7 @@ import type { GatewayStatus } from "../ib/connection/gatewayStatus.js";
 import { createLogger } from "../log/logger.js";
 import { noInstruments } from "./testing/noInstruments.js";
 import { TokenAuthenticator } from "./auth.js";
-import { GrpcServer } from "./server.js";
+import { GrpcServer, NOT_BUILT_SERVICE_NAMES, SERVICE_NAMES } from "./server.js";
 import { readRichStatus } from "./statusDetails.js";
 
 const TOKEN = "test-token-123";
@@ -158,24 +159,10 @@ describe("RuntimeService", () => {
 
 describe("RPCs without an implementation", () => {
   it("answer UNIMPLEMENTED with reason NOT_IMPLEMENTED (what a new proto method gets until it is built)", async () => {
-    // Every RPC is implemented today: a service whose every handler says unimplemented() is bound the way
-    // the server binds its services, on a bare grpc-js server.
+    // A service bound through notBuilt() the way the server binds its services, on a bare grpc-js server.
     const bare = new Server();
     const deps = { calls: new CallRegistry(), log: createLogger("silent"), streams: DEFAULT_STREAM_SETTINGS };
-    const notBuilt = Object.fromEntries(
-      Object.entries(MarketDataServiceService).map(([key, m]) => [
-        key,
-        m.responseStream
-          ? async function* () {
-              yield* [];
-              throw unimplemented(methodName(m.path));
-            }
-          : async () => {
-              throw unimplemented(methodName(m.path));
-            },
-      ]),
-    ) as unknown as ServiceImplementation<typeof MarketDataServiceService>;
-    bare.addService(...bindService(MarketDataServiceService, notBuilt, deps));
+    bare.addService(...bindService(MarketDataServiceService, notBuilt(MarketDataServiceService), deps));
     const port = await new Promise<number>((resolve, reject) => bare.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
     const client = new MarketDataServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
     const err = await errorOf(
@@ -191,6 +178,32 @@ describe("RPCs without an implementation", () => {
     expect(readRichStatus(err)?.errorInfo?.reason).toBe("NOT_IMPLEMENTED");
     expect(streamErr.code).toBe(status.UNIMPLEMENTED);
   });
+
+  it("OrderService (contract only): its reads answer NOT_IMPLEMENTED to PROVIDER_API_TOKEN, its actions need scope trade first", async () => {
+    const errors = await errorsOfEveryMethod(address, OrderServiceService, () => withToken("authorization", `Bearer ${TOKEN}`));
+    const reads = ["GetOrder", "ListOrders", "ListExecutions", "StreamOrders", "GetTradingStatus"];
+    expect([...errors.keys()].sort()).toEqual([...reads, "PlaceOrder", "PreviewOrder", "ModifyOrder", "CancelOrder", "CancelAllOrders", "EnableOrders"].sort());
+    for (const [method, err] of errors) {
+      if (reads.includes(method)) {
+        expect(err?.code, method).toBe(status.UNIMPLEMENTED);
+        expect(err?.details, method).toBe(`ibprovider.v1.OrderService.${method} is not implemented yet`);
+        expect(readRichStatus(err!)?.errorInfo).toMatchObject({ reason: "NOT_IMPLEMENTED", metadata: { method: `ibprovider.v1.OrderService.${method}` } });
+      } else {
+        // PROVIDER_API_TOKEN's client holds every scope but trade: a read token can never place orders.
+        expect(err?.code, method).toBe(status.PERMISSION_DENIED);
+        expect(readRichStatus(err!)?.errorInfo, method).toMatchObject({ reason: "SCOPE_MISSING", metadata: { scope: "trade", client: "default" } });
+      }
+    }
+  });
+
+  it("OrderService is not reported by health checks until it is built (Check: NOT_FOUND)", async () => {
+    expect(NOT_BUILT_SERVICE_NAMES).toEqual(["ibprovider.v1.OrderService"]);
+    expect(SERVICE_NAMES).not.toContain("ibprovider.v1.OrderService");
+    const client = new HealthClient(address, credentials.createInsecure());
+    const err = await errorOf(new Promise((resolve, reject) => client.check({ service: "ibprovider.v1.OrderService" }, new Metadata(), deadline(), (e, r) => (e ? reject(e) : resolve(r)))));
+    client.close();
+    expect(err.code).toBe(status.NOT_FOUND);
+  });
 });
 
 describe("reflection", () => {
@@ -203,6 +216,8 @@ describe("reflection", () => {
     );
     expect(stdout).toContain("ibprovider.v1.RuntimeService/GetRuntimeProof");
     expect(stdout).toContain("ibprovider.v1.MarketDataService/StreamOrderBook");
+    // Published before it is built: clients can be generated against it.
+    expect(stdout).toContain("ibprovider.v1.OrderService/PlaceOrder");
   });
 });
 

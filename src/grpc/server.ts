@@ -7,6 +7,7 @@ import { MarketDataServiceService } from "../../gen/ibprovider/v1/market_data_se
 import { RuntimeServiceService } from "../../gen/ibprovider/v1/runtime_service.js";
 import { SymbolServiceService } from "../../gen/ibprovider/v1/symbol_service.js";
 import { StoreServiceService } from "../../gen/ibprovider/v1/store_service.js";
+import { OrderServiceService } from "../../gen/ibprovider/v1/order_service.js";
 import type { Logger } from "../log/logger.js";
 import type { TokenAuthenticator } from "./auth.js";
 import { AccessLog } from "./accessLog.js";
@@ -17,7 +18,7 @@ import { CallRegistry } from "./callContext.js";
 import { StreamQuotas } from "./streamQuotas.js";
 import type { ClientConfig } from "../config/clientsFile.js";
 import type { HandlerDeps } from "./handlers.js";
-import { bindService, serviceName, type ServiceImplementation } from "./serviceBinding.js";
+import { bindService, notBuilt, serviceName, type ServiceImplementation } from "./serviceBinding.js";
 import { addReflection, type ReflectionLimits, type ReflectionStreams } from "./reflection.js";
 import { HealthChecks, type HealthWatchLimits } from "./services/healthChecks.js";
 import { RuntimeService, type RuntimeSources } from "./services/runtimeService.js";
@@ -67,8 +68,15 @@ const NO_STORE: StoreSource = {
   },
 };
 
-/** Our services, by the names health checks and reflection know them under. */
+/** Our built services, by the names health checks and reflection know them under. */
 export const SERVICE_NAMES = [MarketDataServiceService, AccountServiceService, SymbolServiceService, RuntimeServiceService, StoreServiceService].map(serviceName);
+
+/**
+ * Services whose contract is published but which are not built yet: registered (reflection and the REST
+ * bridge list them, scopes apply) with every method UNIMPLEMENTED (NOT_IMPLEMENTED); health checks do not
+ * report them (Check says NOT_FOUND) until they are built and move to SERVICE_NAMES.
+ */
+export const NOT_BUILT_SERVICE_NAMES = [OrderServiceService].map(serviceName);
 
 /**
  * The gRPC host: auth interceptor, grpc.health.v1, reflection, our services, and a shutdown that
@@ -119,6 +127,8 @@ export class GrpcServer {
     add(AccountServiceService, new AccountService(runtime.provider, adapter, this.streams));
     add(SymbolServiceService, new SymbolService(runtime.provider, adapter));
     add(StoreServiceService, new StoreService(this.options.store ?? NO_STORE));
+    // Orders (issue 17): the contract only, docs/orders.md.
+    add(OrderServiceService, notBuilt(OrderServiceService));
     add(HealthService, this.health);
     this.reflection = addReflection(this.server, this.options.reflectionLimits);
   }

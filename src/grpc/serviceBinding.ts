@@ -1,4 +1,5 @@
 import type { MethodDefinition, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { unimplemented } from "./apiError.js";
 import { serverStream, unary, type HandlerDeps, type ServerStreamHandler, type UnaryHandler } from "./handlers.js";
 import { acceptPreEncoded } from "./streamEncoding.js";
 
@@ -41,4 +42,24 @@ export function bindService<D extends ServiceDefinition>(definition: D, service:
       : unary(methodName(method.path), call as UnaryHandler<unknown, unknown>, deps, responseSize);
   }
   return [acceptPreEncoded(definition), handlers];
+}
+
+/**
+ * A service whose contract is published but which is not built yet: every method answers UNIMPLEMENTED,
+ * reason NOT_IMPLEMENTED, before reading its request (never fake data, nothing sent to IB). Its routes,
+ * reflection and scopes are live, so clients can be written against it meanwhile.
+ */
+export function notBuilt<D extends ServiceDefinition>(definition: D): ServiceImplementation<D> {
+  const methods: Record<string, unknown> = {};
+  for (const [key, method] of Object.entries(definition)) {
+    const name = methodName(method.path);
+    methods[key] = method.responseStream
+      ? async function* () {
+          throw unimplemented(name);
+        }
+      : async () => {
+          throw unimplemented(name);
+        };
+  }
+  return methods as ServiceImplementation<D>;
 }
