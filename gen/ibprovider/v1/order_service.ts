@@ -435,8 +435,9 @@ export function executionLiquidityToJSON(object: ExecutionLiquidity): string {
 /** An order to place: what PlaceOrder sends and PreviewOrder computes. */
 export interface NewOrder {
   /**
-   * Required: the client's id for this order, unique per account and never reused (it is IB's orderRef).
-   * 1 to 40 characters of A-Z, a-z, 0-9, ".", "_" and "-"; "stream" is reserved (it is a REST path).
+   * Required: the client's id for this order, unique per account and never reused; at most 64 characters (it
+   * travels as IB's orderRef). Over REST it is a path segment (percent-encode it); "stream" cannot be read with
+   * GET /api/orders/{client_order_id} (that path is StreamOrders): use ListOrders or gRPC for it.
    */
   clientOrderId: string;
   /** "ib". */
@@ -646,7 +647,7 @@ export interface Execution {
 export interface TradingBlock {
   /**
    * Stable reason (UPPER_SNAKE), the one PlaceOrder's FAILED_PRECONDITION carries: ORDERS_DISABLED
-   * (ORDERS_ENABLED is not true), LIVE_ACCOUNT_NOT_ALLOWED (ORDERS_ALLOW_LIVE), KILL_SWITCH_ENGAGED.
+   * (ORDERS_ENABLED is not true), LIVE_ACCOUNT_REFUSED (ORDERS_ALLOW_LIVE), KILL_SWITCH_ENGAGED.
    */
   reason: string;
   /** What holds orders back and how to release it, for people. */
