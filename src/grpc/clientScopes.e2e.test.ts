@@ -99,15 +99,18 @@ describe("the trade scope (OrderService, contract only: what passes the scope an
     const placedByOps = await post("/api/orders", OPS_TOKEN);
     expect(placedByOps.status).toBe(403);
     expect(JSON.stringify(await placedByOps.json())).toMatch(/SCOPE_MISSING/);
-    for (const path of ["/api/orders", "/api/orders:preview", "/api/orders/a-1:modify", "/api/orders/a-1:cancel", "/api/orders:cancelAll", "/api/orders:enable"]) {
+    // Each route reaches its own method (the message names it): verbs, and /stream before {client_order_id}.
+    const actions = { "/api/orders": "PlaceOrder", "/api/orders:preview": "PreviewOrder", "/api/orders/a-1:modify": "ModifyOrder", "/api/orders/a-1:cancel": "CancelOrder", "/api/orders:cancelAll": "CancelAllOrders", "/api/orders:enable": "EnableOrders" };
+    for (const [path, method] of Object.entries(actions)) {
       const res = await post(path, TRADER_TOKEN);
       expect(res.status, path).toBe(501);
-      expect(await res.json(), path).toMatchObject({ code: status.UNIMPLEMENTED, details: [expect.objectContaining({ reason: "NOT_IMPLEMENTED" })] });
+      expect(await res.json(), path).toMatchObject({ code: status.UNIMPLEMENTED, message: `ibprovider.v1.OrderService.${method} is not implemented yet`, details: [expect.objectContaining({ reason: "NOT_IMPLEMENTED" })] });
     }
-    for (const path of ["/api/orders", "/api/orders/a-1", "/api/orders/perm/123", "/api/executions", "/api/trading-status", "/api/orders/stream"]) {
+    const reads = { "/api/orders": "ListOrders", "/api/orders/a-1": "GetOrder", "/api/orders/perm/123": "GetOrder", "/api/executions": "ListExecutions", "/api/trading-status": "GetTradingStatus", "/api/orders/stream": "StreamOrders" };
+    for (const [path, method] of Object.entries(reads)) {
       const res = await fetch(`${testApp.app.rest.url}${path}`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
       expect(res.status, path).toBe(501);
-      expect(await res.json(), path).toMatchObject({ details: [expect.objectContaining({ reason: "NOT_IMPLEMENTED" })] });
+      expect(await res.json(), path).toMatchObject({ message: `ibprovider.v1.OrderService.${method} is not implemented yet`, details: [expect.objectContaining({ reason: "NOT_IMPLEMENTED" })] });
     }
   });
 });
