@@ -54,6 +54,7 @@ export interface AccountValuation {
   stockMarketValue: Decimal;
   futuresPnl: Decimal;
   unrealized: Decimal;
+  realized: Decimal;
   daily: Decimal;
   initMargin: Decimal;
   maintMargin: Decimal;
@@ -61,8 +62,16 @@ export interface AccountValuation {
 
 const money = (d: Decimal): string => d.toFixed(2);
 
+/** One simulated account: cash, positions and the PnL its fills realized (orders/fillAccounting moves them). */
+export interface AccountState {
+  id: string;
+  cash: Decimal;
+  positions: PositionState[];
+  realized: Decimal;
+}
+
 export class SimAccounts {
-  readonly accounts: { id: string; cash: Decimal; positions: PositionState[] }[];
+  readonly accounts: AccountState[];
 
   constructor(
     private readonly market: Market,
@@ -72,6 +81,7 @@ export class SimAccounts {
     this.accounts = configs.map((cfg) => ({
       id: cfg.id,
       cash: new Decimal(cfg.cash ?? "100000"),
+      realized: new Decimal(0),
       positions: (cfg.positions ?? []).flatMap((p) => {
         const inst = market.findContracts({ symbol: p.symbol, ...(p.secType ? { secType: p.secType } : {}) })[0];
         if (!inst) return [];
@@ -128,6 +138,7 @@ export class SimAccounts {
       stockMarketValue: stock,
       futuresPnl: futPnl,
       unrealized: positions.reduce((s, v) => s.add(v.unrealized), zero),
+      realized: acct.realized,
       daily: positions.reduce((s, v) => s.add(v.daily), zero),
       initMargin,
       maintMargin: initMargin.mul(0.8),
@@ -187,7 +198,7 @@ export class SimAccounts {
       c("FuturesPNL", money(v.futuresPnl)),
       c("NetLiquidationByCurrency", money(v.netLiquidation)),
       c("UnrealizedPnL", money(v.unrealized)),
-      c("RealizedPnL", "0.00"),
+      c("RealizedPnL", money(v.realized)),
       c("ExchangeRate", "1.00"),
       c("FundValue", "0.00"),
       c("NetDividend", "0.00"),

@@ -9,6 +9,8 @@ import type { SubscriptionKind } from "./feeds/feed.js";
 import { HistoricalPacer } from "./limits.js";
 import type { Market } from "./market/types.js";
 import type { ResolvedOptions } from "./options.js";
+import { OrderEngine } from "./orders/orderEngine.js";
+import { notifyOrderEvent } from "./orders/orderNotifier.js";
 import { Session } from "./session.js";
 
 type Level = "debug" | "info" | "warn" | "error";
@@ -32,6 +34,8 @@ export interface GatewayCore {
   readonly options: ResolvedOptions;
   readonly market: Market;
   readonly accounts: SimAccounts;
+  /** The login's orders and their matching (they outlive connections and Gateway restarts). */
+  readonly orders: OrderEngine;
   readonly pacer: HistoricalPacer;
   readonly connected: boolean;
   readonly stats: GatewayStats;
@@ -45,6 +49,7 @@ export interface GatewayCore {
 export class Gateway implements GatewayCore, FaultTarget {
   readonly pacer: HistoricalPacer;
   readonly accounts: SimAccounts;
+  readonly orders: OrderEngine;
   readonly stats: GatewayStats = { floodTicks: 0, pumpTurns: 0, historicalRequests: new Map() };
   connected = true;
   private server: Server | undefined;
@@ -54,6 +59,8 @@ export class Gateway implements GatewayCore, FaultTarget {
   private boundPort = 0;
   private closed = false;
   private readonly timers = new Map<NodeJS.Timeout, () => void>();
+  /** Checks working orders against the market: the Gateway's, so orders fill while no client is connected. */
+  private readonly orderTimer: NodeJS.Timeout;
   readonly faults: Faults;
 
   constructor(
@@ -62,6 +69,10 @@ export class Gateway implements GatewayCore, FaultTarget {
   ) {
     this.pacer = new HistoricalPacer(options.limits);
     this.accounts = new SimAccounts(market, options.accounts, options.now());
+    this.orders = new OrderEngine(market, this.accounts);
+    this.orders.onEvent((e) => notifyOrderEvent(this.sessions, e));
+    this.orderTimer = setInterval(() => this.checkOrders(), options.tickIntervalMs);
+    this.orderTimer.unref();
     this.faults = createFaults(this);
   }
 
@@ -121,6 +132,14 @@ export class Gateway implements GatewayCore, FaultTarget {
     return n;
   }
 
+  private checkOrders(): void {
+    try {
+      this.orders.check(this.options.now());
+    } catch (e) {
+      this.log("error", { err: String(e) }, "order matching failed");
+    }
+  }
+
   clientCount(): number {
     return [...this.sessions].filter((s) => s.isReady).length;
   }
@@ -143,6 +162,7 @@ export class Gateway implements GatewayCore, FaultTarget {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.orderTimer);
     // Pending fault sleeps end now (their continuations see `closed`).
     for (const [t, resolve] of this.timers) {
       clearTimeout(t);

@@ -3,6 +3,8 @@
  * The market is the deterministic model of ./market (seeded), unless one is passed in.
  */
 import type { Faults } from "./faults.js";
+import type { ReceivedOrder } from "./orders/orderBook.js";
+import type { SimExecution, SimOrder } from "./orders/orderTypes.js";
 import { Gateway, type GatewayStats } from "./gateway.js";
 import { createMarket } from "./market/index.js";
 import type { Market } from "./market/types.js";
@@ -13,12 +15,29 @@ export type { Faults } from "./faults.js";
 export type { Limits } from "./limits.js";
 export type { AccountConfig, PositionConfig } from "./account.js";
 export type { GatewayStats } from "./gateway.js";
+export type { ReceivedOrder } from "./orders/orderBook.js";
+export type { SimExecution, SimOrder } from "./orders/orderTypes.js";
+
+/** The Gateway's orders, for tests: what reached it and what it did. */
+export interface SimulatorOrders {
+  /** placeOrder messages received (what-if and refused ones included), in order. */
+  readonly received: readonly ReceivedOrder[];
+  /** How many placeOrder messages reached the Gateway, for an account and/or clientId. */
+  receivedCount(filter?: { account?: string; clientId?: number }): number;
+  /** Every order the Gateway accepted (working and done). */
+  list(): SimOrder[];
+  /** Every execution, in order. */
+  executions(): readonly SimExecution[];
+  /** Checks the working orders against the market now (the Gateway does it every tickIntervalMs). */
+  check(): void;
+}
 
 export interface SimulatorHandle {
   readonly host: string;
   /** The bound port (the ephemeral one when options.port was 0). */
   readonly port: number;
   readonly faults: Faults;
+  readonly orders: SimulatorOrders;
   readonly market: Market;
   /** Connected clients (after START_API). */
   clientCount(): number;
@@ -43,6 +62,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return gw.port;
     },
     faults: gw.faults,
+    orders: {
+      received: gw.orders.book.received,
+      receivedCount: (filter) => gw.orders.book.receivedCount(filter),
+      list: () => gw.orders.book.all(),
+      executions: () => gw.orders.book.executions,
+      check: () => gw.orders.check(resolved.now()),
+    },
     market,
     clientCount: () => gw.clientCount(),
     stats: gw.stats,

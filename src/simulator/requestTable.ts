@@ -11,7 +11,6 @@ import { reqCurrentTime, reqUserInfo } from "./handlers/serverInfo.js";
 import { OUT } from "./messages/ids.js";
 import {
   decodeNothing,
-  decodePlaceOrderId,
   decodeReqAccountSummary,
   decodeReqAccountUpdates,
   decodeReqAccountUpdatesMulti,
@@ -33,6 +32,7 @@ import {
   decodeVersionedReqId,
   type FieldReader,
 } from "./messages/inbound.js";
+import { decodeCancelOrder, decodePlaceOrder, decodeReqExecutions } from "./messages/inboundOrders.js";
 import type { Session } from "./session.js";
 
 /** Decodes one request's fields and answers it. */
@@ -75,7 +75,7 @@ export const requestTable: ReadonlyMap<number, RequestHandler> = new Map<number,
   [OUT.CANCEL_ACCOUNT_SUMMARY, route(decodeVersionedReqId, account.cancelAccountSummary)],
   [OUT.REQ_ACCOUNT_DATA, route(decodeReqAccountUpdates, account.reqAccountUpdates)],
   [OUT.REQ_POSITIONS, route(decodeNothing, account.reqPositions)],
-  [OUT.CANCEL_POSITIONS, ignored],
+  [OUT.CANCEL_POSITIONS, route(decodeNothing, account.cancelPositions)],
   [OUT.REQ_POSITIONS_MULTI, route(decodeReqPositionsMulti, account.reqPositionsMulti)],
   [OUT.CANCEL_POSITIONS_MULTI, ignored],
   [OUT.REQ_ACCOUNT_UPDATES_MULTI, route(decodeReqAccountUpdatesMulti, account.reqAccountUpdatesMulti)],
@@ -86,12 +86,13 @@ export const requestTable: ReadonlyMap<number, RequestHandler> = new Map<number,
   [OUT.CANCEL_PNL_SINGLE, route(decodeReqId, account.cancelPnlSingle)],
 
   [OUT.REQ_IDS, route(decodeNothing, orders.reqIds)],
-  [OUT.PLACE_ORDER, route(decodePlaceOrderId, orders.placeOrder)],
-  [OUT.CANCEL_ORDER, ignored],
+  [OUT.PLACE_ORDER, route(decodePlaceOrder, orders.placeOrder)],
+  [OUT.CANCEL_ORDER, route(decodeCancelOrder, orders.cancelOrder)],
   [OUT.REQ_OPEN_ORDERS, route(decodeNothing, orders.reqOpenOrders)],
-  [OUT.REQ_ALL_OPEN_ORDERS, route(decodeNothing, orders.reqOpenOrders)],
+  [OUT.REQ_ALL_OPEN_ORDERS, route(decodeNothing, orders.reqAllOpenOrders)],
+  // Binds TWS's manual orders to client 0: the simulator has none, so there is nothing to answer.
   [OUT.REQ_AUTO_OPEN_ORDERS, ignored],
-  [OUT.REQ_GLOBAL_CANCEL, ignored],
-  [OUT.REQ_EXECUTIONS, route(decodeVersionedReqId, orders.reqExecutions)],
+  [OUT.REQ_GLOBAL_CANCEL, route(decodeNothing, orders.reqGlobalCancel)],
+  [OUT.REQ_EXECUTIONS, route(decodeReqExecutions, orders.reqExecutions)],
   [OUT.REQ_COMPLETED_ORDERS, route(decodeNothing, orders.reqCompletedOrders)],
 ]);

@@ -43,8 +43,8 @@ export class Session implements FeedContext {
   accountUpdates: AccountUpdatesFeed | undefined;
   /** Set by reqMarketDataType: 1 live, 2 frozen, 3 delayed, 4 delayed frozen. */
   marketDataType = 1;
-  /** Orders are refused, so the next valid order id never moves. */
-  readonly nextOrderId = 1;
+  /** reqPositions was sent and not cancelled: position changes (fills) are sent as they happen. */
+  positionsSubscribed = false;
   /** Wall-clock ms until which every stream of this session is stalled. */
   stalledUntil = 0;
   private state: State = "greeting";
@@ -76,6 +76,11 @@ export class Session implements FeedContext {
 
   now(): number {
     return this.gateway.options.now();
+  }
+
+  /** The next valid order id of this connection's clientId (ids are per clientId at IB, kept across reconnects). */
+  get nextOrderId(): number {
+    return this.gateway.orders.book.nextValidId(this.clientId ?? 0);
   }
 
   get isReady(): boolean {

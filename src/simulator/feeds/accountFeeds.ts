@@ -49,6 +49,11 @@ abstract class RefreshingFeed {
 
   pump(nowMs: number): void {
     if (nowMs - this.lastSentMs < this.refreshMs) return;
+    this.refreshNow(nowMs);
+  }
+
+  /** A refresh out of turn: after a fill moved the account (IB sends the changed values at once). */
+  refreshNow(nowMs: number): void {
     this.lastSentMs = nowMs;
     this.sendAll(nowMs, true);
   }

@@ -46,11 +46,17 @@ export function reqAccountUpdates(session: Session, req: ReqAccountUpdates): voi
   session.accountUpdates.start(session.now());
 }
 
+/** reqPositions: every position, then positionEnd; afterwards each change until cancelPositions (fills move them). */
 export function reqPositions(session: Session): void {
+  session.positionsSubscribed = true;
   for (const a of session.gateway.accounts.accounts) {
     for (const p of a.positions) session.send(msg.position(session.sv, a.id, p.instrument, p.quantity.toFixed(), p.avgCost.toFixed()));
   }
   session.send(msg.positionEnd());
+}
+
+export function cancelPositions(session: Session): void {
+  session.positionsSubscribed = false;
 }
 
 /** "" and "ALL" name every account (the multi requests' convention); 321 for an account not managed here. */

@@ -56,12 +56,15 @@ export const OUT = {
 export const IN = {
   TICK_PRICE: 1,
   TICK_SIZE: 2,
+  ORDER_STATUS: 3,
   ERR_MSG: 4,
+  OPEN_ORDER: 5,
   ACCT_VALUE: 6,
   PORTFOLIO_VALUE: 7,
   ACCT_UPDATE_TIME: 8,
   NEXT_VALID_ID: 9,
   CONTRACT_DATA: 10,
+  EXECUTION_DATA: 11,
   MARKET_DEPTH: 12,
   MARKET_DEPTH_L2: 13,
   MANAGED_ACCTS: 15,
@@ -78,6 +81,7 @@ export const IN = {
   EXECUTION_DATA_END: 55,
   TICK_SNAPSHOT_END: 57,
   MARKET_DATA_TYPE: 58,
+  COMMISSION_REPORT: 59,
   POSITION: 61,
   POSITION_END: 62,
   POSITION_MULTI: 71,
@@ -98,6 +102,7 @@ export const IN = {
   HISTORICAL_TICKS_BID_ASK: 97,
   HISTORICAL_TICKS_LAST: 98,
   TICK_BY_TICK: 99,
+  COMPLETED_ORDER: 101,
   COMPLETED_ORDERS_END: 102,
   USER_INFO: 107,
 } as const;
@@ -109,9 +114,24 @@ export const MIN_SV = {
   PRIMARYEXCH: 75,
   /** Positions (msgs 7, 61) are decimals from here; below it IB's decoders read an int. */
   FRACTIONAL_POSITIONS: 101,
+  /** modelCode in EXECUTION_DATA (and orders). */
+  MODELS_SUPPORT: 103,
   MD_SIZE_MULTIPLIER: 110,
   /** Also TICK_REQ_PARAMS (msg 81): its bboExchange is the key of reqSmartComponents, both from TWS API 9.73. */
   REQ_SMART_COMPONENTS: 114,
+  /** ORDER_STATUS drops its version field and carries mktCapPrice. */
+  MARKET_CAP_PRICE: 131,
+  /** EXECUTION_DATA drops its version field and carries lastLiquidity. */
+  LAST_LIQUIDITY: 136,
+  /** OPEN_ORDER's OrderState carries margin before/change. */
+  WHAT_IF_EXT_FIELDS: 142,
+  D_PEG_ORDERS: 148,
+  REQ_COMPLETED_ORDERS: 150,
+  PRICE_MGMT_ALGO: 151,
+  DURATION: 158,
+  POST_TO_ATS: 160,
+  AUTO_CANCEL_PARENT: 162,
+  PEGBEST_PEGMID_OFFSETS: 170,
   REQ_HEAD_TIMESTAMP: 118,
   AGG_GROUP: 121,
   UNDERLYING_INFO: 122,

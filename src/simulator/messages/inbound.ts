@@ -379,8 +379,3 @@ export function decodeReqPnlSingle(_sv: number, r: FieldReader): ReqPnl {
   return { reqId, account, conId };
 }
 
-/** placeOrder: only the order id is needed, to refuse it. */
-export function decodePlaceOrderId(sv: number, r: FieldReader): number {
-  if (sv < MIN_SV.ORDER_CONTAINER) r.int(); // version
-  return r.int();
-}
