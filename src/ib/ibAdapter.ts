@@ -33,6 +33,8 @@ import { runBackfill, type BackfillEvent, type BackfillOptions, type BackfillReq
 import type { CandleStore } from "../store/candleStore.js";
 import type { StoreSettings } from "../store/storeSettings.js";
 import { IbError } from "./ibErrors.js";
+import { GatewayOrders } from "./orders/gatewayOrders.js";
+import { OrderDesk, type OrderDeskOptions } from "./orders/orderDesk.js";
 import { SymbolSearch, type SymbolMatch } from "./discovery/symbolSearch.js";
 import { OptionChains, type OptionChain } from "./discovery/optionChains.js";
 import { futuresExpiries, type FutureContract } from "./discovery/futuresExpiries.js";
@@ -102,11 +104,13 @@ export class IbAdapter {
   private readonly accounts: AccountFeeds;
   private readonly symbolSearch: SymbolSearch;
   private readonly optionChains: OptionChains;
+  private readonly log: IbAdapterOptions["log"];
   /** IB's lines as the clients hold them (tests read it to see lines given back). */
   readonly lines: ClientLines;
 
   constructor(options: IbAdapterOptions) {
     const now = options.now ?? Date.now;
+    this.log = options.log;
     this.now = now;
     this.store = options.store;
     this.connection = new GatewayConnection(options);
@@ -218,6 +222,15 @@ export class IbAdapter {
   /** What the history cache served from the store and from IB (undefined without a store). */
   candleCacheStats(): CandleCacheStats | undefined {
     return this.candleCache?.stats;
+  }
+
+  /**
+   * The login's order desk (orders/orderDesk.ts): placing, cancelling and reconciling orders on this
+   * connection, with the rails given and the order store. One per adapter.
+   */
+  orderDesk(options: Omit<OrderDeskOptions, "gateway" | "connection" | "log">): OrderDesk {
+    const gateway = new GatewayOrders(this.connection.api, this.router, this.log);
+    return new OrderDesk({ ...options, gateway, connection: this.connection, log: this.log.child({ component: "orders" }) });
   }
 
   /** A symbol's instrument as known without asking IB (resolved before, here or by an earlier run), or undefined. */

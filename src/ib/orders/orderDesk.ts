@@ -1,0 +1,256 @@
+import { EventEmitter } from "node:events";
+import type { Contract, Order } from "@stoqey/ib";
+import type { Decimal } from "../../domain/decimal.js";
+import type { OrderLeg, OrderRequest } from "../../domain/orders/orderRequest.js";
+import { accountKindOf, checkOrderRails } from "../../domain/orders/orderRails.js";
+import type { OrderRailSettings } from "../../domain/orders/orderRailSettings.js";
+import type { OrderRefusal } from "../../domain/orders/orderRefusal.js";
+import { OrderStatusDeduplicator } from "../../domain/orders/orderStatusDeduplicator.js";
+import type { Logger } from "../../log/logger.js";
+import { maskAccountId } from "../../log/mask.js";
+import type { OrderStore, StoredExecution, StoredOrder } from "../../store/orderStore.js";
+import type { GatewayConnection } from "../connection/gatewayConnection.js";
+import { IbError } from "../ibErrors.js";
+import type { GatewayOrders, IbOrderMessage } from "./gatewayOrders.js";
+import { commissionOf, executionOf, ibDecimal, statusOf } from "./ibOrderFacts.js";
+import { orderCodeEffect } from "./orderCodes.js";
+import { reconcileOrders } from "./orderReconciler.js";
+
+/** An order refused before IB saw it: a rail, the kill switch, a reused client order id. */
+export class OrderRefusedError extends Error {
+  constructor(readonly refusal: OrderRefusal) {
+    super(refusal.message);
+  }
+}
+
+export type OrderDeskEvent = { type: "order"; order: StoredOrder } | { type: "execution"; execution: StoredExecution };
+
+export interface OrderDeskOptions {
+  gateway: GatewayOrders;
+  connection: GatewayConnection;
+  store: OrderStore;
+  rails: OrderRailSettings;
+  log: Logger;
+  /** How long PlaceOrder waits for IB's first word on a new order before answering with what it knows. */
+  ackTimeoutMs?: number;
+  now?: () => number;
+}
+
+export interface PlaceResult {
+  orders: StoredOrder[];
+  /** The client order id was placed before: nothing was sent now. */
+  alreadyPlaced: boolean;
+}
+
+/**
+ * Orders of one Gateway login: the rails checked, the order claimed in the store (durable, idempotent by the
+ * client order id) before IB is told, IB's messages about it recorded as they come (duplicates dropped,
+ * executions joined with their commissions), what happened while the Gateway was away reconciled on every
+ * (re)connect. Every change is an event (`event`), in the order IB said it.
+ */
+export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
+  private readonly dedupe = new OrderStatusDeduplicator();
+  /** Orders placed in this run waiting for IB's first word, by IB order id. */
+  private readonly waiting = new Map<number, () => void>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: OrderDeskOptions) {
+    super();
+    this.now = options.now ?? Date.now;
+    options.gateway.on("message", (m) => this.onMessage(m));
+    // What changed while away: reconciled before anything else is believed about open orders.
+    options.connection.on("ready", () => void this.reconcile());
+    for (const order of options.store.listOpen()) if (order.idSpace === this.idSpace(order.account)) options.gateway.adopt(order.orderId);
+  }
+
+  /** The kill switch and the rails as they are now. */
+  get rails(): OrderRailSettings {
+    return { ...this.options.rails, killSwitchEngaged: this.options.store.killSwitch().engaged };
+  }
+
+  /** The account orders go to: IB_ACCOUNT_ID or the login's only account. */
+  get account(): string | undefined {
+    return this.options.connection.status.activeAccount;
+  }
+
+  /**
+   * Places an order (or a bracket), once per client order id: a request seen before answers with its orders
+   * as they are now and sends nothing. Throws OrderRefusedError for a rail (before anything is stored) and
+   * IbError "unavailable" while the Gateway is not connected (nothing stored: safe to retry).
+   */
+  async place(request: OrderRequest, referencePrice?: Decimal): Promise<PlaceResult> {
+    const { store, gateway, connection, log } = this.options;
+    const seen = store.get(request.account, request.clientOrderId);
+    if (seen !== undefined) return this.claimed(request);
+    const verdict = checkOrderRails(request, this.rails, { accountKind: accountKindOf(request.account), ...(referencePrice === undefined ? {} : { referencePrice }) });
+    if (!verdict.ok) throw new OrderRefusedError(verdict.refusal);
+    if (!connection.isReady) throw new IbError("unavailable", "the Gateway is not connected: the order was not sent (safe to retry with the same client order id)");
+    const claim = this.claim(request, await gateway.nextValidId());
+    if (!claim.new) return { orders: [claim.order, ...claim.legs], alreadyPlaced: true };
+    const rows = [claim.order, ...claim.legs];
+    const acked = rows.map((row) => new Promise<void>((resolve) => this.waiting.set(row.orderId, resolve)));
+    const contract = contractOf(request);
+    rows.forEach((row, i) => {
+      // A bracket goes as one group: IB activates nothing until the last leg arrives with transmit set.
+      const parentId = row.role === "parent" ? undefined : claim.order.orderId;
+      gateway.place(row.orderId, contract, ibOrderOf(row.leg, request.account, i === rows.length - 1, parentId));
+    });
+    log.info({ audit: "place", clientOrderId: request.clientOrderId, orderIds: rows.map((r) => r.orderId), account: maskAccountId(request.account), symbol: request.instrument.symbol, side: request.side, quantity: request.quantity.toString(), type: request.type }, "order sent to IB");
+    await Promise.race([Promise.all(acked), new Promise((resolve) => setTimeout(resolve, this.options.ackTimeoutMs ?? 5_000).unref())]);
+    for (const row of rows) this.waiting.delete(row.orderId);
+    return { orders: this.current(rows), alreadyPlaced: false };
+  }
+
+  /** Asks IB to cancel an order; its fate comes as events (Cancelled, or filled first). */
+  cancel(account: string, clientOrderId: string): StoredOrder | undefined {
+    const order = this.options.store.get(account, clientOrderId);
+    if (order === undefined) return undefined;
+    if (!this.options.connection.isReady) throw new IbError("unavailable", "the Gateway is not connected: the cancel was not sent");
+    this.options.gateway.cancel(order.orderId);
+    this.options.log.info({ audit: "cancel", clientOrderId, orderId: order.orderId, account: maskAccountId(account) }, "order cancel sent to IB");
+    return order;
+  }
+
+  /** The kill switch: every open order of the account cancelled at IB (whoever placed it), new orders refused until released. */
+  cancelAll(reason: string): StoredOrder[] {
+    const { store, gateway, connection, log } = this.options;
+    store.setKillSwitch(true, reason, this.now());
+    if (connection.isReady) gateway.cancelAll();
+    log.warn({ audit: "cancel-all", reason: reason.slice(0, 200), sent: connection.isReady }, "kill switch engaged: every open order cancelled, new orders refused");
+    return store.listOpen(this.account);
+  }
+
+  release(reason: string): void {
+    this.options.store.setKillSwitch(false, reason, this.now());
+    this.options.log.warn({ audit: "enable", reason: reason.slice(0, 200) }, "kill switch released: orders accepted again");
+  }
+
+  /** Compares the store's open orders with what the Gateway holds and records what changed while away. */
+  async reconcile(): Promise<void> {
+    const { store, gateway, log } = this.options;
+    try {
+      const askedMs = this.now();
+      const snapshot = await gateway.snapshot();
+      const changed = reconcileOrders(store, snapshot, { account: this.account, idSpace: (a) => this.idSpace(a), nowMs: this.now(), askedMs });
+      for (const order of changed.orders) this.emit("event", { type: "order", order });
+      for (const execution of changed.executions) this.emit("event", { type: "execution", execution });
+      if (changed.orders.length > 0 || changed.executions.length > 0) log.info({ orders: changed.orders.length, executions: changed.executions.length }, "orders reconciled with the Gateway");
+    } catch (err) {
+      log.warn({ err }, "could not reconcile orders with the Gateway: open orders keep their last known state");
+    }
+  }
+
+  /** IB numbers orders per API connection: ids count per account and client id. */
+  private idSpace(account: string): string {
+    return `${account}/${this.options.connection.status.clientId}`;
+  }
+
+  private claim(request: OrderRequest, nextValidId: number) {
+    try {
+      return this.options.store.claim(request, { nextValidId, idSpace: this.idSpace(request.account), nowMs: this.now() });
+    } catch (err) {
+      if (err instanceof Error && "refusal" in err) throw new OrderRefusedError((err as { refusal: OrderRefusal }).refusal);
+      throw err;
+    }
+  }
+
+  /** The orders a client order id placed before (the same request: else CLIENT_ORDER_ID_REUSED). */
+  private claimed(request: OrderRequest): PlaceResult {
+    const claim = this.claim(request, 0);
+    return { orders: [claim.order, ...claim.legs], alreadyPlaced: true };
+  }
+
+  private current(rows: StoredOrder[]): StoredOrder[] {
+    return rows.map((r) => this.options.store.get(r.account, r.clientOrderId) ?? r);
+  }
+
+  private onMessage(m: IbOrderMessage): void {
+    const { store, log } = this.options;
+    if (m.type === "execution" || m.type === "commission") {
+      if (m.type === "execution") {
+        const execution = executionOf(m.contract, m.execution, this.now());
+        if (execution === undefined) return;
+        store.recordExecution(execution);
+        this.emitExecution(execution.execId);
+      } else {
+        const report = commissionOf(m.report);
+        if (report === undefined) return;
+        store.recordCommission(report);
+        this.emitExecution(report.execId);
+      }
+      return;
+    }
+    const account = this.account;
+    if (account === undefined) return;
+    const order = store.getByOrderId(this.idSpace(account), m.orderId);
+    if (order === undefined) return; // another client's order (TWS, another API client): not ours to record
+    let updated: StoredOrder | undefined;
+    if (m.type === "status") {
+      const news = this.dedupe.isNew({ orderId: m.orderId, status: m.status, filled: ibDecimal(m.filled) ?? order.filled, remaining: ibDecimal(m.remaining) ?? order.remaining, ...optional("avgFillPrice", ibDecimal(m.avgFillPrice)), ...optional("lastFillPrice", ibDecimal(m.lastFillPrice)), ...optional("whyHeld", m.whyHeld || undefined) });
+      if (!news) return;
+      const { status, unrecognized } = statusOf(m.status);
+      if (unrecognized !== undefined) log.warn({ orderId: m.orderId, status: unrecognized.slice(0, 40) }, "IB sent an order status this service does not know: recorded as Unknown");
+      const avg = ibDecimal(m.avgFillPrice);
+      updated = store.updateState(order.account, order.clientOrderId, { status, ...optional("permId", m.permId || undefined), ...optional("filled", ibDecimal(m.filled)), ...optional("remaining", ibDecimal(m.remaining)), ...(avg !== undefined && !avg.isZero() ? { avgFillPrice: avg } : {}) }, this.now());
+    } else if (m.type === "open") {
+      // openOrder carries the permId; its status is taken only as IB's first word. Its "Filled" can come
+      // before the orderStatus with the fill: quantities and terminal states are orderStatus's to say.
+      const { status } = statusOf(m.state.status);
+      const first = (order.status === "PendingSubmit" || order.status === "Unknown") && status !== "Filled";
+      updated = store.updateState(order.account, order.clientOrderId, { ...optional("status", first ? status : undefined), ...optional("permId", m.order.permId || undefined) }, this.now());
+    } else {
+      const effect = orderCodeEffect(m.code);
+      const lastError = { code: m.code, text: m.text.slice(0, 500) };
+      // A refusal before IB acknowledged the order: it never worked (IB may confirm with Inactive/Cancelled).
+      const status = effect === "cancelled" ? "Cancelled" : effect === "rejected" && order.status === "PendingSubmit" ? "Inactive" : undefined;
+      log.info({ audit: "ib-message", clientOrderId: order.clientOrderId, orderId: m.orderId, code: m.code, effect: effect ?? "none", text: m.text.slice(0, 200) }, "IB message about an order");
+      updated = store.updateState(order.account, order.clientOrderId, { lastError, ...optional("status", status) }, this.now());
+    }
+    if (updated === undefined) return;
+    this.waiting.get(m.orderId)?.();
+    // IB says the same again in other words (openOrder after orderStatus): an event is a change.
+    if (stateKey(updated) !== stateKey(order)) this.emit("event", { type: "order", order: updated });
+  }
+
+  private emitExecution(execId: string): void {
+    const execution = this.options.store.getExecution(execId);
+    if (execution !== undefined) this.emit("event", { type: "execution", execution });
+  }
+}
+
+/** What a client sees change in an order. */
+function stateKey(o: StoredOrder): string {
+  return [o.status, o.permId ?? "", o.filled.toString(), o.remaining.toString(), o.avgFillPrice?.toString() ?? "", o.lastError?.code ?? "", o.lastError?.text ?? ""].join("\u0000");
+}
+
+/** `{ [key]: value }` when value is defined, else `{}` (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/**
+ * The IB contract an order goes to: its conId on its exchange, as market data requests send it
+ * (ResolvedInstrument.requestContract). Not the symbol: ours is Barfinex's ("BTCUSDT"), IB's differs ("BTC"),
+ * and IB refuses a contract whose fields disagree with its conId.
+ */
+function contractOf(request: OrderRequest): Contract {
+  const { conId, exchange } = request.instrument;
+  return { conId, exchange };
+}
+
+/** One leg as IB's Order: our client order id as orderRef (how a later session recognises it), transmit on the last. */
+function ibOrderOf(leg: OrderLeg, account: string, transmit: boolean, parentId: number | undefined): Order {
+  return {
+    orderType: leg.type as Order["orderType"],
+    action: leg.side as Order["action"],
+    totalQuantity: Number(leg.quantity.toString()),
+    ...(leg.limitPrice === undefined ? {} : { lmtPrice: Number(leg.limitPrice.toString()) }),
+    ...(leg.stopPrice === undefined ? {} : { auxPrice: Number(leg.stopPrice.toString()) }),
+    tif: leg.tif as Order["tif"],
+    outsideRth: leg.outsideRth,
+    orderRef: leg.clientOrderId,
+    account,
+    transmit,
+    ...(parentId === undefined ? {} : { parentId }),
+  };
+}
