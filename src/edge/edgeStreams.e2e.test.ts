@@ -117,7 +117,7 @@ describe.skipIf(!verdict.run)("an edge serves streams from the bus", () => {
     const fromMs = Date.now() - 30 * 60_000;
     const startTime = { seconds: String(Math.floor(fromMs / 1000)), nanos: 0 };
     const candles = async (address: string) => {
-      const c = new Collector(marketData(address).streamCandles({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval: "min1", startTime }, auth));
+      const c = new Collector(marketData(address).streamCandles({ connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", interval: "min1", completeOnly: false, startTime }, auth));
       await c.until(() => c.error !== undefined || (c.statuses(StreamStatusKind.STREAM_STATUS_KIND_REPLAY_COMPLETE) === 1 && c.data.some((e) => e.sequence !== "0")), { what: "the history, then the feed", timeoutMs: 15_000 });
       c.call.cancel();
       expect(c.error).toBeUndefined();
