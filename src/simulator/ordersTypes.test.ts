@@ -1,27 +1,12 @@
-import { OrderAction, OrderType, SecType, TimeInForce, type Contract, type Order } from "@stoqey/ib";
+import { OrderAction, OrderType, TimeInForce } from "@stoqey/ib";
 import { describe, expect, it } from "vitest";
 import { until } from "../testing/until.js";
-import { runningClock, useFixture, type TestClient } from "./testing/harness.js";
-import { OrderEvents } from "./testing/orderEvents.js";
-import { createScriptedMarket, type ScriptedMarket } from "./testing/scriptedMarket.js";
+import { useFixture } from "./testing/harness.js";
+import { AAPL_STK, order, startOrderSim } from "./testing/orderFixture.js";
 
 const fx = useFixture();
-const AAPL: Contract = { symbol: "AAPL", secType: SecType.STK, exchange: "SMART", currency: "USD" };
-const BOOK = {
-  bids: [["230.00", "100"], ["229.99", "200"], ["229.98", "300"]],
-  asks: [["230.10", "100"], ["230.11", "200"], ["230.12", "300"]],
-} as const;
-
-async function setup(): Promise<{ market: ScriptedMarket; c: TestClient; ev: OrderEvents }> {
-  const now = runningClock();
-  const market = createScriptedMarket(1, now);
-  market.setBook("AAPL", BOOK);
-  await fx.start({ now, market, accounts: [{ id: "DU1234567", cash: "1000000" }] });
-  const c = await fx.client(7);
-  return { market, c, ev: new OrderEvents(c) };
-}
-
-const order = (o: Partial<Order> & Pick<Order, "action" | "orderType" | "totalQuantity">): Order => ({ tif: TimeInForce.DAY, transmit: true, ...o });
+const AAPL = AAPL_STK;
+const setup = () => startOrderSim(fx);
 
 describe("the simulated Gateway fills orders on its own market", () => {
   it("a market order takes the book level by level, one execution per level, then Filled (with IB's duplicate status)", async () => {

@@ -86,7 +86,7 @@ export class OrderEngine {
     const v = validateOrder(req, this.market, this.accounts);
     this.book.received.push({
       clientId,
-      account: "error" in v ? req.account : v.account.id,
+      account: "error" in v ? req.account || (this.accounts.accounts[0]?.id ?? "") : v.account.id,
       orderId: req.orderId,
       orderRef: req.orderRef,
       whatIf: req.whatIf,
