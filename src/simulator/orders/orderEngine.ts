@@ -5,8 +5,9 @@
  *   the book of the next check. LMT takes the levels at or better than its limit at once, then rests and
  *   fills when the book crosses it. STP / STP LMT wait (PreSubmitted) until a trade or the quote touches
  *   the stop, then act as MKT / LMT. IOC: what the first attempt fills, the rest is cancelled.
- * - DAY orders are cancelled when the New York date changes; GTC stay. Orders on a closed market wait
- *   (PreSubmitted) unless outsideRth lets them work in extended hours.
+ * - Orders on a closed market wait (PreSubmitted) unless outsideRth lets them work in extended hours; a
+ *   DAY order placed while closed works in the next session. DAY orders are cancelled when their market
+ *   closes after having been open (the session's end, for their hours); GTC orders stay.
  * - Brackets: an order sent with transmit=false is staged (no message) until an order of its group is
  *   sent with transmit=true (IB clients send the parent and the first child staged, the last child
  *   transmitting). Children are held (PreSubmitted) until their parent is filled; cancelling the parent
@@ -18,7 +19,6 @@
  */
 import { Decimal } from "decimal.js";
 import { multiplier, type SimAccounts } from "../account.js";
-import { formatYmd } from "../feeds/ibDateTime.js";
 import type { DepthSnapshot, InstrumentSpec, Market, Quote, Trade } from "../market/types.js";
 import type { PlaceOrderRequest } from "../messages/inboundOrders.js";
 import { orderCommission } from "./commission.js";
@@ -30,7 +30,6 @@ import { checkFunds, ORDER_ERR, validateOrder, whatIf, type Refusal, type WhatIf
 
 /** Rows of book an order can take at one instant. */
 const BOOK_ROWS = 10;
-const NEW_YORK = "America/New_York";
 
 export type PlaceResult =
   | { kind: "refused"; refusal: Refusal }
@@ -123,7 +122,7 @@ export class OrderEngine {
       avgFillPrice: new Decimal(0),
       lastFillPrice: new Decimal(0),
       commission: new Decimal(0),
-      dayOf: formatYmd(nowMs, NEW_YORK),
+      sawOpen: false,
       checkedToMs: nowMs,
       completedTimeMs: undefined,
       completedStatus: "",
@@ -223,11 +222,12 @@ export class OrderEngine {
   private work(o: SimOrder, view: MarketView, first: boolean): void {
     if (this.held(o)) return;
     const now = view.nowMs;
-    if (o.tif === "DAY" && formatYmd(now, NEW_YORK) !== o.dayOf) {
+    const open = view.isOpen(o.outsideRth);
+    if (o.tif === "DAY" && o.sawOpen && !open) {
       this.cancelOrder(o, now, "Cancelled (DAY order expired)");
       return;
     }
-    const open = view.isOpen(o.outsideRth);
+    if (open) o.sawOpen = true;
     if (open && (o.orderType === "STP" || o.orderType === "STP LMT") && !o.triggered) {
       if (stopTouched(o.action, o.auxPrice as Decimal, view.quote(), view.trades(o.checkedToMs))) o.triggered = true;
     }

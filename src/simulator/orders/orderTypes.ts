@@ -39,8 +39,8 @@ export interface SimOrder {
   lastFillPrice: Decimal;
   /** Commission charged so far (the schedule applies per order, reported per execution). */
   commission: Decimal;
-  /** New York trading date of a DAY order (it is cancelled when the date changes). */
-  dayOf: string;
+  /** The order's market has been open (for its hours) since it was placed: a DAY order ends when it next closes. */
+  sawOpen: boolean;
   /** Time of the last check against the market's trades (stop triggers). */
   checkedToMs: number;
   completedTimeMs: number | undefined;
