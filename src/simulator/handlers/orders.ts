@@ -7,6 +7,8 @@ import { MIN_SV_ORDERS, type PlaceOrderRequest, type ReqExecutions } from "../me
 import { MIN_SV } from "../messages/ids.js";
 import * as msg from "../messages/outbound.js";
 import * as om from "../messages/outboundOrders.js";
+import { nextOpenMs, notPlacedUntilText } from "../orders/nextOpen.js";
+import type { SimOrder } from "../orders/orderTypes.js";
 import { ORDER_ERR } from "../orders/placement.js";
 import type { Session } from "../session.js";
 
@@ -27,7 +29,17 @@ export function placeOrder(session: Session, req: PlaceOrderRequest): void {
     session.error(req.orderId, result.refusal.error, result.refusal.suffix);
   } else if (result.kind === "whatIf") {
     session.send(om.openOrder(session.sv, result.order, result.state));
+  } else if (result.kind === "accepted") {
+    warnIfMarketClosed(session, result.order);
   }
+}
+
+/** 399 (advisory, the order stays): an order accepted while its market is closed waits for the open. */
+function warnIfMarketClosed(session: Session, o: SimOrder): void {
+  const now = session.now();
+  if (!o.transmitted || o.status !== "PreSubmitted" || session.market.isOpen(o.instrument, now, !o.outsideRth)) return;
+  const opens = nextOpenMs(session.market, o.instrument, now, o.outsideRth);
+  session.error(o.orderId, ORDER_ERR.ORDER_MESSAGE, notPlacedUntilText(o.action, o.totalQuantity.toFixed(), o.instrument, opens));
 }
 
 export function cancelOrder(session: Session, orderId: number): void {

@@ -81,8 +81,7 @@ export function openOrder(sv: number, o: SimOrder, whatIf?: WhatIfState): Field[
 export function orderStatus(sv: number, o: SimOrder): Field[] {
   const f: Field[] = [IN.ORDER_STATUS];
   if (sv < MIN_SV.MARKET_CAP_PRICE) f.push(6);
-  const remaining = o.status === "Cancelled" ? "0" : o.totalQuantity.sub(o.filled).toFixed();
-  f.push(o.orderId, o.status, o.filled.toFixed(), remaining, o.avgFillPrice.toFixed(), o.permId, o.parentId, o.lastFillPrice.toFixed(), o.clientId, "" /* whyHeld */);
+  f.push(o.orderId, o.status, o.filled.toFixed(), o.totalQuantity.sub(o.filled).toFixed(), o.avgFillPrice.toFixed(), o.permId, o.parentId, o.lastFillPrice.toFixed(), o.clientId, "" /* whyHeld */);
   if (sv >= MIN_SV.MARKET_CAP_PRICE) f.push(0);
   return f;
 }

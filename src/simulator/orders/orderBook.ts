@@ -24,6 +24,8 @@ const FIRST_PERM_ID = 1_100_000_001;
 
 export class OrderBook {
   private readonly orders = new Map<string, SimOrder>();
+  /** The working ones, so a check of the market costs nothing for finished orders. */
+  private readonly active = new Set<SimOrder>();
   readonly executions: SimExecution[] = [];
   readonly received: ReceivedOrder[] = [];
   private nextPerm = FIRST_PERM_ID;
@@ -39,7 +41,13 @@ export class OrderBook {
 
   add(o: SimOrder): void {
     this.orders.set(OrderBook.key(o.clientId, o.orderId), o);
+    if (isWorking(o)) this.active.add(o);
     this.useId(o.clientId, o.orderId);
+  }
+
+  /** An order reached Filled or Cancelled: it leaves the working set (and stays for the queries). */
+  settle(o: SimOrder): void {
+    this.active.delete(o);
   }
 
   allocatePermId(): number {
@@ -60,7 +68,11 @@ export class OrderBook {
   }
 
   working(): SimOrder[] {
-    return this.all().filter(isWorking);
+    return [...this.active].filter(isWorking);
+  }
+
+  get workingCount(): number {
+    return this.active.size;
   }
 
   /** reqOpenOrders answers the client's own orders, reqAllOpenOrders every client's (clientId undefined). */

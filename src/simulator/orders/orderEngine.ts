@@ -179,8 +179,8 @@ export class OrderEngine {
 
   /** One check of every working order against the market at `nowMs`. */
   check(nowMs: number): void {
+    if (this.book.workingCount === 0) return;
     const working = this.book.working();
-    if (working.length === 0) return;
     const views = new Map<number, MarketView>();
     for (const o of working) {
       if (!isWorking(o)) continue; // cancelled by an earlier order's fill in this pass
@@ -285,6 +285,7 @@ export class OrderEngine {
       o.status = "Filled";
       o.completedTimeMs = nowMs;
       o.completedStatus = "Filled";
+      this.book.settle(o);
     }
     this.emit({ type: "execution", order: o, execution });
     this.emit({ type: "status", order: o });
@@ -304,6 +305,7 @@ export class OrderEngine {
     o.status = "Cancelled";
     o.completedTimeMs = nowMs;
     o.completedStatus = reason;
+    this.book.settle(o);
     this.emit({ type: "cancelled", order: o, reason });
     for (const child of this.book.children(o)) if (child.status !== "Filled") this.cancelOrder(child, nowMs, "Cancelled (parent cancelled)");
   }

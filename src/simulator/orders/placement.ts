@@ -27,6 +27,8 @@ export const ORDER_ERR = {
   CANCELLED: { code: 202, text: "Order Canceled - reason:" },
   NOT_CANCELLABLE: { code: 161, text: "Cancel attempted when order is not in a cancellable state. Order permId =" },
   VALIDATION: { code: 321, text: "Error validating request:" },
+  /** Advisory: the order stands (e.g. it waits for its market to open). */
+  ORDER_MESSAGE: { code: 399, text: "Order Message:" },
   UNSUPPORTED_TYPE: { code: 387, text: "Unsupported order type for this exchange and security type." },
   CANCEL_NOT_FOUND: { code: 10147, text: "OrderId {id} that needs to be cancelled is not found." },
 } as const;
