@@ -102,6 +102,17 @@ describe("the matching engine", () => {
     expect(pos.avgCost.toNumber()).toBeCloseTo(avgPx.mul(50).add("0.85").toNumber(), 4);
   });
 
+  it("an option: filled on the option market's book, cash moves by price × 100, commission 0.65 per contract", () => {
+    const t = engineAt(MONDAY_10);
+    const opt = t.market.findContracts({ symbol: "AAPL", secType: "OPT", right: "C", exchange: "SMART" })[0]!;
+    const r = t.engine.place(7, req(1, { contract: { ...contract("AAPL", "OPT"), conId: opt.conId }, totalQuantity: "2" }), MONDAY_10);
+    expect(r.kind).toBe("accepted");
+    const o = t.engine.book.get(7, 1)!;
+    expect(o.status).toBe("Filled");
+    expect(o.commission.toFixed()).toBe("1.3");
+    expect(t.accounts.accounts[0]!.cash.toFixed()).toBe(new Decimal(1000000).sub(o.avgFillPrice.mul(200)).sub("1.3").toFixed());
+  });
+
   it("a sell through a long position closes it and opens a short at the fill price (realized on the closed part)", () => {
     const t = engineAt(MONDAY_10);
     t.market.setBook("AAPL", { bids: [["230.00", "1000"]], asks: [["230.10", "1000"]] });
@@ -127,12 +138,14 @@ describe("the matching engine", () => {
     expect(orderCommission(btc, new Decimal(1), new Decimal(90000)).toFixed()).toBe("162");
   });
 
-  it("refuses a quantity off the size increment and an unsupported order type", () => {
+  it("refuses a quantity off the size increment, an unsupported order type and an index", () => {
     const t = engineAt(MONDAY_10);
     const btc = contract("BTC", "CRYPTO", "PAXOS");
     const odd = t.engine.place(7, req(1, { contract: btc, totalQuantity: "0.000000001" }), MONDAY_10);
     expect(odd.kind === "refused" && odd.refusal.error.code).toBe(201);
     const trail = t.engine.place(7, req(2, { orderType: "TRAIL" }), MONDAY_10);
     expect(trail.kind === "refused" && trail.refusal.error.code).toBe(387);
+    const spx = t.engine.place(7, req(3, { contract: contract("SPX", "IND", "CBOE") }), MONDAY_10);
+    expect(spx.kind === "refused" && [spx.refusal.error.code, spx.refusal.suffix]).toEqual([201, "SPX is an index and cannot be traded."]);
   });
 });

@@ -186,7 +186,12 @@ export class OrderEngine {
       if (!isWorking(o)) continue; // cancelled by an earlier order's fill in this pass
       let view = views.get(o.instrument.conId);
       if (!view) views.set(o.instrument.conId, (view = new MarketView(this.market, o.instrument, nowMs)));
-      this.work(o, view, false);
+      try {
+        this.work(o, view, false);
+      } catch (e) {
+        // One order the model cannot serve must not stop the others (nor fail again every check).
+        this.cancelOrder(o, nowMs, `Cancelled (simulator error: ${String(e)})`);
+      }
     }
   }
 

@@ -59,6 +59,8 @@ export function validateOrder(req: PlaceOrderRequest, market: Market, accounts: 
   const found = market.findContracts(toContractQuery(req.contract));
   if (found.length !== 1) return refuse(ORDER_ERR.NO_SECDEF);
   const instrument = found[0] as InstrumentSpec;
+  // An index is a value, not a tradable instrument (IB has no order routing for IND).
+  if (instrument.secType === "IND") return refuse(ORDER_ERR.REJECTED, `${instrument.symbol} is an index and cannot be traded.`);
   const account = req.account === "" ? accounts.accounts[0] : accounts.accounts.find((a) => a.id === req.account);
   if (!account) return refuse(ORDER_ERR.VALIDATION, `-'bB' : cause - Account ${req.account} is not managed by this login`);
   if (req.action !== "BUY" && req.action !== "SELL") return refuse(ORDER_ERR.VALIDATION, `-'bO' : cause - Invalid action ${req.action}`);
