@@ -113,6 +113,19 @@ describe("the matching engine", () => {
     expect(t.accounts.accounts[0]!.cash.toFixed()).toBe(new Decimal(1000000).sub(o.avgFillPrice.mul(200)).sub("1.3").toFixed());
   });
 
+  it("two resting orders crossed in one check share the level: what the first took is gone for the second", () => {
+    const t = engineAt(MONDAY_10);
+    t.market.setBook("AAPL", { bids: [["229.00", "100"]], asks: [["230.10", "100"]] });
+    t.engine.place(7, req(1, { orderType: "LMT", lmtPrice: "229.95", totalQuantity: "80" }), MONDAY_10);
+    t.engine.place(7, req(2, { orderType: "LMT", lmtPrice: "229.95", totalQuantity: "80" }), MONDAY_10);
+    t.market.setBook("AAPL", { bids: [["229.00", "100"]], asks: [["229.94", "100"]] });
+    t.engine.check(MONDAY_10 + 1000);
+    expect([t.engine.book.get(7, 1)!.filled.toFixed(), t.engine.book.get(7, 2)!.filled.toFixed()]).toEqual(["80", "20"]);
+    expect(t.engine.book.executions.every((e) => e.lastLiquidity === 1)).toBe(true);
+    t.engine.check(MONDAY_10 + 2000);
+    expect(t.engine.book.get(7, 2)!.status).toBe("Filled");
+  });
+
   it("a sell through a long position closes it and opens a short at the fill price (realized on the closed part)", () => {
     const t = engineAt(MONDAY_10);
     t.market.setBook("AAPL", { bids: [["230.00", "1000"]], asks: [["230.10", "1000"]] });

@@ -13,19 +13,21 @@
  *   transmitting). Children are held (PreSubmitted) until their parent is filled; cancelling the parent
  *   cancels them. Children of one parent are one-cancels-other, as IB links a bracket's legs.
  * - OCA (IB's ocaType 1): the first fill of an order cancels the others of its group.
+ * - Orders meet the model's book, never each other; within one check, what an order took from a level is
+ *   gone for the next order on that instrument (the book refills at the next instant).
  *
  * `check(now)` runs on the Gateway's own timer (not a session's), so orders fill while no client is
  * connected; it costs nothing without working orders and one book per instrument that has some.
  */
 import { Decimal } from "decimal.js";
 import { multiplier, type SimAccounts } from "../account.js";
-import type { DepthSnapshot, InstrumentSpec, Market, Quote, Trade } from "../market/types.js";
+import type { DepthLevel, DepthSnapshot, InstrumentSpec, Market, Quote, Trade } from "../market/types.js";
 import type { PlaceOrderRequest } from "../messages/inboundOrders.js";
 import { orderCommission } from "./commission.js";
 import { applyExecution } from "./fillAccounting.js";
 import { oppositeSide, stopTouched, takeBook, workingLimit, type Fill } from "./matching.js";
 import { OrderBook } from "./orderBook.js";
-import { isDone, isWorking, type OrderEvent, type SimExecution, type SimOrder, type SimOrderStatus } from "./orderTypes.js";
+import { isDone, isWorking, type OrderAction, type OrderEvent, type SimExecution, type SimOrder, type SimOrderStatus } from "./orderTypes.js";
 import { checkFunds, ORDER_ERR, validateOrder, whatIf, type Refusal, type WhatIfState } from "./placement.js";
 
 /** Rows of book an order can take at one instant. */
@@ -43,6 +45,7 @@ export type CancelResult = { kind: "cancelled" } | { kind: "refused"; refusal: R
 class MarketView {
   private quoteV: Quote | undefined;
   private bookV: DepthSnapshot | undefined;
+  private readonly taken = new Map<string, Decimal>();
   constructor(
     private readonly market: Market,
     readonly instrument: InstrumentSpec,
@@ -53,6 +56,17 @@ class MarketView {
   }
   book(): DepthSnapshot {
     return (this.bookV ??= this.market.depth(this.instrument, this.nowMs, BOOK_ROWS));
+  }
+  /** The side an order takes, less what earlier orders of this check took from it (no level is sold twice). */
+  levels(action: OrderAction): DepthLevel[] {
+    return oppositeSide(this.book(), action).flatMap((l) => {
+      const left = new Decimal(l.size).sub(this.taken.get(`${action}:${l.price}`) ?? 0);
+      return left.gt(0) ? [{ ...l, size: left.toFixed() }] : [];
+    });
+  }
+  take(action: OrderAction, f: Fill): void {
+    const key = `${action}:${f.price.toFixed()}`;
+    this.taken.set(key, (this.taken.get(key) ?? new Decimal(0)).add(f.size));
   }
   trades(fromMs: number): Trade[] {
     return fromMs < this.nowMs ? this.market.trades(this.instrument, fromMs, this.nowMs) : [];
@@ -245,9 +259,10 @@ export class OrderEngine {
     if (status === "Submitted") {
       const remaining = o.totalQuantity.sub(o.filled);
       const rested = !first && o.orderType === "LMT";
-      const fills = takeBook(oppositeSide(view.book(), o.action), o.action, remaining, workingLimit(o), rested ? 1 : 2);
+      const fills = takeBook(view.levels(o.action), o.action, remaining, workingLimit(o), rested ? 1 : 2);
       for (const f of fills) {
         if (!isWorking(o)) break;
+        view.take(o.action, f);
         this.fill(o, f, now);
       }
     }
