@@ -1,6 +1,9 @@
 import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { dec } from "../domain/decimal.js";
@@ -134,8 +137,28 @@ describe("claiming a client order id", () => {
     expect(Math.max(...won)).toBe(100 + won.length - 1);
   });
 
-  it("a claim that finds the file locked by another connection is tried again without holding the event loop, and lands once the lock is gone", async () => {
+  it("a write waits out another connection's short transaction (the event writer's batch) instead of failing", async () => {
     const store = open();
+    store.claim(limitBuy(), { nextValidId: 1 });
+    // Another thread holds the write lock for 40 ms, as the event writer's worker does for a batch.
+    const holder = new Worker(
+      `const { parentPort, workerData } = require("node:worker_threads");
+       const db = new (require(workerData.sqlite))(workerData.path);
+       db.prepare("BEGIN IMMEDIATE").run();
+       parentPort.postMessage("locked");
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 40);
+       db.prepare("COMMIT").run();
+       db.close();`,
+      { eval: true, workerData: { sqlite: createRequire(import.meta.url).resolve("better-sqlite3"), path: files.path } },
+    );
+    const exited = once(holder, "exit");
+    await once(holder, "message");
+    expect(store.updateState("DU1234567", "c-1", { status: "Submitted" })?.status).toBe("Submitted");
+    await exited;
+  });
+
+  it("a claim that finds the file locked beyond the busy timeout (the operator's CLI) is tried again without holding the event loop, and lands once the lock is gone", async () => {
+    const store = open({ busyTimeoutMs: 0 });
     const other = new Database(files.path);
     other.prepare("BEGIN IMMEDIATE").run();
     expect(() => store.claim(limitBuy(), { nextValidId: 1 })).toThrow(expect.objectContaining({ code: "SQLITE_BUSY" }));

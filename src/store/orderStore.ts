@@ -52,6 +52,9 @@ export interface KillSwitchState {
   changedMs: number | undefined;
 }
 
+/** Longer than the event writer's batches (a few ms), short enough that a CLI's long lock fails the call soon. */
+const DEFAULT_BUSY_TIMEOUT_MS = 250;
+
 const ORDER_COLUMNS = "account, client_order_id, id_space, order_id, perm_id, role, parent_client_order_id, request, status, filled, remaining, avg_fill_price, error_code, error_text, created_ms, updated_ms";
 const EXECUTION_COLUMNS = "exec_id, account, order_id, client_order_id, con_id, time_ms, side, price, quantity, commission, commission_currency, realized_pnl";
 
@@ -63,9 +66,11 @@ const EXECUTION_COLUMNS = "exec_id, account, order_id, client_order_id, con_id, 
  *
  * Several connections may open the file (this process's market-data store and its event writer, another
  * service instance, the operator's CLI): SQLite serializes their write transactions, so two claims of one client
- * order id never both win. The connection does not wait for another's lock (busy_timeout 0: the event loop is
- * never held): a write that finds the file locked throws SQLITE_BUSY, and the caller tries again
- * (retryWhileBusy) or answers UNAVAILABLE — the order is then not sent.
+ * order id never both win. A write waits for another connection's transaction up to `busyTimeoutMs` (default
+ * 250 ms), blocking the thread: the event writer's batches take a few ms, and a status or an execution from IB
+ * must not be lost to one (the market-data writes never block, but they can be written again). Past that (the
+ * operator's CLI, a VACUUM) it throws SQLITE_BUSY: a claim's caller tries again without blocking
+ * (retryWhileBusy) or answers UNAVAILABLE, and the order is not sent.
  */
 export class OrderStore {
   private readonly statements;
@@ -109,12 +114,12 @@ export class OrderStore {
 
   /**
    * Opens (creating and migrating when needed) the store file with a connection of its own. Opening may wait
-   * up to 5 s for another connection's migration or write (startup); after that no statement waits.
+   * up to 5 s for another connection's migration or write (startup); then a write waits `busyTimeoutMs` at most.
    */
-  static open(path: string): OrderStore {
+  static open(path: string, options: { busyTimeoutMs?: number } = {}): OrderStore {
     const db = openDatabase(path, 5_000);
     db.pragma("synchronous = FULL");
-    db.pragma("busy_timeout = 0");
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
     return new OrderStore(db);
   }
 
@@ -263,8 +268,8 @@ export class OrderStore {
 }
 
 /**
- * Runs a store write, trying again while another connection holds the file's write lock (SQLITE_BUSY: the
- * event writer's batch, a few ms; the operator's CLI, longer), 5 ms doubling to 100 ms between tries, without
+ * Runs a store write, trying again while another connection holds the file's write lock beyond the store's
+ * busy timeout (SQLITE_BUSY: the operator's CLI, a VACUUM), 5 ms doubling to 100 ms between tries, without
  * holding the event loop; after `timeoutMs` the last busy error is thrown (answer UNAVAILABLE, send nothing).
  */
 export async function retryWhileBusy<T>(write: () => T, timeoutMs = 2_000): Promise<T> {

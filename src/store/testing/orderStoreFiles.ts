@@ -8,7 +8,7 @@ import { OrderStore } from "../orderStore.js";
  * The order store tests' files: a fresh folder per test (removed after it, every store opened through `open`
  * closed first); `path` is the test's store file, `open()` another connection to it (a restart, another instance).
  */
-export function orderStoreFiles(prefix = "ibp-orders-"): { readonly path: string; open(): OrderStore } {
+export function orderStoreFiles(prefix = "ibp-orders-"): { readonly path: string; open(options?: { busyTimeoutMs?: number }): OrderStore } {
   let dir = "";
   let stores: OrderStore[] = [];
   beforeEach(() => {
@@ -23,8 +23,8 @@ export function orderStoreFiles(prefix = "ibp-orders-"): { readonly path: string
     get path() {
       return join(dir, "store.sqlite");
     },
-    open() {
-      const store = OrderStore.open(join(dir, "store.sqlite"));
+    open(options) {
+      const store = OrderStore.open(join(dir, "store.sqlite"), options);
       stores.push(store);
       return store;
     },
