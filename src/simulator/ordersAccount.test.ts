@@ -7,8 +7,10 @@ import { AAPL_STK as AAPL, buyMkt, order, startOrderSim } from "./testing/orderF
 const fx = useFixture();
 
 describe("fills move the simulated account; what-if; IB's rejects", () => {
-  it("a buy then a sell move the position, its average cost (commission included), cash and realized PnL, and live subscribers see each change", async () => {
-    const { c, ev } = await startOrderSim(fx);
+  it("a buy then a sell move the position, its average cost (commission included), cash and realized PnL, and live subscribers (positions, account updates, summary, PnL) see each change", async () => {
+    const { c, ev } = await startOrderSim(fx, { pnlIntervalMs: 20 });
+    const realized: number[] = [];
+    c.ib.on(EventName.pnl, (_id: number, _daily: number, _unrealized?: number, r?: number) => realized.push(r ?? NaN));
     const positions: [string, number, number][] = [];
     const values = new Map<string, string>();
     const portfolio: [string, number][] = [];
@@ -46,6 +48,9 @@ describe("fills move the simulated account; what-if; IB's rejects", () => {
     await until(() => values.get("RealizedPnL:USD") === "-12.00", { what: "realized PnL" });
     expect(values.get("CashBalance:USD")).toBe("999988.00");
     expect(portfolio.at(-1)).toEqual(["AAPL", 0]);
+    c.ib.reqPnL(6, "DU1234567", "");
+    await until(() => realized.at(-1) === -12, { what: "reqPnL's realized PnL" });
+    c.ib.cancelPnL(6);
     c.ib.cancelPositions();
     c.ib.reqAccountUpdates(false, "DU1234567");
     c.ib.cancelAccountSummary(5);

@@ -150,7 +150,7 @@ export class PnlFeed implements Subscription {
     this.lastSentMs = nowMs;
     const v = this.accounts.value(this.account, nowMs);
     if (!v) return;
-    this.ctx.send(msg.pnl(this.ctx.sv, this.reqId, money(v.daily), money(v.unrealized), "0"));
+    this.ctx.send(msg.pnl(this.ctx.sv, this.reqId, money(v.daily), money(v.unrealized), money(v.realized)));
   }
 }
 
