@@ -15,7 +15,7 @@ describe("orders belong to the login, not the connection", () => {
     await ev.status(1, "Submitted");
     await ev.status(2, "Submitted");
 
-    const restart = fx.sim.faults.restart(1_000);
+    const restart = fx.sim.faults.restart(400);
     await until(() => fx.sim.clientCount() === 0, { what: "the clients to be dropped" });
     market.setBook("AAPL", { bids: [["228.80", "100"]], asks: [["228.90", "100"]] });
     await until(() => fx.sim.orders.executions().length === 1, { what: "the fill while no client is connected" });

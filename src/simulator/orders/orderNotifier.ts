@@ -15,8 +15,8 @@ import type { OrderEvent, SimExecution } from "./orderTypes.js";
 import { ORDER_ERR } from "./placement.js";
 
 export function notifyOrderEvent(sessions: Iterable<Session>, e: OrderEvent): void {
-  const all = [...sessions].filter((s) => s.isReady && s.sv >= MIN_SV_ORDERS);
-  const owners = all.filter((s) => s.clientId === e.order.clientId);
+  const ready = [...sessions].filter((s) => s.isReady);
+  const owners = ready.filter((s) => s.clientId === e.order.clientId && s.sv >= MIN_SV_ORDERS);
   for (const s of owners) {
     switch (e.type) {
       case "status":
@@ -34,7 +34,8 @@ export function notifyOrderEvent(sessions: Iterable<Session>, e: OrderEvent): vo
         break;
     }
   }
-  if (e.type === "execution") for (const s of all) pushAccount(s, e.execution);
+  // Account streams are the login's: every connection's subscribers see the fill, whoever placed the order.
+  if (e.type === "execution") for (const s of ready) pushAccount(s, e.execution);
 }
 
 /** The live account streams of one connection, after an execution moved the account. */
