@@ -55,17 +55,32 @@ describe("orders belong to the login, not the connection", () => {
     expect(ev2.executions).toHaveLength(1);
   });
 
-  it("another clientId sees its own open orders only, and every client's with reqAllOpenOrders", async () => {
-    const { c, ev } = await startOrderSim(fx);
+  it("another clientId sees its own open orders only, every client's with reqAllOpenOrders, and the account move when another client's order fills", async () => {
+    const { market, c, ev } = await startOrderSim(fx);
     c.ib.placeOrder(1, AAPL, order({ action: OrderAction.BUY, orderType: OrderType.LMT, lmtPrice: 229, totalQuantity: 10 }));
     await ev.status(1, "Submitted");
     const other = await fx.client(8);
     const ev8 = new OrderEvents(other);
+    const cash: string[] = [];
+    let downloaded = false;
+    other.ib.on(EventName.updateAccountValue, (k: string, v: string, cur: string) => k === "CashBalance" && cur === "USD" && cash.push(v));
+    other.ib.on(EventName.accountDownloadEnd, () => (downloaded = true));
+    other.ib.reqAccountUpdates(true, "DU1234567");
+    await until(() => downloaded, { what: "client 8's account download" });
     other.ib.reqOpenOrders();
     await until(() => ev8.openEnds === 1, { what: "openOrderEnd" });
     expect(ev8.open).toEqual([]);
     other.ib.reqAllOpenOrders();
     await until(() => ev8.openEnds === 2, { what: "the second openOrderEnd" });
     expect(ev8.open.map((o) => [o.orderId, o.order.clientId])).toEqual([[1, 7]]);
+
+    const statusesBefore = ev8.statuses.length;
+    market.setBook("AAPL", { bids: [["228.80", "100"]], asks: [["228.90", "100"]] });
+    await ev.status(1, "Filled");
+    // 10 @ 228.90 and the 1.00 minimum commission, seen by client 8's account stream; the order's messages are client 7's.
+    await until(() => cash.at(-1) === "997710.00", { what: "client 8 to see the cash move" });
+    expect(ev8.statuses).toHaveLength(statusesBefore);
+    expect(ev8.executions).toEqual([]);
+    other.ib.reqAccountUpdates(false, "DU1234567");
   });
 });
