@@ -65,6 +65,13 @@ export const DEFAULT_BUS_SETTINGS: Readonly<Omit<BusSettings, "servers" | "url">
 });
 
 /**
+ * The shortest leader lease (BUS_LEADER_TTL_MS) that survives a JetStream cluster's loss of a node: the groups the
+ * node led (the lease's bucket among them) have no leader until an election, 4-9 s (nats-server's raft election
+ * timeout), and no renewal is written meanwhile; 15 s leaves a renewal (a fifth of it) and a second round to spare.
+ */
+export const CLUSTER_LEADER_TTL_MS = 15_000;
+
+/**
  * NATS connection options a tls:// BUS_URL needs: TLS required (nats.js takes the scheme for nats://
  * and would talk in clear to a server that offers no TLS; the edge's calls carry callers' tokens).
  */

@@ -44,28 +44,31 @@ export function streamConfigs(settings: Pick<BusSettings, "subjectPrefix" | "ret
  * one line naming BUS_REPLICAS.
  */
 export async function ensureStreams(jsm: JetStreamManager, configs: readonly KindStream[]): Promise<void> {
-  for (const config of configs) {
-    const { name, ...update } = config;
-    const replicas = config.num_replicas ?? 1;
-    let clustered: boolean;
+  // All at once: on a cluster each new replicated stream waits ≈ 0.5 s for its group's first leader.
+  await Promise.all(configs.map((config) => ensureStream(jsm, config)));
+}
+
+async function ensureStream(jsm: JetStreamManager, config: KindStream): Promise<void> {
+  const { name, ...update } = config;
+  const replicas = config.num_replicas ?? 1;
+  let clustered: boolean;
+  try {
+    clustered = (await jsm.streams.info(name)).cluster !== undefined;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
     try {
-      clustered = (await jsm.streams.info(name)).cluster !== undefined;
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
-      try {
-        await jsm.streams.add(config);
-      } catch (e) {
-        throw replicasProblemOf(e, replicas, name) ?? e;
-      }
-      continue;
+      await jsm.streams.add(config);
+    } catch (e) {
+      throw replicasProblemOf(e, replicas, name) ?? e;
     }
-    // A single nats-server (2.9) refuses a new stream of 3 replicas but takes the update to 3 without a word.
-    if (replicas > 1 && !clustered) throw notClusteredProblem(replicas);
-    try {
-      await jsm.streams.update(name, update);
-    } catch (err) {
-      throw replicasProblemOf(err, replicas, name) ?? err;
-    }
+    return;
+  }
+  // A single nats-server (2.9) refuses a new stream of 3 replicas but takes the update to 3 without a word.
+  if (replicas > 1 && !clustered) throw notClusteredProblem(replicas);
+  try {
+    await jsm.streams.update(name, update);
+  } catch (err) {
+    throw replicasProblemOf(err, replicas, name) ?? err;
   }
 }
 

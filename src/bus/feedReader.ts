@@ -97,6 +97,18 @@ export async function* readFeed(js: JetStreamClient, stream: string, subject: st
   // Pulls expiring every 5 s (heartbeats at half that): a consumer the server lost (restarted) is noticed and made
   // again within seconds, not after the default 30 s pull's two missed heartbeats.
   const messages = await consumer.consume({ max_bytes: 4 * 1024 * 1024, expires: 5_000 });
+  // On a JetStream cluster the consumer (one copy) lives on one node and goes with it: nats.js would ask for its info
+  // forever (a consumer whose node is down never answers, so it is never "not found" and never made again). Two
+  // heartbeats missed while connected end this read instead; the caller reads again from where it was.
+  let lost = false;
+  void (async () => {
+    for await (const s of messages.status()) {
+      if (s.type !== "heartbeats_missed") continue;
+      lost = true;
+      messages.stop(new Error(`the bus consumer of ${subject} stopped answering (its JetStream node lost?)`));
+      return;
+    }
+  })();
   const stop = () => void messages.close();
   signal.addEventListener("abort", stop, { once: true });
   try {
@@ -111,8 +123,10 @@ export async function* readFeed(js: JetStreamClient, stream: string, subject: st
   } finally {
     signal.removeEventListener("abort", stop);
     await messages.close()?.catch(() => undefined);
-    // Gone now, not after JetStream's inactivity threshold (minutes): clients come and go by the thousand.
-    await consumer.delete().catch(() => undefined);
+    // Gone now, not after JetStream's inactivity threshold (minutes): clients come and go by the thousand. A lost
+    // consumer's delete is not waited for: it would time out (5 s) before the read is made again.
+    const deleted = consumer.delete().catch(() => undefined);
+    if (!lost) await deleted;
   }
 }
 

@@ -53,6 +53,13 @@ describe("the bus settings (BUS_URL: the provider role)", () => {
     expect(load({ BUS_REPLICAS: "3" }).warnings.join("\n")).toContain("BUS_REPLICAS is set but BUS_URL is not");
   });
 
+  it("warns when replicated streams come with a leader lease shorter than a JetStream cluster's elections after a node's loss", () => {
+    const warnings = (env: Record<string, string>) => load({ BUS_URL: "nats://127.0.0.1:4222", ...env }).warnings.join("\n");
+    expect(warnings({ BUS_REPLICAS: "3" })).toContain("BUS_REPLICAS 3 with BUS_LEADER_TTL_MS 5000: after a JetStream node's loss");
+    expect(warnings({ BUS_REPLICAS: "3", BUS_LEADER_TTL_MS: "15000" })).not.toContain("BUS_REPLICAS");
+    expect(warnings({ BUS_LEADER_TTL_MS: "2000" })).not.toContain("BUS_REPLICAS");
+  });
+
   it("names BUS_URL and what it expects for a URL that is not a NATS server's, and masks a password in it", () => {
     for (const [bad, expected] of [
       ["127.0.0.1:4222", "expected nats://host:port"],

@@ -10,7 +10,7 @@ import { ibConnectorSchema, providerSchema, type ProviderConfig } from "./provid
 import { substituteEnv } from "./substituteEnv.js";
 import type { IbAdapterOptions } from "../ib/ibAdapter.js";
 import { DEFAULT_STORE_SETTINGS, IN_MEMORY, type StoreSettings } from "../store/storeSettings.js";
-import { DEFAULT_BUS_SETTINGS, type BusSettings } from "../bus/busSettings.js";
+import { CLUSTER_LEADER_TTL_MS, DEFAULT_BUS_SETTINGS, type BusSettings } from "../bus/busSettings.js";
 import { parseBusUrl, redactBusUrl } from "./busUrl.js";
 
 /** Everything the service needs to start, validated. */
@@ -169,6 +169,11 @@ function busSettingsOf(env: EnvConfig, problems: ConfigProblem[], warnings: stri
     problems.push({ source: "environment variables BUS_URL/STORE_RECORDING", path: "", message: "the provider role (BUS_URL) publishes the events its feeds record: STORE_RECORDING=off cannot be combined with it" });
   }
   const d = DEFAULT_BUS_SETTINGS;
+  const replicas = env.BUS_REPLICAS ?? d.replicas;
+  const leaderTtlMs = env.BUS_LEADER_TTL_MS ?? d.leaderTtlMs;
+  if (replicas > 1 && leaderTtlMs < CLUSTER_LEADER_TTL_MS) {
+    warnings.push(`BUS_REPLICAS ${replicas} with BUS_LEADER_TTL_MS ${leaderTtlMs}: after a JetStream node's loss the cluster takes 4-9 s to elect new leaders, and a leader lease shorter than ${CLUSTER_LEADER_TTL_MS} ms may lapse meanwhile (the provider then stops); set BUS_LEADER_TTL_MS=${CLUSTER_LEADER_TTL_MS} or more`);
+  }
   return {
     ...d,
     servers,
@@ -184,8 +189,8 @@ function busSettingsOf(env: EnvConfig, problems: ConfigProblem[], warnings: stri
     streamMaxBytes: env.BUS_STREAM_MAX_BYTES ?? d.streamMaxBytes,
     maxQueued: env.BUS_QUEUE_EVENTS ?? d.maxQueued,
     flushEveryMs: env.BUS_FLUSH_MS ?? d.flushEveryMs,
-    leaderTtlMs: env.BUS_LEADER_TTL_MS ?? d.leaderTtlMs,
-    replicas: env.BUS_REPLICAS ?? d.replicas,
+    leaderTtlMs,
+    replicas,
   };
 }
 

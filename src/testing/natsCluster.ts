@@ -17,6 +17,8 @@ export interface NatsClusterNode {
   readonly port: number;
   /** The route port the other nodes solicit (the same across restarts). */
   readonly clusterPort: number;
+  /** Its monitoring endpoint, http://127.0.0.1:<port> (/connz, /jsz; the same across restarts). */
+  readonly monitorUrl: string;
   /** The running server's process id (undefined while stopped). */
   readonly pid: number | undefined;
   /** Its store directory (kept across a restart). */
@@ -33,6 +35,8 @@ export interface NatsCluster {
   readonly urls: string;
   /** The node the stream's JetStream leader is on now (the cluster's answer through a running node). */
   streamLeader(stream: string): Promise<NatsClusterNode>;
+  /** The running node a client connection named `name` (connect's `name`) is connected to, if any. */
+  nodeOf(connectionName: string): Promise<NatsClusterNode | undefined>;
   /** Stops every node (SIGKILL: nothing of it is kept) and removes their store directories. */
   close(): Promise<void>;
 }
@@ -65,13 +69,15 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     const configFile = join(dir, `${name}.conf`);
     mkdirSync(storeDir);
     let port = -1;
-    // Rewritten at each start: the first picks a client port, a restart keeps it.
+    let monitorPort = -1;
+    // Rewritten at each start: the first picks the client and monitoring ports, a restart keeps them.
     const writeConfig = () =>
       writeFileSync(
         configFile,
         [
           `server_name: ${name}`,
           `listen: "127.0.0.1:${port}"`,
+          `http: "127.0.0.1:${monitorPort}"`,
           `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
           `cluster {`,
           `  name: ${CLUSTER_NAME}`,
@@ -87,6 +93,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       const started = await launchServer(["-c", configFile]);
       children.set(name, started.child);
       port = started.port;
+      monitorPort = Number(/Starting http monitor on [^\s]+:(\d+)/.exec(started.log)?.[1] ?? Number.NaN);
     };
     launches.push(launch);
     const node: NatsClusterNode = {
@@ -98,6 +105,9 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
         return port;
       },
       clusterPort,
+      get monitorUrl() {
+        return `http://127.0.0.1:${monitorPort}`;
+      },
       get pid() {
         return children.get(name)?.pid;
       },
@@ -140,6 +150,14 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       } finally {
         await nc.close();
       }
+    },
+    nodeOf: async (connectionName) => {
+      for (const node of nodes) {
+        if (node.pid === undefined) continue;
+        const connz = (await (await fetch(`${node.monitorUrl}/connz?limit=1024`)).json()) as { connections?: { name?: string }[] };
+        if ((connz.connections ?? []).some((c) => c.name === connectionName)) return node;
+      }
+      return undefined;
     },
     close,
   };

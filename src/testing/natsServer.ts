@@ -139,10 +139,10 @@ async function spawnServer(port: number, storeDir: string, configFile: string): 
 }
 
 /**
- * Spawns Debian's nats-server with `args`; resolves with its client port once it logs that it is ready (a
- * cluster's node: before its JetStream has a meta leader). Killed if it does not get there.
+ * Spawns Debian's nats-server with `args`; resolves with its client port and its log so far once it logs that
+ * it is ready (a cluster's node: before its JetStream has a meta leader). Killed if it does not get there.
  */
-export async function launchServer(args: readonly string[]): Promise<{ child: ChildProcess; port: number }> {
+export async function launchServer(args: readonly string[]): Promise<{ child: ChildProcess; port: number; log: string }> {
   const child = spawn(DEBIAN_NATS_SERVER, args, { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   try {
@@ -170,7 +170,7 @@ export async function launchServer(args: readonly string[]): Promise<{ child: Ch
     // Keep draining its log (a full pipe would stall the server), without keeping it.
     child.stderr!.removeAllListeners("data");
     child.stderr!.resume();
-    return { child, port: listening };
+    return { child, port: listening, log };
   } catch (err) {
     child.kill("SIGKILL");
     throw err;
