@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../log/logger.js";
 import { startNatsCluster, type NatsCluster } from "../testing/natsCluster.js";
 import { natsServerVerdict, startNatsServer, type NatsServer } from "../testing/natsServer.js";
+import { until } from "../testing/until.js";
 import { DEFAULT_BUS_SETTINGS, type BusSettings } from "./busSettings.js";
 import { ensureStreams, streamConfigs } from "./busStreams.js";
 import { acquireLeadership, leaderBucketOf, type Leadership } from "./leadership.js";
@@ -71,6 +72,35 @@ describe.skipIf(!verdict.run)("BUS_REPLICAS: the copies JetStream keeps of the p
     await ensureStreams(jsm, streamConfigs(settingsOf("grow", 3, servers)));
     await lead(settingsOf("grow", 3, servers));
     for (const name of streamsOf("grow")) expect((await jsm.streams.info(name)).config.num_replicas, name).toBe(3);
+  }, 20_000);
+
+  it("a node stopped and restarted on its ports and store catches up: every copy current again, every message kept", async () => {
+    const settings = settingsOf("back", 3, cluster.nodes.map((n) => n.url));
+    await ensureStreams(await managerOf(settings.servers), streamConfigs(settings));
+    const [tick] = streamConfigs(settings);
+    // A node leading neither the stream nor the cluster's meta group is stopped (no election: the two left go on
+    // acknowledging, and the node rejoins at once), the stream written through its leader meanwhile.
+    const leader = await cluster.streamLeader(tick!.name);
+    const meta = await cluster.metaLeader();
+    const node = cluster.nodes.find((n) => n !== leader && n !== meta)!;
+    const jsm = await managerOf([leader.url]);
+    const js = jsm.jetstream();
+    const publish = async (n: number) => {
+      for (let i = 0; i < n; i++) await js.publish(tick!.subjects![0]!.replace(">", "x"), new Uint8Array(8));
+    };
+    await publish(10);
+    const { url, port } = node;
+    await node.stop("SIGKILL");
+    await publish(10);
+    await node.restart();
+    expect([node.url, node.port]).toEqual([url, port]);
+    await until(
+      async () => {
+        const info = await jsm.streams.info(tick!.name);
+        return info.state.messages === 20 && (info.cluster?.replicas ?? []).length === 2 && (info.cluster?.replicas ?? []).every((r) => r.current && (r.lag ?? 0) === 0);
+      },
+      { what: `${node.name}'s copy of ${tick!.name} current again`, timeoutMs: 10_000 },
+    );
   }, 20_000);
 
   it("refuses more replicas than the cluster has servers, in one line naming BUS_REPLICAS", async () => {

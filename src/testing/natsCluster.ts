@@ -35,6 +35,8 @@ export interface NatsCluster {
   readonly urls: string;
   /** The node the stream's JetStream leader is on now (the cluster's answer through a running node). */
   streamLeader(stream: string): Promise<NatsClusterNode>;
+  /** The node the JetStream meta leader (placements, stream and consumer creation) is on now, per a running node's /jsz. */
+  metaLeader(): Promise<NatsClusterNode>;
   /** The running node a client connection named `name` (connect's `name`) is connected to, if any. */
   nodeOf(connectionName: string): Promise<NatsClusterNode | undefined>;
   /** Stops every node (SIGKILL: nothing of it is kept) and removes their store directories. */
@@ -150,6 +152,14 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       } finally {
         await nc.close();
       }
+    },
+    metaLeader: async () => {
+      const running = nodes.find((n) => n.pid !== undefined);
+      if (running === undefined) throw new Error("no node of the cluster is running");
+      const jsz = (await (await fetch(`${running.monitorUrl}/jsz`)).json()) as { meta_cluster?: { leader?: string } };
+      const node = nodes.find((n) => n.name === jsz.meta_cluster?.leader);
+      if (node === undefined) throw new Error(`the cluster has no meta leader now (${JSON.stringify(jsz.meta_cluster)})`);
+      return node;
     },
     nodeOf: async (connectionName) => {
       for (const node of nodes) {
