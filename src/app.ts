@@ -12,6 +12,8 @@ import { watchAdapterMetrics } from "./metrics/adapterMetrics.js";
 import { grpcDialOf } from "./rest/grpcDial.js";
 import { RestServer } from "./rest/restServer.js";
 import { MarketStore } from "./store/marketStore.js";
+import { OrderStore } from "./store/orderStore.js";
+import { IN_MEMORY } from "./store/storeSettings.js";
 import { watchStoreMetrics } from "./metrics/storeMetrics.js";
 import { recordingCodec } from "./grpc/streamRenderings.js";
 import { DEFAULT_RECORDING_SETTINGS } from "./stream/feedRecorder.js";
@@ -143,6 +145,11 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
   adapterOfBus = adapter;
   store.startRetention(config.store.retention);
 
+  // Orders: claimed in the store's file (its own connection, fsynced) before IB is told; the rails from ORDERS_*.
+  const orderStore = OrderStore.open(config.store.path);
+  if (config.orderRails.enabled && config.store.path === IN_MEMORY) log.warn("orders are enabled with STORE_PATH=:memory:: a client order id is remembered until the process stops only (a retry after a restart would place the order again)");
+  const orderDesk = adapter.orderDesk({ store: orderStore, rails: config.orderRails });
+
   const auth = new TokenAuthenticator(config.clients);
   // The provider's own lease streams (an edge's clients' streams held here, served there from the bus) carry it.
   const leaseSecret = bus === undefined ? undefined : randomBytes(24).toString("base64url");
@@ -173,6 +180,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     },
     adapter,
     store: adapter,
+    orders: { desk: orderDesk, source: adapter },
   });
 
   // Health follows the Gateway: the services are NOT_SERVING while it is away, so orchestrators and load
@@ -236,6 +244,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
     await simulator?.close();
     await leadership?.release();
     await bus?.close(0);
+    orderStore.close();
     store.close();
     throw err;
   }
@@ -275,6 +284,7 @@ export async function startApp(config: AppConfig, log: Logger, onFatal: (message
       // the leader lease is released: a standby's rows come after this provider's last.
       await bus?.close(Math.min(BUS_FLUSH_ON_STOP_MS, config.env.SHUTDOWN_GRACE_MS), async () => leadership?.release());
       edgeCalls?.close();
+      orderStore.close();
       // Last: what IB sent until the adapter stopped is committed.
       store.close();
     },

@@ -82,6 +82,14 @@ export function sha256(token: string): Buffer {
   return createHash("sha256").update(token, "utf8").digest();
 }
 
+/** The client PROVIDER_TRADE_TOKEN authenticates as: every scope, `trade` included. */
+export const TRADE_CLIENT_NAME = "trade";
+
+/** PROVIDER_TRADE_TOKEN as a client: named `trade`, every scope, the default quotas. */
+export function tradeClient(token: string): ClientConfig {
+  return { name: TRADE_CLIENT_NAME, tokenSha256: sha256(token), quotas: { ...DEFAULT_CLIENT_QUOTAS }, scopes: CLIENT_SCOPES };
+}
+
 /** PROVIDER_API_TOKEN as a client: named `default`, with the default quotas. */
 export function defaultClient(token: string): ClientConfig {
   return { name: DEFAULT_CLIENT_NAME, tokenSha256: sha256(token), quotas: { ...DEFAULT_CLIENT_QUOTAS }, scopes: DEFAULT_CLIENT_SCOPES };

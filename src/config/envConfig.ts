@@ -32,6 +32,15 @@ export const envSchema = z.object({
    */
   IB_MARKET_DATA_TYPE: z.enum(["live", "frozen", "delayed", "delayed-frozen"]).default("delayed"),
   PROVIDER_API_TOKEN: optionalText,
+  /** The token of the `trade` client: every scope, OrderService's `trade` included (PROVIDER_API_TOKEN's has all but `trade`). */
+  PROVIDER_TRADE_TOKEN: optionalText,
+  /** The orders' safety rails (docs/orders.md), read by parseOrderRailSettings: off / refused / any unless set. */
+  ORDERS_ENABLED: optionalText,
+  ORDERS_ALLOW_LIVE: optionalText,
+  ORDERS_ALLOWED_TYPES: optionalText,
+  ORDERS_ALLOWED_SYMBOLS: optionalText,
+  ORDERS_MAX_QUANTITY: optionalText,
+  ORDERS_MAX_NOTIONAL: optionalText,
   /** Named clients: a JSON file of names, token SHA-256 digests and quotas (docs/configuration.md). */
   PROVIDER_CLIENTS_FILE: optionalText,
   PROVIDER_CONFIG_FILE: z.string().min(1).default(DEFAULT_PROVIDER_CONFIG_FILE),

@@ -1,7 +1,8 @@
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { ANONYMOUS_CLIENT_NAME, DEFAULT_CLIENT_NAME, DEFAULT_CLIENT_QUOTAS, defaultClient, readClientsFile, SERVICE_CLIENT_NAME, type ClientConfig } from "./clientsFile.js";
+import { ANONYMOUS_CLIENT_NAME, DEFAULT_CLIENT_NAME, DEFAULT_CLIENT_QUOTAS, defaultClient, readClientsFile, SERVICE_CLIENT_NAME, TRADE_CLIENT_NAME, tradeClient, type ClientConfig } from "./clientsFile.js";
+import { DEFAULT_ORDER_RAIL_SETTINGS, parseOrderRailSettings, type OrderRailSettings } from "../domain/orders/orderRailSettings.js";
 import { ConfigError, formatJsonPath, problemsFromZod, readJsonFile, type ConfigProblem } from "./configError.js";
 import { DEFAULT_PROVIDER_CONFIG_FILE, envSchema, nonEmptyEnv, type EnvConfig } from "./envConfig.js";
 import { samePortProblem } from "./listenProblem.js";
@@ -54,6 +55,8 @@ export interface AppConfig {
    * publishes every feed's events there; undefined (BUS_URL unset): the all-in-one process, no bus at all.
    */
   bus: BusSettings | undefined;
+  /** The orders' safety rails (ORDERS_*); the kill switch is the order store's state, not configuration. */
+  orderRails: OrderRailSettings;
 }
 
 export interface LoadConfigOptions {
@@ -98,6 +101,14 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const { provider, providerFile } = readProviderFile(resolve(cwd, env.PROVIDER_CONFIG_FILE), resolve(cwd, DEFAULT_PROVIDER_CONFIG_FILE), rawEnv, problems, warnings);
   const apiToken = env.PROVIDER_API_TOKEN ?? (provider.apiToken === "" ? undefined : provider.apiToken);
   const clients = clientsOf(apiToken, env.PROVIDER_CLIENTS_FILE === undefined ? undefined : resolve(cwd, env.PROVIDER_CLIENTS_FILE), problems);
+  if (env.PROVIDER_TRADE_TOKEN !== undefined) {
+    const trader = tradeClient(env.PROVIDER_TRADE_TOKEN);
+    if (clients.some((c) => c.tokenSha256.equals(trader.tokenSha256))) problems.push({ source: "environment variable PROVIDER_TRADE_TOKEN", path: "", message: "the same token as another client's (PROVIDER_API_TOKEN or the clients file): a read token must never place orders, give the trade client its own" });
+    if (clients.some((c) => c.name === TRADE_CLIENT_NAME)) problems.push({ source: "environment variable PROVIDER_TRADE_TOKEN", path: "", message: `the clients file names a client ${JSON.stringify(TRADE_CLIENT_NAME)}: that name is PROVIDER_TRADE_TOKEN's` });
+    clients.push(trader);
+  }
+  const rails = parseOrderRailSettings(rawEnv);
+  if (!rails.ok) for (const e of rails.errors) problems.push({ source: `environment variable ${e.variable}`, path: "", message: e.message });
 
   // Without a token anyone who can reach the port could use the account's data: loopback only, and no
   // web page of another origin may read it (CORS would let any visited site call the bridge).
@@ -149,7 +160,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const sharers = clients.length === 0 ? [{ name: ANONYMOUS_CLIENT_NAME, quotas: DEFAULT_CLIENT_QUOTAS }] : clients;
   const ibLines = { clients: sharers.map((c) => ({ name: c.name, maxLines: c.quotas.ibLines })), reservePercent: env.IB_LINES_RESERVE_PERCENT };
   const historicalPacing = env.HISTORY_CLIENT_RESERVE === undefined ? undefined : { clientReserve: env.HISTORY_CLIENT_RESERVE };
-  return { env, gateway, apiToken, clients, provider, providerFile, warnings, tls, corsOrigins, streams, store, ibLines, historicalPacing, bus };
+  const orderRails = rails.ok ? rails.settings : DEFAULT_ORDER_RAIL_SETTINGS;
+  return { env, gateway, apiToken, clients, provider, providerFile, warnings, tls, corsOrigins, streams, store, ibLines, historicalPacing, bus, orderRails };
 }
 
 /** BUS_URL and the BUS_* settings over DEFAULT_BUS_SETTINGS; undefined without BUS_URL (the other BUS_* are then ignored, with a warning). */

@@ -60,25 +60,24 @@ describe("client scopes", () => {
   });
 });
 
-describe("the trade scope (OrderService, contract only: what passes the scope answers NOT_IMPLEMENTED)", () => {
+describe("the trade scope (OrderService)", () => {
   const ACTIONS = ["PlaceOrder", "PreviewOrder", "ModifyOrder", "CancelOrder", "CancelAllOrders", "EnableOrders"];
   const reasonOf = (err: ServiceError | undefined) => (err === undefined ? "OK" : readRichStatus(err)?.errorInfo?.reason);
 
   it("is held only when named: a client without scopes reads orders (account) but every action needs trade", async () => {
     const errors = await errorsOfEveryMethod(testApp.grpcAddress, OrderServiceService, () => md(OPS_TOKEN));
     for (const [method, err] of errors) {
-      expect(reasonOf(err), method).toBe(ACTIONS.includes(method) ? "SCOPE_MISSING" : "NOT_IMPLEMENTED");
-      if (ACTIONS.includes(method)) expect(readRichStatus(err!)?.errorInfo?.metadata).toMatchObject({ scope: "trade", client: "ops" });
+      if (ACTIONS.includes(method)) {
+        expect(reasonOf(err), method).toBe("SCOPE_MISSING");
+        expect(readRichStatus(err!)?.errorInfo?.metadata).toMatchObject({ scope: "trade", client: "ops" });
+      } else expect(err?.code, method).not.toBe(status.PERMISSION_DENIED);
     }
   });
 
   it("a trade client passes every OrderService method (its reads too) and is still refused the account service", async () => {
     const errors = await errorsOfEveryMethod(testApp.grpcAddress, OrderServiceService, () => md(TRADER_TOKEN));
     expect(errors.size).toBe(11);
-    for (const [method, err] of errors) {
-      expect(err?.code, method).toBe(status.UNIMPLEMENTED);
-      expect(reasonOf(err), method).toBe("NOT_IMPLEMENTED");
-    }
+    for (const [method, err] of errors) expect(err?.code, `${method}: ${reasonOf(err)}`).not.toBe(status.PERMISSION_DENIED);
     const accounts = new AccountServiceClient(testApp.grpcAddress, credentials.createInsecure());
     expect((await outcome((cb) => accounts.listAccounts({}, md(TRADER_TOKEN), cb)))?.code).toBe(status.PERMISSION_DENIED);
     accounts.close();
@@ -93,24 +92,38 @@ describe("the trade scope (OrderService, contract only: what passes the scope an
     expect(readRichStatus(errors.get("PlaceOrder")!)?.errorInfo?.metadata).toMatchObject({ scope: "trade" });
   });
 
-  it("REST: 403 outside the scope, 501 NOT_IMPLEMENTED within it", async () => {
+  it("REST: 403 outside the scope; within it each route reaches its own method", async () => {
     const post = (path: string, token: string) =>
       fetch(`${testApp.app.rest.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
     const placedByOps = await post("/api/orders", OPS_TOKEN);
     expect(placedByOps.status).toBe(403);
     expect(JSON.stringify(await placedByOps.json())).toMatch(/SCOPE_MISSING/);
-    // Each route reaches its own method (the message names it): verbs, and /stream before {client_order_id}.
-    const actions = { "/api/orders": "PlaceOrder", "/api/orders:preview": "PreviewOrder", "/api/orders/a-1:modify": "ModifyOrder", "/api/orders/a-1:cancel": "CancelOrder", "/api/orders:cancelAll": "CancelAllOrders", "/api/orders:enable": "EnableOrders" };
-    for (const [path, method] of Object.entries(actions)) {
+    // Each route reaches its own method (its answer says which): verbs, and /stream before {client_order_id}.
+    const actions: Record<string, [number, RegExp]> = {
+      "/api/orders": [400, /order to place/],
+      "/api/orders:preview": [400, /order to preview/],
+      "/api/orders/a-1:modify": [501, /OrderService\.ModifyOrder is not built/],
+      "/api/orders/a-1:cancel": [404, /ORDER_NOT_FOUND/],
+      "/api/orders:cancelAll": [200, /KILL_SWITCH_ENGAGED/],
+      "/api/orders:enable": [200, /ORDERS_DISABLED/],
+    };
+    for (const [path, [code, body]] of Object.entries(actions)) {
       const res = await post(path, TRADER_TOKEN);
-      expect(res.status, path).toBe(501);
-      expect(await res.json(), path).toMatchObject({ code: status.UNIMPLEMENTED, message: `ibprovider.v1.OrderService.${method} is not implemented yet`, details: [expect.objectContaining({ reason: "NOT_IMPLEMENTED" })] });
+      expect(res.status, path).toBe(code);
+      expect(JSON.stringify(await res.json()), path).toMatch(body);
     }
-    const reads = { "/api/orders": "ListOrders", "/api/orders/a-1": "GetOrder", "/api/orders/perm/123": "GetOrder", "/api/executions": "ListExecutions", "/api/trading-status": "GetTradingStatus", "/api/orders/stream": "StreamOrders" };
-    for (const [path, method] of Object.entries(reads)) {
+    const reads: Record<string, [number, RegExp]> = {
+      "/api/orders": [200, /"orders":\[\]/],
+      "/api/orders/a-1": [404, /client_order_id \\"a-1\\"/],
+      "/api/orders/perm/123": [404, /perm_id/],
+      "/api/executions": [200, /"executions":\[\]/],
+      "/api/trading-status": [200, /ORDERS_DISABLED/],
+      "/api/orders/stream": [501, /OrderService\.StreamOrders is not built/],
+    };
+    for (const [path, [code, body]] of Object.entries(reads)) {
       const res = await fetch(`${testApp.app.rest.url}${path}`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
-      expect(res.status, path).toBe(501);
-      expect(await res.json(), path).toMatchObject({ message: `ibprovider.v1.OrderService.${method} is not implemented yet`, details: [expect.objectContaining({ reason: "NOT_IMPLEMENTED" })] });
+      expect(res.status, path).toBe(code);
+      expect(JSON.stringify(await res.json()), path).toMatch(body);
     }
   });
 });

@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { maskAccountId } from "../log/mask.js";
+import { maskAccountId } from "../domain/accountMask.js";
 import type { ApiError } from "./apiError.js";
 
 /** How many failed calls are kept (the newest). */

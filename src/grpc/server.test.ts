@@ -15,7 +15,7 @@ import type { GatewayStatus } from "../ib/connection/gatewayStatus.js";
 import { createLogger } from "../log/logger.js";
 import { noInstruments } from "./testing/noInstruments.js";
 import { TokenAuthenticator } from "./auth.js";
-import { GrpcServer, NOT_BUILT_SERVICE_NAMES, SERVICE_NAMES } from "./server.js";
+import { GrpcServer, ORDER_SERVICE_NAME, SERVICE_NAMES } from "./server.js";
 import { readRichStatus } from "./statusDetails.js";
 
 const TOKEN = "test-token-123";
@@ -179,7 +179,7 @@ describe("RPCs without an implementation", () => {
     expect(streamErr.code).toBe(status.UNIMPLEMENTED);
   });
 
-  it("OrderService (contract only): its reads answer NOT_IMPLEMENTED to PROVIDER_API_TOKEN, its actions need scope trade first", async () => {
+  it("OrderService on a server without an order desk (its contract only): its reads answer NOT_IMPLEMENTED to PROVIDER_API_TOKEN, its actions need scope trade first", async () => {
     const errors = await errorsOfEveryMethod(address, OrderServiceService, () => withToken("authorization", `Bearer ${TOKEN}`));
     const reads = ["GetOrder", "ListOrders", "ListExecutions", "StreamOrders", "GetTradingStatus"];
     expect([...errors.keys()].sort()).toEqual([...reads, "PlaceOrder", "PreviewOrder", "ModifyOrder", "CancelOrder", "CancelAllOrders", "EnableOrders"].sort());
@@ -196,8 +196,8 @@ describe("RPCs without an implementation", () => {
     }
   });
 
-  it("OrderService is not reported by health checks until it is built (Check: NOT_FOUND)", async () => {
-    expect(NOT_BUILT_SERVICE_NAMES).toEqual(["ibprovider.v1.OrderService"]);
+  it("OrderService is not reported by the health checks of a server without an order desk (Check: NOT_FOUND)", async () => {
+    expect(ORDER_SERVICE_NAME).toBe("ibprovider.v1.OrderService");
     expect(SERVICE_NAMES).not.toContain("ibprovider.v1.OrderService");
     const client = new HealthClient(address, credentials.createInsecure());
     const err = await errorOf(new Promise((resolve, reject) => client.check({ service: "ibprovider.v1.OrderService" }, new Metadata(), deadline(), (e, r) => (e ? reject(e) : resolve(r)))));

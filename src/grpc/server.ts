@@ -28,6 +28,8 @@ import { MarketDataService, type MarketDataSource } from "./services/marketDataS
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../stream/streamSettings.js";
 import { AccountService, type AccountSource } from "./services/accountService.js";
 import { StoreService, type StoreSource } from "./services/storeService.js";
+import { OrderService, type OrderSource } from "./services/orderService.js";
+import type { OrderDesk } from "../ib/orders/orderDesk.js";
 import { unimplemented } from "./apiError.js";
 
 export interface GrpcServerOptions {
@@ -58,6 +60,8 @@ export interface GrpcServerOptions {
    * as a future interceptor might, to prove that a call whose client is lost fails closed).
    */
   interceptorsAfterAuth?: ServerInterceptor[];
+  /** Orders: the adapter's desk and its instruments; without them OrderService answers UNIMPLEMENTED. */
+  orders?: { desk: OrderDesk; source: OrderSource };
   /** The provider role's lease secret (HandlerDeps.leaseSecret): streams its bus code opens for edges. */
   leaseSecret?: string;
 }
@@ -72,11 +76,11 @@ const NO_STORE: StoreSource = {
 export const SERVICE_NAMES = [MarketDataServiceService, AccountServiceService, SymbolServiceService, RuntimeServiceService, StoreServiceService].map(serviceName);
 
 /**
- * Services whose contract is published but which are not built yet: registered (reflection and the REST
- * bridge list them, scopes apply) with every method UNIMPLEMENTED (NOT_IMPLEMENTED); health checks do not
- * report them (Check says NOT_FOUND) until they are built and move to SERVICE_NAMES.
+ * OrderService: built over an order desk (GrpcServerOptions.orders) and then reported by health checks like
+ * the others; a server without one (tests of other services) registers its contract with every method
+ * UNIMPLEMENTED (NOT_IMPLEMENTED), and health checks do not report it (Check says NOT_FOUND).
  */
-export const NOT_BUILT_SERVICE_NAMES = [OrderServiceService].map(serviceName);
+export const ORDER_SERVICE_NAME = serviceName(OrderServiceService);
 
 /**
  * The gRPC host: auth interceptor, grpc.health.v1, reflection, our services, and a shutdown that
@@ -96,7 +100,7 @@ export class GrpcServer {
   private reflection: ReflectionStreams | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
-    this.health = new HealthChecks(SERVICE_NAMES, options.healthWatchLimits);
+    this.health = new HealthChecks(options.orders === undefined ? SERVICE_NAMES : [...SERVICE_NAMES, ORDER_SERVICE_NAME], options.healthWatchLimits);
     this.quotas = new StreamQuotas(options.clients);
     const accessLog = new AccessLog(options.log, options.accessLog);
     this.server = new Server({ interceptors: [authInterceptor(options.auth, accessLog), deadlineInterceptor(), ...(options.interceptorsAfterAuth ?? [])] });
@@ -127,8 +131,8 @@ export class GrpcServer {
     add(AccountServiceService, new AccountService(runtime.provider, adapter, this.streams));
     add(SymbolServiceService, new SymbolService(runtime.provider, adapter));
     add(StoreServiceService, new StoreService(this.options.store ?? NO_STORE));
-    // Orders (issue 17): the contract only, docs/orders.md.
-    add(OrderServiceService, notBuilt(OrderServiceService));
+    const { orders } = this.options;
+    add(OrderServiceService, orders === undefined ? notBuilt(OrderServiceService) : new OrderService(orders.desk, orders.source, this.options.log.child({ component: "orders" })));
     add(HealthService, this.health);
     this.reflection = addReflection(this.server, this.options.reflectionLimits);
   }

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createLogger, type LogFormat } from "./logger.js";
-import { maskAccountId } from "./mask.js";
+import { maskAccountId } from "../domain/accountMask.js";
 
 /** A destination that keeps what is written; `isTTY` as a terminal's stdout has it. */
 function captured(isTTY: boolean): Writable & { isTTY: boolean; text: () => string } {

@@ -3,7 +3,7 @@
  * the refusal a client gets is the most basic one (orders off before the account, the account before limits).
  * Pure: the caller supplies the settings, the account's kind and, for a market order, a reference price.
  */
-import { maskAccountId } from "../../log/mask.js";
+import { maskAccountId } from "../accountMask.js";
 import type { Decimal } from "../decimal.js";
 import { limitFor, type OrderRailSettings } from "./orderRailSettings.js";
 import { orderLegs, type OrderLeg, type OrderRequest } from "./orderRequest.js";

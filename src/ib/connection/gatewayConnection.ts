@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { EventName, IBApi } from "@stoqey/ib";
 import { isPaperPort } from "../../config/gatewayUrl.js";
 import type { Logger } from "../../log/logger.js";
-import { maskAccountId } from "../../log/mask.js";
+import { maskAccountId } from "../../domain/accountMask.js";
 import { ibMessagesIn, ibOutboundDropped, ibReconnects } from "../../metrics/metrics.js";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import { installInputFairness } from "./inputFairness.js";

@@ -1,14 +1,17 @@
 import { EventEmitter } from "node:events";
-import type { Contract, Order } from "@stoqey/ib";
+import type { Contract, Order, OrderState } from "@stoqey/ib";
 import type { Decimal } from "../../domain/decimal.js";
-import type { OrderLeg, OrderRequest } from "../../domain/orders/orderRequest.js";
+import { orderLegs, type OrderLeg, type OrderRequest } from "../../domain/orders/orderRequest.js";
 import { accountKindOf, checkOrderRails } from "../../domain/orders/orderRails.js";
 import type { OrderRailSettings } from "../../domain/orders/orderRailSettings.js";
 import type { OrderRefusal } from "../../domain/orders/orderRefusal.js";
 import { OrderStatusDeduplicator } from "../../domain/orders/orderStatusDeduplicator.js";
 import type { Logger } from "../../log/logger.js";
-import { maskAccountId } from "../../log/mask.js";
-import type { OrderStore, StoredExecution, StoredOrder } from "../../store/orderStore.js";
+import { maskAccountId } from "../../domain/accountMask.js";
+import { isBusy } from "../../store/database.js";
+import { ClientOrderIdReusedError, retryWhileBusy, type ClaimResult, type KillSwitchState, type OrderStore, type StoredExecution, type StoredOrder } from "../../store/orderStore.js";
+
+export type { KillSwitchState, OrderStore, StoredExecution, StoredOrder } from "../../store/orderStore.js";
 import type { GatewayConnection } from "../connection/gatewayConnection.js";
 import { IbError } from "../ibErrors.js";
 import type { GatewayOrders, IbOrderMessage } from "./gatewayOrders.js";
@@ -63,6 +66,28 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     for (const order of options.store.listOpen()) if (order.idSpace === this.idSpace(order.account)) options.gateway.adopt(order.orderId);
   }
 
+  /** Reads of the order store (the API layer reads orders through the desk, never the store). */
+  order(account: string, clientOrderId: string): StoredOrder | undefined {
+    return this.options.store.get(account, clientOrderId);
+  }
+
+  orderByPermId(permId: number): StoredOrder | undefined {
+    return this.options.store.getByPermId(permId);
+  }
+
+  /** Orders not done of the account, oldest first; or those changed since `sinceMs`, newest first. */
+  orders(account: string, query: { openOnly: true } | { sinceMs: number; limit: number }): StoredOrder[] {
+    return "openOnly" in query ? this.options.store.listOpen(account) : this.options.store.listRecent(query.sinceMs, { account, limit: query.limit });
+  }
+
+  executions(account: string, query: { sinceMs: number; limit: number; clientOrderId?: string }): StoredExecution[] {
+    return this.options.store.listExecutions(query.sinceMs, { account, limit: query.limit, ...(query.clientOrderId === undefined ? {} : { clientOrderId: query.clientOrderId }) });
+  }
+
+  killSwitch(): KillSwitchState {
+    return this.options.store.killSwitch();
+  }
+
   /** The kill switch and the rails as they are now. */
   get rails(): OrderRailSettings {
     return { ...this.options.rails, killSwitchEngaged: this.options.store.killSwitch().engaged };
@@ -85,7 +110,7 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     const verdict = checkOrderRails(request, this.rails, { accountKind: accountKindOf(request.account), ...(referencePrice === undefined ? {} : { referencePrice }) });
     if (!verdict.ok) throw new OrderRefusedError(verdict.refusal);
     if (!connection.isReady) throw new IbError("unavailable", "the Gateway is not connected: the order was not sent (safe to retry with the same client order id)");
-    const claim = this.claim(request, await gateway.nextValidId());
+    const claim = await this.claim(request, await gateway.nextValidId());
     if (!claim.new) return { orders: [claim.order, ...claim.legs], alreadyPlaced: true };
     const rows = [claim.order, ...claim.legs];
     const acked = rows.map((row) => new Promise<void>((resolve) => this.waiting.set(row.orderId, resolve)));
@@ -99,6 +124,18 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     await Promise.race([Promise.all(acked), new Promise((resolve) => setTimeout(resolve, this.options.ackTimeoutMs ?? 5_000).unref())]);
     for (const row of rows) this.waiting.delete(row.orderId);
     return { orders: this.current(rows), alreadyPlaced: false };
+  }
+
+  /**
+   * IB's what-if for a request: margin and commission impact, nothing placed (an order id is used, as IB
+   * requires, and never reused). A bracket is previewed by its parent.
+   */
+  async preview(request: OrderRequest): Promise<OrderState> {
+    const { store, gateway, connection } = this.options;
+    if (!connection.isReady) throw new IbError("unavailable", "the Gateway is not connected: nothing was previewed");
+    const orderId = store.allocateOrderId(this.idSpace(request.account), await gateway.nextValidId());
+    const [parent] = orderLegs(request);
+    return gateway.whatIf(orderId, contractOf(request), ibOrderOf(parent!, request.account, true, undefined));
   }
 
   /** Asks IB to cancel an order; its fate comes as events (Cancelled, or filled first). */
@@ -140,23 +177,29 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     }
   }
 
-  /** IB numbers orders per API connection: ids count per account and client id. */
-  private idSpace(account: string): string {
-    return `${account}/${this.options.connection.status.clientId}`;
+  /**
+   * IB numbers orders per API connection (a Gateway and a client id), whatever the account: two accounts of
+   * one login share the numbering. The account is not part of it.
+   */
+  private idSpace(_account: string): string {
+    const { host, port, clientId } = this.options.connection.status;
+    return `${host}:${port}/${clientId}`;
   }
 
-  private claim(request: OrderRequest, nextValidId: number) {
+  /** The store's claim, waiting out another connection's brief write lock (then UNAVAILABLE: nothing sent). */
+  private async claim(request: OrderRequest, nextValidId: number): Promise<ClaimResult> {
     try {
-      return this.options.store.claim(request, { nextValidId, idSpace: this.idSpace(request.account), nowMs: this.now() });
+      return await retryWhileBusy(() => this.options.store.claim(request, { nextValidId, idSpace: this.idSpace(request.account), nowMs: this.now() }));
     } catch (err) {
-      if (err instanceof Error && "refusal" in err) throw new OrderRefusedError((err as { refusal: OrderRefusal }).refusal);
+      if (err instanceof ClientOrderIdReusedError) throw new OrderRefusedError(err.refusal);
+      if (isBusy(err)) throw new IbError("unavailable", "the order store is locked by another writer: the order was not sent (safe to retry with the same client order id)");
       throw err;
     }
   }
 
   /** The orders a client order id placed before (the same request: else CLIENT_ORDER_ID_REUSED). */
-  private claimed(request: OrderRequest): PlaceResult {
-    const claim = this.claim(request, 0);
+  private async claimed(request: OrderRequest): Promise<PlaceResult> {
+    const claim = await this.claim(request, 0);
     return { orders: [claim.order, ...claim.legs], alreadyPlaced: true };
   }
 

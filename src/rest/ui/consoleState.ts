@@ -4,7 +4,7 @@ import type { RequestHandler, Response } from "express";
 import { ApiError, unavailable } from "../../grpc/apiError.js";
 import type { TokenAuthenticator } from "../../grpc/auth.js";
 import { maskAccountIds } from "../../grpc/recentErrors.js";
-import { maskAccountId } from "../../log/mask.js";
+import { maskAccountId } from "../../domain/accountMask.js";
 import type { Logger } from "../../log/logger.js";
 import { httpOpenStreams, metricsRegistry } from "../../metrics/metrics.js";
 import { metadataOf } from "../httpMetadata.js";
