@@ -86,7 +86,8 @@ export function orderToProto(order: StoredOrder, commission?: { total: Decimal; 
           lastMessage: {
             severity: effect === "advisory" || effect === "change-refused" || effect === "cancelled" ? OrderMessageSeverity.ORDER_MESSAGE_SEVERITY_WARNING : OrderMessageSeverity.ORDER_MESSAGE_SEVERITY_REJECT,
             ibCode: order.lastError.code,
-            reason: order.lastError.code === 0 ? "FATE_UNKNOWN" : `IB_${order.lastError.code}`,
+            // Code 0: the service's own word after reconciling (orderReconciler.ts), else IB's code.
+            reason: order.lastError.code !== 0 ? `IB_${order.lastError.code}` : order.status === "Inactive" ? "NOT_RECEIVED_BY_IB" : "FATE_UNKNOWN",
             text: order.lastError.text,
           },
         }),

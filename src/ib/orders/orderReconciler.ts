@@ -10,12 +10,13 @@ export interface ReconcileContext {
   askedMs: number;
 }
 
+export const NOT_RECEIVED = "IB has no record of the order after the Gateway came back (not open, not completed, never acknowledged): it was not received, nothing works";
 export const FATE_UNKNOWN = "not open and not completed at the Gateway after it came back: what became of the order is unknown (check TWS); never guessed";
 
 /**
  * The store's open orders against what the Gateway holds after a (re)connect: an order still open takes the
- * Gateway's status, one completed meanwhile its final status and fill, one the Gateway does not know at all
- * is Unknown — its fate is never guessed. Executions of the day the store lacks are recorded. Orders are
+ * Gateway's status, one completed meanwhile its final status and fill; one the Gateway does not know at all
+ * is Inactive when IB never acknowledged it (it was not received), else Unknown — its fate is never guessed. Executions of the day the store lacks are recorded. Orders are
  * matched by our client order id (IB's orderRef), then by permId. Returns what changed, in that order.
  */
 export function reconcileOrders(store: OrderStore, snapshot: GatewayOrderSnapshot, ctx: ReconcileContext): { orders: StoredOrder[]; executions: StoredExecution[] } {
@@ -49,6 +50,9 @@ export function reconcileOrders(store: OrderStore, snapshot: GatewayOrderSnapsho
       const filled = ibDecimal(done.order.filledQuantity);
       const remaining = filled === undefined ? undefined : order.leg.quantity.minus(filled);
       updated = store.updateState(order.account, order.clientOrderId, { status, ...(done.order.permId ? { permId: done.order.permId } : {}), ...(filled === undefined ? {} : { filled }), ...(remaining === undefined ? {} : { remaining }) }, ctx.nowMs);
+    } else if (order.status === "PendingSubmit") {
+      // Never acknowledged, and IB has no record of it at all: it did not reach IB (a fact, not a guess).
+      updated = store.updateState(order.account, order.clientOrderId, { status: "Inactive", lastError: { code: 0, text: NOT_RECEIVED } }, ctx.nowMs);
     } else if (order.status !== "Unknown") {
       updated = store.updateState(order.account, order.clientOrderId, { status: "Unknown", lastError: { code: 0, text: FATE_UNKNOWN } }, ctx.nowMs);
     }
