@@ -23,11 +23,11 @@ export const positions = (rows: readonly { seq: number; sub: number }[]): string
 
 /**
  * Registers a fresh folder per test (removed after it, with every store opened through `open` closed first):
- * `path` is the test's store file.
+ * `path` is the test's store file, `open` a connection to it made by `opener`.
  */
-export function storeFiles(prefix: string): { readonly path: string; open(): MarketStore } {
+export function storeFolder<S extends { close(): void }, O extends unknown[]>(prefix: string, opener: (path: string, ...options: O) => S): { readonly path: string; open(...options: O): S } {
   let dir = "";
-  let stores: MarketStore[] = [];
+  let stores: S[] = [];
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), prefix));
     stores = [];
@@ -40,10 +40,15 @@ export function storeFiles(prefix: string): { readonly path: string; open(): Mar
     get path() {
       return join(dir, "store.sqlite");
     },
-    open() {
-      const store = MarketStore.open(join(dir, "store.sqlite"));
+    open(...options) {
+      const store = opener(join(dir, "store.sqlite"), ...options);
       stores.push(store);
       return store;
     },
   };
+}
+
+/** The market store's files (storeFolder). */
+export function storeFiles(prefix: string): { readonly path: string; open(): MarketStore } {
+  return storeFolder(prefix, (path) => MarketStore.open(path));
 }
