@@ -5,6 +5,7 @@ import { RuntimeServiceService } from "../../gen/ibprovider/v1/runtime_service.j
 import { SymbolServiceService } from "../../gen/ibprovider/v1/symbol_service.js";
 import { bearerTokenInterceptor } from "./auth.js";
 import { DEFAULT_BACKOFF } from "./backoff.js";
+import { orderMethods, type OrderMethods } from "./orderMethods.js";
 import { streamMethods, unaryMethods, type StreamMethods, type UnaryMethods } from "./serviceMethods.js";
 
 /** Unary RPCs as promises and server streams as resumable async iterables. */
@@ -21,12 +22,14 @@ export interface IbProviderClientOptions {
   channelOptions?: Partial<ClientOptions>;
 }
 
-/** The four services of ib-provider over one HTTP/2 connection. */
+/** The services of ib-provider over one HTTP/2 connection. */
 export interface IbProviderClient {
   marketData: ServiceMethods<typeof MarketDataServiceService>;
   accounts: ServiceMethods<typeof AccountServiceService>;
   symbols: ServiceMethods<typeof SymbolServiceService>;
   runtime: ServiceMethods<typeof RuntimeServiceService>;
+  /** OrderService as helpers (`place`, `cancel`, `executions`, ...): see {@link OrderMethods}. */
+  orders: OrderMethods;
   /**
    * Closes the connection for new calls (grpc-js lets calls already open run to their end): end open
    * streams first, by breaking out of their loops or aborting their `signal`.
@@ -45,6 +48,7 @@ function methodsOf<S extends object>(client: Client, service: S): ServiceMethods
  * const client = createIbProviderClient({ token: process.env.PROVIDER_API_TOKEN });
  * const { symbol } = await client.symbols.getSymbol({ symbol: "BTCUSDT" });
  * for await (const item of client.marketData.streamTicks({ symbol: "BTCUSDT" })) { ... }
+ * const { orders } = await client.orders.place({ clientOrderId: "my-1", symbol: "BTCUSDT", side: OrderSide.ORDER_SIDE_BUY, orderType: OrderType.ORDER_TYPE_MARKET, quantity: "0.01" });
  */
 export function createIbProviderClient(options: IbProviderClientOptions = {}): IbProviderClient {
   const interceptors = [...(options.channelOptions?.interceptors ?? []), ...(options.token === undefined ? [] : [bearerTokenInterceptor(options.token)])];
@@ -65,6 +69,7 @@ export function createIbProviderClient(options: IbProviderClientOptions = {}): I
     accounts: methodsOf(client, AccountServiceService),
     symbols: methodsOf(client, SymbolServiceService),
     runtime: methodsOf(client, RuntimeServiceService),
+    orders: orderMethods(client),
     close: () => client.close(),
   };
 }

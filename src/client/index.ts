@@ -1,8 +1,9 @@
 /**
- * The TypeScript client of ib-provider: typed services over the generated code in gen/, bearer-token
+ * The TypeScript client of ib-provider: typed services over the generated code in gen/ (OrderService as helpers: `client.orders.place(...)`), bearer-token
  * auth, resumable streams that resume exactly (after_sequence + epoch) and report real gaps, and Decimal helpers for the API's decimal strings.
  */
 export { createIbProviderClient, type IbProviderClient, type IbProviderClientOptions, type ServiceMethods } from "./ibProviderClient.js";
+export type { OrderMethods, NewOrderInput, OrderTarget } from "./orderMethods.js";
 export { resumableStream, isResumable, type ResumeOptions, type StreamStart, type CallStart } from "./resumableStream.js";
 export type { ResumePoint } from "./sequenceTracker.js";
 export type { StreamItem, StreamEventItem, StreamGap, StreamReconnecting } from "./streamItem.js";

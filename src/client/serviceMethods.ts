@@ -39,15 +39,21 @@ export type StreamMethods<S> = {
 
 const DEFAULT_UNARY_TIMEOUT_MS = 30_000;
 
+/** What a request's connectorType and marketType are when the caller leaves them out. */
+export const REQUEST_DEFAULTS = { connectorType: "ib", marketType: "spot" } as const;
+
+/** The fields of `input` that are set: a field passed as undefined keeps its default rather than reaching the encoder as undefined. */
+export function definedFields<T extends object>(input: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(input ?? {}).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
 /** A request with every field set: proto defaults (decoding an empty message), our defaults, then the caller's. */
 function completeRequest<Req>(definition: MethodDefinition<Req, unknown>, input: Partial<Req> | undefined): Req {
   const base = definition.requestDeserialize(Buffer.alloc(0));
   const defaults: Record<string, string> = {};
-  if (typeof (base as Record<string, unknown>).connectorType === "string") defaults.connectorType = "ib";
-  if (typeof (base as Record<string, unknown>).marketType === "string") defaults.marketType = "spot";
-  // A field passed as undefined keeps its default rather than reaching the encoder as undefined.
-  const given = Object.fromEntries(Object.entries(input ?? {}).filter(([, value]) => value !== undefined));
-  return { ...base, ...defaults, ...given };
+  if (typeof (base as Record<string, unknown>).connectorType === "string") defaults.connectorType = REQUEST_DEFAULTS.connectorType;
+  if (typeof (base as Record<string, unknown>).marketType === "string") defaults.marketType = REQUEST_DEFAULTS.marketType;
+  return { ...base, ...defaults, ...definedFields(input) };
 }
 
 function definitions<S extends object>(service: S): Array<[string, MethodDefinition<unknown, unknown>]> {

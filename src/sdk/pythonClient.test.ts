@@ -18,6 +18,8 @@ import { createIbProviderClient } from "../client/ibProviderClient.js";
 // protoc and grpc_python_plugin, then Debian's /usr/bin/python3 + grpcio against the whole service on the
 // simulator. Every program runs under a hard time limit.
 const TOKEN = "python-sdk-token";
+// examples/python/bracket_order.py places orders: the app takes them (ORDERS_ENABLED) from this token's client.
+const TRADE_TOKEN = "python-sdk-trade-token";
 const verdict = toolchainVerdict(pythonToolchain);
 if (verdict.message !== undefined && !verdict.run) console.warn(`skipped: ${verdict.message}`);
 
@@ -35,7 +37,7 @@ describe.skipIf(!verdict.run)("the generated Python client against the service o
     if (verdict.message !== undefined) throw new Error(verdict.message);
     outDir = await mkdtemp(join(tmpdir(), "ib-provider-py-sdk-"));
     const generated = runProgram("npx", ["buf", "generate", "--template", "buf.gen.python.yaml", "-o", outDir], { cwd: REPO_ROOT, env: process.env, timeoutMs: 60_000 });
-    [app] = await Promise.all([startTestApp({ token: TOKEN }).then((t) => t.app), generated]);
+    [app] = await Promise.all([startTestApp({ token: TOKEN, env: { ORDERS_ENABLED: "true", PROVIDER_TRADE_TOKEN: TRADE_TOKEN } }).then((t) => t.app), generated]);
     env = cleanEnv({
       PYTHONPATH: join(outDir, "clients", "python"),
       PYTHONDONTWRITEBYTECODE: "1",
@@ -151,6 +153,31 @@ describe.skipIf(!verdict.run)("the generated Python client against the service o
     expect(got).toEqual(seen.filter((s) => s >= got[0]! && s <= got.at(-1)!));
     expect(stdout).not.toMatch(/^gap:/m);
   }, 60_000);
+
+  it("runs examples/python/bracket_order.py: a bracket whose market parent fills, its fills with commissions, then both legs cancelled", async () => {
+    const { stdout } = await python("examples/python/bracket_order.py", ["BTCUSDT", "--quantity", "0.01", "--id", "py-bracket-1"], 45_000, { PROVIDER_TRADE_TOKEN: TRADE_TOKEN });
+    expect(stdout, stdout).toMatch(/^account \S+ \(paper\), orders enabled$/m);
+    expect(stdout.split("\n").filter((line) => line.startsWith("placed ")).map((line) => line.split(/ +/).slice(1, 3))).toEqual([
+      ["py-bracket-1", "parent"],
+      ["py-bracket-1.tp", "take_profit"],
+      ["py-bracket-1.sl", "stop_loss"],
+    ]);
+    expect(stdout).toMatch(/^parent py-bracket-1 FILLED 0\.01 @ avg [\d.]+$/m);
+    const fills = [...stdout.matchAll(/^fill \S+ {2}([\d.]+) @ ([\d.]+)(?: on \S+)? {2}commission ([\d.]+) [A-Z]+ {2}at [\d:.]+ UTC$/gm)];
+    expect(fills.length, stdout).toBeGreaterThan(0);
+    expect(fills.reduce((sum, m) => sum + Number(m[1]), 0)).toBeCloseTo(0.01, 10);
+    expect(stdout).toMatch(/^leg py-bracket-1\.tp LIMIT SELL @ [\d.]+: SUBMITTED$/m);
+    expect(stdout).toMatch(/^leg py-bracket-1\.sl STOP SELL @ [\d.]+: (PRE_SUBMITTED|SUBMITTED)$/m);
+    expect(stdout).toMatch(/^cancel py-bracket-1\.tp: CANCELLED$/m);
+    expect(stdout).toMatch(/^cancel py-bracket-1\.sl: CANCELLED$/m);
+    // Nothing of the bracket is left working.
+    const reader = createIbProviderClient({ address: `127.0.0.1:${app!.grpc.port}`, token: TOKEN });
+    try {
+      expect((await reader.orders.list({ parentClientOrderId: "py-bracket-1", openOnly: true })).orders).toEqual([]);
+    } finally {
+      reader.close();
+    }
+  }, 50_000);
 
   // docs/instruments.md's path for options: the chain, one snapshot around the money (GetOptionChainQuotes), then
   // IB's computations of the at-the-money call and put on StreamTicks. Deep strikes of a near expiry round to a

@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""A bracket on the simulator's paper account: a market BUY with a take-profit and a stop-loss, its fills, then the legs cancelled.
+
+    npx buf generate --template buf.gen.python.yaml       # once: writes clients/python/
+    ORDERS_ENABLED=true PROVIDER_TRADE_TOKEN=trade-secret npm start
+    PROVIDER_TRADE_TOKEN=trade-secret /usr/bin/python3 examples/python/bracket_order.py BTCUSDT --quantity 0.01
+
+Arguments: symbol (default BTCUSDT), --quantity (default 0.01), --id: the bracket's client order id (default:
+a new one per run; run again with the same id and nothing is sent twice: the service answers the orders
+already placed).
+Environment: IB_PROVIDER_ADDR (default 127.0.0.1:50051), PROVIDER_TRADE_TOKEN (placing and cancelling need
+the `trade` scope; PROVIDER_API_TOKEN is used when it is unset, e.g. a named client's token with `trade`).
+
+How (docs/orders.md): the take-profit is a limit 20% above the best ask and the stop-loss a stop 20% below the
+best bid, both on the instrument's tick size (IB rejects other prices with code 110); one PlaceOrder sends
+all three, the legs working only once the parent fills. StreamOrders is not built yet, so the example polls
+GetOrder until the parent is final, then reads the fills with ListExecutions (a fill's commission comes
+with IB's commission report, a moment after the fill). It cancels the legs before it exits, also when it
+fails half-way, so it leaves no order working.
+"""
+import argparse
+import os
+import sys
+import time
+import uuid
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from pathlib import Path
+
+# The generated stubs: PYTHONPATH wins; otherwise the repository's clients/python.
+sys.path.append(str(Path(__file__).resolve().parents[2] / "clients" / "python"))
+
+import grpc  # noqa: E402
+
+try:
+    from ibprovider.v1 import market_data_service_pb2 as md
+    from ibprovider.v1 import market_data_service_pb2_grpc as md_grpc
+    from ibprovider.v1 import order_service_pb2 as orders
+    from ibprovider.v1 import order_service_pb2_grpc as orders_grpc
+    from ibprovider.v1 import symbol_service_pb2 as sym
+    from ibprovider.v1 import symbol_service_pb2_grpc as sym_grpc
+except ImportError:
+    sys.exit("ibprovider stubs not found: run `npx buf generate --template buf.gen.python.yaml` first")
+
+# Final statuses (order_service.proto): nothing more happens to the order.
+FINAL = {orders.ORDER_STATUS_FILLED, orders.ORDER_STATUS_CANCELLED, orders.ORDER_STATUS_API_CANCELLED, orders.ORDER_STATUS_INACTIVE}
+TIMEOUT_S = 30.0
+POLL_S = 0.1
+
+
+def status_name(order: orders.Order) -> str:
+    return orders.OrderStatus.Name(order.status).removeprefix("ORDER_STATUS_")
+
+
+def on_tick(price: Decimal, tick: Decimal, rounding: str) -> Decimal:
+    """`price` as a multiple of the tick size, rounded away from the market."""
+    return (price / tick).to_integral_value(rounding) * tick
+
+
+class Trader:
+    def __init__(self, channel: grpc.Channel, metadata) -> None:
+        self.orders = orders_grpc.OrderServiceStub(channel)
+        self.market = md_grpc.MarketDataServiceStub(channel)
+        self.symbols = sym_grpc.SymbolServiceStub(channel)
+        self.metadata = metadata
+
+    def get(self, client_order_id: str) -> orders.Order:
+        return self.orders.GetOrder(orders.GetOrderRequest(client_order_id=client_order_id), metadata=self.metadata, timeout=10).order
+
+    def wait_final(self, client_order_id: str) -> orders.Order:
+        deadline = time.monotonic() + TIMEOUT_S
+        while (order := self.get(client_order_id)).status not in FINAL and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        return order
+
+    def fills(self, client_order_id: str) -> list[orders.Execution]:
+        """The order's executions, once each has its commission (or after a few seconds, as they are)."""
+        request = orders.ListExecutionsRequest(client_order_id=client_order_id)
+        deadline = time.monotonic() + 5.0
+        while True:
+            executions = self.orders.ListExecutions(request, metadata=self.metadata, timeout=10).executions
+            if (executions and all(e.commission for e in executions)) or time.monotonic() > deadline:
+                return sorted(executions, key=lambda e: (e.time.seconds, e.time.nanos, e.exec_id))
+            time.sleep(POLL_S)
+
+    def cancel(self, client_order_id: str) -> orders.Order:
+        try:
+            self.orders.CancelOrder(orders.CancelOrderRequest(client_order_id=client_order_id), metadata=self.metadata, timeout=10)
+        except grpc.RpcError as err:
+            # Filled meanwhile (ORDER_NOT_OPEN): nothing left to cancel; it is reported as it is.
+            if err.code() != grpc.StatusCode.FAILED_PRECONDITION:
+                raise
+        return self.wait_final(client_order_id)
+
+
+def bracket(trader: Trader, symbol: str, quantity: str, parent_id: str) -> int:
+    status = trader.orders.GetTradingStatus(orders.GetTradingStatusRequest(), metadata=trader.metadata, timeout=10).trading_status
+    if not status.orders_enabled:
+        for block in status.blocks:
+            print(f"orders refused: {block.reason}: {block.message}", file=sys.stderr)
+        return 1
+    print(f"account {status.account_id} ({'paper' if status.is_paper else 'LIVE'}), orders enabled")
+
+    info = trader.symbols.GetSymbol(sym.GetSymbolRequest(connector_type="ib", market_type="spot", symbol=symbol), metadata=trader.metadata, timeout=10).symbol
+    tick = Decimal(info.tick_size or "0.01")
+    book = trader.market.GetOrderBook(md.GetOrderBookRequest(connector_type="ib", market_type="spot", symbol=symbol, depth=1), metadata=trader.metadata, timeout=10).order_book
+    bid, ask = Decimal(book.bids[0].price), Decimal(book.asks[0].price)
+    take_profit = on_tick(ask * Decimal("1.2"), tick, ROUND_CEILING)
+    stop_loss = on_tick(bid * Decimal("0.8"), tick, ROUND_FLOOR)
+    print(f"{symbol} bid {bid} ask {ask} (tick {tick}): BUY {quantity} at market, take-profit {take_profit}, stop-loss {stop_loss}")
+
+    legs = [f"{parent_id}.tp", f"{parent_id}.sl"]
+    order = orders.NewOrder(
+        client_order_id=parent_id, connector_type="ib", market_type="spot", symbol=symbol,
+        side=orders.ORDER_SIDE_BUY, order_type=orders.ORDER_TYPE_MARKET, quantity=quantity,
+        time_in_force=orders.TIME_IN_FORCE_GTC,
+        take_profit=orders.TakeProfit(client_order_id=legs[0], limit_price=str(take_profit)),
+        stop_loss=orders.StopLoss(client_order_id=legs[1], stop_price=str(stop_loss)),
+    )
+    placed = trader.orders.PlaceOrder(orders.PlaceOrderRequest(order=order), metadata=trader.metadata, timeout=30)
+    try:
+        if placed.already_placed:
+            print(f"{parent_id} was placed before: nothing sent again")
+        for o in placed.orders:
+            role = orders.BracketRole.Name(o.bracket_role).removeprefix("BRACKET_ROLE_").lower()
+            print(f"placed {o.client_order_id:<{len(parent_id) + 3}} {role:<11} IB order {o.order_id}  {status_name(o)}")
+
+        parent = trader.wait_final(parent_id)
+        if parent.status != orders.ORDER_STATUS_FILLED:
+            why = f": {parent.last_message.text}" if parent.HasField("last_message") else ""
+            print(f"parent {parent_id} {status_name(parent)}{why}", file=sys.stderr)
+            return 1
+        print(f"parent {parent_id} FILLED {parent.filled_quantity} @ avg {parent.average_fill_price}")
+        for e in trader.fills(parent_id):
+            commission = f"{e.commission} {e.commission_currency}" if e.commission else "(not reported yet)"
+            at = e.time.ToDatetime().strftime("%H:%M:%S.%f")[:-3]
+            venue = f" on {e.exchange}" if e.exchange else ""
+            print(f"fill {e.exec_id}  {e.quantity} @ {e.price}{venue}  commission {commission}  at {at} UTC")
+        for leg in legs:
+            o = trader.get(leg)
+            price = o.limit_price or o.stop_price
+            print(f"leg {leg} {orders.OrderType.Name(o.order_type).removeprefix('ORDER_TYPE_')} {orders.OrderSide.Name(o.side).removeprefix('ORDER_SIDE_')} @ {price}: {status_name(o)}")
+    finally:
+        # Leave nothing working, even after an error: cancelling an order already final changes nothing.
+        if trader.get(parent_id).status not in FINAL:
+            print(f"cancel {parent_id}: {status_name(trader.cancel(parent_id))}")
+        for leg in legs:
+            o = trader.cancel(leg)
+            print(f"cancel {leg}: {status_name(o)}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("symbol", nargs="?", default="BTCUSDT")
+    parser.add_argument("--quantity", default="0.01")
+    parser.add_argument("--id", default=f"bracket-{uuid.uuid4().hex[:12]}", help="the bracket's client order id")
+    args = parser.parse_args()
+    token = os.environ.get("PROVIDER_TRADE_TOKEN") or os.environ.get("PROVIDER_API_TOKEN")
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    with grpc.insecure_channel(os.environ.get("IB_PROVIDER_ADDR", "127.0.0.1:50051")) as channel:
+        try:
+            return bracket(Trader(channel, metadata), args.symbol, args.quantity, args.id)
+        except grpc.RpcError as err:
+            print(f"{err.code().name}: {err.details()}", file=sys.stderr)
+            return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
