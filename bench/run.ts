@@ -19,6 +19,8 @@
  * 10. bus (busBench.ts; only when named in BENCH_SCENARIOS): the provider role's latency through JetStream.
  * 11. edge (edgeBench.ts; only when named in BENCH_SCENARIOS): streams served by edge processes: 1 subscriber
  *     ÷ bare decode, N subscribers over 2 edges ÷ the all-in-one, the bus hop's added latency, failover.
+ * 12. orders (orderBench.ts; only when named in BENCH_SCENARIOS): an order's round trip, place → acknowledged
+ *     and place → filled, on the simulator's matching engine, against a unary call in the same run.
  *
  * The simulator stamps each flood frame's size with its send time (wall-clock µs), so latency is measured
  * from the Gateway's send, across processes on the same host clock. Consumers count events straight from
@@ -56,6 +58,7 @@ import {
 import { consoleReport, consoleRound } from "./consoleBench.js";
 import { busReport, busRounds } from "./busBench.js";
 import { edgeReport, edgeRounds } from "./edgeBench.js";
+import { orderRounds } from "./orderBench.js";
 import { REPLAY_REPEATS, replayRound } from "./replayBench.js";
 import { backfillRound, storeRound } from "./storeBench.js";
 
@@ -438,6 +441,9 @@ async function main(): Promise<void> {
     ? await attempt("edge", () => edgeRounds({ bare: () => bareClient(), allInOneSingle: () => serviceRound(1, { sampleEvery: 16 }) }, { windowMs: WINDOW_MS, warmupMs: WARMUP_MS }), failures)
     : undefined;
 
+  // Not in the default list either (≈ 10 s): BENCH_SCENARIOS=orders (orderBench.ts).
+  const orders = SCENARIOS.has("orders") ? await attempt("orders", () => orderRounds(), failures) : undefined;
+
   const single = fanout.find((f) => f.consumers === 1);
   console.log();
   if (bare) console.log(`bare @stoqey/ib decode: ${fmt(bare.ticksPerSec)} ticks/s (simulator ${fmt(bare.gatewayFramesPerSec)} frames/s), latency p50/p99/max ${lat(bare.latencyMs)} ms, decode errors ${bare.decodeErrors}, client ELU ${bare.clientElu}`);
@@ -548,7 +554,12 @@ async function main(): Promise<void> {
   console.log(`  (issue 19) CPU added to the service by 50 open consoles at IB's normal rates < 5 % of a core: ${fmt(consoleCost?.addedPercent.fromNone)} %`);
   for (const f of failures) console.log(`FAILED ${f}`);
   console.log();
-  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, replay, recording, console: consoleCost, bus, edge, failures, durationMs: Date.now() - started }));
+  if (orders) {
+    console.log();
+    const ms = (p: { p50: number; p99: number; max: number }) => `${p.p50}/${p.p99}/${p.max}`;
+    console.log(`orders (${orders.orders} each, ms p50/p99/max): baseline unary ${ms(orders.baselineMs)}; place → acknowledged ${ms(orders.acknowledgedMs)} (${(orders.acknowledgedMs.p50 / orders.baselineMs.p50).toFixed(1)}× baseline); place → filled ${ms(orders.filledMs)}`);
+  }
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, replay, recording, console: consoleCost, bus, edge, orders, failures, durationMs: Date.now() - started }));
 }
 
 main().then(

@@ -26,7 +26,8 @@ export class TokenAuthenticator {
 
   /** The caller's client name (`anonymous` when authentication is off), or the error to answer with. */
   authenticate(authorization: string | undefined, apiTokenHeader: string | undefined): { client: string; scopes: readonly ClientScope[] } | ApiError {
-    if (!this.enabled) return { client: ANONYMOUS_CLIENT_NAME, scopes: CLIENT_SCOPES };
+    // Authentication off (loopback only): every scope but `trade`, which only a named token carries.
+    if (!this.enabled) return { client: ANONYMOUS_CLIENT_NAME, scopes: DEFAULT_CLIENT_SCOPES };
     const presented = tokenFrom(authorization) ?? apiTokenHeader?.trim();
     if (presented === undefined || presented === "") {
       return unauthenticated("missing provider API token: send 'Authorization: Bearer <token>' or 'x-api-token: <token>'", "MISSING_TOKEN");

@@ -229,7 +229,7 @@ export class IbAdapter {
    * connection, with the rails given and the order store. One per adapter.
    */
   orderDesk(options: Omit<OrderDeskOptions, "gateway" | "connection" | "log">): OrderDesk {
-    const gateway = new GatewayOrders(this.connection.api, this.router, this.log);
+    const gateway = new GatewayOrders(this.connection.api, this.router, this.log, this.connection.status.clientId);
     return new OrderDesk({ ...options, gateway, connection: this.connection, log: this.log.child({ component: "orders" }) });
   }
 

@@ -14,6 +14,7 @@ import { toWire, type Decimal } from "../../domain/decimal.js";
 import type { OrderStatus as Status } from "../../domain/orders/orderStatus.js";
 import type { OrderSide as Side, OrderType as Type, TimeInForce as Tif } from "../../domain/orders/orderRequest.js";
 import { orderCodeEffect } from "../../ib/orders/orderCodes.js";
+import { FATE_UNKNOWN_CODE, NOT_RECEIVED_CODE } from "../../ib/orders/orderReconciler.js";
 import type { StoredExecution, StoredOrder } from "../../ib/orders/orderDesk.js";
 import { timestampFromMs } from "./protoTime.js";
 
@@ -51,6 +52,8 @@ export function orderToProto(order: StoredOrder, commission?: { total: Decimal; 
   const { leg, request } = order;
   const i = request.instrument;
   const effect = order.lastError === undefined ? undefined : orderCodeEffect(order.lastError.code);
+  // The service's own codes (orderReconciler.ts): 0 and below.
+  const own = order.lastError === undefined || order.lastError.code > FATE_UNKNOWN_CODE ? undefined : order.lastError.code === NOT_RECEIVED_CODE ? "NOT_RECEIVED_BY_IB" : "FATE_UNKNOWN";
   return {
     clientOrderId: order.clientOrderId,
     orderId: String(order.orderId),
@@ -84,10 +87,10 @@ export function orderToProto(order: StoredOrder, commission?: { total: Decimal; 
       ? {}
       : {
           lastMessage: {
-            severity: effect === "advisory" || effect === "change-refused" || effect === "cancelled" ? OrderMessageSeverity.ORDER_MESSAGE_SEVERITY_WARNING : OrderMessageSeverity.ORDER_MESSAGE_SEVERITY_REJECT,
-            ibCode: order.lastError.code,
-            // Code 0: the service's own word after reconciling (orderReconciler.ts), else IB's code.
-            reason: order.lastError.code !== 0 ? `IB_${order.lastError.code}` : order.status === "Inactive" ? "NOT_RECEIVED_BY_IB" : "FATE_UNKNOWN",
+            // IB's reject, else a warning (the service's own word after reconciling is not a reject: nothing says IB refused it).
+            severity: effect === "rejected" || (own === undefined && effect === undefined) ? OrderMessageSeverity.ORDER_MESSAGE_SEVERITY_REJECT : OrderMessageSeverity.ORDER_MESSAGE_SEVERITY_WARNING,
+            ibCode: own === undefined ? order.lastError.code : 0,
+            reason: own ?? `IB_${order.lastError.code}`,
             text: order.lastError.text,
           },
         }),

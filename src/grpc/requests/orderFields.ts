@@ -118,6 +118,6 @@ export function refusalError(refusal: OrderRefusal): ApiError {
   let message = refusal.message.startsWith(refusal.field) ? field + refusal.message.slice(refusal.field.length) : refusal.message;
   message = message.replace(/\bbracket\.(takeProfit|stopLoss)(\.\w+)?/g, (m) => protoName(m) ?? m);
   if (SHAPE_REASONS.has(refusal.reason)) return new ApiError(status.INVALID_ARGUMENT, message, refusal.reason, { field }, [{ field, description: message }]);
-  if (refusal.reason === "CLIENT_ORDER_ID_REUSED") return new ApiError(status.ALREADY_EXISTS, message, refusal.reason, { field });
+  if (refusal.reason === "CLIENT_ORDER_ID_REUSED" || refusal.reason === "CLIENT_ORDER_ID_AT_IB") return new ApiError(status.ALREADY_EXISTS, message, refusal.reason, { field });
   return new ApiError(status.FAILED_PRECONDITION, message, refusal.reason, { field });
 }

@@ -78,7 +78,7 @@ export class OrderService {
 
   async previewOrder(request: PreviewOrderRequest): Promise<PreviewOrderResponse> {
     const order = await this.readOrder(request.order, "preview");
-    const state = await this.desk.preview(order);
+    const state = await refused(() => this.desk.preview(order));
     const figure = (n: number | undefined) => (n === undefined || !Number.isFinite(n) || n >= 1e300 ? "" : toWire(dec(String(n))));
     return {
       before: { initialMargin: figure(state.initMarginBefore), maintenanceMargin: figure(state.maintMarginBefore), equityWithLoanValue: figure(state.equityWithLoanBefore) },
@@ -100,7 +100,7 @@ export class OrderService {
 
   async cancelOrder(request: CancelOrderRequest, ctx: CallContext): Promise<CancelOrderResponse> {
     const account = this.account(request.accountId, "account_id");
-    const order = this.desk.cancel(account, request.clientOrderId);
+    const order = await refused(async () => this.desk.cancel(account, request.clientOrderId));
     if (order === undefined) throw this.unknownOrder(request.clientOrderId);
     this.log.info({ audit: "cancel-requested", client: ctx.client, clientOrderId: order.clientOrderId }, "order cancel requested");
     return { order: this.toProto(order) };
@@ -123,7 +123,7 @@ export class OrderService {
   async getOrder(request: GetOrderRequest): Promise<GetOrderResponse> {
     if (request.permId !== "0" && request.permId !== "") {
       const order = this.desk.orderByPermId(Number(request.permId));
-      if (order === undefined) throw notFound(`no order with perm_id ${echo(request.permId)}`, "ORDER_NOT_FOUND", { field: "perm_id" });
+      if (order === undefined || order.account !== this.account(request.accountId, "account_id")) throw notFound(`no order with perm_id ${echo(request.permId)}`, "ORDER_NOT_FOUND", { field: "perm_id" });
       return { order: this.toProto(order) };
     }
     if (request.clientOrderId === "") throw invalidArgument("client_order_id", "required (or perm_id)", "CLIENT_ORDER_ID_REQUIRED");
@@ -213,6 +213,16 @@ export class OrderService {
     const rails = this.desk.rails;
     const account = this.desk.account;
     return tradingStatusToProto({ enabled: rails.enabled, allowLive: rails.allowLive, isPaper: account !== undefined && accountKindOf(account) === "paper", account, killSwitch: this.desk.killSwitch() });
+  }
+}
+
+/** A desk's refusal (OrderRefusedError) as the caller's error. */
+async function refused<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof OrderRefusedError) throw refusalError(err.refusal);
+    throw err;
   }
 }
 

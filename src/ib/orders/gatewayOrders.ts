@@ -56,11 +56,14 @@ export class GatewayOrders extends EventEmitter<GatewayOrdersEvents> {
   private readonly whatIfs = new Map<number, { resolve(state: OrderState): void; reject(err: IbError): void }>();
   /** A reconciliation in progress: openOrder/completedOrder messages also go to it. */
   private collecting: GatewayOrderSnapshot | undefined;
+  private abandon: (() => void) | undefined;
 
   constructor(
     private readonly api: IBApi,
     private readonly router: RequestRouter,
     private readonly log: Logger,
+    /** This connection's client id: IB numbers each client's orders apart, and answers reqAllOpenOrders with every client's. */
+    private readonly clientId: number,
   ) {
     super();
     api.on(EventName.nextValidId, (id: number) => {
@@ -75,14 +78,15 @@ export class GatewayOrders extends EventEmitter<GatewayOrdersEvents> {
         return;
       }
       this.collecting?.open.push({ orderId, contract, order, state });
-      this.emit("message", { type: "open", orderId, contract, order, state });
+      // Another client's order numbered like one of ours (reqAllOpenOrders lists every client's): not ours.
+      if (this.isOurs(order.clientId)) this.emit("message", { type: "open", orderId, contract, order, state });
     });
     api.on(EventName.orderStatus, (orderId: number, status: string, filled: number, remaining: number, avgFillPrice: number, permId?: number, parentId?: number, lastFillPrice?: number, clientId?: number, whyHeld?: string) => {
-      this.emit("message", { type: "status", orderId, status, filled, remaining, avgFillPrice, permId, parentId, lastFillPrice, clientId, whyHeld });
+      if (this.isOurs(clientId)) this.emit("message", { type: "status", orderId, status, filled, remaining, avgFillPrice, permId, parentId, lastFillPrice, clientId, whyHeld });
     });
     // Live fills arrive with reqId -1; the answers to reqExecutions with the request's id (collected below).
     api.on(EventName.execDetails, (reqId: number, contract: Contract, execution: Execution) => {
-      if (reqId === -1) this.emit("message", { type: "execution", contract, execution });
+      if (reqId === -1) this.emit("message", { type: "execution", contract, execution: this.attributed(execution) });
     });
     api.on(EventName.commissionReport, (report: CommissionReport) => this.emit("message", { type: "commission", report }));
     api.on(EventName.completedOrder, (contract: Contract, order: Order, state: OrderState) => {
@@ -100,6 +104,21 @@ export class GatewayOrders extends EventEmitter<GatewayOrdersEvents> {
       }
       this.emit("message", { type: "message", orderId: id, code, text: err.message });
     });
+  }
+
+  /** IB's clientId on an order's messages (absent on older layouts: then taken as ours, the only numbering we hear). */
+  private isOurs(clientId: number | undefined): boolean {
+    return clientId === undefined || clientId === this.clientId;
+  }
+
+  /** Another client's fill keeps no orderRef: its orderRef is not our client order id. */
+  private attributed(execution: Execution): Execution {
+    return this.isOurs(execution.clientId) ? execution : { ...execution, orderRef: undefined };
+  }
+
+  /** A snapshot being collected is abandoned (the connection it asked was lost): its waits end at once. */
+  abandonSnapshot(): void {
+    this.abandon?.();
   }
 
   /** The lowest order id IB accepts now: the last nextValidId heard, else asked for (reqIds). */
@@ -173,7 +192,7 @@ export class GatewayOrders extends EventEmitter<GatewayOrdersEvents> {
         what: "executions",
         timeoutMs: SNAPSHOT_TIMEOUT_MS,
         listen: (reqId, end) => {
-          this.router.on(EventName.execDetails, reqId, (contract: Contract, execution: Execution) => snapshot.executions.push({ contract, execution }));
+          this.router.on(EventName.execDetails, reqId, (contract: Contract, execution: Execution) => snapshot.executions.push({ contract, execution: this.attributed(execution) }));
           this.router.on(EventName.execDetailsEnd, reqId, end);
         },
         send: (reqId) => this.api.reqExecutions(reqId, {}),
@@ -182,6 +201,7 @@ export class GatewayOrders extends EventEmitter<GatewayOrdersEvents> {
       return snapshot;
     } finally {
       this.collecting = undefined;
+      this.abandon = undefined;
     }
   }
 
@@ -197,6 +217,11 @@ export class GatewayOrders extends EventEmitter<GatewayOrdersEvents> {
         reject(new IbError("timeout", `IB did not answer the request for ${what} within ${SNAPSHOT_TIMEOUT_MS} ms`));
       }, SNAPSHOT_TIMEOUT_MS);
       timer.unref();
+      this.abandon = () => {
+        this.api.off(end, done);
+        clearTimeout(timer);
+        reject(new IbError("unavailable", `the connection was lost while asking IB for ${what}`));
+      };
       this.api.once(end, done);
       try {
         send();

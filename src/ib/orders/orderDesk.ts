@@ -52,7 +52,16 @@ export interface PlaceResult {
  * (re)connect. Every change is an event (`event`), in the order IB said it.
  */
 export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
-  private readonly dedupe = new OrderStatusDeduplicator();
+  private dedupe = new OrderStatusDeduplicator();
+  /** Our client order ids IB holds (open, completed or filled today), as the last reconciliation and IB's messages said. */
+  private readonly atIb = new Set<string>();
+  /** The first reconciliation of this run: until it is done, what IB already holds is not known. */
+  private firstReconcile: Promise<void>;
+  private reconciled!: () => void;
+  private reconciling = false;
+  private reconcileAgain = false;
+  /** CancelAllOrders came while the Gateway was away: IB's global cancel is sent when it is back. */
+  private globalCancelOwed = false;
   /** Orders placed in this run waiting for IB's first word, by IB order id. */
   private readonly waiting = new Map<number, () => void>();
   private readonly now: () => number;
@@ -60,10 +69,31 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
   constructor(private readonly options: OrderDeskOptions) {
     super();
     this.now = options.now ?? Date.now;
-    options.gateway.on("message", (m) => this.onMessage(m));
+    this.firstReconcile = new Promise((resolve) => (this.reconciled = resolve));
+    options.gateway.on("message", (m) => {
+      // Inside @stoqey/ib's decoder: a failure here must not take the connection (or the process) down.
+      try {
+        this.onMessage(m);
+      } catch (err) {
+        options.log.error({ err, message: m.type }, "could not record IB's message about an order: reconciling again");
+        void this.reconcile();
+      }
+    });
+    options.connection.on("lost", () => options.gateway.abandonSnapshot());
     // What changed while away: reconciled before anything else is believed about open orders.
-    options.connection.on("ready", () => void this.reconcile());
+    options.connection.on("ready", () => {
+      // IB says it all again after a reconnect: nothing it says then is a duplicate of before.
+      this.dedupe = new OrderStatusDeduplicator();
+      if (this.globalCancelOwed && this.options.store.killSwitch().engaged) {
+        this.globalCancelOwed = false;
+        options.gateway.cancelAll();
+        options.log.warn({ audit: "cancel-all-sent" }, "the Gateway is back: IB's global cancel owed by the kill switch is sent");
+      }
+      void this.reconcile();
+    });
     for (const order of options.store.listOpen()) if (order.idSpace === this.idSpace(order.account)) options.gateway.adopt(order.orderId);
+    // Made on a connection already up (its "ready" was before): reconciled now.
+    if (options.connection.isReady) void this.reconcile();
   }
 
   /** Reads of the order store (the API layer reads orders through the desk, never the store). */
@@ -110,7 +140,15 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     const verdict = checkOrderRails(request, this.rails, { accountKind: accountKindOf(request.account), ...(referencePrice === undefined ? {} : { referencePrice }) });
     if (!verdict.ok) throw new OrderRefusedError(verdict.refusal);
     if (!connection.isReady) throw new IbError("unavailable", "the Gateway is not connected: the order was not sent (safe to retry with the same client order id)");
-    const claim = await this.claim(request, await gateway.nextValidId());
+    await this.firstReconcile;
+    // Not in this store, but IB has it (an earlier run with another store file, a standby that took over): not sent again.
+    if (this.atIb.has(request.clientOrderId)) {
+      throw new OrderRefusedError({ reason: "CLIENT_ORDER_ID_AT_IB", field: "clientOrderId", message: `clientOrderId ${JSON.stringify(request.clientOrderId.slice(0, 64))} is the orderRef of an order IB already holds for this account today (placed by another run or provider whose order store this is not): not sent again` });
+    }
+    const nextValidId = await gateway.nextValidId();
+    // The awaits above left time for CancelAllOrders: the kill switch is read again right before the claim.
+    if (this.options.store.killSwitch().engaged) throw new OrderRefusedError({ reason: "KILL_SWITCH_ENGAGED", field: "account", message: "new orders are refused since CancelAllOrders engaged the kill switch, until it is released" });
+    const claim = await this.claim(request, nextValidId);
     if (!claim.new) return { orders: [claim.order, ...claim.legs], alreadyPlaced: true };
     const rows = [claim.order, ...claim.legs];
     const acked = rows.map((row) => new Promise<void>((resolve) => this.waiting.set(row.orderId, resolve)));
@@ -132,6 +170,10 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
    */
   async preview(request: OrderRequest): Promise<OrderState> {
     const { store, gateway, connection } = this.options;
+    // IB takes a what-if as an order (an id, its order rate): orders off or a live account not allowed refuse it too.
+    const { enabled, allowLive } = this.options.rails;
+    if (!enabled) throw new OrderRefusedError({ reason: "ORDERS_DISABLED", field: "account", message: "orders are disabled on this service (ORDERS_ENABLED is off): previews too, IB takes a what-if as an order" });
+    if (accountKindOf(request.account) === "live" && !allowLive) throw new OrderRefusedError({ reason: "LIVE_ACCOUNT_REFUSED", field: "account", message: `account ${maskAccountId(request.account)} is not a paper account, and orders for live accounts are refused (ORDERS_ALLOW_LIVE is off)` });
     if (!connection.isReady) throw new IbError("unavailable", "the Gateway is not connected: nothing was previewed");
     const orderId = store.allocateOrderId(this.idSpace(request.account), await gateway.nextValidId());
     const [parent] = orderLegs(request);
@@ -142,6 +184,9 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
   cancel(account: string, clientOrderId: string): StoredOrder | undefined {
     const order = this.options.store.get(account, clientOrderId);
     if (order === undefined) return undefined;
+    if (order.idSpace !== this.idSpace(account)) {
+      throw new OrderRefusedError({ reason: "ORDER_OF_ANOTHER_CONNECTION", field: "clientOrderId", message: `clientOrderId ${JSON.stringify(clientOrderId.slice(0, 64))} was placed through another Gateway connection (${order.idSpace}): IB lets only that client id cancel it (or CancelAllOrders)` });
+    }
     if (!this.options.connection.isReady) throw new IbError("unavailable", "the Gateway is not connected: the cancel was not sent");
     this.options.gateway.cancel(order.orderId);
     this.options.log.info({ audit: "cancel", clientOrderId, orderId: order.orderId, account: maskAccountId(account) }, "order cancel sent to IB");
@@ -153,7 +198,8 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     const { store, gateway, connection, log } = this.options;
     store.setKillSwitch(true, reason, this.now());
     if (connection.isReady) gateway.cancelAll();
-    log.warn({ audit: "cancel-all", reason: reason.slice(0, 200), sent: connection.isReady }, "kill switch engaged: every open order cancelled, new orders refused");
+    else this.globalCancelOwed = true;
+    log.warn({ audit: "cancel-all", reason: reason.slice(0, 200), sent: connection.isReady }, connection.isReady ? "kill switch engaged: IB's global cancel sent, new orders refused" : "kill switch engaged: new orders refused; IB's global cancel is sent when the Gateway is back");
     return store.listOpen(this.account);
   }
 
@@ -165,15 +211,30 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
   /** Compares the store's open orders with what the Gateway holds and records what changed while away. */
   async reconcile(): Promise<void> {
     const { store, gateway, log } = this.options;
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return;
+    }
+    this.reconciling = true;
     try {
       const askedMs = this.now();
       const snapshot = await gateway.snapshot();
-      const changed = reconcileOrders(store, snapshot, { account: this.account, idSpace: (a) => this.idSpace(a), nowMs: this.now(), askedMs });
+      const clientId = this.options.connection.status.clientId;
+      const changed = reconcileOrders(store, snapshot, { account: this.account, idSpace: (a) => this.idSpace(a), nowMs: this.now(), askedMs, clientId });
+      for (const o of [...snapshot.open, ...snapshot.completed]) if (o.order.orderRef && (o.order.clientId === undefined || o.order.clientId === clientId)) this.atIb.add(o.order.orderRef);
+      for (const { execution } of snapshot.executions) if (execution.orderRef) this.atIb.add(execution.orderRef);
       for (const order of changed.orders) this.emit("event", { type: "order", order });
       for (const execution of changed.executions) this.emit("event", { type: "execution", execution });
       if (changed.orders.length > 0 || changed.executions.length > 0) log.info({ orders: changed.orders.length, executions: changed.executions.length }, "orders reconciled with the Gateway");
     } catch (err) {
       log.warn({ err }, "could not reconcile orders with the Gateway: open orders keep their last known state");
+    } finally {
+      this.reconciling = false;
+      this.reconciled();
+      if (this.reconcileAgain) {
+        this.reconcileAgain = false;
+        void this.reconcile();
+      }
     }
   }
 
@@ -213,11 +274,15 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
       if (m.type === "execution") {
         const execution = executionOf(m.contract, m.execution, this.now());
         if (execution === undefined) return;
+        if (execution.clientOrderId !== undefined) this.atIb.add(execution.clientOrderId);
         store.recordExecution(execution);
         this.emitExecution(execution.execId);
       } else {
         const report = commissionOf(m.report);
         if (report === undefined) return;
+        // IB repeats a fill's commission with every reqExecutions (each reconciliation): news only when it changed.
+        const known = store.getExecution(report.execId)?.commission;
+        if (known !== undefined && known.commission.eq(report.commission) && known.currency === report.currency && (known.realizedPnl?.toString() ?? "") === (report.realizedPnl?.toString() ?? "")) return;
         store.recordCommission(report);
         this.emitExecution(report.execId);
       }
@@ -246,7 +311,7 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
       const lastError = { code: m.code, text: m.text.slice(0, 500) };
       // A refusal before IB acknowledged the order: it never worked (IB may confirm with Inactive/Cancelled).
       const status = effect === "cancelled" ? "Cancelled" : effect === "rejected" && order.status === "PendingSubmit" ? "Inactive" : undefined;
-      log.info({ audit: "ib-message", clientOrderId: order.clientOrderId, orderId: m.orderId, code: m.code, effect: effect ?? "none", text: m.text.slice(0, 200) }, "IB message about an order");
+      log.info({ audit: "ib-message", clientOrderId: order.clientOrderId, orderId: m.orderId, code: m.code, effect: effect ?? "none", text: maskAccounts(m.text.slice(0, 200)) }, "IB message about an order");
       updated = store.updateState(order.account, order.clientOrderId, { lastError, ...optional("status", status) }, this.now());
     }
     if (updated === undefined) return;
@@ -259,6 +324,11 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     const execution = this.options.store.getExecution(execId);
     if (execution !== undefined) this.emit("event", { type: "execution", execution });
   }
+}
+
+/** IB's texts may name the account (U1234567, DU1234567): masked as every account id in the log. */
+function maskAccounts(text: string): string {
+  return text.replace(/\b(?:DU|DF|U|F)\d{4,}\b/g, (id) => maskAccountId(id));
 }
 
 /** What a client sees change in an order. */
