@@ -210,8 +210,9 @@ export enum OrderStatus {
   ORDER_STATUS_INACTIVE = 9,
   /**
    * ORDER_STATUS_UNKNOWN - Its fate is not known: the order (or a change to it) was sent and the Gateway connection was lost before
-   * IB acknowledged it. Never guessed: after the reconnect, reconciliation replaces it with what IB reports,
-   * or with INACTIVE and last_message reason NOT_RECEIVED_BY_IB when IB has no record of the order.
+   * IB acknowledged it. Never guessed: after the reconnect, reconciliation replaces it with what IB reports;
+   * when IB has no record of the order it stays UNKNOWN, last_message (a warning) saying NOT_RECEIVED_BY_IB
+   * (IB never acknowledged it) or FATE_UNKNOWN (acknowledged before, gone from IB's records of the day).
    */
   ORDER_STATUS_UNKNOWN = 10,
   UNRECOGNIZED = -1,

@@ -26,6 +26,9 @@ export class OrderRefusedError extends Error {
   }
 }
 
+/** How long PlaceOrder waits for the run's first reconciliation before answering UNAVAILABLE. */
+const RECONCILE_WAIT_MS = 10_000;
+
 export type OrderDeskEvent = { type: "order"; order: StoredOrder } | { type: "execution"; execution: StoredExecution };
 
 export interface OrderDeskOptions {
@@ -140,7 +143,9 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     const verdict = checkOrderRails(request, this.rails, { accountKind: accountKindOf(request.account), ...(referencePrice === undefined ? {} : { referencePrice }) });
     if (!verdict.ok) throw new OrderRefusedError(verdict.refusal);
     if (!connection.isReady) throw new IbError("unavailable", "the Gateway is not connected: the order was not sent (safe to retry with the same client order id)");
-    await this.firstReconcile;
+    // Bounded: a Gateway that never answers the reconciliation does not hold PlaceOrder (nothing sent: retry).
+    const reconciled = await Promise.race([this.firstReconcile.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), RECONCILE_WAIT_MS).unref())]);
+    if (!reconciled) throw new IbError("unavailable", "the orders IB holds are not known yet (the first reconciliation with the Gateway is still running): the order was not sent (safe to retry with the same client order id)");
     // Not in this store, but IB has it (an earlier run with another store file, a standby that took over): not sent again.
     if (this.atIb.has(request.clientOrderId)) {
       throw new OrderRefusedError({ reason: "CLIENT_ORDER_ID_AT_IB", field: "clientOrderId", message: `clientOrderId ${JSON.stringify(request.clientOrderId.slice(0, 64))} is the orderRef of an order IB already holds for this account today (placed by another run or provider whose order store this is not): not sent again` });
