@@ -25,13 +25,20 @@ export type RequestMessageSink = (code: number, message: string, cls: IbCodeClas
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- @stoqey/ib event listeners are untyped varargs
 type Listener = (...args: any[]) => void;
 
+/** The first request id (see RequestRouter.nextId); order ids stay below it (orders/orderDesk.ts). */
+export const FIRST_REQUEST_ID = 1_000_000_000;
+
 /**
  * One listener per IB event type, dispatching by request id through a map: O(1) per message however many
  * subscriptions are open (instead of N listeners each filtering by id), and request ids that are unique
  * for the life of the process so a late message for a finished request can never reach a new one.
  */
 export class RequestRouter {
-  private nextId = 10_000;
+  /**
+   * IB's error messages name a request id or an order id in one field: request ids start far above any order
+   * id (orders are numbered from IB's nextValidId, a login's count of orders), so neither is taken for the other.
+   */
+  private nextId = FIRST_REQUEST_ID;
   private readonly routes = new Map<string, Map<number, Listener>>();
   private readonly sinks = new Map<number, RequestMessageSink>();
   /** One-shot requests in flight, by id: how to settle each. */

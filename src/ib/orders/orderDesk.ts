@@ -13,6 +13,7 @@ import { ClientOrderIdReusedError, retryWhileBusy, type ClaimResult, type KillSw
 
 export type { KillSwitchState, OrderStore, StoredExecution, StoredOrder } from "../../store/orderStore.js";
 import type { GatewayConnection } from "../connection/gatewayConnection.js";
+import { FIRST_REQUEST_ID } from "../connection/requestRouter.js";
 import { IbError } from "../ibErrors.js";
 import type { GatewayOrders, IbOrderMessage } from "./gatewayOrders.js";
 import { commissionOf, executionOf, ibDecimal, statusOf } from "./ibOrderFacts.js";
@@ -151,6 +152,7 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
       throw new OrderRefusedError({ reason: "CLIENT_ORDER_ID_AT_IB", field: "clientOrderId", message: `clientOrderId ${JSON.stringify(request.clientOrderId.slice(0, 64))} is the orderRef of an order IB already holds for this account today (placed by another run or provider whose order store this is not): not sent again` });
     }
     const nextValidId = await gateway.nextValidId();
+    if (nextValidId >= FIRST_REQUEST_ID) throw new IbError("internal", `IB's next order id ${nextValidId} reaches the adapter's request ids (${FIRST_REQUEST_ID}): IB's messages about the order could not be told from a request's; not sent`);
     // The awaits above left time for CancelAllOrders: the kill switch is read again right before the claim.
     if (this.options.store.killSwitch().engaged) throw new OrderRefusedError({ reason: "KILL_SWITCH_ENGAGED", field: "account", message: "new orders are refused since CancelAllOrders engaged the kill switch, until it is released" });
     const claim = await this.claim(request, nextValidId);
