@@ -112,8 +112,12 @@ describe("history from the store first", () => {
     await restarted.start();
     const sent = ibRequests();
     const second = await candlesOf(restarted, "MSFT", h1, toMs - 7 * DAY, toMs);
-    expect(ibRequests()).toBe(sent);
-    expect(wire(second)).toEqual(wire(first));
+    // The recent range is served from the store within its forming bar: an hour that turned between the two
+    // calls (a run at 03:00) asks IB for it again, once.
+    const hourTurned = Math.floor(Date.now() / 3_600_000) !== Math.floor(toMs / 3_600_000);
+    expect(ibRequests() - sent).toBeLessThanOrEqual(hourTurned ? 1 : 0);
+    // (and the bar that was forming may come back complete then)
+    expect(wire(second).slice(0, hourTurned ? -1 : undefined)).toEqual(wire(first).slice(0, hourTurned ? -1 : undefined));
     restarted.stop();
   });
 });
