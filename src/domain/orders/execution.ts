@@ -24,8 +24,3 @@ export interface CommissionReport {
   /** Absent when IB sends its "unset" marker (an opening fill). */
   realizedPnl?: Decimal;
 }
-
-export interface JoinedExecution {
-  execution: Execution;
-  commission: CommissionReport;
-}
