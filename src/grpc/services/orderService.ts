@@ -24,7 +24,6 @@ import { dec, toWire, type Decimal } from "../../domain/decimal.js";
 import type { MarketType } from "../../domain/marketType.js";
 import type { InstrumentRef, OrderRequest } from "../../domain/orders/orderRequest.js";
 import { checkOrderRequest } from "../../domain/orders/orderRequestProblems.js";
-import { accountKindOf } from "../../domain/orders/orderRails.js";
 import { limitFor } from "../../domain/orders/orderRailSettings.js";
 import type { ResolvedInstrument } from "../../ib/contracts/resolvedInstrument.js";
 import type { GatewayStatus } from "../../ib/connection/gatewayStatus.js";
@@ -203,16 +202,11 @@ export class OrderService {
   }
 
   private toProto(order: StoredOrder) {
-    const executions = this.desk.executions(order.account, { sinceMs: 0, clientOrderId: order.clientOrderId, limit: MAX_LIST });
-    const costs = executions.flatMap((e) => (e.commission === undefined ? [] : [e.commission]));
-    const commission = costs.length === 0 ? undefined : { total: costs.reduce((sum, c) => sum.plus(c.commission), dec(0)), currency: costs[0]!.currency };
-    return orderToProto(order, commission);
+    return orderToProto(order, this.desk.commissionOf(order));
   }
 
   private tradingStatus(): TradingStatus {
-    const rails = this.desk.rails;
-    const account = this.desk.account;
-    return tradingStatusToProto({ enabled: rails.enabled, allowLive: rails.allowLive, isPaper: account !== undefined && accountKindOf(account) === "paper", account, killSwitch: this.desk.killSwitch() });
+    return tradingStatusToProto(this.desk.tradingState());
   }
 }
 

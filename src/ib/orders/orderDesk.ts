@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Contract, Order, OrderState } from "@stoqey/ib";
-import type { Decimal } from "../../domain/decimal.js";
+import { dec, type Decimal } from "../../domain/decimal.js";
 import { orderLegs, type OrderLeg, type OrderRequest } from "../../domain/orders/orderRequest.js";
 import { accountKindOf, checkOrderRails } from "../../domain/orders/orderRails.js";
 import type { OrderRailSettings } from "../../domain/orders/orderRailSettings.js";
@@ -30,7 +30,29 @@ export class OrderRefusedError extends Error {
 /** How long PlaceOrder waits for the run's first reconciliation before answering UNAVAILABLE. */
 const RECONCILE_WAIT_MS = 10_000;
 
-export type OrderDeskEvent = { type: "order"; order: StoredOrder } | { type: "execution"; execution: StoredExecution };
+/** The commissions IB has reported for an order's fills, summed (one currency: IB charges an order in one). */
+export interface OrderCommission {
+  total: Decimal;
+  currency: string;
+}
+
+/** Whether new orders are accepted: the operator's settings, the account, the kill switch. */
+export interface TradingState {
+  enabled: boolean;
+  allowLive: boolean;
+  account: string | undefined;
+  isPaper: boolean;
+  killSwitch: KillSwitchState;
+}
+
+/**
+ * A change at the desk, as StreamOrders tells it. `reconciled`: learned while reconciling with IB after a
+ * (re)connect (what changed while the Gateway was away), not live.
+ */
+export type OrderDeskEvent =
+  | { type: "order"; order: StoredOrder; commission: OrderCommission | undefined; reconciled: boolean }
+  | { type: "execution"; execution: StoredExecution; order: StoredOrder | undefined; reconciled: boolean }
+  | { type: "trading"; state: TradingState };
 
 export interface OrderDeskOptions {
   gateway: GatewayOrders;
@@ -122,6 +144,23 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     return this.options.store.killSwitch();
   }
 
+  /** Whether new orders are accepted now, and what holds them back. */
+  tradingState(): TradingState {
+    const account = this.account;
+    return { enabled: this.options.rails.enabled, allowLive: this.options.rails.allowLive, account, isPaper: account !== undefined && accountKindOf(account) === "paper", killSwitch: this.killSwitch() };
+  }
+
+  /** The commissions of an order's fills so far; undefined before IB's first commission report. */
+  commissionOf(order: StoredOrder): OrderCommission | undefined {
+    const costs = this.options.store.listExecutions(0, { account: order.account, clientOrderId: order.clientOrderId, limit: 1_000 }).flatMap((e) => (e.commission === undefined ? [] : [e.commission]));
+    return costs.length === 0 ? undefined : { total: costs.reduce((sum, c) => sum.plus(c.commission), dec(0)), currency: costs[0]!.currency };
+  }
+
+  /** What a client joining StreamOrders gets first: the open orders as they are now, and the trading status. */
+  currentState(account: string): OrderDeskEvent[] {
+    return [...this.options.store.listOpen(account).map((order) => this.orderEvent(order, false)), { type: "trading", state: this.tradingState() }];
+  }
+
   /** The kill switch and the rails as they are now. */
   get rails(): OrderRailSettings {
     return { ...this.options.rails, killSwitchEngaged: this.options.store.killSwitch().engaged };
@@ -207,12 +246,14 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     if (connection.isReady) gateway.cancelAll();
     else this.globalCancelOwed = true;
     log.warn({ audit: "cancel-all", reason: reason.slice(0, 200), sent: connection.isReady }, connection.isReady ? "kill switch engaged: IB's global cancel sent, new orders refused" : "kill switch engaged: new orders refused; IB's global cancel is sent when the Gateway is back");
+    this.emit("event", { type: "trading", state: this.tradingState() });
     return store.listOpen(this.account);
   }
 
   release(reason: string): void {
     this.options.store.setKillSwitch(false, reason, this.now());
     this.options.log.warn({ audit: "enable", reason: reason.slice(0, 200) }, "kill switch released: orders accepted again");
+    this.emit("event", { type: "trading", state: this.tradingState() });
   }
 
   /** Compares the store's open orders with what the Gateway holds and records what changed while away. */
@@ -230,8 +271,8 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
       const changed = reconcileOrders(store, snapshot, { account: this.account, idSpace: (a) => this.idSpace(a), nowMs: this.now(), askedMs, clientId });
       for (const o of [...snapshot.open, ...snapshot.completed]) if (o.order.orderRef && (o.order.clientId === undefined || o.order.clientId === clientId)) this.atIb.add(o.order.orderRef);
       for (const { execution } of snapshot.executions) if (execution.orderRef) this.atIb.add(execution.orderRef);
-      for (const order of changed.orders) this.emit("event", { type: "order", order });
-      for (const execution of changed.executions) this.emit("event", { type: "execution", execution });
+      for (const order of changed.orders) this.emit("event", this.orderEvent(order, true));
+      for (const execution of changed.executions) this.emit("event", this.executionEvent(execution, true));
       if (changed.orders.length > 0 || changed.executions.length > 0) log.info({ orders: changed.orders.length, executions: changed.executions.length }, "orders reconciled with the Gateway");
     } catch (err) {
       log.warn({ err }, "could not reconcile orders with the Gateway: open orders keep their last known state");
@@ -324,12 +365,23 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     if (updated === undefined) return;
     this.waiting.get(m.orderId)?.();
     // IB says the same again in other words (openOrder after orderStatus): an event is a change.
-    if (stateKey(updated) !== stateKey(order)) this.emit("event", { type: "order", order: updated });
+    if (stateKey(updated) !== stateKey(order)) this.emit("event", this.orderEvent(updated, this.reconciling));
   }
 
   private emitExecution(execId: string): void {
     const execution = this.options.store.getExecution(execId);
-    if (execution !== undefined) this.emit("event", { type: "execution", execution });
+    if (execution !== undefined) this.emit("event", this.executionEvent(execution, this.reconciling));
+  }
+
+  private orderEvent(order: StoredOrder, reconciled: boolean): OrderDeskEvent {
+    return { type: "order", order, commission: this.commissionOf(order), reconciled };
+  }
+
+  /** An execution with its order (symbol, perm id, currency) when it is one of ours. */
+  private executionEvent(execution: StoredExecution, reconciled: boolean): OrderDeskEvent {
+    const { clientOrderId, account } = execution.execution;
+    const order = clientOrderId === undefined ? undefined : this.options.store.get(account, clientOrderId);
+    return { type: "execution", execution, order, reconciled };
   }
 }
 
