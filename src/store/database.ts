@@ -45,14 +45,19 @@ export function schemaVersion(db: SqliteDatabase): number {
 }
 
 function migrate(db: SqliteDatabase): void {
-  const version = schemaVersion(db);
-  if (version > MIGRATIONS.length) {
-    throw new StoreVersionError(`store ${db.name} has schema version ${version}; this ib-provider knows up to ${MIGRATIONS.length} (written by a newer version: upgrade, or point STORE_PATH elsewhere)`);
-  }
-  for (let v = version; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+  // Each step reads the version inside its own write transaction (IMMEDIATE: the write lock first): two
+  // processes opening a fresh file at once apply each migration once, the second finding it done.
+  for (;;) {
+    const done = db.transaction(() => {
+      const version = schemaVersion(db);
+      if (version > MIGRATIONS.length) {
+        throw new StoreVersionError(`store ${db.name} has schema version ${version}; this ib-provider knows up to ${MIGRATIONS.length} (written by a newer version: upgrade, or point STORE_PATH elsewhere)`);
+      }
+      if (version === MIGRATIONS.length) return true;
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+      return false;
+    }).immediate();
+    if (done) return;
   }
 }

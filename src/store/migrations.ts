@@ -155,4 +155,16 @@ export const MIGRATIONS: readonly string[] = [
     changed_ms INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 4: what IB says of an order and a fill beyond migration 3 (issue 17): an order's terms after ModifyOrder
+  // (`amended`, JSON of the changed fields; the request as placed stays as it was, for PlaceOrder's
+  // idempotency), an execution's exchange, cumulative quantity, average price and liquidity, and who engaged
+  // the kill switch.
+  `
+  ALTER TABLE orders ADD COLUMN amended TEXT;
+  ALTER TABLE executions ADD COLUMN exchange TEXT;
+  ALTER TABLE executions ADD COLUMN cum_qty TEXT;
+  ALTER TABLE executions ADD COLUMN avg_price TEXT;
+  ALTER TABLE executions ADD COLUMN liquidity INTEGER;
+  ALTER TABLE order_switches ADD COLUMN by_client TEXT;
+  `,
 ];
