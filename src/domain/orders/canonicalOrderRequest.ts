@@ -2,10 +2,13 @@
  * The canonical text of an order request: what the store keeps as the request "as placed" and compares when a
  * client order id comes again (equal text = the same request: a retry; different = the id reused). Decimals in
  * their wire form (1.50 and 1.5 are one price), keys in a fixed order, absent fields left out, bracket legs with
- * their client order ids filled in (an explicit id equal to the derived one is the same request).
+ * their client order ids filled in (an explicit id equal to the derived one is the same request). A leg's
+ * stop-limit price and own time in force come only when set (a time in force equal to the parent's is left
+ * out: the same request), so the text of a request without them is what it was before they existed and
+ * orders stored then still compare equal.
  */
 import { dec, toWire } from "../decimal.js";
-import { bracketLegClientOrderId, type InstrumentRef, type OrderRequest } from "./orderRequest.js";
+import { bracketLegClientOrderId, type InstrumentRef, type OrderRequest, type TimeInForce } from "./orderRequest.js";
 
 interface CanonicalShape {
   clientOrderId: string;
@@ -18,7 +21,7 @@ interface CanonicalShape {
   stopPrice?: string;
   tif: string;
   outsideRth: boolean;
-  bracket?: { takeProfit?: { clientOrderId: string; limitPrice: string }; stopLoss?: { clientOrderId: string; stopPrice: string } };
+  bracket?: { takeProfit?: { clientOrderId: string; limitPrice: string; tif?: string }; stopLoss?: { clientOrderId: string; stopPrice: string; limitPrice?: string; tif?: string } };
 }
 
 export function canonicalOrderRequest(request: OrderRequest): string {
@@ -40,8 +43,17 @@ export function canonicalOrderRequest(request: OrderRequest): string {
   const { takeProfit, stopLoss } = request.bracket ?? {};
   if (takeProfit !== undefined || stopLoss !== undefined) {
     shape.bracket = {};
-    if (takeProfit !== undefined) shape.bracket.takeProfit = { clientOrderId: takeProfit.clientOrderId ?? bracketLegClientOrderId(request.clientOrderId, "takeProfit"), limitPrice: toWire(takeProfit.limitPrice) };
-    if (stopLoss !== undefined) shape.bracket.stopLoss = { clientOrderId: stopLoss.clientOrderId ?? bracketLegClientOrderId(request.clientOrderId, "stopLoss"), stopPrice: toWire(stopLoss.stopPrice) };
+    // Keys in this order, the optional ones after the ones every leg had (the texts stored before them stay equal).
+    const ownTif = (tif: TimeInForce | undefined) => (tif === undefined || tif === request.tif ? {} : { tif });
+    if (takeProfit !== undefined) shape.bracket.takeProfit = { clientOrderId: takeProfit.clientOrderId ?? bracketLegClientOrderId(request.clientOrderId, "takeProfit"), limitPrice: toWire(takeProfit.limitPrice), ...ownTif(takeProfit.tif) };
+    if (stopLoss !== undefined) {
+      shape.bracket.stopLoss = {
+        clientOrderId: stopLoss.clientOrderId ?? bracketLegClientOrderId(request.clientOrderId, "stopLoss"),
+        stopPrice: toWire(stopLoss.stopPrice),
+        ...(stopLoss.limitPrice === undefined ? {} : { limitPrice: toWire(stopLoss.limitPrice) }),
+        ...ownTif(stopLoss.tif),
+      };
+    }
   }
   return JSON.stringify(shape);
 }
@@ -65,8 +77,12 @@ export function orderRequestFromCanonical(text: string): OrderRequest {
   if (s.stopPrice !== undefined) request.stopPrice = dec(s.stopPrice);
   if (s.bracket !== undefined) {
     request.bracket = {};
-    if (s.bracket.takeProfit !== undefined) request.bracket.takeProfit = { clientOrderId: s.bracket.takeProfit.clientOrderId, limitPrice: dec(s.bracket.takeProfit.limitPrice) };
-    if (s.bracket.stopLoss !== undefined) request.bracket.stopLoss = { clientOrderId: s.bracket.stopLoss.clientOrderId, stopPrice: dec(s.bracket.stopLoss.stopPrice) };
+    const tp = s.bracket.takeProfit;
+    const sl = s.bracket.stopLoss;
+    if (tp !== undefined) request.bracket.takeProfit = { clientOrderId: tp.clientOrderId, limitPrice: dec(tp.limitPrice), ...(tp.tif === undefined ? {} : { tif: tp.tif as TimeInForce }) };
+    if (sl !== undefined) {
+      request.bracket.stopLoss = { clientOrderId: sl.clientOrderId, stopPrice: dec(sl.stopPrice), ...(sl.limitPrice === undefined ? {} : { limitPrice: dec(sl.limitPrice) }), ...(sl.tif === undefined ? {} : { tif: sl.tif as TimeInForce }) };
+    }
   }
   return request;
 }

@@ -1,6 +1,7 @@
 /**
  * An order as a client asks for it, in domain terms: no TWS ids, no proto messages, prices and sizes as Decimal.
- * One request is one order, or a bracket: the parent plus a take-profit limit and/or a stop-loss stop that IB
+ * One request is one order, or a bracket: the parent plus a take-profit limit and/or a stop-loss stop (or
+ * stop-limit) that IB
  * activates when the parent fills (linked by the parent's order id, transmitted as one group).
  */
 import type { Decimal } from "../decimal.js";
@@ -32,12 +33,20 @@ export interface TakeProfitLeg {
   /** Absent: derived from the parent's (bracketLegClientOrderId). */
   clientOrderId?: string;
   limitPrice: Decimal;
+  /** Absent: the parent's. E.g. a DAY entry whose exits work until cancelled (GTC). */
+  tif?: TimeInForce;
 }
 
-/** A bracket's stop-loss: a stop order on the other side, triggered at `stopPrice`. */
+/**
+ * A bracket's stop-loss: a stop order on the other side, triggered at `stopPrice`; with `limitPrice`, a
+ * stop-limit (once triggered, a limit order at that price: no fill worse than it, and maybe no fill at all).
+ */
 export interface StopLossLeg {
   clientOrderId?: string;
   stopPrice: Decimal;
+  limitPrice?: Decimal;
+  /** Absent: the parent's. */
+  tif?: TimeInForce;
 }
 
 export interface OrderRequest {
@@ -84,8 +93,9 @@ export function bracketLegClientOrderId(parentClientOrderId: string, role: Brack
 }
 
 /**
- * The orders a request becomes, parent first: legs take the other side and the parent's quantity, time in
- * force and outside-RTH flag (as IB's own bracket sample does), a take-profit LMT and a stop-loss STP.
+ * The orders a request becomes, parent first: legs take the other side and the parent's quantity and
+ * outside-RTH flag (as IB's own bracket sample does), their own time in force or the parent's, a take-profit
+ * LMT and a stop-loss STP (STP LMT when it has a limit price).
  */
 export function orderLegs(request: OrderRequest): OrderLeg[] {
   const common = { quantity: request.quantity, tif: request.tif, outsideRth: request.outsideRth };
@@ -97,11 +107,16 @@ export function orderLegs(request: OrderRequest): OrderLeg[] {
   const { takeProfit, stopLoss } = request.bracket ?? {};
   if (takeProfit !== undefined) {
     const clientOrderId = takeProfit.clientOrderId ?? bracketLegClientOrderId(request.clientOrderId, "takeProfit");
-    legs.push({ role: "takeProfit", clientOrderId, parentClientOrderId: request.clientOrderId, side: exit, type: "LMT", limitPrice: takeProfit.limitPrice, ...common });
+    legs.push({ role: "takeProfit", clientOrderId, parentClientOrderId: request.clientOrderId, side: exit, type: "LMT", limitPrice: takeProfit.limitPrice, ...common, tif: takeProfit.tif ?? request.tif });
   }
   if (stopLoss !== undefined) {
     const clientOrderId = stopLoss.clientOrderId ?? bracketLegClientOrderId(request.clientOrderId, "stopLoss");
-    legs.push({ role: "stopLoss", clientOrderId, parentClientOrderId: request.clientOrderId, side: exit, type: "STP", stopPrice: stopLoss.stopPrice, ...common });
+    const leg: OrderLeg = { role: "stopLoss", clientOrderId, parentClientOrderId: request.clientOrderId, side: exit, type: "STP", stopPrice: stopLoss.stopPrice, ...common, tif: stopLoss.tif ?? request.tif };
+    if (stopLoss.limitPrice !== undefined) {
+      leg.type = "STP LMT";
+      leg.limitPrice = stopLoss.limitPrice;
+    }
+    legs.push(leg);
   }
   return legs;
 }

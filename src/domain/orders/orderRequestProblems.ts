@@ -1,7 +1,10 @@
 /**
  * The one check of an order request's shape (the gRPC handler maps its refusal; no layer checks these again):
  * positive quantity, the prices its type needs and no others, bracket legs with positive prices on the right
- * sides of each other, and client order ids that fit IB's orderRef.
+ * sides of each other, and client order ids that fit IB's orderRef. Tick sizes are IB's to check (its 110,
+ * recorded as the order's reject), for every price alike. A stop-limit stop-loss's limit is not compared with
+ * its stop: IB takes either side (a SELL stop-limit with its limit above the stop is accepted, it just may not
+ * fill once triggered), so refusing it here would refuse what IB allows.
  */
 import type { Decimal } from "../decimal.js";
 import { orderLegs, type OrderRequest, type OrderType } from "./orderRequest.js";
@@ -29,6 +32,7 @@ export function checkOrderRequest(request: OrderRequest): OrderVerdict {
   const { takeProfit, stopLoss } = request.bracket ?? {};
   if (takeProfit !== undefined && !positive(takeProfit.limitPrice)) return refuse("PRICE_NOT_POSITIVE", "bracket.takeProfit.limitPrice", "bracket.takeProfit.limitPrice must be above 0");
   if (stopLoss !== undefined && !positive(stopLoss.stopPrice)) return refuse("PRICE_NOT_POSITIVE", "bracket.stopLoss.stopPrice", "bracket.stopLoss.stopPrice must be above 0");
+  if (stopLoss?.limitPrice !== undefined && !positive(stopLoss.limitPrice)) return refuse("PRICE_NOT_POSITIVE", "bracket.stopLoss.limitPrice", `bracket.stopLoss.limitPrice must be above 0 (got ${stopLoss.limitPrice.toString()})`);
   if (takeProfit !== undefined && stopLoss !== undefined) {
     // A long's profit is above its stop, a short's below: otherwise both legs would trigger at once.
     const inverted = request.side === "BUY" ? takeProfit.limitPrice.lte(stopLoss.stopPrice) : takeProfit.limitPrice.gte(stopLoss.stopPrice);

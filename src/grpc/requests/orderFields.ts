@@ -44,18 +44,13 @@ export function readNewOrder(order: NewOrder | undefined, purpose: "place" | "pr
   const limitPrice = decimalField("order.limit_price", order.limitPrice);
   const stopPrice = decimalField("order.stop_price", order.stopPrice);
   const { takeProfit, stopLoss } = order;
-  // A bracket's legs share the parent's time in force (IB's bracket); a stop-limit stop-loss is not built.
-  if (takeProfit !== undefined && takeProfit.timeInForce !== TimeInForce.TIME_IN_FORCE_UNSPECIFIED && tifOf("order.take_profit.time_in_force", takeProfit.timeInForce) !== tif) {
-    throw invalidArgument("order.take_profit.time_in_force", "a bracket's legs take the parent's time in force: leave it unset or equal to order.time_in_force", "BRACKET_TIF_DIFFERS");
-  }
-  if (stopLoss !== undefined && stopLoss.timeInForce !== TimeInForce.TIME_IN_FORCE_UNSPECIFIED && tifOf("order.stop_loss.time_in_force", stopLoss.timeInForce) !== tif) {
-    throw invalidArgument("order.stop_loss.time_in_force", "a bracket's legs take the parent's time in force: leave it unset or equal to order.time_in_force", "BRACKET_TIF_DIFFERS");
-  }
-  if (stopLoss !== undefined && stopLoss.limitPrice !== "") {
-    throw new ApiError(status.UNIMPLEMENTED, "order.stop_loss.limit_price: a stop-limit stop-loss is not built yet; a stop-loss is a stop (market) order", "STOP_LIMIT_STOP_LOSS_NOT_BUILT", { field: "order.stop_loss.limit_price" });
-  }
+  // A leg's own time in force when set (e.g. a DAY entry with GTC exits), else the parent's; a stop-loss with a
+  // limit price is a stop-limit.
+  const tpTif = takeProfit === undefined || takeProfit.timeInForce === TimeInForce.TIME_IN_FORCE_UNSPECIFIED ? undefined : tifOf("order.take_profit.time_in_force", takeProfit.timeInForce);
+  const slTif = stopLoss === undefined || stopLoss.timeInForce === TimeInForce.TIME_IN_FORCE_UNSPECIFIED ? undefined : tifOf("order.stop_loss.time_in_force", stopLoss.timeInForce);
   const tpPrice = takeProfit === undefined ? undefined : (decimalField("order.take_profit.limit_price", takeProfit.limitPrice) ?? dec(0));
   const slPrice = stopLoss === undefined ? undefined : (decimalField("order.stop_loss.stop_price", stopLoss.stopPrice) ?? dec(0));
+  const slLimit = stopLoss === undefined ? undefined : decimalField("order.stop_loss.limit_price", stopLoss.limitPrice);
   return {
     marketType,
     symbol,
@@ -65,8 +60,12 @@ export function readNewOrder(order: NewOrder | undefined, purpose: "place" | "pr
       if (stopPrice !== undefined) request.stopPrice = stopPrice;
       if (takeProfit !== undefined || stopLoss !== undefined) {
         request.bracket = {};
-        if (takeProfit !== undefined) request.bracket.takeProfit = { limitPrice: tpPrice!, ...(takeProfit.clientOrderId === "" ? {} : { clientOrderId: takeProfit.clientOrderId }) };
-        if (stopLoss !== undefined) request.bracket.stopLoss = { stopPrice: slPrice!, ...(stopLoss.clientOrderId === "" ? {} : { clientOrderId: stopLoss.clientOrderId }) };
+        if (takeProfit !== undefined) {
+          request.bracket.takeProfit = { limitPrice: tpPrice!, ...(takeProfit.clientOrderId === "" ? {} : { clientOrderId: takeProfit.clientOrderId }), ...(tpTif === undefined ? {} : { tif: tpTif }) };
+        }
+        if (stopLoss !== undefined) {
+          request.bracket.stopLoss = { stopPrice: slPrice!, ...(stopLoss.clientOrderId === "" ? {} : { clientOrderId: stopLoss.clientOrderId }), ...(slLimit === undefined ? {} : { limitPrice: slLimit }), ...(slTif === undefined ? {} : { tif: slTif }) };
+        }
       }
       return request;
     },
@@ -96,6 +95,7 @@ const PROTO_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ["bracket.stopLoss.clientOrderId", "order.stop_loss.client_order_id"],
   ["bracket.takeProfit.limitPrice", "order.take_profit.limit_price"],
   ["bracket.stopLoss.stopPrice", "order.stop_loss.stop_price"],
+  ["bracket.stopLoss.limitPrice", "order.stop_loss.limit_price"],
   ["bracket.takeProfit", "order.take_profit"],
   ["bracket.stopLoss", "order.stop_loss"],
   ["instrument.symbol", "order.symbol"],
