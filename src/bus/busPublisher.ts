@@ -1,12 +1,11 @@
 import { headers } from "@nats-io/transport-node";
 import type { Logger } from "../log/logger.js";
-import type { RecordedFeedKind } from "../store/storeSettings.js";
 import type { JournalPosition, RecordedEvent } from "../stream/feedJournal.js";
 import type { FeedTap, FeedTaps, TappedFeed } from "../stream/feedTap.js";
 import { busDuplicates, busInFlight, busPublished, busPublishFailures, busQueued, busShed } from "./busMetrics.js";
 import type { BusSettings } from "./busSettings.js";
 import { batchesOf, payloadOf, rowsHeader, timesHeader } from "./busBatch.js";
-import { accountToken, feedSubject, publicFeedKey, streamOf } from "./busSubjects.js";
+import { accountToken, feedSubject, isBusFeedKind, publicFeedKey, streamOf, type BusFeedKind } from "./busSubjects.js";
 import type { JetStreamAcks } from "./jetStreamAcks.js";
 
 /** What the publisher needs to know of the feeds it names (the adapter, in the app). */
@@ -23,7 +22,7 @@ export const BUS_HEADERS = Object.freeze({ feed: "Ibp-Feed", epoch: "Ibp-Epoch",
 /** One feed instance's outlet, named once it can be (the account known, the feed registered). */
 interface Outlet {
   feed: TappedFeed;
-  kind: RecordedFeedKind;
+  kind: BusFeedKind;
   subject: string | undefined;
   publicKey: string;
   /** Rows of this feed shed and not yet told of: the next message sent says so (Ibp-Shed). */
@@ -108,7 +107,9 @@ export class BusPublisher implements FeedTaps {
   ) {}
 
   open(feed: TappedFeed): FeedTap {
-    const outlet: Outlet = { feed, kind: feed.kind as RecordedFeedKind, subject: undefined, publicKey: feed.key };
+    // Order events stay on the provider (an edge does not serve OrderService): recorded, not published.
+    if (!isBusFeedKind(feed.kind)) return { events: () => undefined, close: () => undefined };
+    const outlet: Outlet = { feed, kind: feed.kind, subject: undefined, publicKey: feed.key };
     this.outlets.set(feed.key, outlet);
     return {
       events: (rows) => this.enqueue(outlet, rows),

@@ -1,4 +1,4 @@
-import type { RecordedFeedKind } from "../store/storeSettings.js";
+import type { BusFeedKind } from "./busSubjects.js";
 
 /**
  * The provider role's bus (BUS_URL set): where every shared feed's events are published and how. One
@@ -16,7 +16,7 @@ export interface BusSettings {
    * How long each kind's JetStream stream keeps events (ms; 0 = no age limit): how far back a consumer of the
    * bus can start (BUS_RETENTION_TICKS, _TRADES, _DEPTH, _CANDLES, _ACCOUNT).
    */
-  retention: Readonly<Record<RecordedFeedKind, number>>;
+  retention: Readonly<Record<BusFeedKind, number>>;
   /** Each stream's size cap in bytes (BUS_STREAM_MAX_BYTES; 0 = none): the oldest events go first when it is reached. */
   streamMaxBytes: number;
   /** Events waiting to be published (BUS_QUEUE_EVENTS); beyond it the oldest are shed and counted. */

@@ -1,11 +1,11 @@
 import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import type { RecordedFeedKind } from "../store/storeSettings.js";
+import type { BusFeedKind } from "./busSubjects.js";
 import type { BusSettings } from "./busSettings.js";
 import { streamOf } from "./busSubjects.js";
 import { BusUnavailableError } from "./busUnavailableError.js";
 
-const KINDS: readonly RecordedFeedKind[] = ["tick", "trade", "orderBook", "candle", "account"];
+const KINDS: readonly BusFeedKind[] = ["tick", "trade", "orderBook", "candle", "account"];
 
 /** A stream's configuration as created (what is not named: JetStream's defaults). */
 export type KindStream = Partial<StreamConfig> & { name: string };

@@ -8,7 +8,18 @@ import type { RecordedFeedKind } from "../store/storeSettings.js";
  */
 
 /** The subject's kind token: the feed key's first segment (tick, trade, book, candle, account). */
-export const KIND_TOKENS: Readonly<Record<RecordedFeedKind, string>> = Object.freeze({ tick: "tick", trade: "trade", orderBook: "book", candle: "candle", account: "account" });
+/**
+ * The kinds of feed published on the bus: every recorded kind but the order events (orders are served by the
+ * provider alone: an edge does not serve OrderService, callableMethods.ts).
+ */
+export type BusFeedKind = Exclude<RecordedFeedKind, "orders">;
+
+/** Whether a recorded feed of this kind goes to the bus. */
+export function isBusFeedKind(kind: string): kind is BusFeedKind {
+  return Object.hasOwn(KIND_TOKENS, kind);
+}
+
+export const KIND_TOKENS: Readonly<Record<BusFeedKind, string>> = Object.freeze({ tick: "tick", trade: "trade", orderBook: "book", candle: "candle", account: "account" });
 
 /**
  * A subject token for any text, reversibly (tokenText). NATS tokens cannot hold `.`, whitespace, `*` or
@@ -55,7 +66,7 @@ export function accountToken(accountId: string): string {
 export interface FeedAddress {
   /** The feed key (`tick/<conId>`, `candle/<conId>/<interval>`, `book/<conId>/<rows>`, `account/<id>`). */
   key: string;
-  kind: RecordedFeedKind;
+  kind: BusFeedKind;
   /** The market type (spot, stock, futures, …); unused for the account. */
   market: string;
   symbol: string;
@@ -70,12 +81,12 @@ export function feedSubject(prefix: string, account: string, feed: FeedAddress):
 }
 
 /** The feed key as the bus shows it: an account feed's key names the account token, not the account. */
-export function publicFeedKey(key: string, kind: RecordedFeedKind, account: string): string {
+export function publicFeedKey(key: string, kind: BusFeedKind, account: string): string {
   return kind === "account" ? `account/${account}` : key;
 }
 
 /** The JetStream stream of a kind, and the subjects it captures (every account's). */
-export function streamOf(prefix: string, kind: RecordedFeedKind): { name: string; subject: string } {
+export function streamOf(prefix: string, kind: BusFeedKind): { name: string; subject: string } {
   const token = KIND_TOKENS[kind];
   return { name: `${prefix}_${token}`.toUpperCase(), subject: kind === "account" ? `${prefix}.*.${token}` : `${prefix}.*.${token}.>` };
 }

@@ -87,13 +87,14 @@ export const envSchema = z.object({
   /**
    * How long each kind of feed's recorded events are kept ("24h", "90m", "7d"; "0" = forever): how far in the
    * past a stream may start. Unset = DEFAULT_STORE_SETTINGS.retention (ticks 24h, trades 24h, depth 1h,
-   * candles forever, account 7d).
+   * candles forever, account 7d, order events 30d).
    */
   STORE_RETENTION_TICKS: optionalDuration,
   STORE_RETENTION_TRADES: optionalDuration,
   STORE_RETENTION_DEPTH: optionalDuration,
   STORE_RETENTION_CANDLES: optionalDuration,
   STORE_RETENTION_ACCOUNT: optionalDuration,
+  STORE_RETENTION_ORDERS: optionalDuration,
   /**
    * An operator switch: "off" records nothing (no stream can start in the past: FAILED_PRECONDITION
    * REPLAY_UNAVAILABLE). Unset = DEFAULT_STORE_SETTINGS.recording (on).

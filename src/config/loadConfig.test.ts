@@ -235,9 +235,9 @@ describe("REST bridge settings", () => {
 
   it("reads the recorded events' retention per kind as durations (24h, 90m, 7d, 0 = forever) over the defaults, naming a bad one", () => {
     const dir = withFile(seed);
-    expect(loadConfig({ env: envFor(dir), cwd: dir }).store.retention).toEqual({ tick: 24 * 3_600_000, trade: 24 * 3_600_000, orderBook: 3_600_000, candle: 0, account: 7 * 86_400_000 });
-    const env = { STORE_RETENTION_TICKS: "90m", STORE_RETENTION_TRADES: "2d", STORE_RETENTION_DEPTH: "30s", STORE_RETENTION_CANDLES: "1w", STORE_RETENTION_ACCOUNT: "0" };
-    expect(loadConfig({ env: envFor(dir, env), cwd: dir }).store.retention).toEqual({ tick: 90 * 60_000, trade: 2 * 86_400_000, orderBook: 30_000, candle: 7 * 86_400_000, account: 0 });
+    expect(loadConfig({ env: envFor(dir), cwd: dir }).store.retention).toEqual({ tick: 24 * 3_600_000, trade: 24 * 3_600_000, orderBook: 3_600_000, candle: 0, account: 7 * 86_400_000, orders: 30 * 86_400_000 });
+    const env = { STORE_RETENTION_TICKS: "90m", STORE_RETENTION_TRADES: "2d", STORE_RETENTION_DEPTH: "30s", STORE_RETENTION_CANDLES: "1w", STORE_RETENTION_ACCOUNT: "0", STORE_RETENTION_ORDERS: "90d" };
+    expect(loadConfig({ env: envFor(dir, env), cwd: dir }).store.retention).toEqual({ tick: 90 * 60_000, trade: 2 * 86_400_000, orderBook: 30_000, candle: 7 * 86_400_000, account: 0, orders: 90 * 86_400_000 });
     for (const bad of ["24", "1.5h", "-1h", "forever"]) {
       const message = errorOf(() => loadConfig({ env: envFor(dir, { STORE_RETENTION_TICKS: bad }), cwd: dir })).message;
       expect(message).toContain("environment variable STORE_RETENTION_TICKS");

@@ -154,6 +154,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     orderBook: env.STORE_RETENTION_DEPTH ?? defaults.orderBook,
     candle: env.STORE_RETENTION_CANDLES ?? defaults.candle,
     account: env.STORE_RETENTION_ACCOUNT ?? defaults.account,
+    orders: env.STORE_RETENTION_ORDERS ?? defaults.orders,
   };
   const recording = env.STORE_RECORDING ?? DEFAULT_STORE_SETTINGS.recording;
   const store: StoreSettings = { ...DEFAULT_STORE_SETTINGS, path: env.STORE_PATH === IN_MEMORY ? IN_MEMORY : resolve(cwd, env.STORE_PATH), retention, recording };

@@ -132,7 +132,7 @@ export class GrpcServer {
     add(SymbolServiceService, new SymbolService(runtime.provider, adapter));
     add(StoreServiceService, new StoreService(this.options.store ?? NO_STORE));
     const { orders } = this.options;
-    add(OrderServiceService, orders === undefined ? notBuilt(OrderServiceService) : new OrderService(orders.desk, orders.source, this.options.log.child({ component: "orders" })));
+    add(OrderServiceService, orders === undefined ? notBuilt(OrderServiceService) : new OrderService(orders.desk, orders.source, this.options.log.child({ component: "orders" }), this.streams));
     add(HealthService, this.health);
     this.reflection = addReflection(this.server, this.options.reflectionLimits);
   }

@@ -11,9 +11,12 @@ import {
 } from "../../gen/ibprovider/v1/market_data_service.js";
 import type { Candle, Level1 } from "../domain/marketData.js";
 import type { MarketType } from "../domain/marketType.js";
+import { StreamOrdersResponse, type OrderEvent } from "../../gen/ibprovider/v1/order_service.js";
 import type { AccountUpdate, BookUpdate, TradeEvent } from "../ib/ibAdapter.js";
+import type { OrderDeskEvent } from "../ib/orders/orderDesk.js";
 import type { SubscriptionKind } from "../ib/feeds/subscriptionSnapshot.js";
 import type { FeedCodec } from "../stream/feedRecorder.js";
+import { executionToProto, orderToProto, tradingStatusToProto } from "./mapping/orders.js";
 import { assetsOf, inMarket, pnlToProto, positionToProto, summaryOf } from "./mapping/account.js";
 import { bookUpdateToProto, candleToProto, tickToProto, tradeToProto, withBackfilledFlag, writeTickEvent } from "./mapping/marketData.js";
 import { encodeEach, numberedRendering, type StreamRendering } from "./streamEncoding.js";
@@ -83,12 +86,34 @@ function accountEvents(u: AccountUpdate): NonNullable<AccountEvent["event"]>[] {
   return [{ $case: "pnl", value: pnlToProto(u.pnl) }];
 }
 
+/**
+ * The order stream (StreamOrders): one rendering for every client (the data is the account's). An event
+ * learned by reconciling with IB after a reconnect carries `reconciled`.
+ */
+export function orderRendering(): StreamRendering<OrderDeskEvent, OrderEvent> {
+  const { recorded } = numberedRendering<OrderDeskEvent, OrderEvent>({ kind: "orders", symbol: "", codec: StreamOrdersResponse, toEvent: () => undefined });
+  return {
+    encode: (events, writer) => StreamOrdersResponse.encode({ events }, writer),
+    key: "orders",
+    data: (e, seq) => [{ event: orderEventOf(e), sequence: String(seq), reconciled: e.type !== "trading" && e.reconciled }],
+    control: (event) => ({ ...event, sequence: "0", reconciled: false }),
+    recorded,
+  };
+}
+
+function orderEventOf(e: OrderDeskEvent): NonNullable<OrderEvent["event"]> {
+  if (e.type === "order") return { $case: "order", value: orderToProto(e.order, e.commission) };
+  if (e.type === "execution") return { $case: "execution", value: executionToProto(e.execution, e.order) };
+  return { $case: "tradingStatus", value: tradingStatusToProto(e.state) };
+}
+
 const RENDERINGS: Record<SubscriptionKind, (symbol: string) => StreamRendering<never, unknown>> = {
   tick: tickRendering,
   trade: tradeRendering,
   orderBook: bookRendering,
   candle: (symbol) => candleRendering(symbol),
   account: () => accountRendering(),
+  orders: () => orderRendering(),
 };
 
 /** The journal codec of a kind of feed: each event encoded as that kind's stream sends it for the recorded symbol. */

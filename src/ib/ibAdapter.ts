@@ -34,7 +34,8 @@ import type { CandleStore } from "../store/candleStore.js";
 import type { StoreSettings } from "../store/storeSettings.js";
 import { IbError } from "./ibErrors.js";
 import { GatewayOrders } from "./orders/gatewayOrders.js";
-import { OrderDesk, type OrderDeskOptions } from "./orders/orderDesk.js";
+import { OrderDesk, type OrderDeskEvent, type OrderDeskOptions } from "./orders/orderDesk.js";
+import { OrderFeeds } from "./orders/orderFeed.js";
 import { SymbolSearch, type SymbolMatch } from "./discovery/symbolSearch.js";
 import { OptionChains, type OptionChain } from "./discovery/optionChains.js";
 import { futuresExpiries, type FutureContract } from "./discovery/futuresExpiries.js";
@@ -102,6 +103,7 @@ export class IbAdapter {
   private readonly store: IbAdapterOptions["store"];
   private readonly now: () => number;
   private readonly accounts: AccountFeeds;
+  private orderFeeds: OrderFeeds | undefined;
   private readonly symbolSearch: SymbolSearch;
   private readonly optionChains: OptionChains;
   private readonly log: IbAdapterOptions["log"];
@@ -230,7 +232,15 @@ export class IbAdapter {
    */
   orderDesk(options: Omit<OrderDeskOptions, "gateway" | "connection" | "log">): OrderDesk {
     const gateway = new GatewayOrders(this.connection.api, this.router, this.log, this.connection.status.clientId);
-    return new OrderDesk({ ...options, gateway, connection: this.connection, log: this.log.child({ component: "orders" }) });
+    const desk = new OrderDesk({ ...options, gateway, connection: this.connection, log: this.log.child({ component: "orders" }) });
+    this.orderFeeds = new OrderFeeds(desk, this.feeds, this.connection);
+    return desk;
+  }
+
+  /** The account's order events (StreamOrders), once the order desk is made; the account is the desk's (checked by the caller). */
+  streamOrders(account: string, options: ConsumerOptions<OrderDeskEvent>): FeedConsumer<OrderDeskEvent> {
+    if (this.orderFeeds === undefined) throw new IbError("unavailable", "this service places no orders (no order desk): there are no order events");
+    return this.orderFeeds.stream(account, options);
   }
 
   /** A symbol's instrument as known without asking IB (resolved before, here or by an earlier run), or undefined. */

@@ -6,7 +6,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
  * singletons, incremented where things happen; gauges that mirror state are filled at scrape time
  * (adapterMetrics.ts).
  *
- * Label `kind` is a stream kind: candle, trade, orderBook, tick, account (the SubscriptionKind names).
+ * Label `kind` is a stream kind: candle, trade, orderBook, tick, account, orders (the SubscriptionKind names).
  * Label `client` is the caller's client name (clients file, `default`, `anonymous`): as many values as
  * configured clients, never a token or an address.
  */

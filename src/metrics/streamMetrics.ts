@@ -1,7 +1,7 @@
 import { conflatedMessages, droppedMessages } from "./metrics.js";
 
 /** The `kind` label of stream metrics: the SubscriptionKind names, plus grpc.health.v1 Watch streams. */
-export type StreamKind = "candle" | "trade" | "orderBook" | "tick" | "account" | "health";
+export type StreamKind = "candle" | "trade" | "orderBook" | "tick" | "account" | "orders" | "health";
 
 const KIND_BY_RPC: Record<string, StreamKind> = {
   StreamCandles: "candle",
@@ -9,6 +9,7 @@ const KIND_BY_RPC: Record<string, StreamKind> = {
   StreamOrderBook: "orderBook",
   StreamTicks: "tick",
   StreamAccount: "account",
+  StreamOrders: "orders",
   Watch: "health",
 };
 

@@ -13,7 +13,7 @@ export interface StoreSettings {
   recentTtlMs: number;
   /**
    * How long each kind of feed's recorded events are kept (ms; 0 = forever): a stream can start that far in
-   * the past (STORE_RETENTION_TICKS, _TRADES, _DEPTH, _CANDLES, _ACCOUNT). Older ones are deleted in the background.
+   * the past (STORE_RETENTION_TICKS, _TRADES, _DEPTH, _CANDLES, _ACCOUNT, _ORDERS). Older ones are deleted in the background.
    */
   retention: Readonly<Record<RecordedFeedKind, number>>;
   /** How often a feed whose state is a snapshot (the order book, the account) records one, so a replay can start anywhere. */
@@ -23,7 +23,7 @@ export interface StoreSettings {
 }
 
 /** The kinds of shared feed the service records (the subscription kinds, ib/feeds/subscriptionSnapshot.ts). */
-export type RecordedFeedKind = "tick" | "trade" | "orderBook" | "candle" | "account";
+export type RecordedFeedKind = "tick" | "trade" | "orderBook" | "candle" | "account" | "orders";
 
 /** STORE_PATH for a store that keeps nothing after the process ends (tests, throwaway runs). */
 export const IN_MEMORY = ":memory:";
@@ -35,7 +35,7 @@ export const DEFAULT_STORE_SETTINGS: Readonly<StoreSettings> = Object.freeze({
   intradaySettleMs: 10 * 60_000,
   dailySettleMs: 24 * 3_600_000,
   recentTtlMs: 60_000,
-  retention: Object.freeze({ tick: 24 * 3_600_000, trade: 24 * 3_600_000, orderBook: 3_600_000, candle: 0, account: 7 * 24 * 3_600_000 }),
+  retention: Object.freeze({ tick: 24 * 3_600_000, trade: 24 * 3_600_000, orderBook: 3_600_000, candle: 0, account: 7 * 24 * 3_600_000, orders: 30 * 24 * 3_600_000 }),
   snapshotEveryMs: 60_000,
   recording: true,
 });

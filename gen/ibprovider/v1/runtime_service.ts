@@ -146,6 +146,8 @@ export enum SubscriptionKind {
   SUBSCRIPTION_KIND_TICK = 4,
   /** SUBSCRIPTION_KIND_ACCOUNT - Account updates. */
   SUBSCRIPTION_KIND_ACCOUNT = 5,
+  /** SUBSCRIPTION_KIND_ORDERS - An account's order events (StreamOrders): kept running while orders are served, recorded for replay. */
+  SUBSCRIPTION_KIND_ORDERS = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -169,6 +171,9 @@ export function subscriptionKindFromJSON(object: any): SubscriptionKind {
     case 5:
     case "SUBSCRIPTION_KIND_ACCOUNT":
       return SubscriptionKind.SUBSCRIPTION_KIND_ACCOUNT;
+    case 6:
+    case "SUBSCRIPTION_KIND_ORDERS":
+      return SubscriptionKind.SUBSCRIPTION_KIND_ORDERS;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -190,6 +195,8 @@ export function subscriptionKindToJSON(object: SubscriptionKind): string {
       return "SUBSCRIPTION_KIND_TICK";
     case SubscriptionKind.SUBSCRIPTION_KIND_ACCOUNT:
       return "SUBSCRIPTION_KIND_ACCOUNT";
+    case SubscriptionKind.SUBSCRIPTION_KIND_ORDERS:
+      return "SUBSCRIPTION_KIND_ORDERS";
     case SubscriptionKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

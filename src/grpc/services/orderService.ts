@@ -28,7 +28,7 @@ import { limitFor } from "../../domain/orders/orderRailSettings.js";
 import type { ResolvedInstrument } from "../../ib/contracts/resolvedInstrument.js";
 import type { GatewayStatus } from "../../ib/connection/gatewayStatus.js";
 import type { OptionQuotes, OptionQuotesOptions } from "../../ib/ibAdapter.js";
-import { OrderRefusedError, type OrderDesk, type StoredOrder } from "../../ib/orders/orderDesk.js";
+import { OrderRefusedError, type OrderDesk, type OrderDeskEvent, type StoredOrder } from "../../ib/orders/orderDesk.js";
 import type { Logger } from "../../log/logger.js";
 import { maskAccountId } from "../../domain/accountMask.js";
 import { ApiError, echo, invalidArgument, notFound, unimplemented } from "../apiError.js";
@@ -36,13 +36,20 @@ import type { CallContext } from "../callContext.js";
 import { executionToProto, orderToProto, statusFromProto, tradingStatusToProto } from "../mapping/orders.js";
 import { timestampToMs } from "../mapping/protoTime.js";
 import { readNewOrder, refusalError } from "../requests/orderFields.js";
-import type { EncodedMessage } from "../streamEncoding.js";
+import { encodeStream, type EncodedMessage } from "../streamEncoding.js";
+import { orderRendering } from "../streamRenderings.js";
+import { replayStartOf } from "../requests/replayFields.js";
+import type { ConsumerOptions } from "../../stream/consumerOptions.js";
+import type { FeedConsumer } from "../../stream/feedCursor.js";
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from "../../stream/streamSettings.js";
 
 /** What the order service needs of the adapter besides its desk: the instrument, and a quote for a market order's notional. */
 export interface OrderSource {
   readonly status: GatewayStatus;
   resolve(marketType: MarketType, symbol: string): Promise<ResolvedInstrument>;
   optionQuotes(marketType: MarketType, symbols: string[], options?: OptionQuotesOptions): Promise<OptionQuotes>;
+  /** The account's order events: the shared feed of the desk's changes (src/ib/orders/orderFeed.ts). */
+  streamOrders(account: string, options: ConsumerOptions<OrderDeskEvent>): FeedConsumer<OrderDeskEvent>;
 }
 
 const MAX_LIST = 1_000;
@@ -58,6 +65,7 @@ export class OrderService {
     private readonly desk: OrderDesk,
     private readonly source: OrderSource,
     private readonly log: Logger,
+    private readonly settings: StreamSettings = DEFAULT_STREAM_SETTINGS,
   ) {}
 
   async placeOrder(request: PlaceOrderRequest, ctx: CallContext): Promise<PlaceOrderResponse> {
@@ -157,9 +165,14 @@ export class OrderService {
     return { executions: out.filter((e) => symbol === "" || e.symbol === symbol) };
   }
 
-  // eslint-disable-next-line require-yield -- not built yet: answers before its first message
-  async *streamOrders(_request: StreamOrdersRequest): AsyncGenerator<EncodedMessage> {
-    throw unimplemented("ibprovider.v1.OrderService.StreamOrders", "not built yet: poll ListOrders and ListExecutions meanwhile");
+  /** The account's order events, live or from a time / after a sequence (the journal), as the market-data streams. */
+  async *streamOrders(request: StreamOrdersRequest, ctx: CallContext): AsyncGenerator<EncodedMessage> {
+    const account = this.account(request.accountId, "account_id");
+    const start = replayStartOf(request, Date.now());
+    const { maxQueued, heartbeatMs } = this.settings;
+    // Orders change rarely: silence is not staleness (heartbeats say the stream is alive).
+    const cursor = this.source.streamOrders(account, { signal: ctx.signal, maxQueued, heartbeatMs, staleAfterMs: 0, ...(start === undefined ? {} : { start }) });
+    yield* encodeStream(cursor, orderRendering());
   }
 
   /** The request's order in domain terms, its instrument resolved at IB, its shape checked (once, by the domain). */

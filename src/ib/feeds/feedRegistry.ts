@@ -9,13 +9,14 @@ import { FeedRecorder, type FeedCodec, type RecordingSettings } from "../../stre
 import { SERVICE_LINES, type ClientLines, type LineConsumerOptions } from "./clientLines.js";
 import type { LineKind } from "./lineBudget.js";
 
-/** The IB line each kind of subscription holds (account updates hold none). */
+/** The IB line each kind of subscription holds (account updates and order events hold none). */
 const LINE_OF: Record<SubscriptionKind, LineKind | undefined> = {
   tick: "marketDataLines",
   candle: "marketDataLines", // reqRealTimeBars
   trade: "tickByTick",
   orderBook: "depth",
   account: undefined,
+  orders: undefined,
 };
 
 export interface FeedDescriptor {

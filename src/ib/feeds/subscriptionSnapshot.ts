@@ -1,5 +1,5 @@
 /** A live IB subscription shared by its consumers, as the runtime status reports it. */
-export type SubscriptionKind = "candle" | "trade" | "orderBook" | "tick" | "account";
+export type SubscriptionKind = "candle" | "trade" | "orderBook" | "tick" | "account" | "orders";
 
 export interface SubscriptionSnapshot {
   key: string;
