@@ -44,6 +44,7 @@ const SUBSCRIPTION_KINDS: Record<SubscriptionSnapshot["kind"], SubscriptionKind>
   orderBook: SubscriptionKind.SUBSCRIPTION_KIND_ORDER_BOOK,
   tick: SubscriptionKind.SUBSCRIPTION_KIND_TICK,
   account: SubscriptionKind.SUBSCRIPTION_KIND_ACCOUNT,
+  orders: SubscriptionKind.SUBSCRIPTION_KIND_ORDERS,
 };
 
 const CONFIG_SUBSCRIPTION_KINDS: Record<SubscriptionType, SubscriptionKind> = {
