@@ -1,7 +1,7 @@
 /** The order store's rows and what they read back as (orderStore.ts). */
 import { dec } from "../domain/decimal.js";
 import { orderRequestFromCanonical } from "../domain/orders/canonicalOrderRequest.js";
-import type { CommissionReport, Execution } from "../domain/orders/execution.js";
+import type { CommissionReport, Execution, ExecutionLiquidity } from "../domain/orders/execution.js";
 import { orderLegs, type OrderLeg, type OrderRequest } from "../domain/orders/orderRequest.js";
 import { isOrderStatus, type OrderState } from "../domain/orders/orderStatus.js";
 
@@ -60,6 +60,22 @@ export interface ExecutionRow {
   commission: string | null;
   commission_currency: string | null;
   realized_pnl: string | null;
+  exchange: string | null;
+  cum_qty: string | null;
+  avg_price: string | null;
+  /** IB's lastLiquidity: 1 added, 2 removed, 3 routed out. */
+  liquidity: number | null;
+}
+
+const LIQUIDITY_COLUMN: Record<ExecutionLiquidity, number> = { added: 1, removed: 2, routedOut: 3 };
+
+/** The `liquidity` column: IB's own numbers (lastLiquidity), null when IB did not say. */
+export function liquidityToColumn(liquidity: ExecutionLiquidity | undefined): number | null {
+  return liquidity === undefined ? null : LIQUIDITY_COLUMN[liquidity];
+}
+
+function liquidityFromColumn(value: number | null): ExecutionLiquidity | undefined {
+  return (Object.entries(LIQUIDITY_COLUMN) as [ExecutionLiquidity, number][]).find(([, n]) => n === value)?.[0];
 }
 
 export function orderFromRow(row: OrderRow): StoredOrder {
@@ -93,6 +109,11 @@ export function executionFromRow(row: ExecutionRow): StoredExecution | undefined
   if (row.time_ms === null || row.account === null || row.order_id === null || row.con_id === null || row.side === null || row.price === null || row.quantity === null) return undefined;
   const execution: Execution = { execId: row.exec_id, account: row.account, orderId: row.order_id, conId: row.con_id, timeMs: row.time_ms, side: row.side as Execution["side"], price: dec(row.price), quantity: dec(row.quantity) };
   if (row.client_order_id !== null) execution.clientOrderId = row.client_order_id;
+  if (row.exchange !== null) execution.exchange = row.exchange;
+  if (row.cum_qty !== null) execution.cumulativeQuantity = dec(row.cum_qty);
+  if (row.avg_price !== null) execution.averagePrice = dec(row.avg_price);
+  const liquidity = liquidityFromColumn(row.liquidity);
+  if (liquidity !== undefined) execution.liquidity = liquidity;
   const stored: StoredExecution = { execution };
   if (row.commission !== null) {
     const commission: CommissionReport = { execId: row.exec_id, commission: dec(row.commission), currency: row.commission_currency ?? "" };

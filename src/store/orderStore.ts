@@ -5,7 +5,7 @@ import { orderLegs, type OrderRequest } from "../domain/orders/orderRequest.js";
 import type { OrderRefusal } from "../domain/orders/orderRefusal.js";
 import type { OrderError, OrderStatus } from "../domain/orders/orderStatus.js";
 import { isBusy, openDatabase, type SqliteDatabase } from "./database.js";
-import { executionFromRow, orderFromRow, type ExecutionRow, type OrderRow, type StoredExecution, type StoredOrder } from "./orderRows.js";
+import { executionFromRow, liquidityToColumn, orderFromRow, type ExecutionRow, type OrderRow, type StoredExecution, type StoredOrder } from "./orderRows.js";
 
 export type { StoredExecution, StoredOrder } from "./orderRows.js";
 
@@ -56,7 +56,7 @@ export interface KillSwitchState {
 const DEFAULT_BUSY_TIMEOUT_MS = 250;
 
 const ORDER_COLUMNS = "account, client_order_id, id_space, order_id, perm_id, role, parent_client_order_id, request, status, filled, remaining, avg_fill_price, error_code, error_text, created_ms, updated_ms";
-const EXECUTION_COLUMNS = "exec_id, account, order_id, client_order_id, con_id, time_ms, side, price, quantity, commission, commission_currency, realized_pnl";
+const EXECUTION_COLUMNS = "exec_id, account, order_id, client_order_id, con_id, time_ms, side, price, quantity, commission, commission_currency, realized_pnl, exchange, cum_qty, avg_price, liquidity";
 
 /**
  * Orders in the store's file, durable before IB is told: every write is one synchronous IMMEDIATE transaction
@@ -95,8 +95,9 @@ export class OrderStore {
       mark: db.prepare<[string], { last_order_id: number }>("SELECT last_order_id FROM order_id_marks WHERE id_space = ?"),
       setMark: db.prepare("INSERT INTO order_id_marks (id_space, last_order_id) VALUES (?, ?) ON CONFLICT (id_space) DO UPDATE SET last_order_id = excluded.last_order_id"),
       upsertExecution: db.prepare(
-        "INSERT INTO executions (exec_id, account, order_id, client_order_id, con_id, time_ms, side, price, quantity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) " +
-          "ON CONFLICT (exec_id) DO UPDATE SET account = excluded.account, order_id = excluded.order_id, client_order_id = excluded.client_order_id, con_id = excluded.con_id, time_ms = excluded.time_ms, side = excluded.side, price = excluded.price, quantity = excluded.quantity",
+        "INSERT INTO executions (exec_id, account, order_id, client_order_id, con_id, time_ms, side, price, quantity, exchange, cum_qty, avg_price, liquidity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) " +
+          "ON CONFLICT (exec_id) DO UPDATE SET account = excluded.account, order_id = excluded.order_id, client_order_id = excluded.client_order_id, con_id = excluded.con_id, time_ms = excluded.time_ms, side = excluded.side, price = excluded.price, quantity = excluded.quantity, " +
+          "exchange = excluded.exchange, cum_qty = excluded.cum_qty, avg_price = excluded.avg_price, liquidity = excluded.liquidity",
       ),
       upsertCommission: db.prepare(
         "INSERT INTO executions (exec_id, commission, commission_currency, realized_pnl) VALUES (?, ?, ?, ?) " +
@@ -196,7 +197,8 @@ export class OrderStore {
   /** Records a fill (again: the same row, IB's latest word); its commission, if it came first, stays joined. */
   recordExecution(execution: Execution): void {
     const e = execution;
-    this.statements.upsertExecution.run(e.execId, e.account, e.orderId, e.clientOrderId ?? null, e.conId, e.timeMs, e.side, toWire(e.price), toWire(e.quantity));
+    const wire = (d: Decimal | undefined) => (d === undefined ? null : toWire(d));
+    this.statements.upsertExecution.run(e.execId, e.account, e.orderId, e.clientOrderId ?? null, e.conId, e.timeMs, e.side, toWire(e.price), toWire(e.quantity), e.exchange ?? null, wire(e.cumulativeQuantity), wire(e.averagePrice), liquidityToColumn(e.liquidity));
   }
 
   /** Joins a commission report to its execution's row (which may come after it). */

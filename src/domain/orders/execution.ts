@@ -15,7 +15,18 @@ export interface Execution {
   side: OrderSide;
   price: Decimal;
   quantity: Decimal;
+  /** Where it executed (IB's exchange, e.g. "ISLAND", "NASDAQ"); absent when IB did not say. */
+  exchange?: string;
+  /** The order's quantity filled up to and including this execution (IB cumQty). */
+  cumulativeQuantity?: Decimal;
+  /** The order's average fill price up to and including this execution (IB avgPrice, without commissions). */
+  averagePrice?: Decimal;
+  /** Whether it added or removed liquidity (IB lastLiquidity); absent when IB did not say. */
+  liquidity?: ExecutionLiquidity;
 }
+
+/** IB's lastLiquidity: 1 added (a resting order was hit), 2 removed (took the book), 3 routed out to another venue. */
+export type ExecutionLiquidity = "added" | "removed" | "routedOut";
 
 export interface CommissionReport {
   execId: string;

@@ -1,6 +1,7 @@
 /** The order domain's values as OrderService messages. */
 import {
   BracketRole,
+  ExecutionLiquidity,
   OrderMessageSeverity,
   OrderSide,
   OrderStatus,
@@ -11,6 +12,7 @@ import {
   type TradingStatus,
 } from "../../../gen/ibprovider/v1/order_service.js";
 import { toWire, type Decimal } from "../../domain/decimal.js";
+import type { ExecutionLiquidity as Liquidity } from "../../domain/orders/execution.js";
 import type { OrderStatus as Status } from "../../domain/orders/orderStatus.js";
 import type { OrderSide as Side, OrderType as Type, TimeInForce as Tif } from "../../domain/orders/orderRequest.js";
 import { orderCodeEffect } from "../../ib/orders/orderCodes.js";
@@ -33,6 +35,7 @@ const STATUS: Record<Status, OrderStatus> = {
 const SIDE: Record<Side, OrderSide> = { BUY: OrderSide.ORDER_SIDE_BUY, SELL: OrderSide.ORDER_SIDE_SELL };
 const TYPE: Record<Type, OrderType> = { MKT: OrderType.ORDER_TYPE_MARKET, LMT: OrderType.ORDER_TYPE_LIMIT, STP: OrderType.ORDER_TYPE_STOP, "STP LMT": OrderType.ORDER_TYPE_STOP_LIMIT };
 const TIF: Record<Tif, TimeInForce> = { DAY: TimeInForce.TIME_IN_FORCE_DAY, GTC: TimeInForce.TIME_IN_FORCE_GTC, IOC: TimeInForce.TIME_IN_FORCE_IOC };
+const LIQUIDITY: Record<Liquidity, ExecutionLiquidity> = { added: ExecutionLiquidity.EXECUTION_LIQUIDITY_ADDED, removed: ExecutionLiquidity.EXECUTION_LIQUIDITY_REMOVED, routedOut: ExecutionLiquidity.EXECUTION_LIQUIDITY_ROUTED_OUT };
 const ROLE = { parent: BracketRole.BRACKET_ROLE_PARENT, takeProfit: BracketRole.BRACKET_ROLE_TAKE_PROFIT, stopLoss: BracketRole.BRACKET_ROLE_STOP_LOSS } as const;
 
 /** The statuses ListOrders' filter names, in our terms. */
@@ -115,13 +118,13 @@ export function executionToProto(e: StoredExecution, order: StoredOrder | undefi
     quantity: toWire(execution.quantity),
     price: toWire(execution.price),
     time: timestampFromMs(execution.timeMs),
-    exchange: "",
-    cumulativeQuantity: "",
-    averagePrice: "",
+    exchange: execution.exchange ?? "",
+    cumulativeQuantity: text(execution.cumulativeQuantity),
+    averagePrice: text(execution.averagePrice),
     commission: text(commission?.commission),
     commissionCurrency: commission?.currency ?? "",
     realizedPnl: text(commission?.realizedPnl),
-    liquidity: 0,
+    liquidity: execution.liquidity === undefined ? ExecutionLiquidity.EXECUTION_LIQUIDITY_UNSPECIFIED : LIQUIDITY[execution.liquidity],
     currency: order?.request.instrument.currency ?? "",
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { CommissionReport as IbCommissionReport, Contract, Execution as IbExecution } from "@stoqey/ib";
 import { dec, type Decimal } from "../../domain/decimal.js";
-import type { CommissionReport, Execution } from "../../domain/orders/execution.js";
+import type { CommissionReport, Execution, ExecutionLiquidity } from "../../domain/orders/execution.js";
 import { orderStatusFromIb, type OrderStatus } from "../../domain/orders/orderStatus.js";
 
 /** IB's "unset" double (Double.MAX_VALUE), sent e.g. as the realized P&L of an opening fill. */
@@ -26,6 +26,9 @@ export function statusOf(text: string): { status: OrderStatus; unrecognized?: st
   }
 }
 
+/** IB's lastLiquidity values (0: none reported). */
+const LIQUIDITY: Partial<Record<number, ExecutionLiquidity>> = { 1: "added", 2: "removed", 3: "routedOut" };
+
 /**
  * execDetails → an Execution. IB's time is "yyyyMMdd HH:mm:ss" followed by the login's time zone name
  * ("20261204 01:02:03 US/Eastern") or "yyyyMMdd-HH:mm:ss" in UTC; both are read (another zone than UTC via
@@ -37,6 +40,10 @@ export function executionOf(contract: Contract, execution: IbExecution, nowMs: n
   const price = ibDecimal(execution.price);
   const quantity = ibDecimal(execution.shares);
   if (side === undefined || price === undefined || quantity === undefined) return undefined;
+  // IB's zero cumQty/avgPrice is "not sent" (older server versions): a fill has filled something, at some price.
+  const cumulativeQuantity = ibDecimal(execution.cumQty);
+  const averagePrice = ibDecimal(execution.avgPrice);
+  const liquidity = LIQUIDITY[execution.lastLiquidity ?? 0];
   return {
     execId: execution.execId,
     account: execution.acctNumber ?? "",
@@ -47,6 +54,10 @@ export function executionOf(contract: Contract, execution: IbExecution, nowMs: n
     side,
     price,
     quantity,
+    ...(execution.exchange === undefined || execution.exchange === "" ? {} : { exchange: execution.exchange }),
+    ...(cumulativeQuantity === undefined || cumulativeQuantity.isZero() ? {} : { cumulativeQuantity }),
+    ...(averagePrice === undefined || averagePrice.isZero() ? {} : { averagePrice }),
+    ...(liquidity === undefined ? {} : { liquidity }),
   };
 }
 
