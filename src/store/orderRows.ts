@@ -1,8 +1,8 @@
 /** The order store's rows and what they read back as (orderStore.ts). */
-import { dec } from "../domain/decimal.js";
+import { dec, toWire, type Decimal } from "../domain/decimal.js";
 import { orderRequestFromCanonical } from "../domain/orders/canonicalOrderRequest.js";
 import type { CommissionReport, Execution, ExecutionLiquidity } from "../domain/orders/execution.js";
-import { orderLegs, type OrderLeg, type OrderRequest } from "../domain/orders/orderRequest.js";
+import { orderLegs, TIMES_IN_FORCE, type OrderLeg, type OrderRequest, type TimeInForce } from "../domain/orders/orderRequest.js";
 import { isOrderStatus, type OrderState } from "../domain/orders/orderStatus.js";
 
 /** An order as stored: its IB state, the request it was placed with, and which order of that request it is. */
@@ -16,10 +16,50 @@ export interface StoredOrder extends OrderState {
   parentClientOrderId?: string;
   /** The whole request as placed (a leg's row carries its parent's request). */
   request: OrderRequest;
-  /** This row's order as IB is sent it (the parent, or the leg). */
+  /** This row's order as IB is sent it (the parent, or the leg), with ModifyOrder's changes (`amended`) applied. */
   leg: OrderLeg;
+  /** The terms ModifyOrder changed since the order was placed (`request` stays as placed: PlaceOrder's idempotency compares it). */
+  amended?: OrderAmendment;
   createdMs: number;
   updatedMs: number;
+}
+
+/** An order's terms as ModifyOrder changed them; absent fields are as placed. */
+export interface OrderAmendment {
+  quantity?: Decimal;
+  limitPrice?: Decimal;
+  stopPrice?: Decimal;
+  tif?: TimeInForce;
+  outsideRth?: boolean;
+}
+
+/** A leg with an amendment's terms. */
+export function amendedLeg(leg: OrderLeg, amendment: OrderAmendment | undefined): OrderLeg {
+  if (amendment === undefined) return leg;
+  const { quantity, limitPrice, stopPrice, tif, outsideRth } = amendment;
+  return { ...leg, ...(quantity === undefined ? {} : { quantity }), ...(limitPrice === undefined ? {} : { limitPrice }), ...(stopPrice === undefined ? {} : { stopPrice }), ...(tif === undefined ? {} : { tif }), ...(outsideRth === undefined ? {} : { outsideRth }) };
+}
+
+/** The `amended` column's text: JSON, decimals in their wire form; null when nothing is amended. */
+export function amendmentToColumn(amendment: OrderAmendment | undefined): string | null {
+  if (amendment === undefined) return null;
+  const { quantity, limitPrice, stopPrice, tif, outsideRth } = amendment;
+  const column = { quantity: quantity && toWire(quantity), limitPrice: limitPrice && toWire(limitPrice), stopPrice: stopPrice && toWire(stopPrice), tif, outsideRth };
+  const text = JSON.stringify(column);
+  return text === "{}" ? null : text;
+}
+
+function amendmentFromColumn(text: string | null, clientOrderId: string): OrderAmendment | undefined {
+  if (text === null) return undefined;
+  const c = JSON.parse(text) as { quantity?: string; limitPrice?: string; stopPrice?: string; tif?: string; outsideRth?: boolean };
+  if (c.tif !== undefined && !(TIMES_IN_FORCE as readonly string[]).includes(c.tif)) throw new Error(`order ${clientOrderId} in the store has an amended time in force ${c.tif}, which this code never writes`);
+  const amendment: OrderAmendment = {};
+  if (c.quantity !== undefined) amendment.quantity = dec(c.quantity);
+  if (c.limitPrice !== undefined) amendment.limitPrice = dec(c.limitPrice);
+  if (c.stopPrice !== undefined) amendment.stopPrice = dec(c.stopPrice);
+  if (c.tif !== undefined) amendment.tif = c.tif as TimeInForce;
+  if (c.outsideRth !== undefined) amendment.outsideRth = c.outsideRth;
+  return amendment;
 }
 
 /** An execution and, once IB reported it, its commission. */
@@ -45,6 +85,8 @@ export interface OrderRow {
   error_text: string | null;
   created_ms: number;
   updated_ms: number;
+  /** ModifyOrder's terms (amendmentToColumn), null when never modified. */
+  amended: string | null;
 }
 
 export interface ExecutionRow {
@@ -80,9 +122,11 @@ function liquidityFromColumn(value: number | null): ExecutionLiquidity | undefin
 
 export function orderFromRow(row: OrderRow): StoredOrder {
   const request = orderRequestFromCanonical(row.request);
-  const leg = orderLegs(request).find((l) => l.role === row.role);
+  const placed = orderLegs(request).find((l) => l.role === row.role);
   // Written by this code only; a row that says otherwise is a damaged or foreign store, not something to guess about.
-  if (leg === undefined || !isOrderStatus(row.status)) throw new Error(`order ${row.client_order_id} in the store has role ${row.role} and status ${row.status}, which its request cannot have`);
+  if (placed === undefined || !isOrderStatus(row.status)) throw new Error(`order ${row.client_order_id} in the store has role ${row.role} and status ${row.status}, which its request cannot have`);
+  const amended = amendmentFromColumn(row.amended, row.client_order_id);
+  const leg = amendedLeg(placed, amended);
   const order: StoredOrder = {
     account: row.account,
     clientOrderId: row.client_order_id,
@@ -97,6 +141,7 @@ export function orderFromRow(row: OrderRow): StoredOrder {
     createdMs: row.created_ms,
     updatedMs: row.updated_ms,
   };
+  if (amended !== undefined) order.amended = amended;
   if (row.perm_id !== null) order.permId = row.perm_id;
   if (row.parent_client_order_id !== null) order.parentClientOrderId = row.parent_client_order_id;
   if (row.avg_fill_price !== null) order.avgFillPrice = dec(row.avg_fill_price);

@@ -5,9 +5,9 @@ import { orderLegs, type OrderRequest } from "../domain/orders/orderRequest.js";
 import type { OrderRefusal } from "../domain/orders/orderRefusal.js";
 import type { OrderError, OrderStatus } from "../domain/orders/orderStatus.js";
 import { isBusy, openDatabase, type SqliteDatabase } from "./database.js";
-import { executionFromRow, liquidityToColumn, orderFromRow, type ExecutionRow, type OrderRow, type StoredExecution, type StoredOrder } from "./orderRows.js";
+import { amendmentToColumn, executionFromRow, liquidityToColumn, orderFromRow, type ExecutionRow, type OrderAmendment, type OrderRow, type StoredExecution, type StoredOrder } from "./orderRows.js";
 
-export type { StoredExecution, StoredOrder } from "./orderRows.js";
+export type { OrderAmendment, StoredExecution, StoredOrder } from "./orderRows.js";
 
 /** What claim found: a new order (ids allocated, rows written: now tell IB), or the one already placed under that id. */
 export interface ClaimResult {
@@ -48,14 +48,17 @@ export interface OrderStateUpdate {
 
 export interface KillSwitchState {
   engaged: boolean;
+  /** The note the client gave when it engaged (or released) the switch; "" when none. */
   reason: string;
   changedMs: number | undefined;
+  /** The client that engaged (or released) it; absent when not recorded (set before by_client existed). */
+  byClient?: string;
 }
 
 /** Longer than the event writer's batches (a few ms), short enough that a CLI's long lock fails the call soon. */
 const DEFAULT_BUSY_TIMEOUT_MS = 250;
 
-const ORDER_COLUMNS = "account, client_order_id, id_space, order_id, perm_id, role, parent_client_order_id, request, status, filled, remaining, avg_fill_price, error_code, error_text, created_ms, updated_ms";
+const ORDER_COLUMNS = "account, client_order_id, id_space, order_id, perm_id, role, parent_client_order_id, request, status, filled, remaining, avg_fill_price, error_code, error_text, created_ms, updated_ms, amended";
 const EXECUTION_COLUMNS = "exec_id, account, order_id, client_order_id, con_id, time_ms, side, price, quantity, commission, commission_currency, realized_pnl, exchange, cum_qty, avg_price, liquidity";
 
 /**
@@ -83,7 +86,8 @@ export class OrderStore {
       legs: db.prepare<[string, number, number, string], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id_space = ? AND order_id > ? AND order_id <= ? AND parent_client_order_id = ? ORDER BY order_id`),
       byOrderId: db.prepare<[string, number], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id_space = ? AND order_id = ?`),
       byPermId: db.prepare<[number], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE perm_id = ?`),
-      insertOrder: db.prepare(`INSERT INTO orders (${ORDER_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 'PendingSubmit', '0', ?, NULL, NULL, NULL, ?, ?)`),
+      insertOrder: db.prepare(`INSERT INTO orders (${ORDER_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 'PendingSubmit', '0', ?, NULL, NULL, NULL, ?, ?, NULL)`),
+      amend: db.prepare("UPDATE orders SET amended = ?, updated_ms = ? WHERE account = ? AND client_order_id = ?"),
       updateOrder: db.prepare(
         "UPDATE orders SET status = coalesce(?, status), perm_id = coalesce(?, perm_id), filled = coalesce(?, filled), remaining = coalesce(?, remaining), avg_fill_price = coalesce(?, avg_fill_price), " +
           "error_code = coalesce(?, error_code), error_text = coalesce(?, error_text), updated_ms = ? WHERE account = ? AND client_order_id = ?",
@@ -107,8 +111,8 @@ export class OrderStore {
       executions: db.prepare<[number, string | null, string | null, string | null, string | null, number], ExecutionRow>(
         `SELECT ${EXECUTION_COLUMNS} FROM executions WHERE time_ms >= ? AND (? IS NULL OR account = ?) AND (? IS NULL OR client_order_id = ?) ORDER BY time_ms, exec_id LIMIT ?`,
       ),
-      killSwitch: db.prepare<[], { engaged: number; reason: string; changed_ms: number }>("SELECT engaged, reason, changed_ms FROM order_switches WHERE name = 'killSwitch'"),
-      setKillSwitch: db.prepare("INSERT OR REPLACE INTO order_switches (name, engaged, reason, changed_ms) VALUES ('killSwitch', ?, ?, ?)"),
+      killSwitch: db.prepare<[], { engaged: number; reason: string; changed_ms: number; by_client: string | null }>("SELECT engaged, reason, changed_ms, by_client FROM order_switches WHERE name = 'killSwitch'"),
+      setKillSwitch: db.prepare("INSERT OR REPLACE INTO order_switches (name, engaged, reason, changed_ms, by_client) VALUES ('killSwitch', ?, ?, ?, ?)"),
     };
     this.claimTransaction = db.transaction((request: OrderRequest, options: ClaimOptions): ClaimResult => this.claimInTransaction(request, options));
   }
@@ -182,6 +186,15 @@ export class OrderStore {
     return changed === 0 ? undefined : this.get(account, clientOrderId);
   }
 
+  /**
+   * Records the terms ModifyOrder sent for an order (all changed since it was placed; undefined: as placed),
+   * before IB is told. The request as placed is kept as it was. The order as it is now, or undefined.
+   */
+  amend(account: string, clientOrderId: string, amendment: OrderAmendment | undefined, nowMs = Date.now()): StoredOrder | undefined {
+    const changed = this.statements.amend.run(amendmentToColumn(amendment), nowMs, account, clientOrderId).changes;
+    return changed === 0 ? undefined : this.get(account, clientOrderId);
+  }
+
   /** Orders not done (Filled, Cancelled, ApiCancelled), of one account or all, oldest first: Unknown and Inactive included. */
   listOpen(account?: string): StoredOrder[] {
     const rows = account === undefined ? this.statements.openAll.all() : this.statements.openOf.all(account);
@@ -225,11 +238,13 @@ export class OrderStore {
   /** The kill switch as last set (off when never set): it outlives a restart. */
   killSwitch(): KillSwitchState {
     const row = this.statements.killSwitch.get();
-    return row === undefined ? { engaged: false, reason: "", changedMs: undefined } : { engaged: row.engaged === 1, reason: row.reason, changedMs: row.changed_ms };
+    if (row === undefined) return { engaged: false, reason: "", changedMs: undefined };
+    return { engaged: row.engaged === 1, reason: row.reason, changedMs: row.changed_ms, ...(row.by_client === null ? {} : { byClient: row.by_client }) };
   }
 
-  setKillSwitch(engaged: boolean, reason: string, nowMs = Date.now()): void {
-    this.statements.setKillSwitch.run(engaged ? 1 : 0, reason, nowMs);
+  /** Engages or releases the kill switch: `reason` is the client's note, `byClient` who did it (kept apart, for TradingBlock.by_client). */
+  setKillSwitch(engaged: boolean, reason: string, nowMs = Date.now(), byClient?: string): void {
+    this.statements.setKillSwitch.run(engaged ? 1 : 0, reason, nowMs, byClient ?? null);
   }
 
   close(): void {

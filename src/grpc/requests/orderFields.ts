@@ -4,10 +4,11 @@
  * (checkOrderRequest), and its refusals are renamed to the proto's fields here.
  */
 import { status } from "@grpc/grpc-js";
-import { OrderSide, OrderType, TimeInForce, type NewOrder } from "../../../gen/ibprovider/v1/order_service.js";
+import { OrderSide, OrderType, TimeInForce, type ModifyOrderRequest, type NewOrder } from "../../../gen/ibprovider/v1/order_service.js";
 import { dec, type Decimal } from "../../domain/decimal.js";
 import type { OrderRequest, OrderSide as Side, OrderType as Type, TimeInForce as Tif } from "../../domain/orders/orderRequest.js";
 import type { OrderRefusal } from "../../domain/orders/orderRefusal.js";
+import type { OrderAmendment } from "../../ib/orders/orderModify.js";
 import { ApiError, echo, invalidArgument } from "../apiError.js";
 import { checkInstrument } from "./instrumentFields.js";
 
@@ -108,11 +109,11 @@ const PROTO_FIELDS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** How each refusal is answered: the order's shape is the caller's to fix, a rail is the service's state. */
-const SHAPE_REASONS = new Set(["CLIENT_ORDER_ID_REQUIRED", "CLIENT_ORDER_ID_TOO_LONG", "CLIENT_ORDER_ID_DUPLICATED", "ACCOUNT_REQUIRED", "QUANTITY_NOT_POSITIVE", "PRICE_REQUIRED", "PRICE_NOT_EXPECTED", "PRICE_NOT_POSITIVE", "BRACKET_PRICES_INVERTED"]);
+const SHAPE_REASONS = new Set(["QUANTITY_BELOW_FILLED", "CLIENT_ORDER_ID_REQUIRED", "CLIENT_ORDER_ID_TOO_LONG", "CLIENT_ORDER_ID_DUPLICATED", "ACCOUNT_REQUIRED", "QUANTITY_NOT_POSITIVE", "PRICE_REQUIRED", "PRICE_NOT_EXPECTED", "PRICE_NOT_POSITIVE", "BRACKET_PRICES_INVERTED"]);
 
 /** A refusal of the order domain (its shape, a rail, a reused id) as the caller's error, fields named as in the proto. */
-export function refusalError(refusal: OrderRefusal): ApiError {
-  const protoName = (name: string) => PROTO_FIELDS.find(([from]) => from === name)?.[1];
+export function refusalError(refusal: OrderRefusal, protoFields: ReadonlyArray<readonly [string, string]> = PROTO_FIELDS): ApiError {
+  const protoName = (name: string) => protoFields.find(([from]) => from === name)?.[1];
   const field = protoName(refusal.field) ?? refusal.field;
   // The field the message starts with, and the bracket's dotted paths wherever they appear (unambiguous).
   let message = refusal.message.startsWith(refusal.field) ? field + refusal.message.slice(refusal.field.length) : refusal.message;
@@ -121,3 +122,30 @@ export function refusalError(refusal: OrderRefusal): ApiError {
   if (refusal.reason === "CLIENT_ORDER_ID_REUSED" || refusal.reason === "CLIENT_ORDER_ID_AT_IB") return new ApiError(status.ALREADY_EXISTS, message, refusal.reason, { field });
   return new ApiError(status.FAILED_PRECONDITION, message, refusal.reason, { field });
 }
+
+/** ModifyOrder's request: the order it names and the terms to change (a field left unset is unchanged). */
+export function readModifyOrder(request: ModifyOrderRequest): { clientOrderId: string; change: OrderAmendment } {
+  if (request.clientOrderId === "") throw invalidArgument("client_order_id", "required: the order to change", "CLIENT_ORDER_ID_REQUIRED");
+  const change: OrderAmendment = {};
+  const quantity = decimalField("quantity", request.quantity ?? "");
+  const limitPrice = decimalField("limit_price", request.limitPrice ?? "");
+  const stopPrice = decimalField("stop_price", request.stopPrice ?? "");
+  if (quantity !== undefined) change.quantity = quantity;
+  if (limitPrice !== undefined) change.limitPrice = limitPrice;
+  if (stopPrice !== undefined) change.stopPrice = stopPrice;
+  if (request.timeInForce !== TimeInForce.TIME_IN_FORCE_UNSPECIFIED) change.tif = tifOf("time_in_force", request.timeInForce);
+  if (request.outsideRth !== undefined) change.outsideRth = request.outsideRth;
+  if (Object.keys(change).length === 0) throw invalidArgument("client_order_id", "nothing to change: set quantity, limit_price, stop_price, time_in_force or outside_rth", "NOTHING_TO_MODIFY");
+  return { clientOrderId: request.clientOrderId, change };
+}
+
+/** The domain's field names → ModifyOrderRequest's: what the order is (its type, its symbol) is the order named. */
+export const MODIFY_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  ["limitPrice", "limit_price"],
+  ["stopPrice", "stop_price"],
+  ["quantity", "quantity"],
+  ["clientOrderId", "client_order_id"],
+  ["account", "account_id"],
+  ["instrument.symbol", "client_order_id"],
+  ["type", "client_order_id"],
+];

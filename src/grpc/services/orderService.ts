@@ -13,6 +13,8 @@ import type {
   ListExecutionsResponse,
   ListOrdersRequest,
   ListOrdersResponse,
+  ModifyOrderRequest,
+  ModifyOrderResponse,
   PlaceOrderRequest,
   PlaceOrderResponse,
   PreviewOrderRequest,
@@ -31,11 +33,12 @@ import type { OptionQuotes, OptionQuotesOptions } from "../../ib/ibAdapter.js";
 import { OrderRefusedError, type OrderDesk, type OrderDeskEvent, type StoredOrder } from "../../ib/orders/orderDesk.js";
 import type { Logger } from "../../log/logger.js";
 import { maskAccountId } from "../../domain/accountMask.js";
-import { ApiError, echo, invalidArgument, notFound, unimplemented } from "../apiError.js";
+import { ApiError, echo, invalidArgument, notFound } from "../apiError.js";
 import type { CallContext } from "../callContext.js";
 import { executionToProto, orderToProto, statusFromProto, tradingStatusToProto } from "../mapping/orders.js";
 import { timestampToMs } from "../mapping/protoTime.js";
-import { readNewOrder, refusalError } from "../requests/orderFields.js";
+import { MODIFY_FIELDS, readModifyOrder, readNewOrder, refusalError } from "../requests/orderFields.js";
+import { amendedRequestOf } from "../../ib/orders/orderModify.js";
 import { encodeStream, type EncodedMessage } from "../streamEncoding.js";
 import { orderRendering } from "../streamRenderings.js";
 import { replayStartOf } from "../requests/replayFields.js";
@@ -101,8 +104,21 @@ export class OrderService {
     };
   }
 
-  modifyOrder(): Promise<never> {
-    return Promise.reject(unimplemented("ibprovider.v1.OrderService.ModifyOrder", "not built yet: cancel the order and place a new one with a new client_order_id"));
+  async modifyOrder(request: ModifyOrderRequest, ctx: CallContext): Promise<ModifyOrderResponse> {
+    const account = this.account(request.accountId, "account_id");
+    const { clientOrderId, change } = readModifyOrder(request);
+    const current = this.desk.order(account, clientOrderId);
+    if (current === undefined) throw this.unknownOrder(clientOrderId);
+    const referencePrice = await this.referencePrice(amendedRequestOf(current, change), ctx);
+    try {
+      const order = await this.desk.modify(account, clientOrderId, change, referencePrice);
+      if (order === undefined) throw this.unknownOrder(clientOrderId);
+      return { order: this.toProto(order) };
+    } catch (err) {
+      if (!(err instanceof OrderRefusedError)) throw err;
+      this.log.info({ audit: "refused", client: ctx.client, clientOrderId: clientOrderId.slice(0, 64), account: maskAccountId(account), reason: err.refusal.reason }, "order change refused before IB");
+      throw refusalError(err.refusal, MODIFY_FIELDS);
+    }
   }
 
   async cancelOrder(request: CancelOrderRequest, ctx: CallContext): Promise<CancelOrderResponse> {

@@ -19,6 +19,7 @@ import type { GatewayOrders, IbOrderMessage } from "./gatewayOrders.js";
 import { commissionOf, executionOf, ibDecimal, statusOf } from "./ibOrderFacts.js";
 import { orderCodeEffect } from "./orderCodes.js";
 import { reconcileOrders } from "./orderReconciler.js";
+import { modifyOrder, type OrderAmendment } from "./orderModify.js";
 
 /** An order refused before IB saw it: a rail, the kill switch, a reused client order id. */
 export class OrderRefusedError extends Error {
@@ -237,6 +238,28 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     this.options.gateway.cancel(order.orderId);
     this.options.log.info({ audit: "cancel", clientOrderId, orderId: order.orderId, account: maskAccountId(account) }, "order cancel sent to IB");
     return order;
+  }
+
+  /** Changes an open order's terms at IB (orderModify.ts); undefined when the store has no such order. */
+  async modify(account: string, clientOrderId: string, change: OrderAmendment, referencePrice?: Decimal): Promise<StoredOrder | undefined> {
+    const send = (o: StoredOrder, leg: OrderLeg, parentId: number | undefined) => this.options.gateway.place(o.orderId, contractOf(o.request), ibOrderOf(leg, o.account, true, parentId));
+    const result = await modifyOrder({ ...this.options, rails: this.rails, idSpace: this.idSpace(account), send, nextWord: (orderId) => this.nextWord(orderId) }, account, clientOrderId, change, referencePrice);
+    if (result.kind === "refused") throw new OrderRefusedError(result.refusal);
+    return result.kind === "not-found" ? undefined : result.order;
+  }
+
+  /** IB's next word on an order (onMessage resolves `waiting`), for a change; a wait already there (place's) is kept. */
+  private nextWord(orderId: number): { word: Promise<void>; done(): void } {
+    const earlier = this.waiting.get(orderId);
+    let heard!: () => void;
+    const word = new Promise<void>((resolve) => (heard = () => (earlier?.(), resolve())));
+    this.waiting.set(orderId, heard);
+    const done = () => {
+      if (this.waiting.get(orderId) !== heard) return;
+      if (earlier === undefined) this.waiting.delete(orderId);
+      else this.waiting.set(orderId, earlier);
+    };
+    return { word, done };
   }
 
   /** The kill switch: every open order of the account cancelled at IB (whoever placed it), new orders refused until released. */
