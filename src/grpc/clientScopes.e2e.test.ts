@@ -102,7 +102,7 @@ describe("the trade scope (OrderService)", () => {
     const actions: Record<string, [number, RegExp]> = {
       "/api/orders": [400, /order to place/],
       "/api/orders:preview": [400, /order to preview/],
-      "/api/orders/a-1:modify": [501, /OrderService\.ModifyOrder is not built/],
+      "/api/orders/a-1:modify": [400, /NOTHING_TO_MODIFY/],
       "/api/orders/a-1:cancel": [404, /ORDER_NOT_FOUND/],
       "/api/orders:cancelAll": [200, /KILL_SWITCH_ENGAGED/],
       "/api/orders:enable": [200, /ORDERS_DISABLED/],
