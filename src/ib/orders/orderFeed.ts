@@ -45,8 +45,9 @@ function isOfAccount(event: OrderDeskEvent, account: string): boolean {
 }
 
 /**
- * The order feeds of the adapter: the active account's kept running (pinned) from the first connection on, so
- * its journal holds every change and StreamOrders can start from a time or resume after one it sent.
+ * The order feeds of the adapter. With orders enabled, the active account's runs (pinned) from the first
+ * connection on, so its journal holds every change and StreamOrders can start from a time or resume after one
+ * it sent. With orders off (nothing can be placed here) it starts at the first StreamOrders, and runs on.
  */
 export class OrderFeeds {
   constructor(
@@ -54,9 +55,10 @@ export class OrderFeeds {
     private readonly feeds: FeedRegistry,
     connection: GatewayConnection,
   ) {
+    if (!desk.rails.enabled) return;
     const pin = () => {
       const account = connection.status.activeAccount;
-      if (account !== undefined) this.feed(account).pin(false);
+      if (account !== undefined) this.feed(account);
     };
     connection.on("ready", pin);
     if (connection.isReady) pin();
@@ -67,7 +69,10 @@ export class OrderFeeds {
     return this.feed(account).subscribe(options);
   }
 
+  /** The account's feed, running: pinned once made (a few events a day, no IB line). */
   private feed(account: string) {
-    return this.feeds.acquire({ key: `orders/${account}`, kind: "orders", marketType: "", symbol: "" }, () => orderFeedSource(this.desk, account));
+    const feed = this.feeds.acquire({ key: `orders/${account}`, kind: "orders", marketType: "", symbol: "" }, () => orderFeedSource(this.desk, account));
+    if (!feed.isPinned) feed.pin(false);
+    return feed;
   }
 }

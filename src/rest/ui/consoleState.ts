@@ -137,7 +137,7 @@ export class ConsoleState {
     if (this.#audiences.get(client) !== audience) return;
     const state: JsonObject = {
       proof: valueOrProblem(proof, maskedProof),
-      subscriptions: valueOrProblem(subscriptions),
+      subscriptions: valueOrProblem(subscriptions, maskedKeys),
       errors: valueOrProblem(errors),
       metrics: metrics.status === "fulfilled" ? { text: metrics.value } : { problem: "metrics unavailable" },
     };
@@ -166,7 +166,14 @@ function maskedProof(proof: JsonValue): JsonValue {
   if (typeof proof.activeAccount === "string" && proof.activeAccount !== "") masked.activeAccount = maskAccountId(proof.activeAccount);
   if (Array.isArray(proof.managedAccounts)) masked.managedAccounts = proof.managedAccounts.map((a) => (typeof a === "string" ? maskAccountId(a) : a));
   if (typeof proof.lastError === "string") masked.lastError = maskAccountIds(proof.lastError);
-  return masked;
+  return maskedKeys(masked);
+}
+
+/** Subscriptions (in the proof or listed) with the account ids in their keys masked: `account/<id>`, `orders/<id>`. */
+function maskedKeys(value: JsonValue): JsonValue {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || !Array.isArray(value.subscriptions)) return value;
+  const subscriptions = value.subscriptions.map((s) => (typeof s === "object" && s !== null && !Array.isArray(s) && typeof s.key === "string" ? { ...s, key: maskAccountIds(s.key) } : s));
+  return { ...value, subscriptions };
 }
 
 function valueOrProblem(result: PromiseSettledResult<JsonValue>, shown: (value: JsonValue) => JsonValue = (value) => value): JsonObject {
