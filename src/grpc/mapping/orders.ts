@@ -130,12 +130,14 @@ export function executionToProto(e: StoredExecution, order: StoredOrder | undefi
 }
 
 /** What holds orders back now (the rails' state) for GetTradingStatus and the kill switch's answers. */
-export function tradingStatusToProto(state: { enabled: boolean; allowLive: boolean; isPaper: boolean; account: string | undefined; killSwitch: { engaged: boolean; reason: string; changedMs: number | undefined } }): TradingStatus {
+export function tradingStatusToProto(state: { enabled: boolean; allowLive: boolean; isPaper: boolean; account: string | undefined; killSwitch: { engaged: boolean; reason: string; changedMs: number | undefined; byClient?: string } }): TradingStatus {
   const blocks: TradingStatus["blocks"] = [];
   if (!state.enabled) blocks.push({ reason: "ORDERS_DISABLED", message: "orders are disabled on this service (ORDERS_ENABLED is not true)", byClient: "", note: "" });
   if (!state.isPaper && !state.allowLive) blocks.push({ reason: "LIVE_ACCOUNT_REFUSED", message: "the account is not a paper account and ORDERS_ALLOW_LIVE is not true", byClient: "", note: "" });
   if (state.killSwitch.engaged) {
-    blocks.push({ reason: "KILL_SWITCH_ENGAGED", message: "CancelAllOrders engaged the kill switch: new orders are refused until EnableOrders", byClient: "", note: state.killSwitch.reason, ...(state.killSwitch.changedMs === undefined ? {} : { since: timestampFromMs(state.killSwitch.changedMs) }) });
+    const { byClient, reason: note, changedMs } = state.killSwitch;
+    const message = `CancelAllOrders${byClient === undefined ? "" : ` by ${byClient}`} engaged the kill switch: new orders are refused until EnableOrders`;
+    blocks.push({ reason: "KILL_SWITCH_ENGAGED", message, byClient: byClient ?? "", note, ...(changedMs === undefined ? {} : { since: timestampFromMs(changedMs) }) });
   }
   return { ordersEnabled: blocks.length === 0, blocks, accountId: state.account ?? "", isPaper: state.isPaper };
 }

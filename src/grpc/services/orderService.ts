@@ -130,12 +130,12 @@ export class OrderService {
   }
 
   async cancelAllOrders(request: CancelAllOrdersRequest, ctx: CallContext): Promise<CancelAllOrdersResponse> {
-    const orders = this.desk.cancelAll(`CancelAllOrders by ${ctx.client}${request.note === "" ? "" : `: ${request.note.slice(0, 200)}`}`);
+    const orders = this.desk.cancelAll(request.note.slice(0, 200), ctx.client);
     return { orders: orders.map((o) => this.toProto(o)), tradingStatus: this.tradingStatus() };
   }
 
   async enableOrders(request: EnableOrdersRequest, ctx: CallContext): Promise<EnableOrdersResponse> {
-    this.desk.release(`EnableOrders by ${ctx.client}${request.note === "" ? "" : `: ${request.note.slice(0, 200)}`}`);
+    this.desk.release(request.note.slice(0, 200), ctx.client);
     return { tradingStatus: this.tradingStatus() };
   }
 

@@ -262,20 +262,23 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     return { word, done };
   }
 
-  /** The kill switch: every open order of the account cancelled at IB (whoever placed it), new orders refused until released. */
-  cancelAll(reason: string): StoredOrder[] {
+  /**
+   * The kill switch: every open order of the account cancelled at IB (whoever placed it), new orders refused
+   * until released. `note`: the client's reason; `byClient`: the client (kept apart: TradingBlock.by_client).
+   */
+  cancelAll(note: string, byClient?: string): StoredOrder[] {
     const { store, gateway, connection, log } = this.options;
-    store.setKillSwitch(true, reason, this.now());
+    store.setKillSwitch(true, note, this.now(), byClient);
     if (connection.isReady) gateway.cancelAll();
     else this.globalCancelOwed = true;
-    log.warn({ audit: "cancel-all", reason: reason.slice(0, 200), sent: connection.isReady }, connection.isReady ? "kill switch engaged: IB's global cancel sent, new orders refused" : "kill switch engaged: new orders refused; IB's global cancel is sent when the Gateway is back");
+    log.warn({ audit: "cancel-all", client: byClient, reason: note.slice(0, 200), sent: connection.isReady }, connection.isReady ? "kill switch engaged: IB's global cancel sent, new orders refused" : "kill switch engaged: new orders refused; IB's global cancel is sent when the Gateway is back");
     this.emit("event", { type: "trading", state: this.tradingState() });
     return store.listOpen(this.account);
   }
 
-  release(reason: string): void {
-    this.options.store.setKillSwitch(false, reason, this.now());
-    this.options.log.warn({ audit: "enable", reason: reason.slice(0, 200) }, "kill switch released: orders accepted again");
+  release(note: string, byClient?: string): void {
+    this.options.store.setKillSwitch(false, note, this.now(), byClient);
+    this.options.log.warn({ audit: "enable", client: byClient, reason: note.slice(0, 200) }, "kill switch released: orders accepted again");
     this.emit("event", { type: "trading", state: this.tradingState() });
   }
 
