@@ -70,6 +70,16 @@ describe("client.orders", () => {
     expect((await trader.orders.cancel("client-lmt-1")).order?.status).toBe(OrderStatus.ORDER_STATUS_CANCELLED);
   });
 
+  it("modifies a resting limit order's price and quantity; a filled order is refused with ORDER_NOT_OPEN", async () => {
+    await trader.orders.place({ clientOrderId: "client-mod-1", symbol: "BTCUSDT", side: OrderSide.ORDER_SIDE_BUY, orderType: OrderType.ORDER_TYPE_LIMIT, quantity: "0.02", limitPrice: "1000" });
+    const modified = await trader.orders.modify("client-mod-1", { limitPrice: "1001", quantity: "0.01" });
+    expect(modified.order).toMatchObject({ clientOrderId: "client-mod-1", limitPrice: "1001", quantity: "0.01", status: OrderStatus.ORDER_STATUS_SUBMITTED });
+    expect((await trader.orders.get("client-mod-1")).order).toMatchObject({ limitPrice: "1001", quantity: "0.01" });
+    await trader.orders.cancel("client-mod-1");
+    const err = (await trader.orders.modify("client-mkt-1", { quantity: "0.02" }).catch((e: unknown) => e)) as ServiceError;
+    expect([err.code, errorInfoOf(err)?.reason]).toEqual([status.FAILED_PRECONDITION, "ORDER_NOT_OPEN"]);
+  });
+
   it("previews an order with IB's what-if and places nothing", async () => {
     const preview = await trader.orders.preview({ clientOrderId: "client-preview-1", symbol: "BTCUSDT", side: OrderSide.ORDER_SIDE_BUY, orderType: OrderType.ORDER_TYPE_LIMIT, quantity: "0.01", limitPrice: "1000" });
     expect(preview.accountId).not.toBe("");

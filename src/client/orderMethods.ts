@@ -11,6 +11,8 @@ import {
   type ListExecutionsResponse,
   type ListOrdersRequest,
   type ListOrdersResponse,
+  type ModifyOrderRequest,
+  type ModifyOrderResponse,
   type PlaceOrderResponse,
   type PreviewOrderResponse,
   type StopLoss,
@@ -37,7 +39,7 @@ export type OrderTarget = string | { clientOrderId?: string; permId?: string; ac
 /**
  * OrderService as helpers over the client's channel (same token, deadlines and errors as every other call:
  * a refusal rejects with the grpc-js ServiceError, its ErrorInfo through `errorInfoOf`). Placing, previewing,
- * cancelling and the kill switch need a token with the `trade` scope (PROVIDER_TRADE_TOKEN); the reads need
+ * modifying, cancelling and the kill switch need a token with the `trade` scope (PROVIDER_TRADE_TOKEN); the reads need
  * `account` or `trade`. StreamOrders is not built yet: poll `get`/`list`/`executions` meanwhile.
  */
 export interface OrderMethods {
@@ -45,6 +47,12 @@ export interface OrderMethods {
   place(order: NewOrderInput, options?: UnaryOptions): Promise<PlaceOrderResponse>;
   /** IB's what-if (margin before/change/after, commission); places nothing. */
   preview(order: NewOrderInput, options?: UnaryOptions): Promise<PreviewOrderResponse>;
+  /**
+   * Changes an open order placed here: the fields given (quantity, limitPrice, stopPrice, timeInForce,
+   * outsideRth), the others unchanged. Refused like a new order by the rails (FAILED_PRECONDITION); an order
+   * no longer open is ORDER_NOT_OPEN. The order answered says whether IB took the change (a reject is its lastMessage).
+   */
+  modify(clientOrderId: string, change: Omit<RequestInput<ModifyOrderRequest>, "clientOrderId">, options?: UnaryOptions): Promise<ModifyOrderResponse>;
   /** Asks IB to cancel an order placed here (a bracket's parent takes its legs). Idempotent. */
   cancel(target: string | { clientOrderId: string; accountId?: string }, options?: UnaryOptions): Promise<CancelOrderResponse>;
   /** The kill switch: refuses new orders until `enable`, then cancels every open order of the login's accounts. */
@@ -75,6 +83,7 @@ export function orderMethods(client: Client): OrderMethods {
   return {
     place: (order, options) => rpc.placeOrder({ order: newOrderOf(order) }, options),
     preview: (order, options) => rpc.previewOrder({ order: newOrderOf(order) }, options),
+    modify: (clientOrderId, change, options) => rpc.modifyOrder({ ...definedFields(change), clientOrderId }, options),
     cancel: (target, options) => rpc.cancelOrder(typeof target === "string" ? { clientOrderId: target } : target, options),
     cancelAll: (note, options) => rpc.cancelAllOrders({ note }, options),
     enable: (note, options) => rpc.enableOrders({ note }, options),
