@@ -9,6 +9,7 @@ import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
 import { AAPL_BOOK, RICH_ACCOUNT } from "../../simulator/testing/orderFixture.js";
 import { createScriptedMarket } from "../../simulator/testing/scriptedMarket.js";
 import { startTestApp, type TestApp } from "../../testing/testApp.js";
+import { fetchOnce } from "../../testing/fetchOnce.js";
 import { until } from "../../testing/until.js";
 import { Collector } from "../testing/streamCollector.js";
 
@@ -154,6 +155,26 @@ describe("StreamOrders", () => {
     await fromTime.until(() => fromTime.statuses(StreamStatusKind.STREAM_STATUS_KIND_REPLAY_COMPLETE) === 1, { what: "the replay from a time" });
     expect(hasOrder(fromTime, "s-resume", OrderStatus.ORDER_STATUS_CANCELLED)).toBe(true);
   }, 30_000);
+
+  it("over REST: GET /api/orders/stream is the same stream as server-sent events", async () => {
+    const controller = new AbortController();
+    const res = await fetchOnce(`${app.app.rest.url}/api/orders/stream`, { headers: { authorization: `Bearer ${READ_TOKEN}`, accept: "text/event-stream" }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = res.body!.getReader();
+    let text = "";
+    try {
+      while (!text.includes("tradingStatus")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+    } finally {
+      controller.abort();
+    }
+    expect(text).toContain("STREAM_STATUS_KIND_SUBSCRIBED");
+    expect(text).toContain('"ordersEnabled":true');
+  });
 
   it("refuses another account and a resume without its epoch, naming the field", async () => {
     const other = stream({ accountId: "DU7654321" });
