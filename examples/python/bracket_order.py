@@ -13,10 +13,10 @@ the `trade` scope; PROVIDER_API_TOKEN is used when it is unset, e.g. a named cli
 
 How (docs/orders.md): the take-profit is a limit 20% above the best ask and the stop-loss a stop 20% below the
 best bid, both on the instrument's tick size (IB rejects other prices with code 110); one PlaceOrder sends
-all three, the legs working only once the parent fills. StreamOrders is not built yet, so the example polls
-GetOrder until the parent is final, then reads the fills with ListExecutions (a fill's commission comes
-with IB's commission report, a moment after the fill). It cancels the legs before it exits, also when it
-fails half-way, so it leaves no order working.
+all three, the legs working only once the parent fills. The example opens StreamOrders before it places
+anything and follows the orders and fills it streams (an execution comes again with its commission, IB's
+commission report arriving a moment after the fill), so it waits on events, not by polling. It cancels the
+legs before it exits, also when it fails half-way, so it leaves no order working.
 """
 import argparse
 import os
@@ -44,7 +44,6 @@ except ImportError:
 # Final statuses (order_service.proto): nothing more happens to the order.
 FINAL = {orders.ORDER_STATUS_FILLED, orders.ORDER_STATUS_CANCELLED, orders.ORDER_STATUS_API_CANCELLED, orders.ORDER_STATUS_INACTIVE}
 TIMEOUT_S = 30.0
-POLL_S = 0.1
 
 
 def status_name(order: orders.Order) -> str:
@@ -54,6 +53,42 @@ def status_name(order: orders.Order) -> str:
 def on_tick(price: Decimal, tick: Decimal, rounding: str) -> Decimal:
     """`price` as a multiple of the tick size, rounded away from the market."""
     return (price / tick).to_integral_value(rounding) * tick
+
+
+class Watch:
+    """The account's order events (StreamOrders), opened before anything is placed: the orders and fills as they change."""
+
+    def __init__(self, stub, metadata) -> None:
+        self.call = stub.StreamOrders(orders.StreamOrdersRequest(), metadata=metadata, timeout=TIMEOUT_S * 2)
+        self.events = iter(self.call)
+        self.orders: dict[str, orders.Order] = {}
+        self.executions: dict[str, orders.Execution] = {}
+        self.trading_status: orders.TradingStatus | None = None
+
+    def note(self, order: orders.Order) -> None:
+        self.orders[order.client_order_id] = order
+
+    def until(self, done, what: str) -> None:
+        """Reads events until `done()` holds (the stream's deadline bounds the wait)."""
+        deadline = time.monotonic() + TIMEOUT_S
+        while not done():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what}: not within {TIMEOUT_S:.0f} s")
+            for event in next(self.events).events:
+                kind = event.WhichOneof("event")
+                if kind == "order":
+                    self.note(event.order)
+                elif kind == "execution":
+                    # Sent again, same exec_id, when its commission arrives: the latest wins.
+                    self.executions[event.execution.exec_id] = event.execution
+                elif kind == "trading_status":
+                    self.trading_status = event.trading_status
+
+    def fills(self, client_order_id: str) -> list[orders.Execution]:
+        return sorted((e for e in self.executions.values() if e.client_order_id == client_order_id), key=lambda e: (e.time.seconds, e.time.nanos, e.exec_id))
+
+    def close(self) -> None:
+        self.call.cancel()
 
 
 class Trader:
@@ -66,30 +101,16 @@ class Trader:
     def get(self, client_order_id: str) -> orders.Order:
         return self.orders.GetOrder(orders.GetOrderRequest(client_order_id=client_order_id), metadata=self.metadata, timeout=10).order
 
-    def wait_final(self, client_order_id: str) -> orders.Order:
-        deadline = time.monotonic() + TIMEOUT_S
-        while (order := self.get(client_order_id)).status not in FINAL and time.monotonic() < deadline:
-            time.sleep(POLL_S)
-        return order
-
-    def fills(self, client_order_id: str) -> list[orders.Execution]:
-        """The order's executions, once each has its commission (or after a few seconds, as they are)."""
-        request = orders.ListExecutionsRequest(client_order_id=client_order_id)
-        deadline = time.monotonic() + 5.0
-        while True:
-            executions = self.orders.ListExecutions(request, metadata=self.metadata, timeout=10).executions
-            if (executions and all(e.commission for e in executions)) or time.monotonic() > deadline:
-                return sorted(executions, key=lambda e: (e.time.seconds, e.time.nanos, e.exec_id))
-            time.sleep(POLL_S)
-
-    def cancel(self, client_order_id: str) -> orders.Order:
+    def cancel(self, client_order_id: str, watch: Watch) -> orders.Order:
         try:
             self.orders.CancelOrder(orders.CancelOrderRequest(client_order_id=client_order_id), metadata=self.metadata, timeout=10)
         except grpc.RpcError as err:
             # Filled meanwhile (ORDER_NOT_OPEN): nothing left to cancel; it is reported as it is.
             if err.code() != grpc.StatusCode.FAILED_PRECONDITION:
                 raise
-        return self.wait_final(client_order_id)
+        watch.note(self.get(client_order_id))
+        watch.until(lambda: watch.orders[client_order_id].status in FINAL, f"{client_order_id} final")
+        return watch.orders[client_order_id]
 
 
 def bracket(trader: Trader, symbol: str, quantity: str, parent_id: str) -> int:
@@ -116,36 +137,52 @@ def bracket(trader: Trader, symbol: str, quantity: str, parent_id: str) -> int:
         take_profit=orders.TakeProfit(client_order_id=legs[0], limit_price=str(take_profit)),
         stop_loss=orders.StopLoss(client_order_id=legs[1], stop_price=str(stop_loss)),
     )
+    watch = Watch(trader.orders, trader.metadata)
+    # The stream's first events are the open orders and the trading status as they are now: it is live from here.
+    watch.until(lambda: watch.trading_status is not None, "StreamOrders subscribed")
     placed = trader.orders.PlaceOrder(orders.PlaceOrderRequest(order=order), metadata=trader.metadata, timeout=30)
     try:
         if placed.already_placed:
             print(f"{parent_id} was placed before: nothing sent again")
+            for e in trader.orders.ListExecutions(orders.ListExecutionsRequest(client_order_id=parent_id), metadata=trader.metadata, timeout=10).executions:
+                watch.executions[e.exec_id] = e
         for o in placed.orders:
+            watch.orders.setdefault(o.client_order_id, o)
             role = orders.BracketRole.Name(o.bracket_role).removeprefix("BRACKET_ROLE_").lower()
             print(f"placed {o.client_order_id:<{len(parent_id) + 3}} {role:<11} IB order {o.order_id}  {status_name(o)}")
 
-        parent = trader.wait_final(parent_id)
+        watch.until(lambda: watch.orders[parent_id].status in FINAL, f"{parent_id} final")
+        parent = watch.orders[parent_id]
         if parent.status != orders.ORDER_STATUS_FILLED:
             why = f": {parent.last_message.text}" if parent.HasField("last_message") else ""
             print(f"parent {parent_id} {status_name(parent)}{why}", file=sys.stderr)
             return 1
         print(f"parent {parent_id} FILLED {parent.filled_quantity} @ avg {parent.average_fill_price}")
-        for e in trader.fills(parent_id):
-            commission = f"{e.commission} {e.commission_currency}" if e.commission else "(not reported yet)"
+        # Every fill of the parent, each with its commission (IB's report follows the fill).
+        filled = Decimal(parent.filled_quantity)
+        watch.until(lambda: sum((Decimal(e.quantity) for e in watch.fills(parent_id)), Decimal(0)) == filled and all(e.commission for e in watch.fills(parent_id)), "the fills' commissions")
+        for e in watch.fills(parent_id):
             at = e.time.ToDatetime().strftime("%H:%M:%S.%f")[:-3]
             venue = f" on {e.exchange}" if e.exchange else ""
-            print(f"fill {e.exec_id}  {e.quantity} @ {e.price}{venue}  commission {commission}  at {at} UTC")
+            print(f"fill {e.exec_id}  {e.quantity} @ {e.price}{venue}  commission {e.commission} {e.commission_currency}  at {at} UTC")
+        # The legs work once the parent has filled: the take-profit (a limit) at the exchange, the stop-loss
+        # held by IB until its stop is touched (PRE_SUBMITTED) or at the exchange.
+        held = (orders.ORDER_STATUS_PENDING_SUBMIT, orders.ORDER_STATUS_API_PENDING, orders.ORDER_STATUS_PRE_SUBMITTED)
+        watch.until(lambda: watch.orders[legs[0]].status not in held, "the take-profit working")
         for leg in legs:
-            o = trader.get(leg)
+            o = watch.orders[leg]
             price = o.limit_price or o.stop_price
             print(f"leg {leg} {orders.OrderType.Name(o.order_type).removeprefix('ORDER_TYPE_')} {orders.OrderSide.Name(o.side).removeprefix('ORDER_SIDE_')} @ {price}: {status_name(o)}")
     finally:
         # Leave nothing working, even after an error: cancelling an order already final changes nothing.
-        if trader.get(parent_id).status not in FINAL:
-            print(f"cancel {parent_id}: {status_name(trader.cancel(parent_id))}")
-        for leg in legs:
-            o = trader.cancel(leg)
-            print(f"cancel {leg}: {status_name(o)}")
+        try:
+            if trader.get(parent_id).status not in FINAL:
+                print(f"cancel {parent_id}: {status_name(trader.cancel(parent_id, watch))}")
+            for leg in legs:
+                o = trader.cancel(leg, watch)
+                print(f"cancel {leg}: {status_name(o)}")
+        finally:
+            watch.close()
     return 0
 
 
