@@ -7,6 +7,8 @@
  *   after IB's first word on the order: Submitted).
  * - filled: PlaceOrder of a market order, then GetOrder back to back until it reads FILLED (the polling adds
  *   at most one GetOrder round trip, ≈ 0.3 ms here).
+ * - streamed: the same market order, until its FILLED event reaches a StreamOrders client (opened before the
+ *   run: the order feed's path through the stream core, the journal and gRPC).
  *
  * Baseline in the same run: GetTradingStatus, a unary call that touches neither IB nor the store's writes.
  * In-process (the service, the simulator and the client share this process). Env: BENCH_ORDERS (100).
@@ -17,7 +19,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { credentials, Metadata, type CallOptions, type ServiceError } from "@grpc/grpc-js";
-import { OrderServiceClient, OrderSide, OrderStatus, OrderType, TimeInForce, type NewOrder } from "../gen/ibprovider/v1/order_service.js";
+import { OrderServiceClient, OrderSide, OrderStatus, OrderType, TimeInForce, type NewOrder, type StreamOrdersResponse } from "../gen/ibprovider/v1/order_service.js";
 import { startSimulator } from "../src/simulator/index.js";
 import { startTestApp } from "../src/testing/testApp.js";
 import { progress } from "./harness.js";
@@ -36,6 +38,7 @@ export interface OrderRounds {
   baselineMs: Percentiles;
   acknowledgedMs: Percentiles;
   filledMs: Percentiles;
+  streamedMs: Percentiles;
 }
 
 interface Percentiles {
@@ -59,10 +62,18 @@ export async function orderRounds(): Promise<OrderRounds> {
     clientOrderId: id, connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", accountId: "", side: OrderSide.ORDER_SIDE_BUY, orderType: OrderType.ORDER_TYPE_LIMIT,
     quantity: "0.001", limitPrice: "1000", stopPrice: "", timeInForce: TimeInForce.TIME_IN_FORCE_GTC, outsideRth: false, ...over,
   });
+  // The FILLED events of the stream, by client order id, at the time they arrived.
+  const streamedAt = new Map<string, number>();
+  const stream = client.streamOrders({ accountId: "" }, metadata);
+  stream.on("data", (res: StreamOrdersResponse) => {
+    for (const e of res.events) if (e.event?.$case === "order" && e.event.value.status === OrderStatus.ORDER_STATUS_FILLED) streamedAt.set(e.event.value.clientOrderId, performance.now());
+  });
+  stream.on("error", () => undefined);
   try {
     const baseline: number[] = [];
     const acknowledged: number[] = [];
     const filled: number[] = [];
+    const streamed: number[] = [];
     // Warm up: the instrument resolved, the connections and the store's statements ready.
     await call(client.placeOrder, { order: order("warm", { orderType: OrderType.ORDER_TYPE_MARKET, limitPrice: "" }) });
     progress(`orders: ${ORDERS} of each`);
@@ -83,10 +94,16 @@ export async function orderRounds(): Promise<OrderRounds> {
         if (got.order?.status === OrderStatus.ORDER_STATUS_FILLED) break;
       }
       filled.push(performance.now() - t);
+      for (let wait = 0; !streamedAt.has(`mkt-${i}`); wait++) {
+        if (wait > 1_000) throw new Error(`mkt-${i}: no FILLED event on StreamOrders within 1 s of GetOrder reading it`);
+        await sleep(1);
+      }
+      streamed.push(streamedAt.get(`mkt-${i}`)! - t);
     }
     await call(client.cancelAllOrders, { note: "bench over" });
-    return { orders: ORDERS, baselineMs: percentiles(baseline), acknowledgedMs: percentiles(acknowledged), filledMs: percentiles(filled) };
+    return { orders: ORDERS, baselineMs: percentiles(baseline), acknowledgedMs: percentiles(acknowledged), filledMs: percentiles(filled), streamedMs: percentiles(streamed) };
   } finally {
+    stream.cancel();
     client.close();
     await app.stop();
     await sim.close();

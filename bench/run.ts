@@ -557,7 +557,7 @@ async function main(): Promise<void> {
   if (orders) {
     console.log();
     const ms = (p: { p50: number; p99: number; max: number }) => `${p.p50}/${p.p99}/${p.max}`;
-    console.log(`orders (${orders.orders} each, ms p50/p99/max): baseline unary ${ms(orders.baselineMs)}; place → acknowledged ${ms(orders.acknowledgedMs)} (${(orders.acknowledgedMs.p50 / orders.baselineMs.p50).toFixed(1)}× baseline); place → filled ${ms(orders.filledMs)}`);
+    console.log(`orders (${orders.orders} each, ms p50/p99/max): baseline unary ${ms(orders.baselineMs)}; place → acknowledged ${ms(orders.acknowledgedMs)} (${(orders.acknowledgedMs.p50 / orders.baselineMs.p50).toFixed(1)}× baseline); place → filled ${ms(orders.filledMs)}; place → FILLED on StreamOrders ${ms(orders.streamedMs)}`);
   }
   console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, bare, fanout, bareAtRate, serviceAtRate, held, layers, store, backfill, replay, recording, console: consoleCost, bus, edge, orders, failures, durationMs: Date.now() - started }));
 }
