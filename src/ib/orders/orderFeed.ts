@@ -29,7 +29,8 @@ export function orderFeedSource(desk: OrderDesk, account: string): FeedSource<Or
       };
       desk.on("event", listener);
       if (opened) {
-        sink.status("gap", "reconnected to the Gateway: what changed while it was away follows as IB reports it on reconciling (marked reconciled); an order whose fate IB cannot say is UNKNOWN");
+        // Reopened after a Gateway reconnect (the desk reconciles) or IB's 1101 (IB kept the orders; its news follows).
+        sink.status("gap", "resumed after an interruption: order changes meanwhile follow as IB reports them (after a Gateway reconnect, learned by reconciling: marked reconciled; an order whose fate IB cannot say is UNKNOWN)");
         sink.data({ type: "trading", state: desk.tradingState() });
       }
       opened = true;
