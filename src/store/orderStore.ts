@@ -43,7 +43,8 @@ export interface OrderStateUpdate {
   filled?: Decimal;
   remaining?: Decimal;
   avgFillPrice?: Decimal;
-  lastError?: OrderError;
+  /** null: the order has no last error any more (the service's own word on it, withdrawn once IB reports the order). */
+  lastError?: OrderError | null;
 }
 
 export interface KillSwitchState {
@@ -90,7 +91,7 @@ export class OrderStore {
       amend: db.prepare("UPDATE orders SET amended = ?, updated_ms = ? WHERE account = ? AND client_order_id = ?"),
       updateOrder: db.prepare(
         "UPDATE orders SET status = coalesce(?, status), perm_id = coalesce(?, perm_id), filled = coalesce(?, filled), remaining = coalesce(?, remaining), avg_fill_price = coalesce(?, avg_fill_price), " +
-          "error_code = coalesce(?, error_code), error_text = coalesce(?, error_text), updated_ms = ? WHERE account = ? AND client_order_id = ?",
+          "error_code = CASE WHEN ? THEN NULL ELSE coalesce(?, error_code) END, error_text = CASE WHEN ? THEN NULL ELSE coalesce(?, error_text) END, updated_ms = ? WHERE account = ? AND client_order_id = ?",
       ),
       // The partial index's WHERE, word for word; forced, or the planner walks every order of the account by its key.
       openOf: db.prepare<[string], OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders INDEXED BY orders_open WHERE account = ? AND status NOT IN ('Filled', 'Cancelled', 'ApiCancelled') ORDER BY order_id`),
@@ -171,13 +172,16 @@ export class OrderStore {
   /** Records what IB said about an order; the order as it is now, or undefined when the store has no such order. */
   updateState(account: string, clientOrderId: string, update: OrderStateUpdate, nowMs = Date.now()): StoredOrder | undefined {
     const wire = (d: Decimal | undefined) => (d === undefined ? null : toWire(d));
+    const clear = update.lastError === null ? 1 : 0;
     const changed = this.statements.updateOrder.run(
       update.status ?? null,
       update.permId ?? null,
       wire(update.filled),
       wire(update.remaining),
       wire(update.avgFillPrice),
+      clear,
       update.lastError?.code ?? null,
+      clear,
       update.lastError?.text ?? null,
       nowMs,
       account,

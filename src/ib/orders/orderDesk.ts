@@ -18,7 +18,7 @@ import { IbError } from "../ibErrors.js";
 import type { GatewayOrders, IbOrderMessage } from "./gatewayOrders.js";
 import { commissionOf, executionOf, ibDecimal, statusOf } from "./ibOrderFacts.js";
 import { orderCodeEffect } from "./orderCodes.js";
-import { reconcileOrders } from "./orderReconciler.js";
+import { isOwnWord, reconcileOrders } from "./orderReconciler.js";
 import { modifyOrder, type OrderAmendment } from "./orderModify.js";
 
 /** An order refused before IB saw it: a rail, the kill switch, a reused client order id. */
@@ -369,11 +369,13 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     let updated: StoredOrder | undefined;
     if (m.type === "status") {
       const news = this.dedupe.isNew({ orderId: m.orderId, status: m.status, filled: ibDecimal(m.filled) ?? order.filled, remaining: ibDecimal(m.remaining) ?? order.remaining, ...optional("avgFillPrice", ibDecimal(m.avgFillPrice)), ...optional("lastFillPrice", ibDecimal(m.lastFillPrice)), ...optional("whyHeld", m.whyHeld || undefined) });
-      if (!news) return;
+      // IB reports the order: the service's own word on it (NOT_RECEIVED / FATE_UNKNOWN) is withdrawn, even when the status repeats.
+      const withdrawn = isOwnWord(order.lastError);
+      if (!news && !withdrawn) return;
       const { status, unrecognized } = statusOf(m.status);
       if (unrecognized !== undefined) log.warn({ orderId: m.orderId, status: unrecognized.slice(0, 40) }, "IB sent an order status this service does not know: recorded as Unknown");
       const avg = ibDecimal(m.avgFillPrice);
-      updated = store.updateState(order.account, order.clientOrderId, { status, ...optional("permId", m.permId || undefined), ...optional("filled", ibDecimal(m.filled)), ...optional("remaining", ibDecimal(m.remaining)), ...(avg !== undefined && !avg.isZero() ? { avgFillPrice: avg } : {}) }, this.now());
+      updated = store.updateState(order.account, order.clientOrderId, { status, ...optional("permId", m.permId || undefined), ...optional("filled", ibDecimal(m.filled)), ...optional("remaining", ibDecimal(m.remaining)), ...(avg !== undefined && !avg.isZero() ? { avgFillPrice: avg } : {}), ...(withdrawn ? { lastError: null } : {}) }, this.now());
     } else if (m.type === "open") {
       // openOrder carries the permId; its status is taken only as IB's first word. Its "Filled" can come
       // before the orderStatus with the fill: quantities and terminal states are orderStatus's to say.

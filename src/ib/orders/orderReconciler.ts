@@ -1,3 +1,4 @@
+import type { OrderError } from "../../domain/orders/orderStatus.js";
 import type { OrderStore, StoredExecution, StoredOrder } from "../../store/orderStore.js";
 import type { GatewayOrderSnapshot } from "./gatewayOrders.js";
 import { executionOf, ibDecimal, statusOf } from "./ibOrderFacts.js";
@@ -17,6 +18,15 @@ export const FATE_UNKNOWN_CODE = 0;
 export const NOT_RECEIVED_CODE = -1;
 export const NOT_RECEIVED = "IB has no record of the order after the Gateway came back (not open, not completed today, never acknowledged): most likely it was not received, but IB's records of completed orders do not go back past its session: check TWS before placing it again";
 export const FATE_UNKNOWN = "not open and not completed at the Gateway after it came back: what became of the order is unknown (check TWS); never guessed";
+
+/**
+ * The service's own word on an order (NOT_RECEIVED, FATE_UNKNOWN: codes 0 and below), which holds only until
+ * IB reports the order again (a later reconciliation, an orderStatus): then it is withdrawn, not left standing
+ * beside IB's status. IB's own codes (positive) stay until IB says otherwise.
+ */
+export function isOwnWord(error: OrderError | undefined): boolean {
+  return error !== undefined && error.code <= FATE_UNKNOWN_CODE;
+}
 
 /**
  * The store's open orders against what the Gateway holds after a (re)connect: an order still open takes the
@@ -52,16 +62,18 @@ export function reconcileOrders(store: OrderStore, snapshot: GatewayOrderSnapsho
     const working = openByRef.get(order.clientOrderId) ?? (order.permId === undefined ? undefined : openByPerm.get(order.permId));
     const done = working === undefined ? (doneByRef.get(order.clientOrderId) ?? (order.permId === undefined ? undefined : doneByPerm.get(order.permId))) : undefined;
     let updated: StoredOrder | undefined;
+    // IB reports it (open or completed): an Unknown's warning from an earlier reconciliation is withdrawn.
+    const withdrawn = isOwnWord(order.lastError) ? { lastError: null } : {};
     if (working !== undefined) {
       const { status } = statusOf(working.state.status);
-      if (status !== order.status || (working.order.permId && working.order.permId !== order.permId)) {
-        updated = store.updateState(order.account, order.clientOrderId, { status, ...(working.order.permId ? { permId: working.order.permId } : {}) }, ctx.nowMs);
+      if (status !== order.status || (working.order.permId && working.order.permId !== order.permId) || isOwnWord(order.lastError)) {
+        updated = store.updateState(order.account, order.clientOrderId, { status, ...(working.order.permId ? { permId: working.order.permId } : {}), ...withdrawn }, ctx.nowMs);
       }
     } else if (done !== undefined) {
       const { status } = statusOf(done.state.completedStatus && /cancel/i.test(done.state.completedStatus) ? "Cancelled" : done.state.status);
       const filled = ibDecimal(done.order.filledQuantity);
       const remaining = filled === undefined ? undefined : order.leg.quantity.minus(filled);
-      updated = store.updateState(order.account, order.clientOrderId, { status, ...(done.order.permId ? { permId: done.order.permId } : {}), ...(filled === undefined ? {} : { filled }), ...(remaining === undefined ? {} : { remaining }) }, ctx.nowMs);
+      updated = store.updateState(order.account, order.clientOrderId, { status, ...(done.order.permId ? { permId: done.order.permId } : {}), ...(filled === undefined ? {} : { filled }), ...(remaining === undefined ? {} : { remaining }), ...withdrawn }, ctx.nowMs);
     } else if (order.status !== "Unknown") {
       // IB has no record of it today: never acknowledged (most likely not received) or acknowledged and
       // gone (completed before IB's records start). Either way its fate is not asserted: Unknown, saying which.
