@@ -5745,8 +5745,8 @@ export const OrderEvent: MessageFns<OrderEvent> = {
  * Orders at Interactive Brokers: place (market, limit, stop, stop-limit; brackets), modify, cancel, the kill
  * switch, what-if previews, open and recent orders, executions with commissions, and a stream of changes.
  *
- * Not built yet: every method answers UNIMPLEMENTED with reason NOT_IMPLEMENTED (REST 501) until issue 17
- * lands; this contract is what it will serve (docs/orders.md).
+ * Every method is served by the provider (docs/orders.md); an edge answers UNIMPLEMENTED with reason
+ * NOT_SERVED_AT_EDGE (orders are placed on the provider).
  *
  * Identity: every order placed here has a `client_order_id` chosen by the client, unique per account and kept
  * for good (it is IB's `orderRef`). PlaceOrder is idempotent by it: the same id with the same order returns the
