@@ -132,7 +132,7 @@ describe("OrderService.ModifyOrder", () => {
     await call(client.cancelOrder, client, { clientOrderId: "tick-1", accountId: "" });
   }, 30_000);
 
-  it("refuses a change naming the field: a price the order's type does not use, a bad decimal, nothing to change, a quantity below the fill; an unknown order is NOT_FOUND", async () => {
+  it("refuses a change naming the field: a price the order's type does not use, a bad decimal, nothing to change, a quantity below what has filled; an unknown order is NOT_FOUND", async () => {
     await place(aapl({ clientOrderId: "shape-lmt", limitPrice: "228.00" }));
     await place(aapl({ clientOrderId: "shape-stp", orderType: OrderType.ORDER_TYPE_STOP, limitPrice: "", stopPrice: "240.00" }));
     const before = app.simulator!.orders.receivedCount();
@@ -156,11 +156,17 @@ describe("OrderService.ModifyOrder", () => {
     expect(await refusal(call(client.modifyOrder, client, change("shape-lmt", { quantity: "101" })))).toMatchObject({ code: status.FAILED_PRECONDITION, reason: "QUANTITY_ABOVE_LIMIT", field: "quantity" });
     expect(app.simulator!.orders.receivedCount()).toBe(before);
 
-    // 3 of 10 fill at 228.00 (the book's only ask), 7 rest: a quantity below 3 is refused.
-    market.setBook("AAPL", { bids: [["227.90", "100"]], asks: [["228.00", "3"]] });
-    await until(async () => (await orderOf("shape-lmt")).filledQuantity === "3", { what: "a partial fill", timeoutMs: 5_000 });
-    market.setBook("AAPL", AAPL_BOOK);
-    expect(await refusal(call(client.modifyOrder, client, change("shape-lmt", { quantity: "2" })))).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "QUANTITY_BELOW_FILLED", field: "quantity" });
+    // The simulator's book refills each check (every 20 ms): 2 a check at 228.50 fill a 100 in about a second;
+    // the book is put back at the first fill, so the order is still open with a part filled.
+    await place(aapl({ clientOrderId: "partial-1", quantity: "100", limitPrice: "228.50" }));
+    market.setBook("AAPL", { bids: [["228.40", "100"]], asks: [["228.50", "2"]] });
+    try {
+      await until(async () => Number((await orderOf("partial-1")).filledQuantity) > 0, { what: "a partial fill", timeoutMs: 5_000 });
+    } finally {
+      market.setBook("AAPL", AAPL_BOOK);
+    }
+    expect(await refusal(call(client.modifyOrder, client, change("partial-1", { quantity: "1" })))).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "QUANTITY_BELOW_FILLED", field: "quantity" });
+    await call(client.cancelOrder, client, { clientOrderId: "partial-1", accountId: "" });
     await call(client.cancelOrder, client, { clientOrderId: "shape-lmt", accountId: "" });
     await call(client.cancelOrder, client, { clientOrderId: "shape-stp", accountId: "" });
   }, 30_000);
