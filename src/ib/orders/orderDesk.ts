@@ -245,7 +245,10 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     const send = (o: StoredOrder, leg: OrderLeg, parentId: number | undefined) => this.options.gateway.place(o.orderId, contractOf(o.request), ibOrderOf(leg, o.account, true, parentId));
     const result = await modifyOrder({ ...this.options, rails: this.rails, idSpace: this.idSpace(account), send, nextWord: (orderId) => this.nextWord(orderId) }, account, clientOrderId, change, referencePrice);
     if (result.kind === "refused") throw new OrderRefusedError(result.refusal);
-    return result.kind === "not-found" ? undefined : result.order;
+    if (result.kind === "not-found") return undefined;
+    // The terms are not in IB's status (onMessage sees no change in them): the change is an event of its own.
+    if (result.sent) this.emit("event", this.orderEvent(result.order, false));
+    return result.order;
   }
 
   /** IB's next word on an order (onMessage resolves `waiting`), for a change; a wait already there (place's) is kept. */

@@ -10,7 +10,7 @@ import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
 import { until } from "../../testing/until.js";
 import type { ResolvedInstrument } from "../contracts/resolvedInstrument.js";
 import { IbError } from "../ibErrors.js";
-import type { OrderDesk } from "./orderDesk.js";
+import type { OrderDesk, OrderDeskEvent } from "./orderDesk.js";
 
 // The desk's ModifyOrder over the real adapter and the simulated Gateway: what IB is sent for a bracket leg,
 // what the store reads back, and what is refused before IB sees anything.
@@ -53,7 +53,11 @@ describe("the order desk's modify", () => {
   it("changes a bracket leg under its parent: IB gets the leg's id with the parent's as parentId; the store keeps the request as placed and reads the leg amended", async () => {
     const placed = await desk.place(order("br-1", { bracket: { takeProfit: { limitPrice: dec("900000") }, stopLoss: { stopPrice: dec("500") } } }));
     const [parent, takeProfit] = placed.orders;
+    const events: OrderDeskEvent[] = [];
+    desk.on("event", (e) => events.push(e));
     const modified = await desk.modify(account, "br-1.tp", { limitPrice: dec("800000"), tif: "DAY" });
+    // StreamOrders shows the new terms: IB's status after a change may say nothing new.
+    expect(events.some((e) => e.type === "order" && e.order.clientOrderId === "br-1.tp" && e.order.leg.limitPrice?.toString() === "800000")).toBe(true);
     expect(modified).toMatchObject({ clientOrderId: "br-1.tp", orderId: takeProfit!.orderId, amended: { limitPrice: dec("800000"), tif: "DAY" } });
     expect(modified!.leg.limitPrice?.toString()).toBe("800000");
     expect(modified!.leg.tif).toBe("DAY");
