@@ -580,8 +580,8 @@ export interface Order {
     | OrderMessage
     | undefined;
   /**
-   * Placed elsewhere (TWS, another API client): listed and streamed, not modifiable or cancellable here
-   * (IB lets only the placing client do that; CancelAllOrders cancels it).
+   * Placed elsewhere (TWS, another API client). Reserved: such orders are not listed yet, so always false now
+   * (see the service's comment).
    */
   external: boolean;
   /** IB's orderRef: the client_order_id for orders placed here, whatever the placing client set otherwise. */
@@ -827,7 +827,7 @@ export interface GetOrderRequest {
   clientOrderId: string;
   /** IB account id; defaults to the active account. */
   accountId: string;
-  /** IB's permanent id, instead of client_order_id (orders placed elsewhere have no client_order_id). */
+  /** IB's permanent id, instead of client_order_id. */
   permId: string;
 }
 
@@ -5753,7 +5753,9 @@ export const OrderEvent: MessageFns<OrderEvent> = {
  * order already placed and never sends a second one (across client retries, service restarts and Gateway
  * reconnects); the same id with a different order is ALREADY_EXISTS (CLIENT_ORDER_ID_REUSED). IB's `order_id`
  * (from nextValidId, never reused) and `perm_id` (IB's permanent id) are reported as IB assigns them. Orders
- * placed elsewhere (TWS, another API client) are listed too, with `external` set and no client_order_id.
+ * placed elsewhere (TWS, another API client) are not listed or streamed yet: IB tells an API client about
+ * another client's orders only when asked (a snapshot, not their changes) or when it is the master client id;
+ * `external` is reserved for them. CancelAllOrders cancels them too.
  *
  * Safety rails, before IB sees anything: orders are refused (FAILED_PRECONDITION, with the reason) unless the
  * operator enabled them (ORDERS_ENABLED), on a live account unless allowed (ORDERS_ALLOW_LIVE), beyond the
@@ -5874,7 +5876,7 @@ export const OrderServiceService = {
       Buffer.from(GetTradingStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetTradingStatusResponse => GetTradingStatusResponse.decode(value),
   },
-  /** One order, by client_order_id (or by IB's perm_id, for orders placed elsewhere). */
+  /** One order placed here, by client_order_id or by IB's perm_id. */
   getOrder: {
     path: "/ibprovider.v1.OrderService/GetOrder" as const,
     requestStream: false as const,
@@ -5972,7 +5974,7 @@ export interface OrderServiceServer extends UntypedServiceImplementation {
   enableOrders: handleUnaryCall<EnableOrdersRequest, EnableOrdersResponse>;
   /** Whether orders would be accepted now, and every rail that holds them back (with since when and why). */
   getTradingStatus: handleUnaryCall<GetTradingStatusRequest, GetTradingStatusResponse>;
-  /** One order, by client_order_id (or by IB's perm_id, for orders placed elsewhere). */
+  /** One order placed here, by client_order_id or by IB's perm_id. */
   getOrder: handleUnaryCall<GetOrderRequest, GetOrderResponse>;
   /**
    * Open orders and recent ones (today's completed orders from IB, older ones from the service's store),
@@ -6133,7 +6135,7 @@ export interface OrderServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetTradingStatusResponse) => void,
   ): ClientUnaryCall;
-  /** One order, by client_order_id (or by IB's perm_id, for orders placed elsewhere). */
+  /** One order placed here, by client_order_id or by IB's perm_id. */
   getOrder(
     request: GetOrderRequest,
     callback: (error: ServiceError | null, response: GetOrderResponse) => void,
