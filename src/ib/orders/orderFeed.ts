@@ -18,6 +18,11 @@ import type { OrderDesk, OrderDeskEvent } from "./orderDesk.js";
  */
 export function orderFeedSource(desk: OrderDesk, account: string): FeedSource<OrderDeskEvent> {
   let opened = false;
+  // Made and pinned in one turn (OrderFeeds.feed): opened then, nobody is subscribed yet (a joiner gets
+  // joinEvents). Opened in a later turn (made while the Gateway was away: the reconnect opens it), its
+  // first clients subscribed to a closed feed and heard no state: the first open says it to them.
+  let sameTurn = true;
+  queueMicrotask(() => (sameTurn = false));
   return {
     // Every event matters (a missed fill is a wrong position): a client too far behind ends CONSUMER_TOO_SLOW.
     overflow: "fail",
@@ -32,6 +37,8 @@ export function orderFeedSource(desk: OrderDesk, account: string): FeedSource<Or
         // Reopened after a Gateway reconnect (the desk reconciles) or IB's 1101 (IB kept the orders; its news follows).
         sink.status("gap", "resumed after an interruption: order changes meanwhile follow as IB reports them (after a Gateway reconnect, learned by reconciling: marked reconciled; an order whose fate IB cannot say is UNKNOWN)");
         sink.data({ type: "trading", state: desk.tradingState() });
+      } else if (!sameTurn) {
+        for (const event of desk.currentState(account)) sink.data(event);
       }
       opened = true;
       return { close: () => desk.off("event", listener) };
