@@ -45,14 +45,14 @@ export function schemaVersion(db: SqliteDatabase): number {
 }
 
 function migrate(db: SqliteDatabase): void {
+  // Up to date (every open but the first of a version): nothing to write, so no write lock asked for — the
+  // service opens with busy_timeout 0 and must start while the operator's CLI writes.
+  if (checkedVersion(db) === MIGRATIONS.length) return;
   // Each step reads the version inside its own write transaction (IMMEDIATE: the write lock first): two
   // processes opening a fresh file at once apply each migration once, the second finding it done.
   for (;;) {
     const done = db.transaction(() => {
-      const version = schemaVersion(db);
-      if (version > MIGRATIONS.length) {
-        throw new StoreVersionError(`store ${db.name} has schema version ${version}; this ib-provider knows up to ${MIGRATIONS.length} (written by a newer version: upgrade, or point STORE_PATH elsewhere)`);
-      }
+      const version = checkedVersion(db);
       if (version === MIGRATIONS.length) return true;
       db.exec(MIGRATIONS[version]!);
       db.pragma(`user_version = ${version + 1}`);
@@ -60,4 +60,13 @@ function migrate(db: SqliteDatabase): void {
     }).immediate();
     if (done) return;
   }
+}
+
+/** The schema version, refused when a newer ib-provider wrote it. */
+function checkedVersion(db: SqliteDatabase): number {
+  const version = schemaVersion(db);
+  if (version > MIGRATIONS.length) {
+    throw new StoreVersionError(`store ${db.name} has schema version ${version}; this ib-provider knows up to ${MIGRATIONS.length} (written by a newer version: upgrade, or point STORE_PATH elsewhere)`);
+  }
+  return version;
 }
