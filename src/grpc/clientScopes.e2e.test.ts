@@ -118,12 +118,18 @@ describe("the trade scope (OrderService)", () => {
       "/api/orders/perm/123": [404, /perm_id/],
       "/api/executions": [200, /"executions":\[\]/],
       "/api/trading-status": [200, /ORDERS_DISABLED/],
-      "/api/orders/stream": [501, /OrderService\.StreamOrders is not built/],
     };
     for (const [path, [code, body]] of Object.entries(reads)) {
       const res = await fetch(`${testApp.app.rest.url}${path}`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
       expect(res.status, path).toBe(code);
       expect(JSON.stringify(await res.json()), path).toMatch(body);
     }
+    // The stream's route is StreamOrders (not GetOrder of an order "stream"): its first line is SUBSCRIBED.
+    const controller = new AbortController();
+    const stream = await fetch(`${testApp.app.rest.url}/api/orders/stream`, { headers: { authorization: `Bearer ${OPS_TOKEN}` }, signal: controller.signal });
+    expect(stream.status).toBe(200);
+    const first = await stream.body!.getReader().read();
+    controller.abort();
+    expect(new TextDecoder().decode(first.value)).toContain("STREAM_STATUS_KIND_SUBSCRIBED");
   });
 });
