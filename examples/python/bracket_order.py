@@ -59,7 +59,9 @@ class Watch:
     """The account's order events (StreamOrders), opened before anything is placed: the orders and fills as they change."""
 
     def __init__(self, stub, metadata) -> None:
-        self.call = stub.StreamOrders(orders.StreamOrdersRequest(), metadata=metadata, timeout=TIMEOUT_S * 2)
+        # The deadline is a backstop for the whole run (up to seven waits of TIMEOUT_S each, `until`), not one
+        # wait's bound: each wait checks its own deadline at every message, heartbeats included (every 5 s).
+        self.call = stub.StreamOrders(orders.StreamOrdersRequest(), metadata=metadata, timeout=TIMEOUT_S * 8)
         self.events = iter(self.call)
         self.orders: dict[str, orders.Order] = {}
         self.executions: dict[str, orders.Execution] = {}
@@ -69,12 +71,16 @@ class Watch:
         self.orders[order.client_order_id] = order
 
     def until(self, done, what: str) -> None:
-        """Reads events until `done()` holds (the stream's deadline bounds the wait)."""
+        """Reads events until `done()` holds, for at most TIMEOUT_S (and one heartbeat's interval)."""
         deadline = time.monotonic() + TIMEOUT_S
         while not done():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what}: not within {TIMEOUT_S:.0f} s")
-            for event in next(self.events).events:
+            # A stream that failed raises its grpc.RpcError here; one that ended (the service stopping) has no next.
+            response = next(self.events, None)
+            if response is None:
+                raise ConnectionError(f"{what}: StreamOrders ended ({self.call.code().name}: {self.call.details()})")
+            for event in response.events:
                 kind = event.WhichOneof("event")
                 if kind == "order":
                     self.note(event.order)
@@ -109,8 +115,13 @@ class Trader:
             if err.code() != grpc.StatusCode.FAILED_PRECONDITION:
                 raise
         watch.note(self.get(client_order_id))
-        watch.until(lambda: watch.orders[client_order_id].status in FINAL, f"{client_order_id} final")
-        return watch.orders[client_order_id]
+        try:
+            watch.until(lambda: watch.orders[client_order_id].status in FINAL, f"{client_order_id} final")
+            return watch.orders[client_order_id]
+        except (grpc.RpcError, ConnectionError, TimeoutError):
+            # The stream is gone (its deadline, the service restarting) or the order is not final yet: the
+            # cleanup goes on to the next order (it must leave nothing working), reporting the order as it is.
+            return self.get(client_order_id)
 
 
 def bracket(trader: Trader, symbol: str, quantity: str, parent_id: str) -> int:
@@ -199,6 +210,10 @@ def main() -> int:
             return bracket(Trader(channel, metadata), args.symbol, args.quantity, args.id)
         except grpc.RpcError as err:
             print(f"{err.code().name}: {err.details()}", file=sys.stderr)
+            return 1
+        except (TimeoutError, ConnectionError) as err:
+            # A wait on StreamOrders gave up (the orders were cancelled on the way out).
+            print(err, file=sys.stderr)
             return 1
 
 
