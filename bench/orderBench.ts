@@ -7,8 +7,9 @@
  *   after IB's first word on the order: Submitted).
  * - filled: PlaceOrder of a market order, then GetOrder back to back until it reads FILLED (the polling adds
  *   at most one GetOrder round trip, ≈ 0.3 ms here).
- * - streamed: the same market order, until its FILLED event reaches a StreamOrders client (opened before the
- *   run: the order feed's path through the stream core, the journal and gRPC).
+ * - streamed: another market order, until its FILLED event reaches a StreamOrders client (opened, and its first
+ *   events read, before the run: the order feed's path through the stream core, the journal and gRPC), waited
+ *   on alone (no GetOrder polling competing with the stream for this process's event loop).
  *
  * Baseline in the same run: GetTradingStatus, a unary call that touches neither IB nor the store's writes.
  * In-process (the service, the simulator and the client share this process). Env: BENCH_ORDERS (100).
@@ -62,14 +63,29 @@ export async function orderRounds(): Promise<OrderRounds> {
     clientOrderId: id, connectorType: "ib", marketType: "spot", symbol: "BTCUSDT", accountId: "", side: OrderSide.ORDER_SIDE_BUY, orderType: OrderType.ORDER_TYPE_LIMIT,
     quantity: "0.001", limitPrice: "1000", stopPrice: "", timeInForce: TimeInForce.TIME_IN_FORCE_GTC, outsideRth: false, ...over,
   });
-  // The FILLED events of the stream, by client order id, at the time they arrived.
+  // The FILLED events of the stream, by client order id, at the time they arrived; the stream's end, if it ends.
   const streamedAt = new Map<string, number>();
+  let streamEnded: Error | undefined;
+  let heard: () => void = () => undefined;
   const stream = client.streamOrders({ accountId: "" }, metadata);
   stream.on("data", (res: StreamOrdersResponse) => {
     for (const e of res.events) if (e.event?.$case === "order" && e.event.value.status === OrderStatus.ORDER_STATUS_FILLED) streamedAt.set(e.event.value.clientOrderId, performance.now());
+    if (res.events.some((e) => e.event?.$case === "tradingStatus")) heard();
   });
-  stream.on("error", () => undefined);
+  stream.on("error", (err: Error) => (streamEnded ??= err));
+  stream.on("end", () => (streamEnded ??= new Error("the stream ended")));
+  /** Waits (polling nothing: on the stream's own events) until `done`, for at most `ms`. */
+  const streamUntil = async (done: () => boolean, what: string, ms: number) => {
+    for (const end = performance.now() + ms; !done(); await sleep(1)) {
+      if (streamEnded !== undefined) throw new Error(`${what}: StreamOrders ended: ${streamEnded.message}`);
+      if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    }
+  };
   try {
+    // Subscribed before anything is placed: the join state (open orders, then the trading status) read.
+    let subscribed = false;
+    heard = () => (subscribed = true);
+    await streamUntil(() => subscribed, "StreamOrders subscribed", 10_000);
     const baseline: number[] = [];
     const acknowledged: number[] = [];
     const filled: number[] = [];
@@ -94,11 +110,11 @@ export async function orderRounds(): Promise<OrderRounds> {
         if (got.order?.status === OrderStatus.ORDER_STATUS_FILLED) break;
       }
       filled.push(performance.now() - t);
-      for (let wait = 0; !streamedAt.has(`mkt-${i}`); wait++) {
-        if (wait > 1_000) throw new Error(`mkt-${i}: no FILLED event on StreamOrders within 1 s of GetOrder reading it`);
-        await sleep(1);
-      }
-      streamed.push(streamedAt.get(`mkt-${i}`)! - t);
+      await sleep(PAUSE_MS);
+      t = performance.now();
+      await call(client.placeOrder, { order: order(`str-${i}`, { orderType: OrderType.ORDER_TYPE_MARKET, limitPrice: "" }) });
+      await streamUntil(() => streamedAt.has(`str-${i}`), `str-${i}: FILLED on StreamOrders`, 10_000);
+      streamed.push(streamedAt.get(`str-${i}`)! - t);
     }
     await call(client.cancelAllOrders, { note: "bench over" });
     return { orders: ORDERS, baselineMs: percentiles(baseline), acknowledgedMs: percentiles(acknowledged), filledMs: percentiles(filled), streamedMs: percentiles(streamed) };
