@@ -86,4 +86,30 @@ describe("client.orders", () => {
     const err = (await trader.orders.get("client-preview-1").catch((e: unknown) => e)) as ServiceError;
     expect(err.code).toBe(status.NOT_FOUND);
   });
+
+  it("streams the account's orders: the trading status first, then a placed order's changes to its cancel", async () => {
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const stream = reader.orders.stream({}, { signal: controller.signal });
+    let placed = false;
+    try {
+      for await (const item of stream) {
+        if (item.kind !== "event") continue;
+        const event = item.event.event;
+        if (event?.$case === "tradingStatus" && !placed) {
+          placed = true; // subscribed: what follows is live
+          await trader.orders.place({ clientOrderId: "client-stream-1", symbol: "BTCUSDT", side: OrderSide.ORDER_SIDE_BUY, orderType: OrderType.ORDER_TYPE_LIMIT, limitPrice: "1000", quantity: "0.01" });
+          await trader.orders.cancel("client-stream-1");
+        }
+        if (event?.$case === "order" && event.value.clientOrderId === "client-stream-1") {
+          seen.push(OrderStatus[event.value.status]);
+          if (event.value.status === OrderStatus.ORDER_STATUS_CANCELLED) break;
+        }
+      }
+    } finally {
+      controller.abort();
+    }
+    expect(seen).toContain("ORDER_STATUS_SUBMITTED");
+    expect(seen.at(-1)).toBe("ORDER_STATUS_CANCELLED");
+  });
 });

@@ -18,7 +18,7 @@ import {
   type StopLoss,
   type TakeProfit,
 } from "../../gen/ibprovider/v1/order_service.js";
-import { definedFields, REQUEST_DEFAULTS, unaryMethods, type RequestInput, type UnaryOptions } from "./serviceMethods.js";
+import { definedFields, REQUEST_DEFAULTS, streamMethods, unaryMethods, type RequestInput, type StreamMethods, type UnaryOptions } from "./serviceMethods.js";
 
 /**
  * An order to place or preview. `clientOrderId` is required and is the caller's: it is the idempotency key
@@ -40,7 +40,7 @@ export type OrderTarget = string | { clientOrderId?: string; permId?: string; ac
  * OrderService as helpers over the client's channel (same token, deadlines and errors as every other call:
  * a refusal rejects with the grpc-js ServiceError, its ErrorInfo through `errorInfoOf`). Placing, previewing,
  * modifying, cancelling and the kill switch need a token with the `trade` scope (PROVIDER_TRADE_TOKEN); the reads need
- * `account` or `trade`. StreamOrders is not built yet: poll `get`/`list`/`executions` meanwhile.
+ * `account` or `trade`. `stream` follows the account's orders and fills as they change (resumable, as every stream here).
  */
 export interface OrderMethods {
   /** Places an order or a bracket; the orders created, parent first (docs/orders.md). Safe to retry with the same order. */
@@ -67,6 +67,12 @@ export interface OrderMethods {
   list(filter?: RequestInput<ListOrdersRequest>, options?: UnaryOptions): Promise<ListOrdersResponse>;
   /** Fills with their commissions, newest first; every market unless `marketType` is given. */
   executions(filter?: RequestInput<ListExecutionsRequest>, options?: UnaryOptions): Promise<ListExecutionsResponse>;
+  /**
+   * StreamOrders: the open orders and the trading status, then every order change, fill (again with its
+   * commission) and kill switch change, numbered; resumed after the last event yielded when the connection drops
+   * (`options.start` to begin from a time or a sequence).
+   */
+  stream: StreamMethods<typeof OrderServiceService>["streamOrders"];
 }
 
 /** The NewOrder to send: the caller's fields over the client's defaults, nested legs completed too. */
@@ -80,6 +86,7 @@ const ANY_MARKET = { connectorType: "", marketType: "" };
 /** OrderService's helpers over one grpc-js client (channel). */
 export function orderMethods(client: Client): OrderMethods {
   const rpc = unaryMethods(client, OrderServiceService);
+  const { streamOrders } = streamMethods(client, OrderServiceService);
   return {
     place: (order, options) => rpc.placeOrder({ order: newOrderOf(order) }, options),
     preview: (order, options) => rpc.previewOrder({ order: newOrderOf(order) }, options),
@@ -91,5 +98,6 @@ export function orderMethods(client: Client): OrderMethods {
     get: (target, options) => rpc.getOrder(typeof target === "string" ? { clientOrderId: target } : target, options),
     list: (filter, options) => rpc.listOrders({ ...ANY_MARKET, ...definedFields(filter) }, options),
     executions: (filter, options) => rpc.listExecutions({ ...ANY_MARKET, ...definedFields(filter) }, options),
+    stream: streamOrders,
   };
 }
