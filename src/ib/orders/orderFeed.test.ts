@@ -71,6 +71,25 @@ describe("the order feed", () => {
     }
   });
 
+  it("gives a client joining the running feed the open orders and the trading status once, then the changes", async () => {
+    const desk = new FakeDesk();
+    desk.openOrders = [openOrder("resting-1")];
+    const feed = feedOn(desk, { up: true });
+    feed.pin(false); // made and opened in one turn (OrderFeeds.feed): nothing said at the opening itself
+    await new Promise((resolve) => setImmediate(resolve));
+    const ac = new AbortController();
+    const cursor = feed.subscribe({ signal: ac.signal, heartbeatMs: 60_000, staleAfterMs: 0 });
+    try {
+      desk.emit("event", openOrder("placed-2"));
+      const heard = await readUntil(cursor, (h) => data(h).some((v) => v.type === "order" && v.order.clientOrderId === "placed-2"));
+      expect(data(heard).map((v) => (v.type === "order" ? v.order.clientOrderId : v.type))).toEqual(["resting-1", "trading", "placed-2"]);
+      expect(feed.lastSequence).toBe(1);
+    } finally {
+      ac.abort();
+      feed.close();
+    }
+  });
+
   it("says the kill switch engaged while the Gateway was away after the reconnect's GAP", async () => {
     const desk = new FakeDesk();
     const connected = { up: true };
