@@ -432,8 +432,9 @@ describe("DEADLINE_EXCEEDED: deadlines are honoured", () => {
     const elapsed = Date.now() - started;
     expect(status[err.code], err.details).toBe(status[status.DEADLINE_EXCEEDED]);
     expect(elapsed).toBeGreaterThanOrEqual(290);
-    // Before the held requests could have gone (HELD_MS, 1.2 s); the margin is for a loaded 2-core CI.
-    expect(elapsed).toBeLessThan(300 + 800);
+    // A runaway bound (a loaded 2-core run stalled this process's event loop past 1.1 s): that the held
+    // requests were dropped, not waited for, is proven below by what reached IB.
+    expect(elapsed).toBeLessThan(300 + 2_700);
     const next = await candles({ symbol: "SPY", interval: "h1", days: 5 });
     expect(next.candles.length).toBeGreaterThan(0);
 
