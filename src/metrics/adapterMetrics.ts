@@ -29,6 +29,11 @@ const sources = new Set<AdapterMetricsSource>();
 
 const KINDS = ["candle", "trade", "orderBook", "tick", "account"] as const;
 
+/** The feeds that are IB subscriptions: an order feed (StreamOrders) requests nothing of IB, the desk hears IB's order messages anyway. */
+function ibFeeds(source: AdapterMetricsSource) {
+  return source.subscriptions().filter((sub) => sub.kind !== "orders");
+}
+
 new Gauge({
   name: "ibprovider_ib_connected",
   help: "1 while the IB Gateway connection is up and the API ready, else 0",
@@ -57,7 +62,7 @@ new Gauge({
   collect() {
     this.reset();
     for (const kind of KINDS) this.set({ kind }, 0);
-    for (const s of sources) for (const sub of s.subscriptions()) this.inc({ kind: sub.kind });
+    for (const s of sources) for (const sub of ibFeeds(s)) this.inc({ kind: sub.kind });
   },
 });
 
@@ -69,7 +74,7 @@ new Gauge({
   collect() {
     this.reset();
     for (const kind of KINDS) this.set({ kind }, 0);
-    for (const s of sources) for (const sub of s.subscriptions()) this.inc({ kind: sub.kind }, sub.consumers);
+    for (const s of sources) for (const sub of ibFeeds(s)) this.inc({ kind: sub.kind }, sub.consumers);
   },
 });
 
@@ -81,7 +86,7 @@ new Gauge({
   collect() {
     this.reset();
     for (const kind of KINDS) this.set({ kind }, 0);
-    for (const s of sources) for (const sub of s.subscriptions()) if (sub.requestedAtIb) this.inc({ kind: sub.kind });
+    for (const s of sources) for (const sub of ibFeeds(s)) if (sub.requestedAtIb) this.inc({ kind: sub.kind });
   },
 });
 
@@ -93,7 +98,7 @@ new Gauge({
   collect() {
     this.reset();
     for (const kind of KINDS) this.set({ kind }, 0);
-    for (const s of sources) for (const sub of s.subscriptions()) if (sub.state === "waiting") this.inc({ kind: sub.kind });
+    for (const s of sources) for (const sub of ibFeeds(s)) if (sub.state === "waiting") this.inc({ kind: sub.kind });
   },
 });
 

@@ -118,6 +118,10 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
       }
       void this.reconcile();
     });
+    // IB's servers back (1101, 1102): the Gateway kept the socket, but fills and cancels meanwhile may not have been said.
+    options.connection.on("ibConnectivity", ({ up }) => {
+      if (up && options.connection.isReady) void this.reconcile();
+    });
     for (const order of options.store.listOpen()) if (order.idSpace === this.idSpace(order.account)) options.gateway.adopt(order.orderId);
     // Made on a connection already up (its "ready" was before): reconciled now.
     if (options.connection.isReady) void this.reconcile();

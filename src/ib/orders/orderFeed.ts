@@ -49,7 +49,7 @@ export function orderFeedSource(desk: OrderDesk, account: string): FeedSource<Or
 function isOfAccount(event: OrderDeskEvent, account: string): boolean {
   if (event.type === "order") return event.order.account === account;
   if (event.type === "execution") return event.execution.execution.account === account;
-  return true;
+  return event.state.account === undefined || event.state.account === account;
 }
 
 /**
