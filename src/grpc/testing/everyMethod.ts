@@ -5,7 +5,8 @@ const identity = (bytes: Buffer): Buffer => bytes;
 /**
  * Calls every method of `definition` at `address` with an empty request (each field its default), unary or
  * server-streaming as the method is, and gives each call's error by method name ("PlaceOrder"), or undefined
- * for a call that succeeded (a stream: ended without an error). For services that must refuse every call.
+ * for a call that succeeded (a stream: its first message, or its end without an error). For services that must
+ * refuse every call, and scopes.
  */
 export async function errorsOfEveryMethod(address: string, definition: ServiceDefinition, metadata: () => Metadata = () => new Metadata()): Promise<Map<string, ServiceError | undefined>> {
   const client = new Client(address, credentials.createInsecure());
@@ -20,7 +21,11 @@ export async function errorsOfEveryMethod(address: string, definition: ServiceDe
           return;
         }
         const stream = client.makeServerStreamRequest(method.path, identity, identity, Buffer.alloc(0), metadata(), options);
-        stream.on("data", () => {});
+        // A stream that answers is not refused: its first message is the outcome (it would run until the deadline).
+        stream.on("data", () => {
+          resolve(undefined);
+          stream.cancel();
+        });
         stream.on("error", (err: ServiceError) => resolve(err));
         stream.on("end", () => resolve(undefined));
       });
