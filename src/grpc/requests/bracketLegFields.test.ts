@@ -1,31 +1,26 @@
 import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { OrderSide, OrderType, TimeInForce, type NewOrder } from "../../../gen/ibprovider/v1/order_service.js";
+import { TimeInForce, type NewOrder } from "../../../gen/ibprovider/v1/order_service.js";
 import { orderLegs } from "../../domain/orders/orderRequest.js";
 import { checkOrderRequest } from "../../domain/orders/orderRequestProblems.js";
 import { AAPL, PAPER_ACCOUNT } from "../../domain/orders/testing/orderRequests.js";
 import { ApiError } from "../apiError.js";
+import { newOrder } from "../services/testing/orderCalls.js";
 import { readNewOrder, refusalError } from "./orderFields.js";
 
 // NewOrder's bracket legs read into the domain: StopLoss.limit_price (a stop-limit stop-loss) and each leg's
 // time_in_force ("the parent's when unset") are taken, not refused.
-const bracket = (over: Partial<NewOrder> = {}): NewOrder => ({
-  clientOrderId: "b-1",
-  connectorType: "ib",
-  marketType: "spot",
-  symbol: "AAPL",
-  accountId: "",
-  side: OrderSide.ORDER_SIDE_BUY,
-  orderType: OrderType.ORDER_TYPE_LIMIT,
-  quantity: "10",
-  limitPrice: "100",
-  stopPrice: "",
-  timeInForce: TimeInForce.TIME_IN_FORCE_DAY,
-  outsideRth: false,
-  takeProfit: { clientOrderId: "", limitPrice: "110", timeInForce: TimeInForce.TIME_IN_FORCE_UNSPECIFIED },
-  stopLoss: { clientOrderId: "", stopPrice: "95", limitPrice: "", timeInForce: TimeInForce.TIME_IN_FORCE_UNSPECIFIED },
-  ...over,
-});
+const bracket = (over: Partial<NewOrder> = {}): NewOrder =>
+  newOrder({
+    clientOrderId: "b-1",
+    symbol: "AAPL",
+    quantity: "10",
+    limitPrice: "100",
+    timeInForce: TimeInForce.TIME_IN_FORCE_DAY,
+    takeProfit: { clientOrderId: "", limitPrice: "110", timeInForce: TimeInForce.TIME_IN_FORCE_UNSPECIFIED },
+    stopLoss: { clientOrderId: "", stopPrice: "95", limitPrice: "", timeInForce: TimeInForce.TIME_IN_FORCE_UNSPECIFIED },
+    ...over,
+  });
 const legsOf = (order: NewOrder) => orderLegs(readNewOrder(order, "place").build(AAPL, PAPER_ACCOUNT)).map((l) => [l.role, l.type, l.tif, l.limitPrice?.toString(), l.stopPrice?.toString()]);
 
 describe("a NewOrder's bracket legs", () => {

@@ -1,55 +1,24 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials, Metadata, status, type CallOptions, type ServiceError } from "@grpc/grpc-js";
+import { credentials, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OrderServiceClient, OrderSide, OrderStatus, OrderType, TimeInForce, type ModifyOrderRequest, type NewOrder, type Order } from "../../../gen/ibprovider/v1/order_service.js";
+import { OrderServiceClient, OrderStatus, OrderType, TimeInForce, type ModifyOrderRequest, type NewOrder, type Order } from "../../../gen/ibprovider/v1/order_service.js";
 import { runningClock } from "../../simulator/testing/harness.js";
 import { AAPL_BOOK, RICH_ACCOUNT } from "../../simulator/testing/orderFixture.js";
 import { createScriptedMarket, type ScriptedMarket } from "../../simulator/testing/scriptedMarket.js";
 import { OrderStore } from "../../store/orderStore.js";
 import { startTestApp, type TestApp } from "../../testing/testApp.js";
 import { until } from "../../testing/until.js";
-import { readRichStatus } from "../statusDetails.js";
+import { bearer, newOrder, orderCall, refusal } from "./testing/orderCalls.js";
 
 // ModifyOrder end to end: the whole service over the simulated Gateway's matching engine on a scripted AAPL
 // book (bid 230.00, ask 230.10), so that "the market crosses the new price, not the old" is one setBook.
 const TRADE_TOKEN = "modify-trade-token-0123456789";
 
-const meta = () => {
-  const m = new Metadata();
-  m.set("authorization", `Bearer ${TRADE_TOKEN}`);
-  return m;
-};
-type Unary<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (err: ServiceError | null, res: Res) => void) => unknown;
-function call<Req, Res>(method: Unary<Req, Res>, client: OrderServiceClient, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, request, meta(), { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res))));
-}
-async function refusal(promise: Promise<unknown>): Promise<{ code: number; reason: string | undefined; field: string | undefined; message: string }> {
-  const err = (await promise.then(
-    () => undefined,
-    (e: ServiceError) => e,
-  )) as ServiceError | undefined;
-  if (err === undefined) throw new Error("expected a refusal, the call succeeded");
-  const info = readRichStatus(err)?.errorInfo;
-  return { code: err.code, reason: info?.reason, field: info?.metadata.field, message: err.details };
-}
 
-const aapl = (over: Partial<NewOrder> = {}): NewOrder => ({
-  clientOrderId: "",
-  connectorType: "ib",
-  marketType: "spot",
-  symbol: "AAPL",
-  accountId: "",
-  side: OrderSide.ORDER_SIDE_BUY,
-  orderType: OrderType.ORDER_TYPE_LIMIT,
-  quantity: "10",
-  limitPrice: "229.00",
-  stopPrice: "",
-  timeInForce: TimeInForce.TIME_IN_FORCE_GTC,
-  outsideRth: false,
-  ...over,
-});
+const call = orderCall(TRADE_TOKEN);
+const aapl = (over: Partial<NewOrder> = {}): NewOrder => newOrder({ symbol: "AAPL", quantity: "10", limitPrice: "229.00", ...over });
 const change = (clientOrderId: string, over: Partial<ModifyOrderRequest> = {}): ModifyOrderRequest => ({ clientOrderId, accountId: "", timeInForce: TimeInForce.TIME_IN_FORCE_UNSPECIFIED, ...over });
 
 describe("OrderService.ModifyOrder", () => {

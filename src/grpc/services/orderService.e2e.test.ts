@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials, Metadata, status, type CallOptions, type ServiceError } from "@grpc/grpc-js";
+import { credentials, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OrderServiceClient, OrderSide, OrderStatus, OrderType, TimeInForce, type NewOrder, type Order } from "../../../gen/ibprovider/v1/order_service.js";
+import { OrderServiceClient, OrderStatus, OrderType, type NewOrder, type Order } from "../../../gen/ibprovider/v1/order_service.js";
 import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
 import { startTestApp, type TestApp } from "../../testing/testApp.js";
 import { until } from "../../testing/until.js";
-import { readRichStatus } from "../statusDetails.js";
+import { newOrder, orderCall, refusal } from "./testing/orderCalls.js";
 
 // OrderService end to end: the whole service over the simulated Gateway's matching engine, orders in a real
 // store file, every rail refusing what it must with its reason, and one client order id sending one order
@@ -15,42 +15,8 @@ import { readRichStatus } from "../statusDetails.js";
 const READ_TOKEN = "orders-read-token-0123456789";
 const TRADE_TOKEN = "orders-trade-token-0123456789";
 
-const meta = (token: string) => {
-  const m = new Metadata();
-  m.set("authorization", `Bearer ${token}`);
-  return m;
-};
-
-// The generated methods' last overload (request, metadata, options, callback): the one TypeScript infers from.
-type Unary<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (err: ServiceError | null, res: Res) => void) => unknown;
-function call<Req, Res>(method: Unary<Req, Res>, client: OrderServiceClient, request: Req, token = TRADE_TOKEN): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, request, meta(token), { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res))));
-}
-async function refusal(promise: Promise<unknown>): Promise<{ code: number; reason: string | undefined; field: string | undefined; message: string }> {
-  const err = (await promise.then(
-    () => undefined,
-    (e: ServiceError) => e,
-  )) as ServiceError | undefined;
-  if (err === undefined) throw new Error("expected a refusal, the call succeeded");
-  const info = readRichStatus(err)?.errorInfo;
-  return { code: err.code, reason: info?.reason, field: info?.metadata.field, message: err.details };
-}
-
-const btc = (over: Partial<NewOrder> = {}): NewOrder => ({
-  clientOrderId: "",
-  connectorType: "ib",
-  marketType: "spot",
-  symbol: "BTCUSDT",
-  accountId: "",
-  side: OrderSide.ORDER_SIDE_BUY,
-  orderType: OrderType.ORDER_TYPE_LIMIT,
-  quantity: "0.1",
-  limitPrice: "1000",
-  stopPrice: "",
-  timeInForce: TimeInForce.TIME_IN_FORCE_GTC,
-  outsideRth: false,
-  ...over,
-});
+const call = orderCall(TRADE_TOKEN);
+const btc = (over: Partial<NewOrder> = {}): NewOrder => newOrder({ symbol: "BTCUSDT", quantity: "0.1", limitPrice: "1000", ...over });
 
 describe("OrderService", () => {
   let sim: SimulatorHandle;

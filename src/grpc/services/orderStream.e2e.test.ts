@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials, Metadata, status, type CallOptions, type ServiceError } from "@grpc/grpc-js";
+import { credentials, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OrderServiceClient, OrderSide, OrderStatus, OrderType, TimeInForce, type Execution, type NewOrder, type Order, type OrderEvent, type StreamOrdersRequest, type TradingStatus } from "../../../gen/ibprovider/v1/order_service.js";
+import { OrderServiceClient, OrderStatus, type Execution, type NewOrder, type Order, type OrderEvent, type StreamOrdersRequest, type TradingStatus } from "../../../gen/ibprovider/v1/order_service.js";
 import { StreamStatusKind, type StreamStatus } from "../../../gen/ibprovider/v1/types.js";
 import { startSimulator, type SimulatorHandle } from "../../simulator/index.js";
 import { AAPL_BOOK, RICH_ACCOUNT } from "../../simulator/testing/orderFixture.js";
@@ -12,6 +12,7 @@ import { startTestApp, type TestApp } from "../../testing/testApp.js";
 import { fetchOnce } from "../../testing/fetchOnce.js";
 import { until } from "../../testing/until.js";
 import { Collector } from "../testing/streamCollector.js";
+import { bearer, newOrder, orderCall } from "./testing/orderCalls.js";
 
 // StreamOrders end to end: the account's order changes, fills and kill switch as numbered events through the
 // stream core (the service over the simulated Gateway's matching engine, events recorded in a real store
@@ -20,31 +21,9 @@ import { Collector } from "../testing/streamCollector.js";
 const READ_TOKEN = "order-stream-read-token-0123";
 const TRADE_TOKEN = "order-stream-trade-token-012";
 
-const meta = (token: string) => {
-  const m = new Metadata();
-  m.set("authorization", `Bearer ${token}`);
-  return m;
-};
-type Unary<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (err: ServiceError | null, res: Res) => void) => unknown;
-function call<Req, Res>(method: Unary<Req, Res>, client: OrderServiceClient, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, request, meta(TRADE_TOKEN), { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res))));
-}
 
-const aapl = (over: Partial<NewOrder>): NewOrder => ({
-  clientOrderId: "",
-  connectorType: "ib",
-  marketType: "spot",
-  symbol: "AAPL",
-  accountId: "",
-  side: OrderSide.ORDER_SIDE_BUY,
-  orderType: OrderType.ORDER_TYPE_LIMIT,
-  quantity: "100",
-  limitPrice: "229",
-  stopPrice: "",
-  timeInForce: TimeInForce.TIME_IN_FORCE_GTC,
-  outsideRth: false,
-  ...over,
-});
+const call = orderCall(TRADE_TOKEN);
+const aapl = (over: Partial<NewOrder>): NewOrder => newOrder({ symbol: "AAPL", quantity: "100", limitPrice: "229", ...over });
 
 const orderEvents = (c: Collector) => (c.events as OrderEvent[]).filter((e) => e.event?.$case === "order") as (OrderEvent & { event: { $case: "order"; value: Order } })[];
 const executionEvents = (c: Collector) => (c.events as OrderEvent[]).filter((e) => e.event?.$case === "execution") as (OrderEvent & { event: { $case: "execution"; value: Execution } })[];
@@ -60,7 +39,7 @@ describe("StreamOrders", () => {
   let client: OrderServiceClient;
   const open: Collector[] = [];
   const stream = (request: Partial<StreamOrdersRequest> = {}) => {
-    const c = new Collector(client.streamOrders({ accountId: "", ...request }, meta(READ_TOKEN)));
+    const c = new Collector(client.streamOrders({ accountId: "", ...request }, bearer(READ_TOKEN)));
     open.push(c);
     return c;
   };

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials, Metadata, type CallOptions, type ServiceError } from "@grpc/grpc-js";
+import { credentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountServiceClient, type AccountEvent } from "../../../gen/ibprovider/v1/account_service.js";
 import { OrderServiceClient, OrderSide, OrderStatus, OrderType, TimeInForce, type NewOrder, type Order } from "../../../gen/ibprovider/v1/order_service.js";
@@ -12,6 +12,7 @@ import { createScriptedMarket } from "../../simulator/testing/scriptedMarket.js"
 import { startTestApp, type TestApp } from "../../testing/testApp.js";
 import { until } from "../../testing/until.js";
 import { Collector } from "../testing/streamCollector.js";
+import { bearer, newOrder, orderCall } from "./testing/orderCalls.js";
 
 // Each order type end to end through the service: the simulated Gateway's engine fills it against a book the
 // test sets (a market order takes the ask, a limit waits for the market to cross it, a stop and a stop-limit
@@ -19,30 +20,8 @@ import { Collector } from "../testing/streamCollector.js";
 // the cash after every fill.
 // The trade token holds every scope (the account stream too).
 const TOKEN = "order-types-token-0123456789";
-const meta = () => {
-  const m = new Metadata();
-  m.set("authorization", `Bearer ${TOKEN}`);
-  return m;
-};
-type Unary<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (err: ServiceError | null, res: Res) => void) => unknown;
-function call<Req, Res>(method: Unary<Req, Res>, client: OrderServiceClient, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, request, meta(), { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res))));
-}
-const aapl = (over: Partial<NewOrder>): NewOrder => ({
-  clientOrderId: "",
-  connectorType: "ib",
-  marketType: "spot",
-  symbol: "AAPL",
-  accountId: "",
-  side: OrderSide.ORDER_SIDE_BUY,
-  orderType: OrderType.ORDER_TYPE_MARKET,
-  quantity: "100",
-  limitPrice: "",
-  stopPrice: "",
-  timeInForce: TimeInForce.TIME_IN_FORCE_DAY,
-  outsideRth: false,
-  ...over,
-});
+const call = orderCall(TOKEN);
+const aapl = (over: Partial<NewOrder>): NewOrder => newOrder({ symbol: "AAPL", orderType: OrderType.ORDER_TYPE_MARKET, quantity: "100", timeInForce: TimeInForce.TIME_IN_FORCE_DAY, ...over });
 
 describe("each order type through the service, with the account moving", () => {
   const market = createScriptedMarket(5, Date.now);
@@ -66,7 +45,7 @@ describe("each order type through the service, with the account moving", () => {
     app = await startTestApp({ env: { IB_GATEWAY_URL: `127.0.0.1:${sim.port}`, STORE_PATH: join(dir, "store.db"), PROVIDER_API_TOKEN: "order-types-read-token-0123", PROVIDER_TRADE_TOKEN: TOKEN, ORDERS_ENABLED: "true" } });
     orders = new OrderServiceClient(app.grpcAddress, credentials.createInsecure());
     accounts = new AccountServiceClient(app.grpcAddress, credentials.createInsecure());
-    account = new Collector(accounts.streamAccount({ connectorType: "ib", marketType: "spot", accountId: "" }, meta()));
+    account = new Collector(accounts.streamAccount({ connectorType: "ib", marketType: "spot", accountId: "" }, bearer(TOKEN)));
     await account.until(() => cash() !== undefined, { what: "the account's first summary" });
   }, 30_000);
   afterAll(async () => {
