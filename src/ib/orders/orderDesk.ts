@@ -90,7 +90,7 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
   /** CancelAllOrders came while the Gateway was away: IB's global cancel is sent when it is back. */
   private globalCancelOwed = false;
   /** Orders placed in this run waiting for IB's first word, by IB order id. */
-  private readonly waiting = new Map<number, () => void>();
+  private readonly waiting = new Map<number, (word: IbOrderMessage) => void>();
   private readonly now: () => number;
 
   constructor(private readonly options: OrderDeskOptions) {
@@ -202,7 +202,7 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     const claim = await this.claim(request, nextValidId);
     if (!claim.new) return { orders: [claim.order, ...claim.legs], alreadyPlaced: true };
     const rows = [claim.order, ...claim.legs];
-    const acked = rows.map((row) => new Promise<void>((resolve) => this.waiting.set(row.orderId, resolve)));
+    const acked = rows.map((row) => new Promise<void>((resolve) => this.waiting.set(row.orderId, () => resolve())));
     const contract = contractOf(request);
     rows.forEach((row, i) => {
       // A bracket goes as one group: IB activates nothing until the last leg arrives with transmit set.
@@ -256,10 +256,10 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
   }
 
   /** IB's next word on an order (onMessage resolves `waiting`), for a change; a wait already there (place's) is kept. */
-  private nextWord(orderId: number): { word: Promise<void>; done(): void } {
+  private nextWord(orderId: number): { word: Promise<IbOrderMessage>; done(): void } {
     const earlier = this.waiting.get(orderId);
-    let heard!: () => void;
-    const word = new Promise<void>((resolve) => (heard = () => (earlier?.(), resolve())));
+    let heard!: (m: IbOrderMessage) => void;
+    const word = new Promise<IbOrderMessage>((resolve) => (heard = (m) => (earlier?.(m), resolve(m))));
     this.waiting.set(orderId, heard);
     const done = () => {
       if (this.waiting.get(orderId) !== heard) return;
@@ -398,7 +398,7 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
       updated = store.updateState(order.account, order.clientOrderId, { lastError, ...optional("status", status) }, this.now());
     }
     if (updated === undefined) return;
-    this.waiting.get(m.orderId)?.();
+    this.waiting.get(m.orderId)?.(m);
     // IB says the same again in other words (openOrder after orderStatus): an event is a change.
     if (stateKey(updated) !== stateKey(order)) this.emit("event", this.orderEvent(updated, this.reconciling));
   }

@@ -17,6 +17,7 @@ import type { Logger } from "../../log/logger.js";
 import { amendedLeg, type OrderAmendment } from "../../store/orderRows.js";
 import type { OrderStore, StoredOrder } from "../../store/orderStore.js";
 import { IbError } from "../ibErrors.js";
+import type { IbOrderMessage } from "./gatewayOrders.js";
 import { orderCodeEffect } from "./orderCodes.js";
 
 export type { OrderAmendment } from "../../store/orderRows.js";
@@ -41,8 +42,8 @@ export interface ModifyContext {
   now?: () => number;
   /** Sends the order with its new terms to IB under its own order id. */
   send(order: StoredOrder, leg: OrderLeg, parentId: number | undefined): void;
-  /** Resolves at IB's next word on an order id (status, openOrder, message); `done` stops listening. */
-  nextWord(orderId: number): { word: Promise<void>; done(): void };
+  /** Resolves with IB's next word on an order id (status, openOrder, message); `done` stops listening. */
+  nextWord(orderId: number): { word: Promise<IbOrderMessage>; done(): void };
 }
 
 export type ModifyResult = { kind: "not-found" } | { kind: "refused"; refusal: OrderRefusal } | { kind: "modified"; order: StoredOrder; sent: boolean };
@@ -89,15 +90,16 @@ export async function modifyOrder(ctx: ModifyContext, account: string, clientOrd
   const before = order.amended;
   const amended = store.amend(account, clientOrderId, amendmentOf(order, leg), now()) ?? order;
   const next = ctx.nextWord(order.orderId);
+  let word: IbOrderMessage | undefined;
   try {
     ctx.send(amended, amended.leg, parentId);
     log.info({ audit: "modify", clientOrderId, orderId: order.orderId, account: maskAccountId(account), ...termsOf(amended.leg) }, "order change sent to IB");
-    await Promise.race([next.word, new Promise((resolve) => setTimeout(resolve, ctx.ackTimeoutMs ?? 5_000).unref())]);
+    word = await Promise.race([next.word, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ctx.ackTimeoutMs ?? 5_000).unref())]);
   } finally {
     next.done();
   }
   const after = store.get(account, clientOrderId) ?? amended;
-  if (!refusedByIb(order, after)) return { kind: "modified", order: after, sent: true };
+  if (!refusedByIb(word)) return { kind: "modified", order: after, sent: true };
   // IB keeps the order as it was (code 104, 110, 201…): so does the store; the message says why.
   log.info({ audit: "modify-refused", clientOrderId, orderId: order.orderId, code: after.lastError?.code }, "IB refused the order change: the earlier terms stand");
   return { kind: "modified", order: store.amend(account, clientOrderId, before, now()) ?? after, sent: true };
@@ -107,11 +109,13 @@ function refused(reason: string, field: string, message: string): ModifyResult {
   return { kind: "refused", refusal: { reason, field, message } };
 }
 
-/** Whether IB's last message about the order is new since the change was sent and refuses it. */
-function refusedByIb(before: StoredOrder, after: StoredOrder): boolean {
-  const error = after.lastError;
-  if (error === undefined || (error.code === before.lastError?.code && error.text === before.lastError.text)) return false;
-  const effect = orderCodeEffect(error.code);
+/**
+ * Whether IB's word after the change refuses it. The word itself, not the order's last message compared with
+ * the one before: a refusal repeating the order's last message (a second off-tick price) is a refusal too.
+ */
+function refusedByIb(word: IbOrderMessage | undefined): boolean {
+  if (word?.type !== "message") return false;
+  const effect = orderCodeEffect(word.code);
   return effect === "rejected" || effect === "change-refused";
 }
 
