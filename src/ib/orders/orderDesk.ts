@@ -247,7 +247,7 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
   /** Changes an open order's terms at IB (orderModify.ts); undefined when the store has no such order. */
   async modify(account: string, clientOrderId: string, change: OrderAmendment, referencePrice?: Decimal): Promise<StoredOrder | undefined> {
     const send = (o: StoredOrder, leg: OrderLeg, parentId: number | undefined) => this.options.gateway.place(o.orderId, contractOf(o.request), ibOrderOf(leg, o.account, true, parentId));
-    const result = await modifyOrder({ ...this.options, rails: this.rails, idSpace: this.idSpace(account), send, nextWord: (orderId) => this.nextWord(orderId) }, account, clientOrderId, change, referencePrice);
+    const result = await modifyOrder({ ...this.options, rails: this.rails, idSpace: this.idSpace(account), send, nextWord: (orderId) => this.nextWord(orderId), undone: (o) => this.emit("event", this.orderEvent(o, false)) }, account, clientOrderId, change, referencePrice);
     if (result.kind === "refused") throw new OrderRefusedError(result.refusal);
     if (result.kind === "not-found") return undefined;
     // The terms are not in IB's status (onMessage sees no change in them): the change is an event of its own.

@@ -14,7 +14,7 @@ import { orderLegs, type OrderLeg, type OrderRequest } from "../../domain/orders
 import { checkOrderRequest } from "../../domain/orders/orderRequestProblems.js";
 import type { OrderStatus } from "../../domain/orders/orderStatus.js";
 import type { Logger } from "../../log/logger.js";
-import { amendedLeg, type OrderAmendment } from "../../store/orderRows.js";
+import { amendedLeg, amendmentToColumn, type OrderAmendment } from "../../store/orderRows.js";
 import type { OrderStore, StoredOrder } from "../../store/orderStore.js";
 import { IbError } from "../ibErrors.js";
 import type { IbOrderMessage } from "./gatewayOrders.js";
@@ -42,6 +42,8 @@ export interface ModifyContext {
   now?: () => number;
   /** Sends the order with its new terms to IB under its own order id. */
   send(order: StoredOrder, leg: OrderLeg, parentId: number | undefined): void;
+  /** A change IB refused after the answer (its word came after the wait) was undone in the store: tell it. */
+  undone?(order: StoredOrder): void;
   /** Resolves with IB's next word on an order id (status, openOrder, message); `done` stops listening. */
   nextWord(orderId: number): { word: Promise<IbOrderMessage>; done(): void };
 }
@@ -88,21 +90,45 @@ export async function modifyOrder(ctx: ModifyContext, account: string, clientOrd
   const parentId = order.parentClientOrderId === undefined ? undefined : store.get(account, order.parentClientOrderId)?.orderId;
   if (order.parentClientOrderId !== undefined && parentId === undefined) throw new IbError("internal", `the parent of bracket leg ${id} is not in the order store: the change was not sent`);
   const before = order.amended;
-  const amended = store.amend(account, clientOrderId, amendmentOf(order, leg), now()) ?? order;
+  const sentAmendment = amendmentOf(order, leg);
+  const amended = store.amend(account, clientOrderId, sentAmendment, now()) ?? order;
   const next = ctx.nextWord(order.orderId);
   let word: IbOrderMessage | undefined;
+  let unsent = false;
+  // Undone only while the store holds this change (a later ModifyOrder's terms are its own to keep or undo).
+  const undo = (): StoredOrder | undefined => {
+    const current = store.get(account, clientOrderId);
+    if (current === undefined || amendmentToColumn(current.amended) !== amendmentToColumn(sentAmendment)) return undefined;
+    log.info({ audit: "modify-refused", clientOrderId, orderId: order.orderId, code: current.lastError?.code }, "IB refused the order change: the earlier terms stand");
+    return store.amend(account, clientOrderId, before, now());
+  };
   try {
-    ctx.send(amended, amended.leg, parentId);
+    try {
+      ctx.send(amended, amended.leg, parentId);
+    } catch (err) {
+      // Not sent: the store keeps no terms IB was never told.
+      store.amend(account, clientOrderId, before, now());
+      unsent = true;
+      throw err;
+    }
     log.info({ audit: "modify", clientOrderId, orderId: order.orderId, account: maskAccountId(account), ...termsOf(amended.leg) }, "order change sent to IB");
     word = await Promise.race([next.word, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ctx.ackTimeoutMs ?? 5_000).unref())]);
   } finally {
-    next.done();
+    if (word !== undefined || unsent) next.done();
+    else {
+      // No word within the wait: IB's word, when it comes, may still refuse the change.
+      void next.word.then((late) => {
+        next.done();
+        if (!refusedByIb(late)) return;
+        const undone = undo();
+        if (undone !== undefined) ctx.undone?.(undone);
+      });
+    }
   }
   const after = store.get(account, clientOrderId) ?? amended;
   if (!refusedByIb(word)) return { kind: "modified", order: after, sent: true };
   // IB keeps the order as it was (code 104, 110, 201…): so does the store; the message says why.
-  log.info({ audit: "modify-refused", clientOrderId, orderId: order.orderId, code: after.lastError?.code }, "IB refused the order change: the earlier terms stand");
-  return { kind: "modified", order: store.amend(account, clientOrderId, before, now()) ?? after, sent: true };
+  return { kind: "modified", order: undo() ?? after, sent: true };
 }
 
 function refused(reason: string, field: string, message: string): ModifyResult {

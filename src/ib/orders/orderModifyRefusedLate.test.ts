@@ -1,0 +1,52 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dec } from "../../domain/decimal.js";
+import { DEFAULT_ORDER_RAIL_SETTINGS } from "../../domain/orders/orderRailSettings.js";
+import { OrderStore } from "../../store/orderStore.js";
+import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
+import { until } from "../../testing/until.js";
+import type { ResolvedInstrument } from "../contracts/resolvedInstrument.js";
+import type { OrderDesk, OrderDeskEvent } from "./orderDesk.js";
+
+// A change IB refuses after ModifyOrder stopped waiting (a slow Gateway; here a wait of 1 ms): the store must
+// not keep terms IB never took. It kept them for good (nothing undid a late refusal).
+const fx = useAdapterOnSimulator({ simulator: { seed: 11, tickIntervalMs: 20 }, adapter: { clientId: 35 } });
+
+describe("a modification IB refuses after the wait", () => {
+  let dir: string;
+  let store: OrderStore;
+  let desk: OrderDesk;
+  let btc: ResolvedInstrument;
+  let account: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "order-modify-late-"));
+    store = OrderStore.open(join(dir, "store.db"));
+    desk = fx.adapter.orderDesk({ store, rails: { ...DEFAULT_ORDER_RAIL_SETTINGS, enabled: true }, ackTimeoutMs: 1 });
+    btc = await fx.adapter.resolve("spot", "BTCUSDT");
+    account = fx.adapter.status.activeAccount!;
+  });
+  afterAll(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("undoes the change in the store when IB's refusal comes late, and says so on the event stream", async () => {
+    const instrument = { conId: btc.conId, symbol: btc.symbol, secType: btc.secType, exchange: btc.exchange, currency: btc.currency };
+    await desk.place({ clientOrderId: "late-1", account, instrument, side: "BUY", quantity: dec("0.5"), type: "LMT", limitPrice: dec("1000"), tif: "GTC", outsideRth: false });
+    await until(() => store.get(account, "late-1")?.status === "Submitted", { what: "the order working", timeoutMs: 5_000 });
+    const events: OrderDeskEvent[] = [];
+    desk.on("event", (e) => events.push(e));
+    const answered = await desk.modify(account, "late-1", { limitPrice: dec("1000.1") });
+    // Answered before IB's word: the change as sent.
+    expect(answered?.leg.limitPrice?.toString()).toBe("1000.1");
+    await until(() => store.get(account, "late-1")?.lastError?.code === 110, { what: "IB's 110", timeoutMs: 5_000 });
+    await until(() => store.get(account, "late-1")?.amended === undefined, { what: "the change undone", timeoutMs: 2_000 });
+    expect(store.get(account, "late-1")?.leg.limitPrice?.toString()).toBe("1000");
+    const last = events.filter((e) => e.type === "order" && e.order.clientOrderId === "late-1").at(-1);
+    expect(last?.type === "order" && last.order.leg.limitPrice?.toString()).toBe("1000");
+    desk.cancel(account, "late-1");
+  }, 20_000);
+});
