@@ -91,6 +91,8 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
   private globalCancelOwed = false;
   /** Orders placed in this run waiting for IB's first word, by IB order id. */
   private readonly waiting = new Map<number, (word: IbOrderMessage) => void>();
+  /** ModifyOrder calls in flight, by account and client order id: the next waits for the one before. */
+  private readonly modifying = new Map<string, Promise<void>>();
   private readonly now: () => number;
 
   constructor(private readonly options: OrderDeskOptions) {
@@ -246,6 +248,24 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
 
   /** Changes an open order's terms at IB (orderModify.ts); undefined when the store has no such order. */
   async modify(account: string, clientOrderId: string, change: OrderAmendment, referencePrice?: Decimal): Promise<StoredOrder | undefined> {
+    // One change of an order at a time: IB's next word answers the one change in flight (two at once both heard
+    // the first's refusal, and the second undid itself back to the first's refused terms).
+    const key = `${account}\u0000${clientOrderId}`;
+    const earlier = this.modifying.get(key) ?? Promise.resolve();
+    const turn = earlier.then(() => this.modifyNow(account, clientOrderId, change, referencePrice));
+    const settled = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.modifying.set(key, settled);
+    try {
+      return await turn;
+    } finally {
+      if (this.modifying.get(key) === settled) this.modifying.delete(key);
+    }
+  }
+
+  private async modifyNow(account: string, clientOrderId: string, change: OrderAmendment, referencePrice?: Decimal): Promise<StoredOrder | undefined> {
     const send = (o: StoredOrder, leg: OrderLeg, parentId: number | undefined) => this.options.gateway.place(o.orderId, contractOf(o.request), ibOrderOf(leg, o.account, true, parentId));
     const result = await modifyOrder({ ...this.options, rails: this.rails, idSpace: this.idSpace(account), send, nextWord: (orderId) => this.nextWord(orderId), undone: (o) => this.emit("event", this.orderEvent(o, false)) }, account, clientOrderId, change, referencePrice);
     if (result.kind === "refused") throw new OrderRefusedError(result.refusal);
