@@ -78,6 +78,11 @@ export async function modifyOrder(ctx: ModifyContext, account: string, clientOrd
     return refused("ORDER_OF_ANOTHER_CONNECTION", "clientOrderId", `clientOrderId ${id} was placed through another Gateway connection (${order.idSpace}): IB lets only that client id change it`);
   }
   if (!MODIFIABLE.has(order.status)) return refused("ORDER_NOT_OPEN", "clientOrderId", `clientOrderId ${id} is ${order.status}: only an open order can be changed`);
+  // IB carries no parent's new quantity to its exits (nor a leg's to the others): an entry larger than its
+  // exits is partly unprotected, a smaller one leaves exits that overshoot. A bracket keeps its quantity.
+  if (order.request.bracket !== undefined && change.quantity !== undefined && !change.quantity.eq(order.leg.quantity)) {
+    return refused("BRACKET_QUANTITY_FIXED", "quantity", `clientOrderId ${id} is part of a bracket: its quantity is the bracket's (IB would not change the other orders with it); cancel the bracket and place a new one`);
+  }
   const request = amendedRequestOf(order, change);
   const shape = checkOrderRequest(request);
   if (!shape.ok) return { kind: "refused", refusal: shape.refusal };

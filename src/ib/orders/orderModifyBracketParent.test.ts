@@ -7,12 +7,11 @@ import { DEFAULT_ORDER_RAIL_SETTINGS } from "../../domain/orders/orderRailSettin
 import { OrderStore } from "../../store/orderStore.js";
 import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
 import type { ResolvedInstrument } from "../contracts/resolvedInstrument.js";
-import type { OrderDesk } from "./orderDesk.js";
+import { OrderRefusedError, type OrderDesk } from "./orderDesk.js";
 
-// Review finding, not fixed (a contract decision): ModifyOrder on a bracket's parent changes its quantity alone.
-// IB does not carry a parent's new quantity to its children: the exits stay at the old quantity, so a larger
-// entry is partly unprotected and a smaller one leaves exits that would overshoot the position. `it.fails`
-// until the service refuses such a change (or changes the legs with it).
+// ModifyOrder on a bracket's order cannot change its quantity: IB does not carry a parent's new quantity to its
+// children (the exits would stay at the old quantity: a larger entry partly unprotected, a smaller one leaving
+// exits that overshoot the position). Refused with BRACKET_QUANTITY_FIXED before IB sees anything.
 const fx = useAdapterOnSimulator({ simulator: { seed: 9, tickIntervalMs: 20 }, adapter: { clientId: 34 } });
 
 describe("ModifyOrder on a bracket's parent", () => {
@@ -34,18 +33,18 @@ describe("ModifyOrder on a bracket's parent", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.fails("a quantity change of the parent leaves its exits at IB at the old quantity (it should be refused, or carried to the legs)", async () => {
+  it("refuses a quantity change of a bracket's parent or leg, and sends nothing", async () => {
     const instrument = { conId: btc.conId, symbol: btc.symbol, secType: btc.secType, exchange: btc.exchange, currency: btc.currency };
     await desk.place({ clientOrderId: "bp-1", account, instrument, side: "BUY", quantity: dec("0.5"), type: "LMT", limitPrice: dec("1000"), tif: "GTC", outsideRth: false, bracket: { takeProfit: { limitPrice: dec("900000") }, stopLoss: { stopPrice: dec("500") } } });
-    let modified: unknown;
-    try {
-      modified = await desk.modify(account, "bp-1", { quantity: dec("0.8") });
-    } catch {
-      modified = undefined; // refused: what the fix would do
+    const received = fx.sim.orders.receivedCount();
+    for (const id of ["bp-1", "bp-1.tp"]) {
+      const err = await desk.modify(account, id, { quantity: dec("0.8") }).then(() => undefined, (e: unknown) => e);
+      expect(err, id).toBeInstanceOf(OrderRefusedError);
+      expect((err as OrderRefusedError).refusal).toMatchObject({ reason: "BRACKET_QUANTITY_FIXED", field: "quantity" });
     }
-    const atIb = (ref: string) => fx.sim.orders.list().find((o) => o.orderRef === ref && o.clientId === 34)?.totalQuantity.toString();
+    expect(fx.sim.orders.receivedCount()).toBe(received);
+    // Its prices still change.
+    expect((await desk.modify(account, "bp-1", { limitPrice: dec("1001") }))?.leg.limitPrice?.toString()).toBe("1001");
     desk.cancel(account, "bp-1");
-    if (modified === undefined) return;
-    expect([atIb("bp-1.tp"), atIb("bp-1.sl")]).toEqual([atIb("bp-1"), atIb("bp-1")]);
   }, 20_000);
 });
