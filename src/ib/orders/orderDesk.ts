@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { Contract, Order, OrderState } from "@stoqey/ib";
+import type { OrderState } from "@stoqey/ib";
 import { dec, type Decimal } from "../../domain/decimal.js";
 import { orderLegs, type OrderLeg, type OrderRequest } from "../../domain/orders/orderRequest.js";
 import { accountKindOf, checkOrderRails } from "../../domain/orders/orderRails.js";
@@ -20,6 +20,10 @@ import { commissionOf, executionOf, ibDecimal, statusOf } from "./ibOrderFacts.j
 import { orderCodeEffect } from "./orderCodes.js";
 import { isOwnWord, reconcileOrders } from "./orderReconciler.js";
 import { modifyOrder, type OrderAmendment } from "./orderModify.js";
+import { contractOf, ibOrderOf, maskAccounts, optional, stateKey } from "./ibOrderTerms.js";
+import type { OrderCommission, OrderDeskEvent, TradingState } from "./orderDeskEvents.js";
+
+export type { OrderCommission, OrderDeskEvent, TradingState } from "./orderDeskEvents.js";
 
 /** An order refused before IB saw it: a rail, the kill switch, a reused client order id. */
 export class OrderRefusedError extends Error {
@@ -30,30 +34,6 @@ export class OrderRefusedError extends Error {
 
 /** How long PlaceOrder waits for the run's first reconciliation before answering UNAVAILABLE. */
 const RECONCILE_WAIT_MS = 10_000;
-
-/** The commissions IB has reported for an order's fills, summed (one currency: IB charges an order in one). */
-export interface OrderCommission {
-  total: Decimal;
-  currency: string;
-}
-
-/** Whether new orders are accepted: the operator's settings, the account, the kill switch. */
-export interface TradingState {
-  enabled: boolean;
-  allowLive: boolean;
-  account: string | undefined;
-  isPaper: boolean;
-  killSwitch: KillSwitchState;
-}
-
-/**
- * A change at the desk, as StreamOrders tells it. `reconciled`: learned while reconciling with IB after a
- * (re)connect (what changed while the Gateway was away), not live.
- */
-export type OrderDeskEvent =
-  | { type: "order"; order: StoredOrder; commission: OrderCommission | undefined; reconciled: boolean }
-  | { type: "execution"; execution: StoredExecution; order: StoredOrder | undefined; reconciled: boolean }
-  | { type: "trading"; state: TradingState };
 
 export interface OrderDeskOptions {
   gateway: GatewayOrders;
@@ -438,46 +418,4 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     const order = clientOrderId === undefined ? undefined : this.options.store.get(account, clientOrderId);
     return { type: "execution", execution, order, reconciled };
   }
-}
-
-/** IB's texts may name the account (U1234567, DU1234567): masked as every account id in the log. */
-function maskAccounts(text: string): string {
-  return text.replace(/\b(?:DU|DF|U|F)\d{4,}\b/g, (id) => maskAccountId(id));
-}
-
-/** What a client sees change in an order. */
-function stateKey(o: StoredOrder): string {
-  return [o.status, o.permId ?? "", o.filled.toString(), o.remaining.toString(), o.avgFillPrice?.toString() ?? "", o.lastError?.code ?? "", o.lastError?.text ?? ""].join("\u0000");
-}
-
-/** `{ [key]: value }` when value is defined, else `{}` (exactOptionalPropertyTypes). */
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-/**
- * The IB contract an order goes to: its conId on its exchange, as market data requests send it
- * (ResolvedInstrument.requestContract). Not the symbol: ours is Barfinex's ("BTCUSDT"), IB's differs ("BTC"),
- * and IB refuses a contract whose fields disagree with its conId.
- */
-function contractOf(request: OrderRequest): Contract {
-  const { conId, exchange } = request.instrument;
-  return { conId, exchange };
-}
-
-/** One leg as IB's Order: our client order id as orderRef (how a later session recognises it), transmit on the last. */
-function ibOrderOf(leg: OrderLeg, account: string, transmit: boolean, parentId: number | undefined): Order {
-  return {
-    orderType: leg.type as Order["orderType"],
-    action: leg.side as Order["action"],
-    totalQuantity: Number(leg.quantity.toString()),
-    ...(leg.limitPrice === undefined ? {} : { lmtPrice: Number(leg.limitPrice.toString()) }),
-    ...(leg.stopPrice === undefined ? {} : { auxPrice: Number(leg.stopPrice.toString()) }),
-    tif: leg.tif as Order["tif"],
-    outsideRth: leg.outsideRth,
-    orderRef: leg.clientOrderId,
-    account,
-    transmit,
-    ...(parentId === undefined ? {} : { parentId }),
-  };
 }
