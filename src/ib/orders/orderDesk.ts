@@ -52,6 +52,9 @@ export interface PlaceResult {
   alreadyPlaced: boolean;
 }
 
+/** How long a ModifyOrder waits at most for IB's word on the change before it on the same order (orderDesk `modify`). */
+const LATE_WORD_WAIT_MS = 5_000;
+
 /**
  * Orders of one Gateway login: the rails checked, the order claimed in the store (durable, idempotent by the
  * client order id) before IB is told, IB's messages about it recorded as they come (duplicates dropped,
@@ -232,9 +235,14 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     // the first's refusal, and the second undid itself back to the first's refused terms).
     const key = `${account}\u0000${clientOrderId}`;
     const earlier = this.modifying.get(key) ?? Promise.resolve();
-    const turn = earlier.then(() => this.modifyNow(account, clientOrderId, change, referencePrice));
+    let word: Promise<unknown> | undefined;
+    const turn = earlier.then(() => this.modifyNow(account, clientOrderId, change, referencePrice, (w) => (word = w)));
+    // A change answered before IB's word (the wait ran out) still has that word to come: the next change waits
+    // for it (at most LATE_WORD_WAIT_MS or the ack wait, the longer: only against IB never speaking), else its
+    // own wait would hear it, e.g. take the first's late refusal as its own and undo itself back to the refused terms.
+    const bound = Math.max(this.options.ackTimeoutMs ?? 5_000, LATE_WORD_WAIT_MS);
     const settled = turn.then(
-      () => undefined,
+      () => (word === undefined ? undefined : Promise.race([word.then(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, bound).unref())])),
       () => undefined,
     );
     this.modifying.set(key, settled);
@@ -245,9 +253,14 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     }
   }
 
-  private async modifyNow(account: string, clientOrderId: string, change: OrderAmendment, referencePrice?: Decimal): Promise<StoredOrder | undefined> {
+  private async modifyNow(account: string, clientOrderId: string, change: OrderAmendment, referencePrice: Decimal | undefined, listening: (word: Promise<IbOrderMessage>) => void): Promise<StoredOrder | undefined> {
     const send = (o: StoredOrder, leg: OrderLeg, parentId: number | undefined) => this.options.gateway.place(o.orderId, contractOf(o.request), ibOrderOf(leg, o.account, true, parentId));
-    const result = await modifyOrder({ ...this.options, rails: this.rails, idSpace: this.idSpace(account), send, nextWord: (orderId) => this.nextWord(orderId), undone: (o) => this.emit("event", this.orderEvent(o, false)) }, account, clientOrderId, change, referencePrice);
+    const nextWord = (orderId: number) => {
+      const next = this.nextWord(orderId);
+      listening(next.word);
+      return next;
+    };
+    const result = await modifyOrder({ ...this.options, rails: this.rails, idSpace: this.idSpace(account), send, nextWord, undone: (o) => this.emit("event", this.orderEvent(o, false)) }, account, clientOrderId, change, referencePrice);
     if (result.kind === "refused") throw new OrderRefusedError(result.refusal);
     if (result.kind === "not-found") return undefined;
     // The terms are not in IB's status (onMessage sees no change in them): the change is an event of its own.
@@ -308,7 +321,9 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
       for (const execution of changed.executions) this.emit("event", this.executionEvent(execution, true));
       if (changed.orders.length > 0 || changed.executions.length > 0) log.info({ orders: changed.orders.length, executions: changed.executions.length }, "orders reconciled with the Gateway");
     } catch (err) {
-      log.warn({ err }, "could not reconcile orders with the Gateway: open orders keep their last known state");
+      // The connection went (lost, or the service stopping): the next "ready" reconciles; nothing went wrong here.
+      if (err instanceof IbError && err.kind === "unavailable") log.info({ reason: err.message }, "order reconciliation abandoned: the Gateway connection went; it runs again on the reconnect");
+      else log.warn({ err }, "could not reconcile orders with the Gateway: open orders keep their last known state");
     } finally {
       this.reconciling = false;
       this.reconciled();
