@@ -44,6 +44,8 @@ except ImportError:
 # Final statuses (order_service.proto): nothing more happens to the order.
 FINAL = {orders.ORDER_STATUS_FILLED, orders.ORDER_STATUS_CANCELLED, orders.ORDER_STATUS_API_CANCELLED, orders.ORDER_STATUS_INACTIVE}
 TIMEOUT_S = 30.0
+# PlaceOrder's answers that place nothing (a refusal); any other failure may come after the order was sent.
+REFUSED = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.RESOURCE_EXHAUSTED)
 
 
 def status_name(order: orders.Order) -> str:
@@ -151,8 +153,17 @@ def bracket(trader: Trader, symbol: str, quantity: str, parent_id: str) -> int:
     watch = Watch(trader.orders, trader.metadata)
     # The stream's first events are the open orders and the trading status as they are now: it is live from here.
     watch.until(lambda: watch.trading_status is not None, "StreamOrders subscribed")
-    placed = trader.orders.PlaceOrder(orders.PlaceOrderRequest(order=order), metadata=trader.metadata, timeout=30)
+    # Whether the orders of parent_id may be ours to cancel: not after a refusal (nothing placed; under
+    # ALREADY_EXISTS the id is another order's).
+    ours = True
     try:
+        # Inside the try: a PlaceOrder that fails after the service sent the order (its deadline, the connection
+        # lost) may still have placed it, and the cleanup below must cancel it.
+        try:
+            placed = trader.orders.PlaceOrder(orders.PlaceOrderRequest(order=order), metadata=trader.metadata, timeout=30)
+        except grpc.RpcError as err:
+            ours = err.code() not in REFUSED
+            raise
         if placed.already_placed:
             print(f"{parent_id} was placed before: nothing sent again")
             for e in trader.orders.ListExecutions(orders.ListExecutionsRequest(client_order_id=parent_id), metadata=trader.metadata, timeout=10).executions:
@@ -187,11 +198,19 @@ def bracket(trader: Trader, symbol: str, quantity: str, parent_id: str) -> int:
     finally:
         # Leave nothing working, even after an error: cancelling an order already final changes nothing.
         try:
-            if trader.get(parent_id).status not in FINAL:
-                print(f"cancel {parent_id}: {status_name(trader.cancel(parent_id, watch))}")
-            for leg in legs:
-                o = trader.cancel(leg, watch)
-                print(f"cancel {leg}: {status_name(o)}")
+            try:
+                parent_now = trader.get(parent_id) if ours else None
+            except grpc.RpcError as err:
+                # Never placed (PlaceOrder refused it, or failed before the service claimed it): nothing to cancel.
+                if err.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+                parent_now = None
+            if parent_now is not None:
+                if parent_now.status not in FINAL:
+                    print(f"cancel {parent_id}: {status_name(trader.cancel(parent_id, watch))}")
+                for leg in legs:
+                    o = trader.cancel(leg, watch)
+                    print(f"cancel {leg}: {status_name(o)}")
         finally:
             watch.close()
     return 0
