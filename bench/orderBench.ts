@@ -69,7 +69,8 @@ export async function orderRounds(): Promise<OrderRounds> {
   let heard: () => void = () => undefined;
   const stream = client.streamOrders({ accountId: "" }, metadata);
   stream.on("data", (res: StreamOrdersResponse) => {
-    for (const e of res.events) if (e.event?.$case === "order" && e.event.value.status === OrderStatus.ORDER_STATUS_FILLED) streamedAt.set(e.event.value.clientOrderId, performance.now());
+    // The first FILLED event of an order (IB may say it again in other words: a later one is not the arrival).
+    for (const e of res.events) if (e.event?.$case === "order" && e.event.value.status === OrderStatus.ORDER_STATUS_FILLED && !streamedAt.has(e.event.value.clientOrderId)) streamedAt.set(e.event.value.clientOrderId, performance.now());
     if (res.events.some((e) => e.event?.$case === "tradingStatus")) heard();
   });
   stream.on("error", (err: Error) => (streamEnded ??= err));
