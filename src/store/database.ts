@@ -48,6 +48,21 @@ function migrate(db: SqliteDatabase): void {
   // Up to date (every open but the first of a version): nothing to write, so no write lock asked for — the
   // service opens with busy_timeout 0 and must start while the operator's CLI writes.
   if (checkedVersion(db) === MIGRATIONS.length) return;
+  // Migrating waits for the write lock (another process migrating the same file, the CLI writing) whatever the
+  // connection's own busy_timeout: the service's 0 is for its writer's jobs, retried later; a start has no later.
+  const busyTimeout = db.pragma("busy_timeout", { simple: true }) as number;
+  if (busyTimeout < MIGRATION_BUSY_TIMEOUT_MS) db.pragma(`busy_timeout = ${MIGRATION_BUSY_TIMEOUT_MS}`);
+  try {
+    migrateSteps(db);
+  } finally {
+    if (busyTimeout < MIGRATION_BUSY_TIMEOUT_MS) db.pragma(`busy_timeout = ${busyTimeout}`);
+  }
+}
+
+/** How long a migration waits for another connection's write lock at most. */
+const MIGRATION_BUSY_TIMEOUT_MS = 5_000;
+
+function migrateSteps(db: SqliteDatabase): void {
   // Each step reads the version inside its own write transaction (IMMEDIATE: the write lock first): two
   // processes opening a fresh file at once apply each migration once, the second finding it done.
   for (;;) {
