@@ -73,7 +73,7 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
   /** CancelAllOrders came while the Gateway was away: IB's global cancel is sent when it is back. */
   private globalCancelOwed = false;
   /** Orders placed in this run waiting for IB's first word, by IB order id. */
-  private readonly waiting = new Map<number, (word: IbOrderMessage) => void>();
+  private readonly waiting = new Map<number, Set<(word: IbOrderMessage) => void>>();
   /** ModifyOrder calls in flight, by account and client order id: the next waits for the one before. */
   private readonly modifying = new Map<string, Promise<void>>();
   private readonly now: () => number;
@@ -187,16 +187,21 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     const claim = await this.claim(request, nextValidId);
     if (!claim.new) return { orders: [claim.order, ...claim.legs], alreadyPlaced: true };
     const rows = [claim.order, ...claim.legs];
-    const acked = rows.map((row) => new Promise<void>((resolve) => this.waiting.set(row.orderId, () => resolve())));
-    const contract = contractOf(request);
-    rows.forEach((row, i) => {
-      // A bracket goes as one group: IB activates nothing until the last leg arrives with transmit set.
-      const parentId = row.role === "parent" ? undefined : claim.order.orderId;
-      gateway.place(row.orderId, contract, ibOrderOf(row.leg, request.account, i === rows.length - 1, parentId));
-    });
-    log.info({ audit: "place", clientOrderId: request.clientOrderId, orderIds: rows.map((r) => r.orderId), account: maskAccountId(request.account), symbol: request.instrument.symbol, side: request.side, quantity: request.quantity.toString(), type: request.type }, "order sent to IB");
-    await Promise.race([Promise.all(acked), new Promise((resolve) => setTimeout(resolve, this.options.ackTimeoutMs ?? 5_000).unref())]);
-    for (const row of rows) this.waiting.delete(row.orderId);
+    const listening = rows.map((row) => this.listen(row.orderId));
+    const acked = listening.map((l) => l.word);
+    try {
+      const contract = contractOf(request);
+      rows.forEach((row, i) => {
+        // A bracket goes as one group: IB activates nothing until the last leg arrives with transmit set.
+        const parentId = row.role === "parent" ? undefined : claim.order.orderId;
+        gateway.place(row.orderId, contract, ibOrderOf(row.leg, request.account, i === rows.length - 1, parentId));
+      });
+      log.info({ audit: "place", clientOrderId: request.clientOrderId, orderIds: rows.map((r) => r.orderId), account: maskAccountId(request.account), symbol: request.instrument.symbol, side: request.side, quantity: request.quantity.toString(), type: request.type }, "order sent to IB");
+      await Promise.race([Promise.all(acked), new Promise((resolve) => setTimeout(resolve, this.options.ackTimeoutMs ?? 5_000).unref())]);
+    } finally {
+      // Only this call's listeners (a ModifyOrder of the order may be listening too), also when a send threw.
+      for (const l of listening) l.done();
+    }
     return { orders: this.current(rows), alreadyPlaced: false };
   }
 
@@ -268,16 +273,23 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
     return result.order;
   }
 
-  /** IB's next word on an order (onMessage resolves `waiting`), for a change; a wait already there (place's) is kept. */
+  /** IB's next word on an order (onMessage resolves `waiting`), for a change; a wait already there (place's) hears it too. */
   private nextWord(orderId: number): { word: Promise<IbOrderMessage>; done(): void } {
-    const earlier = this.waiting.get(orderId);
+    return this.listen(orderId);
+  }
+
+  /** Listens for IB's next word on an order id until `done` (each listener its own: one leaving takes no other's). */
+  private listen(orderId: number): { word: Promise<IbOrderMessage>; done(): void } {
     let heard!: (m: IbOrderMessage) => void;
-    const word = new Promise<IbOrderMessage>((resolve) => (heard = (m) => (earlier?.(m), resolve(m))));
-    this.waiting.set(orderId, heard);
+    const word = new Promise<IbOrderMessage>((resolve) => (heard = resolve));
+    const listeners = this.waiting.get(orderId) ?? new Set();
+    listeners.add(heard);
+    this.waiting.set(orderId, listeners);
     const done = () => {
-      if (this.waiting.get(orderId) !== heard) return;
-      if (earlier === undefined) this.waiting.delete(orderId);
-      else this.waiting.set(orderId, earlier);
+      const now = this.waiting.get(orderId);
+      if (now === undefined) return;
+      now.delete(heard);
+      if (now.size === 0) this.waiting.delete(orderId);
     };
     return { word, done };
   }
@@ -413,7 +425,7 @@ export class OrderDesk extends EventEmitter<{ event: [OrderDeskEvent] }> {
       updated = store.updateState(order.account, order.clientOrderId, { lastError, ...optional("status", status) }, this.now());
     }
     if (updated === undefined) return;
-    this.waiting.get(m.orderId)?.(m);
+    for (const heard of [...(this.waiting.get(m.orderId) ?? [])]) heard(m);
     // IB says the same again in other words (openOrder after orderStatus): an event is a change.
     if (stateKey(updated) !== stateKey(order)) this.emit("event", this.orderEvent(updated, this.reconciling));
   }

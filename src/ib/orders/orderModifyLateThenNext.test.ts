@@ -49,6 +49,9 @@ describe("a modification after one IB refuses late", () => {
       if (late >= 2) break;
     }
     expect(late).toBeGreaterThan(0);
+    // Every wait on IB's word heard it and left: nothing kept listening for the order.
+    const waiting = (desk as unknown as { waiting: Map<number, unknown> }).waiting;
+    await until(() => waiting.size === 0, { what: "no listener left", timeoutMs: 2_000 });
     desk.cancel(account, "late-next-1");
   }, 30_000);
 });
