@@ -145,10 +145,13 @@ function refused(reason: string, field: string, message: string): ModifyResult {
  * the one before: a refusal repeating the order's last message (a second off-tick price) is a refusal too.
  */
 function refusedByIb(word: IbOrderMessage | undefined): boolean {
-  if (word?.type !== "message") return false;
+  if (word?.type !== "message" || CANCEL_REFUSALS.has(word.code)) return false;
   const effect = orderCodeEffect(word.code);
   return effect === "rejected" || effect === "change-refused";
 }
+
+/** IB's refusals of a cancel (orderCodes.ts): about a cancel sent meanwhile, not about the change. */
+const CANCEL_REFUSALS: ReadonlySet<number> = new Set([161, 10147, 10148]);
 
 /** The terms of `leg` that differ from the order as placed (undefined: none). */
 function amendmentOf(order: StoredOrder, leg: OrderLeg): OrderAmendment | undefined {
