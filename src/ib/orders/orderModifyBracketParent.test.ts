@@ -1,40 +1,17 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { dec } from "../../domain/decimal.js";
-import { DEFAULT_ORDER_RAIL_SETTINGS } from "../../domain/orders/orderRailSettings.js";
-import { OrderStore } from "../../store/orderStore.js";
-import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
-import type { ResolvedInstrument } from "../contracts/resolvedInstrument.js";
-import { OrderRefusedError, type OrderDesk } from "./orderDesk.js";
+import { useDeskOnSimulator } from "./testing/deskOnSimulator.js";
+import { OrderRefusedError } from "./orderDesk.js";
 
 // ModifyOrder on a bracket's order cannot change its quantity: IB does not carry a parent's new quantity to its
 // children (the exits would stay at the old quantity: a larger entry partly unprotected, a smaller one leaving
 // exits that overshoot the position). Refused with BRACKET_QUANTITY_FIXED before IB sees anything.
-const fx = useAdapterOnSimulator({ simulator: { seed: 9, tickIntervalMs: 20 }, adapter: { clientId: 34 } });
+const ctx = useDeskOnSimulator({ seed: 9, clientId: 34, ackTimeoutMs: 3_000 });
+const { fx } = ctx;
 
 describe("ModifyOrder on a bracket's parent", () => {
-  let dir: string;
-  let store: OrderStore;
-  let desk: OrderDesk;
-  let btc: ResolvedInstrument;
-  let account: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "order-modify-parent-"));
-    store = OrderStore.open(join(dir, "store.db"));
-    desk = fx.adapter.orderDesk({ store, rails: { ...DEFAULT_ORDER_RAIL_SETTINGS, enabled: true }, ackTimeoutMs: 3_000 });
-    btc = await fx.adapter.resolve("spot", "BTCUSDT");
-    account = fx.adapter.status.activeAccount!;
-  });
-  afterAll(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it("refuses a quantity change of a bracket's parent or leg, and sends nothing", async () => {
-    const instrument = { conId: btc.conId, symbol: btc.symbol, secType: btc.secType, exchange: btc.exchange, currency: btc.currency };
+    const { desk, store, account, btc: instrument } = ctx;
     await desk.place({ clientOrderId: "bp-1", account, instrument, side: "BUY", quantity: dec("0.5"), type: "LMT", limitPrice: dec("1000"), tif: "GTC", outsideRth: false, bracket: { takeProfit: { limitPrice: dec("900000") }, stopLoss: { stopPrice: dec("500") } } });
     const received = fx.sim.orders.receivedCount();
     for (const id of ["bp-1", "bp-1.tp"]) {

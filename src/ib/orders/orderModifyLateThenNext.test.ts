@@ -1,42 +1,18 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { dec } from "../../domain/decimal.js";
-import { DEFAULT_ORDER_RAIL_SETTINGS } from "../../domain/orders/orderRailSettings.js";
-import { OrderStore } from "../../store/orderStore.js";
-import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
+import { useDeskOnSimulator } from "./testing/deskOnSimulator.js";
 import { until } from "../../testing/until.js";
-import type { ResolvedInstrument } from "../contracts/resolvedInstrument.js";
-import type { OrderDesk } from "./orderDesk.js";
 
 // Review: two ModifyOrder calls on one order, the first refused by IB after its wait (a slow Gateway; here a
 // wait of 1 ms), the second taken. The queue let the second go once the first answered, so the second's wait
 // heard IB's late refusal of the first as its own and undid itself back to the first's refused terms: the store
 // ended at a price IB never took.
-const fx = useAdapterOnSimulator({ simulator: { seed: 17, tickIntervalMs: 20 }, adapter: { clientId: 38 } });
+const ctx = useDeskOnSimulator({ seed: 17, clientId: 38, ackTimeoutMs: 1 });
+const { fx } = ctx;
 
 describe("a modification after one IB refuses late", () => {
-  let dir: string;
-  let store: OrderStore;
-  let desk: OrderDesk;
-  let btc: ResolvedInstrument;
-  let account: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "order-modify-late-next-"));
-    store = OrderStore.open(join(dir, "store.db"));
-    desk = fx.adapter.orderDesk({ store, rails: { ...DEFAULT_ORDER_RAIL_SETTINGS, enabled: true }, ackTimeoutMs: 1 });
-    btc = await fx.adapter.resolve("spot", "BTCUSDT");
-    account = fx.adapter.status.activeAccount!;
-  });
-  afterAll(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it("ends with the terms IB took", async () => {
-    const instrument = { conId: btc.conId, symbol: btc.symbol, secType: btc.secType, exchange: btc.exchange, currency: btc.currency };
+    const { desk, store, account, btc: instrument } = ctx;
     await desk.place({ clientOrderId: "late-next-1", account, instrument, side: "BUY", quantity: dec("0.5"), type: "LMT", limitPrice: dec("1000"), tif: "GTC", outsideRth: false });
     await until(() => store.get(account, "late-next-1")?.status === "Submitted", { what: "the order working", timeoutMs: 5_000 });
     let late = 0;

@@ -1,40 +1,16 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { dec } from "../../domain/decimal.js";
-import { DEFAULT_ORDER_RAIL_SETTINGS } from "../../domain/orders/orderRailSettings.js";
-import { OrderStore } from "../../store/orderStore.js";
-import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
+import { useDeskOnSimulator } from "./testing/deskOnSimulator.js";
 import { until } from "../../testing/until.js";
-import type { ResolvedInstrument } from "../contracts/resolvedInstrument.js";
-import type { OrderDesk, OrderDeskEvent } from "./orderDesk.js";
+import type { OrderDeskEvent } from "./orderDesk.js";
 
 // A change IB refuses after ModifyOrder stopped waiting (a slow Gateway; here a wait of 1 ms): the store must
 // not keep terms IB never took. It kept them for good (nothing undid a late refusal).
-const fx = useAdapterOnSimulator({ simulator: { seed: 11, tickIntervalMs: 20 }, adapter: { clientId: 35 } });
+const ctx = useDeskOnSimulator({ seed: 11, clientId: 35, ackTimeoutMs: 1 });
 
 describe("a modification IB refuses after the wait", () => {
-  let dir: string;
-  let store: OrderStore;
-  let desk: OrderDesk;
-  let btc: ResolvedInstrument;
-  let account: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "order-modify-late-"));
-    store = OrderStore.open(join(dir, "store.db"));
-    desk = fx.adapter.orderDesk({ store, rails: { ...DEFAULT_ORDER_RAIL_SETTINGS, enabled: true }, ackTimeoutMs: 1 });
-    btc = await fx.adapter.resolve("spot", "BTCUSDT");
-    account = fx.adapter.status.activeAccount!;
-  });
-  afterAll(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it("undoes the change in the store when IB's refusal comes late, and says so on the event stream", async () => {
-    const instrument = { conId: btc.conId, symbol: btc.symbol, secType: btc.secType, exchange: btc.exchange, currency: btc.currency };
+    const { desk, store, account, btc: instrument } = ctx;
     await desk.place({ clientOrderId: "late-1", account, instrument, side: "BUY", quantity: dec("0.5"), type: "LMT", limitPrice: dec("1000"), tif: "GTC", outsideRth: false });
     await until(() => store.get(account, "late-1")?.status === "Submitted", { what: "the order working", timeoutMs: 5_000 });
     const events: OrderDeskEvent[] = [];
