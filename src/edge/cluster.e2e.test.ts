@@ -80,7 +80,8 @@ describe.skipIf(!verdict.run)("a 3-node JetStream cluster (BUS_REPLICAS=3): one 
     const before = client.data.length;
     const killedMs = Date.now();
     await leaderNode.stop("SIGKILL");
-    await client.until(() => client.data.length >= before + TICKS_AFTER, { what: "ticks after the node's death", timeoutMs: 20_000 });
+    // The failover measured 4–13 s (heartbeats, then the election); a loaded 2-core CI run took over 20 s once.
+    await client.until(() => client.data.length >= before + TICKS_AFTER, { what: "ticks after the node's death", timeoutMs: 45_000 });
     const after = [killedMs, ...arrivals.filter((t) => t > killedMs)];
     const longestSilenceMs = Math.max(...after.slice(1).map((t, i) => t - after[i]!));
 
@@ -102,5 +103,5 @@ describe.skipIf(!verdict.run)("a 3-node JetStream cluster (BUS_REPLICAS=3): one 
     console.info(
       `cluster: ${leaderNode.name} killed (the tick stream's leader${leaderNode === providerNode ? ", the provider's node" : ""}; provider on ${providerNode!.name}, edge on ${edgeNode.name}): longest silence at the client ${longestSilenceMs} ms, leader now ${newLeader.name}; statuses ${statuses.join(" ")}`,
     );
-  }, 30_000);
+  }, 60_000);
 });
