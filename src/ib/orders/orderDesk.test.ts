@@ -1,53 +1,26 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { dec } from "../../domain/decimal.js";
-import type { OrderRequest } from "../../domain/orders/orderRequest.js";
-import { DEFAULT_ORDER_RAIL_SETTINGS } from "../../domain/orders/orderRailSettings.js";
 import { OrderStore } from "../../store/orderStore.js";
-import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
+import { useDeskOnSimulator } from "./testing/deskOnSimulator.js";
 import { until } from "../../testing/until.js";
-import type { ResolvedInstrument } from "../contracts/resolvedInstrument.js";
 import { OrderRefusedError, type OrderDesk, type OrderDeskEvent } from "./orderDesk.js";
 
 // The desk over the real adapter and the simulated Gateway's matching engine: orders claimed in a real
 // store file, sent once, their statuses, fills and commissions recorded as IB reports them.
-const fx = useAdapterOnSimulator({ simulator: { seed: 3, tickIntervalMs: 20 }, adapter: { clientId: 21 } });
+const ctx = useDeskOnSimulator({ seed: 3, clientId: 21, ackTimeoutMs: 3_000 });
+const { fx } = ctx;
 
 describe("the order desk", () => {
-  let dir: string;
+  const events: OrderDeskEvent[] = [];
   let store: OrderStore;
   let desk: OrderDesk;
-  const events: OrderDeskEvent[] = [];
-  let btc: ResolvedInstrument;
   let account: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "order-desk-"));
-    store = OrderStore.open(join(dir, "store.db"));
-    desk = fx.adapter.orderDesk({ store, rails: { ...DEFAULT_ORDER_RAIL_SETTINGS, enabled: true }, ackTimeoutMs: 3_000 });
+  beforeAll(() => {
+    ({ store, desk, account } = ctx);
     desk.on("event", (e) => events.push(e));
-    btc = await fx.adapter.resolve("spot", "BTCUSDT");
-    account = fx.adapter.status.activeAccount!;
-  });
-  afterAll(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
-  const order = (clientOrderId: string, over: Partial<OrderRequest> = {}): OrderRequest => ({
-    clientOrderId,
-    account,
-    instrument: { conId: btc.conId, symbol: btc.symbol, secType: btc.secType, exchange: btc.exchange, currency: btc.currency },
-    side: "BUY",
-    quantity: dec("0.5"),
-    type: "LMT",
-    limitPrice: dec("1000"),
-    tif: "GTC",
-    outsideRth: false,
-    ...over,
-  });
+  const order = ctx.order;
   const statusesOf = (clientOrderId: string) => events.flatMap((e) => (e.type === "order" && e.order.clientOrderId === clientOrderId ? [e.order.status] : []));
 
   it("rests a limit order away from the market, sends it once for its client order id, and cancels it", async () => {

@@ -1,53 +1,27 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { dec } from "../../domain/decimal.js";
-import type { OrderRequest } from "../../domain/orders/orderRequest.js";
 import { DEFAULT_ORDER_RAIL_SETTINGS } from "../../domain/orders/orderRailSettings.js";
 import { OrderStore } from "../../store/orderStore.js";
-import { useAdapterOnSimulator } from "../../testing/adapterOnSimulator.js";
+import { useDeskOnSimulator } from "./testing/deskOnSimulator.js";
 import { until } from "../../testing/until.js";
-import type { ResolvedInstrument } from "../contracts/resolvedInstrument.js";
 import { IbError } from "../ibErrors.js";
 import type { OrderDesk, OrderDeskEvent } from "./orderDesk.js";
 
 // The desk's ModifyOrder over the real adapter and the simulated Gateway: what IB is sent for a bracket leg,
 // what the store reads back, and what is refused before IB sees anything.
-const fx = useAdapterOnSimulator({ simulator: { seed: 5, tickIntervalMs: 20 }, adapter: { clientId: 31 } });
+const ctx = useDeskOnSimulator({ seed: 5, clientId: 31, ackTimeoutMs: 3_000 });
+const { fx } = ctx;
 
 describe("the order desk's modify", () => {
-  let dir: string;
+  const rails = { ...DEFAULT_ORDER_RAIL_SETTINGS, enabled: true };
   let store: OrderStore;
   let desk: OrderDesk;
-  let btc: ResolvedInstrument;
   let account: string;
-  const rails = { ...DEFAULT_ORDER_RAIL_SETTINGS, enabled: true };
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "order-modify-"));
-    store = OrderStore.open(join(dir, "store.db"));
-    desk = fx.adapter.orderDesk({ store, rails, ackTimeoutMs: 3_000 });
-    btc = await fx.adapter.resolve("spot", "BTCUSDT");
-    account = fx.adapter.status.activeAccount!;
-  });
-  afterAll(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    ({ store, desk, account } = ctx);
   });
 
-  const order = (clientOrderId: string, over: Partial<OrderRequest> = {}): OrderRequest => ({
-    clientOrderId,
-    account,
-    instrument: { conId: btc.conId, symbol: btc.symbol, secType: btc.secType, exchange: btc.exchange, currency: btc.currency },
-    side: "BUY",
-    quantity: dec("0.5"),
-    type: "LMT",
-    limitPrice: dec("1000"),
-    tif: "GTC",
-    outsideRth: false,
-    ...over,
-  });
+  const order = ctx.order;
   const simOrder = (ref: string) => fx.sim.orders.list().find((o) => o.orderRef === ref && o.clientId === 31);
 
   it("changes a bracket leg under its parent: IB gets the leg's id with the parent's as parentId; the store keeps the request as placed and reads the leg amended", async () => {

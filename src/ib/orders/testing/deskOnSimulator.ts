@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { DEFAULT_ORDER_RAIL_SETTINGS } from "../../../domain/orders/orderRailSettings.js";
-import type { InstrumentRef } from "../../../domain/orders/orderRequest.js";
+import { dec } from "../../../domain/decimal.js";
+import type { InstrumentRef, OrderRequest } from "../../../domain/orders/orderRequest.js";
 import { OrderStore } from "../../../store/orderStore.js";
 import { useAdapterOnSimulator } from "../../../testing/adapterOnSimulator.js";
 import type { OrderDesk } from "../orderDesk.js";
@@ -19,6 +20,8 @@ export interface DeskOnSimulator {
   readonly account: string;
   /** BTCUSDT as an order's instrument. */
   readonly btc: InstrumentRef;
+  /** A GTC limit BUY of 0.5 BTCUSDT at 1000 (away from the market: it rests) for the account, unless `over` says otherwise. */
+  order(clientOrderId: string, over?: Partial<OrderRequest>): OrderRequest;
 }
 
 /** Call at a test file's top level: the hooks start and stop everything around the file's tests. */
@@ -52,5 +55,6 @@ export function useDeskOnSimulator(options: { seed: number; clientId: number; ac
     get btc() {
       return state.btc!;
     },
+    order: (clientOrderId, over = {}) => ({ clientOrderId, account: state.account!, instrument: state.btc!, side: "BUY", quantity: dec("0.5"), type: "LMT", limitPrice: dec("1000"), tif: "GTC", outsideRth: false, ...over }),
   };
 }
