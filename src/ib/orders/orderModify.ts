@@ -55,7 +55,10 @@ export type ModifyResult = { kind: "not-found" } | { kind: "refused"; refusal: O
  * checked alone, as IB takes them), for the shape check and the rails.
  */
 export function amendedRequestOf(order: StoredOrder, change: OrderAmendment): OrderRequest {
-  const leg = amendedLeg(order.leg, change);
+  return requestOfLeg(order, amendedLeg(order.leg, change));
+}
+
+function requestOfLeg(order: StoredOrder, leg: OrderLeg): OrderRequest {
   const request: OrderRequest = { clientOrderId: order.clientOrderId, account: order.account, instrument: order.request.instrument, side: leg.side, quantity: leg.quantity, type: leg.type, tif: leg.tif, outsideRth: leg.outsideRth };
   if (leg.limitPrice !== undefined) request.limitPrice = leg.limitPrice;
   if (leg.stopPrice !== undefined) request.stopPrice = leg.stopPrice;
@@ -83,11 +86,11 @@ export async function modifyOrder(ctx: ModifyContext, account: string, clientOrd
   if (order.request.bracket !== undefined && change.quantity !== undefined && !change.quantity.eq(order.leg.quantity)) {
     return refused("BRACKET_QUANTITY_FIXED", "quantity", `clientOrderId ${id} is part of a bracket: its quantity is the bracket's (IB would not change the other orders with it); cancel the bracket and place a new one`);
   }
-  const request = amendedRequestOf(order, change);
+  const leg = amendedLeg(order.leg, change);
+  const request = requestOfLeg(order, leg);
   const shape = checkOrderRequest(request);
   if (!shape.ok) return { kind: "refused", refusal: shape.refusal };
   if (request.quantity.lt(order.filled)) return refused("QUANTITY_BELOW_FILLED", "quantity", `quantity ${request.quantity.toString()} is below what has filled (${order.filled.toString()})`);
-  const leg = amendedLeg(order.leg, change);
   if (sameTerms(leg, order.leg)) return { kind: "modified", order, sent: false };
   const rails = checkOrderRails(request, ctx.rails, { accountKind: accountKindOf(account), ...(referencePrice === undefined ? {} : { referencePrice }) });
   if (!rails.ok) return { kind: "refused", refusal: rails.refusal };
